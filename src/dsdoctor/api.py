@@ -1,0 +1,307 @@
+"""The Python API: one function per command. Functions return objects and never print."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._version import __version__
+from .checks import (
+    REGISTRY,
+    Check,
+    Context,
+    Expectations,
+    Subject,
+    get_check,
+    resolve_codes,
+    run_checks,
+)
+from .engine.stats import ArrayStats, ScanOptions, scan
+from .errors import UnsafeInputError, UsageError
+from .findings import Finding, Report
+from .sources import DEFAULT_CHUNK_BYTES, ArrayHandle, Entry, open_source, parse_source
+from .units import parse_shape, parse_size
+
+X_NAMES = {"x", "inputs", "input", "features", "data", "x_train", "train_x", "samples"}
+Y_NAMES = {"y", "targets", "target", "labels", "label", "y_train", "train_y"}
+
+
+@dataclass
+class SourceOptions:
+    """How sources are opened (the same for every source of one command)."""
+
+    format: str | None = None
+    target: str | None = None
+    allow_pickle: bool = False
+    follow_external: bool = False
+    chunk_size: int | str = DEFAULT_CHUNK_BYTES
+
+    @property
+    def chunk_bytes(self) -> int:
+        return parse_size(self.chunk_size, what="--chunk-size")
+
+    def open(self, text: str, *, target: str | None = None):
+        return open_source(text, format=self.format, target=target, allow_pickle=self.allow_pickle,
+                           follow_external=self.follow_external)  # fmt: skip
+
+
+def load(source, *, format: str | None = None, allow_pickle: bool = False,
+         follow_external: bool = False) -> ArrayHandle:  # fmt: skip
+    """A lazy handle on one array: ``load("train.h5:/x").shape``, ``.chunks()``, ``.read()``."""
+    if not isinstance(source, str):
+        from .sources.memory import as_handle
+
+        return as_handle(source, "array")
+    spec = parse_source(source)
+    src = SourceOptions(format, None, allow_pickle, follow_external).open(source)
+    return src.array(spec.selector)
+
+
+# -- inspect ------------------------------------------------------------------------------------
+@dataclass
+class InspectedEntry:
+    entry: Entry
+    stats: ArrayStats | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        e = self.entry
+        out: dict[str, Any] = {"path": e.path, "kind": e.kind}
+        if e.note:
+            out["note"] = e.note
+        if e.array is not None:
+            out.update(e.array.describe())
+            if e.array.unsafe:
+                out["unsafe"] = e.array.unsafe
+        if self.stats is not None:
+            out["stats"] = self.stats.to_dict()
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+@dataclass
+class Inspection:
+    source: str
+    format: str
+    entries: list[InspectedEntry] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{self.source}:{e.entry.path}: {e.error}" for e in self.entries if e.error]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "format": self.format,
+                "entries": [e.to_dict() for e in self.entries]}  # fmt: skip
+
+
+def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
+    """Everything inside a source: tree, shapes, dtypes, layout, and (by default) one-pass stats."""
+    from .errors import SourceError
+
+    opts = SourceOptions(**options)
+    spec = parse_source(source)
+    src = opts.open(source)
+    entries = (
+        [Entry(a.name, "array", a) for a in [src.array(spec.selector)]]
+        if spec.selector
+        else src.entries()
+    )
+    out = Inspection(spec.display, src.format)
+    scan_opts = ScanOptions(chunk_bytes=opts.chunk_bytes)
+    for e in entries:
+        item = InspectedEntry(e)
+        a = e.array
+        if stats and a is not None and not a.skip and not a.unsafe:
+            try:
+                item.stats = scan(a, scan_opts)
+            except SourceError as exc:
+                item.error = str(exc)
+        out.entries.append(item)
+    return out
+
+
+# -- check --------------------------------------------------------------------------------------
+def expectations(*, input_shape=None, features=None, timesteps=None, classes=None, batch_size=None,
+                 memory=None, mask_value=None) -> Expectations:  # fmt: skip
+    """Validate and normalise the model expectations (strings as the CLI takes them)."""
+    if isinstance(input_shape, str):
+        input_shape = parse_shape(input_shape)
+    for name, value in (("features", features), ("timesteps", timesteps), ("classes", classes),
+                        ("batch_size", batch_size)):  # fmt: skip
+        if value is not None and value < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if memory is not None:
+        memory = parse_size(memory, what="--memory")
+    if input_shape is not None and features is not None and input_shape[-1] not in (None, features):
+        raise UsageError(
+            f"--features {features} contradicts --input-shape, whose last axis is {input_shape[-1]}"
+        )
+    return Expectations(tuple(input_shape) if input_shape is not None else None, features, timesteps,
+                        classes, batch_size, memory, mask_value)  # fmt: skip
+
+
+def check(
+    *sources,
+    x=None,
+    y=None,
+    input_shape=None,
+    features: int | None = None,
+    timesteps: int | None = None,
+    classes: int | None = None,
+    batch_size: int | None = None,
+    memory: int | str | None = None,
+    mask_value: float | None = None,
+    select: list[str] | None = None,
+    ignore: list[str] | None = None,
+    format: str | None = None,
+    target: str | None = None,
+    allow_pickle: bool = False,
+    follow_external: bool = False,
+    chunk_size: int | str = DEFAULT_CHUNK_BYTES,
+) -> Report:
+    """Run every check on the given arrays and return a :class:`Report`.
+
+    ``x``/``y`` are sources (``"train.h5:/x"``) or in-memory arrays; positional ``sources`` are
+    checked whole (every array inside a container), and arrays named like x/y in one group are
+    paired. The keyword names are the CLI's option names.
+    """
+    expect = expectations(input_shape=input_shape, features=features, timesteps=timesteps,
+                          classes=classes, batch_size=batch_size, memory=memory, mask_value=mask_value)  # fmt: skip
+    chosen, skipped = resolve_codes(select), resolve_codes(ignore)
+    opts = SourceOptions(format, target, allow_pickle, follow_external, chunk_size)
+    subjects, pairs = _subjects(sources, x, y, opts)
+    if not subjects:
+        raise UsageError("nothing to check: give sources, or --x/--y (or a spec file)")
+    for s in subjects:
+        _scan_subject(s, expect, opts)
+    ctx = Context(subjects, expect, pairs)
+    findings: list[Finding] = list(run_checks(ctx, chosen, skipped))
+    arrays = {s.name: {**s.handle.describe(), "role": s.role,
+                       **({"stats": s.stats.to_dict()} if s.stats else {}),
+                       **({"unsafe": s.handle.unsafe} if s.handle.unsafe else {})}
+              for s in subjects}  # fmt: skip
+    return Report(__version__, arrays, findings)
+
+
+def _scan_subject(s: Subject, expect: Expectations, opts: SourceOptions) -> None:
+    h = s.handle
+    if h.skip or h.unsafe:
+        return
+    mask = expect.mask_value if (h.ragged or s.role != "y") else None
+    s.stats = scan(h, ScanOptions(mask_value=mask, classes=expect.classes if s.role == "y" else None,
+                                  labels=s.role == "y", chunk_bytes=opts.chunk_bytes))  # fmt: skip
+
+
+def _resolve(
+    obj, name: str, opts: SourceOptions, *, role_target: str | None = None
+) -> list[ArrayHandle]:
+    if not isinstance(obj, str):
+        from .sources.memory import as_handle
+
+        return [as_handle(obj, name)]
+    spec = parse_source(obj)
+    src = opts.open(obj, target=role_target)
+    return [src.array(spec.selector)]
+
+
+def _subjects(
+    sources, x, y, opts: SourceOptions
+) -> tuple[list[Subject], list[tuple[Subject, Subject]]]:
+    subjects: list[Subject] = []
+    pairs: list[tuple[Subject, Subject]] = []
+    target = opts.target
+    if x is not None:
+        xs = Subject("x", "x", _resolve(x, "x", opts, role_target=target)[0])
+        _require_safe(xs.handle)
+        subjects.append(xs)
+        if target is not None and y is None:
+            y = _table(xs.handle).target_array()
+        if y is not None:
+            ys = Subject("y", "y", y if isinstance(y, ArrayHandle) else _resolve(y, "y", opts)[0])
+            _require_safe(ys.handle)
+            subjects.append(ys)
+            pairs.append((xs, ys))
+    elif y is not None:
+        subjects.append(Subject("y", "y", _resolve(y, "y", opts)[0]))
+    for text in sources:
+        spec = parse_source(text) if isinstance(text, str) else None
+        if spec is None:
+            from .sources.memory import as_handle
+
+            subjects.append(Subject("array", "array", as_handle(text, "array")))
+            continue
+        src = opts.open(text, target=target)
+        if target is not None:
+            xs = Subject(f"{spec.display}", "x", src.array(spec.selector))
+            ys = Subject(f"{spec.display}:{target}", "y", src.target_array())
+            subjects += [xs, ys]
+            pairs.append((xs, ys))
+            continue
+        handles = [src.array(spec.selector)] if spec.selector else src.arrays()
+        found = [
+            Subject(h.source if len(handles) > 1 or spec.selector else spec.display, "array", h)
+            for h in handles
+        ]
+        subjects += found
+        pairs += _pair_by_name(found)
+    if (
+        x is None
+        and y is None
+        and len([s for s in subjects if s.role == "array"]) == 1
+        and not pairs
+    ):
+        subjects[0].role = "x"
+    _dedupe_names(subjects)
+    return subjects, pairs
+
+
+def _pair_by_name(found: list[Subject]) -> list[tuple[Subject, Subject]]:
+    """Arrays named like inputs and targets in one group (``/train/x`` + ``/train/y``) pair up."""
+    groups: dict[str, dict[str, list[Subject]]] = {}
+    for s in found:
+        parent, _, base = s.handle.name.rpartition("/")
+        kind = "x" if base.lower() in X_NAMES else "y" if base.lower() in Y_NAMES else None
+        if kind and not s.handle.skip:
+            groups.setdefault(parent, {"x": [], "y": []})[kind].append(s)
+    pairs = []
+    for g in groups.values():
+        if len(g["x"]) == 1 and len(g["y"]) == 1:
+            xs, ys = g["x"][0], g["y"][0]
+            xs.role, ys.role = "x", "y"
+            pairs.append((xs, ys))
+    return pairs
+
+
+def _dedupe_names(subjects: list[Subject]) -> None:
+    seen: dict[str, int] = {}
+    for s in subjects:
+        if s.name in seen:
+            seen[s.name] += 1
+            s.name = f"{s.name}#{seen[s.name]}"
+        else:
+            seen[s.name] = 1
+
+
+def _table(h: ArrayHandle):
+    table = getattr(h, "table", None)
+    if table is None:
+        raise UsageError(
+            f"--target names a table column, but {h.source} is not a table (CSV or Parquet)"
+        )
+    return table
+
+
+def _require_safe(h: ArrayHandle) -> None:
+    if h.unsafe and not h.pickled:
+        raise UnsafeInputError(h.unsafe)
+    if h.skip and not h.pickled:
+        from .errors import SourceError
+
+        raise SourceError(f"{h.source}: {h.skip}")
+
+
+# -- explain ------------------------------------------------------------------------------------
+def explain(key: str | None = None) -> type[Check] | tuple[type[Check], ...]:
+    """The check class for a code or name (its docstring is the explanation), or all of them."""
+    return REGISTRY if key is None else get_check(key)

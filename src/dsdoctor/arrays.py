@@ -1,0 +1,67 @@
+"""The in-memory model shared by dense and ragged arrays.
+
+A dense chunk is a plain ``numpy.ndarray`` whose first axis is samples. A ragged chunk is a
+:class:`Ragged`: flat ``values`` of shape ``(total_timesteps, *inner)`` and int64 ``offsets`` of
+shape ``(N + 1,)``; sequence ``i`` is ``values[offsets[i]:offsets[i + 1]]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Ragged:
+    """Variable-length sequences as values plus offsets (Arrow's list layout)."""
+
+    values: np.ndarray
+    offsets: np.ndarray
+
+    def __post_init__(self) -> None:
+        offsets = np.asarray(self.offsets, dtype=np.int64)
+        object.__setattr__(self, "offsets", offsets)
+        if offsets.ndim != 1 or offsets.size == 0:
+            raise ValueError("offsets must be a non-empty 1-D array")
+        if offsets[0] < 0 or offsets[-1] > len(self.values) or np.any(np.diff(offsets) < 0):
+            raise ValueError("offsets must be non-decreasing and inside the values")
+
+    @classmethod
+    def from_lengths(cls, values: np.ndarray, lengths: np.ndarray) -> Ragged:
+        lengths = np.asarray(lengths, dtype=np.int64)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return cls(values, offsets)
+
+    @classmethod
+    def from_sequences(cls, sequences) -> Ragged:
+        seqs = [np.asarray(s) for s in sequences]
+        lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+        if seqs:
+            values = np.concatenate(seqs, axis=0)
+        else:
+            values = np.zeros((0,))
+        return cls.from_lengths(values, lengths)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @property
+    def inner_shape(self) -> tuple[int, ...]:
+        return tuple(self.values.shape[1:])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.values.dtype
+
+    def window(self) -> np.ndarray:
+        """The values these offsets cover (a view)."""
+        return self.values[self.offsets[0] : self.offsets[-1]]
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.values[self.offsets[i] : self.offsets[i + 1]]

@@ -1,0 +1,152 @@
+"""Checks on how inputs and targets line up: sample counts, target shape, label range."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..findings import Finding, Severity
+from ..units import format_shape
+from . import fixes
+from .base import Check, Context
+
+
+class SampleCountMismatch(Check):
+    """Arrays that must align on their first axis hold different numbers of samples.
+
+    What it means:
+    Every input sample needs its target: x[i] goes with y[i]. When x has 29 samples and y has 1,
+    there is no way to pair them.
+
+    Why frameworks fail:
+    Keras refuses in ``fit`` with "Data cardinality is ambiguous ... 'x' sizes: 29 'y' sizes: 1";
+    PyTorch fails later, at the loss, with "Expected input batch_size (29) to match target
+    batch_size (1)"; scikit-learn says "Found input variables with inconsistent numbers of
+    samples: [29, 1]".
+
+    How to repair:
+    If the single target really applies to every sample (one label for a whole recording),
+    broadcast it with ``dsdoctor replicate y.npy --to 29``. If each sample was recorded K times,
+    ``--each K`` repeats every target K times. Otherwise the files do not belong together:
+    find the right targets. Replication is an *assumption* the data cannot confirm.
+
+    Example:
+    dsdoctor check --x x.npy --y y.npy
+    dsdoctor replicate y.npy --to 29 -o y.replicated.npy
+    """
+
+    code, name, severity, family = "DS101", "sample-count-mismatch", Severity.ERROR, "alignment"
+    template = "{x_name} has {x} samples but {y_name} has {y}"
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        for x, y in ctx.pairs:
+            nx, ny = x.handle.n, y.handle.n
+            if nx is None or ny is None or nx == ny:
+                continue
+            fx = []
+            if ny == 1:
+                fx.append(fixes.replicate(y.handle, to=nx))
+            elif nx == 1:
+                fx.append(fixes.replicate(x.handle, to=ny))
+            elif ny and nx % ny == 0:
+                fx.append(fixes.replicate(y.handle, each=nx // ny))
+            elif nx and ny % nx == 0:
+                fx.append(fixes.replicate(x.handle, each=ny // nx))
+            yield self.finding([x, y], {x.name: nx, y.name: ny}, fx,
+                               x_name=x.name, y_name=y.name, x=nx, y=ny)  # fmt: skip
+
+
+class TargetShapeMismatch(Check):
+    """The targets' shape does not match what the loss expects.
+
+    What it means:
+    Classification targets come in two layouts: sparse integer labels, shape (N,), or one-hot
+    rows, shape (N, classes). A column vector (N, 1) or one-hot rows whose width is not the
+    number of classes fits neither.
+
+    Why frameworks fail:
+    PyTorch's ``CrossEntropyLoss`` wants (N,) labels and says "0D or 1D target tensor expected,
+    multi-target not supported" for (N, 1). Keras' ``categorical_crossentropy`` wants one-hot
+    rows and says "Shapes (None, 1) and (None, 10) are incompatible" when given labels; one-hot
+    rows with the wrong width give the same error with other numbers.
+
+    How to repair:
+    Squeeze a column of labels to (N,) with ``dsdoctor reshape y.npy --shape "(None,)"`` and use
+    a sparse loss; or one-hot encode with the right number of classes; or fix ``--classes``.
+
+    Example:
+    dsdoctor check --x x.npy --y y.npy --classes 10
+    dsdoctor reshape y.npy --shape "(None,)" -o y.reshaped.npy
+    """
+
+    code, name, severity, family = "DS102", "target-shape-mismatch", Severity.WARNING, "alignment"
+    template = "{y_name} is {shape}: {why}"
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        classes = ctx.expect.classes
+        for y in ctx.role("y"):
+            h = y.handle
+            if h.ragged or h.ndim != 2:
+                continue
+            n, width = h.shape
+            if width == 1:
+                why = (f"a column of labels; sparse losses (PyTorch CrossEntropyLoss, Keras "
+                       f"sparse_categorical_crossentropy) want ({n},)")  # fmt: skip
+                if classes and classes > 2:
+                    why += f", and one-hot losses want ({n}, {classes})"
+                yield self.finding([y], {"shape": list(h.shape), "classes": classes},
+                                   [fixes.reshape(h, ())], y_name=y.name,
+                                   shape=format_shape(h.shape), why=why)  # fmt: skip
+            elif classes is not None and width != classes:
+                why = f"one-hot rows of width {width}, but the model has {classes} classes"
+                yield self.finding([y], {"shape": list(h.shape), "classes": classes},
+                                   severity=Severity.ERROR, y_name=y.name,
+                                   shape=format_shape(h.shape), why=why)  # fmt: skip
+
+
+class LabelOutOfRange(Check):
+    """Integer class labels fall outside [0, classes).
+
+    What it means:
+    With C classes, sparse labels must be integers 0 … C-1. A label of -1, of C or more, or a
+    non-integer label has no output unit to go to.
+
+    Why frameworks fail:
+    PyTorch raises "IndexError: Target 10 is out of bounds." on the CPU and a device-side assert
+    on a GPU; Keras' sparse losses produce NaN losses or "Received a label value of 10 which is
+    outside the valid range of [0, 10)".
+
+    How to repair:
+    Check ``--classes``: labels 1 … C need C+1 classes or a shift by one. -1 often marks
+    "unlabelled": drop those rows or mask them in the loss (``ignore_index=-1`` in PyTorch).
+
+    Example:
+    dsdoctor check --y labels.npy --classes 10
+    """
+
+    code, name, severity, family = "DS103", "label-out-of-range", Severity.ERROR, "alignment"
+    template = ("{y_name} has {bad} labels outside [0, {classes}) (min {min}, max {max}); "
+                "{detail}")  # fmt: skip
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        classes = ctx.expect.classes
+        if classes is None:
+            return
+        for y in ctx.role("y"):
+            st = y.stats
+            if st is None or y.handle.ragged or (y.handle.ndim == 2 and y.handle.shape[1] != 1):
+                continue
+            bad = st.below_zero + st.above_classes
+            if not bad and not st.non_integer:
+                continue
+            ev = st.to_dict()
+            parts = []
+            if st.below_zero:
+                parts.append(f"{st.below_zero} below 0")
+            if st.above_classes:
+                parts.append(f"{st.above_classes} at or above {classes}")
+            if st.non_integer:
+                parts.append(f"{st.non_integer} not whole numbers")
+            yield self.finding([y], {"below_zero": st.below_zero, "at_or_above": st.above_classes,
+                                     "non_integer": st.non_integer, "classes": classes,
+                                     "min": ev["min"], "max": ev["max"], "bad": bad + st.non_integer},
+                               y_name=y.name, detail=", ".join(parts))  # fmt: skip

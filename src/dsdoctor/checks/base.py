@@ -1,0 +1,160 @@
+"""The check base class and the context every check reads.
+
+A check is one class with a stable ``code``, a kebab-case ``name`` (what is wrong, never the
+fix), a default ``severity``, a message ``template`` rendered with the measured numbers, and a
+docstring with the sections *What it means / Why frameworks fail / How to repair / Example*
+that ``dsdoctor explain`` prints.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from ..engine.stats import ArrayStats
+from ..findings import Finding, Fix, Severity
+from ..sources.base import ArrayHandle
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What the model expects (the ``check`` options; same names in the API)."""
+
+    input_shape: tuple[int | None, ...] | None = None  # without the batch axis
+    features: int | None = None
+    timesteps: int | None = None
+    classes: int | None = None
+    batch_size: int | None = None
+    memory: int | None = None
+    mask_value: float | None = None
+
+    @property
+    def width(self) -> int | None:
+        if self.features is not None:
+            return self.features
+        if self.input_shape:
+            return self.input_shape[-1]
+        return None
+
+    @property
+    def rank(self) -> int | None:
+        """Expected ndim of x including the sample axis."""
+        if self.input_shape is not None:
+            return len(self.input_shape) + 1
+        if self.timesteps is not None:
+            return 3
+        return None
+
+    @property
+    def steps(self) -> int | None:
+        if self.timesteps is not None:
+            return self.timesteps
+        if self.input_shape is not None and len(self.input_shape) >= 2:
+            return self.input_shape[-2]
+        return None
+
+
+@dataclass
+class Subject:
+    """An array under check: its handle, its role, and what one pass over it measured."""
+
+    name: str  # the key in the report: "x", "y", or the source for positional arrays
+    role: str  # "x" | "y" | "array"
+    handle: ArrayHandle
+    stats: ArrayStats | None = None
+
+    @property
+    def rank(self) -> int:
+        h = self.handle
+        return h.ndim
+
+    @property
+    def width(self) -> int | None:
+        """Size of the last axis, i.e. the features a model's first layer sees."""
+        h = self.handle
+        if h.ragged:
+            return h.shape[-1] if h.ndim > 2 else None
+        return h.shape[-1] if h.ndim >= 2 else None
+
+    @property
+    def checkable(self) -> bool:
+        return self.stats is not None
+
+
+@dataclass
+class Context:
+    subjects: list[Subject]
+    expect: Expectations
+    pairs: list[tuple[Subject, Subject]] = field(default_factory=list)
+
+    def role(self, role: str) -> list[Subject]:
+        return [s for s in self.subjects if s.role == role]
+
+    def inputs(self) -> list[Subject]:
+        """Arrays a model takes as input: x, or every plain array when there is no x."""
+        xs = self.role("x")
+        return xs or self.role("array")
+
+    def target_of(self, x: Subject) -> Subject | None:
+        return next((y for xx, y in self.pairs if xx is x), None)
+
+
+class Check:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity]
+    template: ClassVar[str]
+    family: ClassVar[str]
+    since: ClassVar[str] = "0.1.0"
+    status: ClassVar[str] = "stable"
+    aliases: ClassVar[tuple[str, ...]] = ()
+
+    def run(self, ctx: Context) -> Iterator[Finding]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def finding(
+        self,
+        subjects: list[Subject],
+        evidence: dict,
+        fixes: list[Fix] | None = None,
+        *,
+        severity: Severity | None = None,
+        template: str | None = None,
+        **words,
+    ) -> Finding:
+        message = (template or self.template).format(**{**evidence, **words})
+        return Finding(
+            code=self.code,
+            name=self.name,
+            severity=severity or self.severity,
+            message=message,
+            arrays=[s.name for s in subjects],
+            evidence=evidence,
+            fixes=fixes or [],
+        )
+
+    # -- documentation ---------------------------------------------------------------------------
+    @classmethod
+    def doc(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def summary(cls) -> str:
+        return cls.doc().split("\n\n", 1)[0].replace("\n", " ")
+
+    @classmethod
+    def sections(cls) -> dict[str, str]:
+        """The docstring's titled sections (``What it means:`` …)."""
+        parts = re.split(r"^(What it means|Why frameworks fail|How to repair|Example):?\s*$",
+                         cls.doc(), flags=re.M)  # fmt: skip
+        return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
+
+    @classmethod
+    def describe(cls) -> dict:
+        return {"code": cls.code, "name": cls.name, "severity": cls.severity.value,
+                "family": cls.family, "since": cls.since, "status": cls.status,
+                "aliases": list(cls.aliases), "summary": cls.summary(),
+                "sections": cls.sections()}  # fmt: skip

@@ -1,0 +1,162 @@
+"""Checks of the input's shape against the model: rank, feature width, timesteps."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from ..findings import Finding, Fix, Severity
+from ..units import format_shape
+from . import fixes
+from .base import Check, Context, Subject
+
+
+def _sample_shape(s: Subject) -> tuple:
+    return tuple(s.handle.shape[1:])
+
+
+class RankMismatch(Check):
+    """The input has a different number of dimensions than the model expects.
+
+    What it means:
+    A model's first layer fixes the rank of each sample: Dense wants (features,), an RNN/GRU/
+    LSTM or Conv1D wants (timesteps, features), a Conv2D wants (height, width, channels).
+    Data of shape (N, 3) fed to a GRU expecting (None, 5, 3) is missing the time axis;
+    (100, 784) fed to a model expecting (28, 28) images is flattened.
+
+    Why frameworks fail:
+    Keras says "Input 0 of layer "gru" is incompatible with the layer: expected ndim=3, found
+    ndim=2" or "expected shape (None, 5, 3), but input has incompatible shape (7, 3)"; PyTorch's
+    RNNs say "input must have 3 dimensions, got 2".
+
+    How to repair:
+    When the element count per sample matches, reshape: ``dsdoctor reshape x.npy --shape
+    "(None, 28, 28)"``; to add a length-1 axis use ``--add-axis time`` ((N, F) → (N, 1, F)) or
+    ``--add-axis features`` ((N, T) → (N, T, 1)). Both are lossless. If the counts differ the
+    data was windowed differently from what the model expects.
+
+    Example:
+    dsdoctor check --x x.npy --input-shape "(None, 28, 28)"
+    dsdoctor reshape x.npy --shape "(None, 28, 28)" -o x.reshaped.npy
+    """
+
+    code, name, severity, family = "DS202", "rank-mismatch", Severity.ERROR, "shape"
+    template = ("{x_name} has {rank}-D samples of shape {actual} but the model expects "
+                "{expected_rank}-D samples {expected}")  # fmt: skip
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        want_rank = ctx.expect.rank
+        if want_rank is None:
+            return
+        want = ctx.expect.input_shape or (ctx.expect.timesteps, ctx.expect.width)
+        for x in ctx.inputs():
+            h = x.handle
+            if x.rank == want_rank or h.unsafe or h.skip:
+                continue
+            have = _sample_shape(x)
+            yield self.finding([x], {"actual": list(h.shape), "expected": [None, *want]},
+                               self._fixes(x, have, tuple(want)), x_name=x.name,
+                               rank=x.rank - 1, expected_rank=want_rank - 1,
+                               actual=format_shape(have), expected=format_shape(want))  # fmt: skip
+
+    @staticmethod
+    def _fixes(x: Subject, have: tuple, want: tuple) -> list[Fix]:
+        h = x.handle
+        if h.ragged:
+            return []
+        out: list[Fix] = []
+        if len(have) == 1 and len(want) == 2:
+            t, f = want
+            if t in (1, None) and f in (have[0], None):
+                out.append(fixes.add_axis(h, "time"))
+            if f in (1, None) and t in (have[0], None):
+                out.append(fixes.add_axis(h, "features"))
+        if len(have) == 0 and len(want) == 1 and want[0] in (1, None):
+            out.append(fixes.add_axis(h, "features"))
+        known = [d for d in want if d is not None]
+        if not out and have and len(want) - len(known) <= 1:
+            total, part = math.prod(have), math.prod(known)
+            if part and total % part == 0 and (len(known) < len(want) or total == part):
+                out.append(fixes.reshape(h, tuple(total // part if d is None else d for d in want)))
+        return out
+
+
+class FeatureWidthMismatch(Check):
+    """The last axis (features) is not the width the model's first layer expects.
+
+    What it means:
+    A Dense or RNN layer built for 3 input features gets samples with 4. Often a target or an
+    index column was left in the inputs, or a column was added to the export.
+
+    Why frameworks fail:
+    PyTorch: "mat1 and mat2 shapes cannot be multiplied (32x4 and 3x64)" for Linear, and
+    "input.size(-1) must be equal to input_size. Expected 3, got 4" for RNNs; Keras: "Input 0 of
+    layer "dense" is incompatible with the layer: expected axis -1 of input shape to have value
+    3, but received input with shape (None, 4)".
+
+    How to repair:
+    If one column is the target, split it off: ``dsdoctor check data.csv --target COL``. To keep
+    only the features the model was built for, ``dsdoctor select x.npy --first 3`` or
+    ``--features 0,1,3`` (lossy: the other columns are dropped). If the data is right, rebuild
+    the model with the data's width.
+
+    Example:
+    dsdoctor check iris.csv --features 3
+    dsdoctor check iris.csv --target species --features 3
+    """
+
+    code, name, severity, family = "DS201", "feature-width-mismatch", Severity.ERROR, "shape"
+    template = "{x_name} has {actual} features (last axis) but the model expects {expected}"
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        want = ctx.expect.width
+        if want is None:
+            return
+        for x in ctx.inputs():
+            h = x.handle
+            if h.unsafe or h.skip or (ctx.expect.rank is not None and x.rank != ctx.expect.rank):
+                continue
+            have = x.width
+            if have is None or have == want:
+                continue
+            fx = [fixes.select_first(h, want)] if have > want else []
+            hint = ""
+            if have > want and h.format in ("csv", "parquet") and h.name == "columns":
+                hint = "; if one column is the target, split it off with --target COL"
+            yield self.finding([x], {"actual": have, "expected": want,
+                                     "columns": h.layout.get("columns")}, fx,
+                               template=self.template + hint, x_name=x.name)  # fmt: skip
+
+
+class TimestepsMismatch(Check):
+    """A fixed time axis has a different length than the model expects.
+
+    What it means:
+    The model was built for sequences of T timesteps (``Input((T, F))``) but the padded or
+    windowed data has another length.
+
+    Why frameworks fail:
+    Keras: "expected shape (None, 5, 3), but input has incompatible shape (None, 7, 3)"; models
+    with a Flatten or Dense after the RNN fail with a matrix-size error instead.
+
+    How to repair:
+    Re-pad the original sequences to the model's length with ``dsdoctor pad SRC --maxlen T``
+    (lossy when sequences are longer than T), or rebuild the model with ``Input((None, F))`` so
+    any length is accepted.
+
+    Example:
+    dsdoctor check --x x.npy --input-shape "(None, 5, 3)"
+    """
+
+    code, name, severity, family = "DS203", "timesteps-mismatch", Severity.ERROR, "shape"
+    template = "{x_name} has {actual} timesteps (axis 1) but the model expects {expected}"
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        want = ctx.expect.steps
+        if want is None:
+            return
+        for x in ctx.inputs():
+            h = x.handle
+            if h.ragged or h.ndim != 3 or h.shape[1] == want:
+                continue
+            yield self.finding([x], {"actual": h.shape[1], "expected": want}, x_name=x.name)

@@ -1,0 +1,116 @@
+"""Checks of the values themselves: non-finite numbers, constant features, pickled objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..findings import Finding, Severity
+from . import fixes
+from .base import Check, Context
+
+
+class NonFiniteValues(Check):
+    """The array contains NaN or ±Inf.
+
+    What it means:
+    A missing value became NaN (an empty CSV cell, a Parquet null, a division by zero in
+    preprocessing) or an overflow became Inf.
+
+    Why frameworks fail:
+    Nothing complains at first: the first batch containing a NaN makes the loss NaN, the
+    gradients NaN, and every weight NaN from then on ("loss: nan").
+
+    How to repair:
+    Find where the values come from (the evidence counts them); impute (mean, median, a flag
+    column), drop the rows, or clip the overflow in preprocessing.
+
+    Example:
+    dsdoctor check --x x.npy
+    """
+
+    code, name, severity, family = "DS401", "non-finite-values", Severity.ERROR, "values"
+    template = "{x_name} has {total:,} non-finite values of {values:,}: {nan:,} NaN, {posinf:,} +Inf, {neginf:,} -Inf"
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        for s in ctx.subjects:
+            st = s.stats
+            if st is None or not st.nonfinite:
+                continue
+            yield self.finding([s], {"nan": st.nan, "posinf": st.posinf, "neginf": st.neginf,
+                                     "total": st.nonfinite, "values": st.values}, x_name=s.name)  # fmt: skip
+
+
+class ConstantFeature(Check):
+    """A feature has one value in every sample.
+
+    What it means:
+    The column carries no information: min equals max over the whole dataset. Often a flag
+    that never fires in this export, or a column filled with a default.
+
+    Why frameworks fail:
+    They do not; but standardising it divides by a zero standard deviation (NaN after
+    ``StandardScaler`` without care, or ``(x - mean) / std`` by hand), and it wastes a weight.
+
+    How to repair:
+    Drop it with ``dsdoctor select SRC --features …`` (lossy by definition, although nothing
+    varying is lost), or check the export that produced it.
+
+    Example:
+    dsdoctor check --x x.npy
+    dsdoctor select x.npy --features 0,1,3 -o x.selected.npy
+    """
+
+    code, name, severity, family = "DS402", "constant-feature", Severity.WARNING, "values"
+    template = "{x_name}: {count} of {width} features are constant ({listing})"
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        for s in ctx.subjects:
+            h = s.handle
+            if s.stats is None or s.role == "y" or (h.ndim < 2 and not h.ragged) or s.width is None:
+                continue
+            constant = s.stats.constant_features()
+            if not constant:
+                continue
+            width = s.width
+            values = [s.stats.fmin[i].item() for i in constant]
+            listing = ", ".join(
+                f"feature {i} = {v:g}" for i, v in list(zip(constant, values, strict=True))[:10]
+            )
+            if len(constant) > 10:
+                listing += ", …"
+            keep = [i for i in range(width) if i not in set(constant)]
+            fx = [fixes.select_features(h, keep)] if keep and not h.ragged else []
+            yield self.finding([s], {"features": constant, "values": values, "count": len(constant),
+                                     "width": width}, fx, x_name=s.name, listing=listing)  # fmt: skip
+
+
+class UnsafePickle(Check):
+    """An object array whose contents are Python pickles.
+
+    What it means:
+    ``np.save`` on an array of Python objects (ragged lists, mixed types) writes a pickle.
+    Loading it runs whatever code the pickle names, so a data file can execute anything.
+
+    Why frameworks fail:
+    ``np.load`` refuses by default: "Object arrays cannot be loaded when allow_pickle=False".
+    Passing ``allow_pickle=True`` on an untrusted file is remote code execution.
+
+    How to repair:
+    Re-save the data as numbers: ragged sequences as values + lengths in an .npz
+    (``np.savez(f, seq=np.concatenate(seqs), seq_lengths=lengths)``) or a Parquet list column.
+    dsdoctor never unpickles unless you pass ``--allow-pickle`` for a file you trust.
+
+    Example:
+    dsdoctor check --x sequences.npy
+    """
+
+    code, name, severity, family = "DS403", "unsafe-pickle", Severity.ERROR, "values"
+    template = "{x_name} is an object array ({dtype}, shape {shape}): loading it would unpickle Python objects; not read"
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        for s in ctx.subjects:
+            h = s.handle
+            if h.pickled and h.unsafe:
+                yield self.finding(
+                    [s], {"dtype": str(h.dtype), "shape": list(h.shape)}, x_name=s.name
+                )

@@ -1,0 +1,106 @@
+"""The typer app. Commands are thin: parse, call one API function, render.
+
+Errors are translated in exactly one place, :class:`DsdoctorGroup.main`: a
+:class:`~dsdoctor.errors.DsdoctorError` or a usage error becomes one ``dsdoctor: error:`` line
+and exit 2; anything else is a bug (exit 3, traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from .._version import __version__
+from ..errors import DsdoctorError, ExitCode
+
+
+class DsdoctorGroup(TyperGroup):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        args = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in args or os.environ.get("DSDOCTOR_DEBUG") == "1"
+        try:
+            rv = super().main(args=args, prog_name=prog_name or "dsdoctor",
+                              complete_var=complete_var, standalone_mode=False, **extra)  # fmt: skip
+            code = rv if isinstance(rv, int) else ExitCode.OK
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+        except click.exceptions.Abort:
+            code = 130
+        except KeyboardInterrupt:
+            code = 130
+        except click.UsageError as exc:
+            _error(_usage_message(exc))
+            code = ExitCode.ERROR
+        except DsdoctorError as exc:
+            if debug:
+                import traceback
+
+                traceback.print_exc()
+            _error(str(exc))
+            code = exc.exit_code
+        except BrokenPipeError:
+            code = ExitCode.OK
+        except Exception as exc:  # a bug: say so, traceback only with --debug
+            if debug:
+                import traceback
+
+                traceback.print_exc()
+            _error(f"internal error: {type(exc).__name__}: {exc} (this is a bug; rerun with --debug "
+                   "for the traceback and report it)", prefix="dsdoctor: ")  # fmt: skip
+            code = ExitCode.BUG
+        if standalone_mode:
+            sys.exit(int(code))
+        return int(code)
+
+
+def _usage_message(exc: click.UsageError) -> str:
+    msg = exc.format_message().replace("\n", " ")
+    cmd = exc.ctx.command_path if exc.ctx else "dsdoctor"
+    return f"{msg} (see `{cmd} --help`)"
+
+
+def _error(message: str, prefix: str = "dsdoctor: error: ") -> None:
+    sys.stderr.write(prefix + message.strip().replace("\n", " ") + "\n")
+    sys.stderr.flush()
+
+
+app = typer.Typer(
+    cls=DsdoctorGroup,
+    name="dsdoctor",
+    help="Diagnose and repair ML datasets on disk (.npy/.npz, HDF5, Parquet, CSV) before training.",
+    epilog='Example: dsdoctor check --x train.h5:/x --y train.h5:/y --input-shape "(None, 5, 3)"',
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"dsdoctor {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+) -> None:
+    """Diagnose and repair ML datasets on disk before training."""
+
+
+from . import check as _check  # noqa: E402,F401  (registers the commands)
+from . import explain as _explain  # noqa: E402,F401
+from . import inspect as _inspect  # noqa: E402,F401
+
+
+def main() -> None:
+    app()

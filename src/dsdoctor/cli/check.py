@@ -1,0 +1,155 @@
+"""``dsdoctor check``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..errors import ExitCode, UsageError
+from . import app
+from ._options import (
+    DEFAULT_CHUNK,
+    AllowPickleOpt,
+    ChunkSizeOpt,
+    FollowExternalOpt,
+    JsonOpt,  # fmt: skip
+    NoColorOpt,
+    QuietOpt,
+    TargetOpt,
+)
+
+EXAMPLES = """
+Examples:
+
+  dsdoctor check --x train.h5:/x --y train.h5:/y --input-shape "(None, 5, 3)"
+
+  dsdoctor check iris.csv --target species --features 3 --classes 3 --json
+
+  dsdoctor check tokens.parquet:tokens --mask-value 0 --batch-size 64 --memory 8GiB
+"""
+
+
+@app.command(epilog=EXAMPLES)
+def check(
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Sources (PATH[:SELECTOR]) to check whole; arrays named x/y in one group are paired.",
+            show_default=False,
+        ),
+    ] = None,
+    x: Annotated[
+        str | None, typer.Option("--x", help="The inputs, PATH[:SELECTOR].", metavar="SRC")
+    ] = None,
+    y: Annotated[
+        str | None, typer.Option("--y", help="The targets, PATH[:SELECTOR].", metavar="SRC")
+    ] = None,
+    input_shape: Annotated[
+        str | None,
+        typer.Option(
+            "--input-shape",
+            help='Model input shape, Keras style: "(None, 5, 3)" (a leading None is the batch axis).',
+            metavar="SHAPE",
+        ),
+    ] = None,
+    features: Annotated[
+        int | None,
+        typer.Option("--features", help="Expected input width (last axis).", metavar="N"),
+    ] = None,
+    timesteps: Annotated[
+        int | None,
+        typer.Option("--timesteps", help="Expected number of timesteps (axis 1).", metavar="N"),
+    ] = None,
+    classes: Annotated[
+        int | None, typer.Option("--classes", help="Number of classes of the targets.", metavar="N")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", help="Training batch size.", metavar="N")
+    ] = None,
+    memory: Annotated[
+        str | None,
+        typer.Option("--memory", help="Memory one batch may take, e.g. 8GiB.", metavar="SIZE"),
+    ] = None,
+    mask_value: Annotated[
+        float | None,
+        typer.Option(
+            "--mask-value",
+            help="The padding/mask value (Keras Masking); for dense data, says it is padded.",
+            metavar="V",
+        ),
+    ] = None,
+    select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--select",
+            help="Only these findings (codes, names or a code prefix; comma-separated).",
+            metavar="CODES",
+        ),
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="Skip these findings.", metavar="CODES")
+    ] = None,
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on", help="Exit 1 when a finding is at or above: error, warning, info, never."
+        ),
+    ] = "error",
+    output_format: Annotated[
+        str, typer.Option("--format", help="Report format: text or json.")
+    ] = "text",
+    target: TargetOpt = None,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--source-format",
+            help="Read sources as this format: npy, npz, hdf5, parquet, csv (default: from the extension).",
+        ),
+    ] = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    json_: JsonOpt = False,
+    quiet: QuietOpt = False,
+    no_color: NoColorOpt = False,
+) -> int:
+    """Run every check and print the findings, with the numbers and the commands that fix them.
+
+    Exit 0 when no finding is at or above --fail-on, 1 when one is, 2 on bad input.
+    """
+    from .. import api
+    from ..findings import FAIL_ON
+
+    if fail_on not in FAIL_ON:
+        raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
+    if output_format not in ("text", "json"):
+        raise UsageError(f"--format must be text or json, got {output_format!r}")
+    report = api.check(
+        *(sources or []),
+        x=x,
+        y=y,
+        input_shape=input_shape,
+        features=features,
+        timesteps=timesteps,
+        classes=classes,
+        batch_size=batch_size,
+        memory=memory,
+        mask_value=mask_value,
+        select=select,
+        ignore=ignore,
+        format=format,
+        target=target,
+        allow_pickle=allow_pickle,
+        follow_external=follow_external,
+        chunk_size=chunk_size,
+    )
+    if json_ or output_format == "json":
+        from ..render.json import print_json
+
+        print_json(report.to_dict())
+    else:
+        from ..render.text import render_report
+
+        render_report(report, quiet=quiet, no_color=no_color)
+    return ExitCode.FINDINGS if report.failed(fail_on) else ExitCode.OK

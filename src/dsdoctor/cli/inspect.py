@@ -1,0 +1,75 @@
+"""``dsdoctor inspect``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..errors import ExitCode, SourceError
+from . import app
+from ._options import (
+    DEFAULT_CHUNK,
+    AllowPickleOpt,
+    ChunkSizeOpt,
+    FollowExternalOpt,
+    FormatOpt,
+    JsonOpt,  # fmt: skip
+    NoColorOpt,
+)
+
+EXAMPLES = """
+Examples:
+
+  dsdoctor inspect train.h5
+
+  dsdoctor inspect tokens.parquet:tokens --json | jq .sources[0].entries[0].stats.lengths
+
+  python make_data.py | dsdoctor inspect -
+"""
+
+
+@app.command(epilog=EXAMPLES)
+def inspect(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files (PATH[:SELECTOR]), Parquet directories, or - for a .npy stream on stdin.",
+            show_default=False,
+        ),
+    ],
+    stats: Annotated[
+        bool,
+        typer.Option(
+            "--stats/--no-stats",
+            help="Scan the data for NaN/Inf, min/max and sequence lengths (one streaming pass).",
+        ),
+    ] = True,
+    format: FormatOpt = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    json_: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> int:
+    """Show what is inside: shape, dtype, size on disk and in memory, layout, length statistics
+    with a histogram, NaN/Inf counts, min/max. A container is shown as a tree."""
+    from .. import api
+
+    results = [api.inspect(s, stats=stats, format=format, allow_pickle=allow_pickle,
+                           follow_external=follow_external, chunk_size=chunk_size)
+               for s in sources]  # fmt: skip
+    if json_:
+        from .._version import __version__
+        from ..render.json import print_json
+
+        print_json({"dsdoctor": __version__, "sources": [r.to_dict() for r in results]})
+    else:
+        from ..render.text import render_inspection
+
+        render_inspection(results, no_color=no_color)
+    errors = [e for r in results for e in r.errors]
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise SourceError(errors[0] + more)
+    return ExitCode.OK

@@ -1,0 +1,246 @@
+"""One pass over an array's chunks computing every fact the checks need.
+
+:class:`ArrayStats` is a mergeable partial result: ``update`` folds in one chunk, ``merge``
+folds in the stats of another part of the same array (another shard, another worker), and the
+result equals a single pass over the whole. Memory is bounded by the chunk, never the array.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from ..arrays import Ragged
+from ..repairs import kernels
+from ..sources.base import DEFAULT_CHUNK_BYTES, ArrayHandle
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """What to look for while scanning.
+
+    ``mask_value``: the padding value. For ragged arrays it is the value ``pad`` would use
+    (0 by default), and real timesteps equal to it are counted; for dense arrays it is only set
+    when the user says the data is padded (``--mask-value``), and padding is measured.
+    ``classes``: count labels outside ``[0, classes)`` (targets only).
+    """
+
+    mask_value: float | None = None
+    classes: int | None = None
+    labels: bool = False
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
+
+
+@dataclass
+class ArrayStats:
+    """Mergeable facts about one array (or a part of it)."""
+
+    rows: int = 0
+    values: int = 0
+    nan: int = 0
+    posinf: int = 0
+    neginf: int = 0
+    fmin: np.ndarray | None = None  # per feature (last axis), NaN-ignoring
+    fmax: np.ndarray | None = None
+    # targets
+    non_integer: int = 0
+    below_zero: int = 0
+    above_classes: int = 0
+    # sequences: length histogram (ragged lengths, or the real extent of padded rows)
+    length_hist: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    value_timesteps: int = 0  # real timesteps equal to the mask value
+    value_rows: int = 0  # sequences holding at least one of them
+    pad_timesteps: int = 0  # dense + mask value: padding timesteps (leading or trailing)
+    timesteps: int = 0  # dense + mask value: all timesteps
+    empty_rows: int = 0  # sequences of length 0 (ragged) or all padding (dense)
+
+    # -- folding in data ---------------------------------------------------------------------
+    def update(self, chunk: np.ndarray | Ragged, opts: ScanOptions) -> None:
+        if isinstance(chunk, Ragged):
+            self._update_ragged(chunk, opts)
+            data = chunk.window()
+        else:
+            data = chunk if chunk.ndim else chunk.reshape(1)
+            self.rows += len(data)
+            if opts.mask_value is not None and data.ndim >= 2:
+                self._update_padded(data, opts.mask_value)
+        self._update_values(data)
+        if opts.labels:
+            self._update_labels(data, opts.classes)
+
+    def _update_values(self, data: np.ndarray) -> None:
+        self.values += data.size
+        if data.size == 0 or data.dtype.kind not in "biuf":
+            if data.size and data.dtype.kind == "c":
+                self._count_nonfinite(data)
+            return
+        axes = tuple(range(data.ndim - 1)) if data.ndim > 1 else None
+        lo, hi = data.min(axis=axes), data.max(axis=axes)  # NaN propagates: a cheap screen
+        if data.dtype.kind == "f" and not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            self._count_nonfinite(data)
+            lo, hi = np.fmin.reduce(data, axis=axes), np.fmax.reduce(data, axis=axes)
+        lo, hi = np.asarray(lo), np.asarray(hi)
+        self.fmin = lo if self.fmin is None else np.fmin(self.fmin, lo)
+        self.fmax = hi if self.fmax is None else np.fmax(self.fmax, hi)
+
+    def _count_nonfinite(self, data: np.ndarray) -> None:
+        flat = data.reshape(-1)
+        if flat.dtype.kind == "c":
+            self.nan += int(np.count_nonzero(np.isnan(flat)))
+            self.posinf += int(np.count_nonzero(np.isinf(flat)))
+            return
+        self.nan += int(np.count_nonzero(np.isnan(flat)))
+        self.posinf += int(np.count_nonzero(np.isposinf(flat)))
+        self.neginf += int(np.count_nonzero(np.isneginf(flat)))
+
+    def _update_labels(self, data: np.ndarray, classes: int | None) -> None:
+        if data.dtype.kind not in "biuf" or (data.ndim > 1 and data.shape[-1] != 1):
+            return
+        flat = data.reshape(-1)
+        if flat.dtype.kind == "f":
+            finite = np.isfinite(flat)
+            self.non_integer += int(np.count_nonzero(finite & (flat != np.floor(flat))))
+        if classes is not None:
+            self.below_zero += int(np.count_nonzero(flat < 0))
+            self.above_classes += int(np.count_nonzero(flat >= classes))
+
+    def _update_ragged(self, chunk: Ragged, opts: ScanOptions) -> None:
+        lengths = chunk.lengths
+        self.rows += len(lengths)
+        self._add_lengths(lengths)
+        self.empty_rows += int(np.count_nonzero(lengths == 0))
+        value = 0 if opts.mask_value is None else opts.mask_value
+        rebased = Ragged(chunk.window(), chunk.offsets - chunk.offsets[0])
+        self.value_timesteps += kernels.count_value_timesteps(rebased.values, value)
+        self.value_rows += kernels.rows_with_value_timesteps(rebased.values, rebased.offsets, value)
+
+    def _update_padded(self, data: np.ndarray, value: float) -> None:
+        """Dense sequences (N, T[, F…]) padded with ``value`` at either end."""
+        real = kernels.mask_padded(data, value)
+        n, t = real.shape
+        any_real = real.any(axis=1)
+        first = real.argmax(axis=1)
+        last = t - 1 - real[:, ::-1].argmax(axis=1)
+        idx = np.arange(t)
+        inner = ~real & (idx > first[:, None]) & (idx < last[:, None])  # padding between real data
+        inner_count = np.count_nonzero(inner)
+        self.timesteps += n * t
+        self.pad_timesteps += int(np.count_nonzero(~real)) - int(inner_count)
+        self.value_timesteps += int(inner_count)
+        self.value_rows += int(np.count_nonzero(inner.any(axis=1)))
+        self.empty_rows += int(np.count_nonzero(~any_real))
+        self._add_lengths(np.where(any_real, last - first + 1, 0))
+
+    def _add_lengths(self, lengths: np.ndarray) -> None:
+        if not len(lengths):
+            return
+        hist = np.bincount(lengths)
+        self.length_hist = _add_padded(self.length_hist, hist)
+
+    # -- combining partial results ---------------------------------------------------------------
+    def merge(self, other: ArrayStats) -> ArrayStats:
+        out = ArrayStats()
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if f.name == "fmin":
+                val = b if a is None else a if b is None else np.fmin(a, b)
+            elif f.name == "fmax":
+                val = b if a is None else a if b is None else np.fmax(a, b)
+            elif f.name == "length_hist":
+                val = _add_padded(a, b)
+            else:
+                val = a + b
+            setattr(out, f.name, val)
+        return out
+
+    # -- derived facts -------------------------------------------------------------------------
+    @property
+    def nonfinite(self) -> int:
+        return self.nan + self.posinf + self.neginf
+
+    @property
+    def lengths_count(self) -> int:
+        return int(self.length_hist.sum())
+
+    def length_quantile(self, q: float) -> int:
+        """The shortest length covering fraction ``q`` of the sequences."""
+        return kernels.resolve_maxlen_from_hist(self.length_hist, f"p{q * 100:g}")
+
+    def length_summary(self) -> dict[str, Any] | None:
+        hist = self.length_hist
+        total = int(hist.sum())
+        if total == 0:
+            return None
+        lengths = np.arange(len(hist))
+        nonzero = np.flatnonzero(hist)
+        return {
+            "count": total,
+            "min": int(nonzero[0]),
+            "max": int(nonzero[-1]),
+            "mean": round(float((lengths * hist).sum() / total), 3),
+            "p50": self.length_quantile(0.5),
+            "p95": self.length_quantile(0.95),
+            "p99": self.length_quantile(0.99),
+            "zero": int(hist[0]),
+        }
+
+    def constant_features(self) -> list[int]:
+        """Features (last-axis indices) whose every value is the same."""
+        if self.fmin is None or self.rows < 2:
+            return []
+        lo, hi = np.atleast_1d(self.fmin), np.atleast_1d(self.fmax)
+        with np.errstate(invalid="ignore"):
+            same = (lo == hi) & ~np.isnan(lo)
+        return [int(i) for i in np.flatnonzero(same)]
+
+    def to_dict(self) -> dict[str, Any]:
+        lo = None if self.fmin is None else np.atleast_1d(self.fmin)
+        hi = None if self.fmax is None else np.atleast_1d(self.fmax)
+        out: dict[str, Any] = {
+            "rows": self.rows,
+            "nan": self.nan,
+            "posinf": self.posinf,
+            "neginf": self.neginf,
+            "min": None
+            if lo is None or lo.size == 0
+            else _py(
+                np.nanmin(lo) if lo.dtype.kind == "f" and not np.isnan(lo).all() else lo.min()
+            ),
+            "max": None
+            if hi is None or hi.size == 0
+            else _py(
+                np.nanmax(hi) if hi.dtype.kind == "f" and not np.isnan(hi).all() else hi.max()
+            ),
+        }
+        if lo is not None and lo.size > 1:
+            out["feature_min"] = [_py(v) for v in lo[:256]]
+            out["feature_max"] = [_py(v) for v in hi[:256]]
+        lengths = self.length_summary()
+        if lengths:
+            out["lengths"] = lengths
+        return out
+
+
+def _add_padded(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if len(a) < len(b):
+        a, b = b, a
+    out = a.astype(np.int64, copy=True)
+    out[: len(b)] += b
+    return out
+
+
+def _py(v) -> Any:
+    v = v.item() if hasattr(v, "item") else v
+    if isinstance(v, float) and not np.isfinite(v):
+        return str(v)
+    return v
+
+
+def scan(handle: ArrayHandle, opts: ScanOptions) -> ArrayStats:
+    """One pass over ``handle`` in chunks of ``opts.chunk_bytes``."""
+    stats = ArrayStats()
+    for chunk in handle.chunks(opts.chunk_bytes):
+        stats.update(chunk, opts)
+    return stats

@@ -1,0 +1,103 @@
+"""Findings, fixes and the report: what ``check`` returns and ``--json`` prints.
+
+The dictionaries built by ``to_dict`` are a public interface: add fields, never rename or
+remove one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 1, "warning": 2, "error": 3}[self.value]
+
+
+class Safety(StrEnum):
+    """What applying a fix risks."""
+
+    LOSSLESS = "lossless"  # nothing is lost: pad with a mask, reshape, add an axis
+    ASSUMPTION = "assumption"  # right only if something the data cannot show is true
+    LOSSY = "lossy"  # information is dropped: truncation, dropping features
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A runnable ``dsdoctor`` command line and what applying it risks."""
+
+    command: str
+    safety: Safety
+    title: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"command": self.command, "safety": self.safety.value, "title": self.title}
+
+
+@dataclass
+class Finding:
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    arrays: list[str]
+    evidence: dict[str, Any] = field(default_factory=dict)
+    fixes: list[Fix] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "severity": self.severity.value,
+            "message": self.message,
+            "arrays": list(self.arrays),
+            "evidence": self.evidence,
+            "fixes": [f.to_dict() for f in self.fixes],
+        }
+
+
+FAIL_ON = ("error", "warning", "info", "never")
+
+
+@dataclass
+class Report:
+    """The result of ``check``: the arrays looked at and the findings, most severe first."""
+
+    version: str
+    arrays: dict[str, dict[str, Any]]
+    findings: list[Finding]
+
+    def __post_init__(self) -> None:
+        self.findings.sort(key=lambda f: (-f.severity.rank, f.code, f.arrays))
+
+    @property
+    def summary(self) -> dict[str, int]:
+        counts = {s.value: 0 for s in Severity}
+        for f in self.findings:
+            counts[f.severity.value] += 1
+        return counts
+
+    def failed(self, fail_on: str = "error") -> bool:
+        """True when a finding is at or above ``fail_on`` (``never`` never fails)."""
+        if fail_on == "never":
+            return False
+        threshold = Severity(fail_on).rank
+        return any(f.severity.rank >= threshold for f in self.findings)
+
+    def by_name(self, name: str) -> list[Finding]:
+        return [f for f in self.findings if f.name == name]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dsdoctor": self.version,
+            "arrays": self.arrays,
+            "findings": [f.to_dict() for f in self.findings],
+            "summary": self.summary,
+        }

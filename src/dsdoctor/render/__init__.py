@@ -1,0 +1,1 @@
+"""Renderers: text (the only place that imports rich) and JSON."""

@@ -1,0 +1,172 @@
+"""Human output with rich: the only module that imports it. No colour when stdout is not a
+terminal, when ``NO_COLOR`` is set, or with ``--no-color``."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.tree import Tree
+
+from ..units import format_bytes, format_shape
+
+if TYPE_CHECKING:
+    from ..api import Inspection
+    from ..findings import Report
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+SAFETY_STYLE = {"lossless": "green", "assumption": "yellow", "lossy": "red"}
+BAR = "█"
+
+
+def console(no_color: bool = False, stderr: bool = False) -> Console:
+    plain = no_color or "NO_COLOR" in os.environ
+    probe = Console(stderr=stderr)
+    width = None if probe.is_terminal else 200  # pipes and logs: do not cut lines at 80 columns
+    return Console(stderr=stderr, no_color=plain, highlight=False, soft_wrap=True, width=width,
+                   color_system=None if plain else "auto")  # fmt: skip
+
+
+def _shape(a: dict) -> str:
+    return format_shape(a["shape"]) if a.get("shape") is not None else "?"
+
+
+# -- check ----------------------------------------------------------------------------------------
+def render_report(report: Report, *, quiet: bool = False, no_color: bool = False) -> None:
+    out = console(no_color)
+    if not quiet:
+        for name, a in report.arrays.items():
+            kind = " ragged" if a.get("ragged") else ""
+            note = f"  [dim]skipped: {escape(a['skipped'])}[/]" if a.get("skipped") else ""
+            label = f"{name}" if name == a.get("source") else f"{name}  {escape(a['source'])}"
+            out.print(f"[bold]{escape(label)}[/]  {_shape(a)} {a['dtype']}{kind}{note}")
+        if report.arrays:
+            out.print()
+    for f in report.findings:
+        style = SEVERITY_STYLE[f.severity.value]
+        out.print(f"[bold]{f.code}[/] [{style}]{f.severity.value}[/] {f.name}: {escape(f.message)}")
+        if quiet:
+            continue
+        for fix in f.fixes:
+            out.print(
+                f"    fix [{SAFETY_STYLE[fix.safety.value]}]({fix.safety.value})[/]: {escape(fix.command)}"
+            )
+    if quiet:
+        return
+    s = report.summary
+    if report.findings:
+        out.print()
+    verdict = "healthy: no findings" if not report.findings else (
+        f"{s['error']} error(s), {s['warning']} warning(s), {s['info']} info")  # fmt: skip
+    out.print(
+        f"[bold]{verdict}[/]" + ("  (dsdoctor explain CODE tells more)" if report.findings else "")
+    )
+
+
+# -- inspect --------------------------------------------------------------------------------------
+def render_inspection(results: list[Inspection], *, no_color: bool = False) -> None:
+    out = console(no_color)
+    for r in results:
+        tree = Tree(f"[bold]{escape(r.source)}[/] [dim]({r.format})[/]")
+        nodes = {"": tree}
+        for item in r.entries:
+            e = item.entry
+            parent_path = e.path.rpartition("/")[0] if e.path.startswith("/") else ""
+            parent = nodes.get(parent_path, tree)
+            if e.kind == "group":
+                nodes[e.path] = parent.add(f"[bold]{escape(e.path)}[/] [dim]group[/]")
+                continue
+            if e.array is None:
+                parent.add(f"{escape(e.path)} [dim]{e.kind}[/]  {escape(e.note)}")
+                continue
+            node = parent.add(_array_line(e.path or "(array)", item))
+            for line in _detail_lines(item):
+                node.add(line)
+        out.print(tree)
+
+
+def _array_line(path: str, item) -> str:
+    a = item.entry.array
+    parts = [f"[bold]{escape(path)}[/]", format_shape(a.shape), str(a.dtype)]
+    if a.ragged:
+        parts.append("[magenta]ragged[/]")
+    if a.memory_bytes is not None:
+        parts.append(f"{format_bytes(a.memory_bytes)} in memory")
+    if a.disk_bytes is not None:
+        parts.append(f"{format_bytes(a.disk_bytes)} on disk")
+    layout = {k: v for k, v in a.layout.items() if k not in ("columns",)}
+    if layout:
+        parts.append("[dim]" + escape(", ".join(f"{k}={v}" for k, v in layout.items())) + "[/]")
+    return "  ".join(parts)
+
+
+def _detail_lines(item) -> list[str]:
+    a = item.entry.array
+    lines = []
+    if a.unsafe:
+        lines.append(f"[red]not read:[/] {escape(a.unsafe)}")
+    elif a.skip:
+        lines.append(f"[dim]skipped: {escape(a.skip)}[/]")
+    if item.error:
+        lines.append(f"[red]error:[/] {escape(item.error)}")
+    st = item.stats
+    if st is None:
+        return lines
+    d = st.to_dict()
+    nonfinite = f"NaN {st.nan:,}  +Inf {st.posinf:,}  -Inf {st.neginf:,}"
+    style = "red" if st.nonfinite else "dim"
+    lines.append(f"min {_num(d['min'])}  max {_num(d['max'])}  [{style}]{nonfinite}[/]")
+    lengths = d.get("lengths")
+    if lengths and a.ragged:
+        lines.append(
+            f"lengths: {lengths['count']:,} sequences, min {lengths['min']}, max {lengths['max']}, "
+            f"mean {lengths['mean']}, p50 {lengths['p50']}, p95 {lengths['p95']}, p99 {lengths['p99']}, "
+            f"empty {lengths['zero']}"
+        )
+        lines.extend(histogram_lines(st.length_hist))
+    return lines
+
+
+def _num(v) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+def histogram_lines(hist, bins: int = 10, width: int = 40) -> list[str]:
+    """A terminal histogram of a length histogram (``hist[L]`` = count of length L)."""
+    import numpy as np
+
+    total = int(hist.sum())
+    if total == 0:
+        return []
+    top = len(hist) - 1
+    edges = np.unique(np.linspace(0, top + 1, min(bins, top + 1) + 1).astype(np.int64))
+    counts = np.add.reduceat(hist, edges[:-1]) if len(edges) > 1 else np.array([total])
+    peak = max(1, int(counts.max()))
+    label_w = len(f"{edges[-1] - 1}") * 2 + 3
+    lines = []
+    for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=False):
+        label = f"{lo}–{hi - 1}".rjust(label_w) if hi - 1 > lo else f"{lo}".rjust(label_w)
+        bar = BAR * max(1 if c else 0, round(width * int(c) / peak))
+        lines.append(f"[dim]{label}[/] {bar} {int(c):,}")
+    return lines
+
+
+# -- explain ----------------------------------------------------------------------------------------
+def render_explain(found, *, no_color: bool = False) -> None:
+    out = console(no_color)
+    if isinstance(found, tuple):
+        for c in found:
+            style = SEVERITY_STYLE[c.severity.value]
+            out.print(
+                f"[bold]{c.code}[/]  {c.name:<24} [{style}]{c.severity.value:<7}[/]  {escape(c.summary())}"
+            )
+        return
+    c = found
+    out.print(f"[bold]{c.code} {c.name}[/]  ([{SEVERITY_STYLE[c.severity.value]}]{c.severity.value}[/], "
+              f"{c.family}, since {c.since})")  # fmt: skip
+    out.print(escape(c.summary()))
+    for title, text in c.sections().items():
+        out.print(f"\n[bold]{title}[/]")
+        out.print(escape(text))

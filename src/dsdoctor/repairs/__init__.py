@@ -1,0 +1,1 @@
+"""Repairs: pure functions on arrays (``kernels``), then writers."""

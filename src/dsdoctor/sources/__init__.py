@@ -1,0 +1,164 @@
+"""Open ``PATH[:SELECTOR]`` sources of every format behind one function.
+
+Each format lives in its own module and is imported only when a file of that format is opened,
+so ``inspect x.npy`` never imports h5py or pyarrow.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import SourceError, UsageError
+from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Entry, Source
+
+__all__ = [
+    "DEFAULT_CHUNK_BYTES",
+    "FORMATS",
+    "ArrayHandle",
+    "Entry",
+    "Source",
+    "SourceSpec",
+    "open_source",
+    "parse_source",
+]  # fmt: skip
+
+EXTENSIONS = {
+    ".npy": "npy", ".npz": "npz",
+    ".h5": "hdf5", ".hdf5": "hdf5", ".hdf": "hdf5", ".he5": "hdf5", ".mat": "hdf5", ".nc": "hdf5",
+    ".parquet": "parquet", ".pq": "parquet", ".parq": "parquet",
+    ".csv": "csv", ".tsv": "csv",
+}  # fmt: skip
+FORMATS = ("npy", "npz", "hdf5", "parquet", "csv")
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A parsed ``PATH[:SELECTOR]``."""
+
+    path: Path
+    selector: str | None
+    text: str
+
+    @property
+    def display(self) -> str:
+        return str(self.path) if str(self.path) != "-" else "<stdin>"
+
+
+def parse_source(text: str) -> SourceSpec:
+    """Split ``train.h5:/x`` into path and selector; the path must exist."""
+    if text == "-" or text.startswith("-:"):
+        return SourceSpec(Path("-"), text[2:] or None, text)
+    if os.path.exists(text):
+        return SourceSpec(Path(text), None, text)
+    idx = text.find(":")
+    while idx != -1:
+        head, tail = text[:idx], text[idx + 1 :]
+        if head and os.path.exists(head):
+            return SourceSpec(Path(head), tail or None, text)
+        idx = text.find(":", idx + 1)
+    path = text.split(":", 1)[0] if ":" in text else text
+    raise SourceError(f"{path}: no such file or directory")
+
+
+def sniff(path: Path) -> str | None:
+    """Guess a format from the first bytes (for unknown extensions and HDF5 user blocks)."""
+    if path.is_dir():
+        return "parquet"
+    with open(path, "rb") as fp:
+        head = fp.read(8)
+        if head.startswith(b"\x93NUMPY"):
+            return "npy"
+        if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+            return "npz"
+        if head.startswith(b"PAR1"):
+            return "parquet"
+        for offset in (0, 512, 1024, 2048):  # HDF5 superblock after a user block
+            fp.seek(offset)
+            if fp.read(8) == HDF5_MAGIC:
+                return "hdf5"
+    return None
+
+
+def detect_format(path: Path, forced: str | None) -> str:
+    if forced:
+        if forced not in FORMATS:
+            raise UsageError(f"unknown --format {forced!r}; choose one of {', '.join(FORMATS)}")
+        return forced
+    ext = path.suffix.lower()
+    if path.is_dir():
+        return "parquet"
+    if ext in EXTENSIONS:
+        return EXTENSIONS[ext]
+    guessed = sniff(path)
+    if guessed:
+        return guessed
+    raise SourceError(
+        f"{path}: unknown file type {ext or '(no extension)'}; dsdoctor reads "
+        ".npy, .npz, .h5/.hdf5, .parquet, .csv/.tsv — name the format with --format"
+    )
+
+
+def open_source(
+    text: str | SourceSpec,
+    *,
+    format: str | None = None,
+    target: str | None = None,
+    allow_pickle: bool = False,
+    follow_external: bool = False,
+) -> Source:
+    """Open a file (or Parquet directory, or ``-`` for a .npy stream) as a :class:`Source`."""
+    spec = parse_source(text) if isinstance(text, str) else text
+    path = spec.path
+    if str(path) == "-":
+        from .npy import spool_stdin
+
+        path = spool_stdin()
+        atexit.register(_unlink, path)
+        fmt = "npy"
+    else:
+        if path.is_dir() and format not in (None, "parquet"):
+            raise SourceError(f"{path} is a directory; only Parquet datasets can be directories")
+        fmt = detect_format(path, format)
+    if target is not None and fmt not in ("parquet", "csv"):
+        raise UsageError(f"--target names a table column, but {spec.display} is {fmt}, not a table")
+    try:
+        return _open(fmt, path, spec.display, target, allow_pickle, follow_external)
+    except PermissionError:
+        raise SourceError(f"{spec.display}: permission denied") from None
+    except IsADirectoryError:
+        raise SourceError(f"{spec.display} is a directory; name a file") from None
+    except FileNotFoundError:
+        raise SourceError(f"{spec.display}: no such file or directory") from None
+
+
+def _open(fmt, path, display, target, allow_pickle, follow_external) -> Source:
+    if fmt == "npy":
+        from .npy import NpySource
+
+        return NpySource(path, display, allow_pickle=allow_pickle)
+    if fmt == "npz":
+        from .npz import NpzSource
+
+        return NpzSource(path, display, allow_pickle=allow_pickle)
+    if fmt == "hdf5":
+        from .hdf5 import H5Source
+
+        return H5Source(path, display, follow_external=follow_external)
+    if fmt == "parquet":
+        from .parquet import ParquetSource
+
+        return ParquetSource(path, display, target=target)
+    from .csv import CsvSource
+
+    return CsvSource(path, display, target=target)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass

@@ -1,0 +1,85 @@
+"""In-memory arrays (numpy arrays, lists of sequences, Ragged) behind the same handle, so the
+Python API accepts data as readily as paths."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..arrays import Ragged
+from .base import ArrayHandle, is_numeric
+
+
+class MemoryArray(ArrayHandle):
+    data: np.ndarray | Ragged
+
+    def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray | Ragged]:
+        data = self.data
+        if isinstance(data, Ragged):
+            n = len(data)
+            step = max(
+                1,
+                chunk_bytes
+                // max(1, self.row_bytes * max(1, int(data.lengths.mean()) if n else 1)),
+            )
+            for start in range(0, max(n, 1) if n else 0, step):
+                end = min(n, start + step)
+                yield Ragged(data.values, data.offsets[start : end + 1])
+            return
+        if data.ndim == 0:
+            yield data
+            return
+        rows = self.rows_per_chunk(chunk_bytes)
+        for start in range(0, len(data), rows):
+            yield data[start : start + rows]
+
+    def read(self) -> np.ndarray | Ragged:
+        return self.data
+
+
+def as_handle(obj, name: str) -> MemoryArray:
+    """Wrap a numpy array, a :class:`Ragged`, a list of sequences or a pyarrow ListArray."""
+    data = to_data(obj)
+    if isinstance(data, Ragged):
+        shape: tuple = (len(data), None, *data.inner_shape)
+    else:
+        shape = tuple(data.shape)
+    h = MemoryArray(name=name, source=f"<{name}>", path=Path(f"{name}.npy"), format="memory",
+                    shape=shape, dtype=data.dtype, ragged=isinstance(data, Ragged))  # fmt: skip
+    h.data = data
+    if data.dtype.hasobject:
+        h.skip = "an object array; convert it to numbers (or a list of arrays for sequences)"
+    elif not is_numeric(data.dtype):
+        h.skip = f"dtype {data.dtype} is not numeric; dsdoctor checks numeric arrays"
+    return h
+
+
+def to_data(obj) -> np.ndarray | Ragged:
+    if isinstance(obj, Ragged | np.ndarray):
+        return obj
+    mod = type(obj).__module__
+    if mod.startswith("pyarrow"):
+        return ragged_from_arrow(obj)
+    if isinstance(obj, list | tuple) and obj and all(np.ndim(s) >= 1 for s in obj):
+        lengths = {len(s) for s in obj}
+        if len(lengths) > 1:
+            return Ragged.from_sequences(obj)
+    return np.asarray(obj)
+
+
+def ragged_from_arrow(arr) -> Ragged:
+    import pyarrow as pa
+
+    from .table import TableArray
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    h = TableArray.__new__(TableArray)
+    h.dtype = (
+        np.dtype(arr.type.value_type.to_pandas_dtype())
+        if not pa.types.is_fixed_size_list(arr.type.value_type)
+        else np.dtype(arr.type.value_type.value_type.to_pandas_dtype())
+    )
+    return TableArray._ragged(h, arr)

@@ -1,0 +1,164 @@
+"""``.npy`` files: the header is parsed without unpickling, sizes are checked against the file,
+and data is read in chunks into a reused buffer (not a growing memory map)."""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SourceError
+from .base import ArrayHandle, Source
+
+MAX_HEADER_BYTES = 100_000
+
+
+def read_header(fp, display: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """Read magic and header from ``fp`` (positioned at the start); safe for hostile input."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Python 2 headers parse fine
+        return _read_header(fp, display)
+
+
+def _read_header(fp, display: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(fp, max_header_size=MAX_HEADER_BYTES)
+        elif version == (2, 0):
+            shape, fortran, dtype = fmt.read_array_header_2_0(fp, max_header_size=MAX_HEADER_BYTES)
+        else:
+            shape, fortran, dtype = fmt._read_array_header(
+                fp, version, max_header_size=MAX_HEADER_BYTES
+            )
+    except (ValueError, TypeError, SyntaxError, OverflowError, UnicodeDecodeError, EOFError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SourceError(f"{display} is not a valid .npy file ({msg})") from None
+    if any(d < 0 for d in shape):
+        raise SourceError(f"{display} declares a negative shape {shape}")
+    return tuple(int(d) for d in shape), bool(fortran), dtype
+
+
+def declared_bytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n * dtype.itemsize
+
+
+def unsafe_message(display: str, dtype: np.dtype) -> str:
+    return (
+        f"{display} is an object array ({dtype}); loading it would unpickle Python objects, "
+        "which can run code. Re-save it as a numeric array, or pass --allow-pickle if you trust it"
+    )
+
+
+class NpyArray(ArrayHandle):
+    """A dense array stored in a ``.npy`` file (or a stream spooled to a temporary file)."""
+
+    offset: int = 0
+    fortran: bool = False
+
+    def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
+        if self.dtype.hasobject:  # only reachable with --allow-pickle
+            yield from self._pickled_chunks(chunk_bytes)
+            return
+        if not self.shape:
+            yield self._read_block(0, 1).reshape(())
+            return
+        n, rows = self.shape[0], self.rows_per_chunk(chunk_bytes)
+        if self.fortran and self.ndim > 1:
+            mm = np.memmap(self.path, dtype=self.dtype, mode="r", offset=self.offset,
+                           shape=self.shape, order="F")  # fmt: skip
+            for start in range(0, n, rows):
+                yield np.ascontiguousarray(mm[start : start + rows])
+            del mm
+            return
+        per_row = int(np.prod(self.shape[1:], dtype=np.int64))
+        buf = np.empty(min(rows, n) * per_row, dtype=self.dtype)
+        with open(self.path, "rb") as fp:
+            fp.seek(self.offset)
+            for start in range(0, n, rows):
+                count = min(rows, n - start)
+                view = buf[: count * per_row]
+                got = fp.readinto(memoryview(view).cast("B"))
+                if got != view.nbytes:
+                    raise SourceError(f"{self.source} ended early: the file is truncated")
+                yield view.reshape((count, *self.shape[1:]))
+
+    def _read_block(self, start: int, count: int) -> np.ndarray:
+        with open(self.path, "rb") as fp:
+            fp.seek(self.offset + start * self.dtype.itemsize)
+            return np.fromfile(fp, dtype=self.dtype, count=count)
+
+    def _pickled_chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
+        arr = np.load(self.path, allow_pickle=True)
+        yield arr
+
+
+def open_npy(path: Path, display: str, *, allow_pickle: bool = False) -> NpyArray:
+    size = path.stat().st_size
+    with open(path, "rb") as fp:
+        shape, fortran, dtype = read_header(fp, display)
+        offset = fp.tell()
+    handle = NpyArray(name="", source=display, path=path, format="npy", shape=shape,
+                      dtype=dtype, disk_bytes=size)  # fmt: skip
+    handle.offset, handle.fortran = offset, fortran
+    handle.layout = {"order": "F" if fortran else "C", "header_bytes": offset}
+    if dtype.hasobject:
+        handle.pickled = True
+        if not allow_pickle:
+            handle.unsafe = unsafe_message(display, dtype)
+        return handle
+    need = declared_bytes(shape, dtype)
+    have = size - offset
+    if need > have:
+        raise SourceError(
+            f"{display} is truncated: its header declares shape {shape} {dtype} "
+            f"({need:,} bytes) but only {have:,} bytes of data follow"
+        )
+    if not is_checkable(dtype):
+        handle.skip = f"dtype {dtype} is not numeric; dsdoctor checks numeric arrays"
+    return handle
+
+
+def is_checkable(dtype: np.dtype) -> bool:
+    from .base import is_numeric
+
+    return is_numeric(dtype)
+
+
+class NpySource(Source):
+    format = "npy"
+
+    def __init__(self, path: Path, display: str, *, allow_pickle: bool = False):
+        super().__init__(path, display)
+        self._array = open_npy(path, display, allow_pickle=allow_pickle)
+
+    def arrays(self) -> list[ArrayHandle]:
+        return [self._array]
+
+    def array(self, selector: str | None) -> ArrayHandle:
+        if selector:
+            raise SourceError(
+                f"{self.display} is a .npy file holding one array; drop the selector :{selector}"
+            )
+        return self._array
+
+
+def spool_stdin(stream: io.BufferedReader | None = None) -> Path:
+    """Copy a ``.npy`` stream from standard input to a temporary file (bounded memory)."""
+    import sys
+    import tempfile
+
+    stream = stream or sys.stdin.buffer
+    fd, name = tempfile.mkstemp(prefix="dsdoctor-stdin-", suffix=".npy")
+    with os.fdopen(fd, "wb") as out:
+        while block := stream.read(1 << 20):
+            out.write(block)
+    return Path(name)

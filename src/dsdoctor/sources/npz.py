@@ -1,0 +1,214 @@
+"""``.npz`` archives: members are streamed (compressed ones too) and never unpickled; a member
+``NAME`` with ``NAME_lengths`` or ``NAME_offsets`` beside it is one ragged array."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..arrays import Ragged
+from ..errors import SourceError, UnsafeInputError
+from .base import ArrayHandle, Entry, Source, is_numeric
+from .npy import declared_bytes, read_header, unsafe_message
+
+#: A member whose data expands more than this many times over its compressed size, and to more
+#: than BOMB_MIN_BYTES, is refused as a decompression bomb.
+BOMB_RATIO = 1000
+BOMB_MIN_BYTES = 1024**3
+
+
+class NpzMember(ArrayHandle):
+    """One dense member of an archive, streamed from the zip entry."""
+
+    zinfo: zipfile.ZipInfo
+    header_bytes: int = 0
+
+    def open_stream(self):
+        zf = zipfile.ZipFile(self.path)
+        fp = zf.open(self.zinfo)
+        fp.read(self.header_bytes)
+        return zf, fp
+
+    def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
+        if self.dtype.hasobject:  # only with --allow-pickle
+            with np.load(self.path, allow_pickle=True) as z:
+                yield z[self.zinfo.filename[:-4]]
+            return
+        if self.layout.get("order") == "F" and self.ndim > 1:
+            yield from self._fortran_chunks(chunk_bytes)
+            return
+        shape = self.shape if self.shape else (1,)
+        n, rows = shape[0], self.rows_per_chunk(chunk_bytes)
+        per_row = int(np.prod(shape[1:], dtype=np.int64))
+        buf = np.empty(min(rows, n) * per_row, dtype=self.dtype)
+        zf, fp = self.open_stream()
+        try:
+            for start in range(0, n, rows):
+                count = min(rows, n - start)
+                view = buf[: count * per_row]
+                if _read_exact(fp, memoryview(view).cast("B")) != view.nbytes:
+                    raise SourceError(f"{self.source} ended early: the member is truncated")
+                yield view.reshape((count, *shape[1:])) if self.shape else view.reshape(())
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise SourceError(f"{self.source} cannot be read: {exc}") from None
+        finally:
+            fp.close()
+            zf.close()
+
+    def _fortran_chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
+        """A Fortran-ordered member cannot be cut into rows as it streams: read it whole."""
+        zf, fp = self.open_stream()
+        try:
+            raw = fp.read(declared_bytes(self.shape, self.dtype))
+        finally:
+            fp.close()
+            zf.close()
+        arr = np.frombuffer(raw, dtype=self.dtype).reshape(self.shape, order="F")
+        rows = self.rows_per_chunk(chunk_bytes)
+        for start in range(0, self.shape[0], rows):
+            yield np.ascontiguousarray(arr[start : start + rows])
+
+
+class NpzRagged(ArrayHandle):
+    """Flat values member + lengths (or offsets) member, as one ragged array."""
+
+    values: NpzMember
+    offsets: np.ndarray
+
+    def _chunks(self, chunk_bytes: int) -> Iterator[Ragged]:
+        offsets = self.offsets
+        budget = max(1, chunk_bytes // self.row_bytes)  # timesteps per chunk
+        n = len(offsets) - 1
+        if n == 0:
+            return
+        pending: list[np.ndarray] = []
+        have = 0
+        start = 0
+        value_chunks = self.values.chunks(chunk_bytes)
+        while start < n:
+            # the largest end such that the window holds about `budget` timesteps (≥ 1 sequence)
+            end = int(np.searchsorted(offsets, offsets[start] + budget, side="right")) - 1
+            end = min(max(end, start + 1), n)
+            need = int(offsets[end] - offsets[start])
+            while have < need:
+                block = next(value_chunks).copy()
+                pending.append(block)
+                have += len(block)
+            window = np.concatenate(pending) if len(pending) != 1 else pending[0]
+            yield Ragged(window[:need], offsets[start : end + 1] - offsets[start])
+            rest = window[need:]
+            pending, have = ([rest], len(rest)) if len(rest) else ([], 0)
+            start = end
+
+
+def _read_exact(fp, view: memoryview) -> int:
+    got = 0
+    while got < len(view):
+        n = fp.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return got
+
+
+class NpzSource(Source):
+    format = "npz"
+
+    def __init__(self, path: Path, display: str, *, allow_pickle: bool = False):
+        super().__init__(path, display)
+        self.allow_pickle = allow_pickle
+        try:
+            with zipfile.ZipFile(path) as zf:
+                infos = [i for i in zf.infolist() if not i.is_dir()]
+                members = {}
+                for info in infos:
+                    members[info.filename] = self._member(zf, info)
+        except zipfile.BadZipFile as exc:
+            raise SourceError(f"{display} is not a valid .npz archive ({exc})") from None
+        except (OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+            raise SourceError(f"{display} cannot be read as an .npz archive ({exc})") from None
+        self._arrays = self._pair_ragged(members)
+
+    def _member(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> NpzMember:
+        name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+        display = f"{self.display}:{name}"
+        with zf.open(info) as fp:
+            shape, fortran, dtype = read_header(fp, display)
+            header_bytes = fp.tell()
+        m = NpzMember(name=name, source=display, path=self.path, format="npz", shape=shape,
+                      dtype=dtype, disk_bytes=info.compress_size)  # fmt: skip
+        m.zinfo, m.header_bytes = info, header_bytes
+        m.layout = {"order": "F" if fortran else "C",
+                    "compression": "deflate" if info.compress_type else "stored"}  # fmt: skip
+        if dtype.hasobject:
+            m.pickled = True
+            if not self.allow_pickle:
+                m.unsafe = unsafe_message(display, dtype)
+            return m
+        need = declared_bytes(shape, dtype)
+        if need + header_bytes > info.file_size:
+            raise SourceError(
+                f"{display} is truncated: its header declares shape {shape} {dtype} "
+                f"({need:,} bytes) but the archive stores {info.file_size:,} bytes for it"
+            )
+        if need > BOMB_MIN_BYTES and need > BOMB_RATIO * max(1, info.compress_size):
+            raise UnsafeInputError(
+                f"{display} expands from {info.compress_size:,} to {need:,} bytes "
+                f"(×{need // max(1, info.compress_size):,}); refusing it as a decompression bomb"
+            )
+        if not is_numeric(dtype):
+            m.skip = f"dtype {dtype} is not numeric; dsdoctor checks numeric arrays"
+        return m
+
+    def _pair_ragged(self, members: dict[str, NpzMember]) -> list[ArrayHandle]:
+        by_name = {m.name: m for m in members.values()}
+        partners: dict[str, tuple[NpzMember, str]] = {}
+        for name, m in by_name.items():
+            if m.skip or m.unsafe or not m.shape:
+                continue
+            for suffix in ("_lengths", "_offsets"):
+                if name + suffix in by_name:
+                    partners[name] = (by_name[name + suffix], suffix)
+                    break
+        consumed = {partner.name for partner, _ in partners.values()}
+        return [
+            self._ragged(m, *partners[name]) if name in partners else m
+            for name, m in by_name.items()
+            if name not in consumed
+        ]
+
+    def _ragged(self, values: NpzMember, partner: NpzMember, suffix: str) -> NpzRagged:
+        index = partner.read()
+        if index.ndim != 1 or index.dtype.kind not in "iu":
+            raise SourceError(f"{partner.source} must be a 1-D integer array of {suffix[1:]}")
+        index = index.astype(np.int64)
+        if suffix == "_lengths":
+            if np.any(index < 0):
+                raise SourceError(f"{partner.source} holds negative lengths")
+            offsets = np.zeros(len(index) + 1, dtype=np.int64)
+            np.cumsum(index, out=offsets[1:])
+        else:
+            offsets = index
+            if len(offsets) == 0 or offsets[0] != 0 or np.any(np.diff(offsets) < 0):
+                raise SourceError(f"{partner.source} must start at 0 and never decrease")
+        total = values.shape[0]
+        if offsets[-1] != total:
+            raise SourceError(
+                f"{partner.source} covers {int(offsets[-1]):,} values but {values.source} "
+                f"holds {total:,}; they do not belong together"
+            )
+        r = NpzRagged(name=values.name, source=values.source, path=self.path, format="npz",
+                      shape=(len(offsets) - 1, None, *values.shape[1:]), dtype=values.dtype,
+                      ragged=True, disk_bytes=(values.disk_bytes or 0) + (partner.disk_bytes or 0))  # fmt: skip
+        r.values, r.offsets = values, offsets
+        r.layout = {**values.layout, "index": partner.name}
+        return r
+
+    def arrays(self) -> list[ArrayHandle]:
+        return self._arrays
+
+    def entries(self) -> list[Entry]:
+        return [Entry(a.name, "array", a) for a in self._arrays]

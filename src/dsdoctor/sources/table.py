@@ -1,0 +1,230 @@
+"""Tables (Parquet, CSV/TSV) as arrays.
+
+Scalar numeric columns stack into one ``(N, k)`` array (one column gives ``(N,)``); a
+``list<…>`` column is ragged ``(N, Tᵢ)``, ``list<fixed_size_list<F>>`` is ``(N, Tᵢ, F)`` and
+``fixed_size_list<F>`` is dense ``(N, F)``. The formats differ only in how record batches are
+produced (:meth:`TableSource.batches`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from ..arrays import Ragged
+from ..errors import SourceError
+from .base import ArrayHandle, Entry, Source
+
+STACKED = "columns"
+
+
+def column_kind(t: pa.DataType) -> tuple[str, np.dtype | None, tuple[int, ...]]:
+    """("scalar" | "list" | "fixed" | "other", numpy dtype, inner shape) for an Arrow type."""
+    if pa.types.is_dictionary(t):
+        return column_kind(t.value_type)
+    if _numeric(t):
+        return "scalar", _np_dtype(t), ()
+    if pa.types.is_fixed_size_list(t) and _numeric(t.value_type):
+        return "fixed", _np_dtype(t.value_type), (t.list_size,)
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        v = t.value_type
+        if _numeric(v):
+            return "list", _np_dtype(v), ()
+        if pa.types.is_fixed_size_list(v) and _numeric(v.value_type):
+            return "list", _np_dtype(v.value_type), (v.list_size,)
+    return "other", None, ()
+
+
+def _numeric(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+
+
+def _np_dtype(t: pa.DataType) -> np.dtype:
+    return np.dtype(np.bool_) if pa.types.is_boolean(t) else np.dtype(t.to_pandas_dtype())
+
+
+def to_numpy(col: pa.Array | pa.ChunkedArray, dtype: np.dtype) -> np.ndarray:
+    """A scalar numeric column as numpy; nulls become NaN (the column is then float)."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if pa.types.is_dictionary(col.type):
+        col = col.dictionary_decode()
+    if col.null_count:
+        target = np.result_type(dtype, np.float32) if dtype.kind == "f" else np.float64
+        return col.to_numpy(zero_copy_only=False).astype(target, copy=False)
+    return col.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+
+
+class TableArray(ArrayHandle):
+    """Columns of a table as one array."""
+
+    table: TableSource
+    columns: list[str]
+    kind: str  # "scalar" | "list" | "fixed"
+
+    def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray | Ragged]:
+        rows = (
+            self.rows_per_chunk(chunk_bytes)
+            if self.kind != "list"
+            else max(1, chunk_bytes // max(1, self.table.row_estimate(self.columns)))
+        )
+        for batch in self.table.batches(self.columns, rows):
+            if self.kind == "scalar":
+                cols = [to_numpy(batch.column(c), self.dtype) for c in self.columns]
+                if len(cols) == 1 and self.ndim == 1:
+                    yield cols[0]
+                else:
+                    yield np.column_stack(cols) if cols else np.empty((batch.num_rows, 0))
+            elif self.kind == "fixed":
+                yield self._fixed(batch.column(self.columns[0]))
+            else:
+                yield self._ragged(batch.column(self.columns[0]))
+
+    def _fixed(self, col: pa.Array) -> np.ndarray:
+        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        width = col.type.list_size
+        flat = col.flatten() if not col.null_count else col.fill_null([None] * width).flatten()
+        return to_numpy(flat, self.dtype).reshape(len(col), width)
+
+    def _ragged(self, col: pa.Array) -> Ragged:
+        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        offsets = col.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+        if col.null_count:  # a null list is an empty sequence
+            valid = col.is_valid().to_numpy(zero_copy_only=False)
+            lengths = np.where(valid, np.diff(offsets), 0)
+            col = col.filter(pa.array(valid))
+            offsets = col.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+            values = col.values.slice(offsets[0], offsets[-1] - offsets[0])
+            offsets = np.concatenate([[0], np.cumsum(lengths)])
+        else:
+            values = col.values.slice(offsets[0], offsets[-1] - offsets[0])
+            offsets = offsets - offsets[0]
+        if pa.types.is_fixed_size_list(values.type):
+            width = values.type.list_size
+            flat = (
+                values.flatten()
+                if not values.null_count
+                else values.fill_null([None] * width).flatten()
+            )
+            arr = to_numpy(flat, self.dtype).reshape(len(values), width)
+        else:
+            arr = to_numpy(values, self.dtype)
+        return Ragged(arr, offsets)
+
+
+class TableSource(Source):
+    """A table whose columns become arrays; subclasses provide schema, rows and batches."""
+
+    schema: pa.Schema
+
+    def __init__(self, path: Path, display: str, *, target: str | None = None):
+        super().__init__(path, display)
+        self.target = target
+        if target is not None and target not in self.schema.names:
+            raise SourceError(
+                f"{display} has no column {target!r} for --target; it has: {', '.join(self.schema.names)}"
+            )
+
+    # provided by the format -------------------------------------------------------------
+    @property
+    def num_rows(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def batches(
+        self, columns: list[str], rows: int
+    ) -> Iterator[pa.RecordBatch]:  # pragma: no cover
+        raise NotImplementedError
+
+    def row_estimate(self, columns: list[str]) -> int:
+        """Bytes per row of these columns in memory, estimated from the metadata."""
+        return 8 * 64 * len(columns)
+
+    def layout(self) -> dict:
+        return {}
+
+    # arrays -----------------------------------------------------------------------------
+    def _kinds(self) -> dict[str, tuple[str, np.dtype | None, tuple[int, ...]]]:
+        return {f.name: column_kind(f.type) for f in self.schema}
+
+    def entries(self) -> list[Entry]:
+        out = []
+        for name, (kind, _, _) in self._kinds().items():
+            if kind == "other":
+                t = self.schema.field(name).type
+                out.append(Entry(name, "column", note=f"{t}: not numeric, skipped"))
+            else:
+                out.append(Entry(name, "array", self.columns_array([name])))
+        return out
+
+    def arrays(self) -> list[ArrayHandle]:
+        """The stacked numeric scalar columns (minus ``--target``), then each list column."""
+        kinds = self._kinds()
+        scalars = [n for n, (k, _, _) in kinds.items() if k == "scalar" and n != self.target]
+        out: list[ArrayHandle] = []
+        if scalars:
+            out.append(self.columns_array(scalars, name=STACKED if len(scalars) > 1 else None))
+        out += [self.columns_array([n]) for n, (k, _, _) in kinds.items()
+                if k in ("list", "fixed") and n != self.target]  # fmt: skip
+        return out
+
+    def array(self, selector: str | None) -> ArrayHandle:
+        if selector:
+            return self.select(selector)
+        arrays = self.arrays()
+        if len(arrays) == 1:
+            return arrays[0]
+        if not arrays:
+            raise SourceError(
+                f"{self.display} has no numeric columns; it has: {', '.join(self.schema.names)}"
+            )
+        names = ", ".join(n for n, (k, _, _) in self._kinds().items() if k != "other")
+        raise SourceError(
+            f"{self.display} holds scalar and sequence columns ({names}); "
+            f"choose columns as {self.display}:COL[,COL…]"
+        )
+
+    def target_array(self) -> ArrayHandle:
+        assert self.target is not None
+        return self.columns_array([self.target])
+
+    def select(self, selector: str) -> ArrayHandle:
+        return self.columns_array([c.strip() for c in selector.split(",") if c.strip()])
+
+    def columns_array(self, columns: list[str], name: str | None = None) -> TableArray:
+        kinds = self._kinds()
+        missing = [c for c in columns if c not in kinds]
+        if missing:
+            raise SourceError(
+                f"{self.display} has no column {missing[0]!r}; it has: {', '.join(self.schema.names)}"
+            )
+        found = {kinds[c][0] for c in columns}
+        if "other" in found:
+            bad = next(c for c in columns if kinds[c][0] == "other")
+            raise SourceError(
+                f"{self.display}:{bad} is {self.schema.field(bad).type}, not numbers; "
+                "dsdoctor checks numeric columns"
+            )
+        if len(columns) > 1 and found != {"scalar"}:
+            raise SourceError(
+                f"{self.display}: only scalar columns stack into one array; select the sequence "
+                f"column {next(c for c in columns if kinds[c][0] != 'scalar')!r} on its own"
+            )
+        kind, dtype, inner = kinds[columns[0]]
+        n = self.num_rows
+        if kind == "scalar":
+            dtype = np.result_type(*[kinds[c][1] for c in columns])
+            shape: tuple = (n,) if len(columns) == 1 else (n, len(columns))
+        elif kind == "fixed":
+            shape = (n, *inner)
+        else:
+            shape = (n, None, *inner)
+        label = name or ",".join(columns)
+        source = self.display if name == STACKED else f"{self.display}:{','.join(columns)}"
+        a = TableArray(name=label, source=source, path=self.path, format=self.format,
+                       shape=shape, dtype=np.dtype(dtype), ragged=kind == "list")  # fmt: skip
+        a.table, a.columns, a.kind = self, list(columns), kind
+        a.layout = {"columns": list(columns), **self.layout()}
+        return a
