@@ -1,0 +1,45 @@
+"""dsdoctor: diagnose and repair machine-learning datasets on disk.
+
+The public API mirrors the CLI::
+
+    import dsdoctor
+    x = dsdoctor.load("train.h5:/x")              # a lazy handle: .shape, .dtype, .chunks(), .read()
+    report = dsdoctor.check(x="train.h5:/x", y="train.h5:/y", input_shape="(None, 5, 3)")
+    for f in report.findings:
+        print(f.code, f.name, f.message, [fix.command for fix in f.fixes])
+    print(dsdoctor.explain("sample-count-mismatch").doc())
+
+Attributes are imported on first use, so ``import dsdoctor`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._version import __version__
+
+_API = {
+    "load": "api", "check": "api", "inspect": "api", "explain": "api",
+    "Report": "findings", "Finding": "findings", "Fix": "findings", "Severity": "findings",
+    "Safety": "findings", "Ragged": "arrays",
+    "DsdoctorError": "errors", "SourceError": "errors", "UnsafeInputError": "errors",
+    "ShapeError": "errors", "RepairError": "errors", "OutputError": "errors", "SpecError": "errors",
+    "UsageError": "errors",
+}  # fmt: skip
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dsdoctor' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

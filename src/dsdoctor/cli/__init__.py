@@ -10,9 +10,16 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
 from typer.core import TyperGroup
+
+try:  # typer ≥ 0.22 vendors click
+    from typer._click.exceptions import NoArgsIsHelpError
+    from typer._click.exceptions import UsageError as ClickUsageError
+    from typer.exceptions import Abort, Exit
+except ImportError:  # pragma: no cover - older typer on click
+    from click.exceptions import Abort, Exit, NoArgsIsHelpError
+    from click.exceptions import UsageError as ClickUsageError
 
 from .._version import __version__
 from ..errors import DsdoctorError, ExitCode
@@ -26,13 +33,14 @@ class DsdoctorGroup(TyperGroup):
             rv = super().main(args=args, prog_name=prog_name or "dsdoctor",
                               complete_var=complete_var, standalone_mode=False, **extra)  # fmt: skip
             code = rv if isinstance(rv, int) else ExitCode.OK
-        except click.exceptions.Exit as exc:
+        except Exit as exc:
             code = exc.exit_code
-        except click.exceptions.Abort:
+        except (Abort, KeyboardInterrupt):
             code = 130
-        except KeyboardInterrupt:
-            code = 130
-        except click.UsageError as exc:
+        except NoArgsIsHelpError as exc:
+            sys.stdout.write(exc.ctx.get_help() + "\n")
+            code = ExitCode.OK
+        except ClickUsageError as exc:
             _error(_usage_message(exc))
             code = ExitCode.ERROR
         except DsdoctorError as exc:
@@ -57,7 +65,7 @@ class DsdoctorGroup(TyperGroup):
         return int(code)
 
 
-def _usage_message(exc: click.UsageError) -> str:
+def _usage_message(exc: ClickUsageError) -> str:
     msg = exc.format_message().replace("\n", " ")
     cmd = exc.ctx.command_path if exc.ctx else "dsdoctor"
     return f"{msg} (see `{cmd} --help`)"

@@ -235,10 +235,19 @@ def pad_values(
     # Same dtype of 1, 2, 4 or 8 bytes: blend on the bits as unsigned integers, exact and much
     # faster than a masked copy: data = fill + (window - fill) * mask, modulo 2**bits.
     bits = None
-    if out_dtype == vals.dtype and out_dtype.kind in "biufcmM" and out_dtype.itemsize in _UINTS:
+    cells = int(np.prod(inner))
+    if (
+        out_dtype == vals.dtype
+        and out_dtype.kind in "biufcmM"
+        and out_dtype.itemsize in _UINTS
+        and cells > 0
+    ):
         bits = _UINTS[out_dtype.itemsize]
         fill_bits = fill.view(bits)
-    row_bytes = max(1, width * max(1, int(np.prod(inner))) * out_dtype.itemsize)
+    if bits is not None and cells > 1:
+        # The same pattern per cell, rows of width * cells stepping by cells.
+        cell_rows = sliding_window_view(np.repeat(pattern, cells), width * cells)[::cells]
+    row_bytes = max(1, width * max(1, cells) * out_dtype.itemsize)
     for rows in _row_chunks(n, row_bytes):
         chunk_mask = mask[rows]
         chunk_data = data[rows]
@@ -246,7 +255,8 @@ def pad_values(
         cell_mask = chunk_mask.reshape(chunk_mask.shape + (1,) * len(inner))
         source = windows.gather(starts[rows], rows)
         if bits is not None:
-            _blend_bits(chunk_data, source, chunk_mask, fill_bits, bits)
+            flat_mask = chunk_mask if cells == 1 else cell_rows[pattern_index[rows]]
+            _blend_bits(chunk_data, source, flat_mask, fill_bits, bits)
         else:
             # Cast only real timesteps, so that data outside the sequences (NaN next to an
             # int target, say) cannot raise a spurious cast warning.
@@ -255,16 +265,14 @@ def pad_values(
     return data, mask, kept
 
 
-def _blend_bits(data, source, mask, fill_bits, bits) -> None:
+def _blend_bits(data, source, flat_mask, fill_bits, bits) -> None:
     """``data = where(mask, source, fill)`` as ``fill + (source - fill) * mask`` on the bits.
 
-    Flat 2-D operands: a (rows, width, F) blend that broadcast the mask over F would spend its
-    time in inner loops of length F.
+    ``flat_mask`` is the mask per cell, ``(rows, width * F)``: a blend that broadcast a
+    ``(rows, width, 1)`` mask would spend its time in inner loops of length F.
     """
     rows = len(source)
-    cells = source[0].size // max(1, mask.shape[1]) if rows else 1
     flat_source = source.reshape(rows, -1).view(bits)
-    flat_mask = mask if cells == 1 else np.repeat(mask, cells, axis=1)
     contiguous = data.flags.c_contiguous
     target = data.reshape(rows, -1).view(bits) if contiguous else flat_source
     if fill_bits == 0:
@@ -494,23 +502,26 @@ def optimal_boundaries(hist: npt.ArrayLike, k: int) -> list[int]:
     best = prefix[1:] * distinct  # best[b]: lengths 0..b in one bucket
     splits: list[Int64Array] = []
     for group in range(2, groups + 1):
-        # best_new[b] = min over a in [group-1, b] of best[a-1] + (prefix[b+1] - prefix[a]) * d[b]
+        # best[b] = min over a in [group-1, b] of old[a-1] + (prefix[b+1] - prefix[a]) * d[b]:
+        # the last bucket holds distinct lengths a..b. The cost is Monge, so the best a never
+        # decreases with b: each block of b only searches from the previous block's best a.
         # Only b = n_distinct - 1 matters for the last group.
-        b_lo = group - 1 if group < groups else n_distinct - 1
-        new_best = np.full(n_distinct, big, dtype=np.int64)
-        new_split = np.zeros(n_distinct, dtype=np.int64)
-        a = np.arange(group - 1, n_distinct, dtype=np.int64)
-        before = best[a - 1]
-        block = max(1, (1 << 18) // max(1, a.size))
-        for b0 in range(b_lo, n_distinct, block):
-            b = np.arange(b0, min(n_distinct, b0 + block), dtype=np.int64)
-            cand = before[:, None] + (prefix[b + 1][None, :] - prefix[a][:, None]) * distinct[b]
-            cand[a[:, None] > b[None, :]] = big
+        old = best
+        best = np.full(n_distinct, big, dtype=np.int64)
+        split = np.zeros(n_distinct, dtype=np.int64)
+        first_b = group - 1 if group < groups else n_distinct - 1
+        low = group - 1
+        step = max(16, (1 << 18) // max(1, n_distinct - low))
+        for b0 in range(first_b, n_distinct, step):
+            b = np.arange(b0, min(n_distinct, b0 + step))
+            a = np.arange(low, b[-1] + 1)
+            cand = old[a - 1, None] - prefix[a, None] * distinct[b]
+            cand[a[:, None] > b] = big
             arg = np.argmin(cand, axis=0)
-            new_best[b] = cand[arg, np.arange(b.size)]
-            new_split[b] = a[arg]
-        best = new_best
-        splits.append(new_split)
+            best[b] = cand[arg, np.arange(b.size)] + prefix[b + 1] * distinct[b]
+            split[b] = a[arg]
+            low = int(split[b[-1]])
+        splits.append(split)
     boundaries = []
     end = n_distinct - 1
     for split in reversed(splits):
@@ -541,19 +552,29 @@ def _as_boundaries(boundaries: Sequence[int] | npt.ArrayLike) -> Int64Array:
 def lossless_cast(values: npt.ArrayLike, dtype: npt.DTypeLike) -> bool:
     """True if casting ``values`` to ``dtype`` changes no value.
 
-    Always True for a safe cast (``np.can_cast(..., "safe")``) or no values; otherwise every value
-    must be representable: float64 ``3.0`` -> int32 is fine; ``1.5``, NaN or inf -> int32 is not,
-    nor ``300`` -> int8, ``-1`` -> uint32 or ``2**53 + 1`` -> float64. NaN -> float stays NaN.
+    Always True for a safe cast (``np.can_cast(..., "safe")``, except that numpy calls int64 ->
+    float64 safe although float64 holds integers exactly only up to 2**53) or no values;
+    otherwise every value must be representable: float64 ``3.0`` -> int32 is fine; ``1.5``,
+    NaN or inf -> int32 is not, nor ``300`` -> int8, ``-1`` -> uint32 or ``2**53 + 1`` ->
+    float64. NaN -> float stays NaN.
     """
     arr = np.asarray(values)
     target = np.dtype(dtype)
-    if arr.size == 0 or np.can_cast(arr.dtype, target, "safe"):
+    if arr.size == 0 or (np.can_cast(arr.dtype, target, "safe") and _exact_safe(arr.dtype, target)):
         return True
     flat = arr.reshape(-1)
     return all(
         _lossless_block(flat[rows], target)
         for rows in _row_chunks(flat.size, max(1, arr.dtype.itemsize))
     )
+
+
+def _exact_safe(source: np.dtype, target: np.dtype) -> bool:
+    """False for the integer -> float casts numpy calls safe that can round (int64 -> float64)."""
+    if source.kind not in "iu" or target.kind not in "fc":
+        return True
+    digits = np.finfo(target).nmant + 1
+    return 8 * source.itemsize - (source.kind == "i") <= digits
 
 
 def _lossless_block(block: np.ndarray, target: np.dtype) -> bool:

@@ -1,0 +1,101 @@
+"""HDF5 outputs: dataset ``NAME`` (default ``/data``) and siblings ``NAME_mask``,
+``NAME_lengths``, … , chunked along axis 0 (about 1 MiB per chunk), optionally gzip-compressed.
+Provenance is stored as ``dsdoctor_*`` attributes on the main dataset.
+
+The whole file is written afresh: a dataset is never added to an existing file, because that
+would modify a file in place (it may be an input) and could not be atomic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import OutputError
+from .atomic import atomic_path
+from .destination import Destination
+from .provenance import hdf5_attributes
+
+CHUNK_BYTES = 1 << 20
+
+
+def write(
+    dest: Destination,
+    arrays: Mapping[str, np.ndarray],
+    main: str,
+    record: Mapping[str, Any],
+    *,
+    force: bool,
+    compression: str | None,
+) -> list[Path]:
+    import h5py
+
+    with atomic_path(dest.path, force=force) as tmp, h5py.File(tmp, "w") as f:
+        for role, array in arrays.items():
+            _create(f, dest, role, main, array.shape, array.dtype, compression, data=array)
+        f[dest.hdf5_name(main, main=True)].attrs.update(hdf5_attributes(record))
+    return [dest.path]
+
+
+@contextmanager
+def stream(
+    dest: Destination,
+    specs: Mapping[str, tuple[tuple[int, ...], np.dtype]],
+    main: str,
+    record: Mapping[str, Any],
+    *,
+    force: bool,
+    compression: str | None,
+) -> Iterator[dict[str, Any]]:
+    """Yield empty ``h5py.Dataset`` objects to fill by slice assignment; renamed on success."""
+    import h5py
+
+    with atomic_path(dest.path, force=force) as tmp, h5py.File(tmp, "w") as f:
+        datasets = {
+            role: _create(f, dest, role, main, shape, dtype, compression)
+            for role, (shape, dtype) in specs.items()
+        }
+        datasets[main].attrs.update(hdf5_attributes(record))
+        yield datasets
+
+
+def chunk_shape(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...] | None:
+    """Whole rows along axis 0 adding up to about :data:`CHUNK_BYTES`; a row bigger than that
+    is cut along the next axes. ``None`` (contiguous) for scalars and empty arrays."""
+    if not shape or 0 in shape:
+        return None
+    budget = max(1, CHUNK_BYTES // max(1, itemsize))  # elements per chunk
+    chunk: list[int] = []
+    for axis, n in enumerate(shape):
+        inner = int(np.prod(shape[axis + 1 :], dtype=np.int64))
+        if inner <= budget:
+            chunk.append(max(1, min(n, budget // inner)))
+            chunk.extend(shape[axis + 1 :])
+            break
+        chunk.append(1)
+    return tuple(chunk)
+
+
+def _create(f, dest, role, main, shape, dtype, compression, data=None):
+    name = dest.hdf5_name(role, main=role == main)
+    chunks = chunk_shape(tuple(shape), np.dtype(dtype).itemsize)
+    try:
+        return f.create_dataset(
+            name,
+            shape=tuple(shape),
+            dtype=dtype,
+            data=data,
+            chunks=chunks,
+            compression=compression if chunks else None,
+        )
+    except TypeError as exc:
+        raise OutputError(
+            f"{dest.text}: HDF5 cannot store {role} of dtype {np.dtype(dtype)} ({exc}); "
+            "write .npy or .npz instead"
+        ) from None
+    except ValueError as exc:
+        raise OutputError(f"{dest.path}: cannot create dataset {name}: {exc}") from None

@@ -1,0 +1,61 @@
+"""Shared test helpers: the fixtures folder, the CLI through CliRunner and through a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+def cli(*args: str) -> Result:
+    """Run the real CLI in-process (typer's CliRunner), stdout and stderr apart."""
+    from dsdoctor.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+    return Result(r.exit_code, r.stdout, r.stderr)
+
+
+def run(
+    *args: str, stdin: bytes | None = None, env: dict | None = None, timeout: float = 120
+) -> Result:
+    """Run ``python -m dsdoctor`` in a subprocess: real exit codes, real start-up."""
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    p = subprocess.run([sys.executable, "-m", "dsdoctor", *map(str, args)], input=stdin,
+                       capture_output=True, timeout=timeout, env=full_env)  # fmt: skip
+    return Result(p.returncode, p.stdout.decode(), p.stderr.decode())
+
+
+def assert_clean_error(r: Result, *needles: str) -> None:
+    """Exit 2, exactly one stderr line starting ``dsdoctor: error:``, no traceback."""
+    assert r.code == 2, (r.code, r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("dsdoctor: error: "), r.stderr
+    assert "Traceback" not in r.stderr
+    for n in needles:
+        assert n in lines[0], (n, lines[0])

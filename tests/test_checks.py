@@ -1,0 +1,319 @@
+"""Every check has pass and fail cases on real files, run through the real CLI (``--json``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from dsdoctor.checks import REGISTRY
+
+from .conftest import cli
+
+rng = np.random.default_rng(0)
+
+
+def npy(tmp: Path, name: str, arr) -> str:
+    p = tmp / name
+    np.save(p, np.asarray(arr))
+    return str(p)
+
+
+def ragged_parquet(tmp: Path, seqs, name="seq.parquet", col="tokens", type_=None) -> str:
+    p = tmp / name
+    pq.write_table(pa.table({col: pa.array(seqs, type=pa.list_(type_ or pa.int32()))}), p)
+    return f"{p}:{col}"
+
+
+def findings(*args) -> list[dict]:
+    r = cli("check", "--json", *args)
+    assert r.code in (0, 1), (r.code, r.stdout, r.stderr)
+    return r.json()["findings"]
+
+
+def names(*args) -> set[str]:
+    return {f["name"] for f in findings(*args)}
+
+
+def one(name: str, *args) -> dict:
+    fs = [f for f in findings(*args) if f["name"] == name]
+    assert len(fs) == 1, fs
+    return fs[0]
+
+
+# -- alignment ------------------------------------------------------------------------------------
+def test_sample_count_mismatch_fail(tmp_path):
+    f = one("sample-count-mismatch", "--x", npy(tmp_path, "x.npy", rng.random((29, 10))),
+            "--y", npy(tmp_path, "y.npy", [1]))  # fmt: skip
+    assert f["message"] == "x has 29 samples but y has 1"
+    assert f["evidence"] == {"x": 29, "y": 1}
+    assert f["fixes"][0]["safety"] == "assumption"
+    assert "replicate" in f["fixes"][0]["command"] and "--to 29" in f["fixes"][0]["command"]
+
+
+def test_sample_count_mismatch_each(tmp_path):
+    f = one("sample-count-mismatch", "--x", npy(tmp_path, "x.npy", rng.random((30, 2))),
+            "--y", npy(tmp_path, "y.npy", np.arange(10)))  # fmt: skip
+    assert "--each 3" in f["fixes"][0]["command"]
+
+
+def test_sample_count_mismatch_pass(tmp_path):
+    assert "sample-count-mismatch" not in names("--x", npy(tmp_path, "x.npy", rng.random((29, 3))),
+                                                "--y", npy(tmp_path, "y.npy", np.zeros(29)))  # fmt: skip
+
+
+def test_sample_count_mismatch_paired_inside_hdf5(tmp_path):
+    p = tmp_path / "d.h5"
+    with h5py.File(p, "w") as f:
+        f["train/x"] = rng.random((29, 4))
+        f["train/y"] = np.zeros(1)
+        f["val/x"] = rng.random((5, 4))
+        f["val/y"] = np.zeros(5)
+    fs = [f for f in findings(str(p)) if f["name"] == "sample-count-mismatch"]
+    assert [f["evidence"] for f in fs] == [{f"{p}:/train/x": 29, f"{p}:/train/y": 1}]
+
+
+def test_target_shape_column_vector(tmp_path):
+    x = npy(tmp_path, "x.npy", rng.random((8, 3)))
+    f = one("target-shape-mismatch", "--x", x, "--y", npy(tmp_path, "y.npy", np.zeros((8, 1))))
+    assert f["severity"] == "warning" and "(None,)" in f["fixes"][0]["command"]
+    f = one(
+        "target-shape-mismatch",
+        "--x",
+        x,
+        "--y",
+        npy(tmp_path, "oh.npy", np.eye(10)[:8]),
+        "--classes",
+        "5",
+    )
+    assert f["severity"] == "error" and "width 10" in f["message"] and "5 classes" in f["message"]
+    assert "target-shape-mismatch" not in names(
+        "--x", x, "--y", npy(tmp_path, "ok.npy", np.eye(5)[:8]), "--classes", "5"
+    )
+    assert "target-shape-mismatch" not in names(
+        "--x", x, "--y", npy(tmp_path, "s.npy", np.arange(8) % 5), "--classes", "5"
+    )
+
+
+def test_label_out_of_range(tmp_path):
+    y = np.arange(64) % 10
+    y[[3, 4]] = [10, -1]
+    f = one("label-out-of-range", "--y", npy(tmp_path, "y.npy", y), "--classes", "10")
+    assert f["evidence"]["below_zero"] == 1 and f["evidence"]["at_or_above"] == 1
+    assert "min -1, max 10" in f["message"]
+    assert "label-out-of-range" not in names(
+        "--y", npy(tmp_path, "ok.npy", np.arange(64) % 10), "--classes", "10"
+    )
+    fy = np.arange(8, dtype=float)
+    fy[2] = 1.5
+    f = one("label-out-of-range", "--y", npy(tmp_path, "f.npy", fy), "--classes", "10")
+    assert f["evidence"]["non_integer"] == 1
+
+
+# -- shape ------------------------------------------------------------------------------------------
+def test_feature_width_csv_with_and_without_target(fixtures):
+    f = one("feature-width-mismatch", str(fixtures / "iris.csv"), "--features", "3")
+    assert f["evidence"]["actual"] == 4 and f["evidence"]["expected"] == 3
+    assert "--target" in f["message"]
+    assert f["fixes"][0]["safety"] == "lossy" and "--first 3" in f["fixes"][0]["command"]
+    assert not findings(
+        str(fixtures / "iris.csv"), "--target", "species", "--features", "3", "--classes", "3"
+    )
+
+
+def test_feature_width_from_input_shape(tmp_path):
+    x = npy(tmp_path, "x.npy", rng.random((32, 4)))
+    f = one("feature-width-mismatch", "--x", x, "--input-shape", "(None, 3)")
+    assert f["message"] == "x has 4 features (last axis) but the model expects 3"
+    assert "feature-width-mismatch" not in names("--x", x, "--input-shape", "(4,)")
+
+
+def test_rank_mismatch_reshape_and_add_axis(fixtures):
+    f = one(
+        "rank-mismatch", "--x", str(fixtures / "mnist_flat.npy"), "--input-shape", "(None, 28, 28)"
+    )
+    assert f["fixes"][0]["safety"] == "lossless"
+    assert "--shape '(None, 28, 28)'" in f["fixes"][0]["command"]
+    f = one(
+        "rank-mismatch", "--x", str(fixtures / "gru_2d.npy"), "--input-shape", "(None, None, 3)"
+    )
+    assert "--add-axis time" in f["fixes"][0]["command"]
+    f = one("rank-mismatch", "--x", str(fixtures / "gru_2d.npy"), "--input-shape", "(None, 5, 3)")
+    assert f["evidence"] == {"actual": [64, 3], "expected": [None, 5, 3]} and f["fixes"] == []
+    assert "rank-mismatch" not in names(
+        "--x", str(fixtures / "healthy/x.npy"), "--input-shape", "(None, 5, 3)"
+    )
+
+
+def test_rank_mismatch_add_features_axis(tmp_path):
+    f = one("rank-mismatch", "--x", npy(tmp_path, "x.npy", rng.random((10, 7))), "--timesteps", "7")
+    assert "--add-axis features" in f["fixes"][0]["command"]
+
+
+def test_timesteps_mismatch(fixtures):
+    f = one(
+        "timesteps-mismatch",
+        "--x",
+        str(fixtures / "healthy/x.npy"),
+        "--input-shape",
+        "(None, 7, 3)",
+    )
+    assert f["evidence"] == {"actual": 5, "expected": 7}
+    assert "timesteps-mismatch" not in names(
+        "--x", str(fixtures / "healthy/x.npy"), "--timesteps", "5"
+    )
+
+
+# -- sequences --------------------------------------------------------------------------------------
+def test_ragged_sequences_parquet(tmp_path):
+    src = ragged_parquet(tmp_path, [[1, 2, 3], [4], [5, 6], list(range(1, 11))])
+    f = one("ragged-sequences", src)
+    assert f["evidence"]["max"] == 10 and f["evidence"]["min"] == 1 and f["evidence"]["count"] == 4
+    cmds = [x["command"] for x in f["fixes"]]
+    assert any("pad" in c and "--maxlen 10" in c for c in cmds)
+    f = one("ragged-sequences", src, "--timesteps", "5")
+    assert f["fixes"][0]["safety"] == "lossy" and "--maxlen 5" in f["fixes"][0]["command"]
+    assert "ragged-sequences" not in names(npy(tmp_path, "dense.npy", rng.random((4, 10))))
+
+
+def test_ragged_fixed_size_list_is_three_d(fixtures):
+    r = cli("check", "--json", f"{fixtures / 'frames.parquet'}:frames").json()
+    (arr,) = r["arrays"].values()
+    assert arr["shape"] == [100, None, 3] and arr["ragged"] is True
+
+
+def test_mask_value_collision_ragged(tmp_path):
+    src = ragged_parquet(tmp_path, [[1, 0, 3], [4], [0, 0], [5]])
+    f = one("mask-value-collision", src)
+    assert f["evidence"] == {"timesteps": 3, "rows": 2, "value": 0}
+    assert "--value -1" in f["fixes"][0]["command"]
+    assert "mask-value-collision" not in names(
+        ragged_parquet(tmp_path, [[1, 2], [3]], "ok.parquet")
+    )
+    assert "mask-value-collision" not in names(src, "--mask-value", "-1")
+
+
+def test_mask_value_collision_frames_all_features(fixtures):
+    f = one("mask-value-collision", f"{fixtures / 'frames.parquet'}:frames")
+    assert f["evidence"]["timesteps"] == 4 and f["evidence"]["rows"] == 3
+
+
+def test_mask_value_collision_and_excess_padding_dense(fixtures):
+    fs = {f["name"]: f for f in findings(str(fixtures / "padded.npy"), "--mask-value", "0")}
+    assert fs["mask-value-collision"]["evidence"]["timesteps"] == 3
+    assert fs["excess-padding"]["evidence"]["padding"] == 463
+    assert fs["excess-padding"]["evidence"]["timesteps"] == 640
+    assert "excess-padding" not in names(str(fixtures / "padded.npy"))
+
+
+def test_excess_padding_ragged_suggests_buckets(tmp_path):
+    seqs = [[1] * 2] * 50 + [[1] * 100]
+    f = one("excess-padding", ragged_parquet(tmp_path, seqs))
+    assert (
+        f["evidence"]["percent"] > 90
+        and f["evidence"]["bucketed_padding"] < f["evidence"]["padding"]
+    )
+    assert "bucket" in f["fixes"][0]["command"]
+    assert "excess-padding" not in names(
+        ragged_parquet(tmp_path, [[1] * 9, [1] * 10], "ok.parquet")
+    )
+
+
+def test_empty_sequences(tmp_path):
+    p = tmp_path / "s.npz"
+    np.savez(p, seq=np.arange(1, 6, dtype=np.int32), seq_lengths=np.array([2, 0, 3, 0]))
+    f = one("empty-sequences", str(p))
+    assert f["evidence"] == {"empty": 2, "count": 4}
+    np.savez(tmp_path / "ok.npz", seq=np.arange(1, 6), seq_offsets=np.array([0, 2, 5]))
+    assert "empty-sequences" not in names(str(tmp_path / "ok.npz"))
+
+
+def test_hdf5_vlen_is_ragged(fixtures):
+    f = one("empty-sequences", f"{fixtures / 'train.h5'}:/seq/tokens")
+    assert f["evidence"] == {"empty": 2, "count": 40}
+
+
+# -- values ----------------------------------------------------------------------------------------
+def test_non_finite_values(fixtures, tmp_path):
+    f = one("non-finite-values", str(fixtures / "nonfinite.npy"))
+    assert (f["evidence"]["nan"], f["evidence"]["posinf"], f["evidence"]["neginf"]) == (3, 2, 1)
+    assert "non-finite-values" not in names(npy(tmp_path, "ok.npy", rng.random((5, 2))))
+
+
+def test_non_finite_from_parquet_nulls(tmp_path):
+    p = tmp_path / "t.parquet"
+    pq.write_table(
+        pa.table({"a": pa.array([1.0, None, 3.0]), "b": pa.array([1.0, 2.0, float("inf")])}), p
+    )
+    f = one("non-finite-values", str(p))
+    assert f["evidence"]["nan"] == 1 and f["evidence"]["posinf"] == 1
+
+
+def test_constant_feature(fixtures, tmp_path):
+    f = one("constant-feature", str(fixtures / "constant.npy"))
+    assert f["evidence"]["features"] == [2]
+    assert "--features 0,1,3" in f["fixes"][0]["command"]
+    assert "constant-feature" not in names(npy(tmp_path, "ok.npy", rng.random((5, 2))))
+
+
+def test_unsafe_pickle_is_a_finding_and_never_unpickled(fixtures, tmp_path, monkeypatch):
+    import pickle
+
+    def boom(*a, **k):
+        raise AssertionError("unpickled!")
+
+    monkeypatch.setattr(pickle, "load", boom)
+    monkeypatch.setattr(pickle, "loads", boom)
+    r = cli("check", "--json", str(fixtures / "object.npy"))
+    assert r.code == 1
+    assert [f["name"] for f in r.json()["findings"]] == ["unsafe-pickle"]
+
+
+# -- batching --------------------------------------------------------------------------------------
+def test_batching(tmp_path):
+    x = npy(tmp_path, "x.npy", rng.random((100, 10)).astype(np.float32))
+    f = one("partial-last-batch", "--x", x, "--batch-size", "32")
+    assert f["evidence"] == {"samples": 100, "batch_size": 32, "full": 3, "last": 4}
+    assert "partial-last-batch" not in names("--x", x, "--batch-size", "25")
+    f = one("batch-exceeds-samples", "--x", x, "--batch-size", "128")
+    assert f["evidence"] == {"samples": 100, "batch_size": 128}
+    f = one("batch-memory", "--x", x, "--batch-size", "64", "--memory", "1KiB")
+    assert f["evidence"]["bytes_per_sample"] == 40 and f["evidence"]["max_batch"] == 25
+    assert "batch-memory" not in names("--x", x, "--batch-size", "64", "--memory", "1MiB")
+
+
+def test_batch_memory_counts_padded_ragged(tmp_path):
+    src = ragged_parquet(tmp_path, [[1] * 10, [1] * 1000], type_=pa.int64())
+    f = one("batch-memory", "--x", src, "--batch-size", "2", "--memory", "10KiB")
+    assert f["evidence"]["bytes_per_sample"] == 8000
+
+
+# -- the registry ------------------------------------------------------------------------------------
+SPEC_NAMES = {"sample-count-mismatch", "feature-width-mismatch", "rank-mismatch", "timesteps-mismatch",
+              "ragged-sequences", "mask-value-collision", "excess-padding", "empty-sequences",
+              "target-shape-mismatch", "label-out-of-range", "non-finite-values", "constant-feature",
+              "unsafe-pickle", "partial-last-batch", "batch-exceeds-samples", "batch-memory"}  # fmt: skip
+
+
+def test_registry_names_codes_and_docs():
+    assert {c.name for c in REGISTRY} == SPEC_NAMES
+    assert len({c.code for c in REGISTRY}) == len(REGISTRY)
+    for c in REGISTRY:
+        assert set(c.sections()) == {
+            "What it means",
+            "Why frameworks fail",
+            "How to repair",
+            "Example",
+        }, c
+        assert c.name == c.name.lower() and " " not in c.name
+
+
+@pytest.mark.parametrize("check", REGISTRY, ids=lambda c: c.name)
+def test_every_check_has_a_failing_case_here(check):
+    """A guard: each check's name appears in a test of this file."""
+    source = Path(__file__).read_text()
+    assert f'"{check.name}"' in source.split("# -- the registry")[0]
