@@ -15,6 +15,7 @@ over sequences.
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from collections.abc import Iterator, Sequence
@@ -47,6 +48,9 @@ MaxLen = int | np.integer | str | None
 # Rows are processed in chunks of about this many output bytes: big enough that the Python
 # overhead per chunk vanishes, small enough that the chunk's temporaries stay in cache.
 _CHUNK_BYTES = 1 << 20
+
+# The bucketing dynamic programme works on blocks of about this many candidate cells.
+_DP_BLOCK_CELLS = 1 << 18
 
 _PERCENTILE = re.compile(r"p(\d+(?:\.\d+)?)")
 _SIDES = ("pre", "post")
@@ -235,7 +239,7 @@ def pad_values(
     # Same dtype of 1, 2, 4 or 8 bytes: blend on the bits as unsigned integers, exact and much
     # faster than a masked copy: data = fill + (window - fill) * mask, modulo 2**bits.
     bits = None
-    cells = int(np.prod(inner))
+    cells = math.prod(inner)
     if (
         out_dtype == vals.dtype
         and out_dtype.kind in "biufcmM"
@@ -431,7 +435,8 @@ def _timestep_equals(block: np.ndarray, value: Any, axis_from: int) -> BoolArray
     else:
         equal = np.asarray(block == value)
     if equal.ndim > axis_from:
-        equal = equal.reshape((*equal.shape[:axis_from], -1)).all(axis=-1)
+        features = math.prod(equal.shape[axis_from:])
+        equal = equal.reshape((*equal.shape[:axis_from], features)).all(axis=-1)
     return equal
 
 
@@ -511,7 +516,7 @@ def optimal_boundaries(hist: npt.ArrayLike, k: int) -> list[int]:
         split = np.zeros(n_distinct, dtype=np.int64)
         first_b = group - 1 if group < groups else n_distinct - 1
         low = group - 1
-        step = max(16, (1 << 18) // max(1, n_distinct - low))
+        step = max(1, _DP_BLOCK_CELLS // max(1, n_distinct - low))
         for b0 in range(first_b, n_distinct, step):
             b = np.arange(b0, min(n_distinct, b0 + step))
             a = np.arange(low, b[-1] + 1)

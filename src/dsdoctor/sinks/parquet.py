@@ -46,12 +46,13 @@ def write(
 
 
 def _check_rows(dest: Destination, arrays: Mapping[str, np.ndarray], main: str) -> None:
-    n = arrays[main].shape[0] if arrays[main].ndim else None
     for role, array in arrays.items():
         if array.ndim == 0:
             raise OutputError(
-                f"{dest.text}: {role} is a scalar; Parquet columns need one row per sample"
+                f"{dest.text}: {role} is a scalar, but Parquet columns need one row per sample"
             )
+    n = arrays[main].shape[0]
+    for role, array in arrays.items():
         if array.shape[0] != n:
             raise OutputError(
                 f"{dest.text}: Parquet columns need one row per sample, but {main} has "
