@@ -71,7 +71,7 @@ def test_hdf5_dense_vlen_and_selector_forms(tmp_path):
     seq = dsdoctor.load(f"{p}:/g/seq")
     assert seq.ragged and seq.read().lengths.tolist() == [3, 0, 5]
     names = dsdoctor.load(f"{p}:/names")
-    assert names.skip and "not numeric" in names.skip or "text" in names.skip
+    assert (names.skip and "not numeric" in names.skip) or "text" in names.skip
 
 
 def test_parquet_columns_stack_and_lists(tmp_path):

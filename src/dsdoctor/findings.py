@@ -36,6 +36,8 @@ class Fix:
     command: str
     safety: Safety
     title: str = ""
+    #: the same repair as data, for ``repair``: operation, source and keyword arguments
+    action: dict[str, Any] | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"command": self.command, "safety": self.safety.value, "title": self.title}

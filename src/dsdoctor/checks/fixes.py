@@ -1,5 +1,5 @@
 """The ``dsdoctor`` command lines that findings suggest, built in one place so every fix names
-a command exactly as the CLI parses it."""
+a command exactly as the CLI parses it, and carries the same repair as data for ``repair``."""
 
 from __future__ import annotations
 
@@ -39,43 +39,65 @@ def command(*words: object) -> str:
     return " ".join(shlex.quote(str(w)) for w in ("dsdoctor", *words))
 
 
+def _fix(
+    op: str, h: ArrayHandle, safety: Safety, title: str, suffix: str, ext: str = ".npy", **options
+) -> Fix:
+    out = output_for(h, suffix, ext)
+    words: list[object] = []
+    for key, value in options.items():
+        words += [f"--{key.replace('_', '-')}", value]
+    action = {"op": op, "source": h.source, "out": out, "options": options}
+    return Fix(command(op, h.source, *words, "-o", out), safety, title, action)
+
+
 def replicate(h: ArrayHandle, *, to: int | None = None, each: int | None = None) -> Fix:
-    how = ["--to", to] if to is not None else ["--each", each]
-    title = (f"broadcast the single sample to all {to}" if to is not None
-             else f"repeat each sample {each} times")  # fmt: skip
-    return Fix(command("replicate", h.source, *how, "-o", output_for(h, "replicated")),
-               Safety.ASSUMPTION, title)  # fmt: skip
+    if to is not None:
+        return _fix(
+            "replicate",
+            h,
+            Safety.ASSUMPTION,
+            f"broadcast the single sample to all {to}",
+            "replicated",
+            to=to,
+        )
+    return _fix(
+        "replicate",
+        h,
+        Safety.ASSUMPTION,
+        f"repeat each sample {each} times",
+        "replicated",
+        each=each,
+    )
 
 
 def reshape(h: ArrayHandle, shape: tuple) -> Fix:
-    return Fix(command("reshape", h.source, "--shape", format_shape((None, *shape)),
-                       "-o", output_for(h, "reshaped")),
-               Safety.LOSSLESS, f"reshape each sample to {format_shape(shape)}")  # fmt: skip
+    return _fix("reshape", h, Safety.LOSSLESS, f"reshape each sample to {format_shape(shape)}", "reshaped",
+                shape=format_shape((None, *shape)))  # fmt: skip
 
 
 def add_axis(h: ArrayHandle, axis: str) -> Fix:
-    return Fix(command("reshape", h.source, "--add-axis", axis, "-o", output_for(h, "reshaped")),
-               Safety.LOSSLESS, f"add a length-1 {axis} axis")  # fmt: skip
+    return _fix(
+        "reshape", h, Safety.LOSSLESS, f"add a length-1 {axis} axis", "reshaped", add_axis=axis
+    )
 
 
 def select_first(h: ArrayHandle, k: int) -> Fix:
-    return Fix(command("select", h.source, "--first", k, "-o", output_for(h, "selected")),
-               Safety.LOSSY, f"keep the first {k} features")  # fmt: skip
+    return _fix("select", h, Safety.LOSSY, f"keep the first {k} features", "selected", first=k)
 
 
 def select_features(h: ArrayHandle, keep: list[int]) -> Fix:
-    return Fix(command("select", h.source, "--features", ",".join(map(str, keep)),
-                       "-o", output_for(h, "selected")),
-               Safety.LOSSY, f"keep features {','.join(map(str, keep))}")  # fmt: skip
+    return _fix("select", h, Safety.LOSSY, f"keep features {','.join(map(str, keep))}", "selected",
+                features=",".join(map(str, keep)))  # fmt: skip
 
 
 def pad(h: ArrayHandle, *, maxlen: int | str, lossless: bool, value: object = None) -> Fix:
-    extra = ["--value", value] if value is not None else []
-    title = f"pad to {maxlen} timesteps with a mask" + (f", padding with {value}" if extra else "")
-    return Fix(command("pad", h.source, "--maxlen", maxlen, *extra, "-o", output_for(h, "padded")),
-               Safety.LOSSLESS if lossless else Safety.LOSSY, title)  # fmt: skip
+    title = f"pad to {maxlen} timesteps with a mask" + (
+        f", padding with {value}" if value is not None else ""
+    )
+    options = {"maxlen": maxlen, **({"value": value} if value is not None else {})}
+    return _fix("pad", h, Safety.LOSSLESS if lossless else Safety.LOSSY, title, "padded", **options)
 
 
 def bucket(h: ArrayHandle, k: int) -> Fix:
-    return Fix(command("bucket", h.source, "--buckets", k, "-o", output_for(h, "buckets", "")),
-               Safety.LOSSLESS, f"split into {k} length buckets, each padded to its own maxlen")  # fmt: skip
+    return _fix("bucket", h, Safety.LOSSLESS, f"split into {k} length buckets, each padded to its own maxlen",
+                "buckets", "", buckets=k)  # fmt: skip

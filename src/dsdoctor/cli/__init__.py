@@ -108,6 +108,7 @@ def _root(
 from . import check as _check  # noqa: E402,F401  (registers the commands)
 from . import explain as _explain  # noqa: E402,F401
 from . import inspect as _inspect  # noqa: E402,F401
+from . import repairs as _repairs  # noqa: E402,F401
 
 
 def main() -> None:

@@ -170,3 +170,25 @@ def render_explain(found, *, no_color: bool = False) -> None:
     for title, text in c.sections().items():
         out.print(f"\n[bold]{title}[/]")
         out.print(escape(text))
+
+
+# -- repairs --------------------------------------------------------------------------------------
+def render_repair(result, *, no_color: bool = False) -> None:
+    out, err = console(no_color), console(no_color, stderr=True)
+    shape = format_shape(result.shape)
+    out.print(f"[bold]{result.operation}[/] {escape(result.source)} → {shape} {result.dtype}")
+    for path in result.outputs:
+        out.print(f"  wrote {escape(path)}")
+    d = result.details
+    if result.operation == "bucket":
+        for b in d["buckets"]:
+            hi = "∞" if b["max_length"] is None else b["max_length"]
+            out.print(
+                f"  bucket {b['bucket']}: lengths [{b['min_length']}, {hi})  {b['count']:,} sequences, maxlen {b['maxlen']}"
+            )
+        saved = d["padding_saved"]
+        total = max(1, d["padding_global_maxlen"])
+        out.print(f"  padding: {d['padding_bucketed']:,} cells with buckets vs {d['padding_global_maxlen']:,} with one "
+                  f"maxlen of {d['global_maxlen']} — {saved:,} saved ({100 * saved / total:.1f}%)")  # fmt: skip
+    for w in result.warnings:
+        err.print(f"[yellow]dsdoctor: warning:[/] {escape(w)}")

@@ -7,14 +7,12 @@ can be filled that way — ``.npz`` and Parquet are built whole, so they are ref
 
 Where each format puts siblings and provenance:
 
-========  ==============================  ===========================================
-format    siblings (``mask``, ``lengths``) provenance
-========  ==============================  ===========================================
-.npy      ``x.mask.npy``, ``x.lengths.npy`` none: a .npy file has no metadata
-.npz      members ``mask``, ``lengths``   member ``provenance`` (0-d unicode, JSON)
-HDF5      datasets ``NAME_mask``, …        attributes ``dsdoctor_*`` on ``NAME``
-Parquet   columns ``mask``, ``lengths``   schema metadata ``dsdoctor`` (JSON)
-========  ==============================  ===========================================
+- ``.npy``: files ``x.mask.npy``, ``x.lengths.npy``; no provenance (.npy has no metadata).
+- ``.npz``: members ``data``, ``mask``, ``lengths``; member ``provenance``, JSON as a 0-d ``<U``
+  array.
+- HDF5: datasets ``NAME``, ``NAME_mask``, ``NAME_lengths``; attributes ``dsdoctor_version``,
+  ``dsdoctor_operation``, ``dsdoctor_options`` (JSON), ``dsdoctor_source`` on ``NAME``.
+- Parquet: columns ``data``, ``mask``, ``lengths``; schema metadata key ``dsdoctor`` (JSON).
 """
 
 from __future__ import annotations

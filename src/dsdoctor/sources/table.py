@@ -27,8 +27,10 @@ def column_kind(t: pa.DataType) -> tuple[str, np.dtype | None, tuple[int, ...]]:
         return column_kind(t.value_type)
     if _numeric(t):
         return "scalar", _np_dtype(t), ()
-    if pa.types.is_fixed_size_list(t) and _numeric(t.value_type):
-        return "fixed", _np_dtype(t.value_type), (t.list_size,)
+    if pa.types.is_fixed_size_list(t):
+        kind, dtype, inner = column_kind(t.value_type)
+        if kind in ("scalar", "fixed"):  # fixed_size_list<…fixed_size_list<F>…> is dense (N, T, F)
+            return "fixed", dtype, (t.list_size, *inner)
     if pa.types.is_list(t) or pa.types.is_large_list(t):
         v = t.value_type
         if _numeric(v):
@@ -85,9 +87,16 @@ class TableArray(ArrayHandle):
 
     def _fixed(self, col: pa.Array) -> np.ndarray:
         col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-        width = col.type.list_size
-        flat = col.flatten() if not col.null_count else col.fill_null([None] * width).flatten()
-        return to_numpy(flat, self.dtype).reshape(len(col), width)
+        n = len(col)
+        while pa.types.is_fixed_size_list(
+            col.type
+        ):  # nested fixed-size lists flatten level by level
+            col = (
+                col.flatten()
+                if not col.null_count
+                else col.fill_null([None] * col.type.list_size).flatten()
+            )
+        return to_numpy(col, self.dtype).reshape(n, *self.shape[1:])
 
     def _ragged(self, col: pa.Array) -> Ragged:
         col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col

@@ -1,0 +1,324 @@
+"""The repair commands: pad, mask, replicate, reshape, select, bucket. Each parses, calls one
+function of :mod:`dsdoctor.repairs.ops`, and prints what it wrote."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ..errors import ExitCode
+from . import app
+from ._options import (
+    DEFAULT_CHUNK,
+    AllowPickleOpt,
+    ChunkSizeOpt,
+    FollowExternalOpt,
+    FormatOpt,
+    JsonOpt,  # fmt: skip
+    NoColorOpt,
+)
+
+Src = Annotated[str, typer.Argument(help="The source, PATH[:SELECTOR].", show_default=False)]
+Out = Annotated[
+    str,
+    typer.Option(
+        "--output", "-o", help="Output file: .npy, .npz, .h5[:/NAME] or .parquet.", metavar="OUT"
+    ),
+]
+Force = Annotated[bool, typer.Option("--force", help="Replace an existing output.")]
+
+
+def _finish(result, json_: bool, no_color: bool) -> int:
+    if json_:
+        from ..render.json import print_json
+
+        print_json(result.to_dict())
+    else:
+        from ..render.text import render_repair
+
+        render_repair(result, no_color=no_color)
+    return ExitCode.OK
+
+
+def _src(format, allow_pickle, follow_external) -> dict:
+    return {"format": format, "allow_pickle": allow_pickle, "follow_external": follow_external}
+
+
+@app.command(
+    epilog="""
+Examples:
+
+  dsdoctor pad tokens.parquet:tokens --maxlen 256 -o tokens.npy      # + tokens.mask.npy, tokens.lengths.npy
+
+  dsdoctor pad train.h5:/seq --maxlen p95 --padding post --value -1 -o padded.h5:/seq
+"""
+)
+def pad(
+    src: Src,
+    output: Out,
+    maxlen: Annotated[
+        str | None,
+        typer.Option(
+            "--maxlen",
+            help="Length to pad/truncate to: N, or pNN (the shortest length covering NN% of sequences). Default: the longest.",
+            metavar="N|pNN",
+        ),
+    ] = None,
+    padding: Annotated[
+        str,
+        typer.Option(
+            "--padding",
+            help="Pad at the start (pre, Keras' default) or the end (post, like PyTorch).",
+        ),
+    ] = "pre",
+    truncating: Annotated[
+        str,
+        typer.Option(
+            "--truncating", help="Cut longer sequences at the start (pre) or the end (post)."
+        ),
+    ] = "pre",
+    value: Annotated[float, typer.Option("--value", help="The padding value.")] = 0,
+    dtype: Annotated[
+        str | None,
+        typer.Option(
+            "--dtype", help="Output dtype (default: the source's; a lossy cast is refused)."
+        ),
+    ] = None,
+    allow_lossy_cast: Annotated[
+        bool, typer.Option("--allow-lossy-cast", help="Allow a --dtype that changes values.")
+    ] = False,
+    no_mask: Annotated[bool, typer.Option("--no-mask", help="Do not write the mask.")] = False,
+    no_lengths: Annotated[
+        bool, typer.Option("--no-lengths", help="Do not write the lengths.")
+    ] = False,
+    force: Force = False,
+    format: FormatOpt = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    json_: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> int:
+    """Pad variable-length sequences into a dense array, with the mask and lengths beside it.
+
+    Same semantics as keras.utils.pad_sequences (default pre/pre); the lengths are what
+    torch.nn.utils.rnn.pack_padded_sequence takes."""
+    from ..repairs.ops import pad_file
+    from ..units import parse_size
+
+    m = int(maxlen) if maxlen is not None and maxlen.isdigit() else maxlen
+    v = int(value) if float(value).is_integer() else value
+    result = pad_file(src, output, maxlen=m, padding=padding, truncating=truncating, value=v, dtype=dtype,
+                      allow_lossy_cast=allow_lossy_cast, mask=not no_mask, lengths=not no_lengths, force=force,
+                      chunk_bytes=parse_size(chunk_size, what="--chunk-size"),
+                      **_src(format, allow_pickle, follow_external))  # fmt: skip
+    return _finish(result, json_, no_color)
+
+
+@app.command(
+    epilog="""
+Example:
+
+  dsdoctor mask padded.npy --value 0 -o padded.mask.npy
+"""
+)
+def mask(
+    src: Src,
+    output: Out,
+    value: Annotated[
+        float,
+        typer.Option(
+            "--value",
+            help="The padding value: a timestep is padding when all its features equal it.",
+        ),
+    ] = 0,
+    force: Force = False,
+    format: FormatOpt = None,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    json_: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> int:
+    """Write the boolean mask of real timesteps of already padded data (Keras Masking semantics)."""
+    from ..repairs.ops import mask_file
+    from ..units import parse_size
+
+    v = int(value) if float(value).is_integer() else value
+    result = mask_file(src, output, value=v, force=force, chunk_bytes=parse_size(chunk_size, what="--chunk-size"),
+                       format=format)  # fmt: skip
+    return _finish(result, json_, no_color)
+
+
+@app.command(
+    epilog="""
+Examples:
+
+  dsdoctor replicate y.npy --to 29 -o y.replicated.npy
+
+  dsdoctor replicate y.npy --like x.npy -o y.replicated.npy
+
+  dsdoctor replicate y.npy --each 4 -o y.replicated.npy
+"""
+)
+def replicate(
+    src: Src,
+    output: Out,
+    to: Annotated[
+        int | None,
+        typer.Option("--to", help="Broadcast a single sample to N samples.", metavar="N"),
+    ] = None,
+    like: Annotated[
+        str | None,
+        typer.Option("--like", help="Broadcast to as many samples as SRC has.", metavar="SRC"),
+    ] = None,
+    each: Annotated[
+        int | None, typer.Option("--each", help="Repeat each sample K times.", metavar="K")
+    ] = None,
+    force: Force = False,
+    format: FormatOpt = None,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    json_: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> int:
+    """Broadcast a single-sample target to N samples, or repeat each sample K times. Any other
+    case is refused with the reason."""
+    from ..repairs.ops import replicate_file
+    from ..units import parse_size
+
+    result = replicate_file(src, output, to=to, like=like, each=each, force=force,
+                            chunk_bytes=parse_size(chunk_size, what="--chunk-size"), format=format)  # fmt: skip
+    return _finish(result, json_, no_color)
+
+
+@app.command(
+    epilog="""
+Examples:
+
+  dsdoctor reshape mnist_flat.npy --shape "(None, 28, 28)" -o mnist.npy
+
+  dsdoctor reshape x.npy --add-axis time -o x3d.npy       # (N, F) → (N, 1, F)
+"""
+)
+def reshape(
+    src: Src,
+    output: Out,
+    shape: Annotated[
+        str | None,
+        typer.Option(
+            "--shape",
+            help='New shape, starting with the sample axis: "(None, 28, 28)"; one other size may be None.',
+            metavar="SHAPE",
+        ),
+    ] = None,
+    add_axis: Annotated[
+        str | None,
+        typer.Option(
+            "--add-axis",
+            help="Add a length-1 axis: time ((N, F) → (N, 1, F)) or features ((N, T) → (N, T, 1)).",
+        ),
+    ] = None,
+    force: Force = False,
+    format: FormatOpt = None,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    json_: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> int:
+    """Reshape every sample without changing its elements."""
+    from ..repairs.ops import reshape_file
+    from ..units import parse_size
+
+    result = reshape_file(src, output, shape=shape, add_axis=add_axis, force=force,
+                          chunk_bytes=parse_size(chunk_size, what="--chunk-size"), format=format)  # fmt: skip
+    return _finish(result, json_, no_color)
+
+
+@app.command(
+    epilog="""
+Examples:
+
+  dsdoctor select x.npy --first 3 -o x3.npy
+
+  dsdoctor select data.csv --columns sepal_length,sepal_width,petal_length -o x.npy
+"""
+)
+def select(
+    src: Src,
+    output: Out,
+    features: Annotated[
+        str | None,
+        typer.Option(
+            "--features", help="Feature indices to keep (last axis), e.g. 0,1,3.", metavar="I,J"
+        ),
+    ] = None,
+    columns: Annotated[
+        str | None, typer.Option("--columns", help="Table columns to keep.", metavar="A,B")
+    ] = None,
+    first: Annotated[
+        int | None, typer.Option("--first", help="Keep the first K features.", metavar="K")
+    ] = None,
+    force: Force = False,
+    format: FormatOpt = None,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    json_: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> int:
+    """Keep some features to match a model's input width (lossy: the others are dropped)."""
+    from ..repairs.ops import select_file
+    from ..units import parse_size
+
+    result = select_file(src, output, features=features, columns=columns, first=first, force=force,
+                         chunk_bytes=parse_size(chunk_size, what="--chunk-size"), format=format)  # fmt: skip
+    return _finish(result, json_, no_color)
+
+
+@app.command(
+    epilog="""
+Examples:
+
+  dsdoctor bucket tokens.parquet:tokens --buckets 4 -o buckets/
+
+  dsdoctor bucket tokens.parquet:tokens --boundaries 10,20,30 --pad-to-boundary -o buckets/
+"""
+)
+def bucket(
+    src: Src,
+    output: Out,
+    boundaries: Annotated[
+        str | None,
+        typer.Option(
+            "--boundaries",
+            help="Bucket boundaries (tf.data semantics): 10,20,30 gives [0,10) [10,20) [20,30) [30,∞).",
+            metavar="B1,B2",
+        ),
+    ] = None,
+    buckets: Annotated[
+        int | None,
+        typer.Option(
+            "--buckets", help="Choose K buckets minimising total padding (exactly).", metavar="K"
+        ),
+    ] = None,
+    pad_to_boundary: Annotated[
+        bool,
+        typer.Option(
+            "--pad-to-boundary",
+            help="Pad each bucket to its upper boundary - 1 instead of its longest sequence.",
+        ),
+    ] = False,
+    padding: Annotated[str, typer.Option("--padding", help="pre or post.")] = "pre",
+    value: Annotated[float, typer.Option("--value", help="The padding value.")] = 0,
+    force: Force = False,
+    format: FormatOpt = None,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    json_: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> int:
+    """Split sequences into length buckets, each padded to its own maxlen: OUTDIR gets
+    bucket_<k>.npz (data, mask, lengths, index) and buckets.json."""
+    from ..repairs.ops import bucket_file
+    from ..units import parse_size
+
+    v = int(value) if float(value).is_integer() else value
+    result = bucket_file(src, output, boundaries=boundaries, buckets=buckets, pad_to_boundary=pad_to_boundary,
+                         padding=padding, value=v, force=force,
+                         chunk_bytes=parse_size(chunk_size, what="--chunk-size"), format=format)  # fmt: skip
+    return _finish(result, json_, no_color)

@@ -1,0 +1,467 @@
+"""The repairs, file to file: pad, mask, replicate, reshape, select, bucket.
+
+Each takes a source (``PATH[:SELECTOR]``, a handle, or in-memory data), validates that the
+repair makes sense for it (a :class:`~dsdoctor.errors.RepairError` with the reason otherwise),
+and streams the result to ``out`` through :func:`~dsdoctor.repairs.write.write_blocks`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..arrays import Ragged
+from ..errors import OutputError, RepairError, ShapeError, UsageError
+from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
+from ..units import format_shape, parse_shape
+from . import kernels
+from .result import RepairResult
+from .write import provenance, write_blocks
+
+
+def _handle(src, **source_options) -> ArrayHandle:
+    if isinstance(src, ArrayHandle):
+        h = src
+    else:
+        from ..api import load
+
+        h = load(src, **source_options)
+    h.require_readable()
+    return h
+
+
+def _dense(h: ArrayHandle, op: str) -> None:
+    if h.ragged:
+        raise RepairError(
+            f"{h.source} holds variable-length sequences; {op} needs a dense array — pad it first"
+        )
+    if not h.shape:
+        raise RepairError(
+            f"{h.source} is a single value (a 0-d array), not samples; {op} needs a first axis"
+        )
+
+
+def _result(op: str, h: ArrayHandle, outputs: list[str], shape, dtype, **details) -> RepairResult:
+    return RepairResult(op, h.source, outputs, list(shape), str(np.dtype(dtype)), details)
+
+
+# -- pad ----------------------------------------------------------------------------------------
+@dataclass
+class Padded:
+    """Dense sequences: ``data`` (N, maxlen, …), ``mask`` (N, maxlen) True on real timesteps, and
+    ``lengths`` (N,) = min(len, maxlen), what ``pack_padded_sequence`` takes."""
+
+    data: np.ndarray
+    mask: np.ndarray
+    lengths: np.ndarray
+
+    def __iter__(self):
+        return iter((self.data, self.mask, self.lengths))
+
+
+def as_ragged(sequences, *, lengths=None, offsets=None) -> Ragged:
+    """A list of arrays, flat values with lengths or offsets, a pyarrow ListArray, or Ragged."""
+    if lengths is not None and offsets is not None:
+        raise UsageError("give lengths or offsets, not both")
+    if lengths is not None:
+        return Ragged.from_lengths(np.asarray(sequences), lengths)
+    if offsets is not None:
+        return Ragged(np.asarray(sequences), offsets)
+    from ..sources.memory import to_data
+
+    data = to_data(sequences)
+    if isinstance(data, Ragged):
+        return data
+    if isinstance(sequences, list | tuple):  # equal lengths: still sequences
+        return Ragged.from_sequences(sequences)
+    raise RepairError(
+        f"pad takes variable-length sequences; got a dense array of shape {data.shape}"
+    )
+
+
+def pad(sequences, *, maxlen: int | str | None = None, padding: str = "pre", truncating: str = "pre",
+        value: float = 0, dtype=None, lengths=None, offsets=None) -> Padded:  # fmt: skip
+    """Pad sequences in memory, like ``keras.utils.pad_sequences`` but with the mask and lengths
+    and the source's dtype by default."""
+    r = as_ragged(sequences, lengths=lengths, offsets=offsets)
+    n = kernels.resolve_maxlen(r.lengths, maxlen)
+    target = np.dtype(dtype) if dtype is not None else r.dtype
+    _check_value(value, target)
+    return Padded(*kernels.pad_values(r.values, r.offsets, maxlen=n, padding=padding,
+                                      truncating=truncating, value=value, dtype=target))  # fmt: skip
+
+
+def _check_value(value, dtype: np.dtype) -> None:
+    try:
+        ok = np.array(value).astype(dtype) == value or (np.isnan(value) and dtype.kind == "f")
+    except (ValueError, OverflowError, TypeError):
+        ok = False
+    if not ok:
+        raise RepairError(
+            f"the padding value {value} cannot be stored as {dtype}; choose another --value or --dtype"
+        )
+
+
+def length_histogram(h: ArrayHandle, chunk_bytes: int) -> np.ndarray:
+    offsets = getattr(h, "offsets", None)
+    if offsets is not None:  # npz values + lengths: already in memory
+        return np.bincount(np.diff(offsets), minlength=1)
+    hist = np.zeros(1, dtype=np.int64)
+    for chunk in h.chunks(chunk_bytes):
+        part = np.bincount(chunk.lengths, minlength=1)
+        if len(part) > len(hist):
+            part[: len(hist)] += hist
+            hist = part
+        else:
+            hist[: len(part)] += part
+    return hist
+
+
+def pad_file(src, out: str, *, maxlen: int | str | None = None, padding: str = "pre",
+             truncating: str = "pre", value: float = 0, dtype=None, allow_lossy_cast: bool = False,
+             mask: bool = True, lengths: bool = True, force: bool = False,
+             chunk_bytes: int = DEFAULT_CHUNK_BYTES, **source_options) -> RepairResult:  # fmt: skip
+    """Ragged → dense, written to ``out`` with the mask and lengths beside it (streamed)."""
+    h = _handle(src, **source_options)
+    if not h.ragged:
+        raise RepairError(f"{h.source} is already dense, shape {format_shape(h.shape)}; pad takes variable-length "
+                          "sequences (for padded data, `dsdoctor mask` computes the mask)")  # fmt: skip
+    for name, side in (("padding", padding), ("truncating", truncating)):
+        if side not in ("pre", "post"):
+            raise UsageError(f"--{name} must be pre or post, got {side!r}")
+    hist = length_histogram(h, chunk_bytes)
+    try:
+        n_max = kernels.resolve_maxlen_from_hist(hist, maxlen)
+    except ValueError as exc:
+        raise UsageError(f"--maxlen: {exc}") from None
+    target = np.dtype(dtype) if dtype is not None else h.dtype
+    _check_value(value, target)
+    n, inner = h.shape[0], h.inner_shape
+    specs = {"data": ((n, n_max, *inner), target)}
+    if mask:
+        specs["mask"] = ((n, n_max), np.dtype(bool))
+    if lengths:
+        specs["lengths"] = ((n,), np.dtype(np.int64))
+    counts = {"collisions": 0, "truncated": 0}
+
+    def blocks() -> Iterator[dict]:
+        for chunk in h.chunks(chunk_bytes):
+            window = chunk.values[chunk.offsets[0] : chunk.offsets[-1]]
+            if (
+                target != h.dtype
+                and not allow_lossy_cast
+                and not kernels.lossless_cast(window, target)
+            ):
+                raise RepairError(f"casting {h.source} from {h.dtype} to {target} would change values; "
+                                  "pass --allow-lossy-cast if that is what you want")  # fmt: skip
+            counts["collisions"] += kernels.count_value_timesteps(window, value)
+            counts["truncated"] += int(np.count_nonzero(chunk.lengths > n_max))
+            data, m, ln = kernels.pad_values(chunk.values, chunk.offsets, maxlen=n_max, padding=padding,
+                                             truncating=truncating, value=value, dtype=target)  # fmt: skip
+            block = {"data": data}
+            if mask:
+                block["mask"] = m
+            if lengths:
+                block["lengths"] = ln
+            yield block
+
+    options = {"maxlen": maxlen, "padding": padding, "truncating": truncating, "value": value,
+               "dtype": str(target)}  # fmt: skip
+    outputs = write_blocks(
+        out,
+        specs,
+        blocks(),
+        main="data",
+        force=force,
+        source_path=h.path,
+        prov=provenance("pad", h.source, options),
+    )
+    result = _result("pad", h, outputs, (n, n_max, *inner), target, maxlen=n_max,
+                     truncated_sequences=counts["truncated"], value_collisions=counts["collisions"])  # fmt: skip
+    if counts["collisions"]:
+        result.warnings.append(
+            f"{counts['collisions']:,} real timesteps equal the padding value {value}: use the mask written "
+            f"beside the data, not a mask computed from {value} (or pad with --value set to a value the data never takes)"
+        )
+    if counts["truncated"]:
+        result.warnings.append(
+            f"{counts['truncated']:,} sequences were longer than {n_max} and were truncated ({truncating})"
+        )
+    return result
+
+
+# -- mask ----------------------------------------------------------------------------------------
+def mask_file(src, out: str, *, value: float = 0, force: bool = False,
+              chunk_bytes: int = DEFAULT_CHUNK_BYTES, **source_options) -> RepairResult:  # fmt: skip
+    """The boolean mask of real timesteps of already padded (N, T[, F]) data (Keras Masking)."""
+    h = _handle(src, **source_options)
+    _dense(h, "mask")
+    if h.ndim < 2:
+        raise RepairError(
+            f"{h.source} has shape {format_shape(h.shape)}; mask needs (N, T) or (N, T, F) padded sequences"
+        )
+    n, t = h.shape[:2]
+    real = {"count": 0}
+
+    def blocks():
+        for chunk in h.chunks(chunk_bytes):
+            m = kernels.mask_padded(chunk, value)
+            real["count"] += int(np.count_nonzero(m))
+            yield {"mask": m}
+
+    outputs = write_blocks(out, {"mask": ((n, t), np.dtype(bool))}, blocks(), main="mask", force=force, source_path=h.path,
+                           prov=provenance("mask", h.source, {"value": value}))  # fmt: skip
+    return _result("mask", h, outputs, (n, t), bool, value=value, real_timesteps=real["count"],
+                   padding_timesteps=n * t - real["count"])  # fmt: skip
+
+
+# -- replicate ----------------------------------------------------------------------------------------
+def replicate_file(src, out: str, *, to: int | None = None, like=None, each: int | None = None,
+                   force: bool = False, chunk_bytes: int = DEFAULT_CHUNK_BYTES, **source_options) -> RepairResult:  # fmt: skip
+    """Broadcast a single sample to N (``to``/``like``) or repeat each sample K times (``each``)."""
+    if sum(v is not None for v in (to, like, each)) != 1:
+        raise UsageError("give exactly one of --to N, --like SRC or --each K")
+    h = _handle(src, **source_options)
+    _dense(h, "replicate")
+    m, rest = h.shape[0], h.shape[1:]
+    if like is not None:
+        to = _handle(like, **source_options).n
+        if to is None:
+            raise RepairError("--like names a 0-d array; it has no samples to match")
+    if each is not None:
+        if each < 1:
+            raise UsageError(f"--each must be at least 1, got {each}")
+        total = m * each
+        blocks = (
+            {"data": np.repeat(c, each, axis=0)} for c in h.chunks(max(1, chunk_bytes // each))
+        )
+    else:
+        if to < 1:
+            raise UsageError(f"--to must be at least 1, got {to}")
+        if m == to:
+            raise RepairError(f"{h.source} already has {m} samples; nothing to replicate")
+        if m != 1:
+            why = (f"{to} = {to // m} × {m}: if each sample stands for {to // m}, use --each {to // m}"
+                   if m and to % m == 0 else f"{to} is not a multiple of {m}, so no replication fits")  # fmt: skip
+            raise RepairError(
+                f"{h.source} has {m} samples; --to broadcasts a single sample ({why})"
+            )
+        total = to
+        row = h.read()
+        rows = h.rows_per_chunk(chunk_bytes)
+        blocks = (
+            {"data": np.broadcast_to(row, (min(rows, to - s), *rest))} for s in range(0, to, rows)
+        )
+    outputs = write_blocks(out, {"data": ((total, *rest), h.dtype)}, blocks, main="data", force=force, source_path=h.path,
+                           prov=provenance("replicate", h.source, {"to": to, "each": each}))  # fmt: skip
+    return _result(
+        "replicate", h, outputs, (total, *rest), h.dtype, samples_before=m, samples_after=total
+    )
+
+
+# -- reshape ----------------------------------------------------------------------------------------
+def reshaped_sample_shape(
+    h: ArrayHandle, shape=None, add_axis: str | None = None
+) -> tuple[int, ...]:
+    have = tuple(h.shape[1:])
+    if (shape is None) == (add_axis is None):
+        raise UsageError("give exactly one of --shape SHAPE or --add-axis time|features")
+    if add_axis is not None:
+        if add_axis == "time":
+            return (1, *have)
+        if add_axis == "features":
+            return (*have, 1)
+        raise UsageError(f"--add-axis must be time or features, got {add_axis!r}")
+    dims = parse_shape(shape, batch="keep") if isinstance(shape, str) else tuple(shape)
+    if not dims or dims[0] not in (None, -1, h.shape[0]):
+        raise ShapeError(f"{format_shape(dims)} must start with the sample axis (None or {h.shape[0]}); "
+                         f'write it like "(None, 28, 28)"')  # fmt: skip
+    want = [None if d in (None, -1) else d for d in dims[1:]]
+    total = math.prod(have)
+    if want.count(None) > 1:
+        raise ShapeError(
+            f"{format_shape(dims)} leaves {want.count(None)} sizes open; at most one can be None"
+        )
+    known = math.prod(d for d in want if d is not None)
+    if None in want:
+        if known == 0 or total % known:
+            raise ShapeError(f"cannot reshape samples of {format_shape(have)} ({total} elements) into "
+                             f"{format_shape(tuple(want))}: {total} is not a multiple of {known}")  # fmt: skip
+        want[want.index(None)] = total // known
+    elif known != total:
+        raise ShapeError(f"cannot reshape samples of {format_shape(have)} ({total} elements) into "
+                         f"{format_shape(tuple(want))} ({known} elements)")  # fmt: skip
+    return tuple(want)
+
+
+def reshape_file(src, out: str, *, shape=None, add_axis: str | None = None, force: bool = False,
+                 chunk_bytes: int = DEFAULT_CHUNK_BYTES, **source_options) -> RepairResult:  # fmt: skip
+    """Element-preserving reshape of every sample, e.g. (100, 784) → (100, 28, 28)."""
+    h = _handle(src, **source_options)
+    _dense(h, "reshape")
+    new = reshaped_sample_shape(h, shape, add_axis)
+    n = h.shape[0]
+    blocks = ({"data": c.reshape((len(c), *new))} for c in h.chunks(chunk_bytes))
+    outputs = write_blocks(out, {"data": ((n, *new), h.dtype)}, blocks, main="data", force=force, source_path=h.path,
+                           prov=provenance("reshape", h.source, {"shape": shape, "add_axis": add_axis}))  # fmt: skip
+    return _result("reshape", h, outputs, (n, *new), h.dtype, before=list(h.shape))
+
+
+# -- select ----------------------------------------------------------------------------------------
+def selected_features(
+    h: ArrayHandle, features=None, columns=None, first: int | None = None
+) -> list[int]:
+    if sum(v is not None for v in (features, columns, first)) != 1:
+        raise UsageError("give exactly one of --features i,j, --columns a,b or --first K")
+    if h.ndim < 2:
+        raise RepairError(
+            f"{h.source} has shape {format_shape(h.shape)}: no feature axis to select from"
+        )
+    width = h.shape[-1]
+    if first is not None:
+        if not 1 <= first <= width:
+            raise RepairError(f"--first {first}: {h.source} has {width} features")
+        return list(range(first))
+    if columns is not None:
+        names = [c.strip() for c in (columns.split(",") if isinstance(columns, str) else columns)]
+        have = h.layout.get("columns") if h.format in ("csv", "parquet") else None
+        if not have or len(have) != width:
+            raise RepairError(
+                f"--columns needs a table source whose columns are the features; {h.source} is not one (use --features)"
+            )
+        missing = [c for c in names if c not in have]
+        if missing:
+            raise RepairError(f"{h.source} has no column {missing[0]!r}; it has: {', '.join(have)}")
+        return [have.index(c) for c in names]
+    idx = [int(i) for i in (features.split(",") if isinstance(features, str) else features)]
+    bad = [i for i in idx if not -width <= i < width]
+    if bad:
+        raise RepairError(
+            f"feature {bad[0]} does not exist: {h.source} has {width} features (0–{width - 1})"
+        )
+    return [i % width for i in idx]
+
+
+def select_file(src, out: str, *, features=None, columns=None, first: int | None = None, force: bool = False,
+                chunk_bytes: int = DEFAULT_CHUNK_BYTES, **source_options) -> RepairResult:  # fmt: skip
+    """Keep some features (last axis) to match a model's input width."""
+    h = _handle(src, **source_options)
+    _dense(h, "select")
+    keep = selected_features(h, features, columns, first)
+    shape = (*h.shape[:-1], len(keep))
+    blocks = ({"data": c[..., keep]} for c in h.chunks(chunk_bytes))
+    outputs = write_blocks(out, {"data": (shape, h.dtype)}, blocks, main="data", force=force, source_path=h.path,
+                           prov=provenance("select", h.source, {"features": keep}))  # fmt: skip
+    return _result("select", h, outputs, shape, h.dtype, features=keep)
+
+
+# -- bucket ----------------------------------------------------------------------------------------
+def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None, pad_to_boundary: bool = False,
+                padding: str = "pre", value: float = 0, force: bool = False,
+                chunk_bytes: int = DEFAULT_CHUNK_BYTES, **source_options) -> RepairResult:  # fmt: skip
+    """Split sequences into length buckets, each padded to its own maxlen, into ``outdir``."""
+    from ..sinks import atomic_path, write_arrays
+
+    if (boundaries is None) == (buckets is None):
+        raise UsageError("give exactly one of --boundaries B1,B2,… or --buckets K")
+    h = _handle(src, **source_options)
+    if not h.ragged:
+        raise RepairError(
+            f"{h.source} is dense, shape {format_shape(h.shape)}; bucket takes variable-length sequences"
+        )
+    hist = length_histogram(h, chunk_bytes)
+    if buckets is not None:
+        if buckets < 1:
+            raise UsageError(f"--buckets must be at least 1, got {buckets}")
+        bounds = kernels.optimal_boundaries(hist, buckets)
+    else:
+        bounds = [
+            int(b) for b in (boundaries.split(",") if isinstance(boundaries, str) else boundaries)
+        ]
+        if any(b <= 0 for b in bounds) or any(b2 <= b1 for b1, b2 in itertools.pairwise(bounds)):
+            raise UsageError(
+                f"--boundaries must be positive and increasing, got {','.join(map(str, bounds))}"
+            )
+    folder = Path(outdir)
+    if folder.exists() and any(folder.iterdir()) and not force:
+        raise OutputError(f"{folder} exists and is not empty; pass --force to write into it")
+    folder.mkdir(parents=True, exist_ok=True)
+    edges = [0, *bounds, None]
+    lengths_all = (
+        np.concatenate([c.lengths for c in h.chunks(chunk_bytes)])
+        if not hasattr(h, "offsets")
+        else np.diff(h.offsets)
+    )
+    which = kernels.assign_buckets(lengths_all, bounds)
+    summary = []
+    for k in range(len(bounds) + 1):
+        rows = np.flatnonzero(which == k)
+        lo, hi = edges[k], edges[k + 1]
+        if not len(rows):
+            summary.append(
+                {
+                    "bucket": k,
+                    "min_length": lo,
+                    "max_length": hi,
+                    "count": 0,
+                    "maxlen": 0,
+                    "file": None,
+                }
+            )
+            continue
+        longest = int(lengths_all[rows].max())
+        maxlen = (hi - 1) if (pad_to_boundary and hi is not None) else longest
+        r = _gather(h, rows, chunk_bytes)
+        data, m, ln = kernels.pad_values(
+            r.values, r.offsets, maxlen=maxlen, padding=padding, value=value, dtype=h.dtype
+        )
+        name = f"bucket_{k}.npz"
+        write_arrays(folder / name, {"data": data, "mask": m, "lengths": ln, "index": rows.astype(np.int64)},
+                     main="data", force=True,
+                     provenance=provenance("bucket", h.source, {"bucket": k, "boundaries": bounds}))  # fmt: skip
+        summary.append({"bucket": k, "min_length": lo, "max_length": hi, "count": len(rows),
+                        "maxlen": int(maxlen), "file": name})  # fmt: skip
+    global_cost = kernels.padding_cost(hist, [])
+    bucket_cost = kernels.padding_cost(hist, bounds, pad_to_boundary=pad_to_boundary)
+    info = {"source": h.source, "boundaries": bounds, "buckets": summary,
+            "padding_global_maxlen": int(global_cost), "padding_bucketed": int(bucket_cost),
+            "padding_saved": int(global_cost - bucket_cost), "global_maxlen": int(len(hist) - 1)}  # fmt: skip
+    with atomic_path(folder / "buckets.json", force=True) as tmp:
+        Path(tmp).write_text(json.dumps(info, indent=2) + "\n")
+    outputs = [str(folder / s["file"]) for s in summary if s["file"]] + [
+        str(folder / "buckets.json")
+    ]
+    result = _result("bucket", h, outputs, (h.shape[0], None, *h.inner_shape), h.dtype, **info)
+    return result
+
+
+def _gather(h: ArrayHandle, rows: np.ndarray, chunk_bytes: int) -> Ragged:
+    """The sequences at ``rows`` (sorted), read in one streaming pass."""
+    parts_v, parts_l = [], []
+    start = 0
+    for chunk in h.chunks(chunk_bytes):
+        n = len(chunk)
+        sel = rows[(rows >= start) & (rows < start + n)] - start
+        if len(sel):
+            lens = chunk.lengths[sel]
+            idx = _segment_index(chunk.offsets[sel], lens)
+            parts_v.append(chunk.values[idx])
+            parts_l.append(lens)
+        start += n
+    values = np.concatenate(parts_v) if parts_v else np.empty((0, *h.inner_shape), h.dtype)
+    return Ragged.from_lengths(
+        values, np.concatenate(parts_l) if parts_l else np.zeros(0, np.int64)
+    )
+
+
+def _segment_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Flat indices of the segments ``[starts[i], starts[i] + lengths[i])``, vectorised."""
+    total = int(lengths.sum())
+    shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return shift + np.arange(total, dtype=np.int64)
