@@ -322,3 +322,64 @@ def bucket(
                          padding=padding, value=v, force=force,
                          chunk_bytes=parse_size(chunk_size, what="--chunk-size"), format=format)  # fmt: skip
     return _finish(result, json_, no_color)
+
+
+@app.command(
+    epilog="""
+Examples:
+
+  dsdoctor repair --x x.npy --y y.npy -o repaired/                       # lossless fixes only
+
+  dsdoctor repair --x x.npy --y y.npy -o repaired/ --allow lossless,assumption
+"""
+)
+def repair(
+    sources: Annotated[
+        list[str] | None, typer.Argument(help="Sources to check whole.", show_default=False)
+    ] = None,
+    output: Annotated[
+        str,
+        typer.Option("--output", "-o", help="Folder for the repaired arrays.", metavar="OUTDIR"),
+    ] = ...,
+    x: Annotated[str | None, typer.Option("--x", help="The inputs.", metavar="SRC")] = None,
+    y: Annotated[str | None, typer.Option("--y", help="The targets.", metavar="SRC")] = None,
+    allow: Annotated[
+        str,
+        typer.Option(
+            "--allow", help="Fix safeties to apply: lossless, assumption, lossy (comma-separated)."
+        ),
+    ] = "lossless",
+    input_shape: Annotated[
+        str | None, typer.Option("--input-shape", metavar="SHAPE", help="As for check.")
+    ] = None,
+    features: Annotated[
+        int | None, typer.Option("--features", metavar="N", help="As for check.")
+    ] = None,
+    timesteps: Annotated[
+        int | None, typer.Option("--timesteps", metavar="N", help="As for check.")
+    ] = None,
+    classes: Annotated[
+        int | None, typer.Option("--classes", metavar="N", help="As for check.")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", metavar="COL", help="As for check.")
+    ] = None,
+    force: Force = False,
+    json_: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> int:
+    """Run check and apply the suggested fixes (by default only lossless ones) into OUTDIR;
+    print what was applied, what was skipped and why."""
+    from ..repairs.repair import repair as run_repair
+
+    plan = run_repair(*(sources or []), outdir=output, allow=allow, force=force, x=x, y=y, input_shape=input_shape,
+                      features=features, timesteps=timesteps, classes=classes, target=target)  # fmt: skip
+    if json_:
+        from ..render.json import print_json
+
+        print_json(plan.to_dict())
+    else:
+        from ..render.text import render_plan
+
+        render_plan(plan, no_color=no_color)
+    return ExitCode.OK if plan.applied or not plan.report.findings else ExitCode.FINDINGS

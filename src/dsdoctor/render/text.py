@@ -192,3 +192,23 @@ def render_repair(result, *, no_color: bool = False) -> None:
                   f"maxlen of {d['global_maxlen']} — {saved:,} saved ({100 * saved / total:.1f}%)")  # fmt: skip
     for w in result.warnings:
         err.print(f"[yellow]dsdoctor: warning:[/] {escape(w)}")
+
+
+def render_plan(plan, *, no_color: bool = False) -> None:
+    out = console(no_color)
+    for a in plan.applied:
+        out.print(
+            f"[green]applied[/] {a['code']} {a['finding']} ({a['safety']}): {escape(a['command'])}"
+        )
+        for p in a["outputs"]:
+            out.print(f"  wrote {escape(p)}")
+    for s in plan.skipped:
+        out.print(
+            f"[yellow]skipped[/] {s['code']} {s['finding']} ({s['safety']}): {escape(s['command'])}\n  because {escape(s['reason'])}"
+        )
+    unfixed = [f for f in plan.report.findings if not f.fixes]
+    for f in unfixed:
+        out.print(f"[dim]no fix[/] {f.code} {f.name}: {escape(f.message)}")
+    out.print(
+        f"[bold]{len(plan.applied)} applied, {len(plan.skipped)} skipped, {len(unfixed)} without a fix[/]"
+    )

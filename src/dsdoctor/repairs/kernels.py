@@ -238,7 +238,7 @@ def pad_values(
 
     # Same dtype of 1, 2, 4 or 8 bytes: blend on the bits as unsigned integers, exact and much
     # faster than a masked copy: data = fill + (window - fill) * mask, modulo 2**bits.
-    bits = None
+    bits, fill_bits, cell_rows = None, fill, real_rows
     cells = math.prod(inner)
     if (
         out_dtype == vals.dtype
@@ -269,7 +269,9 @@ def pad_values(
     return data, mask, kept
 
 
-def _blend_bits(data, source, flat_mask, fill_bits, bits) -> None:
+def _blend_bits(
+    data: np.ndarray, source: np.ndarray, flat_mask: BoolArray, fill_bits: np.ndarray, bits: type
+) -> None:
     """``data = where(mask, source, fill)`` as ``fill + (source - fill) * mask`` on the bits.
 
     ``flat_mask`` is the mask per cell, ``(rows, width * F)``: a blend that broadcast a
@@ -294,7 +296,9 @@ def _check_side(name: str, side: object) -> None:
         raise ValueError(f"{name} must be 'pre' or 'post'; got {side!r}")
 
 
-def _output(given: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype, name: str):
+def _output(
+    given: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype, name: str
+) -> np.ndarray:
     if given is None:
         return np.empty(shape, dtype=dtype)
     if tuple(given.shape) != shape:
@@ -307,7 +311,13 @@ def _output(given: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype, n
 class _Windows:
     """Gathers rows of ``width`` consecutive timesteps; a few rows come from an edge buffer."""
 
-    def __init__(self, main, edge_rows, edge_windows, edge_starts) -> None:
+    def __init__(
+        self,
+        main: np.ndarray | None,
+        edge_rows: Int64Array,
+        edge_windows: np.ndarray | None,
+        edge_starts: Int64Array | None,
+    ) -> None:
         self.main = main
         self.edge_rows = edge_rows
         self.edge_windows = edge_windows
@@ -324,7 +334,9 @@ class _Windows:
         return source
 
 
-def _row_windows(vals: np.ndarray, width: int, starts: Int64Array, first, kept):
+def _row_windows(
+    vals: np.ndarray, width: int, starts: Int64Array, first: Int64Array, kept: Int64Array
+) -> tuple[_Windows, Int64Array]:
     """Window views of ``vals`` and in-bounds window starts for every row.
 
     A row whose window would stick out of ``vals`` (only near its start or end, or everywhere

@@ -97,7 +97,10 @@ class NpzRagged(ArrayHandle):
                 block = next(value_chunks).copy()
                 pending.append(block)
                 have += len(block)
-            window = np.concatenate(pending) if len(pending) != 1 else pending[0]
+            if not pending:
+                window = np.empty((0, *self.inner_shape), dtype=self.dtype)
+            else:
+                window = np.concatenate(pending) if len(pending) > 1 else pending[0]
             yield Ragged(window[:need], offsets[start : end + 1] - offsets[start])
             rest = window[need:]
             pending, have = ([rest], len(rest)) if len(rest) else ([], 0)

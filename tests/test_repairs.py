@@ -1,0 +1,328 @@
+"""Repairs from files to files, through the real CLI: Keras and PyTorch semantics, outputs the
+ordinary readers read back, refusals with reasons, and check → fix → check healthy."""
+
+from __future__ import annotations
+
+import os
+import shlex
+
+import h5py
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dsdoctor
+
+from .conftest import FIXTURES, assert_clean_error, cli, run
+
+os.environ.setdefault("KERAS_BACKEND", "numpy")
+
+
+def keras_pad(seqs, **kw):
+    import keras
+
+    return keras.utils.pad_sequences(seqs, **kw)
+
+
+def write_seqs(tmp, seqs, fmt: str, dtype=np.int32) -> str:
+    seqs = [np.asarray(s, dtype=dtype) for s in seqs]
+    if fmt == "parquet":
+        p = tmp / "s.parquet"
+        pq.write_table(
+            pa.table(
+                {
+                    "s": pa.array(
+                        [s.tolist() for s in seqs],
+                        type=pa.list_(pa.from_numpy_dtype(np.dtype(dtype))),
+                    )
+                }
+            ),
+            p,
+        )
+        return f"{p}:s"
+    if fmt == "h5":
+        p = tmp / "s.h5"
+        with h5py.File(p, "w") as f:
+            d = f.create_dataset("s", (len(seqs),), dtype=h5py.vlen_dtype(np.dtype(dtype)))
+            for i, s in enumerate(seqs):
+                d[i] = s
+        return f"{p}:/s"
+    p = tmp / "s.npz"
+    np.savez(
+        p, s=np.concatenate(seqs) if seqs else np.zeros(0, dtype), s_lengths=[len(s) for s in seqs]
+    )
+    return f"{p}:s"
+
+
+SEQS = [[1, 2, 3], [4], [0, 5, 0, 6, 7, 8], [], [9, 9]]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "h5", "npz"])
+@pytest.mark.parametrize(
+    ("padding", "truncating", "maxlen"),
+    [("pre", "pre", None), ("post", "post", 4), ("pre", "post", 2), ("post", "pre", 10)],
+)
+def test_pad_equals_keras(tmp_path, fmt, padding, truncating, maxlen):
+    src = write_seqs(tmp_path, SEQS, fmt)
+    args = [
+        "pad",
+        src,
+        "-o",
+        tmp_path / "out.npy",
+        "--padding",
+        padding,
+        "--truncating",
+        truncating,
+        "--value",
+        "-1",
+    ]
+    if maxlen:
+        args += ["--maxlen", str(maxlen)]
+    r = cli(*args)
+    assert r.code == 0, r.stderr
+    data, mask, lengths = (
+        np.load(tmp_path / n) for n in ("out.npy", "out.mask.npy", "out.lengths.npy")
+    )
+    expected = keras_pad(
+        SEQS, maxlen=maxlen, padding=padding, truncating=truncating, value=-1, dtype="int32"
+    )
+    np.testing.assert_array_equal(data, expected)
+    assert data.dtype == np.int32
+    cap = maxlen or 6
+    assert lengths.tolist() == [min(len(s), cap) for s in SEQS]
+    assert mask.sum(axis=1).tolist() == lengths.tolist()
+
+
+def test_pad_post_equals_torch_pad_sequence_semantics(tmp_path):
+    seqs = [np.array(s, dtype=np.float32) for s in [[1.5, 2], [3], [4, 5, 6]]]
+    src = write_seqs(tmp_path, seqs, "parquet", np.float32)
+    assert cli("pad", src, "--padding", "post", "-o", tmp_path / "t.npy").code == 0
+    expected = np.zeros((3, 3), np.float32)  # torch.nn.utils.rnn.pad_sequence(batch_first=True)
+    for i, s in enumerate(seqs):
+        expected[i, : len(s)] = s
+    out = np.load(tmp_path / "t.npy")
+    np.testing.assert_array_equal(out, expected)
+    assert out.dtype == np.float32  # unlike Keras' int32 default, floats stay floats
+
+
+def test_pad_frames_to_every_format_reads_back(tmp_path):
+    src = f"{FIXTURES / 'frames.parquet'}:frames"
+    for out in ("f.npz", "f.h5:/frames", "f.parquet"):
+        r = cli("pad", src, "--maxlen", "p95", "-o", tmp_path / out, "--json")
+        assert r.code == 0, r.stderr
+    with np.load(tmp_path / "f.npz", allow_pickle=False) as z:
+        assert z["data"].shape[1:] == (38, 3) and z["mask"].shape == (100, 38) and "provenance" in z
+    with h5py.File(tmp_path / "f.h5") as f:
+        assert f["frames"].shape == (100, 38, 3) and f["frames_mask"].dtype == bool
+        assert f["frames"].attrs["dsdoctor_operation"] == "pad"
+    t = pq.read_table(tmp_path / "f.parquet")
+    assert t.num_rows == 100 and b"dsdoctor" in t.schema.metadata
+    assert dsdoctor.load(f"{tmp_path / 'f.parquet'}:data").shape == (100, 38, 3)
+    assert cli("inspect", tmp_path / "f.h5").code == 0
+
+
+def test_pad_warns_about_value_collisions(tmp_path):
+    r = run("pad", f"{FIXTURES / 'sequences.parquet'}:tokens", "-o", tmp_path / "t.npy")
+    assert r.code == 0 and "97 real timesteps equal the padding value 0" in r.stderr
+
+
+def test_pad_refuses_lossy_cast_and_unrepresentable_value(tmp_path):
+    src = write_seqs(tmp_path, [[1.5, 2.0], [3.0]], "parquet", np.float32)
+    assert_clean_error(
+        run("pad", src, "--dtype", "int32", "-o", tmp_path / "a.npy"), "--allow-lossy-cast"
+    )
+    assert not (tmp_path / "a.npy").exists()
+    assert (
+        run("pad", src, "--dtype", "int32", "--allow-lossy-cast", "-o", tmp_path / "a.npy").code
+        == 0
+    )
+    src_u = write_seqs(tmp_path, [[1, 2], [3]], "npz", np.uint8)
+    assert_clean_error(
+        run("pad", src_u, "--value", "-1", "-o", tmp_path / "u.npy"), "cannot be stored as uint8"
+    )
+
+
+def test_mask_keras_semantics(tmp_path):
+    r = cli("mask", FIXTURES / "padded.npy", "--value", "0", "-o", tmp_path / "m.npy", "--json")
+    assert r.code == 0
+    data = np.load(FIXTURES / "padded.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "m.npy"), np.any(data != 0, axis=-1))
+
+
+def test_replicate_to_like_each(tmp_path, fixtures):
+    y = fixtures / "cardinality/y.npy"
+    assert cli("replicate", y, "--to", "29", "-o", tmp_path / "a.npy").code == 0
+    assert np.load(tmp_path / "a.npy").tolist() == np.load(y).tolist() * 29
+    assert (
+        cli("replicate", y, "--like", fixtures / "cardinality/x.npy", "-o", tmp_path / "b.npy").code
+        == 0
+    )
+    assert np.load(tmp_path / "b.npy").shape == (29,)
+    np.save(tmp_path / "three.npy", np.array([1, 2, 3]))
+    assert (
+        cli("replicate", tmp_path / "three.npy", "--each", "2", "-o", tmp_path / "c.npy").code == 0
+    )
+    assert np.load(tmp_path / "c.npy").tolist() == [1, 1, 2, 2, 3, 3]
+    r = cli("check", "--x", fixtures / "cardinality/x.npy", "--y", tmp_path / "a.npy")
+    assert r.code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["pad", FIXTURES / "healthy/x.npy"], "already dense"),
+        (["replicate", "{three}", "--to", "29"], "29 is not a multiple of 3"),
+        (["replicate", "{three}", "--to", "30"], "use --each 10"),
+        (["replicate", "{three}"], "exactly one of"),
+        (["reshape", FIXTURES / "mnist_flat.npy", "--shape", "(None, 28, 27)"], "756 elements"),
+        (["reshape", FIXTURES / "mnist_flat.npy", "--shape", "(None, None, None)"], "at most one"),
+        (["reshape", FIXTURES / "mnist_flat.npy", "--add-axis", "space"], "time or features"),
+        (["select", FIXTURES / "iris.csv", "--columns", "petal_width"], "no column 'petal_width'"),
+        (["select", FIXTURES / "iris.csv", "--features", "7"], "feature 7 does not exist"),
+        (["select", FIXTURES / "healthy/y.npy", "--first", "1"], "no feature axis"),
+        (["bucket", FIXTURES / "healthy/x.npy", "--buckets", "2"], "dense"),
+        (
+            ["bucket", f"{FIXTURES / 'sequences.parquet'}:tokens", "--boundaries", "20,10"],
+            "increasing",
+        ),
+        (["pad", f"{FIXTURES / 'sequences.parquet'}:tokens", "--maxlen", "p0"], "--maxlen"),
+    ],
+)
+def test_repairs_refuse_with_a_reason_and_write_nothing(tmp_path, args, needle):
+    np.save(tmp_path / "three.npy", np.array([1, 2, 3]))
+    args = [str(a).replace("{three}", str(tmp_path / "three.npy")) for a in args]
+    out = tmp_path / "out" / "o.npy"
+    out.parent.mkdir()
+    assert_clean_error(run(*args, "-o", out), needle)
+    assert list(out.parent.iterdir()) == []
+
+
+def test_existing_output_needs_force_and_input_is_never_the_output(tmp_path):
+    np.save(tmp_path / "x.npy", np.arange(12).reshape(3, 4))
+    before = (tmp_path / "x.npy").read_bytes()
+    (tmp_path / "o.npy").write_bytes(b"keep me")
+    assert_clean_error(
+        run("select", tmp_path / "x.npy", "--first", "2", "-o", tmp_path / "o.npy"), "--force"
+    )
+    assert (tmp_path / "o.npy").read_bytes() == b"keep me"
+    assert (
+        run("select", tmp_path / "x.npy", "--first", "2", "-o", tmp_path / "o.npy", "--force").code
+        == 0
+    )
+    assert np.load(tmp_path / "o.npy").shape == (3, 2)
+    assert_clean_error(
+        run(
+            "reshape", tmp_path / "x.npy", "--add-axis", "time", "-o", tmp_path / "x.npy", "--force"
+        ),
+        "is the input",
+    )
+    assert (tmp_path / "x.npy").read_bytes() == before
+    assert_clean_error(
+        run("select", tmp_path / "x.npy", "--first", "2", "-o", tmp_path / "missing/o.npy"),
+        "does not exist",
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 4), min_size=1, max_size=3))
+def test_reshape_round_trips(tmp_path_factory, dims):
+    tmp = tmp_path_factory.mktemp("r")
+    a = np.arange(5 * int(np.prod(dims)), dtype=np.int16).reshape(5, *dims)
+    np.save(tmp / "a.npy", a)
+    flat = f"(None, {int(np.prod(dims))})"
+    assert cli("reshape", tmp / "a.npy", "--shape", flat, "-o", tmp / "f.npy").code == 0
+    back = "(None, " + ", ".join(map(str, dims)) + ")"
+    assert cli("reshape", tmp / "f.npy", "--shape", back, "-o", tmp / "b.npy").code == 0
+    np.testing.assert_array_equal(np.load(tmp / "b.npy"), a)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(-3, 3), max_size=9), min_size=1, max_size=25), st.integers(1, 4)
+)
+def test_bucket_rows_reconstruct_sequences(tmp_path_factory, seqs, k):
+    tmp = tmp_path_factory.mktemp("b")
+    src = write_seqs(tmp, seqs, "npz")
+    r = cli("bucket", src, "--buckets", str(k), "--padding", "post", "-o", tmp / "out", "--json")
+    assert r.code == 0, r.stderr
+    seen = {}
+    for b in r.json()["details"]["buckets"]:
+        if not b["file"]:
+            continue
+        with np.load(tmp / "out" / b["file"]) as z:
+            for row, m, idx in zip(z["data"], z["mask"], z["index"], strict=True):
+                seen[int(idx)] = row[m].tolist()
+    assert seen == {i: s for i, s in enumerate(seqs)}
+
+
+def test_bucket_reports_padding_saved(fixtures, tmp_path):
+    r = cli(
+        "bucket",
+        f"{fixtures / 'sequences.parquet'}:tokens",
+        "--buckets",
+        "4",
+        "-o",
+        tmp_path / "b",
+        "--no-color",
+    )
+    assert r.code == 0 and "saved" in r.stdout
+    assert (tmp_path / "b/buckets.json").exists() and (tmp_path / "b/bucket_0.npz").exists()
+
+
+def test_python_api_pad_accepts_lists_values_and_arrow():
+    seqs = [np.array([1, 2, 3]), np.array([4])]
+    a = dsdoctor.pad(seqs, padding="post")
+    b = dsdoctor.pad(np.array([1, 2, 3, 4]), lengths=[3, 1], padding="post")
+    c = dsdoctor.pad(pa.array([[1, 2, 3], [4]]), padding="post")
+    for p in (a, b, c):
+        assert p.data.tolist() == [[1, 2, 3], [4, 0, 0]] and p.lengths.tolist() == [3, 1]
+        assert p.mask.tolist() == [[True, True, True], [True, False, False]]
+
+
+# -- check → apply each printed fix → check again ---------------------------------------------------
+CASES = [
+    ["--x", "cardinality/x.npy", "--y", "cardinality/y.npy"],
+    ["--x", "mnist_flat.npy", "--input-shape", "(None, 28, 28)"],
+    ["--x", "gru_2d.npy", "--input-shape", "(None, None, 3)"],
+    ["--x", "iris.csv", "--features", "3"],
+    ["--x", "healthy/x.npy", "--y", "y_column.npy"],
+    ["sequences.parquet:tokens"],
+    ["frames.parquet:frames"],
+    ["train.h5:/seq/tokens"],
+    ["sequences.npz:seq"],
+    ["constant.npy"],
+]
+
+
+def _fixture_args(args):
+    return [
+        str(FIXTURES / a) if not a.startswith(("-", "(")) and not a.isdigit() else a for a in args
+    ]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: " ".join(c))
+def test_check_fix_check_is_healthy(tmp_path, case):
+    args = _fixture_args(case)
+    report = cli("check", "--json", *args).json()
+    fixed_any = False
+    for f in report["findings"]:
+        for i, fix in enumerate(f["fixes"]):
+            words = shlex.split(fix["command"])[1:]
+            out_idx = words.index("-o") + 1
+            src = words[1]
+            out = tmp_path / f"{f['code']}-{i}-{os.path.basename(words[out_idx]) or 'dir'}"
+            words[out_idx] = str(out)
+            r = cli(*words)
+            assert r.code == 0, (fix["command"], r.stderr)
+            if words[0] == "bucket":
+                continue
+            again = [str(out) if a == src else a for a in args]
+            if src not in args:  # a positional container: check the output alone
+                again = [str(out)]
+            names = {g["name"] for g in cli("check", "--json", *again).json()["findings"]}
+            assert f["name"] not in names, (fix["command"], names)
+            fixed_any = True
+    assert fixed_any
