@@ -326,3 +326,46 @@ def test_check_fix_check_is_healthy(tmp_path, case):
             assert f["name"] not in names, (fix["command"], names)
             fixed_any = True
     assert fixed_any
+
+
+# -- PyTorch as an oracle ---------------------------------------------------------------------------
+torch = pytest.importorskip("torch")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.floats(-5, 5, width=32), min_size=1, max_size=12), min_size=1, max_size=20),
+       st.sampled_from(["pre", "post"]), st.floats(-3, 3, width=32))  # fmt: skip
+def test_pad_equals_torch_pad_sequence(seqs, padding, value):
+    arrays = [np.asarray(s, dtype=np.float32) for s in seqs]
+    side = "left" if padding == "pre" else "right"
+    expected = torch.nn.utils.rnn.pad_sequence([torch.from_numpy(a) for a in arrays], batch_first=True,
+                                               padding_value=value, padding_side=side).numpy()  # fmt: skip
+    p = dsdoctor.pad(arrays, padding=padding, value=value)
+    np.testing.assert_array_equal(p.data, expected)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.from_numpy(p.data) if padding == "post" else
+                                                     torch.from_numpy(np.ascontiguousarray(p.data)), torch.from_numpy(p.lengths),
+                                                     batch_first=True, enforce_sorted=False)  # fmt: skip
+    if padding == "post":
+        unpacked, lens = torch.nn.utils.rnn.pad_packed_sequence(
+            packed, batch_first=True, padding_value=value
+        )
+        assert lens.tolist() == [len(s) for s in seqs]
+        np.testing.assert_array_equal(unpacked.numpy(), expected)
+
+
+def test_in_memory_api_mirrors_the_commands():
+    assert dsdoctor.replicate(np.array([[1, 2]]), to=3).tolist() == [[1, 2]] * 3
+    assert dsdoctor.replicate(np.array([1, 2]), each=2).tolist() == [1, 1, 2, 2]
+    with pytest.raises(dsdoctor.RepairError, match="not a multiple"):
+        dsdoctor.replicate(np.arange(3), to=29)
+    assert dsdoctor.reshape(np.zeros((4, 784)), shape="(None, 28, 28)").shape == (4, 28, 28)
+    assert dsdoctor.reshape(np.zeros((4, 3)), add_axis="time").shape == (4, 1, 3)
+    assert dsdoctor.select(np.arange(12).reshape(3, 4), features=[0, 3]).tolist() == [
+        [0, 3],
+        [4, 7],
+        [8, 11],
+    ]
+    assert dsdoctor.mask(np.array([[[0, 0], [1, 0]]]), value=0).tolist() == [[False, True]]
+    parts = dsdoctor.bucket([[1], [2, 3], [4, 5, 6, 7]], boundaries=[2], padding="post")
+    assert [b.index.tolist() for b in parts] == [[0], [1, 2]]
+    assert parts[1].data.tolist() == [[2, 3, 0, 0], [4, 5, 6, 7]]

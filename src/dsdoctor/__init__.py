@@ -20,7 +20,8 @@ from ._version import __version__
 
 _API = {
     "load": "api", "check": "api", "inspect": "api", "explain": "api",
-    "pad": "repairs.ops", "Padded": "repairs.ops", "repair": "repairs.repair",
+    "pad": "repairs.ops", "Padded": "repairs.ops", "repair": "repairs.repair", "mask": "repairs.ops",
+    "replicate": "repairs.ops", "reshape": "repairs.ops", "select": "repairs.ops", "bucket": "repairs.ops",
     "pad_file": "repairs.ops", "mask_file": "repairs.ops", "replicate_file": "repairs.ops",
     "reshape_file": "repairs.ops", "select_file": "repairs.ops", "bucket_file": "repairs.ops",
     "Report": "findings", "Finding": "findings", "Fix": "findings", "Severity": "findings",

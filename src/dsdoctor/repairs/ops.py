@@ -135,9 +135,11 @@ def pad_file(src, out: str, *, maxlen: int | str | None = None, padding: str = "
     for name, side in (("padding", padding), ("truncating", truncating)):
         if side not in ("pre", "post"):
             raise UsageError(f"--{name} must be pre or post, got {side!r}")
-    hist = length_histogram(h, chunk_bytes)
     try:
-        n_max = kernels.resolve_maxlen_from_hist(hist, maxlen)
+        if isinstance(maxlen, int) and maxlen >= 0:
+            n_max = maxlen  # no need for a pass over the lengths
+        else:
+            n_max = kernels.resolve_maxlen_from_hist(length_histogram(h, chunk_bytes), maxlen)
     except ValueError as exc:
         raise UsageError(f"--maxlen: {exc}") from None
     target = np.dtype(dtype) if dtype is not None else h.dtype
@@ -465,3 +467,90 @@ def _segment_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     total = int(lengths.sum())
     shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
     return shift + np.arange(total, dtype=np.int64)
+
+
+# -- the same repairs on in-memory arrays (the Python API) ------------------------------------------
+def _memory(arr, name: str = "array") -> ArrayHandle:
+    from ..sources.memory import as_handle
+
+    return as_handle(arr, name)
+
+
+def mask(data, *, value: float = 0) -> np.ndarray:
+    """The (N, T) boolean mask of real timesteps of padded data, as Keras ``Masking`` decides."""
+    h = _memory(data)
+    _dense(h, "mask")
+    if h.ndim < 2:
+        raise RepairError(
+            f"data of shape {format_shape(h.shape)} has no time axis; mask needs (N, T) or (N, T, F)"
+        )
+    return kernels.mask_padded(h.read(), value)
+
+
+def replicate(data, *, to: int | None = None, like=None, each: int | None = None) -> np.ndarray:
+    """``replicate`` in memory: a single sample broadcast to ``to`` (or ``len(like)``) samples, or
+    each sample repeated ``each`` times; anything else is refused with the reason."""
+    if like is not None:
+        to, like = len(like), None
+    h = _memory(data)
+    _dense(h, "replicate")
+    arr = h.read()
+    if each is not None and to is None:
+        if each < 1:
+            raise UsageError(f"each must be at least 1, got {each}")
+        return np.repeat(arr, each, axis=0)
+    if to is None or each is not None:
+        raise UsageError("give exactly one of to=, like= or each=")
+    m = len(arr)
+    if m != 1:
+        why = f"use each={to // m}" if m and to % m == 0 else f"{to} is not a multiple of {m}"
+        raise RepairError(f"the array has {m} samples; to= broadcasts a single sample ({why})")
+    return np.repeat(arr, to, axis=0)
+
+
+def reshape(data, *, shape=None, add_axis: str | None = None) -> np.ndarray:
+    """Element-preserving reshape of every sample (``shape`` starts with the sample axis)."""
+    h = _memory(data)
+    _dense(h, "reshape")
+    arr = h.read()
+    return arr.reshape((len(arr), *reshaped_sample_shape(h, shape, add_axis)))
+
+
+def select(data, *, features=None, first: int | None = None) -> np.ndarray:
+    """Keep some features (last axis)."""
+    h = _memory(data)
+    _dense(h, "select")
+    return h.read()[..., selected_features(h, features, None, first)]
+
+
+@dataclass
+class Bucket:
+    """One length bucket: padded data, mask, lengths, and the original row numbers."""
+
+    data: np.ndarray
+    mask: np.ndarray
+    lengths: np.ndarray
+    index: np.ndarray
+
+
+def bucket(sequences, *, boundaries=None, buckets: int | None = None, pad_to_boundary: bool = False,
+           padding: str = "pre", value: float = 0, lengths=None, offsets=None) -> list[Bucket]:  # fmt: skip
+    """Split sequences into length buckets (tf.data semantics), each padded to its own maxlen."""
+    if (boundaries is None) == (buckets is None):
+        raise UsageError("give exactly one of boundaries= or buckets=")
+    r = as_ragged(sequences, lengths=lengths, offsets=offsets)
+    ln = r.lengths
+    bounds = (kernels.optimal_boundaries(np.bincount(ln, minlength=1), buckets) if buckets is not None
+              else [int(b) for b in boundaries])  # fmt: skip
+    which = kernels.assign_buckets(ln, bounds)
+    out = []
+    for k in range(len(bounds) + 1):
+        rows = np.flatnonzero(which == k)
+        hi = bounds[k] if k < len(bounds) else None
+        maxlen = (hi - 1) if (pad_to_boundary and hi is not None) else int(ln[rows].max(initial=0))
+        sub = Ragged.from_lengths(r.values[_segment_index(r.offsets[rows], ln[rows])], ln[rows])
+        data, m, lens = kernels.pad_values(
+            sub.values, sub.offsets, maxlen=maxlen, padding=padding, value=value
+        )
+        out.append(Bucket(data, m, lens, rows))
+    return out
