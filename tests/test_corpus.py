@@ -213,7 +213,9 @@ def assert_expected(case: Case, runs: dict[str, Run]) -> None:
                 assert allowed, f"{what}: a valid file gave an error\n{run.describe()}"
         elif case.expect == "invalid":
             if run.code != 2:
-                assert flags_problem(run), f"{what}: the report misses the problem\n{run.describe()}"
+                assert flags_problem(run), (
+                    f"{what}: the report misses the problem\n{run.describe()}"
+                )
         elif case.expect == "unsafe":
             if run.code != 2:
                 assert has_unsafe(run), f"{what}: the pickle is not reported\n{run.describe()}"

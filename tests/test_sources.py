@@ -98,7 +98,10 @@ def test_parquet_directory_is_one_dataset(tmp_path):
     d = tmp_path / "ds"
     d.mkdir()
     for i in range(3):
-        pq.write_table(pa.table({"a": np.arange(i * 10, i * 10 + 10, dtype=np.float64)}), d / f"part-{i}.parquet")
+        pq.write_table(
+            pa.table({"a": np.arange(i * 10, i * 10 + 10, dtype=np.float64)}),
+            d / f"part-{i}.parquet",
+        )
     h = dsdoctor.load(str(d))
     assert h.shape == (30,)
     assert sorted(h.read().tolist()) == list(range(30))
@@ -153,7 +156,9 @@ def test_stats_do_not_depend_on_chunking(tmp_path_factory, flat, chunk):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.lists(st.integers(0, 3), max_size=12), min_size=1, max_size=30), st.integers(1, 29))
+@given(
+    st.lists(st.lists(st.integers(0, 3), max_size=12), min_size=1, max_size=30), st.integers(1, 29)
+)
 def test_stats_merge_equals_one_pass(seqs, cut):
     from dsdoctor.engine.stats import ArrayStats
 

@@ -25,18 +25,37 @@ from .._version import __version__
 from ..errors import DsdoctorError, ExitCode
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that open outputs are cleaned up on the way out."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
 class DsdoctorGroup(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        import signal
+        import threading
+
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args or os.environ.get("DSDOCTOR_DEBUG") == "1"
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _on_sigterm)
         try:
             rv = super().main(args=args, prog_name=prog_name or "dsdoctor",
                               complete_var=complete_var, standalone_mode=False, **extra)  # fmt: skip
             code = rv if isinstance(rv, int) else ExitCode.OK
         except Exit as exc:
             code = exc.exit_code
+            if isinstance(exc.__cause__, KeyboardInterrupt):  # typer turns Ctrl-C into Exit(130)
+                _error("interrupted; nothing half-written was left behind", prefix="dsdoctor: ")
         except (Abort, KeyboardInterrupt):
+            _error("interrupted; nothing half-written was left behind", prefix="dsdoctor: ")
             code = 130
+        except Terminated:
+            _error("terminated; nothing half-written was left behind", prefix="dsdoctor: ")
+            code = 143
         except NoArgsIsHelpError as exc:
             sys.stdout.write(exc.ctx.get_help() + "\n")
             code = ExitCode.OK
