@@ -46,10 +46,10 @@ class DsdoctorGroup(TyperGroup):
             rv = super().main(args=args, prog_name=prog_name or "dsdoctor",
                               complete_var=complete_var, standalone_mode=False, **extra)  # fmt: skip
             code = rv if isinstance(rv, int) else ExitCode.OK
+            if code == 130:  # typer turned Ctrl-C into a return value
+                _error("interrupted; nothing half-written was left behind", prefix="dsdoctor: ")
         except Exit as exc:
             code = exc.exit_code
-            if isinstance(exc.__cause__, KeyboardInterrupt):  # typer turns Ctrl-C into Exit(130)
-                _error("interrupted; nothing half-written was left behind", prefix="dsdoctor: ")
         except (Abort, KeyboardInterrupt):
             _error("interrupted; nothing half-written was left behind", prefix="dsdoctor: ")
             code = 130
