@@ -16,7 +16,7 @@ from .checks import (
     resolve_codes,
     run_checks,
 )
-from .engine.stats import ArrayStats, ScanOptions, scan
+from .engine.stats import ArrayStats, ScanOptions
 from .errors import UnsafeInputError, UsageError
 from .findings import Finding, Report
 from .sources import DEFAULT_CHUNK_BYTES, ArrayHandle, Entry, open_source, parse_source
@@ -35,10 +35,20 @@ class SourceOptions:
     allow_pickle: bool = False
     follow_external: bool = False
     chunk_size: int | str = DEFAULT_CHUNK_BYTES
+    jobs: int = 1
+    engine: str | None = None
+    scheduler: str | None = None
 
     @property
     def chunk_bytes(self) -> int:
         return parse_size(self.chunk_size, what="--chunk-size")
+
+    def executor(self):
+        from .engine.executors import Engine
+
+        return Engine.from_options(self.engine, self.jobs, self.scheduler,
+                                   {"format": self.format, "allow_pickle": self.allow_pickle,
+                                    "follow_external": self.follow_external})  # fmt: skip
 
     def open(self, text: str, *, target: str | None = None):
         return open_source(text, format=self.format, target=target, allow_pickle=self.allow_pickle,
@@ -109,12 +119,13 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
     )
     out = Inspection(spec.display, src.format)
     scan_opts = ScanOptions(chunk_bytes=opts.chunk_bytes)
+    engine = opts.executor()
     for e in entries:
         item = InspectedEntry(e)
         a = e.array
         if stats and a is not None and not a.skip and not a.unsafe:
             try:
-                item.stats = scan(a, scan_opts)
+                item.stats = engine.scan(a, scan_opts)
             except SourceError as exc:
                 item.error = str(exc)
         out.entries.append(item)
@@ -159,6 +170,9 @@ def check(
     allow_pickle: bool = False,
     follow_external: bool = False,
     chunk_size: int | str = DEFAULT_CHUNK_BYTES,
+    jobs: int = 1,
+    engine: str | None = None,
+    scheduler: str | None = None,
 ) -> Report:
     """Run every check on the given arrays and return a :class:`Report`.
 
@@ -169,12 +183,15 @@ def check(
     expect = expectations(input_shape=input_shape, features=features, timesteps=timesteps,
                           classes=classes, batch_size=batch_size, memory=memory, mask_value=mask_value)  # fmt: skip
     chosen, skipped = resolve_codes(select), resolve_codes(ignore)
-    opts = SourceOptions(format, target, allow_pickle, follow_external, chunk_size)
+    opts = SourceOptions(
+        format, target, allow_pickle, follow_external, chunk_size, jobs, engine, scheduler
+    )
+    executor = opts.executor()
     subjects, pairs = _subjects(sources, x, y, opts)
     if not subjects:
         raise UsageError("nothing to check: give sources, or --x/--y (or a spec file)")
     for s in subjects:
-        _scan_subject(s, expect, opts)
+        _scan_subject(s, expect, opts, executor)
     ctx = Context(subjects, expect, pairs)
     findings: list[Finding] = list(run_checks(ctx, chosen, skipped))
     arrays = {s.name: {**s.handle.describe(), "role": s.role,
@@ -184,12 +201,12 @@ def check(
     return Report(__version__, arrays, findings)
 
 
-def _scan_subject(s: Subject, expect: Expectations, opts: SourceOptions) -> None:
+def _scan_subject(s: Subject, expect: Expectations, opts: SourceOptions, executor) -> None:
     h = s.handle
     if h.skip or h.unsafe:
         return
     mask = expect.mask_value if (h.ragged or s.role != "y") else None
-    s.stats = scan(h, ScanOptions(mask_value=mask, classes=expect.classes if s.role == "y" else None,
+    s.stats = executor.scan(h, ScanOptions(mask_value=mask, classes=expect.classes if s.role == "y" else None,
                                   labels=s.role == "y", chunk_bytes=opts.chunk_bytes))  # fmt: skip
 
 

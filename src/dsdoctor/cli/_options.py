@@ -55,3 +55,20 @@ TargetOpt = Annotated[
 ]
 
 DEFAULT_CHUNK = "64MiB"
+JobsOpt = Annotated[
+    int, typer.Option("--jobs", "-j", help="Scan shards in N local processes.", metavar="N")
+]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine", help="Where scans run: serial, process (default with --jobs > 1) or dask."
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Dask scheduler address for --engine dask (or DSDOCTOR_SCHEDULER).",
+        metavar="ADDRESS",
+    ),
+]

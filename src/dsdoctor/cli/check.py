@@ -12,10 +12,13 @@ from ._options import (
     DEFAULT_CHUNK,
     AllowPickleOpt,
     ChunkSizeOpt,
+    EngineOpt,
     FollowExternalOpt,
+    JobsOpt,
     JsonOpt,  # fmt: skip
     NoColorOpt,
     QuietOpt,
+    SchedulerOpt,
     TargetOpt,
 )
 
@@ -110,6 +113,9 @@ def check(
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    jobs: JobsOpt = 1,
+    engine: EngineOpt = None,
+    scheduler: SchedulerOpt = None,
     json_: JsonOpt = False,
     quiet: QuietOpt = False,
     no_color: NoColorOpt = False,
@@ -143,6 +149,9 @@ def check(
         allow_pickle=allow_pickle,
         follow_external=follow_external,
         chunk_size=chunk_size,
+        jobs=jobs,
+        engine=engine,
+        scheduler=scheduler,
     )
     if json_ or output_format == "json":
         from ..render.json import print_json

@@ -12,10 +12,13 @@ from ._options import (
     DEFAULT_CHUNK,
     AllowPickleOpt,
     ChunkSizeOpt,
+    EngineOpt,
     FollowExternalOpt,
     FormatOpt,
+    JobsOpt,
     JsonOpt,  # fmt: skip
     NoColorOpt,
+    SchedulerOpt,
 )
 
 EXAMPLES = """
@@ -49,6 +52,9 @@ def inspect(
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    jobs: JobsOpt = 1,
+    engine: EngineOpt = None,
+    scheduler: SchedulerOpt = None,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
 ) -> int:
@@ -57,7 +63,8 @@ def inspect(
     from .. import api
 
     results = [api.inspect(s, stats=stats, format=format, allow_pickle=allow_pickle,
-                           follow_external=follow_external, chunk_size=chunk_size)
+                           follow_external=follow_external, chunk_size=chunk_size,
+        jobs=jobs, engine=engine, scheduler=scheduler)
                for s in sources]  # fmt: skip
     if json_:
         from .._version import __version__

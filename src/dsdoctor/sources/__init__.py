@@ -7,6 +7,7 @@ so ``inspect x.npy`` never imports h5py or pyarrow.
 from __future__ import annotations
 
 import atexit
+import glob
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,12 +53,14 @@ def parse_source(text: str) -> SourceSpec:
     """Split ``train.h5:/x`` into path and selector; the path must exist."""
     if text == "-" or text.startswith("-:"):
         return SourceSpec(Path("-"), text[2:] or None, text)
-    if os.path.exists(text):
+    from .shards import is_glob
+
+    if os.path.exists(text) or (is_glob(text) and glob.glob(text)):
         return SourceSpec(Path(text), None, text)
     idx = text.find(":")
     while idx != -1:
         head, tail = text[:idx], text[idx + 1 :]
-        if head and os.path.exists(head):
+        if head and (os.path.exists(head) or (is_glob(head) and glob.glob(head))):
             return SourceSpec(Path(head), tail or None, text)
         idx = text.find(":", idx + 1)
     path = text.split(":", 1)[0] if ":" in text else text
@@ -113,6 +116,20 @@ def open_source(
     """Open a file (or Parquet directory, or ``-`` for a .npy stream) as a :class:`Source`."""
     spec = parse_source(text) if isinstance(text, str) else text
     path = spec.path
+    shards = _shards(path)
+    if shards is not None:
+        from .shards import ShardedSource
+
+        def opener(f: str) -> Source:
+            return open_source(
+                f, format=format, allow_pickle=allow_pickle, follow_external=follow_external
+            )
+
+        if target is not None:
+            raise UsageError(
+                "--target works on one table; for a sharded table point dsdoctor at the Parquet directory"
+            )
+        return ShardedSource(spec.display, shards, opener, spec.selector)
     if str(path) == "-":
         from .npy import spool_stdin
 
@@ -133,6 +150,17 @@ def open_source(
         raise SourceError(f"{spec.display} is a directory; name a file") from None
     except FileNotFoundError:
         raise SourceError(f"{spec.display}: no such file or directory") from None
+
+
+def _shards(path: Path) -> list[str] | None:
+    from .shards import directory_shards, expand, is_glob
+
+    text = str(path)
+    if is_glob(text):
+        return expand(text)
+    if path.is_dir():
+        return directory_shards(path)
+    return None
 
 
 def _open(fmt, path, display, target, allow_pickle, follow_external) -> Source:

@@ -32,10 +32,14 @@ def _read_header(fp, display: str) -> tuple[tuple[int, ...], bool, np.dtype]:
             shape, fortran, dtype = fmt.read_array_header_1_0(fp, max_header_size=MAX_HEADER_BYTES)
         elif version == (2, 0):
             shape, fortran, dtype = fmt.read_array_header_2_0(fp, max_header_size=MAX_HEADER_BYTES)
-        else:
-            shape, fortran, dtype = fmt._read_array_header(
+        elif version == (3, 0):  # a UTF-8 header; same layout as 2.0
+            from numpy.lib import _format_impl
+
+            shape, fortran, dtype = _format_impl._read_array_header(
                 fp, version, max_header_size=MAX_HEADER_BYTES
             )
+        else:
+            raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
     except (ValueError, TypeError, SyntaxError, OverflowError, UnicodeDecodeError, EOFError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SourceError(f"{display} is not a valid .npy file ({msg})") from None

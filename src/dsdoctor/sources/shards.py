@@ -1,0 +1,119 @@
+"""Many files of one format as one dataset: a directory or a glob of shards.
+
+Each shard is opened by the ordinary reader; the dataset's samples are the shards' samples in
+file-name order. Checks treat every shard as an independent partial reduction
+(:mod:`dsdoctor.engine.executors`), so they can run in local processes or on a Dask cluster,
+where the workers open the shards themselves.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import SourceError
+from .base import ArrayHandle, Chunk, Source
+
+GLOB_CHARS = "*?["
+#: The largest number of shards one dataset may have (a guard against a glob of a whole disk).
+MAX_SHARDS = 100_000
+
+
+def is_glob(text: str) -> bool:
+    return any(c in text for c in GLOB_CHARS) and not os.path.exists(text)
+
+
+def expand(pattern: str) -> list[str]:
+    """The files a glob names, sorted; directories inside are ignored."""
+    files = sorted(p for p in glob.glob(pattern, recursive=True) if os.path.isfile(p))
+    if not files:
+        raise SourceError(f"{pattern} matches no files")
+    if len(files) > MAX_SHARDS:
+        raise SourceError(
+            f"{pattern} matches {len(files):,} files; dsdoctor reads at most {MAX_SHARDS:,} shards"
+        )
+    return files
+
+
+def directory_shards(path: Path) -> list[str] | None:
+    """The data files of a directory of shards of one format (None: not a shard directory)."""
+    from . import EXTENSIONS
+
+    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+    by_format: dict[str, list[str]] = {}
+    for p in files:
+        fmt = EXTENSIONS.get(p.suffix.lower())
+        if fmt:
+            by_format.setdefault(fmt, []).append(str(p))
+    if not by_format or set(by_format) == {"parquet"}:
+        return None  # a Parquet directory is read as one Parquet dataset
+    if len(by_format) > 1:
+        kinds = ", ".join(f"{len(v)} {k}" for k, v in sorted(by_format.items()))
+        raise SourceError(
+            f"{path} mixes formats ({kinds}); point dsdoctor at one kind, e.g. '{path}/*.npy'"
+        )
+    return next(iter(by_format.values()))
+
+
+class ShardedArray(ArrayHandle):
+    """The same array in every shard, stacked along the sample axis."""
+
+    shards: list[ArrayHandle]
+    shard_sources: list[str]  # each shard as ``PATH[:SELECTOR]``, for workers to reopen
+
+    def _chunks(self, chunk_bytes: int) -> Iterator[Chunk]:
+        for shard in self.shards:
+            yield from shard.chunks(chunk_bytes)
+
+
+class ShardedSource(Source):
+    format = "shards"
+
+    def __init__(self, display: str, files: list[str], opener, selector: str | None):
+        super().__init__(Path(files[0]).parent, display)
+        self.files = files
+        self.selector = selector
+        self.sources = [opener(f) for f in files]
+        self.format = self.sources[0].format
+
+    def arrays(self) -> list[ArrayHandle]:
+        return [self.array(self.selector)]
+
+    def array(self, selector: str | None) -> ArrayHandle:
+        shards = [s.array(selector) for s in self.sources]
+        first = shards[0]
+        for f, s in zip(self.files, shards, strict=True):
+            if s.unsafe:
+                from ..errors import UnsafeInputError
+
+                raise UnsafeInputError(s.unsafe)
+            if s.skip:
+                raise SourceError(f"{s.source}: {s.skip}")
+            if (
+                s.ragged != first.ragged
+                or s.shape[1:] != first.shape[1:]
+                or s.dtype != first.dtype
+                or not s.shape
+            ):
+                raise SourceError(
+                    f"shard {f} holds {s.shape} {s.dtype} but {self.files[0]} holds {first.shape} {first.dtype}; "
+                    "shards of one dataset must agree on everything but the first axis"
+                )
+        n = sum(s.shape[0] for s in shards)
+        suffix = f":{selector}" if selector else ""
+        h = ShardedArray(name=selector or "", source=self.display + suffix, path=first.path, format=first.format,
+                         shape=(n, *first.shape[1:]), dtype=first.dtype, ragged=first.ragged,
+                         disk_bytes=sum(s.disk_bytes or 0 for s in shards))  # fmt: skip
+        h.shards = shards
+        h.shard_sources = [f + suffix for f in self.files]
+        h.layout = {
+            "shards": len(shards),
+            **{k: v for k, v in first.layout.items() if k != "header_bytes"},
+        }
+        return h
+
+    def close(self) -> None:
+        for s in self.sources:
+            s.close()

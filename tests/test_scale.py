@@ -1,0 +1,118 @@
+"""Scale: shards as one dataset, --jobs, a real Dask cluster, and memory bounded by the chunk."""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+import dsdoctor
+
+from .conftest import FIXTURES, assert_clean_error, cli, run
+
+
+def _without_sources(report: dict) -> dict:
+    """Findings and stats, without the source names (which differ between layouts)."""
+    (arr,) = [a for a in report["arrays"].values()]
+    return {"stats": arr["stats"], "shape": arr["shape"],
+            "findings": [(f["code"], f["evidence"]) for f in report["findings"]]}  # fmt: skip
+
+
+@pytest.fixture
+def shards_and_whole(tmp_path):
+    rng = np.random.default_rng(7)
+    parts = [rng.normal(size=(int(n), 5)).astype(np.float32) for n in rng.integers(50, 200, size=7)]
+    parts[2][3, 1] = np.nan
+    parts[5][:, 4] = 2.0
+    parts[0][:, 4] = 2.0
+    for p in parts[1:5] + parts[6:]:
+        p[:, 4] = 2.0  # feature 4 constant across every shard
+    d = tmp_path / "shards"
+    d.mkdir()
+    for i, p in enumerate(parts):
+        np.save(d / f"part-{i:03d}.npy", p)
+    np.save(tmp_path / "whole.npy", np.concatenate(parts))
+    return d, tmp_path / "whole.npy"
+
+
+def test_shards_equal_one_file(shards_and_whole):
+    d, whole = shards_and_whole
+    a = _without_sources(cli("check", "--json", d, "--batch-size", "64").json())
+    b = _without_sources(cli("check", "--json", whole, "--batch-size", "64").json())
+    assert a == b
+    names = {f[0] for f in a["findings"]}
+    assert {"DS401", "DS402", "DS501"} <= names
+    assert _without_sources(cli("check", "--json", f"{d}/part-*.npy", "--batch-size", "64").json()) == b
+
+
+def test_jobs_equal_serial(shards_and_whole):
+    d, _ = shards_and_whole
+    serial = cli("check", "--json", d).json()
+    parallel = run("check", "--json", d, "--jobs", "2")
+    assert parallel.code == 1 and parallel.json() == serial
+
+
+def test_dask_cluster_equals_serial(shards_and_whole):
+    distributed = pytest.importorskip("distributed")
+    d, _ = shards_and_whole
+    serial = dsdoctor.check(str(d)).to_dict()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:  # fmt: skip
+        on_cluster = dsdoctor.check(str(d), engine="dask", scheduler=cluster.scheduler_address).to_dict()
+        assert json.dumps(on_cluster, sort_keys=True) == json.dumps(serial, sort_keys=True)
+        r = run("check", "--json", d, "--engine", "dask", env={"DSDOCTOR_SCHEDULER": cluster.scheduler_address})
+        assert r.code == 1 and r.json() == json.loads(json.dumps(serial))
+        # a broken shard is a clean error raised on the worker, not a crash
+        (d / "part-999.npy").write_bytes(b"\x93NUMPY garbage")
+        assert_clean_error(run("check", d, "--engine", "dask", "--scheduler", cluster.scheduler_address),
+                           "part-999.npy")  # fmt: skip
+
+
+def test_dask_needs_a_scheduler():
+    assert_clean_error(run("check", FIXTURES / "shards", "--engine", "dask", env={"DSDOCTOR_SCHEDULER": ""}), "--scheduler")
+    assert_clean_error(run("check", FIXTURES / "shards", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"),
+                       "cannot reach")  # fmt: skip
+
+
+def test_hdf5_shards_with_a_selector(tmp_path):
+    for i in range(3):
+        with h5py.File(tmp_path / f"s{i}.h5", "w") as f:
+            f["x"] = np.full((10, 2), i, dtype=np.float64)
+            f["y"] = np.zeros(10)
+    h = dsdoctor.load(f"{tmp_path}/s*.h5:/x")
+    assert h.shape == (30, 2) and h.layout["shards"] == 3
+    assert sorted(set(h.read()[:, 0].tolist())) == [0.0, 1.0, 2.0]
+
+
+def test_shards_that_disagree_are_a_clean_error(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros((3, 4)))
+    np.save(tmp_path / "b.npy", np.zeros((3, 5)))
+    assert_clean_error(run("check", tmp_path), "must agree")
+    assert_clean_error(run("check", f"{tmp_path}/nothing-*.npy"), "no such file")
+    (tmp_path / "c.h5").write_bytes(b"")
+    assert_clean_error(run("check", tmp_path), "mixes formats")
+
+
+def _peak_rss_mb(args: list[str]) -> tuple[int, float]:
+    code = ("import resource, sys; from dsdoctor.cli import main; sys.argv=['dsdoctor']+sys.argv[1:]\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    rc = e.code\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\nsys.exit(rc)")  # fmt: skip
+    p = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    return p.returncode, int(p.stderr.strip().splitlines()[-1]) / 1024
+
+
+def test_check_memory_is_bounded_by_the_chunk_not_the_file(tmp_path):
+    """A 512 MiB .npy is checked with 16 MiB chunks in far less than its size of memory."""
+    n_rows = 512 * 1024**2 // (64 * 4)
+    mm = np.lib.format.open_memmap(tmp_path / "big.npy", mode="w+", dtype=np.float32, shape=(n_rows, 64))
+    mm[::1000] = 1.0
+    del mm
+    code, small = _peak_rss_mb(["inspect", str(FIXTURES / "healthy/x.npy")])
+    code, big = _peak_rss_mb(["check", str(tmp_path / "big.npy"), "--chunk-size", "16MiB"])
+    assert code in (0, 1)
+    assert big - small < 160, (big, small)  # the file is 512 MiB; a chunk and its temporaries fit in 160
