@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 
@@ -47,7 +46,10 @@ def test_shards_equal_one_file(shards_and_whole):
     assert a == b
     names = {f[0] for f in a["findings"]}
     assert {"DS401", "DS402", "DS501"} <= names
-    assert _without_sources(cli("check", "--json", f"{d}/part-*.npy", "--batch-size", "64").json()) == b
+    assert (
+        _without_sources(cli("check", "--json", f"{d}/part-*.npy", "--batch-size", "64").json())
+        == b
+    )
 
 
 def test_jobs_equal_serial(shards_and_whole):
@@ -63,9 +65,18 @@ def test_dask_cluster_equals_serial(shards_and_whole):
     serial = dsdoctor.check(str(d)).to_dict()
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:  # fmt: skip
-        on_cluster = dsdoctor.check(str(d), engine="dask", scheduler=cluster.scheduler_address).to_dict()
+        on_cluster = dsdoctor.check(
+            str(d), engine="dask", scheduler=cluster.scheduler_address
+        ).to_dict()
         assert json.dumps(on_cluster, sort_keys=True) == json.dumps(serial, sort_keys=True)
-        r = run("check", "--json", d, "--engine", "dask", env={"DSDOCTOR_SCHEDULER": cluster.scheduler_address})
+        r = run(
+            "check",
+            "--json",
+            d,
+            "--engine",
+            "dask",
+            env={"DSDOCTOR_SCHEDULER": cluster.scheduler_address},
+        )
         assert r.code == 1 and r.json() == json.loads(json.dumps(serial))
         # a broken shard is a clean error raised on the worker, not a crash
         (d / "part-999.npy").write_bytes(b"\x93NUMPY garbage")
@@ -74,7 +85,10 @@ def test_dask_cluster_equals_serial(shards_and_whole):
 
 
 def test_dask_needs_a_scheduler():
-    assert_clean_error(run("check", FIXTURES / "shards", "--engine", "dask", env={"DSDOCTOR_SCHEDULER": ""}), "--scheduler")
+    assert_clean_error(
+        run("check", FIXTURES / "shards", "--engine", "dask", env={"DSDOCTOR_SCHEDULER": ""}),
+        "--scheduler",
+    )
     assert_clean_error(run("check", FIXTURES / "shards", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"),
                        "cannot reach")  # fmt: skip
 
@@ -109,10 +123,15 @@ def _peak_rss_mb(args: list[str]) -> tuple[int, float]:
 def test_check_memory_is_bounded_by_the_chunk_not_the_file(tmp_path):
     """A 512 MiB .npy is checked with 16 MiB chunks in far less than its size of memory."""
     n_rows = 512 * 1024**2 // (64 * 4)
-    mm = np.lib.format.open_memmap(tmp_path / "big.npy", mode="w+", dtype=np.float32, shape=(n_rows, 64))
+    mm = np.lib.format.open_memmap(
+        tmp_path / "big.npy", mode="w+", dtype=np.float32, shape=(n_rows, 64)
+    )
     mm[::1000] = 1.0
     del mm
     code, small = _peak_rss_mb(["inspect", str(FIXTURES / "healthy/x.npy")])
     code, big = _peak_rss_mb(["check", str(tmp_path / "big.npy"), "--chunk-size", "16MiB"])
     assert code in (0, 1)
-    assert big - small < 160, (big, small)  # the file is 512 MiB; a chunk and its temporaries fit in 160
+    assert big - small < 160, (
+        big,
+        small,
+    )  # the file is 512 MiB; a chunk and its temporaries fit in 160

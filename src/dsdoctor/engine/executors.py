@@ -46,24 +46,28 @@ class Engine:
         return cls(name, jobs, scheduler, dict(source_options or {}))
 
     def scan(self, handle, opts: ScanOptions) -> ArrayStats:
+        from ..render.progress import progress
+
         tasks = getattr(handle, "shard_sources", None)
         if self.name == "serial" or (self.name == "process" and not tasks):
-            return scan(handle, opts)
+            with progress(f"scanning {handle.source}", handle.memory_bytes) as advance:
+                return scan(handle, opts, advance)
         tasks = tasks or [handle.source]
-        parts = self._dask(tasks, opts) if self.name == "dask" else self._processes(tasks, opts)
+        run = self._dask if self.name == "dask" else self._processes
+        with progress(f"scanning {len(tasks)} shards", len(tasks), unit="shards") as advance:
+            parts = run(tasks, opts, advance)
         return reduce(ArrayStats.merge, parts, ArrayStats())
 
-    def _processes(self, tasks: list[str], opts: ScanOptions) -> list[ArrayStats]:
+    def _processes(self, tasks: list[str], opts: ScanOptions, advance) -> list[ArrayStats]:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=min(self.jobs, len(tasks))) as pool:
-            return list(
-                pool.map(
-                    scan_source, tasks, [self.source_options] * len(tasks), [opts] * len(tasks)
-                )
-            )
+            futures = [pool.submit(scan_source, t, self.source_options, opts) for t in tasks]
+            for f in futures:
+                f.add_done_callback(lambda _: advance(1))
+            return [f.result() for f in futures]
 
-    def _dask(self, tasks: list[str], opts: ScanOptions) -> list[ArrayStats]:
+    def _dask(self, tasks: list[str], opts: ScanOptions, advance) -> list[ArrayStats]:
         try:
             from distributed import Client
         except ImportError:
@@ -80,6 +84,8 @@ class Engine:
             futures = client.map(
                 scan_source, tasks, source_options=self.source_options, opts=opts, pure=False
             )
+            for f in futures:
+                f.add_done_callback(lambda _: advance(1))
             return client.gather(futures)
         finally:
             client.close()

@@ -238,9 +238,12 @@ def _py(v) -> Any:
     return v
 
 
-def scan(handle: ArrayHandle, opts: ScanOptions) -> ArrayStats:
-    """One pass over ``handle`` in chunks of ``opts.chunk_bytes``."""
+def scan(handle: ArrayHandle, opts: ScanOptions, advance=None) -> ArrayStats:
+    """One pass over ``handle`` in chunks of ``opts.chunk_bytes``; ``advance(nbytes)`` reports progress."""
     stats = ArrayStats()
     for chunk in handle.chunks(opts.chunk_bytes):
         stats.update(chunk, opts)
+        if advance is not None:
+            data = chunk.values if isinstance(chunk, Ragged) else chunk
+            advance(data.nbytes)
     return stats

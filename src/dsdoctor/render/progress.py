@@ -1,0 +1,37 @@
+"""A progress bar for long scans and writes: rich on a terminal's stderr, nothing otherwise
+(pipes, logs, cron, ``NO_COLOR`` is irrelevant here; ``DSDOCTOR_NO_PROGRESS=1`` turns it off)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+
+def enabled() -> bool:
+    return sys.stderr.isatty() and os.environ.get("DSDOCTOR_NO_PROGRESS") != "1"
+
+
+@contextmanager
+def progress(
+    description: str, total: float | None, unit: str = "bytes"
+) -> Iterator[Callable[[float], None]]:
+    """Yield ``advance(amount)``; draws a bar only when stderr is a terminal."""
+    if not enabled():
+        yield lambda amount: None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    count = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
+    with Progress(TextColumn("{task.description}"), BarColumn(), count, TimeRemainingColumn(),
+                  transient=True, console=None, redirect_stdout=False, redirect_stderr=False) as bar:  # fmt: skip
+        task = bar.add_task(description, total=total)
+        yield lambda amount: bar.advance(task, amount)
