@@ -220,7 +220,16 @@ class ArrayStats:
         lengths = self.length_summary()
         if lengths:
             out["lengths"] = lengths
+            out["length_histogram"] = self.length_bins()
         return out
+
+    def length_bins(self, bins: int = 32) -> list[list[int]]:
+        """The length histogram in at most ``bins`` bins: ``[[lo, hi_inclusive, count], …]``."""
+        hist = self.length_hist
+        top = len(hist)
+        edges = np.unique(np.linspace(0, top, min(bins, top) + 1).astype(np.int64))
+        counts = np.add.reduceat(hist, edges[:-1])
+        return [[int(lo), int(hi) - 1, int(c)] for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=True)]
 
 
 def _add_padded(a: np.ndarray, b: np.ndarray) -> np.ndarray:

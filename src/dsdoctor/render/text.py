@@ -125,7 +125,7 @@ def _detail_lines(item) -> list[str]:
             f"mean {lengths['mean']}, p50 {lengths['p50']}, p95 {lengths['p95']}, p99 {lengths['p99']}, "
             f"empty {lengths['zero']}"
         )
-        lines.extend(histogram_lines(st.length_hist))
+        lines.extend(histogram_lines(st.length_bins(10)))
     return lines
 
 
@@ -133,23 +133,17 @@ def _num(v) -> str:
     return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
-def histogram_lines(hist, bins: int = 10, width: int = 40) -> list[str]:
-    """A terminal histogram of a length histogram (``hist[L]`` = count of length L)."""
-    import numpy as np
-
-    total = int(hist.sum())
-    if total == 0:
+def histogram_lines(bins: list[list[int]], width: int = 40) -> list[str]:
+    """A terminal histogram from ``[[lo, hi, count], …]`` bins (see ``ArrayStats.length_bins``)."""
+    if not bins:
         return []
-    top = len(hist) - 1
-    edges = np.unique(np.linspace(0, top + 1, min(bins, top + 1) + 1).astype(np.int64))
-    counts = np.add.reduceat(hist, edges[:-1]) if len(edges) > 1 else np.array([total])
-    peak = max(1, int(counts.max()))
-    label_w = len(f"{edges[-1] - 1}") * 2 + 3
+    peak = max(1, max(c for _, _, c in bins))
+    label_w = len(str(bins[-1][1])) * 2 + 1
     lines = []
-    for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=False):
-        label = f"{lo}–{hi - 1}".rjust(label_w) if hi - 1 > lo else f"{lo}".rjust(label_w)
-        bar = BAR * max(1 if c else 0, round(width * int(c) / peak))
-        lines.append(f"[dim]{label}[/] {bar} {int(c):,}")
+    for lo, hi, c in bins:
+        label = (f"{lo}–{hi}" if hi > lo else f"{lo}").rjust(label_w)
+        bar = BAR * max(1 if c else 0, round(width * c / peak))
+        lines.append(f"[dim]{label}[/] {bar} {c:,}")
     return lines
 
 
