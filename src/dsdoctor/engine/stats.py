@@ -229,7 +229,10 @@ class ArrayStats:
         top = len(hist)
         edges = np.unique(np.linspace(0, top, min(bins, top) + 1).astype(np.int64))
         counts = np.add.reduceat(hist, edges[:-1])
-        return [[int(lo), int(hi) - 1, int(c)] for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=True)]
+        return [
+            [int(lo), int(hi) - 1, int(c)]
+            for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=True)
+        ]
 
 
 def _add_padded(a: np.ndarray, b: np.ndarray) -> np.ndarray:

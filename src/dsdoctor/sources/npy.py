@@ -15,6 +15,8 @@ from ..errors import SourceError
 from .base import ArrayHandle, Source
 
 MAX_HEADER_BYTES = 100_000
+#: Fortran-ordered arrays with more trailing positions than this are read through a memory map.
+FORTRAN_MAX_RUNS = 4096
 
 
 def read_header(fp, display: str) -> tuple[tuple[int, ...], bool, np.dtype]:
@@ -77,11 +79,7 @@ class NpyArray(ArrayHandle):
             return
         n, rows = self.shape[0], self.rows_per_chunk(chunk_bytes)
         if self.fortran and self.ndim > 1:
-            mm = np.memmap(self.path, dtype=self.dtype, mode="r", offset=self.offset,
-                           shape=self.shape, order="F")  # fmt: skip
-            for start in range(0, n, rows):
-                yield np.ascontiguousarray(mm[start : start + rows])
-            del mm
+            yield from self._fortran_chunks(rows)
             return
         per_row = int(np.prod(self.shape[1:], dtype=np.int64))
         buf = np.empty(min(rows, n) * per_row, dtype=self.dtype)
@@ -94,6 +92,46 @@ class NpyArray(ArrayHandle):
                 if got != view.nbytes:
                     raise SourceError(f"{self.source} ended early: the file is truncated")
                 yield view.reshape((count, *self.shape[1:]))
+
+    def _fortran_chunks(self, rows: int) -> Iterator[np.ndarray]:
+        """Rows of a Fortran-ordered array. Each of the P trailing positions is a contiguous run
+        of N values on disk, so a block of rows is P reads into a reused buffer (no mapping
+        whose pages would count against memory). Very wide arrays fall back to a memory map
+        whose pages are released after every block."""
+        n, rest = self.shape[0], self.shape[1:]
+        p = int(np.prod(rest, dtype=np.int64))
+        item = self.dtype.itemsize
+        if p > FORTRAN_MAX_RUNS:
+            yield from self._fortran_mapped(rows)
+            return
+        buf = np.empty((p, min(rows, n)), dtype=self.dtype)
+        with open(self.path, "rb") as fp:
+            for start in range(0, n, rows):
+                count = min(rows, n - start)
+                block = buf[:, :count]
+                for j in range(p):  # one read per trailing position, not per sample
+                    fp.seek(self.offset + (j * n + start) * item)
+                    if (
+                        fp.readinto(memoryview(block[j]).cast("B")) != count * item
+                    ):  # block[j] is contiguous
+                        raise SourceError(f"{self.source} ended early: the file is truncated")
+                yield block.T.reshape((count, *rest), order="F")
+
+    def _fortran_mapped(self, rows: int) -> Iterator[np.ndarray]:
+        import mmap
+
+        mm = np.memmap(
+            self.path, dtype=self.dtype, mode="r", offset=self.offset, shape=self.shape, order="F"
+        )
+        try:
+            for start in range(0, self.shape[0], rows):
+                yield np.ascontiguousarray(mm[start : start + rows])
+                if hasattr(mm, "_mmap") and mm._mmap is not None and hasattr(mmap, "MADV_DONTNEED"):
+                    mm._mmap.madvise(
+                        mmap.MADV_DONTNEED
+                    )  # clean file pages: drop them, re-read if needed
+        finally:
+            del mm
 
     def _read_block(self, start: int, count: int) -> np.ndarray:
         with open(self.path, "rb") as fp:
