@@ -139,7 +139,7 @@ def bench(tmp: Path, scale: int) -> tuple[list[str], list[Target]]:
         "npy, h5py `read_direct` of chunk-aligned slices for HDF5, `ParquetFile.iter_batches` "
         "for Parquet), both as subprocesses run in turn, checked to agree. "
         "Each file is read once before timing, so both are measured with a warm page cache "
-        "(dropping it needs root). Peak RSS is `ru_maxrss` of the subprocess (from `wait4`).",
+        "(dropping it needs root). Peak RSS is that of the subprocess (GNU `time -f %M`).",
         "",
         *table(
             rows_out,

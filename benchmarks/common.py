@@ -53,19 +53,38 @@ class Best:
         self.last = run
 
 
+#: GNU time: the peak RSS of exactly the command. ``wait4`` on our own child would not do: a
+#: child spawned (vfork/fork) from this big process starts with our RSS as its high-water mark.
+GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+#: Without GNU time, a small wrapper process (its own ~10 MiB is the floor of what it reports).
+WRAPPER = (
+    "import resource, subprocess, sys; rc = subprocess.call(sys.argv[2:]); "
+    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
+    "sys.exit(rc)"
+)
+
+
 def run(cmd: Sequence[str], ok: Sequence[int] = (0,)) -> Run:
     """Run ``cmd`` with stdout and stderr in files (not a terminal: no progress bars); wall time
-    from spawn to exit, peak RSS from ``wait4`` (exactly this child, not the other children)."""
+    from spawn to exit, peak RSS of the command (the largest of it and its waited-for children)."""
     cmd = [str(c) for c in cmd]
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r") as rss,
+    ):
+        if GNU_TIME:
+            wrapped = [GNU_TIME, "-f", "%M", "-o", rss.name, *cmd]
+        else:
+            wrapped = [PYTHON, "-I", "-S", "-c", WRAPPER, rss.name, *cmd]
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+        code = subprocess.call(wrapped, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
         seconds = time.perf_counter() - start
-        proc.returncode = code = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        result = Run(seconds, usage.ru_maxrss * KiB, code, out.read(), err.read())
+        lines = rss.read().split()
+        peak = int(lines[-1]) * KiB if lines and lines[-1].isdigit() else 0
+        result = Run(seconds, peak, code, out.read(), err.read())
     if code not in ok:
         tail = result.stderr.decode(errors="replace")[-2000:]
         raise RuntimeError(f"`{shlex.join(cmd)}` exited {code}:\n{tail}")

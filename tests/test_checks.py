@@ -292,11 +292,22 @@ def test_batch_memory_counts_padded_ragged(tmp_path):
     assert f["evidence"]["bytes_per_sample"] == 8000
 
 
+# -- spec --------------------------------------------------------------------------------------------
+def test_spec_violation(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((4, 2), np.float64))
+    (tmp_path / "dsdoctor.toml").write_text('[arrays.x]\nsource = "x.npy"\ndtype = "float32"\nshape = ["batch", 2]\n')
+    f = one("spec-violation", "--spec", tmp_path / "dsdoctor.toml")
+    assert f["evidence"]["key"] == "arrays.x.dtype" and f["evidence"]["spec"].endswith("dsdoctor.toml:3")
+    (tmp_path / "ok.toml").write_text('[arrays.x]\nsource = "x.npy"\ndtype = "float64"\nshape = ["batch", 2]\n')
+    assert "spec-violation" not in names("--spec", tmp_path / "ok.toml")
+
+
 # -- the registry ------------------------------------------------------------------------------------
 SPEC_NAMES = {"sample-count-mismatch", "feature-width-mismatch", "rank-mismatch", "timesteps-mismatch",
               "ragged-sequences", "mask-value-collision", "excess-padding", "empty-sequences",
               "target-shape-mismatch", "label-out-of-range", "non-finite-values", "constant-feature",
-              "unsafe-pickle", "partial-last-batch", "batch-exceeds-samples", "batch-memory"}  # fmt: skip
+              "unsafe-pickle", "partial-last-batch", "batch-exceeds-samples", "batch-memory",
+              "spec-violation"}  # fmt: skip
 
 
 def test_registry_names_codes_and_docs():

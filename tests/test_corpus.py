@@ -1,24 +1,34 @@
 """Robustness against a corpus of real-world array files written by others.
 
-Every file of ``/work/shared/corpus`` (587 .npy/.npz, HDF5 and Parquet files copied from the
-test data of public repositories; see its README.md) goes through the real CLI, ``inspect`` and
-``check``, each in its own process under a time and an address-space bound. What each file must
-give depends on the ``expect`` column of ``MANIFEST.tsv``:
+Every file of the corpus (587 .npy/.npz, HDF5 and Parquet files copied from the test data of
+public repositories; see its README.md) goes through the CLI, ``inspect --json`` and
+``check --json``. What each file must give depends on the ``expect`` column of MANIFEST.tsv:
 
 - ``valid``: a report (exit 0/1, JSON on stdout). A clean error (exit 2) is accepted only for
-  the files the reference libraries themselves could not fully read (``OBSERVED.tsv`` outcome
-  other than ``ok``: missing filter plugins, exotic types, memory hazards), and, for ``check``,
-  a file with no numeric array in it (there is nothing to check).
-- ``invalid``: a clean error (exit 2, one ``dsdoctor: error:`` line on stderr) or a report that
-  flags the problem (an entry with an error, a skipped or unsafe entry, or a finding).
-- ``unsafe``: never unpickled (an audit hook kills the process if pickle resolves a global);
-  an ``unsafe-pickle`` finding / an ``unsafe`` entry, or a clean error.
+  the files the reference libraries themselves could not fully read (OBSERVED.tsv outcome other
+  than ``ok``: missing filter plugins, exotic types, memory hazards) and, for ``check``, for a
+  file in which ``inspect`` found no numeric array (there is nothing to check).
+- ``invalid``: a clean error (exit 2, exactly one ``dsdoctor: error:`` line on stderr) or a
+  report that flags the problem (an entry with an error, a skipped or unsafe entry, a finding).
+- ``unsafe``: never unpickled; an ``unsafe-pickle`` finding (check) or an ``unsafe`` entry
+  (inspect), or a clean error.
 
-Always: never exit 3 (internal error), never a traceback, never a timeout or a memory blow-up.
+Always: never exit 3 (internal error), never a traceback, never a timeout or a crash, and all of
+it under an address-space limit. Nothing is ever unpickled: an audit hook ends the process the
+moment pickle resolves a global (an object array's pickle always names numpy's reconstructor),
+so a malicious payload never runs and the test sees exit code ``UNPICKLED``.
 
-The corpus folder is ``/work/shared/corpus`` (``DSDOCTOR_CORPUS`` overrides it); without it the
-module is skipped. The two commands of one file run concurrently, so the ~1,200 processes take a
-few minutes on two cores.
+Speed: a fresh ``python -m dsdoctor`` costs about a second (imports), too slow for ~1,200 runs.
+So every run goes through ``typer.testing.CliRunner`` on ``dsdoctor.cli.app`` (the same error
+mapping) inside long-lived *worker processes* that carry the limits: ``RLIMIT_AS``, a
+per-command timeout, the audit hook, and capture of what native code writes to fds 1 and 2. A
+worker that hangs, crashes or is killed fails only the command it was running and is replaced.
+A sample of files also runs through the real entry point, ``python -m dsdoctor``, one process
+per command (``test_entry_point``).
+
+The corpus folder is ``/work/shared/corpus`` (``Path(__file__).parents[2] / "shared" /
+"corpus"``); ``DSDOCTOR_CORPUS`` overrides it, and without it the module is skipped. Set
+``DSDOCTOR_CORPUS_DUMP=FILE`` to write every run's result as JSON lines (for triage).
 """
 
 from __future__ import annotations
@@ -26,11 +36,15 @@ from __future__ import annotations
 import csv
 import json
 import os
+import queue
 import resource
+import select
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
@@ -38,25 +52,16 @@ import pytest
 CORPUS = Path(
     os.environ.get("DSDOCTOR_CORPUS") or Path(__file__).resolve().parents[2] / "shared" / "corpus"
 )
+COMMANDS = ("inspect", "check")
 TIMEOUT_S = 60
 ADDRESS_SPACE = 4 * 1024**3
-#: Exit code of a process that tried to unpickle (see GUARD).
+WORKERS = 2
+#: A worker is replaced after this many commands, so nothing one file leaves behind (memory,
+#: open handles) piles up against the address-space limit.
+RUNS_PER_WORKER = 100
+#: Exit code of a process that started unpickling (see AUDIT_HOOK).
 UNPICKLED = 97
 PREFIX = "dsdoctor: error: "
-
-#: Runs ``python -m dsdoctor`` behind an audit hook that ends the process at once when pickle
-#: resolves a global (an object array's pickle always names numpy's reconstructor), so a file
-#: is never unpickled without the test noticing, and a malicious payload never runs.
-GUARD = (
-    "import os, sys\n"
-    "def _hook(event, args):\n"
-    "    if event == 'pickle.find_class':\n"
-    "        os.write(2, b'UNPICKLED ' + repr(args).encode() + b'\\n')\n"
-    f"        os._exit({UNPICKLED})\n"
-    "sys.addaudithook(_hook)\n"
-    "import runpy\n"
-    "runpy.run_module('dsdoctor', run_name='__main__', alter_sys=True)\n"
-)
 
 if not (CORPUS / "MANIFEST.tsv").is_file():
     pytest.skip(
@@ -64,11 +69,54 @@ if not (CORPUS / "MANIFEST.tsv").is_file():
         allow_module_level=True,
     )
 
+AUDIT_HOOK = f"""
+import os, sys
+def _no_pickle(event, args):
+    if event == "pickle.find_class":
+        os.write(2, b"UNPICKLED " + repr(args).encode() + b"\\n")
+        os._exit({UNPICKLED})
+sys.addaudithook(_no_pickle)
+"""
 
+#: ``python -m dsdoctor ARGS`` behind the audit hook.
+ENTRY_POINT = AUDIT_HOOK + "import runpy\nrunpy.run_module('dsdoctor', run_name='__main__')\n"
+
+#: A worker: reads one JSON request (the CLI arguments) per line on stdin and answers one JSON
+#: line on the original stdout. Fds 1 and 2 are pointed at a file (named by the parent) so that
+#: whatever native code prints is captured per command instead of breaking the protocol.
+WORKER = (
+    AUDIT_HOOK
+    + """
+import json
+answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
+native = open(os.environ["CORPUS_NATIVE_OUTPUT"], "w+b")
+os.dup2(native.fileno(), 1)
+os.dup2(native.fileno(), 2)
+from typer.testing import CliRunner
+from dsdoctor.cli import app
+runner = CliRunner()
+for line in sys.stdin:
+    native.seek(0)
+    native.truncate()
+    result = runner.invoke(app, json.loads(line), env={"NO_COLOR": "1", "DSDOCTOR_DEBUG": None})
+    exc = result.exception
+    native.seek(0)
+    answer.write(json.dumps({
+        "code": result.exit_code,
+        "stdout": result.stdout,
+        "stderr": result.stderr + native.read().decode("utf-8", "replace"),
+        "exception": None if exc is None or isinstance(exc, SystemExit) else repr(exc),
+    }) + "\\n")
+    answer.flush()
+"""
+)
+
+
+# -- the corpus ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Case:
     path: str
-    expect: str
+    expect: str  # "valid" | "invalid" | "unsafe"
     observed: str  # what the reference libraries did: "ok", "error@…", "partial(N)"
     note: str
 
@@ -93,16 +141,15 @@ def _cases() -> list[Case]:
 CASES = _cases()
 
 
-def _limit_memory() -> None:  # runs in the child before exec
-    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
-
-
+# -- running the CLI ----------------------------------------------------------------------------
 @dataclass
 class Run:
     command: str
-    code: int | None  # None: timed out
+    code: int | None  # None: timed out; negative: killed by that signal
     stdout: str
     stderr: str
+    secs: float = 0.0
+    exception: str | None = None
 
     @property
     def report(self) -> dict | None:
@@ -114,21 +161,127 @@ class Run:
 
     def describe(self) -> str:
         return (
-            f"{self.command}: exit {self.code}\n"
-            f"stderr: {self.stderr[-2000:]!s}\nstdout: {self.stdout[:500]!s}"
+            f"{self.command}: exit {self.code} after {self.secs:.1f} s"
+            + (f" ({self.exception})" if self.exception else "")
+            + f"\nstderr: {self.stderr[-2000:]}\nstdout: {self.stdout[:500]}"
         )
 
 
-def run_cli(command: str, path: Path) -> Run:
-    args = [sys.executable, "-c", GUARD, command, str(path), "--json"]
-    env = {**os.environ, "NO_COLOR": "1", "DSDOCTOR_DEBUG": "0", "PYTHONWARNINGS": "ignore"}
-    env.pop("DSDOCTOR_CORPUS", None)
+def _limit_memory() -> None:  # in the child, before exec
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DSDOCTOR_DEBUG", "DSDOCTOR_CORPUS")}
+    return {**env, "NO_COLOR": "1", "PYTHONWARNINGS": "ignore", **extra}
+
+
+def cli_args(command: str, path: Path) -> list[str]:
+    return [command, str(path), "--json"]
+
+
+class Worker:
+    """One long-lived process running CLI commands in-process, under the limits."""
+
+    def __init__(self) -> None:
+        fd, self.native = tempfile.mkstemp(prefix="dsdoctor-corpus-", suffix=".out")
+        os.close(fd)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", WORKER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=_env(CORPUS_NATIVE_OUTPUT=self.native),
+            preexec_fn=_limit_memory,
+        )
+        self.runs = 0
+
+    def run(self, command: str, path: Path) -> Run:
+        self.runs += 1
+        start = time.monotonic()
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(json.dumps(cli_args(command, path)).encode() + b"\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass
+        ready, _, _ = select.select([self.proc.stdout], [], [], TIMEOUT_S)
+        line = self.proc.stdout.readline() if ready else b""
+        secs = time.monotonic() - start
+        if line:
+            answer = json.loads(line)
+            return Run(command, answer["code"], answer["stdout"], answer["stderr"], secs,
+                       answer["exception"])  # fmt: skip
+        # timed out, or the process died (crash, abort, memory, unpickling): replace it
+        if not ready:
+            self.proc.kill()
+        code = self.proc.wait()
+        stderr = Path(self.native).read_text(errors="replace")
+        self.close()
+        return Run(command, None if not ready else code, "", stderr, secs)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for fp in (self.proc.stdin, self.proc.stdout):
+            if fp:
+                fp.close()
+        if os.path.exists(self.native):
+            os.unlink(self.native)
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None and self.runs < RUNS_PER_WORKER
+
+
+def run_all(cases: list[Case]) -> dict[tuple[str, str], Run]:
+    """Run both commands on every case, in WORKERS parallel workers."""
+    jobs: queue.Queue = queue.Queue()
+    for case in cases:
+        for command in COMMANDS:
+            jobs.put((case.path, command))
+    results: dict[tuple[str, str], Run] = {}
+
+    def drain() -> None:
+        worker: Worker | None = None
+        try:
+            while True:
+                try:
+                    path, command = jobs.get_nowait()
+                except queue.Empty:
+                    return
+                if worker is None or not worker.alive:
+                    if worker is not None:
+                        worker.close()
+                    worker = Worker()
+                results[path, command] = worker.run(command, CORPUS / path)
+        finally:
+            if worker is not None:
+                worker.close()
+
+    threads = [threading.Thread(target=drain) for _ in range(WORKERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    dump = os.environ.get("DSDOCTOR_CORPUS_DUMP")
+    if dump:
+        with open(dump, "w", encoding="utf-8") as fp:
+            for (path, _), run in sorted(results.items()):
+                fp.write(json.dumps({"path": path, **asdict(run)}) + "\n")
+    return results
+
+
+def run_entry_point(command: str, path: Path) -> Run:
+    """``python -m dsdoctor COMMAND PATH --json`` in a fresh process, under the limits."""
+    start = time.monotonic()
     proc = subprocess.Popen(
-        args,
+        [sys.executable, "-c", ENTRY_POINT, *cli_args(command, path)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=env,
+        env=_env(),
         preexec_fn=_limit_memory,
         text=True,
         errors="replace",
@@ -138,10 +291,11 @@ def run_cli(command: str, path: Path) -> Run:
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-        return Run(command, None, out, err)
-    return Run(command, proc.returncode, out, err)
+        return Run(command, None, out, err, time.monotonic() - start)
+    return Run(command, proc.returncode, out, err, time.monotonic() - start)
 
 
+# -- what a run must show -----------------------------------------------------------------------
 def assert_sane(run: Run) -> None:
     """What holds for every file: no hang, no crash, no traceback, no unpickling."""
     assert run.code is not None, f"{run.command} timed out after {TIMEOUT_S} s\n{run.describe()}"
@@ -152,94 +306,118 @@ def assert_sane(run: Run) -> None:
     assert "Traceback" not in run.stderr, f"traceback on stderr\n{run.describe()}"
     if run.code in (0, 1):
         assert run.report is not None, f"exit {run.code} without a JSON report\n{run.describe()}"
-        assert not run.stderr.strip(), f"exit {run.code} with stderr output\n{run.describe()}"
+        assert not run.stderr.strip(), f"exit {run.code} with output on stderr\n{run.describe()}"
+    else:
+        lines = run.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(PREFIX), (
+            f"exit 2 without exactly one '{PREFIX}' line\n{run.describe()}"
+        )
+        assert len(lines[0]) > len(PREFIX) + 10, f"an empty error message\n{run.describe()}"
 
 
-def is_clean_error(run: Run) -> bool:
-    lines = run.stderr.splitlines()
-    return (
-        run.code == 2
-        and len(lines) == 1
-        and lines[0].startswith(PREFIX)
-        and len(lines[0]) > len(PREFIX) + 10
-    )
-
-
-def _inspect_entries(report: dict) -> list[dict]:
+def _entries(report: dict) -> list[dict]:
     return [e for s in report.get("sources", []) for e in s.get("entries", [])]
 
 
 def flags_problem(run: Run) -> bool:
-    """A report that says something is wrong with the file."""
+    """A report that says something is wrong with (a part of) the file."""
     report = run.report or {}
     if run.command == "inspect":
         return any(
             e.get("error") or e.get("kind") == "error" or e.get("skipped") or e.get("unsafe")
-            for e in _inspect_entries(report)
+            for e in _entries(report)
         )
     arrays = report.get("arrays", {}).values()
     return bool(report.get("findings")) or any(a.get("skipped") or a.get("unsafe") for a in arrays)
 
 
-def has_unsafe(run: Run) -> bool:
+def reports_pickle(run: Run) -> bool:
     report = run.report or {}
     if run.command == "inspect":
-        return any(e.get("unsafe") for e in _inspect_entries(report))
+        return any(e.get("unsafe") for e in _entries(report))
     return any(f.get("name") == "unsafe-pickle" for f in report.get("findings", []))
 
 
-def nothing_to_check(inspected: Run) -> bool:
-    """``inspect`` found no array ``check`` could read (only groups, links, text, …)."""
-    if inspected.code not in (0, 1) or inspected.report is None:
+def nothing_to_check(inspected: Run | None) -> bool:
+    """``inspect`` found no array that ``check`` could read (only groups, links, text, …)."""
+    if inspected is None or inspected.code not in (0, 1) or inspected.report is None:
         return False
     return not any(
         e.get("kind") == "array" and not e.get("skipped") and not e.get("unsafe")
-        for e in _inspect_entries(inspected.report)
+        for e in _entries(inspected.report)
     )
 
 
 def assert_expected(case: Case, runs: dict[str, Run]) -> None:
     for run in runs.values():
         assert_sane(run)
-        if run.code == 2:
-            assert is_clean_error(run), f"exit 2 without one clean error line\n{run.describe()}"
     for command, run in runs.items():
-        what = f"{case.path} ({case.expect}, reference libraries: {case.observed}) {command}"
+        what = f"{case.path} ({case.expect}; reference libraries: {case.observed}) {command}"
         if case.expect == "valid":
             if run.code == 2:
                 allowed = case.observed != "ok" or (
-                    command == "check" and nothing_to_check(runs["inspect"])
+                    command == "check" and nothing_to_check(runs.get("inspect"))
                 )
                 assert allowed, f"{what}: a valid file gave an error\n{run.describe()}"
         elif case.expect == "invalid":
             if run.code != 2:
-                assert flags_problem(run), (
-                    f"{what}: the report misses the problem\n{run.describe()}"
-                )
+                assert flags_problem(run), f"{what}: the report misses the problem\n{run.describe()}"
         elif case.expect == "unsafe":
             if run.code != 2:
-                assert has_unsafe(run), f"{what}: the pickle is not reported\n{run.describe()}"
-        else:  # pragma: no cover - a new manifest value
+                assert reports_pickle(run), f"{what}: the pickle is not reported\n{run.describe()}"
+        else:
             pytest.fail(f"unknown expect value {case.expect!r} for {case.path}")
 
 
-# Both commands of a file run at the same time; the pool is shared by all cases.
-_POOL = ThreadPoolExecutor(max_workers=2)
+# -- the tests ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def corpus_runs(request: pytest.FixtureRequest) -> dict[tuple[str, str], Run]:
+    """Both commands on every corpus file selected in this session, run once, in workers."""
+    selected = {
+        item.callspec.params["case"].path
+        for item in request.session.items
+        if getattr(item, "originalname", None) == "test_corpus_file" and hasattr(item, "callspec")
+    }
+    return run_all([c for c in CASES if c.path in selected])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.path for c in CASES])
-def test_corpus_file(case: Case) -> None:
-    path = CORPUS / case.path
-    if not path.exists():
-        pytest.fail(f"{path} is listed in MANIFEST.tsv but missing")
-    futures = {cmd: _POOL.submit(run_cli, cmd, path) for cmd in ("inspect", "check")}
-    assert_expected(case, {cmd: f.result() for cmd, f in futures.items()})
+def test_corpus_file(case: Case, corpus_runs: dict[tuple[str, str], Run]) -> None:
+    assert (CORPUS / case.path).exists(), f"{case.path} is listed in MANIFEST.tsv but missing"
+    assert_expected(case, {command: corpus_runs[case.path, command] for command in COMMANDS})
 
 
-def test_manifest_is_complete() -> None:
-    counts: dict[str, int] = {}
-    for c in CASES:
-        counts[c.expect] = counts.get(c.expect, 0) + 1
-    assert set(counts) <= {"valid", "invalid", "unsafe"}, counts
-    assert sum(counts.values()) > 0
+def _entry_point_sample() -> list[Case]:
+    """Every unsafe file, the known hazards, then every 25th other file (about 40 in all)."""
+    hazards = ("large_string_map", "broken_structure", "tiny_huge", "encrypted", "external_link",
+               "elink", ".mat", "CASE_INSENSITIVE", ".parq")  # fmt: skip
+    picked = [c for c in CASES if c.expect == "unsafe" or any(h in c.path for h in hazards)]
+    rest = [c for c in CASES if c not in picked]
+    return picked + rest[::25]
+
+
+ENTRY_SAMPLE = _entry_point_sample()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ENTRY_SAMPLE, ids=[c.path for c in ENTRY_SAMPLE])
+def test_entry_point(case: Case) -> None:
+    """The real ``python -m dsdoctor``, one fresh process per command, for a sample."""
+    runs = dict(zip(COMMANDS, _pool_map(run_entry_point, COMMANDS, CORPUS / case.path), strict=True))
+    assert_expected(case, runs)
+
+
+def _pool_map(fn, commands, path: Path) -> list[Run]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(commands)) as pool:
+        return list(pool.map(lambda c: fn(c, path), commands))
+
+
+def test_manifest() -> None:
+    assert CASES, "MANIFEST.tsv lists no files"
+    unknown = {c.expect for c in CASES} - {"valid", "invalid", "unsafe"}
+    assert not unknown, f"unknown expect values {unknown}"
+    missing = [c.path for c in CASES if not (CORPUS / c.path).exists()]
+    assert not missing, f"listed in MANIFEST.tsv but missing: {missing[:10]}"

@@ -173,32 +173,105 @@ def check(
     jobs: int = 1,
     engine: str | None = None,
     scheduler: str | None = None,
+    spec=None,
 ) -> Report:
     """Run every check on the given arrays and return a :class:`Report`.
 
     ``x``/``y`` are sources (``"train.h5:/x"``) or in-memory arrays; positional ``sources`` are
     checked whole (every array inside a container), and arrays named like x/y in one group are
-    paired. The keyword names are the CLI's option names.
+    paired. ``spec`` is a spec file (``dsdoctor.toml``), or ``True`` to find one from the working
+    directory upward; its ``[check]`` options are defaults that keyword arguments override. The
+    keyword names are the CLI's option names.
     """
-    expect = expectations(input_shape=input_shape, features=features, timesteps=timesteps,
-                          classes=classes, batch_size=batch_size, memory=memory, mask_value=mask_value)  # fmt: skip
-    chosen, skipped = resolve_codes(select), resolve_codes(ignore)
+    given = {"input_shape": input_shape, "features": features, "timesteps": timesteps, "classes": classes,
+             "batch_size": batch_size, "memory": memory, "mask_value": mask_value, "select": select,
+             "ignore": ignore, "chunk_size": chunk_size}  # fmt: skip
+    contract = _load_spec(spec)
+    if contract is not None:
+        for key, value in contract.options.items():
+            if key in given and given[key] in (None, DEFAULT_CHUNK_BYTES):
+                given[key] = value
+        given.update(_spec_expectations(contract, given))
+    expect = expectations(**{k: given[k] for k in ("input_shape", "features", "timesteps", "classes",
+                                                   "batch_size", "memory", "mask_value")})  # fmt: skip
+    chosen, skipped = (
+        resolve_codes(_listify(given["select"])),
+        resolve_codes(_listify(given["ignore"])),
+    )
     opts = SourceOptions(
-        format, target, allow_pickle, follow_external, chunk_size, jobs, engine, scheduler
+        format, target, allow_pickle, follow_external, given["chunk_size"], jobs, engine, scheduler
     )
     executor = opts.executor()
     subjects, pairs = _subjects(sources, x, y, opts)
+    if contract is not None:
+        more, more_pairs = _spec_subjects(contract, opts)
+        subjects, pairs = subjects + more, pairs + more_pairs
     if not subjects:
-        raise UsageError("nothing to check: give sources, or --x/--y (or a spec file)")
+        raise UsageError(
+            "nothing to check: give sources, or --x/--y, or a spec file (dsdoctor.toml)"
+        )
     for s in subjects:
         _scan_subject(s, expect, opts, executor)
-    ctx = Context(subjects, expect, pairs)
-    findings: list[Finding] = list(run_checks(ctx, chosen, skipped))
+    ctx = Context(subjects, expect, pairs, contract)
+    findings: list[Finding] = [
+        f for f in run_checks(ctx, chosen, skipped) if not _allowed_by_spec(f, subjects)
+    ]
     arrays = {s.name: {**s.handle.describe(), "role": s.role,
                        **({"stats": s.stats.to_dict()} if s.stats else {}),
                        **({"unsafe": s.handle.unsafe} if s.handle.unsafe else {})}
               for s in subjects}  # fmt: skip
     return Report(__version__, arrays, findings)
+
+
+def _listify(v) -> list[str] | None:
+    return [v] if isinstance(v, str) else v
+
+
+def _load_spec(spec):
+    from .spec import find_spec, load_spec
+
+    if spec is None or spec is False:
+        return None
+    if spec is True:
+        found = find_spec()
+        return load_spec(found) if found else None
+    return spec if hasattr(spec, "arrays") else load_spec(spec)
+
+
+def _spec_expectations(contract, given: dict) -> dict:
+    """Model expectations implied by the spec: x's shape after the batch axis, y's classes."""
+    out: dict = {}
+    xs = [a for a in contract.arrays.values() if a.role == "x"]
+    ys = [a for a in contract.arrays.values() if a.role == "y"]
+    if len(xs) == 1 and xs[0].shape and given["input_shape"] is None and given["features"] is None:
+        dims = [contract.dims.get(d) if isinstance(d, str) else d for d in xs[0].shape[1:]]
+        if dims:
+            out["input_shape"] = tuple(dims)
+    if len(ys) == 1 and ys[0].classes is not None and given["classes"] is None:
+        out["classes"] = ys[0].classes
+    return out
+
+
+def _spec_subjects(
+    contract, opts: SourceOptions
+) -> tuple[list[Subject], list[tuple[Subject, Subject]]]:
+    subjects = []
+    for a in contract.arrays.values():
+        h = _resolve(a.source, a.name, opts)[0]
+        _require_safe(h)
+        subjects.append(Subject(a.name, a.role, h, spec=a))
+    xs, ys = [s for s in subjects if s.role == "x"], [s for s in subjects if s.role == "y"]
+    pairs = [(xs[0], ys[0])] if len(xs) == 1 and len(ys) == 1 else []
+    return subjects, pairs
+
+
+def _allowed_by_spec(f: Finding, subjects: list[Subject]) -> bool:
+    """NaN in an array the spec declares ``nullable`` is not a finding (±Inf still is)."""
+    if f.name != "non-finite-values":
+        return False
+    s = next((s for s in subjects if s.name in f.arrays), None)
+    a = getattr(s, "spec", None)
+    return bool(a and a.nullable and not f.evidence.get("posinf") and not f.evidence.get("neginf"))
 
 
 def _scan_subject(s: Subject, expect: Expectations, opts: SourceOptions, executor) -> None:
@@ -316,6 +389,25 @@ def _require_safe(h: ArrayHandle) -> None:
         from .errors import SourceError
 
         raise SourceError(f"{h.source}: {h.skip}")
+
+
+# -- spec infer ----------------------------------------------------------------------------------------
+def spec_infer(*sources, x=None, y=None, relative_to: str | None = None, **options) -> str:
+    """A spec (TOML text) describing the data as it is today: ``check`` it later to catch drift.
+
+    Sources are written relative to ``relative_to`` (the folder the spec will live in), since a
+    spec's sources are resolved from its own folder."""
+    import os
+
+    from .spec import infer_spec
+
+    report = check(*sources, x=x, y=y, **options)
+    names = {}
+    for key, a in report.arrays.items():
+        spec = parse_source(a["source"])
+        path = os.path.relpath(spec.path, relative_to or os.curdir)
+        names[key] = path + (f":{spec.selector}" if spec.selector else "")
+    return infer_spec(report, names)
 
 
 # -- explain ------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from .base import Check, Context, Expectations, Subject
 from .batching import BatchExceedsSamples, BatchMemory, PartialLastBatch
 from .sequences import EmptySequences, ExcessPadding, MaskValueCollision, RaggedSequences
 from .shape import FeatureWidthMismatch, RankMismatch, TimestepsMismatch
+from .spec import SpecViolation
 from .values import ConstantFeature, NonFiniteValues, UnsafePickle
 
 REGISTRY: tuple[type[Check], ...] = (
@@ -20,6 +21,7 @@ REGISTRY: tuple[type[Check], ...] = (
     RaggedSequences, MaskValueCollision, ExcessPadding, EmptySequences,
     NonFiniteValues, ConstantFeature, UnsafePickle,
     PartialLastBatch, BatchExceedsSamples, BatchMemory,
+    SpecViolation,
 )  # fmt: skip
 
 __all__ = ["REGISTRY", "Check", "Context", "Expectations", "Subject", "get_check", "resolve_codes",

@@ -65,6 +65,7 @@ class Subject:
     role: str  # "x" | "y" | "array"
     handle: ArrayHandle
     stats: ArrayStats | None = None
+    spec: object | None = None  # the spec file's [arrays.NAME], when checking against a spec
 
     @property
     def rank(self) -> int:
@@ -89,6 +90,7 @@ class Context:
     subjects: list[Subject]
     expect: Expectations
     pairs: list[tuple[Subject, Subject]] = field(default_factory=list)
+    spec: object | None = None  # a dsdoctor.spec.Spec
 
     def role(self, role: str) -> list[Subject]:
         return [s for s in self.subjects if s.role == role]

@@ -100,8 +100,30 @@ def check(
         ),
     ] = "error",
     output_format: Annotated[
-        str, typer.Option("--format", help="Report format: text or json.")
+        str,
+        typer.Option(
+            "--format",
+            help="Report format: text, json, junit (JUnit XML), github (Actions annotations) or "
+            "html (a self-contained page with charts; needs -o).",
+        ),
     ] = "text",
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the report to FILE instead of stdout; required for html.",
+            metavar="FILE",
+        ),
+    ] = None,
+    spec: Annotated[
+        str | None,
+        typer.Option(
+            "--spec",
+            help="Check against this spec file (default: dsdoctor.toml or [tool.dsdoctor] found from here upward, when no sources are given).",
+            metavar="FILE",
+        ),
+    ] = None,
     target: TargetOpt = None,
     format: Annotated[
         str | None,
@@ -129,8 +151,15 @@ def check(
 
     if fail_on not in FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
-    if output_format not in ("text", "json"):
-        raise UsageError(f"--format must be text or json, got {output_format!r}")
+    report_format = "json" if json_ and output_format == "text" else output_format
+    if report_format not in REPORT_FORMATS:
+        raise UsageError(
+            f"--format must be one of {', '.join(REPORT_FORMATS)}, got {output_format!r}"
+        )
+    if report_format == "html" and output is None:
+        raise UsageError("--format html writes a page: add -o report.html")
+    if report_format == "text" and output is not None:
+        raise UsageError("-o writes a report file: add --format json, junit, github or html")
     report = api.check(
         *(sources or []),
         x=x,
@@ -152,8 +181,11 @@ def check(
         jobs=jobs,
         engine=engine,
         scheduler=scheduler,
+        spec=spec if spec is not None else (not sources and x is None and y is None),
     )
-    if json_ or output_format == "json":
+    if output is not None or report_format in ("junit", "github"):
+        _emit(_render(report, report_format, select, ignore), output)
+    elif report_format == "json":
         from ..render.json import print_json
 
         print_json(report.to_dict())
@@ -162,3 +194,40 @@ def check(
 
         render_report(report, quiet=quiet, no_color=no_color)
     return ExitCode.FINDINGS if report.failed(fail_on) else ExitCode.OK
+
+
+REPORT_FORMATS = ("text", "json", "junit", "github", "html")
+
+
+def _render(report, report_format: str, select, ignore) -> str:
+    """The report as the text of a machine format (the renderers do the work)."""
+    if report_format == "json":
+        from ..render.json import dumps
+
+        return dumps(report.to_dict()) + "\n"
+    if report_format == "junit":
+        from ..render.junit import checks_that_ran, to_junit
+
+        return to_junit(report, checks_that_ran(select, ignore))
+    if report_format == "github":
+        from ..render.github import to_github
+
+        return to_github(report)
+    from ..render.html import to_html
+
+    return to_html(report)
+
+
+def _emit(text: str, output: str | None) -> None:
+    """On stdout, or atomically into ``output`` (an existing report is replaced)."""
+    if output is None:
+        import sys
+
+        sys.stdout.write(text)
+        return
+    from pathlib import Path
+
+    from ..sinks import atomic_path
+
+    with atomic_path(Path(output), force=True) as tmp:
+        tmp.write_text(text, encoding="utf-8")

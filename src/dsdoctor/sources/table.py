@@ -231,7 +231,9 @@ class TableSource(Source):
         else:
             shape = (n, None, *inner)
         label = name or ",".join(columns)
-        source = self.display if name == STACKED else f"{self.display}:{','.join(columns)}"
+        # the stacked columns are the whole table unless a target column was split off
+        whole = name == STACKED and self.target is None
+        source = self.display if whole else f"{self.display}:{','.join(columns)}"
         a = TableArray(name=label, source=source, path=self.path, format=self.format,
                        shape=shape, dtype=np.dtype(dtype), ragged=kind == "list")  # fmt: skip
         a.table, a.columns, a.kind = self, list(columns), kind

@@ -1,0 +1,116 @@
+"""JUnit XML for CI test reporters (Jenkins, GitLab, Azure, dorny/test-reporter …).
+
+One ``<testsuite name="dsdoctor">`` inside a ``<testsuites>`` root; one ``<testcase>`` per check
+that ran per array, ``classname`` the array's name and ``name`` ``"CODE check-name"``. A finding
+turns the testcase of every array it names into:
+
+- ``<failure type="error|warning">`` for ``error`` and ``warning`` findings, with the message,
+  the evidence and the fix commands in the text;
+- a passed testcase with the same text in ``<system-out>`` for ``info`` findings (they are worth
+  reading, not worth a red build).
+
+So a finding about ``x`` and ``y`` (29 samples vs 1) fails both arrays' testcases. Arrays that
+were not scanned (skipped or unsafe to read) have their other testcases ``<skipped>``. Findings of
+a check not in ``checks`` (or naming no known array) still get a testcase: nothing is dropped.
+``errors`` is always 0: a dsdoctor error is exit 2 and no report at all. Whether the process
+fails is still decided by ``--fail-on`` alone.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from .json import dumps
+
+if TYPE_CHECKING:
+    from ..checks import Check
+    from ..findings import Finding, Report
+
+SUITE = "dsdoctor"
+#: characters XML 1.0 cannot hold, even escaped (a file name may contain them)
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def to_junit(report: Report, checks: Iterable[type[Check]]) -> str:
+    """The report as a JUnit XML document (a string, with the XML declaration)."""
+    ran = [(c.code, c.name) for c in checks]
+    for f in report.findings:  # a finding whose check is not in ``checks`` still shows
+        if (f.code, f.name) not in ran:
+            ran.append((f.code, f.name))
+    by_case: dict[tuple[str, str], list[Finding]] = {}
+    orphans: list[Finding] = []
+    for f in report.findings:
+        named = [a for a in f.arrays if a in report.arrays]
+        for a in dict.fromkeys(named):
+            by_case.setdefault((a, f.code), []).append(f)
+        if not named:
+            orphans.append(f)
+
+    suite = ET.Element("testsuite", name=SUITE)
+    props = ET.SubElement(suite, "properties")
+    ET.SubElement(props, "property", name="dsdoctor.version", value=_x(report.version))
+    counts = {"tests": 0, "failures": 0, "skipped": 0}
+    for array, info in report.arrays.items():
+        not_read = info.get("unsafe") or info.get("skipped")
+        for code, name in ran:
+            found = by_case.get((array, code), [])
+            _case(suite, array, code, name, found, counts, skip=None if found else not_read)
+    for f in orphans:
+        _case(suite, SUITE, f.code, f.name, [f], counts, skip=None)
+
+    suite.attrib.update(tests=str(counts["tests"]), failures=str(counts["failures"]), errors="0",
+                        skipped=str(counts["skipped"]), time="0")  # fmt: skip
+    root = ET.Element("testsuites", name=SUITE, tests=suite.get("tests"),
+                      failures=suite.get("failures"), errors="0", skipped=suite.get("skipped"))  # fmt: skip
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def checks_that_ran(select: list[str] | None, ignore: list[str] | None) -> list[type[Check]]:
+    """The registry's checks that ``--select``/``--ignore`` leave, in registry order."""
+    from ..checks import REGISTRY, resolve_codes
+
+    chosen, skipped = resolve_codes(select), resolve_codes(ignore)
+    return [c for c in REGISTRY
+            if (chosen is None or c.code in chosen) and not (skipped and c.code in skipped)]  # fmt: skip
+
+
+def _case(suite: ET.Element, classname: str, code: str, name: str, found: list[Finding],
+          counts: dict[str, int], *, skip: str | None) -> None:  # fmt: skip
+    case = ET.SubElement(suite, "testcase", classname=_x(classname), name=_x(f"{code} {name}"),
+                         time="0")  # fmt: skip
+    counts["tests"] += 1
+    failing = [f for f in found if f.severity.value != "info"]
+    text = _x("\n\n".join(_details(f) for f in found))
+    if failing:
+        worst = max(failing, key=lambda f: f.severity.rank)
+        message = "; ".join(f.message for f in failing)
+        failure = ET.SubElement(case, "failure", message=_x(message), type=worst.severity.value)
+        failure.text = text
+        counts["failures"] += 1
+    elif found:
+        ET.SubElement(case, "system-out").text = text
+    elif skip:
+        ET.SubElement(case, "skipped", message=_x(f"not checked: {skip}"))
+        counts["skipped"] += 1
+
+
+def _details(f: Finding) -> str:
+    lines = [f"{f.code} {f.name} ({f.severity.value}): {f.message}"]
+    if len(f.arrays) > 1:
+        lines.append(f"arrays: {', '.join(f.arrays)}")
+    if f.evidence:
+        lines.append("evidence:")
+        lines += [f"  {k}: {dumps(v)}" for k, v in f.evidence.items()]
+    for fix in f.fixes:
+        lines.append(f"fix ({fix.safety.value}): {fix.command}")
+    return "\n".join(lines)
+
+
+def _x(text: str) -> str:
+    """``text`` with the characters XML 1.0 cannot represent replaced by U+FFFD."""
+    return _INVALID_XML.sub("\ufffd", str(text))
