@@ -181,6 +181,11 @@ def _tags(page: str) -> _Tags:
     return parser
 
 
+def _marks(cls: str, page: str, shape: str = "rect") -> list[str]:
+    """The chart marks (with a hover title) of a class, not the legend's swatches."""
+    return re.findall(rf'<{shape} class="{cls}(?: [a-z]+)?"[^>]*><title>', page)
+
+
 def test_html_is_one_self_contained_document(sequences):
     page = to_html(sequences)
     tags = _tags(page)
@@ -197,9 +202,9 @@ def test_html_length_histogram_with_maxlen_and_buckets(sequences):
     page = to_html(sequences)
     assert '<svg class="chart"' in page and "Histogram of sequence lengths" in page
     hist = sequences.arrays[SEQ]["stats"]["length_histogram"]
-    assert len(re.findall(r'<rect class="bar[ "]', page)) == sum(1 for *_, c in hist if c)
+    assert len(_marks("bar", page)) == sum(1 for *_, c in hist if c)
     assert "maxlen 120 (suggested pad)" in page  # the first pad fix of ragged-sequences
-    assert len(re.findall(r'<line class="bound"', page)) == 3  # boundaries 21, 38, 68
+    assert len(_marks("bound", page, "line")) == 3  # boundaries 21, 38, 68
     assert "bucket boundaries 21, 38, 68" in page
     assert "Padding waste" in page and "18,496 padding (77.1%)" in page
     assert "2,054 padding" in page
@@ -210,7 +215,10 @@ def test_html_maxlen_falls_back_to_p95(monkeypatch_module):
     lengths = report.arrays[SEQ]["stats"]["lengths"]
     assert chosen_maxlen(report, SEQ, lengths) == (67, "p95 = 67")
     page = to_html(report)
-    assert "p95 = 67" in page and '<rect class="bar over"' in page  # longer ones are truncated
+    assert "p95 = 67" in page
+    hist = report.arrays[SEQ]["stats"]["length_histogram"]
+    truncated = sum(1 for lo, _, c in hist if lo > 67 and c)
+    assert truncated and len(_marks("bar over", page)) == truncated  # past maxlen: cut off
 
 
 def test_html_tables_findings_and_feature_ranges(cardinality):
@@ -220,7 +228,7 @@ def test_html_tables_findings_and_feature_ranges(cardinality):
     assert '<code class="cmd">dsdoctor replicate' in page and "assumption" in page
     assert '<table class="evidence">' in page
     assert "(29, 10)" in page and "float32" in page
-    assert len(re.findall(r'<rect class="range"', page)) == 10  # one per feature of x
+    assert len(_marks("range", page)) == 10  # one per feature of x
     assert "<svg" in page and "Histogram" not in page  # nothing ragged here
 
 
@@ -229,16 +237,17 @@ def test_html_many_features_and_constant_ones():
     x[:, 5] = 1.0
     page = to_html(dsdoctor.check(x=x))
     assert "80 features; the first 64 shown" in page
-    assert len(re.findall(r'<rect class="range"', page)) == 63
-    assert len(re.findall(r'<circle class="const"', page)) == 1
+    assert len(_marks("range", page)) == 63
+    assert len(_marks("const", page, "circle")) == 1
 
 
 def test_html_escapes_everything():
     report = _report("<script>alert('x')</script> & more", source="<img src=x>.npy")
-    report.arrays["<b>"] = report.arrays.pop("a")
-    report.findings[0].arrays = ["<b>"]
+    report.arrays["<evil>"] = report.arrays.pop("a")
+    report.findings[0].arrays = ["<evil>"]
     page = to_html(report)
-    assert "<script>" not in page and "<img" not in page and "<b>" not in page
+    assert "<script" not in page and "<img" not in page and "<evil>" not in page
+    assert "&lt;evil&gt;" in page and "&lt;img src=x&gt;.npy" in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in page
 
 

@@ -391,6 +391,29 @@ def _require_safe(h: ArrayHandle) -> None:
         raise SourceError(f"{h.source}: {h.skip}")
 
 
+# -- plan ---------------------------------------------------------------------------------------------
+def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, maxlen: int | None = None,
+         lr: float | None = None, lr_batch: int | None = None, **options):  # fmt: skip
+    """Steps per epoch, last batch, bytes per sample/batch, largest batch for ``memory``, padding."""
+    from .plan import make_plan
+
+    opts = SourceOptions(**options)
+    h = _resolve(source, "x", opts)[0]
+    _require_safe(h)
+    stats = opts.executor().scan(h, ScanOptions(chunk_bytes=opts.chunk_bytes)) if h.ragged else None
+    mem = parse_size(memory, what="--memory") if memory is not None else None
+    return make_plan(
+        h,
+        stats,
+        batch_size=batch_size,
+        memory=mem,
+        buckets=buckets,
+        maxlen=maxlen,
+        lr=lr,
+        lr_batch=lr_batch,
+    )
+
+
 # -- spec infer ----------------------------------------------------------------------------------------
 def spec_infer(*sources, x=None, y=None, relative_to: str | None = None, **options) -> str:
     """A spec (TOML text) describing the data as it is today: ``check`` it later to catch drift.

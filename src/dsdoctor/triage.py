@@ -300,7 +300,7 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("keras3-incompatible-shape", "keras", "rank-mismatch",
        rf"[Ee]xpected shape (?P<_expected>{SHAPE}), but input has incompatible shape "
        rf"(?P<_actual>{SHAPE})", _read_input_shape),
-    _p("keras2-expected-shape", "keras", "rank-mismatch",
+    _p("keras-expected-shape", "keras", "rank-mismatch",
        rf"expected shape=(?P<_expected>{SHAPE}), found shape=(?P<_actual>{SHAPE})",
        _read_input_shape),
     _p("keras2-model-constructed-with-shape", "keras", "rank-mismatch",

@@ -127,6 +127,7 @@ def _root(
 from . import check as _check  # noqa: E402,F401  (registers the commands)
 from . import explain as _explain  # noqa: E402,F401
 from . import inspect as _inspect  # noqa: E402,F401
+from . import plan as _plan  # noqa: E402,F401
 from . import repairs as _repairs  # noqa: E402,F401
 from . import spec as _spec  # noqa: E402,F401
 from . import triage as _triage  # noqa: E402,F401

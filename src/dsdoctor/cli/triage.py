@@ -49,7 +49,9 @@ def triage(
     from .. import triage as lib
 
     if file in (None, "-") and sys.stdin.isatty() and not json_:
-        sys.stderr.write("dsdoctor: reading the error message from standard input (end with Ctrl-D)\n")
+        sys.stderr.write(
+            "dsdoctor: reading the error message from standard input (end with Ctrl-D)\n"
+        )
     found = lib.triage(lib.read_message(file))
     if json_:
         from ..render.json import print_json

@@ -206,3 +206,36 @@ def render_plan(plan, *, no_color: bool = False) -> None:
     out.print(
         f"[bold]{len(plan.applied)} applied, {len(plan.skipped)} skipped, {len(unfixed)} without a fix[/]"
     )
+
+
+def render_plan_summary(p, *, no_color: bool = False) -> None:
+    out = console(no_color)
+    out.print(f"[bold]{escape(p.source)}[/]: {p.samples:,} samples, batch size {p.batch_size}")
+    out.print(
+        f"  steps per epoch      {p.steps_per_epoch:,} ({p.steps_per_epoch_drop_last:,} with drop_last)"
+    )
+    out.print(f"  last batch           {p.last_batch:,} samples")
+    out.print(
+        f"  bytes per sample     {format_bytes(p.bytes_per_sample)}"
+        + (f" (padded to {p.maxlen})" if p.maxlen is not None else "")
+    )
+    out.print(f"  bytes per batch      {format_bytes(p.bytes_per_batch)}")
+    if p.max_batch_for_memory is not None:
+        out.print(f"  largest batch in {format_bytes(p.memory)}: {p.max_batch_for_memory:,}")
+    if p.padding:
+        pad = p.padding
+        out.print(
+            f"  padding              {100 * pad['waste']:.1f}% of {pad['cells']:,} cells with one maxlen"
+        )
+        if "buckets" in pad:
+            b = pad["buckets"]
+            out.print(
+                f"  with {b['k']} buckets         {100 * b['waste']:.1f}% (boundaries {', '.join(map(str, b['boundaries']))})"
+            )
+    if p.learning_rate:
+        lr = p.learning_rate
+        out.print(
+            f"  learning rate        {lr['linear']:.3g} (linear) or {lr['sqrt']:.3g} (square root), from {lr['base']:g} at {lr['base_batch']}"
+        )
+    for note in p.notes:
+        out.print(f"  [yellow]note:[/] {escape(note)}")
