@@ -136,8 +136,9 @@ def bench(tmp: Path, scale: int) -> tuple[list[str], list[Target]]:
         f"{ROW_GROUPS} row groups, snappy, no dictionary). "
         "`python -m dsdoctor check FILE --json` vs `python benchmarks/scan_baseline.py FORMAT FILE` "
         "(per-column min/max and NaN/±Inf counts in 64 MiB chunks: `readinto` a reused buffer for "
-        "npy, h5py `read_direct` of chunk-aligned slices for HDF5, `ParquetFile.iter_batches` "
-        "for Parquet), both as subprocesses run in turn, checked to agree. "
+        "npy, h5py `read_direct` of chunk-aligned slices for HDF5, "
+        "`ParquetFile(pre_buffer=False).iter_batches` for Parquet -- with pyarrow's default "
+        "`pre_buffer=True` the scan's peak RSS is about the file's size), both as subprocesses run in turn, checked to agree. "
         "Each file is read once before timing, so both are measured with a warm page cache "
         "(dropping it needs root). Peak RSS is that of the subprocess (GNU `time -f %M`).",
         "",

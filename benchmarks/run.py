@@ -238,14 +238,19 @@ def main() -> None:
 
     sections: list[list[str]] = []
     targets: list[Target] = []
-    for section, section_targets in [pad_sections(N_SEQ // scale)]:
+
+    def record(section: list[str], section_targets: list[Target], load: float) -> None:
         sections.append(section)
-        targets += section_targets
+        sections[-1].insert(1, f"\n_Load average (1 min) before / after: {load:.1f} / "
+                               f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus._")  # fmt: skip
+        targets.extend(section_targets)
+
+    load = os.getloadavg()[0]
+    record(*pad_sections(N_SEQ // scale), load)
     with tempfile.TemporaryDirectory(prefix="dsdoctor-bench-", dir=tmp_root) as tmp:
         for module in (bench_check, bench_startup, bench_shards):
-            section, section_targets = module.bench(Path(tmp), scale)
-            sections.append(section)
-            targets += section_targets
+            load = os.getloadavg()[0]
+            record(*module.bench(Path(tmp), scale), load)
 
     missed = [t for t in targets if not t.met]
     md = [

@@ -5,13 +5,16 @@ the NaN/+Inf/-Inf counts -- reading about 64 MiB at a time, the way one would by
 
 - ``.npy``: the header parsed by ``numpy.lib.format``, then ``readinto`` a reused buffer;
 - HDF5: h5py slices of whole chunks, ``read_direct`` into a reused buffer;
-- Parquet: ``ParquetFile.iter_batches``, each column's values as numpy (zero-copy).
+- Parquet: ``ParquetFile(pre_buffer=False).iter_batches``, each column's values as numpy
+  (zero-copy). With pyarrow's default ``pre_buffer=True`` the same loop buffers every row group
+  it will read up front: its peak RSS is about the size of the file.
 
 Per chunk: ``min``/``max`` along the sample axis (NaN propagates, so that is also a screen);
 only when a result is not finite are NaN/±Inf counted and the NaN-ignoring ``fmin``/``fmax``
 taken -- the same screen dsdoctor uses, so both do the same work on the same data.
 
-Run: ``python benchmarks/scan_baseline.py {npy,hdf5,parquet} FILE``; prints one JSON object.
+Run: ``python benchmarks/scan_baseline.py {npy,hdf5,parquet} FILE [FILE ...]`` (several files are
+scanned in turn as one dataset, like shards); prints one JSON object.
 """
 
 from __future__ import annotations
@@ -94,7 +97,7 @@ def scan_hdf5(path: str, stats: Stats) -> None:
 def scan_parquet(path: str, stats: Stats) -> None:
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
+    pf = pq.ParquetFile(path, pre_buffer=False)
     width = pf.metadata.num_columns
     rows = max(1, CHUNK_BYTES // (width * 4))
     for batch in pf.iter_batches(batch_size=rows):
@@ -104,9 +107,11 @@ def scan_parquet(path: str, stats: Stats) -> None:
 
 
 def main() -> None:
-    kind, path = sys.argv[1], sys.argv[2]
+    kind, paths = sys.argv[1], sys.argv[2:]
+    scan = {"npy": scan_npy, "hdf5": scan_hdf5, "parquet": scan_parquet}[kind]
     stats = Stats()
-    {"npy": scan_npy, "hdf5": scan_hdf5, "parquet": scan_parquet}[kind](path, stats)
+    for path in paths:
+        scan(path, stats)
     json.dump(stats.result(), sys.stdout)
     sys.stdout.write("\n")
 

@@ -295,10 +295,16 @@ def test_batch_memory_counts_padded_ragged(tmp_path):
 # -- spec --------------------------------------------------------------------------------------------
 def test_spec_violation(tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((4, 2), np.float64))
-    (tmp_path / "dsdoctor.toml").write_text('[arrays.x]\nsource = "x.npy"\ndtype = "float32"\nshape = ["batch", 2]\n')
+    (tmp_path / "dsdoctor.toml").write_text(
+        '[arrays.x]\nsource = "x.npy"\ndtype = "float32"\nshape = ["batch", 2]\n'
+    )
     f = one("spec-violation", "--spec", tmp_path / "dsdoctor.toml")
-    assert f["evidence"]["key"] == "arrays.x.dtype" and f["evidence"]["spec"].endswith("dsdoctor.toml:3")
-    (tmp_path / "ok.toml").write_text('[arrays.x]\nsource = "x.npy"\ndtype = "float64"\nshape = ["batch", 2]\n')
+    assert f["evidence"]["key"] == "arrays.x.dtype" and f["evidence"]["spec"].endswith(
+        "dsdoctor.toml:3"
+    )
+    (tmp_path / "ok.toml").write_text(
+        '[arrays.x]\nsource = "x.npy"\ndtype = "float64"\nshape = ["batch", 2]\n'
+    )
     assert "spec-violation" not in names("--spec", tmp_path / "ok.toml")
 
 

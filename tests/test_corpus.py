@@ -361,7 +361,9 @@ def assert_expected(case: Case, runs: dict[str, Run]) -> None:
                 assert allowed, f"{what}: a valid file gave an error\n{run.describe()}"
         elif case.expect == "invalid":
             if run.code != 2:
-                assert flags_problem(run), f"{what}: the report misses the problem\n{run.describe()}"
+                assert flags_problem(run), (
+                    f"{what}: the report misses the problem\n{run.describe()}"
+                )
         elif case.expect == "unsafe":
             if run.code != 2:
                 assert reports_pickle(run), f"{what}: the pickle is not reported\n{run.describe()}"
@@ -404,7 +406,9 @@ ENTRY_SAMPLE = _entry_point_sample()
 @pytest.mark.parametrize("case", ENTRY_SAMPLE, ids=[c.path for c in ENTRY_SAMPLE])
 def test_entry_point(case: Case) -> None:
     """The real ``python -m dsdoctor``, one fresh process per command, for a sample."""
-    runs = dict(zip(COMMANDS, _pool_map(run_entry_point, COMMANDS, CORPUS / case.path), strict=True))
+    runs = dict(
+        zip(COMMANDS, _pool_map(run_entry_point, COMMANDS, CORPUS / case.path), strict=True)
+    )
     assert_expected(case, runs)
 
 

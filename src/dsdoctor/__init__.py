@@ -19,7 +19,8 @@ from typing import Any
 from ._version import __version__
 
 _API = {
-    "load": "api", "check": "api", "inspect": "api", "explain": "api",
+    "load": "api", "check": "api", "inspect": "api", "explain": "api", "plan": "api", "spec_infer": "api",
+    "triage": "messages", "Diagnosis": "messages",
     "pad": "repairs.ops", "Padded": "repairs.ops", "repair": "repairs.repair", "mask": "repairs.ops",
     "replicate": "repairs.ops", "reshape": "repairs.ops", "select": "repairs.ops", "bucket": "repairs.ops",
     "pad_file": "repairs.ops", "mask_file": "repairs.ops", "replicate_file": "repairs.ops",

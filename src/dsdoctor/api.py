@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,8 @@ class SourceOptions:
 def load(source, *, format: str | None = None, allow_pickle: bool = False,
          follow_external: bool = False) -> ArrayHandle:  # fmt: skip
     """A lazy handle on one array: ``load("train.h5:/x").shape``, ``.chunks()``, ``.read()``."""
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
     if not isinstance(source, str):
         from .sources.memory import as_handle
 
@@ -315,6 +318,7 @@ def _subjects(
     elif y is not None:
         subjects.append(Subject("y", "y", _resolve(y, "y", opts)[0]))
     for text in sources:
+        text = os.fspath(text) if isinstance(text, os.PathLike) else text
         spec = parse_source(text) if isinstance(text, str) else None
         if spec is None:
             from .sources.memory import as_handle

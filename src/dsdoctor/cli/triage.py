@@ -46,7 +46,7 @@ def triage(
     """
     import sys
 
-    from .. import triage as lib
+    from .. import messages as lib
 
     if file in (None, "-") and sys.stdin.isatty() and not json_:
         sys.stderr.write(
@@ -65,9 +65,11 @@ def triage(
 def _render(d, *, quiet: bool) -> None:
     """Plain lines: triage output is short and often pasted into an issue or a log."""
     if d is None:
-        from ..triage import NOT_FOUND
+        from ..messages import NOT_FOUND
 
-        typer.echo(f"dsdoctor: {NOT_FOUND}")
+        typer.echo(
+            f"{NOT_FOUND} (triage reads Keras 2/3, TensorFlow, PyTorch, scikit-learn and NumPy)"
+        )
         return
     if quiet:
         typer.echo(f"{d.code} {d.finding}: {d.check_command}")

@@ -120,6 +120,12 @@ def _read_input_shape(finding: str, g: dict) -> Reading:
     return None  # another axis (an image's height): no finding for that
 
 
+def _read_axis_value(finding: str, g: dict) -> Reading:
+    have = _dims(g["_actual"])
+    return finding, {"actual_features": have[-1], "expected_features": int(g["_expected"]),
+                     "actual_shape": have}  # fmt: skip
+
+
 def _read_target_shape(finding: str, g: dict, *, batch: bool = True) -> Reading:
     """The targets' shape against the model output's: differing first axes are a sample-count
     mismatch; otherwise a target-shape mismatch, with the classes when the output has them."""
@@ -283,10 +289,7 @@ PATTERNS: tuple[Pattern, ...] = (
        r"got (?P<actual_features>\d+)"),
     _p("keras-axis-value", "keras", "feature-width-mismatch",
        rf"expected axis -1 of input shape to have value (?P<_expected>\d+),? but received input "
-       rf"with shape (?P<_actual>{SHAPE})",
-       lambda f, g: (f, {"actual_features": _dims(g["_actual"])[-1],
-                         "expected_features": int(g["_expected"]),
-                         "actual_shape": _dims(g["_actual"])})),
+       rf"with shape (?P<_actual>{SHAPE})", _read_axis_value),
     _p("sklearn-n-features", "sklearn", "feature-width-mismatch",
        r"X has (?P<actual_features>\d+) features(?:, but (?P<estimator>\w+) is expecting| per "
        r"sample; expecting) (?P<expected_features>\d+)"),
@@ -515,6 +518,9 @@ def _say_label(n: Numbers) -> str:
     label, classes = n.get("label"), n.get("classes")
     if label is None:
         return "A label is outside [0, classes): every label must name one of the model's outputs."
+    if "axis" in n:  # NumPy's IndexError, raised inside a loss (Keras' numpy backend)
+        return (f"Index {label} is out of bounds for an axis of size {classes}: in a loss, that is "
+                f"a label outside [0, {classes}), and labels must be 0 … {classes - 1}.")  # fmt: skip
     if classes is not None:
         return (f"A label of {label} is outside the valid range [0, {classes}): with {classes} "
                 f"classes, labels must be 0 … {classes - 1}.")  # fmt: skip
@@ -566,30 +572,28 @@ def _input_shape_flag(n: Numbers) -> str:
     return f'--input-shape "{_shape([None] * ndim)}"'
 
 
-def _check_command(finding: str, n: Numbers) -> str:
-    if finding == "sample-count-mismatch":
-        return "dsdoctor check --x X --y Y"
-    if finding == "feature-width-mismatch":
-        if "expected_shape" in n:
-            return f"dsdoctor check --x X {_input_shape_flag(n)}"
-        return f"dsdoctor check --x X --features {n['expected_features']}"
-    if finding in ("rank-mismatch", "timesteps-mismatch"):
-        return f"dsdoctor check --x X {_input_shape_flag(n)}"
-    if finding == "ragged-sequences":
-        return "dsdoctor check --x X"
-    if finding == "target-shape-mismatch":
-        classes = f" --classes {n['classes']}" if "classes" in n else ""
-        return f"dsdoctor check --x X --y Y{classes}"
-    if finding == "label-out-of-range":
-        return f"dsdoctor check --y Y --classes {n.get('classes', 'N')}"
-    if finding == "non-finite-values":
-        return {"X": "dsdoctor check --x X", "y": "dsdoctor check --y Y"}.get(
-            n.get("array", ""), "dsdoctor check --x X --y Y"
-        )
-    if finding == "batch-memory":
-        memory = _size_flag(n["total_bytes"]) if "total_bytes" in n else "M"
-        return f"dsdoctor check --x X --batch-size {n.get('batch_size') or 'B'} --memory {memory}"
-    raise AssertionError(f"no check command for {finding}")  # pragma: no cover
+def _memory_command(n: Numbers) -> str:
+    memory = _size_flag(n["total_bytes"]) if "total_bytes" in n else "M"
+    return f"dsdoctor check --x X --batch-size {n.get('batch_size') or 'B'} --memory {memory}"
+
+
+#: finding → the ``check`` command that confirms it, with the expectations the message gave.
+#: X, Y stand for the user's inputs and targets; N, B, M for numbers the message did not give.
+_CHECK: dict[str, Callable[[Numbers], str]] = {
+    "sample-count-mismatch": lambda n: "dsdoctor check --x X --y Y",
+    "feature-width-mismatch": lambda n: (
+        f"dsdoctor check --x X {_input_shape_flag(n)}" if "expected_shape" in n
+        else f"dsdoctor check --x X --features {n['expected_features']}"),
+    "rank-mismatch": lambda n: f"dsdoctor check --x X {_input_shape_flag(n)}",
+    "timesteps-mismatch": lambda n: f"dsdoctor check --x X {_input_shape_flag(n)}",
+    "ragged-sequences": lambda n: "dsdoctor check --x X",
+    "target-shape-mismatch": lambda n: "dsdoctor check --x X --y Y" + (
+        f" --classes {n['classes']}" if "classes" in n else ""),
+    "label-out-of-range": lambda n: f"dsdoctor check --y Y --classes {n.get('classes', 'N')}",
+    "non-finite-values": lambda n: {"X": "dsdoctor check --x X", "y": "dsdoctor check --y Y"}.get(
+        n.get("array", ""), "dsdoctor check --x X --y Y"),
+    "batch-memory": _memory_command,
+}  # fmt: skip
 
 
 # -- triage ---------------------------------------------------------------------------------------
@@ -630,7 +634,7 @@ def triage(text: str) -> Diagnosis | None:
         framework=pattern.framework,
         matched=_lines(text, m),
         explanation=_SAY[finding](numbers),
-        check_command=_check_command(finding, numbers),
+        check_command=_CHECK[finding](numbers),
         pattern=pattern.id,
     )
 
