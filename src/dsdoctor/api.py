@@ -289,6 +289,8 @@ def _scan_subject(s: Subject, expect: Expectations, opts: SourceOptions, executo
 def _resolve(
     obj, name: str, opts: SourceOptions, *, role_target: str | None = None
 ) -> list[ArrayHandle]:
+    if isinstance(obj, os.PathLike):
+        obj = os.fspath(obj)
     if not isinstance(obj, str):
         from .sources.memory import as_handle
 
