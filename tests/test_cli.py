@@ -37,7 +37,7 @@ def test_exit_codes_in_subprocess():
         (["inspect", F / "broken/truncated.npy"], "truncated"),
         (["inspect", F / "broken/bad_header.npy"], "not a valid .npy"),
         (["inspect", F / "broken/huge_shape.npy"], "truncated"),
-        (["check", F / "broken/ragged_rows.csv"], "CSV"),
+        (["check", F / "broken/ragged_rows.csv"], "row 4"),
         (["check", "--x", f"{F / 'iris.csv'}:petal_width"], "no column 'petal_width'"),
         (["check", "--x", f"{F / 'mnist_flat.npy'}:x"], "drop the selector"),
         (["check", "--x", F / "train.h5"], "holds 5 arrays"),

@@ -79,9 +79,19 @@ class DsdoctorGroup(TyperGroup):
             _error(f"internal error: {type(exc).__name__}: {exc} (this is a bug; rerun with --debug "
                    "for the traceback and report it)", prefix="dsdoctor: ")  # fmt: skip
             code = ExitCode.BUG
+        _leave_if_hdf5_broken(int(code))
         if standalone_mode:
             sys.exit(int(code))
         return int(code)
+
+
+def _leave_if_hdf5_broken(code: int) -> None:
+    """After a failed HDF5 write, freeing h5py's objects crashes HDF5: leave without freeing."""
+    hdf5 = sys.modules.get("dsdoctor.sinks.hdf5")
+    if hdf5 is not None and hdf5.BROKEN:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _usage_message(exc: ClickUsageError) -> str:

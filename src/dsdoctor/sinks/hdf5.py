@@ -21,6 +21,10 @@ from .destination import Destination
 from .provenance import hdf5_attributes
 
 CHUNK_BYTES = 1 << 20
+#: h5py objects of a file whose writes failed (a full disk, a size limit). HDF5 crashes the
+#: process (SIGSEGV) when such objects are freed, so they are kept alive here and the CLI leaves
+#: with ``os._exit`` once it has reported the error (the temporary file is already removed).
+BROKEN: list = []
 
 
 def write(
@@ -35,9 +39,13 @@ def write(
     import h5py
 
     with atomic_path(dest.path, force=force) as tmp, h5py.File(tmp, "w") as f:
-        for role, array in arrays.items():
-            _create(f, dest, role, main, array.shape, array.dtype, compression, data=array)
-        f[dest.hdf5_name(main, main=True)].attrs.update(hdf5_attributes(record))
+        try:
+            for role, array in arrays.items():
+                _create(f, dest, role, main, array.shape, array.dtype, compression, data=array)
+            f[dest.hdf5_name(main, main=True)].attrs.update(hdf5_attributes(record))
+        except OSError:
+            BROKEN.append((f,))
+            raise
     return [dest.path]
 
 
@@ -60,7 +68,11 @@ def stream(
             for role, (shape, dtype) in specs.items()
         }
         datasets[main].attrs.update(hdf5_attributes(record))
-        yield datasets
+        try:
+            yield datasets
+        except OSError:
+            BROKEN.append((f, datasets))
+            raise
 
 
 def chunk_shape(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...] | None:

@@ -50,9 +50,25 @@ def stream(
             role: np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
             for (role, (shape, dtype)), tmp in zip(specs.items(), temps, strict=True)
         }
+        for tmp in temps:
+            reserve(tmp)
         yield arrays
         for array in arrays.values():
             array.flush()
+
+
+def reserve(path: Path) -> None:
+    """Allocate the file's blocks now, so a full disk is an error here (ENOSPC) rather than a
+    SIGBUS when a page of the memory map is first written."""
+    import errno
+    import os
+
+    with open(path, "r+b") as fp:
+        try:
+            os.posix_fallocate(fp.fileno(), 0, os.fstat(fp.fileno()).st_size)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise
 
 
 def _paths(dest: Destination, roles: Mapping[str, object], main: str) -> list[Path]:

@@ -54,14 +54,15 @@ def write_arrays(
     dest = parse_destination(out)
     ordered = _ordered({role: np.asanyarray(a) for role, a in arrays.items()}, main)
     _check(dest, {role: a.dtype for role, a in ordered.items()}, main, compression)
-    return _format(dest).write(
-        dest,
-        ordered,
-        main,
-        provenance_record(provenance),
-        force=force,
-        compression=compression,
-    )
+    with write_errors(dest):
+        return _format(dest).write(
+            dest,
+            ordered,
+            main,
+            provenance_record(provenance),
+            force=force,
+            compression=compression,
+        )
 
 
 @contextmanager
@@ -95,9 +96,12 @@ def stream_arrays(
     )
     _check(dest, {role: dtype for role, (_, dtype) in specs.items()}, main, compression)
     record = provenance_record(provenance)
-    with _format(dest).stream(
-        dest, specs, main, record, force=force, compression=compression
-    ) as arrays:
+    with (
+        write_errors(dest),
+        _format(dest).stream(
+            dest, specs, main, record, force=force, compression=compression
+        ) as arrays,
+    ):
         yield arrays
 
 
@@ -113,6 +117,29 @@ def open_npy_writer(
         out, {"data": (shape, dtype)}, main="data", force=force, provenance={}
     ) as arrays:
         yield arrays["data"]
+
+
+#: Errors of the destination, not of the data: a full disk, a file-size limit, a quota, a
+#: read-only filesystem.
+WRITE_ERRNOS = {"ENOSPC", "EFBIG", "EDQUOT", "EROFS", "EACCES", "EPERM", "EIO"}
+
+
+@contextmanager
+def write_errors(dest: Destination) -> Iterator[None]:
+    """Turn the operating system's refusal to write into one clear :class:`OutputError`; the
+    atomic writers have already removed their temporaries by the time it arrives here."""
+    import errno
+
+    try:
+        yield
+    except OSError as exc:
+        name = errno.errorcode.get(exc.errno or 0, "")
+        if name not in WRITE_ERRNOS:
+            raise
+        why = {"ENOSPC": "the disk is full", "EFBIG": "the file is larger than allowed (file-size limit)",
+               "EDQUOT": "the disk quota is exhausted", "EROFS": "the filesystem is read-only"}.get(
+            name, exc.strerror or name)  # fmt: skip
+        raise OutputError(f"cannot write {dest.text}: {why}; nothing was written") from None
 
 
 def _format(dest: Destination):
