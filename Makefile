@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench fixtures clean venv
+.PHONY: demo test lint bench fuzz fixtures docs clean venv
 
 venv: $(STAMP)
 
@@ -21,11 +21,25 @@ test: $(STAMP)
 	KERAS_BACKEND=numpy $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests fixtures benchmarks
-	$(BIN)/ruff format --check src tests fixtures benchmarks
+	$(BIN)/ruff check src tests fixtures benchmarks fuzz
+	$(BIN)/ruff format --check src tests fixtures benchmarks fuzz
 
 bench: $(STAMP)
 	KERAS_BACKEND=numpy $(BIN)/python benchmarks/run.py
+
+# Longer fuzzing campaigns with atheris: FUZZ_RUNS inputs per format; crashes land in
+# fuzz/crashes/<format>/, which tests/test_fuzz.py replays in every `make test`.
+FUZZ_RUNS ?= 20000
+fuzz: $(STAMP)
+	$(BIN)/python -m pip install -q atheris
+	$(BIN)/python fuzz/targets.py   # seed corpora from fixtures/ into fuzz/corpus/<format>/
+	for f in npy npz hdf5 parquet csv; do \
+	  (cd fuzz && ../$(BIN)/python fuzz_$$f.py corpus/$$f -atheris_runs=$(FUZZ_RUNS) \
+	     -artifact_prefix=crashes/$$f/ -rss_limit_mb=4096 -timeout=60 -max_len=65536) || exit 1; \
+	done
+
+docs: $(STAMP)
+	$(BIN)/python -m dsdoctor.docs
 
 fixtures: $(STAMP)
 	$(BIN)/python fixtures/make_fixtures.py

@@ -101,7 +101,7 @@ class Inspection:
 
     @property
     def errors(self) -> list[str]:
-        return [f"{self.source}:{e.entry.path}: {e.error}" for e in self.entries if e.error]
+        return [e.error for e in self.entries if e.error]
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "format": self.format,

@@ -77,7 +77,7 @@ def sniff(path: Path) -> str | None:
             return "npy"
         if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
             return "npz"
-        if head.startswith(b"PAR1"):
+        if head.startswith(b"PAR1") or head.startswith(b"PARE"):  # PARE: encrypted footer
             return "parquet"
         for offset in (0, 512, 1024, 2048):  # HDF5 superblock after a user block
             fp.seek(offset)

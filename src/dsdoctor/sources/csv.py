@@ -8,6 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from ..errors import SourceError
 from .parquet import ARROW_ERRORS, arrow_error
 from .table import TableSource
 
@@ -28,14 +29,17 @@ class CsvSource(TableSource):
             with self._reader(None) as reader:
                 self.schema = reader.schema
         except ARROW_ERRORS as exc:
-            raise arrow_error(display, exc, "CSV") from None
+            raise self._error(exc) from None
         super().__init__(path, display, target=target)
 
-    def _reader(self, columns: list[str] | None, block: int = BLOCK_BYTES):
+    def _reader(self, columns: list[str] | None, block: int = BLOCK_BYTES, *, threads=True,
+                invalid_row_handler=None):  # fmt: skip
         return pacsv.open_csv(
             self._path,
-            read_options=pacsv.ReadOptions(block_size=block, use_threads=True),
-            parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
+            read_options=pacsv.ReadOptions(block_size=block, use_threads=threads),
+            parse_options=pacsv.ParseOptions(
+                delimiter=self.delimiter, invalid_row_handler=invalid_row_handler
+            ),
             convert_options=pacsv.ConvertOptions(
                 include_columns=columns,
                 column_types=None
@@ -61,4 +65,35 @@ class CsvSource(TableSource):
                     for start in range(0, batch.num_rows, rows):
                         yield batch.slice(start, rows)
         except ARROW_ERRORS as exc:
-            raise arrow_error(self._display, exc, "CSV") from None
+            raise self._error(exc) from None
+
+    def _error(self, exc: BaseException):
+        """A clean error; a row with the wrong number of fields is located and named (the
+        threaded reader does not know row numbers, so the file is read again without threads,
+        only on this error path)."""
+        if "Expected" in str(exc) and "columns" in str(exc) and "Row #" not in str(exc):
+            bad = self._first_bad_row()
+            if bad is not None:
+                number, expected, actual, text = bad
+                where = f"row {number}" if number is not None else "a row"
+                kind = "TSV" if self.delimiter == "\t" else "CSV"
+                return SourceError(
+                    f"{self._display} is not valid {kind}: {where} has {actual} fields where "
+                    f"the header has {expected} ({text[:80]!r}); fix that row or the delimiter"
+                )
+        return arrow_error(self._display, exc, "CSV")
+
+    def _first_bad_row(self) -> tuple | None:
+        found: list[tuple] = []
+
+        def handler(row) -> str:
+            found.append((row.number, row.expected_columns, row.actual_columns, row.text))
+            return "error"
+
+        try:
+            with self._reader(None, threads=False, invalid_row_handler=handler) as reader:
+                for _ in reader:
+                    pass
+        except ARROW_ERRORS:
+            pass
+        return found[0] if found else None

@@ -13,12 +13,25 @@ import numpy as np
 
 from ..arrays import Ragged
 from ..errors import SourceError, UnsafeInputError
+from ..limits import address_space_budget
 from .base import ArrayHandle, Entry, Source, is_numeric
 
 MAX_DEPTH = 64
 MAX_OBJECTS = 100_000
 #: Rows of a variable-length dataset read per chunk before the average length is known.
 VLEN_FIRST_ROWS = 1024
+#: Compressed chunks whose stored bytes repeat (a preallocated dataset of zeros, say) are
+#: decompressed once: a chunk is compared by its stored bytes when it is at most DEDUPE_MAX_STORED
+#: bytes, expands at least DEDUPE_RATIO times and holds at least DEDUPE_MIN_BYTES of data.
+DEDUPE_MAX_STORED = 64 * 1024
+DEDUPE_RATIO = 16
+DEDUPE_MIN_BYTES = 256 * 1024
+#: Well-known registered HDF5 filters, for a useful message when one is missing.
+FILTER_NAMES = {
+    1: "deflate (gzip)", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit", 6: "scaleoffset",
+    305: "LZO", 307: "bzip2", 32000: "LZF", 32001: "Blosc", 32004: "LZ4", 32008: "bitshuffle",
+    32013: "zfp", 32015: "Zstandard", 32017: "SZ", 32026: "Blosc2",
+}  # fmt: skip
 
 
 def _h5_error(display: str, exc: BaseException) -> SourceError:
@@ -31,6 +44,12 @@ class H5Dataset(ArrayHandle):
 
     file: h5py.File
     vlen_base: np.dtype | None = None
+    #: For an HDF5 array type (each element a fixed block): the dataspace shape; the block's
+    #: axes follow it in ``shape``. None for every other dataset.
+    space_shape: tuple[int, ...] | None = None
+    #: An HDF5 bitfield: read as stored (HDF5 converts no bitfield to an integer) into unsigned
+    #: integers of its size and byte order.
+    bitfield: bool = False
 
     @property
     def dset(self) -> h5py.Dataset:
@@ -47,31 +66,74 @@ class H5Dataset(ArrayHandle):
         try:
             if self.ragged:
                 yield from self._vlen_chunks(chunk_bytes)
+            elif self.space_shape is not None:
+                yield from self._array_type_chunks(chunk_bytes)
             elif not self.shape:
                 yield np.asarray(self.dset[()], dtype=self.dtype)
             else:
                 yield from self._dense_chunks(chunk_bytes)
-        except (OSError, RuntimeError, ValueError, TypeError, KeyError) as exc:
+        except (OSError, RuntimeError, ValueError, TypeError, KeyError, MemoryError) as exc:
+            missing = self.missing_filters()
+            if missing:
+                raise SourceError(
+                    f"{self.source} is compressed with {' and '.join(missing)}, which this HDF5 "
+                    "installation cannot decode; install the filter plugin (many are in "
+                    "`pip install hdf5plugin`; LZO comes with PyTables) or re-save the data "
+                    "with gzip"
+                ) from None
             raise SourceError(
                 f"{self.source} cannot be read ({str(exc).splitlines()[0]})"
             ) from None
+
+    def missing_filters(self) -> list[str]:
+        """The filters of the dataset's pipeline that HDF5 cannot load, named."""
+        try:
+            dcpl = self.dset.id.get_create_plist()
+            out = []
+            for i in range(dcpl.get_nfilters()):
+                code, _flags, _values, name = dcpl.get_filter(i)
+                if not h5py.h5z.filter_avail(code):
+                    label = FILTER_NAMES.get(code) or name.decode(errors="replace") or "a filter"
+                    out.append(f"the {label} filter (HDF5 filter id {code})")
+            return out
+        except (OSError, RuntimeError, ValueError, KeyError):
+            return []
 
     def _dense_chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
         dset, n = self.dset, self.shape[0]
         rows = self._rows(chunk_bytes)
         buf = np.empty((min(rows, n), *self.shape[1:]), dtype=self.dtype)
+        dedupe = None if self.bitfield else _ChunkDedupe.for_dataset(dset, self.dtype, chunk_bytes)
         for start in range(0, n, rows):
             count = min(rows, n - start)
             view = buf[:count]
-            if count:
+            if self.bitfield and count:
+                _read_as_stored(dset, view, start)
+            elif dedupe is not None:
+                dedupe.read(view, start)
+            elif count:
                 dset.read_direct(view, np.s_[start : start + count], np.s_[0:count])
             yield view
+
+    def _array_type_chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
+        """An HDF5 array type: h5py reads it with the block's axes appended (no ``read_direct``:
+        HDF5 has no conversion from an array type to its base type)."""
+        dset, rows = self.dset, self._rows(chunk_bytes)
+        if not self.space_shape:  # a scalar dataspace holding one block: its first axis is N
+            block = np.asarray(dset[()], dtype=self.dtype).reshape(self.shape)
+            for start in range(0, self.shape[0], rows):
+                yield block[start : start + rows]
+            return
+        for start in range(0, self.shape[0], rows):
+            block = np.asarray(dset[start : start + rows], dtype=self.dtype)
+            yield block.reshape((len(block), *self.shape[1:]))
 
     def _vlen_chunks(self, chunk_bytes: int) -> Iterator[Ragged]:
         dset, n = self.dset, self.shape[0]
         rows, start = VLEN_FIRST_ROWS, 0
         while start < n:
-            block = dset[start : start + rows]
+            with address_space_budget():  # a damaged length makes HDF5 allocate its declared size
+                block = dset[start : start + rows]
             lengths = np.fromiter(map(len, block), dtype=np.int64, count=len(block))
             total = int(lengths.sum())
             values = (np.concatenate(block.tolist()).astype(self.dtype, copy=False) if total
@@ -80,6 +142,76 @@ class H5Dataset(ArrayHandle):
             start += len(block)
             mean = max(1.0, total / max(1, len(block)))
             rows = max(1, int(chunk_bytes // (mean * self.row_bytes)))
+
+
+class _ChunkDedupe:
+    """Reads a filtered dataset chunked along the first axis only, decompressing each distinct
+    small stored chunk once (a 2 MB file can hold 2 GiB of compressed zeros)."""
+
+    def __init__(self, dset: h5py.Dataset, chunk_rows: int, budget: int):
+        self.dset, self.rows, self.n = dset, chunk_rows, dset.shape[0]
+        self.budget = budget  # bytes of decoded chunks kept
+        self.cache: dict[tuple[int, bytes], np.ndarray] = {}
+
+    @classmethod
+    def for_dataset(cls, dset: h5py.Dataset, dtype: np.dtype, chunk_bytes: int):
+        chunks, shape = dset.chunks, dset.shape
+        if not chunks or len(shape) < 1 or tuple(chunks[1:]) != tuple(shape[1:]):
+            return None
+        if chunks[0] * int(np.prod(chunks[1:], dtype=np.int64)) * dtype.itemsize < DEDUPE_MIN_BYTES:
+            return None
+        if dtype != dset.dtype:
+            return None
+        try:
+            if dset.id.get_create_plist().get_nfilters() == 0:
+                return None
+            dset.id.get_chunk_info_by_coord((0,) * len(shape))
+        except (AttributeError, OSError, RuntimeError, ValueError):  # old HDF5: no chunk queries
+            return None
+        return cls(dset, chunks[0], max(chunk_bytes, DEDUPE_MIN_BYTES))
+
+    def read(self, view: np.ndarray, start: int) -> None:
+        """Fill ``view`` with rows ``start:start + len(view)``."""
+        end, pending = start + len(view), None  # pending: first row of a run read normally
+        first = start - start % self.rows
+        for c in range(first, end, self.rows):
+            lo, hi = max(c, start), min(c + self.rows, end)
+            decoded = self._decoded(c)
+            if decoded is None:
+                pending = lo if pending is None else pending
+                continue
+            if pending is not None:
+                self._plain(view, start, pending, lo)
+                pending = None
+            view[lo - start : hi - start] = decoded[lo - c : hi - c]
+        if pending is not None:
+            self._plain(view, start, pending, end)
+
+    def _plain(self, view: np.ndarray, start: int, lo: int, hi: int) -> None:
+        self.dset.read_direct(view, np.s_[lo:hi], np.s_[lo - start : hi - start])
+
+    def _decoded(self, c: int) -> np.ndarray | None:
+        """The decoded chunk at row ``c`` when it is a small stored chunk worth remembering."""
+        coord = (c,) + (0,) * (len(self.dset.shape) - 1)
+        info = self.dset.id.get_chunk_info_by_coord(coord)
+        rows = min(self.rows, self.n - c)
+        if info.byte_offset is None or info.size > DEDUPE_MAX_STORED:
+            return None  # not stored (fill value: cheap) or large: read it the normal way
+        nbytes = rows * int(np.prod(self.dset.shape[1:], dtype=np.int64)) * self.dset.dtype.itemsize
+        if info.size * DEDUPE_RATIO > nbytes:
+            return None
+        mask, raw = self.dset.id.read_direct_chunk(coord)
+        key = (int(mask), bytes(raw))
+        hit = self.cache.get(key)
+        if hit is not None and len(hit) >= rows:
+            return hit
+        if nbytes > self.budget:
+            return None
+        decoded = np.empty((rows, *self.dset.shape[1:]), dtype=self.dset.dtype)
+        self.dset.read_direct(decoded, np.s_[c : c + rows], np.s_[0:rows])
+        self.cache[key] = decoded
+        self.budget -= nbytes
+        return decoded
 
 
 class H5Source(Source):
@@ -133,6 +265,9 @@ class H5Source(Source):
             path = f"{prefix}/{name}"
             try:
                 link = group.get(name, getlink=True)
+            except TypeError:  # h5py knows hard, soft and external links only
+                self._entries.append(Entry(path, "link", note="user-defined link (not followed)"))
+                continue
             except (OSError, RuntimeError, KeyError) as exc:
                 self._entries.append(Entry(path, "error", note=str(exc).splitlines()[0]))
                 continue
@@ -181,6 +316,8 @@ class H5Source(Source):
             layout["chunks"] = list(dset.chunks)
         if dset.compression:
             layout["compression"] = dset.compression
+            if dset.compression == "unknown":  # a plugin filter: name it from the pipeline
+                layout["compression"] = _filter_label(dset) or "unknown"
         handle = H5Dataset(name=path, source=display, path=self.path, format="hdf5",
                            shape=tuple(shape) if shape is not None else (), dtype=dtype)  # fmt: skip
         handle.file = self.file
@@ -200,9 +337,22 @@ class H5Source(Source):
                 handle.shape = (shape[0], None)
         elif dtype.kind == "O" or h5py.check_string_dtype(dtype) is not None:
             handle.skip = "text or references, not numbers; dsdoctor checks numeric arrays"
-        elif dtype.subdtype is not None:
-            handle.dtype = dtype.subdtype[0]  # an array type: each element is a fixed block
-            handle.shape = (*shape, *dtype.subdtype[1])
+        elif dtype.subdtype is not None:  # an array type: each element is a fixed block
+            base, block = dtype.subdtype
+            handle.shape, handle.space_shape = (*shape, *block), tuple(shape)
+            if not is_numeric(base):
+                handle.skip = (
+                    f"an array type of {base}, not numbers; dsdoctor checks numeric arrays"
+                )
+            elif not handle.shape:
+                handle.skip = "an empty array type holds no data"
+            else:
+                handle.dtype = base
+        elif _is_bitfield(dset) and dtype.kind == "u":
+            handle.bitfield = True
+            order = ">" if dset.id.get_type().get_order() == h5py.h5t.ORDER_BE else "<"
+            handle.dtype = np.dtype(f"{order}u{dtype.itemsize}")
+            layout["type"] = "bitfield"
         elif not is_numeric(dtype):
             handle.skip = f"dtype {dtype} is not numeric (compound, opaque or enum of text); dsdoctor checks numeric arrays"
         external = self._external(dset)
@@ -262,6 +412,35 @@ class H5Source(Source):
         if not isinstance(obj, h5py.Dataset):
             raise SourceError(f"{self.display}:{path} is not a dataset")
         return self._dataset(obj, path)
+
+
+def _is_bitfield(dset: h5py.Dataset) -> bool:
+    try:
+        return dset.id.get_type().get_class() == h5py.h5t.BITFIELD
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+def _read_as_stored(dset: h5py.Dataset, view: np.ndarray, start: int) -> None:
+    """Rows ``start:start + len(view)`` with the file's own type as the memory type (no
+    conversion); ``view`` has the same item size and byte order."""
+    fspace = dset.id.get_space()
+    fspace.select_hyperslab((start,) + (0,) * (view.ndim - 1), view.shape)
+    mspace = h5py.h5s.create_simple(view.shape)
+    dset.id.read(mspace, fspace, view, mtype=dset.id.get_type())
+
+
+def _filter_label(dset: h5py.Dataset) -> str | None:
+    """The name of the first filter h5py does not know (LZO, Blosc, bitshuffle, …)."""
+    try:
+        dcpl = dset.id.get_create_plist()
+        for i in range(dcpl.get_nfilters()):
+            code, _flags, _values, name = dcpl.get_filter(i)
+            if code > 6:  # past the filters built into HDF5
+                return FILTER_NAMES.get(code) or name.decode(errors="replace") or f"filter {code}"
+    except (OSError, RuntimeError, ValueError, KeyError):
+        pass
+    return None
 
 
 def _object_key(obj) -> tuple:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import tokenize
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,7 +43,8 @@ def _read_header(fp, display: str) -> tuple[tuple[int, ...], bool, np.dtype]:
             )
         else:
             raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
-    except (ValueError, TypeError, SyntaxError, OverflowError, UnicodeDecodeError, EOFError) as exc:
+    except (ValueError, TypeError, SyntaxError, OverflowError, UnicodeDecodeError, EOFError,
+            tokenize.TokenError, RecursionError, MemoryError) as exc:  # fmt: skip
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SourceError(f"{display} is not a valid .npy file ({msg})") from None
     if any(d < 0 for d in shape):
@@ -55,6 +57,20 @@ def declared_bytes(shape: tuple[int, ...], dtype: np.dtype) -> int:
     for d in shape:
         n *= d
     return n * dtype.itemsize
+
+
+def check_bool(block: np.ndarray, display: str) -> np.ndarray:
+    """A bool array stores one byte per element, 0 or 1; any other byte means a corrupt file
+    (numpy would read it as a bool that is neither True nor False in comparisons)."""
+    if block.dtype.kind == "b" and block.size:
+        raw = block.view(np.uint8) if block.flags.c_contiguous else block.astype(np.uint8)
+        bad = int(np.count_nonzero(raw > 1))
+        if bad:
+            raise SourceError(
+                f"{display} is corrupt: its bool data holds {bad:,} byte(s) other than 0 and 1; "
+                "re-save the array from its source"
+            )
+    return block
 
 
 def unsafe_message(display: str, dtype: np.dtype) -> str:
@@ -75,7 +91,7 @@ class NpyArray(ArrayHandle):
             yield from self._pickled_chunks(chunk_bytes)
             return
         if not self.shape:
-            yield self._read_block(0, 1).reshape(())
+            yield check_bool(self._read_block(0, 1).reshape(()), self.source)
             return
         n, rows = self.shape[0], self.rows_per_chunk(chunk_bytes)
         if self.fortran and self.ndim > 1:
@@ -91,7 +107,7 @@ class NpyArray(ArrayHandle):
                 got = fp.readinto(memoryview(view).cast("B"))
                 if got != view.nbytes:
                     raise SourceError(f"{self.source} ended early: the file is truncated")
-                yield view.reshape((count, *self.shape[1:]))
+                yield check_bool(view.reshape((count, *self.shape[1:])), self.source)
 
     def _fortran_chunks(self, rows: int) -> Iterator[np.ndarray]:
         """Rows of a Fortran-ordered array. Each of the P trailing positions is a contiguous run
@@ -115,7 +131,7 @@ class NpyArray(ArrayHandle):
                         fp.readinto(memoryview(block[j]).cast("B")) != count * item
                     ):  # block[j] is contiguous
                         raise SourceError(f"{self.source} ended early: the file is truncated")
-                yield block.T.reshape((count, *rest), order="F")
+                yield check_bool(block.T.reshape((count, *rest), order="F"), self.source)
 
     def _fortran_mapped(self, rows: int) -> Iterator[np.ndarray]:
         import mmap
@@ -125,7 +141,7 @@ class NpyArray(ArrayHandle):
         )
         try:
             for start in range(0, self.shape[0], rows):
-                yield np.ascontiguousarray(mm[start : start + rows])
+                yield check_bool(np.ascontiguousarray(mm[start : start + rows]), self.source)
                 if hasattr(mm, "_mmap") and mm._mmap is not None and hasattr(mmap, "MADV_DONTNEED"):
                     mm._mmap.madvise(
                         mmap.MADV_DONTNEED

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +14,20 @@ import numpy as np
 from ..arrays import Ragged
 from ..errors import SourceError, UnsafeInputError
 from .base import ArrayHandle, Entry, Source, is_numeric
-from .npy import declared_bytes, read_header, unsafe_message
+from .npy import check_bool, declared_bytes, read_header, unsafe_message
+
+#: What reading a damaged archive raises: bad headers and CRCs, truncation, corrupt deflate,
+#: bzip2 or lzma streams, unsupported compression methods.
+ZIP_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error, NotImplementedError,
+    RuntimeError, IndexError, struct.error, UnicodeDecodeError,  # zipfile slips on damaged directories
+)  # fmt: skip
+try:
+    import lzma
+
+    ZIP_ERRORS += (lzma.LZMAError,)
+except ImportError:  # pragma: no cover - Python built without lzma
+    pass
 
 #: A member whose data expands more than this many times over its compressed size, and to more
 #: than BOMB_MIN_BYTES, is refused as a decompression bomb.
@@ -51,25 +66,32 @@ class NpzMember(ArrayHandle):
                 view = buf[: count * per_row]
                 if _read_exact(fp, memoryview(view).cast("B")) != view.nbytes:
                     raise SourceError(f"{self.source} ended early: the member is truncated")
-                yield view.reshape((count, *shape[1:])) if self.shape else view.reshape(())
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise SourceError(f"{self.source} cannot be read: {exc}") from None
+                block = view.reshape((count, *shape[1:])) if self.shape else view.reshape(())
+                yield check_bool(block, self.source)
+        except ZIP_ERRORS as exc:
+            raise SourceError(f"{self.source} cannot be read ({_first_line(exc)})") from None
         finally:
             fp.close()
             zf.close()
 
     def _fortran_chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
         """A Fortran-ordered member cannot be cut into rows as it streams: read it whole."""
-        zf, fp = self.open_stream()
+        need = declared_bytes(self.shape, self.dtype)
         try:
-            raw = fp.read(declared_bytes(self.shape, self.dtype))
-        finally:
-            fp.close()
-            zf.close()
+            zf, fp = self.open_stream()
+            try:
+                raw = fp.read(need)
+            finally:
+                fp.close()
+                zf.close()
+        except ZIP_ERRORS as exc:
+            raise SourceError(f"{self.source} cannot be read ({_first_line(exc)})") from None
+        if len(raw) != need:
+            raise SourceError(f"{self.source} ended early: the member is truncated")
         arr = np.frombuffer(raw, dtype=self.dtype).reshape(self.shape, order="F")
         rows = self.rows_per_chunk(chunk_bytes)
         for start in range(0, self.shape[0], rows):
-            yield np.ascontiguousarray(arr[start : start + rows])
+            yield check_bool(np.ascontiguousarray(arr[start : start + rows]), self.source)
 
 
 class NpzRagged(ArrayHandle):
@@ -107,6 +129,11 @@ class NpzRagged(ArrayHandle):
             start = end
 
 
+def _first_line(exc: BaseException) -> str:
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return msg[:300]
+
+
 def _read_exact(fp, view: memoryview) -> int:
     got = 0
     while got < len(view):
@@ -130,9 +157,13 @@ class NpzSource(Source):
                 for info in infos:
                     members[info.filename] = self._member(zf, info)
         except zipfile.BadZipFile as exc:
-            raise SourceError(f"{display} is not a valid .npz archive ({exc})") from None
-        except (OSError, EOFError, NotImplementedError, RuntimeError) as exc:
-            raise SourceError(f"{display} cannot be read as an .npz archive ({exc})") from None
+            raise SourceError(
+                f"{display} is not a valid .npz archive ({_first_line(exc)})"
+            ) from None
+        except ZIP_ERRORS as exc:
+            raise SourceError(
+                f"{display} cannot be read as an .npz archive ({_first_line(exc)})"
+            ) from None
         self._arrays = self._pair_ragged(members)
 
     def _member(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> NpzMember:

@@ -73,7 +73,11 @@ class TableArray(ArrayHandle):
             if self.kind != "list"
             else max(1, chunk_bytes // max(1, self.table.row_estimate(self.columns)))
         )
+        declared, seen = self.shape[0], 0
         for batch in self.table.batches(self.columns, rows):
+            seen += batch.num_rows
+            if declared is not None and seen > declared:
+                raise self._count_error(declared, seen, "more")
             if self.kind == "scalar":
                 cols = [to_numpy(batch.column(c), self.dtype) for c in self.columns]
                 if len(cols) == 1 and self.ndim == 1:
@@ -84,6 +88,14 @@ class TableArray(ArrayHandle):
                 yield self._fixed(batch.column(self.columns[0]))
             else:
                 yield self._ragged(batch.column(self.columns[0]))
+        if declared is not None and seen != declared:
+            raise self._count_error(declared, seen, "fewer")
+
+    def _count_error(self, declared: int, seen: int, what: str) -> SourceError:
+        return SourceError(
+            f"{self.source} is corrupt: the file declares {declared:,} rows but the column data "
+            f"holds {what} ({seen:,}{'+' if what == 'more' else ''})"
+        )
 
     def _fixed(self, col: pa.Array) -> np.ndarray:
         col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
@@ -132,6 +144,12 @@ class TableSource(Source):
     def __init__(self, path: Path, display: str, *, target: str | None = None):
         super().__init__(path, display)
         self.target = target
+        try:
+            self.schema.names  # noqa: B018 - decodes every column name once
+        except UnicodeDecodeError:
+            raise SourceError(
+                f"{display} has column names that are not valid UTF-8; the file is damaged"
+            ) from None
         if target is not None and target not in self.schema.names:
             raise SourceError(
                 f"{display} has no column {target!r} for --target; it has: {', '.join(self.schema.names)}"

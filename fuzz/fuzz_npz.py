@@ -1,0 +1,22 @@
+"""atheris campaign for the npz reader: `make fuzz` (or `python fuzz/fuzz_npz.py -atheris_runs=N`).
+
+A crash found here is kept in `fuzz/crashes/npz/` and replayed by `tests/test_fuzz.py`."""
+
+import sys
+
+import atheris
+
+with atheris.instrument_imports(include=["dsdoctor"]):
+    import dsdoctor.api
+    import dsdoctor.sources  # noqa: F401
+
+from targets import run_one
+
+
+def one_input(data: bytes) -> None:
+    run_one(data, "npz")
+
+
+if __name__ == "__main__":
+    atheris.Setup(sys.argv, one_input)
+    atheris.Fuzz()
