@@ -73,7 +73,8 @@ class ParquetSource(TableSource):
             else:
                 self._dataset = None
                 check_magic(path, display)
-                self._pf = pq.ParquetFile(path, page_checksum_verification=True)
+                # pre_buffer=False: read column chunks as batches need them, not whole row groups
+                self._pf = pq.ParquetFile(path, page_checksum_verification=True, pre_buffer=False)
                 self._meta = self._pf.metadata
                 self.schema = self._pf.schema_arrow
         except SourceError:

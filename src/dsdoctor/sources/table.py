@@ -60,6 +60,16 @@ def to_numpy(col: pa.Array | pa.ChunkedArray, dtype: np.dtype) -> np.ndarray:
     return col.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
 
 
+def stack_columns(cols: list[np.ndarray], rows: int, dtype: np.dtype) -> np.ndarray:
+    """Columns side by side as (rows, k), in Fortran order: each column is one contiguous copy,
+    and reductions per feature run over contiguous memory (``np.column_stack`` interleaves)."""
+    out = np.empty((rows, len(cols)), dtype=np.result_type(dtype, *[c.dtype for c in cols]) if cols else dtype,
+                   order="F")  # fmt: skip
+    for j, c in enumerate(cols):
+        out[:, j] = c
+    return out
+
+
 class TableArray(ArrayHandle):
     """Columns of a table as one array."""
 
@@ -83,7 +93,7 @@ class TableArray(ArrayHandle):
                 if len(cols) == 1 and self.ndim == 1:
                     yield cols[0]
                 else:
-                    yield np.column_stack(cols) if cols else np.empty((batch.num_rows, 0))
+                    yield stack_columns(cols, batch.num_rows, self.dtype)
             elif self.kind == "fixed":
                 yield self._fixed(batch.column(self.columns[0]))
             else:
