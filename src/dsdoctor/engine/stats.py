@@ -272,7 +272,12 @@ def _add_padded(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _py(v) -> Any:
-    v = v.item() if hasattr(v, "item") else v
+    if isinstance(v, np.floating):  # float128's .item() is still a float128
+        v = float(v)
+    elif isinstance(v, np.integer | np.bool_):
+        v = v.item()
+    elif isinstance(v, np.complexfloating):
+        v = str(complex(v))
     if isinstance(v, float) and not np.isfinite(v):
         return str(v)
     return v

@@ -7,6 +7,8 @@ import math
 import sys
 from typing import Any
 
+import numpy as np
+
 
 def _default(obj: Any) -> Any:
     if hasattr(obj, "item"):
@@ -19,7 +21,13 @@ def _default(obj: Any) -> Any:
 
 
 def _clean(obj: Any) -> Any:
-    if type(obj).__module__ == "numpy":
+    if isinstance(obj, np.floating):  # float128's .item()/.tolist() stay float128
+        obj = float(obj)
+    elif isinstance(obj, np.complexfloating):
+        obj = str(complex(obj))
+    elif isinstance(obj, np.generic):
+        obj = obj.item()
+    elif isinstance(obj, np.ndarray):
         obj = obj.tolist()
     if isinstance(obj, float) and not math.isfinite(obj):
         return str(obj)

@@ -87,7 +87,10 @@ class CsvSource(TableSource):
         found: list[tuple] = []
 
         def handler(row) -> str:
-            found.append((row.number, row.expected_columns, row.actual_columns, row.text))
+            try:
+                found.append((row.number, row.expected_columns, row.actual_columns, row.text))
+            except (UnicodeDecodeError, ValueError, AttributeError):  # a damaged row's text
+                found.append((row.number, row.expected_columns, row.actual_columns, ""))
             return "error"
 
         try:
