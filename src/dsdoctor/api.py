@@ -209,6 +209,13 @@ def check(
     if contract is not None:
         more, more_pairs = _spec_subjects(contract, opts)
         subjects, pairs = subjects + more, pairs + more_pairs
+    if not subjects and sources:
+        from .errors import SourceError
+
+        names = ", ".join(str(s) for s in sources)
+        raise SourceError(
+            f"{names}: no numeric arrays to check (`dsdoctor inspect` shows what is inside)"
+        )
     if not subjects:
         raise UsageError(
             "nothing to check: give sources, or --x/--y, or a spec file (dsdoctor.toml)"
