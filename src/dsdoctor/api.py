@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .checks import (
-    REGISTRY,
-    Check,
-    Context,
-    Expectations,
-    Subject,
-    get_check,
-    resolve_codes,
-    run_checks,
-)
 from .engine.stats import ArrayStats, ScanOptions
 from .errors import UnsafeInputError, UsageError
 from .findings import Finding, Report
 from .sources import DEFAULT_CHUNK_BYTES, ArrayHandle, Entry, open_source, parse_source
 from .units import parse_shape, parse_size
+
+if TYPE_CHECKING:  # the checks are imported by the functions that run them (fast `inspect`)
+    from .checks import Check, Expectations, Subject
 
 X_NAMES = {"x", "inputs", "input", "features", "data", "x_train", "train_x", "samples"}
 Y_NAMES = {"y", "targets", "target", "labels", "label", "y_train", "train_y"}
@@ -139,6 +132,8 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
 def expectations(*, input_shape=None, features=None, timesteps=None, classes=None, batch_size=None,
                  memory=None, mask_value=None) -> Expectations:  # fmt: skip
     """Validate and normalise the model expectations (strings as the CLI takes them)."""
+    from .checks import Expectations
+
     if isinstance(input_shape, str):
         input_shape = parse_shape(input_shape)
     for name, value in (("features", features), ("timesteps", timesteps), ("classes", classes),
@@ -186,6 +181,8 @@ def check(
     directory upward; its ``[check]`` options are defaults that keyword arguments override. The
     keyword names are the CLI's option names.
     """
+    from .checks import Context, resolve_codes, run_checks
+
     given = {"input_shape": input_shape, "features": features, "timesteps": timesteps, "classes": classes,
              "batch_size": batch_size, "memory": memory, "mask_value": mask_value, "select": select,
              "ignore": ignore, "chunk_size": chunk_size}  # fmt: skip
@@ -265,6 +262,8 @@ def _spec_expectations(contract, given: dict) -> dict:
 def _spec_subjects(
     contract, opts: SourceOptions
 ) -> tuple[list[Subject], list[tuple[Subject, Subject]]]:
+    from .checks import Subject
+
     subjects = []
     for a in contract.arrays.values():
         h = _resolve(a.source, a.name, opts)[0]
@@ -310,6 +309,8 @@ def _resolve(
 def _subjects(
     sources, x, y, opts: SourceOptions
 ) -> tuple[list[Subject], list[tuple[Subject, Subject]]]:
+    from .checks import Subject
+
     subjects: list[Subject] = []
     pairs: list[tuple[Subject, Subject]] = []
     target = opts.target
@@ -449,4 +450,6 @@ def spec_infer(*sources, x=None, y=None, relative_to: str | None = None, **optio
 # -- explain ------------------------------------------------------------------------------------
 def explain(key: str | None = None) -> type[Check] | tuple[type[Check], ...]:
     """The check class for a code or name (its docstring is the explanation), or all of them."""
+    from .checks import REGISTRY, get_check
+
     return REGISTRY if key is None else get_check(key)

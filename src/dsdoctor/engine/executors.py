@@ -50,7 +50,9 @@ class Engine:
 
         tasks = getattr(handle, "shard_sources", None)
         if self.name == "serial" or (self.name == "process" and not tasks):
-            with progress(f"scanning {handle.source}", handle.memory_bytes) as advance:
+            with progress(
+                f"scanning {handle.source}", handle.memory_bytes or handle.disk_bytes
+            ) as advance:
                 return scan(handle, opts, advance)
         tasks = tasks or [handle.source]
         run = self._dask if self.name == "dask" else self._processes

@@ -8,6 +8,9 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+#: Scans smaller than this finish before a bar would help.
+MIN_BYTES = 256 * 1024**2
+
 
 def enabled() -> bool:
     return sys.stderr.isatty() and os.environ.get("DSDOCTOR_NO_PROGRESS") != "1"
@@ -18,7 +21,8 @@ def progress(
     description: str, total: float | None, unit: str = "bytes"
 ) -> Iterator[Callable[[float], None]]:
     """Yield ``advance(amount)``; draws a bar only when stderr is a terminal."""
-    if not enabled():
+    small = unit == "bytes" and (total is None or total < MIN_BYTES)
+    if not enabled() or small:
         yield lambda amount: None
         return
     from rich.progress import (

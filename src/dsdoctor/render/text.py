@@ -4,11 +4,9 @@ terminal, when ``NO_COLOR`` is set, or with ``--no-color``."""
 from __future__ import annotations
 
 import os
+import re
+import sys
 from typing import TYPE_CHECKING
-
-from rich.console import Console
-from rich.markup import escape
-from rich.tree import Tree
 
 from ..units import format_bytes, format_shape
 
@@ -21,12 +19,65 @@ SAFETY_STYLE = {"lossless": "green", "assumption": "yellow", "lossy": "red"}
 BAR = "█"
 
 
-def console(no_color: bool = False, stderr: bool = False) -> Console:
-    plain = no_color or "NO_COLOR" in os.environ
-    probe = Console(stderr=stderr)
-    width = None if probe.is_terminal else 200  # pipes and logs: do not cut lines at 80 columns
-    return Console(stderr=stderr, no_color=plain, highlight=False, soft_wrap=True, width=width,
-                   color_system=None if plain else "auto")  # fmt: skip
+_TAG = re.compile(r"(?<!\\)\[/?[a-z ]*\]")
+
+
+def escape(text: object) -> str:
+    """Make text safe to embed in markup (what ``rich.markup.escape`` does for our tags)."""
+    return re.sub(r"(\[/?[a-z ]*\])", r"\\\1", str(text))
+
+
+class PlainConsole:
+    """Pipes, logs and ``--no-color``: the same lines without markup, and without importing rich
+    (a one-liner's start-up is most of its run)."""
+
+    def __init__(self, stderr: bool = False):
+        self.file = sys.stderr if stderr else sys.stdout
+
+    def print(self, text: object = "") -> None:
+        if isinstance(text, Tree):
+            text = "\n".join(text.lines())
+        plain = _TAG.sub("", str(text)).replace("\\[", "[")
+        self.file.write(plain + "\n")
+
+
+def console(no_color: bool = False, stderr: bool = False):
+    """rich on a terminal with colour allowed; :class:`PlainConsole` everywhere else."""
+    stream = sys.stderr if stderr else sys.stdout
+    if no_color or "NO_COLOR" in os.environ or not stream.isatty():
+        return PlainConsole(stderr)
+    from rich.console import Console
+
+    return RichConsole(Console(stderr=stderr, highlight=False, soft_wrap=True))
+
+
+class RichConsole:
+    def __init__(self, console):
+        self.console = console
+
+    def print(self, text: object = "") -> None:
+        self.console.print("\n".join(text.lines()) if isinstance(text, Tree) else text)
+
+
+class Tree:
+    """A tree of markup lines, drawn with box characters (like ``rich.tree``, without rich)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.children: list[Tree] = []
+
+    def add(self, label: str) -> Tree:
+        child = Tree(label)
+        self.children.append(child)
+        return child
+
+    def lines(self, prefix: str = "") -> list[str]:
+        out = [self.label] if not prefix else []
+        for i, child in enumerate(self.children):
+            last = i == len(self.children) - 1
+            out.append(f"{prefix}{'└── ' if last else '├── '}{child.label}")
+            out.extend(child.lines(prefix + ("    " if last else "│   ")) if child.children else [])
+        return out
 
 
 def _shape(a: dict) -> str:
