@@ -6,6 +6,7 @@ subprocess so a crash is a failure, not the end of the test run."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ sys.path.insert(0, str(ROOT / "fuzz"))
 from targets import FORMATS, mutate, run_one, seeds  # noqa: E402
 
 #: Mutations per format in the normal suite (``DSDOCTOR_FUZZ_ITERATIONS`` raises it).
-ITERATIONS = int(__import__("os").environ.get("DSDOCTOR_FUZZ_ITERATIONS", "400"))
+ITERATIONS = int(os.environ.get("DSDOCTOR_FUZZ_ITERATIONS", "400"))
 
 
 @pytest.mark.parametrize("fmt", ["npy", "npz", "parquet", "csv"])
@@ -70,5 +71,8 @@ def test_crash_corpus_regressions(crash):
         f"import sys; sys.path.insert(0, {str(ROOT / 'fuzz')!r})\nfrom targets import run_one\n"
         f"from pathlib import Path\nprint(run_one(Path({str(crash)!r}).read_bytes(), {fmt!r}))"
     )
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "DSDOCTOR_READ_TIMEOUT": "10"}  # the hangs among them end in 10 s
+    p = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+    )
     assert p.returncode == 0 and p.stdout.strip() in ("report", "error"), p.stderr[-2000:]

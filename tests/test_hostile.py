@@ -193,3 +193,17 @@ def test_inputs_are_never_modified(tmp_path, fixtures):
         run("inspect", p)
         run("check", p)
     assert {p: p.read_bytes() for p in files} == before
+
+
+def test_hdf5_that_makes_the_library_loop_ends_with_a_clean_error(tmp_path):
+    """A damaged global heap makes HDF5 loop forever reading a variable-length dataset (found by
+    `make fuzz`): the read runs in a child that is killed at the deadline."""
+    import time
+    from pathlib import Path
+
+    hang = Path(__file__).resolve().parents[1] / "fuzz/crashes/hdf5/global-heap-hang.h5"
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, "-m", "dsdoctor", "check", "--x", f"{hang}:/seq/tokens"], capture_output=True,
+                       text=True, timeout=120, env={**os.environ, "DSDOCTOR_READ_TIMEOUT": "3"})  # fmt: skip
+    assert time.monotonic() - t0 < 60
+    clean(p, "did not finish within 3 s")

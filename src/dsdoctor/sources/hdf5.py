@@ -13,6 +13,7 @@ import numpy as np
 
 from ..arrays import Ragged
 from ..errors import SourceError, UnsafeInputError
+from ..guarded import call_with_deadline
 from ..limits import address_space_budget
 from .base import ArrayHandle, Entry, Source, is_numeric
 
@@ -129,19 +130,29 @@ class H5Dataset(ArrayHandle):
             yield block.reshape((len(block), *self.shape[1:]))
 
     def _vlen_chunks(self, chunk_bytes: int) -> Iterator[Ragged]:
-        dset, n = self.dset, self.shape[0]
+        """Variable-length rows in blocks. Each block is read in a child process with a deadline
+        (a damaged global heap can make HDF5 loop forever) and under an address-space budget (a
+        damaged length makes HDF5 allocate its declared size)."""
+        n = self.shape[0]
         rows, start = VLEN_FIRST_ROWS, 0
         while start < n:
-            with address_space_budget():  # a damaged length makes HDF5 allocate its declared size
-                block = dset[start : start + rows]
-            lengths = np.fromiter(map(len, block), dtype=np.int64, count=len(block))
-            total = int(lengths.sum())
-            values = (np.concatenate(block.tolist()).astype(self.dtype, copy=False) if total
-                      else np.empty((0, *self.inner_shape), dtype=self.dtype))  # fmt: skip
-            yield Ragged.from_lengths(values.reshape((total, *self.inner_shape)), lengths)
-            start += len(block)
-            mean = max(1.0, total / max(1, len(block)))
+            values, lengths = call_with_deadline(
+                lambda start=start, rows=rows: self._vlen_block(start, rows), self.source
+            )
+            total = len(values)
+            yield Ragged.from_lengths(values, lengths)
+            start += len(lengths)
+            mean = max(1.0, total / max(1, len(lengths)))
             rows = max(1, int(chunk_bytes // (mean * self.row_bytes)))
+
+    def _vlen_block(self, start: int, rows: int) -> list[np.ndarray]:
+        with address_space_budget():
+            block = self.dset[start : start + rows]
+        lengths = np.fromiter(map(len, block), dtype=np.int64, count=len(block))
+        total = int(lengths.sum())
+        values = (np.concatenate(block.tolist()).astype(self.dtype, copy=False) if total
+                  else np.empty((0, *self.inner_shape), dtype=self.dtype))  # fmt: skip
+        return [values.reshape((total, *self.inner_shape)), lengths]
 
 
 class _ChunkDedupe:
