@@ -46,7 +46,7 @@ def call_with_deadline(
             arrays = [np.ascontiguousarray(a) for a in read()]
             out = [struct.pack("<B", 0), struct.pack("<I", len(arrays))]
             for a in arrays:
-                head = f"{a.dtype.str}|{','.join(map(str, a.shape))}".encode()
+                head = f"{a.dtype.str};{','.join(map(str, a.shape))}".encode()
                 out += [struct.pack("<I", len(head)), head, struct.pack("<Q", a.nbytes)]
                 out.append(a.tobytes())
             payload = b"".join(out)
@@ -92,7 +92,7 @@ def _unpack(view: memoryview) -> list[np.ndarray]:
     for _ in range(count):
         (hlen,) = struct.unpack_from("<I", view, pos)
         pos += 4
-        dtype, shape = bytes(view[pos : pos + hlen]).decode().split("|")
+        dtype, shape = bytes(view[pos : pos + hlen]).decode().split(";")
         pos += hlen
         (nbytes,) = struct.unpack_from("<Q", view, pos)
         pos += 8
