@@ -41,6 +41,23 @@ def _finish(result, json_: bool, no_color: bool) -> int:
     return ExitCode.OK
 
 
+def _run(
+    op: str, src: str, output: str, chunk_size: str, json_: bool, no_color: bool, **options
+) -> int:
+    """Every repair command: call ``dsdoctor.repairs.ops.<op>_file``, print what it wrote."""
+    from ..repairs import ops
+    from ..units import parse_size
+
+    chunk_bytes = parse_size(chunk_size, what="--chunk-size")
+    result = getattr(ops, f"{op}_file")(src, output, chunk_bytes=chunk_bytes, **options)
+    return _finish(result, json_, no_color)
+
+
+def _number(value: float) -> int | float:
+    """``--value 0`` means the integer 0 (so it fits integer outputs), ``--value 0.5`` a float."""
+    return int(value) if float(value).is_integer() else value
+
+
 def _src(format, allow_pickle, follow_external) -> dict:
     return {"format": format, "allow_pickle": allow_pickle, "follow_external": follow_external}
 
@@ -104,16 +121,10 @@ def pad(
 
     Same semantics as keras.utils.pad_sequences (default pre/pre); the lengths are what
     torch.nn.utils.rnn.pack_padded_sequence takes."""
-    from ..repairs.ops import pad_file
-    from ..units import parse_size
-
     m = int(maxlen) if maxlen is not None and maxlen.isdigit() else maxlen
-    v = int(value) if float(value).is_integer() else value
-    result = pad_file(src, output, maxlen=m, padding=padding, truncating=truncating, value=v, dtype=dtype,
-                      allow_lossy_cast=allow_lossy_cast, mask=not no_mask, lengths=not no_lengths, force=force,
-                      chunk_bytes=parse_size(chunk_size, what="--chunk-size"),
-                      **_src(format, allow_pickle, follow_external))  # fmt: skip
-    return _finish(result, json_, no_color)
+    return _run("pad", src, output, chunk_size, json_, no_color, maxlen=m, padding=padding, truncating=truncating,
+                value=_number(value), dtype=dtype, allow_lossy_cast=allow_lossy_cast, mask=not no_mask,
+                lengths=not no_lengths, force=force, **_src(format, allow_pickle, follow_external))  # fmt: skip
 
 
 @app.command(
@@ -140,13 +151,17 @@ def mask(
     no_color: NoColorOpt = False,
 ) -> int:
     """Write the boolean mask of real timesteps of already padded data (Keras Masking semantics)."""
-    from ..repairs.ops import mask_file
-    from ..units import parse_size
-
-    v = int(value) if float(value).is_integer() else value
-    result = mask_file(src, output, value=v, force=force, chunk_bytes=parse_size(chunk_size, what="--chunk-size"),
-                       format=format)  # fmt: skip
-    return _finish(result, json_, no_color)
+    return _run(
+        "mask",
+        src,
+        output,
+        chunk_size,
+        json_,
+        no_color,
+        value=_number(value),
+        force=force,
+        format=format,
+    )
 
 
 @app.command(
@@ -182,12 +197,8 @@ def replicate(
 ) -> int:
     """Broadcast a single-sample target to N samples, or repeat each sample K times. Any other
     case is refused with the reason."""
-    from ..repairs.ops import replicate_file
-    from ..units import parse_size
-
-    result = replicate_file(src, output, to=to, like=like, each=each, force=force,
-                            chunk_bytes=parse_size(chunk_size, what="--chunk-size"), format=format)  # fmt: skip
-    return _finish(result, json_, no_color)
+    return _run("replicate", src, output, chunk_size, json_, no_color, to=to, like=like, each=each, force=force,
+                format=format)  # fmt: skip
 
 
 @app.command(
@@ -224,12 +235,8 @@ def reshape(
     no_color: NoColorOpt = False,
 ) -> int:
     """Reshape every sample without changing its elements."""
-    from ..repairs.ops import reshape_file
-    from ..units import parse_size
-
-    result = reshape_file(src, output, shape=shape, add_axis=add_axis, force=force,
-                          chunk_bytes=parse_size(chunk_size, what="--chunk-size"), format=format)  # fmt: skip
-    return _finish(result, json_, no_color)
+    return _run("reshape", src, output, chunk_size, json_, no_color, shape=shape, add_axis=add_axis, force=force,
+                format=format)  # fmt: skip
 
 
 @app.command(
@@ -263,12 +270,8 @@ def select(
     no_color: NoColorOpt = False,
 ) -> int:
     """Keep some features to match a model's input width (lossy: the others are dropped)."""
-    from ..repairs.ops import select_file
-    from ..units import parse_size
-
-    result = select_file(src, output, features=features, columns=columns, first=first, force=force,
-                         chunk_bytes=parse_size(chunk_size, what="--chunk-size"), format=format)  # fmt: skip
-    return _finish(result, json_, no_color)
+    return _run("select", src, output, chunk_size, json_, no_color, features=features, columns=columns, first=first,
+                force=force, format=format)  # fmt: skip
 
 
 @app.command(
@@ -314,14 +317,9 @@ def bucket(
 ) -> int:
     """Split sequences into length buckets, each padded to its own maxlen: OUTDIR gets
     bucket_<k>.npz (data, mask, lengths, index) and buckets.json."""
-    from ..repairs.ops import bucket_file
-    from ..units import parse_size
-
-    v = int(value) if float(value).is_integer() else value
-    result = bucket_file(src, output, boundaries=boundaries, buckets=buckets, pad_to_boundary=pad_to_boundary,
-                         padding=padding, value=v, force=force,
-                         chunk_bytes=parse_size(chunk_size, what="--chunk-size"), format=format)  # fmt: skip
-    return _finish(result, json_, no_color)
+    return _run("bucket", src, output, chunk_size, json_, no_color, boundaries=boundaries, buckets=buckets,
+                pad_to_boundary=pad_to_boundary, padding=padding, value=_number(value), force=force,
+                format=format)  # fmt: skip
 
 
 @app.command(
