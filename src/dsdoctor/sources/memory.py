@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..arrays import Ragged
+from ..errors import SourceError
 from .base import ArrayHandle, is_numeric
 
 
@@ -70,16 +71,12 @@ def to_data(obj) -> np.ndarray | Ragged:
 
 
 def ragged_from_arrow(arr) -> Ragged:
-    import pyarrow as pa
+    """A pyarrow ``list<…>`` array (or chunked array) as values + offsets."""
+    from .table import column_kind, list_to_ragged
 
-    from .table import TableArray
-
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    h = TableArray.__new__(TableArray)
-    h.dtype = (
-        np.dtype(arr.type.value_type.to_pandas_dtype())
-        if not pa.types.is_fixed_size_list(arr.type.value_type)
-        else np.dtype(arr.type.value_type.value_type.to_pandas_dtype())
-    )
-    return TableArray._ragged(h, arr)
+    kind, dtype, _ = column_kind(arr.type)
+    if kind != "list":
+        raise SourceError(
+            f"a pyarrow array of type {arr.type} is not variable-length sequences of numbers"
+        )
+    return list_to_ragged(arr, dtype)

@@ -108,42 +108,44 @@ class TableArray(ArrayHandle):
         )
 
     def _fixed(self, col: pa.Array) -> np.ndarray:
-        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-        n = len(col)
-        while pa.types.is_fixed_size_list(
-            col.type
-        ):  # nested fixed-size lists flatten level by level
-            col = (
-                col.flatten()
-                if not col.null_count
-                else col.fill_null([None] * col.type.list_size).flatten()
-            )
-        return to_numpy(col, self.dtype).reshape(n, *self.shape[1:])
+        return fixed_to_numpy(col, self.dtype)
 
     def _ragged(self, col: pa.Array) -> Ragged:
-        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        return list_to_ragged(col, self.dtype)
+
+
+def fixed_to_numpy(col: pa.Array | pa.ChunkedArray, dtype: np.dtype) -> np.ndarray:
+    """A (nested) ``fixed_size_list`` column as a dense (N, F[, …]) array; null rows are NaN."""
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    n, inner = len(col), []
+    while pa.types.is_fixed_size_list(col.type):  # flatten level by level
+        inner.append(col.type.list_size)
+        col = (
+            col.flatten()
+            if not col.null_count
+            else col.fill_null([None] * col.type.list_size).flatten()
+        )
+    return to_numpy(col, dtype).reshape(n, *inner)
+
+
+def list_to_ragged(col: pa.Array | pa.ChunkedArray, dtype: np.dtype) -> Ragged:
+    """A ``list<…>`` column (of numbers or of ``fixed_size_list<F>``) as values + offsets; a null
+    list is an empty sequence."""
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    offsets = col.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+    if col.null_count:
+        valid = col.is_valid().to_numpy(zero_copy_only=False)
+        lengths = np.where(valid, np.diff(offsets), 0)
+        col = col.filter(pa.array(valid))
         offsets = col.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
-        if col.null_count:  # a null list is an empty sequence
-            valid = col.is_valid().to_numpy(zero_copy_only=False)
-            lengths = np.where(valid, np.diff(offsets), 0)
-            col = col.filter(pa.array(valid))
-            offsets = col.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
-            values = col.values.slice(offsets[0], offsets[-1] - offsets[0])
-            offsets = np.concatenate([[0], np.cumsum(lengths)])
-        else:
-            values = col.values.slice(offsets[0], offsets[-1] - offsets[0])
-            offsets = offsets - offsets[0]
-        if pa.types.is_fixed_size_list(values.type):
-            width = values.type.list_size
-            flat = (
-                values.flatten()
-                if not values.null_count
-                else values.fill_null([None] * width).flatten()
-            )
-            arr = to_numpy(flat, self.dtype).reshape(len(values), width)
-        else:
-            arr = to_numpy(values, self.dtype)
-        return Ragged(arr, offsets)
+        values = col.values.slice(offsets[0], offsets[-1] - offsets[0])
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+    else:
+        values = col.values.slice(offsets[0], offsets[-1] - offsets[0])
+        offsets = offsets - offsets[0]
+    if pa.types.is_fixed_size_list(values.type):
+        return Ragged(fixed_to_numpy(values, dtype), offsets)
+    return Ragged(to_numpy(values, dtype), offsets)
 
 
 class TableSource(Source):
