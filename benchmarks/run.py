@@ -22,8 +22,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "numpy")
@@ -36,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_check
 import bench_shards
 import bench_startup
-from bench_kernels import make_data
+from bench_kernels import best_of, make_data
 from common import Target, need_disk
 from common import table as md_table
 
@@ -47,18 +45,6 @@ MAXLEN = 256
 REPEAT_MEM = 5
 REPEAT_E2E = 3
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-
-
-def best_of(funcs: list[Callable[[], object]], repeat: int) -> list[float]:
-    """Best time of each function, running them in turn so that noise hits them alike."""
-    best = [float("inf")] * len(funcs)
-    for _ in range(repeat):
-        for i, func in enumerate(funcs):
-            start = time.perf_counter()
-            result = func()
-            best[i] = min(best[i], time.perf_counter() - start)
-            del result
-    return best
 
 
 def machine() -> list[tuple[str, str]]:

@@ -142,7 +142,7 @@ class ArrayStats:
         if not len(lengths):
             return
         hist = np.bincount(lengths)
-        self.length_hist = _add_padded(self.length_hist, hist)
+        self.length_hist = add_histograms(self.length_hist, hist)
 
     # -- combining partial results ---------------------------------------------------------------
     def merge(self, other: ArrayStats) -> ArrayStats:
@@ -154,7 +154,7 @@ class ArrayStats:
             elif f.name == "fmax":
                 val = b if a is None else a if b is None else np.fmax(a, b)
             elif f.name == "length_hist":
-                val = _add_padded(a, b)
+                val = add_histograms(a, b)
             else:
                 val = a + b
             setattr(out, f.name, val)
@@ -263,7 +263,8 @@ def column_reduce(ufunc: np.ufunc, table: np.ndarray) -> np.ndarray:
     return out
 
 
-def _add_padded(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def add_histograms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The sum of two length histograms of different lengths."""
     if len(a) < len(b):
         a, b = b, a
     out = a.astype(np.int64, copy=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..arrays import Ragged
+from ..engine.stats import add_histograms
 from ..errors import OutputError, RepairError, ShapeError, UsageError
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
 from ..units import format_shape, parse_shape
@@ -114,13 +115,17 @@ def length_histogram(h: ArrayHandle, chunk_bytes: int) -> np.ndarray:
         return np.bincount(np.diff(offsets), minlength=1)
     hist = np.zeros(1, dtype=np.int64)
     for chunk in h.chunks(chunk_bytes):
-        part = np.bincount(chunk.lengths, minlength=1)
-        if len(part) > len(hist):
-            part[: len(hist)] += hist
-            hist = part
-        else:
-            hist[: len(part)] += part
+        hist = add_histograms(hist, np.bincount(chunk.lengths, minlength=1))
     return hist
+
+
+def sequence_lengths(h: ArrayHandle, chunk_bytes: int) -> np.ndarray:
+    """Every sequence's length (one pass, or none for npz values + lengths)."""
+    offsets = getattr(h, "offsets", None)
+    if offsets is not None:
+        return np.diff(offsets)
+    parts = [c.lengths for c in h.chunks(chunk_bytes)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 def pad_file(src, out: str, *, maxlen: int | str | None = None, padding: str = "pre",
@@ -377,7 +382,8 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
         raise RepairError(
             f"{h.source} is dense, shape {format_shape(h.shape)}; bucket takes variable-length sequences"
         )
-    hist = length_histogram(h, chunk_bytes)
+    lengths_all = sequence_lengths(h, chunk_bytes)
+    hist = np.bincount(lengths_all, minlength=1)
     if buckets is not None:
         if buckets < 1:
             raise UsageError(f"--buckets must be at least 1, got {buckets}")
@@ -395,11 +401,6 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
         raise OutputError(f"{folder} exists and is not empty; pass --force to write into it")
     folder.mkdir(parents=True, exist_ok=True)
     edges = [0, *bounds, None]
-    lengths_all = (
-        np.concatenate([c.lengths for c in h.chunks(chunk_bytes)])
-        if not hasattr(h, "offsets")
-        else np.diff(h.offsets)
-    )
     which = kernels.assign_buckets(lengths_all, bounds)
     summary = []
     for k in range(len(bounds) + 1):
