@@ -80,6 +80,57 @@ def unsafe_message(display: str, dtype: np.dtype) -> str:
     )
 
 
+def fortran_rows(fp, offset: int, shape: tuple[int, ...], dtype: np.dtype, rows: int,
+                 display: str, *, what: str = "file") -> Iterator[np.ndarray]:  # fmt: skip
+    """Blocks of ``rows`` rows of a Fortran-ordered array whose data starts at ``offset`` in the
+    open binary file ``fp`` (a ``.npy`` file, the archive of a stored ``.npz`` member, the spill
+    of a compressed one), in memory bounded by the block, not the array.
+
+    Each of the P trailing positions is a contiguous run of N values on disk, so a block of rows
+    is P reads into a reused buffer (no mapping whose pages would count against memory). Very
+    wide arrays (P > FORTRAN_MAX_RUNS) fall back to a memory map whose pages are released after
+    every block. ``what`` names the container in the truncation message."""
+    n, rest = shape[0], shape[1:]
+    p = int(np.prod(rest, dtype=np.int64))
+    if n == 0:
+        return
+    try:
+        if p > FORTRAN_MAX_RUNS:
+            yield from _fortran_mapped(fp, offset, shape, dtype, rows, display, what)
+            return
+        item = dtype.itemsize
+        buf = np.empty((p, min(rows, n)), dtype=dtype)
+        for start in range(0, n, rows):
+            count = min(rows, n - start)
+            block = buf[:, :count]
+            for j in range(p):  # one read per trailing position, not per sample
+                fp.seek(offset + (j * n + start) * item)
+                if fp.readinto(memoryview(block[j]).cast("B")) != count * item:  # C-contiguous
+                    raise SourceError(f"{display} ended early: the {what} is truncated")
+            yield check_bool(block.T.reshape((count, *rest), order="F"), display)
+    except OSError as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SourceError(f"{display} cannot be read ({msg})") from None
+
+
+def _fortran_mapped(fp, offset: int, shape: tuple[int, ...], dtype: np.dtype, rows: int,
+                    display: str, what: str) -> Iterator[np.ndarray]:  # fmt: skip
+    import mmap
+
+    try:
+        mm = np.memmap(fp, dtype=dtype, mode="r", offset=offset, shape=shape, order="F")
+    except ValueError as exc:  # the map would reach past the end of the file
+        raise SourceError(f"{display} ended early: the {what} is truncated ({exc})") from None
+    try:
+        for start in range(0, shape[0], rows):
+            yield check_bool(np.ascontiguousarray(mm[start : start + rows]), display)
+            if hasattr(mm, "_mmap") and mm._mmap is not None and hasattr(mmap, "MADV_DONTNEED"):
+                # clean file pages: drop them (they are re-read if needed)
+                mm._mmap.madvise(mmap.MADV_DONTNEED)
+    finally:
+        del mm
+
+
 class NpyArray(ArrayHandle):
     """A dense array stored in a ``.npy`` file (or a stream spooled to a temporary file)."""
 
@@ -110,44 +161,8 @@ class NpyArray(ArrayHandle):
                 yield check_bool(view.reshape((count, *self.shape[1:])), self.source)
 
     def _fortran_chunks(self, rows: int) -> Iterator[np.ndarray]:
-        """Rows of a Fortran-ordered array. Each of the P trailing positions is a contiguous run
-        of N values on disk, so a block of rows is P reads into a reused buffer (no mapping
-        whose pages would count against memory). Very wide arrays fall back to a memory map
-        whose pages are released after every block."""
-        n, rest = self.shape[0], self.shape[1:]
-        p = int(np.prod(rest, dtype=np.int64))
-        item = self.dtype.itemsize
-        if p > FORTRAN_MAX_RUNS:
-            yield from self._fortran_mapped(rows)
-            return
-        buf = np.empty((p, min(rows, n)), dtype=self.dtype)
         with open(self.path, "rb") as fp:
-            for start in range(0, n, rows):
-                count = min(rows, n - start)
-                block = buf[:, :count]
-                for j in range(p):  # one read per trailing position, not per sample
-                    fp.seek(self.offset + (j * n + start) * item)
-                    if (
-                        fp.readinto(memoryview(block[j]).cast("B")) != count * item
-                    ):  # block[j] is contiguous
-                        raise SourceError(f"{self.source} ended early: the file is truncated")
-                yield check_bool(block.T.reshape((count, *rest), order="F"), self.source)
-
-    def _fortran_mapped(self, rows: int) -> Iterator[np.ndarray]:
-        import mmap
-
-        mm = np.memmap(
-            self.path, dtype=self.dtype, mode="r", offset=self.offset, shape=self.shape, order="F"
-        )
-        try:
-            for start in range(0, self.shape[0], rows):
-                yield check_bool(np.ascontiguousarray(mm[start : start + rows]), self.source)
-                if hasattr(mm, "_mmap") and mm._mmap is not None and hasattr(mmap, "MADV_DONTNEED"):
-                    mm._mmap.madvise(
-                        mmap.MADV_DONTNEED
-                    )  # clean file pages: drop them, re-read if needed
-        finally:
-            del mm
+            yield from fortran_rows(fp, self.offset, self.shape, self.dtype, rows, self.source)
 
     def _read_block(self, start: int, count: int) -> np.ndarray:
         with open(self.path, "rb") as fp:
