@@ -3,18 +3,22 @@
 
 from __future__ import annotations
 
+import os
 import struct
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from ..arrays import Ragged
 from ..errors import SourceError, UnsafeInputError
 from .base import ArrayHandle, Entry, Source, is_numeric
-from .npy import check_bool, declared_bytes, read_header, unsafe_message
+from .npy import check_bool, declared_bytes, fortran_rows, read_header, unsafe_message
 
 #: What reading a damaged archive raises: bad headers and CRCs, truncation, corrupt deflate,
 #: bzip2 or lzma streams, unsupported compression methods.
@@ -33,6 +37,10 @@ except ImportError:  # pragma: no cover - Python built without lzma
 #: than BOMB_MIN_BYTES, is refused as a decompression bomb.
 BOMB_RATIO = 1000
 BOMB_MIN_BYTES = 1024**3
+#: A zip local file header (signature … name length, extra length), before the name.
+LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)
+#: Buffer for copying and checksumming member data.
+COPY_BYTES = 1 << 20
 
 
 class NpzMember(ArrayHandle):
@@ -40,6 +48,7 @@ class NpzMember(ArrayHandle):
 
     zinfo: zipfile.ZipInfo
     header_bytes: int = 0
+    _crc_ok: bool = False  # a stored member's CRC-32 has been checked
 
     def open_stream(self):
         zf = zipfile.ZipFile(self.path)
@@ -75,23 +84,132 @@ class NpzMember(ArrayHandle):
             zf.close()
 
     def _fortran_chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
-        """A Fortran-ordered member cannot be cut into rows as it streams: read it whole."""
-        need = declared_bytes(self.shape, self.dtype)
-        try:
-            zf, fp = self.open_stream()
-            try:
-                raw = fp.read(need)
-            finally:
-                fp.close()
-                zf.close()
-        except ZIP_ERRORS as exc:
-            raise SourceError(f"{self.source} cannot be read ({_first_line(exc)})") from None
-        if len(raw) != need:
-            raise SourceError(f"{self.source} ended early: the member is truncated")
-        arr = np.frombuffer(raw, dtype=self.dtype).reshape(self.shape, order="F")
+        """A Fortran-ordered member, in memory bounded by the chunk, not the member.
+
+        Each trailing position is a contiguous run of N values, so a block of rows is gathered
+        from those runs (:func:`.npy.fortran_rows`, as for a ``.npy`` file). That needs a
+        seekable file:
+
+        - a stored member's bytes sit contiguously in the archive, after its local header: they
+          are read in place, after one sequential pass that checks the member's CRC-32 (as
+          streaming a C-ordered member does);
+        - a compressed member cannot be seeked: it is decompressed once, streaming, into an
+          anonymous temporary file in the temporary folder (``TMPDIR``), which needs the
+          member's uncompressed size free there and disappears when reading ends, however it
+          ends (its name is removed at once, so not even SIGKILL leaves it behind). On a tmpfs
+          ``/tmp`` that file takes memory: point ``TMPDIR`` at a disk folder for huge members.
+        """
         rows = self.rows_per_chunk(chunk_bytes)
-        for start in range(0, self.shape[0], rows):
-            yield check_bool(np.ascontiguousarray(arr[start : start + rows]), self.source)
+        if self.zinfo.compress_type == zipfile.ZIP_STORED:
+            with open(self.path, "rb") as fp:
+                start = self._stored_data_start(fp)
+                self._check_stored_crc(fp, start)
+                yield from fortran_rows(fp, start + self.header_bytes, self.shape, self.dtype,
+                                        rows, self.source, what="member")  # fmt: skip
+            return
+        with self._spill() as fp:
+            yield from fortran_rows(fp, 0, self.shape, self.dtype, rows, self.source,
+                                    what="member")  # fmt: skip
+
+    def _stored_data_start(self, fp) -> int:
+        """Where a stored member's bytes begin in the archive: after the 30-byte local header,
+        the name and the extra field, with the lengths the *local* header gives (its extra field,
+        zip64 sizes for one, may differ from the central directory's)."""
+        info = self.zinfo
+        try:
+            size = os.fstat(fp.fileno()).st_size
+            fp.seek(info.header_offset)
+            head = fp.read(LOCAL_HEADER.size)
+        except OSError as exc:
+            raise SourceError(f"{self.source} cannot be read ({_first_line(exc)})") from None
+        if len(head) != LOCAL_HEADER.size or head[:4] != zipfile.stringFileHeader:
+            raise SourceError(f"{self.source} cannot be read (bad magic number for file header)")
+        name_len, extra_len = LOCAL_HEADER.unpack(head)[-2:]
+        start = info.header_offset + LOCAL_HEADER.size + name_len + extra_len
+        end = start + info.compress_size
+        if end > size:
+            raise SourceError(
+                f"{self.source} is truncated: its data would end at byte {end:,} of the archive, "
+                f"which has {size:,} bytes"
+            )
+        if info.compress_size != info.file_size:
+            raise SourceError(
+                f"{self.source} cannot be read (a stored member of {info.file_size:,} bytes "
+                f"takes {info.compress_size:,} bytes in the archive)"
+            )
+        return start
+
+    def _check_stored_crc(self, fp, start: int) -> None:
+        """The member's CRC-32, computed in one sequential pass (once per handle)."""
+        if self._crc_ok:
+            return
+        crc, left, buf = 0, self.zinfo.compress_size, memoryview(bytearray(COPY_BYTES))
+        try:
+            fp.seek(start)
+            while left:
+                n = fp.readinto(buf[: min(left, len(buf))])
+                if not n:
+                    raise SourceError(f"{self.source} ended early: the member is truncated")
+                crc, left = zlib.crc32(buf[:n], crc), left - n
+        except OSError as exc:
+            raise SourceError(f"{self.source} cannot be read ({_first_line(exc)})") from None
+        if crc != self.zinfo.CRC:
+            raise SourceError(
+                f"{self.source} cannot be read (Bad CRC-32 for file {self.zinfo.filename!r})"
+            )
+        self._crc_ok = True
+
+    @contextmanager
+    def _spill(self) -> Iterator[BinaryIO]:
+        """The member's data, decompressed into an anonymous temporary file (see
+        :meth:`_fortran_chunks`)."""
+        need = declared_bytes(self.shape, self.dtype)
+        try:  # no name on Linux (O_TMPFILE), unlinked at once elsewhere on POSIX
+            out = tempfile.TemporaryFile(prefix="dsdoctor-npz-")  # noqa: SIM115 - `with out` below
+        except OSError as exc:
+            raise self._spill_error(need, exc) from None
+        with out:
+            try:
+                _reserve(out, need)
+            except OSError as exc:
+                raise self._spill_error(need, exc) from None
+            buf = memoryview(bytearray(min(COPY_BYTES, max(1, need))))
+            try:
+                zf, fp = self.open_stream()
+                try:
+                    left = need
+                    while left:
+                        n = _read_exact(fp, buf[: min(left, len(buf))])
+                        if not n:
+                            raise SourceError(f"{self.source} ended early: the member is truncated")
+                        try:
+                            out.write(buf[:n])
+                        except OSError as exc:
+                            raise self._spill_error(need, exc) from None
+                        left -= n
+                    fp.read(1)  # reach the end of the stream, where zipfile checks the CRC-32
+                finally:
+                    fp.close()
+                    zf.close()
+            except ZIP_ERRORS as exc:
+                raise SourceError(f"{self.source} cannot be read ({_first_line(exc)})") from None
+            try:
+                out.flush()
+            except OSError as exc:
+                raise self._spill_error(need, exc) from None
+            yield out
+
+    def _spill_error(self, need: int, exc: OSError) -> SourceError:
+        import errno
+
+        why = {"ENOSPC": "the disk is full", "EDQUOT": "the disk quota is exhausted",
+               "EFBIG": "the file would be larger than allowed (file-size limit)"}.get(
+            errno.errorcode.get(exc.errno or 0, ""), _first_line(exc))  # fmt: skip
+        return SourceError(
+            f"{self.source} is a compressed Fortran-ordered member; unpacking its {need:,} bytes "
+            f"into a temporary file in {tempfile.gettempdir()} failed ({why}); "
+            "set TMPDIR to a folder with that much room"
+        )
 
 
 class NpzRagged(ArrayHandle):
@@ -132,6 +250,18 @@ class NpzRagged(ArrayHandle):
 def _first_line(exc: BaseException) -> str:
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return msg[:300]
+
+
+def _reserve(out: BinaryIO, size: int) -> None:
+    """Allocate ``size`` bytes for ``out`` now, so a full disk fails before any copying."""
+    import errno
+
+    if size and hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(out.fileno(), 0, size)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise
 
 
 def _read_exact(fp, view: memoryview) -> int:
