@@ -20,6 +20,10 @@ ARROW_ERRORS = (pa.ArrowException, OSError, ValueError, TypeError, IndexError, K
                 NotImplementedError, MemoryError)  # fmt: skip
 
 
+#: Bytes read at a time from a column chunk. Without it (pyarrow's default 0) a whole column
+#: chunk is read into memory before its first page is decoded.
+READ_BUFFER = 1 << 20
+
 ENCRYPTED = (
     "is encrypted (Parquet Modular Encryption) and dsdoctor has no keys; "
     "decrypt it with the tool that wrote it, then check the plain copy"
@@ -73,8 +77,10 @@ class ParquetSource(TableSource):
             else:
                 self._dataset = None
                 check_magic(path, display)
-                # pre_buffer=False: read column chunks as batches need them, not whole row groups
-                self._pf = pq.ParquetFile(path, page_checksum_verification=True, pre_buffer=False)
+                # pre_buffer=False and a read buffer: pages are read as batches need them, not
+                # whole column chunks (a 256 MiB row group would otherwise be held at once)
+                self._pf = pq.ParquetFile(path, page_checksum_verification=True, pre_buffer=False,
+                                          buffer_size=READ_BUFFER)  # fmt: skip
                 self._meta = self._pf.metadata
                 self.schema = self._pf.schema_arrow
         except SourceError:
@@ -126,7 +132,12 @@ class ParquetSource(TableSource):
             if self._dataset is not None:
                 import pyarrow.dataset as ds
 
-                verify = ds.ParquetFragmentScanOptions(page_checksum_verification=True)
+                verify = ds.ParquetFragmentScanOptions(
+                    page_checksum_verification=True,
+                    pre_buffer=False,
+                    use_buffered_stream=True,
+                    buffer_size=READ_BUFFER,
+                )
                 it = self._dataset.to_batches(columns=columns, batch_size=rows,
                                               fragment_scan_options=verify)  # fmt: skip
             else:
