@@ -18,6 +18,8 @@ from .base import ArrayHandle, Source
 MAX_HEADER_BYTES = 100_000
 #: Fortran-ordered arrays with more trailing positions than this are read through a memory map.
 FORTRAN_MAX_RUNS = 4096
+#: Runs copied from that memory map between two releases of its pages.
+FORTRAN_MAP_GROUP = 64
 
 
 def read_header(fp, display: str) -> tuple[tuple[int, ...], bool, np.dtype]:
@@ -115,20 +117,32 @@ def fortran_rows(fp, offset: int, shape: tuple[int, ...], dtype: np.dtype, rows:
 
 def _fortran_mapped(fp, offset: int, shape: tuple[int, ...], dtype: np.dtype, rows: int,
                     display: str, what: str) -> Iterator[np.ndarray]:  # fmt: skip
+    """The same blocks through a memory map, copied FORTRAN_MAP_GROUP runs at a time. Touching
+    one value of a run maps the pages around it too (the kernel's fault-around, 64 KiB and
+    more), so a block copied in one go would map a window per run: P × 64 KiB, the whole file
+    for wide arrays. Pages are dropped after every group instead."""
     import mmap
 
-    try:
-        mm = np.memmap(fp, dtype=dtype, mode="r", offset=offset, shape=shape, order="F")
+    n, rest = shape[0], shape[1:]
+    p = int(np.prod(rest, dtype=np.int64))
+    try:  # trailing position j is column j of an (N, P) Fortran-ordered matrix
+        mm = np.memmap(fp, dtype=dtype, mode="r", offset=offset, shape=(n, p), order="F")
     except ValueError as exc:  # the map would reach past the end of the file
         raise SourceError(f"{display} ended early: the {what} is truncated ({exc})") from None
+    raw = getattr(mm, "_mmap", None)
+    drop = raw is not None and hasattr(mmap, "MADV_DONTNEED")
+    buf, g = np.empty((p, min(rows, n)), dtype=dtype), FORTRAN_MAP_GROUP
     try:
-        for start in range(0, shape[0], rows):
-            yield check_bool(np.ascontiguousarray(mm[start : start + rows]), display)
-            if hasattr(mm, "_mmap") and mm._mmap is not None and hasattr(mmap, "MADV_DONTNEED"):
-                # clean file pages: drop them (they are re-read if needed)
-                mm._mmap.madvise(mmap.MADV_DONTNEED)
+        for start in range(0, n, rows):
+            count = min(rows, n - start)
+            block = buf[:, :count]
+            for j in range(0, p, g):
+                block[j : j + g] = mm[start : start + count, j : j + g].T
+                if drop:  # clean file pages: drop them (they are re-read if needed)
+                    raw.madvise(mmap.MADV_DONTNEED)
+            yield check_bool(block.T.reshape((count, *rest), order="F"), display)
     finally:
-        del mm
+        del mm, raw
 
 
 class NpyArray(ArrayHandle):
