@@ -203,12 +203,12 @@ class NpzMember(ArrayHandle):
         import errno
 
         why = {"ENOSPC": "the disk is full", "EDQUOT": "the disk quota is exhausted",
-               "EFBIG": "the file would be larger than allowed (file-size limit)"}.get(
-            errno.errorcode.get(exc.errno or 0, ""), _first_line(exc))  # fmt: skip
+               "EFBIG": "a file-size limit"}.get(errno.errorcode.get(exc.errno or 0, ""),
+                                                 _first_line(exc))  # fmt: skip
         return SourceError(
-            f"{self.source} is a compressed Fortran-ordered member; unpacking its {need:,} bytes "
-            f"into a temporary file in {tempfile.gettempdir()} failed ({why}); "
-            "set TMPDIR to a folder with that much room"
+            f"{self.source} is a compressed Fortran-ordered member: reading it means unpacking "
+            f"its {need:,} bytes into a temporary file in {tempfile.gettempdir()}, which failed "
+            f"({why}); set TMPDIR to a folder with that much free space"
         )
 
 
