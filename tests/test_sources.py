@@ -3,6 +3,16 @@ the answer."""
 
 from __future__ import annotations
 
+import io
+import os
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
 import h5py
 import numpy as np
 import pyarrow as pa
@@ -16,6 +26,8 @@ import dsdoctor
 from dsdoctor.arrays import Ragged
 from dsdoctor.engine import ScanOptions, scan
 from dsdoctor.errors import SourceError
+
+from .conftest import Result, assert_clean_error, cli, run
 
 rng = np.random.default_rng(1)
 
@@ -175,3 +187,144 @@ def test_stats_merge_equals_one_pass(seqs, cut):
     assert merged.value_timesteps == sum(v == 0 for s in seqs for v in s)
     assert merged.value_rows == sum(any(v == 0 for v in s) for s in seqs)
     assert merged.empty_rows == sum(len(s) == 0 for s in seqs)
+
+
+# -- Fortran-ordered npz members -------------------------------------------------------------------
+#: (shape, dtype); 9 × 4200 has more trailing positions than FORTRAN_MAX_RUNS: the memory-map path.
+FORTRAN_CASES = [((37, 5), "<f4"), ((23, 3, 4), ">f8"), ((40, 7), "?"), ((33, 2, 3), "<i2"),
+                 ((19, 6), ">i4"), ((11, 4), ">c16"), ((9, 4200), "<f4")]  # fmt: skip
+SAVES = pytest.mark.parametrize("save", [np.savez, np.savez_compressed], ids=["stored", "deflated"])
+
+
+@SAVES
+@pytest.mark.parametrize("shape,dtype", FORTRAN_CASES, ids=lambda v: str(v))
+def test_npz_fortran_members_stream_in_chunks(tmp_path, save, shape, dtype):
+    a = np.asfortranarray((rng.random(shape) * 10).astype(dtype))
+    save(tmp_path / "f.npz", x=a)
+    h = dsdoctor.load(str(tmp_path / "f.npz"))
+    kind = "stored" if save is np.savez else "deflate"
+    assert h.layout == {"order": "F", "compression": kind} and h.dtype == a.dtype
+    for chunk_bytes in (1, 3 * h.row_bytes + 1, 1000, 1 << 20):
+        chunks = [c.copy() for c in h.chunks(chunk_bytes)]
+        assert all(c.dtype == a.dtype for c in chunks)
+        assert len(chunks) == -(-shape[0] // h.rows_per_chunk(chunk_bytes))
+        np.testing.assert_array_equal(np.concatenate(chunks), a)
+
+
+@SAVES
+def test_npz_fortran_values_of_a_ragged_pair(tmp_path, save):
+    values = np.asfortranarray(rng.random((10, 3)))
+    save(tmp_path / "r.npz", seq=values, seq_lengths=np.array([4, 0, 6]))
+    seq = dsdoctor.load(f"{tmp_path / 'r.npz'}:seq")
+    chunks = list(seq.chunks(chunk_bytes=50))
+    assert len(chunks) > 1 and np.concatenate([c.lengths for c in chunks]).tolist() == [4, 0, 6]
+    np.testing.assert_array_equal(np.concatenate([c.window() for c in chunks]), values)
+
+
+@SAVES
+def test_npz_fortran_member_checks_and_inspects_like_its_c_copy(tmp_path, save):
+    a = rng.normal(size=(300, 6)).astype(np.float32)
+    a[5, 2], a[7, 1], a[:, 4] = np.nan, np.inf, 3.0
+    for order, folder in (("C", tmp_path / "c"), ("F", tmp_path / "f")):
+        folder.mkdir()
+        save(folder / "d.npz", x=np.asarray(a, order=order))
+
+    def facts(folder):
+        path = folder / "d.npz"
+        r = cli("check", "--json", path, "--chunk-size", "1KiB").json()
+        (arr,) = r["arrays"].values()
+        (entry,) = cli("inspect", "--json", path, "--chunk-size", "1KiB").json()["sources"][0]["entries"]  # fmt: skip
+        return arr["stats"], entry["stats"], [(f["code"], f["evidence"]) for f in r["findings"]]
+
+    c, f = facts(tmp_path / "c"), facts(tmp_path / "f")
+    assert c == f and {"DS401", "DS402"} <= {code for code, _ in c[2]}
+
+
+def _npy_bytes(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
+def _patch_central_sizes(path, *, compressed: int | None = None, uncompressed: int | None = None):
+    """Make the (only) central directory entry lie about the member's sizes."""
+    data = bytearray(path.read_bytes())
+    at = data.index(b"PK\x01\x02")
+    if compressed is not None:
+        struct.pack_into("<L", data, at + 20, compressed)
+    if uncompressed is not None:
+        struct.pack_into("<L", data, at + 24, uncompressed)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(("compression", "short_message"),
+                         [("stored", "is truncated: its data would end at byte"),
+                          ("deflated", "ended early: the member is truncated")])  # fmt: skip
+def test_npz_fortran_members_damaged_are_clean_errors(tmp_path, compression, short_message):
+    a = np.asfortranarray(np.arange(4000, dtype=np.float64).reshape(500, 8))
+    raw = _npy_bytes(a)
+    method = zipfile.ZIP_STORED if compression == "stored" else zipfile.ZIP_DEFLATED
+    # a flipped byte in the data: the CRC-32 (or the deflate stream) catches it
+    flipped = tmp_path / "flipped.npz"
+    with zipfile.ZipFile(flipped, "w", method) as zf:
+        zf.writestr("x.npy", raw)
+    data = bytearray(flipped.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    flipped.write_bytes(bytes(data))
+    with pytest.raises(SourceError, match="Bad CRC-32"):
+        dsdoctor.load(str(flipped)).read()
+    assert_clean_error(run("check", flipped), "flipped.npz:x cannot be read")
+    # the header declares 500 rows, the member holds 250, the directory claims room for them all
+    short = tmp_path / "short.npz"
+    with zipfile.ZipFile(short, "w", method) as zf:
+        zf.writestr("x.npy", raw[: len(raw) - a.nbytes // 2])
+    _patch_central_sizes(short, uncompressed=len(raw),
+                         compressed=len(raw) if compression == "stored" else None)  # fmt: skip
+    with pytest.raises(SourceError, match=short_message):
+        dsdoctor.load(str(short)).read()
+    assert_clean_error(run("inspect", short), "short.npz:x", short_message)
+
+
+def test_npz_fortran_spill_goes_to_tmpdir_and_leaves_nothing(tmp_path, monkeypatch):
+    """A compressed member is unpacked into an anonymous file in TMPDIR, closed however reading
+    ends (here: the reader stops after one chunk)."""
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("needs /proc/self/fd")
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
+    a = np.asfortranarray(rng.random((400, 5)))
+    np.savez_compressed(tmp_path / "f.npz", x=a)
+
+    def files_in_spill():
+        fds = Path("/proc/self/fd")
+        return [t for fd in fds.iterdir() if (t := _readlink(fd)) and t.startswith(str(spill))]
+
+    chunks = dsdoctor.load(str(tmp_path / "f.npz")).chunks(chunk_bytes=400)
+    np.testing.assert_array_equal(next(chunks), a[:10])
+    assert len(files_in_spill()) == 1 and os.listdir(spill) == []  # open, but it has no name
+    chunks.close()
+    assert files_in_spill() == [] and os.listdir(spill) == []
+
+
+def _readlink(fd) -> str:
+    try:
+        return os.readlink(fd)
+    except OSError:
+        return ""
+
+
+def test_npz_fortran_spill_that_cannot_be_written_says_set_tmpdir(tmp_path):
+    """A file-size limit below the member's size stands in for a full temporary folder."""
+
+    def limited():
+        import resource
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    np.savez_compressed(tmp_path / "f.npz", x=np.asfortranarray(np.zeros((100_000, 4))))
+    p = subprocess.run([sys.executable, "-m", "dsdoctor", "check", str(tmp_path / "f.npz")],
+                       capture_output=True, text=True, preexec_fn=limited,
+                       env={**os.environ, "NO_COLOR": "1", "TMPDIR": str(tmp_path)})  # fmt: skip
+    assert_clean_error(Result(p.returncode, p.stdout, p.stderr), "3,200,000 bytes", "set TMPDIR")
