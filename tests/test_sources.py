@@ -328,3 +328,28 @@ def test_npz_fortran_spill_that_cannot_be_written_says_set_tmpdir(tmp_path):
                        capture_output=True, text=True, preexec_fn=limited,
                        env={**os.environ, "NO_COLOR": "1", "TMPDIR": str(tmp_path)})  # fmt: skip
     assert_clean_error(Result(p.returncode, p.stdout, p.stderr), "3,200,000 bytes", "set TMPDIR")
+
+
+def test_npz_fortran_members_mutated_give_a_report_or_a_clean_error(tmp_path):
+    """The fuzz seeds hold no Fortran-ordered npz member: mutate some (stored and deflated,
+    narrow and wide) the way tests/test_fuzz.py does; anything but a report or a DsdoctorError
+    is a bug."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
+    from targets import mutate, run_one
+
+    seeds = []
+    for shape, dtype in [((40, 3), "<f4"), ((12, 2, 3), ">i2"), ((30, 4), "?"), ((3, 4100), "<f4")]:
+        for save in (np.savez, np.savez_compressed):
+            buf = io.BytesIO()
+            save(buf, x=np.asfortranarray((rng.random(shape) * 5).astype(dtype)))
+            seeds.append(buf.getvalue())
+    mutations = np.random.default_rng(20261125)
+    outcomes = {"report": 0, "error": 0}
+    for i in range(240):
+        data = mutate(seeds[i % len(seeds)], mutations)
+        try:
+            outcomes[run_one(data, "npz", str(tmp_path))] += 1
+        except Exception as exc:
+            (tmp_path / f"crash-{i}.npz").write_bytes(data)
+            raise AssertionError(f"mutation {i}: {type(exc).__name__}: {exc}") from exc
+    assert outcomes["report"] and outcomes["error"]
