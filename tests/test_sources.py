@@ -211,6 +211,18 @@ def test_npz_fortran_members_stream_in_chunks(tmp_path, save, shape, dtype):
         np.testing.assert_array_equal(np.concatenate(chunks), a)
 
 
+def test_npz_fortran_stored_member_is_found_after_a_prefix_and_a_zip64_local_header(tmp_path):
+    """The data offset comes from the local header (numpy writes a zip64 extra field there that
+    the central directory lacks), and from offsets shifted by bytes before the archive."""
+    a = np.asfortranarray(rng.random((50, 3, 4)).astype(">f8"))
+    np.savez(tmp_path / "a.npz", x=a)
+    raw = (tmp_path / "a.npz").read_bytes()
+    assert struct.unpack("<H", raw[28:30])[0] == 20  # the zip64 extra field
+    (tmp_path / "prefixed.npz").write_bytes(b"#!stub\n" * 500 + raw)
+    h = dsdoctor.load(str(tmp_path / "prefixed.npz"))
+    np.testing.assert_array_equal(np.concatenate([c.copy() for c in h.chunks(100)]), a)
+
+
 @SAVES
 def test_npz_fortran_values_of_a_ragged_pair(tmp_path, save):
     values = np.asfortranarray(rng.random((10, 3)))
