@@ -6,15 +6,19 @@ while it writes: the destination is then either absent or complete, never partia
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+import warnings
+import zipfile
 from pathlib import Path
 
 import h5py
@@ -370,23 +374,122 @@ def test_cleanup_temporaries(tmp_path):
 # ---- streaming ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("out", ["x.npy", "x.h5:/seq"])
-def test_stream_arrays(tmp_path, monkeypatch, out):
-    """Filled chunk by chunk; the destination appears only when the block ends."""
-    monkeypatch.chdir(tmp_path)
-    expected = padded(n=1000, t=6, f=2)
+def stream_in_blocks(out, expected, sizes, **kwargs) -> list[Path]:
+    """Stream ``expected`` (role → array, same rows) to ``out`` in blocks of ``sizes`` rows,
+    checking at every block that the destination has not appeared yet."""
     specs = {role: (a.shape, a.dtype) for role, a in expected.items()}
     dest = parse_destination(out).path
-    with stream_arrays(out, specs, main="data", force=False, provenance=PROVENANCE) as arrays:
-        assert set(arrays) == {"data", "mask", "lengths"}
-        for start in range(0, 1000, 300):
-            for role, array in arrays.items():
-                array[start : start + 300] = expected[role][start : start + 300]
+    with stream_arrays(out, specs, main="data", force=False, provenance=PROVENANCE, **kwargs) as w:
+        start = 0
+        for size in sizes:
+            w.write({role: a[start : start + size] for role, a in expected.items()})
+            start += size
             assert not dest.exists()  # a reader halfway through sees nothing
-    got, record = read_back(tmp_path, out)
+    return w.paths
+
+
+@pytest.mark.parametrize("out", OUTPUTS)
+@pytest.mark.parametrize("compression", [None, "gzip"])
+def test_stream_arrays_equals_the_in_memory_write(tmp_path, out, compression):
+    """Blocks of uneven sizes (empty ones too) give the same arrays, members, columns and
+    provenance as writing the arrays at once; the destination appears only at the end."""
+    if compression and out.endswith(".npy"):
+        pytest.skip(".npy has no compression")
+    expected = padded(n=1000, t=6, f=2)
+    streamed, whole = tmp_path / "streamed", tmp_path / "whole"
+    streamed.mkdir(), whole.mkdir()
+    paths = stream_in_blocks(
+        f"{streamed}/{out}", expected, [1, 0, 299, 300, 400], compression=compression
+    )
+    assert all(p.exists() for p in paths)
+    write_arrays(f"{whole}/{out}", expected, main="data", force=False, provenance=PROVENANCE,
+                 compression=compression)  # fmt: skip
+    got, record = read_back(streamed, out)
     assert_same(got, expected)
+    in_memory, in_memory_record = read_back(whole, out)
+    assert_same(got, in_memory)
+    assert record == in_memory_record
     assert record == (None if out.endswith(".npy") else PROVENANCE_JSON)
-    assert leftovers(tmp_path) == []
+    assert leftovers(streamed) == [] and leftovers(whole) == []
+
+
+def test_npz_members_are_what_savez_writes(tmp_path):
+    """The members numpy's own ``savez`` would write: same names and order, same bytes, zip64
+    local headers, deflated with gzip."""
+    expected = padded(n=300)
+    for compression, method in ((None, zipfile.ZIP_STORED), ("gzip", zipfile.ZIP_DEFLATED)):
+        out = tmp_path / f"x-{compression}.npz"
+        stream_in_blocks(out, expected, [100, 200], compression=compression)
+        ref = tmp_path / "ref.npz"
+        np.savez(ref, **expected)
+        with zipfile.ZipFile(out) as z, zipfile.ZipFile(ref) as r:
+            names = [i.filename for i in z.infolist()]
+            assert names == ["data.npy", "mask.npy", "lengths.npy", "provenance.npy"]
+            assert {i.compress_type for i in z.infolist()} == {method}
+            for name in names[:-1]:
+                assert z.read(name) == r.read(name), name
+        raw = out.read_bytes()
+        for info in zipfile.ZipFile(out).infolist():  # local header: extra field holds zip64
+            name_len, extra_len = struct.unpack(
+                "<HH", raw[info.header_offset + 26 : info.header_offset + 30]
+            )
+            extra = raw[
+                info.header_offset + 30 + name_len : info.header_offset + 30 + name_len + extra_len
+            ]
+            assert extra[:2] == b"\x01\x00", info.filename  # fmt: skip
+
+
+def test_npz_siblings_spool_to_disk_without_a_trace(tmp_path, monkeypatch):
+    """Siblings larger than the spool budget move to anonymous temporary files: nothing but the
+    output's own temporary is ever visible in the folder."""
+    from dsdoctor.sinks import npz
+
+    monkeypatch.setattr(npz, "SPOOL_BYTES", 100)
+    monkeypatch.setattr(npz, "COPY_BYTES", 7)
+    expected = padded(n=2000, t=5, f=1)
+    specs = {role: (a.shape, a.dtype) for role, a in expected.items()}
+    with stream_arrays(tmp_path / "x.npz", specs, main="data", force=False, provenance={}) as w:
+        for start in range(0, 2000, 500):
+            w.write({role: a[start : start + 500] for role, a in expected.items()})
+            assert [p.name.split(TEMP_MARKER)[0] for p in tmp_path.iterdir()] == [".x.npz"]
+    got, _ = read_back(tmp_path, "x.npz")
+    assert_same(got, expected)
+
+
+@pytest.mark.parametrize(
+    ("shape", "dtype"),
+    [((), "f8"), ((0, 3), "i1"), ((7, 2, 5), ">i4"), ((3,), "U5"), ((2,), "M8[ns]"),
+     ((10**12, 4), "f4"), ((2,), [(f"field{i}", "f4") for i in range(4000)])],
+)  # fmt: skip
+def test_npy_header_is_numpys(shape, dtype):
+    """The header numpy writes for the same shape and dtype: 1.0, or 2.0 when 1.0 is too short."""
+    from dsdoctor.sinks.npy import npy_header
+
+    dtype = np.dtype(dtype)
+    small = np.broadcast_to(np.zeros((), dtype), shape) if np.prod(shape) < 10**6 else None
+    header = npy_header(parse_destination("x.npz"), "data", shape, dtype)
+    if small is not None:
+        buffer = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy warns when it needs format 2.0
+            np.lib.format.write_array(buffer, np.asarray(small, order="C"))
+        assert buffer.getvalue()[: len(header)] == header
+    version = np.lib.format.read_magic(io.BytesIO(header))
+    read = (
+        np.lib.format.read_array_header_1_0
+        if version == (1, 0)
+        else np.lib.format.read_array_header_2_0
+    )
+    assert read(io.BytesIO(header[8:]), max_header_size=len(header)) == (shape, False, dtype)  # fmt: skip
+
+
+@pytest.mark.parametrize("out", ["x.npy", "x.npz"])
+def test_field_names_beyond_latin1_are_refused(tmp_path, out):
+    """numpy would need .npy format 3.0, which has no public header writer."""
+    with pytest.raises(OutputError, match="not Latin-1"):
+        write_arrays(tmp_path / out, {"data": np.zeros(2, [("名", "f4")])}, main="data",
+                     force=False, provenance={})  # fmt: skip
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_open_npy_writer_replaces_only_at_the_end(tmp_path):
@@ -399,28 +502,67 @@ def test_open_npy_writer_replaces_only_at_the_end(tmp_path):
     np.testing.assert_array_equal(np.load(dest), np.full((100, 3), 7, np.float32))
 
 
-@pytest.mark.parametrize("out", ["x.npy", "x.h5"])
-def test_stream_failure_leaves_nothing(tmp_path, monkeypatch, out):
+@pytest.mark.parametrize("out", OUTPUTS)
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_stream_failure_leaves_nothing(tmp_path, monkeypatch, out, error):
+    from dsdoctor.sinks import npz
+
+    monkeypatch.setattr(npz, "SPOOL_BYTES", 10)  # the npz siblings are on disk by then
     monkeypatch.chdir(tmp_path)
+    expected = padded(n=100)
+    specs = {role: (a.shape, a.dtype) for role, a in expected.items()}
     with (
-        pytest.raises(KeyboardInterrupt),
-        stream_arrays(out, {"data": ((10,), "f4")}, main="data", force=False, provenance={}) as a,
+        pytest.raises(error),
+        stream_arrays(out, specs, main="data", force=False, provenance={}) as w,
     ):
-        a["data"][:5] = 1
-        raise KeyboardInterrupt
+        w.write({role: a[:50] for role, a in expected.items()})
+        raise error
+    assert list(tmp_path.iterdir()) == []
+    assert open_temporaries() == frozenset()
+
+
+@pytest.mark.parametrize("out", OUTPUTS)
+def test_stream_checks_the_row_counts(tmp_path, monkeypatch, out):
+    """More rows than declared are refused when they arrive, fewer at the end; nothing is
+    left behind either way."""
+    monkeypatch.chdir(tmp_path)
+    specs = {"data": ((10, 2), "f4"), "lengths": ((10,), "i8")}
+    block = {"data": np.ones((6, 2)), "lengths": np.ones(6)}
+    with (
+        pytest.raises(OutputError, match="data has 10 rows, but 12 were given"),
+        stream_arrays(out, specs, main="data", force=False, provenance={}) as w,
+    ):
+        w.write(block)
+        w.write(block)
+    with (
+        pytest.raises(OutputError, match="data was given 6 of its 10 rows; nothing was written"),
+        stream_arrays(out, specs, main="data", force=False, provenance={}) as w,
+    ):
+        w.write(block)
+    with (
+        pytest.raises(OutputError, match="no output array named 'mask'"),
+        stream_arrays(out, specs, main="data", force=False, provenance={}) as w,
+    ):
+        w.write({"mask": np.ones(3)})
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("out", ["x.npz", "x.parquet"])
-def test_stream_refuses_whole_file_formats(tmp_path, out):
+def test_parquet_blocks_carry_every_column(tmp_path):
+    specs = {"data": ((10, 2), "f4"), "lengths": ((10,), "i8")}
     with (
-        pytest.raises(OutputError, match=r"can be written only to \.npy or \.h5"),
-        stream_arrays(
-            tmp_path / out, {"data": ((3,), "f4")}, main="data", force=False, provenance={}
-        ),
+        pytest.raises(OutputError, match="6 rows of data, 5 rows of lengths"),
+        stream_arrays(tmp_path / "x.parquet", specs, main="data", force=False, provenance={}) as w,
     ):
-        pass
+        w.write({"data": np.ones((6, 2)), "lengths": np.ones(5)})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_parquet_row_groups_follow_the_blocks(tmp_path):
+    expected = padded(n=1000)
+    stream_in_blocks(tmp_path / "x.parquet", expected, [400, 0, 600], compression="gzip")
+    meta = pq.ParquetFile(tmp_path / "x.parquet").metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [400, 600]
+    assert meta.row_group(0).column(0).compression == "GZIP"
 
 
 # ---- crashes: a real process killed while it writes -----------------------------------------

@@ -1,8 +1,8 @@
 """The one place repairs write: blocks of output rows streamed to ``-o``.
 
-A repair yields ``{role: block}`` dicts whose blocks share their first axis; they are written
-row after row. ``.npy`` and HDF5 outputs are filled chunk by chunk (bounded memory, outputs
-larger than RAM); ``.npz`` and Parquet are assembled in memory and written at the end.
+A repair yields ``{role: block}`` dicts whose blocks share their first axis; they are appended
+row after row to the output, whatever its format (``.npy``, ``.npz``, HDF5, Parquet), so memory
+is bounded by a block and an output may be larger than RAM.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..errors import OutputError, RepairError
-from ..sinks import parse_destination, stream_arrays, write_arrays
-from ..sinks.writers import STREAMABLE
+from ..errors import OutputError
+from ..sinks import parse_destination, stream_arrays
 
 
 def provenance(operation: str, source: str, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -37,16 +36,10 @@ def write_blocks(
     dest = parse_destination(out)
     if source_path is not None and _same_file(dest.path, source_path):
         raise OutputError(f"{out} is the input; inputs are never modified — write to another file")
-    total = {role: shape[0] for role, (shape, _) in specs.items()}
-    if dest.format in STREAMABLE:
-        with stream_arrays(out, specs, main=main, force=force, provenance=prov) as arrays:
-            _fill(arrays, blocks, total)
-        if dest.format == "npy":
-            return [str(dest.npy_path(role, main=role == main)) for role in specs]
-        return [str(dest.path)]
-    arrays = {role: np.empty(shape, dtype=dtype) for role, (shape, dtype) in specs.items()}
-    _fill(arrays, blocks, total)
-    return [str(p) for p in write_arrays(out, arrays, main=main, force=force, provenance=prov)]
+    with stream_arrays(out, specs, main=main, force=force, provenance=prov) as writer:
+        for block in blocks:
+            writer.write(block)
+    return [str(p) for p in writer.paths]
 
 
 def _same_file(a, b) -> bool:
@@ -56,17 +49,3 @@ def _same_file(a, b) -> bool:
         return Path(a).resolve() == Path(b).resolve()
     except OSError:  # pragma: no cover
         return False
-
-
-def _fill(
-    arrays: Mapping[str, Any], blocks: Iterable[Mapping[str, np.ndarray]], total: dict[str, int]
-) -> None:
-    row = dict.fromkeys(arrays, 0)
-    for block in blocks:
-        for role, part in block.items():
-            n = len(part)
-            if n:
-                arrays[role][row[role] : row[role] + n] = part
-            row[role] += n
-    if row != total:  # pragma: no cover - a repair that miscounts is a bug
-        raise RepairError(f"internal: wrote {row} rows, expected {total}")

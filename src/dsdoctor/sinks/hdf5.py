@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import OutputError
 from .atomic import atomic_path
+from .blocks import SliceWriter, Specs
 from .destination import Destination
 from .provenance import hdf5_attributes
 
@@ -27,39 +27,17 @@ CHUNK_BYTES = 1 << 20
 BROKEN: list = []
 
 
-def write(
-    dest: Destination,
-    arrays: Mapping[str, np.ndarray],
-    main: str,
-    record: Mapping[str, Any],
-    *,
-    force: bool,
-    compression: str | None,
-) -> list[Path]:
-    import h5py
-
-    with atomic_path(dest.path, force=force) as tmp, h5py.File(tmp, "w") as f:
-        try:
-            for role, array in arrays.items():
-                _create(f, dest, role, main, array.shape, array.dtype, compression, data=array)
-            f[dest.hdf5_name(main, main=True)].attrs.update(hdf5_attributes(record))
-        except OSError:
-            BROKEN.append((f,))
-            raise
-    return [dest.path]
-
-
 @contextmanager
 def stream(
     dest: Destination,
-    specs: Mapping[str, tuple[tuple[int, ...], np.dtype]],
+    specs: Specs,
     main: str,
     record: Mapping[str, Any],
     *,
     force: bool,
     compression: str | None,
-) -> Iterator[dict[str, Any]]:
-    """Yield empty ``h5py.Dataset`` objects to fill by slice assignment; renamed on success."""
+) -> Iterator[SliceWriter]:
+    """Yield a writer appending rows to the datasets of a temporary file; renamed on success."""
     import h5py
 
     with atomic_path(dest.path, force=force) as tmp, h5py.File(tmp, "w") as f:
@@ -69,7 +47,7 @@ def stream(
         }
         datasets[main].attrs.update(hdf5_attributes(record))
         try:
-            yield datasets
+            yield SliceWriter(dest, specs, [dest.path], datasets)
         except OSError:
             BROKEN.append((f, datasets))
             raise
@@ -92,7 +70,7 @@ def chunk_shape(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...] | None
     return tuple(chunk)
 
 
-def _create(f, dest, role, main, shape, dtype, compression, data=None):
+def _create(f, dest, role, main, shape, dtype, compression):
     name = dest.hdf5_name(role, main=role == main)
     chunks = chunk_shape(tuple(shape), np.dtype(dtype).itemsize)
     try:
@@ -100,7 +78,6 @@ def _create(f, dest, role, main, shape, dtype, compression, data=None):
             name,
             shape=tuple(shape),
             dtype=dtype,
-            data=data,
             chunks=chunks,
             compression=compression if chunks else None,
         )

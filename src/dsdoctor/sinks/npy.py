@@ -1,51 +1,90 @@
 """``.npy`` outputs: the main array in ``OUT``, each sibling in ``OUT`` with ``.npy`` replaced by
-``.<role>.npy``. A ``.npy`` file has no room for metadata, so no provenance is recorded."""
+``.<role>.npy``. A ``.npy`` file has no room for metadata, so no provenance is recorded.
+
+A ``.npy`` stream is the header numpy writes for the final shape and dtype, then the rows in
+order: :class:`NpyWriter` appends them to one binary stream per role — the files here, the
+members and spools of :mod:`.npz` — so memory holds one block at most. :func:`memmaps` instead
+yields memory maps to fill in any order (:func:`~dsdoctor.sinks.writers.open_npy_writer`).
+"""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from contextlib import ExitStack, contextmanager
+from typing import IO, Any
 
 import numpy as np
 
 from ..errors import OutputError
 from .atomic import atomic_group
+from .blocks import BlockWriter, Index, Specs
 from .destination import Destination
-
-
-def write(
-    dest: Destination,
-    arrays: Mapping[str, np.ndarray],
-    main: str,
-    record: Mapping[str, Any],
-    *,
-    force: bool,
-    compression: str | None,
-) -> list[Path]:
-    _refuse_compression(dest, compression)
-    paths = _paths(dest, arrays, main)
-    with atomic_group(paths, force=force) as temps:
-        for array, tmp in zip(arrays.values(), temps, strict=True):
-            with open(tmp, "wb") as fp:
-                np.lib.format.write_array(fp, np.asanyarray(array), allow_pickle=False)
-    return paths
 
 
 @contextmanager
 def stream(
     dest: Destination,
-    specs: Mapping[str, tuple[tuple[int, ...], np.dtype]],
+    specs: Specs,
     main: str,
     record: Mapping[str, Any],
     *,
     force: bool,
     compression: str | None,
-) -> Iterator[dict[str, np.memmap]]:
-    """Yield writable memory maps of the temporaries; flushed and renamed on success."""
+) -> Iterator[BlockWriter]:
+    """Yield a writer appending rows to the temporary files; renamed on success."""
     _refuse_compression(dest, compression)
-    with atomic_group(_paths(dest, specs, main), force=force) as temps:
+    paths = [dest.npy_path(role, main=role == main) for role in specs]
+    with atomic_group(paths, force=force) as temps, ExitStack() as files:
+        targets = {
+            role: files.enter_context(open(tmp, "wb"))
+            for role, tmp in zip(specs, temps, strict=True)
+        }
+        yield NpyWriter(dest, specs, paths, targets)
+
+
+class NpyWriter(BlockWriter):
+    """Writes each role's ``.npy`` header to its stream at once, then appends its rows' bytes."""
+
+    def __init__(
+        self, dest: Destination, specs: Specs, paths: list, targets: Mapping[str, IO[bytes]]
+    ) -> None:
+        super().__init__(dest, specs, paths)
+        self.targets = targets
+        for role, (shape, dtype) in specs.items():
+            targets[role].write(npy_header(dest, role, shape, dtype))
+
+    def _append(self, parts: Mapping[str, tuple[Index, np.ndarray]]) -> None:
+        for role, (_, array) in parts.items():
+            if array.nbytes:
+                self.targets[role].write(array.reshape(-1).view(np.uint8))
+
+
+def npy_header(dest: Destination, role: str, shape: tuple[int, ...], dtype: np.dtype) -> bytes:
+    """The header ``np.save`` writes for a C-ordered array of this shape and dtype: format 1.0,
+    or 2.0 when the header does not fit in 1.0 — numpy's own choice."""
+    fields = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape}
+    for write in (np.lib.format.write_array_header_1_0, np.lib.format.write_array_header_2_0):
+        header = io.BytesIO()
+        try:
+            write(header, fields)
+        except ValueError:  # too long for 1.0; or field names beyond Latin-1 (UnicodeEncodeError)
+            continue
+        return header.getvalue()
+    raise OutputError(
+        f"{dest.text}: {role} has dtype {dtype}, whose field names are not Latin-1, which a "
+        ".npy stream cannot hold; rename the fields or write .h5 instead"
+    )
+
+
+@contextmanager
+def memmaps(
+    dest: Destination, specs: Specs, main: str, *, force: bool
+) -> Iterator[dict[str, np.memmap]]:
+    """Yield writable memory maps of the temporaries, to fill in any order; flushed, fsynced and
+    renamed on success, removed on any exception."""
+    paths = [dest.npy_path(role, main=role == main) for role in specs]
+    with atomic_group(paths, force=force) as temps:
         arrays = {
             role: np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
             for (role, (shape, dtype)), tmp in zip(specs.items(), temps, strict=True)
@@ -57,7 +96,7 @@ def stream(
             array.flush()
 
 
-def reserve(path: Path) -> None:
+def reserve(path) -> None:
     """Allocate the file's blocks now, so a full disk is an error here (ENOSPC) rather than a
     SIGBUS when a page of the memory map is first written."""
     import errno
@@ -69,10 +108,6 @@ def reserve(path: Path) -> None:
         except OSError as exc:
             if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
                 raise
-
-
-def _paths(dest: Destination, roles: Mapping[str, object], main: str) -> list[Path]:
-    return [dest.npy_path(role, main=role == main) for role in roles]
 
 
 def _refuse_compression(dest: Destination, compression: str | None) -> None:

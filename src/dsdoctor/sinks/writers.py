@@ -1,9 +1,11 @@
 """Write arrays to the format named by ``-o``: atomically, with siblings, with provenance.
 
-Two entry points. :func:`write_arrays` writes arrays that are in memory, to any format.
-:func:`stream_arrays` (and :func:`open_npy_writer` for one array) yields writable arrays to fill
-chunk by chunk, for outputs larger than memory; only ``.npy`` (memory maps) and HDF5 (datasets)
-can be filled that way — ``.npz`` and Parquet are built whole, so they are refused.
+:func:`stream_arrays` is the one way in: it yields a writer that appends blocks of rows, so an
+output of any format can be larger than memory — ``.npy`` and HDF5 are filled in place (memory
+maps, datasets), ``.npz`` members and Parquet row groups are written as the rows arrive (see
+:mod:`.npz` and :mod:`.parquet`). :func:`write_arrays` writes arrays that are in memory as one
+block of it, so each format has a single writer. :func:`open_npy_writer` yields a memory map of
+one ``.npy`` to fill in any order.
 
 Where each format puts siblings and provenance:
 
@@ -25,19 +27,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import OutputError
+from .blocks import BlockWriter, Specs
 from .destination import Destination, parse_destination
 from .provenance import provenance_record
 
 COMPRESSIONS = (None, "gzip")
-STREAMABLE = ("npy", "hdf5")
 ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 
 def write_arrays(
     out: str | Path,
-    arrays: Mapping[str, np.ndarray],
+    arrays: Mapping[str, npt.ArrayLike],
     *,
     main: str,
     force: bool,
@@ -50,72 +53,59 @@ def write_arrays(
     or ``x.parquet``. ``compression="gzip"`` deflates npz members, HDF5 datasets and Parquet
     pages (a ``.npy`` cannot be compressed). Raises :class:`OutputError` if ``out`` exists and
     not ``force``, its folder is missing or not writable, or the format cannot hold the arrays.
+    The arrays are one block of :func:`stream_arrays`: each format has one writer.
     """
-    dest = parse_destination(out)
-    ordered = _ordered({role: np.asanyarray(a) for role, a in arrays.items()}, main)
-    _check(dest, {role: a.dtype for role, a in ordered.items()}, main, compression)
-    with write_errors(dest):
-        return _format(dest).write(
-            dest,
-            ordered,
-            main,
-            provenance_record(provenance),
-            force=force,
-            compression=compression,
-        )
+    arrays = {role: np.asanyarray(a) for role, a in arrays.items()}
+    specs = {role: (a.shape, a.dtype) for role, a in arrays.items()}
+    with stream_arrays(
+        out, specs, main=main, force=force, provenance=provenance, compression=compression
+    ) as writer:
+        writer.write(arrays)
+    return writer.paths
 
 
 @contextmanager
 def stream_arrays(
     out: str | Path,
-    specs: Mapping[str, tuple[tuple[int, ...], Any]],
+    specs: Mapping[str, tuple[tuple[int, ...], npt.DTypeLike]],
     *,
     main: str,
     force: bool,
     provenance: Mapping[str, Any],
     compression: str | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Yield role → writable array (shape and dtype from ``specs``) to fill by slices.
+) -> Iterator[BlockWriter]:
+    """Yield a writer of ``out`` whose ``write({role: rows})`` appends blocks of rows.
 
-    ``.npy`` outputs yield ``np.memmap`` objects, HDF5 outputs ``h5py.Dataset`` objects. When
-    the block ends normally the files are flushed, fsynced and renamed into place; on an
-    exception nothing is left behind. ``.npz`` and Parquet raise :class:`OutputError`.
+    ``specs`` gives each role's final shape and dtype; every role's rows are appended in order
+    and must add up to its shape (a 0-d role is written whole, in one block). Memory is bounded
+    by the blocks, whatever the output's size, for every format. When the block ends normally
+    the output is completed, fsynced and renamed into place (``writer.paths``: the files it
+    consists of); on any exception — fewer rows than declared included — nothing is left behind.
     """
-    dest = parse_destination(out)
-    if dest.format not in STREAMABLE:
-        raise OutputError(
-            f"{dest.text}: outputs larger than memory can be written only to .npy or .h5, "
-            f"not .{dest.format}; choose -o with one of those extensions"
-        )
-    specs = _ordered(
-        {
-            role: (tuple(int(d) for d in shape), np.dtype(dtype))
-            for role, (shape, dtype) in specs.items()
-        },
-        main,
-    )
-    _check(dest, {role: dtype for role, (_, dtype) in specs.items()}, main, compression)
+    dest, specs = _prepare(out, specs, main, compression)
     record = provenance_record(provenance)
     with (
         write_errors(dest),
         _format(dest).stream(
             dest, specs, main, record, force=force, compression=compression
-        ) as arrays,
+        ) as writer,
     ):
-        yield arrays
+        yield writer
+        writer.finish()
 
 
 @contextmanager
 def open_npy_writer(
-    out: str | Path, shape: tuple[int, ...], dtype: Any, *, force: bool
+    out: str | Path, shape: tuple[int, ...], dtype: npt.DTypeLike, *, force: bool
 ) -> Iterator[np.memmap]:
-    """Yield a writable memory map of a temporary ``.npy``; it becomes ``out`` on success."""
-    dest = parse_destination(out)
+    """Yield a writable memory map of a temporary ``.npy`` to fill in any order; it becomes
+    ``out`` on success."""
+    from .npy import memmaps
+
+    dest, specs = _prepare(out, {"data": (shape, dtype)}, "data", None)
     if dest.format != "npy":
         raise OutputError(f"{dest.text}: open_npy_writer writes .npy files; name the output .npy")
-    with stream_arrays(
-        out, {"data": (shape, dtype)}, main="data", force=force, provenance={}
-    ) as arrays:
+    with write_errors(dest), memmaps(dest, specs, "data", force=force) as arrays:
         yield arrays["data"]
 
 
@@ -146,19 +136,25 @@ def _format(dest: Destination):
     return import_module(f".{dest.format}", __package__)
 
 
-def _ordered(items: dict[str, Any], main: str) -> dict[str, Any]:
-    """The main entry first, then the siblings in the caller's order."""
-    if main not in items:
-        raise OutputError(f"no array named {main!r} to write; got {', '.join(items) or 'none'}")
-    return {main: items[main], **{role: v for role, v in items.items() if role != main}}
-
-
-def _check(
-    dest: Destination, dtypes: Mapping[str, np.dtype], main: str, compression: str | None
-) -> None:
+def _prepare(
+    out: str | Path,
+    specs: Mapping[str, tuple[tuple[int, ...], npt.DTypeLike]],
+    main: str,
+    compression: str | None,
+) -> tuple[Destination, Specs]:
+    """The destination, and the specs with the main role first, plain int sizes, numpy dtypes;
+    :class:`OutputError` for what no format can write."""
+    dest = parse_destination(out)
     if compression not in COMPRESSIONS:
         raise OutputError(f"unknown compression {compression!r}; use gzip or none")
-    for role, dtype in dtypes.items():
+    if main not in specs:
+        raise OutputError(f"no array named {main!r} to write; got {', '.join(specs) or 'none'}")
+    ordered = {role: specs[role] for role in (main, *(r for r in specs if r != main))}
+    plain: Specs = {
+        role: (tuple(int(d) for d in shape), np.dtype(dtype))
+        for role, (shape, dtype) in ordered.items()
+    }
+    for role, (_, dtype) in plain.items():
         if not ROLE.fullmatch(role):
             raise OutputError(f"{role!r} cannot name an output array; use letters, digits, _ or -")
         if dtype.hasobject:
@@ -166,3 +162,4 @@ def _check(
                 f"{dest.text}: {role} is an object array ({dtype}), which can only be written by "
                 "pickling; convert it to a numeric dtype first"
             )
+    return dest, plain
