@@ -3,6 +3,7 @@ ordinary readers read back, refusals with reasons, and check → fix → check h
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 
@@ -258,6 +259,59 @@ def test_bucket_rows_reconstruct_sequences(tmp_path_factory, seqs, k):
     assert seen == {i: s for i, s in enumerate(seqs)}
 
 
+def _random_sequences(tmp_path, n: int = 3000, features: int = 2) -> tuple[str, list]:
+    rng = np.random.default_rng(8)
+    seqs = [rng.normal(size=(int(k), features)).astype(np.float32) for k in rng.integers(0, 60, n)]
+    np.savez(tmp_path / "s.npz", s=np.concatenate(seqs), s_lengths=[len(q) for q in seqs])
+    return f"{tmp_path / 's.npz'}:s", seqs
+
+
+@pytest.mark.parametrize("out", ["p.npy", "p.npz", "p.h5", "p.parquet"])
+def test_pad_streamed_in_many_chunks_equals_the_in_memory_pad(tmp_path, out):
+    """Tiny chunks (many blocks per output) give exactly what dsdoctor.pad gives in memory."""
+    src, seqs = _random_sequences(tmp_path)
+    r = cli("pad", src, "--maxlen", "p90", "--padding", "post", "--value", "-1", "-o",
+            tmp_path / out, "--chunk-size", "8KiB")  # fmt: skip
+    assert r.code == 0, r.stderr
+    want = dsdoctor.pad(seqs, maxlen="p90", padding="post", value=-1)
+    where = {  # the members or columns of .npz and Parquet are named by role
+        "npy": {"data": "p.npy", "mask": "p.mask.npy", "lengths": "p.lengths.npy"},
+        "h5": {"data": "p.h5:/data", "mask": "p.h5:/data_mask", "lengths": "p.h5:/data_lengths"},
+    }.get(out.split(".")[1], {role: f"{out}:{role}" for role in ("data", "mask", "lengths")})
+    got = {role: dsdoctor.load(f"{tmp_path}/{name}").read() for role, name in where.items()}
+    for role in ("data", "mask", "lengths"):
+        np.testing.assert_array_equal(got[role], getattr(want, role), err_msg=role)
+        assert got[role].dtype == getattr(want, role).dtype, role
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--boundaries", "5,10,20"], ["--buckets", "3", "--padding", "post"],
+     ["--boundaries", "10,30", "--pad-to-boundary", "--value", "-1"]],
+)  # fmt: skip
+def test_bucket_streamed_in_many_chunks_equals_the_in_memory_bucket(tmp_path, options):
+    """Each bucket's rows come from many chunks: the archives hold what dsdoctor.bucket gives
+    in memory, with the members and provenance of one write."""
+    src, seqs = _random_sequences(tmp_path)
+    r = cli("bucket", src, *options, "-o", tmp_path / "b", "--chunk-size", "8KiB", "--json")
+    assert r.code == 0, r.stderr
+    summary = r.json()["details"]
+    kwargs = {"padding": "post" if "post" in options else "pre",
+              "value": -1 if "-1" in options else 0, "pad_to_boundary": "--pad-to-boundary" in options}  # fmt: skip
+    want = dsdoctor.bucket(seqs, boundaries=summary["boundaries"], **kwargs)
+    assert [b["count"] for b in summary["buckets"]] == [len(b.index) for b in want]
+    for b, expected in zip(summary["buckets"], want, strict=True):
+        if not b["file"]:
+            continue
+        with np.load(tmp_path / "b" / b["file"], allow_pickle=False) as z:
+            assert z.files == ["data", "mask", "lengths", "index", "provenance"]
+            for role in ("data", "mask", "lengths", "index"):
+                np.testing.assert_array_equal(z[role], getattr(expected, role), err_msg=role)
+            record = json.loads(str(z["provenance"]))
+        assert record["options"] == {"bucket": b["bucket"], "boundaries": summary["boundaries"]}
+    assert json.loads((tmp_path / "b/buckets.json").read_text())["buckets"] == summary["buckets"]
+
+
 def test_bucket_reports_padding_saved(fixtures, tmp_path):
     r = cli(
         "bucket",
@@ -419,8 +473,9 @@ def test_killing_pad_mid_write_leaves_nothing_or_everything(tmp_path):
     assert src.read_bytes() == before
 
 
+@pytest.mark.parametrize("name", ["o.npy", "o.npz", "o.parquet"])
 @pytest.mark.parametrize(("sig", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
-def test_sigint_sigterm_exit_cleanly_and_remove_temporaries(tmp_path, sig, code):
+def test_sigint_sigterm_exit_cleanly_and_remove_temporaries(tmp_path, sig, code, name):
     import signal
     import subprocess
     import sys
@@ -436,7 +491,7 @@ def test_sigint_sigterm_exit_cleanly_and_remove_temporaries(tmp_path, sig, code)
     out = tmp_path / "out"
     out.mkdir()
     p = subprocess.Popen([sys.executable, "-m", "dsdoctor", "pad", f"{tmp_path / 'in.npz'}:s", "--maxlen", "400",
-                          "--chunk-size", "256KiB", "-o", str(out / "o.npy")],
+                          "--chunk-size", "256KiB", "-o", str(out / name)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     deadline = time.monotonic() + 20
     while not any(out.iterdir()) and time.monotonic() < deadline and p.poll() is None:

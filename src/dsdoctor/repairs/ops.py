@@ -373,7 +373,7 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
                 padding: str = "pre", value: float = 0, force: bool = False,
                 chunk_bytes: int = DEFAULT_CHUNK_BYTES, **source_options) -> RepairResult:  # fmt: skip
     """Split sequences into length buckets, each padded to its own maxlen, into ``outdir``."""
-    from ..sinks import atomic_path, write_arrays
+    from ..sinks import atomic_path
 
     if (boundaries is None) == (buckets is None):
         raise UsageError("give exactly one of --boundaries B1,B2,… or --buckets K")
@@ -402,34 +402,18 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
     folder.mkdir(parents=True, exist_ok=True)
     edges = [0, *bounds, None]
     which = kernels.assign_buckets(lengths_all, bounds)
+    counts = np.bincount(which, minlength=len(bounds) + 1)
+    longest = np.zeros(len(counts), dtype=np.int64)
+    np.maximum.at(longest, which, lengths_all)
     summary = []
-    for k in range(len(bounds) + 1):
-        rows = np.flatnonzero(which == k)
+    for k, count in enumerate(counts.tolist()):
         lo, hi = edges[k], edges[k + 1]
-        if not len(rows):
-            summary.append(
-                {
-                    "bucket": k,
-                    "min_length": lo,
-                    "max_length": hi,
-                    "count": 0,
-                    "maxlen": 0,
-                    "file": None,
-                }
-            )
-            continue
-        longest = int(lengths_all[rows].max())
-        maxlen = (hi - 1) if (pad_to_boundary and hi is not None) else longest
-        r = _gather(h, rows, chunk_bytes)
-        data, m, ln = kernels.pad_values(
-            r.values, r.offsets, maxlen=maxlen, padding=padding, value=value, dtype=h.dtype
-        )
-        name = f"bucket_{k}.npz"
-        write_arrays(folder / name, {"data": data, "mask": m, "lengths": ln, "index": rows.astype(np.int64)},
-                     main="data", force=True,
-                     provenance=provenance("bucket", h.source, {"bucket": k, "boundaries": bounds}))  # fmt: skip
-        summary.append({"bucket": k, "min_length": lo, "max_length": hi, "count": len(rows),
-                        "maxlen": int(maxlen), "file": name})  # fmt: skip
+        maxlen = (hi - 1) if (pad_to_boundary and hi is not None) else int(longest[k])
+        summary.append({"bucket": k, "min_length": lo, "max_length": hi, "count": count,
+                        "maxlen": maxlen if count else 0,
+                        "file": f"bucket_{k}.npz" if count else None})  # fmt: skip
+    _write_buckets(h, folder, summary, which, bounds, padding=padding, value=value,
+                   chunk_bytes=chunk_bytes)  # fmt: skip
     global_cost = kernels.padding_cost(hist, [])
     bucket_cost = kernels.padding_cost(hist, bounds, pad_to_boundary=pad_to_boundary)
     info = {"source": h.source, "boundaries": bounds, "buckets": summary,
@@ -444,23 +428,44 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
     return result
 
 
-def _gather(h: ArrayHandle, rows: np.ndarray, chunk_bytes: int) -> Ragged:
-    """The sequences at ``rows`` (sorted), read in one streaming pass."""
-    parts_v, parts_l = [], []
-    start = 0
-    for chunk in h.chunks(chunk_bytes):
-        n = len(chunk)
-        sel = rows[(rows >= start) & (rows < start + n)] - start
-        if len(sel):
-            lens = chunk.lengths[sel]
-            idx = _segment_index(chunk.offsets[sel], lens)
-            parts_v.append(chunk.values[idx])
-            parts_l.append(lens)
-        start += n
-    values = np.concatenate(parts_v) if parts_v else np.empty((0, *h.inner_shape), h.dtype)
-    return Ragged.from_lengths(
-        values, np.concatenate(parts_l) if parts_l else np.zeros(0, np.int64)
-    )
+def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict], which: np.ndarray,
+                   bounds: list[int], *, padding: str, value: float, chunk_bytes: int) -> None:  # fmt: skip
+    """Every non-empty bucket's ``bucket_<k>.npz`` in one streaming pass over the source: each
+    chunk's sequences are split by bucket, padded and appended to that bucket's archive."""
+    from contextlib import ExitStack
+
+    from ..sinks import stream_arrays
+
+    with ExitStack() as stack:
+        writers = {}
+        for b in summary:
+            if b["file"]:
+                n, t = b["count"], b["maxlen"]
+                specs = {"data": ((n, t, *h.inner_shape), h.dtype), "mask": ((n, t), np.dtype(bool)),
+                         "lengths": ((n,), np.dtype(np.int64)), "index": ((n,), np.dtype(np.int64))}  # fmt: skip
+                prov = provenance("bucket", h.source, {"bucket": b["bucket"], "boundaries": bounds})
+                writers[b["bucket"]] = stack.enter_context(
+                    stream_arrays(
+                        folder / b["file"], specs, main="data", force=True, provenance=prov
+                    )
+                )
+        start = 0
+        for chunk in h.chunks(chunk_bytes):
+            here = which[start : start + len(chunk)]
+            order = np.argsort(here, kind="stable")
+            cuts = np.searchsorted(here[order], np.arange(len(summary) + 1))
+            for k, writer in writers.items():
+                rows = order[cuts[k] : cuts[k + 1]]
+                if not len(rows):
+                    continue
+                lens = chunk.lengths[rows]
+                r = Ragged.from_lengths(
+                    chunk.values[_segment_index(chunk.offsets[rows], lens)], lens
+                )
+                data, m, ln = kernels.pad_values(r.values, r.offsets, maxlen=summary[k]["maxlen"],
+                                                 padding=padding, value=value, dtype=h.dtype)  # fmt: skip
+                writer.write({"data": data, "mask": m, "lengths": ln, "index": rows + start})
+            start += len(chunk)
 
 
 def _segment_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
