@@ -4,12 +4,18 @@ folder. Outputs are absent or complete; inputs are byte-identical; errors are on
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
+
+from dsdoctor.sinks.atomic import TEMP_MARKER
 
 from .conftest import FIXTURES, assert_clean_error
 
@@ -60,6 +66,94 @@ def test_full_disk_is_one_clean_line_and_nothing_written(tmp_path, big_input, ou
     assert_clean_error(r, "cannot write", "nothing was written")
     assert list(folder.iterdir()) == []
     assert big_input.read_bytes() == before
+
+
+def test_full_disk_while_bucketing_leaves_no_archive(tmp_path, big_input):
+    folder = tmp_path / "b"
+    r = _dsdoctor("bucket", f"{big_input}:s", "--boundaries", "50,100", "-o", folder,
+                  preexec_fn=_fsize_limited(64 * 1024))  # fmt: skip
+    assert_clean_error(r, "cannot write", "nothing was written")
+    assert list(folder.iterdir()) == []
+
+
+SPOOL_FAILS = """
+import sys
+import numpy as np
+from dsdoctor.errors import OutputError
+from dsdoctor.sinks import write_arrays
+try:  # a 2 MB sibling goes to a spool file, which meets the 512 KiB file-size limit
+    write_arrays(sys.argv[1], {"data": np.zeros(10, np.int8), "mask": np.ones((10, 200_000), bool)},
+                 main="data", force=False, provenance={})
+except OutputError as exc:
+    print(exc)
+"""
+
+
+def test_full_disk_while_spooling_an_npz_sibling(tmp_path):
+    out = tmp_path / "o.npz"
+    p = subprocess.run([sys.executable, "-c", SPOOL_FAILS, str(out)], capture_output=True,
+                       text=True, preexec_fn=_fsize_limited(512 * 1024))  # fmt: skip
+    assert "cannot write" in p.stdout and "nothing was written" in p.stdout, (p.stdout, p.stderr)
+    assert p.stderr == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def _start_killable(args: list, folder: Path) -> subprocess.Popen:
+    """Start ``dsdoctor ARGS`` and return once it has begun writing into ``folder``."""
+    p = subprocess.Popen([sys.executable, "-m", "dsdoctor", *map(str, args)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while p.poll() is None and time.monotonic() < deadline:
+        if folder.exists() and any(TEMP_MARKER in q.name for q in folder.iterdir()):
+            break
+        time.sleep(0.005)
+    return p
+
+
+@pytest.mark.parametrize("out", ["o.npz", "o.parquet", "buckets"])
+def test_sigkill_mid_write_leaves_the_output_absent_or_complete(tmp_path, big_input, out):
+    """pad to .npz and .parquet, and bucket, killed at random moments while they write: each
+    output is absent or complete. Only the atomic temporaries (``.o.npz.dsdoctor-tmp-…``) may
+    stay after SIGKILL — the npz spools are anonymous files — and buckets.json, written last,
+    appears only beside every bucket archive."""
+    bucket = out == "buckets"
+    cmd = (["bucket", f"{big_input}:s", "--boundaries", "50,100", "--pad-to-boundary"] if bucket
+           else ["pad", f"{big_input}:s", "--maxlen", "200"])  # fmt: skip
+    cmd += ["--chunk-size", "256KiB", "-o"]
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    full = _start_killable([*cmd, ref / out], ref / out if bucket else ref)
+    started = time.monotonic()
+    assert full.wait() == 0
+    writing = time.monotonic() - started  # from the first temporary to the end
+    expected = {p.relative_to(ref): p for p in ref.rglob("*") if p.is_file()}
+    seed = int.from_bytes(os.urandom(4), "little")
+    rng = random.Random(seed)
+    for i in range(3):
+        folder = tmp_path / f"run{i}"
+        target = folder / out if bucket else folder
+        folder.mkdir()
+        p = _start_killable([*cmd, folder / out], target)
+        time.sleep(rng.uniform(0, writing))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        context = f"seed {seed}, run {i}"
+        names = {q.relative_to(folder) for q in folder.rglob("*") if q.is_file()}
+        done = {n for n in names if TEMP_MARKER not in n.name}
+        assert done <= expected.keys(), context
+        for name in done:
+            assert _same_output(folder / name, expected[name]), f"partial {name}: {context}"
+        if bucket and Path(out, "buckets.json") in done:
+            assert done == expected.keys(), context
+
+
+def _same_output(path: Path, ref: Path) -> bool:
+    if path.suffix == ".parquet":
+        return pq.read_table(path).equals(pq.read_table(ref))
+    if path.suffix == ".npz":
+        with np.load(path) as a, np.load(ref) as b:
+            return a.files == b.files and all(np.array_equal(a[k], b[k]) for k in a.files)
+    return path.read_bytes() == ref.read_bytes()
 
 
 def test_two_writers_at_once_leave_one_complete_output(tmp_path, big_input):
