@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,8 +32,8 @@ class BlockWriter:
     """Checks and normalises each block, then hands the parts to :meth:`_append`.
 
     A part reaches :meth:`_append` C-contiguous, of the declared dtype and row shape, with its
-    place in the output; formats override :meth:`_append` (and :meth:`finish` if they must
-    flush). ``paths`` are the files the output consists of once it is committed.
+    place in the output; each format overrides :meth:`_append`. ``paths`` are the files the
+    output consists of once it is committed.
     """
 
     def __init__(self, dest: Destination, specs: Specs, paths: list[Path]) -> None:
@@ -52,6 +51,8 @@ class BlockWriter:
                 )
             shape, dtype = self.specs[role]
             start, array = self.written[role], np.asarray(part, dtype=dtype)
+            if shape and not array.ndim:
+                raise OutputError(f"{self.dest.text}: {role} takes rows, not a single value")
             n = len(array) if shape else 1
             if start + n > row_count(shape):
                 raise OutputError(
@@ -74,18 +75,3 @@ class BlockWriter:
 
     def _append(self, parts: Mapping[str, tuple[Index, np.ndarray]]) -> None:
         raise NotImplementedError  # pragma: no cover - every format overrides it
-
-
-class SliceWriter(BlockWriter):
-    """Writes parts by slice assignment into arrays that accept it (memory maps, HDF5 datasets)."""
-
-    def __init__(
-        self, dest: Destination, specs: Specs, paths: list[Path], arrays: Mapping[str, Any]
-    ) -> None:
-        super().__init__(dest, specs, paths)
-        self.arrays = arrays
-
-    def _append(self, parts: Mapping[str, tuple[Index, np.ndarray]]) -> None:
-        for role, (where, array) in parts.items():
-            if array.size:
-                self.arrays[role][where] = array

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import OutputError
 from .atomic import atomic_path
-from .blocks import SliceWriter, Specs
+from .blocks import BlockWriter, Index, Specs
 from .destination import Destination
 from .provenance import hdf5_attributes
 
@@ -36,7 +36,7 @@ def stream(
     *,
     force: bool,
     compression: str | None,
-) -> Iterator[SliceWriter]:
+) -> Iterator[BlockWriter]:
     """Yield a writer appending rows to the datasets of a temporary file; renamed on success."""
     import h5py
 
@@ -47,10 +47,23 @@ def stream(
         }
         datasets[main].attrs.update(hdf5_attributes(record))
         try:
-            yield SliceWriter(dest, specs, [dest.path], datasets)
+            yield _DatasetWriter(dest, specs, datasets)
         except OSError:
             BROKEN.append((f, datasets))
             raise
+
+
+class _DatasetWriter(BlockWriter):
+    """Each part is assigned to its slice of its dataset."""
+
+    def __init__(self, dest: Destination, specs: Specs, datasets: Mapping[str, Any]) -> None:
+        super().__init__(dest, specs, [dest.path])
+        self.datasets = datasets
+
+    def _append(self, parts: Mapping[str, tuple[Index, np.ndarray]]) -> None:
+        for role, (where, array) in parts.items():
+            if array.size:
+                self.datasets[role][where] = array
 
 
 def chunk_shape(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...] | None:

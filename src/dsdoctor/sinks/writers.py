@@ -1,11 +1,11 @@
 """Write arrays to the format named by ``-o``: atomically, with siblings, with provenance.
 
 :func:`stream_arrays` is the one way in: it yields a writer that appends blocks of rows, so an
-output of any format can be larger than memory — ``.npy`` and HDF5 are filled in place (memory
-maps, datasets), ``.npz`` members and Parquet row groups are written as the rows arrive (see
-:mod:`.npz` and :mod:`.parquet`). :func:`write_arrays` writes arrays that are in memory as one
-block of it, so each format has a single writer. :func:`open_npy_writer` yields a memory map of
-one ``.npy`` to fill in any order.
+output of any format can be larger than memory — ``.npy`` files and ``.npz`` members are written
+as ``.npy`` streams (the header, then the rows in order), HDF5 datasets by slices, Parquet one
+row group per block (see each format's module). :func:`write_arrays` writes arrays that are in
+memory as one block of it, so each format has a single writer. :func:`open_npy_writer` yields a
+memory map of one ``.npy`` to fill in any order.
 
 Where each format puts siblings and provenance:
 
