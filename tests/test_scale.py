@@ -13,7 +13,7 @@ import pytest
 
 import dsdoctor
 
-from .conftest import FIXTURES, assert_clean_error, cli, run
+from .conftest import FIXTURES, Result, assert_clean_error, cli, run
 
 
 def _without_sources(report: dict) -> dict:
@@ -58,6 +58,104 @@ def test_jobs_equal_serial(shards_and_whole):
     serial = cli("check", "--json", d).json()
     parallel = run("check", "--json", d, "--jobs", "2")
     assert parallel.code == 1 and parallel.json() == serial
+
+
+def _check_in_small_tasks(*args, min_task_bytes: int = 1024) -> tuple[int, dict]:
+    """``dsdoctor check ARGS --json`` in a subprocess whose engine cuts tasks of
+    ``min_task_bytes`` (the test data is far below the real minimum, which would keep it in one
+    process)."""
+    code = ("import sys; import dsdoctor.engine.executors as ex; "
+            f"ex.MIN_TASK_BYTES = {min_task_bytes}; from dsdoctor.cli import main; "
+            "sys.argv = ['dsdoctor', *sys.argv[1:]]; main()")  # fmt: skip
+    p = subprocess.run([sys.executable, "-c", code, "check", "--json", *map(str, args)],
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert p.returncode in (0, 1, 2), p.stderr
+    return p.returncode, (json.loads(p.stdout) if p.returncode != 2 else {"error": p.stderr})
+
+
+def test_jobs_in_row_ranges_equal_serial(shards_and_whole):
+    """Tasks cut through the middle of shards (and spanning several) merge to the serial answer,
+    with a NaN, a constant feature and the extremes wherever the cuts fall."""
+    d, _ = shards_and_whole
+    serial = cli("check", "--json", d).json()
+    for jobs in ("2", "3"):
+        for min_bytes in (1024, 2500, 10_000):
+            code, parallel = _check_in_small_tasks(d, "--jobs", jobs, min_task_bytes=min_bytes)
+            assert code == 1 and parallel == serial, (jobs, min_bytes)
+
+
+def test_plan_cuts_equal_bytes_and_covers_every_row_once(shards_and_whole, tmp_path, monkeypatch):
+    from dsdoctor.engine import executors
+
+    d, _ = shards_and_whole
+    np.save(d / "part-004.npy", np.asfortranarray(np.load(d / "part-004.npy")))  # read whole
+    h = dsdoctor.load(str(d))
+    monkeypatch.setattr(executors, "MIN_TASK_BYTES", 1)
+    for workers in (1, 2, 3, 5):
+        tasks = executors.plan(h, workers)
+        assert len(tasks) <= workers * executors.TASKS_PER_WORKER
+        covered: list[tuple[str, int, int]] = []
+        for task in tasks:
+            for src, rows in task:
+                n = h.shards[h.shard_sources.index(src)].shape[0]
+                lo, hi = rows or (0, n)
+                assert 0 <= lo < hi <= n
+                if rows is not None:
+                    assert not src.endswith("part-004.npy")  # Fortran order: never cut
+                covered.append((src, lo, hi))
+        # in order, no gap, no overlap
+        expected = iter(h.shard_sources)
+        at = None
+        for src, lo, hi in covered:
+            if at is None or at[0] != src:
+                assert at is None or at[1] == h.shards[h.shard_sources.index(at[0])].shape[0]
+                assert src == next(expected) and lo == 0
+            else:
+                assert lo == at[1]
+            at = (src, hi)
+        assert next(expected, None) is None and at[1] == h.shards[-1].shape[0]
+    sizes = [executors.task_bytes(h, t) for t in executors.plan(h, 2)]
+    assert len(sizes) == 2 * executors.TASKS_PER_WORKER
+    whole = max(executors.shard_bytes(s) for s in h.shards)
+    assert max(sizes) - min(sizes) <= whole  # only the Fortran shard is not cut
+    monkeypatch.setattr(executors, "MIN_TASK_BYTES", 10**12)
+    assert executors.plan(h, 2) == [tuple((s, None) for s in h.shard_sources)]
+
+
+def test_little_data_is_not_worth_a_second_process(shards_and_whole, monkeypatch):
+    """Below two tasks' worth, --jobs scans in this process: no pool is started."""
+    import concurrent.futures
+
+    from dsdoctor.engine import executors
+    from dsdoctor.engine.stats import ScanOptions
+
+    d, _ = shards_and_whole
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a process pool was started for a few KiB")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    h = dsdoctor.load(str(d))
+    stats = executors.Engine.from_options(jobs=2).scan(h, ScanOptions())
+    assert stats.rows == h.shape[0]
+
+
+def test_a_shard_that_breaks_mid_run_is_a_clean_error(tmp_path):
+    """A helper's error stops the others and is the command's one-line error."""
+    d = tmp_path / "shards"
+    d.mkdir()
+    for i in range(6):
+        np.save(d / f"part-{i}.npy", np.full((400, 4), i, dtype=np.float32))
+    code = ("import sys, os; import dsdoctor.engine.executors as ex; ex.MIN_TASK_BYTES = 1024\n"
+            "scan = ex.scan\n"
+            "def flaky(handle, opts, advance=None):\n"
+            "    if 'part-4' in str(handle.path): raise ex.SourceError(f'{handle.path} broke')\n"
+            "    return scan(handle, opts, advance)\n"
+            "ex.scan = flaky\n"
+            "from dsdoctor.cli import main; sys.argv = ['dsdoctor', *sys.argv[1:]]; main()")  # fmt: skip
+    p = subprocess.run([sys.executable, "-c", code, "check", str(d), "--jobs", "2"],
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert_clean_error(Result(p.returncode, p.stdout, p.stderr), "part-4.npy broke")
 
 
 def test_dask_cluster_equals_serial(shards_and_whole):

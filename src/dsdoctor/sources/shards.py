@@ -8,6 +8,7 @@ where the workers open the shards themselves.
 
 from __future__ import annotations
 
+import copy
 import glob
 import os
 from collections.abc import Iterator
@@ -55,6 +56,30 @@ def directory_shards(path: Path) -> list[str] | None:
             f"{path} mixes formats ({kinds}); point dsdoctor at one kind, e.g. '{path}/*.npy'"
         )
     return next(iter(by_format.values()))
+
+
+def row_range(handle: ArrayHandle, start: int, stop: int) -> ArrayHandle | None:
+    """Rows ``[start, stop)`` of ``handle`` as a handle of their own, read without touching the
+    other rows -- for a C-ordered ``.npy`` (its rows are one contiguous run at a known offset);
+    None for every other layout, which is then scanned whole."""
+    from .npy import NpyArray
+
+    if (
+        type(handle) is not NpyArray
+        or handle.fortran
+        or handle.pickled
+        or handle.skip
+        or handle.unsafe
+        or not handle.shape
+        or not 0 <= start <= stop <= handle.shape[0]
+        or handle.dtype.itemsize == 0
+        or 0 in handle.shape[1:]
+    ):
+        return None
+    part = copy.copy(handle)
+    part.offset = handle.offset + start * handle.row_bytes
+    part.shape = (stop - start, *handle.shape[1:])
+    return part
 
 
 class ShardedArray(ArrayHandle):
