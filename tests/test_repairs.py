@@ -284,6 +284,24 @@ def test_pad_streamed_in_many_chunks_equals_the_in_memory_pad(tmp_path, out):
         assert got[role].dtype == getattr(want, role).dtype, role
 
 
+def test_padded_windows_keep_each_block_near_the_chunk_size():
+    """Short sequences padded to a long maxlen: a chunk of input is padded a window at a time,
+    each window's output about the chunk size, together what one pad_values call gives."""
+    from dsdoctor.arrays import Ragged
+    from dsdoctor.repairs import kernels, ops
+
+    rng = np.random.default_rng(2)
+    r = Ragged.from_lengths(rng.normal(size=(5000, 3)), rng.integers(0, 10, size=1000))
+    chunk = 64 * 1024
+    windows = list(ops.padded_windows(r, maxlen=200, dtype=np.dtype("f8"), chunk_bytes=chunk,
+                                      padding="post", value=-1))  # fmt: skip
+    assert len(windows) > 10
+    assert all(sum(a.nbytes for a in w) <= chunk for w in windows)
+    whole = kernels.pad_values(r.values, r.offsets, maxlen=200, padding="post", value=-1)
+    for got, want in zip(zip(*windows, strict=True), whole, strict=True):
+        np.testing.assert_array_equal(np.concatenate(got), want)
+
+
 @pytest.mark.parametrize(
     "options",
     [["--boundaries", "5,10,20"], ["--buckets", "3", "--padding", "post"],

@@ -128,6 +128,18 @@ def sequence_lengths(h: ArrayHandle, chunk_bytes: int) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
+def padded_windows(r: Ragged, *, maxlen: int, dtype: np.dtype, chunk_bytes: int, **options
+                   ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:  # fmt: skip
+    """``kernels.pad_values`` over ``r``'s sequences a window at a time, each window's padded
+    data, mask and lengths about ``chunk_bytes``: sequences far shorter than ``maxlen`` would
+    otherwise pad a chunk of input into many chunks of output."""
+    row_bytes = maxlen * (math.prod(r.inner_shape) * dtype.itemsize + 1) + 8
+    rows = max(1, chunk_bytes // max(1, row_bytes))
+    for start in range(0, len(r), rows):
+        yield kernels.pad_values(r.values, r.offsets[start : start + rows + 1], maxlen=maxlen,
+                                 dtype=dtype, **options)  # fmt: skip
+
+
 def pad_file(src, out: str, *, maxlen: int | str | None = None, padding: str = "pre",
              truncating: str = "pre", value: float = 0, dtype=None, allow_lossy_cast: bool = False,
              mask: bool = True, lengths: bool = True, force: bool = False,
@@ -169,14 +181,14 @@ def pad_file(src, out: str, *, maxlen: int | str | None = None, padding: str = "
                                   "pass --allow-lossy-cast if that is what you want")  # fmt: skip
             counts["collisions"] += kernels.count_value_timesteps(window, value)
             counts["truncated"] += int(np.count_nonzero(chunk.lengths > n_max))
-            data, m, ln = kernels.pad_values(chunk.values, chunk.offsets, maxlen=n_max, padding=padding,
-                                             truncating=truncating, value=value, dtype=target)  # fmt: skip
-            block = {"data": data}
-            if mask:
-                block["mask"] = m
-            if lengths:
-                block["lengths"] = ln
-            yield block
+            for data, m, ln in padded_windows(chunk, maxlen=n_max, dtype=target, chunk_bytes=chunk_bytes,
+                                              padding=padding, truncating=truncating, value=value):  # fmt: skip
+                block = {"data": data}
+                if mask:
+                    block["mask"] = m
+                if lengths:
+                    block["lengths"] = ln
+                yield block
 
     options = {"maxlen": maxlen, "padding": padding, "truncating": truncating, "value": value,
                "dtype": str(target)}  # fmt: skip
@@ -462,9 +474,13 @@ def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict], which: np.
                 r = Ragged.from_lengths(
                     chunk.values[_segment_index(chunk.offsets[rows], lens)], lens
                 )
-                data, m, ln = kernels.pad_values(r.values, r.offsets, maxlen=summary[k]["maxlen"],
-                                                 padding=padding, value=value, dtype=h.dtype)  # fmt: skip
-                writer.write({"data": data, "mask": m, "lengths": ln, "index": rows + start})
+                windows = padded_windows(r, maxlen=summary[k]["maxlen"], dtype=h.dtype,
+                                         chunk_bytes=chunk_bytes, padding=padding, value=value)  # fmt: skip
+                done = 0
+                for data, m, ln in windows:
+                    index = rows[done : done + len(ln)] + start
+                    writer.write({"data": data, "mask": m, "lengths": ln, "index": index})
+                    done += len(ln)
             start += len(chunk)
 
 
