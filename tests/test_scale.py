@@ -93,7 +93,7 @@ def test_plan_cuts_equal_bytes_and_covers_every_row_once(shards_and_whole, tmp_p
     monkeypatch.setattr(executors, "MIN_TASK_BYTES", 1)
     for workers in (1, 2, 3, 5):
         tasks = executors.plan(h, workers)
-        assert len(tasks) <= workers * executors.TASKS_PER_WORKER
+        assert len(tasks) <= workers * executors.MAX_TASKS_PER_WORKER
         covered: list[tuple[str, int, int]] = []
         for task in tasks:
             for src, rows in task:
@@ -122,6 +122,33 @@ def test_plan_cuts_equal_bytes_and_covers_every_row_once(shards_and_whole, tmp_p
     assert executors.plan(h, 2) == [tuple((s, None) for s in h.shard_sources)]
 
 
+@pytest.mark.parametrize(
+    ("shards", "workers", "expected"),
+    [
+        (8, 2, [[None]] * 8),  # whole shards divide evenly: 4 tasks per worker, none cut
+        (6, 2, [[None]] * 6),
+        (6, 4, None),  # 6 shards do not divide among 4 workers: cut
+        (4, 2, [[None]] * 4),
+        (7, 2, None),
+    ],
+)
+def test_plan_keeps_shards_whole_when_they_divide_evenly(tmp_path, monkeypatch, shards, workers,
+                                                          expected):  # fmt: skip
+    from dsdoctor.engine import executors
+
+    for i in range(shards):
+        np.save(tmp_path / f"p{i}.npy", np.zeros((1000, 4), dtype=np.float32))
+    monkeypatch.setattr(executors, "MIN_TASK_BYTES", 1000)
+    h = dsdoctor.load(str(tmp_path))
+    tasks = executors.plan(h, workers)
+    if expected is not None:
+        assert [[rows for _, rows in t] for t in tasks] == expected
+    else:  # cut into TASKS_PER_WORKER equal row ranges per worker
+        assert len(tasks) == workers * executors.TASKS_PER_WORKER
+        sizes = {executors.task_bytes(h, t) for t in tasks}
+        assert max(sizes) - min(sizes) <= 16  # one row of 4 float32
+
+
 def test_little_data_is_not_worth_a_second_process(shards_and_whole, monkeypatch):
     """Below two tasks' worth, --jobs scans in this process: no pool is started."""
     import concurrent.futures
@@ -140,22 +167,88 @@ def test_little_data_is_not_worth_a_second_process(shards_and_whole, monkeypatch
     assert stats.rows == h.shape[0]
 
 
-def test_a_shard_that_breaks_mid_run_is_a_clean_error(tmp_path):
-    """A helper's error stops the others and is the command's one-line error."""
+#: Run the CLI with the engine patched: tiny tasks, and ``scan`` replaced by ``flaky`` which
+#: misbehaves on shard part-4 in the main process (WHERE = "main") or in a helper ("helper"),
+#: raising an error or killing its process (HOW), and then creates the file FLAG.
+FLAKY = """
+import os, signal, sys, time
+import dsdoctor.engine.executors as ex
+ex.MIN_TASK_BYTES = 1024
+MAIN, WHERE, HOW, FLAG = os.getpid(), sys.argv.pop(1), sys.argv.pop(1), sys.argv.pop(1)
+scan = ex.scan
+def flaky(handle, opts, advance=None):
+    here = "main" if os.getpid() == MAIN else "helper"
+    if here != WHERE:  # the other side waits in its first task: the failing side takes part-4
+        while not os.path.exists(FLAG):
+            time.sleep(0.01)
+    elif "part-4" in str(handle.path):
+        open(FLAG, "w").close()
+        if HOW == "raise":
+            raise ex.SourceError(f"{handle.path} broke in the {here}")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return scan(handle, opts, advance)
+ex.scan = flaky
+from dsdoctor.cli import main
+sys.argv = ["dsdoctor", *sys.argv[1:]]
+try:
+    main()
+finally:
+    try:  # every helper was reaped
+        print("left over:", os.waitpid(-1, os.WNOHANG), file=sys.stderr)
+    except ChildProcessError:
+        pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("where", "how", "message"),
+    [
+        ("main", "raise", "part-4.npy broke in the main"),
+        ("helper", "raise", "part-4.npy broke in the helper"),
+        ("helper", "kill", "helper process (pid"),
+    ],
+)
+def test_a_failure_in_any_worker_is_one_clean_error(tmp_path, where, how, message):
+    """A task that fails in this process or in a helper -- or a helper that is killed -- stops
+    the others and is the command's one-line error, with no helper left behind."""
     d = tmp_path / "shards"
     d.mkdir()
     for i in range(6):
         np.save(d / f"part-{i}.npy", np.full((400, 4), i, dtype=np.float32))
-    code = ("import sys, os; import dsdoctor.engine.executors as ex; ex.MIN_TASK_BYTES = 1024\n"
-            "scan = ex.scan\n"
-            "def flaky(handle, opts, advance=None):\n"
-            "    if 'part-4' in str(handle.path): raise ex.SourceError(f'{handle.path} broke')\n"
-            "    return scan(handle, opts, advance)\n"
-            "ex.scan = flaky\n"
-            "from dsdoctor.cli import main; sys.argv = ['dsdoctor', *sys.argv[1:]]; main()")  # fmt: skip
-    p = subprocess.run([sys.executable, "-c", code, "check", str(d), "--jobs", "2"],
+    flag = tmp_path / "failed"
+    p = subprocess.run([sys.executable, "-c", FLAKY, where, how, flag, "check", d, "--jobs", "2"],
                        capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert_clean_error(Result(p.returncode, p.stdout, p.stderr), "part-4.npy broke")
+    assert_clean_error(Result(p.returncode, p.stdout, p.stderr), message)
+    if how == "kill":
+        assert "killed by SIGKILL" in p.stderr
+
+
+def test_jobs_without_fork_equal_serial(shards_and_whole):
+    """Where fork is not used (macOS, Windows), a process pool runs the same tasks."""
+    d, _ = shards_and_whole
+    serial = cli("check", "--json", d).json()
+    code = ("import sys; import dsdoctor.engine.executors as ex; ex.MIN_TASK_BYTES = 1024\n"
+            "ex.FORK = False\n"
+            "from dsdoctor.cli import main\n"
+            "if __name__ == '__main__':\n"
+            "    sys.argv = ['dsdoctor', *sys.argv[1:]]; main()")  # fmt: skip
+    script = d.parent / "nofork.py"
+    script.write_text(code)
+    p = subprocess.run([sys.executable, str(script), "check", "--json", str(d), "--jobs", "2"],
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert p.returncode == 1, p.stderr
+    assert json.loads(p.stdout) == serial
+
+
+def test_jobs_on_hdf5_shards_equal_serial(tmp_path):
+    """Shards that cannot be cut by rows (HDF5) are whole tasks; forked helpers open them too."""
+    rng = np.random.default_rng(3)
+    for i in range(5):
+        with h5py.File(tmp_path / f"s{i}.h5", "w") as f:
+            f["x"] = rng.normal(size=(60 + 10 * i, 3))
+    serial = cli("check", "--json", f"{tmp_path}/s*.h5:/x").json()
+    _, parallel = _check_in_small_tasks(f"{tmp_path}/s*.h5:/x", "--jobs", "2")
+    assert parallel == serial
 
 
 def test_dask_cluster_equals_serial(shards_and_whole):

@@ -8,9 +8,11 @@ equal bytes -- a few per worker, so that a worker slowed by a busy neighbour han
 the others, and 7 shards spread over 2 workers as evenly as 8 -- and the partial results are
 merged in task order, so the answer equals a single serial pass.
 
-``--jobs N`` means N processes scanning: this one and N - 1 forked helpers, all taking the next
-task from one shared counter until none is left. Data too small to be worth a second process
-(less than two tasks' worth) is scanned here alone.
+``--jobs N`` means N processes scanning: this one and N - 1 helpers forked from it (ready in a
+millisecond, with everything imported: no process pool, no ``multiprocessing``), all taking
+the next task from one queue until none is left. Data too small to be worth a second process
+(less than two tasks' worth) is scanned here alone. Where ``fork`` is not safe (macOS) or does
+not exist (Windows), a ``concurrent.futures`` process pool runs the same tasks.
 """
 
 from __future__ import annotations
@@ -21,20 +23,26 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import reduce
-from typing import Any
+from typing import Any, NoReturn
 
-from ..errors import SourceError, UsageError
+from ..errors import DsdoctorError, SourceError, UsageError
 from .stats import ArrayStats, ScanOptions, scan
 
 ENGINES = ("serial", "process", "dask")
 SCHEDULER_ENV = "DSDOCTOR_SCHEDULER"
 
-#: Tasks per worker when the data is large enough: more than one each lets a fast worker take
-#: over a slow one's tail; each extra task costs a file open and a fresh read buffer.
-TASKS_PER_WORKER = 4
+#: Tasks per worker when shards must be cut to balance the workers: more than one each lets a
+#: fast worker take over part of a slow one's share.
+TASKS_PER_WORKER = 2
+#: Tasks per worker at most when whole shards divide evenly (whole shards cost nothing extra).
+MAX_TASKS_PER_WORKER = 4
 #: The smallest task worth its own process: below about this, starting a helper and handing it
 #: work costs more than it saves (a 2 GiB/s scan reads 32 MiB in ~16 ms).
 MIN_TASK_BYTES = 32 * 1024**2
+#: The most tasks one scan is cut into: the fork queue hands out task numbers as single bytes.
+MAX_TASKS = 256
+#: Helpers are forked (Linux); elsewhere a process pool with the platform's start method.
+FORK = sys.platform == "linux"
 
 #: One piece of a task: a shard (``PATH[:SELECTOR]``) and a row range of it, or None for all of it.
 Segment = tuple[str, tuple[int, int] | None]
@@ -86,42 +94,19 @@ class Engine:
             return scan(handle, opts, advance)
 
     def _processes(self, handle, tasks: list[Task], opts: ScanOptions) -> ArrayStats:
-        """This process and ``jobs - 1`` forked helpers drain one shared queue of tasks."""
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         from ..render.progress import progress
 
-        # fork: a helper is ready in milliseconds with everything imported (spawn and forkserver
-        # import numpy and dsdoctor again, ~0.4 s per helper). Elsewhere, the platform's default.
-        ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
         sizes = [task_bytes(handle, t) for t in tasks]
-        queue = TaskQueue(ctx.Value("q", 0), ctx.Value("q", 0), tasks, sizes,
-                          self.source_options, opts)  # fmt: skip
-        helpers = min(self.jobs, len(tasks)) - 1
-        results: list[ArrayStats | None] = [None] * len(tasks)
-        # the helpers are forked here, before the progress bar starts its refresh thread
-        pool = ProcessPoolExecutor(helpers, mp_context=ctx, initializer=_set_counters,
-                                   initargs=(queue.taken, queue.scanned))  # fmt: skip
-        try:
-            futures = [pool.submit(_drain_helper, tasks, sizes, self.source_options, opts)
-                       for _ in range(helpers)]  # fmt: skip
-            with progress(f"scanning {len(handle.shards)} shards", sum(sizes)) as advance:
-                shown = 0
-                for i, part in queue.drain():
-                    results[i] = part
-                    advance(queue.scanned.value - shown)
-                    shown = queue.scanned.value
-                for f in futures:
-                    for i, part in f.result():
-                        results[i] = part
-                advance(sum(sizes) - shown)
-        except BaseException:
-            queue.close()
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
-        return merge(results)
+        workers = min(self.jobs, len(tasks))
+        description = f"scanning {len(handle.shards)} shards"
+        if not FORK:
+            with progress(description, sum(sizes)) as advance:
+                return merge(_pool(tasks, sizes, workers, self.source_options, opts, advance))
+        crew = Crew(tasks, sizes, self.source_options, opts)
+        with crew:
+            crew.fork(workers - 1)  # before the progress bar starts its refresh thread
+            with progress(description, sum(sizes)) as advance:
+                return merge(crew.run(advance))
 
     def _dask(self, handle, opts: ScanOptions) -> ArrayStats:
         try:
@@ -161,36 +146,30 @@ def merge(parts) -> ArrayStats:
 
 # -- cutting the dataset into tasks -----------------------------------------------------------
 def plan(handle, workers: int) -> list[Task]:
-    """Tasks for ``workers`` workers over the shards of ``handle``: consecutive row ranges of
-    about equal bytes, ``TASKS_PER_WORKER`` per worker and none smaller than ``MIN_TASK_BYTES``
-    (a single task when there is little data). A cut falls inside a shard only where its rows
-    can be read by range (:func:`~dsdoctor.sources.shards.row_range`), elsewhere at the nearer
-    shard boundary."""
-    from ..sources.shards import row_range
+    """Tasks for ``workers`` workers over the shards of ``handle``, consecutive and of about
+    equal bytes, none smaller than ``MIN_TASK_BYTES`` (one task when there is little data):
 
+    - whole shards when they divide evenly among the workers -- the most tasks, up to
+      ``MAX_TASKS_PER_WORKER`` each, whose cuts all fall on shard boundaries (a cut within
+      1/16 of a task of a boundary moves to it);
+    - otherwise ``TASKS_PER_WORKER`` each, cut inside shards where their rows can be read by
+      range (:func:`~dsdoctor.sources.shards.row_range`), elsewhere at the nearer boundary.
+
+    Every cut inside a shard costs a file open and a fresh read buffer (~6 ms per 64 MiB here),
+    so shards are only cut to balance the workers."""
     shards, sources = handle.shards, handle.shard_sources
     rows = [s.shape[0] if s.shape else 1 for s in shards]
     sizes = [shard_bytes(s) for s in shards]
-    total = sum(sizes)
-    n_tasks = max(1, min(workers * TASKS_PER_WORKER, total // MIN_TASK_BYTES))
-    # cuts as (shard, row): a task boundary just before that row of that shard
-    cuts = {(0, 0), (len(shards), 0)}
-    start = 0
-    for i, (shard, n, size) in enumerate(zip(shards, rows, sizes, strict=True)):
-        stop = start + size
-        splittable = n > 1 and row_range(shard, 0, n) is not None
-        for k in range(1, n_tasks):
-            at = total * k // n_tasks
-            if at == start:
-                cuts.add((i, 0))
-            elif not start < at < stop:
-                continue
-            elif splittable:
-                cuts.add((i, min(max(1, round((at - start) * n / size)), n - 1)))
-            else:
-                cuts.add((i, 0) if at - start < stop - at else (i + 1, 0))
-        start = stop
-    bounds = sorted(cuts)
+    most = max(1, min(workers * MAX_TASKS_PER_WORKER, sum(sizes) // MIN_TASK_BYTES, MAX_TASKS))
+    if most == 1:
+        return [tuple((src, None) for src in sources)]
+    for n_tasks in range(most - most % workers, workers - 1, -workers):
+        cuts = _cuts(shards, rows, sizes, n_tasks)
+        if all(row == 0 for _, row in cuts):
+            break
+    else:
+        cuts = _cuts(shards, rows, sizes, min(most, workers * TASKS_PER_WORKER))
+    bounds = sorted({(0, 0), *cuts, (len(shards), 0)})
     tasks = []
     for (i0, r0), (i1, r1) in itertools.pairwise(bounds):
         segments = []
@@ -200,6 +179,33 @@ def plan(handle, workers: int) -> list[Task]:
                 segments.append((sources[i], None if (lo, hi) == (0, rows[i]) else (lo, hi)))
         tasks.append(tuple(segments))
     return tasks
+
+
+def _cuts(shards, rows: list[int], sizes: list[int], n_tasks: int) -> set[tuple[int, int]]:
+    """Where ``n_tasks`` tasks of equal bytes begin, as (shard, row): a task boundary just
+    before that row of that shard."""
+    from ..sources.shards import row_range
+
+    total = sum(sizes)
+    slack = total // (16 * n_tasks)
+    cuts = set()
+    start = 0
+    for i, (shard, n, size) in enumerate(zip(shards, rows, sizes, strict=True)):
+        stop = start + size
+        for k in range(1, n_tasks):
+            at = total * k // n_tasks
+            if not start <= at < stop:
+                continue
+            if at - start <= slack:
+                cuts.add((i, 0))
+            elif stop - at <= slack:
+                cuts.add((i + 1, 0))
+            elif n > 1 and row_range(shard, 0, n) is not None:
+                cuts.add((i, min(max(1, round((at - start) * n / size)), n - 1)))
+            else:
+                cuts.add((i, 0) if at - start < stop - at else (i + 1, 0))
+        start = stop
+    return cuts
 
 
 def shard_bytes(shard) -> int:
@@ -243,57 +249,169 @@ def scan_source(source: str, source_options: dict, opts: ScanOptions,
     return scan(handle, opts)
 
 
-@dataclass
-class TaskQueue:
-    """Tasks handed out in order by a counter shared with the forked helpers.
+class Crew:
+    """This process and helpers forked from it, draining one queue of tasks.
 
-    ``taken``: how many tasks have been taken; ``scanned``: bytes scanned so far (both
-    ``multiprocessing.Value``)."""
+    The queue is a pipe holding one byte per task number, written in full before the first fork
+    and closed for writing: reading one byte is atomic, so each task is taken by exactly one
+    worker, in order, and end-of-file means nothing is left (a worker that fails empties it: the
+    others stop after their current task). A helper sends its partial results back through a
+    pipe of its own, pickled, once the queue is empty; progress is one 8-byte slot per worker
+    in a shared anonymous map. A helper never returns from :meth:`fork`: it leaves through
+    ``os._exit`` (no atexit handlers, no flushing of buffers it inherited). Leaving the ``with``
+    block on an error kills the helpers (they only read); every helper is reaped."""
 
-    taken: Any
-    scanned: Any
-    tasks: list[Task]
-    sizes: list[int]
-    source_options: dict
-    opts: ScanOptions
+    def __init__(self, tasks: list[Task], sizes: list[int], source_options: dict,
+                 opts: ScanOptions):  # fmt: skip
+        if len(tasks) > MAX_TASKS:
+            raise ValueError(f"at most {MAX_TASKS} tasks, got {len(tasks)}")
+        self.tasks, self.sizes = tasks, sizes
+        self.source_options, self.opts = source_options, opts
+        self.helpers: dict[int, int] = {}  # pid -> read end of its result pipe, until reaped
+        self.queue = -1
+        self.slots: Any = None
 
-    def take(self) -> int | None:
-        with self.taken.get_lock():
-            i = self.taken.value
-            if i >= len(self.tasks):
-                return None
-            self.taken.value = i + 1
-        return i
+    def __enter__(self) -> Crew:
+        import mmap
 
-    def close(self) -> None:
-        """Hand out nothing more: after an error, the other workers stop after their task."""
-        with self.taken.get_lock():
-            self.taken.value = len(self.tasks)
+        self.slots = mmap.mmap(-1, 8 * MAX_TASKS)  # MAP_SHARED: the helpers write their slots
+        self.queue, queue_w = os.pipe()
+        try:
+            os.write(queue_w, bytes(range(len(self.tasks))))  # <= 256 bytes: fits the pipe
+        finally:
+            os.close(queue_w)
+        return self
 
-    def drain(self) -> Iterator[tuple[int, ArrayStats]]:
-        """Take and scan tasks until none is left, yielding ``(index, partial result)``."""
-        while (i := self.take()) is not None:
+    def fork(self, n: int) -> None:
+        """Start ``n`` helpers (at most one per task besides this process's)."""
+        for slot in range(1, min(n, len(self.tasks) - 1) + 1):
+            r, w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                self._helper(slot, w, [r, *self.helpers.values()])
+            os.close(w)
+            self.helpers[pid] = r
+
+    def run(self, advance) -> list[ArrayStats]:
+        """Scan here until the queue is empty, then collect the helpers' results."""
+        import struct
+
+        results: list[ArrayStats | None] = [None] * len(self.tasks)
+        workers = len(self.helpers) + 1
+        shown = 0
+        for i, part in self._drain(slot=0):
+            results[i] = part
+            done = sum(struct.unpack_from(f"{workers}q", self.slots))
+            advance(done - shown)
+            shown = done
+        for pid in list(self.helpers):
+            for i, part in self._collect(pid):
+                results[i] = part
+        advance(sum(self.sizes) - shown)
+        return results
+
+    def __exit__(self, kind, exc, tb) -> None:
+        import signal
+
+        for pid, fd in self.helpers.items():
+            if kind is not None:  # an error here: what the helpers do is not needed
+                os.kill(pid, signal.SIGKILL)  # not yet reaped: the pid is still ours
+            os.close(fd)
+        for pid in self.helpers:
+            os.waitpid(pid, 0)
+        self.helpers = {}
+        os.close(self.queue)
+        self.slots.close()
+
+    def _drain(self, slot: int) -> Iterator[tuple[int, ArrayStats]]:
+        """Take and scan tasks until none is left, yielding ``(task number, partial result)``."""
+        import struct
+
+        done = 0
+        while taken := os.read(self.queue, 1):
+            i = taken[0]
             try:
                 part = scan_task(self.tasks[i], self.source_options, self.opts)
             except BaseException:
-                self.close()
+                while os.read(self.queue, 4096):  # hand out nothing more
+                    pass
                 raise
-            with self.scanned.get_lock():
-                self.scanned.value += self.sizes[i]
+            done += self.sizes[i]
+            struct.pack_into("q", self.slots, 8 * slot, done)
             yield i, part
 
+    def _collect(self, pid: int) -> list[tuple[int, ArrayStats]]:
+        """A helper's results (read to the end of its pipe, then the helper is reaped), or the
+        error it raised, raised here."""
+        import pickle
 
-#: In a helper process: the shared counters, set by :func:`_set_counters` when it starts.
-_COUNTERS: tuple[Any, Any] | None = None
+        fd = self.helpers.pop(pid)
+        try:
+            with os.fdopen(fd, "rb", closefd=False) as pipe:
+                data = pipe.read()
+        finally:
+            os.close(fd)
+            _, status = os.waitpid(pid, 0)
+        try:
+            outcome, value = pickle.loads(data) if data else ("died", None)
+        except Exception as exc:  # an exception that cannot be rebuilt in this process
+            outcome, value = "error", DsdoctorError(f"a --jobs helper failed: {exc}")
+        if outcome == "error":
+            raise value
+        if outcome == "died":
+            raise DsdoctorError(
+                f"a --jobs helper process (pid {pid}) ended without its results "
+                f"({_how_it_ended(status)}); run again, or without --jobs"
+            )
+        return value
+
+    def _helper(self, slot: int, out: int, inherited: list[int]) -> NoReturn:
+        import pickle
+
+        code = 0
+        try:
+            for fd in inherited:
+                os.close(fd)
+            try:
+                outcome: tuple[str, Any] = ("ok", list(self._drain(slot)))
+            except BaseException as exc:
+                outcome = ("error", exc)
+            try:
+                data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception:  # an exception that cannot be pickled: its text
+                data = pickle.dumps(
+                    ("error", DsdoctorError(f"a --jobs helper failed: {outcome[1]!r}"))
+                )
+            with os.fdopen(out, "wb") as pipe:
+                pipe.write(data)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
 
 
-def _set_counters(taken, scanned) -> None:
-    global _COUNTERS
-    _COUNTERS = (taken, scanned)
+def _how_it_ended(status: int) -> str:
+    import signal
+
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        return f"killed by {name}" + (
+            ", perhaps for lack of memory" if sig == signal.SIGKILL else ""
+        )
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
-def _drain_helper(tasks: list[Task], sizes: list[int], source_options: dict,
-                  opts: ScanOptions) -> list[tuple[int, ArrayStats]]:  # fmt: skip
-    """A helper's whole job: drain the shared queue, return its partial results at the end."""
-    assert _COUNTERS is not None
-    return list(TaskQueue(*_COUNTERS, tasks, sizes, source_options, opts).drain())
+def _pool(tasks: list[Task], sizes: list[int], workers: int, source_options: dict,
+          opts: ScanOptions, advance) -> list[ArrayStats]:  # fmt: skip
+    """Without fork: a process pool of ``workers``, one future per task."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers) as pool:
+        futures = [pool.submit(scan_task, t, source_options, opts) for t in tasks]
+        for f, size in zip(futures, sizes, strict=True):
+            f.add_done_callback(lambda _, size=size: advance(size))
+        return [f.result() for f in futures]
