@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -223,6 +224,52 @@ def test_a_failure_in_any_worker_is_one_clean_error(tmp_path, where, how, messag
         assert "killed by SIGKILL" in p.stderr
 
 
+def test_helpers_stop_when_the_main_process_dies(tmp_path):
+    """A helper whose main process was killed stops after its current task (it does not scan
+    the rest of the queue for nobody)."""
+    import time
+
+    d = tmp_path / "shards"
+    d.mkdir()
+    for i in range(6):
+        np.save(d / f"part-{i}.npy", np.full((400, 4), i, dtype=np.float32))
+    pids = tmp_path / "pids"
+    code = ("import os, signal, sys, time\n"
+            "import dsdoctor.engine.executors as ex\n"
+            "ex.MIN_TASK_BYTES = 1024\n"
+            "MAIN, PIDS = os.getpid(), sys.argv.pop(1)\n"
+            "scan = ex.scan\n"
+            "def slow(handle, opts, advance=None):\n"
+            "    if os.getpid() == MAIN:\n"
+            "        while not os.path.exists(PIDS):\n"
+            "            time.sleep(0.01)\n"
+            "        os.kill(MAIN, signal.SIGKILL)\n"
+            "    with open(PIDS, 'a') as f:\n"
+            "        f.write(f'{os.getpid()}\\n')\n"
+            "    time.sleep(0.5)\n"
+            "    return scan(handle, opts, advance)\n"
+            "ex.scan = slow\n"
+            "from dsdoctor.cli import main\n"
+            "sys.argv = ['dsdoctor', *sys.argv[1:]]\n"
+            "main()\n")  # fmt: skip
+    p = subprocess.run([sys.executable, "-c", code, pids, "check", d, "--jobs", "2"],
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert p.returncode == -9
+    (helper,) = {int(x) for x in pids.read_text().split()}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{helper}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            break
+        if state in "ZX":
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the helper is still scanning after its main process died")
+    assert len(pids.read_text().split()) <= 2  # its task when the main one died, and one more
+
+
 def test_jobs_without_fork_equal_serial(shards_and_whole):
     """Where fork is not used (macOS, Windows), a process pool runs the same tasks."""
     d, _ = shards_and_whole
@@ -238,6 +285,32 @@ def test_jobs_without_fork_equal_serial(shards_and_whole):
                        capture_output=True, text=True, timeout=120)  # fmt: skip
     assert p.returncode == 1, p.stderr
     assert json.loads(p.stdout) == serial
+
+
+def test_jobs_from_a_threaded_program_do_not_fork(shards_and_whole):
+    """A program running other threads gets helpers from a forkserver pool, not a fork of itself
+    (a lock held by another thread would stay locked forever in the copy)."""
+    d, _ = shards_and_whole
+    serial = dsdoctor.check(str(d)).to_dict()
+    code = ("import json, sys, threading\n"
+            "import dsdoctor, dsdoctor.engine.executors as ex\n"
+            "ex.MIN_TASK_BYTES = 1024\n"
+            "def crew(*args, **kwargs):\n"
+            "    raise AssertionError('forked while another thread runs')\n"
+            "ex.Crew = crew\n"
+            "if __name__ == '__main__':\n"
+            "    stop = threading.Event()\n"
+            "    threading.Thread(target=stop.wait).start()\n"
+            "    try:\n"
+            "        print(json.dumps(dsdoctor.check(sys.argv[1], jobs=2).to_dict()))\n"
+            "    finally:\n"
+            "        stop.set()\n")  # fmt: skip
+    script = d.parent / "threaded.py"
+    script.write_text(code)
+    p = subprocess.run([sys.executable, str(script), str(d)], capture_output=True, text=True,
+                       timeout=120)  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout) == json.loads(json.dumps(serial))
 
 
 def test_jobs_on_hdf5_shards_equal_serial(tmp_path):

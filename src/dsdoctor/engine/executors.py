@@ -11,8 +11,9 @@ merged in task order, so the answer equals a single serial pass.
 ``--jobs N`` means N processes scanning: this one and N - 1 helpers forked from it (ready in a
 millisecond, with everything imported: no process pool, no ``multiprocessing``), all taking
 the next task from one queue until none is left. Data too small to be worth a second process
-(less than two tasks' worth) is scanned here alone. Where ``fork`` is not safe (macOS) or does
-not exist (Windows), a ``concurrent.futures`` process pool runs the same tasks.
+(less than two tasks' worth) is scanned here alone. Where ``fork`` is not safe (macOS, or a
+process running other threads) or does not exist (Windows), a ``concurrent.futures`` process
+pool runs the same tasks.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ MAX_TASKS_PER_WORKER = 4
 MIN_TASK_BYTES = 32 * 1024**2
 #: The most tasks one scan is cut into: the fork queue hands out task numbers as single bytes.
 MAX_TASKS = 256
-#: Helpers are forked (Linux); elsewhere a process pool with the platform's start method.
+#: Helpers are forked on Linux (when this process runs no other thread); elsewhere they come
+#: from a process pool.
 FORK = sys.platform == "linux"
 
 #: One piece of a task: a shard (``PATH[:SELECTOR]``) and a row range of it, or None for all of it.
@@ -99,7 +101,7 @@ class Engine:
         sizes = [task_bytes(handle, t) for t in tasks]
         workers = min(self.jobs, len(tasks))
         description = f"scanning {len(handle.shards)} shards"
-        if not FORK:
+        if not _fork_is_safe():
             with progress(description, sum(sizes)) as advance:
                 return merge(_pool(tasks, sizes, workers, self.source_options, opts, advance))
         crew = Crew(tasks, sizes, self.source_options, opts)
@@ -283,12 +285,19 @@ class Crew:
         return self
 
     def fork(self, n: int) -> None:
-        """Start ``n`` helpers (at most one per task besides this process's)."""
+        """Start ``n`` helpers (at most one per task besides this process's); if the system
+        refuses a process, this one takes on more of the tasks."""
+        parent = os.getpid()
         for slot in range(1, min(n, len(self.tasks) - 1) + 1):
             r, w = os.pipe()
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(r)
+                os.close(w)
+                break
             if pid == 0:
-                self._helper(slot, w, [r, *self.helpers.values()])
+                self._helper(slot, w, [r, *self.helpers.values()], parent)
             os.close(w)
             self.helpers[pid] = r
 
@@ -323,12 +332,13 @@ class Crew:
         os.close(self.queue)
         self.slots.close()
 
-    def _drain(self, slot: int) -> Iterator[tuple[int, ArrayStats]]:
-        """Take and scan tasks until none is left, yielding ``(task number, partial result)``."""
+    def _drain(self, slot: int, parent: int = 0) -> Iterator[tuple[int, ArrayStats]]:
+        """Take and scan tasks until none is left, yielding ``(task number, partial result)``;
+        a helper (``parent``: the pid of the main process) stops early if the main one died."""
         import struct
 
         done = 0
-        while taken := os.read(self.queue, 1):
+        while (not parent or os.getppid() == parent) and (taken := os.read(self.queue, 1)):
             i = taken[0]
             try:
                 part = scan_task(self.tasks[i], self.source_options, self.opts)
@@ -365,7 +375,7 @@ class Crew:
             )
         return value
 
-    def _helper(self, slot: int, out: int, inherited: list[int]) -> NoReturn:
+    def _helper(self, slot: int, out: int, inherited: list[int], parent: int) -> NoReturn:
         import pickle
 
         code = 0
@@ -373,7 +383,7 @@ class Crew:
             for fd in inherited:
                 os.close(fd)
             try:
-                outcome: tuple[str, Any] = ("ok", list(self._drain(slot)))
+                outcome: tuple[str, Any] = ("ok", list(self._drain(slot, parent)))
             except BaseException as exc:
                 outcome = ("error", exc)
             try:
@@ -405,12 +415,24 @@ def _how_it_ended(status: int) -> str:
     return f"exit status {os.waitstatus_to_exitcode(status)}"
 
 
+def _fork_is_safe() -> bool:
+    """Forking copies only the calling thread: a lock another thread holds at that moment
+    stays locked forever in the copy. The CLI forks before its progress bar starts a thread;
+    a program calling the API from threads gets helpers from a forkserver instead."""
+    import threading
+
+    return FORK and threading.active_count() == 1
+
+
 def _pool(tasks: list[Task], sizes: list[int], workers: int, source_options: dict,
           opts: ScanOptions, advance) -> list[ArrayStats]:  # fmt: skip
-    """Without fork: a process pool of ``workers``, one future per task."""
+    """Without fork: a process pool of ``workers`` (forkserver on Linux, else the platform's
+    default start method), one future per task."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(workers) as pool:
+    ctx = multiprocessing.get_context("forkserver" if sys.platform == "linux" else None)
+    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
         futures = [pool.submit(scan_task, t, source_options, opts) for t in tasks]
         for f, size in zip(futures, sizes, strict=True):
             f.add_done_callback(lambda _, size=size: advance(size))
