@@ -1,9 +1,9 @@
 """Many files of one format as one dataset: a directory or a glob of shards.
 
 Each shard is opened by the ordinary reader; the dataset's samples are the shards' samples in
-file-name order. Checks treat every shard as an independent partial reduction
-(:mod:`dsdoctor.engine.executors`), so they can run in local processes or on a Dask cluster,
-where the workers open the shards themselves.
+file-name order. Checks treat shards -- or row ranges of them (:func:`row_range`) -- as
+independent partial reductions (:mod:`dsdoctor.engine.executors`), so they can run in local
+processes or on a Dask cluster, where the workers open the shards themselves.
 """
 
 from __future__ import annotations
