@@ -365,3 +365,18 @@ def test_npz_fortran_members_mutated_give_a_report_or_a_clean_error(tmp_path):
             (tmp_path / f"crash-{i}.npz").write_bytes(data)
             raise AssertionError(f"mutation {i}: {type(exc).__name__}: {exc}") from exc
     assert outcomes["report"] and outcomes["error"]
+
+
+def test_csv_bad_row_named_when_pyarrow_numbers_it(tmp_path):
+    """pyarrow's threaded reader says "Expected 3 columns, got 2" without the row (the file is
+    then read again to find it: tests/test_cli.py); its serial reader prefixes "Row #4: ", which
+    is used as it is, with the same message."""
+    from dsdoctor.sources.csv import CsvSource
+
+    path = tmp_path / "ok.csv"
+    path.write_text("a,b,c\n1,2,3\n")
+    source = CsvSource(path, str(path))
+    error = source._error(
+        pa.ArrowInvalid("CSV parse error: Row #4: Expected 3 columns, got 2: 7,8")
+    )
+    assert "row 4 has 2 fields where the header has 3 ('7,8')" in str(error), error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,8 +72,14 @@ class CsvSource(TableSource):
         """A clean error; a row with the wrong number of fields is located and named (the
         threaded reader does not know row numbers, so the file is read again without threads,
         only on this error path)."""
-        if "Expected" in str(exc) and "columns" in str(exc) and "Row #" not in str(exc):
-            bad = self._first_bad_row()
+        if "Expected" in str(exc) and "columns" in str(exc):
+            # pyarrow names the row only when it knows it (not always when reading with threads)
+            said = re.search(r"Row #(\d+): Expected (\d+) columns, got (\d+): (.*)", str(exc))
+            bad = (
+                (int(said[1]), int(said[2]), int(said[3]), said[4])
+                if said
+                else self._first_bad_row()
+            )
             if bad is not None:
                 number, expected, actual, text = bad
                 where = f"row {number}" if number is not None else "a row"
