@@ -18,6 +18,11 @@ from ..arrays import Ragged
 from ..errors import SourceError
 
 DEFAULT_CHUNK_BYTES = 64 * 1024**2
+#: Contiguous data is read at most this much at a time, even with a bigger chunk size: a read
+#: that fits the CPU's cache leaves the data there for the reductions that follow, where a 64 MiB
+#: read sends it to memory and back once per reduction (``check`` of a 1 GiB .npy: about 1.5x
+#: faster). The chunk size still bounds memory; reads are only ever smaller.
+READ_BYTES = 4 * 1024**2
 
 Chunk = np.ndarray | Ragged
 
@@ -93,6 +98,10 @@ class ArrayHandle:
     # -- data ------------------------------------------------------------------------------
     def rows_per_chunk(self, chunk_bytes: int) -> int:
         return max(1, chunk_bytes // self.row_bytes)
+
+    def rows_per_read(self, chunk_bytes: int) -> int:
+        """Rows per read of contiguous data: a chunk, or ``READ_BYTES`` if that is less."""
+        return self.rows_per_chunk(min(chunk_bytes, READ_BYTES))
 
     def chunks(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk]:
         """Yield the data in order as chunks of whole samples, each about ``chunk_bytes``.

@@ -57,10 +57,12 @@ class H5Dataset(ArrayHandle):
         return self.file[self.name]
 
     def _rows(self, chunk_bytes: int) -> int:
-        rows = self.rows_per_chunk(chunk_bytes)
+        rows = self.rows_per_read(chunk_bytes)
         chunks = self.layout.get("chunks")
-        if chunks and rows > chunks[0]:
-            rows -= rows % chunks[0]  # whole HDF5 chunks per read: each is decompressed once
+        if chunks and rows < chunks[0] <= self.rows_per_chunk(chunk_bytes):
+            rows = chunks[0]  # a whole HDF5 chunk per read: each is decompressed once
+        elif chunks and rows > chunks[0]:
+            rows -= rows % chunks[0]
         return rows
 
     def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray | Ragged]:

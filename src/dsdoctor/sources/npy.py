@@ -158,10 +158,10 @@ class NpyArray(ArrayHandle):
         if not self.shape:
             yield check_bool(self._read_block(0, 1).reshape(()), self.source)
             return
-        n, rows = self.shape[0], self.rows_per_chunk(chunk_bytes)
         if self.fortran and self.ndim > 1:
-            yield from self._fortran_chunks(rows)
+            yield from self._fortran_chunks(self.rows_per_chunk(chunk_bytes))
             return
+        n, rows = self.shape[0], self.rows_per_read(chunk_bytes)
         per_row = int(np.prod(self.shape[1:], dtype=np.int64))
         buf = np.empty(min(rows, n) * per_row, dtype=self.dtype)
         with open(self.path, "rb") as fp:

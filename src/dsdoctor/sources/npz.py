@@ -65,7 +65,7 @@ class NpzMember(ArrayHandle):
             yield from self._fortran_chunks(chunk_bytes)
             return
         shape = self.shape if self.shape else (1,)
-        n, rows = shape[0], self.rows_per_chunk(chunk_bytes)
+        n, rows = shape[0], self.rows_per_read(chunk_bytes)
         per_row = int(np.prod(shape[1:], dtype=np.int64))
         buf = np.empty(min(rows, n) * per_row, dtype=self.dtype)
         zf, fp = self.open_stream()
