@@ -380,3 +380,11 @@ def test_csv_bad_row_named_when_pyarrow_numbers_it(tmp_path):
         pa.ArrowInvalid("CSV parse error: Row #4: Expected 3 columns, got 2: 7,8")
     )
     assert "row 4 has 2 fields where the header has 3 ('7,8')" in str(error), error
+
+
+def test_csv_bad_row_that_is_not_utf8_is_one_clean_line(tmp_path):
+    """A ragged row with undecodable bytes: one error line naming it, no traceback from a row
+    handler that pyarrow could not call (it decodes the row's text first)."""
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"a,b,c\n1,2,3\n4,5,6\n\xfb7,8\n")
+    assert_clean_error(run("check", path), "row 4 has 2 fields where the header has 3")

@@ -14,6 +14,8 @@ from .parquet import ARROW_ERRORS, arrow_error
 from .table import TableSource
 
 BLOCK_BYTES = 4 * 1024**2
+#: pyarrow's error for a row with the wrong number of fields, when it knows the row's number.
+BAD_ROW = re.compile(r"Row #(\d+): Expected (\d+) columns, got (\d+): (.*)")
 
 
 class CsvSource(TableSource):
@@ -33,14 +35,11 @@ class CsvSource(TableSource):
             raise self._error(exc) from None
         super().__init__(path, display, target=target)
 
-    def _reader(self, columns: list[str] | None, block: int = BLOCK_BYTES, *, threads=True,
-                invalid_row_handler=None):  # fmt: skip
+    def _reader(self, columns: list[str] | None, block: int = BLOCK_BYTES, *, threads=True):
         return pacsv.open_csv(
             self._path,
             read_options=pacsv.ReadOptions(block_size=block, use_threads=threads),
-            parse_options=pacsv.ParseOptions(
-                delimiter=self.delimiter, invalid_row_handler=invalid_row_handler
-            ),
+            parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
             convert_options=pacsv.ConvertOptions(
                 include_columns=columns,
                 column_types=None
@@ -69,41 +68,27 @@ class CsvSource(TableSource):
             raise self._error(exc) from None
 
     def _error(self, exc: BaseException):
-        """A clean error; a row with the wrong number of fields is located and named (the
-        threaded reader does not know row numbers, so the file is read again without threads,
-        only on this error path)."""
+        """A clean error; a row with the wrong number of fields is located and named."""
         if "Expected" in str(exc) and "columns" in str(exc):
-            # pyarrow names the row only when it knows it (not always when reading with threads)
-            said = re.search(r"Row #(\d+): Expected (\d+) columns, got (\d+): (.*)", str(exc))
-            bad = (
-                (int(said[1]), int(said[2]), int(said[3]), said[4])
-                if said
-                else self._first_bad_row()
-            )
-            if bad is not None:
-                number, expected, actual, text = bad
-                where = f"row {number}" if number is not None else "a row"
+            said = BAD_ROW.search(str(exc)) or self._numbered_error()
+            if said is not None:
+                number, expected, actual, text = said.groups()
                 kind = "TSV" if self.delimiter == "\t" else "CSV"
                 return SourceError(
-                    f"{self._display} is not valid {kind}: {where} has {actual} fields where "
+                    f"{self._display} is not valid {kind}: row {number} has {actual} fields where "
                     f"the header has {expected} ({text[:80]!r}); fix that row or the delimiter"
                 )
         return arrow_error(self._display, exc, "CSV")
 
-    def _first_bad_row(self) -> tuple | None:
-        found: list[tuple] = []
-
-        def handler(row) -> str:
-            try:
-                found.append((row.number, row.expected_columns, row.actual_columns, row.text))
-            except (UnicodeDecodeError, ValueError, AttributeError):  # a damaged row's text
-                found.append((row.number, row.expected_columns, row.actual_columns, ""))
-            return "error"
-
+    def _numbered_error(self) -> re.Match | None:
+        """pyarrow's threaded reader does not know row numbers; its serial one puts the row in
+        its error. Only on this error path is the file read again, serially. (Not through an
+        ``invalid_row_handler``: pyarrow decodes the row's text as UTF-8 before calling it and
+        prints a traceback when that fails.)"""
         try:
-            with self._reader(None, threads=False, invalid_row_handler=handler) as reader:
+            with self._reader(None, threads=False) as reader:
                 for _ in reader:
                     pass
-        except ARROW_ERRORS:
-            pass
-        return found[0] if found else None
+        except ARROW_ERRORS as exc:
+            return BAD_ROW.search(str(exc))
+        return None
