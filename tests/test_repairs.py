@@ -344,6 +344,34 @@ def test_bucket_reports_padding_saved(fixtures, tmp_path):
     assert (tmp_path / "b/buckets.json").exists() and (tmp_path / "b/bucket_0.npz").exists()
 
 
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--value=-1"], "the padding value -1 cannot be stored as uint8"),
+        (["--value", "0.5"], "the padding value 0.5 cannot be stored as uint8"),
+        (["--padding", "middle"], "--padding must be pre or post"),
+    ],
+)
+def test_bucket_refuses_what_pad_refuses_before_writing_anything(tmp_path, extra, needle):
+    """A padding value the dtype cannot hold would be wrapped (-1 -> 255) or truncated (0.5 -> 0,
+    a real value) silently; bucket checks it like pad, before creating the folder."""
+    src = tmp_path / "u8.npz"
+    np.savez(src, seq=np.arange(30, dtype=np.uint8) % 7 + 1, seq_lengths=[3, 5, 7, 15])
+    assert_clean_error(
+        run("bucket", f"{src}:seq", "--boundaries", "4", *extra, "-o", tmp_path / "out"), needle
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_bucket_into_a_file_is_a_clean_error(tmp_path):
+    src = tmp_path / "u8.npz"
+    np.savez(src, seq=np.arange(30, dtype=np.uint8) % 7 + 1, seq_lengths=[3, 5, 7, 15])
+    (tmp_path / "afile").write_text("keep me")
+    r = run("bucket", f"{src}:seq", "--boundaries", "4", "-o", tmp_path / "afile", "--force")
+    assert_clean_error(r, "is a file; bucket writes a folder")
+    assert (tmp_path / "afile").read_text() == "keep me"
+
+
 def test_python_api_pad_accepts_lists_values_and_arrow():
     seqs = [np.array([1, 2, 3]), np.array([4])]
     a = dsdoctor.pad(seqs, padding="post")

@@ -98,15 +98,19 @@ def pad(sequences, *, maxlen: int | str | None = None, padding: str = "pre", tru
                                       truncating=truncating, value=value, dtype=target))  # fmt: skip
 
 
-def _check_value(value, dtype: np.dtype) -> None:
+def _check_sides(**sides: str) -> None:
+    for name, side in sides.items():
+        if side not in ("pre", "post"):
+            raise UsageError(f"--{name} must be pre or post, got {side!r}")
+
+
+def _check_value(value, dtype: np.dtype, fix: str = "choose another --value or --dtype") -> None:
     try:
         ok = np.array(value).astype(dtype) == value or (np.isnan(value) and dtype.kind == "f")
     except (ValueError, OverflowError, TypeError):
         ok = False
     if not ok:
-        raise RepairError(
-            f"the padding value {value} cannot be stored as {dtype}; choose another --value or --dtype"
-        )
+        raise RepairError(f"the padding value {value} cannot be stored as {dtype}; {fix}")
 
 
 def length_histogram(h: ArrayHandle, chunk_bytes: int) -> np.ndarray:
@@ -149,9 +153,7 @@ def pad_file(src, out: str, *, maxlen: int | str | None = None, padding: str = "
     if not h.ragged:
         raise RepairError(f"{h.source} is already dense, shape {format_shape(h.shape)}; pad takes variable-length "
                           "sequences (for padded data, `dsdoctor mask` computes the mask)")  # fmt: skip
-    for name, side in (("padding", padding), ("truncating", truncating)):
-        if side not in ("pre", "post"):
-            raise UsageError(f"--{name} must be pre or post, got {side!r}")
+    _check_sides(padding=padding, truncating=truncating)
     try:
         if isinstance(maxlen, int) and maxlen >= 0:
             n_max = maxlen  # no need for a pass over the lengths
@@ -394,6 +396,15 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
         raise RepairError(
             f"{h.source} is dense, shape {format_shape(h.shape)}; bucket takes variable-length sequences"
         )
+    _check_sides(padding=padding)
+    _check_value(value, h.dtype, "choose another --value (bucket keeps the source's dtype)")
+    folder = Path(outdir)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(
+            f"{folder} is a file; bucket writes a folder of archives: name a folder with -o"
+        )
+    if folder.exists() and any(folder.iterdir()) and not force:
+        raise OutputError(f"{folder} exists and is not empty; pass --force to write into it")
     lengths_all = sequence_lengths(h, chunk_bytes)
     hist = np.bincount(lengths_all, minlength=1)
     if buckets is not None:
@@ -408,9 +419,6 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
             raise UsageError(
                 f"--boundaries must be positive and increasing, got {','.join(map(str, bounds))}"
             )
-    folder = Path(outdir)
-    if folder.exists() and any(folder.iterdir()) and not force:
-        raise OutputError(f"{folder} exists and is not empty; pass --force to write into it")
     folder.mkdir(parents=True, exist_ok=True)
     edges = [0, *bounds, None]
     which = kernels.assign_buckets(lengths_all, bounds)
@@ -561,6 +569,7 @@ def bucket(sequences, *, boundaries=None, buckets: int | None = None, pad_to_bou
     if (boundaries is None) == (buckets is None):
         raise UsageError("give exactly one of boundaries= or buckets=")
     r = as_ragged(sequences, lengths=lengths, offsets=offsets)
+    _check_value(value, r.dtype, "choose another value (bucket keeps the dtype)")
     ln = r.lengths
     bounds = (kernels.optimal_boundaries(np.bincount(ln, minlength=1), buckets) if buckets is not None
               else [int(b) for b in boundaries])  # fmt: skip
