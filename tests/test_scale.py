@@ -287,28 +287,32 @@ def test_jobs_without_fork_equal_serial(shards_and_whole):
     assert json.loads(p.stdout) == serial
 
 
-def test_jobs_from_a_threaded_program_do_not_fork(shards_and_whole):
-    """A program running other threads gets helpers from a forkserver pool, not a fork of itself
-    (a lock held by another thread would stay locked forever in the copy)."""
+def test_jobs_from_a_threaded_program_scan_in_its_process(shards_and_whole):
+    """A program running other threads is neither forked (a lock held by another thread would
+    stay locked forever in the copy) nor given a forkserver/spawn pool (which would run its
+    unguarded top level again in every worker): it is scanned in its own process."""
     d, _ = shards_and_whole
     serial = dsdoctor.check(str(d)).to_dict()
-    code = ("import json, sys, threading\n"
+    code = ("import json, os, sys, threading\n"
             "import dsdoctor, dsdoctor.engine.executors as ex\n"
             "ex.MIN_TASK_BYTES = 1024\n"
+            "if os.environ.get('DSDOCTOR_TEST_PARENT') != str(os.getpid()):\n"
+            "    raise SystemExit('the script ran again in another process')\n"
             "def crew(*args, **kwargs):\n"
             "    raise AssertionError('forked while another thread runs')\n"
             "ex.Crew = crew\n"
-            "if __name__ == '__main__':\n"
-            "    stop = threading.Event()\n"
-            "    threading.Thread(target=stop.wait).start()\n"
-            "    try:\n"
-            "        print(json.dumps(dsdoctor.check(sys.argv[1], jobs=2).to_dict()))\n"
-            "    finally:\n"
-            "        stop.set()\n")  # fmt: skip
+            "stop = threading.Event()\n"
+            "threading.Thread(target=stop.wait).start()\n"
+            "try:\n"
+            "    print(json.dumps(dsdoctor.check(sys.argv[1], jobs=2).to_dict()))\n"
+            "finally:\n"
+            "    stop.set()\n")  # fmt: skip
     script = d.parent / "threaded.py"
     script.write_text(code)
-    p = subprocess.run([sys.executable, str(script), str(d)], capture_output=True, text=True,
-                       timeout=120)  # fmt: skip
+    launcher = "import os, runpy, sys; os.environ['DSDOCTOR_TEST_PARENT'] = str(os.getpid()); " \
+               "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"  # fmt: skip
+    p = subprocess.run([sys.executable, "-c", launcher, str(script), str(d)], capture_output=True,
+                       text=True, timeout=120)  # fmt: skip
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout) == json.loads(json.dumps(serial))
 

@@ -102,6 +102,8 @@ class Engine:
         workers = min(self.jobs, len(tasks))
         description = f"scanning {len(handle.shards)} shards"
         if not _fork_is_safe():
+            if FORK:  # Linux, with other threads running: scan here (see _fork_is_safe)
+                return self._here(handle, opts)
             with progress(description, sum(sizes)) as advance:
                 return merge(_pool(tasks, sizes, workers, self.source_options, opts, advance))
         crew = Crew(tasks, sizes, self.source_options, opts)
@@ -417,8 +419,10 @@ def _how_it_ended(status: int) -> str:
 
 def _fork_is_safe() -> bool:
     """Forking copies only the calling thread: a lock another thread holds at that moment
-    stays locked forever in the copy. The CLI forks before its progress bar starts a thread;
-    a program calling the API from threads gets helpers from a forkserver instead."""
+    stays locked forever in the copy. The CLI forks before its progress bar starts a thread. A
+    program calling the API with ``jobs`` while it runs other threads is scanned in its own
+    process, serially: a forkserver or spawned pool would import the caller's ``__main__``
+    again in every worker (running an unguarded training script once per worker)."""
     import threading
 
     return FORK and threading.active_count() == 1
@@ -426,13 +430,12 @@ def _fork_is_safe() -> bool:
 
 def _pool(tasks: list[Task], sizes: list[int], workers: int, source_options: dict,
           opts: ScanOptions, advance) -> list[ArrayStats]:  # fmt: skip
-    """Without fork: a process pool of ``workers`` (forkserver on Linux, else the platform's
-    default start method), one future per task."""
-    import multiprocessing
+    """Where fork is not used (macOS, Windows): a process pool of ``workers`` with the
+    platform's start method, one future per task. As with any ``multiprocessing`` program
+    there, a script calling the API with ``jobs`` needs an ``if __name__ == "__main__":`` guard."""
     from concurrent.futures import ProcessPoolExecutor
 
-    ctx = multiprocessing.get_context("forkserver" if sys.platform == "linux" else None)
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(workers) as pool:
         futures = [pool.submit(scan_task, t, source_options, opts) for t in tasks]
         for f, size in zip(futures, sizes, strict=True):
             f.add_done_callback(lambda _, size=size: advance(size))
