@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import subprocess
+import sys
 
 import h5py
 import numpy as np
@@ -17,7 +19,7 @@ from hypothesis import strategies as st
 
 import dsdoctor
 
-from .conftest import FIXTURES, assert_clean_error, cli, run
+from .conftest import FIXTURES, Result, assert_clean_error, cli, run
 
 os.environ.setdefault("KERAS_BACKEND", "numpy")
 
@@ -370,6 +372,27 @@ def test_bucket_into_a_file_is_a_clean_error(tmp_path):
     r = run("bucket", f"{src}:seq", "--boundaries", "4", "-o", tmp_path / "afile", "--force")
     assert_clean_error(r, "is a file; bucket writes a folder")
     assert (tmp_path / "afile").read_text() == "keep me"
+
+
+def test_bucket_past_the_open_file_limit_is_a_clean_error(tmp_path):
+    """Each bucket keeps its archive and, once they outgrow memory, its spooled siblings open:
+    past ``ulimit -n`` that is one clear line, not an internal error."""
+    import resource
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 600, size=300_000)
+    src = tmp_path / "s.npz"
+    np.savez(
+        src, seq=rng.integers(1, 9, size=int(lengths.sum())).astype(np.int8), seq_lengths=lengths
+    )
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (100, 100))
+
+    p = subprocess.run([sys.executable, "-m", "dsdoctor", "bucket", f"{src}:seq", "--buckets", "60",
+                        "-o", str(tmp_path / "out")], capture_output=True, text=True, preexec_fn=limit)  # fmt: skip
+    assert_clean_error(Result(p.returncode, p.stdout, p.stderr), "ulimit -n")
+    assert not [f for f in (tmp_path / "out").iterdir()]
 
 
 def test_python_api_pad_accepts_lists_values_and_arrow():

@@ -110,8 +110,8 @@ def open_npy_writer(
 
 
 #: Errors of the destination, not of the data: a full disk, a file-size limit, a quota, a
-#: read-only filesystem.
-WRITE_ERRNOS = {"ENOSPC", "EFBIG", "EDQUOT", "EROFS", "EACCES", "EPERM", "EIO"}
+#: read-only filesystem, the open-file limit.
+WRITE_ERRNOS = {"ENOSPC", "EFBIG", "EDQUOT", "EROFS", "EACCES", "EPERM", "EIO", "EMFILE"}
 
 
 @contextmanager
@@ -127,7 +127,9 @@ def write_errors(dest: Destination) -> Iterator[None]:
         if name not in WRITE_ERRNOS:
             raise
         why = {"ENOSPC": "the disk is full", "EFBIG": "the file is larger than allowed (file-size limit)",
-               "EDQUOT": "the disk quota is exhausted", "EROFS": "the filesystem is read-only"}.get(
+               "EDQUOT": "the disk quota is exhausted", "EROFS": "the filesystem is read-only",
+               "EMFILE": "more files are open at once than allowed (`ulimit -n`; bucket keeps up to "
+                         "4 per bucket open: use fewer buckets or raise the limit)"}.get(
             name, exc.strerror or name)  # fmt: skip
         raise OutputError(f"cannot write {dest.text}: {why}; nothing was written") from None
 
