@@ -395,6 +395,21 @@ def test_bucket_past_the_open_file_limit_is_a_clean_error(tmp_path):
     assert not [f for f in (tmp_path / "out").iterdir()]
 
 
+def test_parquet_row_groups_follow_the_chunk_size_not_the_read_size(tmp_path):
+    """A dense .npy is read 4 MiB at a time; a Parquet output still gets row groups of about
+    --chunk-size (small row groups slow every reader after us)."""
+    src = tmp_path / "dense.npy"
+    np.save(src, np.arange(40 * 1024**2 // 4, dtype=np.float32).reshape(-1, 16))  # 40 MiB
+    for chunk, groups in (("64MiB", 1), ("16MiB", 3)):
+        out = tmp_path / f"out-{chunk}.parquet"
+        r = cli("reshape", src, "--add-axis", "time", "-o", out, "--chunk-size", chunk)
+        assert r.code == 0, r.stderr
+        assert pq.ParquetFile(out).metadata.num_row_groups == groups
+    column = pq.read_table(tmp_path / "out-16MiB.parquet").column("data").combine_chunks()
+    values = column.flatten().flatten().to_numpy()  # (N, 1, 16): two levels of fixed-size lists
+    assert np.array_equal(values, np.arange(40 * 1024**2 // 4, dtype=np.float32))
+
+
 def test_python_api_pad_accepts_lists_values_and_arrow():
     seqs = [np.array([1, 2, 3]), np.array([4])]
     a = dsdoctor.pad(seqs, padding="post")

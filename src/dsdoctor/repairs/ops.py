@@ -202,6 +202,7 @@ def pad_file(src, out: str, *, maxlen: int | str | None = None, padding: str = "
         force=force,
         source_path=h.path,
         prov=provenance("pad", h.source, options),
+        chunk_bytes=chunk_bytes,
     )
     result = _result("pad", h, outputs, (n, n_max, *inner), target, maxlen=n_max,
                      truncated_sequences=counts["truncated"], value_collisions=counts["collisions"])  # fmt: skip
@@ -237,7 +238,7 @@ def mask_file(src, out: str, *, value: float = 0, force: bool = False,
             yield {"mask": m}
 
     outputs = write_blocks(out, {"mask": ((n, t), np.dtype(bool))}, blocks(), main="mask", force=force, source_path=h.path,
-                           prov=provenance("mask", h.source, {"value": value}))  # fmt: skip
+                           prov=provenance("mask", h.source, {"value": value}), chunk_bytes=chunk_bytes)  # fmt: skip
     return _result("mask", h, outputs, (n, t), bool, value=value, real_timesteps=real["count"],
                    padding_timesteps=n * t - real["count"])  # fmt: skip
 
@@ -280,7 +281,7 @@ def replicate_file(src, out: str, *, to: int | None = None, like=None, each: int
             {"data": np.broadcast_to(row, (min(rows, to - s), *rest))} for s in range(0, to, rows)
         )
     outputs = write_blocks(out, {"data": ((total, *rest), h.dtype)}, blocks, main="data", force=force, source_path=h.path,
-                           prov=provenance("replicate", h.source, {"to": to, "each": each}))  # fmt: skip
+                           prov=provenance("replicate", h.source, {"to": to, "each": each}), chunk_bytes=chunk_bytes)  # fmt: skip
     return _result(
         "replicate", h, outputs, (total, *rest), h.dtype, samples_before=m, samples_after=total
     )
@@ -330,7 +331,8 @@ def reshape_file(src, out: str, *, shape=None, add_axis: str | None = None, forc
     n = h.shape[0]
     blocks = ({"data": c.reshape((len(c), *new))} for c in h.chunks(chunk_bytes))
     outputs = write_blocks(out, {"data": ((n, *new), h.dtype)}, blocks, main="data", force=force, source_path=h.path,
-                           prov=provenance("reshape", h.source, {"shape": shape, "add_axis": add_axis}))  # fmt: skip
+                           prov=provenance("reshape", h.source, {"shape": shape, "add_axis": add_axis}),
+                           chunk_bytes=chunk_bytes)  # fmt: skip
     return _result("reshape", h, outputs, (n, *new), h.dtype, before=list(h.shape))
 
 
@@ -378,7 +380,7 @@ def select_file(src, out: str, *, features=None, columns=None, first: int | None
     shape = (*h.shape[:-1], len(keep))
     blocks = ({"data": c[..., keep]} for c in h.chunks(chunk_bytes))
     outputs = write_blocks(out, {"data": (shape, h.dtype)}, blocks, main="data", force=force, source_path=h.path,
-                           prov=provenance("select", h.source, {"features": keep}))  # fmt: skip
+                           prov=provenance("select", h.source, {"features": keep}), chunk_bytes=chunk_bytes)  # fmt: skip
     return _result("select", h, outputs, shape, h.dtype, features=keep)
 
 

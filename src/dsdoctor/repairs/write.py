@@ -7,7 +7,7 @@ is bounded by a block and an output may be larger than RAM.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -31,15 +31,45 @@ def write_blocks(
     force: bool,
     prov: Mapping[str, Any],
     source_path=None,
+    chunk_bytes: int | None = None,
 ) -> list[str]:
-    """Write the blocks to ``out``; every role's rows must add up to its declared shape."""
+    """Write the blocks to ``out``; every role's rows must add up to its declared shape.
+
+    For Parquet, blocks are joined up to ``chunk_bytes`` first: each block becomes a row group,
+    and contiguous inputs arrive in reads of a few MiB (``sources.base.READ_BYTES``), which
+    would make row groups too small for the readers that come after."""
     dest = parse_destination(out)
     if source_path is not None and _same_file(dest.path, source_path):
         raise OutputError(f"{out} is the input; inputs are never modified — write to another file")
+    if dest.format == "parquet" and chunk_bytes:
+        blocks = _joined(blocks, chunk_bytes)
     with stream_arrays(out, specs, main=main, force=force, provenance=prov) as writer:
         for block in blocks:
             writer.write(block)
     return [str(p) for p in writer.paths]
+
+
+def _joined(
+    blocks: Iterable[Mapping[str, np.ndarray]], chunk_bytes: int
+) -> Iterator[Mapping[str, np.ndarray]]:
+    """Consecutive blocks concatenated into blocks of about ``chunk_bytes`` (copied: a source
+    may reuse the buffer behind a block for its next read)."""
+    pending: list[Mapping[str, np.ndarray]] = []
+    size = 0
+    for block in blocks:
+        pending.append({role: np.array(part, copy=True) for role, part in block.items()})
+        size += sum(part.nbytes for part in pending[-1].values())
+        if size >= chunk_bytes:
+            yield _concat(pending)
+            pending, size = [], 0
+    if pending:
+        yield _concat(pending)
+
+
+def _concat(blocks: list[Mapping[str, np.ndarray]]) -> Mapping[str, np.ndarray]:
+    if len(blocks) == 1:
+        return blocks[0]
+    return {role: np.concatenate([b[role] for b in blocks]) for role in blocks[0]}
 
 
 def _same_file(a, b) -> bool:
