@@ -10,12 +10,14 @@ yields memory maps to fill in any order (:func:`~dsdoctor.sinks.writers.open_npy
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import IO, Any
 
 import numpy as np
 
+from ..diskspace import preallocate
 from ..errors import OutputError
 from .atomic import atomic_group
 from .blocks import BlockWriter, Index, Specs
@@ -97,17 +99,10 @@ def memmaps(
 
 
 def reserve(path) -> None:
-    """Allocate the file's blocks now, so a full disk is an error here (ENOSPC) rather than a
-    SIGBUS when a page of the memory map is first written."""
-    import errno
-    import os
-
+    """Allocate the file's blocks now: a full disk is then an error here, not a SIGBUS when a
+    page of the memory map is first written."""
     with open(path, "r+b") as fp:
-        try:
-            os.posix_fallocate(fp.fileno(), 0, os.fstat(fp.fileno()).st_size)
-        except OSError as exc:
-            if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
-                raise
+        preallocate(fp, os.fstat(fp.fileno()).st_size)
 
 
 def _refuse_compression(dest: Destination, compression: str | None) -> None:

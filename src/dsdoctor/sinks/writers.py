@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..diskspace import reason
 from ..errors import OutputError
 from .blocks import BlockWriter, Specs
 from .destination import Destination, parse_destination
@@ -126,12 +127,7 @@ def write_errors(dest: Destination) -> Iterator[None]:
         name = errno.errorcode.get(exc.errno or 0, "")
         if name not in WRITE_ERRNOS:
             raise
-        why = {"ENOSPC": "the disk is full", "EFBIG": "the file is larger than allowed (file-size limit)",
-               "EDQUOT": "the disk quota is exhausted", "EROFS": "the filesystem is read-only",
-               "EMFILE": "more files are open at once than allowed (`ulimit -n`; bucket keeps up to "
-                         "4 per bucket open: use fewer buckets or raise the limit)"}.get(
-            name, exc.strerror or name)  # fmt: skip
-        raise OutputError(f"cannot write {dest.text}: {why}; nothing was written") from None
+        raise OutputError(f"cannot write {dest.text}: {reason(exc)}; nothing was written") from None
 
 
 def _format(dest: Destination):

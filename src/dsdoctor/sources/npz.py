@@ -16,6 +16,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ..arrays import Ragged
+from ..diskspace import preallocate, reason
 from ..errors import SourceError, UnsafeInputError
 from .base import ArrayHandle, Entry, Source, is_numeric
 from .npy import check_bool, declared_bytes, fortran_rows, read_header, unsafe_message
@@ -170,7 +171,7 @@ class NpzMember(ArrayHandle):
             raise self._spill_error(need, exc) from None
         with out:
             try:
-                _reserve(out, need)
+                preallocate(out, need)
             except OSError as exc:
                 raise self._spill_error(need, exc) from None
             buf = memoryview(bytearray(min(COPY_BYTES, max(1, need))))
@@ -200,11 +201,7 @@ class NpzMember(ArrayHandle):
             yield out
 
     def _spill_error(self, need: int, exc: OSError) -> SourceError:
-        import errno
-
-        why = {"ENOSPC": "the disk is full", "EDQUOT": "the disk quota is exhausted",
-               "EFBIG": "a file-size limit"}.get(errno.errorcode.get(exc.errno or 0, ""),
-                                                 _first_line(exc))  # fmt: skip
+        why = reason(exc)
         return SourceError(
             f"{self.source} is a compressed Fortran-ordered member: reading it means unpacking "
             f"its {need:,} bytes into a temporary file in {tempfile.gettempdir()}, which failed "
@@ -250,18 +247,6 @@ class NpzRagged(ArrayHandle):
 def _first_line(exc: BaseException) -> str:
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return msg[:300]
-
-
-def _reserve(out: BinaryIO, size: int) -> None:
-    """Allocate ``size`` bytes for ``out`` now, so a full disk fails before any copying."""
-    import errno
-
-    if size and hasattr(os, "posix_fallocate"):
-        try:
-            os.posix_fallocate(out.fileno(), 0, size)
-        except OSError as exc:
-            if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
-                raise
 
 
 def _read_exact(fp, view: memoryview) -> int:
