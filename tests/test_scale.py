@@ -518,3 +518,29 @@ def test_repair_memory_is_bounded_by_the_chunk_not_the_output(
     written = sum(p.stat().st_size for p in (tmp_path / "big").rglob("*") if p.is_file())
     assert written > (100 << 20) or out.endswith(".parquet")  # Parquet compresses the padding
     assert peaks["big"] - peaks["tiny"] < 48, (peaks, array_mib)
+
+
+@pytest.mark.parametrize("kind", ["unpicklable", "exit"])
+def test_a_helper_bug_is_an_internal_error_not_a_data_error(shards_and_whole, kind):
+    """An exception a helper cannot send back, or a helper calling exit(), is a bug: exit 3 with
+    its text, never exit 2 (bad data) or the helper's exit code."""
+    d, _ = shards_and_whole
+    code = ("import os, sys, threading\n"
+            "import dsdoctor.engine.executors as ex\n"
+            "ex.MIN_TASK_BYTES = 1024\n"
+            "class Unpicklable(Exception):\n"
+            "    def __init__(self, msg):\n"
+            "        super().__init__(msg); self.lock = threading.Lock()\n"
+            "real, main = ex.scan_task, os.getpid()\n"
+            "def patched(*args):\n"
+            "    if os.getpid() != main:\n"
+            f"        raise Unpicklable('boom') if {kind!r} == 'unpicklable' else SystemExit(5)\n"
+            "    return real(*args)\n"
+            "ex.scan_task = patched\n"
+            "from dsdoctor.cli import main as cli_main\n"
+            "sys.argv = ['dsdoctor', 'check', sys.argv[1], '--jobs', '2', '--json']\n"
+            "cli_main()\n")  # fmt: skip
+    p = subprocess.run([sys.executable, "-c", code, str(d)], capture_output=True, text=True,
+                       timeout=120)  # fmt: skip
+    assert p.returncode == 3, (p.returncode, p.stderr)
+    assert "a --jobs helper" in p.stderr and "Traceback" not in p.stderr

@@ -366,8 +366,8 @@ class Crew:
             _, status = os.waitpid(pid, 0)
         try:
             outcome, value = pickle.loads(data) if data else ("died", None)
-        except Exception as exc:  # an exception that cannot be rebuilt in this process
-            outcome, value = "error", DsdoctorError(f"a --jobs helper failed: {exc}")
+        except Exception as exc:  # an exception that cannot be rebuilt here: a bug, not the data
+            outcome, value = "error", RuntimeError(f"a --jobs helper failed; its error: {exc}")
         if outcome == "error":
             raise value
         if outcome == "died":
@@ -386,14 +386,15 @@ class Crew:
                 os.close(fd)
             try:
                 outcome: tuple[str, Any] = ("ok", list(self._drain(slot, parent)))
+            except SystemExit as exc:  # not the helper's to decide: the main process's error
+                outcome = ("error", RuntimeError(f"a --jobs helper called exit({exc.code!r})"))
             except BaseException as exc:
                 outcome = ("error", exc)
             try:
                 data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception:  # an exception that cannot be pickled: its text
-                data = pickle.dumps(
-                    ("error", DsdoctorError(f"a --jobs helper failed: {outcome[1]!r}"))
-                )
+            except Exception:  # an exception that cannot be pickled: a bug; its type and text
+                error = RuntimeError(f"a --jobs helper failed: {outcome[1]!r}")
+                data = pickle.dumps(("error", error))
             with os.fdopen(out, "wb") as pipe:
                 pipe.write(data)
         except BaseException:
