@@ -9,6 +9,10 @@ import typer
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print one JSON object on stdout (machine output).")
 ]
+MemoryOpt = Annotated[
+    str | None,
+    typer.Option("--memory", help="Memory one batch may take, e.g. 8GiB.", metavar="SIZE"),
+]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print only the findings, one line each.")
 ]

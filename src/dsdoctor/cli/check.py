@@ -16,6 +16,7 @@ from ._options import (
     FollowExternalOpt,
     JobsOpt,
     JsonOpt,  # fmt: skip
+    MemoryOpt,
     NoColorOpt,
     QuietOpt,
     SchedulerOpt,
@@ -70,10 +71,7 @@ def check(
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", help="Training batch size.", metavar="N")
     ] = None,
-    memory: Annotated[
-        str | None,
-        typer.Option("--memory", help="Memory one batch may take, e.g. 8GiB.", metavar="SIZE"),
-    ] = None,
+    memory: MemoryOpt = None,
     mask_value: Annotated[
         float | None,
         typer.Option(

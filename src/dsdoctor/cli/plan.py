@@ -8,7 +8,7 @@ import typer
 
 from ..errors import ExitCode
 from . import app
-from ._options import JsonOpt, NoColorOpt
+from ._options import JsonOpt, MemoryOpt, NoColorOpt
 
 
 @app.command(
@@ -25,10 +25,7 @@ def plan(
     batch_size: Annotated[
         int, typer.Option("--batch-size", help="Training batch size.", metavar="B")
     ] = ...,
-    memory: Annotated[
-        str | None,
-        typer.Option("--memory", help="Memory a batch may take, e.g. 8GiB.", metavar="SIZE"),
-    ] = None,
+    memory: MemoryOpt = None,
     buckets: Annotated[
         int | None,
         typer.Option(
