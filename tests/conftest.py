@@ -31,6 +31,20 @@ class Result:
         return json.loads(self.stdout)
 
 
+@pytest.fixture
+def readonly_folder(tmp_path):
+    """An empty folder its owner cannot write to (skips when running as root, who can)."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as a user (root) who can write to a 0o500 folder")
+        yield folder
+    finally:
+        folder.chmod(0o700)
+
+
 def cli(*args: str) -> Result:
     """Run the real CLI in-process (typer's CliRunner), stdout and stderr apart."""
     from dsdoctor.cli import app

@@ -248,18 +248,10 @@ def test_missing_folder(tmp_path):
     assert not (tmp_path / "no").exists()
 
 
-def test_unwritable_folder(tmp_path):
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    folder.chmod(0o500)
-    try:
-        if os.access(folder, os.W_OK):
-            pytest.skip("running as a user (root) who can write to a 0o500 folder")
-        with pytest.raises(OutputError, match="is not writable"):
-            write_arrays(folder / "x.h5", padded(), main="data", force=False, provenance={})
-        assert list(folder.iterdir()) == []
-    finally:
-        folder.chmod(0o700)
+def test_unwritable_folder(readonly_folder):
+    with pytest.raises(OutputError, match="is not writable"):
+        write_arrays(readonly_folder / "x.h5", padded(), main="data", force=False, provenance={})
+    assert list(readonly_folder.iterdir()) == []
 
 
 def test_destination_is_a_directory(tmp_path):
