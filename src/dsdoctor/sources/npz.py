@@ -144,14 +144,11 @@ class NpzMember(ArrayHandle):
         """The member's CRC-32, computed in one sequential pass (once per handle)."""
         if self._crc_ok:
             return
-        crc, left, buf = 0, self.zinfo.compress_size, memoryview(bytearray(COPY_BYTES))
+        crc = 0
         try:
             fp.seek(start)
-            while left:
-                n = fp.readinto(buf[: min(left, len(buf))])
-                if not n:
-                    raise SourceError(f"{self.source} ended early: the member is truncated")
-                crc, left = zlib.crc32(buf[:n], crc), left - n
+            for piece in self._pieces(fp.readinto, self.zinfo.compress_size):
+                crc = zlib.crc32(piece, crc)
         except OSError as exc:
             raise SourceError(f"{self.source} cannot be read ({_first_line(exc)})") from None
         if crc != self.zinfo.CRC:
@@ -159,6 +156,18 @@ class NpzMember(ArrayHandle):
                 f"{self.source} cannot be read (Bad CRC-32 for file {self.zinfo.filename!r})"
             )
         self._crc_ok = True
+
+    def _pieces(self, readinto, size: int) -> Iterator[memoryview]:
+        """The next ``size`` bytes through ``readinto``, ``COPY_BYTES`` at a time in one reused
+        buffer; fewer bytes than that is a truncated member."""
+        buf = memoryview(bytearray(min(COPY_BYTES, max(1, size))))
+        left = size
+        while left:
+            n = readinto(buf[: min(left, len(buf))])
+            if not n:
+                raise SourceError(f"{self.source} ended early: the member is truncated")
+            yield buf[:n]
+            left -= n
 
     @contextmanager
     def _spill(self) -> Iterator[BinaryIO]:
@@ -174,20 +183,14 @@ class NpzMember(ArrayHandle):
                 preallocate(out, need)
             except OSError as exc:
                 raise self._spill_error(need, exc) from None
-            buf = memoryview(bytearray(min(COPY_BYTES, max(1, need))))
             try:
                 zf, fp = self.open_stream()
                 try:
-                    left = need
-                    while left:
-                        n = _read_exact(fp, buf[: min(left, len(buf))])
-                        if not n:
-                            raise SourceError(f"{self.source} ended early: the member is truncated")
+                    for piece in self._pieces(lambda view: _read_exact(fp, view), need):
                         try:
-                            out.write(buf[:n])
+                            out.write(piece)
                         except OSError as exc:
                             raise self._spill_error(need, exc) from None
-                        left -= n
                     fp.read(1)  # reach the end of the stream, where zipfile checks the CRC-32
                 finally:
                     fp.close()
