@@ -480,11 +480,7 @@ def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict], which: np.
                 rows = order[cuts[k] : cuts[k + 1]]
                 if not len(rows):
                     continue
-                lens = chunk.lengths[rows]
-                r = Ragged.from_lengths(
-                    chunk.values[_segment_index(chunk.offsets[rows], lens)], lens
-                )
-                windows = padded_windows(r, maxlen=summary[k]["maxlen"], dtype=h.dtype,
+                windows = padded_windows(_rows_of(chunk, rows), maxlen=summary[k]["maxlen"], dtype=h.dtype,
                                          chunk_bytes=chunk_bytes, padding=padding, value=value)  # fmt: skip
                 done = 0
                 for data, m, ln in windows:
@@ -494,11 +490,13 @@ def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict], which: np.
             start += len(chunk)
 
 
-def _segment_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Flat indices of the segments ``[starts[i], starts[i] + lengths[i])``, vectorised."""
-    total = int(lengths.sum())
+def _rows_of(r: Ragged, rows: np.ndarray) -> Ragged:
+    """The sequences ``rows`` of ``r``, in that order, as a new ragged array (vectorised)."""
+    starts, lengths = r.offsets[rows], r.lengths[rows]
     shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-    return shift + np.arange(total, dtype=np.int64)
+    return Ragged.from_lengths(
+        r.values[shift + np.arange(int(lengths.sum()), dtype=np.int64)], lengths
+    )
 
 
 # -- the same repairs on in-memory arrays (the Python API) ------------------------------------------
@@ -581,7 +579,7 @@ def bucket(sequences, *, boundaries=None, buckets: int | None = None, pad_to_bou
         rows = np.flatnonzero(which == k)
         hi = bounds[k] if k < len(bounds) else None
         maxlen = (hi - 1) if (pad_to_boundary and hi is not None) else int(ln[rows].max(initial=0))
-        sub = Ragged.from_lengths(r.values[_segment_index(r.offsets[rows], ln[rows])], ln[rows])
+        sub = _rows_of(r, rows)
         data, m, lens = kernels.pad_values(
             sub.values, sub.offsets, maxlen=maxlen, padding=padding, value=value
         )
