@@ -1,7 +1,19 @@
 """HDF5 files through h5py: datasets are read by row blocks aligned to their chunks; variable-
-length datasets are ragged sequences. External links, external raw storage and virtual datasets
-are reported and not followed unless ``--follow-external`` is given; soft links and cycles are
-listed, never walked twice."""
+length datasets are ragged sequences.
+
+Nothing outside the named file is read unless ``--follow-external`` is given:
+
+- a selected path is resolved one link at a time by :meth:`H5Source.resolve` before anything is
+  opened: soft links (chains, loops, dangling ones, soft-linked groups on the path) are followed
+  inside the file, an external link anywhere on the way is refused, a user-defined link is not
+  followed; the dataset is then opened by a path of hard links only, which HDF5 cannot turn into
+  another file;
+- the walk for ``inspect`` descends hard links only and lists every other link;
+- a dataset stored in other files (a virtual dataset, external raw storage) is described but
+  refused when read.
+
+A dataset reachable by several hard links can be selected by any of its names; ``inspect`` lists
+it under the first name the walk meets and the others as hard links to it."""
 
 from __future__ import annotations
 
@@ -19,6 +31,9 @@ from .base import ArrayHandle, Entry, Source, is_numeric
 
 MAX_DEPTH = 64
 MAX_OBJECTS = 100_000
+#: Soft links followed while resolving one path, at most: HDF5's own limit (``H5L_NUM_LINKS``),
+#: so a path dsdoctor resolves is one HDF5 itself would resolve.
+MAX_LINK_HOPS = 16
 #: Rows of a variable-length dataset read per chunk before the average length is known.
 VLEN_FIRST_ROWS = 1024
 #: Compressed chunks whose stored bytes repeat (a preallocated dataset of zeros, say) are
@@ -52,9 +67,13 @@ class H5Dataset(ArrayHandle):
     #: integers of its size and byte order.
     bitfield: bool = False
 
+    #: The path dsdoctor opens: hard links only (see :meth:`H5Source.resolve`), or the name
+    #: itself when ``--follow-external`` lets HDF5 follow every link.
+    h5path: str = ""
+
     @property
     def dset(self) -> h5py.Dataset:
-        return self.file[self.name]
+        return self.file[self.h5path or self.name]
 
     def _rows(self, chunk_bytes: int) -> int:
         rows = self.rows_per_read(chunk_bytes)
@@ -250,12 +269,12 @@ class H5Source(Source):
         if self._entries is None:
             self._entries = []
             try:
-                self._walk(self.file, "", set(), 0)
+                self._walk(self.file, "", {_object_key(self.file): "/"}, 0)
             except (OSError, RuntimeError, ValueError, KeyError) as exc:
                 raise _h5_error(self.display, exc) from None
         return self._entries
 
-    def _walk(self, group: h5py.Group, prefix: str, seen: set, depth: int) -> None:
+    def _walk(self, group: h5py.Group, prefix: str, seen: dict, depth: int) -> None:
         if depth > MAX_DEPTH:
             self._entries.append(
                 Entry(
@@ -304,10 +323,10 @@ class H5Source(Source):
             key = _object_key(obj)
             if key in seen:
                 self._entries.append(
-                    Entry(path, "link", note="hard link to an object listed already")
+                    Entry(path, "link", note=f"hard link to {seen[key]} (listed there)")
                 )
                 continue
-            seen.add(key)
+            seen[key] = path
             if isinstance(obj, h5py.Group):
                 self._entries.append(Entry(path, "group"))
                 self._walk(obj, path, seen, depth + 1)
@@ -372,9 +391,10 @@ class H5Source(Source):
         if external:
             layout["external"] = external
             if not self.follow_external:
+                real = dset.name if dset.name and dset.name != path else None
                 handle.unsafe = (
-                    f"{display} is stored in {external}; dsdoctor does not read other files "
-                    "unless you pass --follow-external"
+                    f"{display}{f' (a link to {real})' if real else ''} is stored in {external}; "
+                    "dsdoctor does not read other files unless you pass --follow-external"
                 )
         handle.layout = layout
         return handle
@@ -398,33 +418,90 @@ class H5Source(Source):
 
     def select(self, selector: str) -> ArrayHandle:
         path = selector if selector.startswith("/") else "/" + selector
-        for e in self.entries():
-            if e.path == path:
-                if e.array is not None:
-                    return e.array
-                if e.kind == "link" and "external" in e.note and not self.follow_external:
-                    raise UnsafeInputError(
-                        f"{self.display}:{path} is an {e.note.replace(' (not followed)', '')}; "
-                        "dsdoctor does not read other files unless you pass --follow-external"
-                    )
-                if e.kind == "link" and (self.follow_external or "soft" in e.note):
-                    return self._follow(path)
-                raise SourceError(
-                    f"{self.display}:{path} is a {e.kind}, not a dataset ({e.note or 'choose a dataset inside it'})"
-                )
-        names = ", ".join(a.name for a in self.arrays()[:20])
-        raise SourceError(f"{self.display} has no dataset {path}; it has: {names or 'no datasets'}")
-
-    def _follow(self, path: str) -> ArrayHandle:
+        hard = self.resolve(path)
         try:
-            obj = self.file[path]
-        except (OSError, KeyError, RuntimeError) as exc:
+            obj = self.file[hard or path]
+        except (OSError, KeyError, RuntimeError, ValueError) as exc:
+            raise _h5_error(f"{self.display}:{path}", exc) from None
+        if isinstance(obj, h5py.Group):
+            inside = ", ".join(_join(path, n) for n in list(obj)[:20])
             raise SourceError(
-                f"{self.display}:{path} is a dangling link ({str(exc).splitlines()[0]})"
-            ) from None
+                f"{self.display}:{path} is a group, not a dataset; choose a dataset inside it"
+                + (f" ({inside})" if inside else "")
+            )
         if not isinstance(obj, h5py.Dataset):
-            raise SourceError(f"{self.display}:{path} is not a dataset")
-        return self._dataset(obj, path)
+            raise SourceError(f"{self.display}:{path} is a {type(obj).__name__}, not a dataset")
+        try:
+            handle = self._dataset(obj, path)
+        except (OSError, RuntimeError, ValueError, TypeError) as exc:
+            raise _h5_error(f"{self.display}:{path}", exc) from None
+        handle.h5path = hard or path
+        if handle.unsafe:  # a dataset named explicitly is refused, not reported as unread
+            raise UnsafeInputError(handle.unsafe)
+        return handle
+
+    def resolve(self, path: str) -> str | None:
+        """The path of hard links that ``path`` names, following soft links one at a time.
+
+        Raises :class:`UnsafeInputError` for an external link on the way (unless
+        ``follow_external``, when None is returned and HDF5 resolves ``path`` itself), and
+        :class:`SourceError` for a missing name, a dangling soft link, a soft-link loop or a
+        user-defined link. Only hard-linked groups are opened on the way."""
+        todo = [p for p in path.split("/") if p and p != "."]
+        hard: list[str] = []
+        taken: list[str] = []  # the links followed, for messages
+        where = f"{self.display}:{path}"
+        while todo:
+            name = todo.pop(0)
+            here = "/" + "/".join(hard)
+            try:
+                group = self.file[here]
+                if not isinstance(group, h5py.Group):
+                    raise SourceError(f"{where}: {here} is a dataset, not a group")
+                link = group.get(name, getlink=True)
+            except TypeError:  # h5py knows hard, soft and external links only
+                raise SourceError(
+                    f"{where}: {_join(here, name)} is a user-defined link, which dsdoctor does "
+                    "not follow"
+                ) from None
+            except (OSError, RuntimeError, KeyError, ValueError) as exc:
+                raise _h5_error(where, exc) from None
+            at = _join(here, name)
+            via = f" (reached through {', '.join(taken)})" if taken else ""
+            if link is None:
+                if taken:
+                    raise SourceError(f"{where} is a dangling link: {at} does not exist{via}")
+                names = ", ".join(a.name for a in self.arrays()[:20])
+                raise SourceError(
+                    f"{self.display} has no dataset {path}; it has: {names or 'no datasets'}"
+                )
+            if isinstance(link, h5py.HardLink):
+                hard.append(name)
+            elif isinstance(link, h5py.SoftLink):
+                taken.append(f"soft link {at} → {link.path}")
+                if len(taken) > MAX_LINK_HOPS:
+                    raise SourceError(
+                        f"{where} follows more than {MAX_LINK_HOPS} soft links (a loop?): "
+                        + ", ".join(taken[:4])
+                        + ", …"
+                    )
+                if link.path.startswith("/"):
+                    hard = []
+                todo = [p for p in link.path.split("/") if p and p != "."] + todo
+            elif isinstance(link, h5py.ExternalLink):
+                if self.follow_external:
+                    return None
+                raise UnsafeInputError(
+                    f"{where} leads to the external link {at} → {link.filename}:{link.path}{via}; "
+                    "dsdoctor does not read other files unless you pass --follow-external"
+                )
+            else:  # pragma: no cover - h5py returns the three kinds above or raises TypeError
+                raise SourceError(f"{where}: {at} is a link dsdoctor does not follow")
+        return "/" + "/".join(hard)
+
+
+def _join(group: str, name: str) -> str:
+    return f"{group.rstrip('/')}/{name}"
 
 
 def _is_bitfield(dset: h5py.Dataset) -> bool:
