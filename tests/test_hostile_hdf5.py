@@ -234,3 +234,151 @@ def test_a_hard_linked_dataset_is_selected_by_every_name(tmp_path):
     )  # listed once, under the first name the walk meets; the other points to it
     other = "/g/same" if listed == ["/vlen"] else "/vlen"
     assert kinds[other] == ("link", f"hard link to {listed[0]} (listed there)")
+
+
+# -- storage never written --------------------------------------------------------------------
+
+#: Rows a never-written dataset declares: iterating them, even a million at a time, takes days.
+HUGE = 10**12
+
+
+def _check_json(*args) -> tuple[int, dict]:
+    r = run_capped("check", "--json", *args)
+    assert r.returncode in (0, 1), (r.returncode, r.stderr)
+    return r.returncode, json.loads(r.stdout)
+
+
+def test_a_dataset_never_written_is_the_fill_value_in_constant_time(tmp_path):
+    """Issue 11 case 5: a 1.4 KB file declaring (10¹², 4) float32, no chunk ever written."""
+    p = tmp_path / "never.h5"
+    with h5py.File(p, "w") as f:
+        f.create_dataset("x", shape=(HUGE, 4), dtype="f4", chunks=(1024, 4), fillvalue=7.0)
+    assert p.stat().st_size < 4096
+    _, report = _check_json(p)
+    stats = report["arrays"][str(p)]["stats"]
+    assert stats["rows"] == HUGE and stats["unwritten_rows"] == HUGE
+    assert stats["min"] == stats["max"] == 7.0
+    names = {f["name"]: f for f in report["findings"]}
+    assert names["unwritten-data"]["evidence"] == {
+        "unwritten": HUGE,
+        "rows": HUGE,
+        "fill_value": 7.0,
+    }
+    assert "constant-feature" in names  # the fill value is the data's value
+    r = run_capped("inspect", p)
+    assert r.returncode == 0 and "never written" in r.stdout, r.stdout
+
+
+def test_a_partly_written_chunked_dataset_reads_only_its_stored_chunks(tmp_path):
+    p = tmp_path / "partly.h5"
+    with h5py.File(p, "w") as f:
+        d = f.create_dataset("x", shape=(HUGE, 4), dtype="f4", chunks=(1024, 4),
+                             compression="gzip", fillvalue=np.nan)  # fmt: skip
+        d[5000:7000] = 1.0  # rows 4096…7167 are in stored chunks (three of them)
+        d[HUGE - 10 :] = 2.0  # and the last chunk
+    _, report = _check_json(p)
+    stats = report["arrays"][str(p)]["stats"]
+    stored = 4 * 1024  # rows inside stored chunks
+    written = 2000 + 10
+    assert stats["unwritten_rows"] == HUGE - stored
+    assert stats["nan"] == 4 * (HUGE - written)  # the fill value, in stored chunks and elsewhere
+    assert (stats["min"], stats["max"]) == (1.0, 2.0)
+    r = run_capped("inspect", p)
+    assert "4 of 976,562,500 chunks written" in r.stdout, r.stdout
+
+
+#: Datasets never written, by layout, and the rows that should be reported unwritten.
+NEVER_WRITTEN = {
+    "contiguous": (dict(shape=(10**9, 2), dtype="i2"), 10**9),
+    "variable-length": (dict(shape=(HUGE,), dtype=h5py.vlen_dtype("f4"), chunks=(1000,)), HUGE),
+    "array-type": (dict(shape=(HUGE,), dtype=np.dtype(("f4", (3,))), chunks=(64,)), HUGE),
+    "rows-of-nothing": (dict(shape=(10**15, 0), dtype="f8"), 0),
+    "no-rows": (dict(shape=(0, 10**15), maxshape=(None, 10**15), dtype="f8", chunks=(1, 1024)), 0),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(NEVER_WRITTEN))
+def test_other_layouts_never_written(tmp_path, layout):
+    kwargs, unwritten = NEVER_WRITTEN[layout]
+    p = tmp_path / "never.h5"
+    with h5py.File(p, "w") as f:
+        f.create_dataset("x", **kwargs)
+    _, report = _check_json(f"{p}:/x")
+    stats = report["arrays"][f"{p}:/x"]["stats"]
+    assert stats.get("unwritten_rows", 0) == unwritten
+    assert ("unwritten-data" in {f["name"] for f in report["findings"]}) == bool(unwritten)
+
+
+def test_a_compact_dataset_never_written_reads_as_its_fill_value(tmp_path):
+    p = tmp_path / "compact.h5"
+    with h5py.File(p, "w") as f:
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_layout(h5py.h5d.COMPACT)
+        dcpl.set_fill_value(np.array(3, dtype="i4"))
+        space = h5py.h5s.create_simple((100, 2))
+        h5py.h5d.create(f.id, b"x", h5py.h5t.NATIVE_INT32, space, dcpl=dcpl)
+    _, report = _check_json(f"{p}:/x")
+    stats = report["arrays"][f"{p}:/x"]["stats"]
+    assert (stats["rows"], stats["min"], stats["max"]) == (100, 3, 3)
+
+
+# -- compressed chunks larger than the memory bound -------------------------------------------
+
+
+def _zeros_deflated(nbytes: int) -> bytes:
+    """A zlib stream of ``nbytes`` zero bytes, built in a fraction of a second: 16 MiB blocks
+    each ended by a full flush are byte-aligned and independent, so one is repeated."""
+    import struct
+    import zlib
+
+    block = 1 << 24
+    assert nbytes % block == 0
+    c = zlib.compressobj(9)
+    first = c.compress(bytes(block)) + c.flush(zlib.Z_FULL_FLUSH)
+    again = c.compress(bytes(block)) + c.flush(zlib.Z_FULL_FLUSH)
+    end = c.flush()[:-4]  # the final empty block, without the checksum of 32 MiB
+    adler = ((nbytes % 65521) << 16) | 1  # Adler-32 of nbytes zeros
+    return first + again * (nbytes // block - 1) + end + struct.pack(">I", adler)
+
+
+def _one_chunk(tmp_path: Path, nbytes: int) -> Path:
+    p = tmp_path / "bomb.h5"
+    n = nbytes // 16
+    with h5py.File(p, "w") as f:
+        d = f.create_dataset("x", shape=(n, 2), dtype="f8", chunks=(n, 2), compression="gzip")
+        d.id.write_direct_chunk((0, 0), _zeros_deflated(nbytes))
+    return p
+
+
+def test_a_2_gib_compressed_chunk_is_refused_before_it_is_inflated(tmp_path):
+    """Issue 11 case 6: a 2 MB file holding one gzip chunk of 2 GiB."""
+    p = _one_chunk(tmp_path, 2 * 1024**3)
+    assert p.stat().st_size < 3 * 1024**2
+    clean(run_capped("check", p, "--chunk-size", "1MiB"), "2.0 GiB", "--chunk-size 2GiB")
+    clean(run_capped("check", p), "2.0 GiB", "--chunk-size 2GiB")  # the default, 64 MiB
+    out = tmp_path / "out.npy"
+    clean(run_capped("select", f"{p}:/x", "--first", "1", "-o", out), "--chunk-size 2GiB")
+    assert not out.exists()
+    # with a chunk size that holds it, the ×1028 expansion is refused as npz members are
+    clean(run_capped("check", p, "--chunk-size", "3GiB"), "decompression bomb", "×1,02")
+    r = run_capped("inspect", p)  # the tree is listed, the dataset's error with it
+    clean(r, "--chunk-size 2GiB")
+    assert "(134217728, 2)" in r.stdout
+
+
+def test_a_chunk_that_fits_is_read_whole_once(tmp_path):
+    p = _one_chunk(tmp_path, 32 * 1024**2)
+    _, report = _check_json(p, "--chunk-size", "32MiB")
+    assert report["arrays"][str(p)]["stats"]["max"] == 0.0
+    clean(run_capped("check", p, "--chunk-size", "31MiB"), "32.0 MiB", "--chunk-size 32MiB")
+
+
+def test_a_band_of_small_chunks_wider_than_the_bound_is_refused(tmp_path):
+    """Chunks of 32 KiB, but a row needs all 64 chunks of its band: 2 MiB per 64 rows."""
+    p = tmp_path / "wide.h5"
+    with h5py.File(p, "w") as f:
+        f.create_dataset("x", data=np.ones((256, 4096)), chunks=(64, 64), compression="gzip")
+    clean(run_capped("check", p, "--chunk-size", "1MiB"), "bands of 64 rows take 2.0 MiB",
+          "--chunk-size 2MiB")  # fmt: skip
+    _, report = _check_json(p, "--chunk-size", "2MiB")
+    assert report["arrays"][str(p)]["stats"]["rows"] == 256

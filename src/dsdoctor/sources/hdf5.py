@@ -27,7 +27,9 @@ from ..arrays import Ragged
 from ..errors import SourceError, UnsafeInputError
 from ..guarded import call_with_deadline
 from ..limits import address_space_budget
-from .base import ArrayHandle, Entry, Source, is_numeric
+from ..units import format_bytes
+from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Chunk, Entry, FillRows, Source, is_numeric
+from .npz import BOMB_MIN_BYTES, BOMB_RATIO
 
 MAX_DEPTH = 64
 MAX_OBJECTS = 100_000
@@ -84,16 +86,39 @@ class H5Dataset(ArrayHandle):
             rows -= rows % chunks[0]
         return rows
 
-    def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray | Ragged]:
-        try:
-            if self.ragged:
-                yield from self._vlen_chunks(chunk_bytes)
-            elif self.space_shape is not None:
-                yield from self._array_type_chunks(chunk_bytes)
-            elif not self.shape:
-                yield np.asarray(self.dset[()], dtype=self.dtype)
+    def runs(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk | FillRows]:
+        self.require_readable()
+        yield from self._parts(chunk_bytes)
+
+    def _chunks(self, chunk_bytes: int) -> Iterator[Chunk]:
+        rows = self.rows_per_chunk(chunk_bytes)
+        for part in self._parts(chunk_bytes):
+            if isinstance(part, FillRows):
+                yield from part.chunks(rows)
             else:
-                yield from self._dense_chunks(chunk_bytes)
+                yield part
+
+    def _parts(self, chunk_bytes: int) -> Iterator[Chunk | FillRows]:
+        """The rows in order: stored ones read (see :meth:`_segments`), the others as
+        :class:`FillRows` of the fill value."""
+        try:
+            if not self.shape:
+                yield np.asarray(self.dset[()], dtype=self.dtype)
+                return
+            segments = self._segments()
+            if any(stored for _, _, stored in segments):
+                self._check_chunk_size(chunk_bytes)
+            fill = None
+            for lo, hi, stored in segments:
+                if not stored:
+                    fill = self._fill_row() if fill is None else fill
+                    yield FillRows(fill, hi - lo)
+                elif self.ragged:
+                    yield from self._vlen_chunks(chunk_bytes, lo, hi)
+                elif self.space_shape is not None:
+                    yield from self._array_type_chunks(chunk_bytes, lo, hi)
+                else:
+                    yield from self._dense_chunks(chunk_bytes, lo, hi)
         except (OSError, RuntimeError, ValueError, TypeError, KeyError, MemoryError) as exc:
             missing = self.missing_filters()
             if missing:
@@ -106,6 +131,100 @@ class H5Dataset(ArrayHandle):
             raise SourceError(
                 f"{self.source} cannot be read ({str(exc).splitlines()[0]})"
             ) from None
+
+    # -- what is stored ----------------------------------------------------------------------
+    def _segments(self) -> list[tuple[int, int, bool]]:
+        """``(first row, end row, stored)`` runs covering the rows. HDF5 allocates storage when
+        data is written: a dataset whose storage size is 0 was never written, and in a chunked
+        one a band of ``chunks[0]`` rows without a stored chunk is all fill value. The chunk
+        index is asked how many chunks it holds (``H5Dget_num_chunks``) and, only when some
+        are missing, which (one callback per stored chunk): the cost follows what the file
+        stores, not the shape it declares."""
+        n, dset = self.shape[0], self.dset
+        if n == 0 or self.layout.get("external"):
+            return [(0, n, True)]  # nothing to read, or other files (read only when followed)
+        if self.disk_bytes == 0:
+            return [(0, n, False)]
+        chunks = self.layout.get("chunks")
+        if not chunks:
+            return [(0, n, True)]
+        try:
+            space = dset.id.get_space()
+            stored = dset.id.get_num_chunks(space)
+            total = 1
+            for size, chunk in zip(dset.shape, chunks, strict=False):
+                total *= -(-size // chunk)
+            if stored >= total:
+                return [(0, n, True)]
+            starts: list[int] = []
+            dset.id.chunk_iter(lambda info: starts.append(info.chunk_offset[0]))
+        except (AttributeError, OSError, RuntimeError, ValueError):  # HDF5 < 1.14: no chunk_iter
+            return [(0, n, True)]
+        band = chunks[0]
+        out: list[tuple[int, int, bool]] = []
+        end = 0
+        for lo in np.unique(np.asarray(starts, dtype=np.int64)).tolist():
+            if lo > end:
+                out.append((end, lo, False))
+            if out and out[-1][2] and out[-1][1] == lo:
+                out[-1] = (out[-1][0], min(n, lo + band), True)
+            else:
+                out.append((lo, min(n, lo + band), True))
+            end = min(n, lo + band)
+        if end < n:
+            out.append((end, n, False))
+        return out
+
+    def _fill_row(self) -> Chunk:
+        """One row of the fill value (an empty sequence for a variable-length dataset)."""
+        if self.ragged:
+            values = np.empty((0, *self.inner_shape), dtype=self.dtype)
+            return Ragged.from_lengths(values, np.zeros(1, dtype=np.int64))
+        row = np.zeros((1, *self.shape[1:]), dtype=self.dtype)
+        try:
+            fill = self.dset.fillvalue
+            if self.bitfield:
+                fill = np.asarray(fill).view(self.dtype)
+            row[...] = fill
+        except (OSError, RuntimeError, ValueError, TypeError):  # pragma: no cover - HDF5 default
+            pass
+        return row
+
+    def _check_chunk_size(self, chunk_bytes: int) -> None:
+        """A compressed chunk is decompressed whole for any part of it that is read, so rows are
+        read a whole band of chunks (``chunks[0]`` rows) at a time; a band larger than the
+        chunk size would be decompressed again for every read (a 2 GiB chunk read 1 MiB at a
+        time: 2048 times). Such a dataset is refused with the chunk size that reads it, and a
+        chunk expanding more than ``BOMB_RATIO`` times to more than ``BOMB_MIN_BYTES`` is
+        refused as a decompression bomb, as an npz member is."""
+        chunks, dset = self.layout.get("chunks"), self.dset
+        if not chunks or not dset.id.get_create_plist().get_nfilters():
+            return
+        itemsize = dset.dtype.itemsize
+        chunk = itemsize * int(np.prod(chunks, dtype=object))
+        band = itemsize * chunks[0] * int(np.prod(dset.shape[1:], dtype=object))
+        if band > chunk_bytes:
+            what = (f"chunks of {format_bytes(chunk)} uncompressed" if band == chunk else
+                    f"chunks whose bands of {chunks[0]:,} rows take {format_bytes(band)}")  # fmt: skip
+            raise SourceError(
+                f"{self.source} is stored in compressed HDF5 {what} (chunk shape "
+                f"{tuple(chunks)}), more than --chunk-size {format_bytes(chunk_bytes)}: reading "
+                f"it needs --chunk-size {_size_option(band)} or more, or a copy re-chunked "
+                f"smaller (h5repack -l {self.name}:CHUNK={'x'.join(map(str, _smaller(chunks)))})"
+            )
+        if chunk > BOMB_MIN_BYTES:
+            sizes: list[int] = []
+            try:
+                dset.id.chunk_iter(lambda info: sizes.append(info.size))
+            except (AttributeError, OSError, RuntimeError, ValueError):
+                return
+            smallest = min(sizes, default=chunk)
+            if chunk > BOMB_RATIO * max(1, smallest):
+                raise UnsafeInputError(
+                    f"{self.source} has a compressed chunk expanding from {smallest:,} to "
+                    f"{chunk:,} bytes (×{chunk // max(1, smallest):,}); refusing it as a "
+                    "decompression bomb"
+                )
 
     def missing_filters(self) -> list[str]:
         """The filters of the dataset's pipeline that HDF5 cannot load, named."""
@@ -121,12 +240,12 @@ class H5Dataset(ArrayHandle):
         except (OSError, RuntimeError, ValueError, KeyError):
             return []
 
-    def _dense_chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
-        dset, n = self.dset, self.shape[0]
+    def _dense_chunks(self, chunk_bytes: int, lo: int, n: int) -> Iterator[np.ndarray]:
+        dset = self.dset
         rows = self._rows(chunk_bytes)
-        buf = np.empty((min(rows, n), *self.shape[1:]), dtype=self.dtype)
+        buf = np.empty((min(rows, n - lo), *self.shape[1:]), dtype=self.dtype)
         dedupe = None if self.bitfield else _ChunkDedupe.for_dataset(dset, self.dtype, chunk_bytes)
-        for start in range(0, n, rows):
+        for start in range(lo, n, rows):
             count = min(rows, n - start)
             view = buf[:count]
             if self.bitfield and count:
@@ -137,26 +256,26 @@ class H5Dataset(ArrayHandle):
                 dset.read_direct(view, np.s_[start : start + count], np.s_[0:count])
             yield view
 
-    def _array_type_chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
+    def _array_type_chunks(self, chunk_bytes: int, lo: int, n: int) -> Iterator[np.ndarray]:
         """An HDF5 array type: h5py reads it with the block's axes appended (no ``read_direct``:
         HDF5 has no conversion from an array type to its base type)."""
         dset, rows = self.dset, self._rows(chunk_bytes)
         if not self.space_shape:  # a scalar dataspace holding one block: its first axis is N
             block = np.asarray(dset[()], dtype=self.dtype).reshape(self.shape)
-            for start in range(0, self.shape[0], rows):
+            for start in range(lo, n, rows):
                 yield block[start : start + rows]
             return
-        for start in range(0, self.shape[0], rows):
-            block = np.asarray(dset[start : start + rows], dtype=self.dtype)
+        for start in range(lo, n, rows):
+            block = np.asarray(dset[start : min(n, start + rows)], dtype=self.dtype)
             yield block.reshape((len(block), *self.shape[1:]))
 
-    def _vlen_chunks(self, chunk_bytes: int) -> Iterator[Ragged]:
+    def _vlen_chunks(self, chunk_bytes: int, start: int, n: int) -> Iterator[Ragged]:
         """Variable-length rows in blocks. Each block is read in a child process with a deadline
         (a damaged global heap can make HDF5 loop forever) and under an address-space budget (a
         damaged length makes HDF5 allocate its declared size)."""
-        n = self.shape[0]
-        rows, start = VLEN_FIRST_ROWS, 0
+        rows = VLEN_FIRST_ROWS
         while start < n:
+            rows = min(rows, n - start)
             values, lengths = call_with_deadline(
                 lambda start=start, rows=rows: self._vlen_block(start, rows), self.source
             )
@@ -387,6 +506,7 @@ class H5Source(Source):
             layout["type"] = "bitfield"
         elif not is_numeric(dtype):
             handle.skip = f"dtype {dtype} is not numeric (compound, opaque or enum of text); dsdoctor checks numeric arrays"
+        _storage_facts(dset, handle, layout)
         external = self._external(dset)
         if external:
             layout["external"] = external
@@ -498,6 +618,56 @@ class H5Source(Source):
             else:  # pragma: no cover - h5py returns the three kinds above or raises TypeError
                 raise SourceError(f"{where}: {at} is a link dsdoctor does not follow")
         return "/" + "/".join(hard)
+
+
+def _storage_facts(dset: h5py.Dataset, handle: H5Dataset, layout: dict) -> None:
+    """What ``inspect`` says of storage never written: ``storage=never written`` when nothing is
+    stored, ``storage=K of N chunks written`` when a chunked dataset is partly written, and then
+    the fill value the unwritten rows read as. Counting stored chunks asks HDF5's chunk index
+    (``H5Dget_num_chunks``): its cost follows the chunks stored, not the shape declared."""
+    elements = int(np.prod(dset.shape, dtype=object)) if dset.shape is not None else 0
+    if not elements or dset.is_virtual or dset.id.get_create_plist().get_external_count():
+        return
+    if handle.disk_bytes == 0:
+        layout["storage"] = "never written (every value is the fill value)"
+    elif dset.chunks:
+        total = 1
+        for size, chunk in zip(dset.shape, dset.chunks, strict=False):
+            total *= -(-size // chunk)
+        try:
+            stored = dset.id.get_num_chunks(dset.id.get_space())
+        except (AttributeError, OSError, RuntimeError, ValueError):  # pragma: no cover - old HDF5
+            return
+        if stored >= total:
+            return
+        layout["storage"] = (
+            f"{stored:,} of {total:,} chunks written (the others are the fill value)"
+        )
+    else:
+        return
+    if handle.skip or handle.ragged:
+        return
+    try:
+        fill = np.asarray(dset.fillvalue)
+    except (OSError, RuntimeError, ValueError, TypeError):  # pragma: no cover
+        return
+    if fill.size == 1 and fill.dtype.kind in "biuf":
+        value = fill.reshape(()).item()
+        layout["fill_value"] = value if value == value else "nan"
+
+
+def _size_option(nbytes: int) -> str:
+    """A ``--chunk-size`` value of at least ``nbytes``: ``"2GiB"``, ``"96MiB"``."""
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2)):
+        if nbytes >= size:
+            return f"{-(-nbytes // size)}{unit}"
+    return "1MiB"
+
+
+def _smaller(chunks: list[int]) -> list[int]:
+    """A chunk shape of about 1 MiB of float64 rows, for the h5repack hint."""
+    inner = int(np.prod(chunks[1:], dtype=object)) if len(chunks) > 1 else 1
+    return [max(1, min(chunks[0], (1 << 17) // max(1, inner))), *chunks[1:]]
 
 
 def _join(group: str, name: str) -> str:
