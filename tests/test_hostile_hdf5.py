@@ -382,3 +382,47 @@ def test_a_band_of_small_chunks_wider_than_the_bound_is_refused(tmp_path):
           "--chunk-size 2MiB")  # fmt: skip
     _, report = _check_json(p, "--chunk-size", "2MiB")
     assert report["arrays"][str(p)]["stats"]["rows"] == 256
+
+
+# -- siblings ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(2, HUGE), (10**6, 10**6, 10**6)], ids=["wide", "cube"])
+def test_a_sample_larger_than_any_read_is_refused_before_allocating(tmp_path, shape):
+    p = tmp_path / "wide.h5"
+    with h5py.File(p, "w") as f:
+        f.create_dataset("x", shape=shape, dtype="f4", chunks=(1,) * (len(shape) - 1) + (1024,))
+    clean(run_capped("check", f"{p}:/x"), "samples of", "--chunk-size")
+
+
+def test_references_stored_as_data_are_not_dereferenced(tmp_path):
+    other = _other(tmp_path)
+    p = tmp_path / "refs.h5"
+    with h5py.File(p, "w") as f:
+        f["ext"] = h5py.ExternalLink(str(other), "/x")
+        f["x"] = np.arange(4.0)
+        refs = f.create_dataset("refs", shape=(2,), dtype=h5py.ref_dtype)
+        refs[0] = f["x"].ref
+        regions = f.create_dataset("regions", shape=(1,), dtype=h5py.regionref_dtype)
+        regions[0] = f["x"].regionref[1:3]
+    for name in ("/refs", "/regions"):  # listed as skipped, never read
+        r = run_capped("check", f"{p}:{name}")
+        assert r.returncode == 0 and "skipped: text or references" in r.stdout, r.stdout
+    assert other.name not in opened(["check", p], tmp_path)
+
+
+def test_a_virtual_dataset_with_an_unlimited_mapping_is_not_opened(tmp_path):
+    """HDF5 sizes an unlimited virtual mapping from its source files: even listing must not."""
+    src = tmp_path / "other.h5"
+    with h5py.File(src, "w") as f:
+        f.create_dataset("d", data=np.arange(10.0), maxshape=(None,), chunks=(5,))
+    unlimited = h5py.MultiBlockSlice(0, h5py.h5s.UNLIMITED, 1, 1)
+    layout = h5py.VirtualLayout(shape=(10,), maxshape=(None,), dtype="f8")
+    layout[unlimited] = h5py.VirtualSource(str(src), "d", shape=(10,), maxshape=(None,))[unlimited]
+    p = tmp_path / "vds.h5"
+    with h5py.File(p, "w") as f:
+        f["here"] = np.arange(3.0)
+        f.create_virtual_dataset("v", layout, fillvalue=0)
+    clean(run_capped("check", f"{p}:/v"), "--follow-external")
+    for args in (["inspect", p], ["check", p], ["check", f"{p}:/v"]):
+        assert src.name not in opened(args, tmp_path), args

@@ -26,7 +26,7 @@ import numpy as np
 from ..arrays import Ragged
 from ..errors import SourceError, UnsafeInputError
 from ..guarded import call_with_deadline
-from ..limits import address_space_budget
+from ..limits import READ_BUDGET, address_space_budget
 from ..units import format_bytes
 from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Chunk, Entry, FillRows, Source, is_numeric
 from .npz import BOMB_MIN_BYTES, BOMB_RATIO
@@ -105,6 +105,7 @@ class H5Dataset(ArrayHandle):
             if not self.shape:
                 yield np.asarray(self.dset[()], dtype=self.dtype)
                 return
+            self._check_row_size(chunk_bytes)
             segments = self._segments()
             if any(stored for _, _, stored in segments):
                 self._check_chunk_size(chunk_bytes)
@@ -189,6 +190,19 @@ class H5Dataset(ArrayHandle):
         except (OSError, RuntimeError, ValueError, TypeError):  # pragma: no cover - HDF5 default
             pass
         return row
+
+    def _check_row_size(self, chunk_bytes: int) -> None:
+        """Rows are read whole: one larger than both the chunk size and the address space a read
+        may take (:data:`~dsdoctor.limits.READ_BUDGET`) cannot be, whatever the file stores (a
+        never-written (2, 10¹²) dataset is 1.4 KB)."""
+        one = self.row_bytes  # a ragged dataset's timestep: its rows are checked as read
+        if one > max(chunk_bytes, READ_BUDGET):
+            raise SourceError(
+                f"{self.source} has samples of {format_bytes(one)} each (shape "
+                f"{_shape_text(self.shape)} {self.dtype}), more than --chunk-size "
+                f"{format_bytes(chunk_bytes)}: dsdoctor reads whole samples; pass --chunk-size "
+                f"{_size_option(one)} where that much memory is available"
+            )
 
     def _check_chunk_size(self, chunk_bytes: int) -> None:
         """A compressed chunk is decompressed whole for any part of it that is read, so rows are
@@ -656,9 +670,13 @@ def _storage_facts(dset: h5py.Dataset, handle: H5Dataset, layout: dict) -> None:
         layout["fill_value"] = value if value == value else "nan"
 
 
+def _shape_text(shape: tuple) -> str:
+    return "(" + ", ".join("None" if d is None else f"{d:,}" for d in shape) + ")"
+
+
 def _size_option(nbytes: int) -> str:
     """A ``--chunk-size`` value of at least ``nbytes``: ``"2GiB"``, ``"96MiB"``."""
-    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2)):
+    for unit, size in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2)):
         if nbytes >= size:
             return f"{-(-nbytes // size)}{unit}"
     return "1MiB"
