@@ -281,7 +281,9 @@ def test_unwritten_data(tmp_path):
         f["full"] = np.ones((8, 3))
     f = one("unwritten-data", "--x", f"{p}:/x")
     assert f["evidence"] == {"unwritten": 3840, "rows": 4096, "fill_value": -1.0}
-    assert f["message"].endswith("3,840 of 4,096 rows were never written to the file; they read as the fill value -1.0")
+    assert f["message"].endswith(
+        "3,840 of 4,096 rows were never written to the file; they read as the fill value -1.0"
+    )
     assert "unwritten-data" not in names("--x", f"{p}:/full")
 
 

@@ -48,8 +48,10 @@ class FillRows:
             )  # an unwritten variable-length row is an empty sequence
             for start in range(0, self.count, rows_per_chunk):
                 k = min(rows_per_chunk, self.count - start)
-                yield block if k == len(block.lengths) else Ragged.from_lengths(
-                    block.values, block.lengths[:k]
+                yield (
+                    block
+                    if k == len(block.lengths)
+                    else Ragged.from_lengths(block.values, block.lengths[:k])
                 )
             return
         k = min(rows_per_chunk, self.count)
