@@ -426,3 +426,38 @@ def test_a_virtual_dataset_with_an_unlimited_mapping_is_not_opened(tmp_path):
     clean(run_capped("check", f"{p}:/v"), "--follow-external")
     for args in (["inspect", p], ["check", p], ["check", f"{p}:/v"]):
         assert src.name not in opened(args, tmp_path), args
+
+
+def test_unwritten_rows_read_as_the_fill_value_by_repairs(tmp_path):
+    """Repairs take chunks, not runs: unwritten rows come out as the fill value, as h5py reads."""
+    p = tmp_path / "partly.h5"
+    with h5py.File(p, "w") as f:
+        d = f.create_dataset("x", shape=(1000, 3), dtype="f4", chunks=(64, 3), fillvalue=5.0)
+        d[100:130] = np.arange(90, dtype="f4").reshape(30, 3)
+        v = f.create_dataset("v", shape=(300,), dtype=h5py.vlen_dtype("i4"), chunks=(16,))
+        v[40] = np.arange(1, 4, dtype="i4")
+        expected, sequences = d[()], list(v[()])
+    out = tmp_path / "x2.npy"
+    assert (
+        run_capped(
+            "select", f"{p}:/x", "--first", "2", "-o", out, "--chunk-size", "1KiB"
+        ).returncode
+        == 0
+    )
+    np.testing.assert_array_equal(np.load(out), expected[:, :2])
+    padded = tmp_path / "v.npy"
+    r = run_capped("pad", f"{p}:/v", "--maxlen", "3", "--padding", "post", "-o", padded)
+    assert r.returncode == 0, r.stderr
+    want = np.zeros((300, 3), dtype="i4")
+    for i, s in enumerate(sequences):
+        want[i, : len(s)] = s
+    np.testing.assert_array_equal(np.load(padded), want)
+
+
+def test_shards_never_written_are_scanned_in_constant_time(tmp_path):
+    for i in range(2):
+        with h5py.File(tmp_path / f"part{i}.h5", "w") as f:
+            f.create_dataset("x", shape=(HUGE, 2), dtype="f4", chunks=(4096, 2))
+    _, report = _check_json(f"{tmp_path}/part*.h5:/x")
+    (stats,) = [a["stats"] for a in report["arrays"].values()]
+    assert stats["rows"] == stats["unwritten_rows"] == 2 * HUGE
