@@ -461,3 +461,44 @@ def test_shards_never_written_are_scanned_in_constant_time(tmp_path):
     _, report = _check_json(f"{tmp_path}/part*.h5:/x")
     (stats,) = [a["stats"] for a in report["arrays"].values()]
     assert stats["rows"] == stats["unwritten_rows"] == 2 * HUGE
+
+
+def _user_defined_link(path: Path) -> None:
+    """A file with ``/ud``, a user-defined link (class 187), made through the HDF5 C library h5py
+    loaded: h5py can read such links' names but not create them."""
+    import ctypes
+
+    maps = Path("/proc/self/maps").read_text() if Path("/proc/self/maps").exists() else ""
+    libs = [line.split()[-1] for line in maps.splitlines() if "libhdf5" in line]
+    libs = [lib for lib in libs if "_hl" not in os.path.basename(lib)]
+    if not libs:
+        pytest.skip("the HDF5 library h5py uses is not a shared library here")
+    hdf5 = ctypes.CDLL(libs[0])
+    traverse = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_char_p, ctypes.c_int64, ctypes.c_void_p,
+                                ctypes.c_size_t, ctypes.c_int64, ctypes.c_int64)  # fmt: skip
+
+    class LinkClass(ctypes.Structure):  # H5L_class_t, version 1
+        _fields_ = [("version", ctypes.c_int), ("id", ctypes.c_int), ("comment", ctypes.c_char_p),
+                    ("create", ctypes.c_void_p), ("move", ctypes.c_void_p),
+                    ("copy", ctypes.c_void_p), ("trav", traverse), ("delete", ctypes.c_void_p),
+                    ("query", ctypes.c_void_p)]  # fmt: skip
+
+    trav = traverse(lambda *a: -1)
+    cls = LinkClass(1, 187, b"dsdoctor test", None, None, None, trav, None, None)
+    assert hdf5.H5Lregister(ctypes.byref(cls)) >= 0
+    hdf5.H5Lcreate_ud.argtypes = [ctypes.c_int64, ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p,
+                                  ctypes.c_size_t, ctypes.c_int64, ctypes.c_int64]  # fmt: skip
+    with h5py.File(path, "w") as f:
+        f["x"] = np.arange(3.0)
+        f["soft"] = h5py.SoftLink("/ud/x")
+        assert hdf5.H5Lcreate_ud(f.id.id, b"ud", 187, b"/x", 3, 0, 0) >= 0
+    hdf5.H5Lunregister(187)
+
+
+def test_a_user_defined_link_is_listed_and_not_followed(tmp_path):
+    p = tmp_path / "ud.h5"
+    _user_defined_link(p)
+    r = run_capped("inspect", p)
+    assert r.returncode == 0 and "user-defined link (not followed)" in r.stdout, r.stdout
+    for name in ("/ud", "/ud/x", "/soft"):
+        clean(run_capped("check", f"{p}:{name}"), "/ud is a user-defined link")
