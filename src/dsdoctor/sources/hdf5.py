@@ -196,7 +196,7 @@ class H5Dataset(ArrayHandle):
         may take (:data:`~dsdoctor.limits.READ_BUDGET`) cannot be, whatever the file stores (a
         never-written (2, 10¹²) dataset is 1.4 KB)."""
         one = self.row_bytes  # a ragged dataset's timestep: its rows are checked as read
-        if one > max(chunk_bytes, READ_BUDGET):
+        if self.shape[0] and one > max(chunk_bytes, READ_BUDGET):  # no rows: none is read
             raise SourceError(
                 f"{self.source} has samples of {format_bytes(one)} each (shape "
                 f"{_shape_text(self.shape)} {self.dtype}), more than --chunk-size "
