@@ -156,6 +156,8 @@ def test_nothing_outside_the_file_is_opened(tmp_path, kind):
                  ["inspect", p], ["check", p]):  # fmt: skip
         assert other.name not in opened(args, tmp_path), args
     assert not out.exists()
+    # the control: with --follow-external the same watch does see the other file opened
+    assert other.name in opened(["check", f"{p}:/x", "--follow-external"], tmp_path)
 
 
 def test_the_chain_is_followed_with_follow_external(tmp_path):
