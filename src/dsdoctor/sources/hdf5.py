@@ -13,7 +13,16 @@ Nothing outside the named file is read unless ``--follow-external`` is given:
   refused when read.
 
 A dataset reachable by several hard links can be selected by any of its names; ``inspect`` lists
-it under the first name the walk meets and the others as hard links to it."""
+it under the first name the walk meets and the others as hard links to it.
+
+What a file declares is not what it stores, and reading is bounded by what it stores:
+
+- rows never written (no storage allocated, or chunks missing from the chunk index) are not
+  read: :meth:`H5Dataset.runs` gives them as :class:`~.base.FillRows` of the fill value, which a
+  scan folds in at once (``unwritten-data`` reports them);
+- a compressed chunk is decompressed whole whatever part of it is read, so rows are read a band
+  of chunks at a time, and a band larger than ``--chunk-size`` is refused rather than inflated
+  once per read; a sample larger than every read may take is refused before allocating."""
 
 from __future__ import annotations
 
