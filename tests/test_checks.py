@@ -273,6 +273,20 @@ def test_unsafe_pickle_is_a_finding_and_never_unpickled(fixtures, tmp_path, monk
     assert [f["name"] for f in r.json()["findings"]] == ["unsafe-pickle"]
 
 
+def test_unwritten_data(tmp_path):
+    p = tmp_path / "u.h5"
+    with h5py.File(p, "w") as f:
+        f.create_dataset("x", shape=(4096, 3), dtype="f4", chunks=(256, 3), fillvalue=-1.0)
+        f["x"][:256] = 1.0  # one chunk of sixteen written
+        f["full"] = np.ones((8, 3))
+    f = one("unwritten-data", "--x", f"{p}:/x")
+    assert f["evidence"] == {"unwritten": 3840, "rows": 4096, "fill_value": -1.0}
+    assert f["message"].endswith(
+        "3,840 of 4,096 rows were never written to the file; they read as the fill value -1.0"
+    )
+    assert "unwritten-data" not in names("--x", f"{p}:/full")
+
+
 # -- batching --------------------------------------------------------------------------------------
 def test_batching(tmp_path):
     x = npy(tmp_path, "x.npy", rng.random((100, 10)).astype(np.float32))
@@ -313,7 +327,7 @@ SPEC_NAMES = {"sample-count-mismatch", "feature-width-mismatch", "rank-mismatch"
               "ragged-sequences", "mask-value-collision", "excess-padding", "empty-sequences",
               "target-shape-mismatch", "label-out-of-range", "non-finite-values", "constant-feature",
               "unsafe-pickle", "partial-last-batch", "batch-exceeds-samples", "batch-memory",
-              "spec-violation"}  # fmt: skip
+              "spec-violation", "unwritten-data"}  # fmt: skip
 
 
 def test_registry_names_codes_and_docs():

@@ -84,6 +84,44 @@ class ConstantFeature(Check):
                                      "width": width}, fx, x_name=s.name, listing=listing)  # fmt: skip
 
 
+class UnwrittenData(Check):
+    """Rows the file declares but never stored: they read as its fill value.
+
+    What it means:
+    HDF5 allocates a dataset's storage when data is written to it. A dataset created with a
+    shape and never (or only partly) written holds no data for those rows: reading them gives
+    the dataset's fill value (0 unless another was set), and the file can be tiny while it
+    declares terabytes. dsdoctor counts such rows from the file's chunk index without reading
+    them; ``inspect`` shows ``storage=never written`` when nothing at all was written.
+
+    Why frameworks fail:
+    They do not: a loader reads the fill value as if it were data, and a model trains on
+    zeros (or NaN, if the fill value is NaN), or waits hours for rows that hold nothing.
+
+    How to repair:
+    Find the writer that created the dataset and did not fill it (a preallocated
+    ``create_dataset(shape=…)`` whose loop stopped early, a resize never followed by a write),
+    and write the data, or cut the dataset to the rows actually written.
+
+    Example:
+    dsdoctor check --x train.h5:/x
+    """
+
+    code, name, severity, family = "DS404", "unwritten-data", Severity.WARNING, "values"
+    template = "{x_name}: {unwritten:,} of {rows:,} rows were never written to the file; they read as {fill}"
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        for s in ctx.subjects:
+            st = s.stats
+            if st is None or not st.unwritten_rows:
+                continue
+            fill = s.handle.layout.get("fill_value")
+            words = ("empty sequences" if s.handle.ragged else
+                     "the fill value" + ("" if fill is None else f" {fill}"))  # fmt: skip
+            yield self.finding([s], {"unwritten": st.unwritten_rows, "rows": st.rows, "fill_value": fill},
+                               x_name=s.name, fill=words)  # fmt: skip
+
+
 class UnsafePickle(Check):
     """An object array whose contents are Python pickles.
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..arrays import Ragged
 from ..repairs import kernels
-from ..sources.base import DEFAULT_CHUNK_BYTES, ArrayHandle
+from ..sources.base import DEFAULT_CHUNK_BYTES, ArrayHandle, FillRows
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class ArrayStats:
     pad_timesteps: int = 0  # dense + mask value: padding timesteps (leading or trailing)
     timesteps: int = 0  # dense + mask value: all timesteps
     empty_rows: int = 0  # sequences of length 0 (ragged) or all padding (dense)
+    unwritten_rows: int = 0  # rows the file declares but never stored (read as its fill value)
 
     # -- folding in data ---------------------------------------------------------------------
     def update(self, chunk: np.ndarray | Ragged, opts: ScanOptions) -> None:
@@ -69,6 +70,20 @@ class ArrayStats:
         self._update_values(data)
         if opts.labels:
             self._update_labels(data, opts.classes)
+
+    def update_fill(self, fill: FillRows, opts: ScanOptions) -> None:
+        """Fold in ``fill.count`` copies of one row in constant time: every field but the
+        per-feature extremes is a sum over rows, so ``count`` rows add ``count`` times one row's."""
+        one = ArrayStats()
+        one.update(fill.row, opts)
+        for f in fields(one):
+            if f.name not in ("fmin", "fmax"):
+                setattr(one, f.name, getattr(one, f.name) * fill.count)
+        empty = not isinstance(fill.row, Ragged) and fill.row.size == 0  # (N, 0): nothing to write
+        one.unwritten_rows = 0 if empty else fill.count
+        merged = self.merge(one)
+        for f in fields(self):
+            setattr(self, f.name, getattr(merged, f.name))
 
     def _update_values(self, data: np.ndarray) -> None:
         self.values += data.size
@@ -222,6 +237,8 @@ class ArrayStats:
         if lo is not None and lo.size > 1:
             out["feature_min"] = [_py(v) for v in lo[:256]]
             out["feature_max"] = [_py(v) for v in hi[:256]]
+        if self.unwritten_rows:
+            out["unwritten_rows"] = self.unwritten_rows
         lengths = self.length_summary()
         if lengths:
             out["lengths"] = lengths
@@ -287,7 +304,10 @@ def _py(v) -> Any:
 def scan(handle: ArrayHandle, opts: ScanOptions, advance=None) -> ArrayStats:
     """One pass over ``handle`` in chunks of ``opts.chunk_bytes``; ``advance(nbytes)`` reports progress."""
     stats = ArrayStats()
-    for chunk in handle.chunks(opts.chunk_bytes):
+    for chunk in handle.runs(opts.chunk_bytes):
+        if isinstance(chunk, FillRows):
+            stats.update_fill(chunk, opts)
+            continue
         stats.update(chunk, opts)
         if advance is not None:
             data = chunk.values if isinstance(chunk, Ragged) else chunk

@@ -3,6 +3,11 @@
 A handle knows its shape, dtype and layout without reading data, and yields the data as chunks
 of whole samples (dense ``ndarray`` or :class:`~dsdoctor.arrays.Ragged`) whose size is bounded
 by ``chunk_bytes``. Every check and repair is written against this interface only.
+
+:meth:`ArrayHandle.runs` yields the same data for a one-pass reduction, where a run of rows a file
+declares but never stored (an HDF5 dataset never written reads as its fill value) may come as one
+:class:`FillRows` instead of chunks: a (10¹², 4) dataset of 1.4 KB is then scanned in constant
+time instead of 10¹² rows.
 """
 
 from __future__ import annotations
@@ -25,6 +30,34 @@ DEFAULT_CHUNK_BYTES = 64 * 1024**2
 READ_BYTES = 4 * 1024**2
 
 Chunk = np.ndarray | Ragged
+
+
+@dataclass(frozen=True)
+class FillRows:
+    """``count`` consecutive rows never written to the file, each equal to ``row`` (a chunk of one
+    row: the fill value)."""
+
+    row: Chunk
+    count: int
+
+    def chunks(self, rows_per_chunk: int) -> Iterator[Chunk]:
+        """The rows themselves, ``rows_per_chunk`` at a time (one buffer, reused)."""
+        if isinstance(self.row, Ragged):
+            block = Ragged.from_lengths(
+                self.row.window()[:0], np.zeros(min(rows_per_chunk, self.count), dtype=np.int64)
+            )  # an unwritten variable-length row is an empty sequence
+            for start in range(0, self.count, rows_per_chunk):
+                k = min(rows_per_chunk, self.count - start)
+                yield (
+                    block
+                    if k == len(block.lengths)
+                    else Ragged.from_lengths(block.values, block.lengths[:k])
+                )
+            return
+        k = min(rows_per_chunk, self.count)
+        buf = np.broadcast_to(self.row, (k, *self.row.shape[1:])).copy()
+        for start in range(0, self.count, rows_per_chunk):
+            yield buf[: min(rows_per_chunk, self.count - start)]
 
 
 def is_numeric(dtype: np.dtype) -> bool:
@@ -113,6 +146,11 @@ class ArrayHandle:
 
     def _chunks(self, chunk_bytes: int) -> Iterator[Chunk]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def runs(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk | FillRows]:
+        """The data in order, as :meth:`chunks` gives it, except that a format may give rows it
+        never stored as one :class:`FillRows` (for reductions that fold them in at once)."""
+        yield from self.chunks(chunk_bytes)
 
     def read(self) -> Chunk:
         """The whole array in memory."""

@@ -1,7 +1,28 @@
 """HDF5 files through h5py: datasets are read by row blocks aligned to their chunks; variable-
-length datasets are ragged sequences. External links, external raw storage and virtual datasets
-are reported and not followed unless ``--follow-external`` is given; soft links and cycles are
-listed, never walked twice."""
+length datasets are ragged sequences.
+
+Nothing outside the named file is read unless ``--follow-external`` is given:
+
+- a selected path is resolved one link at a time by :meth:`H5Source.resolve` before anything is
+  opened: soft links (chains, loops, dangling ones, soft-linked groups on the path) are followed
+  inside the file, an external link anywhere on the way is refused, a user-defined link is not
+  followed; the dataset is then opened by a path of hard links only, which HDF5 cannot turn into
+  another file;
+- the walk for ``inspect`` descends hard links only and lists every other link;
+- a dataset stored in other files (a virtual dataset, external raw storage) is described but
+  refused when read.
+
+A dataset reachable by several hard links can be selected by any of its names; ``inspect`` lists
+it under the first name the walk meets and the others as hard links to it.
+
+What a file declares is not what it stores, and reading is bounded by what it stores:
+
+- rows never written (no storage allocated, or chunks missing from the chunk index) are not
+  read: :meth:`H5Dataset.runs` gives them as :class:`~.base.FillRows` of the fill value, which a
+  scan folds in at once (``unwritten-data`` reports them);
+- a compressed chunk is decompressed whole whatever part of it is read, so rows are read a band
+  of chunks at a time, and a band larger than ``--chunk-size`` is refused rather than inflated
+  once per read; a sample larger than every read may take is refused before allocating."""
 
 from __future__ import annotations
 
@@ -14,11 +35,16 @@ import numpy as np
 from ..arrays import Ragged
 from ..errors import SourceError, UnsafeInputError
 from ..guarded import call_with_deadline
-from ..limits import address_space_budget
-from .base import ArrayHandle, Entry, Source, is_numeric
+from ..limits import READ_BUDGET, address_space_budget
+from ..units import format_bytes
+from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Chunk, Entry, FillRows, Source, is_numeric
+from .npz import BOMB_MIN_BYTES, BOMB_RATIO
 
 MAX_DEPTH = 64
 MAX_OBJECTS = 100_000
+#: Soft links followed while resolving one path, at most: HDF5's own limit (``H5L_NUM_LINKS``),
+#: so a path dsdoctor resolves is one HDF5 itself would resolve.
+MAX_LINK_HOPS = 16
 #: Rows of a variable-length dataset read per chunk before the average length is known.
 VLEN_FIRST_ROWS = 1024
 #: Compressed chunks whose stored bytes repeat (a preallocated dataset of zeros, say) are
@@ -52,9 +78,13 @@ class H5Dataset(ArrayHandle):
     #: integers of its size and byte order.
     bitfield: bool = False
 
+    #: The path dsdoctor opens: hard links only (see :meth:`H5Source.resolve`), or the name
+    #: itself when ``--follow-external`` lets HDF5 follow every link.
+    h5path: str = ""
+
     @property
     def dset(self) -> h5py.Dataset:
-        return self.file[self.name]
+        return self.file[self.h5path or self.name]
 
     def _rows(self, chunk_bytes: int) -> int:
         rows = self.rows_per_read(chunk_bytes)
@@ -65,16 +95,40 @@ class H5Dataset(ArrayHandle):
             rows -= rows % chunks[0]
         return rows
 
-    def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray | Ragged]:
-        try:
-            if self.ragged:
-                yield from self._vlen_chunks(chunk_bytes)
-            elif self.space_shape is not None:
-                yield from self._array_type_chunks(chunk_bytes)
-            elif not self.shape:
-                yield np.asarray(self.dset[()], dtype=self.dtype)
+    def runs(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk | FillRows]:
+        self.require_readable()
+        yield from self._parts(chunk_bytes)
+
+    def _chunks(self, chunk_bytes: int) -> Iterator[Chunk]:
+        rows = self.rows_per_chunk(chunk_bytes)
+        for part in self._parts(chunk_bytes):
+            if isinstance(part, FillRows):
+                yield from part.chunks(rows)
             else:
-                yield from self._dense_chunks(chunk_bytes)
+                yield part
+
+    def _parts(self, chunk_bytes: int) -> Iterator[Chunk | FillRows]:
+        """The rows in order: stored ones read (see :meth:`_segments`), the others as
+        :class:`FillRows` of the fill value."""
+        try:
+            if not self.shape:
+                yield np.asarray(self.dset[()], dtype=self.dtype)
+                return
+            self._check_row_size(chunk_bytes)
+            segments = self._segments()
+            if any(stored for _, _, stored in segments):
+                self._check_chunk_size(chunk_bytes)
+            fill = None
+            for lo, hi, stored in segments:
+                if not stored:
+                    fill = self._fill_row() if fill is None else fill
+                    yield FillRows(fill, hi - lo)
+                elif self.ragged:
+                    yield from self._vlen_chunks(chunk_bytes, lo, hi)
+                elif self.space_shape is not None:
+                    yield from self._array_type_chunks(chunk_bytes, lo, hi)
+                else:
+                    yield from self._dense_chunks(chunk_bytes, lo, hi)
         except (OSError, RuntimeError, ValueError, TypeError, KeyError, MemoryError) as exc:
             missing = self.missing_filters()
             if missing:
@@ -87,6 +141,113 @@ class H5Dataset(ArrayHandle):
             raise SourceError(
                 f"{self.source} cannot be read ({str(exc).splitlines()[0]})"
             ) from None
+
+    # -- what is stored ----------------------------------------------------------------------
+    def _segments(self) -> list[tuple[int, int, bool]]:
+        """``(first row, end row, stored)`` runs covering the rows. HDF5 allocates storage when
+        data is written: a dataset whose storage size is 0 was never written, and in a chunked
+        one a band of ``chunks[0]`` rows without a stored chunk is all fill value. The chunk
+        index is asked how many chunks it holds (``H5Dget_num_chunks``) and, only when some
+        are missing, which (one callback per stored chunk): the cost follows what the file
+        stores, not the shape it declares."""
+        n, dset = self.shape[0], self.dset
+        if n == 0 or self.layout.get("external"):
+            return [(0, n, True)]  # nothing to read, or other files (read only when followed)
+        if self.disk_bytes == 0:
+            return [(0, n, False)]
+        chunks = self.layout.get("chunks")
+        if not chunks:
+            return [(0, n, True)]
+        try:
+            space = dset.id.get_space()
+            stored = dset.id.get_num_chunks(space)
+            total = 1
+            for size, chunk in zip(dset.shape, chunks, strict=False):
+                total *= -(-size // chunk)
+            if stored >= total:
+                return [(0, n, True)]
+            starts: list[int] = []
+            dset.id.chunk_iter(lambda info: starts.append(info.chunk_offset[0]))
+        except (AttributeError, OSError, RuntimeError, ValueError):  # HDF5 < 1.14: no chunk_iter
+            return [(0, n, True)]
+        band = chunks[0]
+        out: list[tuple[int, int, bool]] = []
+        end = 0
+        for lo in np.unique(np.asarray(starts, dtype=np.int64)).tolist():
+            if lo > end:
+                out.append((end, lo, False))
+            if out and out[-1][2] and out[-1][1] == lo:
+                out[-1] = (out[-1][0], min(n, lo + band), True)
+            else:
+                out.append((lo, min(n, lo + band), True))
+            end = min(n, lo + band)
+        if end < n:
+            out.append((end, n, False))
+        return out
+
+    def _fill_row(self) -> Chunk:
+        """One row of the fill value (an empty sequence for a variable-length dataset)."""
+        if self.ragged:
+            values = np.empty((0, *self.inner_shape), dtype=self.dtype)
+            return Ragged.from_lengths(values, np.zeros(1, dtype=np.int64))
+        row = np.zeros((1, *self.shape[1:]), dtype=self.dtype)
+        try:
+            fill = self.dset.fillvalue
+            if self.bitfield:
+                fill = np.asarray(fill).view(self.dtype)
+            row[...] = fill
+        except (OSError, RuntimeError, ValueError, TypeError):  # pragma: no cover - HDF5 default
+            pass
+        return row
+
+    def _check_row_size(self, chunk_bytes: int) -> None:
+        """Rows are read whole: one larger than both the chunk size and the address space a read
+        may take (:data:`~dsdoctor.limits.READ_BUDGET`) cannot be, whatever the file stores (a
+        never-written (2, 10¹²) dataset is 1.4 KB)."""
+        one = self.row_bytes  # a ragged dataset's timestep: its rows are checked as read
+        if self.shape[0] and one > max(chunk_bytes, READ_BUDGET):  # no rows: none is read
+            raise SourceError(
+                f"{self.source} has samples of {format_bytes(one)} each (shape "
+                f"{_shape_text(self.shape)} {self.dtype}), more than --chunk-size "
+                f"{format_bytes(chunk_bytes)}: dsdoctor reads whole samples; pass --chunk-size "
+                f"{_size_option(one)} where that much memory is available"
+            )
+
+    def _check_chunk_size(self, chunk_bytes: int) -> None:
+        """A compressed chunk is decompressed whole for any part of it that is read, so rows are
+        read a whole band of chunks (``chunks[0]`` rows) at a time; a band larger than the
+        chunk size would be decompressed again for every read (a 2 GiB chunk read 1 MiB at a
+        time: 2048 times). Such a dataset is refused with the chunk size that reads it, and a
+        chunk expanding more than ``BOMB_RATIO`` times to more than ``BOMB_MIN_BYTES`` is
+        refused as a decompression bomb, as an npz member is."""
+        chunks, dset = self.layout.get("chunks"), self.dset
+        if not chunks or not dset.id.get_create_plist().get_nfilters():
+            return
+        itemsize = dset.dtype.itemsize
+        chunk = itemsize * int(np.prod(chunks, dtype=object))
+        band = itemsize * chunks[0] * int(np.prod(dset.shape[1:], dtype=object))
+        if band > chunk_bytes:
+            what = (f"chunks of {format_bytes(chunk)} uncompressed" if band == chunk else
+                    f"chunks whose bands of {chunks[0]:,} rows take {format_bytes(band)}")  # fmt: skip
+            raise SourceError(
+                f"{self.source} is stored in compressed HDF5 {what} (chunk shape "
+                f"{tuple(chunks)}), more than --chunk-size {format_bytes(chunk_bytes)}: reading "
+                f"it needs --chunk-size {_size_option(band)} or more, or a copy re-chunked "
+                f"smaller (h5repack -l {self.name}:CHUNK={'x'.join(map(str, _smaller(chunks)))})"
+            )
+        if chunk > BOMB_MIN_BYTES:
+            sizes: list[int] = []
+            try:
+                dset.id.chunk_iter(lambda info: sizes.append(info.size))
+            except (AttributeError, OSError, RuntimeError, ValueError):
+                return
+            smallest = min(sizes, default=chunk)
+            if chunk > BOMB_RATIO * max(1, smallest):
+                raise UnsafeInputError(
+                    f"{self.source} has a compressed chunk expanding from {smallest:,} to "
+                    f"{chunk:,} bytes (×{chunk // max(1, smallest):,}); refusing it as a "
+                    "decompression bomb"
+                )
 
     def missing_filters(self) -> list[str]:
         """The filters of the dataset's pipeline that HDF5 cannot load, named."""
@@ -102,12 +263,12 @@ class H5Dataset(ArrayHandle):
         except (OSError, RuntimeError, ValueError, KeyError):
             return []
 
-    def _dense_chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
-        dset, n = self.dset, self.shape[0]
+    def _dense_chunks(self, chunk_bytes: int, lo: int, n: int) -> Iterator[np.ndarray]:
+        dset = self.dset
         rows = self._rows(chunk_bytes)
-        buf = np.empty((min(rows, n), *self.shape[1:]), dtype=self.dtype)
+        buf = np.empty((min(rows, n - lo), *self.shape[1:]), dtype=self.dtype)
         dedupe = None if self.bitfield else _ChunkDedupe.for_dataset(dset, self.dtype, chunk_bytes)
-        for start in range(0, n, rows):
+        for start in range(lo, n, rows):
             count = min(rows, n - start)
             view = buf[:count]
             if self.bitfield and count:
@@ -118,26 +279,26 @@ class H5Dataset(ArrayHandle):
                 dset.read_direct(view, np.s_[start : start + count], np.s_[0:count])
             yield view
 
-    def _array_type_chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
+    def _array_type_chunks(self, chunk_bytes: int, lo: int, n: int) -> Iterator[np.ndarray]:
         """An HDF5 array type: h5py reads it with the block's axes appended (no ``read_direct``:
         HDF5 has no conversion from an array type to its base type)."""
         dset, rows = self.dset, self._rows(chunk_bytes)
         if not self.space_shape:  # a scalar dataspace holding one block: its first axis is N
             block = np.asarray(dset[()], dtype=self.dtype).reshape(self.shape)
-            for start in range(0, self.shape[0], rows):
+            for start in range(lo, n, rows):
                 yield block[start : start + rows]
             return
-        for start in range(0, self.shape[0], rows):
-            block = np.asarray(dset[start : start + rows], dtype=self.dtype)
+        for start in range(lo, n, rows):
+            block = np.asarray(dset[start : min(n, start + rows)], dtype=self.dtype)
             yield block.reshape((len(block), *self.shape[1:]))
 
-    def _vlen_chunks(self, chunk_bytes: int) -> Iterator[Ragged]:
+    def _vlen_chunks(self, chunk_bytes: int, start: int, n: int) -> Iterator[Ragged]:
         """Variable-length rows in blocks. Each block is read in a child process with a deadline
         (a damaged global heap can make HDF5 loop forever) and under an address-space budget (a
         damaged length makes HDF5 allocate its declared size)."""
-        n = self.shape[0]
-        rows, start = VLEN_FIRST_ROWS, 0
+        rows = VLEN_FIRST_ROWS
         while start < n:
+            rows = min(rows, n - start)
             values, lengths = call_with_deadline(
                 lambda start=start, rows=rows: self._vlen_block(start, rows), self.source
             )
@@ -250,12 +411,12 @@ class H5Source(Source):
         if self._entries is None:
             self._entries = []
             try:
-                self._walk(self.file, "", set(), 0)
+                self._walk(self.file, "", {_object_key(self.file): "/"}, 0)
             except (OSError, RuntimeError, ValueError, KeyError) as exc:
                 raise _h5_error(self.display, exc) from None
         return self._entries
 
-    def _walk(self, group: h5py.Group, prefix: str, seen: set, depth: int) -> None:
+    def _walk(self, group: h5py.Group, prefix: str, seen: dict, depth: int) -> None:
         if depth > MAX_DEPTH:
             self._entries.append(
                 Entry(
@@ -304,10 +465,10 @@ class H5Source(Source):
             key = _object_key(obj)
             if key in seen:
                 self._entries.append(
-                    Entry(path, "link", note="hard link to an object listed already")
+                    Entry(path, "link", note=f"hard link to {seen[key]} (listed there)")
                 )
                 continue
-            seen.add(key)
+            seen[key] = path
             if isinstance(obj, h5py.Group):
                 self._entries.append(Entry(path, "group"))
                 self._walk(obj, path, seen, depth + 1)
@@ -368,13 +529,15 @@ class H5Source(Source):
             layout["type"] = "bitfield"
         elif not is_numeric(dtype):
             handle.skip = f"dtype {dtype} is not numeric (compound, opaque or enum of text); dsdoctor checks numeric arrays"
+        _storage_facts(dset, handle, layout)
         external = self._external(dset)
         if external:
             layout["external"] = external
             if not self.follow_external:
+                real = dset.name if dset.name and dset.name != path else None
                 handle.unsafe = (
-                    f"{display} is stored in {external}; dsdoctor does not read other files "
-                    "unless you pass --follow-external"
+                    f"{display}{f' (a link to {real})' if real else ''} is stored in {external}; "
+                    "dsdoctor does not read other files unless you pass --follow-external"
                 )
         handle.layout = layout
         return handle
@@ -398,33 +561,144 @@ class H5Source(Source):
 
     def select(self, selector: str) -> ArrayHandle:
         path = selector if selector.startswith("/") else "/" + selector
-        for e in self.entries():
-            if e.path == path:
-                if e.array is not None:
-                    return e.array
-                if e.kind == "link" and "external" in e.note and not self.follow_external:
-                    raise UnsafeInputError(
-                        f"{self.display}:{path} is an {e.note.replace(' (not followed)', '')}; "
-                        "dsdoctor does not read other files unless you pass --follow-external"
-                    )
-                if e.kind == "link" and (self.follow_external or "soft" in e.note):
-                    return self._follow(path)
-                raise SourceError(
-                    f"{self.display}:{path} is a {e.kind}, not a dataset ({e.note or 'choose a dataset inside it'})"
-                )
-        names = ", ".join(a.name for a in self.arrays()[:20])
-        raise SourceError(f"{self.display} has no dataset {path}; it has: {names or 'no datasets'}")
-
-    def _follow(self, path: str) -> ArrayHandle:
+        hard = self.resolve(path)
         try:
-            obj = self.file[path]
-        except (OSError, KeyError, RuntimeError) as exc:
+            obj = self.file[hard or path]
+        except (OSError, KeyError, RuntimeError, ValueError) as exc:
+            raise _h5_error(f"{self.display}:{path}", exc) from None
+        if isinstance(obj, h5py.Group):
+            inside = ", ".join(_join(path, n) for n in list(obj)[:20])
             raise SourceError(
-                f"{self.display}:{path} is a dangling link ({str(exc).splitlines()[0]})"
-            ) from None
+                f"{self.display}:{path} is a group, not a dataset; choose a dataset inside it"
+                + (f" ({inside})" if inside else "")
+            )
         if not isinstance(obj, h5py.Dataset):
-            raise SourceError(f"{self.display}:{path} is not a dataset")
-        return self._dataset(obj, path)
+            raise SourceError(f"{self.display}:{path} is a {type(obj).__name__}, not a dataset")
+        try:
+            handle = self._dataset(obj, path)
+        except (OSError, RuntimeError, ValueError, TypeError) as exc:
+            raise _h5_error(f"{self.display}:{path}", exc) from None
+        handle.h5path = hard or path
+        if handle.unsafe:  # a dataset named explicitly is refused, not reported as unread
+            raise UnsafeInputError(handle.unsafe)
+        return handle
+
+    def resolve(self, path: str) -> str | None:
+        """The path of hard links that ``path`` names, following soft links one at a time.
+
+        Raises :class:`UnsafeInputError` for an external link on the way (unless
+        ``follow_external``, when None is returned and HDF5 resolves ``path`` itself), and
+        :class:`SourceError` for a missing name, a dangling soft link, a soft-link loop or a
+        user-defined link. Only hard-linked groups are opened on the way."""
+        todo = [p for p in path.split("/") if p and p != "."]
+        hard: list[str] = []
+        taken: list[str] = []  # the links followed, for messages
+        where = f"{self.display}:{path}"
+        while todo:
+            name = todo.pop(0)
+            here = "/" + "/".join(hard)
+            try:
+                group = self.file[here]
+                if not isinstance(group, h5py.Group):
+                    raise SourceError(f"{where}: {here} is a dataset, not a group")
+                link = group.get(name, getlink=True)
+            except TypeError:  # h5py knows hard, soft and external links only
+                raise SourceError(
+                    f"{where}: {_join(here, name)} is a user-defined link, which dsdoctor does "
+                    "not follow"
+                ) from None
+            except (OSError, RuntimeError, KeyError, ValueError) as exc:
+                raise _h5_error(where, exc) from None
+            at = _join(here, name)
+            via = f" (reached through {', '.join(taken)})" if taken else ""
+            if link is None:
+                if taken:
+                    raise SourceError(f"{where} is a dangling link: {at} does not exist{via}")
+                names = ", ".join(a.name for a in self.arrays()[:20])
+                raise SourceError(
+                    f"{self.display} has no dataset {path}; it has: {names or 'no datasets'}"
+                )
+            if isinstance(link, h5py.HardLink):
+                hard.append(name)
+            elif isinstance(link, h5py.SoftLink):
+                taken.append(f"soft link {at} → {link.path}")
+                if len(taken) > MAX_LINK_HOPS:
+                    raise SourceError(
+                        f"{where} follows more than {MAX_LINK_HOPS} soft links (a loop?): "
+                        + ", ".join(taken[:4])
+                        + ", …"
+                    )
+                if link.path.startswith("/"):
+                    hard = []
+                todo = [p for p in link.path.split("/") if p and p != "."] + todo
+            elif isinstance(link, h5py.ExternalLink):
+                if self.follow_external:
+                    return None
+                raise UnsafeInputError(
+                    f"{where} leads to the external link {at} → {link.filename}:{link.path}{via}; "
+                    "dsdoctor does not read other files unless you pass --follow-external"
+                )
+            else:  # pragma: no cover - h5py returns the three kinds above or raises TypeError
+                raise SourceError(f"{where}: {at} is a link dsdoctor does not follow")
+        return "/" + "/".join(hard)
+
+
+def _storage_facts(dset: h5py.Dataset, handle: H5Dataset, layout: dict) -> None:
+    """What ``inspect`` says of storage never written: ``storage=never written`` when nothing is
+    stored, ``storage=K of N chunks written`` when a chunked dataset is partly written, and then
+    the fill value the unwritten rows read as. Counting stored chunks asks HDF5's chunk index
+    (``H5Dget_num_chunks``): its cost follows the chunks stored, not the shape declared."""
+    elements = int(np.prod(dset.shape, dtype=object)) if dset.shape is not None else 0
+    if not elements or dset.is_virtual or dset.id.get_create_plist().get_external_count():
+        return
+    if handle.disk_bytes == 0:
+        layout["storage"] = "never written (every value is the fill value)"
+    elif dset.chunks:
+        total = 1
+        for size, chunk in zip(dset.shape, dset.chunks, strict=False):
+            total *= -(-size // chunk)
+        try:
+            stored = dset.id.get_num_chunks(dset.id.get_space())
+        except (AttributeError, OSError, RuntimeError, ValueError):  # pragma: no cover - old HDF5
+            return
+        if stored >= total:
+            return
+        layout["storage"] = (
+            f"{stored:,} of {total:,} chunks written (the others are the fill value)"
+        )
+    else:
+        return
+    if handle.skip or handle.ragged:
+        return
+    try:
+        fill = np.asarray(dset.fillvalue)
+    except (OSError, RuntimeError, ValueError, TypeError):  # pragma: no cover
+        return
+    if fill.size == 1 and fill.dtype.kind in "biuf":
+        value = fill.reshape(()).item()
+        layout["fill_value"] = value if value == value else "nan"
+
+
+def _shape_text(shape: tuple) -> str:
+    return "(" + ", ".join("None" if d is None else f"{d:,}" for d in shape) + ")"
+
+
+def _size_option(nbytes: int) -> str:
+    """A ``--chunk-size`` value of at least ``nbytes``: ``"2GiB"``, ``"96MiB"``."""
+    for unit, size in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2)):
+        if nbytes >= size:
+            return f"{-(-nbytes // size)}{unit}"
+    return "1MiB"
+
+
+def _smaller(chunks: list[int]) -> list[int]:
+    """A chunk shape of about 1 MiB of float64 rows, for the h5repack hint."""
+    inner = int(np.prod(chunks[1:], dtype=object)) if len(chunks) > 1 else 1
+    return [max(1, min(chunks[0], (1 << 17) // max(1, inner))), *chunks[1:]]
+
+
+def _join(group: str, name: str) -> str:
+    return f"{group.rstrip('/')}/{name}"
 
 
 def _is_bitfield(dset: h5py.Dataset) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import SourceError
-from .base import ArrayHandle, Chunk, Source
+from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Chunk, FillRows, Source
 
 GLOB_CHARS = "*?["
 #: The largest number of shards one dataset may have (a guard against a glob of a whole disk).
@@ -91,6 +91,10 @@ class ShardedArray(ArrayHandle):
     def _chunks(self, chunk_bytes: int) -> Iterator[Chunk]:
         for shard in self.shards:
             yield from shard.chunks(chunk_bytes)
+
+    def runs(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk | FillRows]:
+        for shard in self.shards:  # each shard's unwritten rows stay folded
+            yield from shard.runs(chunk_bytes)
 
 
 class ShardedSource(Source):
