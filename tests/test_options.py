@@ -169,3 +169,24 @@ def test_number_parser_keeps_integers_whole(text, expected):
         assert got != got
     else:
         assert got == expected and type(got) is type(expected)
+
+
+# -- fuzz replay (``make fuzz`` runs the long campaign: fuzz/targets.py, target "options") --------
+def test_fuzzed_option_values_give_a_report_or_one_error_line(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
+    from targets import fuzzed_options, random_option_value, run_one
+
+    rng = np.random.default_rng(20261128)
+    valid = [b"3", b"p95", b"0,1", b"2", b"64MiB", b"float32", b"-1"]
+    outcomes = {"report": 0, "error": 0}
+    for i, pair in enumerate(fuzzed_options()):
+        value = valid[i % len(valid)] if i % 2 else random_option_value(rng)
+        data = bytes([i]) + value
+        try:
+            outcomes[run_one(data, "options", str(tmp_path))] += 1
+        except Exception as exc:
+            raise AssertionError(f"{pair} = {value!r}: {type(exc).__name__}: {exc}") from exc
+    assert outcomes["report"] > 0 and outcomes["error"] > 0, outcomes

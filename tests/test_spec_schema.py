@@ -136,6 +136,10 @@ def test_every_key_with_a_wrong_type_names_the_line_and_the_key(folder, section,
         ('[check]\ninput_shape = "(None, five)"\n', ("dsdoctor.toml:2", "check.input_shape")),
         ('[check]\nmemory = "lots"\n', ("dsdoctor.toml:2", "check.memory")),
         ("[arrays]\nx = 5\n", ("dsdoctor.toml:2", "arrays.x must be a table")),
+        (
+            '[arrays.x]\nsource = "x.npy"\ndtype = "(None, 3)"\n',
+            ("dsdoctor.toml:3", "arrays.x.dtype"),
+        ),
         ("dims = 5\n[arrays.x]\nsource = 'x.npy'\n", ("dsdoctor.toml", "dims must be a table")),
         ("check = [1]\n[arrays.x]\nsource = 'x.npy'\n", ("dsdoctor.toml", "check must be a table")),
         ("arrays = 'x'\n", ("dsdoctor.toml", "arrays must be a table")),
@@ -157,3 +161,24 @@ def test_a_pyproject_whose_tool_dsdoctor_is_not_a_table(folder):
 def test_a_spec_that_is_not_utf8(folder):
     (folder / "dsdoctor.toml").write_bytes(b"[arrays.x]\nsource = '\xff.npy'\n")
     assert_clean_error(cli("check", "--spec", "dsdoctor.toml"), "dsdoctor.toml")
+
+
+# -- fuzz replay (``make fuzz`` runs the long campaign: fuzz/targets.py, target "spec") -----------
+def test_mutated_spec_files_give_a_report_or_a_clean_error(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
+    from targets import mutate_spec, run_one, spec_seeds
+
+    rng = np.random.default_rng(20261128)
+    outcomes = {"report": 0, "error": 0}
+    for i in range(300):
+        data = mutate_spec(spec_seeds()[i % len(spec_seeds())], rng)
+        try:
+            outcomes[run_one(data, "spec", str(tmp_path))] += 1
+        except Exception as exc:
+            (tmp_path / f"crash-{i}.toml").write_bytes(data)
+            raise AssertionError(
+                f"spec mutation {i}: {type(exc).__name__}: {exc}\n{data!r}"
+            ) from exc
+    assert outcomes["error"] > 0 and outcomes["report"] > 0, outcomes

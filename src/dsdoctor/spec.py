@@ -57,7 +57,7 @@ def _reads(parse: Callable[[Any], Any]) -> Callable[[Any], bool]:
     def test(v: Any) -> bool:
         try:
             parse(v)
-        except (DsdoctorError, TypeError, ValueError):
+        except (DsdoctorError, TypeError, ValueError, SyntaxError):  # np.dtype("(None, 3)"): Syntax
             return False
         return True
 
