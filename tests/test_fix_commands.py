@@ -3,7 +3,7 @@
 Each case runs ``check --json`` the way ``fixtures/README.md`` does (and on copies with names a
 shell or the CLI could misread: a leading ``-``, spaces and quotes, and standard input), then
 runs every fix command it printed, split by the shell's rules (``shlex``), in a fresh copy of
-the fixtures: each must succeed. Without ``./`` a source named ``-x.npy`` is read as an option
+the fixtures: each must succeed. A 230-byte source name must still give an output name that fits. Without ``./`` a source named ``-x.npy`` is read as an option
 (exit 2), and a fix for standard input named ``'<stdin>'`` and wrote into ``$TMPDIR``.
 """
 
@@ -20,8 +20,13 @@ from dsdoctor.cli import app
 
 from .conftest import FIXTURES
 
-ODD = {"mnist_flat.npy": "-mnist flat's.npy", "constant.npy": "-const ant.npy",
-       "sequences.npz": "-seq.npz", "frames.parquet": "-fr$ames.parquet"}  # fmt: skip
+ODD = {
+    "mnist_flat.npy": "-mnist flat's.npy",
+    "constant.npy": "-const ant.npy",
+    "sequences.npz": "-seq.npz",
+    "frames.parquet": "-fr$ames.parquet",
+    "iris.csv": "l" * 226 + ".csv",
+}  # fmt: skip  (a fix's output name must still fit 255 bytes)
 
 #: ``check`` arguments, as in fixtures/README.md, and with the odd names above.
 CASES = [

@@ -159,7 +159,15 @@ def test_select_negative_index_counts_from_the_end(data):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("0", 0), ("-1", -1), ("0.5", 0.5), ("1e3", 1000), ("nan", "nan"), ("-inf", float("-inf"))],
+    [
+        ("0", 0),
+        ("-1", -1),
+        ("0.5", 0.5),
+        ("1e3", 1000),
+        ("1e300", 1e300),
+        ("nan", "nan"),
+        ("-inf", float("-inf")),
+    ],
 )
 def test_number_parser_keeps_integers_whole(text, expected):
     from dsdoctor.units import parse_number

@@ -84,7 +84,7 @@ def parse_number(text: str | float, *, finite: bool = False) -> int | float:
         raise UsageError(f"{_shown(text)} is not {kind}; write one like 0, -1 or 0.5")
     if math.isinf(value) and "inf" not in raw.lower():  # 1e999: too large for a float
         raise UsageError(f"{_shown(text)} is too large for a 64-bit float")
-    return int(value) if value.is_integer() else value
+    return int(value) if value.is_integer() and abs(value) <= MAX_COUNT else value
 
 
 #: dtype kinds an option may ask for: booleans, integers, floats, complex numbers.
@@ -119,6 +119,57 @@ def parse_maxlen(text: str | int) -> int | str:
             f"{_shown(text)} is not a percentile; write pNN with 0 < NN <= 100, e.g. p95"
         )
     return parse_count(raw, low=0)
+
+
+#: Room an output name needs beyond what was typed: its temporary ``.NAME.dsdoctor-tmp-XXXXXXXX``
+#: adds 23 bytes, the longest sibling suffix (``.lengths``) 8.
+NAME_ROOM = 32
+
+
+def name_limit(path: str) -> int:
+    """The longest file name (bytes) the file system holding ``path`` allows; 255 when unknown."""
+    import os
+
+    folder = os.path.dirname(os.path.abspath(path)) or "/"
+    while not os.path.isdir(folder) and folder != os.path.dirname(folder):
+        folder = os.path.dirname(folder)
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def parse_output(text: str) -> str:
+    """An output path whose every part, with NAME_ROOM to spare, fits the file system's name
+    limit: refused here, not as ENAMETOOLONG halfway through a write. ``-`` is stdout."""
+    import os
+
+    if text == "-":
+        return text
+    limit = name_limit(text)
+    for part in str(text).split("/"):
+        size = len(os.fsencode(part))
+        if size + NAME_ROOM > limit:
+            raise UsageError(
+                f"the name {_shown(part[:20])}… is {size} bytes; this file system allows {limit} "
+                f"per name, and dsdoctor needs {NAME_ROOM} more for its temporary and sibling files"
+            )
+    return text
+
+
+def fit_name(stem: str, suffix: str, limit: int = 255) -> str:
+    """``stem + suffix`` with the stem cut so that the name leaves NAME_ROOM under ``limit``
+    (a long input name gives an output name :func:`parse_output` accepts)."""
+    import os
+
+    room = limit - NAME_ROOM - len(os.fsencode(suffix))
+    raw = os.fsencode(stem)
+    if len(raw) <= room:
+        return stem + suffix
+    return (
+        os.fsdecode(raw[: max(1, room)]).encode("utf-8", "ignore").decode("utf-8", "ignore")
+        + suffix
+    )
 
 
 def _shown(text) -> str:
@@ -158,11 +209,13 @@ def parse_shape(text: str, *, batch: str = "optional") -> tuple[int | None, ...]
             dims.append(int(part))
         else:
             raise ShapeError(
-                f'cannot read shape {text!r}: {part!r} is not a size; write it like "(None, 5, 3)"'
+                f"cannot read shape {_shown(text)}: {_shown(part)} is not a size (a whole number up to "
+                f"{MAX_COUNT}); "
+                'write it like "(None, 5, 3)"'
             )
     if not dims:
         raise ShapeError(
-            f'cannot read shape {text!r}: it has no dimensions; write it like "(None, 5, 3)"'
+            f'cannot read shape {_shown(text)}: it has no dimensions; write it like "(None, 5, 3)"'
         )
     if batch == "optional" and dims[0] is None:
         dims = dims[1:]

@@ -14,7 +14,7 @@ import shlex
 
 from ..findings import Fix, Safety
 from ..sources.base import ArrayHandle
-from ..units import format_shape
+from ..units import fit_name, format_shape
 
 STDIN = "<stdin>"
 
@@ -48,7 +48,7 @@ def output_for(h: ArrayHandle, op: str, ext: str = ".npy") -> str:
     member = h.name.strip("/").replace("/", "_").replace(",", "_") if h.name else ""
     if member and h.source != str(h.path):
         stem = f"{stem}.{member}"
-    name = f"{stem}.{op}{ext}"
+    name = fit_name(stem, f".{op}{ext}")  # a long source name still gives a name -o accepts
     return str(h.path.parent / name) if str(h.path.parent) not in ("", ".") else name
 
 

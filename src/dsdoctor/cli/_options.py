@@ -50,37 +50,8 @@ SIZE = _parser(units.parse_size, "SIZE")
 #: A pad length, N or pNN (pad --maxlen).
 MAXLEN = _parser(units.parse_maxlen, "N|pNN")
 
-#: Room an output name needs beyond what was typed: its temporary ``.NAME.dsdoctor-tmp-XXXXXXXX``
-#: adds 23 bytes, the longest sibling suffix (``.lengths``) 8.
-NAME_ROOM = 32
-
-
-def _output_path(text: str) -> str:
-    """An output path whose every part, with NAME_ROOM to spare, fits the file system's name
-    limit (255 bytes on most): refused here, not as ENAMETOOLONG halfway through a write."""
-    import os
-
-    if text == "-":
-        return text
-    folder = os.path.dirname(os.path.abspath(text)) or "/"
-    while not os.path.isdir(folder) and folder != os.path.dirname(folder):
-        folder = os.path.dirname(folder)
-    try:
-        limit = os.pathconf(folder, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        limit = 255
-    for part in text.split("/"):
-        size = len(os.fsencode(part))
-        if size + NAME_ROOM > limit:
-            raise typer.BadParameter(
-                f"the name {part[:20]!r}… is {size} bytes; this file system allows {limit} per "
-                f"name, and dsdoctor needs {NAME_ROOM} more for its temporary and sibling files"
-            )
-    return text
-
-
-#: An output file or folder (-o).
-OUTPUT = _output_path
+#: An output file or folder (-o): every part of the path fits the file system's name limit.
+OUTPUT = _parser(units.parse_output, "OUT")
 
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print one JSON object on stdout (machine output).")
