@@ -182,3 +182,39 @@ def test_mutated_spec_files_give_a_report_or_a_clean_error(tmp_path):
                 f"spec mutation {i}: {type(exc).__name__}: {exc}\n{data!r}"
             ) from exc
     assert outcomes["error"] > 0 and outcomes["report"] > 0, outcomes
+
+
+def test_deeply_nested_arrays_are_a_clean_error(folder):
+    (folder / "dsdoctor.toml").write_text("[check]\nselect = " + "[" * 600 + "]" * 600 + "\n")
+    assert_clean_error(cli("check", "--spec", "dsdoctor.toml"), "nested too deeply")
+
+
+def test_a_huge_spec_is_refused_without_reading_it_all(folder):
+    (folder / "dsdoctor.toml").write_text("[arrays.x]\nsource = 'x.npy'\n" + "#" * (5 << 20))
+    assert_clean_error(cli("check", "--spec", "dsdoctor.toml"), "larger than 4 MiB")
+
+
+def test_a_pyproject_of_blank_lines_is_searched_in_linear_time(folder):
+    """``^\\s*`` with re.M rescans a run of blank lines from every line: 2 MB took hours."""
+    import time
+
+    (folder / "pyproject.toml").write_text("\n" * (2 << 20))
+    sub = folder / "sub"
+    sub.mkdir()
+    np.save(sub / "x.npy", np.zeros((4, 3), dtype=np.float32))
+    import signal
+
+    from dsdoctor.spec import find_spec
+
+    def stop(*_):
+        raise TimeoutError("find_spec took more than 10 s")
+
+    old = signal.signal(signal.SIGALRM, stop)  # re checks signals: a regression fails, not hangs
+    signal.setitimer(signal.ITIMER_REAL, 10)
+    try:
+        start = time.perf_counter()
+        assert find_spec(sub) is None
+        assert time.perf_counter() - start < 2
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)

@@ -36,6 +36,10 @@ from .errors import DsdoctorError, SpecError
 
 SPEC_NAMES = ("dsdoctor.toml",)
 BATCH = "batch"
+#: The largest spec (or pyproject.toml) read: a real one is a few kilobytes.
+MAX_SPEC_BYTES = 4 << 20
+#: A ``[tool.dsdoctor]`` header line; ``[ \t]`` not ``\s``, which would rescan runs of blank lines.
+_TOOL_TABLE = re.compile(r"^[ \t]*\[[ \t]*tool\.dsdoctor[\].]", re.M)
 
 
 # -- the schema: every key a spec may hold, and the values it takes ---------------------------------
@@ -193,11 +197,21 @@ def find_spec(start: Path | None = None) -> Path | None:
             if (folder / name).is_file():
                 return folder / name
         py = folder / "pyproject.toml"
-        if py.is_file() and re.search(
-            r"^\s*\[tool\.dsdoctor[\].]", py.read_text(errors="replace"), re.M
-        ):
-            return py
+        if py.is_file():
+            with open(py, "rb") as fh:  # a header past MAX_SPEC_BYTES is no spec of ours
+                head = fh.read(MAX_SPEC_BYTES).decode("utf-8", "replace")
+            if _TOOL_TABLE.search(head):
+                return py
     return None
+
+
+def _read(path: Path) -> str:
+    """A spec file's text, refused past MAX_SPEC_BYTES."""
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_SPEC_BYTES + 1)
+    if len(data) > MAX_SPEC_BYTES:
+        raise SpecError(f"{path} is larger than {MAX_SPEC_BYTES >> 20} MiB; a spec is a few lines")
+    return data.decode("utf-8")
 
 
 def load_spec(path: str | Path) -> Spec:
@@ -206,7 +220,7 @@ def load_spec(path: str | Path) -> Spec:
     one is a SpecError naming ``FILE:LINE`` and the key."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = _read(path)
     except OSError as exc:
         raise SpecError(f"cannot read spec {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -215,6 +229,8 @@ def load_spec(path: str | Path) -> Spec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path} is not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses per nested array or inline table
+        raise SpecError(f"{path}: arrays or tables nested too deeply for a spec") from None
     table = ""
     if path.name == "pyproject.toml":
         tool = data.get("tool", {})
