@@ -38,7 +38,7 @@ FUZZ_RUNS ?= 20000
 fuzz: $(STAMP)
 	$(BIN)/python -m pip install -q atheris
 	$(BIN)/python fuzz/targets.py   # seed corpora from fixtures/ into fuzz/corpus/<format>/
-	for f in npy npz hdf5 parquet csv; do \
+	for f in npy npz hdf5 parquet csv options spec; do \
 	  (cd fuzz && ../$(BIN)/python fuzz.py $$f corpus/$$f -atheris_runs=$(FUZZ_RUNS) \
 	     -artifact_prefix=crashes/$$f/ -rss_limit_mb=4096 -timeout=60 -max_len=65536) || exit 1; \
 	done

@@ -1,7 +1,8 @@
-"""atheris campaign for one reader: `make fuzz`, or
-`python fuzz/fuzz.py FORMAT [libFuzzer options]` with FORMAT one of npy, npz, hdf5, parquet, csv.
+"""atheris campaign for one target: `make fuzz`, or
+`python fuzz/fuzz.py TARGET [libFuzzer options]` with TARGET one of npy, npz, hdf5, parquet, csv
+(a reader), options (the CLI's option values) or spec (spec files).
 
-A crash found here is kept in `fuzz/crashes/FORMAT/` and replayed by `tests/test_fuzz.py`."""
+A crash found here is kept in `fuzz/crashes/TARGET/` and replayed by `tests/test_fuzz.py`."""
 
 import sys
 
@@ -9,13 +10,15 @@ import atheris
 
 with atheris.instrument_imports(include=["dsdoctor"]):
     import dsdoctor.api
-    import dsdoctor.sources  # noqa: F401
+    import dsdoctor.cli
+    import dsdoctor.sources
+    import dsdoctor.spec  # noqa: F401
 
-from targets import FORMATS, run_one
+from targets import TARGETS, run_one
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] not in FORMATS:
-        sys.exit(f"usage: fuzz.py {{{','.join(FORMATS)}}} [libFuzzer options]")
+    if len(sys.argv) < 2 or sys.argv[1] not in TARGETS:
+        sys.exit(f"usage: fuzz.py {{{','.join(TARGETS)}}} [libFuzzer options]")
     fmt = sys.argv.pop(1)
     atheris.Setup(sys.argv, lambda data: run_one(data, fmt))
     atheris.Fuzz()

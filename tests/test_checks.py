@@ -190,7 +190,7 @@ def test_mask_value_collision_ragged(tmp_path):
     src = ragged_parquet(tmp_path, [[1, 0, 3], [4], [0, 0], [5]])
     f = one("mask-value-collision", src)
     assert f["evidence"] == {"timesteps": 3, "rows": 2, "value": 0}
-    assert "--value -1" in f["fixes"][0]["command"]
+    assert "--value=-1" in f["fixes"][0]["command"]
     assert "mask-value-collision" not in names(
         ragged_parquet(tmp_path, [[1, 2], [3]], "ok.parquet")
     )

@@ -117,7 +117,7 @@ def test_junit_survives_odd_text_and_orphan_findings():
                                    ["missing"]))  # fmt: skip
     suite = _parse_junit(to_junit(report, [REGISTRY[0]]))
     cases = {(c.get("classname"), c.get("name").split()[0]): c for c in suite.findall("testcase")}
-    assert cases[("a", "DS999")].find("failure").get("message") == "bad \ufffd byte & <tag>"
+    assert cases[("a", "DS999")].find("failure").get("message") == "bad \\x00 byte & <tag>"
     assert cases[("a", REGISTRY[0].code)].find("skipped") is not None  # not read, not passed
     assert cases[("dsdoctor", "DS601")].find("failure").get("type") == "error"
 

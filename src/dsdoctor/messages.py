@@ -71,9 +71,10 @@ def _groups(g: dict[str, str | None]) -> Numbers:
 
 
 def _dims(text: str) -> list[int | None]:
-    """``"(None, 5, 3)"``, ``"[32, 784]"``, ``"32,512"``, ``"(7,)"`` → a list of sizes."""
+    """``"(None, 5, 3)"``, ``"[32, 784]"``, ``"32,512"``, ``"(7,)"`` → a list of sizes; an axis
+    that is not a number (``None``, ``?``, a symbolic name) is None."""
     parts = [p.strip() for p in text.strip().strip("()[]").split(",")]
-    return [None if p in ("None", "?", "-1") else int(p) for p in parts if p]
+    return [int(p) if re.fullmatch(r"\d{1,24}", p) else None for p in parts if p]
 
 
 def _sizes(text: str) -> int | list[int]:
@@ -86,9 +87,13 @@ _UNITS = {"b": 1, "bytes": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
 
 
-def _bytes(text: str) -> int:
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]+)\s*", text)
-    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])  # type: ignore[union-attr]
+def _bytes(text: str | None) -> int | None:
+    """``"2.00 GiB"`` → 2147483648; None for a size that is not one (``1.2.3 GiB``, 400 digits)."""
+    m = re.fullmatch(r" ?([0-9]{1,24}(?:\.[0-9]{1,24})?) ?([A-Za-z]{1,5})", (text or "").strip())
+    unit = _UNITS.get(m.group(2).lower()) if m else None
+    if m is None or unit is None:
+        return None
+    return int(float(m.group(1)) * unit)
 
 
 _ITEMSIZE = {"half": 2, "bfloat16": 2, "float": 4, "double": 8, "int8": 1, "uint8": 1,
@@ -122,6 +127,8 @@ def _read_input_shape(finding: str, g: dict) -> Reading:
 
 def _read_axis_value(finding: str, g: dict) -> Reading:
     have = _dims(g["_actual"])
+    if not have:  # "with shape ()": no last axis to compare
+        return None
     return finding, {"actual_features": have[-1], "expected_features": int(g["_expected"]),
                      "actual_shape": have}  # fmt: skip
 
@@ -198,16 +205,18 @@ def _read_inhomogeneous(finding: str, g: dict) -> Reading:
 def _read_cuda_oom(finding: str, g: dict) -> Reading:
     """Old wording "(GPU 0; 7.79 GiB total capacity; … 1.20 GiB free; …)", new wording
     "GPU 0 has a total capacity of 7.79 GiB of which 1.20 GiB is free"."""
-    size = r"([0-9.]+ ?[KMGT]?i?B|[0-9]+ bytes)"
+    size = r"([0-9.]{1,24}+ ?[KMGT]?i?B|[0-9]{1,24}+ bytes)"
     rest = g["_rest"] or ""
-    n: Numbers = {"requested_bytes": _bytes(g["_requested"])}
     total = re.search(rf"{size} total capacity|total capacity of {size}", rest)
     free = re.search(rf"{size} free\b|of which {size} is free", rest)
-    if total:
-        n["total_bytes"] = _bytes(total.group(1) or total.group(2))
-    if free:
-        n["free_bytes"] = _bytes(free.group(1) or free.group(2))
+    n = _sized(requested_bytes=g["_requested"], total_bytes=total and (total[1] or total[2]),
+               free_bytes=free and (free[1] or free[2]))  # fmt: skip
     return finding, n
+
+
+def _sized(**sizes: str | None) -> Numbers:
+    """The sizes that read as a number of bytes; one that does not (``1.2.3 GiB``) is left out."""
+    return {k: b for k, v in sizes.items() if (b := _bytes(v)) is not None}
 
 
 def _read_tf_oom(finding: str, g: dict) -> Reading:
@@ -222,8 +231,7 @@ def _read_tf_oom(finding: str, g: dict) -> Reading:
 
 
 def _read_bytes(finding: str, g: dict) -> Reading:
-    n = _groups(g)
-    n["requested_bytes"] = _bytes(g["_requested"])
+    n = {**_groups(g), **_sized(requested_bytes=g["_requested"])}
     if g.get("_shape"):
         n["tensor_shape"] = _dims(g["_shape"])
     return finding, n
@@ -250,8 +258,16 @@ class Pattern:
         return self.read(self.finding, m.groupdict())
 
 
-SHAPE = r"[(\[][^)\]\n]*[)\]]"  # (None, 5, 3) or [None, 3] or (7,)
-SIZES = r"\d+(?:, *\d+)*"
+#: Every quantifier in the table is bounded, so one match attempt reads at most a few hundred
+#: characters and a scan is linear in the text (``test_triage_linear`` times each pattern's worst
+#: case on 1 MiB). The bounds are far above what a framework prints: an int64 has 19 digits, a
+#: shape a handful of axes.
+INT = r"\d{1,24}+"  # an integer (possessive: a run of digits is never re-split)
+DIMS = r"[\d, ]{0,256}+"  # the inside of a printed shape: 32, 512, 512, 64
+SHAPE = r"[(\[][^)\]\n]{0,256}+[)\]]"  # (None, 5, 3) or [None, 3] or (7,)
+SIZES = rf"{INT}(?:, {{0,8}}{INT}){{0,256}}+"
+WORD = r"\w{1,128}+"
+LINE = r"[^\n]{0,512}"  # the rest of a line, as far as a message goes
 
 
 def _p(id: str, framework: str, finding: str, regex: str, read=None) -> Pattern:
@@ -263,15 +279,15 @@ PATTERNS: tuple[Pattern, ...] = (
     # -- sample-count-mismatch --------------------------------------------------------------------
     _p("keras-cardinality", "keras", "sample-count-mismatch",  # Keras 3 and Keras 2 (tf.keras)
        rf"Data cardinality is ambiguous[\s\S]{{0,160}}?'?x'? sizes: (?P<_x>{SIZES})"
-       rf"(?:\s*'?y'? sizes: (?P<_y>{SIZES}))?(?:\s*'?sample_weight'? sizes: (?P<_w>{SIZES}))?",
+       rf"(?:\s{{0,8}}'?y'? sizes: (?P<_y>{SIZES}))?(?:\s{{0,8}}'?sample_weight'? sizes: (?P<_w>{SIZES}))?",
        _read_cardinality),
     _p("keras-cardinality-bare", "keras", "sample-count-mismatch", r"Data cardinality is ambiguous"),
     _p("keras2-input-target-samples", "keras", "sample-count-mismatch",
        r"Input arrays should have the same number of samples as target arrays\. "
-       r"Found (?P<x_samples>\d+) input samples and (?P<y_samples>\d+) target samples"),
+       rf"Found (?P<x_samples>{INT}) input samples and (?P<y_samples>{INT}) target samples"),
     _p("pytorch-batch-size", "pytorch", "sample-count-mismatch",
-       r"Expected input batch_size \((?P<x_samples>\d+)\) to match target batch_size "
-       r"\((?P<y_samples>\d+)\)"),
+       rf"Expected input batch_size \((?P<x_samples>{INT})\) to match target batch_size "
+       rf"\((?P<y_samples>{INT})\)"),
     _p("pytorch-tensordataset", "pytorch", "sample-count-mismatch",
        r"Size mismatch between tensors"),
     _p("sklearn-inconsistent-samples", "sklearn", "sample-count-mismatch",
@@ -279,26 +295,26 @@ PATTERNS: tuple[Pattern, ...] = (
        _read_sklearn_samples),
     _p("tensorflow-logits-labels", "tensorflow", "sample-count-mismatch",
        r"logits and labels must have the same first dimension, got logits shape "
-       r"\[(?P<x_samples>\d+),\d+\] and labels shape \[(?P<y_samples>\d+)\]"),
+       rf"\[(?P<x_samples>{INT}),{INT}\] and labels shape \[(?P<y_samples>{INT})\]"),
     # -- feature-width-mismatch -------------------------------------------------------------------
     _p("pytorch-mat1-mat2", "pytorch", "feature-width-mismatch",
-       r"mat1 and mat2 shapes cannot be multiplied \((?P<rows>\d+)x(?P<actual_features>\d+) "
-       r"and (?P<expected_features>\d+)x(?P<units>\d+)\)"),
+       rf"mat1 and mat2 shapes cannot be multiplied \((?P<rows>{INT})x(?P<actual_features>{INT}) "
+       rf"and (?P<expected_features>{INT})x(?P<units>{INT})\)"),
     _p("pytorch-rnn-input-size", "pytorch", "feature-width-mismatch",
-       r"input\.size\(-1\) must be equal to input_size\. Expected (?P<expected_features>\d+), "
-       r"got (?P<actual_features>\d+)"),
+       rf"input\.size\(-1\) must be equal to input_size\. Expected (?P<expected_features>{INT}), "
+       rf"got (?P<actual_features>{INT})"),
     _p("keras-axis-value", "keras", "feature-width-mismatch",
-       rf"expected axis -1 of input shape to have value (?P<_expected>\d+),? but received input "
+       rf"expected axis -1 of input shape to have value (?P<_expected>{INT}),? but received input "
        rf"with shape (?P<_actual>{SHAPE})", _read_axis_value),
     _p("sklearn-n-features", "sklearn", "feature-width-mismatch",
-       r"X has (?P<actual_features>\d+) features(?:, but (?P<estimator>\w+) is expecting| per "
-       r"sample; expecting) (?P<expected_features>\d+)"),
+       rf"X has (?P<actual_features>{INT}) features(?:, but (?P<estimator>{WORD}) is expecting| per "
+       rf"sample; expecting) (?P<expected_features>{INT})"),
     _p("numpy-dot-not-aligned", "numpy", "feature-width-mismatch",
-       r"shapes \([\d, ]+\) and \([\d, ]+\) not aligned: (?P<actual_features>\d+) \(dim \d+\) "
-       r"!= (?P<expected_features>\d+) \(dim \d+\)"),
+       rf"shapes \({DIMS}\) and \({DIMS}\) not aligned: (?P<actual_features>{INT}) \(dim {INT}\) "
+       rf"!= (?P<expected_features>{INT}) \(dim {INT}\)"),
     _p("numpy-matmul-core-dimension", "numpy", "feature-width-mismatch",
-       r"matmul: Input operand 1 has a mismatch in its core dimension 0\b[^\n]*\(size "
-       r"(?P<expected_features>\d+) is different from (?P<actual_features>\d+)\)"),
+       rf"matmul: Input operand 1 has a mismatch in its core dimension 0\b{LINE}\(size "
+       rf"(?P<expected_features>{INT}) is different from (?P<actual_features>{INT})\)"),
     # -- rank-mismatch (or the axis that differs) -------------------------------------------------
     _p("keras3-incompatible-shape", "keras", "rank-mismatch",
        rf"[Ee]xpected shape (?P<_expected>{SHAPE}), but input has incompatible shape "
@@ -307,36 +323,36 @@ PATTERNS: tuple[Pattern, ...] = (
        rf"expected shape=(?P<_expected>{SHAPE}), found shape=(?P<_actual>{SHAPE})",
        _read_input_shape),
     _p("keras2-model-constructed-with-shape", "keras", "rank-mismatch",
-       rf"Model was constructed with shape (?P<_expected>{SHAPE}) for input [^\n]*?, but it was "
+       rf"Model was constructed with shape (?P<_expected>{SHAPE}) for input {LINE}?, but it was "
        rf"called on an input with incompatible shape (?P<_actual>{SHAPE})", _read_input_shape),
     _p("keras2-error-when-checking", "keras", "rank-mismatch",
-       rf"Error when checking (?P<_which>input|target|model input|model target): expected \S+ to "
-       rf"have (?:(?P<_ndim>\d+) dimensions, but got array with shape (?P<_actual>{SHAPE})|shape "
+       rf"Error when checking (?P<_which>input|target|model input|model target): expected \S{{1,256}}+ to "
+       rf"have (?:(?P<_ndim>{INT}) dimensions, but got array with shape (?P<_actual>{SHAPE})|shape "
        rf"(?P<_expected>{SHAPE}) but got array with shape (?P<_actual2>{SHAPE}))",
        _read_keras_checking),
     _p("keras-ndim", "keras", "rank-mismatch",
-       rf"expected (?:ndim=(?P<expected_ndim>\d+)|min_ndim=(?P<expected_min_ndim>\d+)|max_ndim="
-       rf"(?P<expected_max_ndim>\d+)), found ndim=(?P<actual_ndim>\d+)"
+       rf"expected (?:ndim=(?P<expected_ndim>{INT})|min_ndim=(?P<expected_min_ndim>{INT})|max_ndim="
+       rf"(?P<expected_max_ndim>{INT})), found ndim=(?P<actual_ndim>{INT})"
        rf"(?:\. Full shape received: (?P<_shape>{SHAPE}))?", _read_ndim),
     _p("pytorch-rnn-dimensions", "pytorch", "rank-mismatch",  # PyTorch < 1.11
-       r"input must have (?P<expected_ndim>\d+) dimensions, got (?P<actual_ndim>\d+)"),
+       rf"input must have (?P<expected_ndim>{INT}) dimensions, got (?P<actual_ndim>{INT})"),
     _p("pytorch-rnn-2d-or-3d", "pytorch", "rank-mismatch",
-       r"(?P<layer>RNN|LSTM|GRU): Expected input to be 2D or 3D, got (?P<actual_ndim>\d+)D",
+       rf"(?P<layer>RNN|LSTM|GRU): Expected input to be 2D or 3D, got (?P<actual_ndim>{INT})D",
        lambda f, g: (f, {"expected_ndim": 3, **_groups(g)})),
     _p("pytorch-conv-input", "pytorch", "rank-mismatch",
-       r"Expected (?P<unbatched_ndim>\d+)D \(unbatched\) or (?P<expected_ndim>\d+)D \(batched\) "
-       r"input to (?P<layer>\w+), but got input of size: (?P<_shape>\[[\d, ]*\])", _read_ndim),
+       rf"Expected (?P<unbatched_ndim>{INT})D \(unbatched\) or (?P<expected_ndim>{INT})D \(batched\) "
+       rf"input to (?P<layer>{WORD}), but got input of size: (?P<_shape>\[{DIMS}\])", _read_ndim),
     _p("sklearn-expected-2d", "sklearn", "rank-mismatch",
        r"Expected (?P<expected_ndim>2)D array, got (?:(?P<actual_ndim>\d)D|(?P<_scalar>scalar)) "
        r"array instead", _read_ndim),
     _p("sklearn-found-array-with-dim", "sklearn", "rank-mismatch",
-       r"Found array with dim (?P<actual_ndim>\d+)(?:, while dim <= (?P<expected_ndim>\d+) is "
-       r"required|\. \w+ expected <= (?P<_old>\d+))",
+       rf"Found array with dim (?P<actual_ndim>{INT})(?:, while dim <= (?P<expected_ndim>{INT}) is "
+       rf"required|\. {WORD} expected <= (?P<_old>{INT}))",
        lambda f, g: (f, {**_groups(g), "expected_ndim": int(g["expected_ndim"] or g["_old"])})),
     # -- ragged-sequences -------------------------------------------------------------------------
     _p("numpy-inhomogeneous", "numpy", "ragged-sequences",
        r"setting an array element with a sequence\. The requested array has an inhomogeneous "
-       r"shape after (?P<_dims>\d+) dimensions?\. The detected shape was (?P<_shape>\([\d, ]*\))",
+       rf"shape after (?P<_dims>{INT}) dimensions?\. The detected shape was (?P<_shape>\({DIMS}\))",
        _read_inhomogeneous),
     _p("numpy-sequence-element", "numpy", "ragged-sequences",  # NumPy < 1.24
        r"setting an array element with a sequence"),
@@ -345,14 +361,14 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("numpy-stack-same-shape", "numpy", "ragged-sequences",
        r"all input arrays must have the same shape"),
     _p("pytorch-stack", "pytorch", "ragged-sequences",
-       r"stack expects each tensor to be equal size, but got \[(?P<_a>[\d, ]*)\] at entry "
-       r"(?P<_i>\d+) and \[(?P<_b>[\d, ]*)\] at entry (?P<_j>\d+)", _read_stack),
+       rf"stack expects each tensor to be equal size, but got \[(?P<_a>{DIMS})\] at entry "
+       rf"(?P<_i>{INT}) and \[(?P<_b>{DIMS})\] at entry (?P<_j>{INT})", _read_stack),
     _p("pytorch-tensor-sequence-length", "pytorch", "ragged-sequences",
-       r"expected sequence of length (?P<expected_length>\d+) at dim (?P<dim>\d+) "
-       r"\(got (?P<actual_length>\d+)\)"),
+       rf"expected sequence of length (?P<expected_length>{INT}) at dim (?P<dim>{INT}) "
+       rf"\(got (?P<actual_length>{INT})\)"),
     _p("tensorflow-object-array", "tensorflow", "ragged-sequences",
        r"Failed to convert a NumPy array to a Tensor \(Unsupported object type "
-       r"(?P<object_type>[\w.]+)\)"),
+       r"(?P<object_type>[\w.]{1,128}+)\)"),
     _p("keras3-object-dtype", "keras", "ragged-sequences", r"Invalid dtype: object\b"),
     # -- target-shape-mismatch --------------------------------------------------------------------
     _p("keras2-shapes-incompatible", "keras", "target-shape-mismatch",
@@ -365,8 +381,8 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("pytorch-multi-target", "pytorch", "target-shape-mismatch",
        r"0D or 1D target tensor expected, multi-target not supported"),
     _p("pytorch-target-size", "pytorch", "target-shape-mismatch",
-       r"[Tt]arget size \(torch\.Size\((?P<_target>\[[\d, ]*\])\)\) (?:must be the same as|that "
-       r"is different to the) input size \(torch\.Size\((?P<_output>\[[\d, ]*\])\)\)",
+       rf"[Tt]arget size \(torch\.Size\((?P<_target>\[{DIMS}\])\)\) (?:must be the same as|that "
+       rf"is different to the) input size \(torch\.Size\((?P<_output>\[{DIMS}\])\)\)",
        _read_target_shape),
     _p("sklearn-y-1d", "sklearn", "target-shape-mismatch",
        rf"y should be a 1d array, got an array of shape (?P<_target>{SHAPE}) instead",
@@ -375,32 +391,32 @@ PATTERNS: tuple[Pattern, ...] = (
        r"A column-vector y was passed when a 1d array was expected"),
     # -- label-out-of-range -----------------------------------------------------------------------
     _p("pytorch-target-out-of-bounds", "pytorch", "label-out-of-range",
-       r"Target (?P<label>-?\d+) is out of bounds"),
+       rf"Target (?P<label>-?{INT}) is out of bounds"),
     _p("pytorch-cuda-assert-n-classes", "pytorch", "label-out-of-range",
        r"Assertion `t >= 0 && t < n_classes` failed"),
     _p("tensorflow-label-range", "tensorflow", "label-out-of-range",
-       r"Received a label value of (?P<label>-?\d+) which is outside the valid range of "
-       r"\[0, (?P<classes>\d+)\)"),
+       rf"Received a label value of (?P<label>-?{INT}) which is outside the valid range of "
+       rf"\[0, (?P<classes>{INT})\)"),
     _p("numpy-index-out-of-bounds", "numpy", "label-out-of-range",  # e.g. Keras' numpy backend
-       r"index (?P<label>-?\d+) is out of bounds for axis (?P<axis>[1-9]\d*) with size "
-       r"(?P<classes>\d+)"),
+       rf"index (?P<label>-?{INT}) is out of bounds for axis (?P<axis>[1-9]\d{{0,23}}) with size "
+       rf"(?P<classes>{INT})"),
     # -- non-finite-values ------------------------------------------------------------------------
     _p("sklearn-nan-inf", "sklearn", "non-finite-values",
        r"Input (?:(?P<array>X|y) )?contains (?P<_what>NaN, infinity|NaN|infinity)"
-       r"(?: or a value too large for dtype\('(?P<dtype>\w+)'\))?", _read_nonfinite),
+       rf"(?: or a value too large for dtype\('(?P<dtype>{WORD})'\))?", _read_nonfinite),
     # -- batch-memory -----------------------------------------------------------------------------
     _p("pytorch-cuda-oom", "pytorch", "batch-memory",
-       r"(?:CUDA|HIP|XPU) out of memory\. Tried to allocate (?P<_requested>[0-9.]+ ?[KMGT]?i?B|"
-       r"[0-9]+ bytes)(?P<_rest>[^\n]*)", _read_cuda_oom),
+       rf"(?:CUDA|HIP|XPU) out of memory\. Tried to allocate (?P<_requested>[0-9.]{{1,24}}+ ?[KMGT]?i?B|"
+       rf"{INT} bytes)?(?P<_rest>{LINE})", _read_cuda_oom),
     _p("pytorch-cpu-oom", "pytorch", "batch-memory",
        r"DefaultCPUAllocator: (?:can't allocate memory|not enough memory): you tried to allocate "
-       r"(?P<_requested>\d+ bytes)", _read_bytes),
+       rf"(?P<_requested>{INT} bytes)", _read_bytes),
     _p("tensorflow-oom", "tensorflow", "batch-memory",
-       r"OOM when allocating tensor with shape ?\[(?P<_shape>[\d, ]*)\](?: and type (?P<_dtype>\w+))?",
+       rf"OOM when allocating tensor with shape ?\[(?P<_shape>{DIMS})\](?: and type (?P<_dtype>{WORD}))?",
        _read_tf_oom),
     _p("numpy-unable-to-allocate", "numpy", "batch-memory",
-       r"Unable to allocate (?P<_requested>[0-9.]+ ?[KMGT]?i?B) for an array with shape "
-       r"(?P<_shape>\([\d, ]*\)) and data type (?P<dtype>\w+)", _read_bytes),
+       rf"Unable to allocate (?P<_requested>[0-9.]{{1,24}}+ ?[KMGT]?i?B) for an array with shape "
+       rf"(?P<_shape>\({DIMS}\)) and data type (?P<dtype>{WORD})", _read_bytes),
 )  # fmt: skip
 
 
@@ -597,7 +613,7 @@ _CHECK: dict[str, Callable[[Numbers], str]] = {
 
 
 # -- triage ---------------------------------------------------------------------------------------
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_ANSI = re.compile(r"\x1b\[[0-9;?]{0,64}+[A-Za-z]")
 
 
 def _normalise(text: str) -> str:
@@ -648,22 +664,30 @@ def _lines(text: str, m: re.Match[str]) -> str:
 
 
 def read_message(source: str | None) -> str:
-    """The text to triage: a file, or standard input for ``-`` / None (the last MAX_CHARS)."""
+    """The text to triage: a file, or standard input for ``-`` / None.
+
+    Only the tail is kept (the final exception is at the end): the last ``4 * MAX_CHARS`` bytes,
+    decoded, then the last MAX_CHARS characters. A regular file is read from that tail on. A
+    stream (standard input, a pipe, a FIFO, a device) is read in chunks, keeping only the tail, for
+    at most MAX_STREAM_BYTES: an endless producer (``/dev/zero``) is a SourceError, not a run that
+    never ends.
+    """
+    import os
+    import stat
     import sys
 
     from .errors import SourceError
 
     if source in (None, "-"):
-        stream = getattr(sys.stdin, "buffer", sys.stdin)
-        data = stream.read(0)
-        while chunk := stream.read(MAX_CHARS):  # keep only the tail of a long log
-            data = (data + chunk)[-4 * MAX_CHARS :]
+        data = _tail(getattr(sys.stdin, "buffer", sys.stdin), "standard input")
     else:
         try:
             with open(source, "rb") as fh:
-                fh.seek(0, 2)
-                fh.seek(max(0, fh.tell() - 4 * MAX_CHARS))
-                data = fh.read()
+                if stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                    fh.seek(max(0, os.fstat(fh.fileno()).st_size - 4 * MAX_CHARS))
+                    data = fh.read(4 * MAX_CHARS)
+                else:
+                    data = _tail(fh, source)
         except FileNotFoundError:
             raise SourceError(f"{source}: no such file") from None
         except IsADirectoryError:
@@ -675,3 +699,23 @@ def read_message(source: str | None) -> str:
     if isinstance(data, bytes):
         data = data.decode("utf-8", errors="replace")
     return data[-MAX_CHARS:]
+
+
+#: The most a stream is read: 256 MiB is a very long training log, read in well under a second.
+MAX_STREAM_BYTES = 256 << 20
+
+
+def _tail(stream, name: str):
+    """The last ``4 * MAX_CHARS`` bytes of a stream, refusing one longer than MAX_STREAM_BYTES."""
+    from .errors import SourceError
+
+    data, total = stream.read(0), 0
+    while chunk := stream.read(MAX_CHARS):
+        total += len(chunk)
+        if total > MAX_STREAM_BYTES:
+            raise SourceError(
+                f"{name}: longer than {MAX_STREAM_BYTES >> 20} MiB, the most triage reads from a "
+                "stream; pass the log's end instead (tail -c 4M LOG | dsdoctor triage)"
+            )
+        data = (data + chunk)[-4 * MAX_CHARS :]
+    return data

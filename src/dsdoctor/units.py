@@ -1,7 +1,16 @@
-"""Parsing and printing of sizes ("64MiB", "8GB") and Keras-style shapes ("(None, 5, 3)")."""
+"""Parsing and printing of the values options take: sizes ("64MiB", "8GB"), Keras-style shapes
+("(None, 5, 3)"), whole numbers ("64"), lists of them ("10,20,30"), numbers ("-1", "nan"), dtypes
+("float32") and pad lengths ("256", "p95").
+
+One parser per kind of value, used by every command and by the spec schema: each raises
+UsageError (or ShapeError) with one line saying what was wrong, so a bad option value is exit 2,
+never an exception from deeper down. Whole numbers are bounded to an int64 (:data:`MAX_COUNT`):
+every count and index ends up in a NumPy array or a C library, where a larger one overflows.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 
 from .errors import ShapeError, UsageError
@@ -26,7 +35,147 @@ def parse_size(text: str | int, *, what: str = "size") -> int:
     value = float(m.group(1)) * _UNITS[m.group(2).lower()]
     if value <= 0:
         raise UsageError(f"{what} must be positive, got {text!r}")
+    if value > MAX_COUNT:
+        raise UsageError(f"{what} {text!r} is more than {format_bytes(MAX_COUNT)}")
     return int(value)
+
+
+#: The largest whole number an option takes: an int64, what NumPy and C libraries count with.
+MAX_COUNT = 2**63 - 1
+
+
+def parse_count(text: str | int, *, low: int = 1, high: int = MAX_COUNT) -> int:
+    """``"64"`` → 64, a whole number from ``low`` to ``high``."""
+    raw = str(text).strip()
+    if not re.fullmatch(r"[-+]?\d{1,30}", raw):  # 30 digits: past any bound, cheap to convert
+        raise UsageError(f"{_shown(text)} is not a whole number; write one like 64")
+    n = int(raw)
+    if not low <= n <= high:
+        raise UsageError(
+            f"{_shown(text)} is out of range: write a whole number from {low} to {high}"
+        )
+    return n
+
+
+def parse_counts(text: str, *, low: int = 0, high: int = MAX_COUNT) -> list[int]:
+    """``"10,20,30"`` → [10, 20, 30]: a comma-separated list of at least one whole number."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if not any(parts):
+        raise UsageError(
+            f"{_shown(text)} is empty; write whole numbers separated by commas, e.g. 0,1,3"
+        )
+    if "" in parts:
+        raise UsageError(f"{_shown(text)} has an empty item; write e.g. 0,1,3")
+    return [parse_count(p, low=low, high=high) for p in parts]
+
+
+def parse_number(text: str | float, *, finite: bool = False) -> int | float:
+    """``"0"`` → 0 (an int, so it fits integer data), ``"-0.5"`` → -0.5, ``"nan"``/``"inf"``
+    unless ``finite``."""
+    raw = str(text).strip()
+    if re.fullmatch(r"[-+]?\d{1,30}", raw):
+        return int(raw)
+    try:
+        value = float(raw) if len(raw) <= 64 else None
+    except ValueError:
+        value = None
+    if value is None or (finite and not math.isfinite(value)):
+        kind = "a finite number" if finite else "a number"
+        raise UsageError(f"{_shown(text)} is not {kind}; write one like 0, -1 or 0.5")
+    if math.isinf(value) and "inf" not in raw.lower():  # 1e999: too large for a float
+        raise UsageError(f"{_shown(text)} is too large for a 64-bit float")
+    return int(value) if value.is_integer() and abs(value) <= MAX_COUNT else value
+
+
+#: dtype kinds an option may ask for: booleans, integers, floats, complex numbers.
+NUMERIC_KINDS = "biufc"
+
+
+def parse_dtype(text: str) -> str:
+    """``"float32"`` → ``"float32"``, a numeric dtype NumPy knows (not object, strings, dates)."""
+    import numpy as np
+
+    try:
+        dtype = np.dtype(str(text).strip())
+    except (TypeError, ValueError, SyntaxError):
+        raise UsageError(
+            f"{_shown(text)} is not a dtype; write one like float32, int64 or bool"
+        ) from None
+    if dtype.kind not in NUMERIC_KINDS:
+        raise UsageError(
+            f"{_shown(text)} is not a numeric dtype; write one like float32, int64 or bool"
+        )
+    return dtype.name
+
+
+def parse_maxlen(text: str | int) -> int | str:
+    """A pad length: ``"256"`` → 256, or a percentile ``"p95"`` (the shortest length covering
+    95% of the sequences), kept as text for the pass over the lengths."""
+    raw = str(text).strip()
+    if re.fullmatch(r"p\d{1,3}(\.\d{1,6})?", raw) and 0 < float(raw[1:]) <= 100:
+        return raw
+    if raw.startswith("p"):
+        raise UsageError(
+            f"{_shown(text)} is not a percentile; write pNN with 0 < NN <= 100, e.g. p95"
+        )
+    return parse_count(raw, low=0)
+
+
+#: Room an output name needs beyond what was typed: its temporary ``.NAME.dsdoctor-tmp-XXXXXXXX``
+#: adds 23 bytes, the longest sibling suffix (``.lengths``) 8.
+NAME_ROOM = 32
+
+
+def name_limit(path: str) -> int:
+    """The longest file name (bytes) the file system holding ``path`` allows; 255 when unknown."""
+    import os
+
+    folder = os.path.dirname(os.path.abspath(path)) or "/"
+    while not os.path.isdir(folder) and folder != os.path.dirname(folder):
+        folder = os.path.dirname(folder)
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def parse_output(text: str) -> str:
+    """An output path whose every part, with NAME_ROOM to spare, fits the file system's name
+    limit: refused here, not as ENAMETOOLONG halfway through a write. ``-`` is stdout."""
+    import os
+
+    if text == "-":
+        return text
+    limit = name_limit(text)
+    for part in str(text).split("/"):
+        size = len(os.fsencode(part))
+        if size + NAME_ROOM > limit:
+            raise UsageError(
+                f"the name {_shown(part[:20])}… is {size} bytes; this file system allows {limit} "
+                f"per name, and dsdoctor needs {NAME_ROOM} more for its temporary and sibling files"
+            )
+    return text
+
+
+def fit_name(stem: str, suffix: str, limit: int = 255) -> str:
+    """``stem + suffix`` with the stem cut so that the name leaves NAME_ROOM under ``limit``
+    (a long input name gives an output name :func:`parse_output` accepts)."""
+    import os
+
+    room = limit - NAME_ROOM - len(os.fsencode(suffix))
+    raw = os.fsencode(stem)
+    if len(raw) <= room:
+        return stem + suffix
+    return (
+        os.fsdecode(raw[: max(1, room)]).encode("utf-8", "ignore").decode("utf-8", "ignore")
+        + suffix
+    )
+
+
+def _shown(text) -> str:
+    """An option value quoted for an error, cut to 40 characters."""
+    shown = repr(str(text))
+    return shown if len(shown) <= 40 else shown[:37] + "...'"
 
 
 def format_bytes(n: float) -> str:
@@ -56,15 +205,17 @@ def parse_shape(text: str, *, batch: str = "optional") -> tuple[int | None, ...]
     for part in parts:
         if part.lower() in ("none", "-1", "?"):
             dims.append(None)
-        elif re.fullmatch(r"\d+", part):
+        elif re.fullmatch(r"\d{1,30}", part) and int(part) <= MAX_COUNT:
             dims.append(int(part))
         else:
             raise ShapeError(
-                f'cannot read shape {text!r}: {part!r} is not a size; write it like "(None, 5, 3)"'
+                f"cannot read shape {_shown(text)}: {_shown(part)} is not a size (a whole number up to "
+                f"{MAX_COUNT}); "
+                'write it like "(None, 5, 3)"'
             )
     if not dims:
         raise ShapeError(
-            f'cannot read shape {text!r}: it has no dimensions; write it like "(None, 5, 3)"'
+            f'cannot read shape {_shown(text)}: it has no dimensions; write it like "(None, 5, 3)"'
         )
     if batch == "optional" and dims[0] is None:
         dims = dims[1:]

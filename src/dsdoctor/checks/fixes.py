@@ -1,5 +1,12 @@
 """The ``dsdoctor`` command lines that findings suggest, built in one place so every fix names
-a command exactly as the CLI parses it, and carries the same repair as data for ``repair``."""
+a command exactly as the CLI parses it, and carries the same repair as data for ``repair``.
+
+A printed fix runs as printed (``tests/test_fix_commands.py`` runs every fix the fixtures give):
+words are shell-quoted; a path that starts with ``-`` is written ``./-name`` (quoting does not
+stop the CLI reading it as an option); an option value that starts with ``-`` is written
+``--value=-1``; and for standard input the source is ``-`` again (pipe the same data in) and the
+output goes to the working directory (``stdin.padded.npy``), not beside the spooled copy in
+``$TMPDIR``."""
 
 from __future__ import annotations
 
@@ -7,11 +14,21 @@ import shlex
 
 from ..findings import Fix, Safety
 from ..sources.base import ArrayHandle
-from ..units import format_shape
+from ..units import fit_name, format_shape
+
+STDIN = "<stdin>"
+
+
+def _is_stdin(h: ArrayHandle) -> bool:
+    return h.source == STDIN or h.source.startswith(STDIN + ":")
 
 
 def output_for(h: ArrayHandle, op: str, ext: str = ".npy") -> str:
-    """``data/y.npy`` + ``replicated`` → ``data/y.replicated.npy`` (beside the source)."""
+    """``data/y.npy`` + ``replicated`` → ``data/y.replicated.npy`` (beside the source);
+    standard input → ``stdin.replicated.npy`` in the working directory."""
+    if _is_stdin(h):
+        member = h.source[len(STDIN) + 1 :].strip("/").replace("/", "_").replace(",", "_")
+        return f"stdin{'.' + member if member else ''}.{op}{ext}"
     stem = h.path.name
     for suffix in (
         ".npy",
@@ -31,7 +48,7 @@ def output_for(h: ArrayHandle, op: str, ext: str = ".npy") -> str:
     member = h.name.strip("/").replace("/", "_").replace(",", "_") if h.name else ""
     if member and h.source != str(h.path):
         stem = f"{stem}.{member}"
-    name = f"{stem}.{op}{ext}"
+    name = fit_name(stem, f".{op}{ext}")  # a long source name still gives a name -o accepts
     return str(h.path.parent / name) if str(h.path.parent) not in ("", ".") else name
 
 
@@ -39,15 +56,38 @@ def command(*words: object) -> str:
     return " ".join(shlex.quote(str(w)) for w in ("dsdoctor", *words))
 
 
+def path_word(path: str) -> str:
+    """A path as a command-line word the CLI cannot take for an option: ``-x.npy`` → ``./-x.npy``
+    (``-`` alone, and ``-:member``, are standard input and stay)."""
+    if path.startswith("-") and path != "-" and not path.startswith("-:"):
+        return "./" + path
+    return path
+
+
+def source_word(h: ArrayHandle) -> str:
+    """The source as the fix must name it: ``-`` (or ``-:member``) for standard input."""
+    if _is_stdin(h):
+        return "-" + h.source[len(STDIN) :]
+    return path_word(h.source)
+
+
+def option_words(options: dict[str, object]) -> list[str]:
+    """``{"maxlen": 40, "value": -1}`` → ``--maxlen 40 --value=-1`` (a value starting with ``-``
+    joined to its option, so it cannot be read as one)."""
+    words: list[str] = []
+    for key, value in options.items():
+        flag = f"--{key.replace('_', '-')}"
+        words += [f"{flag}={value}"] if str(value).startswith("-") else [flag, str(value)]
+    return words
+
+
 def _fix(
     op: str, h: ArrayHandle, safety: Safety, title: str, suffix: str, ext: str = ".npy", **options
 ) -> Fix:
     out = output_for(h, suffix, ext)
-    words: list[object] = []
-    for key, value in options.items():
-        words += [f"--{key.replace('_', '-')}", value]
     action = {"op": op, "source": h.source, "out": out, "options": options}
-    return Fix(command(op, h.source, *words, "-o", out), safety, title, action)
+    words = [op, source_word(h), *option_words(options), "-o", path_word(out)]
+    return Fix(command(*words), safety, title, action)
 
 
 def replicate(h: ArrayHandle, *, to: int | None = None, each: int | None = None) -> Fix:

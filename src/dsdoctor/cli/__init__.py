@@ -101,7 +101,11 @@ def _usage_message(exc: ClickUsageError) -> str:
 
 
 def _error(message: str, prefix: str = "dsdoctor: error: ") -> None:
-    sys.stderr.write(prefix + message.strip().replace("\n", " ") + "\n")
+    """One line on stderr; names from files in it are shown with their control characters
+    escaped (``\x1b``), never sent to the terminal."""
+    from ..render.safe import printable
+
+    sys.stderr.write(prefix + printable(message.strip().replace("\n", " ")) + "\n")
     sys.stderr.flush()
 
 

@@ -9,7 +9,10 @@ import typer
 from ..errors import ExitCode, UsageError
 from . import app
 from ._options import (
+    COUNT,
     DEFAULT_CHUNK,
+    NUMBER,
+    OUTPUT,
     AllowPickleOpt,
     ChunkSizeOpt,
     EngineOpt,
@@ -59,17 +62,25 @@ def check(
     ] = None,
     features: Annotated[
         int | None,
-        typer.Option("--features", help="Expected input width (last axis).", metavar="N"),
+        typer.Option(
+            "--features", help="Expected input width (last axis).", metavar="N", parser=COUNT
+        ),
     ] = None,
     timesteps: Annotated[
         int | None,
-        typer.Option("--timesteps", help="Expected number of timesteps (axis 1).", metavar="N"),
+        typer.Option(
+            "--timesteps", help="Expected number of timesteps (axis 1).", metavar="N", parser=COUNT
+        ),
     ] = None,
     classes: Annotated[
-        int | None, typer.Option("--classes", help="Number of classes of the targets.", metavar="N")
+        int | None,
+        typer.Option(
+            "--classes", help="Number of classes of the targets.", metavar="N", parser=COUNT
+        ),
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option("--batch-size", help="Training batch size.", metavar="N")
+        int | None,
+        typer.Option("--batch-size", help="Training batch size.", metavar="N", parser=COUNT),
     ] = None,
     memory: MemoryOpt = None,
     mask_value: Annotated[
@@ -78,6 +89,7 @@ def check(
             "--mask-value",
             help="The padding/mask value (Keras Masking); for dense data, says it is padded.",
             metavar="V",
+            parser=NUMBER,
         ),
     ] = None,
     select: Annotated[
@@ -112,6 +124,7 @@ def check(
             "-o",
             help="Write the report to FILE instead of stdout; required for html.",
             metavar="FILE",
+            parser=OUTPUT,
         ),
     ] = None,
     spec: Annotated[

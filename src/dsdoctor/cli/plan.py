@@ -8,7 +8,7 @@ import typer
 
 from ..errors import ExitCode
 from . import app
-from ._options import JsonOpt, MemoryOpt, NoColorOpt
+from ._options import COUNT, FINITE, LENGTH, JsonOpt, MemoryOpt, NoColorOpt
 
 
 @app.command(
@@ -23,13 +23,17 @@ Examples:
 def plan(
     src: Annotated[str, typer.Argument(help="The inputs, PATH[:SELECTOR].", show_default=False)],
     batch_size: Annotated[
-        int, typer.Option("--batch-size", help="Training batch size.", metavar="B")
+        int,
+        typer.Option("--batch-size", help="Training batch size.", metavar="B", parser=COUNT),
     ] = ...,
     memory: MemoryOpt = None,
     buckets: Annotated[
         int | None,
         typer.Option(
-            "--buckets", help="Also show padding with K optimal length buckets.", metavar="K"
+            "--buckets",
+            help="Also show padding with K optimal length buckets.",
+            metavar="K",
+            parser=COUNT,
         ),
     ] = None,
     maxlen: Annotated[
@@ -38,17 +42,23 @@ def plan(
             "--maxlen",
             help="Sequences padded/truncated to this length (default: the longest).",
             metavar="N",
+            parser=LENGTH,
         ),
     ] = None,
     lr: Annotated[
         float | None,
         typer.Option(
-            "--lr", help="A learning rate tuned at --lr-batch, to scale to B.", metavar="LR"
+            "--lr",
+            help="A learning rate tuned at --lr-batch, to scale to B.",
+            metavar="LR",
+            parser=FINITE,
         ),
     ] = None,
     lr_batch: Annotated[
         int | None,
-        typer.Option("--lr-batch", help="The batch size --lr was tuned for.", metavar="B0"),
+        typer.Option(
+            "--lr-batch", help="The batch size --lr was tuned for.", metavar="B0", parser=COUNT
+        ),
     ] = None,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,

@@ -10,7 +10,14 @@ import typer
 from ..errors import ExitCode
 from . import app
 from ._options import (
+    COUNT,
     DEFAULT_CHUNK,
+    DTYPE,
+    INDEX_LIST,
+    MAXLEN,
+    NUMBER,
+    OUTPUT,
+    POSITIVE_LIST,
     AllowPickleOpt,
     ChunkSizeOpt,
     FollowExternalOpt,
@@ -23,7 +30,11 @@ Src = Annotated[str, typer.Argument(help="The source, PATH[:SELECTOR].", show_de
 Out = Annotated[
     str,
     typer.Option(
-        "--output", "-o", help="Output file: .npy, .npz, .h5[:/NAME] or .parquet.", metavar="OUT"
+        "--output",
+        "-o",
+        help="Output file: .npy, .npz, .h5[:/NAME] or .parquet.",
+        metavar="OUT",
+        parser=OUTPUT,
     ),
 ]
 Force = Annotated[bool, typer.Option("--force", help="Replace an existing output.")]
@@ -53,11 +64,6 @@ def _run(
     return _finish(result, json_, no_color)
 
 
-def _number(value: float) -> int | float:
-    """``--value 0`` means the integer 0 (so it fits integer outputs), ``--value 0.5`` a float."""
-    return int(value) if float(value).is_integer() else value
-
-
 def _src(format, allow_pickle, follow_external) -> dict:
     return {"format": format, "allow_pickle": allow_pickle, "follow_external": follow_external}
 
@@ -80,6 +86,7 @@ def pad(
             "--maxlen",
             help="Length to pad/truncate to: N, or pNN (the shortest length covering NN% of sequences). Default: the longest.",
             metavar="N|pNN",
+            parser=MAXLEN,
         ),
     ] = None,
     padding: Annotated[
@@ -95,11 +102,16 @@ def pad(
             "--truncating", help="Cut longer sequences at the start (pre) or the end (post)."
         ),
     ] = "pre",
-    value: Annotated[float, typer.Option("--value", help="The padding value.")] = 0,
+    value: Annotated[
+        float, typer.Option("--value", help="The padding value.", metavar="V", parser=NUMBER)
+    ] = 0,
     dtype: Annotated[
         str | None,
         typer.Option(
-            "--dtype", help="Output dtype (default: the source's; a lossy cast is refused)."
+            "--dtype",
+            help="Output dtype (default: the source's; a lossy cast is refused).",
+            metavar="DTYPE",
+            parser=DTYPE,
         ),
     ] = None,
     allow_lossy_cast: Annotated[
@@ -121,9 +133,8 @@ def pad(
 
     Same semantics as keras.utils.pad_sequences (default pre/pre); the lengths are what
     torch.nn.utils.rnn.pack_padded_sequence takes."""
-    m = int(maxlen) if maxlen is not None and maxlen.isdigit() else maxlen
-    return _run("pad", src, output, chunk_size, json_, no_color, maxlen=m, padding=padding, truncating=truncating,
-                value=_number(value), dtype=dtype, allow_lossy_cast=allow_lossy_cast, mask=not no_mask,
+    return _run("pad", src, output, chunk_size, json_, no_color, maxlen=maxlen, padding=padding, truncating=truncating,
+                value=value, dtype=dtype, allow_lossy_cast=allow_lossy_cast, mask=not no_mask,
                 lengths=not no_lengths, force=force, **_src(format, allow_pickle, follow_external))  # fmt: skip
 
 
@@ -142,6 +153,8 @@ def mask(
         typer.Option(
             "--value",
             help="The padding value: a timestep is padding when all its features equal it.",
+            metavar="V",
+            parser=NUMBER,
         ),
     ] = 0,
     force: Force = False,
@@ -158,7 +171,7 @@ def mask(
         chunk_size,
         json_,
         no_color,
-        value=_number(value),
+        value=value,
         force=force,
         format=format,
     )
@@ -180,14 +193,17 @@ def replicate(
     output: Out,
     to: Annotated[
         int | None,
-        typer.Option("--to", help="Broadcast a single sample to N samples.", metavar="N"),
+        typer.Option(
+            "--to", help="Broadcast a single sample to N samples.", metavar="N", parser=COUNT
+        ),
     ] = None,
     like: Annotated[
         str | None,
         typer.Option("--like", help="Broadcast to as many samples as SRC has.", metavar="SRC"),
     ] = None,
     each: Annotated[
-        int | None, typer.Option("--each", help="Repeat each sample K times.", metavar="K")
+        int | None,
+        typer.Option("--each", help="Repeat each sample K times.", metavar="K", parser=COUNT),
     ] = None,
     force: Force = False,
     format: FormatOpt = None,
@@ -254,14 +270,18 @@ def select(
     features: Annotated[
         str | None,
         typer.Option(
-            "--features", help="Feature indices to keep (last axis), e.g. 0,1,3.", metavar="I,J"
+            "--features",
+            help="Feature indices to keep (last axis), e.g. 0,1,3.",
+            metavar="I,J",
+            parser=INDEX_LIST,
         ),
     ] = None,
     columns: Annotated[
         str | None, typer.Option("--columns", help="Table columns to keep.", metavar="A,B")
     ] = None,
     first: Annotated[
-        int | None, typer.Option("--first", help="Keep the first K features.", metavar="K")
+        int | None,
+        typer.Option("--first", help="Keep the first K features.", metavar="K", parser=COUNT),
     ] = None,
     force: Force = False,
     format: FormatOpt = None,
@@ -292,12 +312,16 @@ def bucket(
             "--boundaries",
             help="Bucket boundaries (tf.data semantics): 10,20,30 gives [0,10) [10,20) [20,30) [30,∞).",
             metavar="B1,B2",
+            parser=POSITIVE_LIST,
         ),
     ] = None,
     buckets: Annotated[
         int | None,
         typer.Option(
-            "--buckets", help="Choose K buckets minimising total padding (exactly).", metavar="K"
+            "--buckets",
+            help="Choose K buckets minimising total padding (exactly).",
+            metavar="K",
+            parser=COUNT,
         ),
     ] = None,
     pad_to_boundary: Annotated[
@@ -308,7 +332,9 @@ def bucket(
         ),
     ] = False,
     padding: Annotated[str, typer.Option("--padding", help="pre or post.")] = "pre",
-    value: Annotated[float, typer.Option("--value", help="The padding value.")] = 0,
+    value: Annotated[
+        float, typer.Option("--value", help="The padding value.", metavar="V", parser=NUMBER)
+    ] = 0,
     force: Force = False,
     format: FormatOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
@@ -318,7 +344,7 @@ def bucket(
     """Split sequences into length buckets, each padded to its own maxlen: OUTDIR gets
     bucket_<k>.npz (data, mask, lengths, index) and buckets.json."""
     return _run("bucket", src, output, chunk_size, json_, no_color, boundaries=boundaries, buckets=buckets,
-                pad_to_boundary=pad_to_boundary, padding=padding, value=_number(value), force=force,
+                pad_to_boundary=pad_to_boundary, padding=padding, value=value, force=force,
                 format=format)  # fmt: skip
 
 
@@ -337,7 +363,13 @@ def repair(
     ] = None,
     output: Annotated[
         str,
-        typer.Option("--output", "-o", help="Folder for the repaired arrays.", metavar="OUTDIR"),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Folder for the repaired arrays.",
+            metavar="OUTDIR",
+            parser=OUTPUT,
+        ),
     ] = ...,
     x: Annotated[str | None, typer.Option("--x", help="The inputs.", metavar="SRC")] = None,
     y: Annotated[str | None, typer.Option("--y", help="The targets.", metavar="SRC")] = None,
@@ -351,13 +383,13 @@ def repair(
         str | None, typer.Option("--input-shape", metavar="SHAPE", help="As for check.")
     ] = None,
     features: Annotated[
-        int | None, typer.Option("--features", metavar="N", help="As for check.")
+        int | None, typer.Option("--features", metavar="N", help="As for check.", parser=COUNT)
     ] = None,
     timesteps: Annotated[
-        int | None, typer.Option("--timesteps", metavar="N", help="As for check.")
+        int | None, typer.Option("--timesteps", metavar="N", help="As for check.", parser=COUNT)
     ] = None,
     classes: Annotated[
-        int | None, typer.Option("--classes", metavar="N", help="As for check.")
+        int | None, typer.Option("--classes", metavar="N", help="As for check.", parser=COUNT)
     ] = None,
     target: Annotated[
         str | None, typer.Option("--target", metavar="COL", help="As for check.")

@@ -9,6 +9,7 @@ import typer
 
 from ..errors import ExitCode
 from . import app
+from ._options import OUTPUT
 
 spec_app = typer.Typer(
     help="Spec files (dsdoctor.toml): the data contract CI checks.", no_args_is_help=True
@@ -39,7 +40,11 @@ def infer(
     output: Annotated[
         str,
         typer.Option(
-            "--output", "-o", help="The spec file to write (- for stdout).", metavar="FILE"
+            "--output",
+            "-o",
+            help="The spec file to write (- for stdout).",
+            metavar="FILE",
+            parser=OUTPUT,
         ),
     ] = "-",
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,

@@ -63,7 +63,10 @@ def triage(
 
 
 def _render(d, *, quiet: bool) -> None:
-    """Plain lines: triage output is short and often pasted into an issue or a log."""
+    """Plain lines: triage output is short and often pasted into an issue or a log. The line
+    quoted from the log is shown with its control characters escaped."""
+    from ..render.safe import printable
+
     if d is None:
         from ..messages import NOT_FOUND
 
@@ -77,8 +80,8 @@ def _render(d, *, quiet: bool) -> None:
     numbers = ", ".join(f"{k}={_show(v)}" for k, v in d.numbers.items()) or "(none)"
     typer.echo(f"{d.code} {d.finding}  ({d.framework})")
     typer.echo(f"  {d.explanation}")
-    typer.echo(f"  read:    {numbers}")
-    typer.echo(f"  from:    {d.matched}")
+    typer.echo(f"  read:    {printable(numbers)}")
+    typer.echo(f"  from:    {printable(d.matched)}")
     typer.echo(f"  confirm: {d.check_command}")
     typer.echo(f"  explain: dsdoctor explain {d.finding}")
 

@@ -140,6 +140,10 @@ class ArrayStats:
         """Dense sequences (N, T[, F…]) padded with ``value`` at either end."""
         real = kernels.mask_padded(data, value)
         n, t = real.shape
+        if t == 0:  # (N, 0): every row is empty, and there is no first or last timestep to find
+            self.empty_rows += n
+            self._add_lengths(np.zeros(n, dtype=np.int64))
+            return
         any_real = real.any(axis=1)
         first = real.argmax(axis=1)
         last = t - 1 - real[:, ::-1].argmax(axis=1)

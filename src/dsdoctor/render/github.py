@@ -38,7 +38,12 @@ def annotation(f: Finding, arrays: dict[str, dict]) -> str:
 
 
 def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """The runner's escapes, after other control characters are shown as escapes (an ESC in an
+    annotation would colour the log)."""
+    from .safe import printable
+
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(text)
 
 
 def escape_property(text: str) -> str:

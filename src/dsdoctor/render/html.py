@@ -509,7 +509,11 @@ def _short(text: str, limit: int = 240) -> str:
 
 
 def _e(text: Any) -> str:
-    return escape(str(text), quote=True)
+    """HTML-escaped, with control and bidi characters shown as escapes (a U+202E in a name would
+    reorder the page's text)."""
+    from .safe import printable
+
+    return escape(printable(text, lines=True), quote=True)
 
 
 CSS = """

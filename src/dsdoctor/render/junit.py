@@ -112,5 +112,8 @@ def _details(f: Finding) -> str:
 
 
 def _x(text: str) -> str:
-    """``text`` with the characters XML 1.0 cannot represent replaced by U+FFFD."""
-    return _INVALID_XML.sub("\ufffd", str(text))
+    """``text`` with control characters shown as escapes (a JUnit file is often printed to a
+    terminal) and any other character XML 1.0 cannot represent replaced by U+FFFD."""
+    from .safe import printable
+
+    return _INVALID_XML.sub("\ufffd", printable(text, lines=True))

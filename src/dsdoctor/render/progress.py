@@ -37,5 +37,9 @@ def progress(
     count = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
     with Progress(TextColumn("{task.description}"), BarColumn(), count, TimeRemainingColumn(),
                   transient=True, console=None, redirect_stdout=False, redirect_stderr=False) as bar:  # fmt: skip
-        task = bar.add_task(description, total=total)
+        from rich.markup import escape
+
+        from .safe import printable
+
+        task = bar.add_task(escape(printable(description)), total=total)
         yield lambda amount: bar.advance(task, amount)

@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..units import format_bytes, format_shape
+from .safe import printable
 
 if TYPE_CHECKING:
     from ..api import Inspection
@@ -23,8 +24,10 @@ _TAG = re.compile(r"(?<!\\)\[/?[a-z ]*\]")
 
 
 def escape(text: object) -> str:
-    """Make text safe to embed in markup (what ``rich.markup.escape`` does for our tags)."""
-    return re.sub(r"(\[/?[a-z ]*\])", r"\\\1", str(text))
+    """Make text from the data safe to embed in markup: control characters shown as escapes
+    (:func:`~dsdoctor.render.safe.printable`, newlines included) and our tags escaped (what
+    ``rich.markup.escape`` does)."""
+    return re.sub(r"(\[/?[a-z ]*\])", r"\\\1", printable(text))
 
 
 class PlainConsole:
@@ -38,7 +41,7 @@ class PlainConsole:
         if isinstance(text, Tree):
             text = "\n".join(text.lines())
         plain = _TAG.sub("", str(text)).replace("\\[", "[")
-        self.file.write(plain + "\n")
+        self.file.write(printable(plain, lines=True) + "\n")
 
 
 def console(no_color: bool = False, stderr: bool = False):
@@ -56,7 +59,8 @@ class RichConsole:
         self.console = console
 
     def print(self, text: object = "") -> None:
-        self.console.print("\n".join(text.lines()) if isinstance(text, Tree) else text)
+        text = "\n".join(text.lines()) if isinstance(text, Tree) else text
+        self.console.print(printable(text, lines=True))
 
 
 class Tree:

@@ -20,7 +20,7 @@ from ..arrays import Ragged
 from ..engine.stats import add_histograms
 from ..errors import OutputError, RepairError, ShapeError, UsageError
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
-from ..units import format_shape, parse_shape
+from ..units import MAX_COUNT, format_shape, parse_counts, parse_shape
 from . import kernels
 from .result import RepairResult
 from .write import provenance, write_blocks
@@ -106,7 +106,8 @@ def _check_sides(**sides: str) -> None:
 
 def _check_value(value, dtype: np.dtype, fix: str = "choose another --value or --dtype") -> None:
     try:
-        ok = np.array(value).astype(dtype) == value or (np.isnan(value) and dtype.kind == "f")
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN → int64 is the refusal below
+            ok = np.array(value).astype(dtype) == value or (np.isnan(value) and dtype.kind == "f")
     except (ValueError, OverflowError, TypeError):
         ok = False
     if not ok:
@@ -137,11 +138,28 @@ def padded_windows(r: Ragged, *, maxlen: int, dtype: np.dtype, chunk_bytes: int,
     """``kernels.pad_values`` over ``r``'s sequences a window at a time, each window's padded
     data, mask and lengths about ``chunk_bytes``: sequences far shorter than ``maxlen`` would
     otherwise pad a chunk of input into many chunks of output."""
+    check_padded_row(maxlen, r.inner_shape, dtype)
     row_bytes = maxlen * (math.prod(r.inner_shape) * dtype.itemsize + 1) + 8
     rows = max(1, chunk_bytes // max(1, row_bytes))
     for start in range(0, len(r), rows):
         yield kernels.pad_values(r.values, r.offsets[start : start + rows + 1], maxlen=maxlen,
                                  dtype=dtype, **options)  # fmt: skip
+
+
+def check_padded_row(maxlen: int, inner: tuple[int, ...], dtype: np.dtype) -> None:
+    """Refuse a maxlen whose single padded sequence (data, mask, and the kernel's int64 gather
+    indices, 16 bytes a timestep) is more than READ_BUDGET: checked before anything is allocated
+    or written, since no window can be smaller than one sequence."""
+    from ..limits import READ_BUDGET
+    from ..units import format_bytes
+
+    need = maxlen * (math.prod(inner) * dtype.itemsize + 1 + 16)
+    if need > READ_BUDGET:
+        raise RepairError(
+            f"maxlen {maxlen} needs {format_bytes(need)} for one padded sequence, more than the "
+            f"{format_bytes(READ_BUDGET)} one step may take; choose a smaller --maxlen "
+            "(`dsdoctor plan SRC --batch-size B` shows the lengths)"
+        )
 
 
 def pad_file(src, out: str, *, maxlen: int | str | None = None, padding: str = "pre",
@@ -164,6 +182,7 @@ def pad_file(src, out: str, *, maxlen: int | str | None = None, padding: str = "
     target = np.dtype(dtype) if dtype is not None else h.dtype
     _check_value(value, target)
     n, inner = h.shape[0], h.inner_shape
+    check_padded_row(n_max, inner, target)
     specs = {"data": ((n, n_max, *inner), target)}
     if mask:
         specs["mask"] = ((n, n_max), np.dtype(bool))
@@ -362,7 +381,7 @@ def selected_features(
         if missing:
             raise RepairError(f"{h.source} has no column {missing[0]!r}; it has: {', '.join(have)}")
         return [have.index(c) for c in names]
-    idx = [int(i) for i in (features.split(",") if isinstance(features, str) else features)]
+    idx = parse_counts(features, low=-MAX_COUNT) if isinstance(features, str) else list(features)
     bad = [i for i in idx if not -width <= i < width]
     if bad:
         raise RepairError(
@@ -414,9 +433,7 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
             raise UsageError(f"--buckets must be at least 1, got {buckets}")
         bounds = kernels.optimal_boundaries(hist, buckets)
     else:
-        bounds = [
-            int(b) for b in (boundaries.split(",") if isinstance(boundaries, str) else boundaries)
-        ]
+        bounds = parse_counts(boundaries) if isinstance(boundaries, str) else list(boundaries)
         if any(b <= 0 for b in bounds) or any(b2 <= b1 for b1, b2 in itertools.pairwise(bounds)):
             raise UsageError(
                 f"--boundaries must be positive and increasing, got {','.join(map(str, bounds))}"
