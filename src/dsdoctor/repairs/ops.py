@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from ..arrays import Ragged
-from ..engine.stats import add_histograms
 from ..errors import OutputError, RepairError, ShapeError, UsageError
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
 from ..units import format_shape, parse_shape
@@ -113,13 +112,13 @@ def _check_value(value, dtype: np.dtype, fix: str = "choose another --value or -
         raise RepairError(f"the padding value {value} cannot be stored as {dtype}; {fix}")
 
 
-def length_histogram(h: ArrayHandle, chunk_bytes: int) -> np.ndarray:
+def length_histogram(h: ArrayHandle, chunk_bytes: int) -> kernels.LengthHistogram:
     offsets = getattr(h, "offsets", None)
     if offsets is not None:  # npz values + lengths: already in memory
-        return np.bincount(np.diff(offsets), minlength=1)
-    hist = np.zeros(1, dtype=np.int64)
+        return kernels.LengthHistogram.of(np.diff(offsets))
+    hist = kernels.LengthHistogram.empty()
     for chunk in h.chunks(chunk_bytes):
-        hist = add_histograms(hist, np.bincount(chunk.lengths, minlength=1))
+        hist = hist + kernels.LengthHistogram.of(chunk.lengths)
     return hist
 
 
@@ -130,6 +129,22 @@ def sequence_lengths(h: ArrayHandle, chunk_bytes: int) -> np.ndarray:
         return np.diff(offsets)
     parts = [c.lengths for c in h.chunks(chunk_bytes)]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
+#: The most bytes one padded row (its data and mask) may take. A row is padded in memory whole,
+#: and the kernel holds about four times a row at its peak (measured: a 512 MiB row took 2.1 GB);
+#: a longer maxlen is refused before anything is allocated, not met by an out-of-memory error.
+PAD_ROW_BYTES = 256 * 1024**2
+
+
+def check_pad_row(source: str, maxlen: int, inner: tuple[int, ...], dtype: np.dtype) -> None:
+    row = maxlen * (math.prod(inner) * dtype.itemsize + 1)
+    if row > PAD_ROW_BYTES:
+        raise RepairError(
+            f"padding {source} to {maxlen:,} timesteps makes rows of {row:,} bytes, more than "
+            f"the {PAD_ROW_BYTES:,} a padded row may take; pad to a shorter --maxlen (e.g. p99) "
+            "or split the longest sequences"
+        )
 
 
 def padded_windows(r: Ragged, *, maxlen: int, dtype: np.dtype, chunk_bytes: int, **options
@@ -164,6 +179,7 @@ def pad_file(src, out: str, *, maxlen: int | str | None = None, padding: str = "
     target = np.dtype(dtype) if dtype is not None else h.dtype
     _check_value(value, target)
     n, inner = h.shape[0], h.inner_shape
+    check_pad_row(h.source, n_max, inner, target)
     specs = {"data": ((n, n_max, *inner), target)}
     if mask:
         specs["mask"] = ((n, n_max), np.dtype(bool))
@@ -408,7 +424,7 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
     if folder.exists() and any(folder.iterdir()) and not force:
         raise OutputError(f"{folder} exists and is not empty; pass --force to write into it")
     lengths_all = sequence_lengths(h, chunk_bytes)
-    hist = np.bincount(lengths_all, minlength=1)
+    hist = kernels.LengthHistogram.of(lengths_all)
     if buckets is not None:
         if buckets < 1:
             raise UsageError(f"--buckets must be at least 1, got {buckets}")
@@ -440,7 +456,7 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
     bucket_cost = kernels.padding_cost(hist, bounds, pad_to_boundary=pad_to_boundary)
     info = {"source": h.source, "boundaries": bounds, "buckets": summary,
             "padding_global_maxlen": int(global_cost), "padding_bucketed": int(bucket_cost),
-            "padding_saved": int(global_cost - bucket_cost), "global_maxlen": int(len(hist) - 1)}  # fmt: skip
+            "padding_saved": int(global_cost - bucket_cost), "global_maxlen": hist.longest}  # fmt: skip
     with atomic_path(folder / "buckets.json", force=True) as tmp:
         Path(tmp).write_text(json.dumps(info, indent=2) + "\n")
     outputs = [str(folder / s["file"]) for s in summary if s["file"]] + [
@@ -571,7 +587,7 @@ def bucket(sequences, *, boundaries=None, buckets: int | None = None, pad_to_bou
     r = as_ragged(sequences, lengths=lengths, offsets=offsets)
     _check_value(value, r.dtype, "choose another value (bucket keeps the dtype)")
     ln = r.lengths
-    bounds = (kernels.optimal_boundaries(np.bincount(ln, minlength=1), buckets) if buckets is not None
+    bounds = (kernels.optimal_boundaries(kernels.LengthHistogram.of(ln), buckets) if buckets is not None
               else [int(b) for b in boundaries])  # fmt: skip
     which = kernels.assign_buckets(ln, bounds)
     out = []

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SourceError
-from .base import ArrayHandle, Source
+from .base import ArrayHandle, Source, check_shape
 
 MAX_HEADER_BYTES = 100_000
 #: Fortran-ordered arrays with more trailing positions than this are read through a memory map.
@@ -209,6 +209,7 @@ def open_npy(path: Path, display: str, *, allow_pickle: bool = False) -> NpyArra
             f"{display} is truncated: its header declares shape {shape} {dtype} "
             f"({need:,} bytes) but only {have:,} bytes of data follow"
         )
+    check_shape(shape, dtype, display)  # a zero axis hides the others from that size
     if not is_checkable(dtype):
         handle.skip = f"dtype {dtype} is not numeric; dsdoctor checks numeric arrays"
     return handle

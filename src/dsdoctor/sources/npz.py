@@ -15,10 +15,10 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..arrays import Ragged
+from ..arrays import INT64_MAX, Ragged, offsets_of
 from ..diskspace import preallocate, reason
 from ..errors import SourceError, UnsafeInputError
-from .base import ArrayHandle, Entry, Source, is_numeric
+from .base import ArrayHandle, Entry, Source, check_shape, is_numeric
 from .npy import check_bool, declared_bytes, fortran_rows, read_header, unsafe_message
 
 #: What reading a damaged archive raises: bad headers and CRCs, truncation, corrupt deflate,
@@ -220,8 +220,11 @@ class NpzRagged(ArrayHandle):
 
     def _chunks(self, chunk_bytes: int) -> Iterator[Ragged]:
         offsets = self.offsets
-        budget = max(1, chunk_bytes // self.row_bytes)  # timesteps per chunk
         n = len(offsets) - 1
+        if 0 in self.inner_shape:  # timesteps of no bytes: one chunk, however many there are
+            budget = max(1, int(offsets[-1]))
+        else:
+            budget = max(1, chunk_bytes // self.row_bytes)  # timesteps per chunk
         if n == 0:
             return
         pending: list[np.ndarray] = []
@@ -306,6 +309,7 @@ class NpzSource(Source):
                 f"{display} is truncated: its header declares shape {shape} {dtype} "
                 f"({need:,} bytes) but the archive stores {info.file_size:,} bytes for it"
             )
+        check_shape(shape, dtype, display)  # a zero axis hides the others from that size
         if need > BOMB_MIN_BYTES and need > BOMB_RATIO * max(1, info.compress_size):
             raise UnsafeInputError(
                 f"{display} expands from {info.compress_size:,} to {need:,} bytes "
@@ -336,14 +340,15 @@ class NpzSource(Source):
         index = partner.read()
         if index.ndim != 1 or index.dtype.kind not in "iu":
             raise SourceError(f"{partner.source} must be a 1-D integer array of {suffix[1:]}")
-        index = index.astype(np.int64)
         if suffix == "_lengths":
-            if np.any(index < 0):
-                raise SourceError(f"{partner.source} holds negative lengths")
-            offsets = np.zeros(len(index) + 1, dtype=np.int64)
-            np.cumsum(index, out=offsets[1:])
+            try:
+                offsets = offsets_of(index)
+            except ValueError as exc:
+                raise SourceError(f"{partner.source}: {exc}") from None
         else:
-            offsets = index
+            if len(index) and int(index.max()) > INT64_MAX:
+                raise SourceError(f"{partner.source} holds offsets past 64 bits")
+            offsets = index.astype(np.int64)
             if len(offsets) == 0 or offsets[0] != 0 or np.any(np.diff(offsets) < 0):
                 raise SourceError(f"{partner.source} must start at 0 and never decrease")
         total = values.shape[0]

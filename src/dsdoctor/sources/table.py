@@ -81,6 +81,7 @@ class TableArray(ArrayHandle):
     table: TableSource
     columns: list[str]
     kind: str  # "scalar" | "list" | "fixed"
+    shape_is_data = False  # the row count comes from metadata: rows are read to be counted
 
     def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray | Ragged]:
         # pyarrow holds several times a batch while it decodes one (its builders grow by

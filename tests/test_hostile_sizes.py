@@ -1,0 +1,207 @@
+"""Hostile sizes: tiny files that declare huge or zero-size shapes, lengths that overflow, many
+members or columns, non-regular files, shards that disagree, nulls inside sequences.
+
+Each runs the real CLI in a subprocess under an address-space cap (``RLIMIT_AS``, 3 GiB) and a
+time limit: exit 0/1 with the right report, or exit 2 with one line.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+import subprocess
+import sys
+import time
+import zipfile
+
+import numpy as np
+import pytest
+
+#: Address space a run may map (python + numpy + pyarrow map about 1 GiB) and the seconds it may
+#: take: a file that made dsdoctor allocate or iterate what it declares would not fit.
+AS_LIMIT = 3 * 1024**3
+SECONDS = 30
+
+
+class Run:
+    def __init__(self, p: subprocess.CompletedProcess, seconds: float):
+        self.code, self.stdout, self.stderr, self.seconds = (p.returncode, p.stdout, p.stderr,
+                                                             seconds)  # fmt: skip
+
+
+def run_bounded(*args, stdin=None, timeout: float = SECONDS) -> Run:
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (AS_LIMIT, AS_LIMIT))
+
+    start = time.perf_counter()
+    p = subprocess.run([sys.executable, "-m", "dsdoctor", *map(str, args)], capture_output=True,
+                       text=True, preexec_fn=limit, timeout=timeout, stdin=stdin,
+                       env={**os.environ, "NO_COLOR": "1"})  # fmt: skip
+    return Run(p, time.perf_counter() - start)
+
+
+def clean(r: Run, *needles: str) -> str:
+    assert r.code == 2, (r.code, r.stdout[-500:], r.stderr[-2000:])
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dsdoctor: error: "), r.stderr
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+    return lines[0]
+
+
+def report(r: Run) -> dict:
+    assert r.code in (0, 1), (r.code, r.stderr[-2000:])
+    assert "Traceback" not in r.stderr and "Warning" not in r.stderr, r.stderr
+    return json.loads(r.stdout)
+
+
+def check_stats(out: dict) -> dict:
+    """The statistics of the only array of a ``check --json`` report."""
+    (array,) = out["arrays"].values()
+    return array["stats"]
+
+
+def inspect_stats(out: dict) -> dict:
+    """The statistics of the only array of an ``inspect --json`` report."""
+    (entry,) = out["sources"][0]["entries"]
+    return entry["stats"]
+
+
+def npy_header(shape, descr="<f8") -> bytes:
+    header = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape!r}, }}".encode()
+    header += b" " * (64 - (10 + len(header) + 1) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header
+
+
+def npy_bytes(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
+def ragged_npz(path, values_shape, index, suffix="_lengths", descr="<f8"):
+    """An archive of a values member declaring ``values_shape`` (no data: a zero axis) and an
+    index member written by numpy."""
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("x.npy", npy_header(values_shape, descr))
+        z.writestr(f"x{suffix}.npy", npy_bytes(np.asarray(index)))
+    return path
+
+
+# -- items 3 and 4: zero-size shapes and lengths -------------------------------------------------
+@pytest.mark.parametrize("length", [2**29, 10**12, 2**59])
+def test_one_huge_sequence_of_empty_timesteps(tmp_path, length):
+    """(L, 0) values with x_lengths = [L]: the length histogram is one entry, not 8·L bytes."""
+    p = ragged_npz(tmp_path / "r.npz", (length, 0), [length])
+    assert p.stat().st_size < 600
+    for command in ("check", "inspect"):
+        out = report(run_bounded(command, p, "--json"))
+        stats = check_stats(out) if command == "check" else inspect_stats(out)
+        assert stats["lengths"]["max"] == stats["lengths"]["min"] == length
+        assert stats["lengths"]["count"] == 1
+        assert stats["length_histogram"][-1] == [stats["length_histogram"][-1][0], length, 1]
+
+
+def test_huge_sequence_pad_is_refused_before_allocating(tmp_path):
+    p = ragged_npz(tmp_path / "r.npz", (10**12, 0), [10**12])
+    clean(
+        run_bounded("pad", p, "-o", tmp_path / "o.npy"), "1,000,000,000,000 timesteps", "--maxlen"
+    )
+    assert not (tmp_path / "o.npy").exists()
+
+
+def test_huge_sequence_plan_reports_numbers(tmp_path):
+    p = ragged_npz(tmp_path / "r.npz", (10**12, 0), [10**12])
+    r = run_bounded("plan", p, "--batch-size", "4", "--json")
+    assert r.code == 0, r.stderr
+    assert json.loads(r.stdout)["maxlen"] == 10**12
+
+
+@pytest.mark.parametrize(
+    "lengths",
+    [
+        [2**62, 2**62, 2**62, 2**62],  # the cumulative sum wraps back to exactly 0
+        [2**63 - 1, 1],  # wraps negative
+        [2**62] * 6 + [2**63 - 1] * 2,  # wraps around more than once
+    ],
+)
+def test_lengths_whose_sum_overflows(tmp_path, lengths):
+    p = ragged_npz(tmp_path / "r.npz", (0, 0), np.array(lengths, dtype=np.int64))
+    clean(run_bounded("check", p), "x_lengths", "more than 64 bits")
+
+
+def test_uint64_lengths_past_int64(tmp_path):
+    p = ragged_npz(tmp_path / "r.npz", (0, 0), np.array([2**64 - 1], dtype=np.uint64))
+    clean(run_bounded("check", p), "x_lengths")
+
+
+def test_uint64_offsets_past_int64(tmp_path):
+    p = ragged_npz(tmp_path / "r.npz", (0, 0), np.array([0, 2**64 - 1], dtype=np.uint64),
+                   suffix="_offsets")  # fmt: skip
+    clean(run_bounded("check", p), "x_offsets")
+
+
+def test_negative_lengths(tmp_path):
+    p = ragged_npz(tmp_path / "r.npz", (0, 0), np.array([3, -3], dtype=np.int64))
+    clean(run_bounded("check", p), "x_lengths", "negative")
+
+
+def test_many_sequences_of_empty_timesteps(tmp_path):
+    """100,000 sequences of 10**13 timesteps of no features: one chunk, not one per sequence."""
+    n, each = 100_000, 10**13
+    p = ragged_npz(tmp_path / "r.npz", (n * each, 0), np.full(n, each, dtype=np.int64))
+    out = report(run_bounded("check", p, "--json"))
+    lengths = check_stats(out)["lengths"]
+    assert lengths["count"] == n and lengths["min"] == lengths["max"] == each
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(10**18, 0), (10**17, 0, 5), (3, 0), (2**58, 3, 0), (10**15, 7, 0, 9), (1, 0, 2**59)],
+)
+def test_zero_size_arrays_are_not_iterated(tmp_path, shape):
+    """A 128-byte .npy declaring (10**18, 0) has no data: its statistics are those of no
+    elements, and its rows are counted, not read."""
+    p = tmp_path / "z.npy"
+    p.write_bytes(npy_header(shape))
+    for stats in (check_stats(report(run_bounded("check", p, "--json"))),
+                  inspect_stats(report(run_bounded("inspect", p, "--json")))):  # fmt: skip
+        assert stats["rows"] == shape[0] and stats["nan"] == 0 and stats["min"] is None
+
+
+@pytest.mark.parametrize("shape", [(10**18, 0), (10**17, 4, 0)])
+def test_zero_size_padded_data_with_a_mask_value(tmp_path, shape):
+    """--mask-value on (N, T, 0): every row is padding, counted without a bool per row."""
+    p = tmp_path / "z.npy"
+    p.write_bytes(npy_header(shape))
+    r = run_bounded("check", p, "--mask-value", "0", "--json")
+    out = report(r)
+    codes = {f["code"] for f in out["findings"]}
+    assert "DS304" in codes  # empty sequences, all of them
+    finding = next(f for f in out["findings"] if f["code"] == "DS304")
+    assert str(shape[0]) in finding["message"].replace(",", "")
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(2**62, 2**62, 0), (2**63 - 1, 0), (5, 0, 2**61, 2**61), (2**62, 4, 0), (10**18, 0, 5)],
+)
+def test_zero_size_shapes_no_array_can_have(tmp_path, shape):
+    """numpy cannot make these (their non-zero axes times 8 bytes pass 2**63): refused."""
+    p = tmp_path / "z.npy"
+    p.write_bytes(npy_header(shape))
+    clean(run_bounded("check", p), "declares shape", "damaged")
+
+
+def test_zero_size_npz_member(tmp_path):
+    p = tmp_path / "z.npz"
+    with zipfile.ZipFile(p, "w") as z:
+        z.writestr("a.npy", npy_header((10**18, 0)))
+    assert check_stats(report(run_bounded("check", p, "--json")))["rows"] == 10**18
+    with zipfile.ZipFile(p, "a") as z:
+        z.writestr("b.npy", npy_header((2**62, 2**62, 0)))
+    clean(run_bounded("check", f"{p}:a"), ":b declares shape", "damaged")
