@@ -7,6 +7,7 @@ by ``chunk_bytes``. Every check and repair is written against this interface onl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,12 +102,12 @@ class ArrayHandle:
         """Bytes the dense array takes in memory (None for ragged: see the length statistics)."""
         if self.ragged or any(d is None for d in self.shape):
             return None
-        return int(np.prod(self.shape, dtype=object)) * self.dtype.itemsize
+        return math.prod(self.shape) * self.dtype.itemsize
 
     @property
     def row_bytes(self) -> int:
         """Bytes of one sample (dense) or of one timestep (ragged)."""
-        return max(1, int(np.prod(self.inner_shape, dtype=object)) * max(1, self.dtype.itemsize))
+        return max(1, math.prod(self.inner_shape) * max(1, self.dtype.itemsize))
 
     def describe(self) -> dict[str, Any]:
         """The JSON description of the array (a public interface: add fields, never rename)."""
