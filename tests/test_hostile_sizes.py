@@ -240,3 +240,93 @@ def test_wide_tables_are_read_in_one_pass(tmp_path, fmt):
     assert len(entries) == n and entries[-1]["stats"]["max"] == 2
     assert r.seconds < 20
     assert timed("check", p) < 15
+
+
+# -- item 9: pipes and devices -----------------------------------------------------------------------
+def fifo_with(tmp_path, name: str, data: bytes):
+    """A FIFO that a background writer fills with ``data`` once a reader opens it."""
+    import threading
+
+    path = tmp_path / name
+    os.mkfifo(path)
+
+    def write():
+        try:
+            with open(path, "wb") as fp:
+                fp.write(data)
+        except BrokenPipeError:
+            pass
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return path, thread
+
+
+def test_npy_from_a_fifo_is_read_as_a_stream(tmp_path):
+    a = np.arange(12.0).reshape(4, 3)
+    a[1, 1] = np.nan
+    path, thread = fifo_with(tmp_path, "x.npy", npy_bytes(a))
+    out = report(run_bounded("check", path, "--json"))
+    assert check_stats(out)["rows"] == 4 and check_stats(out)["nan"] == 1
+    thread.join(5)
+
+
+def test_npy_from_process_substitution(tmp_path):
+    """``<(producer)`` is /dev/fd/N of a pipe, with no extension: was exit 3 (Illegal seek)."""
+    p = tmp_path / "x.npy"
+    np.save(p, np.arange(6, dtype=np.int32).reshape(3, 2))
+    r = subprocess.run(["bash", "-c", f'"$0" -m dsdoctor check --json <(cat "{p}")', sys.executable],
+                       capture_output=True, text=True, timeout=SECONDS)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert check_stats(json.loads(r.stdout))["rows"] == 3
+
+
+def test_truncated_npy_stream(tmp_path):
+    data = npy_bytes(np.arange(100.0))
+    path, _ = fifo_with(tmp_path, "x.npy", data[:-40])
+    clean(run_bounded("check", path), "truncated")
+
+
+@pytest.mark.parametrize("fmt", ["npz", "hdf5", "parquet", "csv"])
+def test_formats_that_need_to_seek_refuse_a_stream(tmp_path, fmt):
+    path, _ = fifo_with(tmp_path, f"x.{fmt}", b"PK\x03\x04" + b"\0" * 100)
+    clean(run_bounded("check", path), "not a regular file", fmt, "save it to a file first")
+
+
+@pytest.mark.parametrize("args", [("/dev/zero", "--source-format", "npz"), ("/dev/zero",),
+                                  ("/dev/zero", "--source-format", "npy"), ("/dev/null",)])  # fmt: skip
+def test_devices_are_refused_at_once(args):
+    """/dev/zero read as npz grew to 3 GiB, then exit 3."""
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero")
+    r = run_bounded("check", *args)
+    clean(r)
+    assert r.seconds < 10
+
+
+def test_stdin_that_never_ends_is_refused():
+    """``cat /dev/zero | dsdoctor check -`` spooled forever."""
+    with open("/dev/zero", "rb") as zero:
+        clean(run_bounded("check", "-", stdin=zero), "not a .npy stream")
+
+
+def test_stdin_stream_stops_at_the_declared_size(tmp_path):
+    """A valid header followed by an endless stream: only the declared bytes are copied."""
+    import threading
+
+    a = np.arange(8.0)
+    r_fd, w_fd = os.pipe()
+
+    def write():
+        try:
+            with os.fdopen(w_fd, "wb") as w:
+                w.write(npy_bytes(a))
+                while True:
+                    w.write(b"\0" * 65536)
+        except (BrokenPipeError, OSError):
+            pass
+
+    threading.Thread(target=write, daemon=True).start()
+    with os.fdopen(r_fd, "rb") as stream:
+        out = report(run_bounded("check", "-", "--json", stdin=stream))
+    assert check_stats(out)["rows"] == 8
