@@ -330,3 +330,54 @@ def test_stdin_stream_stops_at_the_declared_size(tmp_path):
     with os.fdopen(r_fd, "rb") as stream:
         out = report(run_bounded("check", "-", "--json", stdin=stream))
     assert check_stats(out)["rows"] == 8
+
+
+# -- item 10: Parquet files of one dataset that disagree ------------------------------------------------
+def write_parquet(path, **columns):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table(columns), path)
+
+
+@pytest.mark.parametrize(
+    "first, second, needles",
+    [
+        ({"a": [1.0, 2.0], "b": [3.0, 4.0]}, {"a": [5.0]}, ["p1.parquet lacks column(s) 'b'"]),
+        ({"a": [5.0]}, {"a": [1.0, 2.0], "b": [3.0, 4.0]}, ["p1.parquet has column(s) 'b'"]),
+        ({"a": [1.0]}, {"a": np.array([1], dtype=np.int32)}, ["'a' is double", "int32"]),
+    ],
+)
+def test_parquet_directory_whose_files_disagree(tmp_path, first, second, needles):
+    """Was: b's missing rows read as NaN (a data problem), or b not checked at all."""
+    d = tmp_path / "ds"
+    d.mkdir()
+    write_parquet(d / "p0.parquet", **first)
+    write_parquet(d / "p1.parquet", **second)
+    for command in ("check", "inspect"):
+        clean(run_bounded(command, d), "Parquet files disagree", "p0.parquet", *needles)
+
+
+def test_parquet_directory_whose_files_agree_in_another_column_order(tmp_path):
+    d = tmp_path / "ds"
+    d.mkdir()
+    write_parquet(d / "p0.parquet", a=[1.0, 2.0], b=[3.0, 4.0])
+    write_parquet(d / "p1.parquet", b=[7.0], a=[5.0])
+    out = report(run_bounded("check", d, "--json"))
+    assert check_stats(out)["rows"] == 3 and check_stats(out)["nan"] == 0
+
+
+@pytest.mark.parametrize("ext", ["parquet", "csv"])
+def test_table_shards_with_other_columns_of_the_same_shape(tmp_path, ext):
+    """A glob of tables with columns (a, b) and (a, c): both stack to (N, 2) float64, and were
+    read as one array mixing b with c."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    for i, other in enumerate("bc"):
+        table = pa.table({"a": [1.0, 2.0], other: [3.0, 4.0]})
+        path = tmp_path / f"s{i}.{ext}"
+        write_parquet(
+            path, **{n: table[n] for n in table.column_names}
+        ) if ext == "parquet" else pacsv.write_csv(table, path)
+    clean(run_bounded("check", f"{tmp_path}/s*.{ext}"), "holds columns a, c", "a, b")
