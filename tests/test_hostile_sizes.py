@@ -381,3 +381,70 @@ def test_table_shards_with_other_columns_of_the_same_shape(tmp_path, ext):
             path, **{n: table[n] for n in table.column_names}
         ) if ext == "parquet" else pacsv.write_csv(table, path)
     clean(run_bounded("check", f"{tmp_path}/s*.{ext}"), "holds columns a, c", "a, b")
+
+
+# -- item 11: nulls inside sequences -------------------------------------------------------------------
+def sequences_with_nulls(path, kind: str):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if kind == "fixed":  # a null timestep of list<fixed_size_list<int16, 2>>
+        t = pa.list_(pa.list_(pa.int16(), 2))
+        arr = pa.array([[[1, 2], [3, 4]], [[5, 6], None, [7, 8]], [[9, 10]]], type=t)
+    elif kind == "inner":  # a null value of list<int32>
+        arr = pa.array([[1, 2], [4, None, 6], [7]], type=pa.list_(pa.int32()))
+    else:  # a null value inside a fixed_size_list timestep
+        t = pa.list_(pa.list_(pa.int64(), 2))
+        arr = pa.array([[[1, 2]], [[3, 4], [5, None]], [[7, 8]]], type=t)
+    pq.write_table(pa.table({"s": arr}), path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["fixed", "inner", "inner_fixed"])
+def test_nulls_inside_sequences_are_a_finding(tmp_path, kind):
+    p = sequences_with_nulls(tmp_path / "n.parquet", kind)
+    out = report(run_bounded("check", p, "--json"))
+    found = {f["code"]: f for f in out["findings"]}
+    assert found["DS401"]["evidence"]["nulls"] >= 1
+    assert "null values inside its sequences" in found["DS401"]["message"]
+    assert all(
+        fx["safety"] != "lossless" for fx in found["DS301"]["fixes"] if "pad" in fx["command"]
+    )
+
+
+@pytest.mark.parametrize("kind", ["fixed", "inner", "inner_fixed"])
+@pytest.mark.parametrize("extra", [(), ("--allow-lossy-cast",), ("--value", "-1")])
+def test_pad_never_casts_a_null_to_an_integer(tmp_path, kind, extra):
+    """pad of list<fixed_size_list<int16, 2>> with a null timestep wrote [0, 0], marked real,
+    with a RuntimeWarning on stderr."""
+    p = sequences_with_nulls(tmp_path / "n.parquet", kind)
+    clean(run_bounded("pad", p, "-o", tmp_path / "o.npy", *extra), "null", "sequence 1, timestep 1",
+          "--dtype float32")  # fmt: skip
+    assert not (tmp_path / "o.npy").exists()
+
+
+def test_pad_to_a_float_dtype_keeps_nulls_as_nan(tmp_path):
+    p = sequences_with_nulls(tmp_path / "n.parquet", "fixed")
+    r = run_bounded("pad", p, "-o", tmp_path / "o.npy", "--dtype", "float32", "--padding", "post")
+    assert r.code == 0 and "Warning" not in r.stderr, r.stderr
+    data, mask = np.load(tmp_path / "o.npy"), np.load(tmp_path / "o.mask.npy")
+    assert data.dtype == np.float32 and np.isnan(data[1, 1]).all() and mask[1].all()
+    assert data[1, 0].tolist() == [5, 6] and data[1, 2].tolist() == [7, 8]
+
+
+def test_bucket_never_casts_a_null_to_an_integer(tmp_path):
+    p = sequences_with_nulls(tmp_path / "n.parquet", "inner")
+    clean(run_bounded("bucket", p, "--buckets", "2", "-o", tmp_path / "b"), "null")
+
+
+def test_a_null_sequence_is_an_empty_one(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    p = tmp_path / "n.parquet"
+    pq.write_table(pa.table({"s": pa.array([[1, 2], None, [3]], type=pa.list_(pa.int32()))}), p)
+    out = report(run_bounded("check", p, "--json"))
+    assert "DS304" in {f["code"] for f in out["findings"]}
+    r = run_bounded("pad", p, "-o", tmp_path / "o.npy", "--padding", "post")
+    assert r.code == 0, r.stderr
+    assert np.load(tmp_path / "o.lengths.npy").tolist() == [2, 0, 1]

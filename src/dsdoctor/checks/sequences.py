@@ -70,11 +70,14 @@ class RaggedSequences(Check):
                 continue
             summary = s.stats.length_summary()
             longest = summary["max"]
+            # nulls inside integer sequences: pad refuses them (see DS401), so it is no
+            # lossless fix as it stands
+            whole = not (s.handle.dtype.kind in "iub" and s.stats.nan)
             fx: list[Fix] = []
             if steps is not None:
-                fx.append(fixes.pad(s.handle, maxlen=steps, lossless=steps >= longest))
+                fx.append(fixes.pad(s.handle, maxlen=steps, lossless=whole and steps >= longest))
             else:
-                fx.append(fixes.pad(s.handle, maxlen=longest, lossless=True))
+                fx.append(fixes.pad(s.handle, maxlen=longest, lossless=whole))
                 if summary["p95"] < longest:
                     fx.append(fixes.pad(s.handle, maxlen="p95", lossless=False))
             if len(s.stats.length_hist.lengths) > 1:

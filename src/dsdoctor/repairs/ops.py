@@ -147,11 +147,34 @@ def check_pad_row(source: str, maxlen: int, inner: tuple[int, ...], dtype: np.dt
         )
 
 
+def refuse_nan_as_integer(r: Ragged, dtype: np.dtype, source: str = "the data",
+                          first_row: int | None = None) -> None:  # fmt: skip
+    """A pad never casts NaN to an integer (numpy makes it an arbitrary number, 0 or -32768,
+    that the mask then marks real). NaN in sequences read as integers are nulls in the file:
+    RepairError naming the first sequence and timestep that holds one."""
+    window = r.window()
+    if dtype.kind not in "iub" or window.dtype.kind not in "fc" or not window.size:
+        return
+    nan = np.isnan(window.reshape(len(window), -1)).any(axis=1)
+    if not nan.any():
+        return
+    step = int(np.argmax(nan))
+    row = int(np.searchsorted(r.offsets, r.offsets[0] + step, side="right")) - 1
+    where = (f"sequence {first_row + row:,}, timestep {step + r.offsets[0] - r.offsets[row]:,}"
+             if first_row is not None else f"{int(nan.sum()):,} timestep(s)")  # fmt: skip
+    raise RepairError(
+        f"{source} holds null (missing) values ({where}); padding them as {dtype} would turn "
+        "them into numbers the mask calls real. Fill or drop the nulls first, or pad to a float "
+        "dtype (pad --dtype float32), where they stay NaN"
+    )
+
+
 def padded_windows(r: Ragged, *, maxlen: int, dtype: np.dtype, chunk_bytes: int, **options
                    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:  # fmt: skip
     """``kernels.pad_values`` over ``r``'s sequences a window at a time, each window's padded
     data, mask and lengths about ``chunk_bytes``: sequences far shorter than ``maxlen`` would
     otherwise pad a chunk of input into many chunks of output."""
+    refuse_nan_as_integer(r, dtype)
     row_bytes = maxlen * (math.prod(r.inner_shape) * dtype.itemsize + 1) + 8
     rows = max(1, chunk_bytes // max(1, row_bytes))
     for start in range(0, len(r), rows):
@@ -188,10 +211,13 @@ def pad_file(src, out: str, *, maxlen: int | str | None = None, padding: str = "
     counts = {"collisions": 0, "truncated": 0}
 
     def blocks() -> Iterator[dict]:
+        rows_done = 0
         for chunk in h.chunks(chunk_bytes):
+            refuse_nan_as_integer(chunk, target, h.source, rows_done)
+            rows_done += len(chunk)
             window = chunk.values[chunk.offsets[0] : chunk.offsets[-1]]
             if (
-                target != h.dtype
+                target != window.dtype
                 and not allow_lossy_cast
                 and not kernels.lossless_cast(window, target)
             ):
