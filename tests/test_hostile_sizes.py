@@ -448,3 +448,10 @@ def test_a_null_sequence_is_an_empty_one(tmp_path):
     r = run_bounded("pad", p, "-o", tmp_path / "o.npy", "--padding", "post")
     assert r.code == 0, r.stderr
     assert np.load(tmp_path / "o.lengths.npy").tolist() == [2, 0, 1]
+
+
+def test_huge_sequence_bucket_is_refused_before_allocating(tmp_path):
+    """bucket asked for 7.3 TiB (exit 3) on one sequence of 10**12 empty timesteps."""
+    p = ragged_npz(tmp_path / "r.npz", (10**12, 0), [10**12])
+    clean(run_bounded("bucket", p, "--buckets", "2", "-o", tmp_path / "b"), "1,000,000,000,000")
+    assert not (tmp_path / "b").exists()

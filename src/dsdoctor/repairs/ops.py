@@ -463,6 +463,8 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
             raise UsageError(
                 f"--boundaries must be positive and increasing, got {','.join(map(str, bounds))}"
             )
+    widest = max(hist.longest, bounds[-1] - 1 if pad_to_boundary and bounds else 0)
+    check_pad_row(h.source, widest, h.inner_shape, h.dtype)  # before any folder is made
     folder.mkdir(parents=True, exist_ok=True)
     edges = [0, *bounds, None]
     which = kernels.assign_buckets(lengths_all, bounds)
