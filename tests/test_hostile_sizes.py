@@ -455,3 +455,18 @@ def test_huge_sequence_bucket_is_refused_before_allocating(tmp_path):
     p = ragged_npz(tmp_path / "r.npz", (10**12, 0), [10**12])
     clean(run_bounded("bucket", p, "--buckets", "2", "-o", tmp_path / "b"), "1,000,000,000,000")
     assert not (tmp_path / "b").exists()
+
+
+def test_bucketing_numbers_past_int64_are_exact(tmp_path):
+    """Lengths whose padded cells pass int64: the padding and the bucket boundaries are computed
+    on exact integers (the boundaries programme raised ValueError: exit 3)."""
+    lengths = np.array([1, 2, 3, 4, 5, 2**59], dtype=np.int64)
+    p = ragged_npz(tmp_path / "r.npz", (int(lengths.sum()), 0), lengths)
+    out = report(run_bounded("check", p, "--json"))
+    excess = next(f for f in out["findings"] if f["code"] == "DS303")
+    assert excess["evidence"]["padding"] == 5 * 2**59 - 15
+    assert excess["evidence"]["bucket_boundaries"] == [2, 4, 6]  # 4 buckets: {1}, {2, 3}, {4, 5}, …
+    assert excess["evidence"]["bucketed_padding"] == 2
+    r = run_bounded("plan", p, "--batch-size", "2", "--buckets", "2", "--json")
+    assert r.code == 0, r.stderr
+    assert json.loads(r.stdout)["padding"]["buckets"]["boundaries"] == [6]

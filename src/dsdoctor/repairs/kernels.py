@@ -177,6 +177,8 @@ class LengthHistogram:
     @property
     def timesteps(self) -> int:
         """The number of timesteps of all sequences (an exact Python int)."""
+        if self.longest * self.total < 1 << 62:  # int64 cannot overflow
+            return int(np.dot(self.lengths, self.counts))
         return sum(
             int(n) * int(length) for length, n in zip(self.lengths, self.counts, strict=True)
         )
@@ -585,14 +587,16 @@ def padding_cost(
         return 0
     which = np.searchsorted(bounds, counts.lengths, side="right")  # each distinct length's bucket
     k = len(bounds) + 1
-    in_bucket = np.zeros(k, dtype=np.int64)
-    cells = np.zeros(k, dtype=np.int64)
-    widths = np.zeros(k, dtype=np.int64)
-    np.add.at(in_bucket, which, counts.counts)
-    np.add.at(cells, which, counts.counts * counts.lengths)
-    np.maximum.at(widths, which, counts.lengths)  # the longest length in each bucket
+    # exact Python integers when cells could pass int64 (hostile lengths), int64 otherwise
+    top = max(counts.longest, int(bounds[-1]) if len(bounds) else 0)
+    kind = object if top * counts.total >= 1 << 62 else np.int64
+    lengths, seqs = counts.lengths.astype(kind), counts.counts.astype(kind)
+    in_bucket, cells, widths = (np.zeros(k, dtype=np.int64).astype(kind) for _ in range(3))
+    np.add.at(in_bucket, which, seqs)
+    np.add.at(cells, which, seqs * lengths)
+    np.maximum.at(widths, which, lengths)  # the longest length in each bucket
     if pad_to_boundary:
-        widths[:-1] = bounds - 1
+        widths[:-1] = (bounds - 1).astype(kind)
     used = in_bucket > 0
     cost = in_bucket[used] * widths[used] - cells[used]
     return int(sum(int(c) for c in cost))
@@ -620,8 +624,12 @@ def optimal_boundaries(hist: npt.ArrayLike, k: int) -> list[int]:
     # real timesteps, so minimising the cells minimises the padding.
     prefix = np.concatenate(([0], np.cumsum(counts.counts)))
     if int(prefix[-1]) * int(distinct[-1]) >= 1 << 61:
-        raise ValueError("too many timesteps to bucket exactly with int64 arithmetic")
-    big = np.int64(1 << 62)
+        # cells past int64 (only hostile lengths reach it): the same programme on exact
+        # Python integers, slower but never wrong
+        prefix, distinct = prefix.astype(object), distinct.astype(object)
+        kind, big = object, 1 << 200
+    else:
+        kind, big = np.int64, np.int64(1 << 62)
     best = prefix[1:] * distinct  # best[b]: lengths 0..b in one bucket
     splits: list[Int64Array] = []
     for group in range(2, groups + 1):
@@ -630,7 +638,7 @@ def optimal_boundaries(hist: npt.ArrayLike, k: int) -> list[int]:
         # decreases with b: each block of b only searches from the previous block's best a.
         # Only b = n_distinct - 1 matters for the last group.
         old = best
-        best = np.full(n_distinct, big, dtype=np.int64)
+        best = np.full(n_distinct, big, dtype=kind)
         split = np.zeros(n_distinct, dtype=np.int64)
         first_b = group - 1 if group < groups else n_distinct - 1
         low = group - 1
