@@ -470,3 +470,12 @@ def test_bucketing_numbers_past_int64_are_exact(tmp_path):
     r = run_bounded("plan", p, "--batch-size", "2", "--buckets", "2", "--json")
     assert r.code == 0, r.stderr
     assert json.loads(r.stdout)["padding"]["buckets"]["boundaries"] == [6]
+
+
+@pytest.mark.parametrize("offsets", [[0, 10**12], [0, 5, 10**12, 10**12]])
+def test_huge_sequences_given_by_offsets(tmp_path, offsets):
+    p = ragged_npz(tmp_path / "r.npz", (offsets[-1], 0), np.array(offsets, dtype=np.int64),
+                   suffix="_offsets")  # fmt: skip
+    stats = check_stats(report(run_bounded("check", p, "--json")))
+    assert stats["lengths"]["max"] == 10**12 - 5 * (len(offsets) > 2)
+    assert stats["lengths"]["count"] == len(offsets) - 1
