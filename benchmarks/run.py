@@ -4,7 +4,9 @@
 - ``check`` on a 3 GiB float32 ``.npy``, HDF5 and Parquet file vs a chunked numpy/pyarrow scan,
   with peak RSS (``bench_check.py``);
 - start-up: ``--version``, ``--help``, ``inspect small.npy`` vs ``import numpy`` (``bench_startup.py``);
-- shards: ``check DIR --jobs 2`` vs serial (``bench_shards.py``).
+- shards: ``check DIR --jobs 2`` vs serial (``bench_shards.py``);
+- width: ``inspect``/``check`` time against the number of npz members and table columns, and its
+  growth per doubling (``bench_width.py``).
 
 Prints the report and writes it as Markdown to ``docs/benchmarks.md``. Big files go to a
 temporary directory under /tmp and are deleted at the end.
@@ -34,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_check
 import bench_shards
 import bench_startup
+import bench_width
 from bench_kernels import best_of, make_data
 from common import Target, need_disk
 from common import table as md_table
@@ -253,7 +256,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     record(*pad_sections(N_SEQ // scale), load)
     with tempfile.TemporaryDirectory(prefix="dsdoctor-bench-", dir=tmp_root) as tmp:
-        for module in (bench_check, bench_startup, bench_shards):
+        for module in (bench_check, bench_startup, bench_shards, bench_width):
             load = os.getloadavg()[0]
             record(*module.bench(Path(tmp), scale), load)
 

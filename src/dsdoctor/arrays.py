@@ -11,6 +11,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
+INT64_MAX = np.iinfo(np.int64).max
+
+
+def offsets_of(lengths) -> np.ndarray:
+    """The int64 offsets ``[0, l0, l0 + l1, …]`` of 1-D integer ``lengths``; ValueError when a
+    length is negative or the lengths add up past int64 (where a cumulative sum would wrap
+    around, even back to the right total)."""
+    lens = np.asarray(lengths)
+    if lens.ndim != 1 or (lens.size and lens.dtype.kind not in "iub"):
+        raise ValueError(f"lengths must be a 1-D array of integers; got {lens.dtype} {lens.shape}")
+    offsets = np.zeros(len(lens) + 1, dtype=np.int64)
+    if not lens.size:
+        return offsets
+    if lens.min() < 0:
+        raise ValueError(f"lengths must not be negative; {lens.min()} is")
+    if int(lens.max()) > INT64_MAX or int(lens.max()) > INT64_MAX // len(lens):
+        # only then can the sum overflow: add as exact Python ints, once
+        total = sum(int(v) for v in lens)
+        if total > INT64_MAX:
+            raise ValueError(f"lengths add up to {total:,} timesteps, more than 64 bits can count")
+    np.cumsum(lens.astype(np.int64, copy=False), out=offsets[1:])
+    return offsets
+
 
 @dataclass(frozen=True)
 class Ragged:
@@ -29,10 +52,7 @@ class Ragged:
 
     @classmethod
     def from_lengths(cls, values: np.ndarray, lengths: np.ndarray) -> Ragged:
-        lengths = np.asarray(lengths, dtype=np.int64)
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        return cls(values, offsets)
+        return cls(values, offsets_of(lengths))
 
     @classmethod
     def from_sequences(cls, sequences) -> Ragged:

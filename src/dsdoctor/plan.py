@@ -48,12 +48,10 @@ def make_plan(handle, stats, *, batch_size: int, memory: int | None = None, buck
     longest = None
     if handle.ragged:
         hist = stats.length_hist
-        longest = maxlen if maxlen is not None else max(0, len(hist) - 1)
+        longest = maxlen if maxlen is not None else hist.longest
         per_sample = longest * handle.row_bytes
-        clipped = hist[: longest + 1].copy() if len(hist) > longest + 1 else hist
-        if len(hist) > longest + 1:
-            clipped[longest] += int(hist[longest + 1 :].sum())  # truncated sequences fill maxlen
-        real = int((clipped * range(len(clipped))).sum()) if len(clipped) else 0
+        clipped = hist.clip(longest)  # truncated sequences fill maxlen
+        real = clipped.timesteps
         cells = n * longest
         padding = {"cells": cells, "real": real, "padding": cells - real,
                    "waste": round((cells - real) / cells, 4) if cells else 0.0}  # fmt: skip

@@ -17,7 +17,7 @@ def sample_bytes(s: Subject, timesteps: int | None = None) -> int | None:
     if h.ragged:
         longest = timesteps
         if longest is None and s.stats is not None and s.stats.lengths_count:
-            longest = len(s.stats.length_hist) - 1
+            longest = s.stats.length_hist.longest
         return None if longest is None else longest * h.row_bytes
     return h.row_bytes if h.ndim else h.dtype.itemsize
 

@@ -70,14 +70,17 @@ class RaggedSequences(Check):
                 continue
             summary = s.stats.length_summary()
             longest = summary["max"]
+            # nulls inside integer sequences: pad refuses them (see DS401), so it is no
+            # lossless fix as it stands
+            whole = not (s.handle.dtype.kind in "iub" and s.stats.nan)
             fx: list[Fix] = []
             if steps is not None:
-                fx.append(fixes.pad(s.handle, maxlen=steps, lossless=steps >= longest))
+                fx.append(fixes.pad(s.handle, maxlen=steps, lossless=whole and steps >= longest))
             else:
-                fx.append(fixes.pad(s.handle, maxlen=longest, lossless=True))
+                fx.append(fixes.pad(s.handle, maxlen=longest, lossless=whole))
                 if summary["p95"] < longest:
                     fx.append(fixes.pad(s.handle, maxlen="p95", lossless=False))
-            if len(np.flatnonzero(s.stats.length_hist)) > 1:
+            if len(s.stats.length_hist.lengths) > 1:
                 fx.append(fixes.bucket(s.handle, SUGGESTED_BUCKETS))
             target = f" (the model expects {steps})" if steps is not None else ""
             yield self.finding([s], summary, fx, x_name=s.name, target=target)
@@ -170,10 +173,10 @@ class ExcessPadding(Check):
 
     def _ragged(self, s: Subject) -> Iterator[Finding]:
         hist = s.stats.length_hist
-        if hist.sum() == 0:
+        if hist.total == 0:
             return
-        longest = len(hist) - 1
-        total = int(hist.sum()) * longest
+        longest = hist.longest
+        total = hist.total * longest
         waste = kernels.padding_cost(hist, [])
         if not total or waste / total <= self.THRESHOLD:
             return

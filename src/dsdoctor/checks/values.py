@@ -14,7 +14,8 @@ class NonFiniteValues(Check):
 
     What it means:
     A missing value became NaN (an empty CSV cell, a Parquet null, a division by zero in
-    preprocessing) or an overflow became Inf.
+    preprocessing) or an overflow became Inf. In an integer or bool column — also inside
+    ``list<…>`` sequences — a NaN can only be a null in the file: the message says so.
 
     Why frameworks fail:
     Nothing complains at first: the first batch containing a NaN makes the loss NaN, the
@@ -22,22 +23,31 @@ class NonFiniteValues(Check):
 
     How to repair:
     Find where the values come from (the evidence counts them); impute (mean, median, a flag
-    column), drop the rows, or clip the overflow in preprocessing.
+    column), drop the rows, or clip the overflow in preprocessing. ``pad`` refuses nulls inside
+    integer sequences (a cast would make them numbers the mask calls real) unless padding to a
+    float ``--dtype``, where they stay NaN.
 
     Example:
     dsdoctor check --x x.npy
     """
 
     code, name, severity, family = "DS401", "non-finite-values", Severity.ERROR, "values"
-    template = "{x_name} has {total:,} non-finite values of {values:,}: {nan:,} NaN, {posinf:,} +Inf, {neginf:,} -Inf"
+    template = "{x_name} has {total:,} non-finite values of {values:,}: {nan:,} NaN, {posinf:,} +Inf, {neginf:,} -Inf{nulls}"
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         for s in ctx.subjects:
             st = s.stats
             if st is None or not st.nonfinite:
                 continue
-            yield self.finding([s], {"nan": st.nan, "posinf": st.posinf, "neginf": st.neginf,
-                                     "total": st.nonfinite, "values": st.values}, x_name=s.name)  # fmt: skip
+            evidence = {"nan": st.nan, "posinf": st.posinf, "neginf": st.neginf,
+                        "total": st.nonfinite, "values": st.values}  # fmt: skip
+            nulls = ""
+            if s.handle.dtype.kind in "iub" and st.nan:  # integers cannot be NaN: nulls
+                evidence["nulls"] = st.nan
+                where = " inside its sequences" if s.handle.ragged else ""
+                nulls = (f" (the NaN are null values{where}: the file's {s.handle.dtype} "
+                         "column has missing entries)")  # fmt: skip
+            yield self.finding([s], evidence, x_name=s.name, nulls=nulls)
 
 
 class ConstantFeature(Check):

@@ -49,7 +49,7 @@ class ArrayStats:
     below_zero: int = 0
     above_classes: int = 0
     # sequences: length histogram (ragged lengths, or the real extent of padded rows)
-    length_hist: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    length_hist: kernels.LengthHistogram = field(default_factory=kernels.LengthHistogram.empty)
     value_timesteps: int = 0  # real timesteps equal to the mask value
     value_rows: int = 0  # sequences holding at least one of them
     pad_timesteps: int = 0  # dense + mask value: padding timesteps (leading or trailing)
@@ -138,6 +138,13 @@ class ArrayStats:
 
     def _update_padded(self, data: np.ndarray, value: float) -> None:
         """Dense sequences (N, T[, F…]) padded with ``value`` at either end."""
+        if data.size == 0:  # no timesteps, or timesteps of no features: every row is padding
+            n = len(data)
+            self.timesteps += n * data.shape[1]
+            self.pad_timesteps += n * data.shape[1]
+            self.empty_rows += n
+            self._add_lengths(np.zeros(min(n, 1), dtype=np.int64), weight=n)
+            return
         real = kernels.mask_padded(data, value)
         n, t = real.shape
         if t == 0:  # (N, 0): every row is empty, and there is no first or last timestep to find
@@ -157,11 +164,13 @@ class ArrayStats:
         self.empty_rows += int(np.count_nonzero(~any_real))
         self._add_lengths(np.where(any_real, last - first + 1, 0))
 
-    def _add_lengths(self, lengths: np.ndarray) -> None:
-        if not len(lengths):
-            return
-        hist = np.bincount(lengths)
-        self.length_hist = add_histograms(self.length_hist, hist)
+    def _add_lengths(self, lengths: np.ndarray, weight: int = 1) -> None:
+        """Count ``lengths``, each ``weight`` times."""
+        if len(lengths):
+            hist = kernels.LengthHistogram.of(lengths)
+            if weight != 1:
+                hist = kernels.LengthHistogram(hist.lengths, hist.counts * weight)
+            self.length_hist = self.length_hist + hist
 
     # -- combining partial results ---------------------------------------------------------------
     def merge(self, other: ArrayStats) -> ArrayStats:
@@ -172,8 +181,6 @@ class ArrayStats:
                 val = b if a is None else a if b is None else np.fmin(a, b)
             elif f.name == "fmax":
                 val = b if a is None else a if b is None else np.fmax(a, b)
-            elif f.name == "length_hist":
-                val = add_histograms(a, b)
             else:
                 val = a + b
             setattr(out, f.name, val)
@@ -186,7 +193,7 @@ class ArrayStats:
 
     @property
     def lengths_count(self) -> int:
-        return int(self.length_hist.sum())
+        return self.length_hist.total
 
     def length_quantile(self, q: float) -> int:
         """The shortest length covering fraction ``q`` of the sequences."""
@@ -194,20 +201,18 @@ class ArrayStats:
 
     def length_summary(self) -> dict[str, Any] | None:
         hist = self.length_hist
-        total = int(hist.sum())
+        total = hist.total
         if total == 0:
             return None
-        lengths = np.arange(len(hist))
-        nonzero = np.flatnonzero(hist)
         return {
             "count": total,
-            "min": int(nonzero[0]),
-            "max": int(nonzero[-1]),
-            "mean": round(float((lengths * hist).sum() / total), 3),
+            "min": int(hist.lengths[0]),
+            "max": hist.longest,
+            "mean": round(hist.timesteps / total, 3),
             "p50": self.length_quantile(0.5),
             "p95": self.length_quantile(0.95),
             "p99": self.length_quantile(0.99),
-            "zero": int(hist[0]),
+            "zero": hist.count(0),
         }
 
     def constant_features(self) -> list[int]:
@@ -251,14 +256,7 @@ class ArrayStats:
 
     def length_bins(self, bins: int = 32) -> list[list[int]]:
         """The length histogram in at most ``bins`` bins: ``[[lo, hi_inclusive, count], …]``."""
-        hist = self.length_hist
-        top = len(hist)
-        edges = np.unique(np.linspace(0, top, min(bins, top) + 1).astype(np.int64))
-        counts = np.add.reduceat(hist, edges[:-1])
-        return [
-            [int(lo), int(hi) - 1, int(c)]
-            for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=True)
-        ]
+        return self.length_hist.bins(bins)
 
 
 #: Elements per row when reducing columns: long contiguous inner loops are what make it fast.
@@ -281,15 +279,6 @@ def column_reduce(ufunc: np.ufunc, table: np.ndarray) -> np.ndarray:
     )
     if full < rows:
         out = ufunc(out, ufunc.reduce(table[full:], axis=0))
-    return out
-
-
-def add_histograms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The sum of two length histograms of different lengths."""
-    if len(a) < len(b):
-        a, b = b, a
-    out = a.astype(np.int64, copy=True)
-    out[: len(b)] += b
     return out
 
 
@@ -316,4 +305,21 @@ def scan(handle: ArrayHandle, opts: ScanOptions, advance=None) -> ArrayStats:
         if advance is not None:
             data = chunk.values if isinstance(chunk, Ragged) else chunk
             advance(data.nbytes)
+    return stats
+
+
+def scan_together(handles: list[ArrayHandle], opts: ScanOptions) -> list[ArrayStats] | None:
+    """Each handle's stats from one pass, when they are arrays of one source that can read them
+    together (a table's columns: :meth:`~dsdoctor.sources.table.TableSource.chunks_together`);
+    None otherwise. A wide table's columns scanned one by one would read it once per column."""
+    source = getattr(handles[0], "table", None) if handles else None
+    together = getattr(source, "chunks_together", None)
+    if together is None or any(getattr(h, "table", None) is not source for h in handles):
+        return None
+    for h in handles:
+        h.require_readable()
+    stats = [ArrayStats() for _ in handles]
+    for chunks in together(handles, opts.chunk_bytes):
+        for st, chunk in zip(stats, chunks, strict=True):
+            st.update(chunk, opts)
     return stats

@@ -6,8 +6,10 @@ vectors) and ``offsets`` is int64 of shape ``(N + 1,)``; sequence ``i`` is
 ``values[offsets[i]:offsets[i + 1]]``. ``offsets[0]`` need not be 0, so a caller can pass a window
 of a bigger array without copying.
 
-Length histograms are ``hist[L]`` = number of sequences of length ``L`` (``np.bincount(lengths)``);
-the streaming checks keep only this histogram, so the maxlen and bucketing kernels work on it.
+Length histograms are :class:`LengthHistogram`: the distinct lengths and how many sequences have
+each (the kernels also take a dense ``hist[L]``, ``np.bincount(lengths)``); the streaming checks
+keep only this histogram, so the maxlen and bucketing kernels work on it. Its size is the number
+of distinct lengths, never the longest length.
 
 Every kernel is vectorised: loops run over chunks of rows, buckets or distinct lengths, never
 over sequences.
@@ -19,6 +21,7 @@ import math
 import re
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -27,6 +30,7 @@ import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = [
+    "LengthHistogram",
     "assign_buckets",
     "count_value_timesteps",
     "lengths_from_offsets",
@@ -95,6 +99,124 @@ def _as_offsets(offsets: npt.ArrayLike) -> Int64Array:
 
 
 # --------------------------------------------------------------------------------------------
+# length histograms
+
+
+#: A chunk's lengths are counted with ``np.bincount`` (one pass, no sort) when the longest is at
+#: most this many times the number of lengths plus BINCOUNT_SLACK; otherwise with a sort, so the
+#: memory is proportional to the number of sequences, never to the longest length (one
+#: sequence of 2**40 timesteps would otherwise need an 8 TiB table).
+BINCOUNT_SPAN = 4
+BINCOUNT_SLACK = 1 << 16
+
+
+@dataclass(frozen=True)
+class LengthHistogram:
+    """How many sequences have each length, kept sparsely: ``lengths`` are the distinct lengths
+    (int64, increasing) and ``counts[i]`` (int64, > 0) how many sequences have ``lengths[i]``.
+
+    Its size is the number of *distinct* lengths, whatever the lengths are. The kernels that
+    take a histogram also accept a dense ``hist[L]`` (``np.bincount(lengths)``).
+    """
+
+    lengths: Int64Array
+    counts: Int64Array
+
+    @classmethod
+    def empty(cls) -> LengthHistogram:
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+
+    @classmethod
+    def of(cls, lengths: npt.ArrayLike) -> LengthHistogram:
+        """The histogram of a 1-D array of non-negative integer lengths."""
+        lens = np.asarray(lengths)
+        if lens.ndim != 1 or (lens.size and (lens.dtype.kind not in "iu" or lens.min() < 0)):
+            raise ValueError("lengths must be a 1-D array of non-negative integers")
+        if lens.size == 0:
+            return cls.empty()
+        if lens.dtype.kind == "u" and lens.max() > np.iinfo(np.int64).max:
+            raise ValueError("lengths must fit in int64")
+        lens = lens.astype(np.int64, copy=False)
+        if int(lens.max()) <= BINCOUNT_SPAN * lens.size + BINCOUNT_SLACK:
+            return cls.from_dense(np.bincount(lens))
+        distinct, counts = np.unique(lens, return_counts=True)
+        return cls(distinct.astype(np.int64), counts.astype(np.int64))
+
+    @classmethod
+    def from_dense(cls, hist: npt.ArrayLike) -> LengthHistogram:
+        """From ``hist[L]`` = number of sequences of length L."""
+        counts = np.asarray(hist)
+        if counts.ndim != 1:
+            raise ValueError(f"a length histogram must be 1-D; got shape {counts.shape}")
+        if counts.size and (counts.dtype.kind not in "iub" or counts.min() < 0):
+            raise ValueError("a length histogram must hold non-negative integer counts")
+        distinct = np.flatnonzero(counts).astype(np.int64)
+        return cls(distinct, counts[distinct].astype(np.int64))
+
+    def __add__(self, other: LengthHistogram) -> LengthHistogram:
+        if not len(other.lengths):
+            return self
+        if not len(self.lengths):
+            return other
+        distinct, where = np.unique(np.concatenate([self.lengths, other.lengths]),
+                                    return_inverse=True)  # fmt: skip
+        counts = np.zeros(len(distinct), dtype=np.int64)
+        np.add.at(counts, where, np.concatenate([self.counts, other.counts]))
+        return LengthHistogram(distinct.astype(np.int64), counts)
+
+    @property
+    def total(self) -> int:
+        """The number of sequences."""
+        return int(self.counts.sum())
+
+    @property
+    def longest(self) -> int:
+        """The longest length (0 without sequences)."""
+        return int(self.lengths[-1]) if len(self.lengths) else 0
+
+    @property
+    def timesteps(self) -> int:
+        """The number of timesteps of all sequences (an exact Python int)."""
+        if self.longest * self.total < 1 << 62:  # int64 cannot overflow
+            return int(np.dot(self.lengths, self.counts))
+        return sum(
+            int(n) * int(length) for length, n in zip(self.lengths, self.counts, strict=True)
+        )
+
+    def count(self, length: int) -> int:
+        """How many sequences have exactly ``length`` timesteps."""
+        i = int(np.searchsorted(self.lengths, length))
+        return int(self.counts[i]) if i < len(self.lengths) and self.lengths[i] == length else 0
+
+    def clip(self, maxlen: int) -> LengthHistogram:
+        """The histogram after truncating every sequence to ``maxlen`` timesteps."""
+        if not len(self.lengths) or self.longest <= maxlen:
+            return self
+        keep = self.lengths < maxlen
+        over = int(self.counts[~keep].sum())
+        return LengthHistogram(np.append(self.lengths[keep], np.int64(maxlen)),
+                               np.append(self.counts[keep], np.int64(over)))  # fmt: skip
+
+    def bins(self, bins: int) -> list[list[int]]:
+        """At most ``bins`` equal-width bins over ``[0, longest]``: ``[[lo, hi_inclusive, count],
+        …]`` (every bin, also empty ones)."""
+        top = self.longest + 1 if len(self.lengths) else 0
+        if top == 0:
+            return []
+        parts = min(bins, top)  # exact integer edges, also past 2**53
+        edges = np.unique(np.array([top * i // parts for i in range(parts + 1)], dtype=np.int64))
+        which = np.searchsorted(edges, self.lengths, side="right") - 1
+        counts = np.zeros(len(edges) - 1, dtype=np.int64)
+        np.add.at(counts, which, self.counts)
+        return [[int(lo), int(hi) - 1, int(c)]
+                for lo, hi, c in zip(edges[:-1], edges[1:], counts, strict=True)]  # fmt: skip
+
+
+def _as_hist(hist: LengthHistogram | npt.ArrayLike) -> LengthHistogram:
+    return hist if isinstance(hist, LengthHistogram) else LengthHistogram.from_dense(hist)
+
+
+# --------------------------------------------------------------------------------------------
 # maxlen
 
 
@@ -106,18 +228,15 @@ def resolve_maxlen(lengths: npt.ArrayLike, maxlen: MaxLen) -> int:
     ``0 < NN <= 100``: the shortest length L such that at least NN% of the sequences have
     length <= L (``"p100"`` is the longest length). Anything else raises ValueError.
     """
-    lens = np.asarray(lengths)
-    if lens.ndim != 1 or (lens.size and (lens.dtype.kind not in "iu" or lens.min() < 0)):
-        raise ValueError("lengths must be a 1-D array of non-negative integers")
-    hist = np.bincount(lens.astype(np.int64, copy=False), minlength=1)
-    return resolve_maxlen_from_hist(hist, maxlen)
+    return resolve_maxlen_from_hist(LengthHistogram.of(lengths), maxlen)
 
 
-def resolve_maxlen_from_hist(hist: npt.ArrayLike, maxlen: MaxLen) -> int:
-    """:func:`resolve_maxlen` from a length histogram (``hist[L]`` sequences have length L)."""
+def resolve_maxlen_from_hist(hist: LengthHistogram | npt.ArrayLike, maxlen: MaxLen) -> int:
+    """:func:`resolve_maxlen` from a length histogram (a :class:`LengthHistogram`, or dense:
+    ``hist[L]`` sequences have length L)."""
     counts = _as_hist(hist)
     if maxlen is None:
-        return _max_length(counts)
+        return counts.longest
     if isinstance(maxlen, bool):
         raise ValueError(_maxlen_message(maxlen))
     if isinstance(maxlen, int | np.integer):
@@ -143,27 +262,13 @@ def _maxlen_message(maxlen: object) -> str:
     )
 
 
-def _as_hist(hist: npt.ArrayLike) -> Int64Array:
-    counts = np.asarray(hist)
-    if counts.ndim != 1:
-        raise ValueError(f"a length histogram must be 1-D; got shape {counts.shape}")
-    if counts.size and (counts.dtype.kind not in "iub" or counts.min() < 0):
-        raise ValueError("a length histogram must hold non-negative integer counts")
-    return counts.astype(np.int64, copy=False)
-
-
-def _max_length(counts: Int64Array) -> int:
-    nonzero = np.flatnonzero(counts)
-    return int(nonzero[-1]) if nonzero.size else 0
-
-
-def _percentile_length(counts: Int64Array, pct: Fraction) -> int:
-    total = int(counts.sum())
+def _percentile_length(hist: LengthHistogram, pct: Fraction) -> int:
+    total = hist.total
     if total == 0:
         return 0
     # Exact integer arithmetic: the number of sequences that must fit is ceil(pct% of total).
     needed = -((-pct * total) // 100)
-    return int(np.searchsorted(np.cumsum(counts), int(needed), side="left"))
+    return int(hist.lengths[np.searchsorted(np.cumsum(hist.counts), int(needed), side="left")])
 
 
 # --------------------------------------------------------------------------------------------
@@ -402,6 +507,8 @@ def count_value_timesteps(values: npt.ArrayLike, value: Any) -> int:
     the value.
     """
     vals = _as_timesteps(values)
+    if vals.size == 0:  # no timesteps, or timesteps of no features: each one equals anything
+        return len(vals)
     return sum(
         int(np.count_nonzero(_timestep_equals(vals[rows], value, axis_from=1)))
         for rows in _row_chunks(len(vals), max(1, vals[:1].nbytes))
@@ -416,6 +523,8 @@ def rows_with_value_timesteps(values: npt.ArrayLike, offsets: npt.ArrayLike, val
     if off[-1] > len(vals):
         raise ValueError(f"offsets end at {off[-1]} but values has only {len(vals)} timesteps")
     lo, hi = int(off[0]), int(off[-1])
+    if vals.size == 0:  # as count_value_timesteps: every timestep of no features matches
+        return int(np.count_nonzero(np.diff(off)))
     window = vals[lo:hi]
     hit_rows = np.zeros(len(off) - 1, dtype=bool)
     for rows in _row_chunks(len(window), max(1, window[:1].nbytes)):
@@ -474,21 +583,22 @@ def padding_cost(
     """
     counts = _as_hist(hist)
     bounds = _as_boundaries(boundaries)
-    nonzero = np.flatnonzero(counts)
-    if nonzero.size == 0:
+    if not len(counts.lengths):
         return 0
-    size = counts.size
-    lengths = np.arange(size, dtype=np.int64)
-    seqs = np.concatenate(([0], np.cumsum(counts)))
-    cells = np.concatenate(([0], np.cumsum(counts * lengths)))
-    edges = np.minimum(np.concatenate(([0], bounds, [size])), size)
-    lo, hi = edges[:-1], edges[1:]
-    in_bucket = seqs[hi] - seqs[lo]
-    widths = nonzero[np.maximum(np.searchsorted(nonzero, hi, side="left") - 1, 0)]
+    which = np.searchsorted(bounds, counts.lengths, side="right")  # each distinct length's bucket
+    k = len(bounds) + 1
+    # exact Python integers when cells could pass int64 (hostile lengths), int64 otherwise
+    top = max(counts.longest, int(bounds[-1]) if len(bounds) else 0)
+    kind = object if top * counts.total >= 1 << 62 else np.int64
+    lengths, seqs = counts.lengths.astype(kind), counts.counts.astype(kind)
+    in_bucket, cells, widths = (np.zeros(k, dtype=np.int64).astype(kind) for _ in range(3))
+    np.add.at(in_bucket, which, seqs)
+    np.add.at(cells, which, seqs * lengths)
+    np.maximum.at(widths, which, lengths)  # the longest length in each bucket
     if pad_to_boundary:
-        widths[:-1] = bounds - 1
+        widths[:-1] = (bounds - 1).astype(kind)
     used = in_bucket > 0
-    cost = in_bucket[used] * widths[used] - (cells[hi] - cells[lo])[used]
+    cost = in_bucket[used] * widths[used] - cells[used]
     return int(sum(int(c) for c in cost))
 
 
@@ -502,7 +612,7 @@ def optimal_boundaries(hist: npt.ArrayLike, k: int) -> list[int]:
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise ValueError(f"the number of buckets must be an integer >= 1; got {k!r}")
     counts = _as_hist(hist)
-    distinct = np.flatnonzero(counts)
+    distinct = counts.lengths
     n_distinct = distinct.size
     groups = min(int(k), n_distinct)
     if groups <= 1:
@@ -512,10 +622,14 @@ def optimal_boundaries(hist: npt.ArrayLike, k: int) -> list[int]:
     # prefix[j] = sequences with one of the j shortest distinct lengths. A bucket of distinct
     # lengths a..b costs (prefix[b+1] - prefix[a]) * distinct[b] cells minus its (constant)
     # real timesteps, so minimising the cells minimises the padding.
-    prefix = np.concatenate(([0], np.cumsum(counts[distinct])))
+    prefix = np.concatenate(([0], np.cumsum(counts.counts)))
     if int(prefix[-1]) * int(distinct[-1]) >= 1 << 61:
-        raise ValueError("too many timesteps to bucket exactly with int64 arithmetic")
-    big = np.int64(1 << 62)
+        # cells past int64 (only hostile lengths reach it): the same programme on exact
+        # Python integers, slower but never wrong
+        prefix, distinct = prefix.astype(object), distinct.astype(object)
+        kind, big = object, 1 << 200
+    else:
+        kind, big = np.int64, np.int64(1 << 62)
     best = prefix[1:] * distinct  # best[b]: lengths 0..b in one bucket
     splits: list[Int64Array] = []
     for group in range(2, groups + 1):
@@ -524,7 +638,7 @@ def optimal_boundaries(hist: npt.ArrayLike, k: int) -> list[int]:
         # decreases with b: each block of b only searches from the previous block's best a.
         # Only b = n_distinct - 1 matters for the last group.
         old = best
-        best = np.full(n_distinct, big, dtype=np.int64)
+        best = np.full(n_distinct, big, dtype=kind)
         split = np.zeros(n_distinct, dtype=np.int64)
         first_b = group - 1 if group < groups else n_distinct - 1
         low = group - 1

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from ..arrays import Ragged
-from ..engine.stats import add_histograms
 from ..errors import OutputError, RepairError, ShapeError, UsageError
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
 from ..units import MAX_COUNT, format_shape, parse_counts, parse_shape
@@ -114,13 +113,13 @@ def _check_value(value, dtype: np.dtype, fix: str = "choose another --value or -
         raise RepairError(f"the padding value {value} cannot be stored as {dtype}; {fix}")
 
 
-def length_histogram(h: ArrayHandle, chunk_bytes: int) -> np.ndarray:
+def length_histogram(h: ArrayHandle, chunk_bytes: int) -> kernels.LengthHistogram:
     offsets = getattr(h, "offsets", None)
     if offsets is not None:  # npz values + lengths: already in memory
-        return np.bincount(np.diff(offsets), minlength=1)
-    hist = np.zeros(1, dtype=np.int64)
+        return kernels.LengthHistogram.of(np.diff(offsets))
+    hist = kernels.LengthHistogram.empty()
     for chunk in h.chunks(chunk_bytes):
-        hist = add_histograms(hist, np.bincount(chunk.lengths, minlength=1))
+        hist = hist + kernels.LengthHistogram.of(chunk.lengths)
     return hist
 
 
@@ -133,33 +132,56 @@ def sequence_lengths(h: ArrayHandle, chunk_bytes: int) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
+#: The most bytes one padded row (its data and mask) may take. A row is padded in memory whole,
+#: and the kernel holds about four times a row at its peak (measured: a 512 MiB row took 2.1 GB);
+#: a longer maxlen is refused before anything is allocated, not met by an out-of-memory error.
+PAD_ROW_BYTES = 256 * 1024**2
+
+
+def check_pad_row(source: str, maxlen: int, inner: tuple[int, ...], dtype: np.dtype) -> None:
+    row = maxlen * (math.prod(inner) * dtype.itemsize + 1)
+    if row > PAD_ROW_BYTES:
+        raise RepairError(
+            f"padding {source} to {maxlen:,} timesteps makes rows of {row:,} bytes, more than "
+            f"the {PAD_ROW_BYTES:,} a padded row may take; pad to a shorter --maxlen (e.g. p99) "
+            "or split the longest sequences"
+        )
+
+
+def refuse_nan_as_integer(r: Ragged, dtype: np.dtype, source: str = "the data",
+                          first_row: int | None = None) -> None:  # fmt: skip
+    """A pad never casts NaN to an integer (numpy makes it an arbitrary number, 0 or -32768,
+    that the mask then marks real). NaN in sequences read as integers are nulls in the file:
+    RepairError naming the first sequence and timestep that holds one."""
+    window = r.window()
+    if dtype.kind not in "iub" or window.dtype.kind not in "fc" or not window.size:
+        return
+    nan = np.isnan(window.reshape(len(window), -1)).any(axis=1)
+    if not nan.any():
+        return
+    step = int(np.argmax(nan))
+    row = int(np.searchsorted(r.offsets, r.offsets[0] + step, side="right")) - 1
+    where = (f"sequence {first_row + row:,}, timestep {step + r.offsets[0] - r.offsets[row]:,}"
+             if first_row is not None else f"{int(nan.sum()):,} timestep(s)")  # fmt: skip
+    raise RepairError(
+        f"{source} holds null (missing) values ({where}); padding them as {dtype} would turn "
+        "them into numbers the mask calls real. Fill or drop the nulls first, or pad to a float "
+        "dtype (pad --dtype float32), where they stay NaN"
+    )
+
+
 def padded_windows(r: Ragged, *, maxlen: int, dtype: np.dtype, chunk_bytes: int, **options
                    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:  # fmt: skip
     """``kernels.pad_values`` over ``r``'s sequences a window at a time, each window's padded
     data, mask and lengths about ``chunk_bytes``: sequences far shorter than ``maxlen`` would
     otherwise pad a chunk of input into many chunks of output."""
-    check_padded_row(maxlen, r.inner_shape, dtype)
+    check_pad_row("the data", maxlen, r.inner_shape, dtype)
+    refuse_nan_as_integer(r, dtype)
     row_bytes = maxlen * (math.prod(r.inner_shape) * dtype.itemsize + 1) + 8
     rows = max(1, chunk_bytes // max(1, row_bytes))
     for start in range(0, len(r), rows):
         yield kernels.pad_values(r.values, r.offsets[start : start + rows + 1], maxlen=maxlen,
                                  dtype=dtype, **options)  # fmt: skip
-
-
-def check_padded_row(maxlen: int, inner: tuple[int, ...], dtype: np.dtype) -> None:
-    """Refuse a maxlen whose single padded sequence (data, mask, and the kernel's int64 gather
-    indices, 16 bytes a timestep) is more than READ_BUDGET: checked before anything is allocated
-    or written, since no window can be smaller than one sequence."""
-    from ..limits import READ_BUDGET
-    from ..units import format_bytes
-
-    need = maxlen * (math.prod(inner) * dtype.itemsize + 1 + 16)
-    if need > READ_BUDGET:
-        raise RepairError(
-            f"maxlen {maxlen} needs {format_bytes(need)} for one padded sequence, more than the "
-            f"{format_bytes(READ_BUDGET)} one step may take; choose a smaller --maxlen "
-            "(`dsdoctor plan SRC --batch-size B` shows the lengths)"
-        )
 
 
 def pad_file(src, out: str, *, maxlen: int | str | None = None, padding: str = "pre",
@@ -182,7 +204,7 @@ def pad_file(src, out: str, *, maxlen: int | str | None = None, padding: str = "
     target = np.dtype(dtype) if dtype is not None else h.dtype
     _check_value(value, target)
     n, inner = h.shape[0], h.inner_shape
-    check_padded_row(n_max, inner, target)
+    check_pad_row(h.source, n_max, inner, target)
     specs = {"data": ((n, n_max, *inner), target)}
     if mask:
         specs["mask"] = ((n, n_max), np.dtype(bool))
@@ -191,10 +213,13 @@ def pad_file(src, out: str, *, maxlen: int | str | None = None, padding: str = "
     counts = {"collisions": 0, "truncated": 0}
 
     def blocks() -> Iterator[dict]:
+        rows_done = 0
         for chunk in h.chunks(chunk_bytes):
+            refuse_nan_as_integer(chunk, target, h.source, rows_done)
+            rows_done += len(chunk)
             window = chunk.values[chunk.offsets[0] : chunk.offsets[-1]]
             if (
-                target != h.dtype
+                target != window.dtype
                 and not allow_lossy_cast
                 and not kernels.lossless_cast(window, target)
             ):
@@ -427,7 +452,7 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
     if folder.exists() and any(folder.iterdir()) and not force:
         raise OutputError(f"{folder} exists and is not empty; pass --force to write into it")
     lengths_all = sequence_lengths(h, chunk_bytes)
-    hist = np.bincount(lengths_all, minlength=1)
+    hist = kernels.LengthHistogram.of(lengths_all)
     if buckets is not None:
         if buckets < 1:
             raise UsageError(f"--buckets must be at least 1, got {buckets}")
@@ -438,6 +463,8 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
             raise UsageError(
                 f"--boundaries must be positive and increasing, got {','.join(map(str, bounds))}"
             )
+    widest = max(hist.longest, bounds[-1] - 1 if pad_to_boundary and bounds else 0)
+    check_pad_row(h.source, widest, h.inner_shape, h.dtype)  # before any folder is made
     folder.mkdir(parents=True, exist_ok=True)
     edges = [0, *bounds, None]
     which = kernels.assign_buckets(lengths_all, bounds)
@@ -457,7 +484,7 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
     bucket_cost = kernels.padding_cost(hist, bounds, pad_to_boundary=pad_to_boundary)
     info = {"source": h.source, "boundaries": bounds, "buckets": summary,
             "padding_global_maxlen": int(global_cost), "padding_bucketed": int(bucket_cost),
-            "padding_saved": int(global_cost - bucket_cost), "global_maxlen": int(len(hist) - 1)}  # fmt: skip
+            "padding_saved": int(global_cost - bucket_cost), "global_maxlen": hist.longest}  # fmt: skip
     with atomic_path(folder / "buckets.json", force=True) as tmp:
         Path(tmp).write_text(json.dumps(info, indent=2) + "\n")
     outputs = [str(folder / s["file"]) for s in summary if s["file"]] + [
@@ -588,7 +615,7 @@ def bucket(sequences, *, boundaries=None, buckets: int | None = None, pad_to_bou
     r = as_ragged(sequences, lengths=lengths, offsets=offsets)
     _check_value(value, r.dtype, "choose another value (bucket keeps the dtype)")
     ln = r.lengths
-    bounds = (kernels.optimal_boundaries(np.bincount(ln, minlength=1), buckets) if buckets is not None
+    bounds = (kernels.optimal_boundaries(kernels.LengthHistogram.of(ln), buckets) if buckets is not None
               else [int(b) for b in boundaries])  # fmt: skip
     which = kernels.assign_buckets(ln, bounds)
     out = []

@@ -136,6 +136,9 @@ def open_source(
         path = spool_stdin()
         atexit.register(_unlink, path)
         fmt = "npy"
+    elif _is_stream(path):
+        path = _spool_stream(path, spec.display, format)
+        fmt = "npy"
     else:
         if path.is_dir() and format not in (None, "parquet"):
             raise SourceError(f"{path} is a directory; only Parquet datasets can be directories")
@@ -150,6 +153,41 @@ def open_source(
         raise SourceError(f"{spec.display} is a directory; name a file") from None
     except FileNotFoundError:
         raise SourceError(f"{spec.display}: no such file or directory") from None
+
+
+def _is_stream(path: Path) -> bool:
+    """A pipe, a device, a socket (``<(producer)`` is ``/dev/fd/N``): not a regular file or
+    directory, so it cannot be seeked, and may never end."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False  # opening it reports the error
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _spool_stream(path: Path, display: str, forced: str | None) -> Path:
+    """A ``.npy`` stream copied to a temporary file (removed at exit); every other format needs
+    to seek (a zip's directory and a Parquet footer are at the end; HDF5 jumps around; CSV is
+    read in several passes), so it is refused before anything is read."""
+    fmt = forced or EXTENSIONS.get(path.suffix.lower())
+    if fmt not in (None, "npy"):
+        raise SourceError(
+            f"{display} is not a regular file (a pipe or device); reading {fmt} needs a seekable "
+            f"file: save it to a file first (e.g. cat {display} > data{path.suffix or '.' + fmt})"
+        )
+    from .npy import spool_npy
+
+    try:
+        with open(path, "rb") as stream:
+            spooled = spool_npy(stream, display)
+    except PermissionError:
+        raise SourceError(f"{display}: permission denied") from None
+    except OSError as exc:
+        raise SourceError(f"{display} cannot be read ({exc.strerror or exc})") from None
+    atexit.register(_unlink, spooled)
+    return spooled
 
 
 def _shards(path: Path) -> list[str] | None:

@@ -12,6 +12,7 @@ time instead of 10¹² rows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,30 @@ class FillRows:
             yield buf[: min(rows_per_chunk, self.count - start)]
 
 
+#: The most bytes numpy can address in one array (``np.intp``): an array whose non-zero axes
+#: multiply past this cannot exist, even with no elements (numpy refuses ``np.empty``).
+MAX_ARRAY_BYTES = np.iinfo(np.intp).max
+
+
+def check_shape(shape: tuple[int, ...], dtype: np.dtype, display: str) -> None:
+    """Refuse a declared shape no array can have, before anything is allocated or iterated:
+    negative axes, or non-zero axes whose product (times the item size) overflows numpy's
+    index type. A shape with a zero axis is otherwise fine: it holds no elements (and with no
+    samples, ``(0, …)``, no row is ever made)."""
+    if any(d < 0 for d in shape):
+        raise SourceError(f"{display} declares a negative shape {shape}")
+    if shape and shape[0] == 0:
+        return
+    n = max(1, dtype.itemsize)
+    for d in shape:
+        n *= d or 1
+    if n > MAX_ARRAY_BYTES:
+        raise SourceError(
+            f"{display} declares shape {shape} {dtype}, more elements than an array can address "
+            f"(2**{MAX_ARRAY_BYTES.bit_length()} bytes); the header is damaged"
+        )
+
+
 def is_numeric(dtype: np.dtype) -> bool:
     """Numbers a model can take: bool, integers, floats, complex."""
     return dtype.kind in "biufc" and dtype.fields is None and not dtype.hasobject
@@ -86,6 +111,9 @@ class ArrayHandle:
     skip: str | None = None
     unsafe: str | None = None
     pickled: bool = False  # an object array: reading it means unpickling
+    #: The shape is the whole truth about a zero-size array (a .npy header, an HDF5 dataspace):
+    #: its rows are known without reading. False where rows must be read to be counted (tables).
+    shape_is_data = True
 
     # -- derived facts ---------------------------------------------------------------------
     @property
@@ -107,12 +135,12 @@ class ArrayHandle:
         """Bytes the dense array takes in memory (None for ragged: see the length statistics)."""
         if self.ragged or any(d is None for d in self.shape):
             return None
-        return int(np.prod(self.shape, dtype=object)) * self.dtype.itemsize
+        return math.prod(self.shape) * self.dtype.itemsize
 
     @property
     def row_bytes(self) -> int:
         """Bytes of one sample (dense) or of one timestep (ragged)."""
-        return max(1, int(np.prod(self.inner_shape, dtype=object)) * max(1, self.dtype.itemsize))
+        return max(1, math.prod(self.inner_shape) * max(1, self.dtype.itemsize))
 
     def describe(self) -> dict[str, Any]:
         """The JSON description of the array (a public interface: add fields, never rename)."""
@@ -142,6 +170,11 @@ class ArrayHandle:
         A yielded buffer may be reused for the next chunk: copy what you keep.
         """
         self.require_readable()
+        if self.shape_is_data and not self.ragged and self.shape and 0 in self.shape[1:]:
+            # (N, 0, …) holds no elements whatever N is: one chunk of N empty rows, never a
+            # loop over N (a 128-byte .npy may declare N = 10**18)
+            yield np.empty(self.shape, dtype=self.dtype)
+            return
         yield from self._chunks(chunk_bytes)
 
     def _chunks(self, chunk_bytes: int) -> Iterator[Chunk]:  # pragma: no cover - abstract

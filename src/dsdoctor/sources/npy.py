@@ -9,11 +9,12 @@ import tokenize
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from ..errors import SourceError
-from .base import ArrayHandle, Source
+from .base import ArrayHandle, Source, check_shape
 
 MAX_HEADER_BYTES = 100_000
 #: Fortran-ordered arrays with more trailing positions than this are read through a memory map.
@@ -209,6 +210,7 @@ def open_npy(path: Path, display: str, *, allow_pickle: bool = False) -> NpyArra
             f"{display} is truncated: its header declares shape {shape} {dtype} "
             f"({need:,} bytes) but only {have:,} bytes of data follow"
         )
+    check_shape(shape, dtype, display)  # a zero axis hides the others from that size
     if not is_checkable(dtype):
         handle.skip = f"dtype {dtype} is not numeric; dsdoctor checks numeric arrays"
     return handle
@@ -238,14 +240,76 @@ class NpySource(Source):
         return self._array
 
 
-def spool_stdin(stream: io.BufferedReader | None = None) -> Path:
-    """Copy a ``.npy`` stream from standard input to a temporary file (bounded memory)."""
-    import sys
+def spool_npy(stream: BinaryIO, display: str) -> Path:
+    """Copy a ``.npy`` stream (standard input, a pipe, a device) to a temporary file: its header,
+    then exactly the data bytes the header declares, so a stream that never ends (``/dev/zero``)
+    costs one header's worth of reading, not the disk. The space is reserved first, so a header
+    declaring more than the temporary folder holds is refused before copying; a stream that ends
+    early is a truncated file. The caller removes the file."""
+    import struct
     import tempfile
 
-    stream = stream or sys.stdin.buffer
-    fd, name = tempfile.mkstemp(prefix="dsdoctor-stdin-", suffix=".npy")
-    with os.fdopen(fd, "wb") as out:
-        while block := stream.read(1 << 20):
-            out.write(block)
-    return Path(name)
+    from ..diskspace import preallocate, reason
+
+    prefix = _read_stream(stream, 10)
+    if not prefix.startswith(b"\x93NUMPY"):
+        raise SourceError(
+            f"{display} is a stream (a pipe or device) and not a .npy stream (it starts with "
+            f"{prefix[:8]!r}); only .npy can be read from a stream: save other formats to a file first"
+        )
+    if prefix[6:7] != b"\x01":  # versions 2 and 3: a 4-byte header length
+        prefix += _read_stream(stream, 2)
+    size = (struct.unpack("<H", prefix[8:10])[0] if prefix[6:7] == b"\x01"
+            else struct.unpack("<I", prefix[8:12])[0])  # fmt: skip
+    if size > MAX_HEADER_BYTES:
+        raise SourceError(f"{display} is not a valid .npy file (a header of {size:,} bytes)")
+    head = prefix + _read_stream(stream, size)
+    shape, _, dtype = read_header(io.BytesIO(head), display)
+    need = None if dtype.hasobject else declared_bytes(shape, dtype)
+    fd, name = tempfile.mkstemp(prefix="dsdoctor-stream-", suffix=".npy")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                preallocate(out, len(head) + (need or 0))
+                out.write(head)
+                left = need
+                while left is None or left > 0:
+                    block = stream.read(1 << 20 if left is None else min(left, 1 << 20))
+                    if not block:
+                        break
+                    out.write(block)
+                    if left is not None:
+                        left -= len(block)
+                if left:  # (the reserved space would read as zeros)
+                    raise SourceError(
+                        f"{display} is truncated: its header declares shape {shape} {dtype} "
+                        f"({need:,} bytes) but the stream ended after {need - left:,}"
+                    )
+            except OSError as exc:
+                raise SourceError(
+                    f"{display}: copying the stream to {tempfile.gettempdir()} failed "
+                    f"({reason(exc)}); set TMPDIR to a folder with {len(head) + (need or 0):,} "
+                    "bytes free"
+                ) from None
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _read_stream(stream: BinaryIO, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        block = stream.read(n - len(data))
+        if not block:
+            break
+        data += block
+    return data
+
+
+def spool_stdin(stream: io.BufferedReader | None = None) -> Path:
+    """Copy a ``.npy`` stream from standard input to a temporary file (see :func:`spool_npy`)."""
+    import sys
+
+    return spool_npy(stream or sys.stdin.buffer, "<stdin>")

@@ -15,10 +15,10 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..arrays import Ragged
+from ..arrays import INT64_MAX, Ragged, offsets_of
 from ..diskspace import preallocate, reason
 from ..errors import SourceError, UnsafeInputError
-from .base import ArrayHandle, Entry, Source, is_numeric
+from .base import ArrayHandle, Entry, Source, check_shape, is_numeric
 from .npy import check_bool, declared_bytes, fortran_rows, read_header, unsafe_message
 
 #: What reading a damaged archive raises: bad headers and CRCs, truncation, corrupt deflate,
@@ -44,18 +44,42 @@ LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)
 COPY_BYTES = 1 << 20
 
 
+class Archive:
+    """The archive's ``ZipFile``, opened once and shared by its members: opening it reads the
+    central directory, one entry per member, so a member that reopened it would make reading
+    every member quadratic (4,000 members: 33 s). A copy sent to another process (pickled)
+    reopens the file there, once."""
+
+    def __init__(self, path: Path, zf: zipfile.ZipFile | None = None):
+        self.path = path
+        self._zf = zf
+
+    def open(self, info: zipfile.ZipInfo):
+        if self._zf is None:
+            self._zf = zipfile.ZipFile(self.path)
+        return self._zf.open(info)
+
+    def close(self) -> None:
+        if self._zf is not None:
+            self._zf.close()
+            self._zf = None
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "_zf": None}
+
+
 class NpzMember(ArrayHandle):
     """One dense member of an archive, streamed from the zip entry."""
 
     zinfo: zipfile.ZipInfo
+    archive: Archive
     header_bytes: int = 0
     _crc_ok: bool = False  # a stored member's CRC-32 has been checked
 
     def open_stream(self):
-        zf = zipfile.ZipFile(self.path)
-        fp = zf.open(self.zinfo)
+        fp = self.archive.open(self.zinfo)
         fp.read(self.header_bytes)
-        return zf, fp
+        return fp
 
     def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
         if self.dtype.hasobject:  # only with --allow-pickle
@@ -69,7 +93,7 @@ class NpzMember(ArrayHandle):
         n, rows = shape[0], self.rows_per_read(chunk_bytes)
         per_row = int(np.prod(shape[1:], dtype=np.int64))
         buf = np.empty(min(rows, n) * per_row, dtype=self.dtype)
-        zf, fp = self.open_stream()
+        fp = self.open_stream()
         try:
             for start in range(0, n, rows):
                 count = min(rows, n - start)
@@ -82,7 +106,6 @@ class NpzMember(ArrayHandle):
             raise SourceError(f"{self.source} cannot be read ({_first_line(exc)})") from None
         finally:
             fp.close()
-            zf.close()
 
     def _fortran_chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
         """A Fortran-ordered member, in memory bounded by the chunk, not the member.
@@ -184,7 +207,7 @@ class NpzMember(ArrayHandle):
             except OSError as exc:
                 raise self._spill_error(need, exc) from None
             try:
-                zf, fp = self.open_stream()
+                fp = self.open_stream()
                 try:
                     for piece in self._pieces(lambda view: _read_exact(fp, view), need):
                         try:
@@ -194,7 +217,6 @@ class NpzMember(ArrayHandle):
                     fp.read(1)  # reach the end of the stream, where zipfile checks the CRC-32
                 finally:
                     fp.close()
-                    zf.close()
             except ZIP_ERRORS as exc:
                 raise SourceError(f"{self.source} cannot be read ({_first_line(exc)})") from None
             try:
@@ -220,8 +242,11 @@ class NpzRagged(ArrayHandle):
 
     def _chunks(self, chunk_bytes: int) -> Iterator[Ragged]:
         offsets = self.offsets
-        budget = max(1, chunk_bytes // self.row_bytes)  # timesteps per chunk
         n = len(offsets) - 1
+        if 0 in self.inner_shape:  # timesteps of no bytes: one chunk, however many there are
+            budget = max(1, int(offsets[-1]))
+        else:
+            budget = max(1, chunk_bytes // self.row_bytes)  # timesteps per chunk
         if n == 0:
             return
         pending: list[np.ndarray] = []
@@ -268,20 +293,26 @@ class NpzSource(Source):
     def __init__(self, path: Path, display: str, *, allow_pickle: bool = False):
         super().__init__(path, display)
         self.allow_pickle = allow_pickle
+        zf = None
         try:
-            with zipfile.ZipFile(path) as zf:
-                infos = [i for i in zf.infolist() if not i.is_dir()]
-                members = {}
-                for info in infos:
-                    members[info.filename] = self._member(zf, info)
-        except zipfile.BadZipFile as exc:
-            raise SourceError(
-                f"{display} is not a valid .npz archive ({_first_line(exc)})"
-            ) from None
-        except ZIP_ERRORS as exc:
-            raise SourceError(
-                f"{display} cannot be read as an .npz archive ({_first_line(exc)})"
-            ) from None
+            zf = zipfile.ZipFile(path)
+            self._archive = Archive(path, zf)
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+            members = {}
+            for info in infos:
+                members[info.filename] = self._member(zf, info)
+        except BaseException as exc:
+            if zf is not None:
+                zf.close()
+            if isinstance(exc, zipfile.BadZipFile):
+                raise SourceError(
+                    f"{display} is not a valid .npz archive ({_first_line(exc)})"
+                ) from None
+            if isinstance(exc, ZIP_ERRORS):
+                raise SourceError(
+                    f"{display} cannot be read as an .npz archive ({_first_line(exc)})"
+                ) from None
+            raise
         self._arrays = self._pair_ragged(members)
 
     def _member(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> NpzMember:
@@ -292,7 +323,7 @@ class NpzSource(Source):
             header_bytes = fp.tell()
         m = NpzMember(name=name, source=display, path=self.path, format="npz", shape=shape,
                       dtype=dtype, disk_bytes=info.compress_size)  # fmt: skip
-        m.zinfo, m.header_bytes = info, header_bytes
+        m.zinfo, m.header_bytes, m.archive = info, header_bytes, self._archive
         m.layout = {"order": "F" if fortran else "C",
                     "compression": "deflate" if info.compress_type else "stored"}  # fmt: skip
         if dtype.hasobject:
@@ -306,6 +337,7 @@ class NpzSource(Source):
                 f"{display} is truncated: its header declares shape {shape} {dtype} "
                 f"({need:,} bytes) but the archive stores {info.file_size:,} bytes for it"
             )
+        check_shape(shape, dtype, display)  # a zero axis hides the others from that size
         if need > BOMB_MIN_BYTES and need > BOMB_RATIO * max(1, info.compress_size):
             raise UnsafeInputError(
                 f"{display} expands from {info.compress_size:,} to {need:,} bytes "
@@ -336,14 +368,15 @@ class NpzSource(Source):
         index = partner.read()
         if index.ndim != 1 or index.dtype.kind not in "iu":
             raise SourceError(f"{partner.source} must be a 1-D integer array of {suffix[1:]}")
-        index = index.astype(np.int64)
         if suffix == "_lengths":
-            if np.any(index < 0):
-                raise SourceError(f"{partner.source} holds negative lengths")
-            offsets = np.zeros(len(index) + 1, dtype=np.int64)
-            np.cumsum(index, out=offsets[1:])
+            try:
+                offsets = offsets_of(index)
+            except ValueError as exc:
+                raise SourceError(f"{partner.source}: {exc}") from None
         else:
-            offsets = index
+            if len(index) and int(index.max()) > INT64_MAX:
+                raise SourceError(f"{partner.source} holds offsets past 64 bits")
+            offsets = index.astype(np.int64)
             if len(offsets) == 0 or offsets[0] != 0 or np.any(np.diff(offsets) < 0):
                 raise SourceError(f"{partner.source} must start at 0 and never decrease")
         total = values.shape[0]
@@ -364,3 +397,6 @@ class NpzSource(Source):
 
     def entries(self) -> list[Entry]:
         return [Entry(a.name, "array", a) for a in self._arrays]
+
+    def close(self) -> None:
+        self._archive.close()

@@ -60,6 +60,54 @@ def check_magic(path: Path, display: str) -> None:
         )
 
 
+def agreed_schema(files: list[str], display: str) -> pa.Schema:
+    """The schema every file of a Parquet directory has; SourceError naming the files and the
+    columns when they disagree (as ``.npy`` shards that disagree are refused). pyarrow would
+    take the first file's schema and read a column another file lacks as nulls: a missing
+    column reported as NaN data, or, missing from the first file, not checked at all."""
+    first, schema = files[0], None
+    for f in files:
+        check_magic(Path(f), f)
+        try:
+            theirs = pq.read_schema(f)
+        except ARROW_ERRORS as exc:
+            raise arrow_error(f, exc) from None
+        if schema is None:
+            schema = theirs
+            continue
+        problem = schema_difference(first, schema, f, theirs)
+        if problem:
+            raise SourceError(
+                f"{display}: its Parquet files disagree: {problem}; the files of one dataset must "
+                "have the same columns and types (check the files one by one, or fix the writer)"
+            )
+    assert schema is not None
+    return schema
+
+
+def schema_difference(name_a: str, a: pa.Schema, name_b: str, b: pa.Schema) -> str | None:
+    """How file ``name_b``'s schema differs from ``name_a``'s in columns and types (None: it
+    does not; the order of the columns does not matter)."""
+    missing = [n for n in a.names if n not in b.names]
+    extra = [n for n in b.names if n not in a.names]
+    parts = []
+    if missing:
+        parts.append(f"{name_b} lacks column(s) {_names(missing)} that {name_a} has")
+    if extra:
+        parts.append(f"{name_b} has column(s) {_names(extra)} that {name_a} lacks")
+    for name in a.names:
+        if name in b.names and a.field(name).type != b.field(name).type:
+            parts.append(f"column {name!r} is {a.field(name).type} in {name_a} but "
+                         f"{b.field(name).type} in {name_b}")  # fmt: skip
+            break
+    return "; ".join(parts) or None
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(map(repr, names[:10]))
+    return shown + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+
+
 class ParquetSource(TableSource):
     format = "parquet"
 
@@ -72,7 +120,7 @@ class ParquetSource(TableSource):
                 self._files = sorted(self._dataset.files)
                 if not self._files:
                     raise SourceError(f"{display} is a directory with no Parquet files")
-                self.schema = self._dataset.schema
+                self.schema = agreed_schema(self._files, display)
                 self._meta = None
             else:
                 self._dataset = None

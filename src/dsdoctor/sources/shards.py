@@ -82,6 +82,11 @@ def row_range(handle: ArrayHandle, start: int, stop: int) -> ArrayHandle | None:
     return part
 
 
+def _columns(h: ArrayHandle) -> str:
+    names = h.layout.get("columns") or []
+    return ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+
+
 class ShardedArray(ArrayHandle):
     """The same array in every shard, stacked along the sample axis."""
 
@@ -129,6 +134,13 @@ class ShardedSource(Source):
                 raise SourceError(
                     f"shard {f} holds {s.shape} {s.dtype} but {self.files[0]} holds {first.shape} {first.dtype}; "
                     "shards of one dataset must agree on everything but the first axis"
+                )
+            if s.layout.get("columns") != first.layout.get(
+                "columns"
+            ):  # tables: same shape, other columns
+                raise SourceError(
+                    f"shard {f} holds columns {_columns(s)} but {self.files[0]} holds "
+                    f"{_columns(first)}; shards of one dataset must have the same columns"
                 )
         n = sum(s.shape[0] for s in shards)
         suffix = f":{selector}" if selector else ""
