@@ -25,37 +25,40 @@ from .._version import __version__
 from ..errors import DsdoctorError, ExitCode
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised in the main thread so that open outputs are cleaned up on the way out."""
-
-
-def _on_sigterm(signum, frame) -> None:
-    raise Terminated()
-
-
 class DsdoctorGroup(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        import signal
-        import threading
+        from .. import interrupts
 
+        process = args is None  # the real command line, not a CliRunner inside another program
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args or os.environ.get("DSDOCTOR_DEBUG") == "1"
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _on_sigterm)
+        previous = interrupts.install(_cleanup_temporaries)
+        try:
+            code = self._run(args, prog_name, complete_var, debug, **extra)
+        finally:
+            if process:  # from here on a signal changes nothing: the outcome is decided
+                interrupts.ignore()
+            code = _signal_outcome(code if "code" in locals() else ExitCode.BUG)
+            if not process:
+                interrupts.restore(previous)
+        _leave_if_hdf5_broken(int(code))
+        if standalone_mode:
+            sys.exit(int(code))
+        return int(code)
+
+    def _run(self, args, prog_name, complete_var, debug, **extra) -> int:
+        from ..interrupts import Interrupted
+
         try:
             rv = super().main(args=args, prog_name=prog_name or "dsdoctor",
                               complete_var=complete_var, standalone_mode=False, **extra)  # fmt: skip
             code = rv if isinstance(rv, int) else ExitCode.OK
-            if code == 130:  # typer turned Ctrl-C into a return value
-                _error("interrupted; nothing half-written was left behind", prefix="dsdoctor: ")
         except Exit as exc:
             code = exc.exit_code
-        except (Abort, KeyboardInterrupt):
-            _error("interrupted; nothing half-written was left behind", prefix="dsdoctor: ")
+        except Interrupted as exc:
+            code = exc.exit_code
+        except (Abort, KeyboardInterrupt):  # a SIGINT raised by someone else's handler
             code = 130
-        except Terminated:
-            _error("terminated; nothing half-written was left behind", prefix="dsdoctor: ")
-            code = 143
         except NoArgsIsHelpError as exc:
             sys.stdout.write(exc.ctx.get_help() + "\n")
             code = ExitCode.OK
@@ -63,6 +66,8 @@ class DsdoctorGroup(TyperGroup):
             _error(_usage_message(exc))
             code = ExitCode.ERROR
         except DsdoctorError as exc:
+            if _signalled():
+                return ExitCode.ERROR  # the error is the signal's doing; the signal is reported
             if debug:
                 import traceback
 
@@ -72,6 +77,8 @@ class DsdoctorGroup(TyperGroup):
         except BrokenPipeError:
             code = ExitCode.OK
         except Exception as exc:  # a bug: say so, traceback only with --debug
+            if _signalled():
+                return ExitCode.BUG
             if debug:
                 import traceback
 
@@ -79,10 +86,36 @@ class DsdoctorGroup(TyperGroup):
             _error(f"internal error: {type(exc).__name__}: {exc} (this is a bug; rerun with --debug "
                    "for the traceback and report it)", prefix="dsdoctor: ")  # fmt: skip
             code = ExitCode.BUG
-        _leave_if_hdf5_broken(int(code))
-        if standalone_mode:
-            sys.exit(int(code))
-        return int(code)
+        return code
+
+
+def _cleanup_temporaries() -> None:
+    """Remove the atomic writers' temporaries (none if no writer was imported)."""
+    atomic = sys.modules.get("dsdoctor.sinks.atomic")
+    if atomic is not None:
+        atomic.cleanup_temporaries()
+
+
+def _signalled() -> bool:
+    from .. import interrupts
+
+    return interrupts.received() is not None
+
+
+def _signal_outcome(code: int) -> int:
+    """A received SIGINT/SIGTERM decides the exit code (130/143), whatever the command did
+    meanwhile (an error a signal causes, e.g. a killed helper, is the signal's); one line."""
+    from .. import interrupts
+
+    signum = interrupts.received()
+    if signum is None and code == 130:  # Ctrl-C raised as KeyboardInterrupt, or typer's Abort
+        signum = 2
+    if signum is None:
+        return code
+    interrupts.cleanup()
+    sys.stderr.write(interrupts.message(signum) + "\n")
+    sys.stderr.flush()
+    return 128 + signum
 
 
 def _leave_if_hdf5_broken(code: int) -> None:

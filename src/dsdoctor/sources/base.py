@@ -108,8 +108,13 @@ class ArrayHandle:
 
         A yielded buffer may be reused for the next chunk: copy what you keep.
         """
+        from ..interrupts import check
+
         self.require_readable()
-        yield from self._chunks(chunk_bytes)
+        for chunk in self._chunks(chunk_bytes):
+            check()  # a SIGINT/SIGTERM ends every scan and every write between two chunks
+            yield chunk
+        check()
 
     def _chunks(self, chunk_bytes: int) -> Iterator[Chunk]:  # pragma: no cover - abstract
         raise NotImplementedError
