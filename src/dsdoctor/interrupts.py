@@ -49,6 +49,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _received: int | None = None
 _cleanups: list[Callable[[], object]] = []
 _files: set[Path] = set()
+_owner = 0  # the process that installed the handlers (a forked child has another pid)
 
 
 class Interrupted(BaseException):
@@ -75,8 +76,10 @@ def install(cleanup: Callable[[], object] | None = None) -> dict:
     replaced, for :func:`restore`."""
     if cleanup is not None and cleanup not in _cleanups:
         _cleanups.append(cleanup)
+    global _owner
     if threading.current_thread() is not threading.main_thread():
         return {}
+    _owner = os.getpid()
     return {sig: signal.signal(sig, _on_signal) for sig in SIGNALS}
 
 
@@ -182,6 +185,8 @@ def cleanup() -> None:
 
 def _on_signal(signum: int, frame) -> None:
     global _received
+    if os.getpid() != _owner:  # a forked child before its forget(): the parent decides
+        return
     if _received is not None:  # a second signal: stop now
         leave(128 + _received, message(_received))
     _received = signum

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from functools import reduce
 from typing import Any, NoReturn
 
 from ..errors import DsdoctorError, SourceError, UsageError
+from ..interrupts import check, forget, wait_readable
 from .stats import ArrayStats, ScanOptions, scan
 
 ENGINES = ("serial", "process", "dask")
@@ -322,8 +324,6 @@ class Crew:
         return results
 
     def __exit__(self, kind, exc, tb) -> None:
-        import signal
-
         for pid, fd in self.helpers.items():
             if kind is not None:  # an error here: what the helpers do is not needed
                 os.kill(pid, signal.SIGKILL)  # not yet reaped: the pid is still ours
@@ -358,12 +358,17 @@ class Crew:
         import pickle
 
         fd = self.helpers.pop(pid)
+        chunks = []
         try:
-            with os.fdopen(fd, "rb", closefd=False) as pipe:
-                data = pipe.read()
+            while wait_readable(fd) and (chunk := os.read(fd, 1 << 20)):  # a signal raises
+                chunks.append(chunk)
+        except BaseException:
+            os.kill(pid, signal.SIGKILL)  # not yet reaped: the pid is still ours
+            raise
         finally:
             os.close(fd)
             _, status = os.waitpid(pid, 0)
+        data = b"".join(chunks)
         try:
             outcome, value = pickle.loads(data) if data else ("died", None)
         except Exception as exc:  # an exception that cannot be rebuilt here: a bug, not the data
@@ -371,6 +376,7 @@ class Crew:
         if outcome == "error":
             raise value
         if outcome == "died":
+            check()  # a helper killed by the signal this process received too: the signal's
             raise DsdoctorError(
                 f"a --jobs helper process (pid {pid}) ended without its results "
                 f"({_how_it_ended(status)}); run again, or without --jobs"
@@ -382,6 +388,7 @@ class Crew:
 
         code = 0
         try:
+            forget()  # signals are the main process's: it kills and reaps its helpers
             for fd in inherited:
                 os.close(fd)
             try:
@@ -404,8 +411,6 @@ class Crew:
 
 
 def _how_it_ended(status: int) -> str:
-    import signal
-
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         try:
