@@ -6,7 +6,6 @@ so ``inspect x.npy`` never imports h5py or pyarrow.
 
 from __future__ import annotations
 
-import atexit
 import glob
 import os
 from dataclasses import dataclass
@@ -133,8 +132,7 @@ def open_source(
     if str(path) == "-":
         from .npy import spool_stdin
 
-        path = spool_stdin()
-        atexit.register(_unlink, path)
+        path = spool_stdin()  # removed when the process leaves, however it leaves
         fmt = "npy"
     else:
         if path.is_dir() and format not in (None, "parquet"):
@@ -184,9 +182,3 @@ def _open(fmt, path, display, target, allow_pickle, follow_external) -> Source:
 
     return CsvSource(path, display, target=target)
 
-
-def _unlink(path: Path) -> None:
-    try:
-        path.unlink()
-    except OSError:
-        pass

@@ -238,14 +238,61 @@ class NpySource(Source):
         return self._array
 
 
-def spool_stdin(stream: io.BufferedReader | None = None) -> Path:
-    """Copy a ``.npy`` stream from standard input to a temporary file (bounded memory)."""
+def spool_stdin(fd: int | None = None) -> Path:
+    """Copy a ``.npy`` stream on standard input (or file descriptor ``fd``) to a temporary file
+    in ``$TMPDIR``, with bounded memory, and return its path.
+
+    The header is read and checked from the stream first: a stream that is not ``.npy`` is
+    refused before anything is written, and the declared size is reserved up front (a full
+    ``$TMPDIR`` is a clean error, not a half-written spool). The spool is registered for
+    removal before it is created (:func:`~dsdoctor.interrupts.remove_at_exit`), and every wait
+    for the producer checks for a signal: however the run ends, short of SIGKILL, the spool goes.
+    """
+    import secrets
     import sys
     import tempfile
 
-    stream = stream or sys.stdin.buffer
-    fd, name = tempfile.mkstemp(prefix="dsdoctor-stdin-", suffix=".npy")
-    with os.fdopen(fd, "wb") as out:
-        while block := stream.read(1 << 20):
-            out.write(block)
-    return Path(name)
+    from .. import interrupts
+    from ..diskspace import preallocate, reason
+
+    fd = sys.stdin.fileno() if fd is None else fd
+    head = _read_exactly(fd, 8)  # magic and version
+    width = 2 if head[6:7] == b"\x01" else 4  # the header's length: 2 bytes in 1.0, 4 after
+    head += _read_exactly(fd, width)
+    length = int.from_bytes(head[8:], "little") if len(head) == 8 + width else 0
+    if length <= MAX_HEADER_BYTES:
+        head += _read_exactly(fd, length)
+    shape, _, dtype = read_header(io.BytesIO(head), STDIN)  # SourceError unless a whole header
+    folder = Path(tempfile.gettempdir())
+    path = folder / f"dsdoctor-stdin-{secrets.token_hex(8)}.npy"
+    size = len(head) + (0 if dtype.hasobject else declared_bytes(shape, dtype))
+    interrupts.remove_at_exit(path)
+    try:
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            preallocate(out, size)
+            out.write(head)
+            while interrupts.wait_readable(fd) and (block := os.read(fd, 1 << 20)):
+                out.write(block)
+            out.truncate()  # a stream shorter than its header says stays short (found truncated)
+    except OSError as exc:
+        interrupts.remove_now(path)
+        raise SourceError(f"{STDIN} ({size:,} bytes) cannot be copied to {folder}: {reason(exc)}; "
+                          "set TMPDIR to a folder with room for it, or pass a file instead of -") from None  # fmt: skip
+    except BaseException:
+        interrupts.remove_now(path)
+        raise
+    return path
+
+
+#: How standard input is named in messages.
+STDIN = "<stdin>"
+
+
+def _read_exactly(fd: int, n: int) -> bytes:
+    """``n`` bytes from ``fd`` (fewer only at the end of the stream), checking for signals."""
+    from ..interrupts import wait_readable
+
+    out = bytearray()
+    while len(out) < n and wait_readable(fd) and (block := os.read(fd, n - len(out))):
+        out += block
+    return bytes(out)
