@@ -50,6 +50,7 @@ _received: int | None = None
 _cleanups: list[Callable[[], object]] = []
 _files: set[Path] = set()
 _owner = 0  # the process that installed the handlers (a forked child has another pid)
+_generation = 0  # counts restore(): a watchdog started before one has nothing left to end
 
 
 class Interrupted(BaseException):
@@ -86,10 +87,11 @@ def install(cleanup: Callable[[], object] | None = None) -> dict:
 def restore(previous: dict) -> None:
     """Put back the handlers :func:`install` replaced and forget the flag (for a CLI run
     inside another program, e.g. a test)."""
-    global _received
+    global _received, _generation
     for sig, handler in previous.items():
         signal.signal(sig, handler)
     _received = None
+    _generation += 1
     _cleanups.clear()
 
 
@@ -191,12 +193,13 @@ def _on_signal(signum: int, frame) -> None:
         leave(128 + _received, message(_received))
     _received = signum
     # _thread, not threading: Thread.start takes a lock the interrupted code may hold.
-    _thread.start_new_thread(_watchdog, (signum, grace()))
+    _thread.start_new_thread(_watchdog, (signum, grace(), _generation))
 
 
-def _watchdog(signum: int, seconds: float) -> None:
+def _watchdog(signum: int, seconds: float, generation: int) -> None:
     time.sleep(seconds)
-    leave(128 + signum, message(signum))
+    if _received is not None and generation == _generation:
+        leave(128 + signum, message(signum))
 
 
 def _unlink(path: Path) -> None:

@@ -141,7 +141,9 @@ class Engine:
             tasks = None  # cut once the cluster's size is known
         check()
         try:
-            client = Client(self.scheduler, timeout=f"{DASK_CONNECT_SECONDS}s", set_as_default=False)
+            client = Client(
+                self.scheduler, timeout=f"{DASK_CONNECT_SECONDS}s", set_as_default=False
+            )
         except (OSError, TimeoutError, ValueError) as exc:
             raise UsageError(
                 f"cannot reach the Dask scheduler at {self.scheduler} ({exc})"
@@ -193,7 +195,9 @@ def check_scheduler(address: str) -> None:
         socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         reason = getattr(exc, "strerror", None) or exc
-        raise UsageError(f"--scheduler {address!r}: the host {host!r} is unknown ({reason})") from None
+        raise UsageError(
+            f"--scheduler {address!r}: the host {host!r} is unknown ({reason})"
+        ) from None
 
 
 def absolute_tasks(tasks: list[Task]) -> tuple[list[Task], list[dict[str, tuple[int, int]]]]:

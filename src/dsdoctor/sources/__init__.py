@@ -181,4 +181,3 @@ def _open(fmt, path, display, target, allow_pickle, follow_external) -> Source:
     from .csv import CsvSource
 
     return CsvSource(path, display, target=target)
-
