@@ -122,8 +122,11 @@ def _leave_if_hdf5_broken(code: int) -> None:
     """After a failed HDF5 write, freeing h5py's objects crashes HDF5: leave without freeing."""
     hdf5 = sys.modules.get("dsdoctor.sinks.hdf5")
     if hdf5 is not None and hdf5.BROKEN:
+        from .. import interrupts
+
         sys.stdout.flush()
         sys.stderr.flush()
+        interrupts.cleanup()  # what atexit would have removed (the stdin spool)
         os._exit(code)
 
 
