@@ -412,3 +412,62 @@ def test_the_cli_in_process_leaves_the_handlers_as_it_found_them():
     before = {s: signal.getsignal(s) for s in SIGNALS}
     assert cli("--version").code == 0
     assert {s: signal.getsignal(s) for s in SIGNALS} == before
+
+
+# -- stdin: nothing spooled that is not a .npy, nothing left when TMPDIR is full -----------------
+def test_a_silent_producer_is_interrupted_at_once(tmp_path):
+    """Nothing arrives on stdin: the wait for the header notices the signal (not the watchdog)."""
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    run = Run(["check", "-"], env={"TMPDIR": str(spool), "DSDOCTOR_SIGNAL_GRACE": "30"},
+              producer="import time; time.sleep(60)")  # fmt: skip
+    p, feed, _ = run.start()
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=30)
+    feed.kill()
+    feed.wait()
+    assert p.returncode == 143 and err.decode().splitlines() == [LINES[signal.SIGTERM]]
+    assert time.monotonic() - t0 < 3
+    assert list(spool.iterdir()) == []
+
+
+def test_a_stream_that_is_not_npy_is_refused_before_anything_is_spooled(tmp_path):
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    r = run("check", "-", stdin=b"a,b\n1,2\n" * 1000, env={"TMPDIR": str(spool)})
+    assert_clean_error(r, "<stdin> is not a valid .npy file")
+    assert list(spool.iterdir()) == []
+
+
+def test_a_full_tmpdir_is_a_clean_error_and_leaves_no_spool(tmp_path):
+    """A real 1 MiB tmpfs as TMPDIR (mounting needs root; skipped otherwise): the spool of a
+    3 MB stream does not fit (exit 3 and a 1 MiB spool left behind before)."""
+    import io
+
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(tiny)],
+                             capture_output=True)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        buf = io.BytesIO()
+        np.save(buf, np.zeros(400_000))
+        r = run("check", "-", stdin=buf.getvalue(), env={"TMPDIR": str(tiny)})
+        assert_clean_error(r, "cannot be copied to", "the disk is full", "TMPDIR")
+        assert list(tiny.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(tiny)], check=True)
+
+
+def test_a_stream_shorter_than_its_header_says_is_truncated_not_padded(tmp_path):
+    """The spool is reserved at the declared size; what was not sent is not read as zeros."""
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, np.ones(10_000))
+    r = run("check", "-", stdin=buf.getvalue()[:-800], env={"TMPDIR": str(tmp_path)})
+    assert_clean_error(r, "truncated")
+    assert list(tmp_path.iterdir()) == []
