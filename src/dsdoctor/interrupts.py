@@ -132,6 +132,9 @@ def wait_readable(fd: int, timeout: float | None = None) -> bool:
     a signal every :data:`POLL_SECONDS` (a blocking read would be restarted after the handler
     and wait for as long as the writer pleases)."""
     deadline = None if timeout is None else time.monotonic() + timeout
+    poller = select.poll() if hasattr(select, "poll") else None  # poll: no FD_SETSIZE limit
+    if poller is not None:
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
     while True:
         check()
         step = POLL_SECONDS
@@ -139,8 +142,10 @@ def wait_readable(fd: int, timeout: float | None = None) -> bool:
             step = min(step, deadline - time.monotonic())
             if step <= 0:
                 return False
-        ready, _, _ = select.select([fd], [], [], step)
-        if ready:
+        if poller is not None:
+            if poller.poll(step * 1000):
+                return True
+        elif select.select([fd], [], [], step)[0]:  # pragma: no cover - Windows
             return True
 
 
