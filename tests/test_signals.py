@@ -471,3 +471,26 @@ def test_a_stream_shorter_than_its_header_says_is_truncated_not_padded(tmp_path)
     r = run("check", "-", stdin=buf.getvalue()[:-800], env={"TMPDIR": str(tmp_path)})
     assert_clean_error(r, "truncated")
     assert list(tmp_path.iterdir()) == []
+
+
+HANG = Path(__file__).resolve().parents[1] / "fuzz/crashes/hdf5/global-heap-hang.h5"
+
+
+@pytest.mark.parametrize("sig", SIGNALS)
+def test_a_signal_ends_a_read_that_hangs_in_the_guarded_child(sig):
+    """The repository's hang file makes HDF5 loop forever in the forked reader: the parent
+    waited for it (with the 300 s deadline, never ending on SIGTERM); now it kills and reaps it."""
+    run = Run(["check", "--x", f"{HANG}:/seq/tokens"], env={"DSDOCTOR_READ_TIMEOUT": "300"})
+    p, _, _ = run.start()
+    deadline = time.monotonic() + 30
+    while not _children(p.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)  # until the guarded child runs
+    child = _children(p.pid)
+    assert child, "the guarded child never started"
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 128 + sig and err.decode().splitlines() == [LINES[sig]]
+    assert time.monotonic() - t0 < 3  # the poll, not the 5 s watchdog
+    assert not any(_alive(c) for c in child)
