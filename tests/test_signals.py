@@ -494,3 +494,31 @@ def test_a_signal_ends_a_read_that_hangs_in_the_guarded_child(sig):
     assert p.returncode == 128 + sig and err.decode().splitlines() == [LINES[sig]]
     assert time.monotonic() - t0 < 3  # the poll, not the 5 s watchdog
     assert not any(_alive(c) for c in child)
+
+
+def test_a_forced_exit_under_a_progress_bar_gives_the_cursor_back():
+    """On a terminal the bar (on stderr) hides the cursor; the watchdog's exit shows it again."""
+    import pty
+
+    code = ("import time; from dsdoctor import interrupts; from dsdoctor.render.progress import progress\n"
+            "interrupts.install()\n"
+            "with progress('scanning', 10**12) as advance:\n"
+            "    advance(1); print('ready', flush=True); time.sleep(1000)\n")  # fmt: skip
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.environ["DSDOCTOR_SIGNAL_GRACE"] = "0.3"
+        os.environ.pop("DSDOCTOR_NO_PROGRESS", None)
+        os.execv(sys.executable, [sys.executable, "-c", code])
+    seen = b""
+    while b"ready" not in seen:
+        seen += os.read(fd, 4096)
+    os.kill(pid, signal.SIGTERM)
+    try:
+        while chunk := os.read(fd, 4096):
+            seen += chunk
+    except OSError:  # EIO: the terminal's other end closed
+        pass
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 143
+    assert b"\x1b[?25l" in seen and seen.rindex(b"\x1b[?25h") > seen.rindex(b"\x1b[?25l")
+    assert LINES[signal.SIGTERM].encode() in seen

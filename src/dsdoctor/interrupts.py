@@ -34,7 +34,8 @@ import select
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 #: Seconds between a signal and the forced exit when no check has ended the run. A check runs
@@ -114,6 +115,18 @@ def forget() -> None:
     _files.clear()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextmanager
+def on_leave(fn: Callable[[], object]) -> Iterator[None]:
+    """Run ``fn`` (lock-free: it may run on the watchdog's thread) if the process is forced to
+    leave on a signal inside the ``with`` block."""
+    _cleanups.append(fn)
+    try:
+        yield
+    finally:
+        if fn in _cleanups:
+            _cleanups.remove(fn)
 
 
 def received() -> int | None:

@@ -33,12 +33,13 @@ class DsdoctorGroup(TyperGroup):
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args or os.environ.get("DSDOCTOR_DEBUG") == "1"
         previous = interrupts.install(_cleanup_temporaries)
+        code: int = ExitCode.BUG  # unless _run returns
         try:
             code = self._run(args, prog_name, complete_var, debug, **extra)
         finally:
             if process:  # from here on a signal changes nothing: the outcome is decided
                 interrupts.ignore()
-            code = _signal_outcome(code if "code" in locals() else ExitCode.BUG)
+            code = _signal_outcome(code)
             if not process:
                 interrupts.restore(previous)
         _leave_if_hdf5_broken(int(code))
