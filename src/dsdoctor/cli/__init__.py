@@ -2,12 +2,15 @@
 
 Errors are translated in exactly one place, :class:`DsdoctorGroup.main`: a
 :class:`~dsdoctor.errors.DsdoctorError` or a usage error becomes one ``dsdoctor: error:`` line
-and exit 2; anything else is a bug (exit 3, traceback only with ``--debug``).
+and exit 2; anything else is a bug (exit 3, traceback only with ``--debug``). A SIGINT/SIGTERM
+received before the outcome is decided (:mod:`dsdoctor.interrupts`) overrides all of these:
+exit 130/143 and one line, whatever error it caused on the way out.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import typer
@@ -59,7 +62,7 @@ class DsdoctorGroup(TyperGroup):
         except Interrupted as exc:
             code = exc.exit_code
         except (Abort, KeyboardInterrupt):  # a SIGINT raised by someone else's handler
-            code = 130
+            code = 128 + signal.SIGINT
         except NoArgsIsHelpError as exc:
             sys.stdout.write(exc.ctx.get_help() + "\n")
             code = ExitCode.OK
@@ -109,8 +112,8 @@ def _signal_outcome(code: int) -> int:
     from .. import interrupts
 
     signum = interrupts.received()
-    if signum is None and code == 130:  # Ctrl-C raised as KeyboardInterrupt, or typer's Abort
-        signum = 2
+    if signum is None and code == 128 + signal.SIGINT:  # KeyboardInterrupt, or typer's Abort
+        signum = signal.SIGINT
     if signum is None:
         return code
     interrupts.cleanup()
