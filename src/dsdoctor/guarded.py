@@ -4,7 +4,9 @@ Some damaged files make a C library loop forever (HDF5 on a broken global heap):
 timeout or signal handler can interrupt code that never returns to the interpreter. Reads of
 that kind run in a child process that the parent kills when the deadline passes; arrays come
 back as raw bytes over a pipe (never pickled). Without ``os.fork`` (Windows) the read runs
-in-process.
+in-process. The parent waits in slices that check for SIGINT/SIGTERM
+(:func:`~dsdoctor.interrupts.wait_readable`); on a signal, as at the deadline, it kills the
+child and reaps it before the signal ends the run. The child leaves signals to the parent.
 """
 
 from __future__ import annotations

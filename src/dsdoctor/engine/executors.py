@@ -364,7 +364,9 @@ class Crew:
     pipe of its own, pickled, once the queue is empty; progress is one 8-byte slot per worker
     in a shared anonymous map. A helper never returns from :meth:`fork`: it leaves through
     ``os._exit`` (no atexit handlers, no flushing of buffers it inherited). Leaving the ``with``
-    block on an error kills the helpers (they only read); every helper is reaped."""
+    block on an error or a signal kills the helpers (they only read); every helper is reaped.
+    Helpers leave SIGINT/SIGTERM to this process (:func:`~dsdoctor.interrupts.forget`), which
+    checks for them between chunks and while it waits for a helper's results."""
 
     def __init__(self, tasks: list[Task], sizes: list[int], source_options: dict,
                  opts: ScanOptions):  # fmt: skip
