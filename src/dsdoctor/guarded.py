@@ -4,19 +4,22 @@ Some damaged files make a C library loop forever (HDF5 on a broken global heap):
 timeout or signal handler can interrupt code that never returns to the interpreter. Reads of
 that kind run in a child process that the parent kills when the deadline passes; arrays come
 back as raw bytes over a pipe (never pickled). Without ``os.fork`` (Windows) the read runs
-in-process.
+in-process. The parent waits in slices that check for SIGINT/SIGTERM
+(:func:`~dsdoctor.interrupts.wait_readable`); on a signal, as at the deadline, it kills the
+child and reaps it before the signal ends the run. The child leaves signals to the parent.
 """
 
 from __future__ import annotations
 
 import os
-import select
+import signal
 import struct
 import time
 from collections.abc import Callable
 
 import numpy as np
 
+from . import interrupts
 from .errors import SourceError
 
 #: Seconds one guarded read may take (``DSDOCTOR_READ_TIMEOUT`` overrides it).
@@ -41,6 +44,7 @@ def call_with_deadline(
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: read, send, leave without running any cleanup of the parent's
+        interrupts.forget()
         os.close(r)
         try:
             arrays = [np.ascontiguousarray(a) for a in read()]
@@ -61,21 +65,23 @@ def call_with_deadline(
     os.close(w)
     data = bytearray()
     deadline = time.monotonic() + seconds
+    finished = False
     try:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                os.kill(pid, 9)
                 raise SourceError(f"{what}: reading it did not finish within {seconds:g} s; the file is "
                                   "probably damaged (DSDOCTOR_READ_TIMEOUT sets the limit)")  # fmt: skip
-            ready, _, _ = select.select([r], [], [], min(left, 1.0))
-            if ready:
+            if interrupts.wait_readable(r, left):  # a SIGINT/SIGTERM raises here
                 block = os.read(r, 1 << 20)
                 if not block:
+                    finished = True
                     break
                 data += block
     finally:
         os.close(r)
+        if not finished:  # a deadline, a signal: the child may be stuck in native code
+            os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
     if not data:
         raise SourceError(

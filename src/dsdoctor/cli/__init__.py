@@ -2,12 +2,15 @@
 
 Errors are translated in exactly one place, :class:`DsdoctorGroup.main`: a
 :class:`~dsdoctor.errors.DsdoctorError` or a usage error becomes one ``dsdoctor: error:`` line
-and exit 2; anything else is a bug (exit 3, traceback only with ``--debug``).
+and exit 2; anything else is a bug (exit 3, traceback only with ``--debug``). A SIGINT/SIGTERM
+received before the outcome is decided (:mod:`dsdoctor.interrupts`) overrides all of these:
+exit 130/143 and one line, whatever error it caused on the way out.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import typer
@@ -25,37 +28,41 @@ from .._version import __version__
 from ..errors import DsdoctorError, ExitCode
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised in the main thread so that open outputs are cleaned up on the way out."""
-
-
-def _on_sigterm(signum, frame) -> None:
-    raise Terminated()
-
-
 class DsdoctorGroup(TyperGroup):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        import signal
-        import threading
+        from .. import interrupts
 
+        process = args is None  # the real command line, not a CliRunner inside another program
         args = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in args or os.environ.get("DSDOCTOR_DEBUG") == "1"
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _on_sigterm)
+        previous = interrupts.install(_cleanup_temporaries)
+        code: int = ExitCode.BUG  # unless _run returns
+        try:
+            code = self._run(args, prog_name, complete_var, debug, **extra)
+        finally:
+            if process:  # from here on a signal changes nothing: the outcome is decided
+                interrupts.ignore()
+            code = _signal_outcome(code)
+            if not process:
+                interrupts.restore(previous)
+        _leave_if_hdf5_broken(int(code))
+        if standalone_mode:
+            sys.exit(int(code))
+        return int(code)
+
+    def _run(self, args, prog_name, complete_var, debug, **extra) -> int:
+        from ..interrupts import Interrupted
+
         try:
             rv = super().main(args=args, prog_name=prog_name or "dsdoctor",
                               complete_var=complete_var, standalone_mode=False, **extra)  # fmt: skip
             code = rv if isinstance(rv, int) else ExitCode.OK
-            if code == 130:  # typer turned Ctrl-C into a return value
-                _error("interrupted; nothing half-written was left behind", prefix="dsdoctor: ")
         except Exit as exc:
             code = exc.exit_code
-        except (Abort, KeyboardInterrupt):
-            _error("interrupted; nothing half-written was left behind", prefix="dsdoctor: ")
-            code = 130
-        except Terminated:
-            _error("terminated; nothing half-written was left behind", prefix="dsdoctor: ")
-            code = 143
+        except Interrupted as exc:
+            code = exc.exit_code
+        except (Abort, KeyboardInterrupt):  # a SIGINT raised by someone else's handler
+            code = 128 + signal.SIGINT
         except NoArgsIsHelpError as exc:
             sys.stdout.write(exc.ctx.get_help() + "\n")
             code = ExitCode.OK
@@ -63,6 +70,8 @@ class DsdoctorGroup(TyperGroup):
             _error(_usage_message(exc))
             code = ExitCode.ERROR
         except DsdoctorError as exc:
+            if _signalled():
+                return ExitCode.ERROR  # the error is the signal's doing; the signal is reported
             if debug:
                 import traceback
 
@@ -72,6 +81,8 @@ class DsdoctorGroup(TyperGroup):
         except BrokenPipeError:
             code = ExitCode.OK
         except Exception as exc:  # a bug: say so, traceback only with --debug
+            if _signalled():
+                return ExitCode.BUG
             if debug:
                 import traceback
 
@@ -79,18 +90,47 @@ class DsdoctorGroup(TyperGroup):
             _error(f"internal error: {type(exc).__name__}: {exc} (this is a bug; rerun with --debug "
                    "for the traceback and report it)", prefix="dsdoctor: ")  # fmt: skip
             code = ExitCode.BUG
-        _leave_if_hdf5_broken(int(code))
-        if standalone_mode:
-            sys.exit(int(code))
-        return int(code)
+        return code
+
+
+def _cleanup_temporaries() -> None:
+    """Remove the atomic writers' temporaries (none if no writer was imported)."""
+    atomic = sys.modules.get("dsdoctor.sinks.atomic")
+    if atomic is not None:
+        atomic.cleanup_temporaries()
+
+
+def _signalled() -> bool:
+    from .. import interrupts
+
+    return interrupts.received() is not None
+
+
+def _signal_outcome(code: int) -> int:
+    """A received SIGINT/SIGTERM decides the exit code (130/143), whatever the command did
+    meanwhile (an error a signal causes, e.g. a killed helper, is the signal's); one line."""
+    from .. import interrupts
+
+    signum = interrupts.received()
+    if signum is None and code == 128 + signal.SIGINT:  # KeyboardInterrupt, or typer's Abort
+        signum = signal.SIGINT
+    if signum is None:
+        return code
+    interrupts.cleanup()
+    sys.stderr.write(interrupts.message(signum) + "\n")
+    sys.stderr.flush()
+    return 128 + signum
 
 
 def _leave_if_hdf5_broken(code: int) -> None:
     """After a failed HDF5 write, freeing h5py's objects crashes HDF5: leave without freeing."""
     hdf5 = sys.modules.get("dsdoctor.sinks.hdf5")
     if hdf5 is not None and hdf5.BROKEN:
+        from .. import interrupts
+
         sys.stdout.flush()
         sys.stderr.flush()
+        interrupts.cleanup()  # what atexit would have removed (the stdin spool)
         os._exit(code)
 
 

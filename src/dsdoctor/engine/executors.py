@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any, NoReturn
 
 from ..errors import DsdoctorError, SourceError, UsageError
+from ..interrupts import POLL_SECONDS, check, forget, wait_readable
 from .stats import ArrayStats, ScanOptions, scan
 
 ENGINES = ("serial", "process", "dask")
@@ -42,6 +45,11 @@ MAX_TASKS_PER_WORKER = 4
 MIN_TASK_BYTES = 32 * 1024**2
 #: The most tasks one scan is cut into: the fork queue hands out task numbers as single bytes.
 MAX_TASKS = 256
+#: Seconds to reach a Dask scheduler, and to close the client when leaving (a signal).
+DASK_CONNECT_SECONDS = 10
+DASK_CLOSE_SECONDS = 2
+#: Transports a Dask scheduler listens on (distributed's ``inproc`` is for one process only).
+DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
 #: Helpers are forked on Linux (when this process runs no other thread); elsewhere they come
 #: from a process pool.
 FORK = sys.platform == "linux"
@@ -75,6 +83,7 @@ class Engine:
                 raise UsageError(
                     f"--engine dask needs --scheduler ADDRESS (or {SCHEDULER_ENV}), e.g. tcp://10.0.0.5:8786"
                 )
+            check_scheduler(scheduler)
         return cls(name, jobs, scheduler, dict(source_options or {}))
 
     def scan(self, handle, opts: ScanOptions) -> ArrayStats:
@@ -113,34 +122,122 @@ class Engine:
                 return merge(crew.run(advance))
 
     def _dask(self, handle, opts: ScanOptions) -> ArrayStats:
+        """The tasks name every file by its absolute path (a worker's working directory is not
+        this one's), with the size and modification time this process sees: a worker that
+        sees another file, or none, at that path fails the run (exit 2) instead of mixing its
+        file into the report."""
         try:
             from distributed import Client
         except ImportError:
             raise UsageError(
                 "--engine dask needs the dask extra: pip install 'dsdoctor[dask]'"
             ) from None
+        if getattr(handle, "shard_sources", None) is None:
+            if handle.source == "<stdin>":
+                raise UsageError("--engine dask: the workers open the files themselves and cannot "
+                                 "read this process's stdin; save it to a file they can see")  # fmt: skip
+            tasks: list[Task] | None = [((handle.source, None),)]
+        else:
+            tasks = None  # cut once the cluster's size is known
+        check()
         try:
-            client = Client(self.scheduler, timeout="10s", set_as_default=False)
-        except (OSError, TimeoutError) as exc:
+            client = Client(
+                self.scheduler, timeout=f"{DASK_CONNECT_SECONDS}s", set_as_default=False
+            )
+        except (OSError, TimeoutError, ValueError) as exc:
             raise UsageError(
                 f"cannot reach the Dask scheduler at {self.scheduler} ({exc})"
             ) from None
         from ..render.progress import progress
 
+        futures: list = []
         try:
-            if getattr(handle, "shard_sources", None) is None:
-                tasks: list[Task] = [((handle.source, None),)]
-            else:
+            if tasks is None:
                 tasks = plan(handle, max(1, sum(client.nthreads().values())))
+            tasks, files = absolute_tasks(tasks)
             with progress(f"scanning {len(tasks)} parts", len(tasks), unit="parts") as advance:
-                futures = client.map(
-                    scan_task, tasks, source_options=self.source_options, opts=opts, pure=False
-                )
+                futures = client.map(scan_task, tasks, [self.source_options] * len(tasks),
+                                     [opts] * len(tasks), files, pure=False)  # fmt: skip
                 for f in futures:
                     f.add_done_callback(lambda _: advance(1))
+                while not all(f.done() for f in futures):  # gather would outwait a signal
+                    check()
+                    time.sleep(POLL_SECONDS)
                 return merge(client.gather(futures))
         finally:
-            client.close()
+            if futures and not all(f.done() for f in futures):
+                client.cancel(futures)
+            client.close(timeout=DASK_CLOSE_SECONDS)
+
+
+def check_scheduler(address: str) -> None:
+    """UsageError naming ``address`` unless it is a Dask scheduler address whose host resolves
+    (a malformed one made the client stall for 20 s and fail with a traceback)."""
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+    except ImportError:
+        return  # the engine says what to install when it starts
+    example = "e.g. tcp://10.0.0.5:8786"
+    try:
+        scheme, location = parse_address(address, strict=False)
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"--scheduler {address!r} is not a Dask scheduler address ({exc}); "
+                         f"{example}") from None  # fmt: skip
+    if scheme not in DASK_SCHEMES or address != address.strip() or not host:
+        raise UsageError(f"--scheduler {address!r} is not a Dask scheduler address "
+                         f"(scheme://host:port, scheme one of {', '.join(DASK_SCHEMES)}); {example}")  # fmt: skip
+    if not 0 < int(port) < 65536:
+        raise UsageError(f"--scheduler {address!r}: port {port} is not between 1 and 65535")
+    import socket
+
+    try:
+        socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise UsageError(
+            f"--scheduler {address!r}: the host {host!r} is unknown ({reason})"
+        ) from None
+
+
+def absolute_tasks(tasks: list[Task]) -> tuple[list[Task], list[dict[str, tuple[int, int]]]]:
+    """The tasks with every ``PATH[:SELECTOR]`` made absolute, and for each task the (size,
+    mtime) of each of its files."""
+    from ..sources import parse_source
+
+    seen: dict[str, tuple[int, int]] = {}
+    out, files = [], []
+    for task in tasks:
+        segments, mine = [], {}
+        for source, rows in task:
+            spec = parse_source(source)
+            path = os.path.abspath(spec.path)
+            if path not in seen:
+                st = os.stat(path)
+                seen[path] = (st.st_size, st.st_mtime_ns)
+            mine[path] = seen[path]
+            segments.append((path + (f":{spec.selector}" if spec.selector else ""), rows))
+        out.append(tuple(segments))
+        files.append(mine)
+    return out, files
+
+
+def same_files(files: dict[str, tuple[int, int]]) -> None:
+    """On a worker: SourceError unless each file is there with the size and modification time
+    the client saw."""
+    import socket
+
+    where = f"the Dask worker on {socket.gethostname()}"
+    for path, (size, mtime) in files.items():
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            raise SourceError(f"{where} cannot open {path} ({exc.strerror}); the workers must see "
+                              "the dataset at the same path as this machine") from None  # fmt: skip
+        if (st.st_size, st.st_mtime_ns) != (size, mtime):
+            raise SourceError(f"{where} sees a different {path} ({st.st_size:,} bytes) from this "
+                              f"machine's ({size:,} bytes, or another modification time); the "
+                              "workers must see the same files at the same paths")  # fmt: skip
 
 
 def merge(parts) -> ArrayStats:
@@ -228,8 +325,12 @@ def task_bytes(handle, task: Task) -> int:
 
 
 # -- running tasks ----------------------------------------------------------------------------
-def scan_task(task: Task, source_options: dict, opts: ScanOptions) -> ArrayStats:
-    """One task: open each of its pieces (a worker reads the shards itself) and scan them."""
+def scan_task(task: Task, source_options: dict, opts: ScanOptions,
+              files: dict[str, tuple[int, int]] | None = None) -> ArrayStats:  # fmt: skip
+    """One task: open each of its pieces (a worker reads the shards itself) and scan them;
+    ``files``: the (size, mtime) each file must have here (see :func:`same_files`)."""
+    if files:
+        same_files(files)
     return merge(scan_source(src, source_options, opts, rows) for src, rows in task)
 
 
@@ -263,7 +364,9 @@ class Crew:
     pipe of its own, pickled, once the queue is empty; progress is one 8-byte slot per worker
     in a shared anonymous map. A helper never returns from :meth:`fork`: it leaves through
     ``os._exit`` (no atexit handlers, no flushing of buffers it inherited). Leaving the ``with``
-    block on an error kills the helpers (they only read); every helper is reaped."""
+    block on an error or a signal kills the helpers (they only read); every helper is reaped.
+    Helpers leave SIGINT/SIGTERM to this process (:func:`~dsdoctor.interrupts.forget`), which
+    checks for them between chunks and while it waits for a helper's results."""
 
     def __init__(self, tasks: list[Task], sizes: list[int], source_options: dict,
                  opts: ScanOptions):  # fmt: skip
@@ -322,8 +425,6 @@ class Crew:
         return results
 
     def __exit__(self, kind, exc, tb) -> None:
-        import signal
-
         for pid, fd in self.helpers.items():
             if kind is not None:  # an error here: what the helpers do is not needed
                 os.kill(pid, signal.SIGKILL)  # not yet reaped: the pid is still ours
@@ -358,12 +459,17 @@ class Crew:
         import pickle
 
         fd = self.helpers.pop(pid)
+        chunks = []
         try:
-            with os.fdopen(fd, "rb", closefd=False) as pipe:
-                data = pipe.read()
+            while wait_readable(fd) and (chunk := os.read(fd, 1 << 20)):  # a signal raises
+                chunks.append(chunk)
+        except BaseException:
+            os.kill(pid, signal.SIGKILL)  # not yet reaped: the pid is still ours
+            raise
         finally:
             os.close(fd)
             _, status = os.waitpid(pid, 0)
+        data = b"".join(chunks)
         try:
             outcome, value = pickle.loads(data) if data else ("died", None)
         except Exception as exc:  # an exception that cannot be rebuilt here: a bug, not the data
@@ -371,6 +477,7 @@ class Crew:
         if outcome == "error":
             raise value
         if outcome == "died":
+            check()  # a helper killed by the signal this process received too: the signal's
             raise DsdoctorError(
                 f"a --jobs helper process (pid {pid}) ended without its results "
                 f"({_how_it_ended(status)}); run again, or without --jobs"
@@ -382,6 +489,7 @@ class Crew:
 
         code = 0
         try:
+            forget()  # signals are the main process's: it kills and reaps its helpers
             for fd in inherited:
                 os.close(fd)
             try:
@@ -404,8 +512,6 @@ class Crew:
 
 
 def _how_it_ended(status: int) -> str:
-    import signal
-
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         try:

@@ -25,6 +25,7 @@ def progress(
     if not enabled() or small:
         yield lambda amount: None
         return
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -34,12 +35,24 @@ def progress(
         TimeRemainingColumn,
     )
 
+    from .. import interrupts
+
     count = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
-    with Progress(TextColumn("{task.description}"), BarColumn(), count, TimeRemainingColumn(),
-                  transient=True, console=None, redirect_stdout=False, redirect_stderr=False) as bar:  # fmt: skip
+    with (
+        interrupts.on_leave(_show_cursor),
+        Progress(TextColumn("{task.description}"), BarColumn(), count, TimeRemainingColumn(),
+                 transient=True, console=Console(stderr=True), redirect_stdout=False,
+                 redirect_stderr=False) as bar,
+    ):  # fmt: skip
         from rich.markup import escape
 
         from .safe import printable
 
         task = bar.add_task(escape(printable(description)), total=total)
         yield lambda amount: bar.advance(task, amount)
+
+
+def _show_cursor() -> None:
+    """Before a forced exit on a signal (the bar hides the cursor and cannot stop itself): a
+    raw write, as the bar may hold its console's lock at that moment."""
+    os.write(2, b"\r\x1b[2K\x1b[?25h")

@@ -6,7 +6,6 @@ so ``inspect x.npy`` never imports h5py or pyarrow.
 
 from __future__ import annotations
 
-import atexit
 import glob
 import os
 from dataclasses import dataclass
@@ -133,8 +132,7 @@ def open_source(
     if str(path) == "-":
         from .npy import spool_stdin
 
-        path = spool_stdin()
-        atexit.register(_unlink, path)
+        path = spool_stdin()  # removed when the process leaves, however it leaves
         fmt = "npy"
     elif _is_stream(path):
         path = _spool_stream(path, spec.display, format)
@@ -181,13 +179,11 @@ def _spool_stream(path: Path, display: str, forced: str | None) -> Path:
 
     try:
         with open(path, "rb") as stream:
-            spooled = spool_npy(stream, display)
+            return spool_npy(stream.fileno(), display)  # removed when the process leaves
     except PermissionError:
         raise SourceError(f"{display}: permission denied") from None
     except OSError as exc:
         raise SourceError(f"{display} cannot be read ({exc.strerror or exc})") from None
-    atexit.register(_unlink, spooled)
-    return spooled
 
 
 def _shards(path: Path) -> list[str] | None:
@@ -221,10 +217,3 @@ def _open(fmt, path, display, target, allow_pickle, follow_external) -> Source:
     from .csv import CsvSource
 
     return CsvSource(path, display, target=target)
-
-
-def _unlink(path: Path) -> None:
-    try:
-        path.unlink()
-    except OSError:
-        pass

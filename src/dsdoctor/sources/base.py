@@ -169,13 +169,18 @@ class ArrayHandle:
 
         A yielded buffer may be reused for the next chunk: copy what you keep.
         """
+        from ..interrupts import check
+
         self.require_readable()
         if self.shape_is_data and not self.ragged and self.shape and 0 in self.shape[1:]:
             # (N, 0, …) holds no elements whatever N is: one chunk of N empty rows, never a
             # loop over N (a 128-byte .npy may declare N = 10**18)
             yield np.empty(self.shape, dtype=self.dtype)
             return
-        yield from self._chunks(chunk_bytes)
+        for chunk in self._chunks(chunk_bytes):
+            check()  # a SIGINT/SIGTERM ends every scan and every write between two chunks
+            yield chunk
+        check()
 
     def _chunks(self, chunk_bytes: int) -> Iterator[Chunk]:  # pragma: no cover - abstract
         raise NotImplementedError

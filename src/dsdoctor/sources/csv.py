@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..errors import SourceError
+from ..interrupts import check
 from .parquet import ARROW_ERRORS, arrow_error
 from .table import TableSource
 
@@ -76,6 +77,7 @@ class CsvSource(TableSource):
         try:
             with self._reader(columns) as reader:
                 for batch in reader:
+                    check()  # pyarrow's reader threads never return to a signal handler
                     for start in range(0, batch.num_rows, rows):
                         yield batch.slice(start, rows)
         except ARROW_ERRORS as exc:

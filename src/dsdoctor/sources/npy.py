@@ -9,7 +9,6 @@ import tokenize
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -240,76 +239,89 @@ class NpySource(Source):
         return self._array
 
 
-def spool_npy(stream: BinaryIO, display: str) -> Path:
-    """Copy a ``.npy`` stream (standard input, a pipe, a device) to a temporary file: its header,
-    then exactly the data bytes the header declares, so a stream that never ends (``/dev/zero``)
-    costs one header's worth of reading, not the disk. The space is reserved first, so a header
-    declaring more than the temporary folder holds is refused before copying; a stream that ends
-    early is a truncated file. The caller removes the file."""
-    import struct
+#: How standard input is named in messages.
+STDIN = "<stdin>"
+
+
+def spool_npy(fd: int, display: str) -> Path:
+    """Copy a ``.npy`` stream (standard input, a pipe, a device) read from ``fd`` to a temporary
+    file in ``$TMPDIR`` and return its path: the header, then exactly the data bytes the header
+    declares, so a stream that never ends (``/dev/zero``) costs one header's worth of reading,
+    not the disk.
+
+    The header is read and checked first: a stream that is not ``.npy`` is refused before
+    anything is written, and the declared size is reserved up front (a full ``$TMPDIR`` is a
+    clean error, not a half-written spool); a stream that ends early is a truncated file. The
+    spool is registered for removal before it is created
+    (:func:`~dsdoctor.interrupts.remove_at_exit`) and every wait for the producer checks for a
+    signal: however the run ends, short of SIGKILL, the spool goes.
+    """
+    import secrets
     import tempfile
 
+    from .. import interrupts
     from ..diskspace import preallocate, reason
 
-    prefix = _read_stream(stream, 10)
-    if not prefix.startswith(b"\x93NUMPY"):
+    head = _read_exactly(fd, 10)  # magic, version, and a 1.0 header's 2-byte length
+    if not head.startswith(b"\x93NUMPY"):
         raise SourceError(
-            f"{display} is a stream (a pipe or device) and not a .npy stream (it starts with "
-            f"{prefix[:8]!r}); only .npy can be read from a stream: save other formats to a file first"
+            f"{display} is not a valid .npy file (not a .npy stream: it starts with {head[:8]!r}); "
+            "only .npy can be read from a stream: save other formats to a file first"
         )
-    if prefix[6:7] != b"\x01":  # versions 2 and 3: a 4-byte header length
-        prefix += _read_stream(stream, 2)
-    size = (struct.unpack("<H", prefix[8:10])[0] if prefix[6:7] == b"\x01"
-            else struct.unpack("<I", prefix[8:12])[0])  # fmt: skip
-    if size > MAX_HEADER_BYTES:
-        raise SourceError(f"{display} is not a valid .npy file (a header of {size:,} bytes)")
-    head = prefix + _read_stream(stream, size)
-    shape, _, dtype = read_header(io.BytesIO(head), display)
+    if head[6:7] != b"\x01":  # versions 2 and 3: a 4-byte header length
+        head += _read_exactly(fd, 2)
+    length = int.from_bytes(head[8:], "little")
+    if length > MAX_HEADER_BYTES:
+        raise SourceError(f"{display} is not a valid .npy file (a header of {length:,} bytes)")
+    head += _read_exactly(fd, length)
+    shape, _, dtype = read_header(io.BytesIO(head), display)  # SourceError unless a whole header
     need = None if dtype.hasobject else declared_bytes(shape, dtype)
-    fd, name = tempfile.mkstemp(prefix="dsdoctor-stream-", suffix=".npy")
-    path = Path(name)
+    folder = Path(tempfile.gettempdir())
+    path = folder / f"dsdoctor-stream-{secrets.token_hex(8)}.npy"
+    size = len(head) + (need or 0)
+    interrupts.remove_at_exit(path)
     try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                preallocate(out, len(head) + (need or 0))
-                out.write(head)
-                left = need
-                while left is None or left > 0:
-                    block = stream.read(1 << 20 if left is None else min(left, 1 << 20))
-                    if not block:
-                        break
-                    out.write(block)
-                    if left is not None:
-                        left -= len(block)
-                if left:  # (the reserved space would read as zeros)
-                    raise SourceError(
-                        f"{display} is truncated: its header declares shape {shape} {dtype} "
-                        f"({need:,} bytes) but the stream ended after {need - left:,}"
-                    )
-            except OSError as exc:
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            preallocate(out, size)
+            out.write(head)
+            left = need
+            while (left is None or left > 0) and interrupts.wait_readable(fd):
+                block = os.read(fd, 1 << 20 if left is None else min(left, 1 << 20))
+                if not block:
+                    break
+                out.write(block)
+                if left is not None:
+                    left -= len(block)
+            if left:  # the reserved space would read as zeros
                 raise SourceError(
-                    f"{display}: copying the stream to {tempfile.gettempdir()} failed "
-                    f"({reason(exc)}); set TMPDIR to a folder with {len(head) + (need or 0):,} "
-                    "bytes free"
-                ) from None
+                    f"{display} is truncated: its header declares shape {shape} {dtype} "
+                    f"({need:,} bytes) but the stream ended after {need - left:,}"
+                )
+    except OSError as exc:
+        interrupts.remove_now(path)
+        raise SourceError(
+            f"{display} ({size:,} bytes) cannot be copied to {folder}: {reason(exc)}; set TMPDIR "
+            "to a folder with room for it, or pass a file instead of a stream"
+        ) from None
     except BaseException:
-        path.unlink(missing_ok=True)
+        interrupts.remove_now(path)
         raise
     return path
 
 
-def _read_stream(stream: BinaryIO, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        block = stream.read(n - len(data))
-        if not block:
-            break
-        data += block
-    return data
-
-
-def spool_stdin(stream: io.BufferedReader | None = None) -> Path:
-    """Copy a ``.npy`` stream from standard input to a temporary file (see :func:`spool_npy`)."""
+def spool_stdin(fd: int | None = None) -> Path:
+    """Copy a ``.npy`` stream on standard input (or file descriptor ``fd``) to a temporary file
+    (see :func:`spool_npy`)."""
     import sys
 
-    return spool_npy(stream or sys.stdin.buffer, "<stdin>")
+    return spool_npy(sys.stdin.fileno() if fd is None else fd, STDIN)
+
+
+def _read_exactly(fd: int, n: int) -> bytes:
+    """``n`` bytes from ``fd`` (fewer only at the end of the stream), checking for signals."""
+    from ..interrupts import wait_readable
+
+    out = bytearray()
+    while len(out) < n and wait_readable(fd) and (block := os.read(fd, n - len(out))):
+        out += block
+    return bytes(out)
