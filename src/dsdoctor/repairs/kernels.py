@@ -164,6 +164,12 @@ class LengthHistogram:
         np.add.at(counts, where, np.concatenate([self.counts, other.counts]))
         return LengthHistogram(distinct.astype(np.int64), counts)
 
+    def __mul__(self, times: int) -> LengthHistogram:
+        """The histogram of ``times`` copies of these sequences (``times`` >= 0)."""
+        if times <= 0:
+            return LengthHistogram.empty()
+        return LengthHistogram(self.lengths, self.counts * np.int64(times))
+
     @property
     def total(self) -> int:
         """The number of sequences."""
