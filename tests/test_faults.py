@@ -73,7 +73,7 @@ def test_full_disk_while_bucketing_leaves_no_archive(tmp_path, big_input):
     r = _dsdoctor("bucket", f"{big_input}:s", "--boundaries", "50,100", "-o", folder,
                   preexec_fn=_fsize_limited(64 * 1024))  # fmt: skip
     assert_clean_error(r, "cannot write", "nothing was written")
-    assert list(folder.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [big_input]  # neither the folder nor its temporary
 
 
 SPOOL_FAILS = """

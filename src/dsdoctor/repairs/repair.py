@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DsdoctorError, UsageError
+from ..errors import DsdoctorError, OutputError, UsageError
 from ..findings import Report, Safety
 from . import ops
 
@@ -37,15 +37,23 @@ def parse_allow(allow) -> set[Safety]:
 def repair(
     *sources, outdir: str, allow=("lossless",), force: bool = False, **check_options
 ) -> RepairPlan:
-    """Check, then write the repaired arrays into ``outdir`` (one fix per array, in severity order)."""
+    """Check, then write the repaired arrays into ``outdir`` (one fix per array, in severity order).
+
+    Each output is named ``OUTDIR/<name the fix suggests>`` (``d.reshaped.npy``); when two
+    fixes would take one name (inputs ``a/d.npy`` and ``b/d.npy``) the later ones become
+    ``d-2.reshaped.npy``, ``d-3.reshaped.npy``, … in the order the fixes are applied, and each
+    applied entry lists its outputs. Every output is compared with every input before any is
+    written (:func:`~dsdoctor.sinks.guard_outputs`)."""
     from ..api import check
+    from ..diskspace import write_errors
+    from ..sinks import guard_outputs, source_paths
 
     allowed = parse_allow(allow)
     report = check(*sources, **check_options)
     folder = Path(outdir)
-    folder.mkdir(parents=True, exist_ok=True)
     plan = RepairPlan(report)
-    done: dict[str, str] = {}
+    todo: list[tuple[dict[str, Any], dict[str, Any], str]] = []
+    names: set[str] = set()
     for f in report.findings:
         for fix in f.fixes:
             act = fix.action or {}
@@ -60,20 +68,38 @@ def repair(
                     {**entry, "reason": f"{fix.safety.value} fixes are not allowed (--allow)"}
                 )
                 continue
-            if act.get("source") in done:
-                plan.skipped.append(
-                    {
-                        **entry,
-                        "reason": f"{act['source']} was already repaired by {done[act['source']]}",
-                    }
-                )
-                continue
-            out = str(folder / Path(act["out"]).name)
-            try:
-                result = OPERATIONS[act["op"]](act["source"], out, force=force, **act["options"])
-            except DsdoctorError as exc:
-                plan.skipped.append({**entry, "reason": str(exc)})
-                continue
-            done[act["source"]] = act["op"]
-            plan.applied.append({**entry, "outputs": result.outputs, "result": result.to_dict()})
+            todo.append((entry, act, str(folder / unique_name(Path(act["out"]).name, names))))
+    inputs = source_paths([*sources, *(a.get("source") for a in report.arrays.values()),
+                           *(check_options.get(k) for k in ("x", "y"))])  # fmt: skip
+    guard_outputs([out for _, _, out in todo], inputs)
+    if todo:
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"{folder} is a file; repair writes a folder: name a folder with -o")
+        with write_errors(str(folder), path_errors=True):
+            folder.mkdir(parents=True, exist_ok=True)
+    done: dict[str, str] = {}
+    for entry, act, out in todo:
+        if act.get("source") in done:
+            reason = f"{act['source']} was already repaired by {done[act['source']]}"
+            plan.skipped.append({**entry, "reason": reason})
+            continue
+        try:
+            result = OPERATIONS[act["op"]](act["source"], out, force=force, **act["options"])
+        except DsdoctorError as exc:
+            plan.skipped.append({**entry, "reason": str(exc)})
+            continue
+        done[act["source"]] = act["op"]
+        plan.applied.append({**entry, "outputs": result.outputs, "result": result.to_dict()})
     return plan
+
+
+def unique_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``STEM-2.REST``, ``STEM-3.REST``, … (``STEM``: up to the first dot), the first
+    that is not in ``taken``; the name chosen is added to ``taken``."""
+    stem, dot, rest = name.partition(".")
+    chosen, i = name, 1
+    while chosen in taken:
+        i += 1
+        chosen = f"{stem}-{i}{dot}{rest}"
+    taken.add(chosen)
+    return chosen

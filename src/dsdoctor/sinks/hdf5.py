@@ -8,7 +8,7 @@ would modify a file in place (it may be an input) and could not be atomic.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,11 +36,12 @@ def stream(
     *,
     force: bool,
     compression: str | None,
+    inputs: Iterable = (),
 ) -> Iterator[BlockWriter]:
     """Yield a writer appending rows to the datasets of a temporary file; renamed on success."""
     import h5py
 
-    with atomic_path(dest.path, force=force) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(dest.path, force=force, inputs=inputs) as tmp, h5py.File(tmp, "w") as f:
         datasets = {
             role: _create(f, dest, role, main, shape, dtype, compression)
             for role, (shape, dtype) in specs.items()

@@ -140,6 +140,7 @@ def open_source(
         if path.is_dir() and format not in (None, "parquet"):
             raise SourceError(f"{path} is a directory; only Parquet datasets can be directories")
         fmt = detect_format(path, format)
+        _refuse_interrupted(path, spec.display)
     if target is not None and fmt not in ("parquet", "csv"):
         raise UsageError(f"--target names a table column, but {spec.display} is {fmt}, not a table")
     try:
@@ -150,6 +151,20 @@ def open_source(
         raise SourceError(f"{spec.display} is a directory; name a file") from None
     except FileNotFoundError:
         raise SourceError(f"{spec.display}: no such file or directory") from None
+
+
+def _refuse_interrupted(path: Path, display: str) -> None:
+    """A file of a multi-file output whose commit was interrupted may mix two runs: refused
+    (see :mod:`dsdoctor.markers`)."""
+    from ..markers import interrupted_marker
+
+    marker = interrupted_marker(path)
+    if marker is not None:
+        raise SourceError(
+            f"{display} belongs to an output whose writing was interrupted ({marker} is still "
+            "there), so its files may come from two different runs; rerun the command that "
+            f"wrote it with --force, or delete {marker.name} if you know the files belong together"
+        )
 
 
 def _shards(path: Path) -> list[str] | None:
