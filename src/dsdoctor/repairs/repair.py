@@ -72,24 +72,32 @@ def repair(
     inputs = source_paths([*sources, *(a.get("source") for a in report.arrays.values()),
                            *(check_options.get(k) for k in ("x", "y"))])  # fmt: skip
     guard_outputs([out for _, _, out in todo], inputs)
+    created = bool(todo) and not folder.exists()
     if todo:
         if folder.exists() and not folder.is_dir():
             raise OutputError(f"{folder} is a file; repair writes a folder: name a folder with -o")
         with write_errors(str(folder), path_errors=True):
             folder.mkdir(parents=True, exist_ok=True)
     done: dict[str, str] = {}
-    for entry, act, out in todo:
-        if act.get("source") in done:
-            reason = f"{act['source']} was already repaired by {done[act['source']]}"
-            plan.skipped.append({**entry, "reason": reason})
-            continue
-        try:
-            result = OPERATIONS[act["op"]](act["source"], out, force=force, **act["options"])
-        except DsdoctorError as exc:
-            plan.skipped.append({**entry, "reason": str(exc)})
-            continue
-        done[act["source"]] = act["op"]
-        plan.applied.append({**entry, "outputs": result.outputs, "result": result.to_dict()})
+    try:
+        for entry, act, out in todo:
+            if act.get("source") in done:
+                reason = f"{act['source']} was already repaired by {done[act['source']]}"
+                plan.skipped.append({**entry, "reason": reason})
+                continue
+            try:
+                result = OPERATIONS[act["op"]](act["source"], out, force=force, **act["options"])
+            except OutputError:
+                raise  # the output folder cannot take it (full, read-only): no fix can
+            except DsdoctorError as exc:
+                plan.skipped.append({**entry, "reason": str(exc)})
+                continue
+            done[act["source"]] = act["op"]
+            plan.applied.append({**entry, "outputs": result.outputs, "result": result.to_dict()})
+    except BaseException:
+        if created and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
     return plan
 
 

@@ -138,11 +138,30 @@ def write_text(
     dest: str | Path, text: str, *, force: bool, inputs: Iterable[str | Path] = ()
 ) -> Path:
     """Write ``text`` (UTF-8) to ``dest`` atomically, under the same guard and ``force`` rule as
-    every data output (reports, specs); return the path written."""
+    every data output (reports, specs); return the path written. A text that cannot be UTF-8
+    — a file name in another encoding, which Python holds as surrogates — is refused before
+    anything is created."""
     dest = Path(dest)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        left, right = exc.start, exc.end
+        while left and text[left - 1] not in _DELIMITERS:
+            left -= 1
+        while right < len(text) and text[right] not in _DELIMITERS:
+            right += 1
+        shown = os.fsencode(text[left:right]).decode("utf-8", "backslashreplace")
+        raise OutputError(
+            f"cannot write {dest}: it names the file {shown}, whose name is not UTF-8 as this "
+            "file must be; give that file a UTF-8 name; nothing was written"
+        ) from None
     with atomic_path(dest, force=force, inputs=inputs) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(data)
     return dest
+
+
+#: What ends a file name quoted in a report or a spec (to show the name that is not UTF-8).
+_DELIMITERS = frozenset(" \t\n\"'<>=`,")
 
 
 @contextmanager
@@ -225,43 +244,66 @@ def open_temporaries() -> frozenset[Path]:
 # -- putting files in place ----------------------------------------------------------------------
 def _commit(temps: list[Path], dests: list[Path], *, force: bool) -> None:
     """Rename each temporary to its destination, the main one (``dests[0]``) last; a group of
-    several files under its marker's lock."""
+    several files under its marker's lock. The marker stays only when the group on disk may
+    mix two runs: files of this run replaced some but not all of the old ones."""
     pairs = list(reversed(list(zip(temps, dests, strict=True))))
     with ExitStack() as stack:
-        if len(dests) > 1:
-            stack.enter_context(_marked(dests))
-        placed: list[tuple[Path, Path]] = []
+        marked = stack.enter_context(_marked(dests)) if len(dests) > 1 else None
+        placed: list[Path] = []
         try:
             for tmp, dest in pairs:
                 if force:
                     os.replace(tmp, dest)
                 else:
                     _rename_exclusive(tmp, dest)
-                placed.append((tmp, dest))
-        except FileExistsError as exc:
-            for _, dest in placed:  # ours, just created: the other run's files stay
-                _remove(dest)
-            raise OutputError(
-                f"{exc.filename or dests[0]} exists (another run wrote it meanwhile); pass "
-                "--force to replace it; nothing was written"
-            ) from None
+                placed.append(dest)
+        except BaseException as exc:
+            if not force:
+                for dest in placed:  # ours, just created: the other run's files stay
+                    _remove(dest)
+            if marked is not None and not marked.stale and (not force or not placed):
+                marked.consistent()  # the group is as it was before this run
+            if isinstance(exc, FileExistsError):
+                raise OutputError(
+                    f"{exc.filename or dests[0]} exists (another run wrote it meanwhile); pass "
+                    "--force to replace it; nothing was written"
+                ) from None
+            raise
         for folder in dict.fromkeys(dest.parent for dest in dests):
             _fsync(folder)
+        if marked is not None:
+            marked.consistent()
+
+
+class _Marker:
+    """A group's marker, locked: :meth:`consistent` removes it once the group is whole.
+    ``stale``: it was there already, left by a commit that was killed (a live one holds the
+    lock until it has removed it), so the group on disk may be mixed until this run succeeds."""
+
+    def __init__(self, path: Path, fd: int, stale: bool) -> None:
+        self.path, self.fd, self.stale = path, fd, stale
+
+    def consistent(self) -> None:
+        _fsync(self.path.parent)
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+        _fsync(self.path.parent)
 
 
 @contextmanager
-def _marked(dests: list[Path]) -> Iterator[None]:
+def _marked(dests: list[Path]) -> Iterator[_Marker]:
     """Hold the group's marker, locked and listing the files, while they are renamed."""
     marker = marker_for(dests[0])
     fd = _lock(marker)
     try:
+        stale = os.fstat(fd).st_size > 0
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"files": [d.name for d in dests]}).encode())
         os.fsync(fd)
         _fsync(marker.parent)
-        yield
-        _fsync(marker.parent)
-        os.unlink(marker)
+        yield _Marker(marker, fd, stale)
     finally:
         os.close(fd)
 

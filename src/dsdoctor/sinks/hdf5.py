@@ -8,6 +8,8 @@ would modify a file in place (it may be an input) and could not be atomic.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -21,9 +23,10 @@ from .destination import Destination
 from .provenance import hdf5_attributes
 
 CHUNK_BYTES = 1 << 20
-#: h5py objects of a file whose writes failed (a full disk, a size limit). HDF5 crashes the
-#: process (SIGSEGV) when such objects are freed, so they are kept alive here and the CLI leaves
-#: with ``os._exit`` once it has reported the error (the temporary file is already removed).
+#: h5py objects of a file whose writes failed (a full disk, a size limit) — while rows were
+#: written, or when the file was flushed and closed. HDF5 crashes the process (SIGSEGV) when
+#: such objects are freed, so they are kept alive here and the CLI leaves with ``os._exit``
+#: once it has reported the error (the temporary file is already removed).
 BROKEN: list = []
 
 
@@ -41,17 +44,35 @@ def stream(
     """Yield a writer appending rows to the datasets of a temporary file; renamed on success."""
     import h5py
 
-    with atomic_path(dest.path, force=force, inputs=inputs) as tmp, h5py.File(tmp, "w") as f:
-        datasets = {
-            role: _create(f, dest, role, main, shape, dtype, compression)
-            for role, (shape, dtype) in specs.items()
-        }
-        datasets[main].attrs.update(hdf5_attributes(record))
+    with atomic_path(dest.path, force=force, inputs=inputs) as tmp:
+        f = h5py.File(tmp, "w")
+        datasets: dict[str, Any] = {}
         try:
+            for role, (shape, dtype) in specs.items():
+                datasets[role] = _create(f, dest, role, main, shape, dtype, compression)
+            datasets[main].attrs.update(hdf5_attributes(record))
             yield _DatasetWriter(dest, specs, datasets)
-        except OSError:
+            f.close()  # flushes the chunk cache: a full disk is often found only here
+        except (OSError, RuntimeError) as exc:
             BROKEN.append((f, datasets))
+            raise _os_error(exc) from None
+        except BaseException:
+            try:
+                f.close()
+            except (OSError, RuntimeError):
+                BROKEN.append((f, datasets))
             raise
+
+
+def _os_error(exc: Exception) -> Exception:
+    """HDF5 reports a failed write as ``RuntimeError("… errno = 28, error message = 'No space
+    left on device' …")`` when it meets it while closing: the :class:`OSError` it stands for,
+    so that it is translated like every other write error."""
+    found = re.search(r"errno = (\d+)", str(exc))
+    if isinstance(exc, OSError) or found is None:
+        return exc
+    code = int(found.group(1))
+    return OSError(code, os.strerror(code))
 
 
 class _DatasetWriter(BlockWriter):
