@@ -120,6 +120,40 @@ def test_a_sibling_output_never_replaces_the_input(tmp_path, sibling, link):
     assert _leftovers(tmp_path) == []
 
 
+def test_two_outputs_that_are_one_file_are_refused(tmp_path):
+    """o.mask.npy is a symlink to o.lengths.npy: writing both would lose one."""
+    src = _ragged_parquet(tmp_path / "in.parquet")
+    (tmp_path / "o.lengths.npy").write_bytes(b"old")
+    (tmp_path / "o.mask.npy").symlink_to(tmp_path / "o.lengths.npy")
+    r = run("pad", f"{src}:tokens", "-o", tmp_path / "o.npy", "--force")
+    assert_clean_error(r, "same file")
+    assert (tmp_path / "o.lengths.npy").read_bytes() == b"old"
+
+
+def test_an_hdf5_output_never_replaces_its_input_file(tmp_path):
+    """Another dataset of the same file is still the same file: HDF5 outputs are written whole."""
+    import h5py
+
+    with h5py.File(tmp_path / "in.h5", "w") as f:
+        f["x"] = np.arange(12.0).reshape(4, 3)
+    before = (tmp_path / "in.h5").read_bytes()
+    r = run(
+        "select", f"{tmp_path}/in.h5:/x", "--first", "2", "-o", f"{tmp_path}/./in.h5:/y", "--force"
+    )
+    assert_clean_error(r, "input")
+    assert (tmp_path / "in.h5").read_bytes() == before
+
+
+def test_an_output_inside_an_input_folder_of_shards_is_refused(tmp_path):
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for i in range(2):
+        np.save(shards / f"part-{i}.npy", np.arange(12.0).reshape(4, 3) + i)
+    r = run("check", shards, "--format", "json", "-o", shards / "report.json")
+    assert_clean_error(r, "input folder")
+    assert sorted(p.name for p in shards.iterdir()) == ["part-0.npy", "part-1.npy"]
+
+
 @pytest.mark.parametrize("via", ["folder", "symlinked-folder"])
 def test_bucket_never_replaces_an_input_inside_its_output_folder(tmp_path, via):
     b = tmp_path / "b"

@@ -101,7 +101,7 @@ def atomic_group(
     for dest in dests:
         check_destination(dest, force=force)
     temps: list[Path] = []
-    what = str(dests[0]) if len(dests) == 1 else ", ".join(map(str, dests))
+    what = str(dests[0])
     try:
         with write_errors(what, path_errors=True):
             for dest in dests:
@@ -333,6 +333,8 @@ def _lock(path: Path) -> int:
         os.close(fd)
 
 
+#: From Linux's <fcntl.h> and <linux/fs.h>: "relative to the working directory", and the
+#: renameat2 flags (Linux ≥ 3.15, glibc ≥ 2.28; ext4, xfs, btrfs, tmpfs support them).
 _AT_FDCWD = -100
 _RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
 

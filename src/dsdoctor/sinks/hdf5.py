@@ -8,6 +8,7 @@ would modify a file in place (it may be an input) and could not be atomic.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -50,29 +51,35 @@ def stream(
         try:
             for role, (shape, dtype) in specs.items():
                 datasets[role] = _create(f, dest, role, main, shape, dtype, compression)
-            datasets[main].attrs.update(hdf5_attributes(record))
+            with _hdf5_errors():
+                datasets[main].attrs.update(hdf5_attributes(record))
             yield _DatasetWriter(dest, specs, datasets)
-            f.close()  # flushes the chunk cache: a full disk is often found only here
-        except (OSError, RuntimeError) as exc:
+            with _hdf5_errors():
+                f.close()  # flushes the chunk cache: a full disk is often found only here
+        except OSError:
             BROKEN.append((f, datasets))
-            raise _os_error(exc) from None
+            raise
         except BaseException:
             try:
-                f.close()
-            except (OSError, RuntimeError):
+                with _hdf5_errors():
+                    f.close()
+            except OSError:
                 BROKEN.append((f, datasets))
             raise
 
 
-def _os_error(exc: Exception) -> Exception:
+@contextmanager
+def _hdf5_errors() -> Iterator[None]:
     """HDF5 reports a failed write as ``RuntimeError("… errno = 28, error message = 'No space
-    left on device' …")`` when it meets it while closing: the :class:`OSError` it stands for,
-    so that it is translated like every other write error."""
-    found = re.search(r"errno = (\d+)", str(exc))
-    if isinstance(exc, OSError) or found is None:
-        return exc
-    code = int(found.group(1))
-    return OSError(code, os.strerror(code))
+    left on device' …")`` when it meets it while flushing or closing: the :class:`OSError` it
+    stands for (EIO when it names none), so that the file is kept out of the garbage collector
+    (:data:`BROKEN`) and the error is translated like every other write error."""
+    try:
+        yield
+    except RuntimeError as exc:
+        found = re.search(r"errno = (\d+)", str(exc))
+        code = int(found.group(1)) if found else errno.EIO
+        raise OSError(code, os.strerror(code)) from None
 
 
 class _DatasetWriter(BlockWriter):
@@ -85,7 +92,8 @@ class _DatasetWriter(BlockWriter):
     def _append(self, parts: Mapping[str, tuple[Index, np.ndarray]]) -> None:
         for role, (where, array) in parts.items():
             if array.size:
-                self.datasets[role][where] = array
+                with _hdf5_errors():
+                    self.datasets[role][where] = array
 
 
 def chunk_shape(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...] | None:
@@ -109,13 +117,14 @@ def _create(f, dest, role, main, shape, dtype, compression):
     name = dest.hdf5_name(role, main=role == main)
     chunks = chunk_shape(tuple(shape), np.dtype(dtype).itemsize)
     try:
-        return f.create_dataset(
-            name,
-            shape=tuple(shape),
-            dtype=dtype,
-            chunks=chunks,
-            compression=compression if chunks else None,
-        )
+        with _hdf5_errors():
+            return f.create_dataset(
+                name,
+                shape=tuple(shape),
+                dtype=dtype,
+                chunks=chunks,
+                compression=compression if chunks else None,
+            )
     except TypeError as exc:
         raise OutputError(
             f"{dest.text}: HDF5 cannot store {role} of dtype {np.dtype(dtype)} ({exc}); "
