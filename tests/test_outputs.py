@@ -451,6 +451,18 @@ def test_every_writer_through_a_file_or_a_dangling_symlink(tmp_path):
     assert (tmp_path / "file.txt").read_text() == "keep me"
 
 
+def test_a_device_or_a_pipe_as_the_output_is_never_replaced(tmp_path):
+    _, data = _inputs(tmp_path)
+    os.mkfifo(tmp_path / "pipe.json")
+    r = run("check", data, "--format", "json", "-o", tmp_path / "pipe.json", "--force")
+    assert_clean_error(r, "not a regular file")
+    assert (tmp_path / "pipe.json").is_fifo()
+    (tmp_path / "null.json").symlink_to("/dev/null")
+    r = run("check", data, "--format", "json", "-o", tmp_path / "null.json", "--force")
+    assert_clean_error(r, "not a regular file")
+    assert (tmp_path / "null.json").is_symlink()
+
+
 def test_a_dangling_symlink_as_the_output_needs_force_and_is_replaced_not_followed(tmp_path):
     _, data = _inputs(tmp_path)
     link = tmp_path / "r.json"

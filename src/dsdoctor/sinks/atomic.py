@@ -35,6 +35,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -57,6 +58,17 @@ def check_destination(dest: Path, *, force: bool) -> None:
         raise OutputError(f"{dest} is a directory; name a file to write")
     if os.path.lexists(dest) and not force:
         raise OutputError(f"{dest} exists; pass --force to replace it")
+    modes = []
+    for look in (os.lstat, os.stat):  # the name, and where a symlink leads (/dev/stdout)
+        try:
+            modes.append(look(dest).st_mode)
+        except OSError:
+            pass
+    if any(not (stat.S_ISREG(m) or stat.S_ISLNK(m)) for m in modes):
+        raise OutputError(
+            f"{dest} is not a regular file (a device, a pipe or a socket), which an atomic "
+            "write would replace; name a file"
+        )
     _check_folder(folder)
 
 
