@@ -161,9 +161,10 @@ def _refuse_interrupted(path: Path, display: str) -> None:
     marker = interrupted_marker(path)
     if marker is not None:
         raise SourceError(
-            f"{display} belongs to an output whose writing was interrupted ({marker} is still "
-            "there), so its files may come from two different runs; rerun the command that "
-            f"wrote it with --force, or delete {marker.name} if you know the files belong together"
+            f"{display} belongs to an output that is being written or whose writing was "
+            f"interrupted ({marker} is there), so its files may come from two different runs; "
+            "rerun the command that wrote it with --force, or delete "
+            f"{marker.name} if you know the files belong together"
         )
 
 
