@@ -47,6 +47,7 @@ def repair(
     from ..api import check
     from ..diskspace import write_errors
     from ..sinks import guard_outputs, source_paths
+    from ..sinks.atomic import check_output_folder
 
     allowed = parse_allow(allow)
     report = check(*sources, **check_options)
@@ -74,8 +75,7 @@ def repair(
     guard_outputs([out for _, _, out in todo], inputs)
     created = bool(todo) and not folder.exists()
     if todo:
-        if folder.exists() and not folder.is_dir():
-            raise OutputError(f"{folder} is a file; repair writes a folder: name a folder with -o")
+        check_output_folder(folder, "repair")
         with write_errors(str(folder), path_errors=True):
             folder.mkdir(parents=True, exist_ok=True)
     done: dict[str, str] = {}

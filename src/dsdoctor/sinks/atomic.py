@@ -214,9 +214,20 @@ def atomic_folder(
         _TEMPORARIES.discard(tmp)
 
 
-def _check_folder_destination(dest: Path, *, force: bool, replaceable, command: str) -> None:
+def check_output_folder(dest: Path, command: str) -> None:
+    """Raise :class:`OutputError` if ``dest``, an output folder ``command`` writes, is a file or
+    a symlink leading nowhere."""
+    if os.path.islink(dest) and not os.path.exists(dest):
+        raise OutputError(
+            f"{dest} is a symlink to {os.readlink(dest)}, which does not exist; {command} "
+            "writes a folder: name a folder with -o, or create the folder it points to"
+        )
     if os.path.lexists(dest) and not os.path.isdir(dest):
         raise OutputError(f"{dest} is a file; {command} writes a folder: name a folder with -o")
+
+
+def _check_folder_destination(dest: Path, *, force: bool, replaceable, command: str) -> None:
+    check_output_folder(dest, command)
     if os.path.isdir(dest):
         try:
             names = sorted(os.listdir(dest))
