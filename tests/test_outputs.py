@@ -130,6 +130,23 @@ def test_two_outputs_that_are_one_file_are_refused(tmp_path):
     assert (tmp_path / "o.lengths.npy").read_bytes() == b"old"
 
 
+def test_replicate_never_replaces_the_array_it_is_like(tmp_path):
+    np.save(tmp_path / "y.npy", np.array([[1.0, 2.0]]))
+    np.save(tmp_path / "x.npy", np.zeros((5, 3)))
+    before = (tmp_path / "x.npy").read_bytes()
+    r = run(
+        "replicate",
+        tmp_path / "y.npy",
+        "--like",
+        tmp_path / "x.npy",
+        "-o",
+        tmp_path / "x.npy",
+        "--force",
+    )
+    assert_clean_error(r, "input")
+    assert (tmp_path / "x.npy").read_bytes() == before
+
+
 def test_an_hdf5_output_never_replaces_its_input_file(tmp_path):
     """Another dataset of the same file is still the same file: HDF5 outputs are written whole."""
     import h5py

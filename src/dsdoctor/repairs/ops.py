@@ -253,8 +253,10 @@ def replicate_file(src, out: str, *, to: int | None = None, like=None, each: int
     h = _handle(src, **source_options)
     _dense(h, "replicate")
     m, rest = h.shape[0], h.shape[1:]
+    inputs = input_paths(h)
     if like is not None:
-        to = _handle(like, **source_options).n
+        like_h = _handle(like, **source_options)
+        to, inputs = like_h.n, [*inputs, *input_paths(like_h)]
         if to is None:
             raise RepairError("--like names a 0-d array; it has no samples to match")
     if each is not None:
@@ -281,7 +283,7 @@ def replicate_file(src, out: str, *, to: int | None = None, like=None, each: int
         blocks = (
             {"data": np.broadcast_to(row, (min(rows, to - s), *rest))} for s in range(0, to, rows)
         )
-    outputs = write_blocks(out, {"data": ((total, *rest), h.dtype)}, blocks, main="data", force=force, inputs=input_paths(h),
+    outputs = write_blocks(out, {"data": ((total, *rest), h.dtype)}, blocks, main="data", force=force, inputs=inputs,
                            prov=provenance("replicate", h.source, {"to": to, "each": each}), chunk_bytes=chunk_bytes)  # fmt: skip
     return _result(
         "replicate", h, outputs, (total, *rest), h.dtype, samples_before=m, samples_after=total
