@@ -70,8 +70,9 @@ def repair(
                 )
                 continue
             todo.append((entry, act, str(folder / unique_name(Path(act["out"]).name, names))))
-    inputs = source_paths([*sources, *(a.get("source") for a in report.arrays.values()),
-                           *(check_options.get(k) for k in ("x", "y"))])  # fmt: skip
+    named = [check_options.get(k) for k in ("x", "y", "spec")]
+    read = [a.get("source") for a in report.arrays.values()]
+    inputs = source_paths([*sources, *read, *(p for p in named if isinstance(p, str | Path))])
     guard_outputs([out for _, _, out in todo], inputs)
     created = bool(todo) and not folder.exists()
     if todo:
