@@ -289,7 +289,8 @@ def test_sigkill_at_every_rename_of_a_group_leaves_it_complete_or_refused(tmp_pa
         assert present or not force, k  # the siblings are renamed first, the main file last
         for p in present:
             assert_clean_error(run("inspect", p), "interrupted", "--force")
-            assert_clean_error(run("check", p), "interrupted")
+        if present:  # check reads through the same opener
+            assert_clean_error(run("check", present[0]), "interrupted")
         assert run(*new, "-o", out, "--force").code == 0
         for a, b in zip(_group(out), _group(ref), strict=True):
             np.testing.assert_array_equal(a, b)
