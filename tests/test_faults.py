@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from dsdoctor.markers import SUFFIX as MARKER_SUFFIX
 from dsdoctor.sinks.atomic import TEMP_MARKER
 
 from .conftest import FIXTURES, assert_clean_error
@@ -73,7 +74,7 @@ def test_full_disk_while_bucketing_leaves_no_archive(tmp_path, big_input):
     r = _dsdoctor("bucket", f"{big_input}:s", "--boundaries", "50,100", "-o", folder,
                   preexec_fn=_fsize_limited(64 * 1024))  # fmt: skip
     assert_clean_error(r, "cannot write", "nothing was written")
-    assert list(folder.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [big_input]  # neither the folder nor its temporary
 
 
 SPOOL_FAILS = """
@@ -99,7 +100,8 @@ def test_full_disk_while_spooling_an_npz_sibling(tmp_path):
 
 
 def _start_killable(args: list, folder: Path) -> subprocess.Popen:
-    """Start ``dsdoctor ARGS`` and return once it has begun writing into ``folder``."""
+    """Start ``dsdoctor ARGS`` and return once it has begun writing into ``folder`` (a file's
+    temporary there, or a temporary folder there, for bucket)."""
     p = subprocess.Popen([sys.executable, "-m", "dsdoctor", *map(str, args)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 30
@@ -110,41 +112,61 @@ def _start_killable(args: list, folder: Path) -> subprocess.Popen:
     return p
 
 
-@pytest.mark.parametrize("out", ["o.npz", "o.parquet", "buckets"])
-def test_sigkill_mid_write_leaves_the_output_absent_or_complete(tmp_path, big_input, out):
-    """pad to .npz and .parquet, and bucket, killed at random moments while they write: each
-    output is absent or complete. Only the atomic temporaries (``.o.npz.dsdoctor-tmp-…``) may
-    stay after SIGKILL — the npz spools are anonymous files — and buckets.json, written last,
-    appears only beside every bucket archive."""
+@pytest.mark.parametrize("out", ["o.npz", "o.parquet", "o.npy", "buckets"])
+@pytest.mark.parametrize("force", [False, True])
+def test_sigkill_mid_write_leaves_the_output_absent_or_complete(tmp_path, big_input, out, force):
+    """pad to .npz, .parquet and .npy (+ .mask.npy + .lengths.npy), and bucket, killed at random
+    moments while they write, into an empty folder or (--force) over an older output: each
+    output is absent, the old one or the new one, whole. A group of .npy files killed between
+    its renames keeps its marker and every reader refuses it; it is never mixed unnoticed. Only
+    the atomic temporaries (``.o.npz.dsdoctor-tmp-…``, a bucket's temporary folder) may stay
+    after SIGKILL — the npz spools are anonymous files."""
     bucket = out == "buckets"
-    cmd = (["bucket", f"{big_input}:s", "--boundaries", "50,100", "--pad-to-boundary"] if bucket
-           else ["pad", f"{big_input}:s", "--maxlen", "200"])  # fmt: skip
-    cmd += ["--chunk-size", "256KiB", "-o"]
-    ref = tmp_path / "ref"
-    ref.mkdir()
-    full = _start_killable([*cmd, ref / out], ref / out if bucket else ref)
-    started = time.monotonic()
-    assert full.wait() == 0
-    writing = time.monotonic() - started  # from the first temporary to the end
-    expected = {p.relative_to(ref): p for p in ref.rglob("*") if p.is_file()}
+
+    def command(new: bool) -> list:
+        if bucket:
+            return ["bucket", f"{big_input}:s", "--pad-to-boundary", "--boundaries",
+                    "50,100" if new else "60", "--chunk-size", "256KiB", "-o"]  # fmt: skip
+        return ["pad", f"{big_input}:s", "--maxlen", 200 if new else 60, "--chunk-size", "256KiB",
+                "-o"]  # fmt: skip
+
+    refs = {}
+    for name in ("new", "old"):
+        started = time.monotonic()
+        (tmp_path / name).mkdir()
+        assert _dsdoctor(*command(name == "new"), tmp_path / name / out).code == 0
+        writing = time.monotonic() - started  # the new one is written last: an upper bound
+        refs[name] = {
+            q.relative_to(tmp_path / name): q for q in (tmp_path / name).rglob("*") if q.is_file()
+        }
     seed = int.from_bytes(os.urandom(4), "little")
     rng = random.Random(seed)
     for i in range(3):
         folder = tmp_path / f"run{i}"
-        target = folder / out if bucket else folder
         folder.mkdir()
-        p = _start_killable([*cmd, folder / out], target)
+        if force:
+            for name, q in refs["old"].items():
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_bytes(q.read_bytes())
+        p = _start_killable([*command(True), folder / out, *(["--force"] * force)], folder)
         time.sleep(rng.uniform(0, writing))
         p.send_signal(signal.SIGKILL)
         p.wait()
         context = f"seed {seed}, run {i}"
         names = {q.relative_to(folder) for q in folder.rglob("*") if q.is_file()}
-        done = {n for n in names if TEMP_MARKER not in n.name}
-        assert done <= expected.keys(), context
-        for name in done:
-            assert _same_output(folder / name, expected[name]), f"partial {name}: {context}"
-        if bucket and Path(out, "buckets.json") in done:
-            assert done == expected.keys(), context
+        if any(TEMP_MARKER in part for n in names for part in n.parts[:-1]):
+            names = {n for n in names if not any(TEMP_MARKER in part for part in n.parts)}
+        done = {n for n in names if TEMP_MARKER not in n.name and MARKER_SUFFIX not in n.name}
+        if any(MARKER_SUFFIX in n.name for n in names):  # a group killed while it was renamed
+            assert out == "o.npy", context
+            for name in done:
+                assert_clean_error(_dsdoctor("inspect", folder / name), "interrupted")
+            continue
+        whole = [ref for ref in refs.values()
+                 if done == ref.keys() and all(_same_output(folder / n, ref[n]) for n in done)]  # fmt: skip
+        assert whole or (not done and not force), (
+            f"partial or mixed {sorted(map(str, done))}: {context}"
+        )
 
 
 def _same_output(path: Path, ref: Path) -> bool:

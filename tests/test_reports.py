@@ -264,7 +264,8 @@ def test_cli_html_writes_the_page(tmp_path):
     assert r.code == 1 and r.stdout == ""  # the exit code still follows the findings
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!doctype html>") and "x has 29 samples but y has 1" in page
-    assert cli(*args, "--format", "html", "-o", out, "--fail-on", "never").code == 0  # replaced
+    assert cli(*args, "--format", "html", "-o", out, "--fail-on", "never").code == 2  # kept
+    assert cli(*args, "--format", "html", "-o", out, "--fail-on", "never", "--force").code == 0
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary left
 
 

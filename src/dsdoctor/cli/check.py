@@ -127,6 +127,9 @@ def check(
             parser=OUTPUT,
         ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing report file (-o).")
+    ] = False,
     spec: Annotated[
         str | None,
         typer.Option(
@@ -195,7 +198,8 @@ def check(
         spec=spec if spec is not None else (not sources and x is None and y is None),
     )
     if output is not None or report_format in ("junit", "github"):
-        _emit(_render(report, report_format, select, ignore), output)
+        inputs = _inputs(report, [*(sources or []), x, y], spec)
+        _emit(_render(report, report_format, select, ignore), output, force, inputs)
     elif report_format == "json":
         from ..render.json import print_json
 
@@ -229,16 +233,24 @@ def _render(report, report_format: str, select, ignore) -> str:
     return to_html(report)
 
 
-def _emit(text: str, output: str | None) -> None:
-    """On stdout, or atomically into ``output`` (an existing report is replaced)."""
+def _emit(text: str, output: str | None, force: bool, inputs: list) -> None:
+    """On stdout, or into ``output`` by the writer every output goes through: atomic, never an
+    input, an existing file replaced only with ``--force``."""
     if output is None:
         import sys
 
         sys.stdout.write(text)
         return
-    from pathlib import Path
+    from ..sinks import write_text
 
-    from ..sinks import atomic_path
+    write_text(output, text, force=force, inputs=inputs)
 
-    with atomic_path(Path(output), force=True) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+
+def _inputs(report, sources: list, spec: str | None) -> list:
+    """Every file the check read: the sources given, the ones a spec named, the spec itself."""
+    from ..sinks import source_paths
+    from ..spec import find_spec
+
+    texts = [*sources, *(a.get("source") for a in report.arrays.values())]
+    found = spec if spec is not None else find_spec()
+    return [*source_paths(texts), *([found] if found else [])]

@@ -59,9 +59,8 @@ def infer(
     if output == "-":
         typer.echo(text, nl=False)
     else:
-        from ..sinks import atomic_path
+        from ..sinks import source_paths, write_text
 
-        with atomic_path(Path(output), force=force) as tmp:
-            Path(tmp).write_text(text)
+        write_text(output, text, force=force, inputs=source_paths([*(sources or []), x, y]))
         typer.echo(f"wrote {output}", err=True)
     return ExitCode.OK

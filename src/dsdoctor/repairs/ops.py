@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from ..arrays import Ragged
-from ..errors import OutputError, RepairError, ShapeError, UsageError
+from ..errors import RepairError, ShapeError, UsageError
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
 from ..units import MAX_COUNT, format_shape, parse_counts, parse_shape
 from . import kernels
 from .result import RepairResult
-from .write import provenance, write_blocks
+from .write import input_paths, provenance, write_blocks
 
 
 def _handle(src, **source_options) -> ArrayHandle:
@@ -244,7 +245,7 @@ def pad_file(src, out: str, *, maxlen: int | str | None = None, padding: str = "
         blocks(),
         main="data",
         force=force,
-        source_path=h.path,
+        inputs=input_paths(h),
         prov=provenance("pad", h.source, options),
         chunk_bytes=chunk_bytes,
     )
@@ -281,7 +282,7 @@ def mask_file(src, out: str, *, value: float = 0, force: bool = False,
             real["count"] += int(np.count_nonzero(m))
             yield {"mask": m}
 
-    outputs = write_blocks(out, {"mask": ((n, t), np.dtype(bool))}, blocks(), main="mask", force=force, source_path=h.path,
+    outputs = write_blocks(out, {"mask": ((n, t), np.dtype(bool))}, blocks(), main="mask", force=force, inputs=input_paths(h),
                            prov=provenance("mask", h.source, {"value": value}), chunk_bytes=chunk_bytes)  # fmt: skip
     return _result("mask", h, outputs, (n, t), bool, value=value, real_timesteps=real["count"],
                    padding_timesteps=n * t - real["count"])  # fmt: skip
@@ -296,8 +297,10 @@ def replicate_file(src, out: str, *, to: int | None = None, like=None, each: int
     h = _handle(src, **source_options)
     _dense(h, "replicate")
     m, rest = h.shape[0], h.shape[1:]
+    inputs = input_paths(h)
     if like is not None:
-        to = _handle(like, **source_options).n
+        like_h = _handle(like, **source_options)
+        to, inputs = like_h.n, [*inputs, *input_paths(like_h)]
         if to is None:
             raise RepairError("--like names a 0-d array; it has no samples to match")
     if each is not None:
@@ -324,7 +327,7 @@ def replicate_file(src, out: str, *, to: int | None = None, like=None, each: int
         blocks = (
             {"data": np.broadcast_to(row, (min(rows, to - s), *rest))} for s in range(0, to, rows)
         )
-    outputs = write_blocks(out, {"data": ((total, *rest), h.dtype)}, blocks, main="data", force=force, source_path=h.path,
+    outputs = write_blocks(out, {"data": ((total, *rest), h.dtype)}, blocks, main="data", force=force, inputs=inputs,
                            prov=provenance("replicate", h.source, {"to": to, "each": each}), chunk_bytes=chunk_bytes)  # fmt: skip
     return _result(
         "replicate", h, outputs, (total, *rest), h.dtype, samples_before=m, samples_after=total
@@ -374,7 +377,7 @@ def reshape_file(src, out: str, *, shape=None, add_axis: str | None = None, forc
     new = reshaped_sample_shape(h, shape, add_axis)
     n = h.shape[0]
     blocks = ({"data": c.reshape((len(c), *new))} for c in h.chunks(chunk_bytes))
-    outputs = write_blocks(out, {"data": ((n, *new), h.dtype)}, blocks, main="data", force=force, source_path=h.path,
+    outputs = write_blocks(out, {"data": ((n, *new), h.dtype)}, blocks, main="data", force=force, inputs=input_paths(h),
                            prov=provenance("reshape", h.source, {"shape": shape, "add_axis": add_axis}),
                            chunk_bytes=chunk_bytes)  # fmt: skip
     return _result("reshape", h, outputs, (n, *new), h.dtype, before=list(h.shape))
@@ -423,7 +426,7 @@ def select_file(src, out: str, *, features=None, columns=None, first: int | None
     keep = selected_features(h, features, columns, first)
     shape = (*h.shape[:-1], len(keep))
     blocks = ({"data": c[..., keep]} for c in h.chunks(chunk_bytes))
-    outputs = write_blocks(out, {"data": (shape, h.dtype)}, blocks, main="data", force=force, source_path=h.path,
+    outputs = write_blocks(out, {"data": (shape, h.dtype)}, blocks, main="data", force=force, inputs=input_paths(h),
                            prov=provenance("select", h.source, {"features": keep}), chunk_bytes=chunk_bytes)  # fmt: skip
     return _result("select", h, outputs, shape, h.dtype, features=keep)
 
@@ -432,8 +435,13 @@ def select_file(src, out: str, *, features=None, columns=None, first: int | None
 def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None, pad_to_boundary: bool = False,
                 padding: str = "pre", value: float = 0, force: bool = False,
                 chunk_bytes: int = DEFAULT_CHUNK_BYTES, **source_options) -> RepairResult:  # fmt: skip
-    """Split sequences into length buckets, each padded to its own maxlen, into ``outdir``."""
-    from ..sinks import atomic_path
+    """Split sequences into length buckets, each padded to its own maxlen, into ``outdir``.
+
+    The folder is built whole under a temporary name beside ``outdir`` and renamed into place
+    as one unit (:func:`~dsdoctor.sinks.atomic_folder`): ``bucket_<k>.npz`` archives and
+    ``buckets.json`` appear together or not at all. With ``force`` an existing ``outdir`` is
+    replaced as a whole, but only when it holds nothing but a previous bucket output."""
+    from ..sinks import atomic_folder, write_text
 
     if (boundaries is None) == (buckets is None):
         raise UsageError("give exactly one of --boundaries B1,B2,… or --buckets K")
@@ -445,12 +453,6 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
     _check_sides(padding=padding)
     _check_value(value, h.dtype, "choose another --value (bucket keeps the source's dtype)")
     folder = Path(outdir)
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(
-            f"{folder} is a file; bucket writes a folder of archives: name a folder with -o"
-        )
-    if folder.exists() and any(folder.iterdir()) and not force:
-        raise OutputError(f"{folder} exists and is not empty; pass --force to write into it")
     lengths_all = sequence_lengths(h, chunk_bytes)
     hist = kernels.LengthHistogram.of(lengths_all)
     if buckets is not None:
@@ -465,7 +467,6 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
             )
     widest = max(hist.longest, bounds[-1] - 1 if pad_to_boundary and bounds else 0)
     check_pad_row(h.source, widest, h.inner_shape, h.dtype)  # before any folder is made
-    folder.mkdir(parents=True, exist_ok=True)
     edges = [0, *bounds, None]
     which = kernels.assign_buckets(lengths_all, bounds)
     counts = np.bincount(which, minlength=len(bounds) + 1)
@@ -478,20 +479,27 @@ def bucket_file(src, outdir: str, *, boundaries=None, buckets: int | None = None
         summary.append({"bucket": k, "min_length": lo, "max_length": hi, "count": count,
                         "maxlen": maxlen if count else 0,
                         "file": f"bucket_{k}.npz" if count else None})  # fmt: skip
-    _write_buckets(h, folder, summary, which, bounds, padding=padding, value=value,
-                   chunk_bytes=chunk_bytes)  # fmt: skip
     global_cost = kernels.padding_cost(hist, [])
     bucket_cost = kernels.padding_cost(hist, bounds, pad_to_boundary=pad_to_boundary)
     info = {"source": h.source, "boundaries": bounds, "buckets": summary,
             "padding_global_maxlen": int(global_cost), "padding_bucketed": int(bucket_cost),
             "padding_saved": int(global_cost - bucket_cost), "global_maxlen": hist.longest}  # fmt: skip
-    with atomic_path(folder / "buckets.json", force=True) as tmp:
-        Path(tmp).write_text(json.dumps(info, indent=2) + "\n")
+    with atomic_folder(folder, force=force, inputs=input_paths(h),
+                       replaceable=lambda name: BUCKET_FILES.fullmatch(name) is not None,
+                       command="bucket") as tmp:  # fmt: skip
+        _write_buckets(h, tmp, summary, which, bounds, padding=padding, value=value,
+                       chunk_bytes=chunk_bytes)  # fmt: skip
+        write_text(tmp / "buckets.json", json.dumps(info, indent=2) + "\n", force=False)
     outputs = [str(folder / s["file"]) for s in summary if s["file"]] + [
         str(folder / "buckets.json")
     ]
     result = _result("bucket", h, outputs, (h.shape[0], None, *h.inner_shape), h.dtype, **info)
     return result
+
+
+#: What a bucket folder holds, so ``--force`` may replace it: the archives, the summary, and the
+#: temporaries of a write that was killed.
+BUCKET_FILES = re.compile(r"bucket_[0-9]+\.npz|buckets\.json|\..+\.dsdoctor-tmp-[0-9a-f]+")
 
 
 def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict], which: np.ndarray,
@@ -512,7 +520,7 @@ def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict], which: np.
                 prov = provenance("bucket", h.source, {"bucket": b["bucket"], "boundaries": bounds})
                 writers[b["bucket"]] = stack.enter_context(
                     stream_arrays(
-                        folder / b["file"], specs, main="data", force=True, provenance=prov
+                        folder / b["file"], specs, main="data", force=False, provenance=prov
                     )
                 )
         start = 0

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DsdoctorError, UsageError
+from ..errors import DsdoctorError, OutputError, UsageError
 from ..findings import Report, Safety
 from . import ops
 
@@ -37,15 +37,24 @@ def parse_allow(allow) -> set[Safety]:
 def repair(
     *sources, outdir: str, allow=("lossless",), force: bool = False, **check_options
 ) -> RepairPlan:
-    """Check, then write the repaired arrays into ``outdir`` (one fix per array, in severity order)."""
+    """Check, then write the repaired arrays into ``outdir`` (one fix per array, in severity order).
+
+    Each output is named ``OUTDIR/<name the fix suggests>`` (``d.reshaped.npy``); when two
+    fixes would take one name (inputs ``a/d.npy`` and ``b/d.npy``) the later ones become
+    ``d-2.reshaped.npy``, ``d-3.reshaped.npy``, … in the order the fixes are applied, and each
+    applied entry lists its outputs. Every output is compared with every input before any is
+    written (:func:`~dsdoctor.sinks.guard_outputs`)."""
     from ..api import check
+    from ..diskspace import write_errors
+    from ..sinks import guard_outputs, source_paths
+    from ..sinks.atomic import check_output_folder
 
     allowed = parse_allow(allow)
     report = check(*sources, **check_options)
     folder = Path(outdir)
-    folder.mkdir(parents=True, exist_ok=True)
     plan = RepairPlan(report)
-    done: dict[str, str] = {}
+    todo: list[tuple[dict[str, Any], dict[str, Any], str]] = []
+    names: set[str] = set()
     for f in report.findings:
         for fix in f.fixes:
             act = fix.action or {}
@@ -60,20 +69,46 @@ def repair(
                     {**entry, "reason": f"{fix.safety.value} fixes are not allowed (--allow)"}
                 )
                 continue
+            todo.append((entry, act, str(folder / unique_name(Path(act["out"]).name, names))))
+    named = [check_options.get(k) for k in ("x", "y", "spec")]
+    read = [a.get("source") for a in report.arrays.values()]
+    inputs = source_paths([*sources, *read, *(p for p in named if isinstance(p, str | Path))])
+    guard_outputs([out for _, _, out in todo], inputs)
+    created = bool(todo) and not folder.exists()
+    if todo:
+        check_output_folder(folder, "repair")
+        with write_errors(str(folder), path_errors=True):
+            folder.mkdir(parents=True, exist_ok=True)
+    done: dict[str, str] = {}
+    try:
+        for entry, act, out in todo:
             if act.get("source") in done:
-                plan.skipped.append(
-                    {
-                        **entry,
-                        "reason": f"{act['source']} was already repaired by {done[act['source']]}",
-                    }
-                )
+                reason = f"{act['source']} was already repaired by {done[act['source']]}"
+                plan.skipped.append({**entry, "reason": reason})
                 continue
-            out = str(folder / Path(act["out"]).name)
             try:
                 result = OPERATIONS[act["op"]](act["source"], out, force=force, **act["options"])
+            except OutputError:
+                raise  # the output folder cannot take it (full, read-only): no fix can
             except DsdoctorError as exc:
                 plan.skipped.append({**entry, "reason": str(exc)})
                 continue
             done[act["source"]] = act["op"]
             plan.applied.append({**entry, "outputs": result.outputs, "result": result.to_dict()})
+    except BaseException:
+        if created and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
     return plan
+
+
+def unique_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``STEM-2.REST``, ``STEM-3.REST``, … (``STEM``: up to the first dot), the first
+    that is not in ``taken``; the name chosen is added to ``taken``."""
+    stem, dot, rest = name.partition(".")
+    chosen, i = name, 1
+    while chosen in taken:
+        i += 1
+        chosen = f"{stem}-{i}{dot}{rest}"
+    taken.add(chosen)
+    return chosen

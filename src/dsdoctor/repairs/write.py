@@ -8,12 +8,12 @@ is bounded by a block and an output may be larger than RAM.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._version import __version__
-from ..errors import OutputError
 from ..sinks import parse_destination, stream_arrays
 
 
@@ -30,23 +30,30 @@ def write_blocks(
     main: str,
     force: bool,
     prov: Mapping[str, Any],
-    source_path=None,
+    inputs: Iterable[str | Path] = (),
     chunk_bytes: int | None = None,
 ) -> list[str]:
-    """Write the blocks to ``out``; every role's rows must add up to its declared shape.
+    """Write the blocks to ``out``; every role's rows must add up to its declared shape. No file
+    of the output (siblings included) may be one of ``inputs`` (see :func:`input_paths`).
 
     For Parquet, blocks are joined up to ``chunk_bytes`` first: each block becomes a row group,
     and contiguous inputs arrive in reads of a few MiB (``sources.base.READ_BYTES``), which
     would make row groups too small for the readers that come after."""
     dest = parse_destination(out)
-    if source_path is not None and _same_file(dest.path, source_path):
-        raise OutputError(f"{out} is the input; inputs are never modified — write to another file")
     if dest.format == "parquet" and chunk_bytes:
         blocks = _joined(blocks, chunk_bytes)
-    with stream_arrays(out, specs, main=main, force=force, provenance=prov) as writer:
+    with stream_arrays(
+        out, specs, main=main, force=force, provenance=prov, inputs=inputs
+    ) as writer:
         for block in blocks:
             writer.write(block)
     return [str(p) for p in writer.paths]
+
+
+def input_paths(h) -> list[Path]:
+    """The files an array handle reads: its file, or every shard's (stdin: its spool)."""
+    shards = getattr(h, "shards", None) or []
+    return [Path(h.path), *(Path(s.path) for s in shards)]
 
 
 def _joined(
@@ -70,12 +77,3 @@ def _concat(blocks: list[Mapping[str, np.ndarray]]) -> Mapping[str, np.ndarray]:
     if len(blocks) == 1:
         return blocks[0]
     return {role: np.concatenate([b[role] for b in blocks]) for role in blocks[0]}
-
-
-def _same_file(a, b) -> bool:
-    from pathlib import Path
-
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except OSError:  # pragma: no cover
-        return False

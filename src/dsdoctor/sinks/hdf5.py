@@ -8,7 +8,10 @@ would modify a file in place (it may be an input) and could not be atomic.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import errno
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,9 +24,10 @@ from .destination import Destination
 from .provenance import hdf5_attributes
 
 CHUNK_BYTES = 1 << 20
-#: h5py objects of a file whose writes failed (a full disk, a size limit). HDF5 crashes the
-#: process (SIGSEGV) when such objects are freed, so they are kept alive here and the CLI leaves
-#: with ``os._exit`` once it has reported the error (the temporary file is already removed).
+#: h5py objects of a file whose writes failed (a full disk, a size limit) — while rows were
+#: written, or when the file was flushed and closed. HDF5 crashes the process (SIGSEGV) when
+#: such objects are freed, so they are kept alive here and the CLI leaves with ``os._exit``
+#: once it has reported the error (the temporary file is already removed).
 BROKEN: list = []
 
 
@@ -36,21 +40,46 @@ def stream(
     *,
     force: bool,
     compression: str | None,
+    inputs: Iterable = (),
 ) -> Iterator[BlockWriter]:
     """Yield a writer appending rows to the datasets of a temporary file; renamed on success."""
     import h5py
 
-    with atomic_path(dest.path, force=force) as tmp, h5py.File(tmp, "w") as f:
-        datasets = {
-            role: _create(f, dest, role, main, shape, dtype, compression)
-            for role, (shape, dtype) in specs.items()
-        }
-        datasets[main].attrs.update(hdf5_attributes(record))
+    with atomic_path(dest.path, force=force, inputs=inputs) as tmp:
+        f = h5py.File(tmp, "w")
+        datasets: dict[str, Any] = {}
         try:
+            for role, (shape, dtype) in specs.items():
+                datasets[role] = _create(f, dest, role, main, shape, dtype, compression)
+            with _hdf5_errors():
+                datasets[main].attrs.update(hdf5_attributes(record))
             yield _DatasetWriter(dest, specs, datasets)
+            with _hdf5_errors():
+                f.close()  # flushes the chunk cache: a full disk is often found only here
         except OSError:
             BROKEN.append((f, datasets))
             raise
+        except BaseException:
+            try:
+                with _hdf5_errors():
+                    f.close()
+            except OSError:
+                BROKEN.append((f, datasets))
+            raise
+
+
+@contextmanager
+def _hdf5_errors() -> Iterator[None]:
+    """HDF5 reports a failed write as ``RuntimeError("… errno = 28, error message = 'No space
+    left on device' …")`` when it meets it while flushing or closing: the :class:`OSError` it
+    stands for (EIO when it names none), so that the file is kept out of the garbage collector
+    (:data:`BROKEN`) and the error is translated like every other write error."""
+    try:
+        yield
+    except RuntimeError as exc:
+        found = re.search(r"errno = (\d+)", str(exc))
+        code = int(found.group(1)) if found else errno.EIO
+        raise OSError(code, os.strerror(code)) from None
 
 
 class _DatasetWriter(BlockWriter):
@@ -63,7 +92,8 @@ class _DatasetWriter(BlockWriter):
     def _append(self, parts: Mapping[str, tuple[Index, np.ndarray]]) -> None:
         for role, (where, array) in parts.items():
             if array.size:
-                self.datasets[role][where] = array
+                with _hdf5_errors():
+                    self.datasets[role][where] = array
 
 
 def chunk_shape(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...] | None:
@@ -87,13 +117,14 @@ def _create(f, dest, role, main, shape, dtype, compression):
     name = dest.hdf5_name(role, main=role == main)
     chunks = chunk_shape(tuple(shape), np.dtype(dtype).itemsize)
     try:
-        return f.create_dataset(
-            name,
-            shape=tuple(shape),
-            dtype=dtype,
-            chunks=chunks,
-            compression=compression if chunks else None,
-        )
+        with _hdf5_errors():
+            return f.create_dataset(
+                name,
+                shape=tuple(shape),
+                dtype=dtype,
+                chunks=chunks,
+                compression=compression if chunks else None,
+            )
     except TypeError as exc:
         raise OutputError(
             f"{dest.text}: HDF5 cannot store {role} of dtype {np.dtype(dtype)} ({exc}); "

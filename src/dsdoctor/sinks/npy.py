@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import IO, Any
 
@@ -33,11 +33,12 @@ def stream(
     *,
     force: bool,
     compression: str | None,
+    inputs: Iterable = (),
 ) -> Iterator[BlockWriter]:
     """Yield a writer appending rows to the temporary files; renamed on success."""
     _refuse_compression(dest, compression)
     paths = [dest.npy_path(role, main=role == main) for role in specs]
-    with atomic_group(paths, force=force) as temps, ExitStack() as files:
+    with atomic_group(paths, force=force, inputs=inputs) as temps, ExitStack() as files:
         targets = {
             role: files.enter_context(open(tmp, "wb"))
             for role, tmp in zip(specs, temps, strict=True)
@@ -81,12 +82,12 @@ def npy_header(dest: Destination, role: str, shape: tuple[int, ...], dtype: np.d
 
 @contextmanager
 def memmaps(
-    dest: Destination, specs: Specs, main: str, *, force: bool
+    dest: Destination, specs: Specs, main: str, *, force: bool, inputs: Iterable = ()
 ) -> Iterator[dict[str, np.memmap]]:
     """Yield writable memory maps of the temporaries, to fill in any order; flushed, fsynced and
     renamed on success, removed on any exception."""
     paths = [dest.npy_path(role, main=role == main) for role in specs]
-    with atomic_group(paths, force=force) as temps:
+    with atomic_group(paths, force=force, inputs=inputs) as temps:
         arrays = {
             role: np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=shape)
             for (role, (shape, dtype)), tmp in zip(specs.items(), temps, strict=True)

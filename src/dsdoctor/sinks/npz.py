@@ -17,7 +17,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -48,13 +48,14 @@ def stream(
     *,
     force: bool,
     compression: str | None,
+    inputs: Iterable = (),
 ) -> Iterator[BlockWriter]:
     """Yield a writer appending rows to the archive's members; the archive is completed and
     renamed into place on success, removed on any exception."""
     names = _member_names(dest, specs, main)
     method = zipfile.ZIP_DEFLATED if compression else zipfile.ZIP_STORED
     with (
-        atomic_path(dest.path, force=force) as tmp,
+        atomic_path(dest.path, force=force, inputs=inputs) as tmp,
         open(tmp, "wb") as fp,
         ExitStack() as spools,
     ):

@@ -11,7 +11,7 @@ so arrays with an empty inner axis are refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,6 +33,7 @@ def stream(
     *,
     force: bool,
     compression: str | None,
+    inputs: Iterable = (),
 ) -> Iterator[BlockWriter]:
     """Yield a writer appending row groups to a temporary Parquet file; renamed on success."""
     import pyarrow as pa
@@ -45,7 +46,7 @@ def stream(
     ]
     schema = pa.schema(fields, metadata={METADATA_KEY: to_json(record)})
     options = {"compression": compression} if compression else {}
-    with atomic_path(dest.path, force=force) as tmp:
+    with atomic_path(dest.path, force=force, inputs=inputs) as tmp:
         with _storable(dest):
             file = pq.ParquetWriter(tmp, schema, **options)
         with file:

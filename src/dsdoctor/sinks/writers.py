@@ -20,7 +20,7 @@ Where each format puts siblings and provenance:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..diskspace import reason
+from ..diskspace import write_errors
 from ..errors import OutputError
 from .blocks import BlockWriter, Specs
 from .destination import Destination, parse_destination
@@ -47,19 +47,27 @@ def write_arrays(
     force: bool,
     provenance: Mapping[str, Any],
     compression: str | None = None,
+    inputs: Iterable[str | Path] = (),
 ) -> list[Path]:
     """Write ``arrays`` (role → array; ``main`` names the data) to ``out``; return the paths.
 
     ``out`` is what the user passed to ``-o``: ``x.npy``, ``x.npz``, ``x.h5``, ``x.h5:/name``
     or ``x.parquet``. ``compression="gzip"`` deflates npz members, HDF5 datasets and Parquet
     pages (a ``.npy`` cannot be compressed). Raises :class:`OutputError` if ``out`` exists and
-    not ``force``, its folder is missing or not writable, or the format cannot hold the arrays.
+    not ``force``, its folder is missing or not writable, it or a sibling is one of ``inputs``
+    (files, folders or glob patterns the command reads), or the format cannot hold the arrays.
     The arrays are one block of :func:`stream_arrays`: each format has one writer.
     """
     arrays = {role: np.asanyarray(a) for role, a in arrays.items()}
     specs = {role: (a.shape, a.dtype) for role, a in arrays.items()}
     with stream_arrays(
-        out, specs, main=main, force=force, provenance=provenance, compression=compression
+        out,
+        specs,
+        main=main,
+        force=force,
+        provenance=provenance,
+        compression=compression,
+        inputs=inputs,
     ) as writer:
         writer.write(arrays)
     return writer.paths
@@ -74,6 +82,7 @@ def stream_arrays(
     force: bool,
     provenance: Mapping[str, Any],
     compression: str | None = None,
+    inputs: Iterable[str | Path] = (),
 ) -> Iterator[BlockWriter]:
     """Yield a writer of ``out`` whose ``write({role: rows})`` appends blocks of rows.
 
@@ -82,13 +91,15 @@ def stream_arrays(
     by the blocks, whatever the output's size, for every format. When the block ends normally
     the output is completed, fsynced and renamed into place (``writer.paths``: the files it
     consists of); on any exception — fewer rows than declared included — nothing is left behind.
+    Every file of the output (siblings included) is compared with ``inputs`` and the others
+    before anything is created (:mod:`.guard`).
     """
     dest, specs = _prepare(out, specs, main, compression)
     record = provenance_record(provenance)
     with (
-        write_errors(dest),
+        write_errors(dest.text),
         _format(dest).stream(
-            dest, specs, main, record, force=force, compression=compression
+            dest, specs, main, record, force=force, compression=compression, inputs=inputs
         ) as writer,
     ):
         yield writer
@@ -97,7 +108,12 @@ def stream_arrays(
 
 @contextmanager
 def open_npy_writer(
-    out: str | Path, shape: tuple[int, ...], dtype: npt.DTypeLike, *, force: bool
+    out: str | Path,
+    shape: tuple[int, ...],
+    dtype: npt.DTypeLike,
+    *,
+    force: bool,
+    inputs: Iterable[str | Path] = (),
 ) -> Iterator[np.memmap]:
     """Yield a writable memory map of a temporary ``.npy`` to fill in any order; it becomes
     ``out`` on success."""
@@ -106,28 +122,11 @@ def open_npy_writer(
     dest, specs = _prepare(out, {"data": (shape, dtype)}, "data", None)
     if dest.format != "npy":
         raise OutputError(f"{dest.text}: open_npy_writer writes .npy files; name the output .npy")
-    with write_errors(dest), memmaps(dest, specs, "data", force=force) as arrays:
+    with (
+        write_errors(dest.text),
+        memmaps(dest, specs, "data", force=force, inputs=inputs) as arrays,
+    ):
         yield arrays["data"]
-
-
-#: Errors of the destination, not of the data: a full disk, a file-size limit, a quota, a
-#: read-only filesystem, the open-file limit.
-WRITE_ERRNOS = {"ENOSPC", "EFBIG", "EDQUOT", "EROFS", "EACCES", "EPERM", "EIO", "EMFILE"}
-
-
-@contextmanager
-def write_errors(dest: Destination) -> Iterator[None]:
-    """Turn the operating system's refusal to write into one clear :class:`OutputError`; the
-    atomic writers have already removed their temporaries by the time it arrives here."""
-    import errno
-
-    try:
-        yield
-    except OSError as exc:
-        name = errno.errorcode.get(exc.errno or 0, "")
-        if name not in WRITE_ERRNOS:
-            raise
-        raise OutputError(f"cannot write {dest.text}: {reason(exc)}; nothing was written") from None
 
 
 def _format(dest: Destination):

@@ -141,6 +141,7 @@ def open_source(
         if path.is_dir() and format not in (None, "parquet"):
             raise SourceError(f"{path} is a directory; only Parquet datasets can be directories")
         fmt = detect_format(path, format)
+        _refuse_interrupted(path, spec.display)
     if target is not None and fmt not in ("parquet", "csv"):
         raise UsageError(f"--target names a table column, but {spec.display} is {fmt}, not a table")
     try:
@@ -184,6 +185,21 @@ def _spool_stream(path: Path, display: str, forced: str | None) -> Path:
         raise SourceError(f"{display}: permission denied") from None
     except OSError as exc:
         raise SourceError(f"{display} cannot be read ({exc.strerror or exc})") from None
+
+
+def _refuse_interrupted(path: Path, display: str) -> None:
+    """A file of a multi-file output whose commit was interrupted may mix two runs: refused
+    (see :mod:`dsdoctor.markers`)."""
+    from ..markers import interrupted_marker
+
+    marker = interrupted_marker(path)
+    if marker is not None:
+        raise SourceError(
+            f"{display} belongs to an output that is being written or whose writing was "
+            f"interrupted ({marker} is there), so its files may come from two different runs; "
+            "rerun the command that wrote it with --force, or delete "
+            f"{marker.name} if you know the files belong together"
+        )
 
 
 def _shards(path: Path) -> list[str] | None:

@@ -1,0 +1,45 @@
+"""The marker that a multi-file output is being committed, shared by the writers and readers.
+
+A ``.npy`` output with siblings (``OUT.npy``, ``OUT.mask.npy``, ``OUT.lengths.npy``) keeps the
+names the SPEC gives it, so its files cannot be renamed into place as one unit. The writer
+creates ``OUT.npy.dsdoctor-incomplete`` (listing the group's file names) before it renames the
+first file and removes it after the last, holding an exclusive lock on it meanwhile, so two
+commits never interleave. If the writer is killed in between, the marker stays, and every
+reader refuses each file of the group until a new write (``--force``) completes it: the group
+is either consistent or refused, never silently mixed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+SUFFIX = ".dsdoctor-incomplete"
+
+
+def marker_for(main: Path) -> Path:
+    """The marker of the group whose main file is ``main``."""
+    return main.with_name(main.name + SUFFIX)
+
+
+def interrupted_marker(path: Path) -> Path | None:
+    """The marker of an interrupted group ``path`` belongs to, or ``None``.
+
+    ``path`` is the main file or a sibling ``STEM.ROLE.EXT`` of the main file ``STEM.EXT`` (a
+    role has no dot), so two names are looked up."""
+    name = path.name
+    candidates = [name]
+    stem, dot, ext = name.rpartition(".")
+    if dot and "." in stem:
+        candidates.append(f"{stem.rpartition('.')[0]}.{ext}")
+    for main in candidates:
+        marker = path.with_name(main + SUFFIX)
+        try:
+            members = json.loads(marker.read_text(encoding="utf-8")).get("files", [])
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, AttributeError):
+            members = [name]  # unreadable: being written, or damaged — assume it is ours
+        if name in members:
+            return marker
+    return None
