@@ -10,7 +10,14 @@ from ._version import __version__
 from .engine.stats import ArrayStats, ScanOptions, scan_together
 from .errors import UnsafeInputError, UsageError
 from .findings import Finding, Report
-from .sources import DEFAULT_CHUNK_BYTES, ArrayHandle, Entry, open_source, parse_source
+from .sources import (
+    DEFAULT_CHUNK_BYTES,
+    ArrayHandle,
+    Entry,
+    open_array,
+    open_source,
+    parse_source,
+)
 from .units import parse_shape, parse_size
 
 if TYPE_CHECKING:  # the checks are imported by the functions that run them (fast `inspect`)
@@ -52,15 +59,8 @@ class SourceOptions:
 def load(source, *, format: str | None = None, allow_pickle: bool = False,
          follow_external: bool = False) -> ArrayHandle:  # fmt: skip
     """A lazy handle on one array: ``load("train.h5:/x").shape``, ``.chunks()``, ``.read()``."""
-    if isinstance(source, os.PathLike):
-        source = os.fspath(source)
-    if not isinstance(source, str):
-        from .sources.memory import as_handle
-
-        return as_handle(source, "array")
-    spec = parse_source(source)
-    src = SourceOptions(format, None, allow_pickle, follow_external).open(source)
-    return src.array(spec.selector)
+    return open_array(source, format=format, allow_pickle=allow_pickle,
+                      follow_external=follow_external)  # fmt: skip
 
 
 # -- inspect ------------------------------------------------------------------------------------

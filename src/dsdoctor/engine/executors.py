@@ -337,9 +337,9 @@ def scan_task(task: Task, source_options: dict, opts: ScanOptions,
 def scan_source(source: str, source_options: dict, opts: ScanOptions,
                 rows: tuple[int, int] | None = None) -> ArrayStats:  # fmt: skip
     """Open ``source`` and scan it (only its rows ``[start, stop)`` when ``rows`` is given)."""
-    from ..api import load
+    from ..sources import open_array
 
-    handle = load(source, **source_options)
+    handle = open_array(source, **source_options)
     if rows is not None:
         from ..sources.shards import row_range
 

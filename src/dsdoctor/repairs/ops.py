@@ -30,9 +30,9 @@ def _handle(src, **source_options) -> ArrayHandle:
     if isinstance(src, ArrayHandle):
         h = src
     else:
-        from ..api import load
+        from ..sources import open_array
 
-        h = load(src, **source_options)
+        h = open_array(src, **source_options)
     h.require_readable()
     return h
 

@@ -21,6 +21,7 @@ __all__ = [
     "Entry",
     "Source",
     "SourceSpec",
+    "open_array",
     "open_source",
     "parse_source",
 ]  # fmt: skip
@@ -102,6 +103,27 @@ def detect_format(path: Path, forced: str | None) -> str:
         f"{path}: unknown file type {ext or '(no extension)'}; dsdoctor reads "
         ".npy, .npz, .h5/.hdf5, .parquet, .csv/.tsv — name the format with --format"
     )
+
+
+def open_array(
+    source,
+    *,
+    format: str | None = None,
+    allow_pickle: bool = False,
+    follow_external: bool = False,
+) -> ArrayHandle:
+    """A lazy handle on one array: ``PATH[:SELECTOR]`` (a path-like too), or an array already in
+    memory (a numpy array, a list of sequences, a pyarrow array) wrapped as a handle."""
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+    if not isinstance(source, str):
+        from .memory import as_handle
+
+        return as_handle(source, "array")
+    spec = parse_source(source)
+    src = open_source(spec, format=format, allow_pickle=allow_pickle,
+                      follow_external=follow_external)  # fmt: skip
+    return src.array(spec.selector)
 
 
 def open_source(
