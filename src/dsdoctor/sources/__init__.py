@@ -128,7 +128,7 @@ def open_source(
             raise UsageError(
                 "--target works on one table; for a sharded table point dsdoctor at the Parquet directory"
             )
-        return ShardedSource(spec.display, shards, opener, spec.selector)
+        return ShardedSource(spec.display, shards, opener, spec.selector, origin=str(spec.path))
     if str(path) == "-":
         from .npy import spool_stdin
 

@@ -1,0 +1,53 @@
+"""Issue 10 attacked again as a new user would: variants of the writes and signals cases that
+the first round of tests did not spell (shard folders and globs as inputs, a marker left by a
+killed commit then overwritten by another writer, SIGHUP)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .conftest import assert_clean_error, run
+
+
+def _shards(folder: Path) -> Path:
+    folder.mkdir()
+    for i in range(2):
+        np.save(folder / f"s{i}.npy", np.arange(12.0).reshape(3, 4) + i)
+    return folder
+
+
+# -- an output that would become an input shard --------------------------------------------------
+@pytest.mark.parametrize(
+    ("source", "output"),
+    [
+        ("{d}", "{d}/new.npy"),  # the shard folder itself
+        ("{d}/*.npy", "{d}/new.npy"),  # a glob the new file matches
+        ("{d}/*.npy", "{d}/../{n}/new.npy"),  # another spelling of its folder
+        ("{t}/**/s?.npy", "{d}/s9.npy"),  # a recursive glob
+    ],
+)
+def test_an_output_never_becomes_a_shard_of_its_input(tmp_path, source, output):
+    d = _shards(tmp_path / "sh")
+    fill = {"d": d, "n": d.name, "t": tmp_path}
+    r = run(
+        "reshape", source.format(**fill), "--shape", "(None, 4, 1)", "-o", output.format(**fill)
+    )
+    assert_clean_error(r, "input")
+    assert sorted(p.name for p in d.iterdir()) == ["s0.npy", "s1.npy"]
+
+
+def test_a_report_or_spec_never_becomes_a_shard(tmp_path):
+    d = _shards(tmp_path / "sh")
+    assert_clean_error(run("check", f"{d}/*.npy", "--format", "json", "-o", d / "r.npy"), "shard")
+    assert_clean_error(run("spec", "infer", "--x", f"{d}/*.npy", "-o", d / "x.npy"), "shard")
+    assert sorted(p.name for p in d.iterdir()) == ["s0.npy", "s1.npy"]
+
+
+def test_an_output_the_glob_does_not_match_is_written(tmp_path):
+    d = _shards(tmp_path / "sh")
+    r = run("reshape", f"{d}/s*.npy", "--shape", "(None, 4, 1)", "-o", d / "t.npz")
+    assert r.code == 0, r.stderr
+    assert (d / "t.npz").exists()
