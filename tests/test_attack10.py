@@ -4,10 +4,13 @@ killed commit then overwritten by another writer, SIGHUP)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from dsdoctor.markers import SUFFIX as MARKER_SUFFIX
 
 from .conftest import assert_clean_error, run
 
@@ -51,3 +54,40 @@ def test_an_output_the_glob_does_not_match_is_written(tmp_path):
     r = run("reshape", f"{d}/s*.npy", "--shape", "(None, 4, 1)", "-o", d / "t.npz")
     assert r.code == 0, r.stderr
     assert (d / "t.npz").exists()
+
+
+# -- a marker left by a killed commit, then another writer ------------------------------------
+def _killed_group(tmp_path: Path) -> Path:
+    """A pad group whose commit was killed: three files and the marker naming them."""
+    np.savez(tmp_path / "r.npz", s=np.arange(6, dtype=np.int32), s_lengths=np.array([1, 2, 3]))
+    out = tmp_path / "z.npy"
+    assert run("pad", f"{tmp_path / 'r.npz'}:s", "-o", out).code == 0
+    names = ["z.npy", "z.mask.npy", "z.lengths.npy"]
+    (tmp_path / ("z.npy" + MARKER_SUFFIX)).write_text(json.dumps({"files": names}))
+    return out
+
+
+def test_a_file_written_over_a_marked_group_is_not_refused_forever(tmp_path):
+    out = _killed_group(tmp_path)
+    np.save(tmp_path / "d.npy", np.zeros((3, 2)))
+    r = run("reshape", tmp_path / "d.npy", "--shape", "(None, 2, 1)", "-o", out, "--force")
+    assert r.code == 0, r.stderr
+    assert run("inspect", out).code == 0  # complete: written by one run, alone
+    # the siblings it did not replace may still mix two runs: still refused
+    assert_clean_error(run("inspect", tmp_path / "z.mask.npy"), "interrupted")
+    r = run("mask", out, "-o", tmp_path / "z.mask.npy", "--force")
+    assert r.code == 0, r.stderr
+    assert run("inspect", tmp_path / "z.mask.npy").code == 0
+    assert_clean_error(run("inspect", tmp_path / "z.lengths.npy"), "interrupted")
+
+
+def test_a_smaller_group_over_a_marked_group_keeps_the_rest_refused(tmp_path):
+    out = _killed_group(tmp_path)
+    r = run("pad", f"{tmp_path / 'r.npz'}:s", "-o", out, "--force", "--no-mask")
+    assert r.code == 0, r.stderr
+    assert run("inspect", out).code == 0
+    assert run("inspect", tmp_path / "z.lengths.npy").code == 0
+    assert_clean_error(run("inspect", tmp_path / "z.mask.npy"), "interrupted")
+    assert run("pad", f"{tmp_path / 'r.npz'}:s", "-o", out, "--force").code == 0
+    assert not (tmp_path / ("z.npy" + MARKER_SUFFIX)).exists()
+
