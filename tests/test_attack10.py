@@ -5,6 +5,11 @@ killed commit then overwritten by another writer, SIGHUP)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +96,36 @@ def test_a_smaller_group_over_a_marked_group_keeps_the_rest_refused(tmp_path):
     assert run("pad", f"{tmp_path / 'r.npz'}:s", "-o", out, "--force").code == 0
     assert not (tmp_path / ("z.npy" + MARKER_SUFFIX)).exists()
 
+
+# -- SIGHUP: the terminal or the SSH session closed under a run -----------------------------------
+PRODUCER = """
+import sys, time, numpy as np, io
+buf = io.BytesIO(); np.save(buf, np.zeros((100_000, 4)))
+out = sys.stdout.buffer; out.write(buf.getvalue()[:200_000]); out.flush()
+time.sleep(60)
+"""
+
+
+def test_sighup_is_obeyed_like_sigterm(tmp_path):
+    """Left at its default, SIGHUP killed the run with its temporaries (the stdin spool, a
+    half-written ``.OUT.dsdoctor-tmp-…``) behind; now: exit 129, one line, nothing left."""
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    env = {**os.environ, "TMPDIR": str(spool), "NO_COLOR": "1"}
+    feed = subprocess.Popen([sys.executable, "-c", PRODUCER], stdout=subprocess.PIPE)
+    args = ["reshape", "-", "--shape", "(None, 4, 1)", "-o", tmp_path / "out.npy"]
+    p = subprocess.Popen([sys.executable, "-m", "dsdoctor", *map(str, args)], stdin=feed.stdout,
+                         stderr=subprocess.PIPE, env=env)  # fmt: skip
+    feed.stdout.close()
+    deadline = time.monotonic() + 20
+    while not list(spool.iterdir()) and time.monotonic() < deadline:  # the spool is being filled
+        time.sleep(0.05)
+    assert list(spool.iterdir())
+    p.send_signal(signal.SIGHUP)
+    _, err = p.communicate(timeout=30)
+    feed.kill()
+    feed.wait()
+    assert p.returncode == 129, err
+    assert err.decode().splitlines() == ["dsdoctor: hung up; nothing half-written was left behind"]
+    assert list(spool.iterdir()) == []
+    assert not (tmp_path / "out.npy").exists()
