@@ -129,3 +129,12 @@ def test_sighup_is_obeyed_like_sigterm(tmp_path):
     assert err.decode().splitlines() == ["dsdoctor: hung up; nothing half-written was left behind"]
     assert list(spool.iterdir()) == []
     assert not (tmp_path / "out.npy").exists()
+
+
+@pytest.mark.parametrize("link", ["z.npy", "z.mask.npy"])
+def test_a_symlink_to_a_file_of_a_marked_group_is_refused(tmp_path, link):
+    _killed_group(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    alias = tmp_path / "elsewhere" / "alias.npy"
+    alias.symlink_to(tmp_path / link)
+    assert_clean_error(run("inspect", alias), "interrupted", "z.npy" + MARKER_SUFFIX)
