@@ -140,3 +140,27 @@ def test_a_symlink_to_a_file_of_a_marked_group_is_refused(tmp_path, link):
     alias = tmp_path / "elsewhere" / "alias.npy"
     alias.symlink_to(tmp_path / link)
     assert_clean_error(run("inspect", alias), "interrupted", "z.npy" + MARKER_SUFFIX)
+
+
+# -- a name planted where the marker goes ------------------------------------------------------
+def _ragged(tmp_path: Path) -> str:
+    np.savez(tmp_path / "r.npz", s=np.arange(6, dtype=np.int32), s_lengths=np.array([1, 2, 3]))
+    return f"{tmp_path / 'r.npz'}:s"
+
+
+def test_a_symlink_at_the_marker_name_is_never_written_through(tmp_path):
+    """``OUT.npy.dsdoctor-incomplete -> precious`` made a pad run overwrite precious with the
+    marker's JSON (and the input, if it pointed there)."""
+    precious = tmp_path / "precious.txt"
+    precious.write_text("precious")
+    (tmp_path / ("z.npy" + MARKER_SUFFIX)).symlink_to(precious)
+    assert_clean_error(run("pad", _ragged(tmp_path), "-o", tmp_path / "z.npy"), "marker")
+    assert precious.read_text() == "precious"
+    assert not (tmp_path / "z.npy").exists()
+    assert not [p for p in tmp_path.iterdir() if ".dsdoctor-tmp-" in p.name]
+
+
+def test_a_pipe_at_the_marker_name_does_not_hang_a_reader(tmp_path):
+    np.save(tmp_path / "z.npy", np.zeros((3, 2)))
+    os.mkfifo(tmp_path / ("z.npy" + MARKER_SUFFIX))
+    assert_clean_error(run("inspect", tmp_path / "z.npy", timeout=30), "interrupted")

@@ -375,8 +375,21 @@ def _lock(path: Path) -> int:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX: the marker without a lock
         fcntl = None
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:  # never through a symlink planted at the marker's name: it would be overwritten
+            fd = os.open(path, flags, 0o666)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            fd = -1
+        if fd < 0 or not stat.S_ISREG(os.fstat(fd).st_mode):
+            if fd >= 0:
+                os.close(fd)
+            raise OutputError(
+                f"{path} is not a regular file (a symlink, a folder, a pipe…), but that name is "
+                "the marker dsdoctor writes beside this output; remove it and rerun"
+            )
         if fcntl is None:  # pragma: no cover
             return fd
         try:
