@@ -164,3 +164,26 @@ def test_a_pipe_at_the_marker_name_does_not_hang_a_reader(tmp_path):
     np.save(tmp_path / "z.npy", np.zeros((3, 2)))
     os.mkfifo(tmp_path / ("z.npy" + MARKER_SUFFIX))
     assert_clean_error(run("inspect", tmp_path / "z.npy", timeout=30), "interrupted")
+
+
+# -- a trailing slash names a folder ---------------------------------------------------------
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("check", "{d}", "--format", "json", "-o", "{t}/rep/"),
+        ("reshape", "{d}", "--shape", "(None, 2, 1)", "-o", "{t}/x.npy/"),
+        ("spec", "infer", "--x", "{d}", "-o", "{t}/s.toml/"),
+    ],
+)
+def test_an_output_ending_in_a_slash_is_not_written_as_a_file(tmp_path, args):
+    """``-o rep/`` wrote a file ``rep`` (``Path`` drops the slash)."""
+    np.save(tmp_path / "d.npy", np.zeros((3, 2)))
+    fill = {"d": tmp_path / "d.npy", "t": tmp_path}
+    assert_clean_error(run(*(a.format(**fill) for a in args)), "folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npy"]
+
+
+def test_a_folder_output_may_end_in_a_slash(tmp_path):
+    r = run("bucket", _ragged(tmp_path), "--buckets", "2", "-o", f"{tmp_path / 'b'}/")
+    assert r.code == 0, r.stderr
+    assert (tmp_path / "b" / "buckets.json").exists()

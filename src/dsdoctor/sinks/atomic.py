@@ -92,6 +92,17 @@ def _through_a_file(folder: Path) -> Path | None:
     return None
 
 
+def refuse_folder_name(text: str | Path) -> None:
+    """``-o out/`` names a folder (as for ``cp``); ``Path`` drops the slash, so a file ``out``
+    would have been written. Refused while the text still has it."""
+    text = str(text)
+    if text.endswith(("/", os.sep)) and text.strip("/" + os.sep):
+        raise OutputError(
+            f"{text} ends with '/', which names a folder, but this output is a file; name the "
+            "file (e.g. out/report.json)"
+        )
+
+
 def temporary_for(dest: Path) -> Path:
     """A fresh temporary name in ``dest``'s folder, e.g. ``.x.npy.dsdoctor-tmp-3f9a1c2e``."""
     return dest.with_name(f".{dest.name}{TEMP_MARKER}{secrets.token_hex(4)}")
@@ -154,6 +165,7 @@ def write_text(
     every data output (reports, specs); return the path written. A text that cannot be UTF-8
     — a file name in another encoding, which Python holds as surrogates — is refused before
     anything is created."""
+    refuse_folder_name(dest)
     dest = Path(dest)
     try:
         data = text.encode("utf-8")

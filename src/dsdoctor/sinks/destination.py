@@ -47,7 +47,10 @@ class Destination:
 
 def parse_destination(out: str | Path) -> Destination:
     """Split ``x.h5:/name`` into file and dataset and pick the format from the extension."""
+    from .atomic import refuse_folder_name
+
     text = str(out)
+    refuse_folder_name(text)
     if not text or text == "-":
         raise OutputError(f"cannot write to {text or 'an empty name'!r}; name a {SUPPORTED} file")
     fmt = EXTENSIONS.get(Path(text).suffix.lower())
