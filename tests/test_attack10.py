@@ -187,3 +187,19 @@ def test_a_folder_output_may_end_in_a_slash(tmp_path):
     r = run("bucket", _ragged(tmp_path), "--buckets", "2", "-o", f"{tmp_path / 'b'}/")
     assert r.code == 0, r.stderr
     assert (tmp_path / "b" / "buckets.json").exists()
+
+
+# -- repair with several fixes: all or none ------------------------------------------------------
+def test_a_repair_that_fails_midway_leaves_none_of_its_outputs(tmp_path):
+    """The second fix's output cannot be written (its name is taken): the first one, already
+    written, was left in OUTDIR — half a repair. (A SIGTERM between the two did the same.)"""
+    np.save(tmp_path / "x.npy", np.zeros((4, 3, 4)))
+    np.save(tmp_path / "y.npy", np.zeros((1,)))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "x.reshaped.npy").write_text("the user's")
+    r = run("repair", "--x", tmp_path / "x.npy", "--y", tmp_path / "y.npy", "--input-shape",
+            "(None, 12)", "--allow", "lossless,assumption", "-o", out)  # fmt: skip
+    assert_clean_error(r, "exists")
+    assert sorted(p.name for p in out.iterdir()) == ["x.reshaped.npy"]
+    assert (out / "x.reshaped.npy").read_text() == "the user's"
