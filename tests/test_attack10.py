@@ -4,6 +4,7 @@ killed commit then overwritten by another writer, SIGHUP)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -203,3 +204,14 @@ def test_a_repair_that_fails_midway_leaves_none_of_its_outputs(tmp_path):
     assert_clean_error(r, "exists")
     assert sorted(p.name for p in out.iterdir()) == ["x.reshaped.npy"]
     assert (out / "x.reshaped.npy").read_text() == "the user's"
+
+
+def test_repair_of_stdin_says_why_it_cannot_apply_the_fix(tmp_path):
+    """The skip reason was "<stdin>: no such file or directory" (the spool, already gone)."""
+    np.save(tmp_path / "x.npy", np.zeros((4, 3)))
+    buf = io.BytesIO()
+    np.save(buf, np.zeros((1,)))
+    r = run("repair", "--x", tmp_path / "x.npy", "--y", "-", "--allow", "lossless,assumption",
+            "-o", tmp_path / "out", stdin=buf.getvalue())  # fmt: skip
+    assert "stdin was read once" in r.stdout, r.stdout
+    assert "no such file" not in r.stdout

@@ -85,6 +85,11 @@ def repair(
     done: dict[str, str] = {}
     try:
         for entry, act, out in todo:
+            if act.get("source") in ("-", "<stdin>"):
+                reason = ("stdin was read once, by the check; save it to a file (e.g. "
+                          "`cat > data.npy`) and run repair on that file")  # fmt: skip
+                plan.skipped.append({**entry, "reason": reason})
+                continue
             if act.get("source") in done:
                 reason = f"{act['source']} was already repaired by {done[act['source']]}"
                 plan.skipped.append({**entry, "reason": reason})
