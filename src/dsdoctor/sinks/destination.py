@@ -47,10 +47,7 @@ class Destination:
 
 def parse_destination(out: str | Path) -> Destination:
     """Split ``x.h5:/name`` into file and dataset and pick the format from the extension."""
-    from .atomic import refuse_folder_name
-
     text = str(out)
-    refuse_folder_name(text)
     if not text or text == "-":
         raise OutputError(f"cannot write to {text or 'an empty name'!r}; name a {SUPPORTED} file")
     fmt = EXTENSIONS.get(Path(text).suffix.lower())
@@ -67,6 +64,10 @@ def parse_destination(out: str | Path) -> Destination:
 
 
 def _destination(text: str, path: Path, fmt: str | None, selector: str | None) -> Destination:
+    from .atomic import refuse_folder_name
+
+    if selector is None:  # (an HDF5 name ending in '/' is refused as a name below)
+        refuse_folder_name(text)
     if fmt is None:
         ext = path.suffix or "a name without an extension"
         raise OutputError(f"{text}: cannot write {ext}; name the output {SUPPORTED}")
