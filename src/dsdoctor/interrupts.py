@@ -1,4 +1,4 @@
-"""SIGTERM and SIGINT, obeyed in one place: a flag the handler sets, checked between chunks.
+"""SIGTERM, SIGINT and SIGHUP, obeyed in one place: a flag the handler sets, checked between chunks.
 
 A Python signal handler that *raises* runs wherever the interpreter happens to be: inside an
 h5py weakref callback or a ``__del__`` (where Python prints "Exception ignored in …" and the
@@ -16,7 +16,9 @@ the signal; nothing can swallow that record:
   runs the registered cleanups, writes the one line and leaves with ``os._exit``. A second
   signal of either kind does the same at once (Ctrl-C twice).
 
-Exit codes are the shell's: 128 + the signal number (SIGINT → 130, SIGTERM → 143).
+Exit codes are the shell's: 128 + the signal number (SIGINT → 130, SIGTERM → 143, SIGHUP →
+129). SIGHUP (the terminal or the SSH session closed under a long repair) is handled like
+SIGTERM: left at its default, it killed the process with a half-written temporary behind.
 
 The CLI calls :func:`install` (the API never installs handlers: a program embedding dsdoctor
 keeps its own). Forked children (the ``--jobs`` helpers, the guarded reader) call
@@ -45,7 +47,9 @@ from pathlib import Path
 GRACE_SECONDS = 5.0
 #: How long a wait on another process or a stream sleeps between two checks.
 POLL_SECONDS = 0.05
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
 
 _received: int | None = None
 _cleanups: list[Callable[[], object]] = []
@@ -68,7 +72,9 @@ class Interrupted(BaseException):
 
 
 def message(signum: int) -> str:
-    what = "interrupted" if signum == signal.SIGINT else "terminated"
+    what = {signal.SIGINT: "interrupted", getattr(signal, "SIGHUP", None): "hung up"}.get(
+        signum, "terminated"
+    )
     return f"dsdoctor: {what}; nothing half-written was left behind"
 
 
@@ -114,6 +120,8 @@ def forget() -> None:
     _cleanups.clear()
     _files.clear()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGHUP"):  # a closed terminal: like Ctrl-C, the parent decides
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 

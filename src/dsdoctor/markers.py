@@ -12,6 +12,8 @@ is either consistent or refused, never silently mixed.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 SUFFIX = ".dsdoctor-incomplete"
@@ -35,7 +37,7 @@ def interrupted_marker(path: Path) -> Path | None:
     for main in candidates:
         marker = path.with_name(main + SUFFIX)
         try:
-            members = json.loads(marker.read_text(encoding="utf-8")).get("files", [])
+            members = json.loads(_read(marker)).get("files", [])
         except FileNotFoundError:
             continue
         except (OSError, ValueError, AttributeError):
@@ -43,3 +45,22 @@ def interrupted_marker(path: Path) -> Path | None:
         if name in members:
             return marker
     return None
+
+
+#: A marker lists three names; anything much larger is not one of ours.
+_MAX_MARKER_BYTES = 1 << 16
+
+
+def _read(marker: Path) -> str:
+    """A marker's text; never through a symlink and never blocking on a pipe planted at its
+    name (:class:`OSError` for anything but a regular file: the caller refuses the group)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    if not os.path.lexists(marker):
+        raise FileNotFoundError(marker)
+    fd = os.open(marker, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{marker} is not a regular file")
+        return os.read(fd, _MAX_MARKER_BYTES).decode("utf-8")
+    finally:
+        os.close(fd)

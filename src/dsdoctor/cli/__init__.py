@@ -117,8 +117,11 @@ def _signal_outcome(code: int) -> int:
     if signum is None:
         return code
     interrupts.cleanup()
-    sys.stderr.write(interrupts.message(signum) + "\n")
-    sys.stderr.flush()
+    try:  # after SIGHUP the terminal may be gone (EIO): the exit code still tells
+        sys.stderr.write(interrupts.message(signum) + "\n")
+        sys.stderr.flush()
+    except OSError:
+        pass
     return 128 + signum
 
 

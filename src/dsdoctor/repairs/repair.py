@@ -43,7 +43,10 @@ def repair(
     fixes would take one name (inputs ``a/d.npy`` and ``b/d.npy``) the later ones become
     ``d-2.reshaped.npy``, ``d-3.reshaped.npy``, … in the order the fixes are applied, and each
     applied entry lists its outputs. Every output is compared with every input before any is
-    written (:func:`~dsdoctor.sinks.guard_outputs`)."""
+    written (:func:`~dsdoctor.sinks.guard_outputs`). Each output is written atomically, one
+    after another; without ``force``, a run that ends early (a signal, a full disk) removes the
+    outputs it had already written, so ``outdir`` gets all of them or none. With ``force`` an
+    old output already replaced stays replaced."""
     from ..api import check
     from ..diskspace import write_errors
     from ..sinks import guard_outputs, source_paths
@@ -82,6 +85,11 @@ def repair(
     done: dict[str, str] = {}
     try:
         for entry, act, out in todo:
+            if act.get("source") in ("-", "<stdin>"):
+                reason = ("stdin was read once, by the check; save it to a file (e.g. "
+                          "`cat > data.npy`) and run repair on that file")  # fmt: skip
+                plan.skipped.append({**entry, "reason": reason})
+                continue
             if act.get("source") in done:
                 reason = f"{act['source']} was already repaired by {done[act['source']]}"
                 plan.skipped.append({**entry, "reason": reason})
@@ -96,6 +104,10 @@ def repair(
             done[act["source"]] = act["op"]
             plan.applied.append({**entry, "outputs": result.outputs, "result": result.to_dict()})
     except BaseException:
+        if not force:  # every output of this run is new: a run that does not finish leaves none
+            for applied in plan.applied:
+                for path in applied["outputs"]:
+                    Path(path).unlink(missing_ok=True)
         if created and not any(folder.iterdir()):
             folder.rmdir()
         raise

@@ -51,9 +51,11 @@ def write_blocks(
 
 
 def input_paths(h) -> list[Path]:
-    """The files an array handle reads: its file, or every shard's (stdin: its spool)."""
+    """The files an array handle reads: its file, or every shard's and the folder or glob that
+    named them (stdin: its spool)."""
     shards = getattr(h, "shards", None) or []
-    return [Path(h.path), *(Path(s.path) for s in shards)]
+    origin = getattr(h, "origin", "")
+    return [Path(h.path), *(Path(s.path) for s in shards), *([Path(origin)] if origin else [])]
 
 
 def _joined(

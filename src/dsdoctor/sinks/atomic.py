@@ -42,7 +42,8 @@ from pathlib import Path
 
 from ..diskspace import write_errors
 from ..errors import OutputError
-from ..markers import marker_for
+from ..markers import SUFFIX as MARKER_SUFFIX
+from ..markers import interrupted_marker, marker_for
 from .guard import guard_outputs
 
 TEMP_MARKER = ".dsdoctor-tmp-"
@@ -89,6 +90,17 @@ def _through_a_file(folder: Path) -> Path | None:
         if os.path.exists(part) and not os.path.isdir(part):
             return part
     return None
+
+
+def refuse_folder_name(text: str | Path) -> None:
+    """``-o out/`` names a folder (as for ``cp``); ``Path`` drops the slash, so a file ``out``
+    would have been written. Refused while the text still has it."""
+    text = str(text)
+    if text.endswith(("/", os.sep)) and text.strip("/" + os.sep):
+        raise OutputError(
+            f"{text} ends with '/', which names a folder, but this output is a file; name the "
+            "file (e.g. out/report.json)"
+        )
 
 
 def temporary_for(dest: Path) -> Path:
@@ -153,6 +165,7 @@ def write_text(
     every data output (reports, specs); return the path written. A text that cannot be UTF-8
     — a file name in another encoding, which Python holds as surrogates — is refused before
     anything is created."""
+    refuse_folder_name(dest)
     dest = Path(dest)
     try:
         data = text.encode("utf-8")
@@ -268,10 +281,19 @@ def open_temporaries() -> frozenset[Path]:
 def _commit(temps: list[Path], dests: list[Path], *, force: bool) -> None:
     """Rename each temporary to its destination, the main one (``dests[0]``) last; a group of
     several files under its marker's lock. The marker stays only when the group on disk may
-    mix two runs: files of this run replaced some but not all of the old ones."""
+    mix two runs: files of this run replaced some but not all of the old ones.
+
+    A marker left by a killed commit that names one of ``dests`` (a group's main file or a
+    sibling replaced on its own, by any writer) is taken too: once the new files are in place
+    they are complete, so they leave its list, and it goes when the list is empty — the old
+    files it still names stay refused, a file just written is never refused forever."""
     pairs = list(reversed(list(zip(temps, dests, strict=True))))
+    names = [dest.name for dest in dests]
+    own = marker_for(dests[0]) if len(dests) > 1 else None
+    stale = {m for m in map(interrupted_marker, dests) if m is not None and m != own}
     with ExitStack() as stack:
-        marked = stack.enter_context(_marked(dests)) if len(dests) > 1 else None
+        marked = stack.enter_context(_marked(own, names)) if own is not None else None
+        left = [stack.enter_context(_marked(m, [])) for m in sorted(stale)]
         placed: list[Path] = []
         try:
             for tmp, dest in pairs:
@@ -285,7 +307,7 @@ def _commit(temps: list[Path], dests: list[Path], *, force: bool) -> None:
                 for dest in placed:  # ours, just created: the other run's files stay
                     _remove(dest)
             if marked is not None and not marked.stale and (not force or not placed):
-                marked.consistent()  # the group is as it was before this run
+                marked.consistent([])  # the group is as it was before this run
             if isinstance(exc, FileExistsError):
                 raise OutputError(
                     f"{exc.filename or dests[0]} exists (another run wrote it meanwhile); pass "
@@ -294,41 +316,68 @@ def _commit(temps: list[Path], dests: list[Path], *, force: bool) -> None:
             raise
         for folder in dict.fromkeys(dest.parent for dest in dests):
             _fsync(folder)
-        if marked is not None:
-            marked.consistent()
+        for marker in (marked, *left):
+            if marker is not None:
+                marker.consistent(names)
 
 
 class _Marker:
-    """A group's marker, locked: :meth:`consistent` removes it once the group is whole.
-    ``stale``: it was there already, left by a commit that was killed (a live one holds the
-    lock until it has removed it), so the group on disk may be mixed until this run succeeds."""
+    """A group's marker, locked. ``old``: the files a marker already there named — left by a
+    commit that was killed (a live one holds the lock until it has removed it), so those files
+    on disk may be mixed until a run replaces them. :meth:`consistent` removes the marker, or
+    keeps it naming the old files that were not replaced."""
 
-    def __init__(self, path: Path, fd: int, stale: bool) -> None:
-        self.path, self.fd, self.stale = path, fd, stale
+    def __init__(self, path: Path, fd: int, old: list[str]) -> None:
+        self.path, self.fd, self.old = path, fd, old
+        self.stale = bool(old)
 
-    def consistent(self) -> None:
+    def consistent(self, replaced: list[str]) -> None:
         _fsync(self.path.parent)
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+        left = [name for name in self.old if name not in replaced]
+        if left:
+            _write_marker(self.fd, left)
+        else:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
         _fsync(self.path.parent)
 
 
 @contextmanager
-def _marked(dests: list[Path]) -> Iterator[_Marker]:
-    """Hold the group's marker, locked and listing the files, while they are renamed."""
-    marker = marker_for(dests[0])
+def _marked(marker: Path, names: list[str]) -> Iterator[_Marker]:
+    """Hold ``marker``, locked, naming the files it named before and ``names`` (being renamed)."""
     fd = _lock(marker)
     try:
-        stale = os.fstat(fd).st_size > 0
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"files": [d.name for d in dests]}).encode())
-        os.fsync(fd)
-        _fsync(marker.parent)
-        yield _Marker(marker, fd, stale)
+        old = _marker_files(fd, marker)
+        if names:
+            _write_marker(fd, list(dict.fromkeys([*old, *names])))
+            _fsync(marker.parent)
+        yield _Marker(marker, fd, old)
     finally:
         os.close(fd)
+
+
+def _marker_files(fd: int, marker: Path) -> list[str]:
+    """The names a marker lists; an unreadable one names every file it may guard."""
+    size = os.fstat(fd).st_size
+    if not size:
+        return []
+    try:
+        files = json.loads(os.pread(fd, size, 0).decode("utf-8")).get("files")
+        if isinstance(files, list) and all(isinstance(f, str) for f in files):
+            return files
+    except (ValueError, AttributeError):
+        pass
+    main = marker.name[: -len(MARKER_SUFFIX)]
+    stem, dot, ext = main.rpartition(".")
+    return [main, *(f"{stem}.{role}{dot}{ext}" for role in ("mask", "lengths"))]
+
+
+def _write_marker(fd: int, names: list[str]) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps({"files": names}).encode(), 0)
+    os.fsync(fd)
 
 
 def _lock(path: Path) -> int:
@@ -338,8 +387,21 @@ def _lock(path: Path) -> int:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX: the marker without a lock
         fcntl = None
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:  # never through a symlink planted at the marker's name: it would be overwritten
+            fd = os.open(path, flags, 0o666)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            fd = -1
+        if fd < 0 or not stat.S_ISREG(os.fstat(fd).st_mode):
+            if fd >= 0:
+                os.close(fd)
+            raise OutputError(
+                f"{path} is not a regular file (a symlink, a folder, a pipe…), but that name is "
+                "the marker dsdoctor writes beside this output; remove it and rerun"
+            )
         if fcntl is None:  # pragma: no cover
             return fd
         try:

@@ -64,6 +64,10 @@ def parse_destination(out: str | Path) -> Destination:
 
 
 def _destination(text: str, path: Path, fmt: str | None, selector: str | None) -> Destination:
+    from .atomic import refuse_folder_name
+
+    if selector is None:  # (an HDF5 name ending in '/' is refused as a name below)
+        refuse_folder_name(text)
     if fmt is None:
         ext = path.suffix or "a name without an extension"
         raise OutputError(f"{text}: cannot write {ext}; name the output {SUPPORTED}")

@@ -7,11 +7,14 @@ compared by what they are, not how they are spelled: an existing file by device 
 symlink, a hard link, ``./x`` and ``x``, a symlinked folder all match), a file that does not
 exist yet by its resolved folder's device and inode plus its name. An output inside an input
 folder (a shard folder, a Parquet dataset) would change that input, so it is refused too; so is
-an input inside an output folder that is replaced as a whole.
+an output a shard glob would match once written (``-o sh/new.npy`` with ``'sh/*.npy'``: the
+next run would read it as a shard), and an input inside an output folder that is replaced as a
+whole.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 from collections.abc import Iterable
@@ -42,6 +45,13 @@ def guard_outputs(
                 raise OutputError(
                     f"{outputs[taken[ident]]} and {out} are the same file; each output needs "
                     "its own name"
+                )
+    for pattern in _globs(inputs):
+        for out in outputs:
+            if _matches(out, pattern):
+                raise OutputError(
+                    f"{out} would become one of the input shards {pattern}; inputs are never "
+                    "modified — choose an output the pattern does not match"
                 )
     for src in input_paths:
         src_ids = _identities(src)
@@ -96,6 +106,41 @@ def _expand(inputs: Iterable[str | Path]) -> list[Path]:
         elif any(c in text for c in "*?["):
             paths += [Path(q) for q in sorted(glob.glob(text))]
     return paths
+
+
+def _globs(inputs: Iterable[str | Path]) -> list[str]:
+    from ..sources.shards import GLOB_CHARS
+
+    return [
+        str(p)
+        for p in inputs
+        if any(c in str(p) for c in GLOB_CHARS) and not os.path.lexists(str(p))
+    ]
+
+
+def _matches(out: Path, pattern: str) -> bool:
+    """Whether ``glob.glob(pattern, recursive=True)`` would list ``out`` once it exists: its
+    folder (by identity) is one the folder part matches and its name matches the last part
+    (a hidden name only by a pattern that starts with a dot, as glob does)."""
+    head, tail = os.path.split(pattern)
+    if tail == "**":  # everything below the folders ``head`` matches
+        return any(_inside(out, d) for d in glob.glob(head or ".", recursive=True))
+    if out.name.startswith(".") and not tail.startswith("."):
+        return False
+    if not fnmatch.fnmatchcase(out.name, tail):
+        return False
+    try:
+        parent = os.stat(os.path.realpath(out.parent))
+    except OSError:
+        return False
+    for folder in glob.glob(head or ".", recursive=True):
+        try:
+            st = os.stat(folder)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (parent.st_dev, parent.st_ino):
+            return True
+    return False
 
 
 def _identities(path: Path) -> set[Identity]:

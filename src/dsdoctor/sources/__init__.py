@@ -150,7 +150,7 @@ def open_source(
             raise UsageError(
                 "--target works on one table; for a sharded table point dsdoctor at the Parquet directory"
             )
-        return ShardedSource(spec.display, shards, opener, spec.selector)
+        return ShardedSource(spec.display, shards, opener, spec.selector, origin=str(spec.path))
     if str(path) == "-":
         from .npy import spool_stdin
 
@@ -211,10 +211,14 @@ def _spool_stream(path: Path, display: str, forced: str | None) -> Path:
 
 def _refuse_interrupted(path: Path, display: str) -> None:
     """A file of a multi-file output whose commit was interrupted may mix two runs: refused
-    (see :mod:`dsdoctor.markers`)."""
+    (see :mod:`dsdoctor.markers`), by its name and by the name a symlink leads to (a link to
+    ``z.npy`` read the mixed group)."""
     from ..markers import interrupted_marker
 
-    marker = interrupted_marker(path)
+    for name in dict.fromkeys([path, Path(os.path.realpath(path))]):
+        marker = interrupted_marker(name)
+        if marker is not None:
+            break
     if marker is not None:
         raise SourceError(
             f"{display} belongs to an output that is being written or whose writing was "

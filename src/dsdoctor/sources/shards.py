@@ -105,9 +105,13 @@ class ShardedArray(ArrayHandle):
 class ShardedSource(Source):
     format = "shards"
 
-    def __init__(self, display: str, files: list[str], opener, selector: str | None):
+    def __init__(
+        self, display: str, files: list[str], opener, selector: str | None, origin: str = ""
+    ):
         super().__init__(Path(files[0]).parent, display)
         self.files = files
+        #: What named the shards (a folder or a glob): an output there would become a shard.
+        self.origin = origin
         self.selector = selector
         self.sources = [opener(f) for f in files]
         self.format = self.sources[0].format
@@ -148,6 +152,7 @@ class ShardedSource(Source):
                          shape=(n, *first.shape[1:]), dtype=first.dtype, ragged=first.ragged,
                          disk_bytes=sum(s.disk_bytes or 0 for s in shards))  # fmt: skip
         h.shards = shards
+        h.origin = self.origin
         h.shard_sources = [f + suffix for f in self.files]
         h.layout = {
             "shards": len(shards),
