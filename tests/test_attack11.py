@@ -80,3 +80,20 @@ def test_sparse_hdf5_allocated_but_never_filled_is_scanned_at_once(tmp_path, chu
     assert st["feature_min"] == [0.0, -7.0, 0.0, 0.0]
     assert st["feature_max"] == [5.0, 2.0, 3.0, 100.0]
     assert [f["name"] for f in out["findings"]] == ["non-finite-values"]  # holes are not unwritten
+
+
+def test_whole_file_check_says_which_arrays_it_did_not_read(tmp_path):
+    """A virtual dataset mapping another file is not read without --follow-external: a check of
+    the whole file says so instead of calling it healthy."""
+    with h5py.File(tmp_path / "other.h5", "w") as f:
+        f["x"] = np.full((4, 3), np.nan)
+    with h5py.File(tmp_path / "v.h5", "w") as f:
+        f["ok"] = np.arange(12.0).reshape(4, 3)
+        layout = h5py.VirtualLayout((4, 3), "f8")
+        layout[:] = h5py.VirtualSource(str(tmp_path / "other.h5"), "x", shape=(4, 3))
+        f.create_virtual_dataset("v", layout)
+    r = run_bounded("check", tmp_path / "v.h5")
+    assert r.code == 0, r.stderr
+    line = next(x for x in r.stdout.splitlines() if ":/v " in x)
+    assert "not read:" in line and "--follow-external" in line
+    assert "healthy" not in r.stdout and "1 array(s) not read" in r.stdout
