@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from .test_hostile_sizes import run_bounded
+from .test_hostile_sizes import clean, run_bounded
 
 MiB = 1024**2
 
@@ -97,3 +97,36 @@ def test_whole_file_check_says_which_arrays_it_did_not_read(tmp_path):
     line = next(x for x in r.stdout.splitlines() if ":/v " in x)
     assert "not read:" in line and "--follow-external" in line
     assert "healthy" not in r.stdout and "1 array(s) not read" in r.stdout
+
+
+def small_npy(tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((6, 3), dtype="f4"))
+    return tmp_path / "x.npy"
+
+
+@pytest.mark.parametrize("option", ["--chunk-size", "--memory"])
+def test_a_long_size_value_is_refused_in_linear_time(tmp_path, option):
+    """``[0-9]*\\.?[0-9]+`` tried every split of a run of digits: 8,000 digits and a stray
+    character took 12 s, 128 KB (one argument) hours."""
+    r = run_bounded("check", small_npy(tmp_path), option, "1" * 100_000 + "!", timeout=20)
+    clean(r, option)
+    assert r.seconds < 10
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "{x}", "--jobs", "٣"],
+        ["check", "{x}", "--batch-size", "٣"],
+        ["check", "{x}", "--batch-size", "３"],
+        ["select", "{x}", "--features", "٠", "-o", "{o}"],
+        ["pad", "{x}", "--value", "٣", "-o", "{o}"],
+    ],
+)
+def test_numbers_are_written_in_ascii_digits(tmp_path, args):
+    """``\\d`` and ``float`` read Arabic-Indic and full-width digits; ``--chunk-size`` did not:
+    one kind of value, one reading — each is refused naming the option."""
+    x, o = small_npy(tmp_path), tmp_path / "o.npz"
+    r = run_bounded(*[a.format(x=x, o=o) for a in args], timeout=20)
+    clean(r, args[2])
+    assert not o.exists()

@@ -27,7 +27,8 @@ def parse_size(text: str | int, *, what: str = "size") -> int:
     """``"64MiB"`` → 67108864. Decimal (kB, MB, GB) and binary (KiB, MiB, GiB) units."""
     if isinstance(text, int):
         return text
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", str(text))
+    # one way to split a number (``[0-9]*\.?[0-9]+`` tried every split: 8,000 digits took 12 s)
+    m = re.fullmatch(r"\s*+([0-9]++(?:\.[0-9]++)?|\.[0-9]++)\s*+([a-zA-Z]*+)\s*+", str(text))
     if not m or m.group(2).lower() not in _UNITS:
         raise UsageError(
             f"cannot read {what} {text!r}; write a number with a unit, e.g. 8GiB or 512MB"
