@@ -80,7 +80,7 @@ class ArrayStats:
             if f.name not in ("fmin", "fmax"):
                 setattr(one, f.name, getattr(one, f.name) * fill.count)
         empty = not isinstance(fill.row, Ragged) and fill.row.size == 0  # (N, 0): nothing to write
-        one.unwritten_rows = 0 if empty else fill.count
+        one.unwritten_rows = 0 if empty or not fill.unwritten else fill.count
         merged = self.merge(one)
         for f in fields(self):
             setattr(self, f.name, getattr(merged, f.name))

@@ -94,7 +94,9 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
     if not quiet:
         for name, a in report.arrays.items():
             kind = " ragged" if a.get("ragged") else ""
-            note = f"  [dim]skipped: {escape(a['skipped'])}[/]" if a.get("skipped") else ""
+            note = (f"  [red]not read:[/] {escape(a['unsafe'])}" if a.get("unsafe")
+                    else f"  [dim]skipped: {escape(a['skipped'])}[/]" if a.get("skipped")
+                    else "")  # fmt: skip
             label = f"{name}" if name == a.get("source") else f"{name}  {escape(a['source'])}"
             out.print(f"[bold]{escape(label)}[/]  {_shape(a)} {a['dtype']}{kind}{note}")
         if report.arrays:
@@ -113,7 +115,10 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
     s = report.summary
     if report.findings:
         out.print()
-    verdict = "healthy: no findings" if not report.findings else (
+    unread = sum(1 for a in report.arrays.values() if a.get("unsafe"))
+    healthy = "healthy: no findings" if not unread else (
+        f"no findings, but {unread} array(s) not read (see above)")  # fmt: skip
+    verdict = healthy if not report.findings else (
         f"{s['error']} error(s), {s['warning']} warning(s), {s['info']} info")  # fmt: skip
     out.print(
         f"[bold]{verdict}[/]" + ("  (dsdoctor explain CODE tells more)" if report.findings else "")

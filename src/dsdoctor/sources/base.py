@@ -13,6 +13,7 @@ time instead of 10¹² rows.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,10 +37,12 @@ Chunk = np.ndarray | Ragged
 @dataclass(frozen=True)
 class FillRows:
     """``count`` consecutive rows never written to the file, each equal to ``row`` (a chunk of one
-    row: the fill value)."""
+    row: the fill value). ``unwritten`` is False for rows that are zeros in a hole of a sparse
+    file: the same data as zeros written out (``cp --sparse`` makes such holes), not a finding."""
 
     row: Chunk
     count: int
+    unwritten: bool = True
 
     def chunks(self, rows_per_chunk: int) -> Iterator[Chunk]:
         """The rows themselves, ``rows_per_chunk`` at a time (one buffer, reused)."""
@@ -59,6 +62,57 @@ class FillRows:
         buf = np.broadcast_to(self.row, (k, *self.row.shape[1:])).copy()
         for start in range(0, self.count, rows_per_chunk):
             yield buf[: min(rows_per_chunk, self.count - start)]
+
+
+def is_sparse(path: Path) -> bool:
+    """Whether ``path`` has fewer blocks on disk than its size needs (it has holes)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return st.st_blocks * 512 < st.st_size
+
+
+def sparse_rows(
+    path: Path, offset: int, rows: int, row_bytes: int, min_rows: int
+) -> list[tuple[int, int, bool]]:
+    """``[(lo, hi, stored), …]`` covering rows ``0..rows`` of fixed-size rows from byte ``offset``
+    of ``path``: ``stored`` False for runs of at least ``min_rows`` whole rows lying in holes of a
+    sparse file (``SEEK_HOLE``/``SEEK_DATA``), which read as zeros without touching the disk.
+
+    A 16 TiB ``.npy`` with no block on disk is then one run of zero rows, scanned in constant time
+    instead of reading 16 TiB of zeros; the number of runs is bounded by the blocks actually
+    stored. Where the file system cannot tell holes (``EINVAL``), the whole range is stored."""
+    out: list[tuple[int, int, bool]] = []
+    end = offset + rows * row_bytes
+    seek_hole, seek_data = getattr(os, "SEEK_HOLE", None), getattr(os, "SEEK_DATA", None)
+    if seek_hole is None or seek_data is None or rows == 0 or row_bytes == 0:
+        return [(0, rows, True)]
+    start = 0  # first row not yet placed in a run
+    with open(path, "rb") as fp:
+        fd, pos = fp.fileno(), offset
+        while pos < end:
+            try:
+                hole = os.lseek(fd, pos, seek_hole)
+            except OSError:
+                return [(0, rows, True)]
+            if hole >= end:
+                break
+            try:
+                data = min(os.lseek(fd, hole, seek_data), end)
+            except OSError:  # ENXIO: no data after the hole, it runs to the end of the file
+                data = end
+            lo = -(-(hole - offset) // row_bytes)  # whole rows inside [hole, data)
+            hi = (data - offset) // row_bytes
+            if hi - lo >= min_rows:
+                if lo > start:
+                    out.append((start, lo, True))
+                out.append((lo, hi, False))
+                start = hi
+            pos = data
+    if start < rows:
+        out.append((start, rows, True))
+    return out
 
 
 #: The most bytes numpy can address in one array (``np.intp``): an array whose non-zero axes

@@ -26,6 +26,8 @@ What a file declares is not what it stores, and reading is bounded by what it st
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,7 +39,17 @@ from ..errors import SourceError, UnsafeInputError
 from ..guarded import call_with_deadline
 from ..limits import READ_BUDGET, address_space_budget
 from ..units import format_bytes
-from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Chunk, Entry, FillRows, Source, is_numeric
+from .base import (
+    DEFAULT_CHUNK_BYTES,
+    ArrayHandle,
+    Chunk,
+    Entry,
+    FillRows,
+    Source,
+    is_numeric,
+    is_sparse,
+    sparse_rows,
+)
 from .npz import BOMB_MIN_BYTES, BOMB_RATIO
 
 MAX_DEPTH = 64
@@ -64,6 +76,10 @@ FILTER_NAMES = {
 def _h5_error(display: str, exc: BaseException) -> SourceError:
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return SourceError(f"{display} cannot be read as HDF5 ({msg})")
+
+
+#: A run of rows whose storage is allocated but lies in a hole of a sparse file: zeros.
+HOLE = "hole"
 
 
 class H5Dataset(ArrayHandle):
@@ -116,11 +132,14 @@ class H5Dataset(ArrayHandle):
                 return
             self._check_row_size(chunk_bytes)
             segments = self._segments()
-            if any(stored for _, _, stored in segments):
+            if any(stored is True for _, _, stored in segments):
                 self._check_chunk_size(chunk_bytes)
             fill = None
             for lo, hi, stored in segments:
-                if not stored:
+                if stored == HOLE:  # allocated, but a hole of a sparse file: zeros
+                    zero = np.zeros((1, *self.shape[1:]), dtype=self.dtype)
+                    yield FillRows(zero, hi - lo, unwritten=False)
+                elif not stored:
                     fill = self._fill_row() if fill is None else fill
                     yield FillRows(fill, hi - lo)
                 elif self.ragged:
@@ -156,34 +175,97 @@ class H5Dataset(ArrayHandle):
         if self.disk_bytes == 0:
             return [(0, n, False)]
         chunks = self.layout.get("chunks")
+        sparse = self._raw_on_disk() and is_sparse(self.path)
         if not chunks:
-            return [(0, n, True)]
+            return self._contiguous_holes(n) if sparse else [(0, n, True)]
         try:
             space = dset.id.get_space()
             stored = dset.id.get_num_chunks(space)
             total = 1
             for size, chunk in zip(dset.shape, chunks, strict=False):
                 total *= -(-size // chunk)
-            if stored >= total:
+            if stored >= total and not sparse:
                 return [(0, n, True)]
-            starts: list[int] = []
-            dset.id.chunk_iter(lambda info: starts.append(info.chunk_offset[0]))
+            placed: list[tuple[int, int, int]] = []  # (first row, byte offset, bytes)
+
+            def visit(info) -> None:  # returning anything else would stop the iteration
+                placed.append((info.chunk_offset[0], info.byte_offset, info.size))
+
+            dset.id.chunk_iter(visit)
+            starts = [lo for lo, _, _ in placed]
         except (AttributeError, OSError, RuntimeError, ValueError):  # HDF5 < 1.14: no chunk_iter
             return [(0, n, True)]
         band = chunks[0]
-        out: list[tuple[int, int, bool]] = []
+        if sparse and tuple(chunks[1:]) == tuple(self.shape[1:]):
+            parts = self._chunk_holes(placed, band, n)  # a chunk is rows in order: as contiguous
+        else:
+            holes = self._hole_bands(placed, total // -(-n // band)) if sparse else set()
+            parts = [(lo, min(n, lo + band), HOLE if lo in holes else True)
+                     for lo in np.unique(np.asarray(starts, dtype=np.int64)).tolist()]  # fmt: skip
+        out: list[tuple[int, int, bool | str]] = []
         end = 0
-        for lo in np.unique(np.asarray(starts, dtype=np.int64)).tolist():
+        for lo, hi, kind in sorted(parts):
             if lo > end:
                 out.append((end, lo, False))
-            if out and out[-1][2] and out[-1][1] == lo:
-                out[-1] = (out[-1][0], min(n, lo + band), True)
+            if out and out[-1][2] == kind and out[-1][1] == lo:
+                out[-1] = (out[-1][0], hi, kind)
             else:
-                out.append((lo, min(n, lo + band), True))
-            end = min(n, lo + band)
+                out.append((lo, hi, kind))
+            end = hi
         if end < n:
             out.append((end, n, False))
         return out
+
+    def _chunk_holes(
+        self, placed: list[tuple[int, int, int]], band: int, n: int
+    ) -> list[tuple[int, int, bool | str]]:
+        """The rows of full-width chunks, each chunk's runs lying in holes marked :data:`HOLE`."""
+        row = self.dset.id.get_type().get_size() * int(np.prod(self.shape[1:], dtype=np.int64))
+        least = self.rows_per_read(DEFAULT_CHUNK_BYTES)
+        out: list[tuple[int, int, bool | str]] = []
+        for lo, at, _ in sorted(placed):
+            rows = min(band, n - lo)
+            out.extend((lo + a, lo + b, True if stored else HOLE)
+                       for a, b, stored in sparse_rows(self.path, at, rows, row, least))  # fmt: skip
+        return out
+
+    def _raw_on_disk(self) -> bool:
+        """Whether stored rows are the dataset's bytes as they are (no filter, fixed size): then
+        a hole of a sparse file under them reads as zeros."""
+        try:
+            plain = self.dset.id.get_create_plist().get_nfilters() == 0
+        except (AttributeError, OSError, RuntimeError, ValueError):  # pragma: no cover
+            return False
+        return plain and not self.ragged and self.space_shape is None and self.dtype.kind in "biuf"
+
+    def _contiguous_holes(self, n: int) -> list[tuple[int, int, bool | str]]:
+        """A contiguous dataset's rows, with runs lying in holes of the file marked :data:`HOLE`
+        (a 16 TiB dataset allocated early but never written holds no block on disk)."""
+        offset = self.dset.id.get_offset()
+        if offset is None:
+            return [(0, n, True)]
+        row = self.dset.id.get_type().get_size() * int(np.prod(self.shape[1:], dtype=np.int64))
+        runs = sparse_rows(self.path, offset, n, row, self.rows_per_read(DEFAULT_CHUNK_BYTES))
+        return [(lo, hi, True if stored else HOLE) for lo, hi, stored in runs]
+
+    def _hole_bands(self, placed: list[tuple[int, int, int]], per_band: int) -> set[int]:
+        """First rows of the bands of ``chunks[0]`` rows whose chunks are all stored and all lie
+        in holes of the file (one ``SEEK_DATA`` per stored chunk)."""
+        seek_data = getattr(os, "SEEK_DATA", None)
+        if seek_data is None:
+            return set()
+        counts: dict[int, int] = {}
+        with open(self.path, "rb") as fp:
+            for lo, at, size in placed:
+                try:
+                    hole = size > 0 and os.lseek(fp.fileno(), at, seek_data) >= at + size
+                except OSError as exc:  # ENXIO: only holes from ``at`` to the end of the file
+                    hole = exc.errno == errno.ENXIO
+                except Exception:  # pragma: no cover - a file system without SEEK_DATA
+                    return set()
+                if hole:
+                    counts[lo] = counts.get(lo, 0) + 1
+        return {lo for lo, c in counts.items() if c == per_band}
 
     def _fill_row(self) -> Chunk:
         """One row of the fill value (an empty sequence for a variable-length dataset)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SourceError
-from .base import ArrayHandle, Source, check_shape
+from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, FillRows, Source, check_shape, sparse_rows
 
 MAX_HEADER_BYTES = 100_000
 #: Fortran-ordered arrays with more trailing positions than this are read through a memory map.
@@ -161,11 +161,38 @@ class NpyArray(ArrayHandle):
         if self.fortran and self.ndim > 1:
             yield from self._fortran_chunks(self.rows_per_chunk(chunk_bytes))
             return
-        n, rows = self.shape[0], self.rows_per_read(chunk_bytes)
+        yield from self._rows(chunk_bytes, 0, self.shape[0])
+
+    def runs(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[np.ndarray | FillRows]:
+        """As :meth:`chunks`, with runs of rows in holes of a sparse file as :class:`FillRows`
+        of zeros (read, they are zeros): a 16 TiB file with nothing on disk scans at once."""
+        from ..interrupts import check
+
+        if (self.dtype.hasobject or not self.shape or (self.fortran and self.ndim > 1)
+                or 0 in self.shape or self.row_bytes == 0):  # fmt: skip
+            yield from self.chunks(chunk_bytes)
+            return
+        self.require_readable()
+        runs = sparse_rows(self.path, self.offset, self.shape[0], self.row_bytes,
+                           self.rows_per_read(chunk_bytes))  # fmt: skip
+        zero = None
+        for lo, hi, stored in runs:
+            if stored:
+                for chunk in self._rows(chunk_bytes, lo, hi):
+                    check()
+                    yield chunk
+            else:
+                zero = np.zeros((1, *self.shape[1:]), dtype=self.dtype) if zero is None else zero
+                yield FillRows(zero, hi - lo, unwritten=False)
+        check()
+
+    def _rows(self, chunk_bytes: int, lo: int, hi: int) -> Iterator[np.ndarray]:
+        """Rows ``lo..hi`` of a C-ordered array, a read at a time into one reused buffer."""
+        n, rows = hi - lo, self.rows_per_read(chunk_bytes)
         per_row = int(np.prod(self.shape[1:], dtype=np.int64))
         buf = np.empty(min(rows, n) * per_row, dtype=self.dtype)
         with open(self.path, "rb") as fp:
-            fp.seek(self.offset)
+            fp.seek(self.offset + lo * self.row_bytes)
             for start in range(0, n, rows):
                 count = min(rows, n - start)
                 view = buf[: count * per_row]
