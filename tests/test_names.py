@@ -86,3 +86,39 @@ def test_npy_format_3_on_numpy_1_layout(tmp_path, monkeypatch):
     monkeypatch.setattr(np.lib.format, "_read_array_header", impl._read_array_header, raising=False)
     x = dsdoctor.load(str(_utf8_npy(tmp_path)))
     assert x.shape == (4,) and x.dtype.names == ("温度",)
+
+
+def test_render_imports_nothing_above_it():
+    """render sits beside the API's callees: it never imports the API or the CLI, not even for
+    type checking (``render_inspection`` takes a protocol, not ``api.Inspection``)."""
+    import ast
+    from pathlib import Path
+
+    import dsdoctor.render
+
+    root = Path(dsdoctor.render.__file__).parent
+    bad = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level >= 2:
+                top = (node.module or "").split(".")[0]
+                if top in ("api", "cli") or (
+                    not top and {a.name for a in node.names} & {"api", "cli"}
+                ):
+                    bad.append(f"{path.name}:{node.lineno}")
+    assert not bad
+
+
+def test_repair_returns_an_outcome_with_the_same_json(tmp_path):
+    """``repair`` returns a RepairOutcome (a result, not a plan); its JSON keys are unchanged."""
+    import numpy as np
+
+    import dsdoctor
+
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32))
+    np.save(tmp_path / "y.npy", np.zeros(1, dtype=np.int64))  # one label: a replicate fix
+    out = dsdoctor.repair(x=str(tmp_path / "x.npy"), y=str(tmp_path / "y.npy"),
+                          outdir=str(tmp_path / "out"), allow="lossless,assumption,lossy")  # fmt: skip
+    assert isinstance(out, dsdoctor.RepairOutcome)
+    assert list(out.to_dict()) == ["report", "applied", "skipped"]
+    assert [a["finding"] for a in out.applied] == ["sample-count-mismatch"]

@@ -27,7 +27,7 @@ _API = {
     "replicate": "repairs.ops", "reshape": "repairs.ops", "select": "repairs.ops", "bucket": "repairs.ops",
     "pad_file": "repairs.ops", "mask_file": "repairs.ops", "replicate_file": "repairs.ops",
     "reshape_file": "repairs.ops", "select_file": "repairs.ops", "bucket_file": "repairs.ops",
-    "Report": "findings", "Finding": "findings", "Fix": "findings", "Severity": "findings",
+    "Report": "findings", "RepairOutcome": "findings", "Finding": "findings", "Fix": "findings", "Severity": "findings",
     "Safety": "findings", "Ragged": "arrays",
     "DsdoctorError": "errors", "SourceError": "errors", "UnsafeInputError": "errors",
     "ShapeError": "errors", "RepairError": "errors", "OutputError": "errors", "SpecError": "errors",
