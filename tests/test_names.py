@@ -122,3 +122,40 @@ def test_repair_returns_an_outcome_with_the_same_json(tmp_path):
     assert isinstance(out, dsdoctor.RepairOutcome)
     assert list(out.to_dict()) == ["report", "applied", "skipped"]
     assert [a["finding"] for a in out.applied] == ["sample-count-mismatch"]
+
+
+@pytest.mark.slow
+def test_the_built_wheel_ships_the_stylesheet_and_its_page_inlines_it(tmp_path):
+    """``style.css`` is package data: built into the wheel (pyproject's package-data), read with
+    importlib.resources from the installed package, and inlined into the page (about 10 s: one
+    wheel build, in a copy of the project so the worktree gets no build folders)."""
+    import os
+    import shutil
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    project = tmp_path / "project"
+    shutil.copytree(
+        root / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, project / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                    "-w", str(tmp_path / "dist"), str(project)], check=True, capture_output=True)  # fmt: skip
+    (wheel,) = (tmp_path / "dist").glob("dsdoctor-*.whl")
+    installed = tmp_path / "installed"
+    with zipfile.ZipFile(wheel) as z:
+        assert "dsdoctor/render/html/style.css" in z.namelist()
+        z.extractall(installed)
+    css = (installed / "dsdoctor/render/html/style.css").read_text()
+    code = (
+        "import dsdoctor, numpy as np\n"
+        f"assert dsdoctor.__file__.startswith({str(installed)!r}), dsdoctor.__file__\n"
+        "from dsdoctor.render.html import to_html\n"
+        "print(to_html(dsdoctor.check(x=np.arange(12.0).reshape(6, 2))))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(installed)}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert f"<style>\n{css}</style>" in r.stdout
