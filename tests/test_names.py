@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -92,7 +93,6 @@ def test_render_imports_nothing_above_it():
     """render sits beside the API's callees: it never imports the API or the CLI, not even for
     type checking (``render_inspection`` takes a protocol, not ``api.Inspection``)."""
     import ast
-    from pathlib import Path
 
     import dsdoctor.render
 
@@ -132,7 +132,6 @@ def test_the_built_wheel_ships_the_stylesheet_and_its_page_inlines_it(tmp_path):
     import os
     import shutil
     import zipfile
-    from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
     project = tmp_path / "project"
@@ -159,3 +158,40 @@ def test_the_built_wheel_ships_the_stylesheet_and_its_page_inlines_it(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     assert f"<style>\n{css}</style>" in r.stdout
+
+
+SEQ = "fixtures/sequences.parquet:tokens"
+
+
+def test_html_charts_follow_a_renamed_check(monkeypatch):
+    """The charts find a finding by its check's code, which is never reused, not by its name,
+    which may change (the old one kept as an alias): renamed, the charts stay the same."""
+    import dsdoctor
+    from dsdoctor.checks.sequences import ExcessPadding, RaggedSequences
+    from dsdoctor.render.html import to_html
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    before = to_html(dsdoctor.check(SEQ))
+    monkeypatch.setattr(RaggedSequences, "name", "sequences-of-many-lengths")
+    monkeypatch.setattr(ExcessPadding, "name", "padding-heavy")
+    after = to_html(dsdoctor.check(SEQ))
+    assert "sequences-of-many-lengths" in after and "padding-heavy" in after
+    for text in ("maxlen 120 (suggested pad)", "bucket boundaries 21, 38, 68", "Padding waste"):
+        assert text in before and text in after
+
+
+def test_html_maxlen_comes_from_the_fix_action_not_its_command_text():
+    """The pad fix's maxlen is read from ``Fix.action`` (data), not by re-parsing the command."""
+    import dataclasses
+
+    import dsdoctor
+    from dsdoctor.render.html import chosen_maxlen
+
+    root = Path(__file__).resolve().parents[1]
+    report = dsdoctor.check(str(root / SEQ))
+    (name,) = report.arrays
+    ragged = next(f for f in report.findings if f.code == "DS301")
+    ragged.fixes[:] = [dataclasses.replace(x, command=x.command.replace("--maxlen", "--max-len"))
+                       for x in ragged.fixes]  # fmt: skip
+    lengths = report.arrays[name]["stats"]["lengths"]
+    assert chosen_maxlen(report, name, lengths) == (120, "maxlen 120 (suggested pad)")
