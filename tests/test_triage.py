@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from dsdoctor.checks import get_check
-from dsdoctor.messages import PATTERNS, triage
+from dsdoctor.triage import PATTERNS, triage
 
 from .conftest import assert_clean_error, cli, run
 

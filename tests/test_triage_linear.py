@@ -1,6 +1,6 @@
 """``triage`` reads megabytes of log in linear time, whatever the text.
 
-Every pattern of :data:`dsdoctor.messages.PATTERNS` is attacked with its own worst cases, built
+Every pattern of :data:`dsdoctor.triage.patterns.PATTERNS` is attacked with its own worst cases, built
 from the pattern itself (so a new pattern is covered without editing this file): a sample message
 generated from the regex, cut where a literal ends (before a number, a shape, a word), then
 
@@ -23,7 +23,7 @@ from re import _parser
 
 import pytest
 
-from dsdoctor.messages import MAX_CHARS, PATTERNS, read_message, triage
+from dsdoctor.triage import MAX_CHARS, PATTERNS, read_message, triage
 
 from .conftest import assert_clean_error, run
 
@@ -219,9 +219,9 @@ def test_a_size_that_does_not_read_is_left_out():
 def test_an_endless_stream_is_refused_with_bounded_memory(monkeypatch, tmp_path):
     import io
 
-    import dsdoctor.messages as messages
+    from dsdoctor.triage import read as triage_read
 
-    monkeypatch.setattr(messages, "MAX_STREAM_BYTES", 8 * MAX_CHARS)
+    monkeypatch.setattr(triage_read, "MAX_STREAM_BYTES", 8 * MAX_CHARS)
 
     class Endless(io.RawIOBase):
         def readable(self):

@@ -14,18 +14,20 @@ Attributes are imported on first use, so ``import dsdoctor`` stays cheap.
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any
 
 from ._version import __version__
 
 _API = {
     "load": "api", "check": "api", "inspect": "api", "explain": "api", "plan": "api", "spec_infer": "api",
-    "triage": "messages", "Diagnosis": "messages",
+    "triage": "triage", "Diagnosis": "triage",
     "pad": "repairs.ops", "Padded": "repairs.ops", "repair": "repairs.repair", "mask": "repairs.ops",
     "replicate": "repairs.ops", "reshape": "repairs.ops", "select": "repairs.ops", "bucket": "repairs.ops",
     "pad_file": "repairs.ops", "mask_file": "repairs.ops", "replicate_file": "repairs.ops",
     "reshape_file": "repairs.ops", "select_file": "repairs.ops", "bucket_file": "repairs.ops",
-    "Report": "findings", "Finding": "findings", "Fix": "findings", "Severity": "findings",
+    "Report": "findings", "RepairOutcome": "findings", "Finding": "findings", "Fix": "findings", "Severity": "findings",
     "Safety": "findings", "Ragged": "arrays",
     "DsdoctorError": "errors", "SourceError": "errors", "UnsafeInputError": "errors",
     "ShapeError": "errors", "RepairError": "errors", "OutputError": "errors", "SpecError": "errors",
@@ -48,3 +50,19 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+class _Package(types.ModuleType):
+    """``dsdoctor`` itself. Two public functions share their name with the subpackage that holds
+    them (``triage``) or their subject (``plan``), and importing a submodule sets it as an
+    attribute of its package: so ``from dsdoctor.triage import PATTERNS`` would turn
+    ``dsdoctor.triage`` into a module. A public API name is never replaced by a submodule here;
+    the submodule stays importable by its full name (``sys.modules``)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _API and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

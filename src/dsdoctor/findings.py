@@ -1,4 +1,5 @@
-"""Findings, fixes and the report: what ``check`` returns and ``--json`` prints.
+"""Findings, fixes and the report: what ``check`` returns and ``--json`` prints; and the
+outcome of ``repair``, which carries that report.
 
 The dictionaries built by ``to_dict`` are a public interface: add fields, never rename or
 remove one.
@@ -103,3 +104,16 @@ class Report:
             "findings": [f.to_dict() for f in self.findings],
             "summary": self.summary,
         }
+
+
+@dataclass
+class RepairOutcome:
+    """What ``repair`` did: the report it acted on, the fixes applied (each with its outputs) and
+    the fixes skipped (each with its reason)."""
+
+    report: Report
+    applied: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"report": self.report.to_dict(), "applied": self.applied, "skipped": self.skipped}

@@ -16,29 +16,41 @@ import re
 from .errors import ShapeError, UsageError
 
 _UNITS = {
-    "": 1, "b": 1,
+    "": 1, "b": 1, "bytes": 1,
     "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3, "gb": 1000**3,
     "t": 1000**4, "tb": 1000**4,
     "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4,
 }  # fmt: skip
 
 
-def parse_size(text: str | int, *, what: str = "size") -> int:
-    """``"64MiB"`` → 67108864. Decimal (kB, MB, GB) and binary (KiB, MiB, GiB) units."""
-    if isinstance(text, int):
-        return text
+def read_size(text: str) -> int | None:
+    """``"64MiB"`` → 67108864, ``"2.00 GiB"`` → 2147483648, ``"512 bytes"`` → 512, or None for
+    text that is not a size (``1.2.3 GiB``, an unknown unit, a number too large for a float).
+    Decimal (kB, MB, GB) and binary (KiB, MiB, GiB) units; the one reader of sizes, used by
+    :func:`parse_size` for options and by triage for the sizes in framework messages."""
     # one way to split a number (``[0-9]*\.?[0-9]+`` tried every split: 8,000 digits took 12 s)
     m = re.fullmatch(r"\s*+([0-9]++(?:\.[0-9]++)?|\.[0-9]++)\s*+([a-zA-Z]*+)\s*+", str(text))
     if not m or m.group(2).lower() not in _UNITS:
+        return None
+    value = float(m.group(1)) * _UNITS[m.group(2).lower()]
+    return int(value) if math.isfinite(value) else None
+
+
+def parse_size(text: str | int, *, what: str = "size") -> int:
+    """``"64MiB"`` → 67108864 (:func:`read_size`), refusing a size that is not positive or is
+    more than :data:`MAX_COUNT`."""
+    if isinstance(text, int):
+        return text
+    value = read_size(text)
+    if value is None:
         raise UsageError(
             f"cannot read {what} {text!r}; write a number with a unit, e.g. 8GiB or 512MB"
         )
-    value = float(m.group(1)) * _UNITS[m.group(2).lower()]
     if value <= 0:
         raise UsageError(f"{what} must be positive, got {text!r}")
     if value > MAX_COUNT:
         raise UsageError(f"{what} {text!r} is more than {format_bytes(MAX_COUNT)}")
-    return int(value)
+    return value
 
 
 #: The largest whole number an option takes: an int64, what NumPy and C libraries count with.

@@ -82,7 +82,7 @@ def plan(
 
         print_json(result.to_dict())
     else:
-        from ..render.text import render_plan_summary
+        from ..render.text import render_training_plan
 
-        render_plan_summary(result, no_color=no_color)
+        render_training_plan(result, no_color=no_color)
     return ExitCode.OK

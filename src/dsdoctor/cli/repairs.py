@@ -402,14 +402,14 @@ def repair(
     print what was applied, what was skipped and why."""
     from ..repairs.repair import repair as run_repair
 
-    plan = run_repair(*(sources or []), outdir=output, allow=allow, force=force, x=x, y=y, input_shape=input_shape,
+    outcome = run_repair(*(sources or []), outdir=output, allow=allow, force=force, x=x, y=y, input_shape=input_shape,
                       features=features, timesteps=timesteps, classes=classes, target=target)  # fmt: skip
     if json_:
         from ..render.json import print_json
 
-        print_json(plan.to_dict())
+        print_json(outcome.to_dict())
     else:
-        from ..render.text import render_plan
+        from ..render.text import render_repair_outcome
 
-        render_plan(plan, no_color=no_color)
-    return ExitCode.OK if plan.applied or not plan.report.findings else ExitCode.FINDINGS
+        render_repair_outcome(outcome, no_color=no_color)
+    return ExitCode.OK if outcome.applied or not outcome.report.findings else ExitCode.FINDINGS

@@ -46,17 +46,18 @@ def triage(
     """
     import sys
 
-    from .. import messages as lib
+    from ..triage import not_found_dict, read_message
+    from ..triage import triage as diagnose
 
     if file in (None, "-") and sys.stdin.isatty() and not json_:
         sys.stderr.write(
             "dsdoctor: reading the error message from standard input (end with Ctrl-D)\n"
         )
-    found = lib.triage(lib.read_message(file))
+    found = diagnose(read_message(file))
     if json_:
         from ..render.json import print_json
 
-        print_json(found.to_dict() if found else lib.not_found_dict())
+        print_json(found.to_dict() if found else not_found_dict())
     else:
         _render(found, quiet=quiet)
     return ExitCode.OK if found else ExitCode.FINDINGS  # 1: nothing recognised
@@ -68,7 +69,7 @@ def _render(d, *, quiet: bool) -> None:
     from ..render.safe import printable
 
     if d is None:
-        from ..messages import NOT_FOUND
+        from ..triage import NOT_FOUND
 
         typer.echo(
             f"{NOT_FOUND} (triage reads Keras 2/3, TensorFlow, PyTorch, scikit-learn and NumPy)"

@@ -63,8 +63,8 @@ def to_junit(report: Report, checks: Iterable[type[Check]]) -> str:
 
     suite.attrib.update(tests=str(counts["tests"]), failures=str(counts["failures"]), errors="0",
                         skipped=str(counts["skipped"]), time="0")  # fmt: skip
-    root = ET.Element("testsuites", name=SUITE, tests=suite.get("tests"),
-                      failures=suite.get("failures"), errors="0", skipped=suite.get("skipped"))  # fmt: skip
+    root = ET.Element("testsuites", name=SUITE, tests=str(counts["tests"]),
+                      failures=str(counts["failures"]), errors="0", skipped=str(counts["skipped"]))  # fmt: skip
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

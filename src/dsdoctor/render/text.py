@@ -6,14 +6,51 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..units import format_bytes, format_shape
 from .safe import printable
 
 if TYPE_CHECKING:
-    from ..api import Inspection
-    from ..findings import Report
+    from ..findings import RepairOutcome, Report
+    from ..sources import ArrayHandle, Entry
+
+
+class InspectedStats(Protocol):
+    """The one-pass statistics of an inspected array, as this module shows them."""
+
+    nan: int
+    posinf: int
+    neginf: int
+
+    @property
+    def nonfinite(self) -> int: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def length_bins(self, bins: int = ...) -> list[list[int]]: ...
+
+
+class InspectedItem(Protocol):
+    """One node of an inspected source: the entry, its statistics, the error that stopped them."""
+
+    @property
+    def entry(self) -> Entry: ...
+    @property
+    def stats(self) -> InspectedStats | None: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+class InspectionResult(Protocol):
+    """What :func:`render_inspection` draws (``api.inspect`` returns one per source). A protocol,
+    so that render, below the API, does not import it."""
+
+    source: str
+    format: str
+
+    @property
+    def entries(self) -> Sequence[InspectedItem]: ...
+
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 SAFETY_STYLE = {"lossless": "green", "assumption": "yellow", "lossy": "red"}
@@ -126,7 +163,7 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
 
 
 # -- inspect --------------------------------------------------------------------------------------
-def render_inspection(results: list[Inspection], *, no_color: bool = False) -> None:
+def render_inspection(results: Sequence[InspectionResult], *, no_color: bool = False) -> None:
     out = console(no_color)
     for r in results:
         tree = Tree(f"[bold]{escape(r.source)}[/] [dim]({r.format})[/]")
@@ -141,14 +178,13 @@ def render_inspection(results: list[Inspection], *, no_color: bool = False) -> N
             if e.array is None:
                 parent.add(f"{escape(e.path)} [dim]{e.kind}[/]  {escape(e.note)}")
                 continue
-            node = parent.add(_array_line(e.path or "(array)", item))
-            for line in _detail_lines(item):
+            node = parent.add(_array_line(e.path or "(array)", e.array))
+            for line in _detail_lines(item, e.array):
                 node.add(line)
         out.print(tree)
 
 
-def _array_line(path: str, item) -> str:
-    a = item.entry.array
+def _array_line(path: str, a: ArrayHandle) -> str:
     parts = [f"[bold]{escape(path)}[/]", format_shape(a.shape), str(a.dtype)]
     if a.ragged:
         parts.append("[magenta]ragged[/]")
@@ -162,8 +198,7 @@ def _array_line(path: str, item) -> str:
     return "  ".join(parts)
 
 
-def _detail_lines(item) -> list[str]:
-    a = item.entry.array
+def _detail_lines(item: InspectedItem, a: ArrayHandle) -> list[str]:
     lines = []
     if a.unsafe:
         lines.append(f"[red]not read:[/] {escape(a.unsafe)}")
@@ -248,27 +283,29 @@ def render_repair(result, *, no_color: bool = False) -> None:
         err.print(f"[yellow]dsdoctor: warning:[/] {escape(w)}")
 
 
-def render_plan(plan, *, no_color: bool = False) -> None:
+def render_repair_outcome(outcome: RepairOutcome, *, no_color: bool = False) -> None:
+    """What ``repair`` applied, skipped (and why) and could not fix."""
     out = console(no_color)
-    for a in plan.applied:
+    for a in outcome.applied:
         out.print(
             f"[green]applied[/] {a['code']} {a['finding']} ({a['safety']}): {escape(a['command'])}"
         )
         for p in a["outputs"]:
             out.print(f"  wrote {escape(p)}")
-    for s in plan.skipped:
+    for s in outcome.skipped:
         out.print(
             f"[yellow]skipped[/] {s['code']} {s['finding']} ({s['safety']}): {escape(s['command'])}\n  because {escape(s['reason'])}"
         )
-    unfixed = [f for f in plan.report.findings if not f.fixes]
+    unfixed = [f for f in outcome.report.findings if not f.fixes]
     for f in unfixed:
         out.print(f"[dim]no fix[/] {f.code} {f.name}: {escape(f.message)}")
     out.print(
-        f"[bold]{len(plan.applied)} applied, {len(plan.skipped)} skipped, {len(unfixed)} without a fix[/]"
+        f"[bold]{len(outcome.applied)} applied, {len(outcome.skipped)} skipped, {len(unfixed)} without a fix[/]"
     )
 
 
-def render_plan_summary(p, *, no_color: bool = False) -> None:
+def render_training_plan(p, *, no_color: bool = False) -> None:
+    """The training plan (``dsdoctor plan``): steps, batch bytes, padding, learning rate."""
     out = console(no_color)
     out.print(f"[bold]{escape(p.source)}[/]: {p.samples:,} samples, batch size {p.batch_size}")
     out.print(

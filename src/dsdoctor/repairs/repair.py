@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import DsdoctorError, OutputError, UsageError
-from ..findings import Report, Safety
+from ..findings import RepairOutcome, Safety
 from . import ops
 
 OPERATIONS = {"pad": ops.pad_file, "replicate": ops.replicate_file, "reshape": ops.reshape_file,
               "select": ops.select_file, "bucket": ops.bucket_file}  # fmt: skip
-
-
-@dataclass
-class RepairPlan:
-    """What ``repair`` did: the report it acted on, the fixes applied and the ones skipped."""
-
-    report: Report
-    applied: list[dict[str, Any]] = field(default_factory=list)
-    skipped: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"report": self.report.to_dict(), "applied": self.applied, "skipped": self.skipped}
 
 
 def parse_allow(allow) -> set[Safety]:
@@ -36,7 +23,7 @@ def parse_allow(allow) -> set[Safety]:
 
 def repair(
     *sources, outdir: str, allow=("lossless",), force: bool = False, **check_options
-) -> RepairPlan:
+) -> RepairOutcome:
     """Check, then write the repaired arrays into ``outdir`` (one fix per array, in severity order).
 
     Each output is named ``OUTDIR/<name the fix suggests>`` (``d.reshaped.npy``); when two
@@ -55,7 +42,7 @@ def repair(
     allowed = parse_allow(allow)
     report = check(*sources, **check_options)
     folder = Path(outdir)
-    plan = RepairPlan(report)
+    outcome = RepairOutcome(report)
     todo: list[tuple[dict[str, Any], dict[str, Any], str]] = []
     names: set[str] = set()
     for f in report.findings:
@@ -68,7 +55,7 @@ def repair(
                 "safety": fix.safety.value,
             }
             if fix.safety not in allowed:
-                plan.skipped.append(
+                outcome.skipped.append(
                     {**entry, "reason": f"{fix.safety.value} fixes are not allowed (--allow)"}
                 )
                 continue
@@ -92,17 +79,17 @@ def repair(
                 continue
             if act.get("source") in done:
                 reason = f"{act['source']} was already repaired by {done[act['source']]}"
-                plan.skipped.append({**entry, "reason": reason})
+                outcome.skipped.append({**entry, "reason": reason})
                 continue
             try:
                 result = OPERATIONS[act["op"]](act["source"], out, force=force, **act["options"])
             except OutputError:
                 raise  # the output folder cannot take it (full, read-only): no fix can
             except DsdoctorError as exc:
-                plan.skipped.append({**entry, "reason": str(exc)})
+                outcome.skipped.append({**entry, "reason": str(exc)})
                 continue
             done[act["source"]] = act["op"]
-            plan.applied.append({**entry, "outputs": result.outputs, "result": result.to_dict()})
+            outcome.applied.append({**entry, "outputs": result.outputs, "result": result.to_dict()})
     except BaseException:
         if not force:  # every output of this run is new: a run that does not finish leaves none
             for applied in plan.applied:
@@ -111,7 +98,7 @@ def repair(
         if created and not any(folder.iterdir()):
             folder.rmdir()
         raise
-    return plan
+    return outcome
 
 
 def unique_name(name: str, taken: set[str]) -> str:

@@ -38,11 +38,8 @@ def _read_header(fp, display: str) -> tuple[tuple[int, ...], bool, np.dtype]:
         elif version == (2, 0):
             shape, fortran, dtype = fmt.read_array_header_2_0(fp, max_header_size=MAX_HEADER_BYTES)
         elif version == (3, 0):  # a UTF-8 header; same layout as 2.0
-            from numpy.lib import _format_impl
-
-            shape, fortran, dtype = _format_impl._read_array_header(
-                fp, version, max_header_size=MAX_HEADER_BYTES
-            )
+            read_header_any = _numpy_header_reader()
+            shape, fortran, dtype = read_header_any(fp, version, max_header_size=MAX_HEADER_BYTES)
         else:
             raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
     except (ValueError, TypeError, SyntaxError, OverflowError, UnicodeDecodeError, EOFError,
@@ -52,6 +49,25 @@ def _read_header(fp, display: str) -> tuple[tuple[int, ...], bool, np.dtype]:
     if any(d < 0 for d in shape):
         raise SourceError(f"{display} declares a negative shape {shape}")
     return tuple(int(d) for d in shape), bool(fortran), dtype
+
+
+def _numpy_header_reader():
+    """NumPy's own safe header parser for every format version, ``_read_array_header(fp,
+    version, max_header_size=…)``.
+
+    Private on purpose: NumPy has no public reader for format 3.0 (``numpy.lib.format`` exports
+    ``read_array_header_1_0`` and ``read_array_header_2_0`` only), and 3.0 differs from 2.0 only
+    in decoding the header as UTF-8 rather than latin-1, which ``read_array_header_2_0`` would get
+    wrong for a non-ASCII field name. Re-implementing the parser would mean re-doing its
+    ``literal_eval`` safety checks. NumPy ≥ 2.0 keeps the function in ``numpy.lib._format_impl``
+    (``numpy.lib.format`` became a public alias without it); NumPy 1.26, which pyproject still
+    allows, has it in ``numpy.lib.format``."""
+    from importlib import import_module
+
+    try:
+        return import_module("numpy.lib._format_impl")._read_array_header
+    except ImportError:
+        return np.lib.format._read_array_header  # type: ignore[attr-defined]  # NumPy < 2.0
 
 
 def declared_bytes(shape: tuple[int, ...], dtype: np.dtype) -> int:

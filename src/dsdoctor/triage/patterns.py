@@ -1,63 +1,24 @@
-"""Name the finding behind a framework's error message.
+"""The message families triage recognises: one :class:`Pattern` per family in :data:`PATTERNS`.
 
-``triage(text)`` reads an error message or a whole traceback from Keras 2/3, TensorFlow,
-PyTorch, scikit-learn or NumPy and says which dsdoctor finding it points to, with the numbers it
-read and the ``dsdoctor check`` command that confirms the finding in the files::
-
-    >>> d = triage("ValueError: Found input variables with inconsistent numbers of samples: [29, 1]")
-    >>> d.finding, d.numbers, d.check_command
-    ('sample-count-mismatch', {'x_samples': 29, 'y_samples': 1}, 'dsdoctor check --x X --y Y')
-
-Every message family is one entry of :data:`PATTERNS`: a compiled regex whose named groups are
-the numbers (``(?P<expected_features>\\d+)`` reads ``expected_features``), and, where the finding
-depends on the numbers (a shape that differs in rank or in one axis), a ``read`` function that
-decides. When several lines of a traceback match, the last one wins: the final exception is
-the one that stopped the program.
+A pattern is a compiled regex whose named groups are the numbers (``(?P<expected_features>\\d+)``
+reads ``expected_features``), and, where the finding depends on the numbers (a shape that
+differs in rank or in one axis), a ``read`` function that decides. Groups whose name starts with
+``_`` are raw text for the ``read`` function only. Adding a family is one row of the table; its
+wording lives in :mod:`.wording`, keyed by the finding.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Only the tail of a long log is read: the final exception is at the end.
-MAX_CHARS = 1 << 20
+from ..units import read_size
 
 Numbers = dict[str, Any]
 Reading = tuple[str, Numbers] | None
-
-
-@dataclass(frozen=True)
-class Diagnosis:
-    """What an error message points to: the finding, the numbers read, and how to confirm it."""
-
-    finding: str
-    code: str
-    numbers: Numbers
-    framework: str
-    matched: str
-    explanation: str
-    check_command: str
-    pattern: str = ""  # the id of the message family that matched (PATTERNS)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"finding": self.finding, "code": self.code, "numbers": dict(self.numbers),
-                "framework": self.framework, "matched": self.matched,
-                "explanation": self.explanation, "check_command": self.check_command,
-                "pattern": self.pattern}  # fmt: skip
-
-
-NOT_FOUND = "no known framework error message was found"
-
-
-def not_found_dict() -> dict[str, Any]:
-    """The ``--json`` object for text that names no finding (same keys as a diagnosis)."""
-    return {"finding": None, "code": None, "numbers": {}, "framework": None, "matched": None,
-            "explanation": NOT_FOUND, "check_command": None, "pattern": None}  # fmt: skip
 
 
 # -- reading numbers ------------------------------------------------------------------------------
@@ -81,19 +42,6 @@ def _sizes(text: str) -> int | list[int]:
     """``"29"`` → 29; ``"29, 28"`` (several arrays of one role) → [29, 28]."""
     out = [int(p) for p in text.split(",") if p.strip()]
     return out[0] if len(set(out)) == 1 else out
-
-
-_UNITS = {"b": 1, "bytes": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
-
-
-def _bytes(text: str | None) -> int | None:
-    """``"2.00 GiB"`` → 2147483648; None for a size that is not one (``1.2.3 GiB``, 400 digits)."""
-    m = re.fullmatch(r" ?([0-9]{1,24}(?:\.[0-9]{1,24})?) ?([A-Za-z]{1,5})", (text or "").strip())
-    unit = _UNITS.get(m.group(2).lower()) if m else None
-    if m is None or unit is None:
-        return None
-    return int(float(m.group(1)) * unit)
 
 
 _ITEMSIZE = {"half": 2, "bfloat16": 2, "float": 4, "double": 8, "int8": 1, "uint8": 1,
@@ -216,7 +164,7 @@ def _read_cuda_oom(finding: str, g: dict) -> Reading:
 
 def _sized(**sizes: str | None) -> Numbers:
     """The sizes that read as a number of bytes; one that does not (``1.2.3 GiB``) is left out."""
-    return {k: b for k, v in sizes.items() if (b := _bytes(v)) is not None}
+    return {k: b for k, v in sizes.items() if v and (b := read_size(v)) is not None}
 
 
 def _read_tf_oom(finding: str, g: dict) -> Reading:
@@ -418,304 +366,3 @@ PATTERNS: tuple[Pattern, ...] = (
        rf"Unable to allocate (?P<_requested>[0-9.]{{1,24}}+ ?[KMGT]?i?B) for an array with shape "
        rf"(?P<_shape>\({DIMS}\)) and data type (?P<dtype>{WORD})", _read_bytes),
 )  # fmt: skip
-
-
-# -- words ----------------------------------------------------------------------------------------
-def _shape(dims) -> str:
-    from .units import format_shape
-
-    return format_shape(dims)
-
-
-def _bytes_text(n: int) -> str:
-    from .units import format_bytes
-
-    return format_bytes(n)
-
-
-def _size_flag(n: int) -> str:
-    """Bytes → a ``--memory`` value: ``7.79GiB``."""
-    for unit, f in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if n >= f:
-            return f"{n / f:.2f}".rstrip("0").rstrip(".") + unit
-    return str(n)
-
-
-def _count(v) -> str:
-    return ", ".join(map(str, v)) if isinstance(v, list) else str(v)
-
-
-def _say_samples(n: Numbers) -> str:
-    if "sizes" in n:
-        return (f"The arrays passed together have {_count(n['sizes'])} samples; they must all "
-                "have the same number of samples (first axis).")  # fmt: skip
-    if "x_samples" in n and "y_samples" in n:
-        return (f"The inputs have {_count(n['x_samples'])} samples but the targets have "
-                f"{_count(n['y_samples'])}; every input needs one target, so both must have the "
-                "same length on the first axis.")  # fmt: skip
-    if isinstance(n.get("x_samples"), list):
-        return (f"The inputs have {_count(n['x_samples'])} samples; all arrays must have the same "
-                "number of samples (first axis).")  # fmt: skip
-    return "The inputs and the targets have different numbers of samples (first axis)."
-
-
-def _say_width(n: Numbers) -> str:
-    return (f"The data has {n['actual_features']} features (last axis) but the model's first "
-            f"layer expects {n['expected_features']}.")  # fmt: skip
-
-
-def _say_rank(n: Numbers) -> str:
-    if "expected_min_ndim" in n:
-        want = f"at least {n['expected_min_ndim']}-D input"
-    elif "expected_max_ndim" in n:
-        want = f"at most {n['expected_max_ndim']}-D input"
-    else:
-        want = f"{n['expected_ndim']}-D input"
-    if "expected_shape" in n:
-        want += f" {_shape(n['expected_shape'])}"
-    have = f"{n['actual_ndim']}-D input"
-    if "actual_shape" in n:
-        have += f" {_shape(n['actual_shape'])}"
-    return f"The model expects {want} but got {have}: the data has the wrong number of axes."
-
-
-def _say_steps(n: Numbers) -> str:
-    return (f"The data has {n['actual_timesteps']} timesteps (axis 1) but the model expects "
-            f"{n['expected_timesteps']}.")  # fmt: skip
-
-
-def _say_ragged(n: Numbers) -> str:
-    if "shapes" in n:
-        (i, j), (a, b) = n["entries"], n["shapes"]
-        return (f"Entry {i} has shape {_shape(a)} but entry {j} has {_shape(b)}: the samples "
-                "have different lengths, so they cannot be stacked into one batch.")  # fmt: skip
-    if "regular_ndim" in n:
-        return (
-            f"The samples have different lengths: NumPy could build only the first "
-            f"{n['regular_ndim']} axis(es) {_shape(n['regular_shape'])} of a regular array."
-        )
-    if "actual_length" in n:
-        return (f"A sequence of length {n['actual_length']} came where length "
-                f"{n['expected_length']} was expected (dim {n['dim']}): the sequences have "
-                "different lengths.")  # fmt: skip
-    if "object_type" in n:
-        return (
-            f"The data is an object array of Python {n['object_type']}s, which is what "
-            "sequences of different lengths become; they must be padded to one length."
-        )
-    return (
-        "The samples have different lengths (ragged sequences) and cannot form one regular array."
-    )
-
-
-def _say_target(n: Numbers) -> str:
-    t = n.get("target_shape")
-    if t is None:
-        return ("The targets are not 1-D class indices: this loss wants labels of shape (N,), "
-                "not a column (N, 1) or one-hot rows.")  # fmt: skip
-    if "output_shape" not in n:
-        if "expected_ndim" in n:
-            return (f"The targets have shape {_shape(t)} but the model's output is "
-                    f"{n['expected_ndim']}-D.")  # fmt: skip
-        return f"The targets have shape {_shape(t)} but a 1-D array of labels was expected."
-    o, classes = n["output_shape"], n.get("classes")
-    hint = ""
-    if classes and t and t[-1] == 1:
-        hint = f": integer labels need a sparse loss, or one-hot encoding to {classes} classes"
-    elif len(t) + 1 == len(o) and o[-1] == 1:
-        hint = ": reshape the targets to add the last axis, or squeeze the model's output"
-    elif len(t) == len(o) + 1 and t[-1] == 1:
-        hint = ": squeeze the targets' last axis"
-    return (f"The targets have shape {_shape(t)} but the model's output has shape "
-            f"{_shape(o)}{hint}.")  # fmt: skip
-
-
-def _say_label(n: Numbers) -> str:
-    label, classes = n.get("label"), n.get("classes")
-    if label is None:
-        return "A label is outside [0, classes): every label must name one of the model's outputs."
-    if "axis" in n:  # NumPy's IndexError, raised inside a loss (Keras' numpy backend)
-        return (f"Index {label} is out of bounds for an axis of size {classes}: in a loss, that is "
-                f"a label outside [0, {classes}), and labels must be 0 … {classes - 1}.")  # fmt: skip
-    if classes is not None:
-        return (f"A label of {label} is outside the valid range [0, {classes}): with {classes} "
-                f"classes, labels must be 0 … {classes - 1}.")  # fmt: skip
-    if label < 0:
-        return (f"A label of {label} is negative: labels must be 0 or more (-1 often marks "
-                "unlabelled samples).")  # fmt: skip
-    return (f"A label of {label} is outside [0, classes): the model has at most {label} outputs, "
-            "so labels must be smaller than its number of classes.")  # fmt: skip
-
-
-def _say_nonfinite(n: Numbers) -> str:
-    what = {"X": "X (the inputs)", "y": "y (the targets)"}.get(n.get("array", ""), "The data")
-    too_large = f" or a value too large for {n['dtype']}" if "dtype" in n else ""
-    return f"{what} contains {n['values']}{too_large}; a model cannot learn from non-finite values."
-
-
-def _say_memory(n: Numbers) -> str:
-    parts = []
-    if "tensor_shape" in n:
-        parts.append(f"a tensor of shape {_shape(n['tensor_shape'])}")
-    if "requested_bytes" in n:
-        parts.append(
-            f"({_bytes_text(n['requested_bytes'])})" if parts else _bytes_text(n["requested_bytes"])
-        )
-    device = ""
-    if "total_bytes" in n:
-        device = f" on a device with {_bytes_text(n['total_bytes'])} in total"
-        if "free_bytes" in n:
-            device += f", {_bytes_text(n['free_bytes'])} free"
-    what = " ".join(parts) or "memory"
-    return (f"Allocating {what} failed{device}: one batch needs more memory than there is; a "
-            "smaller batch needs less.")  # fmt: skip
-
-
-_SAY: dict[str, Callable[[Numbers], str]] = {
-    "sample-count-mismatch": _say_samples, "feature-width-mismatch": _say_width,
-    "rank-mismatch": _say_rank, "timesteps-mismatch": _say_steps,
-    "ragged-sequences": _say_ragged, "target-shape-mismatch": _say_target,
-    "label-out-of-range": _say_label, "non-finite-values": _say_nonfinite,
-    "batch-memory": _say_memory,
-}  # fmt: skip
-
-
-# -- the check command that confirms it -----------------------------------------------------------
-def _input_shape_flag(n: Numbers) -> str:
-    if "expected_shape" in n:
-        return f'--input-shape "{_shape(n["expected_shape"])}"'
-    ndim = n.get("expected_ndim") or n.get("expected_min_ndim") or n.get("expected_max_ndim")
-    return f'--input-shape "{_shape([None] * ndim)}"'
-
-
-def _memory_command(n: Numbers) -> str:
-    memory = _size_flag(n["total_bytes"]) if "total_bytes" in n else "M"
-    return f"dsdoctor check --x X --batch-size {n.get('batch_size') or 'B'} --memory {memory}"
-
-
-#: finding → the ``check`` command that confirms it, with the expectations the message gave.
-#: X, Y stand for the user's inputs and targets; N, B, M for numbers the message did not give.
-_CHECK: dict[str, Callable[[Numbers], str]] = {
-    "sample-count-mismatch": lambda n: "dsdoctor check --x X --y Y",
-    "feature-width-mismatch": lambda n: (
-        f"dsdoctor check --x X {_input_shape_flag(n)}" if "expected_shape" in n
-        else f"dsdoctor check --x X --features {n['expected_features']}"),
-    "rank-mismatch": lambda n: f"dsdoctor check --x X {_input_shape_flag(n)}",
-    "timesteps-mismatch": lambda n: f"dsdoctor check --x X {_input_shape_flag(n)}",
-    "ragged-sequences": lambda n: "dsdoctor check --x X",
-    "target-shape-mismatch": lambda n: "dsdoctor check --x X --y Y" + (
-        f" --classes {n['classes']}" if "classes" in n else ""),
-    "label-out-of-range": lambda n: f"dsdoctor check --y Y --classes {n.get('classes', 'N')}",
-    "non-finite-values": lambda n: {"X": "dsdoctor check --x X", "y": "dsdoctor check --y Y"}.get(
-        n.get("array", ""), "dsdoctor check --x X --y Y"),
-    "batch-memory": _memory_command,
-}  # fmt: skip
-
-
-# -- triage ---------------------------------------------------------------------------------------
-_ANSI = re.compile(r"\x1b\[[0-9;?]{0,64}+[A-Za-z]")
-
-
-def _normalise(text: str) -> str:
-    text = text[-MAX_CHARS:]
-    return _ANSI.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-
-
-def triage(text: str) -> Diagnosis | None:
-    """The finding an error message or traceback points to, or None for unknown text.
-
-    When several lines match, the last one wins (the final exception); on one line, the first
-    entry of :data:`PATTERNS`.
-    """
-    text = _normalise(text)
-    starts = [m.start() for m in re.finditer("\n", text)]
-    best: tuple[tuple[int, int], Pattern, re.Match[str], tuple[str, Numbers]] | None = None
-    for order, pattern in enumerate(PATTERNS):
-        for m in pattern.regex.finditer(text):
-            key = (bisect.bisect_left(starts, m.start()), -order)
-            if best is not None and key <= best[0]:
-                continue
-            reading = pattern.reading(m)
-            if reading is not None:
-                best = (key, pattern, m, reading)
-    if best is None:
-        return None
-    _, pattern, m, (finding, numbers) = best
-    from .checks import get_check
-
-    return Diagnosis(
-        finding=finding,
-        code=get_check(finding).code,
-        numbers=numbers,
-        framework=pattern.framework,
-        matched=_lines(text, m),
-        explanation=_SAY[finding](numbers),
-        check_command=_CHECK[finding](numbers),
-        pattern=pattern.id,
-    )
-
-
-def _lines(text: str, m: re.Match[str]) -> str:
-    """The whole line(s) the match is on, as one line."""
-    start = text.rfind("\n", 0, m.start()) + 1
-    end = text.find("\n", m.end())
-    return " ".join(part.strip() for part in text[start : None if end < 0 else end].split("\n")
-                    if part.strip())  # fmt: skip
-
-
-def read_message(source: str | None) -> str:
-    """The text to triage: a file, or standard input for ``-`` / None.
-
-    Only the tail is kept (the final exception is at the end): the last ``4 * MAX_CHARS`` bytes,
-    decoded, then the last MAX_CHARS characters. A regular file is read from that tail on. A
-    stream (standard input, a pipe, a FIFO, a device) is read in chunks, keeping only the tail, for
-    at most MAX_STREAM_BYTES: an endless producer (``/dev/zero``) is a SourceError, not a run that
-    never ends.
-    """
-    import os
-    import stat
-    import sys
-
-    from .errors import SourceError
-
-    if source in (None, "-"):
-        data = _tail(getattr(sys.stdin, "buffer", sys.stdin), "standard input")
-    else:
-        try:
-            with open(source, "rb") as fh:
-                if stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                    fh.seek(max(0, os.fstat(fh.fileno()).st_size - 4 * MAX_CHARS))
-                    data = fh.read(4 * MAX_CHARS)
-                else:
-                    data = _tail(fh, source)
-        except FileNotFoundError:
-            raise SourceError(f"{source}: no such file") from None
-        except IsADirectoryError:
-            raise SourceError(
-                f"{source}: is a directory, not a file with an error message"
-            ) from None
-        except OSError as exc:
-            raise SourceError(f"{source}: cannot be read ({exc.strerror})") from None
-    if isinstance(data, bytes):
-        data = data.decode("utf-8", errors="replace")
-    return data[-MAX_CHARS:]
-
-
-#: The most a stream is read: 256 MiB is a very long training log, read in well under a second.
-MAX_STREAM_BYTES = 256 << 20
-
-
-def _tail(stream, name: str):
-    """The last ``4 * MAX_CHARS`` bytes of a stream, refusing one longer than MAX_STREAM_BYTES."""
-    from .errors import SourceError
-
-    data, total = stream.read(0), 0
-    while chunk := stream.read(MAX_CHARS):
-        total += len(chunk)
-        if total > MAX_STREAM_BYTES:
-            raise SourceError(
-                f"{name}: longer than {MAX_STREAM_BYTES >> 20} MiB, the most triage reads from a "
-                "stream; pass the log's end instead (tail -c 4M LOG | dsdoctor triage)"
-            )
-        data = (data + chunk)[-4 * MAX_CHARS :]
-    return data
