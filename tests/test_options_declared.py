@@ -8,6 +8,8 @@ The walk reads the click command tree typer builds, so a command added later is 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -180,3 +182,14 @@ def test_the_unknown_format_error_names_source_format(tmp_path, command):
     r = run(command, src, "--source-format", "npy", *extra)  # named: read as .npy, refused
     assert_clean_error(r)
     assert "name the format" not in r.stderr
+
+
+def test_repair_reads_each_fix_source_as_check_read_it(tmp_path):
+    """--source-format reached check but not the repair it then ran (skipped: unknown file type)."""
+    src = tmp_path / "x.txt"  # a CSV that neither its extension nor its bytes name
+    src.write_text("a,b,c,d\n" + "".join(f"{i},{i + 1},{i + 2},{i + 3}\n" for i in range(6)))
+    r = run("repair", src, "--source-format", "csv", "--input-shape", "(None, 2, 2)",
+            "--allow", "lossless,assumption,lossy", "-o", tmp_path / "out", "--json")  # fmt: skip
+    assert r.code == 0, r.stderr + r.stdout
+    report = json.loads(r.stdout)
+    assert [a["result"]["operation"] for a in report["applied"]] == ["reshape"], report["skipped"]

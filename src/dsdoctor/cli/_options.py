@@ -160,10 +160,10 @@ MaskValueOpt = Annotated[
         parser=NUMBER,
     ),
 ]
-BatchSizeOpt = Annotated[
-    int | None,
-    typer.Option("--batch-size", help="Training batch size.", metavar="N", parser=COUNT),
-]
+_BATCH_SIZE = typer.Option("--batch-size", help="Training batch size.", metavar="N", parser=COUNT)
+BatchSizeOpt = Annotated[int | None, _BATCH_SIZE]
+#: ``--batch-size`` where it is required (plan): the same option, declared without a default.
+RequiredBatchSizeOpt = Annotated[int, _BATCH_SIZE]
 MemoryOpt = Annotated[
     str | None,
     typer.Option(

@@ -13,7 +13,6 @@ from ._options import (
     DEFAULT_CHUNK,
     FINITE,
     AllowPickleOpt,
-    BatchSizeOpt,
     BucketsOpt,
     ChunkSizeOpt,
     FollowExternalOpt,
@@ -21,6 +20,7 @@ from ._options import (
     MaxlenOpt,
     MemoryOpt,
     NoColorOpt,
+    RequiredBatchSizeOpt,
     SourceFormatOpt,
     TargetOpt,
 )
@@ -39,7 +39,8 @@ Examples:
 )
 def plan(
     src: Annotated[str, typer.Argument(help="The inputs, PATH[:SELECTOR].", show_default=False)],
-    batch_size: BatchSizeOpt = ...,
+    *,
+    batch_size: RequiredBatchSizeOpt,
     memory: MemoryOpt = None,
     buckets: BucketsOpt = None,
     maxlen: MaxlenOpt = None,
@@ -47,7 +48,7 @@ def plan(
         float | None,
         typer.Option(
             "--lr",
-            help="A learning rate tuned at --lr-batch, to scale to B.",
+            help="A learning rate tuned at --lr-batch, to scale to --batch-size.",
             metavar="LR",
             parser=FINITE,
         ),
@@ -68,7 +69,7 @@ def plan(
 ) -> int:
     """Plan training on this data: steps per epoch, the last partial batch, bytes per sample and
     per batch, the largest batch that fits --memory, padding waste with one maxlen and with K
-    buckets, and the learning rate scaled to B (linear and square-root rules)."""
+    buckets, and the learning rate scaled to --batch-size (linear and square-root rules)."""
     from .. import api
 
     result = api.plan(

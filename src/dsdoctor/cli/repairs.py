@@ -364,6 +364,7 @@ def repair(
     sources: Annotated[
         list[str] | None, typer.Argument(help="Sources to check whole.", show_default=False)
     ] = None,
+    *,
     output: Annotated[
         str,
         typer.Option(
@@ -373,7 +374,7 @@ def repair(
             metavar="OUTDIR",
             parser=OUTPUT,
         ),
-    ] = ...,
+    ],
     x: XOpt = None,
     y: YOpt = None,
     allow: Annotated[

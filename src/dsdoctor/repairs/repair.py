@@ -51,8 +51,8 @@ def repair(
 
     allowed = parse_allow(allow)
     # a fix's source is read as check read it (the column named by --target is its own array)
-    reading = {k: check_options[k] for k in ("format", "allow_pickle", "follow_external")
-               if k in check_options}  # fmt: skip
+    reading: dict[str, Any] = {k: check_options[k] for k in ("format", "allow_pickle", "follow_external")
+                               if k in check_options}  # fmt: skip
     if "chunk_size" in check_options:
         from ..units import parse_size
 
