@@ -148,10 +148,22 @@ def _table(tmp_path):
 
 
 def test_plan_target_splits_the_table_like_check(tmp_path):
+    """Two float64 input columns: 16 bytes a sample once the target column is left out."""
     src = _table(tmp_path)
     r = run("plan", src, "--target", "y", "--batch-size", "2", "--json")
     assert r.code == 0, r.stderr
-    assert '"bytes_per_sample": 16' in r.stdout.replace(" ", "").replace('":', '": ')
+    assert json.loads(r.stdout)["bytes_per_sample"] == 16
+    assert (
+        json.loads(run("plan", src, "--batch-size", "2", "--json").stdout)["bytes_per_sample"] == 24
+    )
+
+
+def test_plan_maxlen_takes_a_percentile_like_pad(tmp_path):
+    src = tmp_path / "s.parquet"
+    pq.write_table(pa.table({"s": [[1.0] * n for n in (1, 2, 3, 10)]}), src)
+    r = run("plan", f"{src}:s", "--batch-size", "2", "--maxlen", "p75", "--json")
+    assert r.code == 0, r.stderr
+    assert json.loads(r.stdout)["maxlen"] == 3
 
 
 def test_select_target_keeps_the_target_out_of_the_features(tmp_path):
