@@ -107,7 +107,7 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
 
     opts = SourceOptions(**options)
     spec = parse_source(source)
-    src = opts.open(source)
+    src = opts.open(source, target=opts.target)
     entries = (
         [Entry(a.name, "array", a) for a in [src.array(spec.selector)]]
         if spec.selector
@@ -415,13 +415,13 @@ def _require_safe(h: ArrayHandle) -> None:
 
 
 # -- plan ---------------------------------------------------------------------------------------------
-def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, maxlen: int | None = None,
+def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, maxlen: int | str | None = None,
          lr: float | None = None, lr_batch: int | None = None, **options):  # fmt: skip
     """Steps per epoch, last batch, bytes per sample/batch, largest batch for ``memory``, padding."""
     from .plan import make_plan
 
     opts = SourceOptions(**options)
-    h = _resolve(source, "x", opts)[0]
+    h = _resolve(source, "x", opts, role_target=opts.target)[0]
     _require_safe(h)
     stats = opts.executor().scan(h, ScanOptions(chunk_bytes=opts.chunk_bytes)) if h.ragged else None
     mem = parse_size(memory, what="--memory") if memory is not None else None

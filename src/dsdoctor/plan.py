@@ -34,7 +34,9 @@ class Plan:
 
 
 def make_plan(handle, stats, *, batch_size: int, memory: int | None = None, buckets: int | None = None,
-              maxlen: int | None = None, lr: float | None = None, lr_batch: int | None = None) -> Plan:  # fmt: skip
+              maxlen: int | str | None = None, lr: float | None = None, lr_batch: int | None = None) -> Plan:  # fmt: skip
+    """``maxlen``: a length, or ``"pNN"`` (the shortest covering NN% of the sequences), as pad
+    takes it; by default the longest."""
     if batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {batch_size}")
     if (lr is None) != (lr_batch is None):
@@ -48,7 +50,10 @@ def make_plan(handle, stats, *, batch_size: int, memory: int | None = None, buck
     longest = None
     if handle.ragged:
         hist = stats.length_hist
-        longest = maxlen if maxlen is not None else hist.longest
+        try:
+            longest = kernels.resolve_maxlen_from_hist(hist, maxlen)
+        except ValueError as exc:
+            raise UsageError(f"--maxlen: {exc}") from None
         per_sample = longest * handle.row_bytes
         clipped = hist.clip(longest)  # truncated sequences fill maxlen
         real = clipped.timesteps

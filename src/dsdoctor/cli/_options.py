@@ -33,8 +33,6 @@ def _parser(parse: Callable[..., Any], metavar: str, **bounds: Any) -> Callable[
 
 #: A count of at least 1 (--batch-size, --classes, --buckets, --each …).
 COUNT = _parser(units.parse_count, "N", low=1)
-#: A count that may be 0 (plan --maxlen).
-LENGTH = _parser(units.parse_count, "N", low=0)
 #: Whole numbers separated by commas, each at least 1 (--boundaries).
 POSITIVE_LIST = _parser(units.parse_counts, "B1,B2", low=1)
 #: Indices separated by commas; negative ones count from the end (select --features).
@@ -53,14 +51,9 @@ MAXLEN = _parser(units.parse_maxlen, "N|pNN")
 #: An output file or folder (-o): every part of the path fits the file system's name limit.
 OUTPUT = _parser(units.parse_output, "OUT")
 
+# -- output and rendering ------------------------------------------------------------------------
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print one JSON object on stdout (machine output).")
-]
-MemoryOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--memory", help="Memory one batch may take, e.g. 8GiB.", metavar="SIZE", parser=SIZE
-    ),
 ]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="Print only the findings, one line each.")
@@ -71,11 +64,33 @@ NoColorOpt = Annotated[
         "--no-color", help="No colour (also when NO_COLOR is set or output is not a terminal)."
     ),
 ]
-FormatOpt = Annotated[
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing output (-o).")]
+
+# -- how a source is read: every command that reads a source takes all five -----------------------
+SOURCE_FORMAT_HELP = (
+    "Read sources as this format: npy, npz, hdf5, parquet, csv (default: from the extension)."
+)
+SourceFormatOpt = Annotated[
+    str | None, typer.Option("--source-format", help=SOURCE_FORMAT_HELP, metavar="FORMAT")
+]
+#: ``--source-format`` that also answers to ``--format``, its name before 0.2 on the commands
+#: where ``--format`` never meant anything else (inspect and the repairs; on ``check`` it is the
+#: report format).
+SourceFormatAliasOpt = Annotated[
     str | None,
     typer.Option(
+        "--source-format",
         "--format",
-        help="Read sources as this format: npy, npz, hdf5, parquet, csv (default: from the extension).",
+        help=SOURCE_FORMAT_HELP,
+        metavar="FORMAT",
+    ),
+]
+TargetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--target",
+        help="Table column holding the targets; the other columns are the inputs.",
+        metavar="COL",
     ),
 ]
 AllowPickleOpt = Annotated[
@@ -92,6 +107,7 @@ FollowExternalOpt = Annotated[
         help="Follow HDF5 external links, external storage and virtual datasets into other files.",
     ),
 ]
+DEFAULT_CHUNK = "64MiB"
 ChunkSizeOpt = Annotated[
     str,
     typer.Option(
@@ -101,16 +117,96 @@ ChunkSizeOpt = Annotated[
         parser=SIZE,
     ),
 ]
-TargetOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--target",
-        help="Table column holding the targets; the other columns are the inputs.",
-        metavar="COL",
-    ),
+#: The options above, as the API's keyword arguments take them.
+SOURCE_OPTIONS = ("format", "target", "allow_pickle", "follow_external", "chunk_size")
+
+# -- inputs and targets named apart (instead of whole sources) -------------------------------------
+XOpt = Annotated[
+    str | None, typer.Option("--x", help="The inputs, PATH[:SELECTOR].", metavar="SRC")
+]
+YOpt = Annotated[
+    str | None, typer.Option("--y", help="The targets, PATH[:SELECTOR].", metavar="SRC")
 ]
 
-DEFAULT_CHUNK = "64MiB"
+# -- what the model expects: every command that takes one takes them all -------------------------
+InputShapeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--input-shape",
+        help='Model input shape, Keras style: "(None, 5, 3)" (a leading None is the batch axis).',
+        metavar="SHAPE",
+    ),
+]
+FeaturesOpt = Annotated[
+    int | None,
+    typer.Option("--features", help="Expected input width (last axis).", metavar="N", parser=COUNT),
+]
+TimestepsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--timesteps", help="Expected number of timesteps (axis 1).", metavar="N", parser=COUNT
+    ),
+]
+ClassesOpt = Annotated[
+    int | None,
+    typer.Option("--classes", help="Number of classes of the targets.", metavar="N", parser=COUNT),
+]
+MaskValueOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--mask-value",
+        help="The padding/mask value (Keras Masking); for dense data, says it is padded.",
+        metavar="V",
+        parser=NUMBER,
+    ),
+]
+_BATCH_SIZE = typer.Option("--batch-size", help="Training batch size.", metavar="N", parser=COUNT)
+BatchSizeOpt = Annotated[int | None, _BATCH_SIZE]
+#: ``--batch-size`` where it is required (plan): the same option, declared without a default.
+RequiredBatchSizeOpt = Annotated[int, _BATCH_SIZE]
+MemoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--memory", help="Memory one batch may take, e.g. 8GiB.", metavar="SIZE", parser=SIZE
+    ),
+]
+#: The options above, as the API's keyword arguments (and :func:`dsdoctor.api.expectations`) take them.
+EXPECTATIONS = ("input_shape", "features", "timesteps", "classes", "mask_value", "batch_size",
+                "memory")  # fmt: skip
+
+# -- padding: pad, bucket, mask and plan mean the same thing by each ----------------------------
+MaxlenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--maxlen",
+        help="Length to pad/truncate to: N, or pNN (the shortest length covering NN% of "
+        "sequences). Default: the longest.",
+        metavar="N|pNN",
+        parser=MAXLEN,
+    ),
+]
+BucketsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--buckets",
+        help="K length buckets, chosen to minimise total padding (exactly).",
+        metavar="K",
+        parser=COUNT,
+    ),
+]
+PaddingOpt = Annotated[
+    str,
+    typer.Option(
+        "--padding",
+        help="Pad at the start (pre, Keras' default) or the end (post, like PyTorch).",
+    ),
+]
+PadValueOpt = Annotated[
+    float,
+    typer.Option("--value", help="The padding value.", metavar="V", parser=NUMBER),
+]
+
+# -- where scans run -------------------------------------------------------------------------------
 JobsOpt = Annotated[
     int,
     typer.Option(

@@ -9,21 +9,29 @@ import typer
 from ..errors import ExitCode, UsageError
 from . import app
 from ._options import (
-    COUNT,
     DEFAULT_CHUNK,
-    NUMBER,
     OUTPUT,
     AllowPickleOpt,
+    BatchSizeOpt,
     ChunkSizeOpt,
+    ClassesOpt,
     EngineOpt,
+    FeaturesOpt,
     FollowExternalOpt,
+    ForceOpt,
+    InputShapeOpt,
     JobsOpt,
-    JsonOpt,  # fmt: skip
+    JsonOpt,
+    MaskValueOpt,
     MemoryOpt,
     NoColorOpt,
     QuietOpt,
     SchedulerOpt,
+    SourceFormatOpt,
     TargetOpt,
+    TimestepsOpt,
+    XOpt,
+    YOpt,
 )
 
 EXAMPLES = """
@@ -46,52 +54,15 @@ def check(
             show_default=False,
         ),
     ] = None,
-    x: Annotated[
-        str | None, typer.Option("--x", help="The inputs, PATH[:SELECTOR].", metavar="SRC")
-    ] = None,
-    y: Annotated[
-        str | None, typer.Option("--y", help="The targets, PATH[:SELECTOR].", metavar="SRC")
-    ] = None,
-    input_shape: Annotated[
-        str | None,
-        typer.Option(
-            "--input-shape",
-            help='Model input shape, Keras style: "(None, 5, 3)" (a leading None is the batch axis).',
-            metavar="SHAPE",
-        ),
-    ] = None,
-    features: Annotated[
-        int | None,
-        typer.Option(
-            "--features", help="Expected input width (last axis).", metavar="N", parser=COUNT
-        ),
-    ] = None,
-    timesteps: Annotated[
-        int | None,
-        typer.Option(
-            "--timesteps", help="Expected number of timesteps (axis 1).", metavar="N", parser=COUNT
-        ),
-    ] = None,
-    classes: Annotated[
-        int | None,
-        typer.Option(
-            "--classes", help="Number of classes of the targets.", metavar="N", parser=COUNT
-        ),
-    ] = None,
-    batch_size: Annotated[
-        int | None,
-        typer.Option("--batch-size", help="Training batch size.", metavar="N", parser=COUNT),
-    ] = None,
+    x: XOpt = None,
+    y: YOpt = None,
+    input_shape: InputShapeOpt = None,
+    features: FeaturesOpt = None,
+    timesteps: TimestepsOpt = None,
+    classes: ClassesOpt = None,
+    batch_size: BatchSizeOpt = None,
     memory: MemoryOpt = None,
-    mask_value: Annotated[
-        float | None,
-        typer.Option(
-            "--mask-value",
-            help="The padding/mask value (Keras Masking); for dense data, says it is padded.",
-            metavar="V",
-            parser=NUMBER,
-        ),
-    ] = None,
+    mask_value: MaskValueOpt = None,
     select: Annotated[
         list[str] | None,
         typer.Option(
@@ -127,9 +98,7 @@ def check(
             parser=OUTPUT,
         ),
     ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace an existing report file (-o).")
-    ] = False,
+    force: ForceOpt = False,
     spec: Annotated[
         str | None,
         typer.Option(
@@ -139,13 +108,7 @@ def check(
         ),
     ] = None,
     target: TargetOpt = None,
-    format: Annotated[
-        str | None,
-        typer.Option(
-            "--source-format",
-            help="Read sources as this format: npy, npz, hdf5, parquet, csv (default: from the extension).",
-        ),
-    ] = None,
+    format: SourceFormatOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,

@@ -14,11 +14,12 @@ from ._options import (
     ChunkSizeOpt,
     EngineOpt,
     FollowExternalOpt,
-    FormatOpt,
     JobsOpt,
     JsonOpt,  # fmt: skip
     NoColorOpt,
     SchedulerOpt,
+    SourceFormatAliasOpt,
+    TargetOpt,
 )
 
 EXAMPLES = """
@@ -48,7 +49,8 @@ def inspect(
             help="Scan the data for NaN/Inf, min/max and sequence lengths (one streaming pass).",
         ),
     ] = True,
-    format: FormatOpt = None,
+    format: SourceFormatAliasOpt = None,
+    target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
@@ -62,9 +64,9 @@ def inspect(
     with a histogram, NaN/Inf counts, min/max. A container is shown as a tree."""
     from .. import api
 
-    results = [api.inspect(s, stats=stats, format=format, allow_pickle=allow_pickle,
-                           follow_external=follow_external, chunk_size=chunk_size,
-        jobs=jobs, engine=engine, scheduler=scheduler)
+    results = [api.inspect(s, stats=stats, format=format, target=target, allow_pickle=allow_pickle,
+                           follow_external=follow_external, chunk_size=chunk_size, jobs=jobs,
+                           engine=engine, scheduler=scheduler)
                for s in sources]  # fmt: skip
     if json_:
         from .._version import __version__

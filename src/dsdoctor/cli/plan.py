@@ -8,7 +8,22 @@ import typer
 
 from ..errors import ExitCode
 from . import app
-from ._options import COUNT, FINITE, LENGTH, JsonOpt, MemoryOpt, NoColorOpt
+from ._options import (
+    COUNT,
+    DEFAULT_CHUNK,
+    FINITE,
+    AllowPickleOpt,
+    BucketsOpt,
+    ChunkSizeOpt,
+    FollowExternalOpt,
+    JsonOpt,
+    MaxlenOpt,
+    MemoryOpt,
+    NoColorOpt,
+    RequiredBatchSizeOpt,
+    SourceFormatOpt,
+    TargetOpt,
+)
 
 
 @app.command(
@@ -18,38 +33,22 @@ Examples:
   dsdoctor plan train.h5:/x --batch-size 64 --memory 8GiB
 
   dsdoctor plan tokens.parquet:tokens --batch-size 32 --buckets 4 --lr 3e-4 --lr-batch 256 --json
+
+  dsdoctor plan iris.csv --target species --batch-size 16
 """
 )
 def plan(
     src: Annotated[str, typer.Argument(help="The inputs, PATH[:SELECTOR].", show_default=False)],
-    batch_size: Annotated[
-        int,
-        typer.Option("--batch-size", help="Training batch size.", metavar="B", parser=COUNT),
-    ] = ...,
+    *,
+    batch_size: RequiredBatchSizeOpt,
     memory: MemoryOpt = None,
-    buckets: Annotated[
-        int | None,
-        typer.Option(
-            "--buckets",
-            help="Also show padding with K optimal length buckets.",
-            metavar="K",
-            parser=COUNT,
-        ),
-    ] = None,
-    maxlen: Annotated[
-        int | None,
-        typer.Option(
-            "--maxlen",
-            help="Sequences padded/truncated to this length (default: the longest).",
-            metavar="N",
-            parser=LENGTH,
-        ),
-    ] = None,
+    buckets: BucketsOpt = None,
+    maxlen: MaxlenOpt = None,
     lr: Annotated[
         float | None,
         typer.Option(
             "--lr",
-            help="A learning rate tuned at --lr-batch, to scale to B.",
+            help="A learning rate tuned at --lr-batch, to scale to --batch-size.",
             metavar="LR",
             parser=FINITE,
         ),
@@ -60,12 +59,17 @@ def plan(
             "--lr-batch", help="The batch size --lr was tuned for.", metavar="B0", parser=COUNT
         ),
     ] = None,
+    format: SourceFormatOpt = None,
+    target: TargetOpt = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
 ) -> int:
     """Plan training on this data: steps per epoch, the last partial batch, bytes per sample and
     per batch, the largest batch that fits --memory, padding waste with one maxlen and with K
-    buckets, and the learning rate scaled to B (linear and square-root rules)."""
+    buckets, and the learning rate scaled to --batch-size (linear and square-root rules)."""
     from .. import api
 
     result = api.plan(
@@ -76,6 +80,11 @@ def plan(
         maxlen=maxlen,
         lr=lr,
         lr_batch=lr_batch,
+        format=format,
+        target=target,
+        allow_pickle=allow_pickle,
+        follow_external=follow_external,
+        chunk_size=chunk_size,
     )
     if json_:
         from ..render.json import print_json

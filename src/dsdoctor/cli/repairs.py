@@ -3,7 +3,7 @@ function of :mod:`dsdoctor.repairs.ops`, and prints what it wrote."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,16 +14,30 @@ from ._options import (
     DEFAULT_CHUNK,
     DTYPE,
     INDEX_LIST,
-    MAXLEN,
-    NUMBER,
     OUTPUT,
     POSITIVE_LIST,
     AllowPickleOpt,
+    BatchSizeOpt,
+    BucketsOpt,
     ChunkSizeOpt,
+    ClassesOpt,
+    FeaturesOpt,
     FollowExternalOpt,
-    FormatOpt,
-    JsonOpt,  # fmt: skip
+    ForceOpt,
+    InputShapeOpt,
+    JsonOpt,
+    MaskValueOpt,
+    MaxlenOpt,
+    MemoryOpt,
     NoColorOpt,
+    PaddingOpt,
+    PadValueOpt,
+    SourceFormatAliasOpt,
+    SourceFormatOpt,
+    TargetOpt,
+    TimestepsOpt,
+    XOpt,
+    YOpt,
 )
 
 Src = Annotated[str, typer.Argument(help="The source, PATH[:SELECTOR].", show_default=False)]
@@ -37,7 +51,6 @@ Out = Annotated[
         parser=OUTPUT,
     ),
 ]
-Force = Annotated[bool, typer.Option("--force", help="Replace an existing output.")]
 
 
 def _finish(result, json_: bool, no_color: bool) -> int:
@@ -64,8 +77,12 @@ def _run(
     return _finish(result, json_, no_color)
 
 
-def _src(format, allow_pickle, follow_external) -> dict:
-    return {"format": format, "allow_pickle": allow_pickle, "follow_external": follow_external}
+def _src(
+    format: str | None, target: str | None, allow_pickle: bool, follow_external: bool
+) -> dict[str, Any]:
+    """The source options, as the repairs' keyword arguments (the reader's) take them."""
+    return {"format": format, "target": target, "allow_pickle": allow_pickle,
+            "follow_external": follow_external}  # fmt: skip
 
 
 @app.command(
@@ -80,31 +97,15 @@ Examples:
 def pad(
     src: Src,
     output: Out,
-    maxlen: Annotated[
-        str | None,
-        typer.Option(
-            "--maxlen",
-            help="Length to pad/truncate to: N, or pNN (the shortest length covering NN% of sequences). Default: the longest.",
-            metavar="N|pNN",
-            parser=MAXLEN,
-        ),
-    ] = None,
-    padding: Annotated[
-        str,
-        typer.Option(
-            "--padding",
-            help="Pad at the start (pre, Keras' default) or the end (post, like PyTorch).",
-        ),
-    ] = "pre",
+    maxlen: MaxlenOpt = None,
+    padding: PaddingOpt = "pre",
     truncating: Annotated[
         str,
         typer.Option(
             "--truncating", help="Cut longer sequences at the start (pre) or the end (post)."
         ),
     ] = "pre",
-    value: Annotated[
-        float, typer.Option("--value", help="The padding value.", metavar="V", parser=NUMBER)
-    ] = 0,
+    value: PadValueOpt = 0,
     dtype: Annotated[
         str | None,
         typer.Option(
@@ -121,8 +122,9 @@ def pad(
     no_lengths: Annotated[
         bool, typer.Option("--no-lengths", help="Do not write the lengths.")
     ] = False,
-    force: Force = False,
-    format: FormatOpt = None,
+    force: ForceOpt = False,
+    format: SourceFormatAliasOpt = None,
+    target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
@@ -135,7 +137,7 @@ def pad(
     torch.nn.utils.rnn.pack_padded_sequence takes."""
     return _run("pad", src, output, chunk_size, json_, no_color, maxlen=maxlen, padding=padding, truncating=truncating,
                 value=value, dtype=dtype, allow_lossy_cast=allow_lossy_cast, mask=not no_mask,
-                lengths=not no_lengths, force=force, **_src(format, allow_pickle, follow_external))  # fmt: skip
+                lengths=not no_lengths, force=force, **_src(format, target, allow_pickle, follow_external))  # fmt: skip
 
 
 @app.command(
@@ -148,22 +150,18 @@ Example:
 def mask(
     src: Src,
     output: Out,
-    value: Annotated[
-        float,
-        typer.Option(
-            "--value",
-            help="The padding value: a timestep is padding when all its features equal it.",
-            metavar="V",
-            parser=NUMBER,
-        ),
-    ] = 0,
-    force: Force = False,
-    format: FormatOpt = None,
+    value: PadValueOpt = 0,
+    force: ForceOpt = False,
+    format: SourceFormatAliasOpt = None,
+    target: TargetOpt = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
 ) -> int:
-    """Write the boolean mask of real timesteps of already padded data (Keras Masking semantics)."""
+    """Write the boolean mask of real timesteps of already padded data (Keras Masking semantics):
+    a timestep is padding when all its features equal --value."""
     return _run(
         "mask",
         src,
@@ -173,7 +171,7 @@ def mask(
         no_color,
         value=value,
         force=force,
-        format=format,
+        **_src(format, target, allow_pickle, follow_external),
     )
 
 
@@ -205,8 +203,11 @@ def replicate(
         int | None,
         typer.Option("--each", help="Repeat each sample K times.", metavar="K", parser=COUNT),
     ] = None,
-    force: Force = False,
-    format: FormatOpt = None,
+    force: ForceOpt = False,
+    format: SourceFormatAliasOpt = None,
+    target: TargetOpt = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -214,7 +215,7 @@ def replicate(
     """Broadcast a single-sample target to N samples, or repeat each sample K times. Any other
     case is refused with the reason."""
     return _run("replicate", src, output, chunk_size, json_, no_color, to=to, like=like, each=each, force=force,
-                format=format)  # fmt: skip
+                **_src(format, target, allow_pickle, follow_external))  # fmt: skip
 
 
 @app.command(
@@ -244,15 +245,18 @@ def reshape(
             help="Add a length-1 axis: time ((N, F) → (N, 1, F)) or features ((N, T) → (N, T, 1)).",
         ),
     ] = None,
-    force: Force = False,
-    format: FormatOpt = None,
+    force: ForceOpt = False,
+    format: SourceFormatAliasOpt = None,
+    target: TargetOpt = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
 ) -> int:
     """Reshape every sample without changing its elements."""
     return _run("reshape", src, output, chunk_size, json_, no_color, shape=shape, add_axis=add_axis, force=force,
-                format=format)  # fmt: skip
+                **_src(format, target, allow_pickle, follow_external))  # fmt: skip
 
 
 @app.command(
@@ -283,8 +287,11 @@ def select(
         int | None,
         typer.Option("--first", help="Keep the first K features.", metavar="K", parser=COUNT),
     ] = None,
-    force: Force = False,
-    format: FormatOpt = None,
+    force: ForceOpt = False,
+    format: SourceFormatAliasOpt = None,
+    target: TargetOpt = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -305,7 +312,10 @@ Examples:
 )
 def bucket(
     src: Src,
-    output: Out,
+    output: Annotated[
+        str,
+        typer.Option("--output", "-o", help="Output folder.", metavar="OUTDIR", parser=OUTPUT),
+    ],
     boundaries: Annotated[
         str | None,
         typer.Option(
@@ -315,15 +325,7 @@ def bucket(
             parser=POSITIVE_LIST,
         ),
     ] = None,
-    buckets: Annotated[
-        int | None,
-        typer.Option(
-            "--buckets",
-            help="Choose K buckets minimising total padding (exactly).",
-            metavar="K",
-            parser=COUNT,
-        ),
-    ] = None,
+    buckets: BucketsOpt = None,
     pad_to_boundary: Annotated[
         bool,
         typer.Option(
@@ -331,12 +333,13 @@ def bucket(
             help="Pad each bucket to its upper boundary - 1 instead of its longest sequence.",
         ),
     ] = False,
-    padding: Annotated[str, typer.Option("--padding", help="pre or post.")] = "pre",
-    value: Annotated[
-        float, typer.Option("--value", help="The padding value.", metavar="V", parser=NUMBER)
-    ] = 0,
-    force: Force = False,
-    format: FormatOpt = None,
+    padding: PaddingOpt = "pre",
+    value: PadValueOpt = 0,
+    force: ForceOpt = False,
+    format: SourceFormatAliasOpt = None,
+    target: TargetOpt = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -345,7 +348,7 @@ def bucket(
     bucket_<k>.npz (data, mask, lengths, index) and buckets.json."""
     return _run("bucket", src, output, chunk_size, json_, no_color, boundaries=boundaries, buckets=buckets,
                 pad_to_boundary=pad_to_boundary, padding=padding, value=value, force=force,
-                format=format)  # fmt: skip
+                **_src(format, target, allow_pickle, follow_external))  # fmt: skip
 
 
 @app.command(
@@ -361,6 +364,7 @@ def repair(
     sources: Annotated[
         list[str] | None, typer.Argument(help="Sources to check whole.", show_default=False)
     ] = None,
+    *,
     output: Annotated[
         str,
         typer.Option(
@@ -370,31 +374,28 @@ def repair(
             metavar="OUTDIR",
             parser=OUTPUT,
         ),
-    ] = ...,
-    x: Annotated[str | None, typer.Option("--x", help="The inputs.", metavar="SRC")] = None,
-    y: Annotated[str | None, typer.Option("--y", help="The targets.", metavar="SRC")] = None,
+    ],
+    x: XOpt = None,
+    y: YOpt = None,
     allow: Annotated[
         str,
         typer.Option(
             "--allow", help="Fix safeties to apply: lossless, assumption, lossy (comma-separated)."
         ),
     ] = "lossless",
-    input_shape: Annotated[
-        str | None, typer.Option("--input-shape", metavar="SHAPE", help="As for check.")
-    ] = None,
-    features: Annotated[
-        int | None, typer.Option("--features", metavar="N", help="As for check.", parser=COUNT)
-    ] = None,
-    timesteps: Annotated[
-        int | None, typer.Option("--timesteps", metavar="N", help="As for check.", parser=COUNT)
-    ] = None,
-    classes: Annotated[
-        int | None, typer.Option("--classes", metavar="N", help="As for check.", parser=COUNT)
-    ] = None,
-    target: Annotated[
-        str | None, typer.Option("--target", metavar="COL", help="As for check.")
-    ] = None,
-    force: Force = False,
+    input_shape: InputShapeOpt = None,
+    features: FeaturesOpt = None,
+    timesteps: TimestepsOpt = None,
+    classes: ClassesOpt = None,
+    mask_value: MaskValueOpt = None,
+    batch_size: BatchSizeOpt = None,
+    memory: MemoryOpt = None,
+    format: SourceFormatOpt = None,
+    target: TargetOpt = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    force: ForceOpt = False,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
 ) -> int:
@@ -403,7 +404,10 @@ def repair(
     from ..repairs.repair import repair as run_repair
 
     outcome = run_repair(*(sources or []), outdir=output, allow=allow, force=force, x=x, y=y, input_shape=input_shape,
-                      features=features, timesteps=timesteps, classes=classes, target=target)  # fmt: skip
+                      features=features, timesteps=timesteps, classes=classes, mask_value=mask_value,
+                      batch_size=batch_size, memory=memory, format=format, target=target,
+                      allow_pickle=allow_pickle, follow_external=follow_external,
+                      chunk_size=chunk_size)  # fmt: skip
     if json_:
         from ..render.json import print_json
 

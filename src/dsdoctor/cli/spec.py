@@ -9,7 +9,18 @@ import typer
 
 from ..errors import ExitCode
 from . import app
-from ._options import OUTPUT
+from ._options import (
+    DEFAULT_CHUNK,
+    OUTPUT,
+    AllowPickleOpt,
+    ChunkSizeOpt,
+    FollowExternalOpt,
+    ForceOpt,
+    SourceFormatOpt,
+    TargetOpt,
+    XOpt,
+    YOpt,
+)
 
 spec_app = typer.Typer(
     help="Spec files (dsdoctor.toml): the data contract CI checks.", no_args_is_help=True
@@ -31,12 +42,13 @@ def infer(
     sources: Annotated[
         list[str] | None, typer.Argument(help="Sources to describe.", show_default=False)
     ] = None,
-    x: Annotated[str | None, typer.Option("--x", help="The inputs.", metavar="SRC")] = None,
-    y: Annotated[str | None, typer.Option("--y", help="The targets.", metavar="SRC")] = None,
-    target: Annotated[
-        str | None,
-        typer.Option("--target", help="Table column holding the targets.", metavar="COL"),
-    ] = None,
+    x: XOpt = None,
+    y: YOpt = None,
+    format: SourceFormatOpt = None,
+    target: TargetOpt = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     output: Annotated[
         str,
         typer.Option(
@@ -47,7 +59,7 @@ def infer(
             parser=OUTPUT,
         ),
     ] = "-",
-    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    force: ForceOpt = False,
 ) -> int:
     """Write a spec from the data as it is today: names the batch axis (shared by x and y), the
     feature width, dtypes, classes and value ranges. Edit it, commit it, and `dsdoctor check`
@@ -55,7 +67,9 @@ def infer(
     from ..api import spec_infer
 
     folder = str(Path(output).parent) if output != "-" else None
-    text = spec_infer(*(sources or []), x=x, y=y, target=target, relative_to=folder)
+    text = spec_infer(*(sources or []), x=x, y=y, relative_to=folder, format=format, target=target,
+                      allow_pickle=allow_pickle, follow_external=follow_external,
+                      chunk_size=chunk_size)  # fmt: skip
     if output == "-":
         typer.echo(text, nl=False)
     else:

@@ -40,6 +40,13 @@ def repair(
     from ..sinks.atomic import check_output_folder
 
     allowed = parse_allow(allow)
+    # a fix's source is read as check read it (the column named by --target is its own array)
+    reading: dict[str, Any] = {k: check_options[k] for k in ("format", "allow_pickle", "follow_external")
+                               if k in check_options}  # fmt: skip
+    if "chunk_size" in check_options:
+        from ..units import parse_size
+
+        reading["chunk_bytes"] = parse_size(check_options["chunk_size"], what="--chunk-size")
     report = check(*sources, **check_options)
     folder = Path(outdir)
     outcome = RepairOutcome(report)
@@ -82,7 +89,8 @@ def repair(
                 outcome.skipped.append({**entry, "reason": reason})
                 continue
             try:
-                result = OPERATIONS[act["op"]](act["source"], out, force=force, **act["options"])
+                result = OPERATIONS[act["op"]](act["source"], out, force=force, **act["options"],
+                                               **reading)  # fmt: skip
             except OutputError:
                 raise  # the output folder cannot take it (full, read-only): no fix can
             except DsdoctorError as exc:

@@ -89,7 +89,9 @@ def sniff(path: Path) -> str | None:
 def detect_format(path: Path, forced: str | None) -> str:
     if forced:
         if forced not in FORMATS:
-            raise UsageError(f"unknown --format {forced!r}; choose one of {', '.join(FORMATS)}")
+            raise UsageError(
+                f"unknown --source-format {forced!r}; choose one of {', '.join(FORMATS)}"
+            )
         return forced
     ext = path.suffix.lower()
     if path.is_dir():
@@ -101,7 +103,7 @@ def detect_format(path: Path, forced: str | None) -> str:
         return guessed
     raise SourceError(
         f"{path}: unknown file type {ext or '(no extension)'}; dsdoctor reads "
-        ".npy, .npz, .h5/.hdf5, .parquet, .csv/.tsv — name the format with --format"
+        ".npy, .npz, .h5/.hdf5, .parquet, .csv/.tsv — name the format with --source-format"
     )
 
 
@@ -109,11 +111,13 @@ def open_array(
     source,
     *,
     format: str | None = None,
+    target: str | None = None,
     allow_pickle: bool = False,
     follow_external: bool = False,
 ) -> ArrayHandle:
     """A lazy handle on one array: ``PATH[:SELECTOR]`` (a path-like too), or an array already in
-    memory (a numpy array, a list of sequences, a pyarrow array) wrapped as a handle."""
+    memory (a numpy array, a list of sequences, a pyarrow array) wrapped as a handle. ``target``
+    names a table column left out of the table's inputs (``--target``)."""
     if isinstance(source, os.PathLike):
         source = os.fspath(source)
     if not isinstance(source, str):
@@ -121,7 +125,7 @@ def open_array(
 
         return as_handle(source, "array")
     spec = parse_source(source)
-    src = open_source(spec, format=format, allow_pickle=allow_pickle,
+    src = open_source(spec, format=format, target=target, allow_pickle=allow_pickle,
                       follow_external=follow_external)  # fmt: skip
     return src.array(spec.selector)
 
