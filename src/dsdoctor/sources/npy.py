@@ -40,9 +40,7 @@ def _read_header(fp, display: str) -> tuple[tuple[int, ...], bool, np.dtype]:
         elif version == (3, 0):  # a UTF-8 header; same layout as 2.0
             from numpy.lib import _format_impl
 
-            # numpy has no public reader for a 3.0 header alone (read_array_header_1_0/2_0
-            # exist; np.load reads the data too); its private one parses it with the same guards
-            shape, fortran, dtype = _format_impl._read_array_header(  # type: ignore[attr-defined]
+            shape, fortran, dtype = _format_impl._read_array_header(
                 fp, version, max_header_size=MAX_HEADER_BYTES
             )
         else:
