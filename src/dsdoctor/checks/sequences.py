@@ -6,11 +6,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..engine.stats import ArrayStats
 from ..findings import Finding, Fix, Severity
 from ..repairs import kernels
 from . import fixes
-from .base import Check, Context, Subject
+from .base import ArrayStats, Check, Context, Subject
 
 #: Bucket count suggested when bucketing would save padding.
 SUGGESTED_BUCKETS = 4

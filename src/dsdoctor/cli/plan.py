@@ -25,7 +25,7 @@ def plan(
     batch_size: Annotated[
         int,
         typer.Option("--batch-size", help="Training batch size.", metavar="B", parser=COUNT),
-    ],
+    ] = ...,
     memory: MemoryOpt = None,
     buckets: Annotated[
         int | None,
