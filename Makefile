@@ -1,20 +1,29 @@
 # dsdoctor — every target creates the virtualenv and installs what it needs.
+# Two levels: the demo needs only the package (seconds to install); everything else needs the
+# dev extra (the test oracles torch, keras, jax; dask; ruff; mypy: about a gigabyte).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
+STAMP      := $(VENV)/.installed-dev
 
-.PHONY: demo test lint bench fuzz fixtures docs clean venv compile
+.PHONY: demo test lint typecheck bench fuzz fixtures docs clean venv compile
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
-	touch $(STAMP)
 
-demo: $(STAMP)
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $(DEMO_STAMP)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP) $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(BIN)/python fixtures/demo.py
 
 # Bytecode is compiled up front, as `pip install` does for a user: where PYTHONDONTWRITEBYTECODE
@@ -22,12 +31,17 @@ demo: $(STAMP)
 compile: $(STAMP)
 	$(BIN)/python -m compileall -q src > /dev/null
 
-test: compile
+# CI (.ci/run) runs this target: lint and the type check first (seconds), then the suite.
+test: lint typecheck compile
 	KERAS_BACKEND=numpy $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests fixtures benchmarks fuzz
 	$(BIN)/ruff format --check src tests fixtures benchmarks fuzz
+
+# configured in pyproject.toml's [tool.mypy]: src/dsdoctor, untyped bodies checked too
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 bench: compile
 	KERAS_BACKEND=numpy $(BIN)/python benchmarks/run.py

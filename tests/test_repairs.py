@@ -467,9 +467,14 @@ def test_check_fix_check_is_healthy(tmp_path, case):
 
 
 # -- PyTorch as an oracle ---------------------------------------------------------------------------
-torch = pytest.importorskip("torch")
+try:  # only the oracle test below needs torch: every other test here runs without it
+    import torch
+except ImportError:
+    torch = None
+needs_torch = pytest.mark.skipif(torch is None, reason="torch (the oracle) is not installed")
 
 
+@needs_torch
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.lists(st.floats(-5, 5, width=32), min_size=1, max_size=12), min_size=1, max_size=20),
        st.sampled_from(["pre", "post"]), st.floats(-3, 3, width=32))  # fmt: skip

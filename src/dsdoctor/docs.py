@@ -28,7 +28,7 @@ def commands() -> list[list[str]]:
 
     root = get_command(app)
     out: list[list[str]] = [[]]
-    for name, cmd in root.commands.items():
+    for name, cmd in getattr(root, "commands", {}).items():  # the root is a group
         out.append([name])
         for sub in getattr(cmd, "commands", {}) or {}:
             out.append([name, sub])

@@ -81,7 +81,7 @@ def make_plan(handle, stats, *, batch_size: int, memory: int | None = None, buck
         plan.notes.append(
             f"the last batch holds {n % batch_size} samples (drop_last would skip them)"
         )
-    if lr is not None:
+    if lr is not None and lr_batch is not None:  # both or neither (refused above)
         ratio = batch_size / lr_batch
         plan.learning_rate = {
             "base": lr,

@@ -30,7 +30,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from .errors import DsdoctorError, SpecError
 
@@ -234,12 +234,13 @@ def load_spec(path: str | Path) -> Spec:
     table = ""
     if path.name == "pyproject.toml":
         tool = data.get("tool", {})
-        data = tool.get("dsdoctor") if isinstance(tool, dict) else None
+        ours = tool.get("dsdoctor") if isinstance(tool, dict) else None
         table = "tool.dsdoctor."
-        if data is None:
+        if ours is None:
             raise SpecError(f"{path} has no [tool.dsdoctor] table")
-        if not isinstance(data, dict):
+        if not isinstance(ours, dict):
             raise SpecError(f"{path}: tool.dsdoctor must be a table [tool.dsdoctor]")
+        data = ours
     spec = Spec(path, text, table)
     unknown = set(data) - {"dims", "check", "arrays"}
     if unknown:
@@ -367,7 +368,7 @@ def infer_spec(report, names: dict[str, str]) -> str:
     return HEADER + tomli_w.dumps(doc)
 
 
-def _finite(v: Any) -> bool:
+def _finite(v: Any) -> TypeGuard[float]:
     import math
 
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)

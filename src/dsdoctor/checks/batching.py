@@ -86,7 +86,8 @@ class BatchExceedsSamples(Check):
         if not b:
             return
         for x, _ in batch_subjects(ctx):
-            if x.handle.n < b:
+            n = x.handle.n  # never None: batch_subjects leaves out 0-d arrays
+            if n is not None and n < b:
                 yield self.finding([x], {"samples": x.handle.n, "batch_size": b}, x_name=x.name)
 
 

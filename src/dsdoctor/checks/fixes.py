@@ -134,8 +134,10 @@ def pad(h: ArrayHandle, *, maxlen: int | str, lossless: bool, value: object = No
     title = f"pad to {maxlen} timesteps with a mask" + (
         f", padding with {value}" if value is not None else ""
     )
-    options = {"maxlen": maxlen, **({"value": value} if value is not None else {})}
-    return _fix("pad", h, Safety.LOSSLESS if lossless else Safety.LOSSY, title, "padded", **options)
+    safety = Safety.LOSSLESS if lossless else Safety.LOSSY
+    if value is None:
+        return _fix("pad", h, safety, title, "padded", maxlen=maxlen)
+    return _fix("pad", h, safety, title, "padded", maxlen=maxlen, value=value)
 
 
 def bucket(h: ArrayHandle, k: int) -> Fix:

@@ -9,20 +9,21 @@ import numpy as np
 from ..findings import Finding, Fix, Severity
 from ..repairs import kernels
 from . import fixes
-from .base import Check, Context, Subject
+from .base import ArrayStats, Check, Context, Subject
 
 #: Bucket count suggested when bucketing would save padding.
 SUGGESTED_BUCKETS = 4
 
 
-def sequence_subjects(ctx: Context) -> list[Subject]:
-    return [s for s in ctx.subjects if s.stats is not None and s.role != "y"]
+def sequence_subjects(ctx: Context) -> list[tuple[Subject, ArrayStats]]:
+    """The inputs that were scanned, each with what its scan measured."""
+    return [(s, s.stats) for s in ctx.subjects if s.stats is not None and s.role != "y"]
 
 
 def out_of_band(s: Subject, value: float) -> int | float | None:
     """A padding value that no real timestep takes: just below the data's minimum."""
     st = s.stats
-    if st is None or st.fmin is None or s.handle.dtype.kind not in "iuf":
+    if st is None or st.fmin is None or st.fmax is None or s.handle.dtype.kind not in "iuf":
         return None
     lo = float(np.nanmin(np.atleast_1d(st.fmin))) if np.atleast_1d(st.fmin).size else 0.0
     hi = float(np.nanmax(np.atleast_1d(st.fmax))) if np.atleast_1d(st.fmax).size else 0.0
@@ -65,14 +66,14 @@ class RaggedSequences(Check):
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         steps = ctx.expect.steps
-        for s in sequence_subjects(ctx):
-            if not s.handle.ragged or s.stats.lengths_count == 0:
+        for s, st in sequence_subjects(ctx):
+            summary = st.length_summary()
+            if not s.handle.ragged or summary is None:  # None: no sequences
                 continue
-            summary = s.stats.length_summary()
             longest = summary["max"]
             # nulls inside integer sequences: pad refuses them (see DS401), so it is no
             # lossless fix as it stands
-            whole = not (s.handle.dtype.kind in "iub" and s.stats.nan)
+            whole = not (s.handle.dtype.kind in "iub" and st.nan)
             fx: list[Fix] = []
             if steps is not None:
                 fx.append(fixes.pad(s.handle, maxlen=steps, lossless=whole and steps >= longest))
@@ -80,7 +81,7 @@ class RaggedSequences(Check):
                 fx.append(fixes.pad(s.handle, maxlen=longest, lossless=whole))
                 if summary["p95"] < longest:
                     fx.append(fixes.pad(s.handle, maxlen="p95", lossless=False))
-            if len(s.stats.length_hist.lengths) > 1:
+            if len(st.length_hist.lengths) > 1:
                 fx.append(fixes.bucket(s.handle, SUGGESTED_BUCKETS))
             target = f" (the model expects {steps})" if steps is not None else ""
             yield self.finding([s], summary, fx, x_name=s.name, target=target)
@@ -113,8 +114,7 @@ class MaskValueCollision(Check):
                 "(in {rows} sequences){where}; a mask computed from {value} would hide them")  # fmt: skip
 
     def run(self, ctx: Context) -> Iterator[Finding]:
-        for s in sequence_subjects(ctx):
-            st = s.stats
+        for s, st in sequence_subjects(ctx):
             dense_padded = not s.handle.ragged and ctx.expect.mask_value is not None
             if not (s.handle.ragged or dense_padded) or st.value_timesteps == 0:
                 continue
@@ -124,7 +124,7 @@ class MaskValueCollision(Check):
             if s.handle.ragged:
                 oob = out_of_band(s, value)
                 if oob is not None:
-                    fx.append(fixes.pad(s.handle, maxlen=st.length_summary()["max"],
+                    fx.append(fixes.pad(s.handle, maxlen=st.length_hist.longest,
                                         lossless=True, value=oob))  # fmt: skip
             where = "" if s.handle.ragged else " between real timesteps"
             yield self.finding([s], {"timesteps": st.value_timesteps, "rows": st.value_rows,
@@ -160,10 +160,9 @@ class ExcessPadding(Check):
     THRESHOLD = 0.5
 
     def run(self, ctx: Context) -> Iterator[Finding]:
-        for s in sequence_subjects(ctx):
-            st = s.stats
+        for s, st in sequence_subjects(ctx):
             if s.handle.ragged:
-                yield from self._ragged(s)
+                yield from self._ragged(s, st)
             elif ctx.expect.mask_value is not None and st.timesteps:
                 share = st.pad_timesteps / st.timesteps
                 if share > self.THRESHOLD:
@@ -171,8 +170,8 @@ class ExcessPadding(Check):
                                              "percent": round(100 * share, 1)},
                                        x_name=s.name, more="")  # fmt: skip
 
-    def _ragged(self, s: Subject) -> Iterator[Finding]:
-        hist = s.stats.length_hist
+    def _ragged(self, s: Subject, st: ArrayStats) -> Iterator[Finding]:
+        hist = st.length_hist
         if hist.total == 0:
             return
         longest = hist.longest
@@ -214,8 +213,7 @@ class EmptySequences(Check):
     template = "{empty} of {count} sequences in {x_name} are empty (length 0){how}"
 
     def run(self, ctx: Context) -> Iterator[Finding]:
-        for s in sequence_subjects(ctx):
-            st = s.stats
+        for s, st in sequence_subjects(ctx):
             if not (s.handle.ragged or ctx.expect.mask_value is not None) or not st.empty_rows:
                 continue
             how = "" if s.handle.ragged else f" — every timestep equals {ctx.expect.mask_value}"

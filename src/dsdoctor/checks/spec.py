@@ -53,9 +53,13 @@ class SpecViolation(Check):
             if a.shape is not None and not h.unsafe and not h.skip:
                 yield from self._shape(ctx, s, a, spec, section, bound)
             st = s.stats
-            finite = np.atleast_1d(st.fmin) if st is not None and st.fmin is not None else []
-            if st is not None and not np.isnan(finite).all():  # all-NaN columns have no range
-                lo, hi = np.nanmin(finite), np.nanmax(np.atleast_1d(st.fmax))
+            if (
+                st is not None
+                and st.fmin is not None
+                and st.fmax is not None
+                and not np.isnan(np.atleast_1d(st.fmin)).all()  # all-NaN columns have no range
+            ):
+                lo, hi = np.nanmin(np.atleast_1d(st.fmin)), np.nanmax(np.atleast_1d(st.fmax))
                 if a.min is not None and lo < a.min:
                     yield self._v(
                         s,

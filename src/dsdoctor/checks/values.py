@@ -78,17 +78,17 @@ class ConstantFeature(Check):
             h = s.handle
             if s.stats is None or s.role == "y" or (h.ndim < 2 and not h.ragged) or s.width is None:
                 continue
-            constant = s.stats.constant_features()
-            if not constant:
+            found = s.stats.constant_features()
+            if not found:
                 continue
             width = s.width
-            values = [s.stats.fmin[i].item() for i in constant]
+            constant, values = list(found), list(found.values())
             listing = ", ".join(
                 f"feature {i} = {v:g}" for i, v in list(zip(constant, values, strict=True))[:10]
             )
             if len(constant) > 10:
                 listing += ", …"
-            keep = [i for i in range(width) if i not in set(constant)]
+            keep = [i for i in range(width) if i not in found]
             fx = [fixes.select_features(h, keep)] if keep and not h.ragged else []
             yield self.finding([s], {"features": constant, "values": values, "count": len(constant),
                                      "width": width}, fx, x_name=s.name, listing=listing)  # fmt: skip

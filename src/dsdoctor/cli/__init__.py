@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import typer
 from typer.core import TyperGroup
@@ -21,15 +23,24 @@ try:  # typer ≥ 0.22 vendors click
     from typer._click.exceptions import UsageError as ClickUsageError
     from typer.exceptions import Abort, Exit
 except ImportError:  # pragma: no cover - older typer on click
-    from click.exceptions import Abort, Exit, NoArgsIsHelpError
-    from click.exceptions import UsageError as ClickUsageError
+    # the same classes from click itself; mypy types the names by the first branch
+    from click.exceptions import Abort, Exit, NoArgsIsHelpError  # type: ignore[assignment]
+    from click.exceptions import UsageError as ClickUsageError  # type: ignore[assignment]
 
 from .._version import __version__
 from ..errors import DsdoctorError, ExitCode
 
 
 class DsdoctorGroup(TyperGroup):
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
         from .. import interrupts
 
         process = args is None  # the real command line, not a CliRunner inside another program
@@ -38,7 +49,14 @@ class DsdoctorGroup(TyperGroup):
         previous = interrupts.install(_cleanup_temporaries)
         code: int = ExitCode.BUG  # unless _run returns
         try:
-            code = self._run(args, prog_name, complete_var, debug, **extra)
+            code = self._run(
+                args,
+                prog_name,
+                complete_var,
+                debug,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
         finally:
             if process:  # from here on a signal changes nothing: the outcome is decided
                 interrupts.ignore()

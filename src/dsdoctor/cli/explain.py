@@ -39,7 +39,7 @@ def explain(
     if json_:
         from ..render.json import print_json
 
-        print_json([c.describe() for c in found] if code is None else found.describe())
+        print_json([c.describe() for c in found] if isinstance(found, tuple) else found.describe())
     else:
         from ..render.text import render_explain
 

@@ -39,6 +39,7 @@ import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import ModuleType
 
 from ..diskspace import write_errors
 from ..errors import OutputError
@@ -383,6 +384,7 @@ def _write_marker(fd: int, names: list[str]) -> None:
 def _lock(path: Path) -> int:
     """Open ``path`` (created if missing) and wait for an exclusive lock on it; retried when
     another holder removed the file meanwhile, so the lock held is the file's on disk."""
+    fcntl: ModuleType | None
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX: the marker without a lock

@@ -36,14 +36,14 @@ def guard_outputs(
     """Raise :class:`OutputError` if an output is an input, lies in an input folder, or is
     another output; with ``folder`` (an output folder replaced as a whole), if an input lies in
     it. Inputs may be files, folders or glob patterns; inputs that do not exist are ignored."""
-    outputs = [Path(p) for p in outputs]
+    outs = [Path(p) for p in outputs]
     input_paths = _expand(inputs)
     taken: dict[Identity, int] = {}
-    for i, out in enumerate(outputs):
+    for i, out in enumerate(outs):
         for ident in _identities(out):
             if taken.setdefault(ident, i) != i:
                 raise OutputError(
-                    f"{outputs[taken[ident]]} and {out} are the same file; each output needs "
+                    f"{outs[taken[ident]]} and {out} are the same file; each output needs "
                     "its own name"
                 )
     for pattern in _globs(inputs):
@@ -55,7 +55,7 @@ def guard_outputs(
                 )
     for src in input_paths:
         src_ids = _identities(src)
-        for out in outputs:
+        for out in outs:
             if src_ids & _identities(out):
                 raise OutputError(_is_input(out, src))
             if src.is_dir() and _inside(out, src):

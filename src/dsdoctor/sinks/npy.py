@@ -60,7 +60,7 @@ class NpyWriter(BlockWriter):
     def _append(self, parts: Mapping[str, tuple[Index, np.ndarray]]) -> None:
         for role, (_, array) in parts.items():
             if array.nbytes:
-                self.targets[role].write(array.reshape(-1).view(np.uint8))
+                self.targets[role].write(array.reshape(-1).view(np.uint8).data)
 
 
 def npy_header(dest: Destination, role: str, shape: tuple[int, ...], dtype: np.dtype) -> bytes:

@@ -125,4 +125,4 @@ def _member_names(dest: Destination, specs: Specs, main: str) -> dict[str, str]:
 
 
 def _spool(folder: Path) -> IO[bytes]:
-    return tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b", dir=folder)
+    return tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+b", dir=str(folder))

@@ -58,8 +58,8 @@ def write_arrays(
     (files, folders or glob patterns the command reads), or the format cannot hold the arrays.
     The arrays are one block of :func:`stream_arrays`: each format has one writer.
     """
-    arrays = {role: np.asanyarray(a) for role, a in arrays.items()}
-    specs = {role: (a.shape, a.dtype) for role, a in arrays.items()}
+    held = {role: np.asanyarray(a) for role, a in arrays.items()}
+    specs = {role: (a.shape, a.dtype) for role, a in held.items()}
     with stream_arrays(
         out,
         specs,
@@ -69,7 +69,7 @@ def write_arrays(
         compression=compression,
         inputs=inputs,
     ) as writer:
-        writer.write(arrays)
+        writer.write(held)
     return writer.paths
 
 

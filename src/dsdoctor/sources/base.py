@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -32,6 +32,7 @@ DEFAULT_CHUNK_BYTES = 64 * 1024**2
 READ_BYTES = 4 * 1024**2
 
 Chunk = np.ndarray | Ragged
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,14 @@ class ArrayHandle:
         return self.shape[0] if self.shape else None
 
     @property
+    def dense_shape(self) -> tuple[int, ...]:
+        """``shape`` with every axis known, as a dense array has it (a ragged one has none)."""
+        dims = tuple(d for d in self.shape if d is not None)
+        if len(dims) != len(self.shape):
+            raise TypeError(f"{self.source} is ragged: its shape {self.shape} has no dense form")
+        return dims
+
+    @property
     def inner_shape(self) -> tuple[int, ...]:
         """Shape of one timestep of a ragged array, of one sample of a dense one."""
         return tuple(self.shape[2:] if self.ragged else self.shape[1:])  # type: ignore[arg-type]
@@ -189,7 +198,7 @@ class ArrayHandle:
         """Bytes the dense array takes in memory (None for ragged: see the length statistics)."""
         if self.ragged or any(d is None for d in self.shape):
             return None
-        return math.prod(self.shape) * self.dtype.itemsize
+        return math.prod(self.dense_shape) * self.dtype.itemsize
 
     @property
     def row_bytes(self) -> int:
@@ -229,7 +238,7 @@ class ArrayHandle:
         if self.shape_is_data and not self.ragged and self.shape and 0 in self.shape[1:]:
             # (N, 0, …) holds no elements whatever N is: one chunk of N empty rows, never a
             # loop over N (a 128-byte .npy may declare N = 10**18)
-            yield np.empty(self.shape, dtype=self.dtype)
+            yield np.empty(self.dense_shape, dtype=self.dtype)
             return
         for chunk in self._chunks(chunk_bytes):
             check()  # a SIGINT/SIGTERM ends every scan and every write between two chunks
@@ -246,11 +255,17 @@ class ArrayHandle:
 
     def read(self) -> Chunk:
         """The whole array in memory."""
-        parts = [c.copy() if isinstance(c, np.ndarray) else c for c in self.chunks()]
         if self.ragged:
-            return concat_ragged(parts, self.dtype, self.inner_shape)
+            return concat_ragged(
+                [chunk_of(Ragged, c) for c in self.chunks()], self.dtype, self.inner_shape
+            )
+        return self.read_dense()
+
+    def read_dense(self) -> np.ndarray:
+        """The whole of a dense array in memory (a ragged handle raises ``TypeError``)."""
+        parts = [chunk_of(np.ndarray, c).copy() for c in self.chunks()]
         if not parts:
-            return np.empty(self.shape, dtype=self.dtype)
+            return np.empty(self.dense_shape, dtype=self.dtype)
         return np.concatenate(parts, axis=0) if len(parts) > 1 else parts[0]
 
     def require_readable(self) -> None:
@@ -260,6 +275,13 @@ class ArrayHandle:
             raise UnsafeInputError(self.unsafe)
         if self.skip:
             raise SourceError(f"{self.source}: {self.skip}")
+
+
+def chunk_of(kind: type[_T], chunk: object) -> _T:
+    """``chunk``, known to be a ``kind``: a handle yields one kind of chunk, as ``ragged`` says."""
+    if not isinstance(chunk, kind):
+        raise TypeError(f"expected a {kind.__name__} chunk, got {type(chunk).__name__}")
+    return chunk
 
 
 def concat_ragged(parts: list[Ragged], dtype: np.dtype, inner: tuple[int, ...]) -> Ragged:

@@ -54,7 +54,9 @@ class CsvSource(TableSource):
             parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
             convert_options=pacsv.ConvertOptions(
                 include_columns=None if whole else columns,
-                column_types=None if whole else {c: self.schema.field(c).type for c in columns},
+                column_types=None
+                if columns is None or whole
+                else {c: self.schema.field(c).type for c in columns},
             ),
         )
 

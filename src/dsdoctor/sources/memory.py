@@ -75,7 +75,7 @@ def ragged_from_arrow(arr) -> Ragged:
     from .table import column_kind, list_to_ragged
 
     kind, dtype, _ = column_kind(arr.type)
-    if kind != "list":
+    if kind != "list" or dtype is None:
         raise SourceError(
             f"a pyarrow array of type {arr.type} is not variable-length sequences of numbers"
         )

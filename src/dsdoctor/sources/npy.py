@@ -146,7 +146,7 @@ def _fortran_mapped(fp, offset: int, shape: tuple[int, ...], dtype: np.dtype, ro
     except ValueError as exc:  # the map would reach past the end of the file
         raise SourceError(f"{display} ended early: the {what} is truncated ({exc})") from None
     raw = getattr(mm, "_mmap", None)
-    drop = raw is not None and hasattr(mmap, "MADV_DONTNEED")
+    drop = raw if hasattr(mmap, "MADV_DONTNEED") else None  # the map, where pages can be dropped
     buf, g = np.empty((p, min(rows, n)), dtype=dtype), FORTRAN_MAP_GROUP
     try:
         for start in range(0, n, rows):
@@ -154,11 +154,11 @@ def _fortran_mapped(fp, offset: int, shape: tuple[int, ...], dtype: np.dtype, ro
             block = buf[:, :count]
             for j in range(0, p, g):
                 block[j : j + g] = mm[start : start + count, j : j + g].T
-                if drop:  # clean file pages: drop them (they are re-read if needed)
-                    raw.madvise(mmap.MADV_DONTNEED)
+                if drop is not None:  # clean file pages: drop them (they are re-read if needed)
+                    drop.madvise(mmap.MADV_DONTNEED)
             yield check_bool(block.T.reshape((count, *rest), order="F"), display)
     finally:
-        del mm, raw
+        del mm, raw, drop
 
 
 class NpyArray(ArrayHandle):
@@ -177,7 +177,7 @@ class NpyArray(ArrayHandle):
         if self.fortran and self.ndim > 1:
             yield from self._fortran_chunks(self.rows_per_chunk(chunk_bytes))
             return
-        yield from self._rows(chunk_bytes, 0, self.shape[0])
+        yield from self._rows(chunk_bytes, 0, self.dense_shape[0])
 
     def runs(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[np.ndarray | FillRows]:
         """As :meth:`chunks`, with runs of rows in holes of a sparse file as :class:`FillRows`
@@ -205,21 +205,22 @@ class NpyArray(ArrayHandle):
     def _rows(self, chunk_bytes: int, lo: int, hi: int) -> Iterator[np.ndarray]:
         """Rows ``lo..hi`` of a C-ordered array, a read at a time into one reused buffer."""
         n, rows = hi - lo, self.rows_per_read(chunk_bytes)
-        per_row = int(np.prod(self.shape[1:], dtype=np.int64))
+        per_row = int(np.prod(self.dense_shape[1:], dtype=np.int64))
         buf = np.empty(min(rows, n) * per_row, dtype=self.dtype)
         with open(self.path, "rb") as fp:
             fp.seek(self.offset + lo * self.row_bytes)
             for start in range(0, n, rows):
                 count = min(rows, n - start)
                 view = buf[: count * per_row]
-                got = fp.readinto(memoryview(view).cast("B"))
+                got = fp.readinto(view.data.cast("B"))
                 if got != view.nbytes:
                     raise SourceError(f"{self.source} ended early: the file is truncated")
-                yield check_bool(view.reshape((count, *self.shape[1:])), self.source)
+                yield check_bool(view.reshape((count, *shape[1:])), self.source)
 
     def _fortran_chunks(self, rows: int) -> Iterator[np.ndarray]:
         with open(self.path, "rb") as fp:
-            yield from fortran_rows(fp, self.offset, self.shape, self.dtype, rows, self.source)
+            yield from fortran_rows(fp, self.offset, self.dense_shape, self.dtype, rows,
+                                    self.source)  # fmt: skip
 
     def _read_block(self, start: int, count: int) -> np.ndarray:
         with open(self.path, "rb") as fp:
@@ -335,7 +336,7 @@ def spool_npy(fd: int, display: str) -> Path:
                 out.write(block)
                 if left is not None:
                     left -= len(block)
-            if left:  # the reserved space would read as zeros
+            if left and need is not None:  # the reserved space would read as zeros
                 raise SourceError(
                     f"{display} is truncated: its header declares shape {shape} {dtype} "
                     f"({need:,} bytes) but the stream ended after {need - left:,}"

@@ -18,7 +18,7 @@ import numpy as np
 from ..arrays import INT64_MAX, Ragged, offsets_of
 from ..diskspace import preallocate, reason
 from ..errors import SourceError, UnsafeInputError
-from .base import ArrayHandle, Entry, Source, check_shape, is_numeric
+from .base import ArrayHandle, Entry, Source, check_shape, chunk_of, is_numeric
 from .npy import check_bool, declared_bytes, fortran_rows, read_header, unsafe_message
 
 #: What reading a damaged archive raises: bad headers and CRCs, truncation, corrupt deflate,
@@ -39,7 +39,8 @@ except ImportError:  # pragma: no cover - Python built without lzma
 BOMB_RATIO = 1000
 BOMB_MIN_BYTES = 1024**3
 #: A zip local file header (signature … name length, extra length), before the name.
-LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)
+#: (zipfile's own layout and magic: public names in practice, absent from typeshed's stub)
+LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)  # type: ignore[attr-defined]
 #: Buffer for copying and checksumming member data.
 COPY_BYTES = 1 << 20
 
@@ -89,7 +90,7 @@ class NpzMember(ArrayHandle):
         if self.layout.get("order") == "F" and self.ndim > 1:
             yield from self._fortran_chunks(chunk_bytes)
             return
-        shape = self.shape if self.shape else (1,)
+        shape = self.dense_shape or (1,)
         n, rows = shape[0], self.rows_per_read(chunk_bytes)
         per_row = int(np.prod(shape[1:], dtype=np.int64))
         buf = np.empty(min(rows, n) * per_row, dtype=self.dtype)
@@ -98,7 +99,7 @@ class NpzMember(ArrayHandle):
             for start in range(0, n, rows):
                 count = min(rows, n - start)
                 view = buf[: count * per_row]
-                if _read_exact(fp, memoryview(view).cast("B")) != view.nbytes:
+                if _read_exact(fp, view.data.cast("B")) != view.nbytes:
                     raise SourceError(f"{self.source} ended early: the member is truncated")
                 block = view.reshape((count, *shape[1:])) if self.shape else view.reshape(())
                 yield check_bool(block, self.source)
@@ -128,11 +129,11 @@ class NpzMember(ArrayHandle):
             with open(self.path, "rb") as fp:
                 start = self._stored_data_start(fp)
                 self._check_stored_crc(fp, start)
-                yield from fortran_rows(fp, start + self.header_bytes, self.shape, self.dtype,
+                yield from fortran_rows(fp, start + self.header_bytes, self.dense_shape, self.dtype,
                                         rows, self.source, what="member")  # fmt: skip
             return
         with self._spill() as fp:
-            yield from fortran_rows(fp, 0, self.shape, self.dtype, rows, self.source,
+            yield from fortran_rows(fp, 0, self.dense_shape, self.dtype, rows, self.source,
                                     what="member")  # fmt: skip
 
     def _stored_data_start(self, fp) -> int:
@@ -146,7 +147,7 @@ class NpzMember(ArrayHandle):
             head = fp.read(LOCAL_HEADER.size)
         except OSError as exc:
             raise SourceError(f"{self.source} cannot be read ({_first_line(exc)})") from None
-        if len(head) != LOCAL_HEADER.size or head[:4] != zipfile.stringFileHeader:
+        if len(head) != LOCAL_HEADER.size or head[:4] != zipfile.stringFileHeader:  # type: ignore[attr-defined]
             raise SourceError(f"{self.source} cannot be read (bad magic number for file header)")
         name_len, extra_len = LOCAL_HEADER.unpack(head)[-2:]
         start = info.header_offset + LOCAL_HEADER.size + name_len + extra_len
@@ -196,7 +197,7 @@ class NpzMember(ArrayHandle):
     def _spill(self) -> Iterator[BinaryIO]:
         """The member's data, decompressed into an anonymous temporary file (see
         :meth:`_fortran_chunks`)."""
-        need = declared_bytes(self.shape, self.dtype)
+        need = declared_bytes(self.dense_shape, self.dtype)
         try:  # no name on Linux (O_TMPFILE), unlinked at once elsewhere on POSIX
             out = tempfile.TemporaryFile(prefix="dsdoctor-npz-")  # noqa: SIM115 - `with out` below
         except OSError as exc:
@@ -259,7 +260,7 @@ class NpzRagged(ArrayHandle):
             end = min(max(end, start + 1), n)
             need = int(offsets[end] - offsets[start])
             while have < need:
-                block = next(value_chunks).copy()
+                block = chunk_of(np.ndarray, next(value_chunks)).copy()
                 pending.append(block)
                 have += len(block)
             if not pending:
@@ -365,7 +366,7 @@ class NpzSource(Source):
         ]
 
     def _ragged(self, values: NpzMember, partner: NpzMember, suffix: str) -> NpzRagged:
-        index = partner.read()
+        index = partner.read_dense()
         if index.ndim != 1 or index.dtype.kind not in "iu":
             raise SourceError(f"{partner.source} must be a 1-D integer array of {suffix[1:]}")
         if suffix == "_lengths":

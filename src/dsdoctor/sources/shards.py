@@ -71,7 +71,7 @@ def row_range(handle: ArrayHandle, start: int, stop: int) -> ArrayHandle | None:
         or handle.skip
         or handle.unsafe
         or not handle.shape
-        or not 0 <= start <= stop <= handle.shape[0]
+        or not 0 <= start <= stop <= (handle.n or 0)
         or handle.dtype.itemsize == 0
         or 0 in handle.shape[1:]
     ):
