@@ -67,6 +67,7 @@ def plan(
     per batch, the largest batch that fits --memory, padding waste with one maxlen and with K
     buckets, and the learning rate scaled to B (linear and square-root rules)."""
     from .. import api
+    from ..render.progress import progress
 
     result = api.plan(
         src,
@@ -76,6 +77,7 @@ def plan(
         maxlen=maxlen,
         lr=lr,
         lr_batch=lr_batch,
+        progress=progress,
     )
     if json_:
         from ..render.json import print_json

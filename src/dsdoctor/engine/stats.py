@@ -217,7 +217,7 @@ class ArrayStats:
 
     def constant_features(self) -> list[int]:
         """Features (last-axis indices) whose every value is the same."""
-        if self.fmin is None or self.rows < 2:
+        if self.fmin is None or self.fmax is None or self.rows < 2:
             return []
         lo, hi = np.atleast_1d(self.fmin), np.atleast_1d(self.fmax)
         with np.errstate(invalid="ignore"):
@@ -243,7 +243,7 @@ class ArrayStats:
                 np.nanmax(hi) if hi.dtype.kind == "f" and not np.isnan(hi).all() else hi.max()
             ),
         }
-        if lo is not None and lo.size > 1:
+        if lo is not None and hi is not None and lo.size > 1:
             out["feature_min"] = [_py(v) for v in lo[:256]]
             out["feature_max"] = [_py(v) for v in hi[:256]]
         if self.unwritten_rows:
