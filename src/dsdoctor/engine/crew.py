@@ -1,7 +1,22 @@
 """``--jobs N`` on Linux: this process and N - 1 helpers forked from it, draining one queue of
 tasks (:mod:`~dsdoctor.engine.tasks`).
 
-Why hand-written forks rather than a ``concurrent.futures`` process pool: MEASURED_REASON
+Why hand-written forks rather than a ``concurrent.futures`` process pool: start-up, measured by
+``benchmarks/bench_crew.py`` (``make bench``; docs/benchmarks.md, "Crew"). On this project's
+2-cpu machine (2026-11-28, load average ~11), one ``--jobs 2`` run of 4 tiny tasks in a fresh
+process cost, beyond the serial scan of the same tasks, best of 7 (two runs):
+
+- this crew: 28 ms (60 ms);
+- a pool with the ``fork`` context: 84 ms (117 ms);
+- a pool with the ``forkserver`` context (Python 3.14's default on Linux, and the one safe in a
+  process running threads): 1,255 ms (1,650 ms) -- the server and each worker import numpy and
+  dsdoctor again, where a forked helper has them already.
+
+End to end, ``check DIR --jobs 2`` on the least data ``--jobs`` splits (4 shards of 32 MiB):
+serial 1,244 ms, crew 1,268 ms, fork pool 1,373 ms, forkserver pool 2,617 ms. A forkserver
+pool's start-up alone exceeds what ``--jobs 2`` gains on 4 GiB of shards (890 -> 721 ms in
+the "Shards" benchmark), and a fork pool costs 56 ms (57 ms) more per run than the crew. So
+the crew stays; the pool serves only where ``fork`` is not used.
 
 Where ``fork`` is not safe (a process running other threads) or not used (macOS, Windows),
 :mod:`~dsdoctor.engine.pool` runs the same tasks, or the engine scans in this process.
