@@ -5,6 +5,8 @@
   with peak RSS (``bench_check.py``);
 - start-up: ``--version``, ``--help``, ``inspect small.npy`` vs ``import numpy`` (``bench_startup.py``);
 - shards: ``check DIR --jobs 2`` vs serial (``bench_shards.py``);
+- crew: the start-up the fork crew saves per ``--jobs 2`` run over a process pool (fork and
+  forkserver), and ``check DIR --jobs 2`` end to end both ways (``bench_crew.py``);
 - width: ``inspect``/``check`` time against the number of npz members and table columns, and its
   growth per doubling (``bench_width.py``).
 
@@ -34,6 +36,7 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_check
+import bench_crew
 import bench_shards
 import bench_startup
 import bench_width
@@ -241,7 +244,9 @@ def main() -> None:
     scale = 16 if args.quick else 1
     tmp_root = Path(tempfile.gettempdir())
     need_disk(
-        tmp_root, (3 * bench_check.SIZE + bench_shards.SHARDS * bench_shards.SHARD_BYTES) // scale
+        tmp_root,
+        (3 * bench_check.SIZE + bench_shards.SHARDS * bench_shards.SHARD_BYTES) // scale
+        + bench_crew.DISK_BYTES,
     )
 
     sections: list[list[str]] = []
@@ -256,7 +261,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     record(*pad_sections(N_SEQ // scale), load)
     with tempfile.TemporaryDirectory(prefix="dsdoctor-bench-", dir=tmp_root) as tmp:
-        for module in (bench_check, bench_startup, bench_shards, bench_width):
+        for module in (bench_check, bench_startup, bench_shards, bench_crew, bench_width):
             load = os.getloadavg()[0]
             record(*module.bench(Path(tmp), scale), load)
 

@@ -65,7 +65,7 @@ def _check_in_small_tasks(*args, min_task_bytes: int = 1024) -> tuple[int, dict]
     """``dsdoctor check ARGS --json`` in a subprocess whose engine cuts tasks of
     ``min_task_bytes`` (the test data is far below the real minimum, which would keep it in one
     process)."""
-    code = ("import sys; import dsdoctor.engine.executors as ex; "
+    code = ("import sys; import dsdoctor.engine.tasks as ex; "
             f"ex.MIN_TASK_BYTES = {min_task_bytes}; from dsdoctor.cli import main; "
             "sys.argv = ['dsdoctor', *sys.argv[1:]]; main()")  # fmt: skip
     p = subprocess.run([sys.executable, "-c", code, "check", "--json", *map(str, args)],
@@ -86,15 +86,15 @@ def test_jobs_in_row_ranges_equal_serial(shards_and_whole):
 
 
 def test_plan_cuts_equal_bytes_and_covers_every_row_once(shards_and_whole, tmp_path, monkeypatch):
-    from dsdoctor.engine import executors
+    from dsdoctor.engine import tasks as engine_tasks
 
     d, _ = shards_and_whole
     np.save(d / "part-004.npy", np.asfortranarray(np.load(d / "part-004.npy")))  # read whole
     h = dsdoctor.load(str(d))
-    monkeypatch.setattr(executors, "MIN_TASK_BYTES", 1)
+    monkeypatch.setattr(engine_tasks, "MIN_TASK_BYTES", 1)
     for workers in (1, 2, 3, 5):
-        tasks = executors.plan(h, workers)
-        assert len(tasks) <= workers * executors.MAX_TASKS_PER_WORKER
+        tasks = engine_tasks.cut_tasks(h, workers)
+        assert len(tasks) <= workers * engine_tasks.MAX_TASKS_PER_WORKER
         covered: list[tuple[str, int, int]] = []
         for task in tasks:
             for src, rows in task:
@@ -115,12 +115,12 @@ def test_plan_cuts_equal_bytes_and_covers_every_row_once(shards_and_whole, tmp_p
                 assert lo == at[1]
             at = (src, hi)
         assert next(expected, None) is None and at[1] == h.shards[-1].shape[0]
-    sizes = [executors.task_bytes(h, t) for t in executors.plan(h, 2)]
-    assert len(sizes) == 2 * executors.TASKS_PER_WORKER
-    whole = max(executors.shard_bytes(s) for s in h.shards)
+    sizes = [engine_tasks.task_bytes(h, t) for t in engine_tasks.cut_tasks(h, 2)]
+    assert len(sizes) == 2 * engine_tasks.TASKS_PER_WORKER
+    whole = max(engine_tasks.shard_bytes(s) for s in h.shards)
     assert max(sizes) - min(sizes) <= whole  # only the Fortran shard is not cut
-    monkeypatch.setattr(executors, "MIN_TASK_BYTES", 10**12)
-    assert executors.plan(h, 2) == [tuple((s, None) for s in h.shard_sources)]
+    monkeypatch.setattr(engine_tasks, "MIN_TASK_BYTES", 10**12)
+    assert engine_tasks.cut_tasks(h, 2) == [tuple((s, None) for s in h.shard_sources)]
 
 
 @pytest.mark.parametrize(
@@ -135,18 +135,18 @@ def test_plan_cuts_equal_bytes_and_covers_every_row_once(shards_and_whole, tmp_p
 )
 def test_plan_keeps_shards_whole_when_they_divide_evenly(tmp_path, monkeypatch, shards, workers,
                                                           expected):  # fmt: skip
-    from dsdoctor.engine import executors
+    from dsdoctor.engine import tasks as engine_tasks
 
     for i in range(shards):
         np.save(tmp_path / f"p{i}.npy", np.zeros((1000, 4), dtype=np.float32))
-    monkeypatch.setattr(executors, "MIN_TASK_BYTES", 1000)
+    monkeypatch.setattr(engine_tasks, "MIN_TASK_BYTES", 1000)
     h = dsdoctor.load(str(tmp_path))
-    tasks = executors.plan(h, workers)
+    tasks = engine_tasks.cut_tasks(h, workers)
     if expected is not None:
         assert [[rows for _, rows in t] for t in tasks] == expected
     else:  # cut into TASKS_PER_WORKER equal row ranges per worker
-        assert len(tasks) == workers * executors.TASKS_PER_WORKER
-        sizes = {executors.task_bytes(h, t) for t in tasks}
+        assert len(tasks) == workers * engine_tasks.TASKS_PER_WORKER
+        sizes = {engine_tasks.task_bytes(h, t) for t in tasks}
         assert max(sizes) - min(sizes) <= 16  # one row of 4 float32
 
 
@@ -154,7 +154,7 @@ def test_little_data_is_not_worth_a_second_process(shards_and_whole, monkeypatch
     """Below two tasks' worth, --jobs scans in this process: no pool is started."""
     import concurrent.futures
 
-    from dsdoctor.engine import executors
+    from dsdoctor.engine import Engine
     from dsdoctor.engine.stats import ScanOptions
 
     d, _ = shards_and_whole
@@ -164,7 +164,7 @@ def test_little_data_is_not_worth_a_second_process(shards_and_whole, monkeypatch
 
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
     h = dsdoctor.load(str(d))
-    stats = executors.Engine.from_options(jobs=2).scan(h, ScanOptions())
+    stats = Engine.from_options(jobs=2).scan(h, ScanOptions())
     assert stats.rows == h.shape[0]
 
 
@@ -173,7 +173,7 @@ def test_little_data_is_not_worth_a_second_process(shards_and_whole, monkeypatch
 #: raising an error or killing its process (HOW), and then creates the file FLAG.
 FLAKY = """
 import os, signal, sys, time
-import dsdoctor.engine.executors as ex
+import dsdoctor.engine.tasks as ex
 ex.MIN_TASK_BYTES = 1024
 MAIN, WHERE, HOW, FLAG = os.getpid(), sys.argv.pop(1), sys.argv.pop(1), sys.argv.pop(1)
 scan = ex.scan
@@ -235,7 +235,7 @@ def test_helpers_stop_when_the_main_process_dies(tmp_path):
         np.save(d / f"part-{i}.npy", np.full((400, 4), i, dtype=np.float32))
     pids = tmp_path / "pids"
     code = ("import os, signal, sys, time\n"
-            "import dsdoctor.engine.executors as ex\n"
+            "import dsdoctor.engine.tasks as ex\n"
             "ex.MIN_TASK_BYTES = 1024\n"
             "MAIN, PIDS = os.getpid(), sys.argv.pop(1)\n"
             "scan = ex.scan\n"
@@ -274,8 +274,8 @@ def test_jobs_without_fork_equal_serial(shards_and_whole):
     """Where fork is not used (macOS, Windows), a process pool runs the same tasks."""
     d, _ = shards_and_whole
     serial = cli("check", "--json", d).json()
-    code = ("import sys; import dsdoctor.engine.executors as ex; ex.MIN_TASK_BYTES = 1024\n"
-            "ex.FORK = False\n"
+    code = ("import sys; import dsdoctor.engine.tasks as ex; ex.MIN_TASK_BYTES = 1024\n"
+            "import dsdoctor.engine.crew; dsdoctor.engine.crew.FORK = False\n"
             "from dsdoctor.cli import main\n"
             "if __name__ == '__main__':\n"
             "    sys.argv = ['dsdoctor', *sys.argv[1:]]; main()")  # fmt: skip
@@ -294,13 +294,13 @@ def test_jobs_from_a_threaded_program_scan_in_its_process(shards_and_whole):
     d, _ = shards_and_whole
     serial = dsdoctor.check(str(d)).to_dict()
     code = ("import json, os, sys, threading\n"
-            "import dsdoctor, dsdoctor.engine.executors as ex\n"
+            "import dsdoctor, dsdoctor.engine.tasks as ex\n"
             "ex.MIN_TASK_BYTES = 1024\n"
             "if os.environ.get('DSDOCTOR_TEST_PARENT') != str(os.getpid()):\n"
             "    raise SystemExit('the script ran again in another process')\n"
             "def crew(*args, **kwargs):\n"
             "    raise AssertionError('forked while another thread runs')\n"
-            "ex.Crew = crew\n"
+            "import dsdoctor.engine.crew; dsdoctor.engine.crew.Crew = crew\n"
             "stop = threading.Event()\n"
             "threading.Thread(target=stop.wait).start()\n"
             "try:\n"
@@ -526,17 +526,18 @@ def test_a_helper_bug_is_an_internal_error_not_a_data_error(shards_and_whole, ki
     its text, never exit 2 (bad data) or the helper's exit code."""
     d, _ = shards_and_whole
     code = ("import os, sys, threading\n"
-            "import dsdoctor.engine.executors as ex\n"
+            "import dsdoctor.engine.tasks as ex\n"
             "ex.MIN_TASK_BYTES = 1024\n"
             "class Unpicklable(Exception):\n"
             "    def __init__(self, msg):\n"
             "        super().__init__(msg); self.lock = threading.Lock()\n"
-            "real, main = ex.scan_task, os.getpid()\n"
+            "import dsdoctor.engine.crew as crew\n"
+            "real, main = crew.scan_task, os.getpid()\n"
             "def patched(*args):\n"
             "    if os.getpid() != main:\n"
             f"        raise Unpicklable('boom') if {kind!r} == 'unpicklable' else SystemExit(5)\n"
             "    return real(*args)\n"
-            "ex.scan_task = patched\n"
+            "crew.scan_task = patched\n"
             "from dsdoctor.cli import main as cli_main\n"
             "sys.argv = ['dsdoctor', 'check', sys.argv[1], '--jobs', '2', '--json']\n"
             "cli_main()\n")  # fmt: skip

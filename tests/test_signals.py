@@ -258,7 +258,7 @@ def test_stdin_from_a_slow_producer_leaves_no_spool(data, tmp_path):
     assert list(spool.iterdir()) == []
 
 
-JOBS = ("import sys; import dsdoctor.engine.executors as ex; ex.MIN_TASK_BYTES = 1 << 16; "
+JOBS = ("import sys; import dsdoctor.engine.tasks as ex; ex.MIN_TASK_BYTES = 1 << 16; "
         "from dsdoctor.__main__ import main; sys.argv = ['dsdoctor', *sys.argv[1:]]; main()")  # fmt: skip
 
 
@@ -308,7 +308,8 @@ def test_dask_reads_the_files_this_machine_names(tmp_path, cluster):
 
 
 def test_a_worker_that_sees_another_file_is_a_clean_error(tmp_path):
-    from dsdoctor.engine.executors import ScanOptions, absolute_tasks, scan_task
+    from dsdoctor.engine.dask import absolute_tasks, scan_checked
+    from dsdoctor.engine.stats import ScanOptions
     from dsdoctor.errors import SourceError
 
     np.save(tmp_path / "d.npy", np.ones((10, 2)))
@@ -319,13 +320,13 @@ def test_a_worker_that_sees_another_file_is_a_clean_error(tmp_path):
     finally:
         os.chdir(here)
     assert tasks == [((str(tmp_path / "d.npy"), None),)]
-    assert scan_task(tasks[0], {}, ScanOptions(), files[0]).rows == 10
+    assert scan_checked(tasks[0], {}, ScanOptions(), files[0]).rows == 10
     np.save(tmp_path / "d.npy", np.ones((12, 2)))  # another file at the same path
     with pytest.raises(SourceError, match=r"sees a different .*d\.npy"):
-        scan_task(tasks[0], {}, ScanOptions(), files[0])
+        scan_checked(tasks[0], {}, ScanOptions(), files[0])
     (tmp_path / "d.npy").unlink()
     with pytest.raises(SourceError, match=r"cannot open .*d\.npy"):
-        scan_task(tasks[0], {}, ScanOptions(), files[0])
+        scan_checked(tasks[0], {}, ScanOptions(), files[0])
 
 
 @pytest.mark.parametrize("address", ["foo:bar:baz", "tcp://", "tcp://127.0.0.1:notaport",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .engine import Engine, Progress
 from .engine.stats import ArrayStats, ScanOptions, scan_together
 from .errors import UnsafeInputError, UsageError
 from .findings import Finding, Report
@@ -39,17 +40,18 @@ class SourceOptions:
     jobs: int = 1
     engine: str | None = None
     scheduler: str | None = None
+    #: Reports long scans' progress (the CLI's draws a bar); None: nothing is reported.
+    progress: Progress | None = None
 
     @property
     def chunk_bytes(self) -> int:
         return parse_size(self.chunk_size, what="--chunk-size")
 
-    def executor(self):
-        from .engine.executors import Engine
-
+    def executor(self) -> Engine:
         return Engine.from_options(self.engine, self.jobs, self.scheduler,
                                    {"format": self.format, "allow_pickle": self.allow_pickle,
-                                    "follow_external": self.follow_external})  # fmt: skip
+                                    "follow_external": self.follow_external},
+                                   self.progress)  # fmt: skip
 
     def open(self, text: str, *, target: str | None = None):
         return open_source(text, format=self.format, target=target, allow_pickle=self.allow_pickle,
@@ -181,12 +183,14 @@ def check(
     engine: str | None = None,
     scheduler: str | None = None,
     spec=None,
+    progress: Progress | None = None,
 ) -> Report:
     """Run every check on the given arrays and return a :class:`Report`.
 
     ``x``/``y`` are sources (``"train.h5:/x"``) or in-memory arrays; positional ``sources`` are
     checked whole (every array inside a container), and arrays named like x/y in one group are
-    paired. ``spec`` is a spec file (``dsdoctor.toml``), or ``True`` to find one from the working
+    paired. ``progress``: a callback that long scans report to (:mod:`dsdoctor.engine.progress`;
+    nothing by default). ``spec`` is a spec file (``dsdoctor.toml``), or ``True`` to find one from the working
     directory upward; its ``[check]`` options are defaults that keyword arguments override. The
     keyword names are the CLI's option names.
     """
@@ -207,9 +211,8 @@ def check(
         resolve_codes(_listify(given["select"])),
         resolve_codes(_listify(given["ignore"])),
     )
-    opts = SourceOptions(
-        format, target, allow_pickle, follow_external, given["chunk_size"], jobs, engine, scheduler
-    )
+    opts = SourceOptions(format, target, allow_pickle, follow_external, given["chunk_size"], jobs,
+                         engine, scheduler, progress)  # fmt: skip
     executor = opts.executor()
     subjects, pairs = _subjects(sources, x, y, opts)
     if contract is not None:

@@ -125,6 +125,7 @@ def check(
     """
     from .. import api
     from ..findings import FAIL_ON
+    from ..render.progress import progress
 
     if fail_on not in FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
@@ -158,6 +159,7 @@ def check(
         jobs=jobs,
         engine=engine,
         scheduler=scheduler,
+        progress=progress,
         spec=spec if spec is not None else (not sources and x is None and y is None),
     )
     if output is not None or report_format in ("junit", "github"):

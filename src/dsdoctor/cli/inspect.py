@@ -63,10 +63,11 @@ def inspect(
     """Show what is inside: shape, dtype, size on disk and in memory, layout, length statistics
     with a histogram, NaN/Inf counts, min/max. A container is shown as a tree."""
     from .. import api
+    from ..render.progress import progress
 
     results = [api.inspect(s, stats=stats, format=format, target=target, allow_pickle=allow_pickle,
                            follow_external=follow_external, chunk_size=chunk_size, jobs=jobs,
-                           engine=engine, scheduler=scheduler)
+                           engine=engine, scheduler=scheduler, progress=progress)
                for s in sources]  # fmt: skip
     if json_:
         from .._version import __version__

@@ -71,6 +71,7 @@ def plan(
     per batch, the largest batch that fits --memory, padding waste with one maxlen and with K
     buckets, and the learning rate scaled to --batch-size (linear and square-root rules)."""
     from .. import api
+    from ..render.progress import progress
 
     result = api.plan(
         src,
@@ -85,6 +86,7 @@ def plan(
         allow_pickle=allow_pickle,
         follow_external=follow_external,
         chunk_size=chunk_size,
+        progress=progress,
     )
     if json_:
         from ..render.json import print_json

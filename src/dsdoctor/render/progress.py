@@ -1,5 +1,9 @@
 """A progress bar for long scans and writes: rich on a terminal's stderr, nothing otherwise
-(pipes, logs, cron, ``NO_COLOR`` is irrelevant here; ``DSDOCTOR_NO_PROGRESS=1`` turns it off)."""
+(pipes, logs, cron, ``NO_COLOR`` is irrelevant here; ``DSDOCTOR_NO_PROGRESS=1`` turns it off).
+
+:func:`progress` is the CLI's progress callback: the commands pass it to the API
+(``progress=progress``), which hands it to the engine (:class:`dsdoctor.engine.progress.Progress`
+is its shape). Nothing below the CLI imports this module, so the API never draws."""
 
 from __future__ import annotations
 

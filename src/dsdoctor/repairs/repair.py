@@ -82,7 +82,7 @@ def repair(
             if act.get("source") in ("-", "<stdin>"):
                 reason = ("stdin was read once, by the check; save it to a file (e.g. "
                           "`cat > data.npy`) and run repair on that file")  # fmt: skip
-                plan.skipped.append({**entry, "reason": reason})
+                outcome.skipped.append({**entry, "reason": reason})
                 continue
             if act.get("source") in done:
                 reason = f"{act['source']} was already repaired by {done[act['source']]}"
@@ -100,7 +100,7 @@ def repair(
             outcome.applied.append({**entry, "outputs": result.outputs, "result": result.to_dict()})
     except BaseException:
         if not force:  # every output of this run is new: a run that does not finish leaves none
-            for applied in plan.applied:
+            for applied in outcome.applied:
                 for path in applied["outputs"]:
                     Path(path).unlink(missing_ok=True)
         if created and not any(folder.iterdir()):

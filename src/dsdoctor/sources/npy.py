@@ -215,7 +215,7 @@ class NpyArray(ArrayHandle):
                 got = fp.readinto(view.data.cast("B"))
                 if got != view.nbytes:
                     raise SourceError(f"{self.source} ended early: the file is truncated")
-                yield check_bool(view.reshape((count, *shape[1:])), self.source)
+                yield check_bool(view.reshape((count, *self.dense_shape[1:])), self.source)
 
     def _fortran_chunks(self, rows: int) -> Iterator[np.ndarray]:
         with open(self.path, "rb") as fp:

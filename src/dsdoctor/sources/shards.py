@@ -2,7 +2,7 @@
 
 Each shard is opened by the ordinary reader; the dataset's samples are the shards' samples in
 file-name order. Checks treat shards -- or row ranges of them (:func:`row_range`) -- as
-independent partial reductions (:mod:`dsdoctor.engine.executors`), so they can run in local
+independent partial reductions (:mod:`dsdoctor.engine.tasks`), so they can run in local
 processes or on a Dask cluster, where the workers open the shards themselves.
 """
 

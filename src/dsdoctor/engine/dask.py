@@ -1,0 +1,146 @@
+"""``--engine dask --scheduler ADDRESS``: the client side of scanning on an existing Dask cluster.
+
+The workers run the same tasks as local processes (:mod:`~dsdoctor.engine.tasks`), each opening
+its files itself: the tasks name every file by its absolute path, with the size and modification
+time this process sees, and a worker that sees another file (or none) at that path fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from ..errors import SourceError, UsageError
+from ..interrupts import POLL_SECONDS, check
+from .progress import Progress
+from .stats import ArrayStats, ScanOptions
+from .tasks import Task, cut_tasks, merge, scan_task
+
+#: Seconds to reach a Dask scheduler, and to close the client when leaving (a signal).
+DASK_CONNECT_SECONDS = 10
+DASK_CLOSE_SECONDS = 2
+#: Transports a Dask scheduler listens on (distributed's ``inproc`` is for one process only).
+DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def scan_on_cluster(handle, opts: ScanOptions, scheduler: str, source_options: dict[str, Any],
+                    progress: Progress) -> ArrayStats:  # fmt: skip
+    """The tasks name every file by its absolute path (a worker's working directory is not
+    this one's), with the size and modification time this process sees: a worker that
+    sees another file, or none, at that path fails the run (exit 2) instead of mixing its
+    file into the report."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError(
+            "--engine dask needs the dask extra: pip install 'dsdoctor[dask]'"
+        ) from None
+    if getattr(handle, "shard_sources", None) is None:
+        if handle.source == "<stdin>":
+            raise UsageError("--engine dask: the workers open the files themselves and cannot "
+                             "read this process's stdin; save it to a file they can see")  # fmt: skip
+        tasks: list[Task] | None = [((handle.source, None),)]
+    else:
+        tasks = None  # cut once the cluster's size is known
+    check()
+    try:
+        client = Client(scheduler, timeout=f"{DASK_CONNECT_SECONDS}s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
+    futures: list = []
+    try:
+        if tasks is None:
+            tasks = cut_tasks(handle, max(1, sum(client.nthreads().values())))
+        tasks, files = absolute_tasks(tasks)
+        with progress(f"scanning {len(tasks)} parts", len(tasks), unit="parts") as advance:
+            futures = client.map(scan_checked, tasks, [source_options] * len(tasks),
+                                 [opts] * len(tasks), files, pure=False)  # fmt: skip
+            for f in futures:
+                f.add_done_callback(lambda _: advance(1))
+            while not all(f.done() for f in futures):  # gather would outwait a signal
+                check()
+                time.sleep(POLL_SECONDS)
+            return merge(client.gather(futures))
+    finally:
+        if futures and not all(f.done() for f in futures):
+            client.cancel(futures)
+        client.close(timeout=DASK_CLOSE_SECONDS)
+
+
+def check_scheduler(address: str) -> None:
+    """UsageError naming ``address`` unless it is a Dask scheduler address whose host resolves
+    (a malformed one made the client stall for 20 s and fail with a traceback)."""
+    try:
+        from distributed.comm.addressing import parse_address, parse_host_port
+    except ImportError:
+        return  # the engine says what to install when it starts
+    example = "e.g. tcp://10.0.0.5:8786"
+    try:
+        scheme, location = parse_address(address, strict=False)
+        host, port = parse_host_port(location)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"--scheduler {address!r} is not a Dask scheduler address ({exc}); "
+                         f"{example}") from None  # fmt: skip
+    if scheme not in DASK_SCHEMES or address != address.strip() or not host:
+        raise UsageError(f"--scheduler {address!r} is not a Dask scheduler address "
+                         f"(scheme://host:port, scheme one of {', '.join(DASK_SCHEMES)}); {example}")  # fmt: skip
+    if not 0 < int(port) < 65536:
+        raise UsageError(f"--scheduler {address!r}: port {port} is not between 1 and 65535")
+    import socket
+
+    try:
+        socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise UsageError(
+            f"--scheduler {address!r}: the host {host!r} is unknown ({reason})"
+        ) from None
+
+
+def absolute_tasks(tasks: list[Task]) -> tuple[list[Task], list[dict[str, tuple[int, int]]]]:
+    """The tasks with every ``PATH[:SELECTOR]`` made absolute, and for each task the (size,
+    mtime) of each of its files."""
+    from ..sources import parse_source
+
+    seen: dict[str, tuple[int, int]] = {}
+    out, files = [], []
+    for task in tasks:
+        segments, mine = [], {}
+        for source, rows in task:
+            spec = parse_source(source)
+            path = os.path.abspath(spec.path)
+            if path not in seen:
+                st = os.stat(path)
+                seen[path] = (st.st_size, st.st_mtime_ns)
+            mine[path] = seen[path]
+            segments.append((path + (f":{spec.selector}" if spec.selector else ""), rows))
+        out.append(tuple(segments))
+        files.append(mine)
+    return out, files
+
+
+def scan_checked(task: Task, source_options: dict, opts: ScanOptions,
+                 files: dict[str, tuple[int, int]]) -> ArrayStats:  # fmt: skip
+    """On a worker: one task, once each of its files is the one the client saw
+    (:func:`same_files`)."""
+    same_files(files)
+    return scan_task(task, source_options, opts)
+
+
+def same_files(files: dict[str, tuple[int, int]]) -> None:
+    """On a worker: SourceError unless each file is there with the size and modification time
+    the client saw."""
+    import socket
+
+    where = f"the Dask worker on {socket.gethostname()}"
+    for path, (size, mtime) in files.items():
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            raise SourceError(f"{where} cannot open {path} ({exc.strerror}); the workers must see "
+                              "the dataset at the same path as this machine") from None  # fmt: skip
+        if (st.st_size, st.st_mtime_ns) != (size, mtime):
+            raise SourceError(f"{where} sees a different {path} ({st.st_size:,} bytes) from this "
+                              f"machine's ({size:,} bytes, or another modification time); the "
+                              "workers must see the same files at the same paths")  # fmt: skip
