@@ -7,8 +7,9 @@ import io
 import os
 import tokenize
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -287,7 +288,7 @@ class NpySource(Source):
 STDIN = "<stdin>"
 
 
-def spool_npy(fd: int, display: str) -> Path:
+def spool_npy(fd: int | BinaryIO, display: str) -> Path:
     """Copy a ``.npy`` stream (standard input, a pipe, a device) read from ``fd`` to a temporary
     file in ``$TMPDIR`` and return its path: the header, then exactly the data bytes the header
     declares, so a stream that never ends (``/dev/zero``) costs one header's worth of reading,
@@ -306,18 +307,19 @@ def spool_npy(fd: int, display: str) -> Path:
     from .. import interrupts
     from ..diskspace import preallocate, reason
 
-    head = _read_exactly(fd, 10)  # magic, version, and a 1.0 header's 2-byte length
+    read = _reader(fd)
+    head = _read_exactly(read, 10)  # magic, version, and a 1.0 header's 2-byte length
     if not head.startswith(b"\x93NUMPY"):
         raise SourceError(
             f"{display} is not a valid .npy file (not a .npy stream: it starts with {head[:8]!r}); "
             "only .npy can be read from a stream: save other formats to a file first"
         )
     if head[6:7] != b"\x01":  # versions 2 and 3: a 4-byte header length
-        head += _read_exactly(fd, 2)
+        head += _read_exactly(read, 2)
     length = int.from_bytes(head[8:], "little")
     if length > MAX_HEADER_BYTES:
         raise SourceError(f"{display} is not a valid .npy file (a header of {length:,} bytes)")
-    head += _read_exactly(fd, length)
+    head += _read_exactly(read, length)
     shape, _, dtype = read_header(io.BytesIO(head), display)  # SourceError unless a whole header
     need = None if dtype.hasobject else declared_bytes(shape, dtype)
     folder = Path(tempfile.gettempdir())
@@ -329,8 +331,8 @@ def spool_npy(fd: int, display: str) -> Path:
             preallocate(out, size)
             out.write(head)
             left = need
-            while (left is None or left > 0) and interrupts.wait_readable(fd):
-                block = os.read(fd, 1 << 20 if left is None else min(left, 1 << 20))
+            while left is None or left > 0:
+                block = read(1 << 20 if left is None else min(left, 1 << 20))
                 if not block:
                     break
                 out.write(block)
@@ -355,17 +357,41 @@ def spool_npy(fd: int, display: str) -> Path:
 
 def spool_stdin(fd: int | None = None) -> Path:
     """Copy a ``.npy`` stream on standard input (or file descriptor ``fd``) to a temporary file
-    (see :func:`spool_npy`)."""
+    (see :func:`spool_npy`). A ``sys.stdin`` replaced by an in-memory stream (a notebook, a test
+    runner) is read through its ``read``."""
     import sys
 
-    return spool_npy(sys.stdin.fileno() if fd is None else fd, STDIN)
+    if fd is not None:
+        return spool_npy(fd, STDIN)
+    stream = getattr(sys.stdin, "buffer", sys.stdin)
+    try:
+        return spool_npy(stream.fileno(), STDIN)
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return spool_npy(stream, STDIN)
 
 
-def _read_exactly(fd: int, n: int) -> bytes:
-    """``n`` bytes from ``fd`` (fewer only at the end of the stream), checking for signals."""
-    from ..interrupts import wait_readable
+def _reader(source: int | BinaryIO) -> Callable[[int], bytes]:
+    """``read(n)``: at most ``n`` bytes, ``b""`` at the end. A file descriptor is polled so that
+    a signal is noticed while the producer is silent; a stream object is read as it is."""
+    from .. import interrupts
 
+    if isinstance(source, int):
+
+        def read_fd(n: int) -> bytes:
+            return os.read(source, n) if interrupts.wait_readable(source) else b""
+
+        return read_fd
+
+    def read_stream(n: int) -> bytes:
+        interrupts.check()
+        return source.read(n) or b""
+
+    return read_stream
+
+
+def _read_exactly(read: Callable[[int], bytes], n: int) -> bytes:
+    """``n`` bytes (fewer only at the end of the stream)."""
     out = bytearray()
-    while len(out) < n and wait_readable(fd) and (block := os.read(fd, n - len(out))):
+    while len(out) < n and (block := read(n - len(out))):
         out += block
     return bytes(out)
