@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import kernels
 from ..arrays import Ragged
 from ..errors import RepairError, ShapeError, UsageError
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
 from ..units import MAX_COUNT, format_shape, parse_counts, parse_shape
-from . import kernels
 from .result import RepairResult
 from .write import input_paths, provenance, write_blocks
 

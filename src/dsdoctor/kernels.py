@@ -1,4 +1,4 @@
-"""Pure numpy kernels behind the ``pad``, ``mask`` and ``bucket`` repairs.
+"""Pure numpy kernels: padding, masking, length histograms, maxlen and bucket boundaries.
 
 No I/O, no printing, numpy only. Ragged sequences are *values + offsets*: ``values`` has shape
 ``(total_timesteps, *inner)`` (``inner`` is ``()`` for scalar timesteps, ``(F,)`` for feature
