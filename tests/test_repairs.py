@@ -291,7 +291,7 @@ def test_padded_windows_keep_each_block_near_the_chunk_size():
     each window's output about the chunk size, together what one pad_values call gives."""
     from dsdoctor import kernels
     from dsdoctor.arrays import Ragged
-    from dsdoctor.repairs import ops
+    from dsdoctor.repairs import pad as ops
 
     rng = np.random.default_rng(2)
     r = Ragged.from_lengths(rng.normal(size=(5000, 3)), rng.integers(0, 10, size=1000))

@@ -21,7 +21,10 @@ from .sources import (
 from .units import parse_shape, parse_size
 
 if TYPE_CHECKING:  # the checks are imported by the functions that run them (fast `inspect`)
+    from collections.abc import Iterable
+
     from .checks import Check, Expectations, Subject
+    from .repairs.apply import RepairPlan
 
 X_NAMES = {"x", "inputs", "input", "features", "data", "x_train", "train_x", "samples"}
 Y_NAMES = {"y", "targets", "target", "labels", "label", "y_train", "train_y"}
@@ -435,6 +438,27 @@ def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, ma
         lr=lr,
         lr_batch=lr_batch,
     )
+
+
+# -- repair ----------------------------------------------------------------------------------------
+def repair(*sources, outdir: str, allow: str | Iterable[str] = ("lossless",), force: bool = False,
+           **check_options) -> RepairPlan:  # fmt: skip
+    """Check, then write the repaired arrays of the fixes whose safety ``allow`` names
+    (``"lossless"``, ``"lossless,assumption"``, …) into ``outdir``: the orchestration of
+    ``check`` and :func:`dsdoctor.repairs.apply.apply_fixes`, which names the outputs and
+    refuses any output that is one of the inputs (the sources, the arrays read, ``x``/``y``/
+    ``spec``)."""
+    from .repairs.apply import apply_fixes, parse_allow
+    from .sinks import source_paths
+
+    allowed = parse_allow(allow)
+    report = check(*sources, **check_options)
+    named = [check_options.get(k) for k in ("x", "y", "spec")]
+    read = [a.get("source") for a in report.arrays.values()]
+    inputs = source_paths(
+        [*sources, *read, *(p for p in named if isinstance(p, str | os.PathLike))]
+    )
+    return apply_fixes(report, outdir=outdir, allowed=allowed, force=force, inputs=inputs)
 
 
 # -- spec infer ----------------------------------------------------------------------------------------
