@@ -455,9 +455,8 @@ def repair(*sources, outdir: str, allow: str | Iterable[str] = ("lossless",), fo
     report = check(*sources, **check_options)
     named = [check_options.get(k) for k in ("x", "y", "spec")]
     read = [a.get("source") for a in report.arrays.values()]
-    inputs = source_paths(
-        [*sources, *read, *(p for p in named if isinstance(p, str | os.PathLike))]
-    )
+    paths = [os.fspath(p) for p in named if isinstance(p, str | os.PathLike)]
+    inputs = source_paths([*sources, *read, *paths])
     return apply_fixes(report, outdir=outdir, allowed=allowed, force=force, inputs=inputs)
 
 

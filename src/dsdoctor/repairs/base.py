@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from ..arrays import Ragged
 from ..errors import RepairError, UsageError
 from ..sources import ArrayHandle
 from ..units import parse_number
@@ -62,6 +63,18 @@ def require_dense(h: ArrayHandle, op: str) -> None:
         raise RepairError(
             f"{h.source} is a single value (a 0-d array), not samples; {op} needs a first axis"
         )
+
+
+def dense(data: np.ndarray | Ragged) -> np.ndarray:
+    """A chunk (or the whole) of a handle that :func:`require_dense` passed."""
+    assert isinstance(data, np.ndarray), "a dense handle reads as arrays"
+    return data
+
+
+def ragged(data: np.ndarray | Ragged) -> Ragged:
+    """A chunk (or the whole) of a handle whose ``ragged`` the repair's validation checked."""
+    assert isinstance(data, Ragged), "a ragged handle reads as Ragged"
+    return data
 
 
 def exactly_one(message: str, *values: object) -> None:

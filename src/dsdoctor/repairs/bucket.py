@@ -20,7 +20,16 @@ from ..arrays import Ragged
 from ..errors import RepairError, UsageError
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
 from ..units import format_shape, parse_count, parse_counts
-from .base import check_sides, check_value, exactly_one, number, option, result, source_handle
+from .base import (
+    check_sides,
+    check_value,
+    exactly_one,
+    number,
+    option,
+    ragged,
+    result,
+    source_handle,
+)
 from .pad import check_pad_row, padded_windows, sequence_lengths, sequences_handle
 from .result import RepairResult
 from .write import input_paths, provenance
@@ -82,10 +91,9 @@ def bucket(sequences: Any, *, boundaries: str | Sequence[int] | None = None, buc
     buckets included); refused exactly as :func:`bucket_file` refuses."""
     exactly_one(ONE_OF, boundaries, buckets)
     h = sequences_handle(sequences, lengths=lengths, offsets=offsets)
-    r = h.read()
     bounds, ln, _, value = validate(h, boundaries=boundaries, buckets=buckets, pad_to_boundary=pad_to_boundary,
-                                    padding=padding, value=value, lengths=lambda: r.lengths)  # fmt: skip
-    assert isinstance(r, Ragged)  # validate refused dense data
+                                    padding=padding, value=value, lengths=lambda: ragged(h.read()).lengths)  # fmt: skip
+    r = ragged(h.read())
     which = kernels.assign_buckets(ln, bounds)
     out = []
     for k in range(len(bounds) + 1):
@@ -174,7 +182,8 @@ def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict[str, Any]], 
                     )
                 )
         start = 0
-        for chunk in h.chunks(chunk_bytes):
+        for part in h.chunks(chunk_bytes):
+            chunk = ragged(part)
             here = which[start : start + len(chunk)]
             order = np.argsort(here, kind="stable")
             cuts = np.searchsorted(here[order], np.arange(len(summary) + 1))

@@ -13,7 +13,7 @@ from .. import kernels
 from ..errors import RepairError
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
 from ..units import format_shape
-from .base import memory_handle, number, require_dense, result, source_handle
+from .base import dense, memory_handle, number, require_dense, result, source_handle
 from .result import RepairResult
 from .write import input_paths, provenance, write_blocks
 
@@ -34,7 +34,7 @@ def mask(data: Any, *, value: float = 0) -> np.ndarray:
     """The (N, T) boolean mask of real timesteps of padded data, as Keras ``Masking`` decides."""
     h = memory_handle(data)
     _, _, value = validate(h, value)
-    return kernels.mask_padded(h.read(), value)
+    return kernels.mask_padded(dense(h.read()), value)
 
 
 def mask_file(src: Any, out: str, *, value: float = 0, force: bool = False,
@@ -46,7 +46,7 @@ def mask_file(src: Any, out: str, *, value: float = 0, force: bool = False,
 
     def blocks() -> Iterator[dict[str, np.ndarray]]:
         for chunk in h.chunks(chunk_bytes):
-            m = kernels.mask_padded(chunk, value)
+            m = kernels.mask_padded(dense(chunk), value)
             real["count"] += int(np.count_nonzero(m))
             yield {"mask": m}
 

@@ -27,6 +27,7 @@ from .base import (
     memory_handle,
     number,
     option,
+    ragged,
     result,
     source_handle,
 )
@@ -131,10 +132,9 @@ def pad(sequences: Any, *, maxlen: int | str | None = None, padding: str = "pre"
     """Pad sequences in memory, like ``keras.utils.pad_sequences`` but with the mask and lengths
     and the source's dtype by default; refused exactly as :func:`pad_file` refuses."""
     h = sequences_handle(sequences, lengths=lengths, offsets=offsets)
-    r = h.read()
     n, target, value = validate(h, maxlen=maxlen, padding=padding, truncating=truncating, value=value,
-                                dtype=dtype, histogram=lambda: kernels.LengthHistogram.of(r.lengths))  # fmt: skip
-    assert isinstance(r, Ragged)  # validate refused dense data
+                                dtype=dtype, histogram=lambda: kernels.LengthHistogram.of(ragged(h.read()).lengths))  # fmt: skip
+    r = ragged(h.read())
     check_rows(r, h, target, 0, allow_lossy_cast)
     return Padded(*kernels.pad_values(r.values, r.offsets, maxlen=n, padding=padding,
                                       truncating=truncating, value=value, dtype=target))  # fmt: skip
@@ -146,7 +146,7 @@ def length_histogram(h: ArrayHandle, chunk_bytes: int) -> kernels.LengthHistogra
         return kernels.LengthHistogram.of(np.diff(offsets))
     hist = kernels.LengthHistogram.empty()
     for chunk in h.chunks(chunk_bytes):
-        hist = hist + kernels.LengthHistogram.of(chunk.lengths)
+        hist = hist + kernels.LengthHistogram.of(ragged(chunk).lengths)
     return hist
 
 
@@ -155,7 +155,7 @@ def sequence_lengths(h: ArrayHandle, chunk_bytes: int) -> np.ndarray:
     offsets = getattr(h, "offsets", None)
     if offsets is not None:
         return np.diff(offsets)
-    parts = [c.lengths for c in h.chunks(chunk_bytes)]
+    parts = [ragged(c).lengths for c in h.chunks(chunk_bytes)]
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
@@ -230,7 +230,8 @@ def pad_file(src: Any, out: str, *, maxlen: int | str | None = None, padding: st
 
     def blocks() -> Iterator[dict[str, np.ndarray]]:
         rows_done = 0
-        for chunk in h.chunks(chunk_bytes):
+        for part in h.chunks(chunk_bytes):
+            chunk = ragged(part)
             check_rows(chunk, h, target, rows_done, allow_lossy_cast)
             rows_done += len(chunk)
             counts["collisions"] += kernels.count_value_timesteps(chunk.window(), value)

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import RepairError
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
 from ..units import parse_count
-from .base import exactly_one, memory_handle, option, require_dense, result, source_handle
+from .base import dense, exactly_one, memory_handle, option, require_dense, result, source_handle
 from .result import RepairResult
 from .write import input_paths, provenance, write_blocks
 
@@ -50,9 +50,9 @@ def replicate(data: Any, *, to: int | None = None, like: Any = None, each: int |
     exactly_one(ONE_OF, to, like, each)
     h = memory_handle(data)
     _, n, k = validate(h, to=to, each=each, like=None if like is None else memory_handle(like))
-    arr = h.read()
-    assert isinstance(arr, np.ndarray)  # validate refused ragged data
-    return np.repeat(arr, k if n is None else n, axis=0)
+    count = k if n is None else n
+    assert count is not None  # validate sets exactly one of them
+    return np.repeat(dense(h.read()), count, axis=0)
 
 
 def replicate_file(src: Any, out: str, *, to: int | None = None, like: Any = None, each: int | None = None,
@@ -70,11 +70,13 @@ def replicate_file(src: Any, out: str, *, to: int | None = None, like: Any = Non
     blocks: Iterator[dict[str, np.ndarray]]
     if k is not None:
         total = m * k
-        blocks = ({"data": np.repeat(c, k, axis=0)} for c in h.chunks(max(1, chunk_bytes // k)))
+        blocks = (
+            {"data": np.repeat(dense(c), k, axis=0)} for c in h.chunks(max(1, chunk_bytes // k))
+        )
     else:
         assert n is not None
         total = n
-        row = h.read()
+        row = dense(h.read())
         rows = h.rows_per_chunk(chunk_bytes)
         blocks = (
             {"data": np.broadcast_to(row, (min(rows, n - s), *rest))} for s in range(0, n, rows)

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import ShapeError, UsageError
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
 from ..units import format_shape, parse_shape
-from .base import memory_handle, require_dense, result, source_handle
+from .base import dense, memory_handle, require_dense, result, source_handle
 from .result import RepairResult
 from .write import input_paths, provenance, write_blocks
 
@@ -60,8 +60,7 @@ def reshape(data: Any, *, shape: str | Sequence[int | None] | None = None,
     """Element-preserving reshape of every sample (``shape`` starts with the sample axis)."""
     h = memory_handle(data)
     new = validate(h, shape, add_axis)
-    arr = h.read()
-    assert isinstance(arr, np.ndarray)  # validate refused ragged data
+    arr = dense(h.read())
     return arr.reshape((len(arr), *new))
 
 
@@ -73,7 +72,7 @@ def reshape_file(src: Any, out: str, *, shape: str | Sequence[int | None] | None
     new = validate(h, shape, add_axis)
     n = h.shape[0]
     assert n is not None
-    blocks = ({"data": c.reshape((len(c), *new))} for c in h.chunks(chunk_bytes))
+    blocks = ({"data": dense(c).reshape((len(c), *new))} for c in h.chunks(chunk_bytes))
     outputs = write_blocks(out, {"data": ((n, *new), h.dtype)}, blocks, main="data", force=force, inputs=input_paths(h),
                            prov=provenance("reshape", h.source, {"shape": shape, "add_axis": add_axis}),
                            chunk_bytes=chunk_bytes)  # fmt: skip

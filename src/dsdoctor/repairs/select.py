@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import RepairError
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
 from ..units import MAX_COUNT, format_shape, parse_count, parse_counts
-from .base import exactly_one, memory_handle, option, require_dense, result, source_handle
+from .base import dense, exactly_one, memory_handle, option, require_dense, result, source_handle
 from .result import RepairResult
 from .write import input_paths, provenance, write_blocks
 
@@ -67,9 +67,7 @@ def select(data: Any, *, features: str | Sequence[int] | None = None,
     (``columns`` needs a table source, so an array in memory is refused with that reason)."""
     h = memory_handle(data)
     keep = validate(h, features, columns, first)
-    arr = h.read()
-    assert isinstance(arr, np.ndarray)  # validate refused ragged data
-    return arr[..., keep]
+    return dense(h.read())[..., keep]
 
 
 def select_file(src: Any, out: str, *, features: str | Sequence[int] | None = None,
@@ -78,8 +76,8 @@ def select_file(src: Any, out: str, *, features: str | Sequence[int] | None = No
     """Keep some features of ``src`` into ``out`` (streamed)."""
     h = source_handle(src, **source_options)
     keep = validate(h, features, columns, first)
-    shape = (*h.shape[:-1], len(keep))
-    blocks = ({"data": c[..., keep]} for c in h.chunks(chunk_bytes))
+    shape = (*(int(d) for d in h.shape[:-1] if d is not None), len(keep))
+    blocks = ({"data": dense(c)[..., keep]} for c in h.chunks(chunk_bytes))
     outputs = write_blocks(out, {"data": (shape, h.dtype)}, blocks, main="data", force=force, inputs=input_paths(h),
                            prov=provenance("select", h.source, {"features": keep}), chunk_bytes=chunk_bytes)  # fmt: skip
     return result("select", h, outputs, shape, h.dtype, features=keep)
