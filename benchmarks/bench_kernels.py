@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from dsdoctor.repairs.kernels import offsets_from_lengths, pad_values
+from dsdoctor.kernels import offsets_from_lengths, pad_values
 
 MAXLEN = 256
 

@@ -20,8 +20,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from dsdoctor.repairs import kernels
-from dsdoctor.repairs.kernels import (
+from dsdoctor import kernels
+from dsdoctor.kernels import (
     assign_buckets,
     count_value_timesteps,
     lengths_from_offsets,

@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import sys
 import types
+from importlib.util import find_spec
 from typing import Any
 
-from ._version import __version__
+from ._version import __version__ as __version__
 
 _API = {
     "load": "api", "check": "api", "inspect": "api", "explain": "api", "plan": "api", "spec_infer": "api",
     "triage": "triage", "Diagnosis": "triage",
-    "pad": "repairs.ops", "Padded": "repairs.ops", "repair": "repairs.repair", "mask": "repairs.ops",
-    "replicate": "repairs.ops", "reshape": "repairs.ops", "select": "repairs.ops", "bucket": "repairs.ops",
-    "pad_file": "repairs.ops", "mask_file": "repairs.ops", "replicate_file": "repairs.ops",
-    "reshape_file": "repairs.ops", "select_file": "repairs.ops", "bucket_file": "repairs.ops",
+    "repair": "api",
     "Report": "findings", "RepairOutcome": "findings", "Finding": "findings", "Fix": "findings", "Severity": "findings",
     "Safety": "findings", "Ragged": "arrays",
     "DsdoctorError": "errors", "SourceError": "errors", "UnsafeInputError": "errors",
@@ -34,22 +32,35 @@ _API = {
     "UsageError": "errors",
 }  # fmt: skip
 
-__all__ = ["__version__", *_API]
+_NAMES = ["__version__", *_API]
 
 
 def __getattr__(name: str) -> Any:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'dsdoctor' has no attribute {name!r}")
-    from importlib import import_module
+    """Import an attribute on first use: ``_API``'s names, and the repairs' entries from the
+    repair table (``pad``, ``pad_file``, ``Padded``, …; see :mod:`dsdoctor.repairs.table`)."""
+    if name == "__all__":
+        from .repairs.table import api_names
 
-    value = getattr(import_module(f".{module}", __name__), name)
+        return [*_NAMES, *api_names()]
+    module = _API.get(name)
+    if module is not None:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{module}", __name__), name)
+    elif not name.startswith("_") and find_spec(f"{__name__}.{name}") is None:
+        from .repairs.table import api_entry  # (a submodule's name: ``from . import kernels``)
+
+        value = api_entry(name)
+    else:
+        value = None
+    if value is None:
+        raise AttributeError(f"module 'dsdoctor' has no attribute {name!r}")
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted(__getattr__("__all__"))
 
 
 class _Package(types.ModuleType):

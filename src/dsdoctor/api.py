@@ -22,7 +22,10 @@ from .sources import (
 from .units import parse_shape, parse_size
 
 if TYPE_CHECKING:  # the checks are imported by the functions that run them (fast `inspect`)
+    from collections.abc import Iterable
+
     from .checks import Check, Expectations, Subject
+    from .findings import RepairOutcome
 
 X_NAMES = {"x", "inputs", "input", "features", "data", "x_train", "train_x", "samples"}
 Y_NAMES = {"y", "targets", "target", "labels", "label", "y_train", "train_y"}
@@ -438,6 +441,32 @@ def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, ma
         lr=lr,
         lr_batch=lr_batch,
     )
+
+
+# -- repair ----------------------------------------------------------------------------------------
+def repair(*sources, outdir: str, allow: str | Iterable[str] = ("lossless",), force: bool = False,
+           **check_options) -> RepairOutcome:  # fmt: skip
+    """Check, then write the repaired arrays of the fixes whose safety ``allow`` names
+    (``"lossless"``, ``"lossless,assumption"``, …) into ``outdir``: the orchestration of
+    ``check`` and :func:`dsdoctor.repairs.apply.apply_fixes`, which names the outputs and
+    refuses any output that is one of the inputs (the sources, the arrays read, ``x``/``y``/
+    ``spec``)."""
+    from .repairs.apply import apply_fixes, parse_allow
+    from .sinks import source_paths
+
+    allowed = parse_allow(allow)
+    # a fix's source is read as check read it (the column named by --target is its own array)
+    reading: dict[str, Any] = {k: check_options[k] for k in ("format", "allow_pickle", "follow_external")
+                               if k in check_options}  # fmt: skip
+    if "chunk_size" in check_options:
+        reading["chunk_bytes"] = parse_size(check_options["chunk_size"], what="--chunk-size")
+    report = check(*sources, **check_options)
+    named = [check_options.get(k) for k in ("x", "y", "spec")]
+    read = [a.get("source") for a in report.arrays.values()]
+    paths = [os.fspath(p) for p in named if isinstance(p, str | os.PathLike)]
+    inputs = source_paths([*sources, *read, *paths])
+    return apply_fixes(report, outdir=outdir, allowed=allowed, force=force, inputs=inputs,
+                       reading=reading)  # fmt: skip
 
 
 # -- spec infer ----------------------------------------------------------------------------------------

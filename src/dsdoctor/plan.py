@@ -8,8 +8,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from . import kernels
 from .errors import UsageError
-from .repairs import kernels
 
 
 @dataclass

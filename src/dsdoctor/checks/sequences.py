@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from .. import kernels
 from ..findings import Finding, Fix, Severity
-from ..repairs import kernels
 from . import fixes
 from .base import ArrayStats, Check, Context, Subject
 

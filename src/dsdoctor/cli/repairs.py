@@ -1,5 +1,6 @@
-"""The repair commands: pad, mask, replicate, reshape, select, bucket. Each parses, calls one
-function of :mod:`dsdoctor.repairs.ops`, and prints what it wrote."""
+"""The repair commands: pad, mask, replicate, reshape, select, bucket. Each parses, calls its
+repair's file entry from the repair table (:mod:`dsdoctor.repairs.table`), and prints what it
+wrote; ``repair`` calls :func:`dsdoctor.api.repair`."""
 
 from __future__ import annotations
 
@@ -68,12 +69,12 @@ def _finish(result, json_: bool, no_color: bool) -> int:
 def _run(
     op: str, src: str, output: str, chunk_size: str, json_: bool, no_color: bool, **options
 ) -> int:
-    """Every repair command: call ``dsdoctor.repairs.ops.<op>_file``, print what it wrote."""
-    from ..repairs import ops
+    """Every repair command: call ``REPAIRS[op].file``, print what it wrote."""
+    from ..repairs.table import REPAIRS
     from ..units import parse_size
 
     chunk_bytes = parse_size(chunk_size, what="--chunk-size")
-    result = getattr(ops, f"{op}_file")(src, output, chunk_bytes=chunk_bytes, **options)
+    result = REPAIRS[op].file(src, output, chunk_bytes=chunk_bytes, **options)
     return _finish(result, json_, no_color)
 
 
@@ -401,7 +402,7 @@ def repair(
 ) -> int:
     """Run check and apply the suggested fixes (by default only lossless ones) into OUTDIR;
     print what was applied, what was skipped and why."""
-    from ..repairs.repair import repair as run_repair
+    from ..api import repair as run_repair
 
     outcome = run_repair(*(sources or []), outdir=output, allow=allow, force=force, x=x, y=y, input_shape=input_shape,
                       features=features, timesteps=timesteps, classes=classes, mask_value=mask_value,

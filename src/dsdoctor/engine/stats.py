@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from ..arrays import Ragged
-from ..repairs import kernels
 from ..sources.base import DEFAULT_CHUNK_BYTES, ArrayHandle, FillRows
 
 

@@ -1,1 +1,1 @@
-"""Repairs: pure functions on arrays (``kernels``), then writers."""
+"""Repairs: one module per repair over the numeric ``kernels``, then writers."""

@@ -1,19 +1,19 @@
-"""``repair``: run ``check``, then apply the suggested fixes whose safety is allowed."""
+"""Applying a report's fixes: each allowed fix's action (``{"op", "source", "out", "options"}``)
+runs through the repair table into one output folder. ``dsdoctor.repair`` (in the API) runs
+``check`` and hands its report here; nothing here runs a check."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..errors import DsdoctorError, OutputError, UsageError
-from ..findings import RepairOutcome, Safety
-from . import ops
-
-OPERATIONS = {"pad": ops.pad_file, "replicate": ops.replicate_file, "reshape": ops.reshape_file,
-              "select": ops.select_file, "bucket": ops.bucket_file}  # fmt: skip
+from ..findings import RepairOutcome, Report, Safety
+from .table import REPAIRS
 
 
-def parse_allow(allow) -> set[Safety]:
+def parse_allow(allow: str | Iterable[str]) -> set[Safety]:
     names = allow.split(",") if isinstance(allow, str) else list(allow)
     try:
         return {Safety(n.strip()) for n in names if n.strip()}
@@ -21,35 +21,34 @@ def parse_allow(allow) -> set[Safety]:
         raise UsageError(f"--allow takes lossless, assumption, lossy; got {allow!r}") from None
 
 
-def repair(
-    *sources, outdir: str, allow=("lossless",), force: bool = False, **check_options
+def apply_fixes(
+    report: Report,
+    *,
+    outdir: str,
+    allowed: set[Safety],
+    force: bool,
+    inputs: list[Path],
+    reading: Mapping[str, Any] | None = None,
 ) -> RepairOutcome:
-    """Check, then write the repaired arrays into ``outdir`` (one fix per array, in severity order).
+    """Write the repaired arrays of ``report``'s allowed fixes into ``outdir`` (one fix per
+    array, in the report's order, which is severity order).
 
     Each output is named ``OUTDIR/<name the fix suggests>`` (``d.reshaped.npy``); when two
     fixes would take one name (inputs ``a/d.npy`` and ``b/d.npy``) the later ones become
     ``d-2.reshaped.npy``, ``d-3.reshaped.npy``, … in the order the fixes are applied, and each
-    applied entry lists its outputs. Every output is compared with every input before any is
-    written (:func:`~dsdoctor.sinks.guard_outputs`). Each output is written atomically, one
-    after another; without ``force``, a run that ends early (a signal, a full disk) removes the
-    outputs it had already written, so ``outdir`` gets all of them or none. With ``force`` an
-    old output already replaced stays replaced."""
-    from ..api import check
+    applied entry lists its outputs. Every output is compared with every one of ``inputs``
+    before any is written (:func:`~dsdoctor.sinks.guard_outputs`). Each output is written
+    atomically, one after another; without ``force``, a run that ends early (a signal, a full
+    disk) removes the outputs it had already written, so ``outdir`` gets all of them or none.
+    With ``force`` an old output already replaced stays replaced. ``reading`` holds the source
+    options each fix's source is opened with (as the check read it)."""
     from ..diskspace import write_errors
-    from ..sinks import guard_outputs, source_paths
+    from ..sinks import guard_outputs
     from ..sinks.atomic import check_output_folder
 
-    allowed = parse_allow(allow)
-    # a fix's source is read as check read it (the column named by --target is its own array)
-    reading: dict[str, Any] = {k: check_options[k] for k in ("format", "allow_pickle", "follow_external")
-                               if k in check_options}  # fmt: skip
-    if "chunk_size" in check_options:
-        from ..units import parse_size
-
-        reading["chunk_bytes"] = parse_size(check_options["chunk_size"], what="--chunk-size")
-    report = check(*sources, **check_options)
     folder = Path(outdir)
     outcome = RepairOutcome(report)
+    reading = dict(reading or {})
     todo: list[tuple[dict[str, Any], dict[str, Any], str]] = []
     names: set[str] = set()
     for f in report.findings:
@@ -67,9 +66,6 @@ def repair(
                 )
                 continue
             todo.append((entry, act, str(folder / unique_name(Path(act["out"]).name, names))))
-    named = [check_options.get(k) for k in ("x", "y", "spec")]
-    read = [a.get("source") for a in report.arrays.values()]
-    inputs = source_paths([*sources, *read, *(p for p in named if isinstance(p, str | Path))])
     guard_outputs([out for _, _, out in todo], inputs)
     created = bool(todo) and not folder.exists()
     if todo:
@@ -89,8 +85,8 @@ def repair(
                 outcome.skipped.append({**entry, "reason": reason})
                 continue
             try:
-                result = OPERATIONS[act["op"]](act["source"], out, force=force, **act["options"],
-                                               **reading)  # fmt: skip
+                result = REPAIRS[act["op"]].file(act["source"], out, force=force, **act["options"],
+                                                 **reading)  # fmt: skip
             except OutputError:
                 raise  # the output folder cannot take it (full, read-only): no fix can
             except DsdoctorError as exc:

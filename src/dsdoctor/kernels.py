@@ -1,4 +1,4 @@
-"""Pure numpy kernels behind the ``pad``, ``mask`` and ``bucket`` repairs.
+"""Pure numpy kernels: padding, masking, length histograms, maxlen and bucket boundaries.
 
 No I/O, no printing, numpy only. Ragged sequences are *values + offsets*: ``values`` has shape
 ``(total_timesteps, *inner)`` (``inner`` is ``()`` for scalar timesteps, ``(F,)`` for feature
@@ -289,7 +289,7 @@ def pad_values(
     padding: str = "pre",
     truncating: str = "pre",
     value: Any = 0,
-    dtype: npt.DTypeLike = None,
+    dtype: npt.DTypeLike | None = None,
     out: np.ndarray | None = None,
     mask_out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, BoolArray, Int64Array]:
@@ -389,7 +389,7 @@ def _blend_bits(
     ``(rows, width, 1)`` mask would spend its time in inner loops of length F.
     """
     rows = len(source)
-    flat_source = source.reshape(rows, -1).view(bits)
+    flat_source: np.ndarray = source.reshape(rows, -1).view(bits)
     contiguous = data.flags.c_contiguous
     target = data.reshape(rows, -1).view(bits) if contiguous else flat_source
     if fill_bits == 0:
@@ -436,10 +436,12 @@ class _Windows:
 
     def gather(self, starts: Int64Array, rows: slice) -> np.ndarray:
         if self.main is None:
+            assert self.edge_windows is not None  # no main part: every row is an edge row
             return self.edge_windows[starts]
         source = self.main[starts]
         lo, hi = np.searchsorted(self.edge_rows, [rows.start, rows.stop])
         if hi > lo:
+            assert self.edge_windows is not None and self.edge_starts is not None
             local = self.edge_rows[lo:hi] - rows.start
             source[local] = self.edge_windows[self.edge_starts[lo:hi]]
         return source
@@ -579,7 +581,9 @@ def assign_buckets(lengths: npt.ArrayLike, boundaries: Sequence[int] | npt.Array
 
 
 def padding_cost(
-    hist: npt.ArrayLike, boundaries: Sequence[int] | npt.ArrayLike, pad_to_boundary: bool = False
+    hist: LengthHistogram | npt.ArrayLike,
+    boundaries: Sequence[int] | npt.ArrayLike,
+    pad_to_boundary: bool = False,
 ) -> int:
     """Padded cells when the sequences of ``hist`` are bucketed at ``boundaries``.
 
@@ -608,7 +612,7 @@ def padding_cost(
     return int(sum(int(c) for c in cost))
 
 
-def optimal_boundaries(hist: npt.ArrayLike, k: int) -> list[int]:
+def optimal_boundaries(hist: LengthHistogram | npt.ArrayLike, k: int) -> list[int]:
     """The at most ``k - 1`` boundaries that minimise :func:`padding_cost` exactly.
 
     A dynamic programme over the sorted distinct lengths (O(k * D^2) for D distinct lengths,
@@ -635,7 +639,7 @@ def optimal_boundaries(hist: npt.ArrayLike, k: int) -> list[int]:
         prefix, distinct = prefix.astype(object), distinct.astype(object)
         kind, big = object, 1 << 200
     else:
-        kind, big = np.int64, np.int64(1 << 62)
+        kind, big = np.int64, 1 << 62
     best = prefix[1:] * distinct  # best[b]: lengths 0..b in one bucket
     splits: list[Int64Array] = []
     for group in range(2, groups + 1):

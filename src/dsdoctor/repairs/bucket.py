@@ -1,0 +1,210 @@
+"""``bucket``: split sequences into length buckets (tf.data semantics: boundaries 10,20 give
+[0,10) [10,20) [20,∞)), each padded to its own maxlen. :func:`validate` is the one validation of
+:func:`bucket` (in memory: a list of :class:`Bucket`) and :func:`bucket_file` (a folder of
+``bucket_<k>.npz`` and ``buckets.json``)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import kernels
+from ..arrays import Ragged
+from ..errors import RepairError, UsageError
+from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
+from ..units import format_shape, parse_count, parse_counts
+from .base import (
+    check_sides,
+    check_value,
+    exactly_one,
+    number,
+    option,
+    ragged,
+    result,
+    source_handle,
+)
+from .pad import check_pad_row, padded_windows, sequence_lengths, sequences_handle
+from .result import RepairResult
+from .write import input_paths, provenance
+
+ONE_OF = "give exactly one of --boundaries B1,B2,… or --buckets K"
+
+
+def validate(
+    h: ArrayHandle,
+    *,
+    boundaries: str | Sequence[int] | None,
+    buckets: int | None,
+    pad_to_boundary: bool,
+    padding: str,
+    value: Any,
+    lengths: Callable[[], np.ndarray],
+) -> tuple[list[int], np.ndarray, kernels.LengthHistogram, Any]:
+    """The boundaries, every sequence's length, their histogram and the padding value, or the
+    refusal; ``lengths`` (one pass over the source) is called after the checks that need none."""
+    if not h.ragged:
+        raise RepairError(
+            f"{h.source} is dense, shape {format_shape(h.shape)}; bucket takes variable-length sequences"
+        )
+    check_sides(padding=padding)
+    value = number(value)
+    check_value(value, h.dtype, "choose another --value (bucket keeps the source's dtype)")
+    k = None if buckets is None else option(parse_count, "--buckets", buckets, low=1)
+    bounds: list[int] = []
+    if boundaries is not None:
+        text = boundaries if isinstance(boundaries, str) else ",".join(map(str, boundaries))
+        bounds = option(parse_counts, "--boundaries", text, low=1)
+        if any(b2 <= b1 for b1, b2 in itertools.pairwise(bounds)):
+            raise UsageError(
+                f"--boundaries must be positive and increasing, got {','.join(map(str, bounds))}"
+            )
+    every = lengths()
+    hist = kernels.LengthHistogram.of(every)
+    if k is not None:
+        bounds = kernels.optimal_boundaries(hist, k)
+    widest = max(hist.longest, bounds[-1] - 1 if pad_to_boundary and bounds else 0)
+    check_pad_row(h.source, widest, h.inner_shape, h.dtype)  # before any folder is made
+    return bounds, every, hist, value
+
+
+@dataclass
+class Bucket:
+    """One length bucket: padded data, mask, lengths, and the original row numbers."""
+
+    data: np.ndarray
+    mask: np.ndarray
+    lengths: np.ndarray
+    index: np.ndarray
+
+
+def bucket(sequences: Any, *, boundaries: str | Sequence[int] | None = None, buckets: int | None = None,
+           pad_to_boundary: bool = False, padding: str = "pre", value: float = 0, lengths: Any = None,
+           offsets: Any = None) -> list[Bucket]:  # fmt: skip
+    """Split sequences into length buckets in memory, each padded to its own maxlen (empty
+    buckets included); refused exactly as :func:`bucket_file` refuses."""
+    exactly_one(ONE_OF, boundaries, buckets)
+    h = sequences_handle(sequences, lengths=lengths, offsets=offsets)
+    bounds, ln, _, value = validate(h, boundaries=boundaries, buckets=buckets, pad_to_boundary=pad_to_boundary,
+                                    padding=padding, value=value, lengths=lambda: ragged(h.read()).lengths)  # fmt: skip
+    r = ragged(h.read())
+    which = kernels.assign_buckets(ln, bounds)
+    out = []
+    for k in range(len(bounds) + 1):
+        rows = np.flatnonzero(which == k)
+        hi = bounds[k] if k < len(bounds) else None
+        maxlen = (hi - 1) if (pad_to_boundary and hi is not None) else int(ln[rows].max(initial=0))
+        sub = _rows_of(r, rows)
+        data, m, lens = kernels.pad_values(
+            sub.values, sub.offsets, maxlen=maxlen, padding=padding, value=value
+        )
+        out.append(Bucket(data, m, lens, rows))
+    return out
+
+
+def bucket_file(src: Any, outdir: str, *, boundaries: str | Sequence[int] | None = None,
+                buckets: int | None = None, pad_to_boundary: bool = False, padding: str = "pre",
+                value: float = 0, force: bool = False, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+                **source_options: Any) -> RepairResult:  # fmt: skip
+    """Split ``src``'s sequences into length buckets, each padded to its own maxlen, into ``outdir``.
+
+    The folder is built whole under a temporary name beside ``outdir`` and renamed into place
+    as one unit (:func:`~dsdoctor.sinks.atomic_folder`): ``bucket_<k>.npz`` archives and
+    ``buckets.json`` appear together or not at all. With ``force`` an existing ``outdir`` is
+    replaced as a whole, but only when it holds nothing but a previous bucket output."""
+    from ..sinks import atomic_folder, write_text
+
+    exactly_one(ONE_OF, boundaries, buckets)
+    h = source_handle(src, **source_options)
+    bounds, lengths_all, hist, value = validate(
+        h, boundaries=boundaries, buckets=buckets, pad_to_boundary=pad_to_boundary, padding=padding,
+        value=value, lengths=lambda: sequence_lengths(h, chunk_bytes))  # fmt: skip
+    folder = Path(outdir)
+    edges: list[int | None] = [0, *bounds, None]
+    which = kernels.assign_buckets(lengths_all, bounds)
+    counts = np.bincount(which, minlength=len(bounds) + 1)
+    longest = np.zeros(len(counts), dtype=np.int64)
+    np.maximum.at(longest, which, lengths_all)
+    summary: list[dict[str, Any]] = []
+    for k, count in enumerate(counts.tolist()):
+        lo, hi = edges[k], edges[k + 1]
+        maxlen = (hi - 1) if (pad_to_boundary and hi is not None) else int(longest[k])
+        summary.append({"bucket": k, "min_length": lo, "max_length": hi, "count": count,
+                        "maxlen": maxlen if count else 0,
+                        "file": f"bucket_{k}.npz" if count else None})  # fmt: skip
+    global_cost = kernels.padding_cost(hist, [])
+    bucket_cost = kernels.padding_cost(hist, bounds, pad_to_boundary=pad_to_boundary)
+    info = {"source": h.source, "boundaries": bounds, "buckets": summary,
+            "padding_global_maxlen": int(global_cost), "padding_bucketed": int(bucket_cost),
+            "padding_saved": int(global_cost - bucket_cost), "global_maxlen": hist.longest}  # fmt: skip
+    with atomic_folder(folder, force=force, inputs=input_paths(h),
+                       replaceable=lambda name: BUCKET_FILES.fullmatch(name) is not None,
+                       command="bucket") as tmp:  # fmt: skip
+        _write_buckets(h, tmp, summary, which, bounds, padding=padding, value=value,
+                       chunk_bytes=chunk_bytes)  # fmt: skip
+        write_text(tmp / "buckets.json", json.dumps(info, indent=2) + "\n", force=False)
+    outputs = [str(folder / s["file"]) for s in summary if s["file"]] + [
+        str(folder / "buckets.json")
+    ]
+    return result("bucket", h, outputs, (h.shape[0], None, *h.inner_shape), h.dtype, **info)
+
+
+#: What a bucket folder holds, so ``--force`` may replace it: the archives, the summary, and the
+#: temporaries of a write that was killed.
+BUCKET_FILES = re.compile(r"bucket_[0-9]+\.npz|buckets\.json|\..+\.dsdoctor-tmp-[0-9a-f]+")
+
+
+def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict[str, Any]], which: np.ndarray,
+                   bounds: list[int], *, padding: str, value: Any, chunk_bytes: int) -> None:  # fmt: skip
+    """Every non-empty bucket's ``bucket_<k>.npz`` in one streaming pass over the source: each
+    chunk's sequences are split by bucket, padded and appended to that bucket's archive."""
+    from contextlib import ExitStack
+
+    from ..sinks import stream_arrays
+
+    with ExitStack() as stack:
+        writers = {}
+        for b in summary:
+            if b["file"]:
+                n, t = b["count"], b["maxlen"]
+                specs = {"data": ((n, t, *h.inner_shape), h.dtype), "mask": ((n, t), np.dtype(bool)),
+                         "lengths": ((n,), np.dtype(np.int64)), "index": ((n,), np.dtype(np.int64))}  # fmt: skip
+                prov = provenance("bucket", h.source, {"bucket": b["bucket"], "boundaries": bounds})
+                writers[b["bucket"]] = stack.enter_context(
+                    stream_arrays(
+                        folder / b["file"], specs, main="data", force=False, provenance=prov
+                    )
+                )
+        start = 0
+        for part in h.chunks(chunk_bytes):
+            chunk = ragged(part)
+            here = which[start : start + len(chunk)]
+            order = np.argsort(here, kind="stable")
+            cuts = np.searchsorted(here[order], np.arange(len(summary) + 1))
+            for k, writer in writers.items():
+                rows = order[cuts[k] : cuts[k + 1]]
+                if not len(rows):
+                    continue
+                windows = padded_windows(_rows_of(chunk, rows), maxlen=summary[k]["maxlen"], dtype=h.dtype,
+                                         chunk_bytes=chunk_bytes, padding=padding, value=value)  # fmt: skip
+                done = 0
+                for data, m, ln in windows:
+                    index = rows[done : done + len(ln)] + start
+                    writer.write({"data": data, "mask": m, "lengths": ln, "index": index})
+                    done += len(ln)
+            start += len(chunk)
+
+
+def _rows_of(r: Ragged, rows: np.ndarray) -> Ragged:
+    """The sequences ``rows`` of ``r``, in that order, as a new ragged array (vectorised)."""
+    starts, lengths = r.offsets[rows], r.lengths[rows]
+    shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return Ragged.from_lengths(
+        r.values[shift + np.arange(int(lengths.sum()), dtype=np.int64)], lengths
+    )
