@@ -32,13 +32,13 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from ..arrays import Ragged
-from ..errors import SourceError, UnsafeInputError
-from ..guarded import call_with_deadline
-from ..limits import READ_BUDGET, address_space_budget
-from ..units import format_bytes
-from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Chunk, Entry, FillRows, Source, is_numeric
-from .npz import BOMB_MIN_BYTES, BOMB_RATIO
+from ...arrays import Ragged
+from ...errors import SourceError, UnsafeInputError
+from ...units import format_bytes
+from ..base import DEFAULT_CHUNK_BYTES, ArrayHandle, Chunk, Entry, FillRows, Source, is_numeric
+from ..npz import BOMB_MIN_BYTES, BOMB_RATIO
+from .guarded import call_with_deadline
+from .limits import READ_BUDGET, address_space_budget
 
 MAX_DEPTH = 64
 MAX_OBJECTS = 100_000
@@ -202,7 +202,7 @@ class H5Dataset(ArrayHandle):
 
     def _check_row_size(self, chunk_bytes: int) -> None:
         """Rows are read whole: one larger than both the chunk size and the address space a read
-        may take (:data:`~dsdoctor.limits.READ_BUDGET`) cannot be, whatever the file stores (a
+        may take (:data:`~.limits.READ_BUDGET`) cannot be, whatever the file stores (a
         never-written (2, 10¹²) dataset is 1.4 KB)."""
         one = self.row_bytes  # a ragged dataset's timestep: its rows are checked as read
         if self.shape[0] and one > max(chunk_bytes, READ_BUDGET):  # no rows: none is read
