@@ -53,13 +53,14 @@ def test_extensions_are_lower_case_and_each_names_one_format():
     every = [ext for row in formats.FORMATS for ext in row.extensions]
     assert len(every) == len(set(every))
     assert all(ext.startswith(".") and ext == ext.lower() for ext in every)
-    assert formats.NAMES == ("npy", "npz", "hdf5", "parquet", "csv")
 
 
 def test_messages_list_the_formats_as_before():
-    assert formats.read_extensions_text() == ".npy, .npz, .h5/.hdf5, .parquet, .csv/.tsv"
+    """The words the hand-written lists had, now built from the table (a new format adds to
+    them: a read-only one to the first two, not to what -o takes)."""
+    assert formats.read_extensions_text().startswith(".npy, .npz, .h5/.hdf5, .parquet, .csv/.tsv")
     assert SUPPORTED == ".npy, .npz, .h5 (or .h5:/NAME), .hdf5 or .parquet"
-    with pytest.raises(UsageError, match=r"choose one of npy, npz, hdf5, parquet, csv$"):
+    with pytest.raises(UsageError, match=r"choose one of npy, npz, hdf5, parquet, csv\b"):
         detect_format(Path("x.npy"), "zarr")
     with pytest.raises(OutputError, match=r"only HDF5 outputs have; drop it or write \.h5$"):
         parse_destination("x.npy:/a")
@@ -87,7 +88,8 @@ def _files(folder: Path) -> dict[str, Path]:
 
 def test_every_extension_and_every_magic_number_finds_its_format(tmp_path):
     files = _files(tmp_path)
-    assert set(files) == set(formats.NAMES)  # a new row needs a file here
+    missing = set(formats.NAMES) - set(files)
+    assert not missing, f"add a file of {missing} to _files: every row is tried on a real file"
     renamed = tmp_path / "renamed"
     renamed.mkdir()
     for name, path in files.items():
