@@ -6,6 +6,7 @@ are built from it with the same words as before the table existed."""
 from __future__ import annotations
 
 import inspect
+import re
 from importlib import import_module
 from pathlib import Path
 
@@ -137,3 +138,12 @@ def test_a_fix_names_its_output_without_the_extension_the_source_is_read_by(tmp_
     assert output_for(h, "padded") == str(tmp_path / "train.x.padded.npy")
     h.name, h.source = "", str(h.path)
     assert output_for(h, "padded") == str(tmp_path / "train.padded.npy")
+
+
+def test_the_readme_lists_every_extension_read():
+    """README's source table names the extensions of each row of the table, no more."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Sources: `PATH[:SELECTOR]`", 1)[1].split("\n## ", 1)[0]
+    cells = [line.split("|")[2] for line in section.splitlines() if line.startswith("| ")]
+    listed = {ext for cell in cells for ext in re.findall(r"(?<![\w.])\.[a-z0-9]+\b", cell)}
+    assert listed == {ext for row in formats.FORMATS for ext in row.extensions}
