@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dsdoctor.errors import SourceError
-from dsdoctor.guarded import call_with_deadline
+from dsdoctor.sources.hdf5.guarded import call_with_deadline
 
 
 @pytest.mark.parametrize("dtype", ["i1", "u1", "<i8", ">f4", "<f8", "?", "<c16", "<u2"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import shlex
 
 from ..findings import Fix, Safety
+from ..formats import strip_extension
 from ..sources.base import ArrayHandle
 from ..units import fit_name, format_shape
 
@@ -29,22 +30,7 @@ def output_for(h: ArrayHandle, op: str, ext: str = ".npy") -> str:
     if _is_stdin(h):
         member = h.source[len(STDIN) + 1 :].strip("/").replace("/", "_").replace(",", "_")
         return f"stdin{'.' + member if member else ''}.{op}{ext}"
-    stem = h.path.name
-    for suffix in (
-        ".npy",
-        ".npz",
-        ".h5",
-        ".hdf5",
-        ".hdf",
-        ".parquet",
-        ".pq",
-        ".parq",
-        ".csv",
-        ".tsv",
-    ):
-        if stem.lower().endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
+    stem = strip_extension(h.path.name)  # any extension dsdoctor reads (dsdoctor.formats)
     member = h.name.strip("/").replace("/", "_").replace(",", "_") if h.name else ""
     if member and h.source != str(h.path):
         stem = f"{stem}.{member}"
@@ -82,7 +68,14 @@ def option_words(options: dict[str, object]) -> list[str]:
 
 
 def _fix(
-    op: str, h: ArrayHandle, safety: Safety, title: str, suffix: str, ext: str = ".npy", **options
+    op: str,
+    h: ArrayHandle,
+    safety: Safety,
+    title: str,
+    suffix: str,
+    *,
+    ext: str = ".npy",
+    **options: object,
 ) -> Fix:
     out = output_for(h, suffix, ext)
     action = {"op": op, "source": h.source, "out": out, "options": options}
@@ -142,4 +135,4 @@ def pad(h: ArrayHandle, *, maxlen: int | str, lossless: bool, value: object = No
 
 def bucket(h: ArrayHandle, k: int) -> Fix:
     return _fix("bucket", h, Safety.LOSSLESS, f"split into {k} length buckets, each padded to its own maxlen",
-                "buckets", "", buckets=k)  # fmt: skip
+                "buckets", ext="", buckets=k)  # fmt: skip

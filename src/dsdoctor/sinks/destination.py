@@ -1,4 +1,5 @@
-"""Where an output goes: the format from the extension of ``-o``, and where siblings live.
+"""Where an output goes: the format from the extension of ``-o`` (the ``outputs`` of
+:mod:`dsdoctor.formats`' table), and where siblings live.
 
 ``x.npy`` → ``x.npy`` + ``x.mask.npy`` + ``x.lengths.npy``; ``x.npz`` → members; ``x.h5`` or
 ``x.h5:/grp/name`` → datasets ``/grp/name``, ``/grp/name_mask``, …; ``x.parquet`` → columns.
@@ -10,18 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OutputError
+from ..formats import BY_NAME, FORMATS, output_extensions_text, written_by_extension
 
-EXTENSIONS = {
-    ".npy": "npy",
-    ".npz": "npz",
-    ".h5": "hdf5",
-    ".hdf5": "hdf5",
-    ".hdf": "hdf5",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
 DEFAULT_DATASET = "/data"
-SUPPORTED = ".npy, .npz, .h5 (or .h5:/NAME), .hdf5 or .parquet"
+SUPPORTED = output_extensions_text()
 
 
 @dataclass(frozen=True)
@@ -30,8 +23,8 @@ class Destination:
 
     text: str
     path: Path
-    format: str  # "npy" | "npz" | "hdf5" | "parquet"
-    dataset: str | None = None  # HDF5 only: the main dataset's path
+    format: str  # a name in dsdoctor.formats with a writer: "npy" | "npz" | "hdf5" | "parquet"
+    dataset: str | None = None  # a format with datasets (HDF5) only: the main dataset's path
 
     def npy_path(self, role: str, *, main: bool) -> Path:
         """``x.npy`` for the main array, ``x.<role>.npy`` for a sibling."""
@@ -50,17 +43,22 @@ def parse_destination(out: str | Path) -> Destination:
     text = str(out)
     if not text or text == "-":
         raise OutputError(f"cannot write to {text or 'an empty name'!r}; name a {SUPPORTED} file")
-    fmt = EXTENSIONS.get(Path(text).suffix.lower())
+    fmt = _written(Path(text))
     if fmt is not None or isinstance(out, Path):
         return _destination(text, Path(text), fmt, None)
     idx = text.find(":")
     while idx != -1:
         head, selector = text[:idx], text[idx + 1 :]
-        fmt = EXTENSIONS.get(Path(head).suffix.lower())
+        fmt = _written(Path(head))
         if fmt is not None:
             return _destination(text, Path(head), fmt, selector)
         idx = text.find(":", idx + 1)
     return _destination(text, Path(text), None, None)
+
+
+def _written(path: Path) -> str | None:
+    fmt = written_by_extension(path.suffix)
+    return fmt.name if fmt else None
 
 
 def _destination(text: str, path: Path, fmt: str | None, selector: str | None) -> Destination:
@@ -71,11 +69,13 @@ def _destination(text: str, path: Path, fmt: str | None, selector: str | None) -
     if fmt is None:
         ext = path.suffix or "a name without an extension"
         raise OutputError(f"{text}: cannot write {ext}; name the output {SUPPORTED}")
-    if fmt != "hdf5":
+    if not BY_NAME[fmt].datasets:
         if selector is not None:
+            inside = [f for f in FORMATS if f.datasets]
             raise OutputError(
-                f"{text}: ':{selector}' names a dataset, which only HDF5 outputs have; "
-                f"drop it or write .h5"
+                f"{text}: ':{selector}' names a dataset, which only "
+                f"{' or '.join(f.label for f in inside)} outputs have; drop it or write "
+                f"{' or '.join(f.outputs[0] for f in inside)}"
             )
         return Destination(text, path, fmt)
     name = (selector or DEFAULT_DATASET).strip()

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ import numpy.typing as npt
 
 from ..diskspace import write_errors
 from ..errors import OutputError
+from ..formats import BY_NAME
 from .blocks import BlockWriter, Specs
 from .destination import Destination, parse_destination
 from .provenance import provenance_record
@@ -129,8 +131,11 @@ def open_npy_writer(
         yield arrays["data"]
 
 
-def _format(dest: Destination):
-    return import_module(f".{dest.format}", __package__)
+def _format(dest: Destination) -> ModuleType:
+    """The writer module of ``dest``'s format (its row in :mod:`dsdoctor.formats`)."""
+    writer = BY_NAME[dest.format].writer
+    assert writer is not None  # parse_destination accepts only the outputs of formats with one
+    return import_module(f".{writer}", __package__)
 
 
 def _prepare(

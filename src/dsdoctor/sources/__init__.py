@@ -1,7 +1,9 @@
 """Open ``PATH[:SELECTOR]`` sources of every format behind one function.
 
 Each format lives in its own module and is imported only when a file of that format is opened,
-so ``inspect x.npy`` never imports h5py or pyarrow.
+so ``inspect x.npy`` never imports h5py or pyarrow. Which module reads which file is
+:mod:`dsdoctor.formats`' table: the extension, else the first bytes, names the format, and the
+format's row names its reader.
 """
 
 from __future__ import annotations
@@ -9,31 +11,36 @@ from __future__ import annotations
 import glob
 import os
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 
 from ..errors import SourceError, UsageError
+from ..formats import (
+    BY_NAME,
+    NAMES,
+    SNIFF_BYTES,
+    by_magic,
+    directory_formats,
+    read_by_extension,
+    read_extensions_text,
+)
 from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Entry, Source
 
 __all__ = [
     "DEFAULT_CHUNK_BYTES",
-    "FORMATS",
     "ArrayHandle",
     "Entry",
     "Source",
     "SourceSpec",
+    "detect_format",
     "open_array",
     "open_source",
     "parse_source",
 ]  # fmt: skip
 
-EXTENSIONS = {
-    ".npy": "npy", ".npz": "npz",
-    ".h5": "hdf5", ".hdf5": "hdf5", ".hdf": "hdf5", ".he5": "hdf5", ".mat": "hdf5", ".nc": "hdf5",
-    ".parquet": "parquet", ".pq": "parquet", ".parq": "parquet",
-    ".csv": "csv", ".tsv": "csv",
-}  # fmt: skip
-FORMATS = ("npy", "npz", "hdf5", "parquet", "csv")
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+#: The format standard input and pipes are read as: it is read front to back, so a stream can
+#: be spooled to a file as it arrives (:func:`.npy.spool_npy`); every other format seeks.
+STREAM_FORMAT = "npy"
 
 
 @dataclass(frozen=True)
@@ -70,40 +77,33 @@ def parse_source(text: str) -> SourceSpec:
 def sniff(path: Path) -> str | None:
     """Guess a format from the first bytes (for unknown extensions and HDF5 user blocks)."""
     if path.is_dir():
-        return "parquet"
+        return directory_formats()[0].name
     with open(path, "rb") as fp:
-        head = fp.read(8)
-        if head.startswith(b"\x93NUMPY"):
-            return "npy"
-        if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-            return "npz"
-        if head.startswith(b"PAR1") or head.startswith(b"PARE"):  # PARE: encrypted footer
-            return "parquet"
-        for offset in (0, 512, 1024, 2048):  # HDF5 superblock after a user block
-            fp.seek(offset)
-            if fp.read(8) == HDF5_MAGIC:
-                return "hdf5"
-    return None
+        fmt = by_magic(fp.read(SNIFF_BYTES))
+    return fmt.name if fmt else None
 
 
 def detect_format(path: Path, forced: str | None) -> str:
+    """The format ``path`` is read as: ``forced`` (``--source-format``), else its extension,
+    else its magic number (:mod:`dsdoctor.formats`); a directory is a Parquet dataset."""
     if forced:
-        if forced not in FORMATS:
+        if forced not in BY_NAME:
             raise UsageError(
-                f"unknown --source-format {forced!r}; choose one of {', '.join(FORMATS)}"
+                f"unknown --source-format {forced!r}; choose one of {', '.join(NAMES)}"
             )
         return forced
     ext = path.suffix.lower()
     if path.is_dir():
-        return "parquet"
-    if ext in EXTENSIONS:
-        return EXTENSIONS[ext]
+        return directory_formats()[0].name
+    by_ext = read_by_extension(ext)
+    if by_ext:
+        return by_ext.name
     guessed = sniff(path)
     if guessed:
         return guessed
     raise SourceError(
         f"{path}: unknown file type {ext or '(no extension)'}; dsdoctor reads "
-        ".npy, .npz, .h5/.hdf5, .parquet, .csv/.tsv — name the format with --source-format"
+        f"{read_extensions_text()} — name the format with --source-format"
     )
 
 
@@ -159,16 +159,18 @@ def open_source(
         from .npy import spool_stdin
 
         path = spool_stdin()  # removed when the process leaves, however it leaves
-        fmt = "npy"
+        fmt = STREAM_FORMAT
     elif _is_stream(path):
         path = _spool_stream(path, spec.display, format)
-        fmt = "npy"
+        fmt = STREAM_FORMAT
     else:
-        if path.is_dir() and format not in (None, "parquet"):
-            raise SourceError(f"{path} is a directory; only Parquet datasets can be directories")
+        folders = directory_formats()
+        if path.is_dir() and format is not None and format not in [f.name for f in folders]:
+            labels = " or ".join(f.label for f in folders)
+            raise SourceError(f"{path} is a directory; only {labels} datasets can be directories")
         fmt = detect_format(path, format)
         _refuse_interrupted(path, spec.display)
-    if target is not None and fmt not in ("parquet", "csv"):
+    if target is not None and not BY_NAME[fmt].is_table:
         raise UsageError(f"--target names a table column, but {spec.display} is {fmt}, not a table")
     try:
         return _open(fmt, path, spec.display, target, allow_pickle, follow_external)
@@ -196,8 +198,9 @@ def _spool_stream(path: Path, display: str, forced: str | None) -> Path:
     """A ``.npy`` stream copied to a temporary file (removed at exit); every other format needs
     to seek (a zip's directory and a Parquet footer are at the end; HDF5 jumps around; CSV is
     read in several passes), so it is refused before anything is read."""
-    fmt = forced or EXTENSIONS.get(path.suffix.lower())
-    if fmt not in (None, "npy"):
+    by_ext = read_by_extension(path.suffix)
+    fmt = forced or (by_ext.name if by_ext else None)
+    if fmt not in (None, STREAM_FORMAT):
         raise SourceError(
             f"{display} is not a regular file (a pipe or device); reading {fmt} needs a seekable "
             f"file: save it to a file first (e.g. cat {display} > data{path.suffix or '.' + fmt})"
@@ -243,23 +246,18 @@ def _shards(path: Path) -> list[str] | None:
     return None
 
 
-def _open(fmt, path, display, target, allow_pickle, follow_external) -> Source:
-    if fmt == "npy":
-        from .npy import NpySource
-
-        return NpySource(path, display, allow_pickle=allow_pickle)
-    if fmt == "npz":
-        from .npz import NpzSource
-
-        return NpzSource(path, display, allow_pickle=allow_pickle)
-    if fmt == "hdf5":
-        from .hdf5 import H5Source
-
-        return H5Source(path, display, follow_external=follow_external)
-    if fmt == "parquet":
-        from .parquet import ParquetSource
-
-        return ParquetSource(path, display, target=target)
-    from .csv import CsvSource
-
-    return CsvSource(path, display, target=target)
+def _open(
+    fmt: str,
+    path: Path,
+    display: str,
+    target: str | None,
+    allow_pickle: bool,
+    follow_external: bool,
+) -> Source:
+    """The format's reader (its row in :mod:`dsdoctor.formats`), given the options it takes."""
+    row = BY_NAME[fmt]
+    module, name = row.reader.split(":")
+    reader = getattr(import_module(f".{module}", __package__), name)
+    given = {"allow_pickle": allow_pickle, "follow_external": follow_external, "target": target}
+    source: Source = reader(path, display, **{option: given[option] for option in row.options})
+    return source

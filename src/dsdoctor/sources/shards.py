@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import SourceError
+from ..formats import BY_NAME, read_by_extension
 from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Chunk, FillRows, Source
 
 GLOB_CHARS = "*?["
@@ -40,15 +41,13 @@ def expand(pattern: str) -> list[str]:
 
 def directory_shards(path: Path) -> list[str] | None:
     """The data files of a directory of shards of one format (None: not a shard directory)."""
-    from . import EXTENSIONS
-
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
     by_format: dict[str, list[str]] = {}
     for p in files:
-        fmt = EXTENSIONS.get(p.suffix.lower())
+        fmt = read_by_extension(p.suffix)
         if fmt:
-            by_format.setdefault(fmt, []).append(str(p))
-    if not by_format or set(by_format) == {"parquet"}:
+            by_format.setdefault(fmt.name, []).append(str(p))
+    if not by_format or (len(by_format) == 1 and BY_NAME[next(iter(by_format))].directory):
         return None  # a Parquet directory is read as one Parquet dataset
     if len(by_format) > 1:
         kinds = ", ".join(f"{len(v)} {k}" for k, v in sorted(by_format.items()))

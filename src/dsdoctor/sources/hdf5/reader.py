@@ -29,17 +29,16 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from ..arrays import Ragged
-from ..errors import SourceError, UnsafeInputError
-from ..guarded import call_with_deadline
-from ..limits import READ_BUDGET, address_space_budget
-from ..units import format_bytes
-from .base import (
+from ...arrays import Ragged
+from ...errors import SourceError, UnsafeInputError
+from ...units import format_bytes
+from ..base import (
     DEFAULT_CHUNK_BYTES,
     ArrayHandle,
     Chunk,
@@ -50,7 +49,9 @@ from .base import (
     is_sparse,
     sparse_rows,
 )
-from .npz import BOMB_MIN_BYTES, BOMB_RATIO
+from ..npz import BOMB_MIN_BYTES, BOMB_RATIO
+from .guarded import call_with_deadline
+from .limits import READ_BUDGET, address_space_budget
 
 MAX_DEPTH = 64
 MAX_OBJECTS = 100_000
@@ -170,6 +171,7 @@ class H5Dataset(ArrayHandle):
         are missing, which (one callback per stored chunk): the cost follows what the file
         stores, not the shape it declares."""
         n, dset = self.shape[0], self.dset
+        assert n is not None  # the first axis counts samples: only a ragged time axis is None
         if n == 0 or self.layout.get("external"):
             return [(0, n, True)]  # nothing to read, or other files (read only when followed)
         if self.disk_bytes == 0:
@@ -272,7 +274,7 @@ class H5Dataset(ArrayHandle):
         if self.ragged:
             values = np.empty((0, *self.inner_shape), dtype=self.dtype)
             return Ragged.from_lengths(values, np.zeros(1, dtype=np.int64))
-        row = np.zeros((1, *self.shape[1:]), dtype=self.dtype)
+        row = np.zeros((1, *self.inner_shape), dtype=self.dtype)
         try:
             fill = self.dset.fillvalue
             if self.bitfield:
@@ -284,7 +286,7 @@ class H5Dataset(ArrayHandle):
 
     def _check_row_size(self, chunk_bytes: int) -> None:
         """Rows are read whole: one larger than both the chunk size and the address space a read
-        may take (:data:`~dsdoctor.limits.READ_BUDGET`) cannot be, whatever the file stores (a
+        may take (:data:`~.limits.READ_BUDGET`) cannot be, whatever the file stores (a
         never-written (2, 10¹²) dataset is 1.4 KB)."""
         one = self.row_bytes  # a ragged dataset's timestep: its rows are checked as read
         if self.shape[0] and one > max(chunk_bytes, READ_BUDGET):  # no rows: none is read
@@ -348,7 +350,7 @@ class H5Dataset(ArrayHandle):
     def _dense_chunks(self, chunk_bytes: int, lo: int, n: int) -> Iterator[np.ndarray]:
         dset = self.dset
         rows = self._rows(chunk_bytes)
-        buf = np.empty((min(rows, n - lo), *self.shape[1:]), dtype=self.dtype)
+        buf = np.empty((min(rows, n - lo), *self.inner_shape), dtype=self.dtype)
         dedupe = None if self.bitfield else _ChunkDedupe.for_dataset(dset, self.dtype, chunk_bytes)
         for start in range(lo, n, rows):
             count = min(rows, n - start)
@@ -366,13 +368,15 @@ class H5Dataset(ArrayHandle):
         HDF5 has no conversion from an array type to its base type)."""
         dset, rows = self.dset, self._rows(chunk_bytes)
         if not self.space_shape:  # a scalar dataspace holding one block: its first axis is N
-            block = np.asarray(dset[()], dtype=self.dtype).reshape(self.shape)
+            total = self.shape[0]
+            assert total is not None  # a dense dataset: every axis is known
+            block = np.asarray(dset[()], dtype=self.dtype).reshape((total, *self.inner_shape))
             for start in range(lo, n, rows):
                 yield block[start : start + rows]
             return
         for start in range(lo, n, rows):
             block = np.asarray(dset[start : min(n, start + rows)], dtype=self.dtype)
-            yield block.reshape((len(block), *self.shape[1:]))
+            yield block.reshape((len(block), *self.inner_shape))
 
     def _vlen_chunks(self, chunk_bytes: int, start: int, n: int) -> Iterator[Ragged]:
         """Variable-length rows in blocks. Each block is read in a child process with a deadline
@@ -382,7 +386,7 @@ class H5Dataset(ArrayHandle):
         while start < n:
             rows = min(rows, n - start)
             values, lengths = call_with_deadline(
-                lambda start=start, rows=rows: self._vlen_block(start, rows), self.source
+                partial(self._vlen_block, start, rows), self.source
             )
             total = len(values)
             yield Ragged.from_lengths(values, lengths)
@@ -480,7 +484,8 @@ class H5Source(Source):
             self.file = h5py.File(path, "r", locking=False)
         except (OSError, ValueError, RuntimeError) as exc:
             raise _h5_error(display, exc) from None
-        self._entries: list[Entry] | None = None
+        self._entries: list[Entry] = []
+        self._listed = False  # entries() walks the file once
 
     def close(self) -> None:
         try:
@@ -490,8 +495,8 @@ class H5Source(Source):
 
     # -- the tree ---------------------------------------------------------------------------
     def entries(self) -> list[Entry]:
-        if self._entries is None:
-            self._entries = []
+        if not self._listed:
+            self._listed = True
             try:
                 self._walk(self.file, "", {_object_key(self.file): "/"}, 0)
             except (OSError, RuntimeError, ValueError, KeyError) as exc:

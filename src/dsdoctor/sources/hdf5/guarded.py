@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import interrupts
-from .errors import SourceError
+from ... import interrupts
+from ...errors import SourceError
 
 #: Seconds one guarded read may take (``DSDOCTOR_READ_TIMEOUT`` overrides it).
 DEFAULT_TIMEOUT = 300.0

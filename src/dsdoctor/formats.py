@@ -1,0 +1,131 @@
+"""The file formats dsdoctor reads and writes: one row each, the only place a format is named.
+
+A row says how a file of the format is recognised, which module reads it, which module writes
+it (if any) and what an output of it may be called:
+
+- **name**: what ``--source-format`` takes and :attr:`ArrayHandle.format` holds;
+- **extensions**: the names read as this format (lower case, with the dot); a fix strips them
+  from a source's name to name its output (``y.h5`` → ``y.padded.npy``);
+- **magic**: ``(offset, bytes)`` pairs, any of which identifies a file whose extension says
+  nothing (``x.bin``; an HDF5 superblock after a user block);
+- **directory**: a directory of files is one dataset of this format (a Parquet dataset), not a
+  folder of shards;
+- **reader**: ``"module:Class"`` in :mod:`dsdoctor.sources`, a
+  :class:`~dsdoctor.sources.base.Source` built as ``Class(path, display, **options)``;
+  **options** names the keywords it takes among ``allow_pickle``, ``follow_external`` and
+  ``target`` (a format that takes ``target`` is a table: ``--target`` names one of its columns);
+- **writer**: a module of :mod:`dsdoctor.sinks` with a ``stream(dest, specs, main, record, *,
+  force, compression, inputs)`` context manager (see :mod:`dsdoctor.sinks.writers`), or None for
+  a format dsdoctor only reads; **outputs**: the extensions ``-o`` accepts for it (a subset of
+  what is read: ``.mat`` and ``.nc`` are HDF5 underneath but have their own conventions, which
+  dsdoctor does not write); **datasets**: ``-o FILE:/NAME`` names a dataset inside the file.
+
+Who uses it: :func:`dsdoctor.sources.detect_format` and :func:`~dsdoctor.sources.open_source`
+(extension, then magic, then the reader), :mod:`dsdoctor.sources.shards` (which files of a
+folder are shards), :func:`dsdoctor.sinks.parse_destination` and
+:func:`~dsdoctor.sinks.stream_arrays` (output extensions, writer), and
+:func:`dsdoctor.checks.fixes.output_for` (output names of fixes).
+
+Adding a format: a reader module in ``sources/`` (and a writer module in ``sinks/`` if dsdoctor
+writes it) and one row of :data:`FORMATS`. This module imports nothing, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Format:
+    """One row of :data:`FORMATS` (the fields are described at the top of this module)."""
+
+    name: str
+    label: str  # how messages name the format: "HDF5"
+    extensions: tuple[str, ...]
+    reader: str  # "module:Class" in dsdoctor.sources
+    options: tuple[str, ...] = ()
+    magic: tuple[tuple[int, bytes], ...] = ()
+    directory: bool = False
+    writer: str | None = None  # a module of dsdoctor.sinks
+    outputs: tuple[str, ...] = ()
+    datasets: bool = False
+    shown: str = ""  # how an error names what is read (default: the first extension)
+    outputs_shown: str = ""  # how an error names what -o takes (default: the first output)
+
+    @property
+    def is_table(self) -> bool:
+        """``--target`` names one of its columns."""
+        return "target" in self.options
+
+
+#: The superblock signature. HDF5 puts it at 0 or after a user block of 512·2ⁿ bytes; dsdoctor
+#: looks at the first four places (a MATLAB v7.3 ``.mat`` has a 512-byte user block).
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+FORMATS: tuple[Format, ...] = (
+    Format("npy", "npy", (".npy",), "npy:NpySource", ("allow_pickle",),
+           magic=((0, b"\x93NUMPY"),), writer="npy", outputs=(".npy",)),
+    Format("npz", "npz", (".npz",), "npz:NpzSource", ("allow_pickle",),
+           magic=((0, b"PK\x03\x04"), (0, b"PK\x05\x06")), writer="npz", outputs=(".npz",)),
+    Format("hdf5", "HDF5", (".h5", ".hdf5", ".hdf", ".he5", ".mat", ".nc"), "hdf5:H5Source",
+           ("follow_external",), magic=tuple((at, HDF5_MAGIC) for at in (0, 512, 1024, 2048)),
+           writer="hdf5", outputs=(".h5", ".hdf5", ".hdf"), datasets=True, shown=".h5/.hdf5",
+           outputs_shown=".h5 (or .h5:/NAME), .hdf5"),
+    Format("parquet", "Parquet", (".parquet", ".pq", ".parq"), "parquet:ParquetSource",
+           ("target",), magic=((0, b"PAR1"), (0, b"PARE")),  # PARE: an encrypted footer
+           directory=True, writer="parquet", outputs=(".parquet", ".pq")),
+    Format("csv", "CSV", (".csv", ".tsv"), "csv:CsvSource", ("target",), shown=".csv/.tsv"),
+)  # fmt: skip
+
+#: The format names, in table order (what ``--source-format`` accepts).
+NAMES: tuple[str, ...] = tuple(f.name for f in FORMATS)
+BY_NAME: dict[str, Format] = {f.name: f for f in FORMATS}
+_READ = {ext: f for f in FORMATS for ext in f.extensions}
+_WRITTEN = {ext: f for f in FORMATS for ext in f.outputs}
+#: Magic numbers by offset, then in table order: the order files are sniffed in.
+_MAGIC = sorted(((at, magic, f) for f in FORMATS for at, magic in f.magic), key=lambda m: m[0])
+#: Bytes to read from the start of a file to see every magic number.
+SNIFF_BYTES = max(at + len(magic) for at, magic, _ in _MAGIC)
+
+
+def read_by_extension(suffix: str) -> Format | None:
+    """The format a file named ``*.suffix`` is read as (``".H5"`` → hdf5), or None."""
+    return _READ.get(suffix.lower())
+
+
+def written_by_extension(suffix: str) -> Format | None:
+    """The format ``-o *.suffix`` is written as, or None when dsdoctor does not write it."""
+    return _WRITTEN.get(suffix.lower())
+
+
+def by_magic(head: bytes) -> Format | None:
+    """The format whose magic number ``head`` (the first :data:`SNIFF_BYTES` of a file) holds."""
+    for at, magic, fmt in _MAGIC:
+        if head[at : at + len(magic)] == magic:
+            return fmt
+    return None
+
+
+def directory_formats() -> list[Format]:
+    """The formats of which a directory is one dataset (Parquet)."""
+    return [f for f in FORMATS if f.directory]
+
+
+def strip_extension(name: str) -> str:
+    """``train.h5`` → ``train``: a file name without the extension it is read by (if any)."""
+    lower = name.lower()
+    for ext in _READ:
+        if lower.endswith(ext):
+            return name[: -len(ext)]
+    return name
+
+
+def read_extensions_text() -> str:
+    """``.npy, .npz, .h5/.hdf5, .parquet, .csv/.tsv``: what dsdoctor reads, for messages."""
+    return ", ".join(f.shown or f.extensions[0] for f in FORMATS)
+
+
+def output_extensions_text() -> str:
+    """``.npy, .npz, .h5 (or .h5:/NAME), .hdf5 or .parquet``: what ``-o`` takes, for messages."""
+    shown = [f.outputs_shown or f.outputs[0] for f in FORMATS if f.outputs]
+    return ", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]
