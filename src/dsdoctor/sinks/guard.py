@@ -47,7 +47,7 @@ def guard_outputs(
                     "its own name"
                 )
     for pattern in _globs(inputs):
-        for out in outputs:
+        for out in outs:  # (``outputs`` may be an iterator, already used up above)
             if _matches(out, pattern):
                 raise OutputError(
                     f"{out} would become one of the input shards {pattern}; inputs are never "

@@ -9,12 +9,20 @@ import tokenize
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from ..errors import SourceError
-from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, FillRows, Source, check_shape, sparse_rows
+from .base import (
+    DEFAULT_CHUNK_BYTES,
+    ArrayHandle,
+    Chunk,
+    FillRows,
+    Source,
+    check_shape,
+    sparse_rows,
+)
 
 MAX_HEADER_BYTES = 100_000
 #: Fortran-ordered arrays with more trailing positions than this are read through a memory map.
@@ -180,7 +188,7 @@ class NpyArray(ArrayHandle):
             return
         yield from self._rows(chunk_bytes, 0, self.dense_shape[0])
 
-    def runs(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[np.ndarray | FillRows]:
+    def runs(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk | FillRows]:
         """As :meth:`chunks`, with runs of rows in holes of a sparse file as :class:`FillRows`
         of zeros (read, they are zeros): a 16 TiB file with nothing on disk scans at once."""
         from ..interrupts import check
@@ -190,7 +198,7 @@ class NpyArray(ArrayHandle):
             yield from self.chunks(chunk_bytes)
             return
         self.require_readable()
-        runs = sparse_rows(self.path, self.offset, self.shape[0], self.row_bytes,
+        runs = sparse_rows(self.path, self.offset, self.dense_shape[0], self.row_bytes,
                            self.rows_per_read(chunk_bytes))  # fmt: skip
         zero = None
         for lo, hi, stored in runs:
@@ -199,7 +207,9 @@ class NpyArray(ArrayHandle):
                     check()
                     yield chunk
             else:
-                zero = np.zeros((1, *self.shape[1:]), dtype=self.dtype) if zero is None else zero
+                zero = (
+                    np.zeros((1, *self.dense_shape[1:]), dtype=self.dtype) if zero is None else zero
+                )
                 yield FillRows(zero, hi - lo, unwritten=False)
         check()
 
@@ -363,7 +373,7 @@ def spool_stdin(fd: int | None = None) -> Path:
 
     if fd is not None:
         return spool_npy(fd, STDIN)
-    stream = getattr(sys.stdin, "buffer", sys.stdin)
+    stream: Any = getattr(sys.stdin, "buffer", sys.stdin)
     try:
         return spool_npy(stream.fileno(), STDIN)
     except (AttributeError, OSError, io.UnsupportedOperation):

@@ -91,6 +91,7 @@ class ShardedArray(ArrayHandle):
 
     shards: list[ArrayHandle]
     shard_sources: list[str]  # each shard as ``PATH[:SELECTOR]``, for workers to reopen
+    origin: str  # the folder or glob the shards were found by (an input: outputs stay out of it)
 
     def _chunks(self, chunk_bytes: int) -> Iterator[Chunk]:
         for shard in self.shards:

@@ -138,7 +138,7 @@ class H5Dataset(ArrayHandle):
             fill = None
             for lo, hi, stored in segments:
                 if stored == HOLE:  # allocated, but a hole of a sparse file: zeros
-                    zero = np.zeros((1, *self.shape[1:]), dtype=self.dtype)
+                    zero = np.zeros((1, *self.dense_shape[1:]), dtype=self.dtype)
                     yield FillRows(zero, hi - lo, unwritten=False)
                 elif not stored:
                     fill = self._fill_row() if fill is None else fill
@@ -163,7 +163,7 @@ class H5Dataset(ArrayHandle):
             ) from None
 
     # -- what is stored ----------------------------------------------------------------------
-    def _segments(self) -> list[tuple[int, int, bool]]:
+    def _segments(self) -> list[tuple[int, int, bool | str]]:
         """``(first row, end row, stored)`` runs covering the rows. HDF5 allocates storage when
         data is written: a dataset whose storage size is 0 was never written, and in a chunked
         one a band of ``chunks[0]`` rows without a stored chunk is all fill value. The chunk
@@ -222,7 +222,9 @@ class H5Dataset(ArrayHandle):
         self, placed: list[tuple[int, int, int]], band: int, n: int
     ) -> list[tuple[int, int, bool | str]]:
         """The rows of full-width chunks, each chunk's runs lying in holes marked :data:`HOLE`."""
-        row = self.dset.id.get_type().get_size() * int(np.prod(self.shape[1:], dtype=np.int64))
+        row = self.dset.id.get_type().get_size() * int(
+            np.prod(self.dense_shape[1:], dtype=np.int64)
+        )
         least = self.rows_per_read(DEFAULT_CHUNK_BYTES)
         out: list[tuple[int, int, bool | str]] = []
         for lo, at, _ in sorted(placed):
@@ -246,7 +248,9 @@ class H5Dataset(ArrayHandle):
         offset = self.dset.id.get_offset()
         if offset is None:
             return [(0, n, True)]
-        row = self.dset.id.get_type().get_size() * int(np.prod(self.shape[1:], dtype=np.int64))
+        row = self.dset.id.get_type().get_size() * int(
+            np.prod(self.dense_shape[1:], dtype=np.int64)
+        )
         runs = sparse_rows(self.path, offset, n, row, self.rows_per_read(DEFAULT_CHUNK_BYTES))
         return [(lo, hi, True if stored else HOLE) for lo, hi, stored in runs]
 
