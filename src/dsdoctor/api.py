@@ -235,9 +235,7 @@ def check(
     for s in subjects:
         _scan_subject(s, expect, opts, executor)
     ctx = Context(subjects, expect, pairs, contract)
-    findings: list[Finding] = [
-        f for f in run_checks(ctx, chosen, skipped) if not _allowed_by_spec(f, subjects)
-    ]
+    findings: list[Finding] = list(run_checks(ctx, chosen, skipped))
     arrays = {s.name: {**s.handle.describe(), "role": s.role,
                        **({"stats": s.stats.to_dict()} if s.stats else {}),
                        **({"unsafe": s.handle.unsafe} if s.handle.unsafe else {})}
@@ -287,15 +285,6 @@ def _spec_subjects(
     xs, ys = [s for s in subjects if s.role == "x"], [s for s in subjects if s.role == "y"]
     pairs = [(xs[0], ys[0])] if len(xs) == 1 and len(ys) == 1 else []
     return subjects, pairs
-
-
-def _allowed_by_spec(f: Finding, subjects: list[Subject]) -> bool:
-    """NaN in an array the spec declares ``nullable`` is not a finding (±Inf still is)."""
-    if f.name != "non-finite-values":
-        return False
-    s = next((s for s in subjects if s.name in f.arrays), None)
-    a = getattr(s, "spec", None)
-    return bool(a and a.nullable and not f.evidence.get("posinf") and not f.evidence.get("neginf"))
 
 
 def _scan_subject(s: Subject, expect: Expectations, opts: SourceOptions, executor) -> None:
