@@ -125,6 +125,7 @@ def check(
     """
     from .. import api
     from ..findings import FAIL_ON
+    from ..render import REPORT_FORMATS, report_text
     from ..render.progress import progress
 
     if fail_on not in FAIL_ON:
@@ -137,7 +138,8 @@ def check(
     if report_format == "html" and output is None:
         raise UsageError("--format html writes a page: add -o report.html")
     if report_format == "text" and output is not None:
-        raise UsageError("-o writes a report file: add --format json, junit, github or html")
+        files = ", ".join(name for name, module in REPORT_FORMATS.items() if module)
+        raise UsageError(f"-o writes a report file: add --format {files}")
     report = api.check(
         *(sources or []),
         x=x,
@@ -162,40 +164,15 @@ def check(
         progress=progress,
         spec=spec if spec is not None else (not sources and x is None and y is None),
     )
-    if output is not None or report_format in ("junit", "github"):
-        inputs = _inputs(report, [*(sources or []), x, y], spec)
-        _emit(_render(report, report_format, select, ignore), output, force, inputs)
-    elif report_format == "json":
-        from ..render.json import print_json
-
-        print_json(report.to_dict())
-    else:
+    if report_format == "text":
         from ..render.text import render_report
 
         render_report(report, quiet=quiet, no_color=no_color)
+    else:
+        inputs = _inputs(report, [*(sources or []), x, y], spec) if output is not None else []
+        text = report_text(report, report_format, select=select, ignore=ignore)
+        _emit(text, output, force, inputs)
     return ExitCode.FINDINGS if report.failed(fail_on) else ExitCode.OK
-
-
-REPORT_FORMATS = ("text", "json", "junit", "github", "html")
-
-
-def _render(report, report_format: str, select, ignore) -> str:
-    """The report as the text of a machine format (the renderers do the work)."""
-    if report_format == "json":
-        from ..render.json import dumps
-
-        return dumps(report.to_dict()) + "\n"
-    if report_format == "junit":
-        from ..render.junit import checks_that_ran, to_junit
-
-        return to_junit(report, checks_that_ran(select, ignore))
-    if report_format == "github":
-        from ..render.github import to_github
-
-        return to_github(report)
-    from ..render.html import to_html
-
-    return to_html(report)
 
 
 def _emit(text: str, output: str | None, force: bool, inputs: list) -> None:

@@ -10,7 +10,7 @@ message ``%``, CR and LF become ``%25``, ``%0D``, ``%0A``; in properties ``:`` a
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..findings import Finding, Report
@@ -65,3 +65,8 @@ def _file(source: str | None) -> str | None:
         rel = os.path.relpath(path)
         path = rel if not rel.startswith("..") else path
     return path
+
+
+def report_text(report: Report, *, select: Any = None, ignore: Any = None) -> str:
+    """``check --format github``: one workflow annotation per finding."""
+    return to_github(report)

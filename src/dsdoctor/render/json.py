@@ -44,3 +44,8 @@ def dumps(obj: Any) -> str:
 
 def print_json(obj: Any) -> None:
     sys.stdout.write(dumps(obj) + "\n")
+
+
+def report_text(report: Any, *, select: Any = None, ignore: Any = None) -> str:
+    """``check --format json``: the report's JSON, one object and a newline."""
+    return dumps(report.to_dict()) + "\n"

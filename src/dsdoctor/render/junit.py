@@ -117,3 +117,10 @@ def _x(text: str) -> str:
     from .safe import printable
 
     return _INVALID_XML.sub("\ufffd", printable(text, lines=True))
+
+
+def report_text(
+    report: Report, *, select: list[str] | None = None, ignore: list[str] | None = None
+) -> str:
+    """``check --format junit``: one test case per check that ran."""
+    return to_junit(report, checks_that_ran(select, ignore))

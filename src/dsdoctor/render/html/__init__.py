@@ -10,7 +10,17 @@ fetched from anywhere. It is written with ``dsdoctor check … --format html -o 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .charts import chosen_maxlen
 from .page import to_html
 
-__all__ = ["chosen_maxlen", "to_html"]
+if TYPE_CHECKING:
+    from ...findings import Report
+
+__all__ = ["chosen_maxlen", "report_text", "to_html"]
+
+
+def report_text(report: Report, *, select: Any = None, ignore: Any = None) -> str:
+    """``check --format html``: the page."""
+    return to_html(report)
