@@ -172,6 +172,21 @@ def test_select_target_keeps_the_target_out_of_the_features(tmp_path):
     r = run("select", src, "--target", "y", "--first", "2", "-o", out)
     assert r.code == 0, r.stderr
     np.testing.assert_array_equal(np.load(out), [[1, 4], [2, 5], [3, 6]])
+    # with the target split off there are 2 features, not 3 (select dropped --target once)
+    assert_clean_error(run("select", src, "--target", "y", "--first", "3", "-o", tmp_path / "z.npy"),
+                       "has 2 features")  # fmt: skip
+
+
+@pytest.mark.parametrize("args", [["pad", "--maxlen", "2"], ["mask", "--value", "0"],
+                                  ["replicate", "--to", "3"], ["reshape", "--add-axis", "time"],
+                                  ["select", "--first", "1"], ["bucket", "--buckets", "1"]])  # fmt: skip
+def test_every_repair_reads_its_source_with_the_source_options(tmp_path, args):
+    """--source-format reaches the reader of every repair: a .npy read as npz is refused."""
+    src = tmp_path / "x.npy"
+    np.save(src, np.ones((3, 4)))
+    out = tmp_path / ("out" if args[0] == "bucket" else "out.npy")
+    r = run(args[0], src, *args[1:], "--source-format", "npz", "-o", out)
+    assert_clean_error(r, "not a valid .npz archive")
 
 
 def test_reshape_allow_pickle_is_an_option(tmp_path):

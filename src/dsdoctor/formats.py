@@ -120,6 +120,13 @@ def strip_extension(name: str) -> str:
     return name
 
 
+def is_table_format(name: str) -> bool:
+    """Whether sources of format ``name`` are tables (columns that ``--target`` or
+    ``select --columns`` can name)."""
+    fmt = BY_NAME.get(name)
+    return fmt is not None and fmt.is_table
+
+
 def read_extensions_text() -> str:
     """``.npy, .npz, .h5/.hdf5, .parquet, .csv/.tsv``: what dsdoctor reads, for messages."""
     return ", ".join(f.shown or f.extensions[0] for f in FORMATS)

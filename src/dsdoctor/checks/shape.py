@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterator
 
 from ..findings import Finding, Fix, Severity
+from ..formats import is_table_format
 from ..units import format_shape
 from . import fixes
 from .base import Check, Context, Subject
@@ -121,7 +122,7 @@ class FeatureWidthMismatch(Check):
                 continue
             fx = [fixes.select_first(h, want)] if have > want else []
             hint = ""
-            if have > want and h.format in ("csv", "parquet") and h.name == "columns":
+            if have > want and is_table_format(h.format) and h.name == "columns":
                 hint = "; if one column is the target, split it off with --target COL"
             yield self.finding([x], {"actual": have, "expected": want,
                                      "columns": h.layout.get("columns")}, fx,

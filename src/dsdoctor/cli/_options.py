@@ -16,6 +16,7 @@ import typer
 
 from .. import units
 from ..errors import UsageError
+from ..formats import NAMES
 
 
 def _parser(parse: Callable[..., Any], metavar: str, **bounds: Any) -> Callable[[str], Any]:
@@ -68,7 +69,7 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing out
 
 # -- how a source is read: every command that reads a source takes all five -----------------------
 SOURCE_FORMAT_HELP = (
-    "Read sources as this format: npy, npz, hdf5, parquet, csv (default: from the extension)."
+    f"Read sources as this format: {', '.join(NAMES)} (default: from the extension)."
 )
 SourceFormatOpt = Annotated[
     str | None, typer.Option("--source-format", help=SOURCE_FORMAT_HELP, metavar="FORMAT")

@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 
 from ..errors import ExitCode, UsageError
+from ..formats import NAMES
+from ..render import report_formats_help
 from . import app
 from ._options import (
     DEFAULT_CHUNK,
@@ -84,8 +86,8 @@ def check(
         str,
         typer.Option(
             "--format",
-            help="Report format: text, json, junit (JUnit XML), github (Actions annotations) or "
-            "html (a self-contained page with charts; needs -o).",
+            help=f"Report format: {report_formats_help()}.",
+            metavar="FORMAT",
         ),
     ] = "text",
     output: Annotated[
@@ -133,12 +135,14 @@ def check(
     report_format = "json" if json_ and output_format == "text" else output_format
     if report_format not in REPORT_FORMATS:
         raise UsageError(
-            f"--format must be one of {', '.join(REPORT_FORMATS)}, got {output_format!r}"
+            f"--format is the report format, one of {', '.join(REPORT_FORMATS)}; got "
+            f"{output_format!r}"
+            + (" (name a source's format with --source-format)" if output_format in NAMES else "")
         )
     if report_format == "html" and output is None:
         raise UsageError("--format html writes a page: add -o report.html")
     if report_format == "text" and output is not None:
-        files = ", ".join(name for name, module in REPORT_FORMATS.items() if module)
+        files = ", ".join(name for name, (module, _) in REPORT_FORMATS.items() if module)
         raise UsageError(f"-o writes a report file: add --format {files}")
     report = api.check(
         *(sources or []),

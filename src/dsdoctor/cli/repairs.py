@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import ExitCode
+from ..formats import output_extensions_text
 from . import app
 from ._options import (
     COUNT,
@@ -47,7 +48,7 @@ Out = Annotated[
     typer.Option(
         "--output",
         "-o",
-        help="Output file: .npy, .npz, .h5[:/NAME] or .parquet.",
+        help=f"Output file: {output_extensions_text()}.",
         metavar="OUT",
         parser=OUTPUT,
     ),
@@ -67,23 +68,29 @@ def _finish(result, json_: bool, no_color: bool) -> int:
 
 
 def _run(
-    op: str, src: str, output: str, chunk_size: str, json_: bool, no_color: bool, **options
+    op: str,
+    src: str,
+    output: str,
+    chunk_size: str,
+    json_: bool,
+    no_color: bool,
+    *,
+    format: str | None,
+    target: str | None,
+    allow_pickle: bool,
+    follow_external: bool,
+    **options: Any,
 ) -> int:
-    """Every repair command: call ``REPAIRS[op].file``, print what it wrote."""
+    """Every repair command: call ``REPAIRS[op].file`` with the source options (required here,
+    so that no command can drop one), print what it wrote."""
     from ..repairs.table import REPAIRS
     from ..units import parse_size
 
     chunk_bytes = parse_size(chunk_size, what="--chunk-size")
-    result = REPAIRS[op].file(src, output, chunk_bytes=chunk_bytes, **options)
+    result = REPAIRS[op].file(src, output, chunk_bytes=chunk_bytes, format=format, target=target,
+                              allow_pickle=allow_pickle, follow_external=follow_external,
+                              **options)  # fmt: skip
     return _finish(result, json_, no_color)
-
-
-def _src(
-    format: str | None, target: str | None, allow_pickle: bool, follow_external: bool
-) -> dict[str, Any]:
-    """The source options, as the repairs' keyword arguments (the reader's) take them."""
-    return {"format": format, "target": target, "allow_pickle": allow_pickle,
-            "follow_external": follow_external}  # fmt: skip
 
 
 @app.command(
@@ -138,7 +145,7 @@ def pad(
     torch.nn.utils.rnn.pack_padded_sequence takes."""
     return _run("pad", src, output, chunk_size, json_, no_color, maxlen=maxlen, padding=padding, truncating=truncating,
                 value=value, dtype=dtype, allow_lossy_cast=allow_lossy_cast, mask=not no_mask,
-                lengths=not no_lengths, force=force, **_src(format, target, allow_pickle, follow_external))  # fmt: skip
+                lengths=not no_lengths, force=force, format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external)  # fmt: skip
 
 
 @app.command(
@@ -172,7 +179,10 @@ def mask(
         no_color,
         value=value,
         force=force,
-        **_src(format, target, allow_pickle, follow_external),
+        format=format,
+        target=target,
+        allow_pickle=allow_pickle,
+        follow_external=follow_external,
     )
 
 
@@ -216,7 +226,7 @@ def replicate(
     """Broadcast a single-sample target to N samples, or repeat each sample K times. Any other
     case is refused with the reason."""
     return _run("replicate", src, output, chunk_size, json_, no_color, to=to, like=like, each=each, force=force,
-                **_src(format, target, allow_pickle, follow_external))  # fmt: skip
+                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external)  # fmt: skip
 
 
 @app.command(
@@ -257,7 +267,7 @@ def reshape(
 ) -> int:
     """Reshape every sample without changing its elements."""
     return _run("reshape", src, output, chunk_size, json_, no_color, shape=shape, add_axis=add_axis, force=force,
-                **_src(format, target, allow_pickle, follow_external))  # fmt: skip
+                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external)  # fmt: skip
 
 
 @app.command(
@@ -299,7 +309,8 @@ def select(
 ) -> int:
     """Keep some features to match a model's input width (lossy: the others are dropped)."""
     return _run("select", src, output, chunk_size, json_, no_color, features=features, columns=columns, first=first,
-                force=force, format=format)  # fmt: skip
+                force=force, format=format, target=target, allow_pickle=allow_pickle,
+                follow_external=follow_external)  # fmt: skip
 
 
 @app.command(
@@ -349,7 +360,7 @@ def bucket(
     bucket_<k>.npz (data, mask, lengths, index) and buckets.json."""
     return _run("bucket", src, output, chunk_size, json_, no_color, boundaries=boundaries, buckets=buckets,
                 pad_to_boundary=pad_to_boundary, padding=padding, value=value, force=force,
-                **_src(format, target, allow_pickle, follow_external))  # fmt: skip
+                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external)  # fmt: skip
 
 
 @app.command(
@@ -403,12 +414,13 @@ def repair(
     """Run check and apply the suggested fixes (by default only lossless ones) into OUTDIR;
     print what was applied, what was skipped and why."""
     from ..api import repair as run_repair
+    from ..render.progress import progress
 
     outcome = run_repair(*(sources or []), outdir=output, allow=allow, force=force, x=x, y=y, input_shape=input_shape,
                       features=features, timesteps=timesteps, classes=classes, mask_value=mask_value,
                       batch_size=batch_size, memory=memory, format=format, target=target,
                       allow_pickle=allow_pickle, follow_external=follow_external,
-                      chunk_size=chunk_size)  # fmt: skip
+                      chunk_size=chunk_size, progress=progress)  # fmt: skip
     if json_:
         from ..render.json import print_json
 

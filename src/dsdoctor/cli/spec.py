@@ -65,11 +65,12 @@ def infer(
     feature width, dtypes, classes and value ranges. Edit it, commit it, and `dsdoctor check`
     guards it."""
     from ..api import spec_infer
+    from ..render.progress import progress
 
     folder = str(Path(output).parent) if output != "-" else None
     text = spec_infer(*(sources or []), x=x, y=y, relative_to=folder, format=format, target=target,
                       allow_pickle=allow_pickle, follow_external=follow_external,
-                      chunk_size=chunk_size)  # fmt: skip
+                      chunk_size=chunk_size, progress=progress)  # fmt: skip
     if output == "-":
         typer.echo(text, nl=False)
     else:

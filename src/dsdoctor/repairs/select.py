@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import RepairError
+from ..formats import is_table_format
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
 from ..units import MAX_COUNT, format_shape, parse_count, parse_counts
 from .base import dense, exactly_one, memory_handle, option, require_dense, result, source_handle
@@ -41,7 +42,7 @@ def validate(
         return list(range(k))
     if columns is not None:
         names = [c.strip() for c in (columns.split(",") if isinstance(columns, str) else columns)]
-        have = h.layout.get("columns") if h.format in ("csv", "parquet") else None
+        have = h.layout.get("columns") if is_table_format(h.format) else None
         if not have or len(have) != width:
             raise RepairError(
                 f"--columns needs a table source whose columns are the features; {h.source} is not one (use --features)"
