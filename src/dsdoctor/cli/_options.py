@@ -118,8 +118,6 @@ ChunkSizeOpt = Annotated[
         parser=SIZE,
     ),
 ]
-#: The options above, as the API's keyword arguments take them.
-SOURCE_OPTIONS = ("format", "target", "allow_pickle", "follow_external", "chunk_size")
 
 # -- inputs and targets named apart (instead of whole sources) -------------------------------------
 XOpt = Annotated[
@@ -171,9 +169,6 @@ MemoryOpt = Annotated[
         "--memory", help="Memory one batch may take, e.g. 8GiB.", metavar="SIZE", parser=SIZE
     ),
 ]
-#: The options above, as the API's keyword arguments (and :func:`dsdoctor.api.expectations`) take them.
-EXPECTATIONS = ("input_shape", "features", "timesteps", "classes", "mask_value", "batch_size",
-                "memory")  # fmt: skip
 
 # -- padding: pad, bucket, mask and plan mean the same thing by each ----------------------------
 MaxlenOpt = Annotated[

@@ -30,7 +30,13 @@ from .base import (
     result,
     source_handle,
 )
-from .pad import check_pad_row, padded_windows, sequence_lengths, sequences_handle
+from .pad import (
+    check_pad_row,
+    padded_windows,
+    refuse_nan_as_integer,
+    sequence_lengths,
+    sequences_handle,
+)
 from .result import RepairResult
 from .write import input_paths, provenance
 
@@ -184,6 +190,7 @@ def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict[str, Any]], 
         start = 0
         for part in h.chunks(chunk_bytes):
             chunk = ragged(part)
+            refuse_nan_as_integer(chunk, h.dtype, h.source, start)
             here = which[start : start + len(chunk)]
             order = np.argsort(here, kind="stable")
             cuts = np.searchsorted(here[order], np.arange(len(summary) + 1))

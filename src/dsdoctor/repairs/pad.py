@@ -201,9 +201,9 @@ def padded_windows(r: Ragged, *, maxlen: int, dtype: np.dtype, chunk_bytes: int,
                    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:  # fmt: skip
     """``kernels.pad_values`` over ``r``'s sequences a window at a time, each window's padded
     data, mask and lengths about ``chunk_bytes``: sequences far shorter than ``maxlen`` would
-    otherwise pad a chunk of input into many chunks of output."""
-    check_pad_row("the data", maxlen, r.inner_shape, dtype)
-    refuse_nan_as_integer(r, dtype)
+    otherwise pad a chunk of input into many chunks of output. The callers have validated the
+    rows already (the padded row's size, :func:`check_pad_row`; no null read as an integer,
+    :func:`refuse_nan_as_integer`), once per source and once per chunk."""
     row_bytes = maxlen * (math.prod(r.inner_shape) * dtype.itemsize + 1) + 8
     rows = max(1, chunk_bytes // max(1, row_bytes))
     for start in range(0, len(r), rows):
