@@ -738,9 +738,11 @@ def _lossless_block(block: np.ndarray, target: np.dtype) -> bool:
             warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
             image = block.astype(target)
             if source.kind in "iu" and target.kind in "fc":
-                # An image at or past the integer range would make the cast back undefined.
+                # An image outside the integer range (±inf included: -2**63 as float16 is -inf)
+                # would make the cast back undefined.
                 limit = 2.0 ** (8 * source.itemsize - (source.kind == "i"))
-                if np.any(image.real >= limit):
+                real = image.real
+                if np.any(~np.isfinite(real) | (real >= limit) | (real < -limit)):
                     return False
             back = image.astype(source)
             same = back == block
