@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from ..engine.columns import ColumnFacts
 from ..engine.stats import ArrayStats
 from ..findings import Finding, Fix, Severity
 from ..sources.base import ArrayHandle
@@ -91,6 +92,8 @@ class Context:
     expect: Expectations
     pairs: list[tuple[Subject, Subject]] = field(default_factory=list)
     spec: object | None = None  # a dsdoctor.spec.Spec
+    #: the columns of the tables read that are not in any subject (engine/columns.py)
+    columns: list[ColumnFacts] = field(default_factory=list)
 
     def role(self, role: str) -> list[Subject]:
         return [s for s in self.subjects if s.role == role]
