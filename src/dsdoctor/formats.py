@@ -68,7 +68,7 @@ FORMATS: tuple[Format, ...] = (
     Format("npz", "npz", (".npz",), "npz:NpzSource", ("allow_pickle",),
            magic=((0, b"PK\x03\x04"), (0, b"PK\x05\x06")), writer="npz", outputs=(".npz",)),
     Format("hdf5", "HDF5", (".h5", ".hdf5", ".hdf", ".he5", ".mat", ".nc"), "hdf5:H5Source",
-           ("follow_external",), magic=tuple((at, HDF5_MAGIC) for at in (0, 512, 1024, 2048)),
+           ("follow_external", "target", "allow_pickle"), magic=tuple((at, HDF5_MAGIC) for at in (0, 512, 1024, 2048)),
            writer="hdf5", outputs=(".h5", ".hdf5", ".hdf"), datasets=True, shown=".h5/.hdf5",
            outputs_shown=".h5 (or .h5:/NAME), .hdf5"),
     Format("parquet", "Parquet", (".parquet", ".pq", ".parq"), "parquet:ParquetSource",

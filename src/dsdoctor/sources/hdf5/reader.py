@@ -52,6 +52,7 @@ from ..base import (
 from ..npz import BOMB_MIN_BYTES, BOMB_RATIO
 from .guarded import call_with_deadline
 from .limits import READ_BUDGET, address_space_budget
+from .pandas_store import FRAME_TYPES, FrameSource, pandas_type
 
 MAX_DEPTH = 64
 MAX_OBJECTS = 100_000
@@ -481,15 +482,20 @@ class _ChunkDedupe:
 class H5Source(Source):
     format = "hdf5"
 
-    def __init__(self, path: Path, display: str, *, follow_external: bool = False):
+    def __init__(self, path: Path, display: str, *, follow_external: bool = False,
+                 target: str | None = None, allow_pickle: bool = False):  # fmt: skip
         super().__init__(path, display)
-        self.follow_external = follow_external
+        self.follow_external, self.target, self.allow_pickle = follow_external, target, allow_pickle
         try:
             self.file = h5py.File(path, "r", locking=False)
         except (OSError, ValueError, RuntimeError) as exc:
             raise _h5_error(display, exc) from None
         self._entries: list[Entry] = []
         self._listed = False  # entries() walks the file once
+        #: pandas frames (``to_hdf``) met by the walk: key → the frame, or the error reading it
+        self._frames: dict[str, FrameSource | SourceError] = {}
+        self._frame_entries: set[int] = set()  # ids of the entries that are a frame's columns
+        self._target_frame: FrameSource | None = None
 
     def close(self) -> None:
         try:
@@ -560,7 +566,9 @@ class H5Source(Source):
                 )
                 continue
             seen[key] = path
-            if isinstance(obj, h5py.Group):
+            if isinstance(obj, h5py.Group) and pandas_type(obj) in FRAME_TYPES:
+                self._frame_walk(path)
+            elif isinstance(obj, h5py.Group):
                 self._entries.append(Entry(path, "group"))
                 self._walk(obj, path, seen, depth + 1)
             elif isinstance(obj, h5py.Dataset):
@@ -570,6 +578,102 @@ class H5Source(Source):
                     self._entries.append(Entry(path, "error", note=str(exc).splitlines()[0]))
             else:
                 self._entries.append(Entry(path, "other", note=type(obj).__name__))
+
+    # -- pandas frames (to_hdf) ---------------------------------------------------------------
+    def _frame_walk(self, key: str) -> None:
+        """A frame's entry and its columns' (its datasets are the frame's storage, not arrays)."""
+        frame = self._frame(key)
+        if isinstance(frame, SourceError):
+            self._entries.append(Entry(key, "error", note=str(frame)))
+            return
+        self._entries.append(Entry(key, "frame", note=frame.describe_frame()))
+        for e in frame.entries():
+            self._frame_entries.add(id(e))
+            self._entries.append(e)
+
+    def _frame(self, key: str, target: str | None = None) -> FrameSource | SourceError:
+        """The frame at ``key`` (read once; with ``target``, a frame of its own)."""
+        if target is None and key in self._frames:
+            return self._frames[key]
+        try:
+            frame: FrameSource | SourceError = FrameSource(
+                self.file,
+                key,
+                f"{self.display}:{key}",
+                self.path,
+                target=target,
+                allow_pickle=self.allow_pickle,
+            )
+        except SourceError as exc:
+            if target is not None:
+                raise
+            frame = exc
+        if target is None:
+            self._frames[key] = frame
+        return frame
+
+    def frames(self) -> dict[str, FrameSource | SourceError]:
+        """Every pandas frame of the file, by key (walks the file once)."""
+        self.entries()
+        return self._frames
+
+    def _frame_for(self, key: str | None) -> FrameSource:
+        """The frame ``--target`` applies to: ``key``, or the file's only one."""
+        if self._target_frame is not None and key in (None, self._target_frame.key):
+            return self._target_frame
+        if key is None:
+            keys = list(self.frames())
+            if not keys:
+                raise SourceError(
+                    f"--target names a table column, but {self.display} holds no pandas "
+                    "DataFrame (to_hdf); its datasets are arrays: give the target as "
+                    f"--y {self.display}:/NAME"
+                )
+            if len(keys) > 1:
+                raise SourceError(
+                    f"{self.display} holds {len(keys)} pandas DataFrames ({', '.join(keys)}); "
+                    f"choose one for --target as {self.display}:{keys[0]}"
+                )
+            key = keys[0]
+        frame = self._frame(key, self.target)
+        assert isinstance(frame, FrameSource)  # with a target, errors are raised
+        self._target_frame = frame
+        return frame
+
+    def target_array(self) -> ArrayHandle:
+        return self._frame_for(None).target_array()
+
+    def _frame_key(self, selector: str) -> tuple[str, str | None] | None:
+        """``(key, columns)`` when ``selector`` names a frame (``/df``) or columns of one
+        (``/df:a,b``); None for a dataset path."""
+        tries: list[tuple[str, str | None]] = [(selector, None)]
+        if ":" in selector:
+            key, cols = selector.rsplit(":", 1)
+            tries.append((key, cols))
+        for key, columns in tries:
+            path = key if key.startswith("/") else "/" + key
+            try:
+                hard = self.resolve(path)
+            except SourceError:
+                continue
+            obj = self.file.get(hard or path)
+            if isinstance(obj, h5py.Group) and pandas_type(obj) in FRAME_TYPES:
+                return path, columns
+        return None
+
+    def array(self, selector: str | None) -> ArrayHandle:
+        if selector is None and self.target is not None:
+            return self._frame_for(None).array(None)
+        if selector is None:
+            frames = self.frames()
+            loose = [a for a in self.arrays() if not isinstance(getattr(a, "table", None), FrameSource)
+                     and not (a.pickled and "frame" in a.layout)]  # fmt: skip
+            if len(frames) == 1 and not loose:
+                frame = next(iter(frames.values()))
+                if isinstance(frame, SourceError):
+                    raise frame
+                return frame.array(None)
+        return super().array(selector)
 
     def _dataset(self, dset: h5py.Dataset, path: str) -> H5Dataset:
         display = f"{self.display}:{path}"
@@ -648,9 +752,35 @@ class H5Source(Source):
         return None
 
     def arrays(self) -> list[ArrayHandle]:
-        return [e.array for e in self.entries() if e.array is not None]
+        """The datasets outside pandas frames, then each frame's arrays (a frame that cannot be
+        read safely is one handle not read, so ``check`` names it)."""
+        out = [e.array for e in self.entries()
+               if e.array is not None and id(e) not in self._frame_entries]  # fmt: skip
+        for key, frame in self._frames.items():
+            if isinstance(frame, FrameSource):
+                out += frame.arrays()
+            elif isinstance(frame, UnsafeInputError):
+                h = ArrayHandle(name=key, source=f"{self.display}:{key}", path=self.path,
+                                format="hdf5", shape=(), dtype=np.dtype(object), pickled=True)  # fmt: skip
+                h.unsafe, h.layout = str(frame), {"frame": key}
+                out.append(h)
+            else:
+                raise frame
+        return out
 
     def select(self, selector: str) -> ArrayHandle:
+        framed = self._frame_key(selector)
+        if framed is not None:
+            key, cols = framed
+            frame = self._frame_for(key) if self.target is not None else self._frame(key)
+            if isinstance(frame, SourceError):
+                raise frame
+            return frame.select(cols) if cols else frame.array(None)
+        if self.target is not None:
+            raise SourceError(
+                f"--target names a table column, but {self.display}:{selector} is not a pandas "
+                "DataFrame (to_hdf); give the target as --y FILE:/NAME"
+            )
         path = selector if selector.startswith("/") else "/" + selector
         hard = self.resolve(path)
         try:
