@@ -331,3 +331,84 @@ def test_plain_loads_refuses_the_extension_registry():
         copyreg.remove_extension("os", "system", 0xF0)
     with pytest.raises(ValueError, match="not a pickle"):
         plain_loads(b"plain text.")
+
+
+#: ``python -m dsdoctor ARGS`` ended (exit 86) the moment pickle resolves any global.
+AUDITED = """
+import os, sys, runpy
+def _no_pickle(event, args):
+    if event == "pickle.find_class":
+        os.write(2, b"UNPICKLED " + repr(args).encode() + b"\\n")
+        os._exit(86)
+sys.addaudithook(_no_pickle)
+sys.argv = ["dsdoctor", *sys.argv[1:]]
+runpy.run_module("dsdoctor", run_name="__main__")
+"""
+
+
+@pytest.mark.slow  # four fresh processes
+def test_no_global_is_resolved_reading_real_and_hostile_stores(tmp_path):
+    """Behind an audit hook in a real process: the metadata pickles of real files are parsed,
+    the hostile ones refused, and pickle never resolves a global."""
+    import subprocess
+    import sys
+
+    fixed, table = tmp_path / "fixed.h5", tmp_path / "table.h5"
+    frame().to_hdf(fixed, key="df", format="fixed")
+    frame().set_index("when").to_hdf(table, key="df", format="table", data_columns=["x1"])
+    bad = tmp_path / "bad.h5"
+    shutil.copy(table, bad)
+    marker = tmp_path / "PWNED"
+    with h5py.File(bad, "r+") as f:
+        f["df/table"].attrs["values_block_0_kind"] = np.bytes_(evil(marker))
+    runs = [("check", fixed), ("check", table, "--target", "y"), ("inspect", table),
+            ("check", bad)]  # fmt: skip
+    for args in runs:
+        p = subprocess.run([sys.executable, "-c", AUDITED, *map(str, args)], capture_output=True,
+                           env={**os.environ, "NO_COLOR": "1"}, timeout=120)  # fmt: skip
+        assert p.returncode in (0, 1), (args, p.returncode, p.stderr.decode())
+        assert b"UNPICKLED" not in p.stderr
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("fmt", ["fixed", "table"])
+def test_odd_frames(tmp_path, fmt):
+    """Empty frames, column names that are numbers, zones, durations and complex numbers."""
+    path = tmp_path / "odd.h5"
+    pd.DataFrame({"a": []}, dtype=float).to_hdf(path, key="empty", format="fixed")
+    pd.DataFrame({0: [1.0, 2.0], 1: [3.0, 4.0]}).to_hdf(path, key="ints", format=fmt)
+    zoned = pd.DataFrame({
+        "t": pd.date_range("2020", periods=3, tz="Europe/Berlin"),
+        "d": pd.to_timedelta([1, 2, None], unit="s"),
+        "v": [1.0, 2.0, 3.0],
+    }, index=["r1", "r2", "r3"])  # fmt: skip
+    zoned.to_hdf(path, key="zoned", format=fmt)
+    src = open_source(str(path))
+    frames = src.frames()
+    assert frames["/empty"].num_rows == 0
+    assert dsdoctor.load(f"{path}:/empty").shape == (0,)
+    assert frames["/ints"].schema.names == ["0", "1"]
+    z = frames["/zoned"]
+    assert z.schema.field("t").type == pa.timestamp("us", "Europe/Berlin")
+    got = table_of(z).to_pandas()
+    assert got["t"].tolist() == zoned["t"].tolist()
+    assert got["d"].isna().tolist() == [False, False, True]
+    assert "an unnamed string index" in z.describe_frame()
+    src.close()  # HDF5 shares an open file: a new handle would not see what pandas adds
+    if fmt == "fixed":
+        pd.DataFrame({"c": [1 + 2j, 3j], "v": [1.0, 2.0]}).to_hdf(path, key="cx", format="fixed")
+        cx = open_source(str(path)).frames()["/cx"]
+        assert cx.unread == {"c": "complex numbers (complex128), which a table column cannot hold"}
+
+
+def test_a_missing_compression_filter_is_named(tmp_path):
+    import tables
+
+    if not tables.which_lib_version("blosc"):
+        pytest.skip("PyTables without Blosc")
+    path = tmp_path / "blosc.h5"
+    frame().to_hdf(path, key="df", format="table", complevel=9, complib="blosc")
+    if h5py.h5z.filter_avail(32001):
+        pytest.skip("this h5py can decode Blosc (hdf5plugin loaded)")
+    assert_clean_error(cli("check", path, "--target", "y"), "the Blosc filter (HDF5 filter id 32001)",
+                       "hdf5plugin", "complib='zlib'")  # fmt: skip

@@ -128,7 +128,7 @@ class IndexInfo:
 
     def short(self) -> str:
         """``rid (integer)``, ``(g, h) (MultiIndex)``: for the layout of each array."""
-        names = ", ".join("None" if n is None else n for n in self.names)
+        names = ", ".join("unnamed" if n is None else n for n in self.names)
         return f"{names if len(self.names) == 1 else f'({names})'} ({self.kind})"
 
 
@@ -148,12 +148,14 @@ class FrameSource(TableSource):
         #: (dataset, its columns, why) of each pickled block not read
         self.pickled_blocks: list[tuple[str, list[str], str]] = []
         self._objects: dict[str, np.ndarray] = {}  # unpickled object blocks (--allow-pickle)
+        self._empty: set[str] = set()  # blocks pandas stored as an empty array
         try:
             if self.layout_name == "fixed":
                 self._rows = self._read_fixed(display)
             else:
                 self._rows = self._read_table(display)
-        except (OSError, RuntimeError, KeyError, TypeError, IndexError) as exc:
+        except (OSError, RuntimeError, KeyError, TypeError, IndexError, ValueError,
+                pa.ArrowException) as exc:  # fmt: skip
             raise SourceError(
                 f"{display} is a pandas DataFrame ({self.layout_name} format) that cannot be "
                 f"read ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
@@ -181,12 +183,12 @@ class FrameSource(TableSource):
             levels = int(_attr(attrs, f"{axis}_nlevels", display, 0))
             names = [_attr(g[f"{axis}_level{i}"].attrs, "name", display) for i in range(levels)]
             self.index = IndexInfo("MultiIndex", [None if n is None else str(n) for n in names])
-            rows = int(g[f"{axis}_label0"].shape[0]) if levels else 0
+            rows = _shape(g[f"{axis}_label0"], display)[0] if levels else 0
         else:
             kind = str(_attr(g[axis].attrs, "kind", display, "unknown"))
             name = _attr(g[axis].attrs, "name", display)
             self.index = IndexInfo(kind, [None if name is None else str(name)])
-            rows = int(g[axis].shape[0])
+            rows = _shape(g[axis], display)[0]
         if series:  # one column: ``values``, named after the Series
             label = _attr(attrs, "name", display)
             order = [str(label) if label is not None else "values"]
@@ -203,18 +205,22 @@ class FrameSource(TableSource):
             if h5py.check_vlen_dtype(dset.dtype) is not None or dset.dtype.kind == "O":
                 self._object_block(dset, where, items, rows, vtype, found, display)
                 continue
-            if series and dset.ndim == 1:
+            shape = _shape(dset, display)
+            if 0 in shape:  # pandas stores an empty block as one dummy element
+                self._empty.add(where)
+                shape = (0, len(items)) if rows == 0 else (rows, 0)
+            if series and len(shape) == 1:
                 position = None
-            elif dset.ndim != 2 or dset.shape[0] != rows or dset.shape[1] != len(items):
+            elif len(shape) != 2 or shape[0] != rows or shape[1] != len(items):
                 raise SourceError(
                     f"{display} is damaged: {where} has shape {dset.shape} where the frame has "
                     f"{rows:,} rows and the block {len(items)} columns"
                 )
             else:
                 position = 0
-            if dset.shape[0] != rows:
+            if shape[0] != rows:
                 raise SourceError(
-                    f"{display} is damaged: {where} has {dset.shape[0]:,} rows, the index {rows:,}"
+                    f"{display} is damaged: {where} has {shape[0]:,} rows, the index {rows:,}"
                 )
             is_bool = _is_bitfield(dset)
             for j, name in enumerate(items):
@@ -301,10 +307,12 @@ class FrameSource(TableSource):
         else:
             self.index = IndexInfo(str(_attr(tattrs, "index_kind", display, "unknown")),
                                    [self._index_name(display)])  # fmt: skip
+        info = self._info(display)
         found: dict[str, Column] = {}
         for fname in fields:
             if fname == "index":
                 continue
+            about = info.get(fname) if isinstance(info.get(fname), dict) else {}
             names = _attr(tattrs, f"{fname}_kind", display)
             if not isinstance(names, list):
                 raise SourceError(
@@ -323,7 +331,7 @@ class FrameSource(TableSource):
             for j, name in enumerate(map(str, names)):
                 try:
                     col = _column(name, "table", fname, None if position is None else j, base,
-                                  dtype_text, dtype_text == "bool")  # fmt: skip
+                                  dtype_text, dtype_text == "bool", about.get("tz"))  # fmt: skip
                 except Unsupported as exc:
                     self.unread[name] = str(exc)
                     continue
@@ -342,12 +350,17 @@ class FrameSource(TableSource):
         self.columns = [found[n] for n in order if n in found]
         return int(table.shape[0])
 
-    def _index_name(self, display: str) -> str | None:
+    def _info(self, display: str) -> dict:
+        """The group's ``info`` (index name, zones of datetime blocks); empty when it holds a
+        pickled object (a ``freq``), which is never loaded: nothing needed is lost."""
         try:
             info = _attr(self.group.attrs, "info", display, {})
-        except UnsafeInputError:  # a freq or tz object in the info: the name is not needed
-            return None
-        index = info.get("index") if isinstance(info, dict) else None
+        except UnsafeInputError:
+            return {}
+        return info if isinstance(info, dict) else {}
+
+    def _index_name(self, display: str) -> str | None:
+        index = self._info(display).get("index")
         name = index.get("index_name") if isinstance(index, dict) else None
         return None if name is None else str(name)
 
@@ -393,10 +406,34 @@ class FrameSource(TableSource):
                 arrays = [self._arrow(c, raw, lo, hi) for c in wanted]
                 yield pa.RecordBatch.from_arrays(arrays, names=[c.name for c in wanted])
         except (OSError, RuntimeError, ValueError, TypeError, KeyError, pa.ArrowException) as exc:
+            where = f"{self.display}:{','.join(columns)}"
+            missing = self._missing_filters(wanted)
+            if missing:
+                raise SourceError(
+                    f"{where} is compressed with {' and '.join(missing)}, which this HDF5 "
+                    "installation cannot decode; install the filter plugin (`pip install "
+                    "hdf5plugin` has Blosc, LZ4, Zstandard…; LZO comes with PyTables) or re-save "
+                    "with df.to_hdf(…, complib='zlib')"
+                ) from None
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise SourceError(
-                f"{self.display}:{','.join(columns)} cannot be read ({msg})"
-            ) from None
+            raise SourceError(f"{where} cannot be read ({msg})") from None
+
+    def _missing_filters(self, wanted: list[Column]) -> list[str]:
+        """The compression filters of the datasets read that HDF5 cannot load, named."""
+        from .reader import FILTER_NAMES  # the table of filter names lives with the reader
+
+        out: list[str] = []
+        for path in dict.fromkeys(c.dataset for c in wanted if c.dataset not in self._objects):
+            try:
+                dcpl = self.group[path].id.get_create_plist()
+                for i in range(dcpl.get_nfilters()):
+                    code, _flags, _values, name = dcpl.get_filter(i)
+                    if not h5py.h5z.filter_avail(code):
+                        label = FILTER_NAMES.get(code) or name.decode(errors="replace")
+                        out.append(f"the {label} filter (HDF5 filter id {code})")
+            except (OSError, RuntimeError, ValueError, KeyError):
+                continue
+        return list(dict.fromkeys(out))
 
     def _read(self, wanted: list[Column], lo: int, hi: int) -> dict[str, np.ndarray]:
         """Rows ``lo:hi`` of each dataset (fixed) or field (table) the columns need, read once."""
@@ -410,6 +447,8 @@ class FrameSource(TableSource):
             return out
         for c in wanted:
             if c.dataset in out:
+                continue
+            if c.dataset in self._empty:  # pragma: no cover - no rows: nothing is read
                 continue
             if c.dataset in self._objects:
                 out[c.dataset] = self._objects[c.dataset][lo:hi]
@@ -480,6 +519,18 @@ class FrameSource(TableSource):
         return (f"pandas {what} ({self.layout_name} format, to_hdf): {self._rows:,} rows × "
                 f"{shown} column{'s' if shown != 1 else ''}; {self.index.text()}, not a "
                 "feature")  # fmt: skip
+
+
+def _shape(dset: h5py.Dataset, display: str) -> tuple[int, ...]:
+    """The shape pandas wrote: an empty array is stored as one dummy element with the real
+    (empty) shape in the attribute ``shape``."""
+    shape = tuple(int(d) for d in dset.shape)
+    if "shape" in dset.attrs:
+        declared = _attr(dset.attrs, "shape", display)
+        if isinstance(declared, tuple | list) and all(isinstance(d, int) for d in declared):
+            if 0 in declared:
+                return tuple(declared)
+    return shape
 
 
 def _zone(attrs, display: str) -> str | None:
