@@ -527,9 +527,9 @@ def _shape(dset: h5py.Dataset, display: str) -> tuple[int, ...]:
     shape = tuple(int(d) for d in dset.shape)
     if "shape" in dset.attrs:
         declared = _attr(dset.attrs, "shape", display)
-        if isinstance(declared, tuple | list) and all(isinstance(d, int) for d in declared):
-            if 0 in declared:
-                return tuple(declared)
+        plain = isinstance(declared, tuple | list) and all(isinstance(d, int) for d in declared)
+        if plain and 0 in declared:
+            return tuple(declared)
     return shape
 
 
