@@ -312,7 +312,8 @@ class FrameSource(TableSource):
         for fname in fields:
             if fname == "index":
                 continue
-            about = info.get(fname) if isinstance(info.get(fname), dict) else {}
+            about = info.get(fname)
+            zone = about.get("tz") if isinstance(about, dict) else None
             names = _attr(tattrs, f"{fname}_kind", display)
             if not isinstance(names, list):
                 raise SourceError(
@@ -331,7 +332,7 @@ class FrameSource(TableSource):
             for j, name in enumerate(map(str, names)):
                 try:
                     col = _column(name, "table", fname, None if position is None else j, base,
-                                  dtype_text, dtype_text == "bool", about.get("tz"))  # fmt: skip
+                                  dtype_text, dtype_text == "bool", zone)  # fmt: skip
                 except Unsupported as exc:
                     self.unread[name] = str(exc)
                     continue
