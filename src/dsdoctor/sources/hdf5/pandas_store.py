@@ -399,7 +399,7 @@ class FrameSource(TableSource):
 
     def batches(self, columns: list[str], rows: int) -> Iterator[pa.RecordBatch]:
         wanted = [self._by_name[c] for c in columns]
-        n, rows = self._rows, max(1, rows)
+        n, rows = self._rows, max(1, self._rows_within(wanted, rows))
         try:
             for lo in range(0, n, rows):
                 hi = min(n, lo + rows)
@@ -436,31 +436,50 @@ class FrameSource(TableSource):
                 continue
         return list(dict.fromkeys(out))
 
-    def _read(self, wanted: list[Column], lo: int, hi: int) -> dict[str, np.ndarray]:
-        """Rows ``lo:hi`` of each dataset (fixed) or field (table) the columns need, read once."""
-        out: dict[str, np.ndarray] = {}
+    def _rows_within(self, wanted: list[Column], rows: int) -> int:
+        """``rows``, fewer when more is read than the columns asked for: a table-format field
+        holds a whole block of columns (HDF5 reads an array member whole), so ``rows`` rows of
+        a field of 1,000 columns are read to get one of them."""
+        if self.layout_name != "table":
+            return rows  # a fixed-format block is read for the columns asked only
+        table = self.group["table"].dtype
+        fields = dict.fromkeys(c.field for c in wanted if c.field)
+        read = sum(table.fields[f][0].itemsize for f in fields)
+        asked = sum(c.itemsize for c in wanted)
+        return rows if read <= asked else max(1, rows * asked // read)
+
+    def _read(self, wanted: list[Column], lo: int, hi: int) -> dict[str, tuple[np.ndarray, dict]]:
+        """Rows ``lo:hi`` of each dataset (fixed) or field (table) the columns need, read once,
+        with where each column's position of its block is in what was read."""
+        out: dict[str, tuple[np.ndarray, dict]] = {}
         if self.layout_name == "table":
             fields = list(dict.fromkeys(c.field for c in wanted if c.field))
             if fields:
                 rec = self.group["table"].fields(fields)[lo:hi]
                 for f in fields:
-                    out[f] = rec[f] if rec.dtype.names else rec
+                    out[f] = (rec[f] if rec.dtype.names else rec, {})
             return out
         for c in wanted:
-            if c.dataset in out:
-                continue
-            if c.dataset in self._empty:  # pragma: no cover - no rows: nothing is read
+            if c.dataset in out or c.dataset in self._empty:
                 continue
             if c.dataset in self._objects:
-                out[c.dataset] = self._objects[c.dataset][lo:hi]
-            else:
-                out[c.dataset] = self.group[c.dataset][lo:hi]
+                out[c.dataset] = (self._objects[c.dataset][lo:hi], {})
+                continue
+            dset = self.group[c.dataset]
+            asked = sorted({w.position for w in wanted
+                            if w.dataset == c.dataset and w.position is not None})  # fmt: skip
+            if dset.ndim == 1 or len(asked) == dset.shape[1]:
+                out[c.dataset] = (dset[lo:hi], {})
+            else:  # only the columns asked for (a block may hold thousands)
+                out[c.dataset] = (dset[lo:hi, asked], {p: i for i, p in enumerate(asked)})
         return out
 
-    def _arrow(self, c: Column, raw: dict[str, np.ndarray], lo: int, hi: int) -> pa.Array:
-        values = raw[c.field or c.dataset]
+    def _arrow(
+        self, c: Column, raw: dict[str, tuple[np.ndarray, dict]], lo: int, hi: int
+    ) -> pa.Array:
+        values, where = raw[c.field or c.dataset]
         if c.position is not None:
-            values = values[:, c.position]
+            values = values[:, where.get(c.position, c.position)]
         if c.kind == "number":
             return pa.array(np.ascontiguousarray(values))
         if c.kind == "bool":
