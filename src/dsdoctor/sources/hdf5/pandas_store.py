@@ -32,6 +32,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ...errors import SourceError, UnsafeInputError
 from ...units import format_bytes
@@ -181,13 +182,12 @@ class FrameSource(TableSource):
         variety = _attr(attrs, f"{axis}_variety", display, "regular")
         if variety == "multi":
             levels = int(_attr(attrs, f"{axis}_nlevels", display, 0))
-            names = [_attr(g[f"{axis}_level{i}"].attrs, "name", display) for i in range(levels)]
-            self.index = IndexInfo("MultiIndex", [None if n is None else str(n) for n in names])
+            names = [_label(g[f"{axis}_level{i}"].attrs, display) for i in range(levels)]
+            self.index = IndexInfo("MultiIndex", names)
             rows = _shape(g[f"{axis}_label0"], display)[0] if levels else 0
         else:
             kind = str(_attr(g[axis].attrs, "kind", display, "unknown"))
-            name = _attr(g[axis].attrs, "name", display)
-            self.index = IndexInfo(kind, [None if name is None else str(name)])
+            self.index = IndexInfo(kind, [_label(g[axis].attrs, display)])
             rows = _shape(g[axis], display)[0]
         if series:  # one column: ``values``, named after the Series
             label = _attr(attrs, "name", display)
@@ -488,14 +488,7 @@ class FrameSource(TableSource):
             ints = np.ascontiguousarray(values).view(np.int64)
             return pa.array(ints, mask=ints == NAT).cast(c.arrow)
         if c.kind == "bytes":
-            mask = values == c.nan_rep if c.nan_rep is not None else None
-            try:
-                text = np.char.decode(values, "utf-8")
-            except UnicodeDecodeError as exc:
-                raise SourceError(
-                    f"{self.display}:{c.name} holds text that is not UTF-8 (rows {lo:,}-{hi:,}: {exc})"
-                ) from None
-            return pa.array(text, type=pa.string(), mask=mask)
+            return self._text(c, values, lo, hi)
         if c.kind == "category":
             codes = np.ascontiguousarray(values)
             indices = pa.array(codes, mask=codes < 0)
@@ -504,6 +497,24 @@ class FrameSource(TableSource):
             return pa.array(values, type=c.arrow, from_pandas=True)
         except (pa.ArrowException, TypeError, ValueError):
             return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+
+    def _text(self, c: Column, values: np.ndarray, lo: int, hi: int) -> pa.Array:
+        """Fixed-width bytes (null-padded, as numpy reads them) as UTF-8 strings, in Arrow's
+        kernels (16x numpy's ``char.decode``); the frame's ``nan_rep`` is a null."""
+        width = max(1, values.dtype.itemsize)
+        raw = pa.array(np.ascontiguousarray(values).view(f"S{width}"), type=pa.binary(width))
+        try:
+            text = raw.cast(pa.binary()).cast(pa.string())
+        except pa.ArrowInvalid:
+            raise SourceError(
+                f"{self.display}:{c.name} holds text that is not UTF-8 (rows {lo:,}-{hi:,}); "
+                "the file is damaged or was written with another encoding"
+            ) from None
+        text = pc.utf8_rtrim(text, characters="\x00")
+        if c.nan_rep is not None:
+            missing = pc.equal(text, c.nan_rep.decode("utf-8", errors="replace"))
+            text = pc.if_else(missing, pa.scalar(None, pa.string()), text)
+        return text
 
     # -- inspect ----------------------------------------------------------------------------
     def entries(self) -> list[Entry]:
@@ -539,6 +550,16 @@ class FrameSource(TableSource):
         return (f"pandas {what} ({self.layout_name} format, to_hdf): {self._rows:,} rows × "
                 f"{shown} column{'s' if shown != 1 else ''}; {self.index.text()}, not a "
                 "feature")  # fmt: skip
+
+
+def _label(attrs, display: str) -> str | None:
+    """An index's name (None when unnamed, or when pickled as an object that is not loaded: a
+    name is not worth refusing the frame for)."""
+    try:
+        name = _attr(attrs, "name", display)
+    except UnsafeInputError:
+        return None
+    return None if name is None else str(name)
 
 
 def _shape(dset: h5py.Dataset, display: str) -> tuple[int, ...]:
