@@ -496,6 +496,9 @@ class H5Source(Source):
         self._frames: dict[str, FrameSource | SourceError] = {}
         self._frame_entries: set[int] = set()  # ids of the entries that are a frame's columns
         self._target_frame: FrameSource | None = None
+        #: pandas writes through PyTables, which marks the root group: only then are groups
+        #: asked for ``pandas_type`` (one attribute lookup per group of other files saved)
+        self._pytables = _has_attr(self.file, "PYTABLES_FORMAT_VERSION")
 
     def close(self) -> None:
         try:
@@ -566,7 +569,7 @@ class H5Source(Source):
                 )
                 continue
             seen[key] = path
-            if isinstance(obj, h5py.Group) and pandas_type(obj) in FRAME_TYPES:
+            if isinstance(obj, h5py.Group) and self._pytables and pandas_type(obj) in FRAME_TYPES:
                 self._frame_walk(path)
             elif isinstance(obj, h5py.Group):
                 self._entries.append(Entry(path, "group"))
@@ -657,7 +660,7 @@ class H5Source(Source):
             except SourceError:
                 continue
             obj = self.file.get(hard or path)
-            if isinstance(obj, h5py.Group) and pandas_type(obj) in FRAME_TYPES:
+            if self._pytables and isinstance(obj, h5py.Group) and pandas_type(obj) in FRAME_TYPES:
                 return path, columns
         return None
 
@@ -920,6 +923,13 @@ def _smaller(chunks: list[int]) -> list[int]:
 
 def _join(group: str, name: str) -> str:
     return f"{group.rstrip('/')}/{name}"
+
+
+def _has_attr(obj, name: str) -> bool:
+    try:
+        return name in obj.attrs
+    except (OSError, RuntimeError, ValueError, KeyError):
+        return False
 
 
 def _is_bitfield(dset: h5py.Dataset) -> bool:
