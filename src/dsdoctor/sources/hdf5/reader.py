@@ -649,6 +649,8 @@ class H5Source(Source):
     def _frame_key(self, selector: str) -> tuple[str, str | None] | None:
         """``(key, columns)`` when ``selector`` names a frame (``/df``) or columns of one
         (``/df:a,b``); None for a dataset path."""
+        if not self._pytables:
+            return None
         tries: list[tuple[str, str | None]] = [(selector, None)]
         if ":" in selector:
             key, cols = selector.rsplit(":", 1)
@@ -660,7 +662,7 @@ class H5Source(Source):
             except SourceError:
                 continue
             obj = self.file.get(hard or path)
-            if self._pytables and isinstance(obj, h5py.Group) and pandas_type(obj) in FRAME_TYPES:
+            if isinstance(obj, h5py.Group) and pandas_type(obj) in FRAME_TYPES:
                 return path, columns
         return None
 
