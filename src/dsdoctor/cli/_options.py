@@ -225,15 +225,6 @@ SchedulerOpt = Annotated[
 ]
 
 # -- missing values: dropna and impute -------------------------------------------------------------
-DropnaYOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--y",
-        help="The targets, PATH[:SELECTOR]: the same samples are dropped from them (written as "
-        "the output's y).",
-        metavar="SRC",
-    ),
-]
 StrategyOpt = Annotated[
     str | None,
     typer.Option(
