@@ -62,18 +62,22 @@ def sidecar(path: PurePath) -> PurePath:
 
 def read_provenance(out: str) -> dict[str, Any] | None:
     """The provenance record an output of dsdoctor holds (Parquet schema metadata, the npz member
-    ``provenance``, the HDF5 attributes of its dataset, or the ``.dsdoctor.json`` beside it), or
-    None when it holds none. Reads only that record: nothing is unpickled."""
+    ``provenance``, the HDF5 attributes of its dataset, or for ``.npy`` and ``.csv`` the
+    ``.dsdoctor.json`` beside it), or None when it holds none. Reads only that record: nothing
+    is unpickled."""
     from pathlib import Path
 
     from .destination import parse_destination
 
-    dest = parse_destination(out)
-    side = Path(sidecar(dest.path))
     text: str | None = None
-    if side.is_file():
+    if Path(out).suffix.lower() in (".csv", ".npy") and Path(out).is_file():
+        side = Path(sidecar(Path(out)))
+        if not side.is_file():
+            return None
         text = side.read_text(encoding="utf-8")
-    elif dest.format == "parquet" and dest.path.is_file():
+        return _record(text)
+    dest = parse_destination(out)
+    if dest.format == "parquet" and dest.path.is_file():
         import pyarrow.parquet as pq
 
         meta = pq.read_schema(dest.path).metadata or {}
@@ -112,6 +116,10 @@ def read_provenance(out: str) -> dict[str, Any] | None:
             except ValueError:
                 record[key] = value
         return record or None
+    return _record(text)
+
+
+def _record(text: str | None) -> dict[str, Any] | None:
     if text is None:
         return None
     try:
