@@ -221,6 +221,7 @@ def test_dropna_drops_the_same_rows_from_x_and_y(tmp_path, out):
     np.testing.assert_array_equal(got["data"], x[keep])
     np.testing.assert_array_equal(got["y"], y[keep])
     xs, ys, rows = dsdoctor.dropna(x, y=y)
+    np.testing.assert_array_equal(ys, y[keep])
     np.testing.assert_array_equal(rows, keep)
     np.testing.assert_array_equal(xs, x[keep])
 
@@ -328,7 +329,7 @@ def test_from_reapplies_an_arrays_features(tmp_path):
 
 
 def test_from_an_output_without_statistics_is_a_clean_error_and_writes_nothing(table, tmp_path):
-    df, path = table
+    _, path = table
     assert cli("dropna", path, "-o", tmp_path / "d.parquet").code == 0  # a record, not impute's
     np.save(tmp_path / "plain.npy", np.zeros((3, 2)))
     for bad in (tmp_path / "d.parquet", tmp_path / "plain.npy"):
@@ -370,7 +371,7 @@ def test_most_frequent_refuses_a_measurement_past_its_distinct_bound(tmp_path, m
 
 
 def test_frameworks_train_on_the_imputed_output(table, tmp_path):
-    df, path = table
+    _, path = table
     assert cli("impute", path, "--target", "body_mass_g", "--strategy", "median", "-o",
                tmp_path / "o.parquet").code == 0  # fmt: skip
     got = pd.read_parquet(tmp_path / "o.parquet").dropna(subset=["body_mass_g"])
