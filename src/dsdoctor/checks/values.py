@@ -181,6 +181,8 @@ def missing_fixes(ctx: Context, key: str, subjects: list[Subject]) -> list[Fix]:
         return []
     x = next((s for s in subjects if s.role != "y"), subjects[0])
     if table_display(x) is not None:
+        if getattr(x.handle, "table", None) is None:
+            return []  # a folder of tables: dropna/impute read one table at a time
         y = ctx.target_of(x) if x.role == "x" else None
         target = (
             y.handle.layout.get("columns", [None])[0]

@@ -59,6 +59,10 @@ def dropna_file(src: Any, out: str, *, y: str | None = None, force: bool = False
     x = source_handle(src, **source_options)
     options = {k: v for k, v in source_options.items() if k != "target"}
     yh = source_handle(y, **options) if y is not None else None
+    table_of_x = getattr(x, "table", None)
+    if yh is None and table_of_x is not None and table_of_x.target is not None:
+        yh = table_of_x.target_array()  # columns of a table with --target: y is its target column
+        yh.require_readable()
     validate(x, yh)
     handles = [x] if yh is None else [x, yh]
     kept = 0

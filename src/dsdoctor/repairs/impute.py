@@ -373,7 +373,6 @@ def _table(table, out: str, how: str, fill_value: Any, stats: dict[str, Any] | N
     numeric = [f.name for f in schema if is_numeric_type(f.type) and f.name != target]
     category = [f.name for f in schema if is_category_type(f.type) and f.name != target]
     fills: dict[str, Any] = {}
-    warnings: list[str] = []
     if stats is not None:
         found = stats.get("columns")
         if not isinstance(found, dict):
@@ -429,12 +428,13 @@ def _table(table, out: str, how: str, fill_value: Any, stats: dict[str, Any] | N
             rows += batch.num_rows
     res = RepairResult("impute", table.display, w.paths, [rows, len(schema.names)], "table",
                        {"strategy": how, "fill": fills, "filled": filled})  # fmt: skip
+    if target in left:
+        res.warnings.append(f"the target {target} keeps its {left.pop(target):,} missing values "
+                            "(labels are never invented): `dsdoctor dropna` drops those rows")  # fmt: skip
     if left:
         listing = ", ".join(f"{k} {v:,}" for k, v in list(left.items())[:10])
-        why = ("the target is never filled (dropna drops those rows)" if target in left else
-               "no fill value for them (not numbers or categories, or no value present)")  # fmt: skip
-        res.warnings.append(f"missing values left: {listing}; {why}")
-    res.warnings += warnings
+        res.warnings.append(f"missing values left in {listing}: no fill value for them (not "
+                            "numbers or categories, or no value present to take a statistic of)")  # fmt: skip
     return res
 
 
