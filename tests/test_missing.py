@@ -193,6 +193,19 @@ def test_dropna_of_a_table_keeps_every_column_and_drops_rows_as_pandas(table, tm
     assert outs[0].tolist() == outs[1].tolist()
 
 
+def test_dropna_keeps_a_stored_pandas_index_as_the_index(tmp_path):
+    """A frame filtered before ``to_parquet`` stores its index as ``__index_level_0__``: after
+    dropna, pandas reads the kept rows with their original labels (a RangeIndex, which would
+    describe the rows before, is not carried over)."""
+    df = penguins()
+    df = df[df.index % 3 != 0]  # not a range: stored as a column
+    df.to_parquet(tmp_path / "f.parquet")
+    assert cli("dropna", tmp_path / "f.parquet", "-o", tmp_path / "o.parquet").code == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "o.parquet"), df.dropna())
+    kept = np.flatnonzero(df.notna().all(axis=1).to_numpy())
+    assert np.load(tmp_path / "o.rows.npy").tolist() == kept.tolist()
+
+
 @pytest.mark.parametrize("out", ["c.npy", "c.npz", "c.h5"])
 def test_dropna_drops_the_same_rows_from_x_and_y(tmp_path, out):
     rng = np.random.default_rng(0)

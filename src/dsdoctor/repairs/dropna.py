@@ -106,14 +106,21 @@ def _drop(blocks: list[np.ndarray]) -> np.ndarray:
 def _table(table, src: str, out: str, *, force: bool, chunk_bytes: int) -> RepairResult:
     import pyarrow as pa
 
-    from ..sinks.table import stream_table
+    from ..sinks.table import pandas_metadata_without_range_index, stream_table
 
     rows = kept = 0
     for batch in table_batches(table, chunk_bytes):
         rows += batch.num_rows
         kept += int(np.count_nonzero(~batch_missing(batch)))
     prov = provenance("dropna", table.display, {"target": table.target})
-    with stream_table(out, table.schema, prov, force=force, inputs=[table.path], rows=kept) as w:
+    with stream_table(
+        out,
+        pandas_metadata_without_range_index(table.schema),
+        prov,
+        force=force,
+        inputs=[table.path],
+        rows=kept,
+    ) as w:
         start = 0
         for batch in table_batches(table, chunk_bytes):
             keep = np.flatnonzero(~batch_missing(batch))

@@ -405,7 +405,8 @@ def _table(table, out: str, how: str, fill_value: Any, stats: dict[str, Any] | N
             else:
                 fills[name] = _mode(counters[name])
     types = {f.name: _out_type(f.type, fills.get(f.name)) for f in schema}
-    out_schema = pa.schema([pa.field(f.name, types[f.name]) for f in schema])
+    out_schema = pa.schema([pa.field(f.name, types[f.name]) for f in schema])  # no pandas metadata:
+    # it may describe types the fill changed (a category decoded, integers made float)
     record = {"strategy": how, "columns": fills}
     prov = provenance("impute", table.display, {"strategy": how, "fill_value": fill_value,
                                                  "from": from_, "target": target})  # fmt: skip

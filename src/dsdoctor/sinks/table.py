@@ -1,9 +1,9 @@
 """Table outputs (``dropna``/``impute`` of a whole table): every column of the source, written
 as Parquet or CSV, record batch after record batch, in bounded memory.
 
-``OUT.parquet`` holds the provenance in its schema metadata under the key ``dsdoctor`` (the
-source's own schema metadata, pandas' included, is not carried over: it may describe an index
-the repair changed); ``OUT.csv`` has no room for metadata, so the provenance is the JSON file
+``OUT.parquet`` holds the provenance in its schema metadata under the key ``dsdoctor``, beside
+the metadata the caller's schema carries (:func:`pandas_metadata_without_range_index` keeps
+pandas' for a repair that only drops rows); ``OUT.csv`` has no room for metadata, so the provenance is the JSON file
 ``OUT.dsdoctor.json`` beside it. The kept row numbers of ``dropna`` are ``OUT.rows.npy`` (int64,
 0-based rows of the source). The files are one atomic group (:mod:`.atomic`): all of them
 appear, or none.
@@ -86,7 +86,6 @@ def stream_table(
         paths.append(sibling(dest, ".rows.npy"))
     if fmt == "csv":
         paths.append(sibling(dest, ".dsdoctor.json"))
-    schema = schema.remove_metadata()
     with (
         write_errors(str(out)),
         atomic_group(paths, force=force, inputs=inputs) as temps,
@@ -95,7 +94,9 @@ def stream_table(
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            schema = schema.with_metadata({METADATA_KEY: to_json(record)})
+            schema = schema.with_metadata(
+                {**(schema.metadata or {}), METADATA_KEY.encode(): to_json(record).encode()}
+            )
             try:
                 table = files.enter_context(pq.ParquetWriter(temps[0], schema))
             except (pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
@@ -114,3 +115,20 @@ def stream_table(
         writer.paths = [str(p) for p in paths]
         yield writer
         writer.finish()
+
+
+def pandas_metadata_without_range_index(schema: Any) -> Any:
+    """``schema`` with only pandas' metadata kept, minus a ``RangeIndex`` (start, stop, step: not
+    the index of the rows a repair kept). An index stored as a column stays the index, so
+    ``pd.read_parquet`` gives the kept rows their original labels."""
+    import json
+
+    raw = (schema.metadata or {}).get(b"pandas")
+    if raw is None:
+        return schema.remove_metadata()
+    try:
+        meta = json.loads(raw)
+        meta["index_columns"] = [c for c in meta.get("index_columns", []) if isinstance(c, str)]
+    except (ValueError, AttributeError, TypeError):
+        return schema.remove_metadata()
+    return schema.with_metadata({b"pandas": json.dumps(meta).encode()})
