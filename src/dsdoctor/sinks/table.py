@@ -3,8 +3,8 @@ as Parquet or CSV, record batch after record batch, in bounded memory.
 
 ``OUT.parquet`` holds the provenance in its schema metadata under the key ``dsdoctor``, beside
 the metadata the caller's schema carries (:func:`pandas_metadata_without_range_index` keeps
-pandas' for a repair that only drops rows); ``OUT.csv`` has no room for metadata, so the provenance is the JSON file
-``OUT.dsdoctor.json`` beside it. The kept row numbers of ``dropna`` are ``OUT.rows.npy`` (int64,
+pandas' for a repair that only drops rows); ``OUT.csv`` has no room for metadata, so the
+provenance is the JSON file ``OUT.dsdoctor.json`` beside it. The kept row numbers of ``dropna`` are ``OUT.rows.npy`` (int64,
 0-based rows of the source). The files are one atomic group (:mod:`.atomic`): all of them
 appear, or none.
 """
