@@ -12,6 +12,9 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 import dsdoctor
 from dsdoctor.checks import Context, Expectations, Subject
@@ -409,3 +412,38 @@ def test_frameworks_train_on_the_imputed_output(table, tmp_path):
     else:
         net.compile(optimizer="sgd", loss="mse")
         assert np.isfinite(net.fit(x, y, batch_size=16, epochs=1, verbose=0).history["loss"][0])
+
+
+# -- properties ----------------------------------------------------------------------------------
+
+_columns = arrays(np.float64, st.tuples(st.integers(1, 60), st.integers(1, 3)),
+                  elements=st.floats(allow_nan=True, allow_infinity=True, width=64))  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(_columns, st.integers(1, 7))
+def test_the_radix_median_equals_numpys_on_any_floats_in_any_chunks(a, pieces):
+    from dsdoctor.repairs.impute import exact_medians
+
+    counts = (~np.isnan(a)).sum(axis=0)
+    got = exact_medians(lambda: iter(np.array_split(a, pieces)), counts)
+    for j, value in enumerate(got):
+        col = a[~np.isnan(a[:, j]), j]
+        if not len(col):
+            assert value is None
+            continue
+        with np.errstate(invalid="ignore"):
+            expected = float(np.median(col))
+        assert value == expected or (np.isnan(value) and np.isnan(expected)), (value, expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_columns, st.sampled_from(["mean", "median", "most-frequent"]))
+def test_impute_leaves_no_nan_where_a_column_has_a_value_and_dropna_leaves_none(a, strategy):
+    with np.errstate(all="ignore"):
+        filled = dsdoctor.impute(a, strategy=strategy)
+    has_value = (~np.isnan(a)).any(axis=0)
+    assert not np.isnan(filled[:, has_value]).any() or strategy == "mean"  # inf - inf is NaN
+    np.testing.assert_array_equal(filled[~np.isnan(a)], a[~np.isnan(a)])  # values present stay
+    xs, _, rows = dsdoctor.dropna(a)
+    assert not np.isnan(xs).any() and np.array_equal(xs, a[rows])
