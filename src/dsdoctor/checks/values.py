@@ -82,7 +82,7 @@ class MissingValues(Check):
 
     code, name, severity, family = "DS405", "missing-values", Severity.ERROR, "values"
     template = (
-        "{where} has {missing:,} missing values in {count} {what}: {listing}; first rows {rows}"
+        "{where} has {missing:,} missing {noun} in {count} {what}: {listing}; first rows {rows}"
     )
 
     def run(self, ctx: Context) -> Iterator[Finding]:
@@ -131,7 +131,7 @@ class MissingValues(Check):
         every = [*subjects, *(y for x in subjects if (y := ctx.target_of(x)) is not None)]
         named = list(dict.fromkeys(s.name for s in every)) or [key]
         fx = missing_fixes(ctx, key, subjects)
-        finding = self.finding([], evidence, fx, where=key, count=len(counts), what=what,
+        finding = self.finding([], evidence, fx, where=key, count=len(counts), what=what, noun="value" if total == 1 else "values",
                                listing=listing, rows=", ".join(map(str, first)) + ("…" if len(first) >= MISSING_ROWS else ""))  # fmt: skip
         finding.arrays = named
         return finding
