@@ -47,7 +47,10 @@ def test_sparse_npy_with_data_between_holes_gives_the_stats_of_its_values(tmp_pa
     assert (st["rows"], st["nan"], st["posinf"]) == (rows, 1, 1)
     assert st["feature_min"] == [0.0, -7.0, 0.0, 0.0]
     assert st["feature_max"] == ["inf", 2.0, 3.0, 100.0]
-    assert [f["name"] for f in json.loads(r.stdout)["findings"]] == ["non-finite-values"]
+    assert [f["name"] for f in json.loads(r.stdout)["findings"]] == [
+        "non-finite-values",
+        "missing-values",
+    ]
 
 
 def sparse_h5(path, rows: int, chunk_rows: int | None) -> None:
@@ -79,7 +82,7 @@ def test_sparse_hdf5_allocated_but_never_filled_is_scanned_at_once(tmp_path, chu
     assert (st["rows"], st["nan"]) == (rows, 1)
     assert st["feature_min"] == [0.0, -7.0, 0.0, 0.0]
     assert st["feature_max"] == [5.0, 2.0, 3.0, 100.0]
-    assert [f["name"] for f in out["findings"]] == ["non-finite-values"]  # holes are not unwritten
+    assert [f["name"] for f in out["findings"]] == ["missing-values"]  # holes are not unwritten
 
 
 def test_whole_file_check_says_which_arrays_it_did_not_read(tmp_path):

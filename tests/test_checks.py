@@ -335,7 +335,7 @@ SPEC_NAMES = ["sample-count-mismatch", "feature-width-mismatch", "rank-mismatch"
               "split-schema-mismatch", "unseen-labels", "split-overlap", "feature-drift",
               "label-drift", "length-drift"]  # fmt: skip
 #: SPEC names later issues add (tables, vocabularies, splits): not in the registry yet.
-NOT_YET = {"missing-values", "index-column", "non-input-columns", "unreadable-data",
+NOT_YET = {"index-column", "non-input-columns", "unreadable-data",
            "token-out-of-vocabulary", "pack-padding-side", "split-schema-mismatch", "unseen-labels",
            "split-overlap", "feature-drift", "label-drift", "length-drift"}  # fmt: skip
 
@@ -391,7 +391,8 @@ FAILING_CASES = {
     "mask-value-collision": lambda tmp: {"x": ragged_parquet(tmp, [[1, 0, 3], [4]])},
     "excess-padding": lambda tmp: {"x": ragged_parquet(tmp, [[1] * 2] * 50 + [[1] * 100])},
     "empty-sequences": lambda tmp: {"x": ragged_parquet(tmp, [[1, 2], [], [3]])},
-    "non-finite-values": lambda tmp: {"x": np.array([[1.0, np.nan], [2.0, 3.0]])},
+    "non-finite-values": lambda tmp: {"x": np.array([[1.0, np.inf], [2.0, 3.0]])},
+    "missing-values": lambda tmp: {"x": np.array([[1.0, np.nan], [2.0, 3.0]])},
     "constant-feature": lambda tmp: {"x": np.array([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0]])},
     "unsafe-pickle": lambda tmp: {"x": str(FIXTURES / "object.npy")},
     "unwritten-data": _unwritten,

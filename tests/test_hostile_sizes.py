@@ -406,8 +406,8 @@ def test_nulls_inside_sequences_are_a_finding(tmp_path, kind):
     p = sequences_with_nulls(tmp_path / "n.parquet", kind)
     out = report(run_bounded("check", p, "--json"))
     found = {f["code"]: f for f in out["findings"]}
-    assert found["DS401"]["evidence"]["nulls"] >= 1
-    assert "null values inside its sequences" in found["DS401"]["message"]
+    assert found["DS405"]["evidence"]["missing"] >= 1  # nulls inside sequences are missing values
+    assert found["DS405"]["evidence"]["rows"] == [1]
     assert all(
         fx["safety"] != "lossless" for fx in found["DS301"]["fixes"] if "pad" in fx["command"]
     )

@@ -83,6 +83,8 @@ def test_the_walk_finds_the_commands():
         "plan",
         "spec infer",
         "repair",
+        "dropna",
+        "impute",
         *FORMAT_ALIAS_ON - {"inspect"},
     }
 

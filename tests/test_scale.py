@@ -47,7 +47,7 @@ def test_shards_equal_one_file(shards_and_whole):
     b = _without_sources(cli("check", "--json", whole, "--batch-size", "64").json())
     assert a == b
     names = {f[0] for f in a["findings"]}
-    assert {"DS401", "DS402", "DS501"} <= names
+    assert {"DS405", "DS402", "DS501"} <= names
     assert (
         _without_sources(cli("check", "--json", f"{d}/part-*.npy", "--batch-size", "64").json())
         == b

@@ -57,7 +57,7 @@ def test_inferred_spec_reads_back_the_same_sources(folder, name):
     np.save(folder / name, np.full((4, 3), np.nan, dtype=np.float32))
     r = cli("check", "--spec", "dsdoctor.toml", "--json")
     assert r.code == 1, r.stdout
-    assert "non-finite-values" in {f["name"] for f in r.json()["findings"]}
+    assert "missing-values" in {f["name"] for f in r.json()["findings"]}
 
 
 def test_a_table_name_from_an_odd_member_reads_back(folder):

@@ -247,10 +247,10 @@ REAL: dict[str, tuple[str, dict, str, str]] = {
     "sklearn-predict-width": ("feature-width-mismatch", {"actual_features": 4,
                                                          "expected_features": 3},
                               "dsdoctor check --x X --features 3", "sklearn"),
-    "sklearn-fit-nan": ("non-finite-values", {"array": "X", "values": "NaN"}, CHECK_X, "sklearn"),
+    "sklearn-fit-nan": ("missing-values", {"array": "X", "values": "NaN"}, CHECK_X, "sklearn"),
     "sklearn-fit-inf": ("non-finite-values", {"array": "X", "values": "infinity",
                                               "dtype": "float64"}, CHECK_X, "sklearn"),
-    "sklearn-fit-y-nan": ("non-finite-values", {"array": "y", "values": "NaN"},
+    "sklearn-fit-y-nan": ("missing-values", {"array": "y", "values": "NaN"},
                           "dsdoctor check --y Y", "sklearn"),
     "sklearn-fit-1d": ("rank-mismatch", {"expected_ndim": 2, "actual_ndim": 1},
                        'dsdoctor check --x X --input-shape "(None, None)"', "sklearn"),
@@ -438,7 +438,7 @@ def test_every_family_is_covered():
     assert families >= {
         "sample-count-mismatch", "feature-width-mismatch", "rank-mismatch", "timesteps-mismatch",
         "ragged-sequences", "target-shape-mismatch", "label-out-of-range", "non-finite-values",
-        "batch-memory",
+        "missing-values", "batch-memory",
     }  # fmt: skip
 
 

@@ -13,13 +13,13 @@ from .batching import BatchExceedsSamples, BatchMemory, PartialLastBatch
 from .sequences import EmptySequences, ExcessPadding, MaskValueCollision, RaggedSequences
 from .shape import FeatureWidthMismatch, RankMismatch, TimestepsMismatch
 from .spec import SpecViolation
-from .values import ConstantFeature, NonFiniteValues, UnsafePickle, UnwrittenData
+from .values import ConstantFeature, MissingValues, NonFiniteValues, UnsafePickle, UnwrittenData
 
 REGISTRY: tuple[type[Check], ...] = (
     SampleCountMismatch, TargetShapeMismatch, LabelOutOfRange,
     FeatureWidthMismatch, RankMismatch, TimestepsMismatch,
     RaggedSequences, MaskValueCollision, ExcessPadding, EmptySequences,
-    NonFiniteValues, ConstantFeature, UnsafePickle, UnwrittenData,
+    NonFiniteValues, ConstantFeature, UnsafePickle, UnwrittenData, MissingValues,
     PartialLastBatch, BatchExceedsSamples, BatchMemory,
     SpecViolation,
 )  # fmt: skip

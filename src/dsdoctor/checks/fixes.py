@@ -136,3 +136,41 @@ def pad(h: ArrayHandle, *, maxlen: int | str, lossless: bool, value: object = No
 def bucket(h: ArrayHandle, k: int) -> Fix:
     return _fix("bucket", h, Safety.LOSSLESS, f"split into {k} length buckets, each padded to its own maxlen",
                 "buckets", ext="", buckets=k)  # fmt: skip
+
+
+def _table_fix(
+    op: str, key: str, safety: Safety, title: str, suffix: str, **options: object
+) -> Fix:
+    """A repair of a whole table (every column kept): ``penguins.csv`` → ``penguins.<suffix>.parquet``."""
+    from pathlib import Path
+
+    path = Path(key)
+    name = fit_name(strip_extension(path.name), f".{suffix}.parquet")
+    out = str(path.parent / name) if str(path.parent) not in ("", ".") else name
+    options = {k: v for k, v in options.items() if v is not None}
+    action = {"op": op, "source": key, "out": out, "options": options}
+    words = [op, path_word(key), *option_words(options), "-o", path_word(out)]
+    return Fix(command(*words), safety, title, action)
+
+
+def dropna_table(h: ArrayHandle, key: str, target: str | None) -> Fix:
+    return _table_fix("dropna", key, Safety.LOSSY, "drop the rows holding a missing value",
+                      "dropna", target=target)  # fmt: skip
+
+
+def impute_table(h: ArrayHandle, key: str, target: str | None) -> Fix:
+    return _table_fix("impute", key, Safety.ASSUMPTION,
+                      "fill missing values with each column's median (most frequent value for "
+                      "categories)", "imputed", strategy="median", target=target)  # fmt: skip
+
+
+def dropna_array(x: ArrayHandle, y: ArrayHandle | None) -> Fix:
+    title = "drop the samples holding a missing value" + (" from x and y" if y is not None else "")
+    if y is None:
+        return _fix("dropna", x, Safety.LOSSY, title, "dropna")
+    return _fix("dropna", x, Safety.LOSSY, title, "dropna", y=source_word(y))
+
+
+def impute_array(x: ArrayHandle) -> Fix:
+    return _fix("impute", x, Safety.ASSUMPTION, "fill missing values with each feature's median",
+                "imputed", strategy="median")  # fmt: skip

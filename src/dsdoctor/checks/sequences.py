@@ -71,7 +71,7 @@ class RaggedSequences(Check):
             if not s.handle.ragged or summary is None:  # None: no sequences
                 continue
             longest = summary["max"]
-            # nulls inside integer sequences: pad refuses them (see DS401), so it is no
+            # nulls inside integer sequences: pad refuses them (see DS405), so it is no
             # lossless fix as it stands
             whole = not (s.handle.dtype.kind in "iub" and st.nan)
             fx: list[Fix] = []

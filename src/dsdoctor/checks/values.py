@@ -1,56 +1,207 @@
-"""Checks of the values themselves: non-finite numbers, constant features, pickled objects."""
+"""Checks of the values themselves: infinite numbers, missing values, constant features, pickled
+objects."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import Finding, Severity
+from ..engine.columns import ColumnFacts
+from ..engine.stats import MISSING_ROWS
+from ..findings import Finding, Fix, Severity
 from . import fixes
-from .base import Check, Context
+from .base import Check, Context, Subject
 
 
 class NonFiniteValues(Check):
-    """The array contains NaN or ±Inf.
+    """The array contains +Inf or -Inf.
 
     What it means:
-    A missing value became NaN (an empty CSV cell, a Parquet null, a division by zero in
-    preprocessing) or an overflow became Inf. In an integer or bool column — also inside
-    ``list<…>`` sequences — a NaN can only be a null in the file: the message says so.
+    An overflow became infinite: a float16/float32 cast of a value too large, ``exp`` of a big
+    number, a division by zero in preprocessing, a log of 0. (NaN is a missing value: it is
+    reported as ``missing-values``, DS405, with its columns and rows; this finding counts the
+    NaN beside the infinities in its evidence.)
 
     Why frameworks fail:
-    Nothing complains at first: the first batch containing a NaN makes the loss NaN, the
-    gradients NaN, and every weight NaN from then on ("loss: nan").
+    Nothing complains at first: the first batch containing an Inf makes the loss Inf or NaN,
+    the gradients NaN, and every weight NaN from then on ("loss: nan").
 
     How to repair:
-    Find where the values come from (the evidence counts them); impute (mean, median, a flag
-    column), drop the rows, or clip the overflow in preprocessing. ``pad`` refuses nulls inside
-    integer sequences (a cast would make them numbers the mask calls real) unless padding to a
-    float ``--dtype``, where they stay NaN.
+    Find where the values come from (the evidence counts them) and clip the overflow, or use a
+    wider dtype, in preprocessing.
 
     Example:
     dsdoctor check --x x.npy
     """
 
     code, name, severity, family = "DS401", "non-finite-values", Severity.ERROR, "values"
-    template = "{x_name} has {total:,} non-finite values of {values:,}: {nan:,} NaN, {posinf:,} +Inf, {neginf:,} -Inf{nulls}"
+    template = (
+        "{x_name} has {total:,} infinite values of {values:,}: {posinf:,} +Inf, {neginf:,} -Inf"
+    )
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         for s in ctx.subjects:
             st = s.stats
-            if st is None or not st.nonfinite:
+            if st is None or not (st.posinf or st.neginf):
+                continue
+            evidence = {"nan": st.nan, "posinf": st.posinf, "neginf": st.neginf,
+                        "total": st.posinf + st.neginf, "values": st.values}  # fmt: skip
+            yield self.finding([s], evidence, x_name=s.name)
+
+
+class MissingValues(Check):
+    """Values are missing: NaN in a float array, nulls in a table column of any kind.
+
+    What it means:
+    An empty CSV cell, a Parquet null, a pandas ``NaN``/``None``/``NaT``: the value was never
+    measured. A null in an integer or bool column reads as NaN (the column becomes float); a
+    null in a string, category or date column is counted there too, so the finding names every
+    column holding one, how many, and the first row numbers (0-based, over the whole dataset —
+    every shard, every chunk) to find them.
+
+    Why frameworks fail:
+    Nothing complains at first: the first batch containing a NaN makes the loss NaN, the
+    gradients NaN, and every weight NaN from then on ("loss: nan"). scikit-learn refuses it
+    ("Input X contains NaN"); an encoder of a string column meets ``None`` and fails, or makes
+    "nan" a class.
+
+    How to repair:
+    Drop the rows (``dsdoctor dropna``, which drops the same rows from x and y and writes the
+    row numbers it kept), or fill the values (``dsdoctor impute --strategy
+    mean|median|most-frequent|constant``, which records the fill values so that ``impute --from``
+    fills the validation and test splits with the training split's statistics). ``pad``
+    refuses nulls inside integer sequences (a cast would make them numbers the mask calls real)
+    unless padding to a float ``--dtype``, where they stay NaN. A spec file's ``nullable = true``
+    allows NaN in an array.
+
+    Example:
+    dsdoctor check penguins.csv --target species
+    dsdoctor dropna penguins.csv --target species -o penguins.dropna.parquet
+    dsdoctor impute train.csv --strategy median -o train.imputed.parquet
+    dsdoctor impute val.csv --from train.imputed.parquet -o val.imputed.parquet
+    """
+
+    code, name, severity, family = "DS405", "missing-values", Severity.ERROR, "values"
+    template = (
+        "{where} has {missing:,} missing {noun} in {count} {what}: {listing}; first rows {rows}"
+    )
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        groups: dict[str, list[Subject]] = {}
+        for s in ctx.subjects:
+            st = s.stats
+            if st is None or not st.missing:
                 continue
             spec = getattr(s, "spec", None)
-            if spec is not None and spec.nullable and not st.posinf and not st.neginf:
-                continue  # NaN in an array the spec declares nullable is allowed (±Inf is not)
-            evidence = {"nan": st.nan, "posinf": st.posinf, "neginf": st.neginf,
-                        "total": st.nonfinite, "values": st.values}  # fmt: skip
-            nulls = ""
-            if s.handle.dtype.kind in "iub" and st.nan:  # integers cannot be NaN: nulls
-                evidence["nulls"] = st.nan
-                where = " inside its sequences" if s.handle.ragged else ""
-                nulls = (f" (the NaN are null values{where}: the file's {s.handle.dtype} "
-                         "column has missing entries)")  # fmt: skip
-            yield self.finding([s], evidence, x_name=s.name, nulls=nulls)
+            if spec is not None and spec.nullable:
+                continue  # NaN in an array the spec declares nullable is allowed
+            groups.setdefault(missing_key(ctx, s), []).append(s)
+        columns: dict[str, list[ColumnFacts]] = {}
+        for c in ctx.columns:
+            if c.nulls:
+                columns.setdefault(c.source, []).append(c)
+        for key in list(columns):
+            if key not in groups and any(table_display(s) == key for s in ctx.subjects):
+                groups[key] = []
+        for key in [*groups, *(k for k in columns if k not in groups)]:
+            yield self._finding(ctx, key, groups.get(key, []), columns.get(key, []))
+
+    def _finding(self, ctx: Context, key: str, subjects: list[Subject],
+                 columns: list[ColumnFacts]) -> Finding:  # fmt: skip
+        counts: dict[str, int] = {}
+        rows: set[int] = set()
+        table = any(table_display(s) is not None for s in subjects) or (columns and not subjects)
+        for s in subjects:
+            st = s.stats
+            assert st is not None and st.fmissing is not None
+            for label, n in zip(feature_labels(s), st.fmissing.tolist(), strict=False):
+                if n:
+                    counts[label] = counts.get(label, 0) + int(n)
+            rows.update(st.missing_rows)
+        for c in columns:
+            counts[c.name] = counts.get(c.name, 0) + c.nulls
+            rows.update(c.null_rows)
+        first = sorted(rows)[:MISSING_ROWS]  # each list is its part's first: so is this
+        total = sum(counts.values())
+        shown = list(counts.items())
+        listing = ", ".join(f"{name} {n:,}" for name, n in shown[:10])
+        if len(shown) > 10:
+            listing += f" and {len(shown) - 10} more"
+        what = ("column" if table else "feature") + ("s" if len(counts) != 1 else "")
+        evidence = {"missing": total, "counts": counts, "rows": first}
+        every = [*subjects, *(y for x in subjects if (y := ctx.target_of(x)) is not None)]
+        named = list(dict.fromkeys(s.name for s in every)) or [key]
+        fx = missing_fixes(ctx, key, subjects)
+        finding = self.finding([], evidence, fx, where=key, count=len(counts), what=what, noun="value" if total == 1 else "values",
+                               listing=listing, rows=", ".join(map(str, first)) + ("…" if len(first) >= MISSING_ROWS else ""))  # fmt: skip
+        finding.arrays = named
+        return finding
+
+
+def table_display(s: Subject) -> str | None:
+    """The table a subject's columns come from, as the user named it (None: not a table)."""
+    table = getattr(s.handle, "table", None)
+    if table is not None:
+        return str(table.display)
+    shards = getattr(s.handle, "shards", None)
+    if shards and getattr(shards[0], "table", None) is not None:
+        return s.handle.source.split(":", 1)[0] if ":" in s.handle.source else s.handle.source
+    return None
+
+
+def missing_key(ctx: Context, s: Subject) -> str:
+    """What a subject's missing values are reported under: its table, else its x (a target
+    is reported with the inputs it is paired with: dropping rows drops them from both)."""
+    shown = table_display(s)
+    if shown is not None:
+        return shown
+    if s.role == "y":
+        x = next((xx for xx, yy in ctx.pairs if yy is s), None)
+        if x is not None:
+            return table_display(x) or x.name
+    return s.name
+
+
+def feature_labels(s: Subject) -> list[str]:
+    """A name per feature (last axis): the table's column names, else ``feature i`` (an array
+    of one value per sample: its own name)."""
+    h = s.handle
+    names = h.layout.get("columns")
+    width = h.shape[-1] if h.ndim >= 2 and not (h.ragged and h.ndim == 2) else 1
+    if names and (len(names) == width or (width == 1 and len(names) == 1)):
+        return [str(n) for n in names]
+    if width == 1 and (h.ndim == 1 or (h.ragged and h.ndim == 2)):
+        return [s.name]
+    return [f"feature {i}" for i in range(width or 0)]
+
+
+def missing_fixes(ctx: Context, key: str, subjects: list[Subject]) -> list[Fix]:
+    """``dropna`` and ``impute`` for a table (every column kept, the target with the inputs)
+    or for an array (with its paired target)."""
+    if not subjects:
+        return []
+    x = next((s for s in subjects if s.role != "y"), subjects[0])
+    if table_display(x) is not None:
+        if getattr(x.handle, "table", None) is None:
+            return []  # a folder of tables: dropna/impute read one table at a time
+        y = ctx.target_of(x) if x.role == "x" else None
+        target = (
+            y.handle.layout.get("columns", [None])[0]
+            if y is not None and table_display(y) == key
+            else None
+        )
+        if x.handle.ragged or x.handle.ndim > 2:
+            return []
+        return [
+            fixes.dropna_table(x.handle, key, target),
+            fixes.impute_table(x.handle, key, target),
+        ]
+    if x.role == "y" or x.handle.ragged or not x.handle.shape:
+        return []
+    y = ctx.target_of(x)
+    return [
+        fixes.dropna_array(x.handle, y.handle if y is not None else None),
+        fixes.impute_array(x.handle),
+    ]
 
 
 class ConstantFeature(Check):

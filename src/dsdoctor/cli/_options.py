@@ -223,3 +223,31 @@ SchedulerOpt = Annotated[
         metavar="ADDRESS",
     ),
 ]
+
+# -- missing values: dropna and impute -------------------------------------------------------------
+StrategyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--strategy",
+        help="Fill value per column: mean, median (exact), most-frequent or constant "
+        "(--fill-value). Default: mean.",
+        metavar="STRATEGY",
+    ),
+]
+FillValueOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--fill-value",
+        help="The value of --strategy constant (a number, or text for string columns).",
+        metavar="V",
+    ),
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        help="Reuse the fill values an earlier impute output recorded (e.g. the training "
+        "split's), instead of computing them from this source.",
+        metavar="OUT",
+    ),
+]

@@ -1,4 +1,4 @@
-"""The repair commands: pad, mask, replicate, reshape, select, bucket. Each parses, calls its
+"""The repair commands: pad, mask, replicate, reshape, select, bucket, dropna, impute. Each parses, calls its
 repair's file entry from the repair table (:mod:`dsdoctor.repairs.table`), and prints what it
 wrote; ``repair`` calls :func:`dsdoctor.api.repair`."""
 
@@ -24,8 +24,10 @@ from ._options import (
     ChunkSizeOpt,
     ClassesOpt,
     FeaturesOpt,
+    FillValueOpt,
     FollowExternalOpt,
     ForceOpt,
+    FromOpt,
     InputShapeOpt,
     JsonOpt,
     MaskValueOpt,
@@ -36,6 +38,7 @@ from ._options import (
     PadValueOpt,
     SourceFormatAliasOpt,
     SourceFormatOpt,
+    StrategyOpt,
     TargetOpt,
     TimestepsOpt,
     XOpt,
@@ -361,6 +364,69 @@ def bucket(
     return _run("bucket", src, output, chunk_size, json_, no_color, boundaries=boundaries, buckets=buckets,
                 pad_to_boundary=pad_to_boundary, padding=padding, value=value, force=force,
                 format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external)  # fmt: skip
+
+
+@app.command(
+    epilog="""
+Examples:
+
+  dsdoctor dropna penguins.csv --target species -o penguins.dropna.parquet   # + penguins.dropna.rows.npy
+
+  dsdoctor dropna x.npy --y y.npy -o clean.npy      # clean.npy, clean.y.npy, clean.rows.npy
+"""
+)
+def dropna(
+    src: Src,
+    output: Out,
+    y: YOpt = None,
+    force: ForceOpt = False,
+    format: SourceFormatOpt = None,
+    target: TargetOpt = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    json_: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> int:
+    """Drop the rows holding a missing value (NaN, null) from the inputs and the targets
+    together, and write the row numbers kept (0-based rows of the source). A whole table
+    (every column kept, the --target column with them) is written as .parquet or .csv."""
+    return _run("dropna", src, output, chunk_size, json_, no_color, y=y, force=force, format=format,
+                target=target, allow_pickle=allow_pickle, follow_external=follow_external)  # fmt: skip
+
+
+@app.command(
+    epilog="""
+Examples:
+
+  dsdoctor impute train.csv --strategy median -o train.imputed.parquet
+
+  dsdoctor impute val.csv --from train.imputed.parquet -o val.imputed.parquet   # the training split's values
+
+  dsdoctor impute x.npy --strategy constant --fill-value 0 -o x.imputed.npy    # + x.imputed.dsdoctor.json
+"""
+)
+def impute(
+    src: Src,
+    output: Out,
+    strategy: StrategyOpt = None,
+    fill_value: FillValueOpt = None,
+    from_: FromOpt = None,
+    force: ForceOpt = False,
+    format: SourceFormatOpt = None,
+    target: TargetOpt = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    json_: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> int:
+    """Fill missing values per column (mean, exact median, most frequent, or a constant) and
+    record the fill values in the output, so that --from fills val/test with the training
+    split's. Tables keep every column: categories take their most frequent value."""
+    return _run("impute", src, output, chunk_size, json_, no_color, strategy=strategy, fill_value=fill_value,
+                from_=from_, force=force, format=format, target=target, allow_pickle=allow_pickle,
+                follow_external=follow_external)  # fmt: skip
 
 
 @app.command(

@@ -33,6 +33,10 @@ class ScanOptions:
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
 
 
+#: How many row numbers holding a missing value are kept: enough to find them in the file.
+MISSING_ROWS = 10
+
+
 @dataclass
 class ArrayStats:
     """Mergeable facts about one array (or a part of it)."""
@@ -56,9 +60,14 @@ class ArrayStats:
     timesteps: int = 0  # dense + mask value: all timesteps
     empty_rows: int = 0  # sequences of length 0 (ragged) or all padding (dense)
     unwritten_rows: int = 0  # rows the file declares but never stored (read as its fill value)
+    # missing values: NaN in floats (a null read from a table), nulls in categorical columns
+    fmissing: np.ndarray | None = None  # count per feature (last axis); None: none seen
+    #: the first MISSING_ROWS row numbers (0-based, from the start of this part) holding one
+    missing_rows: list[int] = field(default_factory=list)
 
     # -- folding in data ---------------------------------------------------------------------
     def update(self, chunk: np.ndarray | Ragged, opts: ScanOptions) -> None:
+        start = self.rows  # this chunk's first row number within the part
         if isinstance(chunk, Ragged):
             self._update_ragged(chunk, opts)
             data = chunk.window()
@@ -67,7 +76,8 @@ class ArrayStats:
             self.rows += len(data)
             if opts.mask_value is not None and data.ndim >= 2:
                 self._update_padded(data, opts.mask_value)
-        self._update_values(data)
+        if self._update_values(data):
+            self._update_missing(chunk, data, start)
         if opts.labels:
             self._update_labels(data, opts.classes)
 
@@ -77,20 +87,25 @@ class ArrayStats:
         one = ArrayStats()
         one.update(fill.row, opts)
         for f in fields(one):
-            if f.name not in ("fmin", "fmax"):
+            if f.name not in ("fmin", "fmax", "fmissing", "missing_rows"):
                 setattr(one, f.name, getattr(one, f.name) * fill.count)
+        if one.fmissing is not None:  # every one of the rows holds the row's missing values
+            one.fmissing = one.fmissing * fill.count
+            one.missing_rows = list(range(min(fill.count, MISSING_ROWS)))
         empty = not isinstance(fill.row, Ragged) and fill.row.size == 0  # (N, 0): nothing to write
         one.unwritten_rows = 0 if empty or not fill.unwritten else fill.count
         merged = self.merge(one)
         for f in fields(self):
             setattr(self, f.name, getattr(merged, f.name))
 
-    def _update_values(self, data: np.ndarray) -> None:
+    def _update_values(self, data: np.ndarray) -> bool:
+        """Fold in the values; True when the chunk holds a NaN (then missing values are counted)."""
         self.values += data.size
+        nan = self.nan
         if data.size == 0 or data.dtype.kind not in "biuf":
             if data.size and data.dtype.kind == "c":
                 self._count_nonfinite(data)
-            return
+            return self.nan > nan
         table = data.reshape(-1, data.shape[-1]) if data.ndim > 1 else data.reshape(-1, 1)
         lo, hi = (
             column_reduce(np.minimum, table),
@@ -104,6 +119,43 @@ class ArrayStats:
         lo, hi = np.asarray(lo), np.asarray(hi)
         self.fmin = lo if self.fmin is None else np.fmin(self.fmin, lo)
         self.fmax = hi if self.fmax is None else np.fmax(self.fmax, hi)
+        return self.nan > nan
+
+    def _update_missing(self, chunk: np.ndarray | Ragged, data: np.ndarray, start: int) -> None:
+        """Count the NaN of a chunk that holds some per feature, and note the first rows holding
+        one (``start``: the chunk's first row number within this part). Runs only on chunks
+        with a NaN, so clean data pays nothing."""
+        missing = np.isnan(data)
+        width = data.shape[-1] if data.ndim > 1 else 1
+        per_feature = missing.reshape(-1, width).sum(axis=0, dtype=np.int64)
+        self.add_missing(per_feature, self._missing_rows(chunk, missing, start))
+
+    def add_missing(self, per_feature: np.ndarray, rows: np.ndarray | list[int]) -> None:
+        """Fold in missing values found by a reader: ``per_feature`` counts per feature (last
+        axis), ``rows`` the row numbers within this part that hold one (sorted; only the first
+        :data:`MISSING_ROWS` are kept). For readers of kinds this scan does not decode
+        (categorical targets), as for NaN."""
+        per_feature = np.asarray(per_feature, dtype=np.int64)
+        if self.fmissing is None:
+            self.fmissing = per_feature.copy()
+        elif self.fmissing.shape == per_feature.shape:
+            self.fmissing = self.fmissing + per_feature
+        if len(self.missing_rows) < MISSING_ROWS:
+            more = [int(r) for r in rows[: MISSING_ROWS - len(self.missing_rows)]]
+            self.missing_rows = self.missing_rows + more
+
+    def _missing_rows(
+        self, chunk: np.ndarray | Ragged, missing: np.ndarray, start: int
+    ) -> np.ndarray:
+        """The first row numbers of the chunk holding a missing value (rows: samples, or
+        sequences of a ragged chunk)."""
+        if isinstance(chunk, Ragged):
+            flat = missing.reshape(len(missing), -1).any(axis=1) if missing.ndim > 1 else missing
+            where = np.flatnonzero(flat)[:MISSING_ROWS]
+            offsets = chunk.offsets - chunk.offsets[0]
+            return start + np.searchsorted(offsets, where, side="right") - 1
+        rows = missing.reshape(len(missing), -1).any(axis=1) if missing.ndim > 1 else missing
+        return start + np.flatnonzero(rows)[:MISSING_ROWS]
 
     def _count_nonfinite(self, data: np.ndarray) -> None:
         flat = data.reshape(-1)
@@ -181,6 +233,10 @@ class ArrayStats:
                 val = b if a is None else a if b is None else np.fmin(a, b)
             elif f.name == "fmax":
                 val = b if a is None else a if b is None else np.fmax(a, b)
+            elif f.name == "fmissing":
+                val = b if a is None else a if b is None or a.shape != b.shape else a + b
+            elif f.name == "missing_rows":  # ``other`` follows ``self``: its rows come after
+                val = (a + [self.rows + r for r in b])[:MISSING_ROWS]
             else:
                 val = a + b
             setattr(out, f.name, val)
@@ -190,6 +246,11 @@ class ArrayStats:
     @property
     def nonfinite(self) -> int:
         return self.nan + self.posinf + self.neginf
+
+    @property
+    def missing(self) -> int:
+        """Missing values (NaN, nulls) in all features."""
+        return 0 if self.fmissing is None else int(self.fmissing.sum())
 
     @property
     def lengths_count(self) -> int:
@@ -248,6 +309,10 @@ class ArrayStats:
             out["feature_max"] = [_py(v) for v in hi[:256]]
         if self.unwritten_rows:
             out["unwritten_rows"] = self.unwritten_rows
+        if self.fmissing is not None and self.missing:
+            out["missing"] = self.missing
+            out["feature_missing"] = [int(v) for v in self.fmissing[:256]]
+            out["missing_rows"] = list(self.missing_rows)
         lengths = self.length_summary()
         if lengths:
             out["lengths"] = lengths

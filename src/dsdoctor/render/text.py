@@ -279,6 +279,13 @@ def render_repair(result, *, no_color: bool = False) -> None:
         total = max(1, d["padding_global_maxlen"])
         out.print(f"  padding: {d['padding_bucketed']:,} cells with buckets vs {d['padding_global_maxlen']:,} with one "
                   f"maxlen of {d['global_maxlen']} — {saved:,} saved ({100 * saved / total:.1f}%)")  # fmt: skip
+    if result.operation == "dropna":
+        out.print(f"  kept {d['kept']:,} of {d['rows']:,} rows ({d['dropped']:,} dropped)")
+    if result.operation == "impute":
+        fill = d["fill"]
+        pairs = list(fill.items()) if isinstance(fill, dict) else list(enumerate(fill))
+        shown = ", ".join(f"{k}={v}" for k, v in pairs[:10]) + (" …" if len(pairs) > 10 else "")
+        out.print(f"  {d['strategy']}: {escape(shown)}")
     for w in result.warnings:
         err.print(f"[yellow]dsdoctor: warning:[/] {escape(w)}")
 

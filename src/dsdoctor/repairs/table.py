@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import bucket, mask, pad, replicate, reshape, select
+from . import bucket, dropna, impute, mask, pad, replicate, reshape, select
 from .result import RepairResult
 
 
@@ -35,6 +35,8 @@ REPAIRS: dict[str, Repair] = {
         Repair("reshape", reshape.reshape, reshape.reshape_file),
         Repair("select", select.select, select.select_file),
         Repair("bucket", bucket.bucket, bucket.bucket_file),
+        Repair("dropna", dropna.dropna, dropna.dropna_file),
+        Repair("impute", impute.impute, impute.impute_file),
     )
 }
 

@@ -52,3 +52,78 @@ def _plain(value: Any) -> Any:
     if isinstance(value, set | frozenset):
         return sorted(value, key=str)
     return str(value)
+
+
+def sidecar(path: PurePath) -> PurePath:
+    """``x.npy`` → ``x.dsdoctor.json``: the provenance beside an output that has no room for it."""
+    name = path.name[: -len(path.suffix)] if path.suffix else path.name
+    return path.with_name(name + ".dsdoctor.json")
+
+
+def read_provenance(out: str) -> dict[str, Any] | None:
+    """The provenance record an output of dsdoctor holds (Parquet schema metadata, the npz member
+    ``provenance``, the HDF5 attributes of its dataset, or for ``.npy`` and ``.csv`` the
+    ``.dsdoctor.json`` beside it), or None when it holds none. Reads only that record: nothing
+    is unpickled."""
+    from pathlib import Path
+
+    from .destination import parse_destination
+
+    text: str | None = None
+    if Path(out).suffix.lower() in (".csv", ".npy") and Path(out).is_file():
+        side = Path(sidecar(Path(out)))
+        if not side.is_file():
+            return None
+        text = side.read_text(encoding="utf-8")
+        return _record(text)
+    dest = parse_destination(out)
+    if dest.format == "parquet" and dest.path.is_file():
+        import pyarrow.parquet as pq
+
+        meta = pq.read_schema(dest.path).metadata or {}
+        raw = meta.get(METADATA_KEY.encode())
+        text = raw.decode("utf-8", "replace") if raw is not None else None
+    elif dest.format == "npz" and dest.path.is_file():
+        import zipfile
+
+        with zipfile.ZipFile(dest.path) as archive:
+            if (
+                f"{METADATA_KEY}.npy" not in archive.namelist()
+                and "provenance.npy" not in archive.namelist()
+            ):
+                return None
+            member = (
+                "provenance.npy"
+                if "provenance.npy" in archive.namelist()
+                else f"{METADATA_KEY}.npy"
+            )
+            with archive.open(member) as fp:
+                text = str(np.lib.format.read_array(fp, allow_pickle=False))
+    elif dest.format == "hdf5" and dest.path.is_file():
+        import h5py
+
+        with h5py.File(dest.path, "r") as f:
+            node = f.get(dest.dataset or "/data")
+            if node is None:
+                return None
+            attrs = {k[len(ATTRIBUTE_PREFIX):]: v for k, v in node.attrs.items()
+                     if k.startswith(ATTRIBUTE_PREFIX)}  # fmt: skip
+        record: dict[str, Any] = {}
+        for key, value in attrs.items():
+            value = value.decode() if isinstance(value, bytes) else str(value)
+            try:
+                record[key] = json.loads(value)
+            except ValueError:
+                record[key] = value
+        return record or None
+    return _record(text)
+
+
+def _record(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None

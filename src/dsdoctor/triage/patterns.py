@@ -186,7 +186,10 @@ def _read_bytes(finding: str, g: dict) -> Reading:
 
 
 def _read_nonfinite(finding: str, g: dict) -> Reading:
-    return finding, {**_groups(g), "values": g["_what"]}  # "NaN", "infinity" or "NaN, infinity"
+    """NaN alone is a missing value (missing-values); infinity, or the old message that does not
+    tell the two apart ("NaN, infinity"), is non-finite-values."""
+    what = g["_what"]  # "NaN", "infinity" or "NaN, infinity"
+    return ("missing-values" if what == "NaN" else finding), {**_groups(g), "values": what}
 
 
 # -- the table ------------------------------------------------------------------------------------

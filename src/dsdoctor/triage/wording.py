@@ -147,6 +147,11 @@ def _say_nonfinite(n: Numbers) -> str:
     return f"{what} contains {n['values']}{too_large}; a model cannot learn from non-finite values."
 
 
+def _say_missing(n: Numbers) -> str:
+    what = {"X": "X (the inputs)", "y": "y (the targets)"}.get(n.get("array", ""), "The data")
+    return f"{what} contains NaN: missing values, which a model cannot learn from."
+
+
 def _say_memory(n: Numbers) -> str:
     parts = []
     if "tensor_shape" in n:
@@ -171,6 +176,7 @@ SAY: dict[str, Callable[[Numbers], str]] = {
     "rank-mismatch": _say_rank, "timesteps-mismatch": _say_steps,
     "ragged-sequences": _say_ragged, "target-shape-mismatch": _say_target,
     "label-out-of-range": _say_label, "non-finite-values": _say_nonfinite,
+    "missing-values": _say_missing,
     "batch-memory": _say_memory,
 }  # fmt: skip
 
@@ -202,6 +208,8 @@ CHECK: dict[str, Callable[[Numbers], str]] = {
         f" --classes {n['classes']}" if "classes" in n else ""),
     "label-out-of-range": lambda n: f"dsdoctor check --y Y --classes {n.get('classes', 'N')}",
     "non-finite-values": lambda n: {"X": "dsdoctor check --x X", "y": "dsdoctor check --y Y"}.get(
+        n.get("array", ""), "dsdoctor check --x X --y Y"),
+    "missing-values": lambda n: {"X": "dsdoctor check --x X", "y": "dsdoctor check --y Y"}.get(
         n.get("array", ""), "dsdoctor check --x X --y Y"),
     "batch-memory": _memory_command,
 }  # fmt: skip
