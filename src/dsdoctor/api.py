@@ -508,7 +508,7 @@ def _by_dataset(given: list[_Given]) -> list[list[_Given]]:
     by_split: dict[str, list[_Given]] = {}
     for g in given:
         by_split.setdefault(g.split, []).append(g)
-    out = []
+    out: list[list[_Given]] = []
     for members in by_split.values():
         roles = Counter(g.role for g in members if g.role)
         if any(c > 1 for c in roles.values()):
@@ -599,11 +599,13 @@ def _require_safe(h: ArrayHandle) -> None:
 # -- plan ---------------------------------------------------------------------------------------------
 def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, maxlen: int | str | None = None,
          lr: float | None = None, lr_batch: int | None = None, **options):  # fmt: skip
-    """Steps per epoch, last batch, bytes per sample/batch, largest batch for ``memory``, padding."""
+    """Steps per epoch, last batch, bytes per sample/batch (of the inputs: ``target`` names the
+    table column left out), the input shape and width, largest batch for ``memory``, padding.
+    ``options`` are the source options ``check`` takes (``format``, ``target``, ``jobs`` …)."""
     from .plan import make_plan
 
     opts = SourceOptions(**options)
-    h = _resolve(source, "x", opts, role_target=opts.target)[0]
+    h = _plan_inputs(source, opts)
     _require_safe(h)
     stats = opts.executor().scan(h, ScanOptions(chunk_bytes=opts.chunk_bytes)) if h.ragged else None
     mem = parse_size(memory, what="--memory") if memory is not None else None
@@ -616,7 +618,24 @@ def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, ma
         maxlen=maxlen,
         lr=lr,
         lr_batch=lr_batch,
+        target=opts.target,
     )
+
+
+def _plan_inputs(source, opts: SourceOptions) -> ArrayHandle:
+    """The inputs ``plan`` sizes: the array named, or in a container the one member named like
+    inputs beside its targets (``xy.npz`` → ``x``), as ``check`` pairs them."""
+    if isinstance(source, str) and opts.target is None:
+        from .checks import Subject
+
+        spec = parse_source(source)
+        src = opts.open(source)
+        if spec.selector is None and len(handles := src.arrays()) > 1:
+            pairs = _pair_by_name([Subject(h.source, "array", h) for h in handles])
+            if len(pairs) == 1:
+                return pairs[0][0].handle
+        return src.array(spec.selector)
+    return _resolve(source, "x", opts, role_target=opts.target)[0]
 
 
 # -- repair ----------------------------------------------------------------------------------------

@@ -352,6 +352,15 @@ def render_training_plan(p, *, no_color: bool = False) -> None:
         f"  steps per epoch      {p.steps_per_epoch:,} ({p.steps_per_epoch_drop_last:,} with drop_last)"
     )
     out.print(f"  last batch           {p.last_batch:,} samples")
+    if p.input_shape is not None:
+        width = p.input_width
+        out.print(
+            f"  input width          {width:,} (input shape {format_shape((None, *p.input_shape))}): "
+            f"the input layer has {width:,} unit{'s' if width != 1 else ''} from the features, "
+            f"whatever the batch size ({p.batch_size} is samples per step, not a layer width)"
+        )
+    if p.target is not None:
+        out.print(f"  target               {escape(p.target)} (not counted in bytes per sample)")
     out.print(
         f"  bytes per sample     {format_bytes(p.bytes_per_sample)}"
         + (f" (padded to {p.maxlen})" if p.maxlen is not None else "")
