@@ -15,7 +15,8 @@ class SampleCountMismatch(Check):
 
     What it means:
     Every input sample needs its target: x[i] goes with y[i]. When x has 29 samples and y has 1,
-    there is no way to pair them.
+    there is no way to pair them. Sources given to one ``check`` are one dataset (``x.npy`` and
+    ``y.npy``, two Parquet files), so they too must agree on the sample axis.
 
     Why frameworks fail:
     Keras refuses in ``fit`` with "Data cardinality is ambiguous ... 'x' sizes: 29 'y' sizes: 1";
@@ -27,10 +28,11 @@ class SampleCountMismatch(Check):
     If the single target really applies to every sample (one label for a whole recording),
     broadcast it with ``dsdoctor replicate y.npy --to 29``. If each sample was recorded K times,
     ``--each K`` repeats every target K times. Otherwise the files do not belong together:
-    find the right targets. Replication is an *assumption* the data cannot confirm.
+    find the right targets. Replication is an *assumption* the data cannot confirm. Sources that
+    are not one dataset are checked each on its own with ``check --each``.
 
     Example:
-    dsdoctor check --x x.npy --y y.npy
+    dsdoctor check x.npy y.npy
     dsdoctor replicate y.npy --to 29 -o y.replicated.npy
     """
 
