@@ -14,7 +14,7 @@ import pytest
 import dsdoctor
 from dsdoctor.api import role_of
 
-from .conftest import cli, run
+from .conftest import assert_clean_error, cli, run
 
 
 def _xy(folder, x_name="x.npy", y_name="y.npy", nx=29, ny=1, y_shape=()):
@@ -280,3 +280,45 @@ def test_plan_takes_checks_source_options(tmp_path):
     assert r.code == 0, r.stderr
     assert r.json()["input_width"] == 3
     assert dsdoctor.plan(src, batch_size=5, target="out").to_dict() == r.json()
+
+
+def test_a_folder_of_unrelated_files_is_refused_then_read_with_each(tmp_path):
+    d = tmp_path / "mixed"
+    d.mkdir()
+    np.save(d / "a.npy", np.arange(30.0).reshape(10, 3))
+    np.save(d / "b.npy", np.arange(5.0))
+    assert_clean_error(run("check", d), "shards of one dataset must agree", "--each")
+    r = run("check", d, "--each", "--json")
+    assert r.code == 0, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    assert [(ds["given"], [s["source"] for s in ds["sources"]]) for ds in report["datasets"]] == [
+        ("each", [str(d / "a.npy")]),
+        ("each", [str(d / "b.npy")]),
+    ]
+    assert (
+        f"on its own (--each), from {d}: {d / 'a.npy'} (10 samples)"
+        in run("check", d, "--each").stdout
+    )
+
+
+def test_a_folder_of_x_npy_and_y_csv_pairs_across_formats(tmp_path):
+    d = tmp_path / "xy"
+    d.mkdir()
+    np.save(d / "X.npy", np.random.default_rng(0).normal(size=(6, 2)))
+    pd.DataFrame({"label": [0, 1, 0, 1, 0]}).to_csv(d / "Y.csv", index=False)
+    report = cli("check", d, "--json").json()
+    assert (
+        report["findings"][0]["message"] == f"{d / 'X.npy'} has 6 samples but {d / 'Y.csv'} has 5"
+    )
+
+
+def test_a_parquet_dataset_folder_stays_one_dataset_with_each(tmp_path):
+    d = tmp_path / "ds"
+    d.mkdir()
+    for i in range(2):
+        pd.DataFrame({"a": np.arange(4.0) + i, "b": np.arange(4.0) * i}).to_parquet(
+            d / f"part-{i}.parquet"
+        )
+    report = cli("check", d, "--each", "--json").json()
+    assert [s["source"] for ds in report["datasets"] for s in ds["sources"]] == [str(d)]
+    assert report["datasets"][0]["sources"][0]["samples"] == 8

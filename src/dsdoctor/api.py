@@ -416,7 +416,7 @@ def _subjects(sources, x, y, opts: SourceOptions, *, each: bool = False) -> _Gat
 
             given.append(_Given("array", [Subject("array", "array", as_handle(text, "array"))]))
             continue
-        files = None if each else _role_named_files(text)
+        files = _folder_files(text, each=each)
         for one in files or [text]:
             given.append(_open_given(one, opts, origin=text if files else None))
     groups = [[g] for g in given] if each else _by_dataset(given)
@@ -478,25 +478,33 @@ def _stem(name: str) -> str:
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 
 
-def _role_named_files(text: str) -> list[str] | None:
-    """The files of a folder or glob whose names say inputs and targets (``x.npy`` and
-    ``y.npy``), each to be read on its own; None for any other folder or glob (read as shards of
-    one array, or as one Parquet dataset, by :func:`open_source`)."""
+def _folder_files(text: str, *, each: bool = False) -> list[str] | None:
+    """The files of a folder or glob to read one by one: those whose names say inputs and
+    targets (``x.npy`` and ``y.npy``), or with ``each`` any folder or glob of files; None for any
+    other (read as shards of one array, or as one Parquet dataset, by :func:`open_source`)."""
+    from pathlib import Path
+
+    from .errors import SourceError
     from .formats import read_by_extension
-    from .sources.shards import expand, is_glob
+    from .sources.shards import directory_shards, expand, is_glob
 
     if ":" in text and not os.path.exists(text):
         return None  # PATH:SELECTOR
     if is_glob(text):
         files = expand(text)
     elif os.path.isdir(text):
+        try:  # a Parquet dataset folder stays one dataset, even with --each
+            if directory_shards(Path(text)) is None:
+                return None
+        except SourceError:
+            pass  # files of several formats: maybe x.npy and y.csv
         files = sorted(os.path.join(text, f) for f in os.listdir(text)
                        if not f.startswith((".", "_")) and os.path.isfile(os.path.join(text, f)))  # fmt: skip
     else:
         return None
     files = [f for f in files if read_by_extension(os.path.splitext(f)[1])]
     roles = {role_of(_stem(os.path.basename(f)))[0] for f in files}
-    return files if {"x", "y"} <= roles else None
+    return files if files and (each or {"x", "y"} <= roles) else None
 
 
 def _by_dataset(given: list[_Given]) -> list[list[_Given]]:

@@ -181,7 +181,8 @@ def dataset_lines(datasets: list[dict[str, Any]]) -> list[str]:
         head = how[d["given"]] + (f" ({d['split']})" if d.get("split") else "")
         origins = sorted({src["from"] for src in d["sources"] if "from" in src})
         if origins:
-            head += f", from {', '.join(origins)} (named as inputs and targets, so not shards)"
+            head += f", from {', '.join(origins)}" + (
+                " (named as inputs and targets, so not shards)" if d["given"] != "each" else "")  # fmt: skip
         parts = []
         for src in d["sources"]:
             n = src.get("samples")
