@@ -366,8 +366,9 @@ class _Given:
     def sample_axis(self) -> tuple[Subject | None, str | None]:
         """The array whose first axis stands for this source's samples (the inputs of a pair),
         or None and why it has none."""
-        firsts = [x for x, _ in self.pairs] or [
-            s for s in self.subjects if not s.handle.skip and s.handle.n is not None
+        # a skipped array (strings, objects) still has the shape its header declares
+        firsts = [x for x, _ in self.pairs if x.handle.n is not None] or [
+            s for s in self.subjects if s.handle.n is not None
         ]
         counts = sorted({s.handle.n for s in firsts if s.handle.n is not None})
         if len(counts) == 1:
@@ -399,16 +400,17 @@ def _subjects(sources, x, y, opts: SourceOptions, *, each: bool = False) -> _Gat
     if x is not None:
         xs = Subject("x", "x", _resolve(x, "x", opts, role_target=target)[0])
         _require_safe(xs.handle)
-        named = _Given("--x", [xs])
+        named = _Given(f"--x {xs.handle.source}", [xs])
         if target is not None and y is None:
             y = _table(xs.handle).target_array()
         if y is not None:
             ys = Subject("y", "y", y if isinstance(y, ArrayHandle) else _resolve(y, "y", opts)[0])
             _require_safe(ys.handle)
-            named = _Given("--x/--y", [xs, ys], [(xs, ys)])
+            named = _Given(f"--x {xs.handle.source} --y {ys.handle.source}", [xs, ys], [(xs, ys)])
         given.append(named)
     elif y is not None:
-        given.append(_Given("--y", [Subject("y", "y", _resolve(y, "y", opts)[0])]))
+        ys = Subject("y", "y", _resolve(y, "y", opts)[0])
+        given.append(_Given(f"--y {ys.handle.source}", [ys]))
     for text in sources:
         text = os.fspath(text) if isinstance(text, os.PathLike) else text
         if not isinstance(text, str):
