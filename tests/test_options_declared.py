@@ -37,6 +37,8 @@ PER_COMMAND = {
     "-o": "the short name of --output",
     "--features": "select --features I,J names the features to keep (its fixes print it); "
     "elsewhere --features N is the width the model expects",
+    "--each": "replicate --each K repeats each sample K times (DS101's fixes print it); on check "
+    "and repair --each checks each source on its own",
 }
 
 
@@ -140,6 +142,18 @@ def test_select_features_is_the_only_per_command_features():
         if name == "--features"
     }
     assert len(helps) == 2
+
+
+def test_each_means_two_things_only():
+    """check and repair share the declared --each; replicate's --each K is the other meaning."""
+    helps = {
+        name: opt.help
+        for name, cmd in COMMANDS.items()
+        for opt_name, opt in _options(cmd).items()
+        if opt_name == "--each"
+    }
+    assert set(helps) == {"check", "repair", "replicate"}
+    assert helps["check"] == helps["repair"] != helps["replicate"]
 
 
 # -- the options work, through the API, on the commands that lacked them -------------------------

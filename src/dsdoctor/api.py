@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +28,34 @@ if TYPE_CHECKING:  # the checks are imported by the functions that run them (fas
     from .checks import Check, Expectations, Subject
     from .findings import RepairOutcome
 
-X_NAMES = {"x", "inputs", "input", "features", "data", "x_train", "train_x", "samples"}
-Y_NAMES = {"y", "targets", "target", "labels", "label", "y_train", "train_y"}
+#: The one table of names that give an array a role, compared case-insensitively: a container
+#: member by its name (``/train/x``), a file by its stem (``X_train.npy``). A name is one of these
+#: words, alone or joined to a split word (``X_train``, ``y-test``, ``train_x``), or a split word
+#: alone (``train.npz``), which names the split without a role.
+X_NAMES = {"x", "inputs", "input", "features", "data", "samples"}
+Y_NAMES = {"y", "targets", "target", "labels", "label"}
+SPLIT_NAMES = {"train", "training", "test", "testing", "val", "valid", "validation", "dev", "eval",
+               "holdout"}  # fmt: skip
+_ROLE_NAME = re.compile(r"(?:(?P<before>[a-z]+)[_.-])?(?P<word>[a-z]+)(?:[_.-](?P<after>[a-z]+))?")
+
+
+def role_of(name: str) -> tuple[str | None, str]:
+    """The role (``"x"``, ``"y"`` or None) and the split (``""`` when none) a name gives:
+    ``X_train`` → ("x", "train"), ``labels`` → ("y", ""), ``val`` → (None, "val")."""
+    m = _ROLE_NAME.fullmatch(name.lower())
+    if m is None:
+        return None, ""
+    before, word, after = m.group("before", "word", "after")
+    if before is None and after is None and word in SPLIT_NAMES:
+        return None, word
+    role = "x" if word in X_NAMES else "y" if word in Y_NAMES else None
+    if role is None and before is not None and after is None and before in X_NAMES | Y_NAMES:
+        before, word, after = None, before, word  # x_train: the role word first
+        role = "x" if word in X_NAMES else "y"
+    split = before or after or ""
+    if role is None or (before and after) or (split and split not in SPLIT_NAMES):
+        return None, ""
+    return role, split
 
 
 @dataclass
@@ -186,13 +213,16 @@ def check(
     engine: str | None = None,
     scheduler: str | None = None,
     spec=None,
+    each: bool = False,
     progress: Progress | None = None,
 ) -> Report:
     """Run every check on the given arrays and return a :class:`Report`.
 
     ``x``/``y`` are sources (``"train.h5:/x"``) or in-memory arrays; positional ``sources`` are
-    checked whole (every array inside a container), and arrays named like x/y in one group are
-    paired. ``progress``: a callback that long scans report to (:mod:`dsdoctor.engine.progress`;
+    checked whole (every array inside a container). Sources given together are one dataset: they
+    must agree on the sample axis, and files or members named like inputs and targets (``x.npy``
+    and ``y.npy``, ``X_test`` and ``y_test``) are paired; ``each=True`` checks every source on its
+    own. ``progress``: a callback that long scans report to (:mod:`dsdoctor.engine.progress`;
     nothing by default). ``spec`` is a spec file (``dsdoctor.toml``), or ``True`` to find one from the working
     directory upward; its ``[check]`` options are defaults that keyword arguments override. The
     keyword names are the CLI's option names.
@@ -217,7 +247,8 @@ def check(
     opts = SourceOptions(format, target, allow_pickle, follow_external, given["chunk_size"], jobs,
                          engine, scheduler, progress)  # fmt: skip
     executor = opts.executor()
-    subjects, pairs = _subjects(sources, x, y, opts)
+    gathered = _subjects(sources, x, y, opts, each=each)
+    subjects, pairs = gathered.subjects, gathered.pairs
     if contract is not None:
         more, more_pairs = _spec_subjects(contract, opts)
         subjects, pairs = subjects + more, pairs + more_pairs
@@ -234,13 +265,13 @@ def check(
         )
     for s in subjects:
         _scan_subject(s, expect, opts, executor)
-    ctx = Context(subjects, expect, pairs, contract)
+    ctx = Context(subjects, expect, pairs, contract, together=gathered.together)
     findings: list[Finding] = list(run_checks(ctx, chosen, skipped))
     arrays = {s.name: {**s.handle.describe(), "role": s.role,
                        **({"stats": s.stats.to_dict()} if s.stats else {}),
                        **({"unsafe": s.handle.unsafe} if s.handle.unsafe else {})}
               for s in subjects}  # fmt: skip
-    return Report(__version__, arrays, findings)
+    return Report(__version__, arrays, findings, gathered.datasets)
 
 
 def _listify(v) -> list[str] | None:
@@ -310,68 +341,234 @@ def _resolve(
     return [src.array(spec.selector)]
 
 
-def _subjects(
-    sources, x, y, opts: SourceOptions
-) -> tuple[list[Subject], list[tuple[Subject, Subject]]]:
+@dataclass
+class _Given:
+    """One source as given to ``check`` (or one file of a folder of x/y files): what it holds,
+    and the role and split its name gives it."""
+
+    source: str
+    subjects: list[Subject]
+    pairs: list[tuple[Subject, Subject]] = field(default_factory=list)
+    role: str | None = None  # from the file stem or the selected member's name
+    split: str = ""
+    folder: str = ""  # tells apart train/x.npy and val/x.npy
+    origin: str | None = None  # the folder or glob it was found in
+    shards: list[str] | None = None
+
+    @property
+    def single(self) -> Subject | None:
+        """Its one array, when it holds one array with no pair inside: a file that takes the role
+        its stem gives."""
+        if len(self.subjects) == 1 and not self.pairs and not self.subjects[0].handle.skip:
+            return self.subjects[0]
+        return None
+
+    def sample_axis(self) -> tuple[Subject | None, str | None]:
+        """The array whose first axis stands for this source's samples (the inputs of a pair),
+        or None and why it has none."""
+        # a skipped array (strings, objects) still has the shape its header declares
+        firsts = [x for x, _ in self.pairs if x.handle.n is not None] or [
+            s for s in self.subjects if s.handle.n is not None
+        ]
+        counts = sorted({s.handle.n for s in firsts if s.handle.n is not None})
+        if len(counts) == 1:
+            return firsts[0], None
+        if not counts:
+            return None, "no array with a sample axis"
+        return None, (f"its arrays hold {len(counts)} different sample counts "
+                      f"({', '.join(f'{n:,}' for n in counts)}) and are not compared")  # fmt: skip
+
+
+@dataclass
+class _Gathered:
+    """What ``check`` looks at: the subjects, the x/y pairs, the groups of subjects that must
+    agree on the sample axis, and the datasets as the report describes them."""
+
+    subjects: list[Subject]
+    pairs: list[tuple[Subject, Subject]]
+    together: list[list[Subject]]
+    datasets: list[dict[str, Any]]
+
+
+def _subjects(sources, x, y, opts: SourceOptions, *, each: bool = False) -> _Gathered:
+    """Sources given together are one dataset (``each``: every source its own): files named like
+    inputs and targets pair up, and all must agree on the sample axis, split by split."""
     from .checks import Subject
 
-    subjects: list[Subject] = []
-    pairs: list[tuple[Subject, Subject]] = []
+    given: list[_Given] = []
     target = opts.target
     if x is not None:
         xs = Subject("x", "x", _resolve(x, "x", opts, role_target=target)[0])
         _require_safe(xs.handle)
-        subjects.append(xs)
+        named = _Given(f"--x {xs.handle.source}", [xs])
         if target is not None and y is None:
             y = _table(xs.handle).target_array()
         if y is not None:
             ys = Subject("y", "y", y if isinstance(y, ArrayHandle) else _resolve(y, "y", opts)[0])
             _require_safe(ys.handle)
-            subjects.append(ys)
-            pairs.append((xs, ys))
+            named = _Given(f"--x {xs.handle.source} --y {ys.handle.source}", [xs, ys], [(xs, ys)])
+        given.append(named)
     elif y is not None:
-        subjects.append(Subject("y", "y", _resolve(y, "y", opts)[0]))
+        ys = Subject("y", "y", _resolve(y, "y", opts)[0])
+        given.append(_Given(f"--y {ys.handle.source}", [ys]))
     for text in sources:
         text = os.fspath(text) if isinstance(text, os.PathLike) else text
-        spec = parse_source(text) if isinstance(text, str) else None
-        if spec is None:
+        if not isinstance(text, str):
             from .sources.memory import as_handle
 
-            subjects.append(Subject("array", "array", as_handle(text, "array")))
+            given.append(_Given("array", [Subject("array", "array", as_handle(text, "array"))]))
             continue
-        src = opts.open(text, target=target)
-        if target is not None:
-            xs = Subject(f"{spec.display}", "x", src.array(spec.selector))
-            ys = Subject(f"{spec.display}:{target}", "y", src.target_array())
-            subjects += [xs, ys]
-            pairs.append((xs, ys))
-            continue
+        files = _folder_files(text, each=each)
+        for one in files or [text]:
+            given.append(_open_given(one, opts, origin=text if files else None))
+    groups = [[g] for g in given] if each else _by_dataset(given)
+    pairs = [p for g in given for p in g.pairs]
+    for group in groups:
+        pairs += _pair_files(group)
+    subjects = [s for g in given for s in g.subjects]
+    plain = [s for s in subjects if s.role == "array"]
+    if x is None and y is None and len(plain) == 1 and not pairs:
+        plain[0].role = "x"
+    _dedupe_names(subjects)
+    together = []
+    for group in groups:
+        firsts = [s for s in (g.sample_axis()[0] for g in group) if s is not None]
+        if len(firsts) > 1:
+            together.append(firsts)
+    how = "each" if each else "together"
+    datasets = [_describe(group, how if len(group) > 1 or each else "alone") for group in groups]
+    return _Gathered(subjects, pairs, together, datasets)
+
+
+def _open_given(text: str, opts: SourceOptions, *, origin: str | None) -> _Given:
+    from .checks import Subject
+
+    spec = parse_source(text)
+    src = opts.open(text, target=opts.target)
+    if opts.target is not None:
+        xs = Subject(f"{spec.display}", "x", src.array(spec.selector))
+        ys = Subject(f"{spec.display}:{opts.target}", "y", src.target_array())
+        g = _Given(spec.display, [xs, ys], [(xs, ys)])
+    else:
         handles = [src.array(spec.selector)] if spec.selector else src.arrays()
         found = [
             Subject(h.source if len(handles) > 1 or spec.selector else spec.display, "array", h)
             for h in handles
         ]
-        subjects += found
-        pairs += _pair_by_name(found)
-    if (
-        x is None
-        and y is None
-        and len([s for s in subjects if s.role == "array"]) == 1
-        and not pairs
-    ):
-        subjects[0].role = "x"
-    _dedupe_names(subjects)
-    return subjects, pairs
+        g = _Given(spec.display, found, _pair_by_name(found))
+        if len(handles) == 1:
+            g.shards = getattr(handles[0], "shard_sources", None)
+    name = g.subjects[0].handle.name if spec.selector else _stem(spec.path.name)
+    role, g.split = role_of(name.rpartition("/")[2])
+    g.role = role if g.single is not None else None
+    g.folder, g.origin = str(spec.path.parent), origin
+    return g
+
+
+def _stem(name: str) -> str:
+    """A file's name without the extensions dsdoctor reads it by: ``X_train.csv.gz`` →
+    ``X_train``, ``y.replicated.npy`` → ``y.replicated``."""
+    from .formats import read_by_extension
+
+    while True:
+        root, ext = os.path.splitext(name)
+        if not root or not (read_by_extension(ext) or ext.lower() in _COMPRESSED):
+            return name
+        name = root
+
+
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
+
+
+def _folder_files(text: str, *, each: bool = False) -> list[str] | None:
+    """The files of a folder or glob to read one by one: those whose names say inputs and
+    targets (``x.npy`` and ``y.npy``), or with ``each`` any folder or glob of files; None for any
+    other (read as shards of one array, or as one Parquet dataset, by :func:`open_source`)."""
+    from pathlib import Path
+
+    from .errors import SourceError
+    from .formats import read_by_extension
+    from .sources.shards import directory_shards, expand, is_glob
+
+    if ":" in text and not os.path.exists(text):
+        return None  # PATH:SELECTOR
+    if is_glob(text):
+        files = expand(text)
+    elif os.path.isdir(text):
+        try:  # a Parquet dataset folder stays one dataset, even with --each
+            if directory_shards(Path(text)) is None:
+                return None
+        except SourceError:
+            pass  # files of several formats: maybe x.npy and y.csv
+        files = sorted(os.path.join(text, f) for f in os.listdir(text)
+                       if not f.startswith((".", "_")) and os.path.isfile(os.path.join(text, f)))  # fmt: skip
+    else:
+        return None
+    files = [f for f in files if read_by_extension(os.path.splitext(f)[1])]
+    roles = {role_of(_stem(os.path.basename(f)))[0] for f in files}
+    return files if files and (each or {"x", "y"} <= roles) else None
+
+
+def _by_dataset(given: list[_Given]) -> list[list[_Given]]:
+    """Sources given together, grouped into datasets: one per split their names give (``X_test``
+    and ``y_test`` apart from ``X_train`` and ``y_train``); within a split, by folder when a role
+    repeats (``train/x.npy`` and ``val/x.npy``)."""
+    from collections import Counter
+
+    by_split: dict[str, list[_Given]] = {}
+    for g in given:
+        by_split.setdefault(g.split, []).append(g)
+    out: list[list[_Given]] = []
+    for members in by_split.values():
+        roles = Counter(g.role for g in members if g.role)
+        if any(c > 1 for c in roles.values()):
+            by_folder: dict[str, list[_Given]] = {}
+            for g in members:
+                by_folder.setdefault(g.folder, []).append(g)
+            out += by_folder.values()
+        else:
+            out.append(members)
+    return out
+
+
+def _pair_files(group: list[_Given]) -> list[tuple[Subject, Subject]]:
+    """One file named like inputs and one named like targets in a dataset pair up."""
+    xs = [g.single for g in group if g.role == "x"]
+    ys = [g.single for g in group if g.role == "y"]
+    if len(xs) == 1 and len(ys) == 1 and xs[0] is not None and ys[0] is not None:
+        xs[0].role, ys[0].role = "x", "y"
+        return [(xs[0], ys[0])]
+    return []
+
+
+def _describe(group: list[_Given], how: str) -> dict[str, Any]:
+    """A dataset as the report names it: which sources were read as one, with their samples."""
+    out: dict[str, Any] = {"given": how, "split": group[0].split or None, "sources": []}
+    for g in group:
+        first, why = g.sample_axis()
+        item: dict[str, Any] = {"source": g.source, "arrays": [s.name for s in g.subjects],
+                                "samples": first.handle.n if first is not None else None}  # fmt: skip
+        if g.single is not None and g.single.role in ("x", "y"):
+            item["role"] = g.single.role
+        if g.origin is not None:
+            item["from"] = g.origin
+        if g.shards is not None:
+            item["shards"] = g.shards
+        if why is not None and len(group) > 1:
+            item["not_compared"] = why
+        out["sources"].append(item)
+    return out
 
 
 def _pair_by_name(found: list[Subject]) -> list[tuple[Subject, Subject]]:
-    """Arrays named like inputs and targets in one group (``/train/x`` + ``/train/y``) pair up."""
-    groups: dict[str, dict[str, list[Subject]]] = {}
+    """Arrays named like inputs and targets in one group (``/train/x`` + ``/train/y``,
+    ``X_test`` + ``y_test``) pair up."""
+    groups: dict[tuple[str, str], dict[str, list[Subject]]] = {}
     for s in found:
         parent, _, base = s.handle.name.rpartition("/")
-        kind = "x" if base.lower() in X_NAMES else "y" if base.lower() in Y_NAMES else None
+        kind, split = role_of(base)
         if kind and not s.handle.skip:
-            groups.setdefault(parent, {"x": [], "y": []})[kind].append(s)
+            groups.setdefault((parent, split), {"x": [], "y": []})[kind].append(s)
     pairs = []
     for g in groups.values():
         if len(g["x"]) == 1 and len(g["y"]) == 1:
@@ -412,11 +609,13 @@ def _require_safe(h: ArrayHandle) -> None:
 # -- plan ---------------------------------------------------------------------------------------------
 def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, maxlen: int | str | None = None,
          lr: float | None = None, lr_batch: int | None = None, **options):  # fmt: skip
-    """Steps per epoch, last batch, bytes per sample/batch, largest batch for ``memory``, padding."""
+    """Steps per epoch, last batch, bytes per sample/batch (of the inputs: ``target`` names the
+    table column left out), the input shape and width, largest batch for ``memory``, padding.
+    ``options`` are the source options ``check`` takes (``format``, ``target``, ``jobs`` …)."""
     from .plan import make_plan
 
     opts = SourceOptions(**options)
-    h = _resolve(source, "x", opts, role_target=opts.target)[0]
+    h = _plan_inputs(source, opts)
     _require_safe(h)
     stats = opts.executor().scan(h, ScanOptions(chunk_bytes=opts.chunk_bytes)) if h.ragged else None
     mem = parse_size(memory, what="--memory") if memory is not None else None
@@ -429,7 +628,24 @@ def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, ma
         maxlen=maxlen,
         lr=lr,
         lr_batch=lr_batch,
+        target=opts.target,
     )
+
+
+def _plan_inputs(source, opts: SourceOptions) -> ArrayHandle:
+    """The inputs ``plan`` sizes: the array named, or in a container the one member named like
+    inputs beside its targets (``xy.npz`` → ``x``), as ``check`` pairs them."""
+    if isinstance(source, str) and opts.target is None:
+        from .checks import Subject
+
+        spec = parse_source(source)
+        src = opts.open(source)
+        if spec.selector is None and len(handles := src.arrays()) > 1:
+            pairs = _pair_by_name([Subject(h.source, "array", h) for h in handles])
+            if len(pairs) == 1:
+                return pairs[0][0].handle
+        return src.array(spec.selector)
+    return _resolve(source, "x", opts, role_target=opts.target)[0]
 
 
 # -- repair ----------------------------------------------------------------------------------------

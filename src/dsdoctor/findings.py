@@ -76,6 +76,9 @@ class Report:
     version: str
     arrays: dict[str, dict[str, Any]]
     findings: list[Finding]
+    #: which sources were read as one dataset (``api.check``): each ``{"given": "together" |
+    #: "each" | "alone", "split", "sources": [{"source", "arrays", "samples", …}]}``
+    datasets: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.findings.sort(key=lambda f: (-f.severity.rank, f.code, f.arrays))
@@ -103,6 +106,7 @@ class Report:
             "arrays": self.arrays,
             "findings": [f.to_dict() for f in self.findings],
             "summary": self.summary,
+            "datasets": self.datasets,
         }
 
 

@@ -28,15 +28,23 @@ class Plan:
     padding: dict[str, Any] | None = None
     learning_rate: dict[str, float] | None = None
     notes: list[str] = field(default_factory=list)
+    #: one sample's shape without the batch axis (None: a ragged axis), what the model's input
+    #: layer is declared with; its last axis is the input width (features the first layer sees)
+    input_shape: list[int | None] | None = None
+    input_width: int | None = None
+    #: the table column left out as targets (``--target``): not counted in bytes per sample
+    target: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def make_plan(handle, stats, *, batch_size: int, memory: int | None = None, buckets: int | None = None,
-              maxlen: int | str | None = None, lr: float | None = None, lr_batch: int | None = None) -> Plan:  # fmt: skip
+              maxlen: int | str | None = None, lr: float | None = None, lr_batch: int | None = None,
+              target: str | None = None) -> Plan:  # fmt: skip
     """``maxlen``: a length, or ``"pNN"`` (the shortest covering NN% of the sequences), as pad
-    takes it; by default the longest."""
+    takes it; by default the longest. ``handle`` is the inputs only: ``target`` names the column
+    its table left out."""
     if batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {batch_size}")
     if (lr is None) != (lr_batch is None):
@@ -69,6 +77,10 @@ def make_plan(handle, stats, *, batch_size: int, memory: int | None = None, buck
         per_sample = handle.row_bytes if handle.ndim > 1 else handle.dtype.itemsize
     plan = Plan(handle.source, n, batch_size, math.ceil(n / batch_size), n // batch_size, n % batch_size or
                 min(n, batch_size), per_sample, per_sample * batch_size, memory, maxlen=longest, padding=padding)  # fmt: skip
+    plan.input_shape = list(handle.shape[1:])
+    last = plan.input_shape[-1] if plan.input_shape else 1  # (N,) and (N, None): one value a step
+    plan.input_width = 1 if last is None else last
+    plan.target = target
     if memory is not None:
         plan.max_batch_for_memory = memory // per_sample if per_sample else None
         if plan.bytes_per_batch > memory:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..findings import Finding, Severity
+from ..findings import Finding, Fix, Severity
 from ..units import format_shape
 from . import fixes
-from .base import Check, Context
+from .base import Check, Context, Subject
 
 
 class SampleCountMismatch(Check):
@@ -15,7 +15,8 @@ class SampleCountMismatch(Check):
 
     What it means:
     Every input sample needs its target: x[i] goes with y[i]. When x has 29 samples and y has 1,
-    there is no way to pair them.
+    there is no way to pair them. Sources given to one ``check`` are one dataset (``x.npy`` and
+    ``y.npy``, two Parquet files), so they too must agree on the sample axis.
 
     Why frameworks fail:
     Keras refuses in ``fit`` with "Data cardinality is ambiguous ... 'x' sizes: 29 'y' sizes: 1";
@@ -27,32 +28,50 @@ class SampleCountMismatch(Check):
     If the single target really applies to every sample (one label for a whole recording),
     broadcast it with ``dsdoctor replicate y.npy --to 29``. If each sample was recorded K times,
     ``--each K`` repeats every target K times. Otherwise the files do not belong together:
-    find the right targets. Replication is an *assumption* the data cannot confirm.
+    find the right targets. Replication is an *assumption* the data cannot confirm. Sources that
+    are not one dataset are checked each on its own with ``check --each``.
 
     Example:
-    dsdoctor check --x x.npy --y y.npy
+    dsdoctor check x.npy y.npy
     dsdoctor replicate y.npy --to 29 -o y.replicated.npy
     """
 
     code, name, severity, family = "DS101", "sample-count-mismatch", Severity.ERROR, "alignment"
     template = "{x_name} has {x} samples but {y_name} has {y}"
+    #: sources given together (one dataset) that are not one x/y pair
+    together_template = ("{counts}: sources given together are one dataset and must agree on the "
+                         "sample axis (check unrelated sources with --each)")  # fmt: skip
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         for x, y in ctx.pairs:
             nx, ny = x.handle.n, y.handle.n
             if nx is None or ny is None or nx == ny:
                 continue
-            fx = []
-            if ny == 1:
-                fx.append(fixes.replicate(y.handle, to=nx))
-            elif nx == 1:
-                fx.append(fixes.replicate(x.handle, to=ny))
-            elif ny and nx % ny == 0:
-                fx.append(fixes.replicate(y.handle, each=nx // ny))
-            elif nx and ny % nx == 0:
-                fx.append(fixes.replicate(x.handle, each=ny // nx))
-            yield self.finding([x, y], {x.name: nx, y.name: ny}, fx,
+            yield self.finding([x, y], {x.name: nx, y.name: ny}, _replicate(x, y),
                                x_name=x.name, y_name=y.name, x=nx, y=ny)  # fmt: skip
+        paired = {frozenset((id(x), id(y))) for x, y in ctx.pairs}
+        for group in ctx.together:
+            counts = {s.name: s.handle.n for s in group if s.handle.n is not None}
+            if len(set(counts.values())) < 2 or frozenset(map(id, group)) in paired:
+                continue  # agreeing, or one x/y pair (reported above)
+            text = ", ".join(f"{name} has {n:,} sample{'s' if n != 1 else ''}"
+                             for name, n in counts.items())  # fmt: skip
+            fx = _replicate(*group) if len(group) == 2 else []
+            yield self.finding(group, counts, fx, template=self.together_template, counts=text)
+
+
+def _replicate(x: Subject, y: Subject) -> list[Fix]:
+    """Replicating the one with fewer samples, where the counts divide."""
+    nx, ny = x.handle.n or 0, y.handle.n or 0
+    if ny == 1:
+        return [fixes.replicate(y.handle, to=nx)]
+    if nx == 1:
+        return [fixes.replicate(x.handle, to=ny)]
+    if ny and nx % ny == 0:
+        return [fixes.replicate(y.handle, each=nx // ny)]
+    if nx and ny % nx == 0:
+        return [fixes.replicate(x.handle, each=ny // nx)]
+    return []
 
 
 class TargetShapeMismatch(Check):

@@ -94,6 +94,8 @@ class Context:
     spec: object | None = None  # a dsdoctor.spec.Spec
     #: the columns of the tables read that are not in any subject (engine/columns.py)
     columns: list[ColumnFacts] = field(default_factory=list)
+    #: arrays of sources given together (one dataset): each list must agree on the sample axis
+    together: list[list[Subject]] = field(default_factory=list)
 
     def role(self, role: str) -> list[Subject]:
         return [s for s in self.subjects if s.role == role]

@@ -119,6 +119,16 @@ ChunkSizeOpt = Annotated[
     ),
 ]
 
+#: Sources given together are one dataset; ``--each`` says they are unrelated (``each=`` in the API).
+EachSourceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--each",
+        help="Check each source on its own: no sample-count comparison or x/y pairing across "
+        "sources (by default sources given together are one dataset).",
+    ),
+]
+
 # -- inputs and targets named apart (instead of whole sources) -------------------------------------
 XOpt = Annotated[
     str | None, typer.Option("--x", help="The inputs, PATH[:SELECTOR].", metavar="SRC")

@@ -17,6 +17,7 @@ from ._options import (
     BatchSizeOpt,
     ChunkSizeOpt,
     ClassesOpt,
+    EachSourceOpt,
     EngineOpt,
     FeaturesOpt,
     FollowExternalOpt,
@@ -44,6 +45,10 @@ Examples:
   dsdoctor check iris.csv --target species --features 3 --classes 3 --json
 
   dsdoctor check tokens.parquet:tokens --mask-value 0 --batch-size 64 --memory 8GiB
+
+  dsdoctor check X_train.npy y_train.npy X_test.npy y_test.npy
+
+  dsdoctor check jan.parquet feb.parquet --each
 """
 
 
@@ -52,7 +57,8 @@ def check(
     sources: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Sources (PATH[:SELECTOR]) to check whole; arrays named x/y in one group are paired.",
+            help="Sources (PATH[:SELECTOR]) to check whole, as one dataset: they must agree on the "
+            "sample axis, and arrays or files named like x/y (X_train, y_train …) are paired.",
             show_default=False,
         ),
     ] = None,
@@ -109,6 +115,7 @@ def check(
             metavar="FILE",
         ),
     ] = None,
+    each: EachSourceOpt = False,
     target: TargetOpt = None,
     format: SourceFormatOpt = None,
     allow_pickle: AllowPickleOpt = False,
@@ -167,6 +174,7 @@ def check(
         scheduler=scheduler,
         progress=progress,
         spec=spec if spec is not None else (not sources and x is None and y is None),
+        each=each,
     )
     if report_format == "text":
         from ..render.text import render_report

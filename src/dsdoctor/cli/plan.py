@@ -15,12 +15,15 @@ from ._options import (
     AllowPickleOpt,
     BucketsOpt,
     ChunkSizeOpt,
+    EngineOpt,
     FollowExternalOpt,
+    JobsOpt,
     JsonOpt,
     MaxlenOpt,
     MemoryOpt,
     NoColorOpt,
     RequiredBatchSizeOpt,
+    SchedulerOpt,
     SourceFormatOpt,
     TargetOpt,
 )
@@ -64,11 +67,15 @@ def plan(
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    jobs: JobsOpt = 1,
+    engine: EngineOpt = None,
+    scheduler: SchedulerOpt = None,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
 ) -> int:
     """Plan training on this data: steps per epoch, the last partial batch, bytes per sample and
-    per batch, the largest batch that fits --memory, padding waste with one maxlen and with K
+    per batch (inputs only: --target leaves the label column out), the input width (the features
+    the first layer sees, which the batch size does not change), the largest batch that fits --memory, padding waste with one maxlen and with K
     buckets, and the learning rate scaled to --batch-size (linear and square-root rules)."""
     from .. import api
     from ..render.progress import progress
@@ -86,6 +93,9 @@ def plan(
         allow_pickle=allow_pickle,
         follow_external=follow_external,
         chunk_size=chunk_size,
+        jobs=jobs,
+        engine=engine,
+        scheduler=scheduler,
         progress=progress,
     )
     if json_:

@@ -23,6 +23,7 @@ from ._options import (
     BucketsOpt,
     ChunkSizeOpt,
     ClassesOpt,
+    EachSourceOpt,
     FeaturesOpt,
     FillValueOpt,
     FollowExternalOpt,
@@ -468,6 +469,7 @@ def repair(
     mask_value: MaskValueOpt = None,
     batch_size: BatchSizeOpt = None,
     memory: MemoryOpt = None,
+    each: EachSourceOpt = False,
     format: SourceFormatOpt = None,
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
@@ -486,7 +488,7 @@ def repair(
                       features=features, timesteps=timesteps, classes=classes, mask_value=mask_value,
                       batch_size=batch_size, memory=memory, format=format, target=target,
                       allow_pickle=allow_pickle, follow_external=follow_external,
-                      chunk_size=chunk_size, progress=progress)  # fmt: skip
+                      chunk_size=chunk_size, each=each, progress=progress)  # fmt: skip
     if json_:
         from ..render.json import print_json
 

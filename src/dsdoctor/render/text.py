@@ -129,6 +129,8 @@ def _shape(a: dict) -> str:
 def render_report(report: Report, *, quiet: bool = False, no_color: bool = False) -> None:
     out = console(no_color)
     if not quiet:
+        for line in dataset_lines(report.datasets):
+            out.print(line)
         for name, a in report.arrays.items():
             kind = " ragged" if a.get("ragged") else ""
             note = (f"  [red]not read:[/] {escape(a['unsafe'])}" if a.get("unsafe")
@@ -160,6 +162,45 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
     out.print(
         f"[bold]{verdict}[/]" + ("  (dsdoctor explain CODE tells more)" if report.findings else "")
     )
+
+
+ROLE_WORDS = {"x": "inputs", "y": "targets"}
+#: The shard files named in full before "and N more".
+SHARDS_SHOWN = 5
+
+
+def dataset_lines(datasets: list[dict[str, Any]]) -> list[str]:
+    """Which sources ``check`` read as one dataset, when that is not plain: several sources, a
+    folder read as x/y files, or shards read as one array. Nothing for one plain file."""
+    sources = [src for d in datasets for src in d["sources"]]
+    if len(sources) < 2 and not any("shards" in src or "from" in src for src in sources):
+        return []
+    lines = []
+    for d in datasets:
+        how = {"together": "one dataset", "each": "on its own (--each)", "alone": "one dataset"}
+        head = how[d["given"]] + (f" ({d['split']})" if d.get("split") else "")
+        origins = sorted({src["from"] for src in d["sources"] if "from" in src})
+        if origins:
+            head += f", from {', '.join(origins)}" + (
+                " (named as inputs and targets, so not shards)" if d["given"] != "each" else "")  # fmt: skip
+        parts = []
+        for src in d["sources"]:
+            n = src.get("samples")
+            facts = [f"{n:,} sample{'s' if n != 1 else ''}" if n is not None else "no sample axis"]
+            if src.get("role"):
+                facts.append(ROLE_WORDS[src["role"]])
+            parts.append(f"{src['source']} ({', '.join(facts)})")
+        lines.append(f"[dim]{escape(head)}:[/] {escape(', '.join(parts))}")
+        for src in d["sources"]:
+            shards = src.get("shards")
+            if shards:
+                shown = ", ".join(shards[:SHARDS_SHOWN]) + (
+                    f" and {len(shards) - SHARDS_SHOWN:,} more" if len(shards) > SHARDS_SHOWN else "")  # fmt: skip
+                lines.append(f"  [dim]{escape(src['source'])} is one array of {len(shards):,} "
+                             f"files stacked in name order:[/] {escape(shown)}")  # fmt: skip
+            if src.get("not_compared"):
+                lines.append(f"  [yellow]{escape(src['source'])}:[/] {escape(src['not_compared'])}")
+    return [*lines, ""]
 
 
 # -- inspect --------------------------------------------------------------------------------------
@@ -319,6 +360,15 @@ def render_training_plan(p, *, no_color: bool = False) -> None:
         f"  steps per epoch      {p.steps_per_epoch:,} ({p.steps_per_epoch_drop_last:,} with drop_last)"
     )
     out.print(f"  last batch           {p.last_batch:,} samples")
+    if p.input_shape is not None:
+        width = p.input_width
+        out.print(
+            f"  input width          {width:,} (input shape {format_shape((None, *p.input_shape))}): "
+            f"the input layer has {width:,} unit{'s' if width != 1 else ''} from the features, "
+            f"whatever the batch size ({p.batch_size} is samples per step, not a layer width)"
+        )
+    if p.target is not None:
+        out.print(f"  target               {escape(p.target)} (not counted in bytes per sample)")
     out.print(
         f"  bytes per sample     {format_bytes(p.bytes_per_sample)}"
         + (f" (padded to {p.maxlen})" if p.maxlen is not None else "")

@@ -137,7 +137,8 @@ class ShardedSource(Source):
             ):
                 raise SourceError(
                     f"shard {f} holds {s.shape} {s.dtype} but {self.files[0]} holds {first.shape} {first.dtype}; "
-                    "shards of one dataset must agree on everything but the first axis"
+                    "shards of one dataset must agree on everything but the first axis (unrelated "
+                    "files: check them with --each, or one by one)"
                 )
             if s.layout.get("columns") != first.layout.get(
                 "columns"
