@@ -76,6 +76,8 @@ class Report:
     version: str
     arrays: dict[str, dict[str, Any]]
     findings: list[Finding]
+    #: the table columns in no analysed array, with their kind and facts (``ColumnFacts``)
+    columns: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.findings.sort(key=lambda f: (-f.severity.rank, f.code, f.arrays))
@@ -102,6 +104,7 @@ class Report:
             "dsdoctor": self.version,
             "arrays": self.arrays,
             "findings": [f.to_dict() for f in self.findings],
+            "columns": self.columns,
             "summary": self.summary,
         }
 

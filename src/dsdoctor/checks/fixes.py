@@ -136,3 +136,8 @@ def pad(h: ArrayHandle, *, maxlen: int | str, lossless: bool, value: object = No
 def bucket(h: ArrayHandle, k: int) -> Fix:
     return _fix("bucket", h, Safety.LOSSLESS, f"split into {k} length buckets, each padded to its own maxlen",
                 "buckets", ext="", buckets=k)  # fmt: skip
+
+
+def select_columns(h: ArrayHandle, columns: list[str]) -> Fix:
+    return _fix("select", h, Safety.LOSSY, f"keep the {len(columns)} input columns", "selected",
+                columns=",".join(columns))  # fmt: skip
