@@ -70,7 +70,14 @@ class ColumnTally:
                 where = pc.indices_nonzero(pc.is_null(col)).slice(0, NULL_ROWS - len(f.null_rows))
                 f.null_rows += [offset + int(i) for i in where.to_numpy(zero_copy_only=False)]
         kind = f.kind
+        if f.error:
+            return
         if kind == "categorical":
+            try:  # text that is not UTF-8 (pandas and Python cannot decode it) is unreadable
+                (col.dictionary if pa.types.is_dictionary(col.type) else col).validate(full=True)
+            except pa.ArrowInvalid as exc:
+                f.error = str(exc).splitlines()[0][:300] if str(exc) else "invalid text"
+                return
             self._tally(col)
         elif kind in ("numeric", "datetime", "duration"):
             self._range(col)
@@ -243,4 +250,7 @@ def _fold(tallies: list[ColumnTally], batch: pa.RecordBatch, offset: int) -> Non
         return
     index = {name: i for i, name in enumerate(batch.schema.names)}
     for t in tallies:
-        t.update(batch.column(index[t.facts.name]), offset)
+        if t.facts.name in index:
+            t.update(batch.column(index[t.facts.name]), offset)
+        else:  # a column with no leaves (``struct<>``): the reader gives no data for it
+            t.facts.rows += batch.num_rows
