@@ -358,3 +358,18 @@ def test_jobs_still_read_every_column(tmp_path):
     assert jobs.columns == serial.columns and [f.code for f in jobs.findings] == [
         f.code for f in serial.findings
     ]
+
+
+def test_inspect_reads_the_arrays_and_the_other_columns_in_one_pass(tmp_path, passes):
+    p = tmp_path / "penguins.parquet"
+    penguins().to_parquet(p)
+    passes.clear()
+    insp = dsdoctor.inspect(str(p))
+    assert len(passes) == 1, passes
+    assert {e.entry.path for e in insp.entries if e.column is not None} == {
+        "species", "island", "sex", "observed"}  # fmt: skip
+    assert all(e.stats is not None for e in insp.entries if e.entry.kind == "array")
+    broken = dsdoctor.inspect(str(corrupt_parquet(tmp_path)))
+    (bad,) = [e for e in broken.entries if e.error]
+    assert bad.entry.path == "s" and "BYTE_ARRAY" in bad.error
+    assert [e.stats.rows for e in broken.entries if e.stats is not None] == [100, 100]

@@ -131,13 +131,25 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
     wanted = [e.array for e in entries if stats and e.array is not None and not e.array.skip
               and not e.array.unsafe]  # fmt: skip
     together = None
-    if len(wanted) > 1 and engine.name != "dask":
+    columns: dict[str, ColumnFacts] = {}
+    others = {e.path for e in entries if e.kind == "column"} if stats else set()
+    if others and hasattr(src, "column_kinds") and engine.name != "dask":
+        from .engine.tables import left_out, scan_table  # pyarrow: only for tables
+
+        tallies = left_out(src, set(src.schema.names) - others)
+        try:  # the arrays and the other columns of a table in one pass
+            together = scan_table(src, wanted, [scan_opts] * len(wanted), tallies, opts.chunk_bytes)  # type: ignore[arg-type]
+            columns = {t.facts.name: t.result() for t in tallies}
+        except SourceError:
+            together = None
+    elif len(wanted) > 1 and engine.name != "dask":
         try:  # a wide table's columns in one pass; an error is then located column by column
             together = scan_together(wanted, scan_opts)
         except SourceError:
             together = None
     found = dict(zip(map(id, wanted), together, strict=True)) if together is not None else {}
-    columns = _read_table_columns(src, entries, opts) if stats else {}
+    if others and not columns:
+        columns = _read_table_columns(src, entries, opts)
     for e in entries:
         item = InspectedEntry(e)
         a = e.array
