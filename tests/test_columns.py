@@ -373,3 +373,11 @@ def test_inspect_reads_the_arrays_and_the_other_columns_in_one_pass(tmp_path, pa
     (bad,) = [e for e in broken.entries if e.error]
     assert bad.entry.path == "s" and "BYTE_ARRAY" in bad.error
     assert [e.stats.rows for e in broken.entries if e.stats is not None] == [100, 100]
+
+
+def test_a_table_without_numbers_says_what_its_columns_are(tmp_path):
+    p = tmp_path / "words.parquet"
+    pd.DataFrame(
+        {"word": ["a", "b"], "when": pd.to_datetime(["2020-01-01", "2020-01-02"])}
+    ).to_parquet(p)
+    assert_clean_error(cli("check", str(p)), "its columns are word (categorical), when (datetime)")

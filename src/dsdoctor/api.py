@@ -264,7 +264,8 @@ def check(
 
         names = ", ".join(str(s) for s in sources)
         raise SourceError(
-            f"{names}: no numeric arrays to check (`dsdoctor inspect` shows what is inside)"
+            f"{names}: no numeric arrays to check{_column_kinds(sources, opts)} "
+            "(`dsdoctor inspect` shows what is inside)"
         )
     if not subjects:
         raise UsageError(
@@ -278,6 +279,20 @@ def check(
                        **({"unsafe": s.handle.unsafe} if s.handle.unsafe else {})}
               for s in subjects}  # fmt: skip
     return Report(__version__, arrays, findings, [c.to_dict() for c in columns])
+
+
+def _column_kinds(sources, opts: SourceOptions) -> str:
+    """``; its columns are species (categorical), date (datetime)`` for a table source (what a
+    table with no numeric column holds instead)."""
+    if len(sources) != 1 or not isinstance(sources[0], str):
+        return ""
+    src = opts.open(sources[0])
+    kinds = src.column_kinds() if hasattr(src, "column_kinds") else {}
+    if not kinds:
+        return ""
+    listed = ", ".join(f"{name or '(unnamed)'} ({kind})" for name, kind in list(kinds.items())[:10])
+    more = f" and {len(kinds) - 10} more" if len(kinds) > 10 else ""
+    return f"; its columns are {listed}{more}"
 
 
 def _listify(v) -> list[str] | None:
