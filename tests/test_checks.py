@@ -14,6 +14,7 @@ import dsdoctor
 from dsdoctor.checks import REGISTRY
 
 from .conftest import FIXTURES, cli
+from .test_columns import corrupt_parquet, indexed_csv, text_parquet
 
 rng = np.random.default_rng(0)
 
@@ -335,8 +336,7 @@ SPEC_NAMES = ["sample-count-mismatch", "feature-width-mismatch", "rank-mismatch"
               "split-schema-mismatch", "unseen-labels", "split-overlap", "feature-drift",
               "label-drift", "length-drift"]  # fmt: skip
 #: SPEC names later issues add (tables, vocabularies, splits): not in the registry yet.
-NOT_YET = {"index-column", "non-input-columns", "unreadable-data",
-           "token-out-of-vocabulary", "pack-padding-side", "split-schema-mismatch", "unseen-labels",
+NOT_YET = {"token-out-of-vocabulary", "pack-padding-side", "split-schema-mismatch", "unseen-labels",
            "split-overlap", "feature-drift", "label-drift", "length-drift"}  # fmt: skip
 
 
@@ -400,6 +400,9 @@ FAILING_CASES = {
     "batch-exceeds-samples": lambda tmp: {"x": np.zeros((10, 2)), "batch_size": 16},
     "batch-memory": lambda tmp: {"x": np.zeros((10, 64)), "batch_size": 8, "memory": "1KiB"},
     "spec-violation": _spec,
+    "non-input-columns": lambda tmp: {"x": text_parquet(tmp)},
+    "index-column": lambda tmp: {"x": indexed_csv(tmp)},
+    "unreadable-data": lambda tmp: {"x": str(corrupt_parquet(tmp))},
 }
 
 

@@ -346,6 +346,11 @@ def flags_problem(run: Run) -> bool:
     return bool(report.get("findings")) or any(a.get("skipped") or a.get("unsafe") for a in arrays)
 
 
+def has_error_finding(run: Run) -> bool:
+    report = run.report or {}
+    return any(f.get("severity") == "error" for f in report.get("findings", []))
+
+
 def reports_pickle(run: Run) -> bool:
     report = run.report or {}
     if run.command == "inspect":
@@ -385,6 +390,15 @@ def assert_expected(case: Case, runs: dict[str, Run]) -> None:
                 assert reports_pickle(run), f"{what}: the pickle is not reported\n{run.describe()}"
         else:
             pytest.fail(f"unknown expect value {case.expect!r} for {case.path}")
+    if case.expect == "invalid" and case.observed.startswith(("error@read", "error@validate")):
+        # the reference reader failed on the data itself: check decodes every column, so it
+        # must fail too (exit 2) or say so with an error finding (unreadable-data); a skipped
+        # column or a warning is not enough
+        check = runs["check"]
+        assert check.code == 2 or has_error_finding(check), (
+            f"{case.path} (invalid; reference libraries: {case.observed}): check does not report "
+            f"the data it cannot decode\n{check.describe()}"
+        )
     if case.expect == "invalid":
         assert any(r.code == 2 or flags_problem(r) for r in runs.values()), (
             f"{case.path} (invalid; reference libraries: {case.observed}): neither command flags "
@@ -409,6 +423,23 @@ def corpus_runs(request: pytest.FixtureRequest) -> dict[tuple[str, str], Run]:
 def test_corpus_file(case: Case, corpus_runs: dict[tuple[str, str], Run]) -> None:
     assert (CORPUS / case.path).exists(), f"{case.path} is listed in MANIFEST.tsv but missing"
     assert_expected(case, {command: corpus_runs[case.path, command] for command in COMMANDS})
+
+
+#: Parquet files with a corrupt page in a text or binary column (pyarrow cannot read them) and
+#: readable numeric columns: once reported healthy, because only the numeric columns were read.
+CORRUPT_PAGES = ("parquet/broken-arrow.parquet", "parquet/internal_6129.parquet",
+                 "parquet/page_size_corruption.parquet")  # fmt: skip
+
+
+@pytest.mark.parametrize("path", CORRUPT_PAGES)
+def test_corrupt_pages_are_never_healthy(path: str) -> None:
+    import dsdoctor
+
+    assert path in {c.path for c in CASES}, f"{path} is no longer in the corpus"
+    report = dsdoctor.check(str(CORPUS / path))
+    (found,) = report.by_name("unreadable-data")
+    assert found.severity.value == "error" and report.failed()
+    assert found.evidence["columns"] and all(c["error"] for c in found.evidence["columns"])
 
 
 def _entry_point_sample() -> list[Case]:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the checks are imported by the functions that run them (fas
     from collections.abc import Iterable
 
     from .checks import Check, Expectations, Subject
+    from .engine.columns import ColumnFacts
     from .findings import RepairOutcome
 
 #: The one table of names that give an array a role, compared case-insensitively: a container
@@ -101,12 +102,18 @@ class InspectedEntry:
     entry: Entry
     stats: ArrayStats | None = None
     error: str | None = None
+    #: a table column that is not an array: what reading it found (kind facts, nulls)
+    column: ColumnFacts | None = None
 
     def to_dict(self) -> dict[str, Any]:
         e = self.entry
         out: dict[str, Any] = {"path": e.path, "kind": e.kind}
+        if e.column_kind:
+            out["column_kind"] = e.column_kind
         if e.note:
             out["note"] = e.note
+        if self.column is not None:
+            out["column"] = self.column.to_dict()
         if e.array is not None:
             out.update(e.array.describe())
             if e.array.unsafe:
@@ -151,12 +158,25 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
     wanted = [e.array for e in entries if stats and e.array is not None and not e.array.skip
               and not e.array.unsafe]  # fmt: skip
     together = None
-    if len(wanted) > 1 and engine.name != "dask":
+    columns: dict[str, ColumnFacts] = {}
+    others = {e.path for e in entries if e.kind == "column"} if stats else set()
+    if others and hasattr(src, "column_kinds") and engine.name != "dask":
+        from .engine.tables import left_out, scan_table  # pyarrow: only for tables
+
+        tallies = left_out(src, set(src.schema.names) - others)
+        try:  # the arrays and the other columns of a table in one pass
+            together = scan_table(src, wanted, [scan_opts] * len(wanted), tallies, opts.chunk_bytes)  # type: ignore[arg-type]
+            columns = {t.facts.name: t.result() for t in tallies}
+        except SourceError:
+            together = None
+    elif len(wanted) > 1 and engine.name != "dask":
         try:  # a wide table's columns in one pass; an error is then located column by column
             together = scan_together(wanted, scan_opts)
         except SourceError:
             together = None
     found = dict(zip(map(id, wanted), together, strict=True)) if together is not None else {}
+    if others and not columns:
+        columns = _read_table_columns(src, entries, opts)
     for e in entries:
         item = InspectedEntry(e)
         a = e.array
@@ -165,8 +185,26 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
                 item.stats = found[id(a)] if id(a) in found else engine.scan(a, scan_opts)
             except SourceError as exc:
                 item.error = str(exc)
+        if e.kind == "column" and e.path in columns:
+            item.column = columns[e.path]
+            item.error = (
+                item.column.error
+                and f"{spec.display}:{e.path} cannot be decoded ({item.column.error})"
+            )
         out.entries.append(item)
     return out
+
+
+def _read_table_columns(src, entries: list[Entry], opts: SourceOptions) -> dict[str, ColumnFacts]:
+    """The facts of a table's columns that are not arrays (categories, dates, an index, …), from
+    one pass over those columns alone; {} for other sources."""
+    wanted = {e.path for e in entries if e.kind == "column"}
+    if not wanted or not hasattr(src, "column_kinds"):
+        return {}
+    from .engine.tables import left_out, read_columns  # pyarrow: only for tables
+
+    tallies = left_out(src, set(src.schema.names) - wanted)
+    return {f.name: f for f in read_columns(src, tallies, opts.chunk_bytes)}
 
 
 # -- check --------------------------------------------------------------------------------------
@@ -257,21 +295,35 @@ def check(
 
         names = ", ".join(str(s) for s in sources)
         raise SourceError(
-            f"{names}: no numeric arrays to check (`dsdoctor inspect` shows what is inside)"
+            f"{names}: no numeric arrays to check{_column_kinds(sources, opts)} "
+            "(`dsdoctor inspect` shows what is inside)"
         )
     if not subjects:
         raise UsageError(
             "nothing to check: give sources, or --x/--y, or a spec file (dsdoctor.toml)"
         )
-    for s in subjects:
-        _scan_subject(s, expect, opts, executor)
-    ctx = Context(subjects, expect, pairs, contract, together=gathered.together)
+    columns = _scan_all(subjects, expect, opts, executor)
+    ctx = Context(subjects, expect, pairs, contract, columns, together=gathered.together)
     findings: list[Finding] = list(run_checks(ctx, chosen, skipped))
     arrays = {s.name: {**s.handle.describe(), "role": s.role,
                        **({"stats": s.stats.to_dict()} if s.stats else {}),
                        **({"unsafe": s.handle.unsafe} if s.handle.unsafe else {})}
               for s in subjects}  # fmt: skip
-    return Report(__version__, arrays, findings, gathered.datasets)
+    return Report(__version__, arrays, findings, gathered.datasets, [c.to_dict() for c in columns])
+
+
+def _column_kinds(sources, opts: SourceOptions) -> str:
+    """``; its columns are species (categorical), date (datetime)`` for a table source (what a
+    table with no numeric column holds instead)."""
+    if len(sources) != 1 or not isinstance(sources[0], str):
+        return ""
+    src = opts.open(sources[0])
+    kinds = src.column_kinds() if hasattr(src, "column_kinds") else {}
+    if not kinds:
+        return ""
+    listed = ", ".join(f"{name or '(unnamed)'} ({kind})" for name, kind in list(kinds.items())[:10])
+    more = f" and {len(kinds) - 10} more" if len(kinds) > 10 else ""
+    return f"; its columns are {listed}{more}"
 
 
 def _listify(v) -> list[str] | None:
@@ -322,9 +374,65 @@ def _scan_subject(s: Subject, expect: Expectations, opts: SourceOptions, executo
     h = s.handle
     if h.skip or h.unsafe:
         return
-    mask = expect.mask_value if (h.ragged or s.role != "y") else None
-    s.stats = executor.scan(h, ScanOptions(mask_value=mask, classes=expect.classes if s.role == "y" else None,
-                                  labels=s.role == "y", chunk_bytes=opts.chunk_bytes))  # fmt: skip
+    s.stats = executor.scan(h, _scan_options(s, expect, opts))
+
+
+def _scan_options(s: Subject, expect: Expectations, opts: SourceOptions) -> ScanOptions:
+    mask = expect.mask_value if (s.handle.ragged or s.role != "y") else None
+    return ScanOptions(mask_value=mask, classes=expect.classes if s.role == "y" else None,
+                       labels=s.role == "y", chunk_bytes=opts.chunk_bytes)  # fmt: skip
+
+
+def _scan_all(subjects: list[Subject], expect: Expectations, opts: SourceOptions,
+              executor: Engine) -> list[ColumnFacts]:  # fmt: skip
+    """Scan every subject, and decode every column of their tables that no subject holds
+    (``ColumnFacts``: ``check`` never drops a column in silence, and never passes a column no
+    reader can decode).
+
+    The subjects of one table and its other columns are read in one pass where they share one
+    opened table and the engine scans here (a CSV is parsed once, not once per array); with
+    ``--jobs`` over shards or ``--engine dask`` the subjects go to the engine and the other
+    columns are read here. A table whose every column is analysed costs no extra pass."""
+    from .errors import SourceError
+
+    tables: dict[tuple[str, str], list[Subject]] = {}
+    for s in subjects:
+        table = getattr(s.handle, "table", None)
+        if table is None or s.handle.skip or s.handle.unsafe:
+            _scan_subject(s, expect, opts, executor)
+        else:
+            tables.setdefault((os.fspath(table.path), table.format), []).append(s)
+    facts: list[ColumnFacts] = []
+    if tables:
+        from .engine.tables import left_out, read_columns, scan_table  # pyarrow: only for tables
+    for group in tables.values():
+        table = group[0].handle.table  # type: ignore[attr-defined]  # a TableArray (getattr above)
+        covered = {c for s in group for c in s.handle.columns}  # type: ignore[attr-defined]
+        tallies = left_out(table, covered)
+        one_pass = (
+            executor.name != "dask"
+            and (tallies or len(group) > 1)
+            and all(getattr(s.handle, "table", None) is table and not hasattr(s.handle, "shard_sources")
+                    for s in group)
+        )  # fmt: skip
+        if one_pass:
+            handles = [s.handle for s in group]
+            size = sum(h.memory_bytes or h.disk_bytes or 0 for h in handles)
+            try:
+                with executor.progress(f"scanning {table.display}", size or None) as advance:
+                    stats = scan_table(table, handles, [_scan_options(s, expect, opts) for s in group],  # type: ignore[arg-type]
+                                       tallies, opts.chunk_bytes, advance)  # fmt: skip
+            except SourceError:  # located below: the arrays on their own, each column alone
+                pass
+            else:
+                for s, st in zip(group, stats, strict=True):
+                    s.stats = st
+                facts += [t.result() for t in tallies]
+                continue
+        for s in group:
+            _scan_subject(s, expect, opts, executor)
+        facts += read_columns(table, left_out(table, covered), opts.chunk_bytes)
+    return facts
 
 
 def _resolve(

@@ -30,6 +30,9 @@ class UsageError(DsdoctorError):
 class SourceError(DsdoctorError):
     """A source that does not exist, cannot be parsed, or has no such array."""
 
+    #: the reader library's own words, when it refused the data (``unreadable-data`` quotes them)
+    reason: str = ""
+
 
 class UnsafeInputError(SourceError):
     """Reading the input would execute code (pickle) or touch other files (external links)."""

@@ -79,6 +79,8 @@ class Report:
     #: which sources were read as one dataset (``api.check``): each ``{"given": "together" |
     #: "each" | "alone", "split", "sources": [{"source", "arrays", "samples", …}]}``
     datasets: list[dict[str, Any]] = field(default_factory=list)
+    #: the table columns in no analysed array, with their kind and facts (``ColumnFacts``)
+    columns: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.findings.sort(key=lambda f: (-f.severity.rank, f.code, f.arrays))
@@ -105,6 +107,7 @@ class Report:
             "dsdoctor": self.version,
             "arrays": self.arrays,
             "findings": [f.to_dict() for f in self.findings],
+            "columns": self.columns,
             "summary": self.summary,
             "datasets": self.datasets,
         }

@@ -10,6 +10,7 @@ from ..findings import Finding
 from .alignment import LabelOutOfRange, SampleCountMismatch, TargetShapeMismatch
 from .base import Check, Context, Expectations, Subject
 from .batching import BatchExceedsSamples, BatchMemory, PartialLastBatch
+from .columns import IndexColumn, NonInputColumns, UnreadableData
 from .sequences import EmptySequences, ExcessPadding, MaskValueCollision, RaggedSequences
 from .shape import FeatureWidthMismatch, RankMismatch, TimestepsMismatch
 from .spec import SpecViolation
@@ -22,6 +23,7 @@ REGISTRY: tuple[type[Check], ...] = (
     NonFiniteValues, ConstantFeature, UnsafePickle, UnwrittenData, MissingValues,
     PartialLastBatch, BatchExceedsSamples, BatchMemory,
     SpecViolation,
+    NonInputColumns, IndexColumn, UnreadableData,
 )  # fmt: skip
 
 __all__ = ["REGISTRY", "Check", "Context", "Expectations", "Subject", "get_check", "resolve_codes",

@@ -174,3 +174,8 @@ def dropna_array(x: ArrayHandle, y: ArrayHandle | None) -> Fix:
 def impute_array(x: ArrayHandle) -> Fix:
     return _fix("impute", x, Safety.ASSUMPTION, "fill missing values with each feature's median",
                 "imputed", strategy="median")  # fmt: skip
+
+
+def select_columns(h: ArrayHandle, columns: list[str]) -> Fix:
+    return _fix("select", h, Safety.LOSSY, f"keep the {len(columns)} input columns", "selected",
+                columns=",".join(columns))  # fmt: skip

@@ -41,6 +41,19 @@ class InspectedItem(Protocol):
     def error(self) -> str | None: ...
 
 
+class InspectedColumn(Protocol):
+    """A table column that is not an array, as reading it found it (``engine.columns.ColumnFacts``)."""
+
+    kind: str
+    dtype: str
+    rows: int
+    nulls: int
+    null_rows: list[int]
+    reason: str
+    error: str | None
+    facts: dict[str, Any]
+
+
 class InspectionResult(Protocol):
     """What :func:`render_inspection` draws (``api.inspect`` returns one per source). A protocol,
     so that render, below the API, does not import it."""
@@ -138,6 +151,13 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
                     else "")  # fmt: skip
             label = f"{name}" if name == a.get("source") else f"{name}  {escape(a['source'])}"
             out.print(f"[bold]{escape(label)}[/]  {_shape(a)} {a['dtype']}{kind}{note}")
+        columns = [c for c in report.columns if c.get("reason") != "not selected"]
+        if columns:
+            listed = ", ".join(
+                f"{_column_name(c['name'])} ({c['reason'] or c['kind']})" for c in columns[:20]
+            )
+            more = f" and {len(columns) - 20} more" if len(columns) > 20 else ""
+            out.print(f"[dim]not analysed as inputs: {escape(listed)}{more}[/]")
         if report.arrays:
             out.print()
     for f in report.findings:
@@ -157,6 +177,8 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
     unread = sum(1 for a in report.arrays.values() if a.get("unsafe"))
     healthy = "healthy: no findings" if not unread else (
         f"no findings, but {unread} array(s) not read (see above)")  # fmt: skip
+    if report.columns and not unread:
+        healthy += f"; {len(report.columns)} column(s) not analysed as inputs (listed above)"
     verdict = healthy if not report.findings else (
         f"{s['error']} error(s), {s['warning']} warning(s), {s['info']} info")  # fmt: skip
     out.print(
@@ -216,6 +238,10 @@ def render_inspection(results: Sequence[InspectionResult], *, no_color: bool = F
             if e.kind == "group":
                 nodes[e.path] = parent.add(f"[bold]{escape(e.path)}[/] [dim]group[/]")
                 continue
+            column = getattr(item, "column", None)
+            if e.array is None and column is not None:
+                parent.add(_column_line(e.path, column, item.error))
+                continue
             if e.array is None:
                 parent.add(f"{escape(e.path)} [dim]{e.kind}[/]  {escape(e.note)}")
                 continue
@@ -223,6 +249,36 @@ def render_inspection(results: Sequence[InspectionResult], *, no_color: bool = F
             for line in _detail_lines(item, e.array):
                 node.add(line)
         out.print(tree)
+
+
+def _column_name(name: str) -> str:
+    return name if name else "(unnamed)"
+
+
+def _column_line(path: str, c: InspectedColumn, error: str | None) -> str:
+    """``species  categorical  string  3 distinct: Adelie 152, Gentoo 124, …  nulls 0``."""
+    kind = "index" if c.reason == "index" else c.kind
+    parts = [f"[bold]{escape(_column_name(path))}[/]", kind, escape(c.dtype)]
+    f = c.facts
+    if error:
+        parts.append(f"[red]cannot be decoded:[/] {escape(c.error)}")
+    elif "distinct" in f:
+        more = "more than " if f.get("distinct_capped") else ""
+        top = ", ".join(f"{v} {n:,}" for v, n in f.get("top", []))
+        parts.append(escape(f"{more}{f['distinct']:,} distinct" + (f": {top}" if top else "")))
+    elif "min" in f:
+        parts.append(escape(f"{_num(f['min'])} to {_num(f['max'])}"))
+    elif "min_length" in f:
+        parts.append(escape(f"lengths {f['min_length']} to {f['max_length']}"))
+    elif "true" in f:
+        parts.append(f"true {f['true']:,}  false {f['false']:,}")
+    if f.get("counts_rows"):
+        parts.append("counts 0..N-1")
+    if not error:
+        style = "red" if c.nulls else "dim"
+        rows = f" (rows {', '.join(map(str, c.null_rows))}…)" if c.null_rows else ""
+        parts.append(f"[{style}]nulls {c.nulls:,}{rows}[/]")
+    return "  ".join(parts)
 
 
 def _array_line(path: str, a: ArrayHandle) -> str:

@@ -301,6 +301,8 @@ class Entry:
     kind: str  # "group" | "array" | "link" | "error"
     array: ArrayHandle | None = None
     note: str = ""
+    #: a table column's user-facing kind (numeric, categorical, datetime, …; sources/table.py)
+    column_kind: str | None = None
 
 
 class Source:

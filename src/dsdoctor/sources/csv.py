@@ -12,7 +12,7 @@ import pyarrow.csv as pacsv
 from ..errors import SourceError
 from ..interrupts import check
 from .parquet import ARROW_ERRORS, arrow_error
-from .table import TableSource
+from .table import UNNAMED_INDEX, TableSource
 
 BLOCK_BYTES = 4 * 1024**2
 #: pyarrow's error for a row with the wrong number of fields, when it knows the row's number.
@@ -53,6 +53,8 @@ class CsvSource(TableSource):
             read_options=pacsv.ReadOptions(block_size=block, use_threads=threads),
             parse_options=pacsv.ParseOptions(delimiter=self.delimiter),
             convert_options=pacsv.ConvertOptions(
+                # an empty cell of a text column is a null, as pandas reads it (not a category "")
+                strings_can_be_null=True,
                 include_columns=None if whole else columns,
                 column_types=None
                 if columns is None or whole
@@ -74,6 +76,12 @@ class CsvSource(TableSource):
 
     def layout(self) -> dict:
         return {"delimiter": self.delimiter}
+
+    def index_columns(self) -> list[str]:
+        """An unnamed first column (an empty header, or ``Unnamed: 0``): the index a default
+        ``DataFrame.to_csv()`` writes. ``check`` verifies on the values that it counts 0..N-1."""
+        names = self.schema.names
+        return names[:1] if len(names) > 1 and names[0] in UNNAMED_INDEX else []
 
     def batches(self, columns: list[str] | None, rows: int) -> Iterator[pa.RecordBatch]:
         try:

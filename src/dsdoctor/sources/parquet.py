@@ -7,6 +7,7 @@ it), so only the columns that are read fail, with a clean error."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,12 @@ ENCRYPTED = (
 
 
 def arrow_error(display: str, exc: BaseException, what: str = "Parquet") -> SourceError:
+    err = _arrow_error(display, exc, what)
+    err.reason = (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:300]
+    return err
+
+
+def _arrow_error(display: str, exc: BaseException, what: str) -> SourceError:
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, MemoryError) or "alloc" in msg.lower():
         msg = f"it asks for more memory than it can hold: {msg}"
@@ -103,6 +110,22 @@ def schema_difference(name_a: str, a: pa.Schema, name_b: str, b: pa.Schema) -> s
     return "; ".join(parts) or None
 
 
+def pandas_index_columns(schema: pa.Schema) -> list[str]:
+    """The names of the index columns recorded in a schema's ``pandas`` metadata (those the
+    schema has); [] when there is none or it is not valid JSON (it is only read, never run)."""
+    raw = (schema.metadata or {}).get(b"pandas")
+    if not raw:
+        return []
+    try:
+        meta = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return []
+    listed = meta.get("index_columns") if isinstance(meta, dict) else None
+    if not isinstance(listed, list):
+        return []
+    return [c for c in listed if isinstance(c, str) and c in schema.names]
+
+
 def _names(names: list[str]) -> str:
     shown = ", ".join(map(repr, names[:10]))
     return shown + (f" and {len(names) - 10} more" if len(names) > 10 else "")
@@ -153,6 +176,16 @@ class ParquetSource(TableSource):
             if self._rows < 0:
                 raise SourceError(f"{self.display} declares a negative row count")
         return self._rows
+
+    def index_columns(self) -> list[str]:
+        """The columns pandas' ``to_parquet`` wrote from the frame's index (its ``pandas`` schema
+        metadata's ``index_columns``): ``__index_level_0__`` for the index of a filtered frame
+        (after ``dropna()``), or the index's own name. A ``RangeIndex`` is stored as metadata,
+        not as a column, and is not one of them."""
+        found = self.__dict__.get("_index_cache")
+        if found is None:
+            found = self.__dict__["_index_cache"] = pandas_index_columns(self.schema)
+        return found
 
     def layout(self) -> dict:
         if self._meta is None:

@@ -4,6 +4,11 @@ Scalar numeric columns stack into one ``(N, k)`` array (one column gives ``(N,)`
 ``list<…>`` column is ragged ``(N, Tᵢ)``, ``list<fixed_size_list<F>>`` is ``(N, Tᵢ, F)`` and
 ``fixed_size_list<F>`` is dense ``(N, F)``. The formats differ only in how record batches are
 produced (:meth:`TableSource.batches`).
+
+Every column also has a user-facing *kind* (:func:`user_kind`: numeric, boolean, categorical,
+datetime, duration, nested, other) that ``inspect`` and ``check`` report; the internal
+:func:`column_kind` decides which columns become arrays. A pandas index stored as a column
+(:meth:`TableSource.index_columns`) is never stacked into the inputs.
 """
 
 from __future__ import annotations
@@ -19,6 +24,42 @@ from ..errors import SourceError
 from .base import ArrayHandle, Entry, Source
 
 STACKED = "columns"
+#: The user-facing kinds of a table column (:func:`user_kind`).
+KINDS = ("numeric", "boolean", "categorical", "datetime", "duration", "nested", "other")
+#: The names pandas gives an unnamed first CSV column: ``to_csv()`` writes its index under an
+#: empty header, and ``read_csv`` names that ``Unnamed: 0`` (a frame read so and saved again).
+UNNAMED_INDEX = ("", "Unnamed: 0")
+
+
+def user_kind(t: pa.DataType) -> str:
+    """The kind of column a user sees: ``numeric`` (integers, floats), ``boolean``,
+    ``categorical`` (strings, and pandas ``category``: dictionary-encoded strings), ``datetime``
+    (timestamp, date, time), ``duration``, ``nested`` (lists, structs, maps) or ``other``
+    (binary, decimal, null, …). A dictionary of numbers has its values' kind."""
+    if pa.types.is_dictionary(t):
+        inner = user_kind(t.value_type)
+        return "categorical" if inner == "categorical" else inner
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_integer(t) or pa.types.is_floating(t):
+        return "numeric"
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or _is(t, "is_string_view"):
+        return "categorical"
+    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t):
+        return "datetime"
+    if pa.types.is_duration(t):
+        return "duration"
+    nested = ("is_list", "is_large_list", "is_fixed_size_list", "is_struct", "is_map",
+              "is_list_view", "is_large_list_view")  # fmt: skip
+    if any(_is(t, n) for n in nested):
+        return "nested"
+    return "other"
+
+
+def _is(t: pa.DataType, predicate: str) -> bool:
+    """``pa.types.<predicate>(t)``, False where this pyarrow lacks the predicate."""
+    test = getattr(pa.types, predicate, None)
+    return bool(test(t)) if test is not None else False
 
 
 def column_kind(t: pa.DataType) -> tuple[str, np.dtype | None, tuple[int, ...]]:
@@ -103,12 +144,6 @@ class TableArray(ArrayHandle):
             return self._fixed(batch.column(index[self.columns[0]]))
         return self._ragged(batch.column(index[self.columns[0]]))
 
-    def _count_error(self, declared: int, seen: int, what: str) -> SourceError:
-        return SourceError(
-            f"{self.source} is corrupt: the file declares {declared:,} rows but the column data "
-            f"holds {what} ({seen:,}{'+' if what == 'more' else ''})"
-        )
-
     def _fixed(self, col: pa.Array) -> np.ndarray:
         return fixed_to_numpy(col, self.dtype)
 
@@ -191,25 +226,49 @@ class TableSource(Source):
     ) -> Iterator[list[np.ndarray | Ragged]]:
         """One pass over the table for several of its arrays: per record batch, each array's
         chunk. Scanning the columns of a wide table one by one would read (CSV: parse) the
-        file once per column; this reads it once (100,000 CSV columns: > 120 s before).
+        file once per column; this reads it once (100,000 CSV columns: > 120 s before)."""
+        for chunks, _ in self.batches_together(arrays, chunk_bytes):
+            yield chunks
+
+    def batches_together(
+        self, arrays: list[TableArray], chunk_bytes: int, extra: list[str] | None = None
+    ) -> Iterator[tuple[list[np.ndarray | Ragged], pa.RecordBatch]]:
+        """:meth:`chunks_together`, with the record batch itself, which also holds the
+        ``extra`` columns (read, and so decoded, in the same pass: the columns that are in no
+        array, whose kinds and nulls ``check`` reports).
 
         pyarrow holds several times a batch while it decodes one (its builders grow by
         doubling): a quarter of the chunk is asked for at a time, so a chunk's worth is the
         peak."""
-        columns = list(dict.fromkeys(c for a in arrays for c in a.columns))
-        per_row = sum(a.per_row() for a in arrays)
+        extra = list(extra or [])
+        columns = list(dict.fromkeys([*(c for a in arrays for c in a.columns), *extra]))
+        per_row = sum(a.per_row() for a in arrays) + (self.row_estimate(extra) if extra else 0)
         rows = max(1, chunk_bytes // (ARROW_OVERHEAD * max(1, per_row)))
         declared, seen = self.num_rows, 0
         index: dict[str, int] = {}
         for batch in self.batches(columns, rows):
             seen += batch.num_rows
             if seen > declared:
-                raise arrays[0]._count_error(declared, seen, "more")
+                raise self._count_error(declared, seen, "more")
             if len(index) != batch.num_columns:
                 index = {name: i for i, name in enumerate(batch.schema.names)}
-            yield [a.convert(batch, index) for a in arrays]
+            yield [a.convert(batch, index) for a in arrays], batch
         if seen != declared:
-            raise arrays[0]._count_error(declared, seen, "fewer")
+            raise self._count_error(declared, seen, "fewer")
+
+    def _count_error(self, declared: int, seen: int, what: str) -> SourceError:
+        return SourceError(
+            f"{self.display} is corrupt: the file declares {declared:,} rows but the column data "
+            f"holds {what} ({seen:,}{'+' if what == 'more' else ''})"
+        )
+
+    def index_columns(self) -> list[str]:
+        """The columns that hold a pandas index, not data (the format says which)."""
+        return []
+
+    def column_kinds(self) -> dict[str, str]:
+        """Each column's user-facing kind (:func:`user_kind`)."""
+        return {f.name: user_kind(f.type) for f in self.schema}
 
     # arrays -----------------------------------------------------------------------------
     def _kinds(self) -> dict[str, tuple[str, np.dtype | None, tuple[int, ...]]]:
@@ -222,24 +281,35 @@ class TableSource(Source):
         return kinds
 
     def entries(self) -> list[Entry]:
+        """Every column: the numeric ones as arrays, the others (and a pandas index) as columns
+        with their kind (``inspect`` reads their facts)."""
         out = []
+        index, kinds = set(self.index_columns()), self.column_kinds()
         for name, (kind, _, _) in self._kinds().items():
-            if kind == "other":
-                t = self.schema.field(name).type
-                out.append(Entry(name, "column", note=f"{t}: not numeric, skipped"))
+            t = self.schema.field(name).type
+            if name in index:
+                out.append(Entry(name, "column", note=f"{t}: the pandas index, not a feature",
+                                 column_kind=kinds[name]))  # fmt: skip
+            elif kind in ("scalar", "list", "fixed"):
+                out.append(
+                    Entry(name, "array", self.columns_array([name]), column_kind=kinds[name])
+                )
             else:
-                out.append(Entry(name, "array", self.columns_array([name])))
+                out.append(Entry(name, "column", note=f"{t}: {kinds[name]}, not a model input as it stands",
+                                 column_kind=kinds[name]))  # fmt: skip
         return out
 
     def arrays(self) -> list[ArrayHandle]:
-        """The stacked numeric scalar columns (minus ``--target``), then each list column."""
+        """The stacked numeric scalar columns (minus ``--target`` and a pandas index), then each
+        list column."""
         kinds = self._kinds()
-        scalars = [n for n, (k, _, _) in kinds.items() if k == "scalar" and n != self.target]
+        left_out = {self.target, *self.index_columns()}
+        scalars = [n for n, (k, _, _) in kinds.items() if k == "scalar" and n not in left_out]
         out: list[ArrayHandle] = []
         if scalars:
             out.append(self.columns_array(scalars, name=STACKED if len(scalars) > 1 else None))
         out += [self.columns_array([n]) for n, (k, _, _) in kinds.items()
-                if k in ("list", "fixed") and n != self.target]  # fmt: skip
+                if k in ("list", "fixed") and n not in left_out]  # fmt: skip
         return out
 
     def array(self, selector: str | None) -> ArrayHandle:
@@ -252,7 +322,9 @@ class TableSource(Source):
             raise SourceError(
                 f"{self.display} has no numeric columns; it has: {', '.join(self.schema.names)}"
             )
-        names = ", ".join(n for n, (k, _, _) in self._kinds().items() if k != "other")
+        index = self.index_columns()
+        names = ", ".join(n for n, (k, _, _) in self._kinds().items()
+                          if k in ("scalar", "list", "fixed") and n not in index)  # fmt: skip
         raise SourceError(
             f"{self.display} holds scalar and sequence columns ({names}); "
             f"choose columns as {self.display}:COL[,COL…]"
@@ -273,8 +345,8 @@ class TableSource(Source):
                 f"{self.display} has no column {missing[0]!r}; it has: {', '.join(self.schema.names)}"
             )
         found = {kinds[c][0] for c in columns}
-        if "other" in found:
-            bad = next(c for c in columns if kinds[c][0] == "other")
+        if not found <= {"scalar", "list", "fixed"}:
+            bad = next(c for c in columns if kinds[c][0] not in ("scalar", "list", "fixed"))
             raise SourceError(
                 f"{self.display}:{bad} is {self.schema.field(bad).type}, not numbers; "
                 "dsdoctor checks numeric columns"
@@ -294,8 +366,8 @@ class TableSource(Source):
         else:
             shape = (n, None, *inner)
         label = name or ",".join(columns)
-        # the stacked columns are the whole table unless a target column was split off
-        whole = name == STACKED and self.target is None
+        # the stacked columns are the whole table unless a target (or index) column was split off
+        whole = name == STACKED and self.target is None and not self.index_columns()
         source = self.display if whole else f"{self.display}:{','.join(columns)}"
         a = TableArray(name=label, source=source, path=self.path, format=self.format,
                        shape=shape, dtype=np.dtype(dtype), ragged=kind == "list")  # fmt: skip
