@@ -68,10 +68,12 @@ def test_the_finding_names_columns_counts_and_first_rows(table):
     df, path = table
     f = finding(dsdoctor.check(str(path)))
     assert f.code == "DS405" and f.severity == "error"
-    assert f.evidence["counts"] == {c: int(df[c].isna().sum()) for c in NUMERIC}
-    numeric_rows = sorted(set(np.flatnonzero(df[NUMERIC].isna().any(axis=1).to_numpy())))
-    assert f.evidence["rows"] == numeric_rows
-    assert "bill_length_mm 3, flipper_length_mm 2, body_mass_g 1" in f.message
+    # every column kind: the numeric inputs and the text column check reads beside them
+    every = [*NUMERIC, "sex"]
+    assert f.evidence["counts"] == {c: int(df[c].isna().sum()) for c in every}
+    rows = sorted(set(np.flatnonzero(df[every].isna().any(axis=1).to_numpy())))
+    assert f.evidence["rows"] == rows[: len(f.evidence["rows"])] and len(f.evidence["rows"]) >= 5
+    assert "bill_length_mm 3, flipper_length_mm 2, body_mass_g 1" in f.message and "sex 3" in f.message
     commands = [fx.command for fx in f.fixes]
     assert commands[0].startswith(f"dsdoctor dropna {path} -o ")
     assert commands[1].startswith(f"dsdoctor impute {path} --strategy median")
@@ -81,7 +83,7 @@ def test_the_finding_names_columns_counts_and_first_rows(table):
 def test_a_target_with_missing_values_is_in_the_same_finding(table):
     df, path = table
     f = finding(dsdoctor.check(str(path), target="body_mass_g"))
-    assert f.evidence["counts"] == {c: int(df[c].isna().sum()) for c in NUMERIC}
+    assert f.evidence["counts"] == {c: int(df[c].isna().sum()) for c in [*NUMERIC, "sex"]}
     assert "--target body_mass_g" in f.fixes[0].command
 
 
