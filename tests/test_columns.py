@@ -381,3 +381,21 @@ def test_a_table_without_numbers_says_what_its_columns_are(tmp_path):
         {"word": ["a", "b"], "when": pd.to_datetime(["2020-01-01", "2020-01-02"])}
     ).to_parquet(p)
     assert_clean_error(cli("check", str(p)), "its columns are word (categorical), when (datetime)")
+
+
+def test_a_column_whose_rows_are_larger_than_the_chunk_is_named_not_decoded(tmp_path):
+    """The corpus' large_string_map.brotli.parquet is 4 KB holding two 1 GiB strings: decoding
+    it took a minute and gigabytes. A left-out column whose row is larger than ``--chunk-size``
+    is not decoded, and the report says so and how to decode it; a larger chunk decodes it."""
+    path = tmp_path / "big_text.parquet"
+    text = pa.array(["a" * (3 << 20), "b" * (3 << 20)], pa.large_string())
+    pq.write_table(pa.table({"x": [1.0, 2.0], "note": text}), path, compression="zstd")
+    report = dsdoctor.check(str(path), chunk_size="1MiB").to_dict()
+    (note,) = [c for c in report["columns"] if c["name"] == "note"]
+    assert "not_decoded" in note["facts"] and "--chunk-size" in note["facts"]["not_decoded"]
+    (f,) = [f for f in dsdoctor.check(str(path), chunk_size="1MiB").findings
+            if f.name == "non-input-columns"]  # fmt: skip
+    assert "not decoded" in f.message
+    decoded = dsdoctor.check(str(path), chunk_size="64MiB").to_dict()
+    (note,) = [c for c in decoded["columns"] if c["name"] == "note"]
+    assert "not_decoded" not in note.get("facts", {}) and note["facts"]["distinct"] == 2

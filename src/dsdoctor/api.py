@@ -163,7 +163,7 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
     if others and hasattr(src, "column_kinds") and engine.name != "dask":
         from .engine.tables import left_out, scan_table  # pyarrow: only for tables
 
-        tallies = left_out(src, set(src.schema.names) - others)
+        tallies = left_out(src, set(src.schema.names) - others, opts.chunk_bytes)
         try:  # the arrays and the other columns of a table in one pass
             together = scan_table(src, wanted, [scan_opts] * len(wanted), tallies, opts.chunk_bytes)  # type: ignore[arg-type]
             columns = {t.facts.name: t.result() for t in tallies}
@@ -203,7 +203,7 @@ def _read_table_columns(src, entries: list[Entry], opts: SourceOptions) -> dict[
         return {}
     from .engine.tables import left_out, read_columns  # pyarrow: only for tables
 
-    tallies = left_out(src, set(src.schema.names) - wanted)
+    tallies = left_out(src, set(src.schema.names) - wanted, opts.chunk_bytes)
     return {f.name: f for f in read_columns(src, tallies, opts.chunk_bytes)}
 
 
@@ -408,7 +408,7 @@ def _scan_all(subjects: list[Subject], expect: Expectations, opts: SourceOptions
     for group in tables.values():
         table = group[0].handle.table  # type: ignore[attr-defined]  # a TableArray (getattr above)
         covered = {c for s in group for c in s.handle.columns}  # type: ignore[attr-defined]
-        tallies = left_out(table, covered)
+        tallies = left_out(table, covered, opts.chunk_bytes)
         one_pass = (
             executor.name != "dask"
             and (tallies or len(group) > 1)
@@ -431,7 +431,7 @@ def _scan_all(subjects: list[Subject], expect: Expectations, opts: SourceOptions
                 continue
         for s in group:
             _scan_subject(s, expect, opts, executor)
-        facts += read_columns(table, left_out(table, covered), opts.chunk_bytes)
+        facts += read_columns(table, left_out(table, covered, opts.chunk_bytes), opts.chunk_bytes)
     return facts
 
 

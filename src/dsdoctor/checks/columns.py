@@ -108,6 +108,8 @@ def describe(c: ColumnFacts) -> str:
         parts.append(f"{c.facts['min']} to {c.facts['max']}")
     if c.nulls:
         parts.append(f"{c.nulls:,} null")
+    if c.facts.get("not_decoded"):
+        parts.append(f"not decoded: {c.facts['not_decoded']}")
     return ", ".join(parts)
 
 

@@ -58,6 +58,8 @@ class ColumnTally:
         self._hi: Any = None
         self._true = 0
         self._counts_rows = pa.types.is_integer(dtype) and reason == "index"
+        #: why the column is not decoded at all (one row is larger than the memory allowed)
+        self.undecoded: str | None = None
 
     def update(self, col: pa.Array, offset: int) -> None:
         """Fold in the rows ``offset .. offset + len(col)`` of the column."""
@@ -176,12 +178,21 @@ def _plain(v: Any) -> Any:
 
 
 # -- passes over a table ----------------------------------------------------------------------------
-def left_out(table: TableSource, covered: set[str]) -> list[ColumnTally]:
+def left_out(
+    table: TableSource, covered: set[str], chunk_bytes: int | None = None
+) -> list[ColumnTally]:
     """A tally for every column of ``table`` that is in none of the ``covered`` (analysed)
     columns, with why it is left out: ``index`` (a pandas index), ``not selected`` (a column
     that could be an input but the arrays checked do not hold it), or its kind (categorical,
-    datetime, duration, nested, other)."""
+    datetime, duration, nested, other).
+
+    Memory stays bounded: when one row of the table is larger than ``chunk_bytes`` (a 4 KB
+    Parquet file can hold two 1 GiB strings), its left-out columns are not decoded — pyarrow
+    holds a whole row, several times, to decode it — and their facts say so (``not_decoded``),
+    with the ``--chunk-size`` that would decode them."""
     index, kinds = set(table.index_columns()), table.column_kinds()
+    row = table.row_estimate([f.name for f in table.schema if f.name not in covered])
+    too_large = chunk_bytes is not None and row > chunk_bytes
     out = []
     for f in table.schema:
         if f.name in covered:
@@ -192,7 +203,15 @@ def left_out(table: TableSource, covered: set[str]) -> list[ColumnTally]:
             reason = "not selected"
         else:
             reason = kinds[f.name]
-        out.append(ColumnTally(table.display, f.name, f.type, kinds[f.name], reason))
+        tally = ColumnTally(table.display, f.name, f.type, kinds[f.name], reason)
+        if too_large:
+            from ..units import format_bytes
+
+            tally.undecoded = tally.facts.facts["not_decoded"] = (
+                f"a row holds about {format_bytes(row)} uncompressed, more than --chunk-size "
+                f"allows; --chunk-size {format_bytes(4 * row).replace(' ', '')} decodes it"
+            )
+        out.append(tally)
     return out
 
 
@@ -205,7 +224,10 @@ def scan_table(table: TableSource, handles: list[TableArray], options: list[Scan
         h.require_readable()
     stats = [ArrayStats() for _ in handles]
     offset = 0
+    tallies = [t for t in tallies if t.undecoded is None]
     names = [t.facts.name for t in tallies]
+    if not handles and not tallies:
+        return stats
     for chunks, batch in table.batches_together(handles, chunk_bytes, names):
         for st, chunk, opts in zip(stats, chunks, options, strict=True):
             st.update(chunk, opts)
@@ -231,6 +253,9 @@ def read_columns(
         pass
     out = []
     for old in tallies:
+        if old.undecoded is not None:
+            out.append(old.result())
+            continue
         t = ColumnTally(
             old.facts.source, old.facts.name, old.type, old.facts.kind, old.facts.reason
         )

@@ -262,6 +262,9 @@ def _column_line(path: str, c: InspectedColumn, error: str | None) -> str:
     f = c.facts
     if error:
         parts.append(f"[red]cannot be decoded:[/] {escape(c.error)}")
+    elif f.get("not_decoded"):
+        parts.append(f"[yellow]not decoded:[/] {escape(f['not_decoded'])}")
+        return "  ".join(parts)
     elif "distinct" in f:
         more = "more than " if f.get("distinct_capped") else ""
         top = ", ".join(f"{v} {n:,}" for v, n in f.get("top", []))
