@@ -592,6 +592,7 @@ def _folder_files(text: str, *, each: bool = False) -> list[str] | None:
     """The files of a folder or glob to read one by one: those whose names say inputs and
     targets (``x.npy`` and ``y.npy``), or with ``each`` any folder or glob of files; None for any
     other (read as shards of one array, or as one Parquet dataset, by :func:`open_source`)."""
+    import glob
     from pathlib import Path
 
     from .errors import SourceError
@@ -601,6 +602,8 @@ def _folder_files(text: str, *, each: bool = False) -> list[str] | None:
     if ":" in text and not os.path.exists(text):
         return None  # PATH:SELECTOR
     if is_glob(text):
+        if not glob.glob(text):
+            return None  # opening it says "no such file"
         files = expand(text)
     elif os.path.isdir(text):
         try:  # a Parquet dataset folder stays one dataset, even with --each
