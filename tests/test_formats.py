@@ -36,7 +36,8 @@ def test_each_row_names_a_reader_that_takes_its_options(row):
     assert list(params)[:2] == ["path", "display"]
     for option in row.options:
         assert params[option].kind is inspect.Parameter.KEYWORD_ONLY, option
-    assert set(row.options) <= {"allow_pickle", "follow_external", "target"}
+    assert set(row.options) <= {"allow_pickle", "follow_external", "target", "delimiter", "header",
+                                "decimal"}  # fmt: skip
 
 
 @pytest.mark.parametrize("row", formats.FORMATS, ids=lambda f: f.name)
@@ -145,5 +146,5 @@ def test_the_readme_lists_every_extension_read():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme.split("## Sources: `PATH[:SELECTOR]`", 1)[1].split("\n## ", 1)[0]
     cells = [line.split("|")[2] for line in section.splitlines() if line.startswith("| ")]
-    listed = {ext for cell in cells for ext in re.findall(r"(?<![\w.])\.[a-z0-9]+\b", cell)}
+    listed = {ext for cell in cells for ext in re.findall(r"(?<![\w.])(?:\.[a-z0-9]+)+\b", cell)}
     assert listed == {ext for row in formats.FORMATS for ext in row.extensions}

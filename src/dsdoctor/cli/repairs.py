@@ -23,9 +23,12 @@ from ._options import (
     BucketsOpt,
     ChunkSizeOpt,
     ClassesOpt,
+    DecimalOpt,
+    DelimiterOpt,
     FeaturesOpt,
     FollowExternalOpt,
     ForceOpt,
+    HeaderOpt,
     InputShapeOpt,
     JsonOpt,
     MaskValueOpt,
@@ -79,6 +82,9 @@ def _run(
     target: str | None,
     allow_pickle: bool,
     follow_external: bool,
+    delimiter: str | None,
+    header: bool | None,
+    decimal: str | None,
     **options: Any,
 ) -> int:
     """Every repair command: call ``REPAIRS[op].file`` with the source options (required here,
@@ -89,6 +95,7 @@ def _run(
     chunk_bytes = parse_size(chunk_size, what="--chunk-size")
     result = REPAIRS[op].file(src, output, chunk_bytes=chunk_bytes, format=format, target=target,
                               allow_pickle=allow_pickle, follow_external=follow_external,
+                              delimiter=delimiter, header=header, decimal=decimal,
                               **options)  # fmt: skip
     return _finish(result, json_, no_color)
 
@@ -135,6 +142,9 @@ def pad(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -145,7 +155,7 @@ def pad(
     torch.nn.utils.rnn.pack_padded_sequence takes."""
     return _run("pad", src, output, chunk_size, json_, no_color, maxlen=maxlen, padding=padding, truncating=truncating,
                 value=value, dtype=dtype, allow_lossy_cast=allow_lossy_cast, mask=not no_mask,
-                lengths=not no_lengths, force=force, format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external)  # fmt: skip
+                lengths=not no_lengths, force=force, format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
 
 
 @app.command(
@@ -164,6 +174,9 @@ def mask(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -183,6 +196,9 @@ def mask(
         target=target,
         allow_pickle=allow_pickle,
         follow_external=follow_external,
+        delimiter=delimiter,
+        header=header,
+        decimal=decimal,
     )
 
 
@@ -219,6 +235,9 @@ def replicate(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -226,7 +245,7 @@ def replicate(
     """Broadcast a single-sample target to N samples, or repeat each sample K times. Any other
     case is refused with the reason."""
     return _run("replicate", src, output, chunk_size, json_, no_color, to=to, like=like, each=each, force=force,
-                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external)  # fmt: skip
+                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
 
 
 @app.command(
@@ -261,13 +280,16 @@ def reshape(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
 ) -> int:
     """Reshape every sample without changing its elements."""
     return _run("reshape", src, output, chunk_size, json_, no_color, shape=shape, add_axis=add_axis, force=force,
-                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external)  # fmt: skip
+                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
 
 
 @app.command(
@@ -303,6 +325,9 @@ def select(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -310,7 +335,7 @@ def select(
     """Keep some features to match a model's input width (lossy: the others are dropped)."""
     return _run("select", src, output, chunk_size, json_, no_color, features=features, columns=columns, first=first,
                 force=force, format=format, target=target, allow_pickle=allow_pickle,
-                follow_external=follow_external)  # fmt: skip
+                follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
 
 
 @app.command(
@@ -352,6 +377,9 @@ def bucket(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -360,7 +388,7 @@ def bucket(
     bucket_<k>.npz (data, mask, lengths, index) and buckets.json."""
     return _run("bucket", src, output, chunk_size, json_, no_color, boundaries=boundaries, buckets=buckets,
                 pad_to_boundary=pad_to_boundary, padding=padding, value=value, force=force,
-                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external)  # fmt: skip
+                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
 
 
 @app.command(
@@ -406,6 +434,9 @@ def repair(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     force: ForceOpt = False,
     json_: JsonOpt = False,
@@ -419,7 +450,7 @@ def repair(
     outcome = run_repair(*(sources or []), outdir=output, allow=allow, force=force, x=x, y=y, input_shape=input_shape,
                       features=features, timesteps=timesteps, classes=classes, mask_value=mask_value,
                       batch_size=batch_size, memory=memory, format=format, target=target,
-                      allow_pickle=allow_pickle, follow_external=follow_external,
+                      allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal,
                       chunk_size=chunk_size, progress=progress)  # fmt: skip
     if json_:
         from ..render.json import print_json

@@ -47,6 +47,7 @@ class InspectionResult(Protocol):
 
     source: str
     format: str
+    reading: str  # how the file was read, where that was decided (a CSV's dialect)
 
     @property
     def entries(self) -> Sequence[InspectedItem]: ...
@@ -166,7 +167,8 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
 def render_inspection(results: Sequence[InspectionResult], *, no_color: bool = False) -> None:
     out = console(no_color)
     for r in results:
-        tree = Tree(f"[bold]{escape(r.source)}[/] [dim]({r.format})[/]")
+        tree = Tree(f"[bold]{escape(r.source)}[/] [dim]({r.format})[/]"
+                    + (f"\n[dim]read as {escape(r.reading)}[/]" if r.reading else ""))  # fmt: skip
         nodes = {"": tree}
         for item in r.entries:
             e = item.entry
@@ -184,6 +186,10 @@ def render_inspection(results: Sequence[InspectionResult], *, no_color: bool = F
         out.print(tree)
 
 
+#: Layout that is the whole file's, shown once above its arrays (a CSV's dialect, "read as …").
+SHOWN_ONCE = ("dialect", "widened")
+
+
 def _array_line(path: str, a: ArrayHandle) -> str:
     parts = [f"[bold]{escape(path)}[/]", format_shape(a.shape), str(a.dtype)]
     if a.ragged:
@@ -192,7 +198,7 @@ def _array_line(path: str, a: ArrayHandle) -> str:
         parts.append(f"{format_bytes(a.memory_bytes)} in memory")
     if a.disk_bytes is not None:
         parts.append(f"{format_bytes(a.disk_bytes)} on disk")
-    layout = {k: v for k, v in a.layout.items() if k not in ("columns",)}
+    layout = {k: v for k, v in a.layout.items() if k not in ("columns", *SHOWN_ONCE)}
     if layout:
         parts.append("[dim]" + escape(", ".join(f"{k}={v}" for k, v in layout.items())) + "[/]")
     return "  ".join(parts)
