@@ -47,8 +47,9 @@ CONVERSION = re.compile(
     r"In CSV column #(?P<column>\d+): CSV conversion error to (?P<type>\w+): invalid value '(?P<value>.*)'",
     re.DOTALL,
 )
-#: Errors of a decompressor on a damaged stream (Arrow's are ArrowException or OSError).
-DECOMPRESS_ERRORS = (*ARROW_ERRORS, lzma.LZMAError, EOFError)
+#: What reading a CSV may raise: Arrow's errors, and those of Python's xz decompressor on a
+#: damaged or cut stream, which pyarrow passes on as they are.
+CSV_ERRORS = (*ARROW_ERRORS, lzma.LZMAError, EOFError)
 
 
 class CsvSource(TableSource):
@@ -78,9 +79,15 @@ class CsvSource(TableSource):
         self._checked = whole or (compression is None and path.stat().st_size <= BLOCK_BYTES)
         try:
             reader, stream = self._open(None, None, infer=True)
-        except ARROW_ERRORS as exc:
+        except CSV_ERRORS as exc:
             raise self._error(exc) from None
-        self._schema = self._named(reader.schema)
+        try:
+            self._schema = self._named(reader.schema)
+        except UnicodeDecodeError:
+            _close(reader, stream)
+            raise SourceError(
+                f"{display} has column names that are not valid UTF-8; the file is damaged"
+            ) from None
         if self._checked:
             self._pending = (reader, stream)
         else:
@@ -143,7 +150,7 @@ class CsvSource(TableSource):
                     size += len(part)
         except (FileNotFoundError, PermissionError, IsADirectoryError):
             raise
-        except DECOMPRESS_ERRORS as exc:
+        except CSV_ERRORS as exc:
             what = f"{compression}-compressed CSV" if compression else "CSV"
             raise SourceError(
                 f"{self._display} cannot be read as {what} ({str(exc).splitlines()[0][:200]})"
@@ -238,7 +245,7 @@ class CsvSource(TableSource):
                     check()  # pyarrow's reader threads never return to a signal handler
                     for start in range(0, batch.num_rows, rows):
                         yield batch.slice(start, rows)
-        except ARROW_ERRORS as exc:
+        except CSV_ERRORS as exc:
             raise self._error(exc) from None
 
     # -- types past the first block -------------------------------------------------------------
@@ -258,13 +265,13 @@ class CsvSource(TableSource):
                         check()
                         rows += batch.num_rows
                 return rows
-            except ARROW_ERRORS as exc:
+            except CSV_ERRORS as exc:
                 failed = CONVERSION.search(str(exc))
                 if failed is None:
                     raise self._error(exc) from None
             try:
                 schema = self._schema = self._widen(names, rows, failed)
-            except ARROW_ERRORS as exc:
+            except CSV_ERRORS as exc:
                 raise self._error(exc) from None
         raise SourceError(
             f"{self._display}: its column types did not settle; this is a bug"
@@ -323,7 +330,7 @@ class CsvSource(TableSource):
                     pass
             finally:
                 _close(reader, stream)
-        except ARROW_ERRORS as exc:
+        except CSV_ERRORS as exc:
             return BAD_ROW.search(str(exc))
         return None
 

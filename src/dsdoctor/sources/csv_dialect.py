@@ -11,8 +11,9 @@ The first :data:`HEAD_BYTES` of the (decompressed) file are parsed with Python's
 which respects quotes, once per candidate delimiter:
 
 - **delimiter**: among ``, tab ; |`` the one that splits the first row into more than one
-  field and the most rows into as many fields as the first (then: more fields, then that
-  order). Space is taken only for a table of numbers below row 1 (``np.savetxt``'s default),
+  field and the most rows into as many fields as the first (then: the one whose fields are
+  more often numbers — a headerless ``sep=";", decimal=","`` file splits at its commas
+  evenly too —, more fields, that order). Space is taken only for a table of numbers below row 1 (``np.savetxt``'s default),
   where it cannot be part of a value;
 - **header**: the first row is names when some column holds numbers below a first-row value
   that is not one (``TOTEMP`` over ``60323``); it is data when it holds numbers and no such
@@ -192,21 +193,29 @@ def _text(head: bytes, whole: bool, display: str) -> tuple[str, bool]:
 
 def _rows(text: str, delimiter: str) -> list[list[str]]:
     """The rows of ``text`` split at ``delimiter`` (quotes respected), without blank lines."""
-    try:
-        return [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if r]
-    except csv.Error:  # a quote left open at the cut, a field past the csv module's limit
-        return [r for r in csv.reader(io.StringIO(text), delimiter=delimiter, quoting=csv.QUOTE_NONE) if r]  # fmt: skip
+    for quoting in (csv.QUOTE_MINIMAL, csv.QUOTE_NONE):  # a quote left open at the cut
+        try:
+            lines = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
+            return [r for r in lines if r]
+        except csv.Error:  # a lone carriage return mid-field, a field past the module's limit
+            continue
+    return []
 
 
 def _sniffed_delimiter(parsed: dict[str, list[list[str]]], text: str) -> str | None:
-    """The candidate that splits row 1 and the most rows alike (then more fields, then
-    :data:`CANDIDATES` order); space for a table of numbers only; None when nothing splits."""
-    best, key = None, (0.0, 0, 0)
+    """The candidate that splits row 1 and the most rows alike, then whose fields are the
+    most often numbers (``60323,0;83,0`` split at commas gives ``0;83``: none), then gives more
+    fields, then comes first in :data:`CANDIDATES`; space for a table of numbers only; None
+    when nothing splits."""
+    best, key = None, (0.0, 0.0, 0, 0)
     for i, (d, rows) in enumerate(parsed.items()):
         if not rows or len(rows[0]) < 2:
             continue
         k = len(rows[0])
-        score = (sum(len(r) == k for r in rows) / len(rows), k, -i)
+        marks = "." if d == "," else ".,"
+        fields = [f for r in rows for f in r if f.strip() not in NULLS]
+        numbers = sum(any(_is_number(f, m) for m in marks) for f in fields) / max(1, len(fields))
+        score = (sum(len(r) == k for r in rows) / len(rows), numbers, k, -i)
         if score > key:
             best, key = d, score
     if best is None and " " in text:
