@@ -136,7 +136,7 @@ def test_no_header_names_the_columns_by_position(tmp_path):
 
 
 def test_repeated_column_names_are_numbered_as_pandas_numbers_them(tmp_path):
-    """"a,a,b" failed with "Column a does not exist in schema" (pyarrow cannot pick either)."""
+    """ "a,a,b" failed with "Column a does not exist in schema" (pyarrow cannot pick either)."""
     p = tmp_path / "t.csv"
     p.write_text("a,a,b\n1,2,3\n4,5,6\n")
     assert list(pd.read_csv(p).columns) == ["a", "a.1", "b"]
@@ -407,7 +407,9 @@ def test_inspect_says_how_the_file_was_read(tmp_path):
     r = cli("inspect", p, "--no-stats")
     assert r.code == 0, r.stderr
     line = r.stdout.splitlines()[1]
-    assert line.startswith("read as delimiter ';' (sniffed), header: none (detected: row 1 is numbers: 60323,0")
+    assert line.startswith(
+        "read as delimiter ';' (sniffed), header: none (detected: row 1 is numbers: 60323,0"
+    )
     assert line.endswith("decimal ',' (sniffed), gzip")
     data = json.loads(cli("inspect", p, "--no-stats", "--json").stdout)["sources"][0]
     assert data["reading"] == line.removeprefix("read as ")
