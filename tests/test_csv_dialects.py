@@ -124,6 +124,15 @@ def test_header_detection_where_it_is_ambiguous(tmp_path):
     assert reading(p)["header"] == "row 1" and open_source(str(p)).num_rows == 2
 
 
+def test_a_target_named_in_a_file_read_without_header_says_why(tmp_path):
+    p = tmp_path / "years.csv"
+    p.write_text("2019,2020\n1.5,2.5\n3.5,4.5\n")
+    r = cli("check", p, "--target", "2020")
+    assert_clean_error(r, "no column '2020' for --target: its row 1 was read as data (detected: "
+                       "row 1 is numbers: 2019, 2020)", "--header reads row 1 as the names")  # fmt: skip
+    assert cli("check", p, "--target", "2020", "--header").code == 0
+
+
 def test_no_header_names_the_columns_by_position(tmp_path):
     p = tmp_path / "t.csv"
     p.write_text("a,b,label\n1,2,0\n3,4,1\n")
@@ -373,6 +382,7 @@ def test_a_damaged_compressed_file_is_one_line(tmp_path):
         (["--delimiter", ";", "--decimal", ";"], "not a decimal mark"),
         (["--delimiter", ",", "--decimal", ","], "is also the --delimiter"),
         (["--delimiter", ";"], "has no semicolon (';') in its first 3 rows; it is comma"),
+        (["--decimal", ","], "give the delimiter with --delimiter"),
     ],
 )
 def test_a_delimiter_that_makes_no_sense_is_one_line(tmp_path, options, needle):

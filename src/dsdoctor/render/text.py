@@ -187,7 +187,7 @@ def render_inspection(results: Sequence[InspectionResult], *, no_color: bool = F
 
 
 #: Layout that is the whole file's, shown once above its arrays (a CSV's dialect, "read as …").
-SHOWN_ONCE = ("dialect", "widened")
+SHOWN_ONCE = ("delimiter", "dialect", "widened")
 
 
 def _array_line(path: str, a: ArrayHandle) -> str:

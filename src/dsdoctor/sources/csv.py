@@ -88,11 +88,22 @@ class CsvSource(TableSource):
             raise SourceError(
                 f"{display} has column names that are not valid UTF-8; the file is damaged"
             ) from None
+        if target is not None and target not in self._schema.names and not self.dialect.header:
+            _close(reader, stream)
+            raise SourceError(
+                f"{display} has no column {target!r} for --target: its row 1 was read as data "
+                f"({self.dialect.header_reason}), so its columns are 0 to {len(self._schema) - 1}; "
+                "--header reads row 1 as the names"
+            )
         if self._checked:
             self._pending = (reader, stream)
         else:
             _close(reader, stream)
-        super().__init__(path, display, target=target)
+        try:
+            super().__init__(path, display, target=target)
+        except BaseException:
+            self.close()
+            raise
 
     # -- the columns --------------------------------------------------------------------------
     @property
@@ -224,7 +235,8 @@ class CsvSource(TableSource):
         return self._rows
 
     def layout(self) -> dict:
-        out: dict = {"dialect": self.dialect.layout()}
+        # "delimiter" was the whole layout before the dialect was sniffed (a JSON field kept)
+        out: dict = {"delimiter": self.delimiter, "dialect": self.dialect.layout()}
         if self.widened:
             out["widened"] = "; ".join(f"{k}: {v}" for k, v in self.widened.items())
         return out

@@ -141,6 +141,11 @@ def sniff_dialect(head: bytes, *, whole: bool, display: str, compression: str | 
     if delimiter is None:
         delimiter = found or ("\t" if tsv else ",")
         sniffed.append("delimiter")
+        if delimiter == decimal:
+            raise SourceError(
+                f"{display}: no delimiter but {decimal!r} splits its rows, and --decimal makes "
+                f"{decimal!r} the decimal mark; give the delimiter with --delimiter"
+            )
     elif found and found != delimiter and delimiter not in text:
         lines = len(parsed[found])
         raise SourceError(
