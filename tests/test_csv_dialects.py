@@ -340,6 +340,36 @@ def test_options_reach_the_engines_workers(tmp_path):
     assert array["shape"] == [10, 2] and array["stats"]["rows"] == 10
 
 
+ORDINARY = {
+    "sep-decimal": ("longley.csv", {"sep": ";", "decimal": ","}),
+    "no-header": ("longley.csv", {"header": False}),
+    "gzip-tsv": ("longley.tsv.gz", {"sep": "\t", "compression": "gzip"}),
+    "excel": ("longley.csv", {"encoding": "utf-8-sig", "lineterminator": "\r\n", "sep": ";",
+                              "decimal": ","}),
+    "xz-no-header": ("longley.csv.xz", {"header": False, "compression": "xz", "sep": "|"}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(ORDINARY))
+def test_check_inspect_and_select_read_a_file_alike(tmp_path, case):
+    """The same 16 rows and 7 columns through check, inspect and the select repair."""
+    name, to_csv = ORDINARY[case]
+    df = longley()
+    p = tmp_path / name
+    df.to_csv(p, index=False, **to_csv)
+    r = cli("check", p, "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["arrays"][str(p)]["shape"] == [16, 7]
+    r = cli("inspect", p, "--json")
+    entries = r.json()["sources"][0]["entries"]
+    assert len(entries) == 7 and {e["shape"][0] for e in entries} == {16}
+    np.testing.assert_array_equal([e["stats"]["max"] for e in entries], df.max().to_numpy())
+    out = tmp_path / "first3.npy"
+    r = cli("select", p, "--first", "3", "-o", out)
+    assert r.code == 0, r.stderr
+    np.testing.assert_array_equal(np.load(out), df.iloc[:, :3].to_numpy())
+
+
 # -- what cannot be read ----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("content", "needle"),
