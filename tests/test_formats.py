@@ -36,7 +36,8 @@ def test_each_row_names_a_reader_that_takes_its_options(row):
     assert list(params)[:2] == ["path", "display"]
     for option in row.options:
         assert params[option].kind is inspect.Parameter.KEYWORD_ONLY, option
-    assert set(row.options) <= {"allow_pickle", "follow_external", "target"}
+    assert set(row.options) <= {"allow_pickle", "follow_external", "target", "delimiter", "header",
+                                "decimal"}  # fmt: skip
 
 
 @pytest.mark.parametrize("row", formats.FORMATS, ids=lambda f: f.name)
@@ -108,6 +109,22 @@ def test_every_extension_and_every_magic_number_finds_its_format(tmp_path):
     assert sniff(tmp_path) == "parquet"  # a directory is a Parquet dataset
 
 
+@pytest.mark.parametrize("ext", formats.BY_NAME["csv"].extensions)
+def test_every_csv_extension_reads_a_file_pandas_wrote(tmp_path, ext):
+    """``.csv.gz`` … ``.tsv.zst``: recognised by the whole extension, decompressed, read."""
+    import pandas as pd
+
+    compression = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}.get(Path(ext).suffix)
+    if compression == "zstd":
+        pytest.importorskip("zstandard")  # what pandas writes zstd with
+    p = tmp_path / f"a{ext}"
+    pd.DataFrame({"x": [1.5, 2.5], "y": [3, 4]}).to_csv(
+        p, index=False, sep="\t" if ".tsv" in ext else ",", compression=compression
+    )
+    assert detect_format(p, None) == "csv"
+    np.testing.assert_array_equal(dsdoctor.load(str(p)).read(), [[1.5, 3], [2.5, 4]])
+
+
 def test_magic_numbers_are_looked_for_nearest_the_start_first(tmp_path):
     """A (deliberately odd) file with a Parquet magic at 0 and an HDF5 superblock at 512 is
     Parquet, as when each format was sniffed by hand in this order."""
@@ -145,5 +162,5 @@ def test_the_readme_lists_every_extension_read():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme.split("## Sources: `PATH[:SELECTOR]`", 1)[1].split("\n## ", 1)[0]
     cells = [line.split("|")[2] for line in section.splitlines() if line.startswith("| ")]
-    listed = {ext for cell in cells for ext in re.findall(r"(?<![\w.])\.[a-z0-9]+\b", cell)}
+    listed = {ext for cell in cells for ext in re.findall(r"(?<![\w.])(?:\.[a-z0-9]+)+\b", cell)}
     assert listed == {ext for row in formats.FORMATS for ext in row.extensions}

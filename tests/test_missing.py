@@ -73,7 +73,9 @@ def test_the_finding_names_columns_counts_and_first_rows(table):
     assert f.evidence["counts"] == {c: int(df[c].isna().sum()) for c in every}
     rows = sorted(set(np.flatnonzero(df[every].isna().any(axis=1).to_numpy())))
     assert f.evidence["rows"] == rows[: len(f.evidence["rows"])] and len(f.evidence["rows"]) >= 5
-    assert "bill_length_mm 3, flipper_length_mm 2, body_mass_g 1" in f.message and "sex 3" in f.message
+    assert (
+        "bill_length_mm 3, flipper_length_mm 2, body_mass_g 1" in f.message and "sex 3" in f.message
+    )
     commands = [fx.command for fx in f.fixes]
     assert commands[0].startswith(f"dsdoctor dropna {path} -o ")
     assert commands[1].startswith(f"dsdoctor impute {path} --strategy median")

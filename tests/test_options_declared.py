@@ -23,7 +23,7 @@ from .conftest import assert_clean_error, run
 ROOT = typer.main.get_command(app)
 
 SOURCE_OPTIONS = ("--source-format", "--target", "--allow-pickle", "--follow-external",
-                  "--chunk-size")  # fmt: skip
+                  "--chunk-size", "--delimiter", "--header", "--no-header", "--decimal")  # fmt: skip
 EXPECTATIONS = ("--input-shape", "--features", "--timesteps", "--classes", "--mask-value",
                 "--batch-size", "--memory")  # fmt: skip
 

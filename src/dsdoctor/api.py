@@ -14,6 +14,7 @@ from .errors import UnsafeInputError, UsageError
 from .findings import Finding, Report
 from .sources import (
     DEFAULT_CHUNK_BYTES,
+    DIALECT,
     ArrayHandle,
     Entry,
     open_array,
@@ -73,27 +74,38 @@ class SourceOptions:
     scheduler: str | None = None
     #: Reports long scans' progress (the CLI's draws a bar); None: nothing is reported.
     progress: Progress | None = None
+    #: How a CSV is written (None: sniffed from its head; :mod:`dsdoctor.sources.csv_dialect`).
+    delimiter: str | None = None
+    header: bool | None = None
+    decimal: str | None = None
 
     @property
     def chunk_bytes(self) -> int:
         return parse_size(self.chunk_size, what="--chunk-size")
 
+    @property
+    def reading(self) -> dict[str, Any]:
+        """How every source is opened, as the keywords of ``open_source`` (picklable: the
+        engine's workers open the sources again with them)."""
+        return {"format": self.format, "allow_pickle": self.allow_pickle,
+                "follow_external": self.follow_external,
+                **{k: getattr(self, k) for k in DIALECT}}  # fmt: skip
+
     def executor(self) -> Engine:
-        return Engine.from_options(self.engine, self.jobs, self.scheduler,
-                                   {"format": self.format, "allow_pickle": self.allow_pickle,
-                                    "follow_external": self.follow_external},
+        return Engine.from_options(self.engine, self.jobs, self.scheduler, self.reading,
                                    self.progress)  # fmt: skip
 
     def open(self, text: str, *, target: str | None = None):
-        return open_source(text, format=self.format, target=target, allow_pickle=self.allow_pickle,
-                           follow_external=self.follow_external)  # fmt: skip
+        return open_source(text, target=target, **self.reading)
 
 
 def load(source, *, format: str | None = None, allow_pickle: bool = False,
-         follow_external: bool = False) -> ArrayHandle:  # fmt: skip
+         follow_external: bool = False, delimiter: str | None = None, header: bool | None = None,
+         decimal: str | None = None) -> ArrayHandle:  # fmt: skip
     """A lazy handle on one array: ``load("train.h5:/x").shape``, ``.chunks()``, ``.read()``."""
     return open_array(source, format=format, allow_pickle=allow_pickle,
-                      follow_external=follow_external)  # fmt: skip
+                      follow_external=follow_external, delimiter=delimiter, header=header,
+                      decimal=decimal)  # fmt: skip
 
 
 # -- inspect ------------------------------------------------------------------------------------
@@ -130,6 +142,8 @@ class Inspection:
     source: str
     format: str
     entries: list[InspectedEntry] = field(default_factory=list)
+    #: How the file was read where that was decided (a CSV's delimiter, header, decimal mark).
+    reading: str = ""
 
     @property
     def errors(self) -> list[str]:
@@ -137,6 +151,7 @@ class Inspection:
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "format": self.format,
+                **({"reading": self.reading} if self.reading else {}),
                 "entries": [e.to_dict() for e in self.entries]}  # fmt: skip
 
 
@@ -152,7 +167,7 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
         if spec.selector
         else src.entries()
     )
-    out = Inspection(spec.display, src.format)
+    out = Inspection(spec.display, src.format, reading=src.reading())
     scan_opts = ScanOptions(chunk_bytes=opts.chunk_bytes)
     engine = opts.executor()
     wanted = [e.array for e in entries if stats and e.array is not None and not e.array.skip
@@ -253,6 +268,9 @@ def check(
     spec=None,
     each: bool = False,
     progress: Progress | None = None,
+    delimiter: str | None = None,
+    header: bool | None = None,
+    decimal: str | None = None,
 ) -> Report:
     """Run every check on the given arrays and return a :class:`Report`.
 
@@ -283,7 +301,7 @@ def check(
         resolve_codes(_listify(given["ignore"])),
     )
     opts = SourceOptions(format, target, allow_pickle, follow_external, given["chunk_size"], jobs,
-                         engine, scheduler, progress)  # fmt: skip
+                         engine, scheduler, progress, delimiter, header, decimal)  # fmt: skip
     executor = opts.executor()
     gathered = _subjects(sources, x, y, opts, each=each)
     subjects, pairs = gathered.subjects, gathered.pairs
@@ -772,8 +790,8 @@ def repair(*sources, outdir: str, allow: str | Iterable[str] = ("lossless",), fo
 
     allowed = parse_allow(allow)
     # a fix's source is read as check read it (the column named by --target is its own array)
-    reading: dict[str, Any] = {k: check_options[k] for k in ("format", "allow_pickle", "follow_external")
-                               if k in check_options}  # fmt: skip
+    reading: dict[str, Any] = {k: check_options[k] for k in ("format", "allow_pickle", "follow_external",
+                                                             *DIALECT) if k in check_options}  # fmt: skip
     if "chunk_size" in check_options:
         reading["chunk_bytes"] = parse_size(check_options["chunk_size"], what="--chunk-size")
     report = check(*sources, **check_options)

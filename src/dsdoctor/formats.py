@@ -4,16 +4,17 @@ A row says how a file of the format is recognised, which module reads it, which 
 it (if any) and what an output of it may be called:
 
 - **name**: what ``--source-format`` takes and :attr:`ArrayHandle.format` holds;
-- **extensions**: the names read as this format (lower case, with the dot); a fix strips them
-  from a source's name to name its output (``y.h5`` → ``y.padded.npy``);
+- **extensions**: the names read as this format (lower case, with the dot; ``.csv.gz`` is one);
+  a fix strips them from a source's name to name its output (``y.h5`` → ``y.padded.npy``);
 - **magic**: ``(offset, bytes)`` pairs, any of which identifies a file whose extension says
   nothing (``x.bin``; an HDF5 superblock after a user block);
 - **directory**: a directory of files is one dataset of this format (a Parquet dataset), not a
   folder of shards;
 - **reader**: ``"module:Class"`` in :mod:`dsdoctor.sources`, a
   :class:`~dsdoctor.sources.base.Source` built as ``Class(path, display, **options)``;
-  **options** names the keywords it takes among ``allow_pickle``, ``follow_external`` and
-  ``target`` (a format that takes ``target`` is a table: ``--target`` names one of its columns);
+  **options** names the keywords it takes among ``allow_pickle``, ``follow_external``,
+  ``target`` (a format that takes ``target`` is a table: ``--target`` names one of its columns)
+  and the CSV dialect's ``delimiter``, ``header`` and ``decimal``;
 - **writer**: a module of :mod:`dsdoctor.sinks` with a ``stream(dest, specs, main, record, *,
   force, compression, inputs)`` context manager (see :mod:`dsdoctor.sinks.writers`), or None for
   a format dsdoctor only reads; **outputs**: the extensions ``-o`` accepts for it (a subset of
@@ -74,13 +75,16 @@ FORMATS: tuple[Format, ...] = (
     Format("parquet", "Parquet", (".parquet", ".pq", ".parq"), "parquet:ParquetSource",
            ("target",), magic=((0, b"PAR1"), (0, b"PARE")),  # PARE: an encrypted footer
            directory=True, writer="parquet", outputs=(".parquet", ".pq")),
-    Format("csv", "CSV", (".csv", ".tsv"), "csv:CsvSource", ("target",), shown=".csv/.tsv"),
+    Format("csv", "CSV", (".csv", ".tsv", *(f"{t}{c}" for t in (".csv", ".tsv")
+                                            for c in (".gz", ".bz2", ".xz", ".zst"))),
+           "csv:CsvSource", ("target", "delimiter", "header", "decimal"), shown=".csv/.tsv"),
 )  # fmt: skip
 
 #: The format names, in table order (what ``--source-format`` accepts).
 NAMES: tuple[str, ...] = tuple(f.name for f in FORMATS)
 BY_NAME: dict[str, Format] = {f.name: f for f in FORMATS}
 _READ = {ext: f for f in FORMATS for ext in f.extensions}
+_BY_LENGTH = sorted(_READ.items(), key=lambda item: -len(item[0]))
 _WRITTEN = {ext: f for f in FORMATS for ext in f.outputs}
 #: Magic numbers by offset, then in table order: the order files are sniffed in.
 _MAGIC = sorted(((at, magic, f) for f in FORMATS for at, magic in f.magic), key=lambda m: m[0])
@@ -91,6 +95,13 @@ SNIFF_BYTES = max(at + len(magic) for at, magic, _ in _MAGIC)
 def read_by_extension(suffix: str) -> Format | None:
     """The format a file named ``*.suffix`` is read as (``".H5"`` → hdf5), or None."""
     return _READ.get(suffix.lower())
+
+
+def read_by_name(name: str) -> Format | None:
+    """The format a file called ``name`` is read as by its extension, the longest that matches
+    (``train.csv.gz`` → csv), or None."""
+    lower = name.lower()
+    return next((f for ext, f in _BY_LENGTH if lower.endswith(ext)), None)
 
 
 def written_by_extension(suffix: str) -> Format | None:
@@ -114,7 +125,7 @@ def directory_formats() -> list[Format]:
 def strip_extension(name: str) -> str:
     """``train.h5`` → ``train``: a file name without the extension it is read by (if any)."""
     lower = name.lower()
-    for ext in _READ:
+    for ext, _ in _BY_LENGTH:
         if lower.endswith(ext):
             return name[: -len(ext)]
     return name

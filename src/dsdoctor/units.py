@@ -134,6 +134,37 @@ def parse_maxlen(text: str | int) -> int | str:
     return parse_count(raw, low=0)
 
 
+#: Delimiters by name (``--delimiter tab``); ``\t`` as typed in a shell without $'…' is a tab.
+DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "space": " ", "comma": ",", "semicolon": ";",
+                   "pipe": "|"}  # fmt: skip
+
+
+def parse_delimiter(text: str) -> str:
+    """A CSV field delimiter: one character (``;``, ``|``, a tab) or its name (``tab``,
+    ``semicolon``, …). A letter, digit, quote, line break or decimal point cannot separate
+    fields of numbers, so it is refused rather than read as a one-column table."""
+    raw = str(text)
+    value = DELIMITER_NAMES.get(raw.lower(), raw)
+    if len(value) != 1:
+        raise UsageError(
+            f"--delimiter {_shown(text)} is not one character; write one like , ; | or tab"
+        )
+    if value.isalnum() or value in "\"'\r\n.-+" or (not value.isprintable() and value != "\t"):
+        raise UsageError(
+            f"--delimiter {_shown(text)} cannot separate CSV fields (it is part of values, "
+            "quotes or line ends); write one like , ; | or tab"
+        )
+    return value
+
+
+def parse_decimal(text: str) -> str:
+    """A CSV decimal mark: ``.`` or ``,``."""
+    value = str(text).strip()
+    if value not in (".", ","):
+        raise UsageError(f"--decimal {_shown(text)} is not a decimal mark; write . or ,")
+    return value
+
+
 #: Room an output name needs beyond what was typed: its temporary ``.NAME.dsdoctor-tmp-XXXXXXXX``
 #: adds 23 bytes, the longest sibling suffix (``.lengths``) 8.
 NAME_ROOM = 32

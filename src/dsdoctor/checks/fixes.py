@@ -67,6 +67,22 @@ def option_words(options: dict[str, object]) -> list[str]:
     return words
 
 
+def reading_words(h: ArrayHandle) -> list[str]:
+    """The CSV dialect options a source was read with that were given rather than sniffed
+    (``--no-header``, ``--delimiter tab``): the repair must read the file the same way."""
+    dialect = h.layout.get("dialect") or {}
+    sniffed = str(dialect.get("sniffed", "")).split("+")
+    words: list[str] = []
+    if "delimiter" in dialect and "delimiter" not in sniffed:
+        names = {"\t": "tab", " ": "space"}
+        words += ["--delimiter", names.get(dialect["delimiter"], dialect["delimiter"])]
+    if "header" in dialect and "header" not in sniffed:
+        words.append("--no-header" if dialect["header"] == "none" else "--header")
+    if "decimal" in dialect and "decimal" not in sniffed:
+        words += ["--decimal", dialect["decimal"]]
+    return words
+
+
 def _fix(
     op: str,
     h: ArrayHandle,
@@ -79,7 +95,7 @@ def _fix(
 ) -> Fix:
     out = output_for(h, suffix, ext)
     action = {"op": op, "source": h.source, "out": out, "options": options}
-    words = [op, source_word(h), *option_words(options), "-o", path_word(out)]
+    words = [op, source_word(h), *option_words(options), *reading_words(h), "-o", path_word(out)]
     return Fix(command(*words), safety, title, action)
 
 

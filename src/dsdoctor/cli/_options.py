@@ -49,6 +49,10 @@ SIZE = _parser(units.parse_size, "SIZE")
 #: A pad length, N or pNN (pad --maxlen).
 MAXLEN = _parser(units.parse_maxlen, "N|pNN")
 
+#: A CSV field delimiter (--delimiter) and decimal mark (--decimal).
+DELIMITER = _parser(units.parse_delimiter, "CHAR")
+DECIMAL = _parser(units.parse_decimal, "CHAR")
+
 #: An output file or folder (-o): every part of the path fits the file system's name limit.
 OUTPUT = _parser(units.parse_output, "OUT")
 
@@ -67,7 +71,7 @@ NoColorOpt = Annotated[
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing output (-o).")]
 
-# -- how a source is read: every command that reads a source takes all five -----------------------
+# -- how a source is read: every command that reads a source takes them all -----------------------
 SOURCE_FORMAT_HELP = (
     f"Read sources as this format: {', '.join(NAMES)} (default: from the extension)."
 )
@@ -106,6 +110,34 @@ FollowExternalOpt = Annotated[
     typer.Option(
         "--follow-external",
         help="Follow HDF5 external links, external storage and virtual datasets into other files.",
+    ),
+]
+# -- how a CSV is written (other formats take no notice): sniffed unless given -------------------
+DelimiterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--delimiter",
+        help="CSV field delimiter: , ; | tab or space (default: sniffed from the file's head).",
+        metavar="CHAR",
+        parser=DELIMITER,
+    ),
+]
+HeaderOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--header/--no-header",
+        help="Whether a CSV's first row holds the column names (default: detected; without "
+        "one the columns are named 0, 1, …).",
+        show_default=False,
+    ),
+]
+DecimalOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--decimal",
+        help="CSV decimal mark, . or , (default: sniffed).",
+        metavar="CHAR",
+        parser=DECIMAL,
     ),
 ]
 DEFAULT_CHUNK = "64MiB"

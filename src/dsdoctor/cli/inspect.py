@@ -12,8 +12,11 @@ from ._options import (
     DEFAULT_CHUNK,
     AllowPickleOpt,
     ChunkSizeOpt,
+    DecimalOpt,
+    DelimiterOpt,
     EngineOpt,
     FollowExternalOpt,
+    HeaderOpt,
     JobsOpt,
     JsonOpt,  # fmt: skip
     NoColorOpt,
@@ -53,6 +56,9 @@ def inspect(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     jobs: JobsOpt = 1,
     engine: EngineOpt = None,
@@ -66,7 +72,8 @@ def inspect(
     from ..render.progress import progress
 
     results = [api.inspect(s, stats=stats, format=format, target=target, allow_pickle=allow_pickle,
-                           follow_external=follow_external, chunk_size=chunk_size, jobs=jobs,
+                           follow_external=follow_external, delimiter=delimiter, header=header,
+                           decimal=decimal, chunk_size=chunk_size, jobs=jobs,
                            engine=engine, scheduler=scheduler, progress=progress)
                for s in sources]  # fmt: skip
     if json_:

@@ -23,12 +23,15 @@ from ._options import (
     BucketsOpt,
     ChunkSizeOpt,
     ClassesOpt,
+    DecimalOpt,
+    DelimiterOpt,
     EachSourceOpt,
     FeaturesOpt,
     FillValueOpt,
     FollowExternalOpt,
     ForceOpt,
     FromOpt,
+    HeaderOpt,
     InputShapeOpt,
     JsonOpt,
     MaskValueOpt,
@@ -83,6 +86,9 @@ def _run(
     target: str | None,
     allow_pickle: bool,
     follow_external: bool,
+    delimiter: str | None,
+    header: bool | None,
+    decimal: str | None,
     **options: Any,
 ) -> int:
     """Every repair command: call ``REPAIRS[op].file`` with the source options (required here,
@@ -93,6 +99,7 @@ def _run(
     chunk_bytes = parse_size(chunk_size, what="--chunk-size")
     result = REPAIRS[op].file(src, output, chunk_bytes=chunk_bytes, format=format, target=target,
                               allow_pickle=allow_pickle, follow_external=follow_external,
+                              delimiter=delimiter, header=header, decimal=decimal,
                               **options)  # fmt: skip
     return _finish(result, json_, no_color)
 
@@ -139,6 +146,9 @@ def pad(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -149,7 +159,7 @@ def pad(
     torch.nn.utils.rnn.pack_padded_sequence takes."""
     return _run("pad", src, output, chunk_size, json_, no_color, maxlen=maxlen, padding=padding, truncating=truncating,
                 value=value, dtype=dtype, allow_lossy_cast=allow_lossy_cast, mask=not no_mask,
-                lengths=not no_lengths, force=force, format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external)  # fmt: skip
+                lengths=not no_lengths, force=force, format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
 
 
 @app.command(
@@ -168,6 +178,9 @@ def mask(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -187,6 +200,9 @@ def mask(
         target=target,
         allow_pickle=allow_pickle,
         follow_external=follow_external,
+        delimiter=delimiter,
+        header=header,
+        decimal=decimal,
     )
 
 
@@ -223,6 +239,9 @@ def replicate(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -230,7 +249,7 @@ def replicate(
     """Broadcast a single-sample target to N samples, or repeat each sample K times. Any other
     case is refused with the reason."""
     return _run("replicate", src, output, chunk_size, json_, no_color, to=to, like=like, each=each, force=force,
-                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external)  # fmt: skip
+                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
 
 
 @app.command(
@@ -265,13 +284,16 @@ def reshape(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
 ) -> int:
     """Reshape every sample without changing its elements."""
     return _run("reshape", src, output, chunk_size, json_, no_color, shape=shape, add_axis=add_axis, force=force,
-                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external)  # fmt: skip
+                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
 
 
 @app.command(
@@ -307,6 +329,9 @@ def select(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -314,7 +339,7 @@ def select(
     """Keep some features to match a model's input width (lossy: the others are dropped)."""
     return _run("select", src, output, chunk_size, json_, no_color, features=features, columns=columns, first=first,
                 force=force, format=format, target=target, allow_pickle=allow_pickle,
-                follow_external=follow_external)  # fmt: skip
+                follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
 
 
 @app.command(
@@ -356,6 +381,9 @@ def bucket(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -364,7 +392,7 @@ def bucket(
     bucket_<k>.npz (data, mask, lengths, index) and buckets.json."""
     return _run("bucket", src, output, chunk_size, json_, no_color, boundaries=boundaries, buckets=buckets,
                 pad_to_boundary=pad_to_boundary, padding=padding, value=value, force=force,
-                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external)  # fmt: skip
+                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
 
 
 @app.command(
@@ -385,6 +413,9 @@ def dropna(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -393,7 +424,8 @@ def dropna(
     together, and write the row numbers kept (0-based rows of the source). A whole table
     (every column kept, the --target column with them) is written as .parquet or .csv."""
     return _run("dropna", src, output, chunk_size, json_, no_color, y=y, force=force, format=format,
-                target=target, allow_pickle=allow_pickle, follow_external=follow_external)  # fmt: skip
+                target=target, allow_pickle=allow_pickle, follow_external=follow_external,
+                delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
 
 
 @app.command(
@@ -418,6 +450,9 @@ def impute(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -427,7 +462,8 @@ def impute(
     split's. Tables keep every column: categories take their most frequent value."""
     return _run("impute", src, output, chunk_size, json_, no_color, strategy=strategy, fill_value=fill_value,
                 from_=from_, force=force, format=format, target=target, allow_pickle=allow_pickle,
-                follow_external=follow_external)  # fmt: skip
+                follow_external=follow_external,
+                delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
 
 
 @app.command(
@@ -474,6 +510,9 @@ def repair(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     force: ForceOpt = False,
     json_: JsonOpt = False,
@@ -487,8 +526,9 @@ def repair(
     outcome = run_repair(*(sources or []), outdir=output, allow=allow, force=force, x=x, y=y, input_shape=input_shape,
                       features=features, timesteps=timesteps, classes=classes, mask_value=mask_value,
                       batch_size=batch_size, memory=memory, format=format, target=target,
-                      allow_pickle=allow_pickle, follow_external=follow_external,
-                      chunk_size=chunk_size, each=each, progress=progress)  # fmt: skip
+                      allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter,
+                      header=header, decimal=decimal, chunk_size=chunk_size, each=each,
+                      progress=progress)  # fmt: skip
     if json_:
         from ..render.json import print_json
 

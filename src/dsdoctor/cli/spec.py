@@ -14,8 +14,11 @@ from ._options import (
     OUTPUT,
     AllowPickleOpt,
     ChunkSizeOpt,
+    DecimalOpt,
+    DelimiterOpt,
     FollowExternalOpt,
     ForceOpt,
+    HeaderOpt,
     SourceFormatOpt,
     TargetOpt,
     XOpt,
@@ -48,6 +51,9 @@ def infer(
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     output: Annotated[
         str,
@@ -69,7 +75,7 @@ def infer(
 
     folder = str(Path(output).parent) if output != "-" else None
     text = spec_infer(*(sources or []), x=x, y=y, relative_to=folder, format=format, target=target,
-                      allow_pickle=allow_pickle, follow_external=follow_external,
+                      allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal,
                       chunk_size=chunk_size, progress=progress)  # fmt: skip
     if output == "-":
         typer.echo(text, nl=False)

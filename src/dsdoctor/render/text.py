@@ -60,6 +60,7 @@ class InspectionResult(Protocol):
 
     source: str
     format: str
+    reading: str  # how the file was read, where that was decided (a CSV's dialect)
 
     @property
     def entries(self) -> Sequence[InspectedItem]: ...
@@ -229,7 +230,8 @@ def dataset_lines(datasets: list[dict[str, Any]]) -> list[str]:
 def render_inspection(results: Sequence[InspectionResult], *, no_color: bool = False) -> None:
     out = console(no_color)
     for r in results:
-        tree = Tree(f"[bold]{escape(r.source)}[/] [dim]({r.format})[/]")
+        tree = Tree(f"[bold]{escape(r.source)}[/] [dim]({r.format})[/]"
+                    + (f"\n[dim]read as {escape(r.reading)}[/]" if r.reading else ""))  # fmt: skip
         nodes = {"": tree}
         for item in r.entries:
             e = item.entry
@@ -249,6 +251,10 @@ def render_inspection(results: Sequence[InspectionResult], *, no_color: bool = F
             for line in _detail_lines(item, e.array):
                 node.add(line)
         out.print(tree)
+
+
+#: Layout that is the whole file's, shown once above its arrays (a CSV's dialect, "read as …").
+SHOWN_ONCE = ("delimiter", "dialect", "widened")
 
 
 def _column_name(name: str) -> str:
@@ -292,7 +298,7 @@ def _array_line(path: str, a: ArrayHandle) -> str:
         parts.append(f"{format_bytes(a.memory_bytes)} in memory")
     if a.disk_bytes is not None:
         parts.append(f"{format_bytes(a.disk_bytes)} on disk")
-    layout = {k: v for k, v in a.layout.items() if k not in ("columns",)}
+    layout = {k: v for k, v in a.layout.items() if k not in ("columns", *SHOWN_ONCE)}
     if layout:
         parts.append("[dim]" + escape(", ".join(f"{k}={v}" for k, v in layout.items())) + "[/]")
     return "  ".join(parts)

@@ -31,7 +31,8 @@ def open_table(src: Any, **source_options: Any):
     spec = parse_source(src)
     if spec.selector:
         return None
-    options = {k: source_options[k] for k in ("format", "target", "allow_pickle", "follow_external")
+    options = {k: source_options[k] for k in ("format", "target", "allow_pickle", "follow_external",
+                                              "delimiter", "header", "decimal")
                if k in source_options}  # fmt: skip
     source = open_source(src, **options)
     return source if isinstance(source, TableSource) else None

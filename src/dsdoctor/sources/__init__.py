@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 from ..errors import SourceError, UsageError
 from ..formats import (
@@ -21,7 +22,7 @@ from ..formats import (
     SNIFF_BYTES,
     by_magic,
     directory_formats,
-    read_by_extension,
+    read_by_name,
     read_extensions_text,
 )
 from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Entry, Source
@@ -37,6 +38,10 @@ __all__ = [
     "open_source",
     "parse_source",
 ]  # fmt: skip
+
+#: The keywords that say how a CSV is written (``--delimiter``, ``--header/--no-header``,
+#: ``--decimal``): every function that opens a source passes them on.
+DIALECT = ("delimiter", "header", "decimal")
 
 #: The format standard input and pipes are read as: it is read front to back, so a stream can
 #: be spooled to a file as it arrives (:func:`.npy.spool_npy`); every other format seeks.
@@ -95,7 +100,7 @@ def detect_format(path: Path, forced: str | None) -> str:
     ext = path.suffix.lower()
     if path.is_dir():
         return directory_formats()[0].name
-    by_ext = read_by_extension(ext)
+    by_ext = read_by_name(path.name)
     if by_ext:
         return by_ext.name
     guessed = sniff(path)
@@ -114,10 +119,14 @@ def open_array(
     target: str | None = None,
     allow_pickle: bool = False,
     follow_external: bool = False,
+    delimiter: str | None = None,
+    header: bool | None = None,
+    decimal: str | None = None,
 ) -> ArrayHandle:
     """A lazy handle on one array: ``PATH[:SELECTOR]`` (a path-like too), or an array already in
     memory (a numpy array, a list of sequences, a pyarrow array) wrapped as a handle. ``target``
-    names a table column left out of the table's inputs (``--target``)."""
+    names a table column left out of the table's inputs (``--target``); ``delimiter``,
+    ``header`` and ``decimal`` say how a CSV is written (see :func:`open_source`)."""
     if isinstance(source, os.PathLike):
         source = os.fspath(source)
     if not isinstance(source, str):
@@ -126,7 +135,8 @@ def open_array(
         return as_handle(source, "array")
     spec = parse_source(source)
     src = open_source(spec, format=format, target=target, allow_pickle=allow_pickle,
-                      follow_external=follow_external)  # fmt: skip
+                      follow_external=follow_external, delimiter=delimiter, header=header,
+                      decimal=decimal)  # fmt: skip
     return src.array(spec.selector)
 
 
@@ -137,18 +147,23 @@ def open_source(
     target: str | None = None,
     allow_pickle: bool = False,
     follow_external: bool = False,
+    delimiter: str | None = None,
+    header: bool | None = None,
+    decimal: str | None = None,
 ) -> Source:
-    """Open a file (or Parquet directory, or ``-`` for a .npy stream) as a :class:`Source`."""
+    """Open a file (or Parquet directory, or ``-`` for a .npy stream) as a :class:`Source`.
+    ``delimiter``, ``header`` and ``decimal`` say how a CSV is written (None: sniffed from its
+    head, :mod:`dsdoctor.sources.csv_dialect`); other formats take no notice of them."""
     spec = parse_source(text) if isinstance(text, str) else text
+    dialect: dict[str, Any] = {"delimiter": delimiter, "header": header, "decimal": decimal}
     path = spec.path
     shards = _shards(path)
     if shards is not None:
         from .shards import ShardedSource
 
         def opener(f: str) -> Source:
-            return open_source(
-                f, format=format, allow_pickle=allow_pickle, follow_external=follow_external
-            )
+            return open_source(f, format=format, allow_pickle=allow_pickle,
+                               follow_external=follow_external, **dialect)  # fmt: skip
 
         if target is not None:
             raise UsageError(
@@ -173,7 +188,9 @@ def open_source(
     if target is not None and not BY_NAME[fmt].is_table:
         raise UsageError(f"--target names a table column, but {spec.display} is {fmt}, not a table")
     try:
-        return _open(fmt, path, spec.display, target, allow_pickle, follow_external)
+        given = {"target": target, "allow_pickle": allow_pickle,
+                 "follow_external": follow_external, **dialect}  # fmt: skip
+        return _open(fmt, path, spec.display, given)
     except PermissionError:
         raise SourceError(f"{spec.display}: permission denied") from None
     except IsADirectoryError:
@@ -198,7 +215,7 @@ def _spool_stream(path: Path, display: str, forced: str | None) -> Path:
     """A ``.npy`` stream copied to a temporary file (removed at exit); every other format needs
     to seek (a zip's directory and a Parquet footer are at the end; HDF5 jumps around; CSV is
     read in several passes), so it is refused before anything is read."""
-    by_ext = read_by_extension(path.suffix)
+    by_ext = read_by_name(path.name)
     fmt = forced or (by_ext.name if by_ext else None)
     if fmt not in (None, STREAM_FORMAT):
         raise SourceError(
@@ -246,18 +263,10 @@ def _shards(path: Path) -> list[str] | None:
     return None
 
 
-def _open(
-    fmt: str,
-    path: Path,
-    display: str,
-    target: str | None,
-    allow_pickle: bool,
-    follow_external: bool,
-) -> Source:
+def _open(fmt: str, path: Path, display: str, given: dict[str, Any]) -> Source:
     """The format's reader (its row in :mod:`dsdoctor.formats`), given the options it takes."""
     row = BY_NAME[fmt]
     module, name = row.reader.split(":")
     reader = getattr(import_module(f".{module}", __package__), name)
-    given = {"allow_pickle": allow_pickle, "follow_external": follow_external, "target": target}
     source: Source = reader(path, display, **{option: given[option] for option in row.options})
     return source

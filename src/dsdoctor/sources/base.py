@@ -346,6 +346,11 @@ class Source:
         names = ", ".join(a.name for a in self.arrays()[:20])
         raise SourceError(f"{self.display} has no array {selector!r}; it has: {names or 'nothing'}")
 
+    def reading(self) -> str:
+        """How the file was read where that was decided, not given (a CSV's dialect), in one
+        line for ``inspect``; empty for a format that says it all itself."""
+        return ""
+
     def close(self) -> None:
         pass
 

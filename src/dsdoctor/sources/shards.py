@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import SourceError
-from ..formats import BY_NAME, read_by_extension
+from ..formats import BY_NAME, read_by_name
 from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Chunk, FillRows, Source
 
 GLOB_CHARS = "*?["
@@ -44,7 +44,7 @@ def directory_shards(path: Path) -> list[str] | None:
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
     by_format: dict[str, list[str]] = {}
     for p in files:
-        fmt = read_by_extension(p.suffix)
+        fmt = read_by_name(p.name)
         if fmt:
             by_format.setdefault(fmt.name, []).append(str(p))
     if not by_format or (len(by_format) == 1 and BY_NAME[next(iter(by_format))].directory):
