@@ -334,7 +334,8 @@ def bench(tmp: Path, scale: int) -> tuple[list[str], list[Target]]:
         "default options reading every batch, nothing computed) vs "
         "`python benchmarks/pandera_baseline.py FILE` (`pd.read_csv`, `pandera.infer_schema`, "
         "`schema.validate`), as subprocesses run in turn (each round starting with the next), "
-        "warm, each checked to count every row. Peak RSS is that of each command's process (GNU `time -f %M`, a fresh process per run).",
+        "warm, each checked to count every row. Peak RSS is that of each command's process "
+        "(GNU `time -f %M`, a fresh process per run).",
         "",
         *table(label_rows, LABEL_HEADER),
         "",
