@@ -6,6 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO_STAMP := $(VENV)/.installed-demo
 STAMP      := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: demo test lint typecheck bench fuzz fixtures docs clean venv compile
 
@@ -43,7 +44,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-bench: compile
+# the bench extra (pandera, a baseline) on top of the dev one; `make test` never installs it
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: compile $(BENCH_STAMP)
 	KERAS_BACKEND=numpy $(BIN)/python benchmarks/run.py
 
 # Longer fuzzing campaigns with atheris: FUZZ_RUNS inputs per format; crashes land in

@@ -35,6 +35,9 @@ class Run:
     returncode: int
     stdout: bytes
     stderr: bytes
+    #: user + system CPU seconds of the command (its threads and waited-for children): the work
+    #: done, which a loaded machine stretches far less than the wall time
+    cpu: float = 0.0
 
 
 @dataclass
@@ -46,10 +49,12 @@ class Best:
     seconds: float = float("inf")
     rss: int = 0
     last: Run | None = None
+    cpu: float = float("inf")  # the least CPU time of the runs
 
     def add(self, run: Run) -> None:
         self.seconds = min(self.seconds, run.seconds)
         self.rss = max(self.rss, run.rss)
+        self.cpu = min(self.cpu, run.cpu)
         self.last = run
 
 
@@ -59,14 +64,15 @@ GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 #: Without GNU time, a small wrapper process (its own ~10 MiB is the floor of what it reports).
 WRAPPER = (
     "import resource, subprocess, sys; rc = subprocess.call(sys.argv[2:]); "
-    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
-    "sys.exit(rc)"
+    "r = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "open(sys.argv[1], 'w').write(f'{r.ru_utime} {r.ru_stime} {r.ru_maxrss}'); sys.exit(rc)"
 )
 
 
 def run(cmd: Sequence[str], ok: Sequence[int] = (0,)) -> Run:
     """Run ``cmd`` with stdout and stderr in files (not a terminal: no progress bars); wall time
-    from spawn to exit, peak RSS of the command (the largest of it and its waited-for children)."""
+    from spawn to exit, peak RSS of the command (the largest of it and its waited-for children)
+    and its CPU time."""
     cmd = [str(c) for c in cmd]
     with (
         tempfile.TemporaryFile() as out,
@@ -74,7 +80,7 @@ def run(cmd: Sequence[str], ok: Sequence[int] = (0,)) -> Run:
         tempfile.NamedTemporaryFile("r") as rss,
     ):
         if GNU_TIME:
-            wrapped = [GNU_TIME, "-f", "%M", "-o", rss.name, *cmd]
+            wrapped = [GNU_TIME, "-f", "%U %S %M", "-o", rss.name, *cmd]
         else:
             wrapped = [PYTHON, "-I", "-S", "-c", WRAPPER, rss.name, *cmd]
         start = time.perf_counter()
@@ -82,9 +88,11 @@ def run(cmd: Sequence[str], ok: Sequence[int] = (0,)) -> Run:
         seconds = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
-        lines = rss.read().split()
-        peak = int(lines[-1]) * KiB if lines and lines[-1].isdigit() else 0
-        result = Run(seconds, peak, code, out.read(), err.read())
+        # GNU time may write "Command exited with non-zero status N" first: ours are the last 3
+        words = rss.read().split()[-3:]
+        peak = int(words[-1]) * KiB if len(words) == 3 and words[-1].isdigit() else 0
+        cpu = float(words[0]) + float(words[1]) if peak else 0.0
+        result = Run(seconds, peak, code, out.read(), err.read(), cpu)
     if code not in ok:
         tail = result.stderr.decode(errors="replace")[-2000:]
         raise RuntimeError(f"`{shlex.join(cmd)}` exited {code}:\n{tail}")
@@ -92,12 +100,18 @@ def run(cmd: Sequence[str], ok: Sequence[int] = (0,)) -> Run:
 
 
 def best_of_cmds(
-    cmds: Sequence[tuple[str, Sequence[str]]], repeat: int, ok: Sequence[int] = (0,)
+    cmds: Sequence[tuple[str, Sequence[str]]],
+    repeat: int,
+    ok: Sequence[int] = (0,),
+    rotate: bool = False,
 ) -> list[Best]:
-    """Best of ``repeat`` runs of each command, running them in turn so noise hits them alike."""
+    """Best of ``repeat`` runs of each command, running them in turn so noise hits them alike;
+    with ``rotate`` each round starts one command later, so none is always first (or always
+    right after the same neighbour)."""
     best = [Best(name, [str(c) for c in cmd]) for name, cmd in cmds]
-    for _ in range(repeat):
-        for b in best:
+    for i in range(repeat):
+        shift = i % len(best) if rotate and best else 0
+        for b in best[shift:] + best[:shift]:
             b.add(run(b.cmd, ok))
     return best
 

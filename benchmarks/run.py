@@ -8,13 +8,17 @@
 - crew: the start-up the fork crew saves per ``--jobs 2`` run over a process pool (fork and
   forkserver), and ``check DIR --jobs 2`` end to end both ways (``bench_crew.py``);
 - width: ``inspect``/``check`` time against the number of npz members and table columns, and its
-  growth per doubling (``bench_width.py``).
+  growth per doubling (``bench_width.py``);
+- tables: ``check --target label`` on a 100 MiB and a 1 GiB CSV with a string label vs a
+  streaming ``pyarrow.csv.open_csv`` read and pandera, with peak RSS; a numeric CSV and Parquet
+  checked by this tree and by issue 13's starting point (``bench_tables.py``).
 
 Prints the report and writes it as Markdown to ``docs/benchmarks.md``. Big files go to a
 temporary directory under /tmp and are deleted at the end.
 
 Run: ``make bench`` (``KERAS_BACKEND=numpy python benchmarks/run.py``); ``--quick`` shrinks every
-size 16x for a smoke run (and does not overwrite ``docs/benchmarks.md`` unless ``--write``).
+size 16x for a smoke run (and does not overwrite ``docs/benchmarks.md`` unless ``--write``);
+``--only tables,startup`` runs only those sections (and never writes the document).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import bench_check
 import bench_crew
 import bench_shards
 import bench_startup
+import bench_tables
 import bench_width
 from bench_kernels import best_of, make_data
 from common import Target, need_disk
@@ -51,6 +56,15 @@ MAXLEN = 256
 REPEAT_MEM = 5
 REPEAT_E2E = 3
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+#: The sections, in the order they run (``--only`` names them).
+MODULES = {
+    "check": bench_check,
+    "startup": bench_startup,
+    "shards": bench_shards,
+    "crew": bench_crew,
+    "width": bench_width,
+    "tables": bench_tables,
+}
 
 
 def machine() -> list[tuple[str, str]]:
@@ -240,14 +254,22 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="shrink every size 16x (smoke run)")
     parser.add_argument("--write", action="store_true",
                         help="with --quick, still overwrite docs/benchmarks.md")  # fmt: skip
+    parser.add_argument("--only", metavar="SECTIONS",
+                        help=f"comma-separated sections to run, of pad,{','.join(MODULES)} "
+                             "(docs/benchmarks.md is then left as it was)")  # fmt: skip
     args = parser.parse_args()
+    only = set(args.only.split(",")) if args.only else {"pad", *MODULES}
+    if unknown := only - {"pad", *MODULES}:
+        parser.error(f"unknown section(s) {', '.join(sorted(unknown))}")
     scale = 16 if args.quick else 1
     tmp_root = Path(tempfile.gettempdir())
-    need_disk(
-        tmp_root,
-        (3 * bench_check.SIZE + bench_shards.SHARDS * bench_shards.SHARD_BYTES) // scale
-        + bench_crew.DISK_BYTES,
-    )
+    disk = {
+        "check": 3 * bench_check.SIZE // scale,
+        "shards": bench_shards.SHARDS * bench_shards.SHARD_BYTES // scale,
+        "crew": bench_crew.DISK_BYTES,
+        "tables": bench_tables.DISK_BYTES // scale,
+    }
+    need_disk(tmp_root, sum(n for name, n in disk.items() if name in only))
 
     sections: list[list[str]] = []
     targets: list[Target] = []
@@ -258,10 +280,13 @@ def main() -> None:
                                f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cpus._")  # fmt: skip
         targets.extend(section_targets)
 
-    load = os.getloadavg()[0]
-    record(*pad_sections(N_SEQ // scale), load)
+    if "pad" in only:
+        load = os.getloadavg()[0]
+        record(*pad_sections(N_SEQ // scale), load)
     with tempfile.TemporaryDirectory(prefix="dsdoctor-bench-", dir=tmp_root) as tmp:
-        for module in (bench_check, bench_startup, bench_shards, bench_crew, bench_width):
+        for name, module in MODULES.items():
+            if name not in only:
+                continue
             load = os.getloadavg()[0]
             record(*module.bench(Path(tmp), scale), load)
 
@@ -290,6 +315,9 @@ def main() -> None:
     text = "\n".join(md)
     print()
     print(text)
+    if args.only:
+        print(f"(--only: {DOC} left as it was)")
+        return
     if args.quick and not args.write:
         print(f"(--quick: {DOC} left as it was; add --write to overwrite it)")
         return
