@@ -9,6 +9,7 @@ from ..errors import UsageError
 from ..findings import Finding
 from .alignment import LabelOutOfRange, SampleCountMismatch, TargetShapeMismatch
 from .base import Check, Context, Expectations, Subject
+from .labels import ClassCountMismatch, LabelLooksLikeId, RareClass, StringLabels
 from .batching import BatchExceedsSamples, BatchMemory, PartialLastBatch
 from .sequences import EmptySequences, ExcessPadding, MaskValueCollision, RaggedSequences
 from .shape import FeatureWidthMismatch, RankMismatch, TimestepsMismatch
@@ -17,6 +18,7 @@ from .values import ConstantFeature, NonFiniteValues, UnsafePickle, UnwrittenDat
 
 REGISTRY: tuple[type[Check], ...] = (
     SampleCountMismatch, TargetShapeMismatch, LabelOutOfRange,
+    RareClass, LabelLooksLikeId, StringLabels, ClassCountMismatch,
     FeatureWidthMismatch, RankMismatch, TimestepsMismatch,
     RaggedSequences, MaskValueCollision, ExcessPadding, EmptySequences,
     NonFiniteValues, ConstantFeature, UnsafePickle, UnwrittenData,

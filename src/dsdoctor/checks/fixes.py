@@ -136,3 +136,9 @@ def pad(h: ArrayHandle, *, maxlen: int | str, lossless: bool, value: object = No
 def bucket(h: ArrayHandle, k: int) -> Fix:
     return _fix("bucket", h, Safety.LOSSLESS, f"split into {k} length buckets, each padded to its own maxlen",
                 "buckets", ext="", buckets=k)  # fmt: skip
+
+
+def encode(h: ArrayHandle) -> Fix:
+    """Text labels → int64 codes in sorted order of the values, and the vocabulary beside them."""
+    return _fix("encode", h, Safety.LOSSLESS, "number the classes 0 … C-1 (vocabulary in OUT.vocab.json)",
+                "encoded")  # fmt: skip

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import kernels
 from ..arrays import Ragged
+from ..categories import FIRST_MISSING, CategoryCounts
 from ..sources.base import DEFAULT_CHUNK_BYTES, ArrayHandle, FillRows
 
 
@@ -56,6 +57,11 @@ class ArrayStats:
     timesteps: int = 0  # dense + mask value: all timesteps
     empty_rows: int = 0  # sequences of length 0 (ragged) or all padding (dense)
     unwritten_rows: int = 0  # rows the file declares but never stored (read as its fill value)
+    # missing values: per feature (last axis) count, and the first global row numbers holding one
+    fmissing: np.ndarray | None = None
+    missing_rows: list[int] = field(default_factory=list)
+    #: text values (categorical arrays): the count of each distinct value
+    categories: CategoryCounts | None = None
 
     # -- folding in data ---------------------------------------------------------------------
     def update(self, chunk: np.ndarray | Ragged, opts: ScanOptions) -> None:
@@ -68,6 +74,8 @@ class ArrayStats:
             if opts.mask_value is not None and data.ndim >= 2:
                 self._update_padded(data, opts.mask_value)
         self._update_values(data)
+        if data.dtype.kind in "OUS":
+            self._update_categories(data)
         if opts.labels:
             self._update_labels(data, opts.classes)
 
@@ -77,7 +85,11 @@ class ArrayStats:
         one = ArrayStats()
         one.update(fill.row, opts)
         for f in fields(one):
-            if f.name not in ("fmin", "fmax"):
+            if f.name == "categories" and one.categories is not None:
+                one.categories = one.categories.scaled(fill.count)
+            elif f.name == "missing_rows":
+                one.missing_rows = list(range(min(fill.count, FIRST_MISSING))) if one.missing_rows else []
+            elif f.name not in ("fmin", "fmax") and getattr(one, f.name) is not None:
                 setattr(one, f.name, getattr(one, f.name) * fill.count)
         empty = not isinstance(fill.row, Ragged) and fill.row.size == 0  # (N, 0): nothing to write
         one.unwritten_rows = 0 if empty or not fill.unwritten else fill.count
@@ -104,6 +116,18 @@ class ArrayStats:
         lo, hi = np.asarray(lo), np.asarray(hi)
         self.fmin = lo if self.fmin is None else np.fmin(self.fmin, lo)
         self.fmax = hi if self.fmax is None else np.fmax(self.fmax, hi)
+
+    def _update_categories(self, data: np.ndarray) -> None:
+        """Text values (one per row, as categorical handles give them): distinct counts, and
+        missing values (``None``) as ``fmissing``/``missing_rows``."""
+        if self.categories is None:
+            self.categories = CategoryCounts()
+        nulls, rows = self.categories.add(data)
+        first = self.rows - len(data)  # this chunk's first row
+        missing = np.array([nulls], dtype=np.int64)
+        self.fmissing = missing if self.fmissing is None else self.fmissing + missing
+        if len(self.missing_rows) < FIRST_MISSING:
+            self.missing_rows = [*self.missing_rows, *(first + rows).tolist()][:FIRST_MISSING]
 
     def _count_nonfinite(self, data: np.ndarray) -> None:
         flat = data.reshape(-1)
@@ -181,6 +205,10 @@ class ArrayStats:
                 val = b if a is None else a if b is None else np.fmin(a, b)
             elif f.name == "fmax":
                 val = b if a is None else a if b is None else np.fmax(a, b)
+            elif f.name in ("fmissing", "categories"):
+                val = b if a is None else a if b is None else (a + b if f.name == "fmissing" else a.merge(b))
+            elif f.name == "missing_rows":  # the other part's rows come after this part's
+                val = [*a, *(self.rows + r for r in b)][:FIRST_MISSING]
             else:
                 val = a + b
             setattr(out, f.name, val)
@@ -248,6 +276,11 @@ class ArrayStats:
             out["feature_max"] = [_py(v) for v in hi[:256]]
         if self.unwritten_rows:
             out["unwritten_rows"] = self.unwritten_rows
+        if self.fmissing is not None and self.fmissing.any():
+            out["missing"] = int(self.fmissing.sum())
+            out["missing_rows"] = list(self.missing_rows)
+        if self.categories is not None:
+            out.update(self.categories.to_dict())
         lengths = self.length_summary()
         if lengths:
             out["lengths"] = lengths

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..arrays import Ragged
 from ..errors import SourceError
-from .base import ArrayHandle, is_numeric
+from .base import ArrayHandle, is_numeric, is_text
 
 
 class MemoryArray(ArrayHandle):
@@ -52,6 +52,8 @@ def as_handle(obj, name: str) -> MemoryArray:
     h.data = data
     if data.dtype.hasobject:
         h.skip = "an object array; convert it to numbers (or a list of arrays for sequences)"
+    elif isinstance(data, np.ndarray) and is_text(data.dtype, data.shape):
+        h.categorical = True  # class labels as text
     elif not is_numeric(data.dtype):
         h.skip = f"dtype {data.dtype} is not numeric; dsdoctor checks numeric arrays"
     return h

@@ -22,9 +22,13 @@ STACKED = "columns"
 
 
 def column_kind(t: pa.DataType) -> tuple[str, np.dtype | None, tuple[int, ...]]:
-    """("scalar" | "list" | "fixed" | "other", numpy dtype, inner shape) for an Arrow type."""
+    """("scalar" | "list" | "fixed" | "category" | "other", numpy dtype, inner shape) for an Arrow
+    type. "category": text (string, large_string, dictionary<string> as pandas writes a
+    ``category``), read as class labels (:func:`text_to_numpy`)."""
     if pa.types.is_dictionary(t):
         return column_kind(t.value_type)
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "category", np.dtype(object), ()
     if _numeric(t):
         return "scalar", _np_dtype(t), ()
     if pa.types.is_fixed_size_list(t):
@@ -60,6 +64,25 @@ def to_numpy(col: pa.Array | pa.ChunkedArray, dtype: np.dtype) -> np.ndarray:
     return col.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
 
 
+def text_to_numpy(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A text column as an object array of ``str``, ``None`` where a value is missing. Each
+    distinct value becomes one Python string (dictionary-encoded, then taken by index): a
+    million rows of three labels make three strings, not a million."""
+    import pyarrow.compute as pc
+
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    encoded = col if pa.types.is_dictionary(col.type) else pc.dictionary_encode(col)
+    words = encoded.dictionary.to_numpy(zero_copy_only=False)
+    if words.dtype != object:
+        words = words.astype(object)
+    codes = encoded.indices
+    if not encoded.null_count:
+        return words[codes.to_numpy(zero_copy_only=False)]
+    out = np.append(words, None)[codes.fill_null(len(words)).to_numpy(zero_copy_only=False)]
+    return out
+
+
 def stack_columns(cols: list[np.ndarray], rows: int, dtype: np.dtype) -> np.ndarray:
     """Columns side by side as (rows, k), in Fortran order: each column is one contiguous copy,
     and reductions per feature run over contiguous memory (``np.column_stack`` interleaves)."""
@@ -80,7 +103,7 @@ class TableArray(ArrayHandle):
 
     table: TableSource
     columns: list[str]
-    kind: str  # "scalar" | "list" | "fixed"
+    kind: str  # "scalar" | "list" | "fixed" | "category"
     shape_is_data = False  # the row count comes from metadata: rows are read to be counted
 
     def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray | Ragged]:
@@ -89,7 +112,9 @@ class TableArray(ArrayHandle):
 
     def per_row(self) -> int:
         """Bytes of one row of this array in memory (estimated from metadata for lists)."""
-        return self.row_bytes if self.kind != "list" else self.table.row_estimate(self.columns)
+        if self.kind in ("list", "category"):  # variable-size values: from the metadata
+            return self.table.row_estimate(self.columns)
+        return self.row_bytes
 
     def convert(self, batch: pa.RecordBatch, index: dict[str, int]) -> np.ndarray | Ragged:
         """This array's chunk of a record batch that holds (at least) its columns, at the
@@ -101,6 +126,8 @@ class TableArray(ArrayHandle):
             return stack_columns(cols, batch.num_rows, self.dtype)
         if self.kind == "fixed":
             return self._fixed(batch.column(index[self.columns[0]]))
+        if self.kind == "category":
+            return text_to_numpy(batch.column(index[self.columns[0]]))
         return self._ragged(batch.column(index[self.columns[0]]))
 
     def _count_error(self, declared: int, seen: int, what: str) -> SourceError:
@@ -279,6 +306,11 @@ class TableSource(Source):
                 f"{self.display}:{bad} is {self.schema.field(bad).type}, not numbers; "
                 "dsdoctor checks numeric columns"
             )
+        if len(columns) > 1 and "category" in found:
+            raise SourceError(
+                f"{self.display}: {next(c for c in columns if kinds[c][0] == 'category')!r} "
+                "holds text (class labels); select it on its own"
+            )
         if len(columns) > 1 and found != {"scalar"}:
             raise SourceError(
                 f"{self.display}: only scalar columns stack into one array; select the sequence "
@@ -289,6 +321,8 @@ class TableSource(Source):
         if kind == "scalar":
             dtype = np.result_type(*[kinds[c][1] for c in columns])
             shape: tuple = (n,) if len(columns) == 1 else (n, len(columns))
+        elif kind == "category":
+            shape = (n,)
         elif kind == "fixed":
             shape = (n, *inner)
         else:
@@ -300,5 +334,6 @@ class TableSource(Source):
         a = TableArray(name=label, source=source, path=self.path, format=self.format,
                        shape=shape, dtype=np.dtype(dtype), ragged=kind == "list")  # fmt: skip
         a.table, a.columns, a.kind = self, list(columns), kind
+        a.categorical = kind == "category"
         a.layout = {"columns": list(columns), **self.layout()}
         return a
