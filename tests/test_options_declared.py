@@ -84,6 +84,7 @@ def test_the_walk_finds_the_commands():
         "spec infer",
         "repair",
         *FORMAT_ALIAS_ON - {"inspect"},
+        "encode",
     }
 
 

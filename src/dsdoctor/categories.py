@@ -99,6 +99,20 @@ class CategoryCounts:
         return out
 
 
+class TextArray(np.ndarray):
+    """An object array of text values that keeps the pyarrow array it was made from
+    (``arrow``), so counting it does not convert it back (:func:`to_arrow`). A view or a copy
+    is a plain object array again (``arrow`` is None)."""
+
+    arrow: Any = None
+
+    @classmethod
+    def of(cls, values: np.ndarray, arrow: Any) -> TextArray:
+        out = values.view(cls)
+        out.arrow = arrow
+        return out
+
+
 #: Row numbers of missing values recorded per array (the first ones).
 FIRST_MISSING = 10
 
@@ -109,6 +123,9 @@ def to_arrow(chunk: np.ndarray) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    kept = getattr(chunk, "arrow", None)
+    if kept is not None and len(kept) == chunk.size:
+        return kept.dictionary_decode() if pa.types.is_dictionary(kept.type) else kept
     flat = chunk.reshape(-1)
     if flat.dtype.kind == "S":
         flat = flat.astype(object)  # pyarrow reads fixed-width bytes as binary

@@ -101,8 +101,8 @@ class StringLabels(Check):
             st = s.stats
             assert st is not None and st.categories is not None
             cats = st.categories
-            if s.role != "y" and looks_like_id(s):
-                continue  # an input of names or keys: not a label to encode
+            if cats.over or (s.role != "y" and looks_like_id(s)):
+                continue  # an identifier (label-looks-like-id says so for targets), not labels
             missing = _labelled(s) != st.rows
             evidence = {"classes": cats.distinct, "over": cats.over, **cats.to_dict(limit=100)}
             if missing:

@@ -1,4 +1,4 @@
-"""The repair commands: pad, mask, replicate, reshape, select, bucket. Each parses, calls its
+"""The repair commands: pad, mask, replicate, reshape, select, bucket, encode. Each parses, calls its
 repair's file entry from the repair table (:mod:`dsdoctor.repairs.table`), and prints what it
 wrote; ``repair`` calls :func:`dsdoctor.api.repair`."""
 
@@ -32,12 +32,14 @@ from ._options import (
     MaxlenOpt,
     MemoryOpt,
     NoColorOpt,
+    OneHotOpt,
     PaddingOpt,
     PadValueOpt,
     SourceFormatAliasOpt,
     SourceFormatOpt,
     TargetOpt,
     TimestepsOpt,
+    VocabularyOpt,
     XOpt,
     YOpt,
 )
@@ -361,6 +363,40 @@ def bucket(
     return _run("bucket", src, output, chunk_size, json_, no_color, boundaries=boundaries, buckets=buckets,
                 pad_to_boundary=pad_to_boundary, padding=padding, value=value, force=force,
                 format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external)  # fmt: skip
+
+
+@app.command(
+    epilog="""
+Examples:
+
+  dsdoctor encode iris.csv:species -o y.npy                            # + y.vocab.json
+
+  dsdoctor encode val.csv:species --vocabulary y.vocab.json -o y_val.npy
+
+  dsdoctor encode penguins.parquet:island --one-hot -o penguins.encoded.parquet
+"""
+)
+def encode(
+    src: Src,
+    output: Out,
+    one_hot: OneHotOpt = False,
+    vocabulary: VocabularyOpt = None,
+    force: ForceOpt = False,
+    format: SourceFormatOpt = None,
+    target: TargetOpt = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    json_: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> int:
+    """Number text labels (or a categorical feature) 0 … C-1 in sorted order, as int64 codes or
+    float32 one-hot rows, and write the vocabulary beside them (OUT.vocab.json; also inside
+    Parquet and HDF5 outputs). A table column to a Parquet output gives the whole table with
+    the column replaced; to .npy/.npz/HDF5, the encoded column alone. Lossless."""
+    return _run("encode", src, output, chunk_size, json_, no_color, one_hot=one_hot, vocabulary=vocabulary,
+                force=force, format=format, target=target, allow_pickle=allow_pickle,
+                follow_external=follow_external)  # fmt: skip
 
 
 @app.command(

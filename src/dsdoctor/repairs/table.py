@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import bucket, mask, pad, replicate, reshape, select
+from . import bucket, encode, mask, pad, replicate, reshape, select
 from .result import RepairResult
 
 
@@ -35,11 +35,13 @@ REPAIRS: dict[str, Repair] = {
         Repair("reshape", reshape.reshape, reshape.reshape_file),
         Repair("select", select.select, select.select_file),
         Repair("bucket", bucket.bucket, bucket.bucket_file),
+        Repair("encode", encode.encode, encode.encode_file),
     )
 }
 
 #: The result types the API exports beside the entries.
-RESULT_TYPES: dict[str, type] = {"Padded": pad.Padded, "Bucket": bucket.Bucket}
+RESULT_TYPES: dict[str, type] = {"Padded": pad.Padded, "Bucket": bucket.Bucket,
+                                 "Encoded": encode.Encoded}  # fmt: skip
 
 
 def api_entry(name: str) -> Any:

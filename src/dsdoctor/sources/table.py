@@ -65,22 +65,22 @@ def to_numpy(col: pa.Array | pa.ChunkedArray, dtype: np.dtype) -> np.ndarray:
 
 
 def text_to_numpy(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A text column as an object array of ``str``, ``None`` where a value is missing. Each
-    distinct value becomes one Python string (dictionary-encoded, then taken by index): a
-    million rows of three labels make three strings, not a million."""
-    import pyarrow.compute as pc
+    """A text column as an object array of ``str``, ``None`` where a value is missing, that
+    keeps the Arrow array (:class:`~dsdoctor.categories.TextArray`: counting reads it, not the
+    Python strings). A dictionary column (pandas ``category``) makes one Python string per
+    distinct value, taken by index."""
+    from ..categories import TextArray
 
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
-    encoded = col if pa.types.is_dictionary(col.type) else pc.dictionary_encode(col)
-    words = encoded.dictionary.to_numpy(zero_copy_only=False)
-    if words.dtype != object:
-        words = words.astype(object)
-    codes = encoded.indices
-    if not encoded.null_count:
-        return words[codes.to_numpy(zero_copy_only=False)]
+    if not pa.types.is_dictionary(col.type):
+        return TextArray.of(col.to_numpy(zero_copy_only=False), col)
+    words = col.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    codes = col.indices
+    if not col.null_count:
+        return TextArray.of(words[codes.to_numpy(zero_copy_only=False)], col)
     out = np.append(words, None)[codes.fill_null(len(words)).to_numpy(zero_copy_only=False)]
-    return out
+    return TextArray.of(out, col)
 
 
 def stack_columns(cols: list[np.ndarray], rows: int, dtype: np.dtype) -> np.ndarray:
