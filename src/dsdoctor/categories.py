@@ -130,7 +130,7 @@ def to_arrow(chunk: np.ndarray) -> Any:
     if flat.dtype.kind == "S":
         flat = flat.astype(object)  # pyarrow reads fixed-width bytes as binary
     try:
-        arr = pa.array(flat, from_pandas=False)
+        arr = pa.array(flat, from_pandas=True)  # NaN in an object array (pandas) is missing
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed str and bytes
         arr = pa.array([v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in flat],
                        type=pa.string())  # fmt: skip

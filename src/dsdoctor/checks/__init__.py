@@ -9,8 +9,8 @@ from ..errors import UsageError
 from ..findings import Finding
 from .alignment import LabelOutOfRange, SampleCountMismatch, TargetShapeMismatch
 from .base import Check, Context, Expectations, Subject
-from .labels import ClassCountMismatch, LabelLooksLikeId, RareClass, StringLabels
 from .batching import BatchExceedsSamples, BatchMemory, PartialLastBatch
+from .labels import ClassCountMismatch, LabelLooksLikeId, RareClass, StringLabels
 from .sequences import EmptySequences, ExcessPadding, MaskValueCollision, RaggedSequences
 from .shape import FeatureWidthMismatch, RankMismatch, TimestepsMismatch
 from .spec import SpecViolation

@@ -227,7 +227,9 @@ SchedulerOpt = Annotated[
 # -- encode: what a text column becomes ------------------------------------------------------------
 OneHotOpt = Annotated[
     bool,
-    typer.Option("--one-hot", help="Write float32 one-hot rows (width: the classes) instead of int64 codes."),
+    typer.Option(
+        "--one-hot", help="Write float32 one-hot rows (width: the classes) instead of int64 codes."
+    ),
 ]
 VocabularyOpt = Annotated[
     str | None,

@@ -88,7 +88,9 @@ class ArrayStats:
             if f.name == "categories" and one.categories is not None:
                 one.categories = one.categories.scaled(fill.count)
             elif f.name == "missing_rows":
-                one.missing_rows = list(range(min(fill.count, FIRST_MISSING))) if one.missing_rows else []
+                one.missing_rows = (
+                    list(range(min(fill.count, FIRST_MISSING))) if one.missing_rows else []
+                )
             elif f.name not in ("fmin", "fmax") and getattr(one, f.name) is not None:
                 setattr(one, f.name, getattr(one, f.name) * fill.count)
         empty = not isinstance(fill.row, Ragged) and fill.row.size == 0  # (N, 0): nothing to write
@@ -206,7 +208,13 @@ class ArrayStats:
             elif f.name == "fmax":
                 val = b if a is None else a if b is None else np.fmax(a, b)
             elif f.name in ("fmissing", "categories"):
-                val = b if a is None else a if b is None else (a + b if f.name == "fmissing" else a.merge(b))
+                val = (
+                    b
+                    if a is None
+                    else a
+                    if b is None
+                    else (a + b if f.name == "fmissing" else a.merge(b))
+                )
             elif f.name == "missing_rows":  # the other part's rows come after this part's
                 val = [*a, *(self.rows + r for r in b)][:FIRST_MISSING]
             else:

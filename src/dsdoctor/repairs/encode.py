@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from ..categories import MAX_CATEGORIES, CategoryCounts, to_arrow
+from .. import categories
+from ..categories import CategoryCounts, to_arrow
 from ..errors import RepairError
 from ..formats import strip_extension
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
@@ -92,7 +93,9 @@ def load_vocabulary(path: str | os.PathLike) -> list[str]:
     if len(set(values)) != len(values):
         seen: set[str] = set()
         twice = next(v for v in values if v in seen or seen.add(v))  # type: ignore[func-returns-value]
-        raise RepairError(f"--vocabulary {name} lists {twice!r} twice: codes would be ambiguous; {fix}")
+        raise RepairError(
+            f"--vocabulary {name} lists {twice!r} twice: codes would be ambiguous; {fix}"
+        )
     return values
 
 
@@ -111,7 +114,8 @@ def learn(h: ArrayHandle, chunk_bytes: int, vocabulary: Sequence[str] | None) ->
     import pyarrow.compute as pc
 
     counts = CategoryCounts()
-    nulls, null_rows, row = 0, [], 0
+    nulls, row = 0, 0
+    null_rows: list[int] = []
     unseen_rows, unseen = 0, CategoryCounts()
     known = None if vocabulary is None else pa.array(list(vocabulary), type=pa.large_string())
     for chunk in h.chunks(chunk_bytes):
@@ -125,7 +129,7 @@ def learn(h: ArrayHandle, chunk_bytes: int, vocabulary: Sequence[str] | None) ->
             counts.add(np.asarray(chunk))
             if counts.over:
                 raise RepairError(
-                    f"{h.source} has more than {MAX_CATEGORIES:,} distinct values: a vocabulary "
+                    f"{h.source} has more than {categories.MAX_CATEGORIES:,} distinct values: a vocabulary "
                     "that large is an identifier, not a label; choose the label column; nothing "
                     "was written"
                 )
@@ -146,7 +150,9 @@ def learn(h: ArrayHandle, chunk_bytes: int, vocabulary: Sequence[str] | None) ->
         assert vocabulary is not None
         if unseen_rows:
             values = [v for v, _ in sorted(unseen.counts.items(), key=lambda vn: -vn[1])]
-            shown = ", ".join(repr(v) for v in values[:5]) + (", …" if len(values) > 5 or unseen.over else "")
+            shown = ", ".join(repr(v) for v in values[:5]) + (
+                ", …" if len(values) > 5 or unseen.over else ""
+            )
             raise RepairError(
                 f"{h.source} has {unseen_rows:,} rows whose label is not in the vocabulary "
                 f"({len(values) if not unseen.over else 'many'} unseen: {shown}); encode with "
@@ -218,7 +224,7 @@ def encode_file(src: Any, out: str, *, vocabulary: str | None = None, one_hot: b
     with beside(dest.path, {vocab_file: text}):
         if hasattr(h, "table") and dest.format == "parquet":
             outputs = _whole_table(h, out, known, vocab, one_hot, prov, force, inputs, chunk_bytes)
-            width = len(h.table.schema.names) - 1 + (len(vocab) if one_hot else 1)  # type: ignore[attr-defined]
+            width = len(h.table.schema.names) - 1 + (len(vocab) if one_hot else 1)
             return RepairResult("encode", h.source, [*outputs, str(vocab_file)], [n, width], "table",
                                 {"classes": len(vocab), "vocabulary": str(vocab_file),
                                  "encoding": encoding, "whole_table": True})  # fmt: skip
@@ -279,7 +285,9 @@ def _whole_table(h: ArrayHandle, out: str, known: Any, vocab: list[str], one_hot
     return write_table(out, schema, batches(), force=force, provenance=prov, inputs=inputs)
 
 
-def _pandas_metadata(metadata: dict | None, column: str, new: list[str], one_hot: bool) -> dict | None:
+def _pandas_metadata(
+    metadata: dict | None, column: str, new: list[str], one_hot: bool
+) -> dict | None:
     """The schema metadata with pandas' description of ``column`` replaced by the new columns
     (so ``pd.read_parquet`` reads them as int64/float32, not as the old category)."""
     if not metadata or b"pandas" not in metadata:
@@ -294,5 +302,3 @@ def _pandas_metadata(metadata: dict | None, column: str, new: list[str], one_hot
     cols[at : at + 1] = [{"name": n, "field_name": n, "pandas_type": kind, "numpy_type": kind,
                           "metadata": None} for n in new]  # fmt: skip
     return {**metadata, b"pandas": json.dumps(pandas).encode()}
-
-

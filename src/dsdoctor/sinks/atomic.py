@@ -106,7 +106,7 @@ def refuse_folder_name(text: str | Path) -> None:
 
 
 #: Files written with the group whose main file is the key (absolute path): see :func:`beside`.
-_BESIDE: ContextVar[dict[str, dict[Path, bytes]]] = ContextVar("beside", default={})
+_BESIDE: ContextVar[dict[str, dict[Path, bytes]] | None] = ContextVar("beside", default=None)
 
 
 @contextmanager
@@ -116,7 +116,9 @@ def beside(main: str | Path, files: Mapping[Path, bytes]) -> Iterator[None]:
     and checked like it, renamed under its marker before it, and removed with it on failure —
     so a vocabulary beside encoded data appears with the data or not at all."""
     key = os.path.abspath(main)
-    token = _BESIDE.set({**_BESIDE.get(), key: {Path(p): data for p, data in files.items()}})
+    token = _BESIDE.set(
+        {**(_BESIDE.get() or {}), key: {Path(p): data for p, data in files.items()}}
+    )
     try:
         yield
     finally:
@@ -141,7 +143,7 @@ def atomic_group(
     :class:`OSError` of the destination becomes one :class:`OutputError`.
     """
     dests = [Path(d) for d in dests]
-    extra = _BESIDE.get().get(os.path.abspath(dests[0]), {}) if dests else {}
+    extra = (_BESIDE.get() or {}).get(os.path.abspath(dests[0]), {}) if dests else {}
     own = len(dests)
     dests += list(extra)
     guard_outputs(dests, inputs)

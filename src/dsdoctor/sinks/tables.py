@@ -32,14 +32,23 @@ def write_table(
 
     dest = parse_destination(out)
     if dest.format != "parquet":
-        raise OutputError(f"{dest.text}: a whole table is written as Parquet; name the output .parquet")
-    metadata = {**(schema.metadata or {}), METADATA_KEY.encode(): to_json(provenance_record(provenance)).encode()}
+        raise OutputError(
+            f"{dest.text}: a whole table is written as Parquet; name the output .parquet"
+        )
+    metadata = {
+        **(schema.metadata or {}),
+        METADATA_KEY.encode(): to_json(provenance_record(provenance)).encode(),
+    }
     schema = schema.with_metadata(metadata)
     with write_errors(dest.text), atomic_path(dest.path, force=force, inputs=inputs) as tmp:
         try:
             with pq.ParquetWriter(tmp, schema) as writer:
                 for batch in batches:
-                    table = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+                    table = (
+                        pa.Table.from_batches([batch])
+                        if isinstance(batch, pa.RecordBatch)
+                        else batch
+                    )
                     if table.num_rows:
                         writer.write_table(table.cast(schema))
         except (pa.ArrowNotImplementedError, pa.ArrowTypeError, pa.ArrowInvalid) as exc:

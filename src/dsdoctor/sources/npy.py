@@ -15,13 +15,13 @@ import numpy as np
 
 from ..errors import SourceError
 from .base import (
-    is_text,
     DEFAULT_CHUNK_BYTES,
     ArrayHandle,
     Chunk,
     FillRows,
     Source,
     check_shape,
+    is_text,
     sparse_rows,
 )
 

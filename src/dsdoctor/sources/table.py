@@ -79,7 +79,9 @@ def text_to_numpy(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
     codes = col.indices
     if not col.null_count:
         return TextArray.of(words[codes.to_numpy(zero_copy_only=False)], col)
-    out = np.append(words, None)[codes.fill_null(len(words)).to_numpy(zero_copy_only=False)]
+    out = np.append(words, np.array([None], dtype=object))[
+        codes.fill_null(len(words)).to_numpy(zero_copy_only=False)
+    ]
     return TextArray.of(out, col)
 
 

@@ -48,8 +48,8 @@ from ..base import (
     is_numeric,
     is_sparse,
     is_text,
-    text_shape,
     sparse_rows,
+    text_shape,
 )
 from ..npz import BOMB_MIN_BYTES, BOMB_RATIO
 from .guarded import call_with_deadline
@@ -423,7 +423,9 @@ class H5Dataset(ArrayHandle):
             )
             yield texts.to_numpy(zero_copy_only=False).reshape(len(lengths), *self.shape[1:])
             start += len(lengths)
-            rows = max(1, int(DEFAULT_CHUNK_BYTES // max(1.0, 64 + len(values) / max(1, len(lengths)))))
+            rows = max(
+                1, int(DEFAULT_CHUNK_BYTES // max(1.0, 64 + len(values) / max(1, len(lengths))))
+            )
 
     def _text_block(self, start: int, rows: int) -> list[np.ndarray]:
         with address_space_budget():
