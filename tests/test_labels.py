@@ -25,7 +25,9 @@ from .conftest import cli
 
 PENGUINS = Path("/work/shared/corpus/parquet/penguins.parquet")
 if not PENGUINS.exists():  # the corpus lives beside the repository
-    PENGUINS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "parquet" / "penguins.parquet"
+    PENGUINS = (
+        Path(__file__).resolve().parents[2] / "shared" / "corpus" / "parquet" / "penguins.parquet"
+    )
 
 
 def iris() -> pd.DataFrame:
@@ -61,7 +63,10 @@ def test_the_readme_iris_example_is_a_classification_target(tmp_path, how):
     f = finding(report, "string-labels")
     assert f.evidence["classes"] == {"setosa": 50, "versicolor": 50, "virginica": 50}
     assert "3 classes, setosa (50), versicolor (50), virginica (50)" in f.message
-    assert f.fixes[0].command == f"dsdoctor encode {path}:species -o {tmp_path / 'iris.species.encoded.npy'}"
+    assert (
+        f.fixes[0].command
+        == f"dsdoctor encode {path}:species -o {tmp_path / 'iris.species.encoded.npy'}"
+    )
     y = report.arrays[f"{path}:species"]
     assert y["role"] == "y" and y["categorical"] and y["stats"]["distinct"] == 3
     assert report.arrays[str(path)]["shape"] == [150, 4]  # the inputs: the four measurements
@@ -86,13 +91,19 @@ def test_hdf5_fixed_and_variable_length_strings_are_labels(tmp_path):
     with h5py.File(p, "w") as f:
         f["fixed"] = labels.astype("S")
         f.create_dataset("vlen", data=labels.astype(object), dtype=h5py.string_dtype())
-        f.create_dataset("column", data=labels.astype(object).reshape(-1, 1), dtype=h5py.string_dtype())
+        f.create_dataset(
+            "column", data=labels.astype(object).reshape(-1, 1), dtype=h5py.string_dtype()
+        )
         f["table"] = np.array([["a", "b"], ["c", "d"]], dtype="S1")  # 2 values per row: not labels
     for name in ("fixed", "vlen", "column"):
         h = dsdoctor.load(f"{p}:/{name}")
         assert h.categorical and not h.skip
         st = scan(h, ScanOptions(chunk_bytes=256))  # many chunks
-        assert st.categories is not None and st.categories.counts == {"setosa": 50, "versicolor": 50, "virginica": 50}
+        assert st.categories is not None and st.categories.counts == {
+            "setosa": 50,
+            "versicolor": 50,
+            "virginica": 50,
+        }
     assert dsdoctor.load(f"{p}:/table").skip
 
 
@@ -130,7 +141,9 @@ def test_a_label_that_is_an_identifier(tmp_path):
     df.to_csv(p, index=False)
     report = dsdoctor.check(str(p), target="name")
     f = finding(report, "label-looks-like-id")
-    assert f.evidence == {"distinct": 150, "over": False, "rows": 150} and "100% unique" in f.message
+    assert (
+        f.evidence == {"distinct": 150, "over": False, "rows": 150} and "100% unique" in f.message
+    )
     assert "rare-class" not in names(report)  # every "class" would be rare: said once, here
     assert not finding(report, "string-labels").fixes  # encoding an id is no fix
 

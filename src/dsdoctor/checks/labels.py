@@ -110,7 +110,9 @@ class StringLabels(Check):
                 evidence["missing_rows"] = list(st.missing_rows)
             words: dict[str, str] = {
                 "y_name": s.name,
-                "count": f"more than {categories.MAX_CATEGORIES:,}" if cats.over else f"{cats.distinct:,}",
+                "count": f"more than {categories.MAX_CATEGORIES:,}"
+                if cats.over
+                else f"{cats.distinct:,}",
                 "classes": "too many to list" if cats.over else class_list(s),
                 "missing": (
                     f" and {evidence['missing']:,} rows without a label (rows "
@@ -202,7 +204,9 @@ class LabelLooksLikeId(Check):
             if not looks_like_id(s):
                 continue
             cats, rows = st.categories, _labelled(s)
-            distinct = f"more than {categories.MAX_CATEGORIES:,}" if cats.over else f"{cats.distinct:,}"
+            distinct = (
+                f"more than {categories.MAX_CATEGORIES:,}" if cats.over else f"{cats.distinct:,}"
+            )
             share = "mostly unique" if cats.over else f"{cats.distinct / max(1, rows):.0%} unique"
             yield self.finding([s], {"distinct": cats.distinct, "over": cats.over, "rows": rows},
                                y_name=s.name, distinct=distinct, rows=rows, share=share)  # fmt: skip
@@ -253,6 +257,8 @@ class ClassCountMismatch(Check):
                 why = (f"{k:,} {'class never occurs' if k == 1 else 'classes never occur'} "
                        f"({class_list(s)}); encode with the training split's --vocabulary")  # fmt: skip
                 severity = Severity.WARNING
-            found = f"more than {categories.MAX_CATEGORIES:,}" if cats.over else f"{cats.distinct:,}"
+            found = (
+                f"more than {categories.MAX_CATEGORIES:,}" if cats.over else f"{cats.distinct:,}"
+            )
             yield self.finding([s], {"found": cats.distinct, "classes": classes}, severity=severity,
                                y_name=s.name, found=found, classes=classes, why=why)  # fmt: skip
