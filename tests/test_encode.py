@@ -56,7 +56,7 @@ def test_round_trip_with_the_vocabulary(tmp_path):
 
 
 def test_the_fix_check_prints_runs_and_repair_applies_it(tmp_path):
-    src, df = saved_iris(tmp_path)
+    src, _ = saved_iris(tmp_path)
     report = dsdoctor.check(str(src), target="species")
     fix = next(f for f in report.findings if f.name == "string-labels").fixes[0]
     r = cli(*fix.command.split()[1:])
