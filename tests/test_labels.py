@@ -220,3 +220,20 @@ def test_the_corpus_penguins(tmp_path):
     f = finding(report, "string-labels")
     assert f.evidence["classes"] == {"Adelie": 151, "Chinstrap": 68, "Gentoo": 123}
     assert report.arrays[str(PENGUINS)]["shape"] == [342, 4]
+
+
+def test_text_shards_of_different_widths_scanned_by_two_workers(tmp_path, monkeypatch):
+    from dsdoctor.engine import tasks
+
+    df = iris()
+    labels = df.species.astype(str).to_numpy()
+    folder = tmp_path / "y"
+    folder.mkdir()
+    for i in range(3):  # <U6, <U10, <U9: each shard as wide as its own longest label
+        np.save(folder / f"y{i}.npy", labels[i * 50 : (i + 1) * 50].astype("U"))
+    monkeypatch.setattr(tasks, "MIN_TASK_BYTES", 1)  # one task per shard, even this small
+    assert len(tasks.cut_tasks(dsdoctor.load(str(folder)), 2)) > 1  # the workers get parts
+    for jobs in (1, 2):
+        report = dsdoctor.check(str(folder), jobs=jobs)
+        f = finding(report, "string-labels")
+        assert f.evidence["classes"] == {"setosa": 50, "versicolor": 50, "virginica": 50}
