@@ -237,3 +237,11 @@ def test_text_shards_of_different_widths_scanned_by_two_workers(tmp_path, monkey
         report = dsdoctor.check(str(folder), jobs=jobs)
         f = finding(report, "string-labels")
         assert f.evidence["classes"] == {"setosa": 50, "versicolor": 50, "virginica": 50}
+
+
+def test_inspect_shows_the_classes_of_a_text_column(tmp_path):
+    df = iris()
+    df.loc[3, "species"] = None
+    df.to_parquet(tmp_path / "iris.parquet")
+    r = cli("inspect", tmp_path / "iris.parquet", "--no-color")
+    assert r.code == 0 and "3 distinct: setosa 49, versicolor 50, virginica 50  missing 1" in r.stdout

@@ -61,9 +61,13 @@ def validate(h: ArrayHandle) -> None:
     """The refusals that need no data: ``h`` must hold text, one value per sample."""
     if not h.categorical:
         kind = "numbers" if h.dtype.kind in "biufc" else f"{h.dtype}"
+        table = getattr(h, "table", None)
+        texts = [n for n, (k, _, _) in table._kinds().items() if k == "category"] if table else []
+        hint = (f"; its text columns: {', '.join(texts[:20])} (encode {table.display}:{texts[0]})"
+                if texts and table is not None else "")  # fmt: skip
         raise RepairError(
             f"{h.source} holds {kind}, not text labels; encode numbers text values (a string or "
-            "category column, a numpy U/S array, HDF5 strings)"
+            f"category column, a numpy U/S array, HDF5 strings){hint}"
         )
     require_dense(h, "encode")
 
