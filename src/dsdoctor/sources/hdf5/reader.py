@@ -150,7 +150,7 @@ class H5Dataset(ArrayHandle):
                 elif self.ragged:
                     yield from self._vlen_chunks(chunk_bytes, lo, hi)
                 elif self.vlen_text:
-                    yield from self._text_chunks(lo, hi)
+                    yield from self._text_chunks(chunk_bytes, lo, hi)
                 elif self.space_shape is not None:
                     yield from self._array_type_chunks(chunk_bytes, lo, hi)
                 else:
@@ -404,7 +404,7 @@ class H5Dataset(ArrayHandle):
             mean = max(1.0, total / max(1, len(lengths)))
             rows = max(1, int(chunk_bytes // (mean * self.row_bytes)))
 
-    def _text_chunks(self, start: int, n: int) -> Iterator[np.ndarray]:
+    def _text_chunks(self, chunk_bytes: int, start: int, n: int) -> Iterator[np.ndarray]:
         """Variable-length strings as object arrays of ``bytes``, read like :meth:`_vlen_chunks`
         (in a child with a deadline): the bytes and lengths come back, and pyarrow rebuilds the
         strings without a Python loop."""
@@ -423,9 +423,8 @@ class H5Dataset(ArrayHandle):
             )
             yield texts.to_numpy(zero_copy_only=False).reshape(len(lengths), *self.shape[1:])
             start += len(lengths)
-            rows = max(
-                1, int(DEFAULT_CHUNK_BYTES // max(1.0, 64 + len(values) / max(1, len(lengths))))
-            )
+            mean = 64 + len(values) / max(1, len(lengths))  # bytes of a row as a Python object
+            rows = max(1, int(chunk_bytes // mean))
 
     def _text_block(self, start: int, rows: int) -> list[np.ndarray]:
         with address_space_budget():
