@@ -127,6 +127,8 @@ def to_arrow(chunk: np.ndarray) -> Any:
     if kept is not None and len(kept) == chunk.size:
         return kept.dictionary_decode() if pa.types.is_dictionary(kept.type) else kept
     flat = chunk.reshape(-1)
+    if flat.dtype.kind == "U":
+        flat = valid_unicode(flat)
     if flat.dtype.kind == "S":
         flat = flat.astype(object)  # pyarrow reads fixed-width bytes as binary
     try:
@@ -143,3 +145,18 @@ def to_arrow(chunk: np.ndarray) -> Any:
     if pa.types.is_null(arr.type):
         arr = arr.cast(pa.string())
     return arr
+
+
+def valid_unicode(flat: np.ndarray) -> np.ndarray:
+    """A 1-D ``U`` array with every code unit that is no character — a UTF-16 surrogate, or past
+    U+10FFFF, which a hostile or mis-converted file may hold — replaced by U+FFFD (vectorised:
+    the array viewed as its 32-bit code units)."""
+    width = flat.dtype.itemsize // 4
+    if not width or not len(flat):
+        return flat
+    native = np.ascontiguousarray(flat, dtype=flat.dtype.newbyteorder("="))
+    units = native.view(np.uint32)
+    bad = ((units >= 0xD800) & (units < 0xE000)) | (units > 0x10FFFF)
+    if not bad.any():
+        return native
+    return np.where(bad, np.uint32(0xFFFD), units).view(native.dtype)
