@@ -244,4 +244,6 @@ def test_inspect_shows_the_classes_of_a_text_column(tmp_path):
     df.loc[3, "species"] = None
     df.to_parquet(tmp_path / "iris.parquet")
     r = cli("inspect", tmp_path / "iris.parquet", "--no-color")
-    assert r.code == 0 and "3 distinct: setosa 49, versicolor 50, virginica 50  missing 1" in r.stdout
+    assert (
+        r.code == 0 and "3 distinct: setosa 49, versicolor 50, virginica 50  missing 1" in r.stdout
+    )

@@ -157,6 +157,14 @@ def valid_unicode(flat: np.ndarray) -> np.ndarray:
     native = np.ascontiguousarray(flat, dtype=flat.dtype.newbyteorder("="))
     units = native.view(np.uint32)
     bad = ((units >= 0xD800) & (units < 0xE000)) | (units > 0x10FFFF)
-    if not bad.any():
-        return native
-    return np.where(bad, np.uint32(0xFFFD), units).view(native.dtype)
+    if bad.any():
+        native = np.where(bad, np.uint32(0xFFFD), units).view(native.dtype)
+        units = native.view(np.uint32)
+    # pyarrow reads a numpy string up to its first NUL: one inside a value ('\x000') goes
+    # through Python strings instead (numpy itself drops only trailing NULs)
+    rows = units.reshape(len(native), width)
+    real = rows != 0
+    last = np.where(real.any(axis=1), width - np.argmax(real[:, ::-1], axis=1), 0)  # past the last
+    if (~real & (np.arange(width) < last[:, None])).any():
+        return native.astype(object)
+    return native
