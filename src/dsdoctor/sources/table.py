@@ -129,7 +129,13 @@ class TableArray(ArrayHandle):
         if self.kind == "fixed":
             return self._fixed(batch.column(index[self.columns[0]]))
         if self.kind == "category":
-            return text_to_numpy(batch.column(index[self.columns[0]]))
+            try:
+                return text_to_numpy(batch.column(index[self.columns[0]]))
+            except (pa.ArrowException, UnicodeDecodeError) as exc:  # e.g. bytes not UTF-8
+                raise SourceError(
+                    f"{self.source} cannot be read as text ({str(exc).splitlines()[0]!r}); the "
+                    "file is damaged or the column is not UTF-8"
+                ) from None
         return self._ragged(batch.column(index[self.columns[0]]))
 
     def _count_error(self, declared: int, seen: int, what: str) -> SourceError:
