@@ -359,11 +359,15 @@ def reports_pickle(run: Run) -> bool:
 
 
 def nothing_to_check(inspected: Run | None) -> bool:
-    """``inspect`` found no array that ``check`` could read (only groups, links, text, …)."""
+    """``inspect`` found no array that ``check`` could read (only groups, links, text, …).
+    A table's text column is shown as an array (its classes) but checked only as a ``--target``."""
     if inspected is None or inspected.code not in (0, 1) or inspected.report is None:
         return False
     return not any(
-        e.get("kind") == "array" and not e.get("skipped") and not e.get("unsafe")
+        e.get("kind") == "array"
+        and not e.get("skipped")
+        and not e.get("unsafe")
+        and not (e.get("categorical") and e.get("format") in ("parquet", "csv"))
         for e in _entries(inspected.report)
     )
 

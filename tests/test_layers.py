@@ -7,7 +7,7 @@ import each other without a circle.
     engine, checks, repairs, triage, plan,   (what the commands do)
     render, spec
     sources, sinks                           (reading and writing files)
-    kernels, arrays, findings, errors,       (the vocabulary every layer shares)
+    kernels, arrays, categories, findings, errors, (the vocabulary every layer shares)
     units, interrupts, diskspace, markers,
     formats, _version
 
@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
     {"engine", "checks", "repairs", "triage", "plan", "render", "spec"},
     {"sources", "sinks"},
     {"kernels", "arrays", "findings", "errors", "units", "interrupts", "diskspace", "markers",
-     "formats", "_version"},
+     "formats", "_version", "categories"},
 ]  # fmt: skip
 LAYER = {part: depth for depth, parts in enumerate(LAYERS) for part in parts}
 

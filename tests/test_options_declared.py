@@ -88,6 +88,7 @@ def test_the_walk_finds_the_commands():
         "dropna",
         "impute",
         *FORMAT_ALIAS_ON - {"inspect"},
+        "encode",
     }
 
 

@@ -83,7 +83,7 @@ def test_hdf5_dense_vlen_and_selector_forms(tmp_path):
     seq = dsdoctor.load(f"{p}:/g/seq")
     assert seq.ragged and seq.read().lengths.tolist() == [3, 0, 5]
     names = dsdoctor.load(f"{p}:/names")
-    assert (names.skip and "not numeric" in names.skip) or "text" in names.skip
+    assert names.categorical and not names.skip  # strings, one per sample: class labels
 
 
 def test_parquet_columns_stack_and_lists(tmp_path):
@@ -100,8 +100,10 @@ def test_parquet_columns_stack_and_lists(tmp_path):
     fr = dsdoctor.load(f"{p}:fr")
     assert fr.shape == (3, None, 2) and fr.read().lengths.tolist() == [1, 2, 0]
     assert dsdoctor.load(f"{p}:fx").shape == (3, 3)
-    with pytest.raises(SourceError, match="not numbers"):
-        dsdoctor.load(f"{p}:s")
+    s = dsdoctor.load(f"{p}:s")  # text: class labels
+    assert s.categorical and s.shape == (3,) and s.read().tolist() == ["x", "y", "z"]
+    with pytest.raises(SourceError, match="holds text"):
+        dsdoctor.load(f"{p}:a,s")
     with pytest.raises(SourceError, match="scalar and sequence columns"):
         dsdoctor.load(str(p))
 

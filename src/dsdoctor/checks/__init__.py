@@ -11,6 +11,7 @@ from .alignment import LabelOutOfRange, SampleCountMismatch, TargetShapeMismatch
 from .base import Check, Context, Expectations, Subject
 from .batching import BatchExceedsSamples, BatchMemory, PartialLastBatch
 from .columns import IndexColumn, NonInputColumns, UnreadableData
+from .labels import ClassCountMismatch, LabelLooksLikeId, RareClass, StringLabels
 from .sequences import EmptySequences, ExcessPadding, MaskValueCollision, RaggedSequences
 from .shape import FeatureWidthMismatch, RankMismatch, TimestepsMismatch
 from .spec import SpecViolation
@@ -18,6 +19,7 @@ from .values import ConstantFeature, MissingValues, NonFiniteValues, UnsafePickl
 
 REGISTRY: tuple[type[Check], ...] = (
     SampleCountMismatch, TargetShapeMismatch, LabelOutOfRange,
+    RareClass, LabelLooksLikeId, StringLabels, ClassCountMismatch,
     FeatureWidthMismatch, RankMismatch, TimestepsMismatch,
     RaggedSequences, MaskValueCollision, ExcessPadding, EmptySequences,
     NonFiniteValues, ConstantFeature, UnsafePickle, UnwrittenData, MissingValues,

@@ -195,3 +195,9 @@ def impute_array(x: ArrayHandle) -> Fix:
 def select_columns(h: ArrayHandle, columns: list[str]) -> Fix:
     return _fix("select", h, Safety.LOSSY, f"keep the {len(columns)} input columns", "selected",
                 columns=",".join(columns))  # fmt: skip
+
+
+def encode(h: ArrayHandle) -> Fix:
+    """Text labels → int64 codes in sorted order of the values, and the vocabulary beside them."""
+    return _fix("encode", h, Safety.LOSSLESS, "number the classes 0 … C-1 (vocabulary in OUT.vocab.json)",
+                "encoded")  # fmt: skip

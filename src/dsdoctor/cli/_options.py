@@ -293,3 +293,20 @@ FromOpt = Annotated[
         metavar="OUT",
     ),
 ]
+
+# -- encode: what a text column becomes ------------------------------------------------------------
+OneHotOpt = Annotated[
+    bool,
+    typer.Option(
+        "--one-hot", help="Write float32 one-hot rows (width: the classes) instead of int64 codes."
+    ),
+]
+VocabularyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--vocabulary",
+        help="Reuse this vocabulary (a .vocab.json an earlier encode wrote): the same codes for "
+        "train, validation and test; a value it lacks is an error.",
+        metavar="FILE",
+    ),
+]

@@ -1,6 +1,6 @@
-"""The repair commands: pad, mask, replicate, reshape, select, bucket, dropna, impute. Each parses, calls its
-repair's file entry from the repair table (:mod:`dsdoctor.repairs.table`), and prints what it
-wrote; ``repair`` calls :func:`dsdoctor.api.repair`."""
+"""The repair commands: pad, mask, replicate, reshape, select, bucket, dropna, impute, encode.
+Each parses, calls its repair's file entry from the repair table
+(:mod:`dsdoctor.repairs.table`), and prints what it wrote; ``repair`` calls :func:`dsdoctor.api.repair`."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from ._options import (
     MaxlenOpt,
     MemoryOpt,
     NoColorOpt,
+    OneHotOpt,
     PaddingOpt,
     PadValueOpt,
     SourceFormatAliasOpt,
@@ -45,6 +46,7 @@ from ._options import (
     StrategyOpt,
     TargetOpt,
     TimestepsOpt,
+    VocabularyOpt,
     XOpt,
     YOpt,
 )
@@ -464,6 +466,44 @@ def impute(
                 from_=from_, force=force, format=format, target=target, allow_pickle=allow_pickle,
                 follow_external=follow_external,
                 delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
+
+
+@app.command(
+    epilog="""
+Examples:
+
+  dsdoctor encode iris.csv:species -o y.npy                            # + y.vocab.json
+
+  dsdoctor encode val.csv:species --vocabulary y.vocab.json -o y_val.npy
+
+  dsdoctor encode penguins.parquet:island --one-hot -o penguins.encoded.parquet
+"""
+)
+def encode(
+    src: Src,
+    output: Out,
+    one_hot: OneHotOpt = False,
+    vocabulary: VocabularyOpt = None,
+    force: ForceOpt = False,
+    format: SourceFormatOpt = None,
+    target: TargetOpt = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    json_: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> int:
+    """Number text labels (or a categorical feature) 0 … C-1 in sorted order, as int64 codes or
+    float32 one-hot rows, and write the vocabulary beside them (OUT.vocab.json; also inside
+    Parquet and HDF5 outputs). A table column to a Parquet output gives the whole table with
+    the column replaced; to .npy/.npz/HDF5, the encoded column alone. Lossless."""
+    return _run("encode", src, output, chunk_size, json_, no_color, one_hot=one_hot, vocabulary=vocabulary,
+                force=force, format=format, target=target, allow_pickle=allow_pickle,
+                follow_external=follow_external, delimiter=delimiter, header=header,
+                decimal=decimal)  # fmt: skip
 
 
 @app.command(

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import kernels
 from ..arrays import Ragged
+from ..categories import FIRST_MISSING, CategoryCounts
 from ..sources.base import DEFAULT_CHUNK_BYTES, ArrayHandle, FillRows
 
 
@@ -34,7 +35,7 @@ class ScanOptions:
 
 
 #: How many row numbers holding a missing value are kept: enough to find them in the file.
-MISSING_ROWS = 10
+MISSING_ROWS = FIRST_MISSING  # the same number for NaN and for null text (categories.py)
 
 
 @dataclass
@@ -64,6 +65,8 @@ class ArrayStats:
     fmissing: np.ndarray | None = None  # count per feature (last axis); None: none seen
     #: the first MISSING_ROWS row numbers (0-based, from the start of this part) holding one
     missing_rows: list[int] = field(default_factory=list)
+    #: text values (categorical arrays): the count of each distinct value
+    categories: CategoryCounts | None = None
 
     # -- folding in data ---------------------------------------------------------------------
     def update(self, chunk: np.ndarray | Ragged, opts: ScanOptions) -> None:
@@ -78,6 +81,8 @@ class ArrayStats:
                 self._update_padded(data, opts.mask_value)
         if self._update_values(data):
             self._update_missing(chunk, data, start)
+        if data.dtype.kind in "OUS":
+            self._update_categories(data)
         if opts.labels:
             self._update_labels(data, opts.classes)
 
@@ -87,7 +92,9 @@ class ArrayStats:
         one = ArrayStats()
         one.update(fill.row, opts)
         for f in fields(one):
-            if f.name not in ("fmin", "fmax", "fmissing", "missing_rows"):
+            if f.name == "categories" and one.categories is not None:
+                one.categories = one.categories.scaled(fill.count)
+            elif f.name not in ("fmin", "fmax", "fmissing", "missing_rows", "categories"):
                 setattr(one, f.name, getattr(one, f.name) * fill.count)
         if one.fmissing is not None:  # every one of the rows holds the row's missing values
             one.fmissing = one.fmissing * fill.count
@@ -156,6 +163,16 @@ class ArrayStats:
             return start + np.searchsorted(offsets, where, side="right") - 1
         rows = missing.reshape(len(missing), -1).any(axis=1) if missing.ndim > 1 else missing
         return start + np.flatnonzero(rows)[:MISSING_ROWS]
+
+    def _update_categories(self, data: np.ndarray) -> None:
+        """Text values (one per row, as categorical handles give them): distinct counts, and
+        missing values (``None``) as ``fmissing``/``missing_rows``."""
+        if self.categories is None:
+            self.categories = CategoryCounts()
+        nulls, rows = self.categories.add(data)
+        if nulls:
+            first = self.rows - len(data)  # this chunk's first row
+            self.add_missing(np.array([nulls], dtype=np.int64), first + rows)
 
     def _count_nonfinite(self, data: np.ndarray) -> None:
         flat = data.reshape(-1)
@@ -237,6 +254,8 @@ class ArrayStats:
                 val = b if a is None else a if b is None or a.shape != b.shape else a + b
             elif f.name == "missing_rows":  # ``other`` follows ``self``: its rows come after
                 val = (a + [self.rows + r for r in b])[:MISSING_ROWS]
+            elif f.name == "categories":
+                val = b if a is None else a if b is None else a.merge(b)
             else:
                 val = a + b
             setattr(out, f.name, val)
@@ -313,6 +332,8 @@ class ArrayStats:
             out["missing"] = self.missing
             out["feature_missing"] = [int(v) for v in self.fmissing[:256]]
             out["missing_rows"] = list(self.missing_rows)
+        if self.categories is not None:
+            out.update(self.categories.to_dict())
         lengths = self.length_summary()
         if lengths:
             out["lengths"] = lengths

@@ -316,6 +316,15 @@ def _detail_lines(item: InspectedItem, a: ArrayHandle) -> list[str]:
     if st is None:
         return lines
     d = st.to_dict()
+    if "distinct" in d:  # text values: the classes, not a numeric range
+        classes = d.get("classes", {})
+        shown = ", ".join(f"{escape(repr(v) if not v or v != v.strip() else v)} {n:,}"
+                          for v, n in list(classes.items())[:10])  # fmt: skip
+        more = ", …" if len(classes) > 10 or "classes_shown" in d else ""
+        missing = f"  [red]missing {d['missing']:,}[/]" if d.get("missing") else ""
+        lines.append(f"{d['distinct']:,} distinct: {shown}{more}{missing}" if classes
+                     else f"{d['distinct']} distinct{missing}")  # fmt: skip
+        return lines
     nonfinite = f"NaN {st.nan:,}  +Inf {st.posinf:,}  -Inf {st.neginf:,}"
     style = "red" if st.nonfinite else "dim"
     lines.append(f"min {_num(d['min'])}  max {_num(d['max'])}  [{style}]{nonfinite}[/]")

@@ -36,8 +36,9 @@ import os
 import secrets
 import shutil
 import stat
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from types import ModuleType
 
@@ -104,6 +105,26 @@ def refuse_folder_name(text: str | Path) -> None:
         )
 
 
+#: Files written with the group whose main file is the key (absolute path): see :func:`beside`.
+_BESIDE: ContextVar[dict[str, dict[Path, bytes]] | None] = ContextVar("beside", default=None)
+
+
+@contextmanager
+def beside(main: str | Path, files: Mapping[Path, bytes]) -> Iterator[None]:
+    """Within this block, the atomic write of ``main`` (by any writer: they all go through
+    :func:`atomic_group`) also writes ``files`` (path → bytes) in its group: they are guarded
+    and checked like it, renamed under its marker before it, and removed with it on failure —
+    so a vocabulary beside encoded data appears with the data or not at all."""
+    key = os.path.abspath(main)
+    token = _BESIDE.set(
+        {**(_BESIDE.get() or {}), key: {Path(p): data for p, data in files.items()}}
+    )
+    try:
+        yield
+    finally:
+        _BESIDE.reset(token)
+
+
 def temporary_for(dest: Path) -> Path:
     """A fresh temporary name in ``dest``'s folder, e.g. ``.x.npy.dsdoctor-tmp-3f9a1c2e``."""
     return dest.with_name(f".{dest.name}{TEMP_MARKER}{secrets.token_hex(4)}")
@@ -122,6 +143,9 @@ def atomic_group(
     :class:`OSError` of the destination becomes one :class:`OutputError`.
     """
     dests = [Path(d) for d in dests]
+    extra = (_BESIDE.get() or {}).get(os.path.abspath(dests[0]), {}) if dests else {}
+    own = len(dests)
+    dests += list(extra)
     guard_outputs(dests, inputs)
     for dest in dests:
         check_destination(dest, force=force)
@@ -135,7 +159,9 @@ def atomic_group(
                 temps.append(tmp)
                 _reserve(tmp)
         with write_errors(what):
-            yield list(temps)
+            yield list(temps[:own])
+            for tmp, data in zip(temps[own:], extra.values(), strict=True):
+                tmp.write_bytes(data)
             for tmp in temps:
                 _fsync(tmp)
         with write_errors(what, path_errors=True):

@@ -145,6 +145,17 @@ def is_numeric(dtype: np.dtype) -> bool:
     return dtype.kind in "biufc" and dtype.fields is None and not dtype.hasobject
 
 
+def is_text(dtype: np.dtype, shape: tuple[int | None, ...]) -> bool:
+    """Fixed-width strings (numpy ``U``/``S``) of one value per sample, ``(N,)`` or ``(N, 1)``:
+    read as categories (class labels). Object arrays are not text: reading them unpickles."""
+    return dtype.kind in "US" and dtype.fields is None and text_shape(shape)
+
+
+def text_shape(shape: tuple[int | None, ...]) -> bool:
+    """One value per sample: ``(N,)`` or ``(N, 1)``."""
+    return len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)
+
+
 @dataclass
 class ArrayHandle:
     """One array inside a source, read lazily.
@@ -166,6 +177,9 @@ class ArrayHandle:
     skip: str | None = None
     unsafe: str | None = None
     pickled: bool = False  # an object array: reading it means unpickling
+    #: Text values, one per sample (class labels): chunks are numpy ``U``/``S`` arrays, or object
+    #: arrays of ``str``/``bytes`` with ``None`` for a missing value (never unpickled data).
+    categorical: bool = False
     #: The shape is the whole truth about a zero-size array (a .npy header, an HDF5 dataspace):
     #: its rows are known without reading. False where rows must be read to be counted (tables).
     shape_is_data = True
@@ -217,6 +231,7 @@ class ArrayHandle:
             "bytes_on_disk": self.disk_bytes,
             "layout": self.layout,
             **({"skipped": self.skip} if self.skip else {}),
+            **({"categorical": True} if self.categorical else {}),
         }
 
     # -- data ------------------------------------------------------------------------------

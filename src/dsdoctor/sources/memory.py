@@ -10,7 +10,7 @@ import numpy as np
 
 from ..arrays import Ragged
 from ..errors import SourceError
-from .base import ArrayHandle, is_numeric
+from .base import ArrayHandle, is_numeric, is_text, text_shape
 
 
 class MemoryArray(ArrayHandle):
@@ -50,8 +50,12 @@ def as_handle(obj, name: str) -> MemoryArray:
     h = MemoryArray(name=name, source=f"<{name}>", path=Path(f"{name}.npy"), format="memory",
                     shape=shape, dtype=data.dtype, ragged=isinstance(data, Ragged))  # fmt: skip
     h.data = data
-    if data.dtype.hasobject:
+    if isinstance(data, np.ndarray) and _object_text(data):
+        h.categorical = True  # str (or None) objects in memory: class labels, nothing unpickled
+    elif data.dtype.hasobject:
         h.skip = "an object array; convert it to numbers (or a list of arrays for sequences)"
+    elif isinstance(data, np.ndarray) and is_text(data.dtype, data.shape):
+        h.categorical = True  # class labels as text
     elif not is_numeric(data.dtype):
         h.skip = f"dtype {data.dtype} is not numeric; dsdoctor checks numeric arrays"
     return h
@@ -80,3 +84,16 @@ def ragged_from_arrow(arr) -> Ragged:
             f"a pyarrow array of type {arr.type} is not variable-length sequences of numbers"
         )
     return list_to_ragged(arr, dtype)
+
+
+def _object_text(data: np.ndarray) -> bool:
+    """An object array (``df.species.to_numpy()``) of ``str`` and ``None``, one per sample."""
+    if data.dtype != object or not text_shape(data.shape) or not data.size:
+        return False
+    import pyarrow as pa
+
+    try:
+        t = pa.array(data.reshape(-1), from_pandas=True).type
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return False
+    return pa.types.is_string(t) or pa.types.is_large_string(t)

@@ -21,6 +21,7 @@ from .base import (
     FillRows,
     Source,
     check_shape,
+    is_text,
     sparse_rows,
 )
 
@@ -265,7 +266,9 @@ def open_npy(path: Path, display: str, *, allow_pickle: bool = False) -> NpyArra
             f"({need:,} bytes) but only {have:,} bytes of data follow"
         )
     check_shape(shape, dtype, display)  # a zero axis hides the others from that size
-    if not is_checkable(dtype):
+    if is_text(dtype, shape):
+        handle.categorical = True  # class labels as text
+    elif not is_checkable(dtype):
         handle.skip = f"dtype {dtype} is not numeric; dsdoctor checks numeric arrays"
     return handle
 

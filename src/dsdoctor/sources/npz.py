@@ -18,7 +18,7 @@ import numpy as np
 from ..arrays import INT64_MAX, Ragged, offsets_of
 from ..diskspace import preallocate, reason
 from ..errors import SourceError, UnsafeInputError
-from .base import ArrayHandle, Entry, Source, check_shape, chunk_of, is_numeric
+from .base import ArrayHandle, Entry, Source, check_shape, chunk_of, is_numeric, is_text
 from .npy import check_bool, declared_bytes, fortran_rows, read_header, unsafe_message
 
 #: What reading a damaged archive raises: bad headers and CRCs, truncation, corrupt deflate,
@@ -344,7 +344,9 @@ class NpzSource(Source):
                 f"{display} expands from {info.compress_size:,} to {need:,} bytes "
                 f"(×{need // max(1, info.compress_size):,}); refusing it as a decompression bomb"
             )
-        if not is_numeric(dtype):
+        if is_text(dtype, shape):
+            m.categorical = True  # class labels as text
+        elif not is_numeric(dtype):
             m.skip = f"dtype {dtype} is not numeric; dsdoctor checks numeric arrays"
         return m
 

@@ -132,7 +132,7 @@ class ShardedSource(Source):
             if (
                 s.ragged != first.ragged
                 or s.shape[1:] != first.shape[1:]
-                or s.dtype != first.dtype
+                or (s.dtype != first.dtype and not _same_text(s, first))
                 or not s.shape
             ):
                 raise SourceError(
@@ -153,6 +153,7 @@ class ShardedSource(Source):
                          shape=(n, *first.shape[1:]), dtype=first.dtype, ragged=first.ragged,
                          disk_bytes=sum(s.disk_bytes or 0 for s in shards))  # fmt: skip
         h.shards = shards
+        h.categorical = first.categorical
         h.origin = self.origin
         h.shard_sources = [f + suffix for f in self.files]
         h.layout = {
@@ -164,3 +165,9 @@ class ShardedSource(Source):
     def close(self) -> None:
         for s in self.sources:
             s.close()
+
+
+def _same_text(a, b) -> bool:
+    """Text shards of one kind (``U`` or ``S``) agree whatever their widths (``<U6``, ``<U10``):
+    each width is only the longest label of its own shard."""
+    return a.categorical and b.categorical and a.dtype.kind == b.dtype.kind

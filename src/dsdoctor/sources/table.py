@@ -63,9 +63,13 @@ def _is(t: pa.DataType, predicate: str) -> bool:
 
 
 def column_kind(t: pa.DataType) -> tuple[str, np.dtype | None, tuple[int, ...]]:
-    """("scalar" | "list" | "fixed" | "other", numpy dtype, inner shape) for an Arrow type."""
+    """("scalar" | "list" | "fixed" | "category" | "other", numpy dtype, inner shape) for an Arrow
+    type. "category": text (string, large_string, dictionary<string> as pandas writes a
+    ``category``), read as class labels (:func:`text_to_numpy`)."""
     if pa.types.is_dictionary(t):
         return column_kind(t.value_type)
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "category", np.dtype(object), ()
     if _numeric(t):
         return "scalar", _np_dtype(t), ()
     if pa.types.is_fixed_size_list(t):
@@ -101,6 +105,27 @@ def to_numpy(col: pa.Array | pa.ChunkedArray, dtype: np.dtype) -> np.ndarray:
     return col.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
 
 
+def text_to_numpy(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A text column as an object array of ``str``, ``None`` where a value is missing, that
+    keeps the Arrow array (:class:`~dsdoctor.categories.TextArray`: counting reads it, not the
+    Python strings). A dictionary column (pandas ``category``) makes one Python string per
+    distinct value, taken by index."""
+    from ..categories import TextArray
+
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if not pa.types.is_dictionary(col.type):
+        return TextArray.of(col.to_numpy(zero_copy_only=False), col)
+    words = col.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    codes = col.indices
+    if not col.null_count:
+        return TextArray.of(words[codes.to_numpy(zero_copy_only=False)], col)
+    out = np.append(words, np.array([None], dtype=object))[
+        codes.fill_null(len(words)).to_numpy(zero_copy_only=False)
+    ]
+    return TextArray.of(out, col)
+
+
 def stack_columns(cols: list[np.ndarray], rows: int, dtype: np.dtype) -> np.ndarray:
     """Columns side by side as (rows, k), in Fortran order: each column is one contiguous copy,
     and reductions per feature run over contiguous memory (``np.column_stack`` interleaves)."""
@@ -121,7 +146,7 @@ class TableArray(ArrayHandle):
 
     table: TableSource
     columns: list[str]
-    kind: str  # "scalar" | "list" | "fixed"
+    kind: str  # "scalar" | "list" | "fixed" | "category"
     shape_is_data = False  # the row count comes from metadata: rows are read to be counted
 
     def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray | Ragged]:
@@ -130,7 +155,9 @@ class TableArray(ArrayHandle):
 
     def per_row(self) -> int:
         """Bytes of one row of this array in memory (estimated from metadata for lists)."""
-        return self.row_bytes if self.kind != "list" else self.table.row_estimate(self.columns)
+        if self.kind in ("list", "category"):  # variable-size values: from the metadata
+            return self.table.row_estimate(self.columns)
+        return self.row_bytes
 
     def convert(self, batch: pa.RecordBatch, index: dict[str, int]) -> np.ndarray | Ragged:
         """This array's chunk of a record batch that holds (at least) its columns, at the
@@ -142,6 +169,14 @@ class TableArray(ArrayHandle):
             return stack_columns(cols, batch.num_rows, self.dtype)
         if self.kind == "fixed":
             return self._fixed(batch.column(index[self.columns[0]]))
+        if self.kind == "category":
+            try:
+                return text_to_numpy(batch.column(index[self.columns[0]]))
+            except (pa.ArrowException, UnicodeDecodeError) as exc:  # e.g. bytes not UTF-8
+                raise SourceError(
+                    f"{self.source} cannot be read as text ({str(exc).splitlines()[0]!r}); the "
+                    "file is damaged or the column is not UTF-8"
+                ) from None
         return self._ragged(batch.column(index[self.columns[0]]))
 
     def _fixed(self, col: pa.Array) -> np.ndarray:
@@ -351,6 +386,11 @@ class TableSource(Source):
                 f"{self.display}:{bad} is {self.schema.field(bad).type}, not numbers; "
                 "dsdoctor checks numeric columns"
             )
+        if len(columns) > 1 and "category" in found:
+            raise SourceError(
+                f"{self.display}: {next(c for c in columns if kinds[c][0] == 'category')!r} "
+                "holds text (class labels); select it on its own"
+            )
         if len(columns) > 1 and found != {"scalar"}:
             raise SourceError(
                 f"{self.display}: only scalar columns stack into one array; select the sequence "
@@ -361,6 +401,8 @@ class TableSource(Source):
         if kind == "scalar":
             dtype = np.result_type(*[kinds[c][1] for c in columns])
             shape: tuple = (n,) if len(columns) == 1 else (n, len(columns))
+        elif kind == "category":
+            shape = (n,)
         elif kind == "fixed":
             shape = (n, *inner)
         else:
@@ -372,5 +414,6 @@ class TableSource(Source):
         a = TableArray(name=label, source=source, path=self.path, format=self.format,
                        shape=shape, dtype=np.dtype(dtype), ragged=kind == "list")  # fmt: skip
         a.table, a.columns, a.kind = self, list(columns), kind
+        a.categorical = kind == "category"
         a.layout = {"columns": list(columns), **self.layout()}
         return a

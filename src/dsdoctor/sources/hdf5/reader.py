@@ -47,7 +47,9 @@ from ..base import (
     Source,
     is_numeric,
     is_sparse,
+    is_text,
     sparse_rows,
+    text_shape,
 )
 from ..npz import BOMB_MIN_BYTES, BOMB_RATIO
 from .guarded import call_with_deadline
@@ -95,6 +97,8 @@ class H5Dataset(ArrayHandle):
     #: An HDF5 bitfield: read as stored (HDF5 converts no bitfield to an integer) into unsigned
     #: integers of its size and byte order.
     bitfield: bool = False
+    #: Variable-length strings, one per sample: read as object arrays of ``bytes``.
+    vlen_text: bool = False
 
     #: The path dsdoctor opens: hard links only (see :meth:`H5Source.resolve`), or the name
     #: itself when ``--follow-external`` lets HDF5 follow every link.
@@ -146,6 +150,8 @@ class H5Dataset(ArrayHandle):
                     yield FillRows(fill, hi - lo)
                 elif self.ragged:
                     yield from self._vlen_chunks(chunk_bytes, lo, hi)
+                elif self.vlen_text:
+                    yield from self._text_chunks(chunk_bytes, lo, hi)
                 elif self.space_shape is not None:
                     yield from self._array_type_chunks(chunk_bytes, lo, hi)
                 else:
@@ -398,6 +404,34 @@ class H5Dataset(ArrayHandle):
             start += len(lengths)
             mean = max(1.0, total / max(1, len(lengths)))
             rows = max(1, int(chunk_bytes // (mean * self.row_bytes)))
+
+    def _text_chunks(self, chunk_bytes: int, start: int, n: int) -> Iterator[np.ndarray]:
+        """Variable-length strings as object arrays of ``bytes``, read like :meth:`_vlen_chunks`
+        (in a child with a deadline): the bytes and lengths come back, and pyarrow rebuilds the
+        strings without a Python loop."""
+        import pyarrow as pa
+
+        rows = VLEN_FIRST_ROWS
+        while start < n:
+            rows = min(rows, n - start)
+            values, lengths = call_with_deadline(
+                partial(self._text_block, start, rows), self.source
+            )
+            offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=offsets[1:])
+            texts = pa.LargeBinaryArray.from_buffers(
+                pa.large_binary(), len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(values)]
+            )
+            yield texts.to_numpy(zero_copy_only=False).reshape(len(lengths), *self.shape[1:])
+            start += len(lengths)
+            mean = 64 + len(values) / max(1, len(lengths))  # bytes of a row as a Python object
+            rows = max(1, int(chunk_bytes // mean))
+
+    def _text_block(self, start: int, rows: int) -> list[np.ndarray]:
+        with address_space_budget():
+            block = self.dset[start : start + rows].reshape(-1)
+        lengths = np.fromiter(map(len, block), dtype=np.int64, count=len(block))
+        return [np.frombuffer(b"".join(block), dtype=np.uint8), lengths]  # h5py gives bytes
 
     def _vlen_block(self, start: int, rows: int) -> list[np.ndarray]:
         with address_space_budget():
@@ -701,6 +735,8 @@ class H5Source(Source):
             handle.disk_bytes = None
         if shape is None:
             handle.skip = "an empty (null) dataspace holds no data"
+        elif base in (str, bytes) and text_shape(shape):
+            handle.categorical, handle.vlen_text = True, True  # class labels as text
         elif base is not None:
             if base in (str, bytes) or not is_numeric(np.dtype(base)):
                 handle.skip = "variable-length text, not numbers; dsdoctor checks numeric arrays"
@@ -709,6 +745,8 @@ class H5Source(Source):
             else:
                 handle.ragged, handle.dtype, handle.vlen_base = True, np.dtype(base), np.dtype(base)
                 handle.shape = (shape[0], None)
+        elif dtype.kind == "S" and is_text(dtype, shape):
+            handle.categorical = True  # fixed-length strings: class labels as text
         elif dtype.kind == "O" or h5py.check_string_dtype(dtype) is not None:
             handle.skip = "text or references, not numbers; dsdoctor checks numeric arrays"
         elif dtype.subdtype is not None:  # an array type: each element is a fixed block
