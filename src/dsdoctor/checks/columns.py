@@ -90,8 +90,11 @@ class NonInputColumns(Check):
                 f"; and {len(words) - SHOWN} more" if len(words) > SHOWN else ""
             )
             drop = [c for c in found if not _encodable(c) and c.kind != "datetime"]
+            # encode refuses missing labels: a column with nulls is imputed or dropped first
+            encodes = [fixes.encode_column(table, c.name, s.handle if s else None)
+                       for c in found if _encodable(c) and not c.nulls][:SHOWN]  # fmt: skip
             yield self.finding([s] if s else [], {"table": table, "columns": advice, "count": len(found)},
-                               keep_inputs(s) if drop else [], listing=shown)  # fmt: skip
+                               encodes + (keep_inputs(s) if drop else []), listing=shown)  # fmt: skip
 
 
 def _encodable(c: ColumnFacts) -> bool:

@@ -193,8 +193,43 @@ def impute_array(x: ArrayHandle) -> Fix:
 
 
 def select_columns(h: ArrayHandle, columns: list[str]) -> Fix:
-    return _fix("select", h, Safety.LOSSY, f"keep the {len(columns)} input columns", "selected",
-                columns=",".join(columns))  # fmt: skip
+    """``select TABLE --columns a,b -o TABLE.selected.npy``: the named columns of the table ``h``
+    was read from (the table itself, not ``h``'s own column list, which would name them twice)."""
+    title = f"keep the {len(columns)} input columns"
+    table = getattr(h, "table", None)
+    if table is None:
+        return _fix("select", h, Safety.LOSSY, title, "selected", columns=",".join(columns))
+    src = table.display
+    name = fit_name(strip_extension(h.path.name), ".selected.npy")
+    out = str(h.path.parent / name) if str(h.path.parent) not in ("", ".") else name
+    options: dict[str, object] = {"columns": ",".join(columns)}
+    action = {"op": "select", "source": src, "out": out, "options": options}
+    words = [
+        "select",
+        path_word(src),
+        *option_words(options),
+        *reading_words(h),
+        "-o",
+        path_word(out),
+    ]
+    return Fix(command(*words), Safety.LOSSY, title, action)
+
+
+def encode_column(table: str, column: str, h: ArrayHandle | None) -> Fix:
+    """``encode TABLE:COL -o TABLE.COL.encoded.npy`` for a categorical column that is not an
+    array under check (a feature; ``h``: an array of the same table, for its reading options)."""
+    from pathlib import Path
+
+    path = Path(table)
+    member = column.replace("/", "_").replace(",", "_")
+    name = fit_name(f"{strip_extension(path.name)}.{member}", ".encoded.npy")
+    out = str(path.parent / name) if str(path.parent) not in ("", ".") else name
+    src = f"{table}:{column}"
+    action = {"op": "encode", "source": src, "out": out, "options": {}}
+    words = ["encode", path_word(src), *(reading_words(h) if h is not None else []), "-o",
+             path_word(out)]  # fmt: skip
+    return Fix(command(*words), Safety.LOSSLESS,
+               f"number {column}'s categories 0 … C-1 (vocabulary in OUT.vocab.json)", action)  # fmt: skip
 
 
 def encode(h: ArrayHandle) -> Fix:

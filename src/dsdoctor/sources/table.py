@@ -380,8 +380,8 @@ class TableSource(Source):
                 f"{self.display} has no column {missing[0]!r}; it has: {', '.join(self.schema.names)}"
             )
         found = {kinds[c][0] for c in columns}
-        if not found <= {"scalar", "list", "fixed"}:
-            bad = next(c for c in columns if kinds[c][0] not in ("scalar", "list", "fixed"))
+        if "other" in found:
+            bad = next(c for c in columns if kinds[c][0] == "other")
             raise SourceError(
                 f"{self.display}:{bad} is {self.schema.field(bad).type}, not numbers; "
                 "dsdoctor checks numeric columns"
