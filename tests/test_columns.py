@@ -191,7 +191,9 @@ def test_string_category_and_date_columns_are_named_with_what_to_do(tmp_path):
     assert named["sex"]["nulls"] == 3
     assert "derive" in named["observed"]["advice"]
     assert f"{p}:species" in f.message and "observed (datetime" in f.message
-    assert not f.fixes  # nothing to drop: every column has a use
+    # nothing to drop (every column has a use): an encode fix for each category without nulls
+    assert [x.command.split()[2] for x in f.fixes] == [f"{p}:species", f"{p}:island"]
+    assert all(x.safety == "lossless" and x.action["op"] == "encode" for x in f.fixes)
 
 
 def test_check_with_a_string_column_is_not_silently_healthy(tmp_path):
@@ -246,8 +248,9 @@ def test_an_id_column_is_told_apart_from_a_category(tmp_path, monkeypatch):
     assert named["user"]["distinct_capped"] is True and named["user"]["looks_like_id"] is True
     assert "id or free text" in named["user"]["advice"]
     assert named["tag"]["distinct"] == 2 and named["tag"]["top"] == [["a", 200], ["b", 200]]
-    (fix,) = f.fixes
-    assert "--columns x,w" in fix.command
+    encode, keep = f.fixes  # encode the category; keep the inputs without the id column
+    assert encode.command.split()[1:3] == ["encode", f"{p}:tag"]
+    assert "--columns x,w" in keep.command
 
 
 def test_category_counts_are_exact_across_chunks(tmp_path):

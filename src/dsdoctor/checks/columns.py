@@ -4,7 +4,6 @@ they stand, a pandas index stored as a column, and data the reader cannot decode
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterator
 
 from ..engine.columns import ColumnFacts
@@ -122,8 +121,9 @@ def advise(c: ColumnFacts) -> str:
     if c.kind == "categorical":
         if c.facts.get("looks_like_id"):
             return "an id or free text, not a category: leave it out of the inputs"
-        out = f"{shlex.quote(src.rsplit('.', 1)[0] + '.' + c.name + '.npy')}"
-        return f"encode it: dsdoctor encode {shlex.quote(f'{src}:{c.name}')} -o {out}"
+        if c.nulls:  # encode refuses missing labels: no encode fix is offered for it yet
+            return "fill or drop its nulls (impute, dropna), then encode it (dsdoctor encode)"
+        return f"encode it: {fixes.encode_column(src, c.name, None).command}"
     if c.kind == "datetime":
         return "derive numbers from it (year, day of year, hour, seconds since a start) in preprocessing"
     if c.kind == "duration":

@@ -154,15 +154,29 @@ def bucket(h: ArrayHandle, k: int) -> Fix:
                 "buckets", ext="", buckets=k)  # fmt: skip
 
 
+def table_output(key: str, suffix: str, ext: str) -> str:
+    """The output beside the table ``key`` names: ``penguins.csv`` + ``dropna`` →
+    ``penguins.dropna.parquet``; a selected frame ``store.h5:/train`` →
+    ``store.train.dropna.parquet`` (the selector is part of the name, never of the path)."""
+    from pathlib import Path
+
+    from ..sources import parse_source
+
+    spec = parse_source(key)
+    path = Path(spec.path)
+    stem = strip_extension(path.name)
+    if spec.selector:
+        stem += "." + spec.selector.strip("/").replace("/", "_").replace(",", "_").replace(":", ".")
+    name = fit_name(stem, f".{suffix}{ext}")
+    return str(path.parent / name) if str(path.parent) not in ("", ".") else name
+
+
 def _table_fix(
     op: str, key: str, safety: Safety, title: str, suffix: str, **options: object
 ) -> Fix:
     """A repair of a whole table (every column kept): ``penguins.csv`` → ``penguins.<suffix>.parquet``."""
-    from pathlib import Path
 
-    path = Path(key)
-    name = fit_name(strip_extension(path.name), f".{suffix}.parquet")
-    out = str(path.parent / name) if str(path.parent) not in ("", ".") else name
+    out = table_output(key, suffix, ".parquet")
     options = {k: v for k, v in options.items() if v is not None}
     action = {"op": op, "source": key, "out": out, "options": options}
     words = [op, path_word(key), *option_words(options), "-o", path_word(out)]
@@ -218,12 +232,7 @@ def select_columns(h: ArrayHandle, columns: list[str]) -> Fix:
 def encode_column(table: str, column: str, h: ArrayHandle | None) -> Fix:
     """``encode TABLE:COL -o TABLE.COL.encoded.npy`` for a categorical column that is not an
     array under check (a feature; ``h``: an array of the same table, for its reading options)."""
-    from pathlib import Path
-
-    path = Path(table)
-    member = column.replace("/", "_").replace(",", "_")
-    name = fit_name(f"{strip_extension(path.name)}.{member}", ".encoded.npy")
-    out = str(path.parent / name) if str(path.parent) not in ("", ".") else name
+    out = table_output(f"{table}:{column}", "encoded", ".npy")
     src = f"{table}:{column}"
     action = {"op": "encode", "source": src, "out": out, "options": {}}
     words = ["encode", path_word(src), *(reading_words(h) if h is not None else []), "-o",
