@@ -136,7 +136,7 @@ def test_a_target_named_in_a_file_read_without_header_says_why(tmp_path):
 def test_no_header_names_the_columns_by_position(tmp_path):
     p = tmp_path / "t.csv"
     p.write_text("a,b,label\n1,2,0\n3,4,1\n")
-    with pytest.raises(SourceError, match=r"t.csv:0 is string, not numbers"):
+    with pytest.raises(SourceError, match=r"t.csv: '0' holds text \(class labels\)"):
         dsdoctor.load(f"{p}:0,1", header=False)  # every row is data: "a" makes column 0 text
     p.write_text("1,2,0\n3,4,1\n5,6,0\n")
     r = cli("check", p, "--no-header", "--target", "2", "--json")
