@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ import numpy as np
 
 from .. import categories
 from ..categories import CategoryCounts, to_arrow
-from ..errors import RepairError
+from ..errors import OutputError, RepairError
 from ..formats import strip_extension
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
 from .base import memory_handle, require_dense, result, source_handle
@@ -252,7 +252,7 @@ def _whole_table(h: ArrayHandle, out: str, known: Any, vocab: list[str], one_hot
     """The table with the column replaced by its codes (or one-hot columns), as Parquet."""
     import pyarrow as pa
 
-    from ..sinks.tables import write_table
+    from ..sinks.table import stream_table
     from ..sources.table import ARROW_OVERHEAD
 
     table = h.table  # type: ignore[attr-defined]  # a TableArray (checked by the caller)
@@ -275,18 +275,22 @@ def _whole_table(h: ArrayHandle, out: str, known: Any, vocab: list[str], one_hot
                        metadata=_pandas_metadata(table.schema.metadata, column, new, one_hot))  # fmt: skip
     rows = max(1, chunk_bytes // (ARROW_OVERHEAD * max(1, table.row_estimate(names))))
 
-    def batches() -> Iterator[pa.Table]:
-        for batch in table.batches(names, rows):
-            codes = codes_of(batch.column(at), known, h.source)
-            if one_hot:
-                block = one_hot_of(codes, len(vocab))
-                added = [pa.array(block[:, j]) for j in range(len(vocab))]
-            else:
-                added = [pa.array(codes)]
-            cols = list(batch.columns)
-            yield pa.Table.from_arrays(cols[:at] + added + cols[at + 1 :], schema=schema)
-
-    return write_table(out, schema, batches(), force=force, provenance=prov, inputs=inputs)
+    try:  # as a single pass: an Arrow type Parquet cannot store is the output's fault
+        with stream_table(out, schema, prov, force=force, inputs=inputs) as writer:
+            for batch in table.batches(names, rows):
+                codes = codes_of(batch.column(at), known, h.source)
+                if one_hot:
+                    block = one_hot_of(codes, len(vocab))
+                    added = [pa.array(block[:, j]) for j in range(len(vocab))]
+                else:
+                    added = [pa.array(codes)]
+                cols = list(batch.columns)
+                writer.write(
+                    pa.RecordBatch.from_arrays(cols[:at] + added + cols[at + 1 :], schema=schema)
+                )
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError, pa.ArrowInvalid) as exc:
+        raise OutputError(f"{out}: Parquet cannot store this table ({exc})") from None
+    return writer.paths
 
 
 def _pandas_metadata(

@@ -1,5 +1,6 @@
-"""Table outputs (``dropna``/``impute`` of a whole table): every column of the source, written
-as Parquet or CSV, record batch after record batch, in bounded memory.
+"""Table outputs (``dropna``/``impute`` of a whole table, ``encode`` of one of its columns):
+every column of the source, written as Parquet or CSV, record batch after record batch, in
+bounded memory.
 
 ``OUT.parquet`` holds the provenance in its schema metadata under the key ``dsdoctor``, beside
 the metadata the caller's schema carries (:func:`pandas_metadata_without_range_index` keeps
