@@ -154,7 +154,7 @@ def test_torch_one_hot_width():
     d = triage(text)
     assert d.finding == "target-shape-mismatch"
     assert d.check_command == "dsdoctor check --x X --y Y --classes 10"
-    assert "one-hot over 5 classes but the model outputs 10" in d.explanation
+    assert "the targets have 5 columns but the model outputs 10 classes" in d.explanation
 
 
 def test_sparse_loss_given_one_hot_rows():

@@ -120,8 +120,9 @@ def _say_target(n: Numbers) -> str:
     elif classes and t and t[-1] == 1:
         hint = f": integer labels need a sparse loss, or one-hot encoding to {classes} classes"
     elif classes and len(t) == len(o) and t[-1] is not None and t[-1] != classes:
-        hint = (f": the targets are one-hot over {t[-1]} classes but the model outputs {classes}; "
-                f"encode the labels to {classes} classes, or give the last layer {t[-1]} units")  # fmt: skip
+        hint = (f": the targets have {t[-1]} columns but the model outputs {classes} classes; "
+                f"one-hot targets must be encoded to {classes} classes, or the last layer given "
+                f"{t[-1]} units")  # fmt: skip
     elif len(t) + 1 == len(o) and o[-1] == 1:
         hint = ": reshape the targets to add the last axis, or squeeze the model's output"
     elif len(t) == len(o) + 1 and t[-1] == 1:
