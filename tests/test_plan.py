@@ -146,6 +146,10 @@ def test_plan_buckets_memory_and_no_advice(tmp_path):
     d = cli("plan", even, "--batch-size", "32", "--buckets", "8", "--json").json()
     assert d["bucketing"]["k"] == 3 and d["bucketing"]["steps_per_epoch"] == 6
     assert any("3 distinct lengths" in n for n in d["notes"])
+    d = cli("plan", even, "--batch-size", "32", "--buckets", "1", "--json").json()
+    one = d["bucketing"]
+    assert one["steps_per_epoch"] == d["steps_per_epoch"] == 4
+    assert one["bytes_per_batch"] == d["bytes_per_batch"] == 32 * 10 * 4
 
 
 def test_plan_buckets_on_dense_data_is_said(tmp_path):
