@@ -1,7 +1,8 @@
 """``dsdoctor triage``: framework error messages → the finding, the numbers, the check command.
 
-Messages come from the real libraries where they are installed (PyTorch, NumPy, scikit-learn,
-Keras 3 on its numpy backend), raised and formatted as the traceback a user would paste. Wordings
+Messages come from the real libraries where they are installed (PyTorch, NumPy, scikit-learn, JAX,
+Keras 3 on its numpy backend; its other backends are in ``test_triage_backends.py``), raised and
+formatted as the traceback a user would paste. Wordings
 that cannot be produced here (Keras 2 / tf.keras, TensorFlow, CUDA, older releases) are recorded
 under ``tests/data/triage/``, each file opening with a comment line that says where it comes from.
 """
@@ -110,7 +111,18 @@ def torch_messages() -> dict[str, Callable[[], str]]:
         "pytorch-tensordataset": lambda: raised(lambda: t().utils.data.TensorDataset(
             t().zeros(29, 3), t().zeros(1))),
         "pytorch-cpu-oom": lambda: raised(lambda: t().empty(2**62, dtype=t().uint8)),
+        "pytorch-pack-zero-length": lambda: raised(lambda: nn().utils.rnn.pack_padded_sequence(
+            t().zeros(3, 5, 2), t().tensor([5, 0, 3]), batch_first=True, enforce_sorted=False)),
     }  # fmt: skip
+
+
+def jax_messages() -> dict[str, Callable[[], str]]:
+    def jnp():
+        return pytest.importorskip("jax.numpy")
+
+    return {  # Keras 3 on jax fails an RNN cell's kernel product here
+        "jax-matmul": lambda: raised(lambda: jnp().zeros((7, 4)) @ jnp().zeros((3, 24))),
+    }
 
 
 def numpy_messages() -> dict[str, Callable[[], str]]:
@@ -177,6 +189,9 @@ def keras_messages() -> dict[str, Callable[[], str]]:
         "keras3-evaluate-sparse-label": lambda: raised(lambda: _dense(
             10, "sparse_categorical_crossentropy", "softmax").evaluate(
             z((32, 3)), np.full(32, 10), verbose=0)),
+        "keras3-evaluate-sparse-one-hot": lambda: raised(lambda: _dense(
+            10, "sparse_categorical_crossentropy", "softmax").evaluate(
+            z((32, 3)), np.eye(10)[np.arange(32) % 10], verbose=0)),
         "keras3-object-array": lambda: raised(lambda: _dense().evaluate(
             np.array([z(3), z(2)], dtype=object), z(2), verbose=0)),
     }  # fmt: skip
@@ -184,6 +199,7 @@ def keras_messages() -> dict[str, Callable[[], str]]:
 
 PRODUCERS: dict[str, Callable[[], str]] = {
     **torch_messages(), **numpy_messages(), **sklearn_messages(), **keras_messages(),
+    **jax_messages(),
 }  # fmt: skip
 
 
@@ -229,6 +245,11 @@ REAL: dict[str, tuple[str, dict, str, str]] = {
     "pytorch-tensordataset": ("sample-count-mismatch", {}, CHECK_XY, "pytorch"),
     "pytorch-cpu-oom": ("batch-memory", {"requested_bytes": 2**62},
                         "dsdoctor check --x X --batch-size B --memory M", "pytorch"),
+    "pytorch-pack-zero-length": ("empty-sequences", {}, "dsdoctor check --x X --mask-value 0",
+                                 "pytorch"),
+    # JAX
+    "jax-matmul": ("feature-width-mismatch", {"actual_features": 4, "expected_features": 3},
+                   "dsdoctor check --x X --features 3", "jax"),
     # NumPy
     "numpy-ragged": ("ragged-sequences", {"regular_ndim": 1, "regular_shape": [2]}, CHECK_X,
                      "numpy"),
@@ -295,6 +316,9 @@ REAL: dict[str, tuple[str, dict, str, str]] = {
                                            "dsdoctor check --x X --y Y --classes 10", "keras"),
     "keras3-evaluate-sparse-label": ("label-out-of-range", {"label": 10, "classes": 10},
                                      "dsdoctor check --y Y --classes 10", "numpy"),
+    "keras3-evaluate-sparse-one-hot": ("target-shape-mismatch", {"target_shape": [32, 10],
+                                                                 "loss": "sparse", "classes": 10},
+                                       "dsdoctor check --x X --y Y --classes 10", "keras"),
     "keras3-object-array": ("ragged-sequences", {}, CHECK_X, "keras"),
 }  # fmt: skip
 
@@ -358,6 +382,17 @@ RECORDED: dict[str, tuple[str, dict, str, str]] = {
                             'dsdoctor check --x X --input-shape "(None, None)"', "sklearn"),
     "numpy_ragged_old.txt": ("ragged-sequences", {}, CHECK_X, "numpy"),
     "numpy_ragged_warning.txt": ("ragged-sequences", {}, CHECK_X, "numpy"),
+    "tensorflow_sparse_one_hot.txt": ("target-shape-mismatch", {"target_shape": [32, 10],
+                                                                "output_shape": [32, 10],
+                                                                "loss": "sparse"},
+                                      "dsdoctor check --x X --y Y --classes 10", "keras"),
+    "tensorflow_matmul_dimensions.txt": ("feature-width-mismatch", {"actual_features": 4,
+                                                                    "expected_features": 3},
+                                         "dsdoctor check --x X --features 3", "tensorflow"),
+    "tensorflow_matrix_size_incompatible.txt": ("feature-width-mismatch", {"actual_features": 4,
+                                                                           "expected_features": 3},
+                                                "dsdoctor check --x X --features 3",
+                                                "tensorflow"),
 }  # fmt: skip
 
 #: short texts: a log line cut after the headline
@@ -438,7 +473,7 @@ def test_every_family_is_covered():
     assert families >= {
         "sample-count-mismatch", "feature-width-mismatch", "rank-mismatch", "timesteps-mismatch",
         "ragged-sequences", "target-shape-mismatch", "label-out-of-range", "non-finite-values",
-        "missing-values", "batch-memory",
+        "missing-values", "batch-memory", "empty-sequences",
     }  # fmt: skip
 
 

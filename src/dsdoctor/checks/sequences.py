@@ -15,6 +15,19 @@ from .base import ArrayStats, Check, Context, Subject
 SUGGESTED_BUCKETS = 4
 
 
+def bucket_advice(hist: kernels.LengthHistogram) -> tuple[int, list[int], int] | None:
+    """What ``excess-padding`` (DS303) recommends for sequences of these lengths: None when one
+    maxlen wastes at most :attr:`ExcessPadding.THRESHOLD` of the cells; otherwise
+    ``SUGGESTED_BUCKETS`` length buckets, their boundaries (:func:`kernels.optimal_boundaries`,
+    as ``bucket --buckets K`` cuts them) and the padding cells left with them. ``plan`` says it
+    too."""
+    total = hist.total * hist.longest
+    if not total or kernels.padding_cost(hist, []) / total <= ExcessPadding.THRESHOLD:
+        return None
+    bounds = kernels.optimal_boundaries(hist, SUGGESTED_BUCKETS)
+    return SUGGESTED_BUCKETS, bounds, kernels.padding_cost(hist, bounds)
+
+
 def sequence_subjects(ctx: Context) -> list[tuple[Subject, ArrayStats]]:
     """The inputs that were scanned, each with what its scan measured."""
     return [(s, s.stats) for s in ctx.subjects if s.stats is not None and s.role != "y"]
@@ -172,21 +185,19 @@ class ExcessPadding(Check):
 
     def _ragged(self, s: Subject, st: ArrayStats) -> Iterator[Finding]:
         hist = st.length_hist
-        if hist.total == 0:
+        advice = bucket_advice(hist)
+        if advice is None:
             return
+        k, bounds, bucketed = advice
         longest = hist.longest
         total = hist.total * longest
         waste = kernels.padding_cost(hist, [])
-        if not total or waste / total <= self.THRESHOLD:
-            return
-        bounds = kernels.optimal_boundaries(hist, SUGGESTED_BUCKETS)
-        bucketed = kernels.padding_cost(hist, bounds)
-        more = (f"; {SUGGESTED_BUCKETS} length buckets would cut padding to {bucketed:,} cells "
+        more = (f"; {k} length buckets would cut padding to {bucketed:,} cells "
                 f"(boundaries {', '.join(map(str, bounds))})")  # fmt: skip
         yield self.finding([s], {"padding": waste, "timesteps": total,
                                  "percent": round(100 * waste / total, 1), "maxlen": longest,
                                  "bucket_boundaries": bounds, "bucketed_padding": bucketed},
-                           [fixes.bucket(s.handle, SUGGESTED_BUCKETS)], x_name=s.name, more=more)  # fmt: skip
+                           [fixes.bucket(s.handle, k)], x_name=s.name, more=more)  # fmt: skip
 
 
 class EmptySequences(Check):

@@ -82,7 +82,9 @@ def plan(
     """Plan training on this data: steps per epoch, the last partial batch, bytes per sample and
     per batch (inputs only: --target leaves the label column out), the input width (the features
     the first layer sees, which the batch size does not change), the largest batch that fits --memory, padding waste with one maxlen and with K
-    buckets, and the learning rate scaled to --batch-size (linear and square-root rules)."""
+    buckets, and the learning rate scaled to --batch-size (linear and square-root rules). With
+    --buckets K on sequences: each bucket's samples, maxlen, steps and padded batch bytes, as
+    `bucket --buckets K` cuts them, and the steps per epoch with the buckets."""
     from .. import api
     from ..render.progress import progress
 

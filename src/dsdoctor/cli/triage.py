@@ -37,7 +37,7 @@ def triage(
     quiet: QuietOpt = False,
     no_color: NoColorOpt = False,
 ) -> int:
-    """Name the finding behind a framework error message (Keras, PyTorch, scikit-learn, NumPy).
+    """Name the finding behind a framework error message (Keras, PyTorch, JAX, scikit-learn, NumPy).
 
     Reads an error message or a whole traceback and prints the finding it points to, the numbers
     it read, and the `dsdoctor check` command that confirms it in your files (replace X and Y
@@ -72,7 +72,8 @@ def _render(d, *, quiet: bool) -> None:
         from ..triage import NOT_FOUND
 
         typer.echo(
-            f"{NOT_FOUND} (triage reads Keras 2/3, TensorFlow, PyTorch, scikit-learn and NumPy)"
+            f"{NOT_FOUND} (triage reads Keras 2/3 on any backend, TensorFlow, PyTorch, JAX, "
+            "scikit-learn and NumPy)"
         )
         return
     if quiet:

@@ -426,6 +426,30 @@ def render_repair_outcome(outcome: RepairOutcome, *, no_color: bool = False) -> 
     )
 
 
+def _render_bucketing(out, p) -> None:
+    """``plan --buckets K``: steps and padded batch bytes with the buckets against one maxlen,
+    then one line per bucket."""
+    b = p.bucketing
+    out.print(
+        f"  bucketed steps       {b['steps_per_epoch']:,} per epoch with {b['k']} buckets "
+        f"({b['steps_per_epoch_drop_last']:,} with drop_last), {p.steps_per_epoch:,} without"
+    )
+    top = b["buckets"][b["largest_bucket"]]
+    out.print(
+        f"  bucketed batch       {format_bytes(b['bytes_per_batch'])} at most (bucket "
+        f"{top['bucket']}: {min(top['count'], p.batch_size):,} samples padded to {top['maxlen']:,}), "
+        f"{format_bytes(p.bytes_per_batch)} without"
+    )
+    for one in b["buckets"]:
+        hi = "∞" if one["max_length"] is None else one["max_length"]
+        lengths = f"[{one['min_length']}, {hi})"
+        out.print(
+            f"    bucket {one['bucket']}  lengths {lengths:<14} {one['count']:>9,} samples  "
+            f"maxlen {one['maxlen']:<7,} {one['steps']:>7,} step{'' if one['steps'] == 1 else 's'}  "
+            f"batch {format_bytes(one['bytes_per_batch'])}"
+        )
+
+
 def render_training_plan(p, *, no_color: bool = False) -> None:
     """The training plan (``dsdoctor plan``): steps, batch bytes, padding, learning rate."""
     out = console(no_color)
@@ -460,6 +484,8 @@ def render_training_plan(p, *, no_color: bool = False) -> None:
             out.print(
                 f"  with {b['k']} buckets         {100 * b['waste']:.1f}% (boundaries {', '.join(map(str, b['boundaries']))})"
             )
+    if p.bucketing:
+        _render_bucketing(out, p)
     if p.learning_rate:
         lr = p.learning_rate
         out.print(

@@ -1,7 +1,7 @@
 """Name the finding behind a framework's error message.
 
-``triage(text)`` reads an error message or a whole traceback from Keras 2/3, TensorFlow,
-PyTorch, scikit-learn or NumPy and says which dsdoctor finding it points to, with the numbers it
+``triage(text)`` reads an error message or a whole traceback from Keras 2/3 (on any backend:
+tensorflow, jax, torch, numpy), TensorFlow, PyTorch, JAX, scikit-learn or NumPy and says which dsdoctor finding it points to, with the numbers it
 read and the ``dsdoctor check`` command that confirms the finding in the files::
 
     >>> d = triage("ValueError: Found input variables with inconsistent numbers of samples: [29, 1]")

@@ -46,8 +46,12 @@ def not_found_dict() -> dict[str, Any]:
             "explanation": NOT_FOUND, "check_command": None, "pattern": None}  # fmt: skip
 
 
-#: A terminal colour or cursor sequence, dropped before matching (logs captured from a TTY).
-_ANSI = re.compile(r"\x1b\[[0-9;?]{0,64}+[A-Za-z]")
+#: A terminal colour or cursor sequence, dropped before matching: Keras 3 prints its messages in
+#: bold (``\x1b[1m … \x1b[0m``) on every backend. Also as a log may hold it: the escape written
+#: out (``\u001b[1m`` in a JSON log, ``\x1b[1m`` or ``\033[1m`` in a repr), or a colour code whose
+#: escape character was lost on the way (``[1m … [0m`` pasted from a notebook).
+_ANSI = re.compile(r"(?:\x1b|\\x1b|\\033|\\u001b|\\e)\[[0-9;?]{0,64}+[A-Za-z]"
+                   r"|\[(?:[0-9]{1,3};){0,8}+[0-9]{1,3}m")  # fmt: skip
 
 
 def _normalise(text: str) -> str:

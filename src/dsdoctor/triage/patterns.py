@@ -31,9 +31,19 @@ def _groups(g: dict[str, str | None]) -> Numbers:
     return {k: _value(v) for k, v in g.items() if v is not None and not k.startswith("_")}
 
 
+#: The wrappers a backend prints around a shape: PyTorch's ``torch.Size([7, 3])`` (Keras 3 on the
+#: torch backend), TensorFlow's ``TensorShape([7, 3])`` and TF 1's ``Dimension(7)`` axes.
+_WRAPPED = re.compile(r"(?:torch\.Size|TensorShape)\((.*)\)", re.S)
+_DIMENSION = re.compile(r"Dimension\(([^()]{0,24})\)")
+
+
 def _dims(text: str) -> list[int | None]:
-    """``"(None, 5, 3)"``, ``"[32, 784]"``, ``"32,512"``, ``"(7,)"`` → a list of sizes; an axis
-    that is not a number (``None``, ``?``, a symbolic name) is None."""
+    """``"(None, 5, 3)"``, ``"[32, 784]"``, ``"32,512"``, ``"(7,)"``, ``"torch.Size([7, 3])"``,
+    ``"TensorShape([None, 3])"`` → a list of sizes; an axis that is not a number (``None``, ``?``,
+    a symbolic name) is None."""
+    text = text.strip()
+    if m := _WRAPPED.fullmatch(text):
+        text = _DIMENSION.sub(r"\1", m[1])
     parts = [p.strip() for p in text.strip().strip("()[]").split(",")]
     return [int(p) if re.fullmatch(r"\d{1,24}", p) else None for p in parts if p]
 
@@ -97,6 +107,13 @@ def _read_target_shape(finding: str, g: dict, *, batch: bool = True) -> Reading:
     if len(output) == 2 and output[1] is not None and output[1] > 1:
         n["classes"] = output[1]
     return "target-shape-mismatch", n
+
+
+def _sparse(reading: Reading) -> Reading:
+    """A sparse loss (integer labels) given targets of the output's own shape: one-hot rows."""
+    if reading is None or reading[0] != "target-shape-mismatch":
+        return reading
+    return reading[0], {**reading[1], "loss": "sparse"}
 
 
 def _read_keras_checking(finding: str, g: dict) -> Reading:
@@ -215,7 +232,11 @@ class Pattern:
 #: shape a handful of axes.
 INT = r"\d{1,24}+"  # an integer (possessive: a run of digits is never re-split)
 DIMS = r"[\d, ]{0,256}+"  # the inside of a printed shape: 32, 512, 512, 64
-SHAPE = r"[(\[][^)\]\n]{0,256}+[)\]]"  # (None, 5, 3) or [None, 3] or (7,)
+#: (None, 5, 3) or [None, 3] or (7,); torch.Size([7, 3]) (Keras 3 on torch prints its tensors'
+#: shapes), TensorShape([7, 3]) and TF 1's TensorShape([Dimension(7), Dimension(None)])
+SHAPE = (r"(?:torch\.Size\(\[[^\]\n]{0,256}+\]\)"
+         r"|TensorShape\(\[(?:[^\]\n(]|\((?:\d{1,24}|None|\?)\)){0,256}+\]\)"
+         r"|[(\[][^)\]\n]{0,256}+[)\]])")  # fmt: skip
 SIZES = rf"{INT}(?:, {{0,8}}{INT}){{0,256}}+"
 WORD = r"\w{1,128}+"
 LINE = r"[^\n]{0,512}"  # the rest of a line, as far as a message goes
@@ -266,6 +287,15 @@ PATTERNS: tuple[Pattern, ...] = (
     _p("numpy-matmul-core-dimension", "numpy", "feature-width-mismatch",
        rf"matmul: Input operand 1 has a mismatch in its core dimension 0\b{LINE}\(size "
        rf"(?P<expected_features>{INT}) is different from (?P<actual_features>{INT})\)"),
+    _p("jax-dot-general", "jax", "feature-width-mismatch",  # Keras 3 on jax: an RNN cell's matmul
+       rf"dot_general requires contracting dimensions to have the same shape, got "
+       rf"\((?P<actual_features>{INT}),?\) and \((?P<expected_features>{INT}),?\)"),
+    _p("tensorflow-matmul-dimensions", "tensorflow", "feature-width-mismatch",  # in a tf.function
+       rf"Dimensions must be equal, but are (?P<actual_features>{INT}) and "
+       rf"(?P<expected_features>{INT}) for '\{{\{{node [^}}\n]{{0,512}}+\}}\}} = (?:Batch)?MatMul"),
+    _p("tensorflow-matrix-size-incompatible", "tensorflow", "feature-width-mismatch",  # eager
+       rf"Matrix size-incompatible: In\[0\]: \[{INT},(?P<actual_features>{INT})\], In\[1\]: "
+       rf"\[(?P<expected_features>{INT}),{INT}\]"),
     # -- rank-mismatch (or the axis that differs) -------------------------------------------------
     _p("keras3-incompatible-shape", "keras", "rank-mismatch",
        rf"[Ee]xpected shape (?P<_expected>{SHAPE}), but input has incompatible shape "
@@ -329,6 +359,11 @@ PATTERNS: tuple[Pattern, ...] = (
        rf"Arguments `target` and `output` must have the same shape\. Received: "
        rf"target\.shape=(?P<_target>{SHAPE}), output\.shape=(?P<_output>{SHAPE})",
        _read_target_shape),
+    _p("keras3-sparse-target-output-shape", "keras", "target-shape-mismatch",
+       r"(?:Arguments `target` and `output` must have the same shape up until the last dimension|"
+       r"Argument `output` must have rank \(ndim\) `target\.ndim - 1`)[:.] (?:Received: )?"
+       rf"target\.shape=(?P<_target>{SHAPE}), output\.shape=(?P<_output>{SHAPE})",
+       lambda f, g: _sparse(_read_target_shape(f, g))),
     _p("pytorch-multi-target", "pytorch", "target-shape-mismatch",
        r"0D or 1D target tensor expected, multi-target not supported"),
     _p("pytorch-target-size", "pytorch", "target-shape-mismatch",
@@ -340,6 +375,9 @@ PATTERNS: tuple[Pattern, ...] = (
        _read_target_shape),
     _p("sklearn-column-vector-y", "sklearn", "target-shape-mismatch",
        r"A column-vector y was passed when a 1d array was expected"),
+    # -- empty-sequences --------------------------------------------------------------------------
+    _p("pytorch-pack-zero-length", "pytorch", "empty-sequences",  # pack_padded_sequence
+       r"Length of all samples has to be greater than 0"),
     # -- label-out-of-range -----------------------------------------------------------------------
     _p("pytorch-target-out-of-bounds", "pytorch", "label-out-of-range",
        rf"Target (?P<label>-?{INT}) is out of bounds"),

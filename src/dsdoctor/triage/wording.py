@@ -113,8 +113,16 @@ def _say_target(n: Numbers) -> str:
         return f"The targets have shape {_shape(t)} but a 1-D array of labels was expected."
     o, classes = n["output_shape"], n.get("classes")
     hint = ""
-    if classes and t and t[-1] == 1:
+    if n.get("loss") == "sparse" and len(t) == len(o):
+        labels = _shape(t[:-1])
+        hint = (f": a sparse loss takes integer class labels of shape {labels}, not one-hot rows; "
+                "use categorical_crossentropy, or turn the rows into labels (argmax)")  # fmt: skip
+    elif classes and t and t[-1] == 1:
         hint = f": integer labels need a sparse loss, or one-hot encoding to {classes} classes"
+    elif classes and len(t) == len(o) and t[-1] is not None and t[-1] != classes:
+        hint = (f": the targets have {t[-1]} columns but the model outputs {classes} classes; "
+                f"one-hot targets must be encoded to {classes} classes, or the last layer given "
+                f"{t[-1]} units")  # fmt: skip
     elif len(t) + 1 == len(o) and o[-1] == 1:
         hint = ": reshape the targets to add the last axis, or squeeze the model's output"
     elif len(t) == len(o) + 1 and t[-1] == 1:
@@ -170,13 +178,19 @@ def _say_memory(n: Numbers) -> str:
             "smaller batch needs less.")  # fmt: skip
 
 
+def _say_empty(n: Numbers) -> str:
+    return ("A sequence has length 0: pack_padded_sequence needs every length to be at least 1. "
+            "Drop the empty sequences (and their targets) before padding, or give them a "
+            "placeholder timestep.")  # fmt: skip
+
+
 #: finding → what its numbers mean.
 SAY: dict[str, Callable[[Numbers], str]] = {
     "sample-count-mismatch": _say_samples, "feature-width-mismatch": _say_width,
     "rank-mismatch": _say_rank, "timesteps-mismatch": _say_steps,
     "ragged-sequences": _say_ragged, "target-shape-mismatch": _say_target,
     "label-out-of-range": _say_label, "non-finite-values": _say_nonfinite,
-    "missing-values": _say_missing,
+    "missing-values": _say_missing, "empty-sequences": _say_empty,
     "batch-memory": _say_memory,
 }  # fmt: skip
 
@@ -212,4 +226,6 @@ CHECK: dict[str, Callable[[Numbers], str]] = {
     "missing-values": lambda n: {"X": "dsdoctor check --x X", "y": "dsdoctor check --y Y"}.get(
         n.get("array", ""), "dsdoctor check --x X --y Y"),
     "batch-memory": _memory_command,
+    # padded data (what pack_padded_sequence takes): an empty row is all padding
+    "empty-sequences": lambda n: "dsdoctor check --x X --mask-value 0",
 }  # fmt: skip
