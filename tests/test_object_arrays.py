@@ -414,3 +414,16 @@ def test_corpus_object_arrays(name):
         data = dsdoctor.load(str(path), allow_pickle=True).read()
         assert [data[i].tolist() for i in range(3)] == [[1, 2, 3, 4], [5, 6, 7], [8, 9]]
         assert report.by_name("ragged-sequences")
+
+
+def test_in_memory_object_arrays_read_as_a_loaded_file_is():
+    """``dsdoctor.check(x=np.array(seqs, dtype=object))``: nothing is unpickled there, and the
+    array reads as the unpickled file does."""
+    report = dsdoctor.check(x=objects(LISTS))
+    assert {"ragged-sequences", "empty-sequences"} <= {f.name for f in report.findings}
+    assert not report.by_name("unsafe-pickle")
+    assert dsdoctor.pad(objects(LISTS), padding="post").lengths.tolist() == [5, 2, 0, 3, 1]
+    with pytest.raises(
+        dsdoctor.SourceError, match="element 1 is None where element 0 is a sequence"
+    ):
+        dsdoctor.check(x=objects([[1, 2], None]))
