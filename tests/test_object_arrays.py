@@ -28,7 +28,7 @@ import dsdoctor
 from dsdoctor.arrays import Ragged
 from dsdoctor.sources.objects import from_objects
 
-from .conftest import assert_clean_error, cli
+from .conftest import assert_clean_error, cli, run
 
 
 def objects(items: list) -> np.ndarray:
@@ -427,3 +427,29 @@ def test_in_memory_object_arrays_read_as_a_loaded_file_is():
         dsdoctor.SourceError, match="element 1 is None where element 0 is a sequence"
     ):
         dsdoctor.check(x=objects([[1, 2], None]))
+
+
+def test_shards_and_stdin_of_object_arrays(tmp_path):
+    (tmp_path / "s").mkdir()
+    save_npy(tmp_path / "s", LISTS[:3], "a.npy")
+    save_npy(tmp_path / "s", LISTS[3:], "b.npy")
+    report = cli("check", "--json", "--allow-pickle", "--jobs", "2", f"{tmp_path}/s/*.npy").json()
+    by = {f["name"]: f for f in report["findings"]}
+    assert by["ragged-sequences"]["evidence"]["count"] == 5 and "unsafe-pickle" in by
+    assert all("--allow-pickle" in fx["command"] for fx in by["ragged-sequences"]["fixes"])
+    r = run("check", "--json", "--allow-pickle", "-", stdin=save_npy(tmp_path, LISTS).read_bytes())
+    assert r.code == 0 and {"ragged-sequences", "unsafe-pickle"} <= {
+        f["name"] for f in r.json()["findings"]
+    }
+
+
+def test_plan_reads_an_object_array_only_with_allow_pickle(tmp_path):
+    path = save_npy(tmp_path, LISTS)
+    assert_clean_error(cli("plan", path, "--batch-size", "2"), "--allow-pickle")
+    r = cli("plan", path, "--batch-size", "2", "--allow-pickle", "--json")
+    assert r.code == 0 and r.json()["samples"] == 5
+    np.save(tmp_path / "bad.npy", objects([[1], None]), allow_pickle=True)
+    assert_clean_error(
+        cli("plan", tmp_path / "bad.npy", "--batch-size", "2", "--allow-pickle"),
+        "element 1 is None",
+    )
