@@ -453,3 +453,13 @@ def test_plan_reads_an_object_array_only_with_allow_pickle(tmp_path):
         cli("plan", tmp_path / "bad.npy", "--batch-size", "2", "--allow-pickle"),
         "element 1 is None",
     )
+
+
+def test_a_multiline_element_is_named_on_one_line(tmp_path):
+    np.save(
+        tmp_path / "t.npy",
+        objects([np.ones((2, 2)), np.array([["a", "b"], ["c", "d"]])]),
+        allow_pickle=True,
+    )
+    assert_clean_error(cli("pad", tmp_path / "t.npy", "--allow-pickle", "-o", tmp_path / "o.npy"),
+                       "element 1 (an array (array([['a', 'b'], ['c', 'd']], dtype...)) holds text")  # fmt: skip

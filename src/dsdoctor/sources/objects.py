@@ -85,6 +85,11 @@ def open_unpickled(load: Callable[[], np.ndarray], *, name: str, display: str, p
     except BadElements as exc:
         h.skip = str(exc)
         return h
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:  # subclasses of list
+        h.skip = (
+            f"its elements cannot be read as numbers ({type(exc).__name__}: {_first_line(exc)})"
+        )
+        return h
     del arr  # the Python objects: only the numbers stay
     h.data, h.dtype = data, data.dtype
     if isinstance(data, Ragged):
@@ -158,7 +163,7 @@ def _numbers(arr: np.ndarray, flat: np.ndarray) -> np.ndarray:
     """Numbers as one dense array, the dtype by numpy's promotion (``np.array`` of the values)."""
     data = np.array(arr.tolist())
     if data.shape != arr.shape or not is_numeric(data.dtype):  # an int past 64 bits stays object
-        i = next(i for i, e in enumerate(flat) if not is_numeric(np.asarray(e).dtype))
+        i = next((i for i, e in enumerate(flat) if not is_numeric(np.asarray(e).dtype)), 0)
         raise BadElements(f"element {_index(arr, i)} is {_show(flat[i])}, which no numeric dtype "
                           "holds")  # fmt: skip
     return data
@@ -169,7 +174,7 @@ def _sequences(flat: np.ndarray) -> Ragged:
     try:
         lengths = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
     except TypeError:  # a 0-d array has no len
-        i = next(i for i, e in enumerate(flat) if np.ndim(e) == 0)
+        i = next((i for i, e in enumerate(flat) if np.ndim(e) == 0), 0)
         raise BadElements(
             f"element {i} is {_show(flat[i])}, a single value, not a sequence"
         ) from None
@@ -183,7 +188,7 @@ def _sequences(flat: np.ndarray) -> Ragged:
             values = np.empty((0, *first.shape[1:]), dtype=first.dtype)
     except (ValueError, TypeError) as exc:  # DTypePromotionError is a TypeError
         raise BadElements(
-            _odd_sequence(flat, full) or f"the sequences do not join ({exc})"
+            _odd_sequence(flat, full) or f"the sequences do not join ({_first_line(exc)})"
         ) from None
     if not is_numeric(values.dtype) or len(values) != int(lengths.sum()):
         raise BadElements(
@@ -226,7 +231,7 @@ def _show(e: object) -> str:
     """An element as the messages name it: ``None``, ``a dict``, ``a string ('six')``."""
     if e is None:
         return "None"
-    text = repr(e)
+    text = " ".join(repr(e).split())  # one line, as an array's repr is not
     text = text if len(text) <= 40 else text[:37] + "..."
     name = "array" if isinstance(e, np.ndarray) else type(e).__name__
     return f"{'an' if name[:1] in 'aeiou' else 'a'} {name} ({text})"
