@@ -746,6 +746,7 @@ def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, ma
     opts = SourceOptions(**options)
     h = _plan_inputs(source, opts)
     _require_safe(h)
+    h.require_readable()  # an object array: planned only once read (--allow-pickle), never from its header
     stats = opts.executor().scan(h, ScanOptions(chunk_bytes=opts.chunk_bytes)) if h.ragged else None
     mem = parse_size(memory, what="--memory") if memory is not None else None
     return make_plan(

@@ -68,11 +68,12 @@ def option_words(options: dict[str, object]) -> list[str]:
 
 
 def reading_words(h: ArrayHandle) -> list[str]:
-    """The CSV dialect options a source was read with that were given rather than sniffed
-    (``--no-header``, ``--delimiter tab``): the repair must read the file the same way."""
+    """The options a source was read with that the repair must be given to read it the same way:
+    ``--allow-pickle`` for an object array read by unpickling it, and the CSV dialect options
+    given rather than sniffed (``--no-header``, ``--delimiter tab``)."""
     dialect = h.layout.get("dialect") or {}
     sniffed = str(dialect.get("sniffed", "")).split("+")
-    words: list[str] = []
+    words: list[str] = ["--allow-pickle"] if h.pickled and not h.unsafe else []
     if "delimiter" in dialect and "delimiter" not in sniffed:
         names = {"\t": "tab", " ": "space"}
         words += ["--delimiter", names.get(dialect["delimiter"], dialect["delimiter"])]

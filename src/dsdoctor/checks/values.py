@@ -300,19 +300,46 @@ class UnsafePickle(Check):
     How to repair:
     Re-save the data as numbers: ragged sequences as values + lengths in an .npz
     (``np.savez(f, seq=np.concatenate(seqs), seq_lengths=lengths)``) or a Parquet list column.
-    dsdoctor never unpickles unless you pass ``--allow-pickle`` for a file you trust.
+    dsdoctor never unpickles unless you pass ``--allow-pickle`` for a file you trust; then it
+    reads the array whole (a pickle cannot be read in parts) as ragged sequences when every
+    element is a list, tuple or array of numbers (``pad`` and ``bucket`` take it), as numbers
+    when every element is a number, as text labels when every one is a string, and still warns.
+    Any other element (None among lists, a string inside a sequence, timesteps of another shape)
+    is named in an error finding, and the array is not read.
 
     Example:
     dsdoctor check --x sequences.npy
+    dsdoctor check --x sequences.npy --allow-pickle
     """
 
     code, name, severity, family = "DS403", "unsafe-pickle", Severity.ERROR, "values"
     template = "{x_name} is an object array ({dtype}, shape {shape}): loading it would unpickle Python objects; not read"
+    unpickled = ("{x_name} is an object array unpickled with --allow-pickle, which "
+                 "runs any code it holds; read as {read_as}. Re-save it without pickle ({resave})")  # fmt: skip
+    unreadable = ("{x_name} is an object array (shape {shape}) unpickled with --allow-pickle but not "
+                  "read: {reason}")  # fmt: skip
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         for s in ctx.subjects:
             h = s.handle
-            if h.pickled and h.unsafe:
+            if not h.pickled:
+                continue
+            evidence: dict = {"dtype": str(h.dtype), "shape": list(h.shape)}
+            if h.unsafe:
+                yield self.finding([s], evidence, x_name=s.name)
+            elif h.skip:
+                yield self.finding([s], {**evidence, "unpickled": True, "reason": h.skip},
+                                   template=self.unreadable, x_name=s.name)  # fmt: skip
+            else:
+                ragged = h.ragged
                 yield self.finding(
-                    [s], {"dtype": str(h.dtype), "shape": list(h.shape)}, x_name=s.name
-                )
+                    [s],
+                    {**evidence, "unpickled": True,
+                     "read_as": "sequences" if ragged else "text" if h.categorical else "numbers"},
+                    severity=Severity.WARNING, template=self.unpickled, x_name=s.name,
+                    read_as=(f"{h.n:,} variable-length sequences of {h.dtype}" if ragged else
+                             "text labels" if h.categorical else f"numbers ({h.dtype})"),
+                    resave=("values + lengths in an .npz, or a Parquet list column" if ragged
+                            else "a Parquet column" if h.categorical
+                            else f"np.save(f, arr.astype('{h.dtype}'))"),
+                )  # fmt: skip

@@ -127,4 +127,12 @@ def result(
     dtype: npt.DTypeLike,
     **details: Any,
 ) -> RepairResult:
-    return RepairResult(op, h.source, outputs, list(shape), str(np.dtype(dtype)), details)
+    warnings = [unpickled_warning(h)] if h.pickled else []
+    return RepairResult(op, h.source, outputs, list(shape), str(np.dtype(dtype)), details, warnings)
+
+
+def unpickled_warning(h: ArrayHandle) -> str:
+    """What a repair of an object array read with ``--allow-pickle`` says (SPEC: never unpickled
+    without the flag, and then with a warning)."""
+    return (f"{h.source} is an object array, unpickled because of --allow-pickle (unpickling runs "
+            "any code the file holds); the output loads without pickle")  # fmt: skip

@@ -43,6 +43,14 @@ class MemoryArray(ArrayHandle):
 def as_handle(obj, name: str) -> MemoryArray:
     """Wrap a numpy array, a :class:`Ragged`, a list of sequences or a pyarrow ListArray."""
     data = to_data(obj)
+    reason = None
+    if isinstance(data, np.ndarray) and data.dtype.hasobject and not _object_text(data):
+        from .objects import BadElements, from_objects
+
+        try:  # sequences or numbers as Python objects: what an unpickled .npy would give
+            data = from_objects(data)
+        except BadElements as exc:
+            reason = str(exc)
     if isinstance(data, Ragged):
         shape: tuple = (len(data), None, *data.inner_shape)
     else:
@@ -52,8 +60,8 @@ def as_handle(obj, name: str) -> MemoryArray:
     h.data = data
     if isinstance(data, np.ndarray) and _object_text(data):
         h.categorical = True  # str (or None) objects in memory: class labels, nothing unpickled
-    elif data.dtype.hasobject:
-        h.skip = "an object array; convert it to numbers (or a list of arrays for sequences)"
+    elif reason is not None:
+        h.skip = reason
     elif isinstance(data, np.ndarray) and is_text(data.dtype, data.shape):
         h.categorical = True  # class labels as text
     elif not is_numeric(data.dtype):

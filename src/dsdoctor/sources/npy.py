@@ -178,9 +178,6 @@ class NpyArray(ArrayHandle):
     fortran: bool = False
 
     def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
-        if self.dtype.hasobject:  # only reachable with --allow-pickle
-            yield from self._pickled_chunks(chunk_bytes)
-            return
         if not self.shape:
             yield check_bool(self._read_block(0, 1).reshape(()), self.source)
             return
@@ -194,7 +191,7 @@ class NpyArray(ArrayHandle):
         of zeros (read, they are zeros): a 16 TiB file with nothing on disk scans at once."""
         from ..interrupts import check
 
-        if (self.dtype.hasobject or not self.shape or (self.fortran and self.ndim > 1)
+        if (not self.shape or (self.fortran and self.ndim > 1)
                 or 0 in self.shape or self.row_bytes == 0):  # fmt: skip
             yield from self.chunks(chunk_bytes)
             return
@@ -239,24 +236,28 @@ class NpyArray(ArrayHandle):
             fp.seek(self.offset + start * self.dtype.itemsize)
             return np.fromfile(fp, dtype=self.dtype, count=count)
 
-    def _pickled_chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
-        arr = np.load(self.path, allow_pickle=True)
-        yield arr
 
-
-def open_npy(path: Path, display: str, *, allow_pickle: bool = False) -> NpyArray:
+def open_npy(path: Path, display: str, *, allow_pickle: bool = False) -> ArrayHandle:
     size = path.stat().st_size
     with open(path, "rb") as fp:
         shape, fortran, dtype = read_header(fp, display)
         offset = fp.tell()
+    if dtype.hasobject and allow_pickle:  # the user trusts the file: sequences, numbers or text
+        from .objects import open_unpickled, unpickle
+
+        def load() -> np.ndarray:
+            with open(path, "rb") as fp:
+                return unpickle(fp)
+
+        return open_unpickled(load, name="", display=display, path=path, format="npy",
+                              shape=shape, disk_bytes=size,
+                              layout={"order": "F" if fortran else "C", "header_bytes": offset})  # fmt: skip
     handle = NpyArray(name="", source=display, path=path, format="npy", shape=shape,
                       dtype=dtype, disk_bytes=size)  # fmt: skip
     handle.offset, handle.fortran = offset, fortran
     handle.layout = {"order": "F" if fortran else "C", "header_bytes": offset}
-    if dtype.hasobject:
-        handle.pickled = True
-        if not allow_pickle:
-            handle.unsafe = unsafe_message(display, dtype)
+    if dtype.hasobject:  # never unpickled without --allow-pickle
+        handle.pickled, handle.unsafe = True, unsafe_message(display, dtype)
         return handle
     need = declared_bytes(shape, dtype)
     have = size - offset

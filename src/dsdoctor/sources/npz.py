@@ -83,10 +83,6 @@ class NpzMember(ArrayHandle):
         return fp
 
     def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
-        if self.dtype.hasobject:  # only with --allow-pickle
-            with np.load(self.path, allow_pickle=True) as z:
-                yield z[self.zinfo.filename[:-4]]
-            return
         if self.layout.get("order") == "F" and self.ndim > 1:
             yield from self._fortran_chunks(chunk_bytes)
             return
@@ -238,7 +234,7 @@ class NpzMember(ArrayHandle):
 class NpzRagged(ArrayHandle):
     """Flat values member + lengths (or offsets) member, as one ragged array."""
 
-    values: NpzMember
+    values: ArrayHandle
     offsets: np.ndarray
 
     def _chunks(self, chunk_bytes: int) -> Iterator[Ragged]:
@@ -316,7 +312,7 @@ class NpzSource(Source):
             raise
         self._arrays = self._pair_ragged(members)
 
-    def _member(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> NpzMember:
+    def _member(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> ArrayHandle:
         name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
         display = f"{self.display}:{name}"
         with zf.open(info) as fp:
@@ -327,10 +323,10 @@ class NpzSource(Source):
         m.zinfo, m.header_bytes, m.archive = info, header_bytes, self._archive
         m.layout = {"order": "F" if fortran else "C",
                     "compression": "deflate" if info.compress_type else "stored"}  # fmt: skip
-        if dtype.hasobject:
-            m.pickled = True
-            if not self.allow_pickle:
-                m.unsafe = unsafe_message(display, dtype)
+        if dtype.hasobject and self.allow_pickle:  # trusted: sequences, numbers or text
+            return self._unpickled(m)
+        if dtype.hasobject:  # never unpickled without --allow-pickle
+            m.pickled, m.unsafe = True, unsafe_message(display, dtype)
             return m
         need = declared_bytes(shape, dtype)
         if need + header_bytes > info.file_size:
@@ -350,11 +346,23 @@ class NpzSource(Source):
             m.skip = f"dtype {dtype} is not numeric; dsdoctor checks numeric arrays"
         return m
 
-    def _pair_ragged(self, members: dict[str, NpzMember]) -> list[ArrayHandle]:
+    def _unpickled(self, m: NpzMember) -> ArrayHandle:
+        """An object member, unpickled whole and read as sequences, numbers or text
+        (:mod:`.objects`)."""
+        from .objects import open_unpickled, unpickle
+
+        def load() -> np.ndarray:
+            with self._archive.open(m.zinfo) as fp:
+                return unpickle(fp)
+
+        return open_unpickled(load, name=m.name, display=m.source, path=self.path, format="npz",
+                              shape=m.dense_shape, layout=m.layout, disk_bytes=m.disk_bytes)  # fmt: skip
+
+    def _pair_ragged(self, members: dict[str, ArrayHandle]) -> list[ArrayHandle]:
         by_name = {m.name: m for m in members.values()}
-        partners: dict[str, tuple[NpzMember, str]] = {}
+        partners: dict[str, tuple[ArrayHandle, str]] = {}
         for name, m in by_name.items():
-            if m.skip or m.unsafe or not m.shape:
+            if m.skip or m.unsafe or not m.shape or m.pickled:
                 continue
             for suffix in ("_lengths", "_offsets"):
                 if name + suffix in by_name:
@@ -367,7 +375,7 @@ class NpzSource(Source):
             if name not in consumed
         ]
 
-    def _ragged(self, values: NpzMember, partner: NpzMember, suffix: str) -> NpzRagged:
+    def _ragged(self, values: ArrayHandle, partner: ArrayHandle, suffix: str) -> NpzRagged:
         index = partner.read_dense()
         if index.ndim != 1 or index.dtype.kind not in "iu":
             raise SourceError(f"{partner.source} must be a 1-D integer array of {suffix[1:]}")

@@ -154,6 +154,9 @@ class ShardedSource(Source):
                          disk_bytes=sum(s.disk_bytes or 0 for s in shards))  # fmt: skip
         h.shards = shards
         h.categorical = first.categorical
+        h.pickled = any(
+            s.pickled for s in shards
+        )  # unpickled (--allow-pickle): warned, fixes say so
         h.origin = self.origin
         h.shard_sources = [f + suffix for f in self.files]
         h.layout = {
