@@ -212,8 +212,10 @@ def exact_medians(
                 ranks[j, t] -= int(cum[d - 1]) if d else 0
                 prefix[j, t] = (prefix[j, t] << np.uint64(bits)) | np.uint64(d)
     low, high = _floats(prefix[:, 0]), _floats(prefix[:, 1])
+    # the middle value itself when there is one (an odd count, or equal middles): (x + x) / 2
+    # overflows to inf for x past half the float range; two different middles average as numpy's
     return [
-        float((lo + hi) / 2) + 0.0 if c else None
+        (float(lo) if lo == hi else float((lo + hi) / 2)) + 0.0 if c else None
         for lo, hi, c in zip(low, high, counts, strict=True)
     ]
 
