@@ -46,6 +46,7 @@ from ._options import (
     StrategyOpt,
     TargetOpt,
     TimestepsOpt,
+    VocabSizeOpt,
     VocabularyOpt,
     XOpt,
     YOpt,
@@ -543,6 +544,7 @@ def repair(
     timesteps: TimestepsOpt = None,
     classes: ClassesOpt = None,
     mask_value: MaskValueOpt = None,
+    vocab_size: VocabSizeOpt = None,
     batch_size: BatchSizeOpt = None,
     memory: MemoryOpt = None,
     each: EachSourceOpt = False,
@@ -564,7 +566,7 @@ def repair(
     from ..render.progress import progress
 
     outcome = run_repair(*(sources or []), outdir=output, allow=allow, force=force, x=x, y=y, input_shape=input_shape,
-                      features=features, timesteps=timesteps, classes=classes, mask_value=mask_value,
+                      features=features, timesteps=timesteps, classes=classes, mask_value=mask_value, vocab_size=vocab_size,
                       batch_size=batch_size, memory=memory, format=format, target=target,
                       allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter,
                       header=header, decimal=decimal, chunk_size=chunk_size, each=each,
