@@ -401,6 +401,12 @@ def render_repair(result, *, no_color: bool = False) -> None:
         pairs = list(fill.items()) if isinstance(fill, dict) else list(enumerate(fill))
         shown = ", ".join(f"{k}={v}" for k, v in pairs[:10]) + (" …" if len(pairs) > 10 else "")
         out.print(f"  {d['strategy']}: {escape(shown)}")
+    if result.operation == "shift":
+        out.print(f"  ids {d['min_id']}…{d['max_id']} → {d['min_id'] + d['by']}…{d['max_id'] + d['by']} "
+                  f"({d['ids']:,} ids); padding: {escape(d['padding'])}")  # fmt: skip
+        v = d["vocab_size"]
+        out.print(f"  [bold]new vocabulary size {v}[/]: set Embedding(input_dim={v}) — Keras "
+                  f"Embedding({v}, dim, mask_zero=True), PyTorch nn.Embedding({v}, dim, padding_idx=0)")  # fmt: skip
     for w in result.warnings:
         err.print(f"[yellow]dsdoctor: warning:[/] {escape(w)}")
 
