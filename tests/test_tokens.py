@@ -148,6 +148,9 @@ def test_shift_without_a_mask_shifts_everything_and_says_so(tmp_path):
     r = cli("shift", tmp_path / "ids.npy", "-o", tmp_path / "s.npy")
     assert r.code == 0 and "no mask: every position" in r.stderr
     assert np.load(tmp_path / "s.npy").tolist() == [[2, 3], [1, 4]]
+    # .npy has no room for metadata: the provenance, new vocabulary size included, is beside it
+    assert read_provenance(str(tmp_path / "s.npy"))["options"]["new_vocab_size"] == 5
+    assert (tmp_path / "s.dsdoctor.json").is_file()
 
 
 def test_shift_by_k_and_a_given_vocabulary(tmp_path):

@@ -26,8 +26,9 @@ is the one validation of :func:`shift` (in memory) and :func:`shift_file`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -236,8 +237,9 @@ def shift_file(src: Any, out: str, *, by: int = 1, vocab_size: int | None = None
              **({"mask": real} if real is not None else {})}
             for c, real in _chunks(h, m, chunk_bytes)
         )  # fmt: skip
-        outputs = write_blocks(out, specs, blocks, main="data", force=force, inputs=inputs,
-                               prov=prov, chunk_bytes=chunk_bytes)  # fmt: skip
+        outputs = _with_sidecar(dest, prov, lambda: write_blocks(
+            out, specs, blocks, main="data", force=force, inputs=inputs, prov=prov,
+            chunk_bytes=chunk_bytes))  # fmt: skip
     done = result("shift", h, outputs, shape, dtype, by=k, ids=ids.count, min_id=ids.low,
                   max_id=ids.high, vocab_size_before=vocab, vocab_size=new_vocab,
                   padding=padding, pad_id=PAD_ID if m is not None else None,
@@ -252,6 +254,20 @@ def shift_file(src: Any, out: str, *, by: int = 1, vocab_size: int | None = None
             "give the mask (--mask SRC, as pad writes it) so the padding becomes 0"
         )
     return done
+
+
+def _with_sidecar(dest: Any, prov: dict, write: Callable[[], list[str]]) -> list[str]:
+    """``write()``, and for a ``.npy`` output (no room for metadata) the provenance — the new
+    vocabulary size with it — as ``OUT.dsdoctor.json`` beside it, in the same atomic group."""
+    if dest.format != "npy":
+        return write()
+    from ..sinks.atomic import beside
+    from ..sinks.provenance import provenance_record, sidecar, to_json
+
+    side = Path(sidecar(dest.path))
+    with beside(dest.path, {side: (to_json(provenance_record(prov)) + "\n").encode("utf-8")}):
+        outputs = write()
+    return [*outputs, str(side)]
 
 
 def _chunks(
