@@ -273,6 +273,13 @@ def test_negative_ids_and_dense_and_npz_inputs(tmp_path):
     assert g["evidence"]["above"] == 1 and g["evidence"]["max"] == 7
 
 
+def test_ids_of_a_list_column_holding_nulls_are_checked_too(tmp_path):
+    p = tmp_path / "holes.parquet"
+    pq.write_table(pa.table({"t": pa.array([[1, None, 12], [3]], pa.list_(pa.int32()))}), p)
+    (f,) = [f for f in findings(f"{p}:t", "--vocab-size", "10") if f["code"] == "DS306"]
+    assert f["evidence"]["above"] == 1 and f["evidence"]["max"] == 12
+
+
 def test_vocab_size_reads_only_integer_inputs_not_targets():
     report = dsdoctor.check(x=np.full((4, 3), 9.0), y=np.array([0, 9, 9, 9]), vocab_size=5)
     assert "token-id-out-of-range" not in {f.name for f in report.findings}

@@ -90,7 +90,7 @@ class ArrayStats:
             self._update_categories(data)
         if opts.labels:
             self._update_labels(data, opts.classes)
-        if opts.vocab_size is not None and data.dtype.kind in "iu" and data.size:
+        if opts.vocab_size is not None and data.dtype.kind in "iuf" and data.size:
             self._update_ids(data, opts.vocab_size)
 
     def update_fill(self, fill: FillRows, opts: ScanOptions) -> None:
@@ -204,7 +204,12 @@ class ArrayStats:
 
     def _update_ids(self, data: np.ndarray, vocab_size: int) -> None:
         """Token ids an ``Embedding(input_dim=vocab_size)`` cannot look up; counted only when
-        the chunk's extremes say some exist (a clean chunk costs two reductions)."""
+        the chunk's extremes say some exist (a clean chunk costs two reductions). Floats are
+        integer ids read with nulls (a Parquet list holding one): NaN is neither."""
+        if data.dtype.kind == "f":
+            self.ids_negative += int(np.count_nonzero(data < 0))
+            self.ids_above_vocab += int(np.count_nonzero(data >= vocab_size))
+            return
         if data.dtype.kind == "i" and data.min() < 0:
             self.ids_negative += int(np.count_nonzero(data < 0))
         if data.max() >= vocab_size:
