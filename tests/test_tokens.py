@@ -273,6 +273,19 @@ def test_negative_ids_and_dense_and_npz_inputs(tmp_path):
     assert g["evidence"]["above"] == 1 and g["evidence"]["max"] == 7
 
 
+def test_padding_minus_one_with_pads_mask_is_fixed_by_shift(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    tokens_parquet(tmp_path)
+    assert cli("pad", "tokens.parquet:tokens", "--value", "-1", "-o", "p.npy").code == 0
+    (f,) = [f for f in findings("p.npy", "--vocab-size", "10") if f["code"] == "DS306"]
+    (fix,) = f["fixes"]
+    assert (
+        fix["command"] == "dsdoctor shift p.npy --vocab-size 10 --mask p.mask.npy -o p.shifted.npy"
+    )
+    assert cli(*fix["command"].split()[1:]).code == 0
+    assert not [f for f in findings("p.shifted.npy", "--vocab-size", "11") if f["code"] == "DS306"]
+
+
 def test_ids_of_a_list_column_holding_nulls_are_checked_too(tmp_path):
     p = tmp_path / "holes.parquet"
     pq.write_table(pa.table({"t": pa.array([[1, None, 12], [3]], pa.list_(pa.int32()))}), p)

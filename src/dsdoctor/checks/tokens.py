@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..findings import Finding, Severity
+from ..findings import Finding, Fix, Severity
+from . import fixes
 from .base import Check, Context, Subject
 
 
@@ -76,5 +77,19 @@ class TokenIdOutOfRange(Check):
                              "refused by PyTorch: pad with 0 after `dsdoctor shift`")  # fmt: skip
             evidence = {"count": count, "negative": st.ids_negative, "above": st.ids_above_vocab,
                         "min": lo, "max": hi, "vocab_size": vocab}  # fmt: skip
-            yield self.finding([s], evidence, x_name=s.name, detail=", ".join(parts),
-                               hint="; " + "; ".join(hints))  # fmt: skip
+            yield self.finding([s], evidence, self._fixes(s, vocab), x_name=s.name,
+                               detail=", ".join(parts), hint="; " + "; ".join(hints))  # fmt: skip
+
+    @staticmethod
+    def _fixes(s: Subject, vocab: int) -> list[Fix]:
+        """Negative ids that are padding (``pad --value -1``), with the mask ``pad`` wrote beside
+        them and every real id below V: ``shift`` makes the padding 0 and the ids 1 … V."""
+        from ..sources.siblings import pad_mask_of
+
+        st = s.stats
+        if st is None or not st.ids_negative or st.ids_above_vocab:
+            return []
+        mask = pad_mask_of(s.handle)
+        if mask is None:
+            return []
+        return [fixes.shift(s.handle, vocab=vocab + 1, vocab_size=vocab, mask=mask.source)]
