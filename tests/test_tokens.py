@@ -143,6 +143,30 @@ def test_shift_padding_minus_one_becomes_zero_with_an_explicit_mask(tmp_path):
     assert data.min() == 0 and (data[~mask] == 0).all() and data[mask].min() == 1
 
 
+@pytest.mark.parametrize("side", ["pre", "post"])
+def test_shift_padded_data_by_its_lengths_and_side(tmp_path, side):
+    """pad --no-mask leaves the lengths: with the side it was padded on they tell the padding."""
+    src = tokens_parquet(tmp_path)
+    assert cli("pad", f"{src}:tokens", "--padding", side, "--value", "-1", "--no-mask",
+               "-o", tmp_path / "p.npy").code == 0  # fmt: skip
+    padded, lengths = np.load(tmp_path / "p.npy"), np.load(tmp_path / "p.lengths.npy")
+    r = shifted_result(tmp_path / "p.npy", "--lengths", tmp_path / "p.lengths.npy",
+                       "--padding", side, "-o", tmp_path / "s.npz")  # fmt: skip
+    assert r["details"]["lengths"] == str(tmp_path / "p.lengths.npy")
+    with np.load(tmp_path / "s.npz") as z:
+        data = z["data"]
+        assert (z["lengths"] == lengths).all()
+    assert (data == np.where(padded == -1, 0, padded + 1)).all()
+    memory = dsdoctor.shift(padded, lengths=lengths, padding=side)
+    assert (memory.data == data).all() and memory.vocab_size == r["details"]["vocab_size"]
+    other = "post" if side == "pre" else "pre"
+    wrong = cli("shift", tmp_path / "p.npy", "--lengths", tmp_path / "p.lengths.npy",
+                "--padding", other, "-o", tmp_path / "w.npy")  # fmt: skip
+    assert_clean_error(wrong, f"is the data {side}-padded (--padding {side})?")
+    with pytest.raises(RepairError, match=f"--padding {side}"):
+        dsdoctor.shift(padded, lengths=lengths, padding=other)
+
+
 def test_shift_without_a_mask_shifts_everything_and_says_so(tmp_path):
     np.save(tmp_path / "ids.npy", np.array([[1, 2], [0, 3]], dtype=np.int64))
     r = cli("shift", tmp_path / "ids.npy", "-o", tmp_path / "s.npy")
@@ -206,6 +230,17 @@ def test_mask_refusals(tmp_path):
     assert_clean_error(r, "a boolean array of shape (5, 3)")
     with pytest.raises(UsageError):
         dsdoctor.shift([[1, 2], [3]], mask=np.ones((2, 2), bool))
+    np.save(tmp_path / "n.npy", np.ones(4, np.int64))
+    r = cli("shift", tmp_path / "d.npy", "--lengths", tmp_path / "n.npy", "-o", tmp_path / "o.npy")
+    assert_clean_error(r, "integers of shape (5,), one per sequence")
+    r = cli("shift", tmp_path / "d.npy", "--lengths", tmp_path / "n.npy", "--mask",
+            tmp_path / "m.npy", "-o", tmp_path / "o.npy")  # fmt: skip
+    assert_clean_error(r, "give --mask or --lengths, not both")
+    np.save(tmp_path / "long.npy", np.full(5, 4))
+    r = cli(
+        "shift", tmp_path / "d.npy", "--lengths", tmp_path / "long.npy", "-o", tmp_path / "o.npy"
+    )
+    assert_clean_error(r, "lengths from 4 to 4, but the data has 3 timesteps")
 
 
 def test_shift_never_overwrites_without_force(tmp_path):

@@ -539,6 +539,15 @@ def shift(
             metavar="SRC",
         ),
     ] = None,
+    lengths: Annotated[
+        str | None,
+        typer.Option(
+            "--lengths",
+            help="The (N,) lengths of padded data (instead of --mask), with --padding the side.",
+            metavar="SRC",
+        ),
+    ] = None,
+    padding: PaddingOpt = "pre",
     force: ForceOpt = False,
     format: SourceFormatOpt = None,
     target: TargetOpt = None,
@@ -554,9 +563,10 @@ def shift(
     """Shift integer token ids by K (default 1) so the padding/mask id 0 is free, and print the
     new vocabulary size for Embedding(input_dim=…). Ragged sequences (Parquet list columns, npz,
     HDF5 variable-length) are all real ids; padded data keeps its padding at 0 where its mask
-    is False. A dtype too small for the largest id + K is widened. Lossless."""
+    is False (or past its lengths). A dtype too small for the largest id + K is widened. Lossless."""
     return _run("shift", src, output, chunk_size, json_, no_color, by=by, vocab_size=vocab_size,
-                mask=mask, force=force, format=format, target=target, allow_pickle=allow_pickle,
+                mask=mask, lengths=lengths, padding=padding, force=force, format=format,
+                target=target, allow_pickle=allow_pickle,
                 follow_external=follow_external, delimiter=delimiter, header=header,
                 decimal=decimal)  # fmt: skip
 

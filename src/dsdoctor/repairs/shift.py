@@ -9,6 +9,10 @@ Which positions are padding, and stay padding (written as 0):
 - dense data with a mask (``--mask SRC``, or the mask ``pad`` wrote beside it, found by its name:
   :mod:`dsdoctor.sources.siblings`): the positions where the mask is False, whatever value they
   held (0, -1, …), become 0; the mask is written beside the output;
+- dense data with lengths (``--lengths SRC`` and ``--padding pre|post``, the side it was padded
+  on, pre by default as ``pad``'s): the positions past each length become 0; the lengths are
+  written beside the output. Positions called padding that hold more than one value are
+  refused: the data is padded on the other side;
 - dense data without a mask: none — every position is shifted, and the result warns that
   padding, if there is any, is shifted too.
 
@@ -37,7 +41,7 @@ from ..arrays import Ragged
 from ..errors import OutputError, RepairError, UsageError
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
 from ..units import format_shape, parse_count
-from .base import dense, memory_handle, option, ragged, result, source_handle
+from .base import check_sides, dense, memory_handle, option, ragged, result, source_handle
 from .frames import aligned
 from .result import RepairResult
 from .write import input_paths, provenance, write_blocks
@@ -60,13 +64,22 @@ class Shifted:
 
 @dataclass
 class IdRange:
-    """The real ids seen in the first pass."""
+    """The real ids seen in the first pass, and the values at padding positions."""
 
     count: int = 0
     low: int | None = None
     high: int | None = None
     negative: int = 0
     nulls: int = 0
+    pad_low: int | None = None
+    pad_high: int | None = None
+
+    def add_padding(self, values: np.ndarray) -> None:
+        """The values where the lengths say padding is: one value (pad's), if the side is right."""
+        if values.size:
+            lo, hi = int(values.min()), int(values.max())
+            self.pad_low = lo if self.pad_low is None else min(self.pad_low, lo)
+            self.pad_high = hi if self.pad_high is None else max(self.pad_high, hi)
 
     def add(self, values: np.ndarray) -> None:
         if values.dtype.kind == "f":  # integers read with nulls (a Parquet list holding nulls)
@@ -83,10 +96,56 @@ class IdRange:
         self.high = hi if self.high is None else max(self.high, hi)
 
 
-def validate(
-    h: ArrayHandle, *, by: Any, vocab_size: Any, mask: ArrayHandle | None
-) -> tuple[int, int | None]:
-    """``(K, V)``: the shift and the old vocabulary size, or the refusal (no data read)."""
+@dataclass
+class Positions:
+    """Where the real ids of padded (N, T) data are: a mask (True on real ids), or lengths with
+    the side the data was padded on (``pre``: the last L positions are real; ``post``: the
+    first L)."""
+
+    handle: ArrayHandle
+    role: str  # "mask" | "lengths": also the name of the sibling written beside the output
+    side: str | None = None
+    found: bool = False  # the mask pad wrote beside the data, found by its name
+
+    def real(self, part: np.ndarray, steps: int) -> np.ndarray:
+        """The (n, T) mask of real ids of these rows (``part``: the rows of the mask/lengths)."""
+        if self.role == "mask":
+            return part
+        lengths = part.astype(np.int64, copy=False)
+        if lengths.size and (lengths.min() < 0 or lengths.max() > steps):
+            raise RepairError(
+                f"--lengths {self.handle.source} holds lengths from {int(lengths.min())} to "
+                f"{int(lengths.max())}, but the data has {steps} timesteps; nothing was written"
+            )
+        at = np.arange(steps)
+        if self.side == "post":
+            return at < lengths[:, None]
+        return at >= steps - lengths[:, None]
+
+    def check_padding(self, ids: IdRange, source: str) -> None:
+        """Refuse lengths whose padding positions hold more than one value: the data is padded
+        on the other side (or the lengths are another array's)."""
+        if self.role == "lengths" and ids.pad_low is not None and ids.pad_low != ids.pad_high:
+            other = "post" if self.side == "pre" else "pre"
+            raise RepairError(
+                f"the positions of {source} that --lengths {self.handle.source} with --padding "
+                f"{self.side} calls padding hold different values ({ids.pad_low} … "
+                f"{ids.pad_high}), where pad writes one: is the data {other}-padded "
+                f"(--padding {other})? nothing was written"
+            )
+
+    def describe(self) -> str:
+        if self.role == "mask":
+            return f"where {self.handle.source} is False (written as {PAD_ID})"
+        return (f"past the lengths in {self.handle.source} ({self.side}-padded; written as "
+                f"{PAD_ID})")  # fmt: skip
+
+
+def validate(h: ArrayHandle, *, by: Any, vocab_size: Any, mask: ArrayHandle | None = None,
+             lengths: ArrayHandle | None = None, padding: str = "pre",
+             found: bool = False) -> tuple[int, int | None, Positions | None]:  # fmt: skip
+    """``(K, V, positions)``: the shift, the old vocabulary size and where the real ids of
+    padded data are (None: every element is real), or the refusal (no data read)."""
     if h.dtype.kind not in "iu":
         what = "booleans" if h.dtype.kind == "b" else f"{h.dtype} values"
         raise RepairError(
@@ -97,12 +156,18 @@ def validate(
         raise RepairError(f"{h.source} is a single value (a 0-d array), not sequences of ids")
     k = option(parse_count, "--by", by, low=1)
     v = None if vocab_size is None else option(parse_count, "--vocab-size", vocab_size, low=1)
+    if mask is not None and lengths is not None:
+        raise UsageError("give --mask or --lengths, not both")
+    check_sides(padding=padding)
+    given = mask if mask is not None else lengths
+    if given is None:
+        return k, v, None
+    if h.ragged:
+        raise UsageError(
+            f"{h.source} holds variable-length sequences, where every element is a real id; "
+            f"--{'mask' if mask is not None else 'lengths'} is for padded (dense) data"
+        )
     if mask is not None:
-        if h.ragged:
-            raise UsageError(
-                f"{h.source} holds variable-length sequences, where every element is a real id; "
-                "--mask is for padded (dense) data"
-            )
         want = tuple(h.shape[:2])
         if h.ndim < 2 or mask.ragged or tuple(mask.shape) != want or mask.dtype.kind != "b":
             raise RepairError(
@@ -110,7 +175,16 @@ def validate(
                 f"{h.source} is a boolean array of shape {format_shape(want)}, True on real "
                 "timesteps (what pad and mask write)"
             )
-    return k, v
+        return k, v, Positions(mask, "mask", found=found)
+    assert lengths is not None
+    if h.ndim < 2 or lengths.ragged or tuple(lengths.shape) != tuple(h.shape[:1]) or \
+            lengths.dtype.kind not in "iu":  # fmt: skip
+        raise RepairError(
+            f"--lengths {lengths.source} is {format_shape(lengths.shape)} {lengths.dtype}; the "
+            f"lengths of {h.source} are integers of shape ({h.shape[0]},), one per sequence "
+            "(what pad writes)"
+        )
+    return k, v, Positions(lengths, "lengths", side=padding)
 
 
 def check_range(ids: IdRange, source: str, k: int, vocab: int | None, dtype: np.dtype,
@@ -172,18 +246,27 @@ def real_values(block: np.ndarray | Ragged, real: np.ndarray | None) -> np.ndarr
     return block if real is None else block[real]
 
 
-def shift(data: Any, *, by: int = 1, vocab_size: int | None = None, mask: Any = None) -> Shifted:
-    """Shift token ids in memory (an integer array, a list of id sequences, a Ragged); ``mask``
-    ((N, T) booleans, True on real tokens) keeps padding at 0. Refused as :func:`shift_file`
-    refuses."""
+def shift(data: Any, *, by: int = 1, vocab_size: int | None = None, mask: Any = None,
+          lengths: Any = None, padding: str = "pre") -> Shifted:  # fmt: skip
+    """Shift token ids in memory (an integer array, a list of id sequences, a Ragged). Padded
+    data keeps its padding at 0 given ``mask`` ((N, T) booleans, True on real ids) or
+    ``lengths`` with ``padding`` (the side, pre — pad's default — or post). Refused as
+    :func:`shift_file` refuses."""
     h = memory_handle(data)
     m = None if mask is None else memory_handle(np.asarray(mask))
-    k, vocab = validate(h, by=by, vocab_size=vocab_size, mask=m)
+    n = None if lengths is None else memory_handle(np.asarray(lengths))
+    k, vocab, where = validate(h, by=by, vocab_size=vocab_size, mask=m, lengths=n,
+                               padding=padding)  # fmt: skip
     whole = h.read()
-    real = None if m is None else dense(m.read())
+    real = None
+    if where is not None:
+        real = where.real(dense(where.handle.read()), int(h.shape[1] or 0))
     ids = IdRange()
     ids.add(real_values(whole, real))
-    new_vocab, dtype = check_range(ids, h.source, k, vocab, h.dtype, m is not None)
+    if where is not None and real is not None and where.role == "lengths":
+        ids.add_padding(dense(whole)[~real])
+        where.check_padding(ids, h.source)
+    new_vocab, dtype = check_range(ids, h.source, k, vocab, h.dtype, where is not None)
     if isinstance(whole, Ragged):
         values = shifted(whole.window(), k, dtype, None)
         return Shifted(Ragged(values, whole.offsets - whole.offsets[0]), new_vocab, dtype)
@@ -191,36 +274,48 @@ def shift(data: Any, *, by: int = 1, vocab_size: int | None = None, mask: Any = 
 
 
 def shift_file(src: Any, out: str, *, by: int = 1, vocab_size: int | None = None,
-               mask: Any = None, force: bool = False, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+               mask: Any = None, lengths: Any = None, padding: str = "pre",
+               force: bool = False, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
                **source_options: Any) -> RepairResult:  # fmt: skip
-    """Shift ``src``'s token ids into ``out`` (two streamed passes). ``mask``: the (N, T) mask
-    of padded data (``PATH[:SELECTOR]``); by default the one ``pad`` wrote beside ``src``."""
+    """Shift ``src``'s token ids into ``out`` (two streamed passes). For padded data, ``mask``
+    (``PATH[:SELECTOR]`` of its (N, T) mask) or ``lengths`` with ``padding`` say where the real
+    ids are; by default the mask ``pad`` wrote beside ``src``."""
     from ..sinks import parse_destination
     from ..sources.siblings import pad_mask_of
 
     h = source_handle(src, **source_options)
     m = None if mask is None else source_handle(mask, **source_options)
-    found = m is None and not h.ragged
+    n = None if lengths is None else source_handle(lengths, **source_options)
+    found = m is None and n is None and not h.ragged
     if found:
         m = pad_mask_of(h, **source_options)
-    k, vocab = validate(h, by=by, vocab_size=vocab_size, mask=m)
+    k, vocab, where = validate(h, by=by, vocab_size=vocab_size, mask=m, lengths=n,
+                               padding=padding, found=found)  # fmt: skip
     dest = parse_destination(out)  # a bad -o is refused before the data is read
     if h.ragged and dest.format not in ("parquet", "npz"):
         raise OutputError(
-            f"{out}: {h.source} holds variable-length sequences, which {dest.path.suffix or dest.format} cannot "
-            "hold; name the output .parquet or .npz (or pad first and shift the padded data)"
+            f"{out}: {h.source} holds variable-length sequences, which "
+            f"{dest.path.suffix or dest.format} cannot hold; name the output .parquet or .npz "
+            "(or pad first and shift the padded data)"
         )
-    inputs = [*input_paths(h), *(input_paths(m) if m is not None else [])]
+    inputs = [*input_paths(h), *(input_paths(where.handle) if where is not None else [])]
 
     ids = IdRange()
-    for chunk in _chunks(h, m, chunk_bytes):
-        ids.add(real_values(*chunk))
-    new_vocab, dtype = check_range(ids, h.source, k, vocab, h.dtype, m is not None)
+    for block, real, _ in _chunks(h, where, chunk_bytes):
+        ids.add(real_values(block, real))
+        if where is not None and where.role == "lengths" and real is not None:
+            ids.add_padding(dense(block)[~real])
+    if where is not None:
+        where.check_padding(ids, h.source)
+    new_vocab, dtype = check_range(ids, h.source, k, vocab, h.dtype, where is not None)
     assert ids.low is not None and ids.high is not None  # check_range refused no ids
-    padding = (f"where {m.source} is False (written as {PAD_ID})" if m is not None
-               else "none: every element of a sequence is a real id" if h.ragged
-               else "none: no mask given, every position was shifted")  # fmt: skip
-    options = {"by": k, "vocab_size": vocab, "mask": None if m is None else m.source,
+    padding_text = (where.describe() if where is not None
+                    else "none: every element of a sequence is a real id" if h.ragged
+                    else "none: no mask given, every position was shifted")  # fmt: skip
+    source_of: dict[str, str | None] = {"mask": None, "lengths": None}
+    if where is not None:
+        source_of[where.role] = where.handle.source
+    options = {"by": k, "vocab_size": vocab, **source_of, "padding": padding,
                "new_vocab_size": new_vocab, "dtype": str(dtype)}  # fmt: skip
     prov = provenance("shift", h.source, options)
     if h.ragged:
@@ -230,28 +325,33 @@ def shift_file(src: Any, out: str, *, by: int = 1, vocab_size: int | None = None
         dims = h.dense_shape
         shape = dims
         specs: dict[str, tuple[tuple[int, ...], np.dtype]] = {"data": (dims, dtype)}
-        if m is not None:
-            specs["mask"] = (tuple(m.dense_shape), np.dtype(bool))
-        blocks = (
-            {"data": shifted(dense(c), k, dtype, real),
-             **({"mask": real} if real is not None else {})}
-            for c, real in _chunks(h, m, chunk_bytes)
-        )  # fmt: skip
+        if where is not None:
+            side = where.handle
+            specs[where.role] = (tuple(side.dense_shape), side.dtype)
+
+        def blocks() -> Iterator[dict[str, np.ndarray]]:
+            for block, real, part in _chunks(h, where, chunk_bytes):
+                out_block = {"data": shifted(dense(block), k, dtype, real)}
+                if where is not None and part is not None:
+                    out_block[where.role] = part
+                yield out_block
+
         outputs = _with_sidecar(dest, prov, lambda: write_blocks(
-            out, specs, blocks, main="data", force=force, inputs=inputs, prov=prov,
+            out, specs, blocks(), main="data", force=force, inputs=inputs, prov=prov,
             chunk_bytes=chunk_bytes))  # fmt: skip
     done = result("shift", h, outputs, shape, dtype, by=k, ids=ids.count, min_id=ids.low,
                   max_id=ids.high, vocab_size_before=vocab, vocab_size=new_vocab,
-                  padding=padding, pad_id=PAD_ID if m is not None else None,
-                  mask=None if m is None else m.source, mask_found=bool(found and m is not None))  # fmt: skip
+                  padding=padding_text, pad_id=PAD_ID if where is not None else None,
+                  **source_of, mask_found=bool(where is not None and where.found))  # fmt: skip
     if dtype != h.dtype:
         done.warnings.append(
             f"{h.dtype} cannot hold id {ids.high + k:,}: the output is {dtype} (widened)"
         )
-    if not h.ragged and m is None:
+    if not h.ragged and where is None:
         done.warnings.append(
             f"no mask: every position of {h.source} was shifted as a real id; if it is padded, "
-            "give the mask (--mask SRC, as pad writes it) so the padding becomes 0"
+            "give its mask (--mask SRC) or lengths (--lengths SRC --padding pre|post), as pad "
+            "writes them, so the padding becomes 0"
         )
     return done
 
@@ -271,13 +371,16 @@ def _with_sidecar(dest: Any, prov: dict, write: Callable[[], list[str]]) -> list
 
 
 def _chunks(
-    h: ArrayHandle, m: ArrayHandle | None, chunk_bytes: int
-) -> Iterator[tuple[np.ndarray | Ragged, np.ndarray | None]]:
-    """The chunks of ``h``, each with the same rows of the mask ``m`` (None without one)."""
-    if m is None:
-        yield from ((c, None) for c in h.chunks(chunk_bytes))
-    else:
-        yield from ((block, real) for block, real in aligned([h, m], chunk_bytes))
+    h: ArrayHandle, where: Positions | None, chunk_bytes: int
+) -> Iterator[tuple[np.ndarray | Ragged, np.ndarray | None, np.ndarray | None]]:
+    """The chunks of ``h``, each with the (n, T) mask of its real ids and the same rows of the
+    mask or lengths they came from (None, None without them)."""
+    if where is None:
+        yield from ((c, None, None) for c in h.chunks(chunk_bytes))
+        return
+    steps = int(h.shape[1] or 0)
+    for block, part in aligned([h, where.handle], chunk_bytes):
+        yield block, where.real(part, steps), part
 
 
 def _write_ragged(h: ArrayHandle, out: str, fmt: str, k: int, dtype: np.dtype, prov: dict,
