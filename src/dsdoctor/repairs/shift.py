@@ -24,8 +24,10 @@ that can (uint16), with a warning; past 64 bits the shift is refused.
 Two passes in chunks: the first finds the id range (and refuses), the second writes. The output
 has the source's layout: dense in any format; ragged as Parquet (a table column: the whole
 table with that column shifted; any other source: one ``list`` column ``data``) or npz (members
-``data`` and ``data_lengths``, which dsdoctor reads back as one ragged array). :func:`validate`
-is the one validation of :func:`shift` (in memory) and :func:`shift_file`.
+``data`` and ``data_lengths``, which dsdoctor reads back as one ragged array); ``.npy`` and
+HDF5 cannot hold sequences, and are refused for them. The provenance of a ``.npy`` output is
+``OUT.dsdoctor.json`` beside it, in the same atomic group. :func:`validate` is the one
+validation of :func:`shift` (in memory) and :func:`shift_file`.
 """
 
 from __future__ import annotations
