@@ -470,6 +470,12 @@ KERAS_STEP = textwrap.dedent(
     model.compile("sgd", "sparse_categorical_crossentropy")
     out = model.train_on_batch(ids, y)
     seen = {"loss": float(out[0] if isinstance(out, list) else out)}
+    # mask_zero's mask against pad's mask file: exact on the shifted ids, hides real 0s before
+    zero = keras.layers.Embedding(vocab, 4, mask_zero=True)
+    for name, data, real in (("shifted", ids, np.load(sys.argv[5])),
+                             ("unshifted", np.load(sys.argv[6]), np.load(sys.argv[7]))):
+        computed = keras.ops.convert_to_numpy(zero.compute_mask(data))
+        seen[name + "_real_hidden"] = int(np.count_nonzero(real & ~computed))
     emb = keras.layers.Embedding(old_vocab, 4)
     emb.build((None, bad.shape[1]))
     table = keras.ops.convert_to_numpy(emb.embeddings)
@@ -492,14 +498,17 @@ def test_keras_trains_on_shifted_ids_and_misreads_minus_one(tmp_path, backend):
     vocab = shifted_result(f"{src}:tokens", "-o", tmp_path / "s.parquet")["details"]["vocab_size"]
     _padded(tmp_path, f"{tmp_path / 's.parquet'}:tokens", "p.npy")
     _padded(tmp_path, f"{src}:tokens", "m1.npy", "--value", "-1")
+    _padded(tmp_path, f"{src}:tokens", "z.npy")  # the unshifted ids padded with 0
     env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}
-    p = subprocess.run([sys.executable, "-c", KERAS_STEP, tmp_path / "p.npy", str(vocab),
-                        tmp_path / "m1.npy", str(vocab - 1)],
+    args = ["p.npy", str(vocab), "m1.npy", str(vocab - 1), "p.mask.npy", "z.npy", "z.mask.npy"]
+    p = subprocess.run([sys.executable, "-c", KERAS_STEP, *args], cwd=tmp_path,
                        capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
     assert p.returncode == 0, p.stderr[-2000:]
     seen = json.loads(p.stdout.strip().splitlines()[-1])
     assert np.isfinite(seen["loss"])
     assert seen["minus_one_is_last_row"] is True  # silently a real token's vector, every backend
+    # Embedding(mask_zero=True) hides the 3 real id-0 tokens of SEQS, none after shift
+    assert (seen["unshifted_real_hidden"], seen["shifted_real_hidden"]) == (3, 0)
     if backend == "jax":  # an id >= V: a row of NaN, no error
         assert seen["id_at_vocab"] == "nan"
     else:
