@@ -192,7 +192,12 @@ def test_mask_value_collision_ragged(tmp_path):
     src = ragged_parquet(tmp_path, [[1, 0, 3], [4], [0, 0], [5]])
     f = one("mask-value-collision", src)
     assert f["evidence"] == {"timesteps": 3, "rows": 2, "value": 0}
-    assert "--value=-1" in f["fixes"][0]["command"]
+    # token ids: shift first (lossless), then a padding id above the largest (5), never -1
+    shift, pad = f["fixes"]
+    assert shift["command"].startswith("dsdoctor shift ") and shift["safety"] == "lossless"
+    assert shift["command"].endswith(".shifted.parquet")
+    assert "--value 6" in pad["command"] and "-1" not in pad["command"]
+    assert "Embedding(input_dim=7)" in f["message"] and "never pad ids with -1" in f["message"]
     assert "mask-value-collision" not in names(
         ragged_parquet(tmp_path, [[1, 2], [3]], "ok.parquet")
     )
@@ -393,6 +398,10 @@ FAILING_CASES = {
     "timesteps-mismatch": lambda tmp: {"x": np.zeros((8, 4, 3)), "timesteps": 5},
     "ragged-sequences": lambda tmp: {"x": ragged_parquet(tmp, [[1, 2, 3], [4]])},
     "mask-value-collision": lambda tmp: {"x": ragged_parquet(tmp, [[1, 0, 3], [4]])},
+    "token-id-out-of-range": lambda tmp: {
+        "x": ragged_parquet(tmp, [[1, 0, 3], [4]]),
+        "vocab_size": 4,
+    },
     "excess-padding": lambda tmp: {"x": ragged_parquet(tmp, [[1] * 2] * 50 + [[1] * 100])},
     "empty-sequences": lambda tmp: {"x": ragged_parquet(tmp, [[1, 2], [], [3]])},
     "non-finite-values": lambda tmp: {"x": np.array([[1.0, np.inf], [2.0, 3.0]])},

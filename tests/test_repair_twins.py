@@ -59,6 +59,13 @@ CASES = [
     ("bucket", SEQS, {"buckets": 2, "padding": "mid"}),
     ("bucket", SEQS, {"buckets": 2, "value": 0.5}),
     ("bucket", DENSE, {"buckets": 2}),
+    ("shift", DENSE.astype(np.float32), {}),
+    ("shift", DENSE > 3, {}),
+    ("shift", DENSE - 5, {}),
+    ("shift", DENSE, {"by": 0}),
+    ("shift", DENSE, {"vocab_size": 5}),
+    ("shift", DENSE, {"vocab_size": 0}),
+    ("shift", np.array([[np.iinfo(np.int64).max]]), {}),
 ]
 
 

@@ -224,14 +224,14 @@ def _read_table_columns(src, entries: list[Entry], opts: SourceOptions) -> dict[
 
 # -- check --------------------------------------------------------------------------------------
 def expectations(*, input_shape=None, features=None, timesteps=None, classes=None, batch_size=None,
-                 memory=None, mask_value=None) -> Expectations:  # fmt: skip
+                 memory=None, mask_value=None, vocab_size=None) -> Expectations:  # fmt: skip
     """Validate and normalise the model expectations (strings as the CLI takes them)."""
     from .checks import Expectations
 
     if isinstance(input_shape, str):
         input_shape = parse_shape(input_shape)
     for name, value in (("features", features), ("timesteps", timesteps), ("classes", classes),
-                        ("batch_size", batch_size)):  # fmt: skip
+                        ("batch_size", batch_size), ("vocab_size", vocab_size)):  # fmt: skip
         if value is not None and value < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if memory is not None:
@@ -241,7 +241,7 @@ def expectations(*, input_shape=None, features=None, timesteps=None, classes=Non
             f"--features {features} contradicts --input-shape, whose last axis is {input_shape[-1]}"
         )
     return Expectations(tuple(input_shape) if input_shape is not None else None, features, timesteps,
-                        classes, batch_size, memory, mask_value)  # fmt: skip
+                        classes, batch_size, memory, mask_value, vocab_size)  # fmt: skip
 
 
 def check(
@@ -255,6 +255,7 @@ def check(
     batch_size: int | None = None,
     memory: int | str | None = None,
     mask_value: float | None = None,
+    vocab_size: int | None = None,
     select: list[str] | None = None,
     ignore: list[str] | None = None,
     format: str | None = None,
@@ -286,7 +287,8 @@ def check(
     from .checks import Context, resolve_codes, run_checks
 
     given = {"input_shape": input_shape, "features": features, "timesteps": timesteps, "classes": classes,
-             "batch_size": batch_size, "memory": memory, "mask_value": mask_value, "select": select,
+             "batch_size": batch_size, "memory": memory, "mask_value": mask_value,
+             "vocab_size": vocab_size, "select": select,
              "ignore": ignore, "chunk_size": chunk_size}  # fmt: skip
     contract = _load_spec(spec)
     if contract is not None:
@@ -295,7 +297,8 @@ def check(
                 given[key] = value
         given.update(_spec_expectations(contract, given))
     expect = expectations(**{k: given[k] for k in ("input_shape", "features", "timesteps", "classes",
-                                                   "batch_size", "memory", "mask_value")})  # fmt: skip
+                                                   "batch_size", "memory", "mask_value",
+                                                   "vocab_size")})  # fmt: skip
     chosen, skipped = (
         resolve_codes(_listify(given["select"])),
         resolve_codes(_listify(given["ignore"])),
@@ -398,7 +401,8 @@ def _scan_subject(s: Subject, expect: Expectations, opts: SourceOptions, executo
 def _scan_options(s: Subject, expect: Expectations, opts: SourceOptions) -> ScanOptions:
     mask = expect.mask_value if (s.handle.ragged or s.role != "y") else None
     return ScanOptions(mask_value=mask, classes=expect.classes if s.role == "y" else None,
-                       labels=s.role == "y", chunk_bytes=opts.chunk_bytes)  # fmt: skip
+                       labels=s.role == "y", chunk_bytes=opts.chunk_bytes,
+                       vocab_size=expect.vocab_size if s.role != "y" else None)  # fmt: skip
 
 
 def _scan_all(subjects: list[Subject], expect: Expectations, opts: SourceOptions,

@@ -100,6 +100,7 @@ WHOLE = Key("a whole number of at least 1", lambda v: _is_int(v, 1))
 CHECK_SCHEMA: dict[str, Key] = {
     "input_shape": Key('a shape, e.g. "(None, 5, 3)"', _shape_text),
     "features": WHOLE, "timesteps": WHOLE, "classes": WHOLE, "batch_size": WHOLE,
+    "vocab_size": WHOLE,
     "memory": Key('a size, e.g. "8GiB"', _size),
     "chunk_size": Key('a size, e.g. "64MiB"', _size),
     "mask_value": Key("a number", _number),

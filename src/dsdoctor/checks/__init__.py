@@ -15,13 +15,14 @@ from .labels import ClassCountMismatch, LabelLooksLikeId, RareClass, StringLabel
 from .sequences import EmptySequences, ExcessPadding, MaskValueCollision, RaggedSequences
 from .shape import FeatureWidthMismatch, RankMismatch, TimestepsMismatch
 from .spec import SpecViolation
+from .tokens import TokenIdOutOfRange
 from .values import ConstantFeature, MissingValues, NonFiniteValues, UnsafePickle, UnwrittenData
 
 REGISTRY: tuple[type[Check], ...] = (
     SampleCountMismatch, TargetShapeMismatch, LabelOutOfRange,
     RareClass, LabelLooksLikeId, StringLabels, ClassCountMismatch,
     FeatureWidthMismatch, RankMismatch, TimestepsMismatch,
-    RaggedSequences, MaskValueCollision, ExcessPadding, EmptySequences,
+    RaggedSequences, MaskValueCollision, ExcessPadding, EmptySequences, TokenIdOutOfRange,
     NonFiniteValues, ConstantFeature, UnsafePickle, UnwrittenData, MissingValues,
     PartialLastBatch, BatchExceedsSamples, BatchMemory,
     SpecViolation,

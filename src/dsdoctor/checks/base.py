@@ -31,6 +31,8 @@ class Expectations:
     batch_size: int | None = None
     memory: int | None = None
     mask_value: float | None = None
+    #: the input_dim of the Embedding that reads integer inputs: token ids must be in [0, V)
+    vocab_size: int | None = None
 
     @property
     def width(self) -> int | None:

@@ -150,6 +150,21 @@ def pad(h: ArrayHandle, *, maxlen: int | str, lossless: bool, value: object = No
     return _fix("pad", h, safety, title, "padded", maxlen=maxlen, value=value)
 
 
+def shift(h: ArrayHandle, *, vocab: int, vocab_size: int | None = None,
+          mask: str | None = None) -> Fix:  # fmt: skip
+    """``shift SRC -o SRC.shifted.EXT``: token ids + 1, so 0 is free for padding; a ragged table
+    column gives the whole table as Parquet, other ragged sources npz (both hold sequences)."""
+    ext = (".parquet" if h.ragged and h.format == "parquet" else ".npz" if h.ragged
+           else ".npy")  # fmt: skip
+    title = f"add 1 to every token id so 0 is free for padding, then Embedding(input_dim={vocab})"
+    options: dict[str, object] = {}
+    if vocab_size is not None:
+        options["vocab_size"] = vocab_size
+    if mask is not None:
+        options["mask"] = path_word(mask)
+    return _fix("shift", h, Safety.LOSSLESS, title, "shifted", ext=ext, **options)
+
+
 def bucket(h: ArrayHandle, k: int) -> Fix:
     return _fix("bucket", h, Safety.LOSSLESS, f"split into {k} length buckets, each padded to its own maxlen",
                 "buckets", ext="", buckets=k)  # fmt: skip

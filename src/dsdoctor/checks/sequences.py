@@ -100,6 +100,18 @@ class RaggedSequences(Check):
             yield self.finding([s], summary, fx, x_name=s.name, target=target)
 
 
+def token_ids(s: Subject, st: ArrayStats) -> tuple[int, int] | None:
+    """``(min, max)`` of sequences that look like token ids: integers, one id per timestep (no
+    feature axis), none negative, no nulls; None for any other data."""
+    h = s.handle
+    if h.dtype.kind not in "iu" or h.ndim != 2 or st.nan or st.fmin is None or st.fmax is None:
+        return None
+    lo, hi = np.atleast_1d(st.fmin), np.atleast_1d(st.fmax)
+    if not lo.size or int(lo.min()) < 0:
+        return None
+    return int(lo.min()), int(hi.max())
+
+
 class MaskValueCollision(Check):
     """Real timesteps equal the padding/mask value, so a mask computed from it hides real data.
 
@@ -113,18 +125,23 @@ class MaskValueCollision(Check):
     results — which is why this check exists.
 
     How to repair:
-    Pad with a value no real timestep takes (``dsdoctor pad SRC --value -1``) and use the mask
-    file ``pad`` writes beside the data (or the lengths, for ``pack_padded_sequence``) instead of
-    a mask computed from the value. For token ids, shift ids by one so 0 is free.
+    Token ids (integers, one per timestep): shift them by one so 0 is free (``dsdoctor shift
+    SRC``, lossless; it prints the new vocabulary size for ``Embedding(input_dim=…)``), then pad
+    with 0. An out-of-band padding id for token ids can only lie above the largest id (it must
+    be a row of the Embedding): never -1, which PyTorch's ``nn.Embedding`` refuses ("IndexError:
+    index out of range in self") and Keras reads as the last row. Float features take a value
+    below their range (``dsdoctor pad SRC --value -1``) with a ``Masking`` layer. Either way,
+    prefer the mask file ``pad`` writes beside the data (or the lengths, for
+    ``pack_padded_sequence``) to a mask computed from the value.
 
     Example:
     dsdoctor check --x tokens.parquet:tokens
-    dsdoctor pad tokens.parquet:tokens --value -1 -o tokens.padded.npy
+    dsdoctor shift tokens.parquet:tokens -o tokens.shifted.parquet
     """
 
     code, name, severity, family = "DS302", "mask-value-collision", Severity.WARNING, "sequences"
     template = ("{x_name} has {timesteps} real timesteps equal to the mask value {value} "
-                "(in {rows} sequences){where}; a mask computed from {value} would hide them")  # fmt: skip
+                "(in {rows} sequences){where}; a mask computed from {value} would hide them{advice}")  # fmt: skip
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         for s, st in sequence_subjects(ctx):
@@ -133,15 +150,49 @@ class MaskValueCollision(Check):
                 continue
             value = ctx.expect.mask_value if ctx.expect.mask_value is not None else 0
             value = int(value) if float(value).is_integer() else value
-            fx: list[Fix] = []
-            if s.handle.ragged:
-                oob = out_of_band(s, value)
-                if oob is not None:
-                    fx.append(fixes.pad(s.handle, maxlen=st.length_hist.longest,
-                                        lossless=True, value=oob))  # fmt: skip
+            ids = token_ids(s, st)
+            fx, advice = (self._token_fixes(ctx, s, st, ids) if ids is not None
+                          else (self._feature_fixes(s, st, value), ""))  # fmt: skip
             where = "" if s.handle.ragged else " between real timesteps"
             yield self.finding([s], {"timesteps": st.value_timesteps, "rows": st.value_rows,
-                                     "value": value}, fx, x_name=s.name, where=where)  # fmt: skip
+                                     "value": value}, fx, x_name=s.name, where=where,
+                               advice=advice)  # fmt: skip
+
+    @staticmethod
+    def _feature_fixes(s: Subject, st: ArrayStats, value: float) -> list[Fix]:
+        """Features (floats, integers with a feature axis): pad with a value below their range."""
+        oob = out_of_band(s, value) if s.handle.ragged else None
+        if oob is None:
+            return []
+        return [fixes.pad(s.handle, maxlen=st.length_hist.longest, lossless=True, value=oob)]
+
+    @staticmethod
+    def _token_fixes(
+        ctx: Context, s: Subject, st: ArrayStats, ids: tuple[int, int]
+    ) -> tuple[list[Fix], str]:
+        """Token ids: ``shift`` first (ragged, or padded with the mask pad wrote beside it), then
+        for ragged ids a padding id above the largest one (a row of the Embedding), never -1."""
+        from ..sources.siblings import pad_mask_of
+
+        h, high, known = s.handle, ids[1], ctx.expect.vocab_size
+        vocab = known if known is not None and known > high else None
+        grown = (vocab if vocab is not None else high + 1) + 1
+        fx: list[Fix] = []
+        if h.ragged:
+            fx.append(fixes.shift(h, vocab=grown, vocab_size=vocab))
+            pad_id = vocab if vocab is not None else high + 1
+            if pad_id <= np.iinfo(h.dtype).max:
+                fx.append(fixes.pad(h, maxlen=st.length_hist.longest, lossless=True, value=pad_id))
+        else:
+            mask = pad_mask_of(h)
+            if mask is not None:
+                fx.append(fixes.shift(h, vocab=grown, vocab_size=vocab, mask=mask.source))
+        how = ("" if fx or h.ragged else " (give it the mask of the padded data: shift SRC "
+               "--mask MASK)")  # fmt: skip
+        advice = (f"; token ids: shift them by 1 so 0 is free{how} and set "
+                  f"Embedding(input_dim={grown}); never pad ids with -1 (PyTorch's Embedding "
+                  "raises IndexError, Keras reads -1 as the last row)")  # fmt: skip
+        return fx, advice
 
 
 class ExcessPadding(Check):

@@ -192,6 +192,15 @@ ClassesOpt = Annotated[
     int | None,
     typer.Option("--classes", help="Number of classes of the targets.", metavar="N", parser=COUNT),
 ]
+VocabSizeOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--vocab-size",
+        help="Embedding input_dim: integer inputs (token ids) must be in [0, V).",
+        metavar="V",
+        parser=COUNT,
+    ),
+]
 MaskValueOpt = Annotated[
     float | None,
     typer.Option(

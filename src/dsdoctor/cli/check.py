@@ -36,6 +36,7 @@ from ._options import (
     SourceFormatOpt,
     TargetOpt,
     TimestepsOpt,
+    VocabSizeOpt,
     XOpt,
     YOpt,
 )
@@ -74,6 +75,7 @@ def check(
     batch_size: BatchSizeOpt = None,
     memory: MemoryOpt = None,
     mask_value: MaskValueOpt = None,
+    vocab_size: VocabSizeOpt = None,
     select: Annotated[
         list[str] | None,
         typer.Option(
@@ -168,6 +170,7 @@ def check(
         batch_size=batch_size,
         memory=memory,
         mask_value=mask_value,
+        vocab_size=vocab_size,
         select=select,
         ignore=ignore,
         format=format,

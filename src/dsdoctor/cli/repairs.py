@@ -1,4 +1,5 @@
-"""The repair commands: pad, mask, replicate, reshape, select, bucket, dropna, impute, encode.
+"""The repair commands: pad, mask, replicate, reshape, select, bucket, dropna, impute, encode,
+shift.
 Each parses, calls its repair's file entry from the repair table
 (:mod:`dsdoctor.repairs.table`), and prints what it wrote; ``repair`` calls :func:`dsdoctor.api.repair`."""
 
@@ -46,6 +47,7 @@ from ._options import (
     StrategyOpt,
     TargetOpt,
     TimestepsOpt,
+    VocabSizeOpt,
     VocabularyOpt,
     XOpt,
     YOpt,
@@ -510,6 +512,69 @@ def encode(
     epilog="""
 Examples:
 
+  dsdoctor shift tokens.parquet:tokens -o tokens.shifted.parquet     # ids + 1: 0 is free for padding
+
+  dsdoctor shift padded.npy --mask padded.mask.npy -o shifted.npy   # padding stays 0, real ids + 1
+"""
+)
+def shift(
+    src: Src,
+    output: Out,
+    by: Annotated[
+        int,
+        typer.Option(
+            "--by",
+            help="Add K to every real id (ids 0 … K-1 become free).",
+            metavar="K",
+            parser=COUNT,
+        ),
+    ] = 1,
+    vocab_size: VocabSizeOpt = None,
+    mask: Annotated[
+        str | None,
+        typer.Option(
+            "--mask",
+            help="The (N, T) mask of padded data, True on real ids (default: the one pad wrote "
+            "beside SRC); padding becomes 0.",
+            metavar="SRC",
+        ),
+    ] = None,
+    lengths: Annotated[
+        str | None,
+        typer.Option(
+            "--lengths",
+            help="The (N,) lengths of padded data (instead of --mask), with --padding the side.",
+            metavar="SRC",
+        ),
+    ] = None,
+    padding: PaddingOpt = "pre",
+    force: ForceOpt = False,
+    format: SourceFormatOpt = None,
+    target: TargetOpt = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    json_: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> int:
+    """Shift integer token ids by K (default 1) so the padding/mask id 0 is free, and print the
+    new vocabulary size for Embedding(input_dim=…). Ragged sequences (Parquet list columns, npz,
+    HDF5 variable-length) are all real ids; padded data keeps its padding at 0 where its mask
+    is False (or past its lengths). A dtype too small for the largest id + K is widened. Lossless."""
+    return _run("shift", src, output, chunk_size, json_, no_color, by=by, vocab_size=vocab_size,
+                mask=mask, lengths=lengths, padding=padding, force=force, format=format,
+                target=target, allow_pickle=allow_pickle,
+                follow_external=follow_external, delimiter=delimiter, header=header,
+                decimal=decimal)  # fmt: skip
+
+
+@app.command(
+    epilog="""
+Examples:
+
   dsdoctor repair --x x.npy --y y.npy -o repaired/                       # lossless fixes only
 
   dsdoctor repair --x x.npy --y y.npy -o repaired/ --allow lossless,assumption
@@ -543,6 +608,7 @@ def repair(
     timesteps: TimestepsOpt = None,
     classes: ClassesOpt = None,
     mask_value: MaskValueOpt = None,
+    vocab_size: VocabSizeOpt = None,
     batch_size: BatchSizeOpt = None,
     memory: MemoryOpt = None,
     each: EachSourceOpt = False,
@@ -564,7 +630,7 @@ def repair(
     from ..render.progress import progress
 
     outcome = run_repair(*(sources or []), outdir=output, allow=allow, force=force, x=x, y=y, input_shape=input_shape,
-                      features=features, timesteps=timesteps, classes=classes, mask_value=mask_value,
+                      features=features, timesteps=timesteps, classes=classes, mask_value=mask_value, vocab_size=vocab_size,
                       batch_size=batch_size, memory=memory, format=format, target=target,
                       allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter,
                       header=header, decimal=decimal, chunk_size=chunk_size, each=each,

@@ -26,10 +26,12 @@ class ScanOptions:
     (0 by default), and real timesteps equal to it are counted; for dense arrays it is only set
     when the user says the data is padded (``--mask-value``), and padding is measured.
     ``classes``: count labels outside ``[0, classes)`` (targets only).
+    ``vocab_size``: count integer values outside ``[0, vocab_size)`` (token ids of inputs).
     """
 
     mask_value: float | None = None
     classes: int | None = None
+    vocab_size: int | None = None
     labels: bool = False
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
 
@@ -53,6 +55,9 @@ class ArrayStats:
     non_integer: int = 0
     below_zero: int = 0
     above_classes: int = 0
+    # token ids (integer inputs, with ScanOptions.vocab_size): values < 0, values >= vocab_size
+    ids_negative: int = 0
+    ids_above_vocab: int = 0
     # sequences: length histogram (ragged lengths, or the real extent of padded rows)
     length_hist: kernels.LengthHistogram = field(default_factory=kernels.LengthHistogram.empty)
     value_timesteps: int = 0  # real timesteps equal to the mask value
@@ -85,6 +90,8 @@ class ArrayStats:
             self._update_categories(data)
         if opts.labels:
             self._update_labels(data, opts.classes)
+        if opts.vocab_size is not None and data.dtype.kind in "iuf" and data.size:
+            self._update_ids(data, opts.vocab_size)
 
     def update_fill(self, fill: FillRows, opts: ScanOptions) -> None:
         """Fold in ``fill.count`` copies of one row in constant time: every field but the
@@ -194,6 +201,19 @@ class ArrayStats:
         if classes is not None:
             self.below_zero += int(np.count_nonzero(flat < 0))
             self.above_classes += int(np.count_nonzero(flat >= classes))
+
+    def _update_ids(self, data: np.ndarray, vocab_size: int) -> None:
+        """Token ids an ``Embedding(input_dim=vocab_size)`` cannot look up; counted only when
+        the chunk's extremes say some exist (a clean chunk costs two reductions). Floats are
+        integer ids read with nulls (a Parquet list holding one): NaN is neither."""
+        if data.dtype.kind == "f":
+            self.ids_negative += int(np.count_nonzero(data < 0))
+            self.ids_above_vocab += int(np.count_nonzero(data >= vocab_size))
+            return
+        if data.dtype.kind == "i" and data.min() < 0:
+            self.ids_negative += int(np.count_nonzero(data < 0))
+        if data.max() >= vocab_size:
+            self.ids_above_vocab += int(np.count_nonzero(data >= vocab_size))
 
     def _update_ragged(self, chunk: Ragged, opts: ScanOptions) -> None:
         lengths = chunk.lengths

@@ -13,7 +13,7 @@ from ..units import format_bytes, format_shape
 from .safe import printable
 
 if TYPE_CHECKING:
-    from ..findings import RepairOutcome, Report
+    from ..findings import Finding, RepairOutcome, Report
     from ..sources import ArrayHandle, Entry
 
 
@@ -140,6 +140,16 @@ def _shape(a: dict) -> str:
 
 
 # -- check ----------------------------------------------------------------------------------------
+def print_finding(out, f: Finding, *, fixes: bool = True) -> None:
+    """One finding as ``check`` prints it (``mask`` prints its collisions the same way)."""
+    style = SEVERITY_STYLE[f.severity.value]
+    out.print(f"[bold]{f.code}[/] [{style}]{f.severity.value}[/] {f.name}: {escape(f.message)}")
+    for fix in f.fixes if fixes else []:
+        out.print(
+            f"    fix [{SAFETY_STYLE[fix.safety.value]}]({fix.safety.value})[/]: {escape(fix.command)}"
+        )
+
+
 def render_report(report: Report, *, quiet: bool = False, no_color: bool = False) -> None:
     out = console(no_color)
     if not quiet:
@@ -162,14 +172,7 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
         if report.arrays:
             out.print()
     for f in report.findings:
-        style = SEVERITY_STYLE[f.severity.value]
-        out.print(f"[bold]{f.code}[/] [{style}]{f.severity.value}[/] {f.name}: {escape(f.message)}")
-        if quiet:
-            continue
-        for fix in f.fixes:
-            out.print(
-                f"    fix [{SAFETY_STYLE[fix.safety.value]}]({fix.safety.value})[/]: {escape(fix.command)}"
-            )
+        print_finding(out, f, fixes=not quiet)
     if quiet:
         return
     s = report.summary
@@ -401,6 +404,14 @@ def render_repair(result, *, no_color: bool = False) -> None:
         pairs = list(fill.items()) if isinstance(fill, dict) else list(enumerate(fill))
         shown = ", ".join(f"{k}={v}" for k, v in pairs[:10]) + (" …" if len(pairs) > 10 else "")
         out.print(f"  {d['strategy']}: {escape(shown)}")
+    if result.operation == "shift":
+        out.print(f"  ids {d['min_id']}…{d['max_id']} → {d['min_id'] + d['by']}…{d['max_id'] + d['by']} "
+                  f"({d['ids']:,} ids); padding: {escape(d['padding'])}")  # fmt: skip
+        v = d["vocab_size"]
+        out.print(f"  [bold]new vocabulary size {v}[/]: set Embedding(input_dim={v}) — Keras "
+                  f"Embedding({v}, dim, mask_zero=True), PyTorch nn.Embedding({v}, dim, padding_idx=0)")  # fmt: skip
+    for f in result.findings:
+        print_finding(out, f)
     for w in result.warnings:
         err.print(f"[yellow]dsdoctor: warning:[/] {escape(w)}")
 

@@ -10,7 +10,11 @@ from typing import Any
 import numpy as np
 
 from .. import kernels
+from ..checks import Context, Expectations, Subject
+from ..checks.sequences import MaskValueCollision
+from ..engine.stats import ArrayStats, ScanOptions
 from ..errors import RepairError
+from ..findings import Finding
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
 from ..units import format_shape
 from .base import dense, memory_handle, number, require_dense, result, source_handle
@@ -43,14 +47,25 @@ def mask_file(src: Any, out: str, *, value: float = 0, force: bool = False,
     h = source_handle(src, **source_options)
     n, t, value = validate(h, value)
     real = {"count": 0}
+    stats, scan = ArrayStats(), ScanOptions(mask_value=value, chunk_bytes=chunk_bytes)
 
     def blocks() -> Iterator[dict[str, np.ndarray]]:
         for chunk in h.chunks(chunk_bytes):
             m = kernels.mask_padded(dense(chunk), value)
             real["count"] += int(np.count_nonzero(m))
+            stats.update(chunk, scan)  # what check measures of padded data, in the same pass
             yield {"mask": m}
 
     outputs = write_blocks(out, {"mask": ((n, t), np.dtype(bool))}, blocks(), main="mask", force=force, inputs=input_paths(h),
                            prov=provenance("mask", h.source, {"value": value}), chunk_bytes=chunk_bytes)  # fmt: skip
-    return result("mask", h, outputs, (n, t), bool, value=value, real_timesteps=real["count"],
+    done = result("mask", h, outputs, (n, t), bool, value=value, real_timesteps=real["count"],
                   padding_timesteps=n * t - real["count"])  # fmt: skip
+    done.findings = collisions(h, stats, value)
+    return done
+
+
+def collisions(h: ArrayHandle, stats: ArrayStats, value: float) -> list[Finding]:
+    """What ``check SRC --mask-value VALUE`` reports as mask-value-collision (DS302) on the
+    padded data ``h`` scanned into ``stats``: the check itself runs, so both say the same."""
+    ctx = Context([Subject(h.source, "array", h, stats)], Expectations(mask_value=value))
+    return list(MaskValueCollision().run(ctx))
