@@ -81,8 +81,13 @@ def test_sample_count_mismatch_paired_inside_hdf5(tmp_path):
 
 def test_target_shape_column_vector(tmp_path):
     x = npy(tmp_path, "x.npy", rng.random((8, 3)))
-    f = one("target-shape-mismatch", "--x", x, "--y", npy(tmp_path, "y.npy", np.zeros((8, 1))))
+    labels = npy(tmp_path, "y.npy", (np.arange(8) % 3).reshape(8, 1))
+    f = one("target-shape-mismatch", "--x", x, "--y", labels, "--classes", "3")
     assert f["severity"] == "warning" and "(None,)" in f["fixes"][0]["command"]
+    assert (
+        f["fixes"][0]["safety"] == "lossless"
+        and "CrossEntropyLoss needs (8,) int64" in f["message"]
+    )
     f = one(
         "target-shape-mismatch",
         "--x",
@@ -382,7 +387,11 @@ def _labels() -> np.ndarray:
 #: ``test_every_registered_check_has_a_failing_case`` until it has a row here.
 FAILING_CASES = {
     "sample-count-mismatch": lambda tmp: {"x": np.zeros((29, 3)), "y": np.zeros(1)},
-    "target-shape-mismatch": lambda tmp: {"x": np.zeros((8, 3)), "y": np.zeros((8, 1))},
+    "target-shape-mismatch": lambda tmp: {
+        "x": np.zeros((8, 3)),
+        "y": np.zeros((8, 1), np.int64),
+        "classes": 3,
+    },
     "label-out-of-range": lambda tmp: {"y": _labels(), "classes": 10},
     "rare-class": lambda tmp: {"y": np.array(["a"] * 50 + ["b"] * 50 + ["c"])},
     "label-looks-like-id": lambda tmp: {"y": np.array([f"id{i}" for i in range(40)])},

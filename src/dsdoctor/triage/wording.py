@@ -115,8 +115,10 @@ def _say_target(n: Numbers) -> str:
     hint = ""
     if classes and t and t[-1] == 1:
         hint = f": integer labels need a sparse loss, or one-hot encoding to {classes} classes"
-    elif len(t) + 1 == len(o) and o[-1] == 1:
-        hint = ": reshape the targets to add the last axis, or squeeze the model's output"
+    elif len(t) + 1 == len(o) and o[-1] == 1:  # a regression target squeezed to (N,)
+        hint = (f": a regression target must have the output's shape, so keep the targets "
+                f"{_shape([*t, 1])} (reshape them back, or squeeze the model's output); with "
+                "different shapes a loss such as MSELoss broadcasts them against each other")  # fmt: skip
     elif len(t) == len(o) + 1 and t[-1] == 1:
         hint = ": squeeze the targets' last axis"
     return (f"The targets have shape {_shape(t)} but the model's output has shape "
