@@ -135,7 +135,8 @@ class TargetShapeMismatch(Check):
                                    severity=Severity.ERROR, y_name=y.name,
                                    shape=format_shape(h.shape), why=why)  # fmt: skip
 
-    def _column(self, y: Subject, n: int, kind: str, classes: int | None, said: str) -> Finding:
+    def _column(self, y: Subject, n: int | None, kind: str, classes: int | None, said: str
+                ) -> Finding:  # fmt: skip
         """A (N, 1) column of class labels (``kind`` "labels") or of integers that may be labels
         or a regression target ("unknown"): what each framework's loss takes, and the reshape
         where it is right."""
@@ -144,24 +145,24 @@ class TargetShapeMismatch(Check):
                   f"CrossEntropyLoss needs ({n},) int64")  # fmt: skip
         long = "" if h.dtype == np.int64 else f" (these are {h.dtype}: cast with .long())"
         evidence = {"shape": list(h.shape), "classes": classes, "target": kind}
-        words = {"y_name": y.name, "shape": format_shape(h.shape)}
+        shape = format_shape(h.shape)
         squeeze = fixes.reshape(h, ())
         if kind == "unknown":
             why = (f"{said}: if they are class labels, {sparse}{long} (say --classes C); if a "
                    f"regression target, ({n}, 1) is right for Keras Dense(1) and PyTorch "
                    "Linear(k, 1) with MSE")  # fmt: skip
             return self.finding([y], evidence, [_assumed(squeeze, "if these are class labels")],
-                                severity=Severity.INFO, why=why, **words)  # fmt: skip
+                                severity=Severity.INFO, why=why, y_name=y.name, shape=shape)  # fmt: skip
         if classes == 2:
             why = (f"{said}: ({n}, 1) fits one output unit (Keras Dense(1, sigmoid) + "
                    "binary_crossentropy, PyTorch Linear(k, 1) + BCEWithLogitsLoss on floats); "
                    f"a two-unit output with a sparse loss wants ({n},): {sparse}{long}")  # fmt: skip
             return self.finding([y], evidence, [_assumed(squeeze, "for a two-unit output")],
-                                severity=Severity.INFO, why=why, **words)  # fmt: skip
+                                severity=Severity.INFO, why=why, y_name=y.name, shape=shape)  # fmt: skip
         why = f"{said}; {sparse}{long}"
         if classes and classes > 2:
             why += f", and one-hot losses want ({n}, {classes})"
-        return self.finding([y], evidence, [squeeze], why=why, **words)
+        return self.finding([y], evidence, [squeeze], why=why, y_name=y.name, shape=shape)
 
 
 def _assumed(fix: Fix, when: str) -> Fix:
