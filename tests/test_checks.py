@@ -341,7 +341,7 @@ SPEC_NAMES = ["sample-count-mismatch", "feature-width-mismatch", "rank-mismatch"
               "split-schema-mismatch", "unseen-labels", "split-overlap", "feature-drift",
               "label-drift", "length-drift"]  # fmt: skip
 #: SPEC names later issues add (tables, vocabularies, splits): not in the registry yet.
-NOT_YET = {"token-out-of-vocabulary", "pack-padding-side", "split-schema-mismatch", "unseen-labels",
+NOT_YET = {"token-out-of-vocabulary", "split-schema-mismatch", "unseen-labels",
            "split-overlap", "feature-drift", "label-drift", "length-drift"}  # fmt: skip
 
 
@@ -378,6 +378,12 @@ def _spec(tmp: Path) -> dict:
     return {"spec": tmp / "dsdoctor.toml"}
 
 
+def _pre_padded(tmp: Path) -> dict:
+    """pad's default output (pre padding) as .npy files, with its lengths given as y."""
+    dsdoctor.pad_file([np.arange(1, 4), np.arange(1, 3)], str(tmp / "p.npy"))
+    return {"x": str(tmp / "p.npy"), "y": str(tmp / "p.lengths.npy")}
+
+
 def _labels() -> np.ndarray:
     return np.array([0, 1, 10, 2])
 
@@ -404,6 +410,7 @@ FAILING_CASES = {
     "mask-value-collision": lambda tmp: {"x": ragged_parquet(tmp, [[1, 0, 3], [4]])},
     "excess-padding": lambda tmp: {"x": ragged_parquet(tmp, [[1] * 2] * 50 + [[1] * 100])},
     "empty-sequences": lambda tmp: {"x": ragged_parquet(tmp, [[1, 2], [], [3]])},
+    "pack-padding-side": _pre_padded,
     "non-finite-values": lambda tmp: {"x": np.array([[1.0, np.inf], [2.0, 3.0]])},
     "missing-values": lambda tmp: {"x": np.array([[1.0, np.nan], [2.0, 3.0]])},
     "constant-feature": lambda tmp: {"x": np.array([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0]])},

@@ -12,7 +12,13 @@ from .base import Check, Context, Expectations, Subject
 from .batching import BatchExceedsSamples, BatchMemory, PartialLastBatch
 from .columns import IndexColumn, NonInputColumns, UnreadableData
 from .labels import ClassCountMismatch, LabelLooksLikeId, RareClass, StringLabels
-from .sequences import EmptySequences, ExcessPadding, MaskValueCollision, RaggedSequences
+from .sequences import (
+    EmptySequences,
+    ExcessPadding,
+    MaskValueCollision,
+    PackPaddingSide,
+    RaggedSequences,
+)
 from .shape import FeatureWidthMismatch, RankMismatch, TimestepsMismatch
 from .spec import SpecViolation
 from .values import ConstantFeature, MissingValues, NonFiniteValues, UnsafePickle, UnwrittenData
@@ -22,6 +28,7 @@ REGISTRY: tuple[type[Check], ...] = (
     RareClass, LabelLooksLikeId, StringLabels, ClassCountMismatch,
     FeatureWidthMismatch, RankMismatch, TimestepsMismatch,
     RaggedSequences, MaskValueCollision, ExcessPadding, EmptySequences,
+    PackPaddingSide,
     NonFiniteValues, ConstantFeature, UnsafePickle, UnwrittenData, MissingValues,
     PartialLastBatch, BatchExceedsSamples, BatchMemory,
     SpecViolation,
