@@ -287,3 +287,17 @@ def test_an_encoded_target_is_class_labels(tmp_path):
     (f,) = [f for f in d["findings"] if f["name"] == "target-shape-mismatch"]
     assert f["severity"] == "warning" and f["evidence"]["classes"] == 3
     assert "dsdoctor encode, 3 classes" in f["message"]
+
+
+def test_labels_and_bucket_index_are_not_lengths(tmp_path):
+    """A 1-D integer array is lengths only by its name (pad's outputs) — never class labels
+    beside pre-padded data, nor bucket's ``index`` member."""
+    src, _ = token_parquet(tmp_path)
+    assert cli("pad", src, "--no-lengths", "-o", tmp_path / "x.npy").code == 0
+    n = len(np.load(tmp_path / "x.npy"))
+    np.save(tmp_path / "y.npy", np.full(n, 3, dtype=np.int64))  # small ints, like lengths
+    assert "pack-padding-side" not in names("--x", tmp_path / "x.npy", "--y", tmp_path / "y.npy")
+    assert cli("bucket", src, "--buckets", "2", "-o", tmp_path / "b").code == 0
+    d = cli("check", tmp_path / "b" / "bucket_1.npz", "--json").json()
+    (f,) = [f for f in d["findings"] if f["name"] == "pack-padding-side"]
+    assert f["arrays"][1].endswith(":lengths")

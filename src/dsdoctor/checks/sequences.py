@@ -298,14 +298,14 @@ def padded_with_lengths(ctx: Context) -> Iterator[tuple[Subject, Subject, Subjec
     stems = {id(s): _stem(s) for s in [*dense, *lengths]}
     for ln in lengths:
         key, role = stems[id(ln)]
+        if role != "lengths":
+            continue  # integer labels, bucket's index: not lengths
         same = [s for s in dense if s.handle.n == ln.handle.n]
-        data = [s for s in same if stems[id(s)] == (key, "data")]
-        if not data and role == "lengths":
-            data = [s for s in same if stems[id(s)][1] == "data" and s.handle.dtype.kind != "b"]
-        if role != "lengths" and not data:
-            continue  # a 1-D array that is neither named lengths nor beside its data
+        data = [s for s in same if stems[id(s)] == (key, "data")] or [
+            s for s in same if stems[id(s)][1] == "data" and s.handle.dtype.kind != "b"
+        ]
         if len(data) != 1:
-            continue
+            continue  # no padded data of that size, or more than one to choose from
         d = data[0]
         masks = [s for s in same if stems[id(s)] == (stems[id(d)][0], "mask")
                  and s.handle.dtype.kind == "b" and s.handle.shape[:2] == d.handle.shape[:2]]  # fmt: skip
