@@ -174,6 +174,10 @@ def test_bucket_for_torch_trains_each_bucket_with_pack_padded_sequence(tmp_path)
             seen += packed_values(z["data"], z["lengths"]).tolist()
         assert "pack-padding-side" not in names(f)
     assert sorted(seen) == sorted(np.concatenate(seqs).tolist())
+    # in memory, the same preset and the same buckets
+    boundaries = json.loads((tmp_path / "b/buckets.json").read_text())["boundaries"]
+    for b in dsdoctor.bucket(seqs, boundaries=boundaries, for_="torch"):
+        assert b.data.dtype == np.int64 and (b.mask[:, 0] | (b.lengths == 0)).all()  # post
     r = cli("bucket", src, "--buckets", "3", "-o", tmp_path / "pre", "--json")
     assert "pack_padded_sequence" in r.json()["warnings"][0]
 
