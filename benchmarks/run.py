@@ -55,6 +55,10 @@ N_SEQ = 300_000
 MAXLEN = 256
 REPEAT_MEM = 5
 REPEAT_E2E = 3
+#: How much faster than Keras' pad_sequences + mask the in-memory pad must be (issue 14: "pad
+#: stays <= 3x the memory floor and >= 3.5x faster than Keras"; keras / floor, about 4-5x here,
+#: is the most any pad that allocates and writes its output can gain, so 10x was out of reach).
+KERAS_TARGET = 3.5
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 #: The sections, in the order they run (``--only`` names them).
 MODULES = {
@@ -219,7 +223,7 @@ def pad_sections(n_seq: int) -> tuple[list[str], list[Target]]:
         "",
         *md_table([(name, f"{t * 1000:.1f} ms") for name, t in mem], ("", "time")),
         "",
-        f"- keras / dsdoctor: **{keras_t / ours_t:.1f}x** (target >= 10x)",
+        f"- keras / dsdoctor: **{keras_t / ours_t:.1f}x** (target >= {KERAS_TARGET}x)",
         f"- dsdoctor / floor: **{ours_t / floor_t:.2f}x** (target <= 3x)",
         f"- keras / floor: **{keras_t / floor_t:.1f}x** -- the most that any pad which allocates "
         "and writes its output can gain over Keras on this machine",
@@ -239,8 +243,8 @@ def pad_sections(n_seq: int) -> tuple[list[str], list[Target]]:
         "",
     ]
     targets = [
-        Target("keras / dsdoctor.pad (in memory)", f"{keras_t / ours_t:.1f}x", ">= 10x",
-               keras_t / ours_t >= 10),
+        Target("keras / dsdoctor.pad (in memory)", f"{keras_t / ours_t:.1f}x", f">= {KERAS_TARGET}x",
+               keras_t / ours_t >= KERAS_TARGET),
         Target("dsdoctor.pad / memory floor (in memory)", f"{ours_t / floor_t:.2f}x", "<= 3x",
                ours_t / floor_t <= 3),
         Target("dsdoctor pad / baseline (end to end)", f"{cli_t / base_t:.2f}x", "<= 2x",

@@ -81,8 +81,13 @@ def test_sample_count_mismatch_paired_inside_hdf5(tmp_path):
 
 def test_target_shape_column_vector(tmp_path):
     x = npy(tmp_path, "x.npy", rng.random((8, 3)))
-    f = one("target-shape-mismatch", "--x", x, "--y", npy(tmp_path, "y.npy", np.zeros((8, 1))))
+    labels = npy(tmp_path, "y.npy", (np.arange(8) % 3).reshape(8, 1))
+    f = one("target-shape-mismatch", "--x", x, "--y", labels, "--classes", "3")
     assert f["severity"] == "warning" and "(None,)" in f["fixes"][0]["command"]
+    assert (
+        f["fixes"][0]["safety"] == "lossless"
+        and "CrossEntropyLoss needs (8,) int64" in f["message"]
+    )
     f = one(
         "target-shape-mismatch",
         "--x",
@@ -341,7 +346,7 @@ SPEC_NAMES = ["sample-count-mismatch", "feature-width-mismatch", "rank-mismatch"
               "split-schema-mismatch", "unseen-labels", "split-overlap", "feature-drift",
               "label-drift", "length-drift"]  # fmt: skip
 #: SPEC names later issues add (tables, vocabularies, splits): not in the registry yet.
-NOT_YET = {"token-out-of-vocabulary", "pack-padding-side", "split-schema-mismatch", "unseen-labels",
+NOT_YET = {"token-out-of-vocabulary", "split-schema-mismatch", "unseen-labels",
            "split-overlap", "feature-drift", "label-drift", "length-drift"}  # fmt: skip
 
 
@@ -378,6 +383,12 @@ def _spec(tmp: Path) -> dict:
     return {"spec": tmp / "dsdoctor.toml"}
 
 
+def _pre_padded(tmp: Path) -> dict:
+    """pad's default output (pre padding) as .npy files, with its lengths given as y."""
+    dsdoctor.pad_file([np.arange(1, 4), np.arange(1, 3)], str(tmp / "p.npy"))
+    return {"x": str(tmp / "p.npy"), "y": str(tmp / "p.lengths.npy")}
+
+
 def _labels() -> np.ndarray:
     return np.array([0, 1, 10, 2])
 
@@ -387,7 +398,11 @@ def _labels() -> np.ndarray:
 #: ``test_every_registered_check_has_a_failing_case`` until it has a row here.
 FAILING_CASES = {
     "sample-count-mismatch": lambda tmp: {"x": np.zeros((29, 3)), "y": np.zeros(1)},
-    "target-shape-mismatch": lambda tmp: {"x": np.zeros((8, 3)), "y": np.zeros((8, 1))},
+    "target-shape-mismatch": lambda tmp: {
+        "x": np.zeros((8, 3)),
+        "y": np.zeros((8, 1), np.int64),
+        "classes": 3,
+    },
     "label-out-of-range": lambda tmp: {"y": _labels(), "classes": 10},
     "rare-class": lambda tmp: {"y": np.array(["a"] * 50 + ["b"] * 50 + ["c"])},
     "label-looks-like-id": lambda tmp: {"y": np.array([f"id{i}" for i in range(40)])},
@@ -404,6 +419,7 @@ FAILING_CASES = {
     },
     "excess-padding": lambda tmp: {"x": ragged_parquet(tmp, [[1] * 2] * 50 + [[1] * 100])},
     "empty-sequences": lambda tmp: {"x": ragged_parquet(tmp, [[1, 2], [], [3]])},
+    "pack-padding-side": _pre_padded,
     "non-finite-values": lambda tmp: {"x": np.array([[1.0, np.inf], [2.0, 3.0]])},
     "missing-values": lambda tmp: {"x": np.array([[1.0, np.nan], [2.0, 3.0]])},
     "constant-feature": lambda tmp: {"x": np.array([[1.0, 5.0], [2.0, 5.0], [3.0, 5.0]])},

@@ -329,7 +329,12 @@ def test_bucket_streamed_in_many_chunks_equals_the_in_memory_bucket(tmp_path, op
             for role in ("data", "mask", "lengths", "index"):
                 np.testing.assert_array_equal(z[role], getattr(expected, role), err_msg=role)
             record = json.loads(str(z["provenance"]))
-        assert record["options"] == {"bucket": b["bucket"], "boundaries": summary["boundaries"]}
+        assert record["options"] == {
+            "bucket": b["bucket"],
+            "boundaries": summary["boundaries"],
+            "padding": kwargs["padding"],
+            "dtype": "float32",
+        }
     assert json.loads((tmp_path / "b/buckets.json").read_text())["buckets"] == summary["buckets"]
 
 

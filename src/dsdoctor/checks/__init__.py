@@ -12,7 +12,13 @@ from .base import Check, Context, Expectations, Subject
 from .batching import BatchExceedsSamples, BatchMemory, PartialLastBatch
 from .columns import IndexColumn, NonInputColumns, UnreadableData
 from .labels import ClassCountMismatch, LabelLooksLikeId, RareClass, StringLabels
-from .sequences import EmptySequences, ExcessPadding, MaskValueCollision, RaggedSequences
+from .sequences import (
+    EmptySequences,
+    ExcessPadding,
+    MaskValueCollision,
+    PackPaddingSide,
+    RaggedSequences,
+)
 from .shape import FeatureWidthMismatch, RankMismatch, TimestepsMismatch
 from .spec import SpecViolation
 from .tokens import TokenIdOutOfRange
@@ -22,7 +28,8 @@ REGISTRY: tuple[type[Check], ...] = (
     SampleCountMismatch, TargetShapeMismatch, LabelOutOfRange,
     RareClass, LabelLooksLikeId, StringLabels, ClassCountMismatch,
     FeatureWidthMismatch, RankMismatch, TimestepsMismatch,
-    RaggedSequences, MaskValueCollision, ExcessPadding, EmptySequences, TokenIdOutOfRange,
+    RaggedSequences, MaskValueCollision, ExcessPadding, EmptySequences, PackPaddingSide,
+    TokenIdOutOfRange,
     NonFiniteValues, ConstantFeature, UnsafePickle, UnwrittenData, MissingValues,
     PartialLastBatch, BatchExceedsSamples, BatchMemory,
     SpecViolation,

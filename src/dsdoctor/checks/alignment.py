@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
-from ..findings import Finding, Fix, Severity
+import numpy as np
+
+from ..errors import DsdoctorError
+from ..findings import Finding, Fix, Safety, Severity
+from ..sources.base import ArrayHandle
 from ..units import format_shape
 from . import fixes
 from .base import Check, Context, Subject
@@ -78,19 +83,31 @@ class TargetShapeMismatch(Check):
     """The targets' shape does not match what the loss expects.
 
     What it means:
-    Classification targets come in two layouts: sparse integer labels, shape (N,), or one-hot
-    rows, shape (N, classes). A column vector (N, 1) or one-hot rows whose width is not the
-    number of classes fits neither.
+    Class labels come in two layouts: sparse integer labels, shape (N,), or one-hot rows, shape
+    (N, classes). A column (N, 1) of class labels fits Keras' sparse loss but not PyTorch's
+    ``CrossEntropyLoss``; one-hot rows whose width is not the number of classes fit neither.
+    Targets are class labels when they are integers (or whole floats) with ``--classes``, text,
+    or codes written by ``dsdoctor encode`` (its ``.vocab.json`` or provenance). A float (N, 1)
+    target without ``--classes`` is a regression target: (N, 1) is right for Keras ``Dense(1)``
+    with MSE and for PyTorch ``Linear(k, 1)`` with ``MSELoss``, so it is not a finding.
+    Integers without ``--classes`` may be either: an info that says what each shape fits.
 
     Why frameworks fail:
-    PyTorch's ``CrossEntropyLoss`` wants (N,) labels and says "0D or 1D target tensor expected,
-    multi-target not supported" for (N, 1). Keras' ``categorical_crossentropy`` wants one-hot
-    rows and says "Shapes (None, 1) and (None, 10) are incompatible" when given labels; one-hot
-    rows with the wrong width give the same error with other numbers.
+    PyTorch's ``CrossEntropyLoss`` wants (N,) int64 labels and says "0D or 1D target tensor
+    expected, multi-target not supported" for (N, 1); Keras' ``sparse_categorical_crossentropy``
+    takes (N,) or (N, 1). Keras' ``categorical_crossentropy`` wants one-hot rows and says
+    "Shapes (None, 1) and (None, 10) are incompatible" when given labels; one-hot rows with the
+    wrong width give the same error with other numbers. A regression target squeezed to (N,)
+    against a (N, 1) output makes PyTorch's ``MSELoss`` broadcast to (N, N) with only a warning
+    ("Using a target size … that is different to the input size") and learn the mean.
+    Binary labels (N, 1) fit one output unit (``Dense(1, "sigmoid")`` + ``binary_crossentropy``,
+    ``Linear(k, 1)`` + ``BCEWithLogitsLoss``), (N,) a two-unit output with a sparse loss.
 
     How to repair:
-    Squeeze a column of labels to (N,) with ``dsdoctor reshape y.npy --shape "(None,)"`` and use
-    a sparse loss; or one-hot encode with the right number of classes; or fix ``--classes``.
+    Squeeze a column of class labels to (N,) with ``dsdoctor reshape y.npy --shape "(None,)"``
+    (that fits both frameworks' sparse losses); or one-hot encode with the right number of
+    classes; or fix ``--classes``. Keep a regression target (N, 1) when the model's output is
+    (N, 1).
 
     Example:
     dsdoctor check --x x.npy --y y.npy --classes 10
@@ -101,25 +118,114 @@ class TargetShapeMismatch(Check):
     template = "{y_name} is {shape}: {why}"
 
     def run(self, ctx: Context) -> Iterator[Finding]:
-        classes = ctx.expect.classes
         for y in ctx.role("y"):
             h = y.handle
-            if h.ragged or h.ndim != 2:
-                continue
+            if h.ragged or h.ndim != 2 or h.skip or h.unsafe or h.categorical:
+                continue  # text labels: string-labels' encode writes (N,) int64 codes
             n, width = h.shape
+            classes = ctx.expect.classes
             if width == 1:
-                why = (f"a column of labels; sparse losses (PyTorch CrossEntropyLoss, Keras "
-                       f"sparse_categorical_crossentropy) want ({n},)")  # fmt: skip
-                if classes and classes > 2:
-                    why += f", and one-hot losses want ({n}, {classes})"
-                yield self.finding([y], {"shape": list(h.shape), "classes": classes},
-                                   [fixes.reshape(h, ())], y_name=y.name,
-                                   shape=format_shape(h.shape), why=why)  # fmt: skip
+                kind, classes, said = target_kind(y, classes)
+                if kind == "regression":
+                    continue  # (N, 1) is what Dense(1) / Linear(k, 1) with MSE compare it to
+                yield self._column(y, n, kind, classes, said)
             elif classes is not None and width != classes:
                 why = f"one-hot rows of width {width}, but the model has {classes} classes"
                 yield self.finding([y], {"shape": list(h.shape), "classes": classes},
                                    severity=Severity.ERROR, y_name=y.name,
                                    shape=format_shape(h.shape), why=why)  # fmt: skip
+
+    def _column(self, y: Subject, n: int | None, kind: str, classes: int | None, said: str
+                ) -> Finding:  # fmt: skip
+        """A (N, 1) column of class labels (``kind`` "labels") or of integers that may be labels
+        or a regression target ("unknown"): what each framework's loss takes, and the reshape
+        where it is right."""
+        h = y.handle
+        sparse = (f"Keras sparse_categorical_crossentropy takes ({n},) or ({n}, 1); PyTorch "
+                  f"CrossEntropyLoss needs ({n},) int64")  # fmt: skip
+        long = "" if h.dtype == np.int64 else f" (these are {h.dtype}: cast with .long())"
+        evidence = {"shape": list(h.shape), "classes": classes, "target": kind}
+        shape = format_shape(h.shape)
+        squeeze = fixes.reshape(h, ())
+        if kind == "unknown":
+            why = (f"{said}: if they are class labels, {sparse}{long} (say --classes C); if a "
+                   f"regression target, ({n}, 1) is right for Keras Dense(1) and PyTorch "
+                   "Linear(k, 1) with MSE")  # fmt: skip
+            return self.finding([y], evidence, [_assumed(squeeze, "if these are class labels")],
+                                severity=Severity.INFO, why=why, y_name=y.name, shape=shape)  # fmt: skip
+        if classes == 2:
+            why = (f"{said}: ({n}, 1) fits one output unit (Keras Dense(1, sigmoid) + "
+                   "binary_crossentropy, PyTorch Linear(k, 1) + BCEWithLogitsLoss on floats); "
+                   f"a two-unit output with a sparse loss wants ({n},): {sparse}{long}")  # fmt: skip
+            return self.finding([y], evidence, [_assumed(squeeze, "for a two-unit output")],
+                                severity=Severity.INFO, why=why, y_name=y.name, shape=shape)  # fmt: skip
+        why = f"{said}; {sparse}{long}"
+        if classes and classes > 2:
+            why += f", and one-hot losses want ({n}, {classes})"
+        return self.finding([y], evidence, [squeeze], why=why, y_name=y.name, shape=shape)
+
+
+def _assumed(fix: Fix, when: str) -> Fix:
+    """``fix`` as an assumption (``repair`` applies it only with ``--allow assumption``)."""
+    return Fix(fix.command, Safety.ASSUMPTION, f"{fix.title} ({when})", fix.action)
+
+
+def target_kind(y: Subject, classes: int | None) -> tuple[str, int | None, str]:
+    """What a (N, 1) target holds: ``("labels", classes, words)`` for class labels (text, codes
+    ``dsdoctor encode`` wrote, booleans, integers or whole floats with ``--classes``),
+    ``("regression", None, words)`` for floats otherwise, ``("unknown", None, words)`` for
+    integers without ``--classes``. An encoded target's classes are its vocabulary's size when
+    ``--classes`` is not given."""
+    h = y.handle
+    if h.categorical:
+        return "labels", classes, "a column of text class labels"
+    vocabulary = encoded_classes(h)
+    if vocabulary is not None:
+        return (
+            "labels",
+            classes or vocabulary,
+            (f"a column of class codes (dsdoctor encode, {vocabulary} classes)"),
+        )
+    kind = h.dtype.kind
+    if kind == "b":
+        return "labels", classes or 2, "a column of boolean labels"
+    if kind in "iu":
+        if classes is not None:
+            return "labels", classes, "a column of class labels"
+        return "unknown", None, "a column of integers"
+    whole = y.stats is not None and not y.stats.non_integer
+    if kind == "f" and classes is not None and whole:
+        return "labels", classes, "a column of class labels stored as floats"
+    return "regression", None, "a float column (a regression target)"
+
+
+def encoded_classes(h: ArrayHandle) -> int | None:
+    """The number of classes when ``h`` holds codes ``dsdoctor encode`` wrote: the values of its
+    vocabulary (``OUT.vocab.json`` beside it, or the ``vocabulary`` its provenance records)."""
+    from ..formats import strip_extension
+    from ..sinks.provenance import read_provenance
+
+    if not h.path.name or h.source.startswith("<"):
+        return None
+    beside = h.path.with_name(strip_extension(h.path.name) + ".vocab.json")
+    try:
+        if beside.is_file() and beside.stat().st_size < VOCABULARY_BYTES:
+            record = json.loads(beside.read_text(encoding="utf-8"))
+            if isinstance(record, dict) and record.get("format") == "dsdoctor-vocabulary":
+                values = record.get("values")
+                return len(values) if isinstance(values, list) else None
+        record = read_provenance(h.source)
+    except (OSError, ValueError, DsdoctorError):
+        return None
+    if isinstance(record, dict) and record.get("operation") == "encode":
+        values = record.get("vocabulary")
+        return len(values) if isinstance(values, list) else None
+    return None
+
+
+#: A vocabulary file larger than this is not read (encode caps a vocabulary at
+#: categories.MAX_CATEGORIES values, far less).
+VOCABULARY_BYTES = 64 * 1024**2
 
 
 class LabelOutOfRange(Check):

@@ -261,3 +261,21 @@ def encode(h: ArrayHandle) -> Fix:
     """Text labels → int64 codes in sorted order of the values, and the vocabulary beside them."""
     return _fix("encode", h, Safety.LOSSLESS, "number the classes 0 … C-1 (vocabulary in OUT.vocab.json)",
                 "encoded")  # fmt: skip
+
+
+def pad_for_torch(h: ArrayHandle, source: str, maxlen: object = None) -> Fix:
+    """Pad ``source`` (the sequences ``h`` was padded from) again for PyTorch: post padding, so
+    the lengths beside it select the real steps (an assumption: that the lengths are for
+    ``pack_padded_sequence``)."""
+    name = strip_extension(h.path.name)
+    ext = h.path.name[len(name) :] or ".npz"
+    out = str(h.path.with_name(fit_name(name, f".torch{ext}")))
+    options: dict[str, object] = {"for_": "torch"}
+    words = ["pad", path_word(source), "--for", "torch"]
+    if maxlen is not None:
+        options["maxlen"] = maxlen
+        words += ["--maxlen", str(maxlen)]
+    action = {"op": "pad", "source": source, "out": out, "options": options}
+    words += ["-o", path_word(out)]
+    return Fix(command(*words), Safety.ASSUMPTION, "pad again at the end, for pack_padded_sequence",
+               action)  # fmt: skip

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import numpy as np
 
 from .. import kernels
+from ..errors import DsdoctorError
 from ..findings import Finding, Fix, Severity
+from ..formats import strip_extension
+from ..sources.base import ArrayHandle
 from . import fixes
 from .base import ArrayStats, Check, Context, Subject
 
@@ -282,3 +286,170 @@ class EmptySequences(Check):
             yield self.finding(
                 [s], {"empty": st.empty_rows, "count": st.rows}, x_name=s.name, how=how
             )
+
+
+class PackPaddingSide(Check):
+    """Pre-padded sequences come with lengths, which ``pack_padded_sequence`` reads as post-padded.
+
+    What it means:
+    The data is padded at the start of each row (``pad``'s default, Keras' ``pre``) and an array
+    of lengths comes with it (``pad``'s ``lengths``, or lengths given with the data).
+    ``torch.nn.utils.rnn.pack_padded_sequence`` takes the first ``length`` steps of each row,
+    so with pre padding it packs the padding and drops as many real steps: a sequence of
+    length 2 padded to 5 is packed as two padding steps. The side is read from the provenance
+    ``pad`` and ``bucket`` record, else from the mask or the data beside the lengths.
+
+    Why frameworks fail:
+    They do not: PyTorch packs whatever the lengths select, the RNN runs on padding, and the
+    last real steps — usually the most informative — never reach it. Keras takes the mask, not
+    the lengths, and is right with pre padding.
+
+    How to repair:
+    For PyTorch, pad at the end: ``dsdoctor pad SRC --for torch`` (post padding and truncation,
+    int64 ids and lengths) or ``dsdoctor bucket SRC --for torch``. For Keras keep the data and
+    leave the lengths out.
+
+    Example:
+    dsdoctor check padded.npz
+    dsdoctor pad tokens.parquet:tokens --for torch -o padded.torch.npz
+    """
+
+    code, name, severity, family = "DS305", "pack-padding-side", Severity.WARNING, "sequences"
+    template = ("{x_name} is pre-padded ({short:,} of {count:,} sequences start with padding, "
+                "{how}) and {lengths_name} holds their lengths: "
+                "torch.nn.utils.rnn.pack_padded_sequence packs the first `length` steps of each "
+                "row, so it would keep padding and drop real steps (sequence {row}, length "
+                "{length} of {steps}: {lost} of its real steps dropped); for PyTorch pad post "
+                "(--for torch), for Keras use the mask, not the lengths")  # fmt: skip
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        for data, lengths, mask in padded_with_lengths(ctx):
+            found = pre_padding(data, lengths, mask, ctx.expect.mask_value)
+            if found is None:
+                continue
+            evidence, how, again = found
+            fx = [fixes.pad_for_torch(data.handle, **again)] if again else []
+            yield self.finding([data, lengths], evidence, fx, x_name=data.name, how=how,
+                               lengths_name=lengths.name)  # fmt: skip
+
+
+#: ``lengths`` / ``mask`` arrays beside padded data: the npz members and HDF5 datasets ``pad``
+#: writes (``lengths``, ``/data_lengths``) and its ``.npy`` siblings (``x.lengths.npy``).
+_BESIDE = re.compile(r"^(?P<base>.*?)[._]?(?P<role>lengths|mask)$")
+
+
+def _stem(s: Subject) -> tuple[str, str]:
+    """(what the array belongs with, its role: data, lengths or mask)."""
+    h = s.handle
+    member = h.name.strip("/") if h.name and h.source != str(h.path) else ""
+    name = member or strip_extension(h.path.name)
+    m = _BESIDE.match(name)
+    base, role = (m["base"], m["role"]) if m else (name, "data")
+    if member:
+        return f"{h.path}::{base or 'data'}", role
+    return str(h.path.with_name(base)), role
+
+
+def padded_with_lengths(ctx: Context) -> Iterator[tuple[Subject, Subject, Subject | None]]:
+    """(padded data, its lengths, its mask or None): arrays of one source (``pad``'s outputs) or
+    given together (``check x.npy lengths.npy``; then the only dense sequences of that size)."""
+    dense = [s for s in ctx.subjects if not s.handle.ragged and s.handle.ndim in (2, 3)
+             and s.handle.dtype.kind in "biuf" and not (s.handle.skip or s.handle.unsafe)]  # fmt: skip
+    lengths = [s for s in ctx.subjects if s.handle.ndim == 1 and s.handle.dtype.kind in "iu"
+               and not s.handle.ragged and not (s.handle.skip or s.handle.unsafe)]  # fmt: skip
+    stems = {id(s): _stem(s) for s in [*dense, *lengths]}
+    for ln in lengths:
+        key, role = stems[id(ln)]
+        if role != "lengths":
+            continue  # integer labels, bucket's index: not lengths
+        same = [s for s in dense if s.handle.n == ln.handle.n]
+        data = [s for s in same if stems[id(s)] == (key, "data")] or [
+            s for s in same if stems[id(s)][1] == "data" and s.handle.dtype.kind != "b"
+        ]
+        if len(data) != 1:
+            continue  # no padded data of that size, or more than one to choose from
+        d = data[0]
+        masks = [s for s in same if stems[id(s)] == (stems[id(d)][0], "mask")
+                 and s.handle.dtype.kind == "b" and s.handle.shape[:2] == d.handle.shape[:2]]  # fmt: skip
+        yield d, ln, (masks[0] if masks else None)
+
+
+def pre_padding(data: Subject, lengths: Subject, mask: Subject | None, value: float | None
+                ) -> tuple[dict, str, dict | None] | None:  # fmt: skip
+    """The evidence that ``data`` is pre-padded with the lengths ``lengths``, the words saying
+    how it is known, and the ragged source and maxlen ``pad`` read (for the fix); None when it
+    is not (post padding, no padding, or lengths that are not lengths of these rows)."""
+    h = data.handle
+    n, steps = h.shape[0], h.shape[1]
+    try:
+        ln = np.asarray(lengths.handle.read()).astype(np.int64, copy=False).reshape(-1)
+    except (DsdoctorError, ValueError, OSError):
+        return None
+    if (
+        n is None
+        or steps is None
+        or len(ln) != n
+        or not len(ln)
+        or ln.min() < 0
+        or ln.max() > steps
+    ):
+        return None
+    short = ln < steps
+    if not short.any():
+        return None  # nothing is padded: either side packs the same steps
+    record = _provenance(h)
+    options = record.get("options") or {}
+    source = record.get("source") if record.get("operation") == "pad" else None
+    if record.get("operation") in ("pad", "bucket") and options.get("padding") in ("pre", "post"):
+        if options["padding"] != "pre":
+            return None
+        how = f"as dsdoctor {record['operation']} recorded"
+    else:
+        pad_value = options.get("value", value if value is not None else 0)
+        side = _side(mask or data, ln, steps, mask is not None, pad_value)
+        if side != "pre":
+            return None
+        how = (
+            f"as {mask.name} shows" if mask is not None else f"the padding value {pad_value} first"
+        )
+    row = int(np.argmax(short))
+    length = int(ln[row])
+    lost = min(steps - length, length)
+    evidence = {"short": int(short.sum()), "count": int(n), "row": row, "length": length,
+                "steps": int(steps), "lost": lost}  # fmt: skip
+    again = {"source": source, "maxlen": options.get("maxlen")} if isinstance(source, str) else None
+    return evidence, how, again
+
+
+def _provenance(h: ArrayHandle) -> dict:
+    from ..sinks.provenance import read_provenance
+
+    try:  # an HDF5 dataset holds its own record; an npz or Parquet file one for all it holds
+        record = read_provenance(h.source if h.format == "hdf5" else str(h.path))
+    except (DsdoctorError, ValueError, OSError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _side(s: Subject, lengths: np.ndarray, steps: int, is_mask: bool, value: object) -> str | None:
+    """ "pre" when every short row's padding is at its start and not all at its end (read in
+    chunks: ``s`` is the mask, True on real steps, or the data, padding where every feature of a
+    timestep equals ``value``); None otherwise."""
+    pos = np.arange(steps)
+    pre_ok = post_ok = True
+    start = 0
+    pad_value = float(value) if isinstance(value, int | float) else 0.0
+    for chunk in s.handle.chunks():
+        c = np.asarray(chunk)
+        ln = lengths[start : start + len(c)]
+        start += len(c)
+        if is_mask:
+            pad = ~c.astype(bool)
+        else:
+            same = np.isnan(c) if np.isnan(pad_value) else c == pad_value
+            pad = same.reshape(len(c), steps, -1).all(axis=2)
+        pre_ok = pre_ok and bool(pad[pos < (steps - ln)[:, None]].all())
+        post_ok = post_ok and bool(pad[pos >= ln[:, None]].all())
+        if not (pre_ok or post_ok):
+            return None
+    return "pre" if pre_ok and not post_ok else None

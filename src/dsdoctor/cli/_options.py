@@ -242,10 +242,26 @@ BucketsOpt = Annotated[
     ),
 ]
 PaddingOpt = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--padding",
-        help="Pad at the start (pre, Keras' default) or the end (post, like PyTorch).",
+        help="Pad at the start (pre, Keras' default) or the end (post, what "
+        "pack_padded_sequence needs). Default: pre, or what --for sets.",
+        metavar="pre|post",
+        show_default=False,
+    ),
+]
+ForOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--for",
+        help="Preset for a framework; options given explicitly win. keras: --padding pre "
+        "--truncating pre, integer ids as int32 (pad_sequences' defaults). torch: --padding post "
+        "--truncating post (what pack_padded_sequence with the lengths needs), integer ids as "
+        "int64 (nn.Embedding, CrossEntropyLoss). Both: lengths int64, mask bool; other data keep "
+        "their dtype. Without --for: pre/pre and the source's dtype.",
+        metavar="keras|torch",
+        show_default=False,
     ),
 ]
 PadValueOpt = Annotated[

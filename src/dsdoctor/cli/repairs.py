@@ -31,6 +31,7 @@ from ._options import (
     FillValueOpt,
     FollowExternalOpt,
     ForceOpt,
+    ForOpt,
     FromOpt,
     HeaderOpt,
     InputShapeOpt,
@@ -121,13 +122,18 @@ def pad(
     src: Src,
     output: Out,
     maxlen: MaxlenOpt = None,
-    padding: PaddingOpt = "pre",
+    padding: PaddingOpt = None,
     truncating: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--truncating", help="Cut longer sequences at the start (pre) or the end (post)."
+            "--truncating",
+            help="Cut longer sequences at the start (pre) or the end (post). Default: pre, or "
+            "what --for sets.",
+            metavar="pre|post",
+            show_default=False,
         ),
-    ] = "pre",
+    ] = None,
+    for_: ForOpt = None,
     value: PadValueOpt = 0,
     dtype: Annotated[
         str | None,
@@ -159,9 +165,10 @@ def pad(
 ) -> int:
     """Pad variable-length sequences into a dense array, with the mask and lengths beside it.
 
-    Same semantics as keras.utils.pad_sequences (default pre/pre); the lengths are what
-    torch.nn.utils.rnn.pack_padded_sequence takes."""
-    return _run("pad", src, output, chunk_size, json_, no_color, maxlen=maxlen, padding=padding, truncating=truncating,
+    Same semantics as keras.utils.pad_sequences (default pre/pre, the source's dtype). The
+    lengths are what torch.nn.utils.rnn.pack_padded_sequence takes with post padding only: on
+    pre-padded rows it keeps the padding and drops real steps (pad warns) — use --for torch."""
+    return _run("pad", src, output, chunk_size, json_, no_color, maxlen=maxlen, padding=padding, truncating=truncating, for_=for_,
                 value=value, dtype=dtype, allow_lossy_cast=allow_lossy_cast, mask=not no_mask,
                 lengths=not no_lengths, force=force, format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
 
@@ -378,8 +385,9 @@ def bucket(
             help="Pad each bucket to its upper boundary - 1 instead of its longest sequence.",
         ),
     ] = False,
-    padding: PaddingOpt = "pre",
+    padding: PaddingOpt = None,
     value: PadValueOpt = 0,
+    for_: ForOpt = None,
     force: ForceOpt = False,
     format: SourceFormatAliasOpt = None,
     target: TargetOpt = None,
@@ -393,9 +401,10 @@ def bucket(
     no_color: NoColorOpt = False,
 ) -> int:
     """Split sequences into length buckets, each padded to its own maxlen: OUTDIR gets
-    bucket_<k>.npz (data, mask, lengths, index) and buckets.json."""
+    bucket_<k>.npz (data, mask, lengths, index) and buckets.json. Default: pre padding and the
+    source's dtype; --for torch pads post, as pack_padded_sequence needs with the lengths."""
     return _run("bucket", src, output, chunk_size, json_, no_color, boundaries=boundaries, buckets=buckets,
-                pad_to_boundary=pad_to_boundary, padding=padding, value=value, force=force,
+                pad_to_boundary=pad_to_boundary, padding=padding, value=value, for_=for_, force=force,
                 format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
 
 

@@ -1,7 +1,9 @@
 """``bucket``: split sequences into length buckets (tf.data semantics: boundaries 10,20 give
 [0,10) [10,20) [20,∞)), each padded to its own maxlen. :func:`validate` is the one validation of
 :func:`bucket` (in memory: a list of :class:`Bucket`) and :func:`bucket_file` (a folder of
-``bucket_<k>.npz`` and ``buckets.json``)."""
+``bucket_<k>.npz`` and ``buckets.json``). ``for_`` (``--for keras|torch``) sets the padding
+side and the dtype of integer ids as for ``pad`` (:data:`~dsdoctor.repairs.pad.PRESETS`); without
+it, pre padding and the source's dtype."""
 
 from __future__ import annotations
 
@@ -31,11 +33,14 @@ from .base import (
     source_handle,
 )
 from .pad import (
+    apply_preset,
     check_pad_row,
+    check_rows,
     padded_windows,
-    refuse_nan_as_integer,
+    pre_padded_lengths_warning,
     sequence_lengths,
     sequences_handle,
+    target_dtype,
 )
 from .result import RepairResult
 from .write import input_paths, provenance
@@ -52,16 +57,20 @@ def validate(
     padding: str,
     value: Any,
     lengths: Callable[[], np.ndarray],
+    dtype: np.dtype | None = None,
 ) -> tuple[list[int], np.ndarray, kernels.LengthHistogram, Any]:
     """The boundaries, every sequence's length, their histogram and the padding value, or the
-    refusal; ``lengths`` (one pass over the source) is called after the checks that need none."""
+    refusal; ``lengths`` (one pass over the source) is called after the checks that need none.
+    ``dtype``: what the buckets are written as (the source's, or what ``--for`` sets)."""
     if not h.ragged:
         raise RepairError(
             f"{h.source} is dense, shape {format_shape(h.shape)}; bucket takes variable-length sequences"
         )
     check_sides(padding=padding)
     value = number(value)
-    check_value(value, h.dtype, "choose another --value (bucket keeps the source's dtype)")
+    dtype = h.dtype if dtype is None else dtype
+    check_value(value, dtype, "choose another --value (bucket keeps the source's dtype, or "
+                "the one --for sets)")  # fmt: skip
     k = None if buckets is None else option(parse_count, "--buckets", buckets, low=1)
     bounds: list[int] = []
     if boundaries is not None:
@@ -76,7 +85,7 @@ def validate(
     if k is not None:
         bounds = kernels.optimal_boundaries(hist, k)
     widest = max(hist.longest, bounds[-1] - 1 if pad_to_boundary and bounds else 0)
-    check_pad_row(h.source, widest, h.inner_shape, h.dtype)  # before any folder is made
+    check_pad_row(h.source, widest, h.inner_shape, dtype)  # before any folder is made
     return bounds, every, hist, value
 
 
@@ -91,15 +100,18 @@ class Bucket:
 
 
 def bucket(sequences: Any, *, boundaries: str | Sequence[int] | None = None, buckets: int | None = None,
-           pad_to_boundary: bool = False, padding: str = "pre", value: float = 0, lengths: Any = None,
-           offsets: Any = None) -> list[Bucket]:  # fmt: skip
+           pad_to_boundary: bool = False, padding: str | None = None, value: float = 0,
+           for_: str | None = None, lengths: Any = None, offsets: Any = None) -> list[Bucket]:  # fmt: skip
     """Split sequences into length buckets in memory, each padded to its own maxlen (empty
     buckets included); refused exactly as :func:`bucket_file` refuses."""
     exactly_one(ONE_OF, boundaries, buckets)
     h = sequences_handle(sequences, lengths=lengths, offsets=offsets)
+    dtype, padding = _preset(for_, h, padding)
     bounds, ln, _, value = validate(h, boundaries=boundaries, buckets=buckets, pad_to_boundary=pad_to_boundary,
-                                    padding=padding, value=value, lengths=lambda: ragged(h.read()).lengths)  # fmt: skip
+                                    padding=padding, value=value, dtype=dtype,
+                                    lengths=lambda: ragged(h.read()).lengths)  # fmt: skip
     r = ragged(h.read())
+    check_rows(r, h, dtype, 0, False)
     which = kernels.assign_buckets(ln, bounds)
     out = []
     for k in range(len(bounds) + 1):
@@ -108,16 +120,16 @@ def bucket(sequences: Any, *, boundaries: str | Sequence[int] | None = None, buc
         maxlen = (hi - 1) if (pad_to_boundary and hi is not None) else int(ln[rows].max(initial=0))
         sub = _rows_of(r, rows)
         data, m, lens = kernels.pad_values(
-            sub.values, sub.offsets, maxlen=maxlen, padding=padding, value=value
+            sub.values, sub.offsets, maxlen=maxlen, padding=padding, value=value, dtype=dtype
         )
         out.append(Bucket(data, m, lens, rows))
     return out
 
 
 def bucket_file(src: Any, outdir: str, *, boundaries: str | Sequence[int] | None = None,
-                buckets: int | None = None, pad_to_boundary: bool = False, padding: str = "pre",
-                value: float = 0, force: bool = False, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-                **source_options: Any) -> RepairResult:  # fmt: skip
+                buckets: int | None = None, pad_to_boundary: bool = False, padding: str | None = None,
+                value: float = 0, for_: str | None = None, force: bool = False,
+                chunk_bytes: int = DEFAULT_CHUNK_BYTES, **source_options: Any) -> RepairResult:  # fmt: skip
     """Split ``src``'s sequences into length buckets, each padded to its own maxlen, into ``outdir``.
 
     The folder is built whole under a temporary name beside ``outdir`` and renamed into place
@@ -128,9 +140,10 @@ def bucket_file(src: Any, outdir: str, *, boundaries: str | Sequence[int] | None
 
     exactly_one(ONE_OF, boundaries, buckets)
     h = source_handle(src, **source_options)
+    dtype, padding = _preset(for_, h, padding)
     bounds, lengths_all, hist, value = validate(
         h, boundaries=boundaries, buckets=buckets, pad_to_boundary=pad_to_boundary, padding=padding,
-        value=value, lengths=lambda: sequence_lengths(h, chunk_bytes))  # fmt: skip
+        value=value, dtype=dtype, lengths=lambda: sequence_lengths(h, chunk_bytes))  # fmt: skip
     folder = Path(outdir)
     edges: list[int | None] = [0, *bounds, None]
     which = kernels.assign_buckets(lengths_all, bounds)
@@ -146,19 +159,31 @@ def bucket_file(src: Any, outdir: str, *, boundaries: str | Sequence[int] | None
                         "file": f"bucket_{k}.npz" if count else None})  # fmt: skip
     global_cost = kernels.padding_cost(hist, [])
     bucket_cost = kernels.padding_cost(hist, bounds, pad_to_boundary=pad_to_boundary)
-    info = {"source": h.source, "boundaries": bounds, "buckets": summary,
+    info = {"source": h.source, "boundaries": bounds, "padding": padding,
+            **({"for": for_} if for_ else {}), "buckets": summary,
             "padding_global_maxlen": int(global_cost), "padding_bucketed": int(bucket_cost),
             "padding_saved": int(global_cost - bucket_cost), "global_maxlen": hist.longest}  # fmt: skip
     with atomic_folder(folder, force=force, inputs=input_paths(h),
                        replaceable=lambda name: BUCKET_FILES.fullmatch(name) is not None,
                        command="bucket") as tmp:  # fmt: skip
-        _write_buckets(h, tmp, summary, which, bounds, padding=padding, value=value,
+        _write_buckets(h, tmp, summary, which, bounds, padding=padding, value=value, dtype=dtype,
                        chunk_bytes=chunk_bytes)  # fmt: skip
-        write_text(tmp / "buckets.json", json.dumps(info, indent=2) + "\n", force=False)
+        written = {**info, "dtype": str(dtype)}
+        write_text(tmp / "buckets.json", json.dumps(written, indent=2) + "\n", force=False)
     outputs = [str(folder / s["file"]) for s in summary if s["file"]] + [
         str(folder / "buckets.json")
     ]
-    return result("bucket", h, outputs, (h.shape[0], None, *h.inner_shape), h.dtype, **info)
+    done = result("bucket", h, outputs, (h.shape[0], None, *h.inner_shape), dtype, **info)
+    padded = int(np.count_nonzero(lengths_all < np.array([s["maxlen"] for s in summary])[which]))
+    if padding == "pre" and padded and for_ != "keras":
+        done.warnings.append(pre_padded_lengths_warning("bucket", padded))
+    return done
+
+
+def _preset(for_: str | None, h: ArrayHandle, padding: str | None) -> tuple[np.dtype, str]:
+    """The dtype and padding side ``for_`` sets where ``padding`` is not given."""
+    dtype, sides = apply_preset(for_, h.dtype, dtype=None, padding=padding)
+    return target_dtype(dtype, h.dtype), sides["padding"]
 
 
 #: What a bucket folder holds, so ``--force`` may replace it: the archives, the summary, and the
@@ -167,7 +192,8 @@ BUCKET_FILES = re.compile(r"bucket_[0-9]+\.npz|buckets\.json|\..+\.dsdoctor-tmp-
 
 
 def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict[str, Any]], which: np.ndarray,
-                   bounds: list[int], *, padding: str, value: Any, chunk_bytes: int) -> None:  # fmt: skip
+                   bounds: list[int], *, padding: str, value: Any, dtype: np.dtype,
+                   chunk_bytes: int) -> None:  # fmt: skip
     """Every non-empty bucket's ``bucket_<k>.npz`` in one streaming pass over the source: each
     chunk's sequences are split by bucket, padded and appended to that bucket's archive."""
     from contextlib import ExitStack
@@ -179,9 +205,10 @@ def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict[str, Any]], 
         for b in summary:
             if b["file"]:
                 n, t = b["count"], b["maxlen"]
-                specs = {"data": ((n, t, *h.inner_shape), h.dtype), "mask": ((n, t), np.dtype(bool)),
+                specs = {"data": ((n, t, *h.inner_shape), dtype), "mask": ((n, t), np.dtype(bool)),
                          "lengths": ((n,), np.dtype(np.int64)), "index": ((n,), np.dtype(np.int64))}  # fmt: skip
-                prov = provenance("bucket", h.source, {"bucket": b["bucket"], "boundaries": bounds})
+                prov = provenance("bucket", h.source, {"bucket": b["bucket"], "boundaries": bounds,
+                                                       "padding": padding, "dtype": str(dtype)})  # fmt: skip
                 writers[b["bucket"]] = stack.enter_context(
                     stream_arrays(
                         folder / b["file"], specs, main="data", force=False, provenance=prov
@@ -190,7 +217,7 @@ def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict[str, Any]], 
         start = 0
         for part in h.chunks(chunk_bytes):
             chunk = ragged(part)
-            refuse_nan_as_integer(chunk, h.dtype, h.source, start)
+            check_rows(chunk, h, dtype, start, False)  # nulls read as ids, a lossy --for cast
             here = which[start : start + len(chunk)]
             order = np.argsort(here, kind="stable")
             cuts = np.searchsorted(here[order], np.arange(len(summary) + 1))
@@ -198,7 +225,7 @@ def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict[str, Any]], 
                 rows = order[cuts[k] : cuts[k + 1]]
                 if not len(rows):
                     continue
-                windows = padded_windows(_rows_of(chunk, rows), maxlen=summary[k]["maxlen"], dtype=h.dtype,
+                windows = padded_windows(_rows_of(chunk, rows), maxlen=summary[k]["maxlen"], dtype=dtype,
                                          chunk_bytes=chunk_bytes, padding=padding, value=value)  # fmt: skip
                 done = 0
                 for data, m, ln in windows:

@@ -1,9 +1,13 @@
 """``pad``: variable-length sequences → a dense array, with the mask and lengths beside it.
 
-Same semantics as ``keras.utils.pad_sequences`` (default pre/pre); the lengths are what
-``torch.nn.utils.rnn.pack_padded_sequence`` takes. :func:`validate` is the one validation of
-:func:`pad` (in memory) and :func:`pad_file` (streamed); :func:`check_rows` the one check of the
-values themselves (nulls read as integers, lossy casts), per chunk or over the whole array.
+Same semantics as ``keras.utils.pad_sequences`` (default pre/pre, the source's dtype). The lengths
+are what ``torch.nn.utils.rnn.pack_padded_sequence`` takes only with post padding: it packs the
+first ``length`` steps of each row, so on pre-padded rows it keeps padding and drops real steps
+(``pad_file`` warns; ``for_="torch"`` pads post). :data:`PRESETS` (``--for keras|torch``) sets
+the sides and the dtype of integer ids each framework expects. :func:`validate` is the one
+validation of :func:`pad` (in memory) and :func:`pad_file` (streamed); :func:`check_rows` the one
+check of the values themselves (nulls read as integers, lossy casts), per chunk or over the
+whole array.
 """
 
 from __future__ import annotations
@@ -33,6 +37,55 @@ from .base import (
 )
 from .result import RepairResult
 from .write import input_paths, provenance, write_blocks
+
+
+@dataclass(frozen=True)
+class Preset:
+    """What ``--for FRAMEWORK`` sets where the option is not given."""
+
+    padding: str
+    truncating: str
+    #: the dtype of integer data (token ids); other data keep their dtype
+    ids: np.dtype
+
+
+#: ``--for``: Keras' ``pad_sequences`` defaults (pre/pre, int32, which ``Embedding`` takes);
+#: PyTorch's ``pack_padded_sequence`` (post padding, so the first ``length`` steps are the real
+#: ones; post truncation keeps a sequence's start, as the packed lengths do) and
+#: ``nn.Embedding`` / ``CrossEntropyLoss`` (int64). Lengths are int64 on the CPU and the mask is
+#: bool for both. Without ``--for``: :data:`DEFAULT_SIDES` and the source's dtype.
+PRESETS: dict[str, Preset] = {
+    "keras": Preset("pre", "pre", np.dtype(np.int32)),
+    "torch": Preset("post", "post", np.dtype(np.int64)),
+}
+DEFAULT_SIDES = {"padding": "pre", "truncating": "pre"}
+
+
+def apply_preset(for_: str | None, source: np.dtype, *, dtype: npt.DTypeLike | None,
+                 **sides: str | None) -> tuple[npt.DTypeLike | None, dict[str, str]]:  # fmt: skip
+    """The dtype and the sides (``padding=``, ``truncating=``) a repair uses: each given option,
+    else what ``for_`` sets, else the default (the source's dtype, pre)."""
+    if for_ is None:
+        return dtype, {k: v if v is not None else DEFAULT_SIDES[k] for k, v in sides.items()}
+    preset = PRESETS.get(for_)
+    if preset is None:
+        raise UsageError(f"--for must be {' or '.join(PRESETS)}, got {for_!r}")
+    chosen = {k: v if v is not None else getattr(preset, k) for k, v in sides.items()}
+    if dtype is None and source.kind in "iu":
+        dtype = preset.ids
+    return dtype, chosen
+
+
+def pre_padded_lengths_warning(op: str, padded: int) -> str:
+    """What ``pad`` and ``bucket`` say when they write lengths beside pre-padded rows (not with
+    ``--for keras``: Keras takes the mask, never the lengths)."""
+    return (
+        f"{padded:,} sequences are pre-padded (padding at the start) and the lengths are "
+        "written beside them: torch.nn.utils.rnn.pack_padded_sequence takes the first "
+        "`length` steps of each row, so it would keep the padding and drop real steps. For "
+        f"PyTorch run {op} with --for torch (post padding); Keras needs no lengths (it "
+        "takes the mask)"
+    )
 
 
 @dataclass
@@ -126,12 +179,16 @@ def check_rows(
                           "pass --allow-lossy-cast if that is what you want")  # fmt: skip
 
 
-def pad(sequences: Any, *, maxlen: int | str | None = None, padding: str = "pre", truncating: str = "pre",
-        value: float = 0, dtype: npt.DTypeLike | None = None, allow_lossy_cast: bool = False,
-        lengths: Any = None, offsets: Any = None) -> Padded:  # fmt: skip
+def pad(sequences: Any, *, maxlen: int | str | None = None, padding: str | None = None,
+        truncating: str | None = None, value: float = 0, dtype: npt.DTypeLike | None = None,
+        allow_lossy_cast: bool = False, for_: str | None = None, lengths: Any = None,
+        offsets: Any = None) -> Padded:  # fmt: skip
     """Pad sequences in memory, like ``keras.utils.pad_sequences`` but with the mask and lengths
-    and the source's dtype by default; refused exactly as :func:`pad_file` refuses."""
+    and the source's dtype by default (``for_``: :data:`PRESETS`); refused exactly as
+    :func:`pad_file` refuses. Pre-padded lengths do not fit ``pack_padded_sequence``."""
     h = sequences_handle(sequences, lengths=lengths, offsets=offsets)
+    dtype, sides = apply_preset(for_, h.dtype, dtype=dtype, padding=padding, truncating=truncating)
+    padding, truncating = sides["padding"], sides["truncating"]
     n, target, value = validate(h, maxlen=maxlen, padding=padding, truncating=truncating, value=value,
                                 dtype=dtype, histogram=lambda: kernels.LengthHistogram.of(ragged(h.read()).lengths))  # fmt: skip
     r = ragged(h.read())
@@ -211,12 +268,16 @@ def padded_windows(r: Ragged, *, maxlen: int, dtype: np.dtype, chunk_bytes: int,
                                  dtype=dtype, **options)  # fmt: skip
 
 
-def pad_file(src: Any, out: str, *, maxlen: int | str | None = None, padding: str = "pre",
-             truncating: str = "pre", value: float = 0, dtype: npt.DTypeLike | None = None,
-             allow_lossy_cast: bool = False, mask: bool = True, lengths: bool = True, force: bool = False,
-             chunk_bytes: int = DEFAULT_CHUNK_BYTES, **source_options: Any) -> RepairResult:  # fmt: skip
-    """Ragged → dense, written to ``out`` with the mask and lengths beside it (streamed)."""
+def pad_file(src: Any, out: str, *, maxlen: int | str | None = None, padding: str | None = None,
+             truncating: str | None = None, value: float = 0, dtype: npt.DTypeLike | None = None,
+             allow_lossy_cast: bool = False, mask: bool = True, lengths: bool = True,
+             for_: str | None = None, force: bool = False, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+             **source_options: Any) -> RepairResult:  # fmt: skip
+    """Ragged → dense, written to ``out`` with the mask and lengths beside it (streamed);
+    ``for_`` (keras, torch) sets the sides and the ids' dtype not given (:data:`PRESETS`)."""
     h = source_handle(src, **source_options)
+    dtype, sides = apply_preset(for_, h.dtype, dtype=dtype, padding=padding, truncating=truncating)
+    padding, truncating = sides["padding"], sides["truncating"]
     n_max, target, value = validate(h, maxlen=maxlen, padding=padding, truncating=truncating, value=value,
                                     dtype=dtype, histogram=lambda: length_histogram(h, chunk_bytes))  # fmt: skip
     n, inner = h.shape[0], h.inner_shape
@@ -226,7 +287,7 @@ def pad_file(src: Any, out: str, *, maxlen: int | str | None = None, padding: st
         specs["mask"] = ((n, n_max), np.dtype(bool))
     if lengths:
         specs["lengths"] = ((n,), np.dtype(np.int64))
-    counts = {"collisions": 0, "truncated": 0}
+    counts = {"collisions": 0, "truncated": 0, "padded": 0}
 
     def blocks() -> Iterator[dict[str, np.ndarray]]:
         rows_done = 0
@@ -236,6 +297,7 @@ def pad_file(src: Any, out: str, *, maxlen: int | str | None = None, padding: st
             rows_done += len(chunk)
             counts["collisions"] += kernels.count_value_timesteps(chunk.window(), value)
             counts["truncated"] += int(np.count_nonzero(chunk.lengths > n_max))
+            counts["padded"] += int(np.count_nonzero(chunk.lengths < n_max))
             for data, m, ln in padded_windows(chunk, maxlen=n_max, dtype=target, chunk_bytes=chunk_bytes,
                                               padding=padding, truncating=truncating, value=value):  # fmt: skip
                 block = {"data": data}
@@ -246,7 +308,7 @@ def pad_file(src: Any, out: str, *, maxlen: int | str | None = None, padding: st
                 yield block
 
     options = {"maxlen": maxlen, "padding": padding, "truncating": truncating, "value": value,
-               "dtype": str(target)}  # fmt: skip
+               "dtype": str(target), "for": for_}  # fmt: skip
     outputs = write_blocks(
         out,
         specs,
@@ -257,8 +319,11 @@ def pad_file(src: Any, out: str, *, maxlen: int | str | None = None, padding: st
         prov=provenance("pad", h.source, options),
         chunk_bytes=chunk_bytes,
     )
-    done = result("pad", h, outputs, (n, n_max, *inner), target, maxlen=n_max,
-                  truncated_sequences=counts["truncated"], value_collisions=counts["collisions"])  # fmt: skip
+    done = result("pad", h, outputs, (n, n_max, *inner), target, maxlen=n_max, padding=padding,
+                  truncating=truncating, truncated_sequences=counts["truncated"],
+                  value_collisions=counts["collisions"], **({"for": for_} if for_ else {}))  # fmt: skip
+    if lengths and padding == "pre" and counts["padded"] and for_ != "keras":
+        done.warnings.append(pre_padded_lengths_warning("pad", counts["padded"]))
     if counts["collisions"]:
         done.warnings.append(
             f"{counts['collisions']:,} real timesteps equal the padding value {value}: use the mask written "

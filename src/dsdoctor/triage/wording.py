@@ -123,8 +123,10 @@ def _say_target(n: Numbers) -> str:
         hint = (f": the targets have {t[-1]} columns but the model outputs {classes} classes; "
                 f"one-hot targets must be encoded to {classes} classes, or the last layer given "
                 f"{t[-1]} units")  # fmt: skip
-    elif len(t) + 1 == len(o) and o[-1] == 1:
-        hint = ": reshape the targets to add the last axis, or squeeze the model's output"
+    elif len(t) + 1 == len(o) and o[-1] == 1:  # a regression target squeezed to (N,)
+        hint = (f": a regression target must have the output's shape, so keep the targets "
+                f"{_shape([*t, 1])} (reshape them back, or squeeze the model's output); with "
+                "different shapes a loss such as MSELoss broadcasts them against each other")  # fmt: skip
     elif len(t) == len(o) + 1 and t[-1] == 1:
         hint = ": squeeze the targets' last axis"
     return (f"The targets have shape {_shape(t)} but the model's output has shape "
