@@ -320,11 +320,16 @@ def check(
         raise UsageError(
             "nothing to check: give sources, or --x/--y, or a spec file (dsdoctor.toml)"
         )
+    for s in subjects:
+        s.sequence = sequence_facts(s, expect)
     columns = _scan_all(subjects, expect, opts, executor)
     ctx = Context(subjects, expect, pairs, contract, columns, together=gathered.together)
     findings: list[Finding] = list(run_checks(ctx, chosen, skipped))
     arrays = {s.name: {**s.handle.describe(), "role": s.role,
                        **({"stats": s.stats.to_dict()} if s.stats else {}),
+                       **({"provenance": s.handle.provenance} if s.handle.provenance else {}),
+                       **({"not_analysed": note} if (note := not_analysed(s)) else {}),
+                       **({"sequences": s.sequence} if s.sequence else {}),
                        **({"unsafe": s.handle.unsafe} if s.handle.unsafe else {})}
               for s in subjects}  # fmt: skip
     return Report(__version__, arrays, findings, gathered.datasets, [c.to_dict() for c in columns])
@@ -397,8 +402,44 @@ def _scan_subject(s: Subject, expect: Expectations, opts: SourceOptions, executo
 
 def _scan_options(s: Subject, expect: Expectations, opts: SourceOptions) -> ScanOptions:
     mask = expect.mask_value if (s.handle.ragged or s.role != "y") else None
+    if mask is None and s.sequence is not None and not s.handle.ragged:
+        mask = s.sequence["value"]  # dsdoctor padded it: padding is left out of the extremes
     return ScanOptions(mask_value=mask, classes=expect.classes if s.role == "y" else None,
-                       labels=s.role == "y", chunk_bytes=opts.chunk_bytes)  # fmt: skip
+                       labels=s.role == "y", chunk_bytes=opts.chunk_bytes,
+                       sequences=s.sequence is not None)  # fmt: skip
+
+
+#: Operations whose data output is padded sequences (N, T[, F…]).
+PADDING_OPERATIONS = ("pad", "bucket")
+
+
+def sequence_facts(s: Subject, expect: Expectations) -> dict[str, Any] | None:
+    """How ``s`` is known to be padded dense sequences, (N, T[, F…]) with axis 1 time: the user
+    said so (``--mask-value``), or dsdoctor's own provenance says ``pad`` or ``bucket`` wrote it
+    (its padding value from the record). None when nothing says so: the last axis of an (N, F)
+    array is then its features."""
+    h = s.handle
+    if h.ragged or h.ndim < 2 or s.role == "y" or s.not_data:
+        return None
+    if expect.mask_value is not None:
+        return {"value": expect.mask_value, "from": f"--mask-value {expect.mask_value:g}"}
+    record = h.provenance
+    if not record or record.get("operation") not in PADDING_OPERATIONS or record.get("role") != "data":
+        return None
+    options = record.get("options") if isinstance(record.get("options"), dict) else {}
+    value = options.get("value")
+    value = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return {"value": value, "from": f"{record['operation']} of {record.get('source', '?')}"}
+
+
+def not_analysed(s: Subject) -> str | None:
+    """The report's note for an array dsdoctor wrote beside padded data: its mask or lengths."""
+    role = s.not_data
+    if role is None:
+        return None
+    record = s.handle.provenance or {}
+    made = f"{record.get('operation', '?')} of {record.get('source', '?')}"
+    return f"dsdoctor {role} output ({made}): value checks skipped"
 
 
 def _scan_all(subjects: list[Subject], expect: Expectations, opts: SourceOptions,

@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..errors import SourceError
+from .provenance import npy_record
 from .base import (
     DEFAULT_CHUNK_BYTES,
     ArrayHandle,
@@ -176,6 +177,9 @@ class NpyArray(ArrayHandle):
 
     offset: int = 0
     fortran: bool = False
+
+    def _read_provenance(self) -> dict[str, Any] | None:
+        return npy_record(self.path)
 
     def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
         if self.dtype.hasobject:  # only reachable with --allow-pickle
