@@ -335,6 +335,28 @@ def check(
     return Report(__version__, arrays, findings, gathered.datasets, [c.to_dict() for c in columns])
 
 
+def write_fix_files(report: Report, *, force: bool = False, inputs=()) -> list[str]:
+    """Write the files the report's fixes read (``--features @x.features.txt``: a selection too
+    long for one command line), each at the path its command names, beside the source; return
+    the paths written. A file already there with the same text is left as it is; one with other
+    text is replaced only with ``force`` (``OutputError`` otherwise), like every output."""
+    from pathlib import Path
+
+    from .sinks import write_text
+
+    written: list[str] = []
+    files = {path: text for f in report.findings for fix in f.fixes for path, text in fix.files.items()}
+    for path, text in files.items():
+        try:
+            same = Path(path).read_text(encoding="utf-8") == text
+        except (OSError, UnicodeDecodeError):
+            same = False
+        if not same:
+            write_text(path, text, force=force, inputs=inputs)
+        written.append(path)
+    return written
+
+
 def _column_kinds(sources, opts: SourceOptions) -> str:
     """``; its columns are species (categorical), date (datetime)`` for a table source (what a
     table with no numeric column holds instead)."""

@@ -4,6 +4,7 @@ objects."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from ..engine.columns import ColumnFacts
 from ..engine.stats import MISSING_ROWS
@@ -243,7 +244,7 @@ class ConstantFeature(Check):
     """
 
     code, name, severity, family = "DS402", "constant-feature", Severity.WARNING, "values"
-    template = "{x_name}: {count} of {width} {noun} are constant{over} ({listing})"
+    template = "{x_name}: {count} of {width} {noun} are constant{over} ({listing}){hint}"
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         for s in ctx.subjects:
@@ -263,14 +264,24 @@ class ConstantFeature(Check):
                 yield self.finding([s], evidence, x_name=s.name, value=_g(values[0]), over=over,
                                    template="{x_name}: its one feature is constant{over}: every value is {value}")  # fmt: skip
                 continue
-            shown = list(zip(constant, values, strict=True))[:10]
-            listing = ", ".join(f"{labels[i]} = {_g(v)}" for i, v in shown)
-            if len(constant) > 10:
-                listing += ", …"
+            listing = constant_listing(labels, constant, values)
             keep = [i for i in range(width) if i not in found]
             fx = [fixes.select_features(h, keep)] if keep and not h.ragged else []
-            noun = "channels (last axis)" if h.ndim >= 4 else "features"
-            yield self.finding([s], evidence, fx, x_name=s.name, listing=listing, noun=noun, over=over)
+            if keep and getattr(h, "table", None) is not None and h.layout.get("columns") and h.ndim == 2:
+                fx = [fixes.select_columns(h, [labels[i] for i in keep],
+                                           f"keep the {len(keep)} columns that vary")]  # fmt: skip
+            hint = ""
+            if padding_like(s, constant, values, width):
+                fx = []  # dropping them would drop timesteps
+                evidence["looks_padded"] = True
+                hint = (f"; they are the {'first' if constant[0] == 0 else 'last'} {len(constant)} of the last axis, "
+                        f"all {_g(values[0])}: if these are padded sequences (N, T), that axis is time, not "
+                        f"features — pass --mask-value {_g(values[0])}")  # fmt: skip
+            noun = ("channels (last axis)" if h.ndim >= 4
+                    else "columns" if h.layout.get("columns") and len(h.layout["columns"]) == width
+                    else "features")  # fmt: skip
+            yield self.finding([s], evidence, fx, x_name=s.name, listing=listing, noun=noun,
+                               over=over, hint=hint)  # fmt: skip
 
     @staticmethod
     def _over(s: Subject) -> str:
@@ -283,6 +294,34 @@ class ConstantFeature(Check):
         if padding is not None:
             over = over.replace(steps, f"real {steps}") + f" (padding {_g(padding)} left out: {s.sequence['from']})"  # type: ignore[index]
         return over
+
+
+def constant_listing(labels: list[str], constant: list[int], values: list, shown: int = 10) -> str:
+    """``feature 0–70 = 0, feature 80 = 1, …``: the first ``shown`` runs of consecutive
+    features holding one value (named features — a table's columns — one by one)."""
+    generic = all(label == f"feature {i}" for i, label in enumerate(labels))
+    runs: list[tuple[int, int, Any]] = []  # (first, last, value)
+    for i, v in zip(constant, values, strict=True):
+        if generic and runs and runs[-1][1] == i - 1 and runs[-1][2] == v:
+            runs[-1] = (runs[-1][0], i, v)
+        else:
+            runs.append((i, i, v))
+    parts = [f"{'features' if a != b else 'feature'} {a}–{b} = {_g(v)}" if a != b
+             else f"{labels[a]} = {_g(v)}" for a, b, v in runs[:shown]]  # fmt: skip
+    return ", ".join(parts) + (", …" if len(runs) > shown else "")
+
+
+def padding_like(s: Subject, constant: list[int], values: list, width: int) -> bool:
+    """Whether the constant features of an (N, W) array not known to be sequences look like the
+    padding of sequences whose time axis is last (Keras ``pad_sequences`` output): at least two,
+    one block at the start or the end of the axis, all the same value, on an array that is not
+    a table (a table's columns are features by name)."""
+    h = s.handle
+    if h.ndim != 2 or h.ragged or s.sequence is not None or h.layout.get("columns"):
+        return False
+    k = len(constant)
+    block = constant == list(range(k)) or constant == list(range(width - k, width))
+    return 2 <= k < width and block and len(set(values)) == 1
 
 
 def _g(v: object) -> str:
