@@ -345,7 +345,9 @@ def write_fix_files(report: Report, *, force: bool = False, inputs=()) -> list[s
     from .sinks import write_text
 
     written: list[str] = []
-    files = {path: text for f in report.findings for fix in f.fixes for path, text in fix.files.items()}
+    files = {
+        path: text for f in report.findings for fix in f.fixes for path, text in fix.files.items()
+    }
     for path, text in files.items():
         try:
             same = Path(path).read_text(encoding="utf-8") == text
@@ -446,10 +448,14 @@ def sequence_facts(s: Subject, expect: Expectations) -> dict[str, Any] | None:
     if expect.mask_value is not None:
         return {"value": expect.mask_value, "from": f"--mask-value {expect.mask_value:g}"}
     record = h.provenance
-    if not record or record.get("operation") not in PADDING_OPERATIONS or record.get("role") != "data":
+    if (
+        not record
+        or record.get("operation") not in PADDING_OPERATIONS
+        or record.get("role") != "data"
+    ):
         return None
-    options = record.get("options") if isinstance(record.get("options"), dict) else {}
-    value = options.get("value")
+    options = record.get("options")
+    value = options.get("value") if isinstance(options, dict) else None
     value = value if isinstance(value, int | float) and not isinstance(value, bool) else None
     return {"value": value, "from": f"{record['operation']} of {record.get('source', '?')}"}
 

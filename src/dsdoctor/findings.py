@@ -44,7 +44,8 @@ class Fix:
     files: dict[str, str] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"command": self.command, "safety": self.safety.value, "title": self.title}
+        out: dict[str, Any] = {"command": self.command, "safety": self.safety.value,
+                               "title": self.title}  # fmt: skip
         if self.files:
             out["files"] = dict(self.files)
         return out

@@ -94,7 +94,9 @@ def parse_selection(text: str) -> list[SelectionItem]:
     commas (or, read from a file, by whitespace and newlines; ``#`` starts a comment). Ranges
     are half-open like Python slices (``0:72`` is 0 … 71); they are checked against the width
     by :func:`resolve_selection`."""
-    words = [w for line in str(text).splitlines() for w in re.split(r"[,\s]+", line.split("#", 1)[0])]
+    words = [
+        w for line in str(text).splitlines() for w in re.split(r"[,\s]+", line.split("#", 1)[0])
+    ]
     if not any(words):
         raise UsageError(
             f"{_shown(text)} is empty; write indices or ranges separated by commas, e.g. 0,1,3:40"
@@ -111,7 +113,9 @@ def parse_selection(text: str) -> list[SelectionItem]:
             raise UsageError(
                 f"{_shown(word)} is not an index range; write START:STOP or START:STOP:STEP, e.g. 0:72"
             )
-        start, stop, step = (None if g is None else parse_count(g, low=-MAX_COUNT) for g in m.groups())
+        start, stop, step = (
+            None if g is None else parse_count(g, low=-MAX_COUNT) for g in m.groups()
+        )
         if step is not None and step < 1:
             raise UsageError(f"{_shown(word)}: the step must be at least 1")
         items.append((start, stop, step or 1))
@@ -129,7 +133,9 @@ def check_selection(text: str) -> str:
     return str(text)
 
 
-def resolve_selection(items: list[SelectionItem], width: int, *, what: str = "feature") -> list[int]:
+def resolve_selection(
+    items: list[SelectionItem], width: int, *, what: str = "feature"
+) -> list[int]:
     """The indices ``items`` select among ``width`` (negative ones from the end), in order;
     UsageError for an index or a range end outside ``0 … width`` and for an empty range (the
     caller names the width)."""
@@ -141,7 +147,9 @@ def resolve_selection(items: list[SelectionItem], width: int, *, what: str = "fe
             out.append(item % width)
             continue
         start, stop, step = item
-        shown = f"{'' if start is None else start}:{'' if stop is None else stop}" + (f":{step}" if step != 1 else "")
+        shown = f"{'' if start is None else start}:{'' if stop is None else stop}" + (
+            f":{step}" if step != 1 else ""
+        )
         for end in (start, stop):
             if end is not None and not -width <= end <= width:
                 raise UsageError(f"range {shown} reaches past the end (0:{width} is all of them)")

@@ -244,7 +244,8 @@ def select_columns(h: ArrayHandle, columns: list[str], title: str | None = None)
                 path_word(out)]  # fmt: skip
 
     fix = Fix(command(*words(options)), Safety.LOSSY, title, action)
-    if len(fix.command) <= FIX_WIDTH or any(
+    short = len(str(options["columns"])) <= SHORT_SELECTION
+    if short or len(fix.command) <= FIX_WIDTH or any(
         "\n" in c or "\r" in c or c != c.strip() or c.startswith("#") or not c for c in columns
     ):
         return fix  # a name a file of lines cannot hold stays on the command line

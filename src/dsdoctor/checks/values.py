@@ -267,7 +267,12 @@ class ConstantFeature(Check):
             listing = constant_listing(labels, constant, values)
             keep = [i for i in range(width) if i not in found]
             fx = [fixes.select_features(h, keep)] if keep and not h.ragged else []
-            if keep and getattr(h, "table", None) is not None and h.layout.get("columns") and h.ndim == 2:
+            if (
+                keep
+                and getattr(h, "table", None) is not None
+                and h.layout.get("columns")
+                and h.ndim == 2
+            ):
                 fx = [fixes.select_columns(h, [labels[i] for i in keep],
                                            f"keep the {len(keep)} columns that vary")]  # fmt: skip
             hint = ""
@@ -290,9 +295,12 @@ class ConstantFeature(Check):
         steps = "timestep" if h.ragged or s.sequence is not None or h.ndim == 3 else ""
         over = (f" over every sample and {steps}" if steps
                 else " over every sample and position" if h.ndim >= 4 else "")  # fmt: skip
-        padding = s.sequence["value"] if s.sequence else None
-        if padding is not None:
-            over = over.replace(steps, f"real {steps}") + f" (padding {_g(padding)} left out: {s.sequence['from']})"  # type: ignore[index]
+        known = s.sequence or {}
+        if known.get("value") is not None:
+            over = (
+                over.replace(steps, f"real {steps}")
+                + f" (padding {_g(known['value'])} left out: {known['from']})"
+            )
         return over
 
 

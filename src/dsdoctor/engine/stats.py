@@ -252,7 +252,7 @@ class ArrayStats:
             self.empty_rows += n
             self._add_lengths(np.zeros(n, dtype=np.int64))
             return None
-        any_real = real.any(axis=1)
+        any_real: np.ndarray = np.asarray(real.any(axis=1))
         first = real.argmax(axis=1)
         last = t - 1 - real[:, ::-1].argmax(axis=1)
         idx = np.arange(t)
@@ -264,7 +264,8 @@ class ArrayStats:
         self.value_rows += int(np.count_nonzero(inner.any(axis=1)))
         self.empty_rows += int(np.count_nonzero(~any_real))
         self._add_lengths(np.where(any_real, last - first + 1, 0))
-        return any_real[:, None] & (idx >= first[:, None]) & (idx <= last[:, None])
+        extent: np.ndarray = any_real[:, None] & (idx >= first[:, None]) & (idx <= last[:, None])
+        return extent
 
     def _add_lengths(self, lengths: np.ndarray, weight: int = 1) -> None:
         """Count ``lengths``, each ``weight`` times."""

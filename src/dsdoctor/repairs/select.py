@@ -37,12 +37,18 @@ def read_selection(value: str, option: str) -> str:
     path = Path(value[1:])
     try:
         if path.stat().st_size > MAX_SELECTION_BYTES:
-            raise UsageError(f"{option} {value}: {path} is larger than 64 MiB; is it the selection file?")
+            raise UsageError(
+                f"{option} {value}: {path} is larger than 64 MiB; is it the selection file?"
+            )
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UsageError(f"{option} {value}: no file {path} (check --fix-files writes the files fixes name)") from None
+        raise UsageError(
+            f"{option} {value}: no file {path} (check --fix-files writes the files fixes name)"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{option} {value}: {path} cannot be read ({exc.__class__.__name__})") from None
+        raise UsageError(
+            f"{option} {value}: {path} cannot be read ({exc.__class__.__name__})"
+        ) from None
 
 
 def validate(
@@ -70,9 +76,13 @@ def validate(
             lines = read_selection(columns, "--columns").splitlines()
             names = [n.strip() for n in lines if n.strip() and not n.lstrip().startswith("#")]
             if not names:
-                raise UsageError(f"--columns {columns}: the file names no column (one name per line)")
+                raise UsageError(
+                    f"--columns {columns}: the file names no column (one name per line)"
+                )
         else:
-            names = [c.strip() for c in (columns.split(",") if isinstance(columns, str) else columns)]
+            names = [
+                c.strip() for c in (columns.split(",") if isinstance(columns, str) else columns)
+            ]
         have = h.layout.get("columns") if is_table_format(h.format) else None
         if not have or len(have) != width:
             raise RepairError(

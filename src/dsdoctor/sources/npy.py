@@ -14,7 +14,6 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..errors import SourceError
-from .provenance import npy_record
 from .base import (
     DEFAULT_CHUNK_BYTES,
     ArrayHandle,
@@ -25,6 +24,7 @@ from .base import (
     is_text,
     sparse_rows,
 )
+from .provenance import npy_record
 
 MAX_HEADER_BYTES = 100_000
 #: Fortran-ordered arrays with more trailing positions than this are read through a memory map.

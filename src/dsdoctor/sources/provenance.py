@@ -67,7 +67,11 @@ def npy_record(path: Path) -> dict[str, Any] | None:
     own = _read_small(Path(sidecar(path)))
     if own is not None:
         files = own.get("files")
-        role = next((r for r, f in files.items() if f == path.name), None) if isinstance(files, dict) else None
+        role = (
+            next((r for r, f in files.items() if f == path.name), None)
+            if isinstance(files, dict)
+            else None
+        )
         return with_role(own, role or main_role(own))
     stem, _, role = path.name[: -len(path.suffix)].rpartition(".")
     if not stem or not role:

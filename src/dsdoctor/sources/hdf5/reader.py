@@ -31,6 +31,7 @@ import os
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
