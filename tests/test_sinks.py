@@ -406,7 +406,9 @@ def test_stream_arrays_equals_the_in_memory_write(tmp_path, out, compression):
     assert_same(got, in_memory)
     assert record == in_memory_record
     files = {"data": "x.npy", "mask": "x.mask.npy", "lengths": "x.lengths.npy"}
-    assert record == ({**PROVENANCE_JSON, "files": files} if out.endswith(".npy") else PROVENANCE_JSON)
+    assert record == (
+        {**PROVENANCE_JSON, "files": files} if out.endswith(".npy") else PROVENANCE_JSON
+    )
     assert leftovers(streamed) == [] and leftovers(whole) == []
 
 

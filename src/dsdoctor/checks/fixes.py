@@ -245,8 +245,12 @@ def select_columns(h: ArrayHandle, columns: list[str], title: str | None = None)
 
     fix = Fix(command(*words(options)), Safety.LOSSY, title, action)
     short = len(str(options["columns"])) <= SHORT_SELECTION
-    if short or len(fix.command) <= FIX_WIDTH or any(
-        "\n" in c or "\r" in c or c != c.strip() or c.startswith("#") or not c for c in columns
+    if (
+        short
+        or len(fix.command) <= FIX_WIDTH
+        or any(
+            "\n" in c or "\r" in c or c != c.strip() or c.startswith("#") or not c for c in columns
+        )
     ):
         return fix  # a name a file of lines cannot hold stays on the command line
     listed = fit_name(strip_extension(h.path.name), ".columns.txt")

@@ -19,7 +19,13 @@ import numpy as np
 from ..errors import RepairError, UsageError
 from ..formats import is_table_format
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
-from ..units import format_shape, parse_count, parse_selection, resolve_selection
+from ..units import (
+    check_selection,
+    format_shape,
+    parse_count,
+    parse_selection,
+    resolve_selection,
+)
 from .base import dense, exactly_one, memory_handle, option, require_dense, result, source_handle
 from .result import RepairResult
 from .write import input_paths, provenance, write_blocks
@@ -29,25 +35,26 @@ ONE_OF = "give exactly one of --features i,j, --columns a,b or --first K"
 MAX_SELECTION_BYTES = 64 * 1024**2
 
 
-def read_selection(value: str, option: str) -> str:
+def read_selection(value: str, option_name: str) -> str:
     """``value``, or for ``@FILE`` the text of FILE; UsageError naming the option when it
     cannot be read."""
     if not value.startswith("@"):
         return value
+    option(check_selection, option_name, value)
     path = Path(value[1:])
     try:
         if path.stat().st_size > MAX_SELECTION_BYTES:
             raise UsageError(
-                f"{option} {value}: {path} is larger than 64 MiB; is it the selection file?"
+                f"{option_name} {value}: {path} is larger than 64 MiB; is it the selection file?"
             )
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(
-            f"{option} {value}: no file {path} (check --fix-files writes the files fixes name)"
+            f"{option_name} {value}: no file {path} (check --fix-files writes the files fixes name)"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(
-            f"{option} {value}: {path} cannot be read ({exc.__class__.__name__})"
+            f"{option_name} {value}: {path} cannot be read ({exc.__class__.__name__})"
         ) from None
 
 
