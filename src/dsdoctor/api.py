@@ -180,13 +180,15 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
 
         tallies = left_out(src, set(src.schema.names) - others, opts.chunk_bytes)
         try:  # the arrays and the other columns of a table in one pass
-            together = scan_table(src, wanted, [scan_opts] * len(wanted), tallies, opts.chunk_bytes)  # type: ignore[arg-type]
+            together = scan_table(
+                src, wanted, [_own_padding(a, scan_opts) for a in wanted], tallies, opts.chunk_bytes
+            )  # type: ignore[arg-type]
             columns = {t.facts.name: t.result() for t in tallies}
         except SourceError:
             together = None
     elif len(wanted) > 1 and engine.name != "dask":
         try:  # a wide table's columns in one pass; an error is then located column by column
-            together = scan_together(wanted, scan_opts)
+            together = scan_together(wanted, [_own_padding(a, scan_opts) for a in wanted])
         except SourceError:
             together = None
     found = dict(zip(map(id, wanted), together, strict=True)) if together is not None else {}
@@ -197,7 +199,8 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
         a = e.array
         if stats and a is not None and not a.skip and not a.unsafe:
             try:
-                item.stats = found[id(a)] if id(a) in found else engine.scan(a, scan_opts)
+                item.stats = (found[id(a)] if id(a) in found
+                              else engine.scan(a, _own_padding(a, scan_opts)))  # fmt: skip
             except SourceError as exc:
                 item.error = str(exc)
         if e.kind == "column" and e.path in columns:
@@ -208,6 +211,19 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
             )
         out.entries.append(item)
     return out
+
+
+def _own_padding(h: ArrayHandle, opts: ScanOptions) -> ScanOptions:
+    """``opts`` for the data of dsdoctor's own ``pad``/``bucket`` output: padded sequences, its
+    padding left out of the per-feature facts (as ``check`` reads it); ``opts`` otherwise."""
+    from dataclasses import replace
+
+    from .checks import Expectations, Subject
+
+    known = sequence_facts(Subject(h.name, "array", h), Expectations())
+    if known is None:
+        return opts
+    return replace(opts, sequences=True, mask_value=known["value"])
 
 
 def _read_table_columns(src, entries: list[Entry], opts: SourceOptions) -> dict[str, ColumnFacts]:
@@ -443,8 +459,11 @@ def sequence_facts(s: Subject, expect: Expectations) -> dict[str, Any] | None:
     (its padding value from the record). None when nothing says so: the last axis of an (N, F)
     array is then its features."""
     h = s.handle
-    if h.ragged or h.ndim < 2 or s.role == "y" or s.not_data:
+    if h.ragged or h.ndim < 2 or s.role == "y":
         return None
+    if s.not_data == "mask":  # (N, T) of timesteps: one feature, no padding of its own
+        record = h.provenance or {}
+        return {"value": None, "from": f"mask of {record.get('operation', '?')} output"}
     if expect.mask_value is not None:
         return {"value": expect.mask_value, "from": f"--mask-value {expect.mask_value:g}"}
     record = h.provenance

@@ -433,18 +433,22 @@ def scan(handle: ArrayHandle, opts: ScanOptions, advance=None) -> ArrayStats:
     return stats
 
 
-def scan_together(handles: list[ArrayHandle], opts: ScanOptions) -> list[ArrayStats] | None:
+def scan_together(
+    handles: list[ArrayHandle], opts: ScanOptions | list[ScanOptions]
+) -> list[ArrayStats] | None:
     """Each handle's stats from one pass, when they are arrays of one source that can read them
     together (a table's columns: :meth:`~dsdoctor.sources.table.TableSource.chunks_together`);
-    None otherwise. A wide table's columns scanned one by one would read it once per column."""
+    None otherwise. A wide table's columns scanned one by one would read it once per column.
+    ``opts``: one for all, or one per handle."""
     source = getattr(handles[0], "table", None) if handles else None
     together = getattr(source, "chunks_together", None)
     if together is None or any(getattr(h, "table", None) is not source for h in handles):
         return None
     for h in handles:
         h.require_readable()
+    each = opts if isinstance(opts, list) else [opts] * len(handles)
     stats = [ArrayStats() for _ in handles]
-    for chunks in together(handles, opts.chunk_bytes):
-        for st, chunk in zip(stats, chunks, strict=True):
-            st.update(chunk, opts)
+    for chunks in together(handles, each[0].chunk_bytes):
+        for st, chunk, o in zip(stats, chunks, each, strict=True):
+            st.update(chunk, o)
     return stats
