@@ -180,9 +180,8 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
 
         tallies = left_out(src, set(src.schema.names) - others, opts.chunk_bytes)
         try:  # the arrays and the other columns of a table in one pass
-            together = scan_table(
-                src, wanted, [_own_padding(a, scan_opts) for a in wanted], tallies, opts.chunk_bytes
-            )  # type: ignore[arg-type]
+            each = [_own_padding(a, scan_opts) for a in wanted]
+            together = scan_table(src, wanted, each, tallies, opts.chunk_bytes)  # type: ignore[arg-type]
             columns = {t.facts.name: t.result() for t in tallies}
         except SourceError:
             together = None
@@ -462,8 +461,8 @@ def sequence_facts(s: Subject, expect: Expectations) -> dict[str, Any] | None:
     if h.ragged or h.ndim < 2 or s.role == "y":
         return None
     if s.not_data == "mask":  # (N, T) of timesteps: one feature, no padding of its own
-        record = h.provenance or {}
-        return {"value": None, "from": f"mask of {record.get('operation', '?')} output"}
+        made = (h.provenance or {}).get("operation", "?")
+        return {"value": None, "from": f"mask of {made} output"}
     if expect.mask_value is not None:
         return {"value": expect.mask_value, "from": f"--mask-value {expect.mask_value:g}"}
     record = h.provenance
