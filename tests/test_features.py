@@ -414,3 +414,32 @@ def test_shortest_forms():
     assert format_selection([*range(10), *range(12, 80)]) == "0:10,12:80"
     assert format_selection(list(range(0, 100, 2))) == "0:99:2"
     assert format_selection([1, 2]) == "1,2" and format_selection([7]) == "7"
+
+
+def test_missing_values_of_padded_scalar_sequences_are_one_feature(tmp_path):
+    """missing-values counts per feature too: an (N, T) padded array has one, not T."""
+    padded = np.zeros((6, 10))
+    padded[:, 4:] = 1.5
+    padded[2, 7] = np.nan
+    padded[4, 9] = np.nan
+    np.save(tmp_path / "p.npy", padded)
+    (f,) = [f for f in dsdoctor.check(x=str(tmp_path / "p.npy"), mask_value=0).findings
+            if f.name == "missing-values"]  # fmt: skip
+    assert f.evidence["counts"] == {"x": 2} and f.evidence["rows"] == [2, 4]
+    (plain,) = [f for f in dsdoctor.check(x=str(tmp_path / "p.npy")).findings
+                if f.name == "missing-values"]  # fmt: skip
+    assert plain.evidence["counts"] == {"feature 7": 1, "feature 9": 1}
+
+
+def test_a_link_named_like_the_main_dataset_is_never_followed(tmp_path):
+    """The record of a sibling ``x_mask`` is read from ``x`` only when ``x`` is a hard link: an
+    external link named ``x`` (to another file's pad output) is not opened."""
+    src = ragged_npz(tmp_path, sequences(n=10))
+    assert cli("pad", src, "-o", tmp_path / "other.h5").code == 0
+    with h5py.File(tmp_path / "f.h5", "w") as f:
+        f["x_mask"] = np.zeros((3, 4), dtype=bool)
+        f["x"] = h5py.ExternalLink(str(tmp_path / "other.h5"), "/data")
+        f["y_mask"] = np.zeros((3, 4), dtype=bool)
+        f["y"] = h5py.SoftLink("/x")
+    assert open_array(f"{tmp_path / 'f.h5'}:/x_mask").provenance is None
+    assert open_array(f"{tmp_path / 'f.h5'}:/y_mask").provenance is None

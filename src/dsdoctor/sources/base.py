@@ -229,7 +229,7 @@ class ArrayHandle:
         if "_provenance" not in self.__dict__:
             try:
                 self.__dict__["_provenance"] = self._read_provenance()
-            except (OSError, ValueError, KeyError, RuntimeError):  # unreadable: no record
+            except (OSError, ValueError, KeyError, RuntimeError, TypeError):  # unreadable: none
                 self.__dict__["_provenance"] = None
         return self.__dict__["_provenance"]
 

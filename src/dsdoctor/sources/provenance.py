@@ -110,9 +110,10 @@ def npz_record(open_member, names: list[str]) -> dict[str, Any] | None:
 def attributes_record(attrs) -> dict[str, Any] | None:
     """The record held in ``dsdoctor_*`` HDF5 attributes (values JSON, or plain strings)."""
     record: dict[str, Any] = {}
-    for key, value in attrs.items():
-        if not key.startswith(ATTRIBUTE_PREFIX):
-            continue
+    for key in [k for k in attrs if k.startswith(ATTRIBUTE_PREFIX)]:  # no other value is read
+        value = attrs[key]
+        if isinstance(value, bytes) and len(value) > MAX_RECORD_BYTES:
+            return None
         value = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
         try:
             record[key[len(ATTRIBUTE_PREFIX) :]] = json.loads(value)
@@ -123,8 +124,9 @@ def attributes_record(attrs) -> dict[str, Any] | None:
 
 def hdf5_record(file, path: str) -> dict[str, Any] | None:
     """The record of dataset ``path`` of an open h5py ``file``: its own attributes (it is the
-    main array), or those of ``NAME`` when it is the sibling ``NAME_ROLE``."""
-    node = file.get(path)
+    main array), or those of ``NAME`` when it is the sibling ``NAME_ROLE``. Only hard links are
+    followed: a soft or external link named like a sibling is never opened."""
+    node = _hard(file, path)
     if node is None:
         return None
     own = attributes_record(node.attrs)
@@ -134,10 +136,19 @@ def hdf5_record(file, path: str) -> dict[str, Any] | None:
     base, _, role = leaf.rpartition("_")
     if not base or not role:
         return None
-    main = file.get(f"{parent}/{base}")
+    main = _hard(file, f"{parent}/{base}")
     if main is None or not hasattr(main, "attrs"):
         return None
     return with_role(attributes_record(main.attrs), role)
+
+
+def _hard(file, path: str):
+    """The object at ``path`` when its last link is a hard link, else None."""
+    import h5py
+
+    if type(file.get(path, getlink=True)) is not h5py.HardLink:
+        return None
+    return file.get(path)
 
 
 def schema_record(metadata: dict | None, column: str) -> dict[str, Any] | None:
