@@ -52,18 +52,22 @@ def ragged_npz(tmp_path, seqs) -> str:
 # ---- 3-D: the features are the last axis, padding is not data -------------------------------
 
 
-@pytest.mark.parametrize("out", ["padded.npy", "padded.npz", "padded.h5"])
-def test_dsdoctor_pad_output_reports_the_real_constant_feature_never_a_timestep(tmp_path, out):
-    """pad's provenance says the padding value: feature 2 (5.0 at every real step, 0.0 in the
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+@pytest.mark.parametrize("out", ["padded.npy", "padded.npz", "padded.h5", "padded.parquet"])
+def test_dsdoctor_pad_output_reports_the_real_constant_feature_never_a_timestep(
+    tmp_path, out, dtype
+):
+    """pad's provenance says the padding value: feature 2 (5 at every real step, 0 in the
     padding) is found constant over the real timesteps; no timestep is read as a feature."""
-    src = ragged_npz(tmp_path, sequences())
+    seqs = [np.rint(s * 10).astype(dtype) if dtype == "int32" else s for s in sequences()]
+    src = ragged_npz(tmp_path, seqs)
     assert cli("pad", src, "-o", tmp_path / out).code == 0
     main = {"padded.npy": "padded.npy", "padded.npz": "padded.npz:data",
-            "padded.h5": "padded.h5:/data"}[out]  # fmt: skip
+            "padded.h5": "padded.h5:/data", "padded.parquet": "padded.parquet:data"}[out]  # fmt: skip
     report = dsdoctor.check(x=str(tmp_path / main))
     (f,) = constant_findings(report)
     assert f.evidence["features"] == [CONSTANT] and f.evidence["width"] == F
-    assert f.evidence["values"] == [5.0]
+    assert f.evidence["values"] == ([50] if dtype == "int32" else [5.0])  # ×10 before the cast
     assert "real timestep" in f.message and "padding 0 left out: pad of" in f.message
     select = f.fixes[0]
     assert "--features 0,1,3" in select.command
