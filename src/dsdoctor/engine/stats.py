@@ -133,18 +133,18 @@ class ArrayStats:
             return self.nan > nan
         table = data.reshape(-1, data.shape[-1]) if wide else data.reshape(-1, 1)
         if real is not None and not real.all():  # padding known: the real timesteps' extremes
-            if data.dtype.kind == "f":
-                self._count_nonfinite(data)  # every value counts here, the padding's too
+            pad = data[np.unravel_index(np.argmin(real), real.shape)]  # every one is the value
+            if data.dtype.kind == "f" and pad.size and not np.isfinite(pad.flat[0]):
+                self._count_nonfinite(data[~real])  # non-finite padding is counted, as before
             table = data[real].reshape(-1, table.shape[1])
-            if table.size:  # else every timestep of the chunk is padding: no real extremes
-                self._fold_extremes(*_extremes(table), scalar=False)
-            return self.nan > nan
+            if not table.size:  # every timestep of the chunk is padding: no real extremes
+                return self.nan > nan
         lo, hi = (
             column_reduce(np.minimum, table),
             column_reduce(np.maximum, table),
         )  # NaN propagates
         if data.dtype.kind == "f" and not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-            self._count_nonfinite(data)
+            self._count_nonfinite(table if real is not None else data)
             lo, hi = column_reduce(np.fmin, table), column_reduce(np.fmax, table)
         self._fold_extremes(lo, hi, data.ndim == 1)
         return self.nan > nan
@@ -400,11 +400,6 @@ def column_reduce(ufunc: np.ufunc, table: np.ndarray) -> np.ndarray:
     if full < rows:
         out = ufunc(out, ufunc.reduce(table[full:], axis=0))
     return out
-
-
-def _extremes(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """NaN-ignoring per-column extremes of a (rows, F) table (all-NaN columns: NaN)."""
-    return column_reduce(np.fmin, table), column_reduce(np.fmax, table)
 
 
 def _py(v) -> Any:
