@@ -177,7 +177,9 @@ def test_small_chunks_and_jobs_give_the_same_finding(tmp_path):
     assert cli("pad", src, "-o", tmp_path / "p.npy").code == 0
     one = constant_findings(dsdoctor.check(x=str(tmp_path / "p.npy")))
     small = constant_findings(dsdoctor.check(x=str(tmp_path / "p.npy"), chunk_size="2KiB"))
-    assert [f.evidence for f in one] == [f.evidence for f in small]
+    jobs = constant_findings(dsdoctor.check(x=str(tmp_path / "p.npy"), chunk_size="2KiB", jobs=2))
+    assert [f.evidence for f in one] == [f.evidence for f in small] == [f.evidence for f in jobs]
+    assert one and one[0].evidence["features"] == [CONSTANT]
 
 
 # ---- dsdoctor's own mask and lengths outputs -------------------------------------------------
