@@ -234,7 +234,8 @@ def _read_output(out: Path) -> dict:
     if out.suffix == ".h5":
         with h5py.File(out, "r") as f:
             return {k: f[k][...] for k in f}
-    return {p.name: np.load(p) for p in sorted(out.parent.iterdir())}
+    return {p.name: np.load(p) if p.suffix == ".npy" else p.read_text()  # + the record beside
+            for p in sorted(out.parent.iterdir())}  # fmt: skip
 
 
 PRODUCER = textwrap.dedent(

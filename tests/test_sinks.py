@@ -77,7 +77,8 @@ def read_back(folder: Path, out: str) -> tuple[dict[str, np.ndarray], dict | Non
             arrays[sibling.name[len(stem) + 1 : -len(".npy")]] = np.load(
                 sibling, allow_pickle=False
             )
-        return arrays, None
+        side = folder / f"{stem}.dsdoctor.json"  # beside an output with a mask or lengths
+        return arrays, json.loads(side.read_text()) if side.exists() else None
     if dest.format == "npz":
         with np.load(path, allow_pickle=False) as z:
             arrays = {name: z[name] for name in z.files}
@@ -139,8 +140,11 @@ def test_round_trip(tmp_path, monkeypatch, out, compression):
     got, record = read_back(tmp_path, out)
     assert_same(got, arrays)
     if out.endswith(".npy"):
-        assert written == [Path("x.npy"), Path("x.mask.npy"), Path("x.lengths.npy")]
-        assert record is None  # .npy has no metadata
+        assert written == [Path(p) for p in
+                           ("x.npy", "x.mask.npy", "x.lengths.npy", "x.dsdoctor.json")]  # fmt: skip
+        # .npy has no metadata: the record is beside it, naming each role's file
+        files = {"data": "x.npy", "mask": "x.mask.npy", "lengths": "x.lengths.npy"}
+        assert record == {**PROVENANCE_JSON, "files": files}
     else:
         assert written == [parse_destination(out).path]
         assert record == PROVENANCE_JSON
@@ -401,7 +405,10 @@ def test_stream_arrays_equals_the_in_memory_write(tmp_path, out, compression):
     in_memory, in_memory_record = read_back(whole, out)
     assert_same(got, in_memory)
     assert record == in_memory_record
-    assert record == (None if out.endswith(".npy") else PROVENANCE_JSON)
+    files = {"data": "x.npy", "mask": "x.mask.npy", "lengths": "x.lengths.npy"}
+    assert record == (
+        {**PROVENANCE_JSON, "files": files} if out.endswith(".npy") else PROVENANCE_JSON
+    )
     assert leftovers(streamed) == [] and leftovers(whole) == []
 
 

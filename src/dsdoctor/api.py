@@ -180,13 +180,14 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
 
         tallies = left_out(src, set(src.schema.names) - others, opts.chunk_bytes)
         try:  # the arrays and the other columns of a table in one pass
-            together = scan_table(src, wanted, [scan_opts] * len(wanted), tallies, opts.chunk_bytes)  # type: ignore[arg-type]
+            each = [_own_padding(a, scan_opts) for a in wanted]
+            together = scan_table(src, wanted, each, tallies, opts.chunk_bytes)  # type: ignore[arg-type]
             columns = {t.facts.name: t.result() for t in tallies}
         except SourceError:
             together = None
     elif len(wanted) > 1 and engine.name != "dask":
         try:  # a wide table's columns in one pass; an error is then located column by column
-            together = scan_together(wanted, scan_opts)
+            together = scan_together(wanted, [_own_padding(a, scan_opts) for a in wanted])
         except SourceError:
             together = None
     found = dict(zip(map(id, wanted), together, strict=True)) if together is not None else {}
@@ -197,7 +198,8 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
         a = e.array
         if stats and a is not None and not a.skip and not a.unsafe:
             try:
-                item.stats = found[id(a)] if id(a) in found else engine.scan(a, scan_opts)
+                item.stats = (found[id(a)] if id(a) in found
+                              else engine.scan(a, _own_padding(a, scan_opts)))  # fmt: skip
             except SourceError as exc:
                 item.error = str(exc)
         if e.kind == "column" and e.path in columns:
@@ -208,6 +210,19 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
             )
         out.entries.append(item)
     return out
+
+
+def _own_padding(h: ArrayHandle, opts: ScanOptions) -> ScanOptions:
+    """``opts`` for the data of dsdoctor's own ``pad``/``bucket`` output: padded sequences, its
+    padding left out of the per-feature facts (as ``check`` reads it); ``opts`` otherwise."""
+    from dataclasses import replace
+
+    from .checks import Expectations, Subject
+
+    known = sequence_facts(Subject(h.name, "array", h), Expectations())
+    if known is None:
+        return opts
+    return replace(opts, sequences=True, mask_value=known["value"])
 
 
 def _read_table_columns(src, entries: list[Entry], opts: SourceOptions) -> dict[str, ColumnFacts]:
@@ -323,14 +338,43 @@ def check(
         raise UsageError(
             "nothing to check: give sources, or --x/--y, or a spec file (dsdoctor.toml)"
         )
+    for s in subjects:
+        s.sequence = sequence_facts(s, expect)
     columns = _scan_all(subjects, expect, opts, executor)
     ctx = Context(subjects, expect, pairs, contract, columns, together=gathered.together)
     findings: list[Finding] = list(run_checks(ctx, chosen, skipped))
     arrays = {s.name: {**s.handle.describe(), "role": s.role,
                        **({"stats": s.stats.to_dict()} if s.stats else {}),
+                       **({"provenance": s.handle.provenance} if s.handle.provenance else {}),
+                       **({"not_analysed": note} if (note := not_analysed(s)) else {}),
+                       **({"sequences": s.sequence} if s.sequence else {}),
                        **({"unsafe": s.handle.unsafe} if s.handle.unsafe else {})}
               for s in subjects}  # fmt: skip
     return Report(__version__, arrays, findings, gathered.datasets, [c.to_dict() for c in columns])
+
+
+def write_fix_files(report: Report, *, force: bool = False, inputs=()) -> list[str]:
+    """Write the files the report's fixes read (``--features @x.features.txt``: a selection too
+    long for one command line), each at the path its command names, beside the source; return
+    the paths written. A file already there with the same text is left as it is; one with other
+    text is replaced only with ``force`` (``OutputError`` otherwise), like every output."""
+    from pathlib import Path
+
+    from .sinks import write_text
+
+    written: list[str] = []
+    files = {
+        path: text for f in report.findings for fix in f.fixes for path, text in fix.files.items()
+    }
+    for path, text in files.items():
+        try:
+            same = Path(path).read_text(encoding="utf-8") == text
+        except (OSError, UnicodeDecodeError):
+            same = False
+        if not same:
+            write_text(path, text, force=force, inputs=inputs)
+        written.append(path)
+    return written
 
 
 def _column_kinds(sources, opts: SourceOptions) -> str:
@@ -400,9 +444,52 @@ def _scan_subject(s: Subject, expect: Expectations, opts: SourceOptions, executo
 
 def _scan_options(s: Subject, expect: Expectations, opts: SourceOptions) -> ScanOptions:
     mask = expect.mask_value if (s.handle.ragged or s.role != "y") else None
+    if mask is None and s.sequence is not None and not s.handle.ragged:
+        mask = s.sequence["value"]  # dsdoctor padded it: padding is left out of the extremes
     return ScanOptions(mask_value=mask, classes=expect.classes if s.role == "y" else None,
                        labels=s.role == "y", chunk_bytes=opts.chunk_bytes,
-                       vocab_size=expect.vocab_size if s.role != "y" else None)  # fmt: skip
+                       vocab_size=expect.vocab_size if s.role != "y" else None,
+                       sequences=s.sequence is not None)  # fmt: skip
+
+
+#: Operations whose data output is padded sequences (N, T[, F…]).
+PADDING_OPERATIONS = ("pad", "bucket")
+
+
+def sequence_facts(s: Subject, expect: Expectations) -> dict[str, Any] | None:
+    """How ``s`` is known to be padded dense sequences, (N, T[, F…]) with axis 1 time: the user
+    said so (``--mask-value``), or dsdoctor's own provenance says ``pad`` or ``bucket`` wrote it
+    (its padding value from the record). None when nothing says so: the last axis of an (N, F)
+    array is then its features."""
+    h = s.handle
+    if h.ragged or h.ndim < 2 or s.role == "y":
+        return None
+    if s.not_data == "mask":  # (N, T) of timesteps: one feature, no padding of its own
+        made = (h.provenance or {}).get("operation", "?")
+        return {"value": None, "from": f"mask of {made} output"}
+    if expect.mask_value is not None:
+        return {"value": expect.mask_value, "from": f"--mask-value {expect.mask_value:g}"}
+    record = h.provenance
+    if (
+        not record
+        or record.get("operation") not in PADDING_OPERATIONS
+        or record.get("role") != "data"
+    ):
+        return None
+    options = record.get("options")
+    value = options.get("value") if isinstance(options, dict) else None
+    value = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return {"value": value, "from": f"{record['operation']} of {record.get('source', '?')}"}
+
+
+def not_analysed(s: Subject) -> str | None:
+    """The report's note for an array dsdoctor wrote beside padded data: its mask or lengths."""
+    role = s.not_data
+    if role is None:
+        return None
+    record = s.handle.provenance or {}
+    made = f"{record.get('operation', '?')} of {record.get('source', '?')}"
+    return f"dsdoctor {role} output ({made}): value checks skipped"
 
 
 def _scan_all(subjects: list[Subject], expect: Expectations, opts: SourceOptions,

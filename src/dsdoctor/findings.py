@@ -39,9 +39,16 @@ class Fix:
     title: str = ""
     #: the same repair as data, for ``repair``: operation, source and keyword arguments
     action: dict[str, Any] | None = field(default=None, compare=False)
+    #: files the command reads (path → text), for a selection too long for one line
+    #: (``--features @x.features.txt``); ``check --fix-files`` writes them
+    files: dict[str, str] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"command": self.command, "safety": self.safety.value, "title": self.title}
+        out: dict[str, Any] = {"command": self.command, "safety": self.safety.value,
+                               "title": self.title}  # fmt: skip
+        if self.files:
+            out["files"] = dict(self.files)
+        return out
 
 
 @dataclass

@@ -82,6 +82,110 @@ def parse_counts(text: str, *, low: int = 0, high: int = MAX_COUNT) -> list[int]
     return [parse_count(p, low=low, high=high) for p in parts]
 
 
+#: One item of an index selection: ``I``, or a range ``A:B`` / ``A:B:S`` (half-open, as a Python
+#: slice; ``A`` or ``B`` left out means the start or the end; negative counts from the end).
+_RANGE = re.compile(r"([-+]?[0-9]{1,30})?:([-+]?[0-9]{1,30})?(?::([-+]?[0-9]{1,30}))?")
+#: A selection item: an index, or ``(start, stop, step)`` with None for a bound left out.
+SelectionItem = int | tuple[int | None, int | None, int]
+
+
+def parse_selection(text: str) -> list[SelectionItem]:
+    """``"0:10,12,20:80:2"`` → ``[(0, 10, 1), 12, (20, 80, 2)]``: indices and ranges separated by
+    commas (or, read from a file, by whitespace and newlines; ``#`` starts a comment). Ranges
+    are half-open like Python slices (``0:72`` is 0 … 71); they are checked against the width
+    by :func:`resolve_selection`."""
+    words = [
+        w for line in str(text).splitlines() for w in re.split(r"[,\s]+", line.split("#", 1)[0])
+    ]
+    if not any(words):
+        raise UsageError(
+            f"{_shown(text)} is empty; write indices or ranges separated by commas, e.g. 0,1,3:40"
+        )
+    if "\n" not in str(text) and "" in [p.strip() for p in str(text).split(",")]:
+        raise UsageError(f"{_shown(text)} has an empty item; write e.g. 0,1,3:40")
+    items: list[SelectionItem] = []
+    for word in (w for w in words if w):
+        if ":" not in word:
+            items.append(parse_count(word, low=-MAX_COUNT))
+            continue
+        m = _RANGE.fullmatch(word)
+        if not m:
+            raise UsageError(
+                f"{_shown(word)} is not an index range; write START:STOP or START:STOP:STEP, e.g. 0:72"
+            )
+        start, stop, step = (
+            None if g is None else parse_count(g, low=-MAX_COUNT) for g in m.groups()
+        )
+        if step is not None and step < 1:
+            raise UsageError(f"{_shown(word)}: the step must be at least 1")
+        items.append((start, stop, step or 1))
+    return items
+
+
+def check_selection(text: str) -> str:
+    """``text`` as given, once :func:`parse_selection` reads it (``@FILE`` is read later, by the
+    command: the option only needs a file name after the ``@``)."""
+    if str(text).startswith("@"):
+        if not str(text)[1:].strip():
+            raise UsageError("@ needs a file name: --features @keep.txt")
+        return str(text)
+    parse_selection(text)
+    return str(text)
+
+
+def resolve_selection(
+    items: list[SelectionItem], width: int, *, what: str = "feature"
+) -> list[int]:
+    """The indices ``items`` select among ``width`` (negative ones from the end), in order;
+    UsageError for an index or a range end outside ``0 … width`` and for an empty range (the
+    caller names the width)."""
+    out: list[int] = []
+    for item in items:
+        if isinstance(item, int):
+            if not -width <= item < width:
+                raise UsageError(f"{what} {item} does not exist")
+            out.append(item % width)
+            continue
+        start, stop, step = item
+        shown = f"{'' if start is None else start}:{'' if stop is None else stop}" + (
+            f":{step}" if step != 1 else ""
+        )
+        for end in (start, stop):
+            if end is not None and not -width <= end <= width:
+                raise UsageError(f"range {shown} reaches past the end (0:{width} is all of them)")
+        picked = range(width)[slice(start, stop, step)]
+        if not picked:
+            raise UsageError(f"range {shown} is empty (START must be below STOP)")
+        out.extend(picked)
+    return out
+
+
+def format_selection(indices: list[int]) -> str:
+    """The shortest text :func:`parse_selection` reads back as ``indices`` (in their order):
+    runs of three or more evenly spaced indices become ranges, ``0,1,2,…,71`` → ``0:72``,
+    ``0,2,4,6`` → ``0:7:2``."""
+    parts: list[str] = []
+    i, n = 0, len(indices)
+    while i < n:
+        j = i + 1
+        if j < n and indices[j] > indices[i]:
+            step = indices[j] - indices[i]
+            while j + 1 < n and indices[j + 1] - indices[j] == step:
+                j += 1
+            j += 1  # one past the run's last index
+        listed = ",".join(map(str, indices[i:j]))
+        if j - i >= 3:
+            step = indices[i + 1] - indices[i]
+            ranged = f"{indices[i]}:{indices[j - 1] + 1}" + (f":{step}" if step != 1 else "")
+            if len(ranged) < len(listed):
+                parts.append(ranged)
+                i = j
+                continue
+        parts.append(str(indices[i]))
+        i += 1
+    return ",".join(parts)
+
+
 def parse_number(text: str | float, *, finite: bool = False) -> int | float:
     """``"0"`` → 0 (an int, so it fits integer data), ``"-0.5"`` → -0.5, ``"nan"``/``"inf"``
     unless ``finite``."""

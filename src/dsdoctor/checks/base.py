@@ -69,6 +69,10 @@ class Subject:
     handle: ArrayHandle
     stats: ArrayStats | None = None
     spec: object | None = None  # the spec file's [arrays.NAME], when checking against a spec
+    #: Known to be padded sequences, (N, T[, F…]) with axis 1 time: ``{"value": V or None,
+    #: "from": "--mask-value 0" | "pad of SRC"}``; None when nothing says so (ragged arrays are
+    #: sequences whatever this says). See :func:`dsdoctor.api.sequence_facts`.
+    sequence: dict | None = None
 
     @property
     def rank(self) -> int:
@@ -82,6 +86,12 @@ class Subject:
         if h.ragged:
             return h.shape[-1] if h.ndim > 2 else None
         return h.shape[-1] if h.ndim >= 2 else None
+
+    @property
+    def not_data(self) -> str | None:
+        """``mask`` or ``lengths``: dsdoctor wrote this array beside padded data (its provenance
+        says so); value checks skip it, and the report says so."""
+        return self.handle.not_data
 
     @property
     def checkable(self) -> bool:

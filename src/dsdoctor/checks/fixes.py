@@ -11,11 +11,12 @@ output goes to the working directory (``stdin.padded.npy``), not beside the spoo
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 
 from ..findings import Fix, Safety
 from ..formats import strip_extension
 from ..sources.base import ArrayHandle
-from ..units import fit_name, format_shape
+from ..units import fit_name, format_selection, format_shape
 
 STDIN = "<stdin>"
 
@@ -135,9 +136,27 @@ def select_first(h: ArrayHandle, k: int) -> Fix:
     return _fix("select", h, Safety.LOSSY, f"keep the first {k} features", "selected", first=k)
 
 
+#: The longest fix command written on one line (a screen line): a longer selection is written
+#: to a file the command reads (``--features @x.features.txt``).
+FIX_WIDTH = 100
+#: A selection this short stays on the command line whatever the paths around it make its length
+#: (a file would not make a command with long paths fit).
+SHORT_SELECTION = 24
+
+
 def select_features(h: ArrayHandle, keep: list[int]) -> Fix:
-    return _fix("select", h, Safety.LOSSY, f"keep features {','.join(map(str, keep))}", "selected",
-                features=",".join(map(str, keep)))  # fmt: skip
+    """``select SRC --features 0:72``: the indices as ranges (:func:`format_selection`), or, when
+    the command would still be longer than :data:`FIX_WIDTH`, ``--features @SRC.features.txt``
+    with the file's text in ``Fix.files``. ``repair`` applies the selection itself (its action
+    holds the ranges), so it needs no file."""
+    text = format_selection(keep)
+    title = f"keep {len(keep)} features: " + (text if len(text) <= 40 else text[:39] + "…")
+    fix = _fix("select", h, Safety.LOSSY, title, "selected", features=text)
+    if len(fix.command) <= FIX_WIDTH or len(text) <= SHORT_SELECTION:
+        return fix
+    file = output_for(h, "features", ".txt")
+    long = _fix("select", h, Safety.LOSSY, title, "selected", features="@" + file)
+    return replace(long, action=fix.action, files={file: text.replace(",", "\n") + "\n"})
 
 
 def pad(h: ArrayHandle, *, maxlen: int | str, lossless: bool, value: object = None) -> Fix:
@@ -222,10 +241,11 @@ def impute_array(x: ArrayHandle) -> Fix:
                 "imputed", strategy="median")  # fmt: skip
 
 
-def select_columns(h: ArrayHandle, columns: list[str]) -> Fix:
+def select_columns(h: ArrayHandle, columns: list[str], title: str | None = None) -> Fix:
     """``select TABLE --columns a,b -o TABLE.selected.npy``: the named columns of the table ``h``
-    was read from (the table itself, not ``h``'s own column list, which would name them twice)."""
-    title = f"keep the {len(columns)} input columns"
+    was read from (the table itself, not ``h``'s own column list, which would name them twice).
+    A list longer than a screen line is read from ``TABLE.columns.txt``, one name per line."""
+    title = title or f"keep the {len(columns)} input columns"
     table = getattr(h, "table", None)
     if table is None:
         return _fix("select", h, Safety.LOSSY, title, "selected", columns=",".join(columns))
@@ -234,15 +254,25 @@ def select_columns(h: ArrayHandle, columns: list[str]) -> Fix:
     out = str(h.path.parent / name) if str(h.path.parent) not in ("", ".") else name
     options: dict[str, object] = {"columns": ",".join(columns)}
     action = {"op": "select", "source": src, "out": out, "options": options}
-    words = [
-        "select",
-        path_word(src),
-        *option_words(options),
-        *reading_words(h),
-        "-o",
-        path_word(out),
-    ]
-    return Fix(command(*words), Safety.LOSSY, title, action)
+
+    def words(given: dict[str, object]) -> list[object]:
+        return ["select", path_word(src), *option_words(given), *reading_words(h), "-o",
+                path_word(out)]  # fmt: skip
+
+    fix = Fix(command(*words(options)), Safety.LOSSY, title, action)
+    short = len(str(options["columns"])) <= SHORT_SELECTION
+    if (
+        short
+        or len(fix.command) <= FIX_WIDTH
+        or any(
+            "\n" in c or "\r" in c or c != c.strip() or c.startswith("#") or not c for c in columns
+        )
+    ):
+        return fix  # a name a file of lines cannot hold stays on the command line
+    listed = fit_name(strip_extension(h.path.name), ".columns.txt")
+    file = str(h.path.parent / listed) if str(h.path.parent) not in ("", ".") else listed
+    return Fix(command(*words({"columns": "@" + file})), Safety.LOSSY, title, action,
+               files={file: "".join(f"{c}\n" for c in columns)})  # fmt: skip
 
 
 def encode_column(table: str, column: str, h: ArrayHandle | None) -> Fix:

@@ -33,8 +33,10 @@ def bucket_advice(hist: kernels.LengthHistogram) -> tuple[int, list[int], int] |
 
 
 def sequence_subjects(ctx: Context) -> list[tuple[Subject, ArrayStats]]:
-    """The inputs that were scanned, each with what its scan measured."""
-    return [(s, s.stats) for s in ctx.subjects if s.stats is not None and s.role != "y"]
+    """The inputs that were scanned, each with what its scan measured (not a mask or lengths
+    dsdoctor wrote: they are not sequences)."""
+    return [(s, s.stats) for s in ctx.subjects
+            if s.stats is not None and s.role != "y" and not s.not_data]  # fmt: skip
 
 
 def out_of_band(s: Subject, value: float) -> int | float | None:

@@ -4,6 +4,7 @@ objects."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from ..engine.columns import ColumnFacts
 from ..engine.stats import MISSING_ROWS
@@ -41,7 +42,7 @@ class NonFiniteValues(Check):
     def run(self, ctx: Context) -> Iterator[Finding]:
         for s in ctx.subjects:
             st = s.stats
-            if st is None or not (st.posinf or st.neginf):
+            if st is None or not (st.posinf or st.neginf) or s.not_data:
                 continue
             evidence = {"nan": st.nan, "posinf": st.posinf, "neginf": st.neginf,
                         "total": st.posinf + st.neginf, "values": st.values}  # fmt: skip
@@ -89,7 +90,7 @@ class MissingValues(Check):
         groups: dict[str, list[Subject]] = {}
         for s in ctx.subjects:
             st = s.stats
-            if st is None or not st.missing:
+            if st is None or not st.missing or s.not_data:
                 continue
             spec = getattr(s, "spec", None)
             if spec is not None and spec.nullable:
@@ -166,12 +167,20 @@ def feature_labels(s: Subject) -> list[str]:
     of one value per sample: its own name)."""
     h = s.handle
     names = h.layout.get("columns")
-    width = h.shape[-1] if h.ndim >= 2 and not (h.ragged and h.ndim == 2) else 1
+    width = 1 if one_feature(s) else h.shape[-1]
     if names and (len(names) == width or (width == 1 and len(names) == 1)):
         return [str(n) for n in names]
-    if width == 1 and (h.ndim == 1 or (h.ragged and h.ndim == 2)):
+    if one_feature(s):
         return [s.name]
     return [f"feature {i}" for i in range(width or 0)]
+
+
+def one_feature(s: Subject) -> bool:
+    """Each value is the array's one feature: one value per sample (N,), or sequences whose
+    timesteps are scalars — ragged (N, None), or padded (N, T) (axis 1 is time, never features;
+    ``Subject.sequence``). Otherwise the features are the last axis."""
+    h = s.handle
+    return h.ndim <= 1 or (h.ndim == 2 and (h.ragged or s.sequence is not None))
 
 
 def missing_fixes(ctx: Context, key: str, subjects: list[Subject]) -> list[Fix]:
@@ -208,8 +217,16 @@ class ConstantFeature(Check):
     """A feature has one value in every sample.
 
     What it means:
-    The column carries no information: min equals max over the whole dataset. Often a flag
-    that never fires in this export, or a column filled with a default.
+    The feature carries no information: its minimum equals its maximum over the whole dataset.
+    Often a flag that never fires in this export, a column filled with a default, or the border
+    pixels of an image table. The features are the last axis: the columns of an (N, F) table;
+    for sequences (N, T, F) each feature over every sample and timestep, never a timestep (an
+    (N, T) array of padded or ragged scalars has one feature, each timestep's value); for
+    images (N, H, W, C) each channel over every sample and position. Padding is left out when
+    it is known — ``--mask-value V``, or the provenance of dsdoctor's own ``pad``/``bucket``
+    output — so a feature that is 5 at every real timestep is constant although the padding is
+    0; without it, padding timesteps count as values. dsdoctor's own mask and lengths outputs
+    are not data and are not read for this (the report says so).
 
     Why frameworks fail:
     They do not; but standardising it divides by a zero standard deviation (NaN after
@@ -217,35 +234,106 @@ class ConstantFeature(Check):
 
     How to repair:
     Drop it with ``dsdoctor select SRC --features …`` (lossy by definition, although nothing
-    varying is lost), or check the export that produced it.
+    varying is lost), or check the export that produced it. A long selection is written as
+    ranges (``--features 0:72``, ``0:10,12:80``) or, when even that is long, read from a file
+    (``--features @x.features.txt``; ``check --fix-files`` writes it).
 
     Example:
     dsdoctor check --x x.npy
-    dsdoctor select x.npy --features 0,1,3 -o x.selected.npy
+    dsdoctor select x.npy --features 0,1,3:40 -o x.selected.npy
     """
 
     code, name, severity, family = "DS402", "constant-feature", Severity.WARNING, "values"
-    template = "{x_name}: {count} of {width} features are constant ({listing})"
+    template = "{x_name}: {count} of {width} {noun} are constant{over} ({listing}){hint}"
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         for s in ctx.subjects:
-            h = s.handle
-            if s.stats is None or s.role == "y" or (h.ndim < 2 and not h.ragged) or s.width is None:
+            h, st = s.handle, s.stats
+            if st is None or s.role == "y" or s.not_data or h.ndim < 2:
                 continue
-            found = s.stats.constant_features()
+            found = st.constant_features()
             if not found:
                 continue
-            width = s.width
+            labels = feature_labels(s)
+            width = len(labels)
             constant, values = list(found), list(found.values())
-            listing = ", ".join(
-                f"feature {i} = {v:g}" for i, v in list(zip(constant, values, strict=True))[:10]
-            )
-            if len(constant) > 10:
-                listing += ", …"
+            over = self._over(s)
+            evidence = {"features": constant, "values": values, "count": len(constant),
+                        "width": width, "axis": -1, "padding": s.sequence}  # fmt: skip
+            if one_feature(s):
+                yield self.finding([s], evidence, x_name=s.name, value=_g(values[0]), over=over,
+                                   template="{x_name}: its one feature is constant{over}: every value is {value}")  # fmt: skip
+                continue
+            listing = constant_listing(labels, constant, values)
             keep = [i for i in range(width) if i not in found]
             fx = [fixes.select_features(h, keep)] if keep and not h.ragged else []
-            yield self.finding([s], {"features": constant, "values": values, "count": len(constant),
-                                     "width": width}, fx, x_name=s.name, listing=listing)  # fmt: skip
+            if (
+                keep
+                and getattr(h, "table", None) is not None
+                and h.layout.get("columns")
+                and h.ndim == 2
+            ):
+                fx = [fixes.select_columns(h, [labels[i] for i in keep],
+                                           f"keep the {len(keep)} columns that vary")]  # fmt: skip
+            hint = ""
+            if padding_like(s, constant, values, width):
+                fx = []  # dropping them would drop timesteps
+                evidence["looks_padded"] = True
+                hint = (f"; they are the {'first' if constant[0] == 0 else 'last'} {len(constant)} of the last axis, "
+                        f"all {_g(values[0])}: if these are padded sequences (N, T), that axis is time, not "
+                        f"features — pass --mask-value {_g(values[0])}")  # fmt: skip
+            noun = ("channels (last axis)" if h.ndim >= 4
+                    else "columns" if h.layout.get("columns") and len(h.layout["columns"]) == width
+                    else "features")  # fmt: skip
+            yield self.finding([s], evidence, fx, x_name=s.name, listing=listing, noun=noun,
+                               over=over, hint=hint)  # fmt: skip
+
+    @staticmethod
+    def _over(s: Subject) -> str:
+        """Over what the feature is constant, and how padding was treated."""
+        h = s.handle
+        steps = "timestep" if h.ragged or s.sequence is not None or h.ndim == 3 else ""
+        over = (f" over every sample and {steps}" if steps
+                else " over every sample and position" if h.ndim >= 4 else "")  # fmt: skip
+        known = s.sequence or {}
+        if known.get("value") is not None:
+            over = (
+                over.replace(steps, f"real {steps}")
+                + f" (padding {_g(known['value'])} left out: {known['from']})"
+            )
+        return over
+
+
+def constant_listing(labels: list[str], constant: list[int], values: list, shown: int = 10) -> str:
+    """``feature 0–70 = 0, feature 80 = 1, …``: the first ``shown`` runs of consecutive
+    features holding one value (named features — a table's columns — one by one)."""
+    generic = all(label == f"feature {i}" for i, label in enumerate(labels))
+    runs: list[tuple[int, int, Any]] = []  # (first, last, value)
+    for i, v in zip(constant, values, strict=True):
+        if generic and runs and runs[-1][1] == i - 1 and runs[-1][2] == v:
+            runs[-1] = (runs[-1][0], i, v)
+        else:
+            runs.append((i, i, v))
+    parts = [f"{'features' if a != b else 'feature'} {a}–{b} = {_g(v)}" if a != b
+             else f"{labels[a]} = {_g(v)}" for a, b, v in runs[:shown]]  # fmt: skip
+    return ", ".join(parts) + (", …" if len(runs) > shown else "")
+
+
+def padding_like(s: Subject, constant: list[int], values: list, width: int) -> bool:
+    """Whether the constant features of an (N, W) array not known to be sequences look like the
+    padding of sequences whose time axis is last (Keras ``pad_sequences`` output): at least two,
+    one block at the start or the end of the axis, all the same value, on an array that is not
+    a table (a table's columns are features by name)."""
+    h = s.handle
+    if h.ndim != 2 or h.ragged or s.sequence is not None or h.layout.get("columns"):
+        return False
+    k = len(constant)
+    block = constant == list(range(k)) or constant == list(range(width - k, width))
+    return 2 <= k < width and block and len(set(values)) == 1
+
+
+def _g(v: object) -> str:
+    return f"{v:g}" if isinstance(v, int | float) and not isinstance(v, bool) else str(v)
 
 
 class UnwrittenData(Check):

@@ -36,8 +36,9 @@ def _parser(parse: Callable[..., Any], metavar: str, **bounds: Any) -> Callable[
 COUNT = _parser(units.parse_count, "N", low=1)
 #: Whole numbers separated by commas, each at least 1 (--boundaries).
 POSITIVE_LIST = _parser(units.parse_counts, "B1,B2", low=1)
-#: Indices separated by commas; negative ones count from the end (select --features).
-INDEX_LIST = _parser(units.parse_counts, "I,J", low=-units.MAX_COUNT)
+#: Indices and ranges separated by commas (0,3:40,50:80:2), negative ones counting from the end,
+#: or @FILE holding them (select --features); ranges are checked against the width later.
+INDEX_LIST = _parser(units.check_selection, "I,J")
 #: Any number, NaN and infinity included (a padding or mask value).
 NUMBER = _parser(units.parse_number, "V")
 #: A finite number (--lr).

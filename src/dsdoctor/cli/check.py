@@ -112,6 +112,14 @@ def check(
         ),
     ] = None,
     force: ForceOpt = False,
+    fix_files: Annotated[
+        bool,
+        typer.Option(
+            "--fix-files",
+            help="Write the files fixes read (a selection too long for one line, "
+            "--features @x.features.txt), beside their sources.",
+        ),
+    ] = False,
     spec: Annotated[
         str | None,
         typer.Option(
@@ -188,6 +196,10 @@ def check(
         spec=spec if spec is not None else (not sources and x is None and y is None),
         each=each,
     )
+    if fix_files:
+        inputs = _inputs(report, [*(sources or []), x, y], spec)
+        for path in api.write_fix_files(report, force=force, inputs=inputs):
+            typer.echo(f"wrote {path}", err=True)
     if report_format == "text":
         from ..render.text import render_report
 

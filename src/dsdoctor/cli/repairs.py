@@ -314,6 +314,10 @@ Examples:
   dsdoctor select x.npy --first 3 -o x3.npy
 
   dsdoctor select data.csv --columns sepal_length,sepal_width,petal_length -o x.npy
+
+  dsdoctor select wide.csv --features 0:10,12:80 -o x.npy          # ranges: 0 … 9, 12 … 79
+
+  dsdoctor select wide.csv --features @wide.features.txt -o x.npy  # the list in a file
 """
 )
 def select(
@@ -323,13 +327,17 @@ def select(
         str | None,
         typer.Option(
             "--features",
-            help="Feature indices to keep (last axis), e.g. 0,1,3.",
+            help="Feature indices to keep (last axis): 0,1,3, ranges 0:72 (0 … 71) or 0:80:2 "
+            "(a step), negative from the end, or @FILE holding them.",
             metavar="I,J",
             parser=INDEX_LIST,
         ),
     ] = None,
     columns: Annotated[
-        str | None, typer.Option("--columns", help="Table columns to keep.", metavar="A,B")
+        str | None,
+        typer.Option(
+            "--columns", help="Table columns to keep, or @FILE (one name per line).", metavar="A,B"
+        ),
     ] = None,
     first: Annotated[
         int | None,

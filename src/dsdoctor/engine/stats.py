@@ -27,6 +27,15 @@ class ScanOptions:
     when the user says the data is padded (``--mask-value``), and padding is measured.
     ``classes``: count labels outside ``[0, classes)`` (targets only).
     ``vocab_size``: count integer values outside ``[0, vocab_size)`` (token ids of inputs).
+    ``sequences``: axis 1 of a dense array is time (padded sequences, ``(N, T[, F…])``), as it is
+    whenever ``mask_value`` is set. The per-feature facts (``fmin``, ``fmax``, ``fmissing``) are
+    then over the last axis only from rank 3: an ``(N, T)`` array has one feature (each timestep
+    is a scalar), never T. Ragged arrays are sequences whatever this says.
+
+    With ``mask_value`` set, the extremes of a padded array are those of its real timesteps: the
+    leading and trailing timesteps whose every feature equals the value (Keras ``Masking``) are
+    left out, so padding never makes a feature look varying (5 at every real step, 0 in the
+    padding) nor constant. A real timestep equal to the value inside a sequence stays in.
     """
 
     mask_value: float | None = None
@@ -34,6 +43,7 @@ class ScanOptions:
     vocab_size: int | None = None
     labels: bool = False
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
+    sequences: bool = False
 
 
 #: How many row numbers holding a missing value are kept: enough to find them in the file.
@@ -49,7 +59,9 @@ class ArrayStats:
     nan: int = 0
     posinf: int = 0
     neginf: int = 0
-    fmin: np.ndarray | None = None  # per feature (last axis), NaN-ignoring
+    #: per feature (the last axis; one feature for (N,) and for (N, T) sequences, see
+    #: ScanOptions), NaN-ignoring; of the real timesteps when padding is known
+    fmin: np.ndarray | None = None
     fmax: np.ndarray | None = None
     # targets
     non_integer: int = 0
@@ -76,16 +88,20 @@ class ArrayStats:
     # -- folding in data ---------------------------------------------------------------------
     def update(self, chunk: np.ndarray | Ragged, opts: ScanOptions) -> None:
         start = self.rows  # this chunk's first row number within the part
+        real: np.ndarray | None = None  # (N, T): the real extent of each padded row
         if isinstance(chunk, Ragged):
             self._update_ragged(chunk, opts)
             data = chunk.window()
+            wide = data.ndim > 1  # (timesteps, F…): features on the last axis
         else:
             data = chunk if chunk.ndim else chunk.reshape(1)
             self.rows += len(data)
             if opts.mask_value is not None and data.ndim >= 2:
-                self._update_padded(data, opts.mask_value)
-        if self._update_values(data):
-            self._update_missing(chunk, data, start)
+                real = self._update_padded(data, opts.mask_value)
+            sequences = opts.sequences or opts.mask_value is not None
+            wide = data.ndim > (2 if sequences else 1)
+        if self._update_values(data, wide, real):
+            self._update_missing(chunk, data, start, wide)
         if data.dtype.kind in "OUS":
             self._update_categories(data)
         if opts.labels:
@@ -112,35 +128,49 @@ class ArrayStats:
         for f in fields(self):
             setattr(self, f.name, getattr(merged, f.name))
 
-    def _update_values(self, data: np.ndarray) -> bool:
-        """Fold in the values; True when the chunk holds a NaN (then missing values are counted)."""
+    def _update_values(self, data: np.ndarray, wide: bool, real: np.ndarray | None = None) -> bool:
+        """Fold in the values; True when the chunk holds a NaN (then missing values are counted).
+        ``wide``: the last axis holds the features (else one feature); ``real``: the (N, T)
+        timesteps whose values count for the extremes (None: all)."""
         self.values += data.size
         nan = self.nan
         if data.size == 0 or data.dtype.kind not in "biuf":
             if data.size and data.dtype.kind == "c":
                 self._count_nonfinite(data)
             return self.nan > nan
-        table = data.reshape(-1, data.shape[-1]) if data.ndim > 1 else data.reshape(-1, 1)
+        table = data.reshape(-1, data.shape[-1]) if wide else data.reshape(-1, 1)
+        if real is not None and not real.all():  # padding known: the real timesteps' extremes
+            pad = data[np.unravel_index(np.argmin(real), real.shape)]  # every one is the value
+            if data.dtype.kind == "f" and pad.size and not np.isfinite(pad.flat[0]):
+                self._count_nonfinite(data[~real])  # non-finite padding is counted, as before
+            table = data[real].reshape(-1, table.shape[1])
+            if not table.size:  # every timestep of the chunk is padding: no real extremes
+                return self.nan > nan
         lo, hi = (
             column_reduce(np.minimum, table),
             column_reduce(np.maximum, table),
         )  # NaN propagates
         if data.dtype.kind == "f" and not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-            self._count_nonfinite(data)
+            self._count_nonfinite(table if real is not None else data)
             lo, hi = column_reduce(np.fmin, table), column_reduce(np.fmax, table)
-        if data.ndim == 1:
+        self._fold_extremes(lo, hi, data.ndim == 1)
+        return self.nan > nan
+
+    def _fold_extremes(self, lo: np.ndarray, hi: np.ndarray, scalar: bool) -> None:
+        if scalar:  # an (N,) array: one value per sample, its extremes are scalars
             lo, hi = lo[0], hi[0]
         lo, hi = np.asarray(lo), np.asarray(hi)
         self.fmin = lo if self.fmin is None else np.fmin(self.fmin, lo)
         self.fmax = hi if self.fmax is None else np.fmax(self.fmax, hi)
-        return self.nan > nan
 
-    def _update_missing(self, chunk: np.ndarray | Ragged, data: np.ndarray, start: int) -> None:
-        """Count the NaN of a chunk that holds some per feature, and note the first rows holding
-        one (``start``: the chunk's first row number within this part). Runs only on chunks
-        with a NaN, so clean data pays nothing."""
+    def _update_missing(
+        self, chunk: np.ndarray | Ragged, data: np.ndarray, start: int, wide: bool
+    ) -> None:
+        """Count the NaN of a chunk that holds some per feature (``wide``: the last axis, else
+        one feature), and note the first rows holding one (``start``: the chunk's first row
+        number within this part). Runs only on chunks with a NaN, so clean data pays nothing."""
         missing = np.isnan(data)
-        width = data.shape[-1] if data.ndim > 1 else 1
+        width = data.shape[-1] if wide else 1
         per_feature = missing.reshape(-1, width).sum(axis=0, dtype=np.int64)
         self.add_missing(per_feature, self._missing_rows(chunk, missing, start))
 
@@ -225,22 +255,24 @@ class ArrayStats:
         self.value_timesteps += kernels.count_value_timesteps(rebased.values, value)
         self.value_rows += kernels.rows_with_value_timesteps(rebased.values, rebased.offsets, value)
 
-    def _update_padded(self, data: np.ndarray, value: float) -> None:
-        """Dense sequences (N, T[, F…]) padded with ``value`` at either end."""
+    def _update_padded(self, data: np.ndarray, value: float) -> np.ndarray | None:
+        """Dense sequences (N, T[, F…]) padded with ``value`` at either end; the (N, T) real
+        extent of each row (from its first to its last real timestep), None when there is none
+        to tell (no elements)."""
         if data.size == 0:  # no timesteps, or timesteps of no features: every row is padding
             n = len(data)
             self.timesteps += n * data.shape[1]
             self.pad_timesteps += n * data.shape[1]
             self.empty_rows += n
             self._add_lengths(np.zeros(min(n, 1), dtype=np.int64), weight=n)
-            return
+            return None
         real = kernels.mask_padded(data, value)
         n, t = real.shape
         if t == 0:  # (N, 0): every row is empty, and there is no first or last timestep to find
             self.empty_rows += n
             self._add_lengths(np.zeros(n, dtype=np.int64))
-            return
-        any_real = real.any(axis=1)
+            return None
+        any_real: np.ndarray = np.asarray(real.any(axis=1))
         first = real.argmax(axis=1)
         last = t - 1 - real[:, ::-1].argmax(axis=1)
         idx = np.arange(t)
@@ -252,6 +284,8 @@ class ArrayStats:
         self.value_rows += int(np.count_nonzero(inner.any(axis=1)))
         self.empty_rows += int(np.count_nonzero(~any_real))
         self._add_lengths(np.where(any_real, last - first + 1, 0))
+        extent: np.ndarray = any_real[:, None] & (idx >= first[:, None]) & (idx <= last[:, None])
+        return extent
 
     def _add_lengths(self, lengths: np.ndarray, weight: int = 1) -> None:
         """Count ``lengths``, each ``weight`` times."""
@@ -414,18 +448,22 @@ def scan(handle: ArrayHandle, opts: ScanOptions, advance=None) -> ArrayStats:
     return stats
 
 
-def scan_together(handles: list[ArrayHandle], opts: ScanOptions) -> list[ArrayStats] | None:
+def scan_together(
+    handles: list[ArrayHandle], opts: ScanOptions | list[ScanOptions]
+) -> list[ArrayStats] | None:
     """Each handle's stats from one pass, when they are arrays of one source that can read them
     together (a table's columns: :meth:`~dsdoctor.sources.table.TableSource.chunks_together`);
-    None otherwise. A wide table's columns scanned one by one would read it once per column."""
+    None otherwise. A wide table's columns scanned one by one would read it once per column.
+    ``opts``: one for all, or one per handle."""
     source = getattr(handles[0], "table", None) if handles else None
     together = getattr(source, "chunks_together", None)
     if together is None or any(getattr(h, "table", None) is not source for h in handles):
         return None
     for h in handles:
         h.require_readable()
+    each = opts if isinstance(opts, list) else [opts] * len(handles)
     stats = [ArrayStats() for _ in handles]
-    for chunks in together(handles, opts.chunk_bytes):
-        for st, chunk in zip(stats, chunks, strict=True):
-            st.update(chunk, opts)
+    for chunks in together(handles, each[0].chunk_bytes):
+        for st, chunk, o in zip(stats, chunks, each, strict=True):
+            st.update(chunk, o)
     return stats

@@ -148,6 +148,9 @@ def print_finding(out, f: Finding, *, fixes: bool = True) -> None:
         out.print(
             f"    fix [{SAFETY_STYLE[fix.safety.value]}]({fix.safety.value})[/]: {escape(fix.command)}"
         )
+        if fix.files:
+            named = ", ".join(fix.files)
+            out.print(f"    [dim]({escape(named)}: written by check --fix-files)[/]")
 
 
 def render_report(report: Report, *, quiet: bool = False, no_color: bool = False) -> None:
@@ -159,6 +162,7 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
             kind = " ragged" if a.get("ragged") else ""
             note = (f"  [red]not read:[/] {escape(a['unsafe'])}" if a.get("unsafe")
                     else f"  [dim]skipped: {escape(a['skipped'])}[/]" if a.get("skipped")
+                    else f"  [dim]{escape(a['not_analysed'])}[/]" if a.get("not_analysed")
                     else "")  # fmt: skip
             label = f"{name}" if name == a.get("source") else f"{name}  {escape(a['source'])}"
             out.print(f"[bold]{escape(label)}[/]  {_shape(a)} {a['dtype']}{kind}{note}")

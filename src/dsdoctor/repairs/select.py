@@ -1,23 +1,61 @@
 """``select``: keep some features (the last axis) to match a model's input width, by index
 (``features``), by table column (``columns``) or the first K (``first``). :func:`validate` is
-the one validation of :func:`select` (in memory) and :func:`select_file`."""
+the one validation of :func:`select` (in memory) and :func:`select_file`.
+
+``features`` takes indices and half-open ranges, ``0,3:40,50:80:2`` (:func:`units.parse_selection`),
+and ``columns`` names; either may be ``@FILE``, a text file holding them — indices and ranges
+separated by commas, spaces or newlines, or one column name per line (``#`` starts a comment in
+both). A fix that would list more than a screen line names such a file (``check --fix-files``
+writes it)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import RepairError
+from ..errors import RepairError, UsageError
 from ..formats import is_table_format
 from ..sources import DEFAULT_CHUNK_BYTES, ArrayHandle
-from ..units import MAX_COUNT, format_shape, parse_count, parse_counts
+from ..units import (
+    check_selection,
+    format_shape,
+    parse_count,
+    parse_selection,
+    resolve_selection,
+)
 from .base import dense, exactly_one, memory_handle, option, require_dense, result, source_handle
 from .result import RepairResult
 from .write import input_paths, provenance, write_blocks
 
 ONE_OF = "give exactly one of --features i,j, --columns a,b or --first K"
+#: The largest selection file read: a million column names fit, a mistaken data file does not.
+MAX_SELECTION_BYTES = 64 * 1024**2
+
+
+def read_selection(value: str, option_name: str) -> str:
+    """``value``, or for ``@FILE`` the text of FILE; UsageError naming the option when it
+    cannot be read."""
+    if not value.startswith("@"):
+        return value
+    option(check_selection, option_name, value)
+    path = Path(value[1:])
+    try:
+        if path.stat().st_size > MAX_SELECTION_BYTES:
+            raise UsageError(
+                f"{option_name} {value}: {path} is larger than 64 MiB; is it the selection file?"
+            )
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(
+            f"{option_name} {value}: no file {path} (check --fix-files writes the files fixes name)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(
+            f"{option_name} {value}: {path} cannot be read ({exc.__class__.__name__})"
+        ) from None
 
 
 def validate(
@@ -41,7 +79,17 @@ def validate(
             raise RepairError(f"--first {k}: {h.source} has {width} features")
         return list(range(k))
     if columns is not None:
-        names = [c.strip() for c in (columns.split(",") if isinstance(columns, str) else columns)]
+        if isinstance(columns, str) and columns.startswith("@"):
+            lines = read_selection(columns, "--columns").splitlines()
+            names = [n.strip() for n in lines if n.strip() and not n.lstrip().startswith("#")]
+            if not names:
+                raise UsageError(
+                    f"--columns {columns}: the file names no column (one name per line)"
+                )
+        else:
+            names = [
+                c.strip() for c in (columns.split(",") if isinstance(columns, str) else columns)
+            ]
         have = h.layout.get("columns") if is_table_format(h.format) else None
         if not have or len(have) != width:
             raise RepairError(
@@ -53,13 +101,13 @@ def validate(
         return [have.index(c) for c in names]
     assert features is not None
     text = features if isinstance(features, str) else ",".join(map(str, features))
-    idx = option(parse_counts, "--features", text, low=-MAX_COUNT)
-    bad = [i for i in idx if not -width <= i < width]
-    if bad:
+    items = option(parse_selection, "--features", read_selection(text, "--features"))
+    try:
+        return resolve_selection(items, width)
+    except UsageError as exc:
         raise RepairError(
-            f"feature {bad[0]} does not exist: {h.source} has {width} features (0–{width - 1})"
-        )
-    return [i % width for i in idx]
+            f"--features: {exc}: {h.source} has {width} features (0–{width - 1})"
+        ) from None
 
 
 def select(data: Any, *, features: str | Sequence[int] | None = None,

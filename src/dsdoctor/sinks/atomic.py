@@ -116,8 +116,9 @@ def beside(main: str | Path, files: Mapping[Path, bytes]) -> Iterator[None]:
     and checked like it, renamed under its marker before it, and removed with it on failure —
     so a vocabulary beside encoded data appears with the data or not at all."""
     key = os.path.abspath(main)
-    token = _BESIDE.set(
-        {**(_BESIDE.get() or {}), key: {Path(p): data for p, data in files.items()}}
+    outer = _BESIDE.get() or {}
+    token = _BESIDE.set(  # added to any files an outer block put beside the same output
+        {**outer, key: {**outer.get(key, {}), **{Path(p): data for p, data in files.items()}}}
     )
     try:
         yield

@@ -1,5 +1,8 @@
 """``.npy`` outputs: the main array in ``OUT``, each sibling in ``OUT`` with ``.npy`` replaced by
-``.<role>.npy``. A ``.npy`` file has no room for metadata, so no provenance is recorded.
+``.<role>.npy``. A ``.npy`` file has no room for metadata: an output holding a mask or lengths
+(``pad``, ``mask``) records its provenance in ``OUT.dsdoctor.json`` beside it, with the file of
+each role (``"files": {"data": "x.npy", "mask": "x.mask.npy", …}``), so that ``check`` knows its
+own mask and lengths from data (``sources/provenance.py``); a lone data array records none.
 
 A ``.npy`` stream is the header numpy writes for the final shape and dtype, then the rows in
 order: :class:`NpyWriter` appends them to one binary stream per role — the files here, the
@@ -19,9 +22,10 @@ import numpy as np
 
 from ..diskspace import preallocate
 from ..errors import OutputError
-from .atomic import atomic_group
+from .atomic import atomic_group, beside
 from .blocks import BlockWriter, Index, Specs
 from .destination import Destination
+from .provenance import sidecar, to_json
 
 
 @contextmanager
@@ -38,12 +42,29 @@ def stream(
     """Yield a writer appending rows to the temporary files; renamed on success."""
     _refuse_compression(dest, compression)
     paths = [dest.npy_path(role, main=role == main) for role in specs]
-    with atomic_group(paths, force=force, inputs=inputs) as temps, ExitStack() as files:
+    extra = _sidecar(paths, specs, record)
+    with (
+        beside(paths[0], extra),
+        atomic_group(paths, force=force, inputs=inputs) as temps,
+        ExitStack() as files,
+    ):
         targets = {
             role: files.enter_context(open(tmp, "wb"))
             for role, tmp in zip(specs, temps, strict=True)
         }
-        yield NpyWriter(dest, specs, paths, targets)
+        yield NpyWriter(dest, specs, [*paths, *extra], targets)
+
+
+#: The roles whose files ``check`` must tell from data by the record beside them.
+RECORDED_ROLES = ("mask", "lengths")
+
+
+def _sidecar(paths: list, specs: Specs, record: Mapping[str, Any]) -> dict:
+    """``{OUT.dsdoctor.json: JSON}`` for an output holding a mask or lengths, else ``{}``."""
+    if not any(role in RECORDED_ROLES for role in specs):
+        return {}
+    files = {role: path.name for role, path in zip(specs, paths, strict=True)}
+    return {sidecar(paths[0]): (to_json({**record, "files": files}) + "\n").encode()}
 
 
 class NpyWriter(BlockWriter):

@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
+from ..sources.provenance import ATTRIBUTE_PREFIX, METADATA_KEY, sidecar
 
-#: Parquet schema metadata key and npz member name holding the JSON record.
-METADATA_KEY = "dsdoctor"
-#: HDF5 attribute prefix: ``dsdoctor_version``, ``dsdoctor_operation``, ``dsdoctor_options``, …
-ATTRIBUTE_PREFIX = "dsdoctor_"
+__all__ = ["ATTRIBUTE_PREFIX", "METADATA_KEY", "hdf5_attributes", "provenance_record",
+           "read_provenance", "sidecar", "to_json"]  # fmt: skip
 
 
 def provenance_record(provenance: Mapping[str, Any]) -> dict[str, Any]:
@@ -52,12 +51,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, set | frozenset):
         return sorted(value, key=str)
     return str(value)
-
-
-def sidecar(path: PurePath) -> PurePath:
-    """``x.npy`` → ``x.dsdoctor.json``: the provenance beside an output that has no room for it."""
-    name = path.name[: -len(path.suffix)] if path.suffix else path.name
-    return path.with_name(name + ".dsdoctor.json")
 
 
 def read_provenance(out: str) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..arrays import Ragged
 from ..errors import SourceError
+from .provenance import NOT_DATA
 
 DEFAULT_CHUNK_BYTES = 64 * 1024**2
 #: Contiguous data is read at most this much at a time, even with a bigger chunk size: a read
@@ -218,6 +219,31 @@ class ArrayHandle:
     def row_bytes(self) -> int:
         """Bytes of one sample (dense) or of one timestep (ragged)."""
         return max(1, math.prod(self.inner_shape) * max(1, self.dtype.itemsize))
+
+    @property
+    def provenance(self) -> dict[str, Any] | None:
+        """The record dsdoctor stored in this array's file when it wrote it (``operation``,
+        ``options``, ``source``, ``version``) with the array's ``role`` in that output
+        (``data``, ``mask``, ``lengths``, …); None for an array dsdoctor did not write. Read
+        lazily and once, cheaply, never unpickling (:mod:`dsdoctor.sources.provenance`)."""
+        if "_provenance" not in self.__dict__:
+            try:
+                self.__dict__["_provenance"] = self._read_provenance()
+            except (OSError, ValueError, KeyError, RuntimeError, TypeError):  # unreadable: none
+                self.__dict__["_provenance"] = None
+        return self.__dict__["_provenance"]
+
+    def _read_provenance(self) -> dict[str, Any] | None:
+        """Each format's reader of :attr:`provenance` (none by default)."""
+        return None
+
+    @property
+    def not_data(self) -> str | None:
+        """``"mask"`` or ``"lengths"`` when this array is a mask or lengths dsdoctor wrote beside
+        padded data (its provenance says so), else None: value checks do not read it as data."""
+        record = self.provenance
+        role = record.get("role") if record else None
+        return role if role in NOT_DATA else None
 
     def describe(self) -> dict[str, Any]:
         """The JSON description of the array (a public interface: add fields, never rename)."""

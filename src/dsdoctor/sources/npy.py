@@ -24,6 +24,7 @@ from .base import (
     is_text,
     sparse_rows,
 )
+from .provenance import npy_record
 
 MAX_HEADER_BYTES = 100_000
 #: Fortran-ordered arrays with more trailing positions than this are read through a memory map.
@@ -176,6 +177,9 @@ class NpyArray(ArrayHandle):
 
     offset: int = 0
     fortran: bool = False
+
+    def _read_provenance(self) -> dict[str, Any] | None:
+        return npy_record(self.path)
 
     def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
         if not self.shape:

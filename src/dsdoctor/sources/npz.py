@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from ..diskspace import preallocate, reason
 from ..errors import SourceError, UnsafeInputError
 from .base import ArrayHandle, Entry, Source, check_shape, chunk_of, is_numeric, is_text
 from .npy import check_bool, declared_bytes, fortran_rows, read_header, unsafe_message
+from .provenance import npz_record, with_role
 
 #: What reading a damaged archive raises: bad headers and CRCs, truncation, corrupt deflate,
 #: bzip2 or lzma streams, unsupported compression methods.
@@ -60,13 +61,24 @@ class Archive:
             self._zf = zipfile.ZipFile(self.path)
         return self._zf.open(info)
 
+    _record: dict[str, Any] | None
+
+    def record(self) -> dict[str, Any] | None:
+        """The provenance record the archive holds (its ``provenance`` member), read once."""
+        if not hasattr(self, "_record"):
+            if self._zf is None:
+                self._zf = zipfile.ZipFile(self.path)
+            zf = self._zf
+            self._record = npz_record(zf.open, zf.namelist())
+        return self._record
+
     def close(self) -> None:
         if self._zf is not None:
             self._zf.close()
             self._zf = None
 
     def __getstate__(self) -> dict:
-        return {"path": self.path, "_zf": None}
+        return {"path": self.path, "_zf": None}  # the record is read again there, if asked
 
 
 class NpzMember(ArrayHandle):
@@ -76,6 +88,9 @@ class NpzMember(ArrayHandle):
     archive: Archive
     header_bytes: int = 0
     _crc_ok: bool = False  # a stored member's CRC-32 has been checked
+
+    def _read_provenance(self) -> dict[str, Any] | None:
+        return with_role(self.archive.record(), self.name)
 
     def open_stream(self):
         fp = self.archive.open(self.zinfo)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -22,6 +23,7 @@ import pyarrow as pa
 from ..arrays import Ragged
 from ..errors import SourceError
 from .base import ArrayHandle, Entry, Source
+from .provenance import schema_record
 
 STACKED = "columns"
 #: The user-facing kinds of a table column (:func:`user_kind`).
@@ -148,6 +150,11 @@ class TableArray(ArrayHandle):
     columns: list[str]
     kind: str  # "scalar" | "list" | "fixed" | "category"
     shape_is_data = False  # the row count comes from metadata: rows are read to be counted
+
+    def _read_provenance(self) -> dict[str, Any] | None:
+        if len(self.columns) != 1:  # dsdoctor writes each role as one column
+            return None
+        return schema_record(self.table.schema.metadata, self.columns[0])
 
     def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray | Ragged]:
         for (chunk,) in self.table.chunks_together([self], chunk_bytes):

@@ -93,6 +93,8 @@ def _arrays_table(report: Report) -> str:
         note = a.get("unsafe") or a.get("skipped")
         if note:
             label += f'<div class="small warn-text">not read: {esc(note)}</div>'
+        elif a.get("not_analysed"):
+            label += f'<div class="small muted">{esc(a["not_analysed"])}</div>'
         shape = format_shape(a["shape"]) if a.get("shape") is not None else "?"
         tags = '<span class="tag">ragged</span>' if a.get("ragged") else ""
         nonfinite = _nonfinite(st)

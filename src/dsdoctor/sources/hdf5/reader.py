@@ -31,6 +31,7 @@ import os
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -52,6 +53,7 @@ from ..base import (
     text_shape,
 )
 from ..npz import BOMB_MIN_BYTES, BOMB_RATIO
+from ..provenance import hdf5_record
 from .guarded import call_with_deadline
 from .limits import READ_BUDGET, address_space_budget
 from .pandas_store import FRAME_TYPES, FrameSource, pandas_type
@@ -107,6 +109,9 @@ class H5Dataset(ArrayHandle):
     @property
     def dset(self) -> h5py.Dataset:
         return self.file[self.h5path or self.name]
+
+    def _read_provenance(self) -> dict[str, Any] | None:
+        return hdf5_record(self.file, self.h5path or self.name)
 
     def _rows(self, chunk_bytes: int) -> int:
         rows = self.rows_per_read(chunk_bytes)
