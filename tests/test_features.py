@@ -109,7 +109,10 @@ def test_a_2d_padded_output_has_one_feature_and_no_timestep_findings(tmp_path):
         )
         report = dsdoctor.check(str(tmp_path / out))
         assert constant_findings(report) == [], out
-        assert report.findings == [], (out, [f.message for f in report.findings])
+        # pre padding (pad's default) with lengths beside it is pack-padding-side where the
+        # format keeps both together; nothing else may be reported
+        others = [f.message for f in report.findings if f.code != "DS305"]
+        assert others == [], (out, others)
 
 
 def test_a_constant_feature_of_padded_scalar_sequences_is_one_feature(tmp_path):
