@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import bucket, dropna, encode, impute, mask, pad, replicate, reshape, select
+from . import bucket, dropna, encode, impute, mask, pad, replicate, reshape, select, window
 from .result import RepairResult
 
 
@@ -38,12 +38,14 @@ REPAIRS: dict[str, Repair] = {
         Repair("dropna", dropna.dropna, dropna.dropna_file),
         Repair("impute", impute.impute, impute.impute_file),
         Repair("encode", encode.encode, encode.encode_file),
+        Repair("window", window.window, window.window_file),
     )
 }
 
 #: The result types the API exports beside the entries.
 RESULT_TYPES: dict[str, type] = {"Padded": pad.Padded, "Bucket": bucket.Bucket,
-                                 "Encoded": encode.Encoded}  # fmt: skip
+                                 "Encoded": encode.Encoded, "Windows": window.Windows,
+                                 "WindowSplit": window.WindowSplit}  # fmt: skip
 
 
 def api_entry(name: str) -> Any:
