@@ -82,15 +82,15 @@ class RankMismatch(Check):
         out: list[Fix] = []
         if len(have) == 1 and len(want) == 2:
             t, f = want
-            if t not in (1, None) and f in (have[0], None) and (h.shape[0] or 0) >= t:
-                ys = y.handle if y is not None and y.handle.shape[:1] == h.shape[:1] else None
-                out.append(fixes.window(h, t, ys))  # rows of a series: L known
             if t == 1 and f in (have[0], None):
                 out.append(fixes.add_axis(h, "time"))  # the model wants one step per sample
             if t is None and f in (have[0], None):
                 out.append(fixes.add_time_axis_per_row(h))
             if f in (1, None) and t in (have[0], None):
-                out.append(fixes.add_axis(h, "features"))
+                out.append(fixes.add_axis(h, "features"))  # each row: a sequence of one feature
+            if t not in (1, None) and f in (have[0], None) and (h.shape[0] or 0) >= t:
+                ys = y.handle if y is not None and y.handle.shape[:1] == h.shape[:1] else None
+                out.append(fixes.window(h, t, ys))  # rows of a series: L known
         if len(have) == 0 and len(want) == 1 and want[0] in (1, None):
             out.append(fixes.add_axis(h, "features"))
         known = [d for d in want if d is not None]
