@@ -150,7 +150,9 @@ def test_rank_mismatch_reshape_and_add_axis(fixtures):
     assert "dsdoctor window SRC --length L" in f["message"]
     f = one("rank-mismatch", "--x", str(fixtures / "gru_2d.npy"), "--input-shape", "(None, 5, 3)")
     assert f["evidence"] == {"actual": [64, 3], "expected": [None, 5, 3]}
-    assert [(x["safety"], x["command"].split()[1]) for x in f["fixes"]] == [("assumption", "window")]
+    assert [(x["safety"], x["command"].split()[1]) for x in f["fixes"]] == [
+        ("assumption", "window")
+    ]
     assert "--length 5" in f["fixes"][0]["command"]
     f = one("rank-mismatch", "--x", str(fixtures / "gru_2d.npy"), "--input-shape", "(None, 1, 3)")
     assert [(x["safety"], x["command"].split()[1]) for x in f["fixes"]] == [("lossless", "reshape")]

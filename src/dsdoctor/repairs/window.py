@@ -179,11 +179,13 @@ class RowWindow:
         parts = [self.buf] if self.buf else []
         have = _rows(self.buf)
         while self.lo + have < hi:
-            part = next(self.stream)
-            parts.append(part)
+            part = next(self.stream)  # the next read may reuse its buffer: copied at once
+            parts.append({r: v.copy() for r, v in part.items()})
             have += _rows(part)
-        if len(parts) > 1 or (parts and parts[0] is not self.buf):
+        if len(parts) > 1:
             self.buf = {r: np.concatenate([p[r] for p in parts]) for r in parts[0]}
+        elif parts:
+            self.buf = parts[0]
         return {r: v[: hi - lo] for r, v in self.buf.items()}
 
 
