@@ -59,6 +59,16 @@ CASES = [
     ("bucket", SEQS, {"buckets": 2, "padding": "mid"}),
     ("bucket", SEQS, {"buckets": 2, "value": 0.5}),
     ("bucket", DENSE, {"buckets": 2}),
+    ("window", DENSE, {}),
+    ("window", DENSE, {"length": 0}),
+    ("window", DENSE, {"length": 2, "stride": 0}),
+    ("window", DENSE, {"length": 2, "sampling_rate": 0}),
+    ("window", DENSE, {"length": 5}),
+    ("window", DENSE, {"length": 2, "horizon": 1}),
+    ("window", DENSE, {"length": 2, "split": 2}),
+    ("window", DENSE, {"length": 2, "gap": 1}),
+    ("window", DENSE, {"length": 3, "split": 0.5}),
+    ("window", SEQS, {"length": 2}),
 ]
 
 

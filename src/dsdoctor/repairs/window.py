@@ -670,7 +670,7 @@ class WindowSplit:
         return iter((self.train, self.validation))
 
 
-def window(data: Any, *, length: int, stride: int = 1, sampling_rate: int = 1, y: Any = None,
+def window(data: Any, *, length: int | None = None, stride: int = 1, sampling_rate: int = 1, y: Any = None,
            horizon: int | None = None, group: Any = None, time: Any = None,
            split: float | None = None, gap: int = 0) -> Windows | WindowSplit:  # fmt: skip
     """Cut a series (T, …) into windows in memory, as :func:`window_file` does; refused exactly
