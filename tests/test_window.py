@@ -416,3 +416,24 @@ def test_keras_lstm_and_torch_lstm_train_a_step_on_the_windows(tmp_path):
     opt.step()
     assert torch.isfinite(loss)
     assert any(not torch.equal(a, b) for a, b in zip(before, params, strict=True))
+
+
+def test_standard_input_is_read_once_and_parquet_takes_the_windows(tmp_path):
+    import io
+
+    import pyarrow.parquet as pq
+
+    x = np.arange(40, dtype=np.float32).reshape(20, 2)
+    buf = io.BytesIO()
+    np.save(buf, x)
+    r = run("window", "-", "--length", 4, "-o", tmp_path / "s.npy", stdin=buf.getvalue())
+    assert r.code == 0, r.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "s.npy")[-1], x[-4:])
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", np.arange(20.0))
+    r = cli("window", tmp_path / "x.npy", "--y", tmp_path / "y.npy", "--length", 4, "-o",
+            tmp_path / "w.parquet")  # fmt: skip
+    assert r.code == 0, r.stderr
+    t = pq.read_table(tmp_path / "w.parquet")
+    assert t.column_names == ["data", "starts", "y", "target_rows"] and t.num_rows == 16
+    assert json.loads(t.schema.metadata[b"dsdoctor"])["operation"] == "window"

@@ -382,7 +382,8 @@ def open_inputs(src: Any, *, target: str | None, y: Any, group: Any, time: Any,
                 source_options: dict[str, Any]) -> Inputs:  # fmt: skip
     """The series ``src`` and its targets (a table column ``target`` or the source ``y``), its
     group and time (table columns, or sources of T values), as :class:`Inputs`."""
-    table = _table(src, source_options)
+    opened = _open(src, source_options)  # once: standard input can be read only once
+    table = opened if _is_table(opened) else None
     if table is not None:
         return _table_inputs(table, src, target=target, y=y, group=group, time=time,
                              source_options=source_options)  # fmt: skip
@@ -397,19 +398,30 @@ def open_inputs(src: Any, *, target: str | None, y: Any, group: Any, time: Any,
             raise UsageError(f"--target names a table column, but {src} is not a table; give a "
                              "file of targets with --y SRC") from None  # fmt: skip
         y = target
-    x = source_handle(src, **source_options)
+    if opened is None:
+        x = source_handle(src, **source_options)
+    else:
+        from ..sources import parse_source
+
+        x = opened.array(parse_source(src).selector)
+        x.require_readable()
     return _array_inputs(x, y=y, group=group, time=time, source_options=source_options)
 
 
-def _table(src: Any, source_options: dict[str, Any]):
+def _open(src: Any, source_options: dict[str, Any]) -> Any:
+    """The source ``src`` names (None for data in memory or a handle)."""
     if not isinstance(src, str):
         return None
     from ..sources import open_source
-    from ..sources.table import TableSource
 
     options = {k: v for k, v in source_options.items() if k != "target"}
-    source = open_source(src, **options)
-    return source if isinstance(source, TableSource) else None
+    return open_source(src, **options)
+
+
+def _is_table(source: Any) -> bool:
+    from ..sources.table import TableSource
+
+    return isinstance(source, TableSource)
 
 
 def _column_rows(h: ArrayHandle, what: str, rows: int) -> None:
