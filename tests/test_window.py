@@ -437,3 +437,40 @@ def test_standard_input_is_read_once_and_parquet_takes_the_windows(tmp_path):
     t = pq.read_table(tmp_path / "w.parquet")
     assert t.column_names == ["data", "starts", "y", "target_rows"] and t.num_rows == 16
     assert json.loads(t.schema.metadata[b"dsdoctor"])["operation"] == "window"
+
+
+# -- rank-mismatch offers window ------------------------------------------------------------------
+def test_rank_mismatch_offers_window_and_repair_applies_it_only_as_an_assumption(tmp_path):
+    x = rng.normal(size=(203, 12)).astype(np.float32)
+    y = rng.normal(size=203).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    args = ["--x", tmp_path / "x.npy", "--y", tmp_path / "y.npy", "--input-shape", "(None, 8, 12)"]
+    (f,) = [
+        f for f in cli("check", *args, "--json").json()["findings"] if f["name"] == "rank-mismatch"
+    ]
+    (fix,) = f["fixes"]
+    assert fix["safety"] == "assumption" and " window " in fix["command"]
+    assert "--length 8" in fix["command"] and "--horizon 0" in fix["command"]
+    r = cli("repair", *args, "-o", tmp_path / "lossless")
+    assert r.code == 1 and not (tmp_path / "lossless").exists()  # not applied by default
+    r = cli("repair", *args, "-o", tmp_path / "rep", "--allow", "lossless,assumption")
+    assert r.code == 0, r.stdout
+    w = np.load(tmp_path / "rep" / "x.windowed.npy")
+    starts = np.load(tmp_path / "rep" / "x.windowed.starts.npy")
+    assert w.shape == (196, 8, 12)
+    np.testing.assert_array_equal(np.load(tmp_path / "rep" / "x.windowed.y.npy"), y[starts + 7])
+    # the windows pass the check the rows failed
+    r = cli("check", "--x", tmp_path / "rep" / "x.windowed.npy", "--input-shape", "(None, 8, 12)",
+            "--json")  # fmt: skip
+    assert "rank-mismatch" not in [f["name"] for f in r.json()["findings"]]
+
+
+def test_one_timestep_per_row_is_never_applied_silently(tmp_path):
+    np.save(tmp_path / "x.npy", rng.normal(size=(50, 12)).astype(np.float32))
+    args = ["--x", tmp_path / "x.npy", "--input-shape", "(None, None, 12)"]
+    (f,) = cli("check", *args, "--json").json()["findings"]
+    assert f["fixes"][0]["safety"] == "assumption" and "--add-axis time" in f["fixes"][0]["command"]
+    assert "only when each row is its own sequence" in f["message"]
+    r = cli("repair", *args, "-o", tmp_path / "rep", "--json")
+    assert r.json()["applied"] == [] and r.json()["skipped"][0]["safety"] == "assumption"
