@@ -348,6 +348,8 @@ def test_refusals_of_sources(tmp_path):
                            "-o", out), "no column 'nope' for --time")  # fmt: skip
     assert_clean_error(run("window", tmp_path / "p.parquet", "--length", 3, "--time", "station",
                            "-o", out), "not numbers or datetimes")  # fmt: skip
+    assert_clean_error(run("window", tmp_path / "x.npy", "--length", 3, "--group", "station",
+                           "-o", out), "not a table", "station is no file")  # fmt: skip
     assert not out.exists()
     assert cli("window", tmp_path / "x.npy", "--length", 3, "-o", out).code == 0
     assert_clean_error(run("window", tmp_path / "x.npy", "--length", 4, "-o", out), "--force")

@@ -446,6 +446,8 @@ def _array_inputs(x: ArrayHandle, *, y: Any, group: Any, time: Any,
                 raise RepairError(f"the {role} has {len(raw[role]):,} values but the series has "
                                   f"{rows:,} rows; give one per row")  # fmt: skip
             continue
+        if role != "y" and isinstance(given, str):
+            _refuse_column_name(given, role, x)
         hh = (memory_handle(given) if not isinstance(given, str | ArrayHandle)
               else source_handle(given, **options))  # fmt: skip
         require_dense(hh, "window")
@@ -476,6 +478,17 @@ def _array_inputs(x: ArrayHandle, *, y: Any, group: Any, time: Any,
                   _inner(yh) if yh is not None else (), yh.dtype if yh is not None else None,
                   _name(group, names.get("group"), "the group"),
                   _name(time, names.get("time"), "the time"), read, paths, names)  # fmt: skip
+
+
+def _refuse_column_name(given: str, role: str, x: ArrayHandle) -> None:
+    """A ``--group``/``--time`` that names no file: a column name given for an array."""
+    from ..sources import parse_source
+
+    try:
+        parse_source(given)
+    except SourceError:
+        raise UsageError(f"--{role} {given}: {x.source} is not a table, so --{role} names a "
+                         f"file of one {role} value per row, and {given} is no file") from None  # fmt: skip
 
 
 def _name(given: Any, source: str | None, default: str) -> str | None:
