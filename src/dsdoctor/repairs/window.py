@@ -715,9 +715,9 @@ def window(data: Any, *, length: int | None = None, stride: int = 1, sampling_ra
     for p in [TRAIN, VALIDATION] if spec.split is not None else [TRAIN]:
         sel = lay.part == p
         a, counts = lay.a[sel], lay.counts[sel]
-        starts = np.concatenate([s + spec.stride * np.arange(c, dtype=np.int64)
-                                 for s, c in zip(a.tolist(), counts.tolist(), strict=True)]
-                                or [np.zeros(0, np.int64)])  # fmt: skip
+        before = np.cumsum(counts) - counts  # windows in the runs before each run
+        starts = (np.repeat(a - spec.stride * before, counts)
+                  + spec.stride * np.arange(int(counts.sum()), dtype=np.int64))  # fmt: skip
         w = Windows(cut_windows(x, starts, spec), starts)
         if ys is not None:
             w.target_rows = starts + spec.reach
