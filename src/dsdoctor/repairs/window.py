@@ -51,6 +51,11 @@ from .write import input_paths, provenance
 TRAIN, VALIDATION = 0, 1
 #: What the validation output's name has before its extension.
 VAL_SUFFIX = "val"
+#: Bytes of windows cut and written at a time (at most ``--chunk-size``): a block that fits the
+#: CPU's cache is copied out of the strided view and written from there, where a 64 MiB block
+#: goes to memory and back (a 305 MiB output: 0.66 s in 4 MiB blocks, 0.96 s in 64 MiB ones).
+#: A Parquet output takes ``--chunk-size`` blocks: each is a row group.
+BLOCK_BYTES = 4 * 1024**2
 
 
 @dataclass(frozen=True)
@@ -640,13 +645,14 @@ def refuse_empty(lay: Layout, spec: Spec, source: str) -> None:
                               + (" or another --split/--gap" if spec.split is not None else ""))  # fmt: skip
 
 
-def window_blocks(lay: Layout, spec: Spec, row_bytes: int, chunk_bytes: int
+def window_blocks(lay: Layout, spec: Spec, row_bytes: int, chunk_bytes: int, block_bytes: int
                   ) -> Iterator[tuple[np.ndarray, np.ndarray]]:  # fmt: skip
     """The windows' start rows in row order, a block at a time: ``(starts, parts)``. A block's
-    windows are about ``chunk_bytes`` of output and span at most a chunk of source rows."""
+    windows are about ``block_bytes`` of output and span at most ``chunk_bytes`` of source
+    rows."""
     cum = np.cumsum(lay.counts)
     total = int(cum[-1]) if len(cum) else 0
-    per_block = max(1, chunk_bytes // max(1, spec.length * row_bytes))
+    per_block = max(1, block_bytes // max(1, spec.length * row_bytes))
     span_rows = max(1, chunk_bytes // max(1, row_bytes))
     i = 0
     while i < total:
@@ -749,7 +755,7 @@ def window_file(src: Any, out: str, *, length: int | None = None, stride: int = 
     ``chunk_bytes``. Targets: a table column ``target`` or a source ``y`` of T rows."""
     from contextlib import ExitStack
 
-    from ..sinks import stream_arrays
+    from ..sinks import parse_destination, stream_arrays
 
     inp = open_inputs(src, target=target, y=y, group=group, time=time,
                       source_options=source_options)  # fmt: skip
@@ -771,6 +777,8 @@ def window_file(src: Any, out: str, *, length: int | None = None, stride: int = 
                "rule": spec.rule()}  # fmt: skip
     counts = {p: int(lay.counts[lay.part == p].sum()) for p in parts}
     roles = ["x", *(["y"] if inp.y_name else [])]
+    parquet = parse_destination(out).format == "parquet"
+    block_bytes = chunk_bytes if parquet else min(chunk_bytes, BLOCK_BYTES)
     with ExitStack() as stack:
         writers = {}
         for p in parts:
@@ -790,7 +798,7 @@ def window_file(src: Any, out: str, *, length: int | None = None, stride: int = 
             writers[p] = stack.enter_context(stream_arrays(
                 outs[p], specs, main="data", force=force, provenance=prov, inputs=inp.paths))  # fmt: skip
         rows = RowWindow(inp.read(roles, chunk_bytes))
-        for starts, part in window_blocks(lay, spec, row_bytes, chunk_bytes):
+        for starts, part in window_blocks(lay, spec, row_bytes, chunk_bytes, block_bytes):
             lo = int(starts[0])
             held = rows.get(lo, int(starts[-1]) + spec.reach + 1)
             for p in parts:
