@@ -569,8 +569,8 @@ def window(
         str | None,
         typer.Option(
             "--group",
-            help="Column naming each row's series: no window crosses two. A series' rows must "
-            "be contiguous.",
+            help="Column naming each row's series (for an array: a file of T ids): no window "
+            "crosses two. A series' rows must be contiguous.",
             metavar="COL",
         ),
     ] = None,
@@ -578,8 +578,8 @@ def window(
         str | None,
         typer.Option(
             "--time",
-            help="Time column: it must increase within each series (else exit 2); no window "
-            "spans a gap longer than the usual step.",
+            help="Time column (for an array: a file of T times): it must increase within each "
+            "series (else exit 2); no window spans a gap longer than the most common step.",
             metavar="COL",
         ),
     ] = None,
