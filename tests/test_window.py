@@ -476,3 +476,29 @@ def test_one_timestep_per_row_is_never_applied_silently(tmp_path):
     assert "only when each row is its own sequence" in f["message"]
     r = cli("repair", *args, "-o", tmp_path / "rep", "--json")
     assert r.json()["applied"] == [] and r.json()["skipped"][0]["safety"] == "assumption"
+
+
+def test_max_step_says_which_intervals_are_gaps(tmp_path):
+    """Jittered timestamps: with the most common interval as the step every longer one is a
+    gap; --max-step names the longest interval that is not."""
+    t = pd.date_range("2024-01-01", periods=60, freq="s").to_numpy()
+    t = t + np.tile(np.array([0, 3, 1], dtype="timedelta64[ms]"), 20)  # 1 s ± a few ms
+    t[30:] += np.timedelta64(10, "s")  # one real gap
+    df = pd.DataFrame({"t": t, "v": np.arange(60.0)})
+    df.to_parquet(tmp_path / "j.parquet")
+    base = ["window", tmp_path / "j.parquet", "--time", "t", "--length", 5, "--json"]
+    assert_clean_error(run(*base[:-1], "-o", tmp_path / "a.npy"), "gives no window",
+                       "say which is a gap with --max-step")  # fmt: skip
+    r = cli(*base, "--max-step", "1.5s", "-o", tmp_path / "b.npy")
+    assert r.code == 0, r.stderr
+    assert r.json()["details"]["gaps"] == 1 and r.json()["shape"][0] == (30 - 4) * 2
+    assert "--max-step 1.5s" in r.json()["warnings"][0]
+    w = dsdoctor.window(df[["v"]].to_numpy(), length=5, time=t, max_step=np.timedelta64(1500, "ms"))
+    np.testing.assert_array_equal(w.starts, np.load(tmp_path / "b.starts.npy"))
+    assert_clean_error(run(*base[:-1], "--max-step", "soon", "-o", tmp_path / "c.npy"),
+                       "give a duration such as 90s")  # fmt: skip
+    assert_clean_error(run("window", tmp_path / "j.parquet", "--length", 5, "--max-step", "2s",
+                           "-o", tmp_path / "c.npy"), "give --time too")  # fmt: skip
+    numeric = dsdoctor.window(np.zeros((10, 1)), length=2, time=np.array([0, 1, 2, 3.5, 4.5, 5.5, 9, 10, 11, 12]),
+                              max_step=1.6)  # fmt: skip
+    assert numeric.starts.tolist() == [0, 1, 2, 3, 4, 6, 7, 8]

@@ -583,6 +583,15 @@ def window(
             metavar="COL",
         ),
     ] = None,
+    max_step: Annotated[
+        str | None,
+        typer.Option(
+            "--max-step",
+            help="With --time: the longest interval that is not a gap, a duration for "
+            "datetimes (90s, 15min, 2h, 1D) or a number (default: the most common interval).",
+            metavar="STEP",
+        ),
+    ] = None,
     split: Annotated[
         float | None,
         typer.Option(
@@ -621,7 +630,7 @@ def window(
     group and time, or the columns named as SRC:COL,COL."""
     return _run("window", src, output, chunk_size, json_, no_color, length=length, stride=stride,
                 sampling_rate=sampling_rate, y=y, horizon=horizon, group=group, time=time,
-                split=split, gap=gap, force=force, format=format, target=target,
+                max_step=max_step, split=split, gap=gap, force=force, format=format, target=target,
                 allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter,
                 header=header, decimal=decimal)  # fmt: skip
 

@@ -15,8 +15,8 @@ rows ``starts[i] + j * sampling_rate`` for ``j`` in ``0 … L-1``, and ``starts`
   the table by group, then time, first.
 - **time** (``time``): each series' time must increase strictly; a row whose time is not after
   the previous row's is refused, naming it. An interval longer than the series' usual step
-  (the most common interval) is a *gap*: windows never span one — the series is cut there, as
-  at a group boundary — and the gaps are counted in the result.
+  (the most common interval), or than ``max_step``, is a *gap*: windows never span one — the
+  series is cut there, as at a group boundary — and the gaps are counted in the result.
 - **a chronological split before windowing** (``split``, ``gap``): each series' first
   ``split`` fraction of rows is the training part; its validation part starts ``gap`` rows
   after the training part ends. Windows (and their targets) are cut in each part separately, so
@@ -608,8 +608,46 @@ def arrow_values(col: Any, name: str, what: str) -> np.ndarray:
 
 
 # -- the plan: one pass over group/time (two with gaps), then the counts ----------------------------
-def plan_layout(inp: Inputs, spec: Spec, chunk_bytes: int) -> tuple[Layout, Order]:
+#: Nanoseconds per unit of a ``--max-step`` duration (and of numpy's datetime units).
+NANOSECONDS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
+               "min": 60 * 10**9, "h": 3600 * 10**9, "D": 86400 * 10**9, "d": 86400 * 10**9,
+               "W": 7 * 86400 * 10**9}  # fmt: skip
+
+
+def max_step_value(given: Any, order: Order) -> Any:
+    """``--max-step`` in the time column's own numbers: a duration (``90s``, ``2h``, ``1D``, a
+    ``numpy.timedelta64`` or ``datetime.timedelta``) for datetimes, a number otherwise."""
+    import datetime
+    import re
+
+    if order.time_kind != "datetime":
+        value = option(parse_number, "--max-step", given, finite=True)
+    else:
+        if isinstance(given, datetime.timedelta):
+            given = np.timedelta64(given)
+        if isinstance(given, np.timedelta64):
+            ns = int(given.astype("timedelta64[ns]").astype(np.int64))
+        else:
+            m = re.fullmatch(
+                r"\s*([0-9]+(?:\.[0-9]+)?)\s*(ns|us|ms|s|min|m|h|D|d|W)\s*", str(given)
+            )
+            if m is None:
+                raise UsageError(f"--max-step {given}: the time is a datetime; give a duration "
+                                 "such as 90s, 15min, 2h or 1D")  # fmt: skip
+            ns = round(float(m[1]) * NANOSECONDS[m[2]])
+        unit = order.time_unit or "ns"
+        value = ns // NANOSECONDS.get(unit, 1) if unit in NANOSECONDS else ns
+    if not value > 0:
+        raise UsageError(f"--max-step {given}: the longest step must be more than 0")
+    return value
+
+
+def plan_layout(
+    inp: Inputs, spec: Spec, chunk_bytes: int, max_step: Any = None
+) -> tuple[Layout, Order]:
     roles = [r for r, c in (("group", inp.group), ("time", inp.time)) if c is not None]
+    if max_step is not None and inp.time is None:
+        raise UsageError("--max-step says which time intervals are gaps; give --time too")
     order = Order()
     if roles:
         order = scan_order(inp.read(roles, chunk_bytes), inp.group, inp.time)
@@ -618,7 +656,8 @@ def plan_layout(inp: Inputs, spec: Spec, chunk_bytes: int) -> tuple[Layout, Orde
         starts = np.zeros(0, dtype=np.int64)
     gaps = np.zeros(0, dtype=np.int64)
     if inp.time is not None and order.steps:
-        order_step = max(order.steps.items(), key=lambda kv: (kv[1], -kv[0]))[0]
+        order_step = (max(order.steps.items(), key=lambda kv: (kv[1], -kv[0]))[0]
+                      if max_step is None else max_step_value(max_step, order))  # fmt: skip
         gaps = scan_gaps(inp.read(["time"], chunk_bytes), order_step, order)
         lay = layout(inp.rows, spec, starts.astype(np.int64), gaps)
         lay.step = order_step
@@ -642,7 +681,9 @@ def refuse_empty(lay: Layout, spec: Spec, source: str) -> None:
                    if lay.series > 1 or lay.gaps else "")  # fmt: skip
             raise RepairError(f"{where} gives no window: a window needs {what} and the longest "
                               f"run of rows is {longest:,}{cut}; use a shorter --length"
-                              + (" or another --split/--gap" if spec.split is not None else ""))  # fmt: skip
+                              + (" or another --split/--gap" if spec.split is not None else "")
+                              + (f" (the time has {lay.gaps:,} gaps: if its intervals only jitter, "
+                                 "say which is a gap with --max-step)" if lay.gaps else ""))  # fmt: skip
 
 
 def window_blocks(lay: Layout, spec: Spec, row_bytes: int, chunk_bytes: int, block_bytes: int
@@ -703,7 +744,8 @@ class WindowSplit:
 
 def window(data: Any, *, length: int | None = None, stride: int = 1, sampling_rate: int = 1, y: Any = None,
            horizon: int | None = None, group: Any = None, time: Any = None,
-           split: float | None = None, gap: int = 0) -> Windows | WindowSplit:  # fmt: skip
+           split: float | None = None, gap: int = 0, max_step: Any = None
+           ) -> Windows | WindowSplit:  # fmt: skip
     """Cut a series (T, …) into windows in memory, as :func:`window_file` does; refused exactly
     as it refuses. ``y`` (T, …) are the targets, ``group`` and ``time`` (T,) the series id and
     time of each row."""
@@ -711,7 +753,7 @@ def window(data: Any, *, length: int | None = None, stride: int = 1, sampling_ra
     spec = validate(h, length=length, stride=stride, sampling_rate=sampling_rate,
                     horizon=horizon, has_target=y is not None, split=split, gap=gap)  # fmt: skip
     inp = _array_inputs(h, y=y, group=group, time=time, source_options={})
-    lay, _ = plan_layout(inp, spec, DEFAULT_CHUNK_BYTES)
+    lay, _ = plan_layout(inp, spec, DEFAULT_CHUNK_BYTES, max_step)
     refuse_empty(lay, spec, h.source)
     x = dense(h.read())
     ys = None
@@ -748,7 +790,7 @@ def validation_output(out: str) -> str:
 def window_file(src: Any, out: str, *, length: int | None = None, stride: int = 1,
                 sampling_rate: int = 1, target: str | None = None, y: Any = None,
                 horizon: int | None = None, group: Any = None, time: Any = None,
-                split: float | None = None, gap: int = 0, force: bool = False,
+                split: float | None = None, gap: int = 0, max_step: Any = None, force: bool = False,
                 chunk_bytes: int = DEFAULT_CHUNK_BYTES, **source_options: Any) -> RepairResult:  # fmt: skip
     """Cut the series ``src`` into windows written to ``out`` (and, with ``split``, the
     validation windows to ``validation_output(out)``), streamed in blocks of about
@@ -762,7 +804,7 @@ def window_file(src: Any, out: str, *, length: int | None = None, stride: int = 
     x = inp.x
     spec = validate(x, length=length, stride=stride, sampling_rate=sampling_rate, horizon=horizon,
                     has_target=inp.y_name is not None, split=split, gap=gap)  # fmt: skip
-    lay, order = plan_layout(inp, spec, chunk_bytes)
+    lay, order = plan_layout(inp, spec, chunk_bytes, max_step)
     source = getattr(getattr(x, "table", None), "display", None) or x.source
     refuse_empty(lay, spec, source)
     inner = tuple(int(d) for d in x.shape[1:] if d is not None)
@@ -774,6 +816,7 @@ def window_file(src: Any, out: str, *, length: int | None = None, stride: int = 
     options = {"length": spec.length, "stride": spec.stride, "sampling_rate": spec.sampling_rate,
                "horizon": spec.horizon, "target": inp.y_name, "group": inp.group, "time": inp.time,
                "split": spec.split, "gap": spec.gap if spec.split is not None else None,
+               "max_step": None if max_step is None else str(max_step),
                "rule": spec.rule()}  # fmt: skip
     counts = {p: int(lay.counts[lay.part == p].sum()) for p in parts}
     roles = ["x", *(["y"] if inp.y_name else [])]
@@ -829,7 +872,12 @@ def window_file(src: Any, out: str, *, length: int | None = None, stride: int = 
     done.source = source
     if lay.gaps:
         done.warnings.append(
-            f"{inp.time} has {lay.gaps:,} gap(s) longer than its usual step of "
-            f"{details['step']}; no window spans one (each gap cuts its series)"
+            f"{inp.time} has {lay.gaps:,} gap(s) longer than "
+            + (
+                f"--max-step {max_step}"
+                if max_step is not None
+                else f"its most common step, {details['step']}"
+            )
+            + "; no window spans one (each gap cuts its series)"
         )
     return done
