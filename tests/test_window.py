@@ -502,3 +502,15 @@ def test_max_step_says_which_intervals_are_gaps(tmp_path):
     numeric = dsdoctor.window(np.zeros((10, 1)), length=2, time=np.array([0, 1, 2, 3.5, 4.5, 5.5, 9, 10, 11, 12]),
                               max_step=1.6)  # fmt: skip
     assert numeric.starts.tolist() == [0, 1, 2, 3, 4, 6, 7, 8]
+
+
+def test_an_irregular_clock_asks_for_max_step(monkeypatch):
+    """A float clock whose intervals all differ has no most common step: counting one per row
+    would grow with T, so past MAX_STEPS distinct intervals --max-step is asked for."""
+    from dsdoctor.repairs import window as module
+
+    monkeypatch.setattr(module, "MAX_STEPS", 10)
+    t = np.cumsum(rng.uniform(0.9, 1.1, size=40))
+    with pytest.raises(RepairError, match="more than 10 different intervals.*--max-step"):
+        dsdoctor.window(np.zeros((40, 1)), length=3, time=t)
+    assert len(dsdoctor.window(np.zeros((40, 1)), length=3, time=t, max_step=1.2).starts) == 38

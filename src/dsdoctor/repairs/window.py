@@ -241,9 +241,16 @@ class Order:
     """What one pass over the group and time columns found."""
 
     group_starts: list[np.ndarray] = field(default_factory=list)
+    #: How many intervals of each length (up to MAX_STEPS distinct lengths).
     steps: Counter = field(default_factory=Counter)
     time_unit: str | None = None
     time_kind: str | None = None
+
+
+#: Distinct interval lengths counted to find the most common one: more, and the time is too
+#: irregular for a most common step (a float clock: every interval its own), so ``--max-step``
+#: is asked for instead of holding a count per row.
+MAX_STEPS = 65_536
 
 
 def scan_order(blocks: Iterable[Rows], group_name: str | None, time_name: str | None) -> Order:
@@ -292,8 +299,9 @@ def scan_order(blocks: Iterable[Rows], group_name: str | None, time_name: str | 
                     "increase within each series — sort the rows by time (within each group) "
                     "and drop duplicated timestamps first"
                 )
-            values, counts = np.unique(d[within], return_counts=True)
-            found.steps.update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
+            if len(found.steps) <= MAX_STEPS:  # past it the clock is irregular: no mode
+                values, counts = np.unique(d[within], return_counts=True)
+                found.steps.update(dict(zip(values.tolist(), counts.tolist(), strict=True)))
             prev_t = t[-1] if n else prev_t
         start += n
     return found
@@ -655,6 +663,10 @@ def plan_layout(
     if inp.rows == 0:
         starts = np.zeros(0, dtype=np.int64)
     gaps = np.zeros(0, dtype=np.int64)
+    if inp.time is not None and max_step is None and len(order.steps) > MAX_STEPS:
+        raise RepairError(f"{inp.time} has more than {MAX_STEPS:,} different intervals between "
+                          "rows, so it has no usual step to tell gaps by; give the longest "
+                          "interval that is not a gap with --max-step")  # fmt: skip
     if inp.time is not None and order.steps:
         order_step = (max(order.steps.items(), key=lambda kv: (kv[1], -kv[0]))[0]
                       if max_step is None else max_step_value(max_step, order))  # fmt: skip
