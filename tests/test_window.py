@@ -511,6 +511,6 @@ def test_an_irregular_clock_asks_for_max_step(monkeypatch):
 
     monkeypatch.setattr(module, "MAX_STEPS", 10)
     t = np.cumsum(rng.uniform(0.9, 1.1, size=40))
-    with pytest.raises(RepairError, match="more than 10 different intervals.*--max-step"):
+    with pytest.raises(RepairError, match=r"more than 10 different intervals.*--max-step"):
         dsdoctor.window(np.zeros((40, 1)), length=3, time=t)
     assert len(dsdoctor.window(np.zeros((40, 1)), length=3, time=t, max_step=1.2).starts) == 38
