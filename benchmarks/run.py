@@ -11,7 +11,9 @@
   growth per doubling (``bench_width.py``);
 - tables: ``check --target label`` on a 100 MiB and a 1 GiB CSV with a string label vs a
   streaming ``pyarrow.csv.open_csv`` read and pandera, with peak RSS; a numeric CSV and Parquet
-  checked by this tree and by issue 13's starting point (``bench_tables.py``).
+  checked by this tree and by issue 13's starting point (``bench_tables.py``);
+- window: ``window`` of a (10M, 16) float32 series, L=64, vs sliding_window_view + np.save, with
+  peak RSS at two lengths of the series (``bench_window.py``).
 
 Prints the report and writes it as Markdown to ``docs/benchmarks.md``. Big files go to a
 temporary directory under /tmp and are deleted at the end.
@@ -45,6 +47,7 @@ import bench_shards
 import bench_startup
 import bench_tables
 import bench_width
+import bench_window
 from bench_kernels import best_of, make_data
 from common import Target, need_disk
 from common import table as md_table
@@ -68,6 +71,7 @@ MODULES = {
     "crew": bench_crew,
     "width": bench_width,
     "tables": bench_tables,
+    "window": bench_window,
 }
 
 
@@ -272,6 +276,7 @@ def main() -> None:
         "shards": bench_shards.SHARDS * bench_shards.SHARD_BYTES // scale,
         "crew": bench_crew.DISK_BYTES,
         "tables": bench_tables.DISK_BYTES // scale,
+        "window": bench_window.DISK_BYTES // scale,
     }
     need_disk(tmp_root, sum(n for name, n in disk.items() if name in only))
 

@@ -148,9 +148,19 @@ def test_rank_mismatch_reshape_and_add_axis(fixtures):
     f = one(
         "rank-mismatch", "--x", str(fixtures / "gru_2d.npy"), "--input-shape", "(None, None, 3)"
     )
+    # one timestep per row is right only when each row is its own sequence: an assumption,
+    # and the message points a time series to window
     assert "--add-axis time" in f["fixes"][0]["command"]
+    assert f["fixes"][0]["safety"] == "assumption"
+    assert "dsdoctor window SRC --length L" in f["message"]
     f = one("rank-mismatch", "--x", str(fixtures / "gru_2d.npy"), "--input-shape", "(None, 5, 3)")
-    assert f["evidence"] == {"actual": [64, 3], "expected": [None, 5, 3]} and f["fixes"] == []
+    assert f["evidence"] == {"actual": [64, 3], "expected": [None, 5, 3]}
+    assert [(x["safety"], x["command"].split()[1]) for x in f["fixes"]] == [
+        ("assumption", "window")
+    ]
+    assert "--length 5" in f["fixes"][0]["command"]
+    f = one("rank-mismatch", "--x", str(fixtures / "gru_2d.npy"), "--input-shape", "(None, 1, 3)")
+    assert [(x["safety"], x["command"].split()[1]) for x in f["fixes"]] == [("lossless", "reshape")]
     assert "rank-mismatch" not in names(
         "--x", str(fixtures / "healthy/x.npy"), "--input-shape", "(None, 5, 3)"
     )

@@ -90,6 +90,7 @@ def test_the_walk_finds_the_commands():
         *FORMAT_ALIAS_ON - {"inspect"},
         "encode",
         "shift",
+        "window",
     }
 
 
@@ -198,7 +199,8 @@ def test_select_target_keeps_the_target_out_of_the_features(tmp_path):
 @pytest.mark.parametrize("args", [["pad", "--maxlen", "2"], ["mask", "--value", "0"],
                                   ["replicate", "--to", "3"], ["reshape", "--add-axis", "time"],
                                   ["select", "--first", "1"], ["bucket", "--buckets", "1"],
-                                  ["shift"]])  # fmt: skip
+                                  ["shift"],
+                                  ["window", "--length", "2"]])  # fmt: skip
 def test_every_repair_reads_its_source_with_the_source_options(tmp_path, args):
     """--source-format reaches the reader of every repair: a .npy read as npz is refused."""
     src = tmp_path / "x.npy"

@@ -66,6 +66,16 @@ CASES = [
     ("shift", DENSE, {"vocab_size": 5}),
     ("shift", DENSE, {"vocab_size": 0}),
     ("shift", np.array([[np.iinfo(np.int64).max]]), {}),
+    ("window", DENSE, {}),
+    ("window", DENSE, {"length": 0}),
+    ("window", DENSE, {"length": 2, "stride": 0}),
+    ("window", DENSE, {"length": 2, "sampling_rate": 0}),
+    ("window", DENSE, {"length": 5}),
+    ("window", DENSE, {"length": 2, "horizon": 1}),
+    ("window", DENSE, {"length": 2, "split": 2}),
+    ("window", DENSE, {"length": 2, "gap": 1}),
+    ("window", DENSE, {"length": 3, "split": 0.5}),
+    ("window", SEQS, {"length": 2}),
 ]
 
 

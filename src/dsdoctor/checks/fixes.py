@@ -132,6 +132,34 @@ def add_axis(h: ArrayHandle, axis: str) -> Fix:
     )
 
 
+def add_time_axis_per_row(h: ArrayHandle) -> Fix:
+    """(N, F) → (N, 1, F) for a model whose timesteps are open: right only when each row is its
+    own sequence of one step; rows that are consecutive timesteps of a series want
+    :func:`window` — so an assumption, never applied by ``repair`` by default."""
+    return _fix("reshape", h, Safety.ASSUMPTION,
+                "add a length-1 time axis: each row becomes a sequence of one timestep (right only "
+                "when each row is its own sequence; for a time series, window it: window --length L)",
+                "reshaped", add_axis="time")  # fmt: skip
+
+
+def window(h: ArrayHandle, length: int, y: ArrayHandle | None = None) -> Fix:
+    """(T, F) rows of a series → (N, ``length``, F) windows; with targets ``y`` of one row each,
+    every window takes the target of its last row (``--horizon 0``). An assumption: right when
+    the rows are consecutive timesteps of one series."""
+    title = (f"cut the rows into windows of {length} consecutive timesteps (right when the rows "
+             "are one time series in time order)")  # fmt: skip
+    table = getattr(h, "table", None)
+    if y is not None and table is not None and table.target is not None:
+        title += f"; each window's target is {table.target} at its last row"
+        return _fix("window", h, Safety.ASSUMPTION, title, "windowed", length=length,
+                    target=table.target, horizon=0)  # fmt: skip
+    if y is not None:
+        title += "; each window's target is y at its last row"
+        return _fix("window", h, Safety.ASSUMPTION, title, "windowed", length=length,
+                    y=source_word(y), horizon=0)  # fmt: skip
+    return _fix("window", h, Safety.ASSUMPTION, title, "windowed", length=length)
+
+
 def select_first(h: ArrayHandle, k: int) -> Fix:
     return _fix("select", h, Safety.LOSSY, f"keep the first {k} features", "selected", first=k)
 

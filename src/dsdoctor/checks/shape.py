@@ -32,13 +32,21 @@ class RankMismatch(Check):
 
     How to repair:
     When the element count per sample matches, reshape: ``dsdoctor reshape x.npy --shape
-    "(None, 28, 28)"``; to add a length-1 axis use ``--add-axis time`` ((N, F) → (N, 1, F)) or
-    ``--add-axis features`` ((N, T) → (N, T, 1)). Both are lossless. If the counts differ the
-    data was windowed differently from what the model expects.
+    "(None, 28, 28)"`` (lossless). Rows of a time series (T, F) for a model that wants
+    (None, L, F) are cut into windows of L consecutive rows: ``dsdoctor window x.npy --length
+    L`` (with ``--y y.npy`` or ``--target COL`` for the targets, ``--horizon H`` for how far
+    ahead). Adding a length-1 time axis, ``reshape --add-axis time`` ((N, F) → (N, 1, F)), makes
+    every row a sequence of one timestep: right only when each row is its own sequence, never
+    for a time series, so it is offered as an assumption (``repair`` applies it only with
+    ``--allow assumption``) unless the model asks for exactly one timestep. ``--add-axis
+    features`` ((N, T) → (N, T, 1)) is lossless. If the counts differ the data was windowed
+    differently from what the model expects.
 
     Example:
     dsdoctor check --x x.npy --input-shape "(None, 28, 28)"
     dsdoctor reshape x.npy --shape "(None, 28, 28)" -o x.reshaped.npy
+    dsdoctor check --x series.npy --input-shape "(None, 8, 12)"
+    dsdoctor window series.npy --length 8 -o series.windowed.npy
     """
 
     code, name, severity, family = "DS202", "rank-mismatch", Severity.ERROR, "shape"
@@ -55,23 +63,34 @@ class RankMismatch(Check):
             if x.rank == want_rank or h.unsafe or h.skip:
                 continue
             have = _sample_shape(x)
+            hint = ""
+            if len(have) == 1 and len(want) == 2 and want[0] is None and not h.ragged:
+                hint = ("; if the rows are consecutive timesteps of a series, cut them into "
+                        "windows (dsdoctor window SRC --length L) — one timestep per row, "
+                        "(N, 1, F), is right only when each row is its own sequence")  # fmt: skip
             yield self.finding([x], {"actual": list(h.shape), "expected": [None, *want]},
-                               self._fixes(x, have, tuple(want)), x_name=x.name,
+                               self._fixes(x, have, tuple(want), ctx.target_of(x)),
+                               template=self.template + hint, x_name=x.name,
                                rank=x.rank - 1, expected_rank=want_rank - 1,
                                actual=format_shape(have), expected=format_shape(want))  # fmt: skip
 
     @staticmethod
-    def _fixes(x: Subject, have: tuple, want: tuple) -> list[Fix]:
+    def _fixes(x: Subject, have: tuple, want: tuple, y: Subject | None = None) -> list[Fix]:
         h = x.handle
         if h.ragged:
             return []
         out: list[Fix] = []
         if len(have) == 1 and len(want) == 2:
             t, f = want
-            if t in (1, None) and f in (have[0], None):
-                out.append(fixes.add_axis(h, "time"))
+            if t == 1 and f in (have[0], None):
+                out.append(fixes.add_axis(h, "time"))  # the model wants one step per sample
+            if t is None and f in (have[0], None):
+                out.append(fixes.add_time_axis_per_row(h))
             if f in (1, None) and t in (have[0], None):
-                out.append(fixes.add_axis(h, "features"))
+                out.append(fixes.add_axis(h, "features"))  # each row: a sequence of one feature
+            if t not in (1, None) and f in (have[0], None) and (h.shape[0] or 0) >= t:
+                ys = y.handle if y is not None and y.handle.shape[:1] == h.shape[:1] else None
+                out.append(fixes.window(h, t, ys))  # rows of a series: L known
         if len(have) == 0 and len(want) == 1 and want[0] in (1, None):
             out.append(fixes.add_axis(h, "features"))
         known = [d for d in want if d is not None]

@@ -34,6 +34,8 @@ def _parser(parse: Callable[..., Any], metavar: str, **bounds: Any) -> Callable[
 
 #: A count of at least 1 (--batch-size, --classes, --buckets, --each …).
 COUNT = _parser(units.parse_count, "N", low=1)
+#: A count that may be 0 (window --horizon, --gap).
+COUNT0 = _parser(units.parse_count, "N", low=0)
 #: Whole numbers separated by commas, each at least 1 (--boundaries).
 POSITIVE_LIST = _parser(units.parse_counts, "B1,B2", low=1)
 #: Indices and ranges separated by commas (0,3:40,50:80:2), negative ones counting from the end,

@@ -1,5 +1,5 @@
 """The repair commands: pad, mask, replicate, reshape, select, bucket, dropna, impute, encode,
-shift.
+shift, window.
 Each parses, calls its repair's file entry from the repair table
 (:mod:`dsdoctor.repairs.table`), and prints what it wrote; ``repair`` calls :func:`dsdoctor.api.repair`."""
 
@@ -14,8 +14,10 @@ from ..formats import output_extensions_text
 from . import app
 from ._options import (
     COUNT,
+    COUNT0,
     DEFAULT_CHUNK,
     DTYPE,
+    FINITE,
     INDEX_LIST,
     OUTPUT,
     POSITIVE_LIST,
@@ -586,6 +588,132 @@ def shift(
                 target=target, allow_pickle=allow_pickle,
                 follow_external=follow_external, delimiter=delimiter, header=header,
                 decimal=decimal)  # fmt: skip
+
+
+@app.command(
+    epilog="""
+Examples:
+
+  dsdoctor window series.npy --length 64 -o windows.npy          # (T, F) → (N, 64, F) + windows.starts.npy
+
+  dsdoctor window weather.parquet --target temp --horizon 24 --length 72 --stride 6 -o w.npz
+
+  dsdoctor window sensors.csv --group station --time timestamp --target load --length 48 -o w.npz
+
+  dsdoctor window series.npy --y y.npy --length 64 --split 0.8 --gap 64 -o train.npz   # + train.val.npz
+
+  dsdoctor window weather.parquet:temp,pressure --target temp --length 72 -o w.npz   # the target's past as a feature
+"""
+)
+def window(
+    src: Src,
+    output: Out,
+    length: Annotated[
+        int | None,
+        typer.Option(
+            "--length",
+            help="Timesteps per window (Keras' sequence_length; the model's timesteps).",
+            metavar="L",
+            parser=COUNT,
+        ),
+    ] = None,
+    stride: Annotated[
+        int,
+        typer.Option(
+            "--stride",
+            help="Rows from one window's start to the next (Keras' sequence_stride).",
+            metavar="N",
+            parser=COUNT,
+        ),
+    ] = 1,
+    sampling_rate: Annotated[
+        int,
+        typer.Option(
+            "--sampling-rate",
+            help="Rows between two timesteps of a window (Keras' sampling_rate).",
+            metavar="N",
+            parser=COUNT,
+        ),
+    ] = 1,
+    y: YOpt = None,
+    horizon: Annotated[
+        int | None,
+        typer.Option(
+            "--horizon",
+            help="A window's target is the row H steps after its last row (default 1: the next "
+            "step; 0: the last row itself). Needs --target or --y.",
+            metavar="H",
+            parser=COUNT0,
+        ),
+    ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option(
+            "--group",
+            help="Column naming each row's series (for an array: a file of T ids): no window "
+            "crosses two. A series' rows must be contiguous.",
+            metavar="COL",
+        ),
+    ] = None,
+    time: Annotated[
+        str | None,
+        typer.Option(
+            "--time",
+            help="Time column (for an array: a file of T times): it must increase within each "
+            "series (else exit 2); no window spans a gap longer than the most common step.",
+            metavar="COL",
+        ),
+    ] = None,
+    max_step: Annotated[
+        str | None,
+        typer.Option(
+            "--max-step",
+            help="With --time: the longest interval that is not a gap, a duration for "
+            "datetimes (90s, 15min, 2h, 1D) or a number (default: the most common interval).",
+            metavar="STEP",
+        ),
+    ] = None,
+    split: Annotated[
+        float | None,
+        typer.Option(
+            "--split",
+            help="Training fraction of each series, split by time before windowing; the "
+            "validation windows go to OUT with .val before the extension.",
+            metavar="F",
+            parser=FINITE,
+        ),
+    ] = None,
+    gap: Annotated[
+        int,
+        typer.Option(
+            "--gap",
+            help="Rows left out between the training and validation parts (with --split).",
+            metavar="G",
+            parser=COUNT0,
+        ),
+    ] = 0,
+    force: ForceOpt = False,
+    format: SourceFormatOpt = None,
+    target: TargetOpt = None,
+    allow_pickle: AllowPickleOpt = False,
+    follow_external: FollowExternalOpt = False,
+    delimiter: DelimiterOpt = None,
+    header: HeaderOpt = None,
+    decimal: DecimalOpt = None,
+    chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
+    json_: JsonOpt = False,
+    no_color: NoColorOpt = False,
+) -> int:
+    """Cut a series (T, F) into windows (N, L, F) for an RNN/Conv1D, with the semantics of
+    keras.utils.timeseries_dataset_from_array, each window's target aligned, and the first row
+    of each window (OUT's starts) and of its target (target_rows) written beside it. Streamed:
+    the output may be larger than memory. Table features: every numeric column but the target,
+    group and time, or the columns named as SRC:COL,COL."""
+    return _run("window", src, output, chunk_size, json_, no_color, length=length, stride=stride,
+                sampling_rate=sampling_rate, y=y, horizon=horizon, group=group, time=time,
+                max_step=max_step, split=split, gap=gap, force=force, format=format, target=target,
+                allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter,
+                header=header, decimal=decimal)  # fmt: skip
 
 
 @app.command(

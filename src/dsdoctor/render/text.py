@@ -403,6 +403,13 @@ def render_repair(result, *, no_color: bool = False) -> None:
                   f"maxlen of {d['global_maxlen']} — {saved:,} saved ({100 * saved / total:.1f}%)")  # fmt: skip
     if result.operation == "dropna":
         out.print(f"  kept {d['kept']:,} of {d['rows']:,} rows ({d['dropped']:,} dropped)")
+    if result.operation == "window":
+        out.print(f"  {d['windows']:,} windows of {d['length']} rows from {d['rows']:,} rows in "
+                  f"{d['series']:,} series: {escape(d['rule'])}")  # fmt: skip
+        if d.get("split"):
+            sp = d["split"]
+            out.print(f"  validation: {sp['validation_windows']:,} windows in {escape(sp['validation_output'])} "
+                      f"(split {sp['fraction']}, gap {sp['gap']} rows)")  # fmt: skip
     if result.operation == "impute":
         fill = d["fill"]
         pairs = list(fill.items()) if isinstance(fill, dict) else list(enumerate(fill))

@@ -13,7 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import bucket, dropna, encode, impute, mask, pad, replicate, reshape, select, shift
+from . import (
+    bucket,
+    dropna,
+    encode,
+    impute,
+    mask,
+    pad,
+    replicate,
+    reshape,
+    select,
+    shift,
+    window,
+)
 from .result import RepairResult
 
 
@@ -39,12 +51,15 @@ REPAIRS: dict[str, Repair] = {
         Repair("impute", impute.impute, impute.impute_file),
         Repair("encode", encode.encode, encode.encode_file),
         Repair("shift", shift.shift, shift.shift_file),
+        Repair("window", window.window, window.window_file),
     )
 }
 
 #: The result types the API exports beside the entries.
 RESULT_TYPES: dict[str, type] = {"Padded": pad.Padded, "Bucket": bucket.Bucket,
-                                 "Encoded": encode.Encoded, "Shifted": shift.Shifted}  # fmt: skip
+                                 "Encoded": encode.Encoded, "Shifted": shift.Shifted,
+                                 "Windows": window.Windows,
+                                 "WindowSplit": window.WindowSplit}  # fmt: skip
 
 
 def api_entry(name: str) -> Any:
