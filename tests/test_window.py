@@ -514,3 +514,27 @@ def test_an_irregular_clock_asks_for_max_step(monkeypatch):
     with pytest.raises(RepairError, match=r"more than 10 different intervals.*--max-step"):
         dsdoctor.window(np.zeros((40, 1)), length=3, time=t)
     assert len(dsdoctor.window(np.zeros((40, 1)), length=3, time=t, max_step=1.2).starts) == 38
+
+
+@pytest.mark.parametrize("out", ["w.parquet", "w.npz", "w.npy"])
+def test_check_of_a_window_output_reads_its_row_numbers_as_row_numbers(tmp_path, out):
+    """starts and target_rows are row numbers of the source, not inputs: check names them as
+    skipped (never stacked into x), pairs the windows with y, and measures only the windows."""
+    frame = pd.DataFrame({"a": np.arange(40.0), "b": np.ones(40), "load": np.arange(40.0) * 2})
+    frame.to_parquet(tmp_path / "s.parquet")
+    w = tmp_path / out
+    assert cli("window", tmp_path / "s.parquet", "--target", "load", "--length", "4",
+               "-o", w).code == 0  # fmt: skip
+    report = dsdoctor.check(str(w))
+    roles = {k.rsplit(":", 1)[-1] if ":" in k else "data": (a["role"], a.get("shape"),
+             bool(a.get("not_analysed"))) for k, a in report.arrays.items()}  # fmt: skip
+    assert roles["data"] == ("x", [36, 4, 2], False)
+    if out != "w.npy":
+        assert roles["y"] == ("y", [36], False)
+        assert roles["starts"] == ("array", [36], True)
+        assert roles["target_rows"] == ("array", [36], True)
+    else:  # the row numbers are files beside it, told apart by the record
+        starts = str(tmp_path / "w.starts.npy")
+        assert dsdoctor.check(starts).arrays[starts]["not_analysed"]
+    # the constant feature b is found on the last axis of the windows; nothing per row number
+    assert [f.code for f in report.findings] == ["DS402"]

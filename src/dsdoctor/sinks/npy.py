@@ -56,7 +56,7 @@ def stream(
 
 
 #: The roles whose files ``check`` must tell from data by the record beside them.
-RECORDED_ROLES = ("mask", "lengths")
+RECORDED_ROLES = ("mask", "lengths", "starts", "target_rows")
 
 
 def _sidecar(paths: list, specs: Specs, record: Mapping[str, Any]) -> dict:

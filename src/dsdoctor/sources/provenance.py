@@ -31,8 +31,9 @@ ATTRIBUTE_PREFIX = "dsdoctor_"
 SIDECAR_SUFFIX = ".dsdoctor.json"
 #: The most bytes read as a record: dsdoctor's are a few hundred; a bigger file is not one.
 MAX_RECORD_BYTES = 1 << 20
-#: Outputs of these roles are not data: value checks skip them (``role`` of the record).
-NOT_DATA = ("mask", "lengths")
+#: Outputs of these roles are not data: value checks skip them (``role`` of the record): pad's
+#: mask and lengths, and the row numbers window writes beside its windows.
+NOT_DATA = ("mask", "lengths", "starts", "target_rows")
 
 
 def sidecar(path: PurePath) -> PurePath:

@@ -23,7 +23,7 @@ import pyarrow as pa
 from ..arrays import Ragged
 from ..errors import SourceError
 from .base import ArrayHandle, Entry, Source
-from .provenance import schema_record
+from .provenance import NOT_DATA, schema_record
 
 STACKED = "columns"
 #: The user-facing kinds of a table column (:func:`user_kind`).
@@ -137,6 +137,9 @@ def stack_columns(cols: list[np.ndarray], rows: int, dtype: np.dtype) -> np.ndar
         out[:, j] = c
     return out
 
+
+#: Columns of dsdoctor's own table outputs that are not inputs: targets and row numbers.
+OWN_COLUMNS = ("y", *NOT_DATA)
 
 #: How many times a record batch pyarrow's Parquet/CSV readers hold at their peak (measured
 #: with pyarrow 26: 1 MiB read buffer, batches of 16-64 MiB).
@@ -348,11 +351,19 @@ class TableSource(Source):
         left_out = {self.target, *self.index_columns()}
         scalars = [n for n, (k, _, _) in kinds.items() if k == "scalar" and n not in left_out]
         out: list[ArrayHandle] = []
+        # a table dsdoctor wrote: its targets and row numbers (window's y, starts, target_rows;
+        # pad's lengths) are arrays of their own, never stacked into the inputs
+        own = [n for n in scalars if n in OWN_COLUMNS] if self._has_record() else []
+        scalars = [n for n in scalars if n not in own]
         if scalars:
             out.append(self.columns_array(scalars, name=STACKED if len(scalars) > 1 else None))
+        out += [self.columns_array([n]) for n in own]
         out += [self.columns_array([n]) for n, (k, _, _) in kinds.items()
                 if k in ("list", "fixed") and n not in left_out]  # fmt: skip
         return out
+
+    def _has_record(self) -> bool:
+        return schema_record(self.schema.metadata, "") is not None
 
     def array(self, selector: str | None) -> ArrayHandle:
         if selector:
