@@ -214,6 +214,12 @@ class ArrayHandle:
             return None
         return math.prod(self.dense_shape) * self.dtype.itemsize
 
+    def expected_bytes(self) -> int | None:
+        """About how many bytes a scan reads, for a progress bar: :attr:`memory_bytes` where
+        the shape says it, else the bytes on disk (a table whose rows are counted as they are
+        read estimates them)."""
+        return self.memory_bytes or self.disk_bytes
+
     @property
     def row_bytes(self) -> int:
         """Bytes of one sample (dense) or of one timestep (ragged)."""

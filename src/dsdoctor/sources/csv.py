@@ -17,6 +17,13 @@ pyarrow's own conversion is the judge. A file within one block needs no such pas
 were inferred from all of it. The passes that follow name every column's type (pyarrow then
 converts faster than while inferring: 1.4 s instead of 2.2 s for 225 MB of numbers), so the
 check costs about what it saves.
+
+**One pass** (``one_pass=True``, how ``check`` opens a CSV): that pass is the check's own. The
+types of the first block are taken as they are, and the first read of the whole file (the
+check's scan, which reads every column) converts every column that is not text with them and
+counts the rows: a clean file is parsed once. A value that does not convert stops it with
+:class:`~dsdoctor.sources.table.TypesChanged`, and ``check`` starts again on the file opened
+the other way, so the types it reports are those above, found the same way.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from ..interrupts import check
 from ..units import parse_decimal, parse_delimiter
 from .csv_dialect import HEAD_BYTES, Dialect, compression_of, sniff_dialect
 from .parquet import ARROW_ERRORS, arrow_error
-from .table import UNNAMED_INDEX, TableSource
+from .table import UNNAMED_INDEX, TableSource, TypesChanged
 
 BLOCK_BYTES = 4 * 1024**2
 #: pyarrow's error for a row with the wrong number of fields, when it knows the row's number.
@@ -57,8 +64,10 @@ class CsvSource(TableSource):
 
     def __init__(self, path: Path, display: str, *, target: str | None = None,
                  delimiter: str | None = None, header: bool | None = None,
-                 decimal: str | None = None):  # fmt: skip
+                 decimal: str | None = None, one_pass: bool = False):  # fmt: skip
         self._path = path
+        #: the first full read settles the types and counts the rows (see the module's docstring)
+        self._one_pass = one_pass
         self._display = display
         self._rows: int | None = None
         self._pending: tuple[Any, Any] | None = None  # (reader, stream) of the schema's reader
@@ -95,10 +104,11 @@ class CsvSource(TableSource):
                 f"({self.dialect.header_reason}), so its columns are 0 to {len(self._schema) - 1}; "
                 "--header reads row 1 as the names"
             )
-        if self._checked:
-            self._pending = (reader, stream)
+        if self._checked or one_pass:
+            self._pending = (reader, stream)  # the first pass over every column reads it
         else:
             _close(reader, stream)
+        self._head_rows = head.count(b"\n") / max(1, len(head))  # rows per byte, for estimates
         try:
             super().__init__(path, display, target=target)
         except BaseException:
@@ -108,8 +118,9 @@ class CsvSource(TableSource):
     # -- the columns --------------------------------------------------------------------------
     @property
     def schema(self) -> pa.Schema:
-        """The columns and their types, which every value of the file converts to."""
-        if not self._checked:
+        """The columns and their types, which every value of the file converts to (opened
+        ``one_pass``: those of the first block until the first full read has checked them)."""
+        if not self._checked and not self._one_pass:
             self._rows = self._check_types()
         return self._schema
 
@@ -230,10 +241,22 @@ class CsvSource(TableSource):
     def num_rows(self) -> int:
         if self._rows is None:
             self.schema  # noqa: B018 - a file past one block is counted while its types are checked
-        if self._rows is None:
+        if self._rows is None:  # read to be counted (a whole read counts them: see batches)
             first = self._schema.names[:1]
-            self._rows = sum(b.num_rows for b in self.batches(first, 1 << 30)) if first else 0
+            counted = sum(b.num_rows for b in self.batches(first, 1 << 30)) if first else 0
+            self._rows = counted if self._rows is None else self._rows
         return self._rows
+
+    def known_rows(self) -> int | None:
+        """None until a whole read has counted the rows: a pass over them is the count."""
+        return self._rows
+
+    def rows_estimate(self) -> int:
+        if self._rows is not None:
+            return self._rows
+        if self.dialect.compression is not None:
+            return 0
+        return round(self._head_rows * self._path.stat().st_size)
 
     def layout(self) -> dict:
         # "delimiter" was the whole layout before the dialect was sniffed (a JSON field kept)
@@ -257,15 +280,40 @@ class CsvSource(TableSource):
         return names[:1] if len(names) > 1 and names[0] in UNNAMED_INDEX else []
 
     def batches(self, columns: list[str] | None, rows: int) -> Iterator[pa.RecordBatch]:
+        """The record batches of ``columns`` (None: all), ``rows`` at most each. A read to the
+        end counts the rows; opened ``one_pass``, the first such read also checks the types
+        (every column that is not text is read with them, and handed out only if asked)."""
         self.schema  # noqa: B018 - the types are final before any data is handed out
+        settling = not self._checked  # only opened one_pass: this read settles the types
+        names = self._schema.names
+        wanted = names if columns is None else list(columns)
+        read = wanted
+        if settling:
+            asked = set(wanted)
+            read = [*wanted, *(f.name for f in self._schema if f.name not in asked and not _is_text(f.type))]  # fmt: skip
+        whole = len(read) == len(names) and set(read) == set(names)
+        counted, same = 0, None
         try:
-            with self._reading(columns) as reader:
+            with self._reading(None if whole else read) as reader:
                 for batch in reader:
                     check()  # pyarrow's reader threads never return to a signal handler
+                    counted += batch.num_rows
+                    if same is None:
+                        same = batch.schema.names == wanted
+                    if not same:  # columns not asked for, or in another order
+                        batch = batch.select(wanted)
                     for start in range(0, batch.num_rows, rows):
                         yield batch.slice(start, rows)
         except CSV_ERRORS as exc:
+            if settling and CONVERSION.search(str(exc)):
+                raise TypesChanged(
+                    f"{self._display}: a value past the first block does not convert to its "
+                    f"column's type ({str(exc).splitlines()[0][:200]})"
+                ) from None
             raise self._error(exc) from None
+        self._checked = True
+        if self._rows is None:
+            self._rows = counted
 
     # -- types past the first block -------------------------------------------------------------
     def _check_types(self) -> int:
