@@ -323,7 +323,7 @@ def test_check_parses_a_file_once(tmp_path, monkeypatch):
     assert p.stat().st_size > BLOCK_BYTES
     opened = opened_readers(monkeypatch)
     report = dsdoctor.check(str(p), target="label").to_dict()
-    assert len(opened) == 1  # the reader that gave the types, read to the end by the scan
+    assert len(opened) == 2  # the first block for the types; the scan, which checks them
     x, y = report["arrays"][str(p)], report["arrays"][f"{p}:label"]
     assert x["shape"] == [len(df), 2] and y["shape"] == [len(df)]
     assert x["stats"]["rows"] == y["stats"]["rows"] == len(df)
@@ -343,7 +343,7 @@ def test_check_finds_a_type_change_past_the_first_block_as_before(tmp_path, monk
     opened = opened_readers(monkeypatch)
     report = dsdoctor.check(str(p), target="a").to_dict()
     again = len(opened)
-    assert again >= 3  # the one pass, stopped; the types settled (widened); the data
+    assert again >= 5  # the one pass's two readers; types settled (widened) and the data
     x = report["arrays"][str(p)]
     assert x["layout"]["columns"] == ["b", "d"]  # c is text now: a column, not an input
     assert x["dtype"] == "float64" and x["shape"] == [len(df), 2]
@@ -352,7 +352,27 @@ def test_check_finds_a_type_change_past_the_first_block_as_before(tmp_path, monk
     opened.clear()
     types_settled_first(monkeypatch)
     assert dsdoctor.check(str(p), target="a").to_dict() == report
-    assert len(opened) == again - 1  # all but the stopped pass
+    assert len(opened) == again - 2  # all but the one pass's readers (types, stopped scan)
+
+
+def test_a_row_longer_than_the_scans_block_is_read_as_before(tmp_path, monkeypatch):
+    """The one-pass scan reads 1 MiB blocks where the head's rows are short; a later row longer
+    than that (pyarrow cannot split a row between blocks) makes ``check`` start again, reading
+    the file as before (4 MiB blocks)."""
+    from dsdoctor.sources.csv import SCAN_BLOCK
+
+    p = tmp_path / "long.csv"
+    rows = 300_000
+    df = pd.DataFrame({"x": np.arange(rows) * 0.5, "note": ["ok"] * rows})
+    df.loc[rows - 10, "note"] = "z" * (2 * SCAN_BLOCK)
+    df.to_csv(p, index=False)
+    assert p.stat().st_size > BLOCK_BYTES
+    opened = opened_readers(monkeypatch)
+    report = dsdoctor.check(str(p), target="note").to_dict()
+    assert report["arrays"][str(p)]["stats"]["rows"] == rows
+    assert len(opened) == 5  # types, the scan that stopped; then types, count, data
+    types_settled_first(monkeypatch)
+    assert dsdoctor.check(str(p), target="note").to_dict() == report
 
 
 def test_check_of_a_table_does_not_import_pandas(tmp_path):
