@@ -303,7 +303,7 @@ class CsvSource(TableSource):
             read = [*wanted, *(f.name for f in self._schema if f.name not in asked and not _is_text(f.type))]  # fmt: skip
         whole = len(read) == len(names) and set(read) == set(names)
         counted, same = 0, None
-        options = {"block": self._scan_block} if settling else {}  # a reader of its own, typed
+        options: dict[str, Any] = {"block": self._scan_block} if settling else {}  # typed, own
         try:
             with self._reading(None if whole else read, **options) as reader:
                 for batch in reader:
