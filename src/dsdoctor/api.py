@@ -287,7 +287,7 @@ def check(
     keyword names are the CLI's option names.
     """
     from .checks import resolve_codes
-    from .sources.table import TypesChanged
+    from .sources.base import TypesChanged
 
     given = {"input_shape": input_shape, "features": features, "timesteps": timesteps, "classes": classes,
              "batch_size": batch_size, "memory": memory, "mask_value": mask_value, "select": select,

@@ -157,7 +157,7 @@ def open_source(
     head, :mod:`dsdoctor.sources.csv_dialect`); other formats take no notice of them.
     ``one_pass``: a CSV's types are those of its first block until the first read of every row
     checks them (:mod:`dsdoctor.sources.csv`; that read may raise
-    :class:`~dsdoctor.sources.table.TypesChanged`); shards are opened the usual way."""
+    :class:`~dsdoctor.sources.base.TypesChanged`); shards are opened the usual way."""
     spec = parse_source(text) if isinstance(text, str) else text
     dialect: dict[str, Any] = {"delimiter": delimiter, "header": header, "decimal": decimal}
     path = spec.path

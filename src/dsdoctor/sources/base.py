@@ -156,6 +156,12 @@ def text_shape(shape: tuple[int | None, ...]) -> bool:
     return len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)
 
 
+class TypesChanged(Exception):
+    """A table opened with its types taken from its first block (a CSV opened ``one_pass``)
+    holds a value past it that does not convert: the arrays made from those types are wrong.
+    ``check`` starts again with the file's types settled first; it never reaches a user."""
+
+
 @dataclass
 class ArrayHandle:
     """One array inside a source, read lazily.

@@ -22,7 +22,7 @@ check costs about what it saves.
 types of the first block are taken as they are, and the first read of the whole file (the
 check's scan, which reads every column) converts every column that is not text with them and
 counts the rows: a clean file is parsed once. A value that does not convert stops it with
-:class:`~dsdoctor.sources.table.TypesChanged`, and ``check`` starts again on the file opened
+:class:`~dsdoctor.sources.base.TypesChanged`, and ``check`` starts again on the file opened
 the other way, so the types it reports are those above, found the same way. That read names
 every column's type (a third less CPU than pyarrow inferring them as it goes) and reads
 :data:`SCAN_BLOCK` at a time where the rows are short: pyarrow keeps about 37 blocks in flight,
@@ -46,9 +46,10 @@ import pyarrow.csv as pacsv
 from ..errors import SourceError
 from ..interrupts import check
 from ..units import parse_decimal, parse_delimiter
+from .base import TypesChanged
 from .csv_dialect import HEAD_BYTES, Dialect, compression_of, sniff_dialect
 from .parquet import ARROW_ERRORS, arrow_error
-from .table import UNNAMED_INDEX, TableSource, TypesChanged
+from .table import UNNAMED_INDEX, TableSource
 
 BLOCK_BYTES = 4 * 1024**2
 #: The block a one-pass scan reads at a time (pyarrow's default), where the longest line of the

@@ -184,12 +184,6 @@ def stack_columns(cols: list[np.ndarray], rows: int, dtype: np.dtype) -> np.ndar
 ARROW_OVERHEAD = 4
 
 
-class TypesChanged(Exception):
-    """A table opened with its types taken from its first block (a CSV opened ``one_pass``)
-    holds a value past it that does not convert: the arrays made from those types are wrong.
-    ``check`` starts again with the file's types settled first; it never reaches a user."""
-
-
 class TableArray(ArrayHandle):
     """Columns of a table as one array. Its row count is the table's, asked when it is needed
     (a CSV counts its rows while it is read: see :meth:`TableSource.known_rows`)."""
