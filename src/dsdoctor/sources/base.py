@@ -158,8 +158,9 @@ def text_shape(shape: tuple[int | None, ...]) -> bool:
 
 class TypesChanged(Exception):
     """A table opened with its types taken from its first block (a CSV opened ``one_pass``)
-    holds a value past it that does not convert: the arrays made from those types are wrong.
-    ``check`` starts again with the file's types settled first; it never reaches a user."""
+    holds a value past it that does not convert, so the arrays made from those types are wrong
+    (or a row longer than the block its scan reads). ``check`` starts again with the file's
+    types settled first; it never reaches a user."""
 
 
 @dataclass
