@@ -280,6 +280,122 @@ def test_a_clean_file_past_one_block_is_converted_once(tmp_path, monkeypatch):
     assert len(opened) == 3  # the schema, the checked count, the data: no widening pass
 
 
+def opened_readers(monkeypatch) -> list[int]:
+    """Every CSV reader dsdoctor opens (the rows each skips), as the test goes on."""
+    opened: list[int] = []
+    real = CsvSource._open
+
+    def counting(self, *args, **kwargs):
+        opened.append(kwargs.get("skip", 0))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(CsvSource, "_open", counting)
+    return opened
+
+
+def types_settled_first(monkeypatch) -> None:
+    """Every CSV opened from here on the way other commands open it: the types settled by a
+    pass of their own before anything else (what ``check`` did before it parsed a file once)."""
+    real = CsvSource.__init__
+
+    def eager(self, *args, **kwargs):
+        real(self, *args, **{**kwargs, "one_pass": False})
+
+    monkeypatch.setattr(CsvSource, "__init__", eager)
+
+
+def labelled(path: Path, rows: int = 300_000) -> pd.DataFrame:
+    """Past one block: two numeric columns (NaN early and late) and a string label."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x1": rng.standard_normal(rows).round(3), "x2": np.arange(rows),
+                       "label": rng.choice(["cat", "dog", "bird"], rows)})  # fmt: skip
+    df.loc[[5, rows - 7], "x1"] = np.nan
+    df.to_csv(path, index=False)
+    return df
+
+
+def test_check_parses_a_file_once(tmp_path, monkeypatch):
+    """``check`` of a clean file past one block reads it once: the scan is what checks the types
+    of the first block on every row and counts the rows; its report is the one the file read
+    the other way (types and rows first, then the data) gives."""
+    p = tmp_path / "labelled.csv"
+    df = labelled(p)
+    assert p.stat().st_size > BLOCK_BYTES
+    opened = opened_readers(monkeypatch)
+    report = dsdoctor.check(str(p), target="label").to_dict()
+    assert len(opened) == 2  # the first block for the types; the scan, which checks them
+    x, y = report["arrays"][str(p)], report["arrays"][f"{p}:label"]
+    assert x["shape"] == [len(df), 2] and y["shape"] == [len(df)]
+    assert x["stats"]["rows"] == y["stats"]["rows"] == len(df)
+    assert report["datasets"][0]["sources"][0]["samples"] == len(df)
+    opened.clear()
+    types_settled_first(monkeypatch)
+    assert dsdoctor.check(str(p), target="label").to_dict() == report
+    assert len(opened) == 3  # the schema, the checked types and count, then the data
+
+
+@pytest.mark.parametrize("name", ["late.csv", "late.csv.gz"])
+def test_check_finds_a_type_change_past_the_first_block_as_before(tmp_path, monkeypatch, name):
+    """A value past the first block that its column's type cannot hold stops the one pass;
+    ``check`` starts again with the types settled first, and reports what it always did."""
+    p = tmp_path / name
+    df = late_values(p)
+    opened = opened_readers(monkeypatch)
+    report = dsdoctor.check(str(p), target="a").to_dict()
+    again = len(opened)
+    assert again >= 5  # the one pass's two readers; types settled (widened) and the data
+    x = report["arrays"][str(p)]
+    assert x["layout"]["columns"] == ["b", "d"]  # c is text now: a column, not an input
+    assert x["dtype"] == "float64" and x["shape"] == [len(df), 2]
+    assert "b: float64: a value after row" in x["layout"]["widened"]
+    assert [c["name"] for c in report["columns"]] == ["c"]
+    opened.clear()
+    types_settled_first(monkeypatch)
+    assert dsdoctor.check(str(p), target="a").to_dict() == report
+    assert len(opened) == again - 2  # all but the one pass's readers (types, stopped scan)
+
+
+def test_a_row_longer_than_the_scans_block_is_read_as_before(tmp_path, monkeypatch):
+    """The one-pass scan reads 1 MiB blocks where the head's rows are short; a later row longer
+    than that (pyarrow cannot split a row between blocks) makes ``check`` start again, reading
+    the file as before (4 MiB blocks)."""
+    from dsdoctor.sources.csv import SCAN_BLOCK
+
+    p = tmp_path / "long.csv"
+    rows = 300_000
+    df = pd.DataFrame({"x": np.arange(rows) * 0.5, "note": ["ok"] * rows})
+    df.loc[rows - 10, "note"] = "z" * (2 * SCAN_BLOCK)
+    df.to_csv(p, index=False)
+    assert p.stat().st_size > BLOCK_BYTES
+    opened = opened_readers(monkeypatch)
+    report = dsdoctor.check(str(p), target="note").to_dict()
+    assert report["arrays"][str(p)]["stats"]["rows"] == rows
+    assert len(opened) == 5  # types, the scan that stopped; then types, count, data
+    types_settled_first(monkeypatch)
+    assert dsdoctor.check(str(p), target="note").to_dict() == report
+
+
+def test_check_of_a_table_does_not_import_pandas(tmp_path):
+    """pyarrow's ``to_numpy`` imports pandas (0.2-1 s); checking a CSV or Parquet file whose
+    columns are numbers, text with missing values and booleans never needs it."""
+    import subprocess
+    import sys
+
+    table = pa.table({"x": pa.array([1.5, None, 3.0] * 50), "n": pa.array([1, 2, None] * 50),
+                      "ok": pa.array([True, None, False] * 50),
+                      "label": pa.array(["cat", None, "dog"] * 50)})  # fmt: skip
+    pacsv.write_csv(table, tmp_path / "t.csv")
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, tmp_path / "t.parquet")
+    for name in ("t.csv", "t.parquet"):
+        code = ("import sys, dsdoctor; r = dsdoctor.check(sys.argv[1], target='label');"
+                "print(len(r.findings), 'pandas' in sys.modules)")  # fmt: skip
+        out = subprocess.run([sys.executable, "-c", code, str(tmp_path / name)],
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+        assert out.split()[1] == "False", (name, out)
+
+
 def test_wider_type_follows_pyarrows_conversion():
     """The test-casts agree with the CSV reader: spaces trimmed, 1.5 not an integer, a decimal
     comma only with --decimal ,."""

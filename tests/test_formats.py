@@ -37,7 +37,7 @@ def test_each_row_names_a_reader_that_takes_its_options(row):
     for option in row.options:
         assert params[option].kind is inspect.Parameter.KEYWORD_ONLY, option
     assert set(row.options) <= {"allow_pickle", "follow_external", "target", "delimiter", "header",
-                                "decimal"}  # fmt: skip
+                                "decimal", "one_pass"}  # fmt: skip
 
 
 @pytest.mark.parametrize("row", formats.FORMATS, ids=lambda f: f.name)

@@ -78,6 +78,9 @@ class SourceOptions:
     delimiter: str | None = None
     header: bool | None = None
     decimal: str | None = None
+    #: A CSV's types are those of its first block until the scan that reads every row checks
+    #: them (``check``: the file is parsed once; see :mod:`dsdoctor.sources.csv`).
+    one_pass: bool = False
 
     @property
     def chunk_bytes(self) -> int:
@@ -96,7 +99,7 @@ class SourceOptions:
                                    self.progress)  # fmt: skip
 
     def open(self, text: str, *, target: str | None = None):
-        return open_source(text, target=target, **self.reading)
+        return open_source(text, target=target, one_pass=self.one_pass, **self.reading)
 
 
 def load(source, *, format: str | None = None, allow_pickle: bool = False,
@@ -299,7 +302,8 @@ def check(
     directory upward; its ``[check]`` options are defaults that keyword arguments override. The
     keyword names are the CLI's option names.
     """
-    from .checks import Context, resolve_codes, run_checks
+    from .checks import resolve_codes
+    from .sources.base import TypesChanged
 
     given = {"input_shape": input_shape, "features": features, "timesteps": timesteps, "classes": classes,
              "batch_size": batch_size, "memory": memory, "mask_value": mask_value,
@@ -319,7 +323,21 @@ def check(
         resolve_codes(_listify(given["ignore"])),
     )
     opts = SourceOptions(format, target, allow_pickle, follow_external, given["chunk_size"], jobs,
-                         engine, scheduler, progress, delimiter, header, decimal)  # fmt: skip
+                         engine, scheduler, progress, delimiter, header, decimal, one_pass=True)  # fmt: skip
+    try:
+        return _check(sources, x, y, opts, expect, contract, chosen, skipped, each)
+    except TypesChanged:  # a CSV's first block did not tell its types: read them first
+        opts.one_pass = False
+        return _check(sources, x, y, opts, expect, contract, chosen, skipped, each)
+
+
+def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, chosen, skipped,
+           each: bool) -> Report:  # fmt: skip
+    """:func:`check` once its options are resolved: gather the subjects, scan them (a CSV opened
+    ``one_pass`` is parsed once, by that scan, which counts its rows: nothing before it asks how
+    many there are), run the checks."""
+    from .checks import Context, run_checks
+
     executor = opts.executor()
     gathered = _subjects(sources, x, y, opts, each=each)
     subjects, pairs = gathered.subjects, gathered.pairs
@@ -526,7 +544,7 @@ def _scan_all(subjects: list[Subject], expect: Expectations, opts: SourceOptions
         )  # fmt: skip
         if one_pass:
             handles = [s.handle for s in group]
-            size = sum(h.memory_bytes or h.disk_bytes or 0 for h in handles)
+            size = sum(h.expected_bytes() or 0 for h in handles)
             try:
                 with executor.progress(f"scanning {table.display}", size or None) as advance:
                     stats = scan_table(table, handles, [_scan_options(s, expect, opts) for s in group],  # type: ignore[arg-type]
@@ -599,12 +617,29 @@ class _Given:
 @dataclass
 class _Gathered:
     """What ``check`` looks at: the subjects, the x/y pairs, the groups of subjects that must
-    agree on the sample axis, and the datasets as the report describes them."""
+    agree on the sample axis, and the datasets as the report describes them. The last two
+    compare sample counts, so they are worked out when asked, after the scan (a CSV's rows are
+    counted by it)."""
 
     subjects: list[Subject]
     pairs: list[tuple[Subject, Subject]]
-    together: list[list[Subject]]
-    datasets: list[dict[str, Any]]
+    groups: list[list[_Given]]
+    each: bool
+
+    @property
+    def together(self) -> list[list[Subject]]:
+        out = []
+        for group in self.groups:
+            firsts = [s for s in (g.sample_axis()[0] for g in group) if s is not None]
+            if len(firsts) > 1:
+                out.append(firsts)
+        return out
+
+    @property
+    def datasets(self) -> list[dict[str, Any]]:
+        how = "each" if self.each else "together"
+        return [_describe(group, how if len(group) > 1 or self.each else "alone")
+                for group in self.groups]  # fmt: skip
 
 
 def _subjects(sources, x, y, opts: SourceOptions, *, each: bool = False) -> _Gathered:
@@ -647,14 +682,7 @@ def _subjects(sources, x, y, opts: SourceOptions, *, each: bool = False) -> _Gat
     if x is None and y is None and len(plain) == 1 and not pairs:
         plain[0].role = "x"
     _dedupe_names(subjects)
-    together = []
-    for group in groups:
-        firsts = [s for s in (g.sample_axis()[0] for g in group) if s is not None]
-        if len(firsts) > 1:
-            together.append(firsts)
-    how = "each" if each else "together"
-    datasets = [_describe(group, how if len(group) > 1 or each else "alone") for group in groups]
-    return _Gathered(subjects, pairs, together, datasets)
+    return _Gathered(subjects, pairs, groups, each)
 
 
 def _open_given(text: str, opts: SourceOptions, *, origin: str | None) -> _Given:

@@ -14,7 +14,8 @@ it (if any) and what an output of it may be called:
   :class:`~dsdoctor.sources.base.Source` built as ``Class(path, display, **options)``;
   **options** names the keywords it takes among ``allow_pickle``, ``follow_external``,
   ``target`` (a format that takes ``target`` is a table: ``--target`` names one of its columns)
-  and the CSV dialect's ``delimiter``, ``header`` and ``decimal``;
+  the CSV dialect's ``delimiter``, ``header`` and ``decimal``, and ``one_pass`` (its types
+  settled by the first full read instead of a pass of their own: how ``check`` opens it);
 - **writer**: a module of :mod:`dsdoctor.sinks` with a ``stream(dest, specs, main, record, *,
   force, compression, inputs)`` context manager (see :mod:`dsdoctor.sinks.writers`), or None for
   a format dsdoctor only reads; **outputs**: the extensions ``-o`` accepts for it (a subset of
@@ -77,7 +78,8 @@ FORMATS: tuple[Format, ...] = (
            directory=True, writer="parquet", outputs=(".parquet", ".pq")),
     Format("csv", "CSV", (".csv", ".tsv", *(f"{t}{c}" for t in (".csv", ".tsv")
                                             for c in (".gz", ".bz2", ".xz", ".zst"))),
-           "csv:CsvSource", ("target", "delimiter", "header", "decimal"), shown=".csv/.tsv"),
+           "csv:CsvSource", ("target", "delimiter", "header", "decimal", "one_pass"),
+           shown=".csv/.tsv"),
 )  # fmt: skip
 
 #: The format names, in table order (what ``--source-format`` accepts).

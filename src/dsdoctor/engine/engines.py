@@ -72,9 +72,7 @@ class Engine:
         return self._here(handle, opts)
 
     def _here(self, handle, opts: ScanOptions) -> ArrayStats:
-        with self.progress(
-            f"scanning {handle.source}", handle.memory_bytes or handle.disk_bytes
-        ) as advance:
+        with self.progress(f"scanning {handle.source}", handle.expected_bytes()) as advance:
             return scan(handle, opts, advance)
 
     def _processes(self, handle, tasks: list[Task], opts: ScanOptions) -> ArrayStats:

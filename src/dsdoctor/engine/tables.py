@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from ..arrays import Ragged
 from ..errors import SourceError
-from ..sources.table import TableArray, TableSource, column_kind
+from ..sources.table import TableArray, TableSource, column_kind, values_of
 from .columns import ColumnFacts
 from .stats import ArrayStats, ScanOptions
 
@@ -70,7 +70,7 @@ class ColumnTally:
             f.nulls += nulls
             if len(f.null_rows) < NULL_ROWS:
                 where = pc.indices_nonzero(pc.is_null(col)).slice(0, NULL_ROWS - len(f.null_rows))
-                f.null_rows += [offset + int(i) for i in where.to_numpy(zero_copy_only=False)]
+                f.null_rows += [offset + i for i in where.to_pylist()]
         kind = f.kind
         if f.error:
             return
@@ -156,7 +156,7 @@ class ColumnTally:
 
 def _counts_from(col: pa.Array, offset: int) -> bool:
     """Whether an integer column's values are offset, offset + 1, … (a RangeIndex written out)."""
-    values = col.to_numpy(zero_copy_only=False)
+    values = values_of(col)
     return bool(np.array_equal(values, np.arange(offset, offset + len(values))))
 
 

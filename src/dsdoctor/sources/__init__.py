@@ -150,10 +150,14 @@ def open_source(
     delimiter: str | None = None,
     header: bool | None = None,
     decimal: str | None = None,
+    one_pass: bool = False,
 ) -> Source:
     """Open a file (or Parquet directory, or ``-`` for a .npy stream) as a :class:`Source`.
     ``delimiter``, ``header`` and ``decimal`` say how a CSV is written (None: sniffed from its
-    head, :mod:`dsdoctor.sources.csv_dialect`); other formats take no notice of them."""
+    head, :mod:`dsdoctor.sources.csv_dialect`); other formats take no notice of them.
+    ``one_pass``: a CSV's types are those of its first block until the first read of every row
+    checks them (:mod:`dsdoctor.sources.csv`; that read may raise
+    :class:`~dsdoctor.sources.base.TypesChanged`); shards are opened the usual way."""
     spec = parse_source(text) if isinstance(text, str) else text
     dialect: dict[str, Any] = {"delimiter": delimiter, "header": header, "decimal": decimal}
     path = spec.path
@@ -189,7 +193,7 @@ def open_source(
         raise UsageError(f"--target names a table column, but {spec.display} is {fmt}, not a table")
     try:
         given = {"target": target, "allow_pickle": allow_pickle,
-                 "follow_external": follow_external, **dialect}  # fmt: skip
+                 "follow_external": follow_external, "one_pass": one_pass, **dialect}  # fmt: skip
         return _open(fmt, path, spec.display, given)
     except PermissionError:
         raise SourceError(f"{spec.display}: permission denied") from None

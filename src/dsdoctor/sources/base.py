@@ -157,6 +157,13 @@ def text_shape(shape: tuple[int | None, ...]) -> bool:
     return len(shape) == 1 or (len(shape) == 2 and shape[1] == 1)
 
 
+class TypesChanged(Exception):
+    """A table opened with its types taken from its first block (a CSV opened ``one_pass``)
+    holds a value past it that does not convert, so the arrays made from those types are wrong
+    (or a row longer than the block its scan reads). ``check`` starts again with the file's
+    types settled first; it never reaches a user."""
+
+
 @dataclass
 class ArrayHandle:
     """One array inside a source, read lazily.
@@ -214,6 +221,12 @@ class ArrayHandle:
         if self.ragged or any(d is None for d in self.shape):
             return None
         return math.prod(self.dense_shape) * self.dtype.itemsize
+
+    def expected_bytes(self) -> int | None:
+        """About how many bytes a scan reads, for a progress bar: :attr:`memory_bytes` where
+        the shape says it, else the bytes on disk (a table whose rows are counted as they are
+        read estimates them)."""
+        return self.memory_bytes or self.disk_bytes
 
     @property
     def row_bytes(self) -> int:

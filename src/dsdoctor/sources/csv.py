@@ -17,6 +17,17 @@ pyarrow's own conversion is the judge. A file within one block needs no such pas
 were inferred from all of it. The passes that follow name every column's type (pyarrow then
 converts faster than while inferring: 1.4 s instead of 2.2 s for 225 MB of numbers), so the
 check costs about what it saves.
+
+**One pass** (``one_pass=True``, how ``check`` opens a CSV): that pass is the check's own. The
+types of the first block are taken as they are, and the first read of the whole file (the
+check's scan, which reads every column) converts every column that is not text with them and
+counts the rows: a clean file is parsed once. A value that does not convert stops it with
+:class:`~dsdoctor.sources.base.TypesChanged`, and ``check`` starts again on the file opened
+the other way, so the types it reports are those above, found the same way. That read names
+every column's type (a third less CPU than pyarrow inferring them as it goes) and reads
+:data:`SCAN_BLOCK` at a time where the rows are short: pyarrow keeps about 37 blocks in flight,
+so the block sets the reader's memory (4 MiB blocks: about 150 MB; 1 MiB: about 40 MB). A row
+longer than that block (pyarrow: "straddling object") also starts ``check`` again.
 """
 
 from __future__ import annotations
@@ -35,11 +46,15 @@ import pyarrow.csv as pacsv
 from ..errors import SourceError
 from ..interrupts import check
 from ..units import parse_decimal, parse_delimiter
+from .base import TypesChanged
 from .csv_dialect import HEAD_BYTES, Dialect, compression_of, sniff_dialect
 from .parquet import ARROW_ERRORS, arrow_error
 from .table import UNNAMED_INDEX, TableSource
 
 BLOCK_BYTES = 4 * 1024**2
+#: The block a one-pass scan reads at a time (pyarrow's default), where the longest line of the
+#: head is at most 1/16 of it; else BLOCK_BYTES (a row must fit in one block).
+SCAN_BLOCK = 1024**2
 #: pyarrow's error for a row with the wrong number of fields, when it knows the row's number.
 BAD_ROW = re.compile(r"Row #(\d+): Expected (\d+) columns, got (\d+): (.*)")
 #: pyarrow's error for a value that does not convert to the type inferred from the first block.
@@ -57,8 +72,10 @@ class CsvSource(TableSource):
 
     def __init__(self, path: Path, display: str, *, target: str | None = None,
                  delimiter: str | None = None, header: bool | None = None,
-                 decimal: str | None = None):  # fmt: skip
+                 decimal: str | None = None, one_pass: bool = False):  # fmt: skip
         self._path = path
+        #: the first full read settles the types and counts the rows (see the module's docstring)
+        self._one_pass = one_pass
         self._display = display
         self._rows: int | None = None
         self._pending: tuple[Any, Any] | None = None  # (reader, stream) of the schema's reader
@@ -99,6 +116,10 @@ class CsvSource(TableSource):
             self._pending = (reader, stream)
         else:
             _close(reader, stream)
+        self._head_rows = head.count(b"\n") / max(1, len(head))  # rows per byte, for estimates
+        lines = head.split(b"\n")[: None if whole else -1]  # the last may be cut by the head
+        short = len(lines) > 1 and max(map(len, lines)) * 16 <= SCAN_BLOCK
+        self._scan_block = SCAN_BLOCK if short else BLOCK_BYTES
         try:
             super().__init__(path, display, target=target)
         except BaseException:
@@ -108,8 +129,9 @@ class CsvSource(TableSource):
     # -- the columns --------------------------------------------------------------------------
     @property
     def schema(self) -> pa.Schema:
-        """The columns and their types, which every value of the file converts to."""
-        if not self._checked:
+        """The columns and their types, which every value of the file converts to (opened
+        ``one_pass``: those of the first block until the first full read has checked them)."""
+        if not self._checked and not self._one_pass:
             self._rows = self._check_types()
         return self._schema
 
@@ -230,10 +252,22 @@ class CsvSource(TableSource):
     def num_rows(self) -> int:
         if self._rows is None:
             self.schema  # noqa: B018 - a file past one block is counted while its types are checked
-        if self._rows is None:
+        if self._rows is None:  # read to be counted (a whole read counts them: see batches)
             first = self._schema.names[:1]
-            self._rows = sum(b.num_rows for b in self.batches(first, 1 << 30)) if first else 0
+            counted = sum(b.num_rows for b in self.batches(first, 1 << 30)) if first else 0
+            self._rows = counted if self._rows is None else self._rows
         return self._rows
+
+    def known_rows(self) -> int | None:
+        """None until a whole read has counted the rows: a pass over them is the count."""
+        return self._rows
+
+    def rows_estimate(self) -> int:
+        if self._rows is not None:
+            return self._rows
+        if self.dialect.compression is not None:
+            return 0
+        return round(self._head_rows * self._path.stat().st_size)
 
     def layout(self) -> dict:
         # "delimiter" was the whole layout before the dialect was sniffed (a JSON field kept)
@@ -257,15 +291,42 @@ class CsvSource(TableSource):
         return names[:1] if len(names) > 1 and names[0] in UNNAMED_INDEX else []
 
     def batches(self, columns: list[str] | None, rows: int) -> Iterator[pa.RecordBatch]:
+        """The record batches of ``columns`` (None: all), ``rows`` at most each. A read to the
+        end counts the rows; opened ``one_pass``, the first such read also checks the types
+        (every column that is not text is read with them, and handed out only if asked)."""
         self.schema  # noqa: B018 - the types are final before any data is handed out
+        settling = not self._checked  # only opened one_pass: this read settles the types
+        names = self._schema.names
+        wanted = names if columns is None else list(columns)
+        read = wanted
+        if settling:
+            asked = set(wanted)
+            read = [*wanted, *(f.name for f in self._schema if f.name not in asked and not _is_text(f.type))]  # fmt: skip
+        whole = len(read) == len(names) and set(read) == set(names)
+        counted, same = 0, None
+        options: dict[str, Any] = {"block": self._scan_block} if settling else {}  # typed, own
         try:
-            with self._reading(columns) as reader:
+            with self._reading(None if whole else read, **options) as reader:
                 for batch in reader:
                     check()  # pyarrow's reader threads never return to a signal handler
+                    counted += batch.num_rows
+                    if same is None:
+                        same = batch.schema.names == wanted
+                    if not same:  # columns not asked for, or in another order
+                        batch = batch.select(wanted)
                     for start in range(0, batch.num_rows, rows):
                         yield batch.slice(start, rows)
         except CSV_ERRORS as exc:
+            if settling and (CONVERSION.search(str(exc)) or "straddl" in str(exc)):
+                raise TypesChanged(
+                    f"{self._display}: a value past the first block does not convert to its "
+                    f"column's type, or a row is longer than {self._scan_block:,} bytes "
+                    f"({str(exc).splitlines()[0][:200]})"
+                ) from None
             raise self._error(exc) from None
+        self._checked = True
+        if self._rows is None:
+            self._rows = counted
 
     # -- types past the first block -------------------------------------------------------------
     def _check_types(self) -> int:

@@ -95,6 +95,52 @@ def _np_dtype(t: pa.DataType) -> np.dtype:
     return np.dtype(np.bool_) if pa.types.is_boolean(t) else np.dtype(t.to_pandas_dtype())
 
 
+def raw_values(col: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
+    """A numeric or boolean Arrow array's values as numpy (a view of its buffer where the
+    layouts agree; a null's slot holds whatever the writer left there), and which are valid
+    (None: all). Read from the buffers because pyarrow's own conversion (``to_numpy``) imports
+    pandas on its first call: 0.2-1 s of every table ``check``."""
+    n, off, t = len(col), col.offset, col.type
+    if pa.types.is_boolean(t):
+        values = _bits(col.buffers()[1], off, n)
+    elif pa.types.is_integer(t) or pa.types.is_floating(t):
+        dtype = np.dtype(t.to_pandas_dtype())
+        buf = col.buffers()[1]
+        values = (np.frombuffer(buf, dtype, count=n, offset=off * dtype.itemsize) if n
+                  else np.empty(0, dtype))  # fmt: skip
+    else:
+        raise TypeError(f"not numbers or booleans: {t}")
+    return values, (_bits(col.buffers()[0], off, n) if col.null_count else None)
+
+
+def _bits(buf: pa.Buffer, offset: int, n: int) -> np.ndarray:
+    """Bits ``offset .. offset + n`` of an Arrow bitmap (least significant bit first) as bools."""
+    if not n:
+        return np.empty(0, dtype=np.bool_)
+    packed = np.frombuffer(buf, dtype=np.uint8)
+    return np.unpackbits(packed, bitorder="little", count=offset + n)[offset:].view(np.bool_)
+
+
+def values_of(col: pa.Array) -> np.ndarray:
+    """A numeric or boolean Arrow array as numpy, as ``col.to_numpy(zero_copy_only=False)``
+    gives it (nulls as NaN: integers with nulls become float64, and booleans with nulls too,
+    where pyarrow gives objects) but without importing pandas (:func:`raw_values`); any other
+    type through pyarrow."""
+    t = col.type
+    if not (pa.types.is_boolean(t) or pa.types.is_integer(t) or pa.types.is_floating(t)):
+        return col.to_numpy(zero_copy_only=False)
+    values, valid = raw_values(col)
+    return values if valid is None else np.where(valid, values, np.nan)
+
+
+def texts_of(col: pa.Array) -> np.ndarray:
+    """A text Arrow array as an object array of ``str``, ``None`` where missing (as
+    ``to_numpy(zero_copy_only=False)`` gives it, without importing pandas)."""
+    out = np.empty(len(col), dtype=object)
+    out[:] = col.to_pylist()
+    return out
+
+
 def to_numpy(col: pa.Array | pa.ChunkedArray, dtype: np.dtype) -> np.ndarray:
     """A scalar numeric column as numpy; nulls become NaN (the column is then float)."""
     if isinstance(col, pa.ChunkedArray):
@@ -103,8 +149,8 @@ def to_numpy(col: pa.Array | pa.ChunkedArray, dtype: np.dtype) -> np.ndarray:
         col = col.dictionary_decode()
     if col.null_count:
         target = np.result_type(dtype, np.float32) if dtype.kind == "f" else np.float64
-        return col.to_numpy(zero_copy_only=False).astype(target, copy=False)
-    return col.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+        return values_of(col).astype(target, copy=False)
+    return values_of(col).astype(dtype, copy=False)
 
 
 def text_to_numpy(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -117,15 +163,12 @@ def text_to_numpy(col: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     if not pa.types.is_dictionary(col.type):
-        return TextArray.of(col.to_numpy(zero_copy_only=False), col)
-    words = col.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
-    codes = col.indices
-    if not col.null_count:
-        return TextArray.of(words[codes.to_numpy(zero_copy_only=False)], col)
-    out = np.append(words, np.array([None], dtype=object))[
-        codes.fill_null(len(words)).to_numpy(zero_copy_only=False)
-    ]
-    return TextArray.of(out, col)
+        return TextArray.of(texts_of(col), col)
+    words = np.append(texts_of(col.dictionary), np.array([None], dtype=object))
+    codes, valid = raw_values(col.indices)
+    if valid is not None:
+        codes = np.where(valid, codes, len(words) - 1)  # the None after the words
+    return TextArray.of(words[codes], col)
 
 
 def stack_columns(cols: list[np.ndarray], rows: int, dtype: np.dtype) -> np.ndarray:
@@ -147,7 +190,8 @@ ARROW_OVERHEAD = 4
 
 
 class TableArray(ArrayHandle):
-    """Columns of a table as one array."""
+    """Columns of a table as one array. Its row count is the table's, asked when it is needed
+    (a CSV counts its rows while it is read: see :meth:`TableSource.known_rows`)."""
 
     table: TableSource
     columns: list[str]
@@ -158,6 +202,27 @@ class TableArray(ArrayHandle):
         if len(self.columns) != 1:  # dsdoctor writes each role as one column
             return None
         return schema_record(self.table.schema.metadata, self.columns[0])
+
+    @property  # a field of ArrayHandle, computed here
+    def shape(self) -> tuple[int | None, ...]:
+        return (self.table.num_rows, *self._inner)
+
+    @shape.setter
+    def shape(self, value: tuple[int | None, ...]) -> None:
+        self._inner = tuple(value[1:])  # the first axis is always the table's row count
+
+    @property
+    def ndim(self) -> int:
+        return 1 + len(self._inner)
+
+    @property
+    def inner_shape(self) -> tuple[int, ...]:
+        return tuple(self._inner[1:] if self.ragged else self._inner)  # type: ignore[arg-type]
+
+    def expected_bytes(self) -> int | None:
+        if self.table.known_rows() is not None or self.ragged:
+            return super().expected_bytes()
+        return self.table.rows_estimate() * self.row_bytes or None  # not counted before the scan
 
     def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray | Ragged]:
         for (chunk,) in self.table.chunks_together([self], chunk_bytes):
@@ -214,12 +279,12 @@ def list_to_ragged(col: pa.Array | pa.ChunkedArray, dtype: np.dtype) -> Ragged:
     """A ``list<…>`` column (of numbers or of ``fixed_size_list<F>``) as values + offsets; a null
     list is an empty sequence."""
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    offsets = col.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+    offsets = values_of(col.offsets).astype(np.int64)
     if col.null_count:
-        valid = col.is_valid().to_numpy(zero_copy_only=False)
+        valid = values_of(col.is_valid())
         lengths = np.where(valid, np.diff(offsets), 0)
-        col = col.filter(pa.array(valid))
-        offsets = col.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+        col = col.filter(col.is_valid())
+        offsets = values_of(col.offsets).astype(np.int64)
         values = col.values.slice(offsets[0], offsets[-1] - offsets[0])
         offsets = np.concatenate([[0], np.cumsum(lengths)])
     else:
@@ -259,6 +324,16 @@ class TableSource(Source):
     ) -> Iterator[pa.RecordBatch]:  # pragma: no cover
         raise NotImplementedError
 
+    def known_rows(self) -> int | None:
+        """The row count if it is known without reading the rows (a Parquet footer's), which a
+        pass over them is checked against; None where the pass itself counts them (a CSV)."""
+        return self.num_rows
+
+    def rows_estimate(self) -> int:
+        """The row count, or an estimate where it is not known before the rows are read (for a
+        progress bar's total)."""
+        return self.num_rows
+
     def row_estimate(self, columns: list[str]) -> int:
         """Bytes per row of these columns in memory, estimated from the metadata."""
         return 8 * 64 * len(columns)
@@ -289,16 +364,16 @@ class TableSource(Source):
         columns = list(dict.fromkeys([*(c for a in arrays for c in a.columns), *extra]))
         per_row = sum(a.per_row() for a in arrays) + (self.row_estimate(extra) if extra else 0)
         rows = max(1, chunk_bytes // (ARROW_OVERHEAD * max(1, per_row)))
-        declared, seen = self.num_rows, 0
+        declared, seen = self.known_rows(), 0
         index: dict[str, int] = {}
         for batch in self.batches(columns, rows):
             seen += batch.num_rows
-            if seen > declared:
+            if declared is not None and seen > declared:
                 raise self._count_error(declared, seen, "more")
             if len(index) != batch.num_columns:
                 index = {name: i for i, name in enumerate(batch.schema.names)}
             yield [a.convert(batch, index) for a in arrays], batch
-        if seen != declared:
+        if declared is not None and seen != declared:
             raise self._count_error(declared, seen, "fewer")
 
     def _count_error(self, declared: int, seen: int, what: str) -> SourceError:
@@ -415,7 +490,7 @@ class TableSource(Source):
                 f"column {next(c for c in columns if kinds[c][0] != 'scalar')!r} on its own"
             )
         kind, dtype, inner = kinds[columns[0]]
-        n = self.num_rows
+        n = 0  # not read here: TableArray.shape asks the table for its rows when asked
         if kind == "scalar":
             dtype = np.result_type(*[kinds[c][1] for c in columns])
             shape: tuple = (n,) if len(columns) == 1 else (n, len(columns))
