@@ -401,10 +401,11 @@ def test_keras_lstm_and_torch_lstm_train_a_step_on_the_windows(tmp_path):
     assert r.code == 0, r.stderr
     x, y = np.load(out), np.load(tmp_path / "w.y.npy")
     assert x.shape[1:] == (8, 2) and y.shape == (len(x),)
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    p = subprocess.run([sys.executable, "-c", KERAS_STEP, out, tmp_path / "w.y.npy"],
-                       capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
-    assert p.returncode == 0 and "trained jax" in p.stdout, p.stderr[-2000:]
+    for backend in ("jax", "torch"):  # the two Keras backends
+        env = {**os.environ, "KERAS_BACKEND": backend, "JAX_PLATFORMS": "cpu"}
+        p = subprocess.run([sys.executable, "-c", KERAS_STEP, out, tmp_path / "w.y.npy"],
+                           capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+        assert p.returncode == 0 and f"trained {backend}" in p.stdout, p.stderr[-2000:]
 
     lstm, head = torch.nn.LSTM(2, 4, batch_first=True), torch.nn.Linear(4, 1)
     params = [*lstm.parameters(), *head.parameters()]
