@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..errors import DsdoctorError
 from ..findings import Finding, Fix, Safety, Severity
 from ..sources.base import ArrayHandle
 from ..units import format_shape
@@ -203,7 +202,6 @@ def encoded_classes(h: ArrayHandle) -> int | None:
     """The number of classes when ``h`` holds codes ``dsdoctor encode`` wrote: the values of its
     vocabulary (``OUT.vocab.json`` beside it, or the ``vocabulary`` its provenance records)."""
     from ..formats import strip_extension
-    from ..sinks.provenance import read_provenance
 
     if not h.path.name or h.source.startswith("<"):
         return None
@@ -214,9 +212,9 @@ def encoded_classes(h: ArrayHandle) -> int | None:
             if isinstance(record, dict) and record.get("format") == "dsdoctor-vocabulary":
                 values = record.get("values")
                 return len(values) if isinstance(values, list) else None
-        record = read_provenance(h.source)
-    except (OSError, ValueError, DsdoctorError):
+    except (OSError, ValueError):
         return None
+    record = h.provenance
     if isinstance(record, dict) and record.get("operation") == "encode":
         values = record.get("vocabulary")
         return len(values) if isinstance(values, list) else None

@@ -11,7 +11,6 @@ from .. import kernels
 from ..errors import DsdoctorError
 from ..findings import Finding, Fix, Severity
 from ..formats import strip_extension
-from ..sources.base import ArrayHandle
 from . import fixes
 from .base import ArrayStats, Check, Context, Subject
 
@@ -399,7 +398,7 @@ def pre_padding(data: Subject, lengths: Subject, mask: Subject | None, value: fl
     short = ln < steps
     if not short.any():
         return None  # nothing is padded: either side packs the same steps
-    record = _provenance(h)
+    record = h.provenance or {}
     options = record.get("options") or {}
     source = record.get("source") if record.get("operation") == "pad" else None
     if record.get("operation") in ("pad", "bucket") and options.get("padding") in ("pre", "post"):
@@ -421,16 +420,6 @@ def pre_padding(data: Subject, lengths: Subject, mask: Subject | None, value: fl
                 "steps": int(steps), "lost": lost}  # fmt: skip
     again = {"source": source, "maxlen": options.get("maxlen")} if isinstance(source, str) else None
     return evidence, how, again
-
-
-def _provenance(h: ArrayHandle) -> dict:
-    from ..sinks.provenance import read_provenance
-
-    try:  # an HDF5 dataset holds its own record; an npz or Parquet file one for all it holds
-        record = read_provenance(h.source if h.format == "hdf5" else str(h.path))
-    except (DsdoctorError, ValueError, OSError):
-        return {}
-    return record if isinstance(record, dict) else {}
 
 
 def _side(s: Subject, lengths: np.ndarray, steps: int, is_mask: bool, value: object) -> str | None:
