@@ -206,8 +206,9 @@ def test_repair_writing_an_output(data, tmp_path, name):
     folder = tmp_path / "o"
     folder.mkdir()
     out = folder / name
-    args = ["pad", f"{data / 'seq.npz'}:s", "--maxlen", "200", "--chunk-size", "32KiB",
-            "-o", out, "--force"]  # fmt: skip
+    # post padding: pad's warning about pre-padded rows with lengths is not this test's subject
+    args = ["pad", f"{data / 'seq.npz'}:s", "--maxlen", "200", "--padding", "post",
+            "--chunk-size", "32KiB", "-o", out, "--force"]  # fmt: skip
     expected = {}
 
     def outcome(code: int, stdout: bytes) -> None:
