@@ -20,7 +20,7 @@ import pytest
 
 import dsdoctor
 
-from .conftest import cli
+from .conftest import assert_clean_error, cli, run
 
 torch = pytest.importorskip("torch")
 
@@ -305,3 +305,15 @@ def test_labels_and_bucket_index_are_not_lengths(tmp_path):
     d = cli("check", tmp_path / "b" / "bucket_1.npz", "--json").json()
     (f,) = [f for f in d["findings"] if f["name"] == "pack-padding-side"]
     assert f["arrays"][1].endswith(":lengths")
+
+
+def test_bucket_for_keras_refuses_ids_past_int32_naming_options_it_has(tmp_path):
+    """--for keras casts ids to int32; ids past it are refused with bucket's own way out (bucket
+    has no --allow-lossy-cast, pad's way)."""
+    np.savez(tmp_path / "t.npz", ids=np.array([2**40, 1, 3], dtype=np.int64),
+             ids_lengths=np.array([2, 1]))  # fmt: skip
+    r = run("bucket", f"{tmp_path / 't.npz'}:ids", "--buckets", "1", "--for", "keras",
+            "-o", tmp_path / "b")  # fmt: skip
+    assert_clean_error(r, "--for torch")
+    assert "--allow-lossy-cast" not in r.stderr
+    assert not (tmp_path / "b").exists()

@@ -46,6 +46,8 @@ from .result import RepairResult
 from .write import input_paths, provenance
 
 ONE_OF = "give exactly one of --boundaries B1,B2,… or --buckets K"
+#: bucket casts only for a ``--for`` preset (keras: int32 ids): what to do when that changes ids.
+CAST_HINT = "the ids do not fit the preset's dtype: use --for torch (int64), or no --for"
 
 
 def validate(
@@ -111,7 +113,7 @@ def bucket(sequences: Any, *, boundaries: str | Sequence[int] | None = None, buc
                                     padding=padding, value=value, dtype=dtype,
                                     lengths=lambda: ragged(h.read()).lengths)  # fmt: skip
     r = ragged(h.read())
-    check_rows(r, h, dtype, 0, False)
+    check_rows(r, h, dtype, 0, False, CAST_HINT)
     which = kernels.assign_buckets(ln, bounds)
     out = []
     for k in range(len(bounds) + 1):
@@ -217,7 +219,7 @@ def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict[str, Any]], 
         start = 0
         for part in h.chunks(chunk_bytes):
             chunk = ragged(part)
-            check_rows(chunk, h, dtype, start, False)  # nulls read as ids, a lossy --for cast
+            check_rows(chunk, h, dtype, start, False, CAST_HINT)  # nulls as ids, a lossy --for cast
             here = which[start : start + len(chunk)]
             order = np.argsort(here, kind="stable")
             cuts = np.searchsorted(here[order], np.arange(len(summary) + 1))

@@ -162,12 +162,22 @@ def validate(
     return n_max, target, value
 
 
+#: What pad says to do about a cast that changes values (bucket, which casts only for a
+#: ``--for`` preset, says its own).
+LOSSY_CAST_HINT = "pass --allow-lossy-cast if that is what you want"
+
+
 def check_rows(
-    r: Ragged, h: ArrayHandle, target: np.dtype, first_row: int, allow_lossy_cast: bool
+    r: Ragged,
+    h: ArrayHandle,
+    target: np.dtype,
+    first_row: int,
+    allow_lossy_cast: bool,
+    hint: str = LOSSY_CAST_HINT,
 ) -> None:
     """The values of ``h``'s sequences ``first_row``… (``r``) may be padded as ``target``: no
     nulls read as integers (:func:`refuse_nan_as_integer`), no cast that changes a value unless
-    allowed."""
+    allowed (else the error ends with ``hint``)."""
     refuse_nan_as_integer(r, target, h.source, first_row)
     window = r.window()
     if (
@@ -176,7 +186,7 @@ def check_rows(
         and not kernels.lossless_cast(window, target)
     ):
         raise RepairError(f"casting {h.source} from {h.dtype} to {target} would change values; "
-                          "pass --allow-lossy-cast if that is what you want")  # fmt: skip
+                          f"{hint}")  # fmt: skip
 
 
 def pad(sequences: Any, *, maxlen: int | str | None = None, padding: str | None = None,
