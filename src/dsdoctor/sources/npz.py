@@ -20,7 +20,7 @@ from ..diskspace import preallocate, reason
 from ..errors import SourceError, UnsafeInputError
 from .base import ArrayHandle, Entry, Source, check_shape, chunk_of, is_numeric, is_text
 from .npy import check_bool, declared_bytes, fortran_rows, read_header, unsafe_message
-from .provenance import npz_record, with_role
+from .provenance import RECORD_MEMBERS, npz_record, with_role
 
 #: What reading a damaged archive raises: bad headers and CRCs, truncation, corrupt deflate,
 #: bzip2 or lzma streams, unsupported compression methods.
@@ -355,7 +355,9 @@ class NpzSource(Source):
                 f"{display} expands from {info.compress_size:,} to {need:,} bytes "
                 f"(×{need // max(1, info.compress_size):,}); refusing it as a decompression bomb"
             )
-        if is_text(dtype, shape):
+        if shape == () and dtype.kind == "U" and m.name in RECORD_MEMBERS:
+            m.skip = "the record of the dsdoctor command that wrote this file, not data"
+        elif is_text(dtype, shape):
             m.categorical = True  # class labels as text
         elif not is_numeric(dtype):
             m.skip = f"dtype {dtype} is not numeric; dsdoctor checks numeric arrays"

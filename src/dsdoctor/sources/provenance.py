@@ -25,6 +25,8 @@ import numpy as np
 METADATA_KEY = "dsdoctor"
 #: The npz member dsdoctor writes the record to (``METADATA_KEY`` is also read).
 NPZ_MEMBER = "provenance"
+#: The npz members that may hold a record (a 0-d text member of either name).
+RECORD_MEMBERS = (NPZ_MEMBER, METADATA_KEY)
 #: HDF5 attribute prefix: ``dsdoctor_version``, ``dsdoctor_operation``, ``dsdoctor_options``, …
 ATTRIBUTE_PREFIX = "dsdoctor_"
 #: The record beside a ``.npy``: ``x.npy`` → ``x.dsdoctor.json``.
@@ -88,7 +90,7 @@ def npz_record(open_member, names: list[str]) -> dict[str, Any] | None:
     """The record of an archive whose member files are ``names``; ``open_member(filename)``
     opens one. Read only when its header says a small unicode scalar, and then with
     ``allow_pickle=False``."""
-    for name in (NPZ_MEMBER, METADATA_KEY):
+    for name in RECORD_MEMBERS:
         if f"{name}.npy" not in names:
             continue
         try:
