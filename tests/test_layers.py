@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"cli", "docs", "__main__", "__init__"},
     {"api"},
     {"engine", "checks", "repairs", "triage", "plan", "render", "spec"},
-    {"sources", "sinks"},
+    {"sources", "sinks", "models"},
     {"kernels", "arrays", "findings", "errors", "units", "interrupts", "diskspace", "markers",
      "formats", "_version", "categories"},
 ]  # fmt: skip

@@ -1,0 +1,119 @@
+"""The facts every model reader returns, and the dispatch to the reader of each format.
+
+A reader is a function ``read(path: Path) -> ModelFacts`` registered in :data:`READERS` under
+its format name, with the file names and leading bytes it recognises. It reads metadata only
+(member sizes capped, nothing imported, nothing unpickled) and raises :class:`SourceError`
+for a file it cannot read and :class:`UnsafeInputError` for one it refuses (a zip bomb, a
+header larger than the file, a pickle): both are exit 2 with one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import SourceError
+
+#: A dimension: a size, a named dimension (ONNX ``dim_param``, bound like a spec's dims), or
+#: None when the model leaves it free (the batch axis, a variable time axis).
+Dim = int | str | None
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output of a model: its name and shape *with* the batch axis first."""
+
+    name: str
+    shape: tuple[Dim, ...] | None  # None: the file does not say
+    dtype: str | None = None  # numpy's name: "float32", "int64", … (None: not said)
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What a model file says. ``where`` names, for each fact, the layer or tensor it was read
+    from (findings quote it: "model.onnx input `features`"); ``confidence`` says how each fact
+    was found: ``"declared"`` (the file states it) or ``"inferred"`` (from weight names or
+    shapes, e.g. safetensors without a config) — a fact absent from ``confidence`` is declared.
+    """
+
+    path: str
+    format: str  # a key of READERS
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...] = ()
+    #: the last layer's activation: "softmax", "sigmoid", "linear" (None: not said)
+    output_activation: str | None = None
+    #: the last layer's units (classes for softmax; 1 for a sigmoid or a regression)
+    output_units: int | None = None
+    #: Keras ``Masking(mask_value=…)``; 0 for ``Embedding(mask_zero=True)``
+    mask_value: float | None = None
+    #: the first embedding's ``input_dim`` (Keras), ``num_embeddings`` (torch), ``vocab_size`` (HF)
+    vocab_size: int | None = None
+    mask_zero: bool | None = None
+    #: Hugging Face ``max_position_embeddings``: the longest sequence the model takes
+    max_positions: int | None = None
+    #: the model has a recurrent layer (GRU, LSTM, SimpleRNN): its input is (batch, time, features)
+    recurrent: bool = False
+    where: dict[str, str] = field(default_factory=dict)
+    confidence: dict[str, str] = field(default_factory=dict)
+    #: what the reader saw but did not use, or could not read (never silent)
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """The facts as JSON-ready values (``inspect MODEL --json``, the report's ``model``)."""
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+Reader = Callable[[Path], ModelFacts]
+
+
+@dataclass(frozen=True)
+class ModelFormat:
+    name: str
+    suffixes: tuple[str, ...]  # lower-case, with the dot; "MLmodel" is matched by file name
+    magic: tuple[bytes, ...]  # leading bytes, checked when the suffix is ambiguous
+    module: str  # dsdoctor.models.<module>, imported only when a file of this format is read
+    function: str
+    extra: str | None = None  # the pip extra its reader needs ("models"), named when missing
+
+
+#: The model formats, one row each. The readers live in their own modules, imported lazily.
+FORMATS: tuple[ModelFormat, ...] = (
+    ModelFormat("keras", (".keras",), (b"PK\x03\x04",), "keras", "read_keras"),
+    ModelFormat("keras-h5", (".h5", ".hdf5"), (b"\x89HDF\r\n\x1a\n",), "keras", "read_keras_h5"),
+    ModelFormat("onnx", (".onnx",), (), "onnx", "read_onnx", extra="models"),
+    ModelFormat("safetensors", (".safetensors",), (), "safetensors", "read_safetensors"),
+    ModelFormat("tflite", (".tflite",), (), "tflite", "read_tflite"),
+    ModelFormat("mlflow", ("MLmodel",), (), "mlflow", "read_mlflow"),
+    ModelFormat("torch", (".pt", ".pth"), (), "torch", "read_torch"),
+)
+
+
+def model_format(path: Path) -> ModelFormat:
+    """The format of ``path`` by its name (an MLflow model folder holds ``MLmodel``)."""
+    if path.is_dir() and (path / "MLmodel").is_file():
+        path = path / "MLmodel"
+    for fmt in FORMATS:
+        if path.name in fmt.suffixes or path.suffix.lower() in fmt.suffixes:
+            return fmt
+    names = ", ".join(s for f in FORMATS for s in f.suffixes)
+    raise SourceError(f"{path}: not a model file dsdoctor reads ({names}); "
+                      "export the model to one of them")  # fmt: skip
+
+
+def read_model(path: str | Path) -> ModelFacts:
+    """The facts ``path`` declares (see :class:`ModelFacts`); exit-2 errors for a file that is
+    missing, of no known format, unreadable or hostile."""
+    import importlib
+
+    p = Path(path)
+    if not p.exists():
+        raise SourceError(f"{p}: no such model file")
+    fmt = model_format(p)
+    if p.is_dir():
+        p = p / "MLmodel"
+    module = importlib.import_module(f"{__package__}.{fmt.module}")
+    reader: Reader = getattr(module, fmt.function)
+    return reader(p)
