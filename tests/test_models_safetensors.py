@@ -336,3 +336,32 @@ def test_without_torch_the_error_names_the_safe_formats(tmp_path):
     assert p.returncode == 2, p.stderr
     assert p.stdout.startswith("SourceError") and "torch is not installed" in p.stdout
     assert ".safetensors, .onnx" in p.stdout and "torch.onnx.export" in p.stdout
+
+
+def test_a_git_lfs_pointer_is_named(tmp_path):
+    path = tmp_path / "model.safetensors"
+    path.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:" + "0" * 64
+                    + "\nsize 440449768\n")  # fmt: skip
+    with pytest.raises(SourceError, match="a Git LFS pointer"):
+        read_model(path)
+
+
+def test_a_shape_of_huge_sizes_is_refused_at_once(tmp_path):
+    """100,000 sizes of 2**62: their product would be a 6-million-bit integer, multiplied out
+    step by step; counting stops past any file instead."""
+    import time
+
+    header = json.dumps({"w": {"dtype": "F32", "shape": [2**62] * 100_000, "data_offsets": [0, 8]}})
+    path = header_file(tmp_path / "dims.safetensors", header.encode(), b"\0" * 8)
+    start = time.perf_counter()
+    with pytest.raises(UnsafeInputError, match="claims"):
+        read_model(path)
+    assert time.perf_counter() - start < 5
+
+
+def test_a_huge_pickle_inside_a_pt_is_not_read(tmp_path):
+    path = tmp_path / "fat.pt"
+    torch.save({"w": torch.zeros(2), "note": "x" * (101 * 1024**2)}, path)
+    err, peak = bounded(read_model, path)
+    assert isinstance(err, UnsafeInputError) and "data.pkl is 101.0 MiB" in str(err)
+    assert peak < 20e6

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import re
 import struct
 from pathlib import Path
@@ -38,6 +37,23 @@ DTYPES: dict[str, tuple[int, str | None]] = {
 SHARD = re.compile(r"-(\d+)-of-(\d+)\.safetensors$")
 
 
+#: Element counts stop growing here: far past any file, and small enough that a hostile shape
+#: of 100,000 huge sizes never multiplies into a million-digit integer.
+MAX_ELEMENTS = 2**80
+
+
+def elements(shape: list[int]) -> int:
+    """The product of ``shape``, exact up to :data:`MAX_ELEMENTS` (then at least that)."""
+    if 0 in shape:
+        return 0
+    n = 1
+    for d in shape:
+        n *= d
+        if n >= MAX_ELEMENTS:
+            return MAX_ELEMENTS
+    return n
+
+
 def read_header(path: Path) -> tuple[dict, int]:
     """The header of ``path`` as a dict and the size of its data section, refusing a header
     that is larger than the file or than :data:`HEADER_MAX_BYTES`, or is not a JSON object."""
@@ -45,6 +61,9 @@ def read_header(path: Path) -> tuple[dict, int]:
         size = path.stat().st_size
         with path.open("rb") as f:
             head = f.read(8)
+            if head == b"version ":
+                raise SourceError(f"{path}: a Git LFS pointer, not the model's weights; fetch "
+                                  "them (git lfs pull) and check again")  # fmt: skip
             if len(head) < 8:
                 raise SourceError(f"{path}: {size} bytes, too short for a safetensors file "
                                   "(8-byte header length, then the header)")  # fmt: skip
@@ -101,7 +120,7 @@ def check_tensors(path: Path, header: dict, data_size: int) -> tuple[list[Weight
             raise SourceError(f"{path}: tensor `{name}` has data_offsets {offsets!r}, "
                               "not [begin, end]")  # fmt: skip
         begin, end = offsets
-        count = math.prod(shape)
+        count = elements(shape)
         bits, np_name = DTYPES.get(dtype, (0, None)) if isinstance(dtype, str) else (0, None)
         if bits:
             claimed = (count * bits + 7) // 8

@@ -20,6 +20,9 @@ from .weights import Weight, facts_from_weights
 MIN_TORCH = (2, 6)
 #: A legacy (pre-1.6, not zip) file cannot be memory-mapped: it is read whole, up to this size.
 LEGACY_MAX_BYTES = 1024**3
+#: The pickle of a torch.save zip (``data.pkl``) holds names and shapes, not tensor data: a
+#: 70-billion-parameter state_dict's is under 1 MB.
+PICKLE_MAX_BYTES = 100 * 1024**2
 #: Keys under which checkpoints keep the model's weights, tried in this order.
 NESTED = ("state_dict", "model_state_dict", "model", "module", "net", "network", "weights")
 
@@ -56,6 +59,7 @@ def read_torch(path: Path) -> ModelFacts:
                           f"it, or {EXPORT}")  # fmt: skip
     import pickle
 
+    _check_archive(path)
     notes: list[str] = []
     try:
         obj = _load(torch, path, notes)
@@ -93,6 +97,30 @@ def read_torch(path: Path) -> ModelFacts:
     if skipped:
         notes.append(f"{skipped} entries of the state_dict are not tensors; not used")
     return facts_from_weights(path, "torch", weights, ordered=True, notes=notes)
+
+
+def _check_archive(path: Path) -> None:
+    """Before torch opens it: a TorchScript archive (code) is refused, and a pickle member larger
+    than :data:`PICKLE_MAX_BYTES` (torch reads it whole into memory) too."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return  # a legacy file: torch.load reads and checks it
+    try:
+        with zipfile.ZipFile(path) as z:
+            members = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise SourceError(f"{path}: a damaged torch.save archive ({e})") from None
+    names = [m.filename.rpartition("/")[2] for m in members]
+    if "constants.pkl" in names or any("/code/" in m.filename for m in members):
+        raise _refused(path, "a TorchScript archive (torch.jit.save), which is code")
+    for m in members:
+        if m.filename.endswith(".pkl") and m.file_size > PICKLE_MAX_BYTES:
+            raise UnsafeInputError(
+                f"{path}: its pickle {m.filename} is {format_bytes(m.file_size)}; a state_dict's "
+                f"is a few MB and dsdoctor reads one up to {format_bytes(PICKLE_MAX_BYTES)}; "
+                f"nothing read. {EXPORT[0].upper()}{EXPORT[1:]}"
+            )
 
 
 def _load(torch, path: Path, notes: list[str]):
