@@ -160,6 +160,23 @@ def test_a_hugging_face_folder(tmp_path):
     transformers.GPT2LMHeadModel(gpt).save_pretrained(tmp_path / "gpt")
     facts = read_model(tmp_path / "gpt" / "model.safetensors")
     assert (facts.vocab_size, facts.max_positions, facts.output_units) == (50, 32, None)
+    # the same weights without their config.json: the names, inferred
+    for name in ("bert", "gpt"):
+        (tmp_path / name / "config.json").unlink()
+    facts = read_model(tmp_path / "bert" / "model.safetensors")
+    assert (facts.vocab_size, facts.output_units) == (120, 3)  # word_embeddings, not position
+    assert facts.where["vocab_size"] == "bert.embeddings.word_embeddings.weight"
+    assert facts.confidence["vocab_size"] == "inferred" and facts.max_positions is None
+    facts = read_model(tmp_path / "gpt" / "model.safetensors")
+    assert (facts.vocab_size, facts.output_units) == (50, None)  # wte; no head: no guess
+    assert any("output units are not inferred" in n for n in facts.notes)
+
+
+def test_a_convolution_first(tmp_path):
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                        nn.Linear(8, 10))  # fmt: skip
+    facts = read_model(save(tmp_path, net))
+    assert facts.inputs[0].shape == (None, 3, None, None) and facts.output_units == 10
 
 
 def test_a_hand_written_config(tmp_path):

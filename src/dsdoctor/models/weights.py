@@ -310,8 +310,11 @@ def facts_from_names(path: Path, fmt: str, weights: list[Weight], *, ordered: bo
         notes.append(f"input features {first.shape[1]} from the first Linear {how}, not named "
                      f"like a head: {first.name} {first.shape}{sure}")  # fmt: skip
     output_units = None
-    if linears:
-        heads = [w for w in linears if w.module.rpartition(".")[2].lower() in HEAD_WORDS]
+    heads = [w for w in linears if w.module.rpartition(".")[2].lower() in HEAD_WORDS]
+    if linears and not heads and any(re.search(r"attn|attention", n.lower()) for n in order):
+        notes.append("attention layers and no Linear named like a head (classifier, head, "
+                     "lm_head…): the output units are not inferred")  # fmt: skip
+    elif linears:
         last = heads[-1] if heads else linears[-1]
         output_units = last.shape[0]
         outputs = (TensorSpec(last.module or last.name, (None, output_units), last.dtype),)
