@@ -382,3 +382,20 @@ def test_a_huge_pickle_inside_a_pt_is_not_read(tmp_path):
     err, peak = bounded(read_model, path)
     assert isinstance(err, UnsafeInputError) and "data.pkl is 101.0 MiB" in str(err)
     assert peak < 20e6
+
+
+def test_legacy_and_misnamed_pt_files(tmp_path):
+    legacy = tmp_path / "legacy.pt"
+    torch.save(GRUNet().state_dict(), legacy, _use_new_zipfile_serialization=False)
+    facts = read_model(legacy)
+    assert facts.inputs[0].shape == (None, None, 3)
+    assert any("legacy (pre-zip)" in n for n in facts.notes)
+    misnamed = save(tmp_path, GRUNet(), "really-safetensors.pt")
+    facts = read_model(misnamed)
+    assert facts.format == "safetensors" and facts.inputs[0].shape == (None, None, 3)
+    (tmp_path / "junk.pt").write_bytes(b"\x00" * 100)
+    with pytest.raises(SourceError, match=r"refused it: Unsupported operand 0: not a state_dict"):
+        read_model(tmp_path / "junk.pt")
+    (tmp_path / "text.pt").write_text("hello world, this is text")
+    with pytest.raises(SourceError, match=r"not a file torch\.load can read \(KeyError"):
+        read_model(tmp_path / "text.pt")

@@ -77,7 +77,9 @@ def read_torch(path: Path) -> ModelFacts:
             why = (f"it holds a pickled `{name}` object, not only tensors (a whole module "
                    "saved with torch.save(model) instead of its state_dict, or another class)")  # fmt: skip
         else:
-            why = "it holds something that is not tensor data"
+            said = re.search(r"WeightsUnpickler error: \s*(.+)", text)
+            why = (f"{said[1].strip()[:80] if said else 'not tensor data'}: not a state_dict, "
+                   "or not a PyTorch file")  # fmt: skip
         raise _refused(path, f"torch.load(weights_only=True) refused it: {why}") from None
     except RuntimeError as e:
         if "TorchScript" in str(e):
