@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 st = pytest.importorskip("safetensors.torch")
 nn = torch.nn
 
-if "--model" not in cli("check", "--help").stdout:  # pragma: no cover
+if "--model" not in cli("check", "--help").stdout:
     pytest.skip("check has no --model yet", allow_module_level=True)
 
 
