@@ -1,0 +1,193 @@
+"""ONNX models: the graph's inputs, outputs, last op, embedding and recurrent ops.
+
+The file is read as bytes (its size checked first) and parsed with
+``onnx.load_model_from_string``, which has no folder to resolve external data against: tensors
+stored outside the file (``data_location: EXTERNAL``, a ``location`` that may name any path,
+``/etc/passwd`` included) are never opened, only counted in the notes. Nothing in the graph is
+run; ``onnx.checker`` and shape inference are not called (they read external data and walk
+every node).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import SourceError, UnsafeInputError
+from .base import Dim, ModelFacts, TensorSpec
+
+#: A single ONNX protobuf cannot exceed 2 GiB (protobuf's own limit; ``onnx.save`` refuses
+#: larger and moves weights to external data). A larger ``.onnx`` is not one model file, and
+#: reading it whole to find its inputs would take that much memory.
+MAX_ONNX_BYTES = 2**31
+
+#: the ops whose output is the model's output activation, by their ONNX op type
+ACTIVATIONS = {"Softmax": "softmax", "LogSoftmax": "softmax", "Sigmoid": "sigmoid"}
+#: ops that end a model with no activation: a Dense/Linear layer (``Gemm``, ``MatMul`` + ``Add``)
+LINEAR_OPS = {"Gemm", "MatMul", "Add"}
+#: ops that pass their input's activation through unchanged (torch inserts them after Softmax)
+PASS_THROUGH = {"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Cast"}
+RECURRENT_OPS = {"GRU", "LSTM", "RNN"}
+
+
+def read_onnx(path: Path) -> ModelFacts:
+    """The facts an ONNX graph declares; its external data is never read."""
+    try:
+        import onnx
+    except ImportError:
+        raise SourceError(f"{path}: reading ONNX models needs the onnx package: "
+                          "pip install 'dsdoctor[models]'") from None  # fmt: skip
+    from google.protobuf.message import DecodeError
+
+    size = path.stat().st_size
+    if size > MAX_ONNX_BYTES:
+        raise UnsafeInputError(
+            f"{path}: {size:,} bytes is more than one ONNX protobuf can hold (2 GiB); "
+            "save the model with its weights as external data (onnx.save(..., "
+            "save_as_external_data=True)) and give the .onnx file"
+        )
+    data = path.read_bytes()
+    try:
+        model = onnx.load_model_from_string(data)
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        raise SourceError(f"{path}: not a readable ONNX model ({exc}); "
+                          "export it again (torch.onnx.export, tf2onnx)") from None  # fmt: skip
+    del data
+    graph = model.graph
+    if not model.HasField("graph") or not (graph.input or graph.node):
+        raise SourceError(f"{path}: not an ONNX model (no graph with inputs or nodes); "
+                          "export it again (torch.onnx.export, tf2onnx)")  # fmt: skip
+    return _facts(path, model)
+
+
+def _facts(path: Path, model) -> ModelFacts:
+    graph = model.graph
+    notes: list[str] = []
+    initializers = {t.name: t for t in graph.initializer}
+    initializers.update((t.values.name, t.values) for t in graph.sparse_initializer)
+    external = [t for t in graph.initializer if t.data_location == 1]  # TensorProto.EXTERNAL
+    if external:
+        notes.append(f"{len(external)} weight tensor(s) are stored as external data; "
+                     "they were not read (only the graph is)")  # fmt: skip
+    inputs = tuple(_spec(v, notes) for v in graph.input if v.name not in initializers)
+    outputs = tuple(_spec(v, notes) for v in graph.output)
+    where: dict[str, str] = {}
+    confidence: dict[str, str] = {}
+    for spec in inputs:
+        if spec.shape and isinstance(spec.shape[0], int):
+            notes.append(f"input `{spec.name}` has a fixed batch size of {spec.shape[0]} "
+                         "(exported without a dynamic batch axis)")  # fmt: skip
+
+    producers = {out: node for node in graph.node for out in node.output}
+    activation = units = None
+    if outputs:
+        first = outputs[0]
+        if len(outputs) > 1:
+            notes.append(f"{len(outputs)} outputs; the facts about the output are read "
+                         f"from the first, `{first.name}`")  # fmt: skip
+        node = producers.get(first.name)
+        while node is not None and node.op_type in PASS_THROUGH and node.input:
+            node = producers.get(node.input[0])
+        if node is not None:
+            if node.op_type in ACTIVATIONS:
+                activation = ACTIVATIONS[node.op_type]
+                if node.op_type == "LogSoftmax":
+                    notes.append(f"output `{first.name}` is a LogSoftmax "
+                                 "(log-probabilities over the classes)")  # fmt: skip
+            elif node.op_type in LINEAR_OPS:
+                activation = "linear"
+            if activation is not None:
+                where["output_activation"] = f"{node.op_type} node `{node.name or first.name}`"
+        if first.shape and isinstance(first.shape[-1], int) and len(first.shape) >= 2:
+            units = first.shape[-1]
+            where["output_units"] = f"output `{first.name}`"
+
+    vocab = _embedding(graph, initializers, {s.name for s in inputs})
+    vocab_size = None
+    if vocab is not None:
+        vocab_size, table, ids = vocab
+        where["vocab_size"] = f"Gather on initializer `{table}` (input `{ids}`)"
+        confidence["vocab_size"] = "inferred"
+
+    recurrent = _recurrent(model)
+    if recurrent is not None:
+        where["recurrent"] = recurrent
+    return ModelFacts(
+        path=str(path),
+        format="onnx",
+        inputs=inputs,
+        outputs=outputs,
+        output_activation=activation,
+        output_units=units,
+        vocab_size=vocab_size,
+        recurrent=recurrent is not None,
+        where=where,
+        confidence=confidence,
+        notes=tuple(notes),
+    )
+
+
+def _spec(value, notes: list[str]) -> TensorSpec:
+    """A graph input or output as a TensorSpec: ``dim_value`` → int, ``dim_param`` → its name,
+    neither → None; the element type by numpy's name."""
+    kind = value.type.WhichOneof("value")
+    if kind != "tensor_type":
+        notes.append(f"`{value.name}` is an ONNX {kind or 'untyped'} value, not a tensor; "
+                     "its shape is not read")  # fmt: skip
+        return TensorSpec(value.name, None)
+    tensor = value.type.tensor_type
+    shape: tuple[Dim, ...] | None = None
+    if tensor.HasField("shape"):
+        dims: list[Dim] = []
+        for d in tensor.shape.dim:
+            which = d.WhichOneof("value")
+            dims.append(d.dim_value if which == "dim_value" else
+                        d.dim_param or None if which == "dim_param" else None)  # fmt: skip
+        shape = tuple(dims)
+    return TensorSpec(value.name, shape, _dtype(tensor.elem_type))
+
+
+def _dtype(elem_type: int) -> str | None:
+    import onnx
+
+    if elem_type == 0:  # UNDEFINED
+        return None
+    try:
+        return onnx.helper.tensor_dtype_to_np_dtype(elem_type).name
+    except (KeyError, ValueError, TypeError):
+        try:  # bfloat16, float8…: numpy has no such dtype; ONNX's own name
+            return onnx.TensorProto.DataType.Name(elem_type).lower()
+        except ValueError:
+            return None
+
+
+def _embedding(graph, initializers: dict, input_names: set[str]) -> tuple[int, str, str] | None:
+    """(V, table, ids) for the first ``Gather`` that looks ids from a model input up in a (V, D)
+    initializer: torch's ``nn.Embedding`` and Keras' ``Embedding`` export as one."""
+    producers = {out: node for node in graph.node for out in node.output}
+    for node in graph.node:
+        if node.op_type != "Gather" or len(node.input) < 2:
+            continue
+        table = initializers.get(node.input[0])
+        if table is None or len(table.dims) != 2:
+            continue
+        ids = node.input[1]
+        while ids not in input_names and ids in producers:  # ids cast to int64 on the way
+            feeder = producers[ids]
+            if feeder.op_type not in PASS_THROUGH or not feeder.input:
+                break
+            ids = feeder.input[0]
+        if ids in input_names:
+            return int(table.dims[0]), node.input[0], ids
+    return None
+
+
+def _recurrent(model) -> str | None:
+    """Where the first GRU/LSTM/RNN op is (the graph, or a local function), or None."""
+    for node in model.graph.node:
+        if node.op_type in RECURRENT_OPS:
+            return f"{node.op_type} node `{node.name or node.output[0]}`"
+    for function in model.functions:
+        for node in function.node:
+            if node.op_type in RECURRENT_OPS:
+                return f"{node.op_type} node in function `{function.name}`"
+    return None
