@@ -38,7 +38,7 @@ def read_mlflow(path: Path) -> ModelFacts:
                                f"dsdoctor reads up to {MAX_MLMODEL_BYTES:,})")  # fmt: skip
     text = path.read_bytes().decode("utf-8", "replace")
     try:
-        doc = yaml.load(text, Loader=_loader(yaml))  # a SafeLoader subclass
+        doc = yaml.load(text, Loader=_loader())  # a SafeLoader subclass
     except _AliasBomb:
         raise UnsafeInputError(f"{path}: more than {MAX_ALIASES} YAML aliases (an alias bomb); "
                                "MLflow writes none — save the model again") from None  # fmt: skip
@@ -82,8 +82,9 @@ class _AliasBomb(Exception):
     pass
 
 
-def _loader(yaml):
+def _loader() -> type:
     """PyYAML's SafeLoader that stops at the (MAX_ALIASES + 1)-th alias."""
+    import yaml
 
     class Loader(yaml.SafeLoader):
         aliases = 0
@@ -132,7 +133,7 @@ def _specs(path: Path, signature: dict, key: str, notes: list[str]) -> tuple[Ten
         return tuple(specs)
     names = [str(e.get("name", i)) for i, e in enumerate(entries)]
     kinds = {e.get("type") for e in entries}
-    dtype = COLUMN_DTYPES.get(next(iter(kinds))) if len(kinds) == 1 else None  # type: ignore[arg-type]
+    dtype = COLUMN_DTYPES.get(next(iter(kinds))) if len(kinds) == 1 else None
     if len(kinds) > 1:
         notes.append(f"signature {key} columns have types {', '.join(sorted(map(str, kinds)))}; "
                      "no single dtype")  # fmt: skip
