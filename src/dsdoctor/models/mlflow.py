@@ -2,8 +2,9 @@
 
 ``MLmodel`` is YAML whose ``signature.inputs`` / ``signature.outputs`` are JSON strings. The
 YAML is read with PyYAML's safe loader only (a ``!!python/object`` tag is refused, never
-constructed), with aliases counted so that an alias bomb ("billion laughs") is refused before
-anything walks it, and the file's size capped. The model's flavors (pickled Python functions,
+constructed); the composed node graph is measured as its aliases would expand it before
+anything is constructed, so an alias bomb ("billion laughs") or a recursive alias is refused,
+and the file's size is capped. The model's flavors (pickled Python functions,
 ``python_model.pkl``) are never opened: mlflow is not imported.
 """
 
@@ -17,8 +18,9 @@ from .base import Dim, ModelFacts, TensorSpec
 
 #: An MLmodel file is a few kB; a signature of ten thousand columns is ~600 kB of JSON.
 MAX_MLMODEL_BYTES = 16 * 2**20
-#: MLflow writes no YAML aliases; a few from hand edits are harmless, thousands are a bomb.
-MAX_ALIASES = 100
+#: An MLmodel is ~50 YAML nodes; aliases (MLflow writes none) that expand it past this are a
+#: bomb: nine levels of nine aliases ("billion laughs") expand to 387 million.
+MAX_EXPANDED_NODES = 100_000
 #: MLflow's column types (mlflow.types.DataType) → numpy's names
 COLUMN_DTYPES = {"boolean": "bool", "integer": "int32", "long": "int64", "float": "float32",
                  "double": "float64", "string": "str", "binary": "bytes",
@@ -38,9 +40,9 @@ def read_mlflow(path: Path) -> ModelFacts:
                                f"dsdoctor reads up to {MAX_MLMODEL_BYTES:,})")  # fmt: skip
     text = path.read_bytes().decode("utf-8", "replace")
     try:
-        doc = yaml.load(text, Loader=_loader())  # a SafeLoader subclass
-    except _AliasBomb:
-        raise UnsafeInputError(f"{path}: more than {MAX_ALIASES} YAML aliases (an alias bomb); "
+        doc = _safe_load(text)
+    except _AliasBomb as exc:
+        raise UnsafeInputError(f"{path}: YAML aliases that {exc} (an alias bomb); "
                                "MLflow writes none — save the model again") from None  # fmt: skip
     except yaml.constructor.ConstructorError as exc:
         if "python/" in str(exc):
@@ -82,21 +84,55 @@ class _AliasBomb(Exception):
     pass
 
 
-def _loader() -> type:
-    """PyYAML's SafeLoader that stops at the (MAX_ALIASES + 1)-th alias."""
+def _safe_load(text: str):
+    """``yaml.safe_load``, with the node graph measured before it is constructed."""
     import yaml
 
-    class Loader(yaml.SafeLoader):
-        aliases = 0
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _measure(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
-        def compose_node(self, parent, index):
-            if self.check_event(yaml.AliasEvent):
-                self.aliases += 1
-                if self.aliases > MAX_ALIASES:
-                    raise _AliasBomb
-            return super().compose_node(parent, index)
 
-    return Loader
+def _measure(root) -> None:
+    """Raise :class:`_AliasBomb` when the YAML graph, aliases expanded, has more than
+    MAX_EXPANDED_NODES nodes or a cycle. Iterative: a deep document cannot overflow it."""
+    size: dict[int, int] = {}
+    stack = [(root, False)]
+    on_path: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if done:
+            on_path.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            if size[key] > MAX_EXPANDED_NODES:
+                raise _AliasBomb(f"expand to more than {MAX_EXPANDED_NODES:,} nodes")
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise _AliasBomb("refer to themselves")
+        on_path.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in on_path:
+                raise _AliasBomb("refer to themselves")
+            if id(child) not in size:
+                stack.append((child, False))
+
+
+def _children(node) -> list:
+    value = node.value
+    if not isinstance(value, list):
+        return []  # a scalar
+    return [n for item in value for n in (item if isinstance(item, tuple) else (item,))]
 
 
 def _is_columns(signature: dict, key: str) -> bool:

@@ -1,0 +1,132 @@
+"""TFLite models read by ``read_model``: flatbuffers written with TFLite's schema (and run by
+LiteRT's interpreter where it installs), and hostile ones (bad offsets, huge vectors)."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+from dsdoctor.errors import DsdoctorError, SourceError, UnsafeInputError
+from dsdoctor.models import ModelFacts, read_model
+
+from .model_read_guarded import guarded_read
+
+pytest.importorskip("tflite")
+from . import tflite_schema
+
+
+@pytest.fixture
+def dense(tmp_path):
+    path = tmp_path / "dense.tflite"
+    path.write_bytes(tflite_schema.dense_softmax())
+    return path
+
+
+@pytest.fixture
+def tokens(tmp_path):
+    path = tmp_path / "tokens.tflite"
+    path.write_bytes(tflite_schema.embedding_rnn(vocab=100, steps=5))
+    return path
+
+
+def test_dense_softmax(dense):
+    facts = read_model(dense)
+    assert facts.format == "tflite"
+    # the signature's name, not the tensor's `serving_default_features:0`; -1 → None
+    assert [(t.name, t.shape, t.dtype) for t in facts.inputs] == [
+        ("features", (None, 3), "float32")
+    ]
+    assert [(t.name, t.shape) for t in facts.outputs] == [("probs", (None, 2))]
+    assert (facts.output_activation, facts.output_units) == ("softmax", 2)
+    assert facts.where["output_activation"] == "SOFTMAX op → output `probs`"
+    assert not facts.recurrent and facts.vocab_size is None
+
+
+def test_embedding_and_sequence_rnn(tokens):
+    facts = read_model(tokens)
+    (ids,) = facts.inputs
+    assert (ids.name, ids.shape, ids.dtype) == ("ids", (None, 5), "int32")
+    assert facts.vocab_size == 100 and facts.confidence["vocab_size"] == "inferred"
+    assert "`embedding/table`" in facts.where["vocab_size"]
+    assert facts.recurrent and facts.where["recurrent"] == "UNIDIRECTIONAL_SEQUENCE_RNN op"
+    assert facts.output_activation == "sigmoid"
+
+
+@pytest.mark.parametrize("which", ["dense", "tokens"])
+def test_litert_runs_the_file_and_agrees(request, which):
+    """LiteRT's own interpreter loads and runs the file, and reports the same shapes."""
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    path = request.getfixturevalue(which)
+    it = litert.Interpreter(model_path=str(path))
+    it.allocate_tensors()
+    (detail,) = it.get_input_details()
+    it.set_tensor(detail["index"], np.ones(detail["shape"], detail["dtype"]))
+    it.invoke()
+    out = it.get_tensor(it.get_output_details()[0]["index"])
+    assert np.isfinite(out).all()
+    (spec,) = read_model(path).inputs
+    assert spec.shape == tuple(None if d < 0 else int(d) for d in detail["shape_signature"])
+    assert spec.dtype == np.dtype(detail["dtype"]).name
+
+
+# --- hostile files ------------------------------------------------------------------------
+
+
+def test_every_word_bent_gives_facts_or_a_clean_error(dense, tmp_path):
+    """Each 4-byte word of a real file set to a huge offset/length, one at a time: the reader
+    answers with facts or an exit-2 error, never another exception, and refuses vectors
+    longer than the file at least once."""
+    data = dense.read_bytes()
+    refused = 0
+    for at in range(0, len(data) - 4, 4):
+        for word in (0x7FFFFFF0, 0xFFFFFFF0):
+            bent = tmp_path / "bent.tflite"
+            bent.write_bytes(data[:at] + struct.pack("<I", word) + data[at + 4 :])
+            try:
+                assert isinstance(read_model(bent), ModelFacts)
+            except DsdoctorError as exc:
+                assert "\n" not in str(exc)
+                refused += isinstance(exc, UnsafeInputError)
+    assert refused > 0
+
+
+def test_a_root_offset_past_the_end(dense, tmp_path):
+    path = tmp_path / "root.tflite"
+    path.write_bytes(struct.pack("<I", 10**9) + dense.read_bytes()[4:])
+    with pytest.raises(SourceError, match="offsets outside the file"):
+        read_model(path)
+
+
+def test_a_vector_length_of_two_billion_is_refused_in_bounded_memory(dense, tmp_path):
+    """The subgraph's tensor count rewritten to 2**31 - 1: refused before any is walked, in a
+    process limited to 1 GiB of address space."""
+    from tflite.Model import Model
+
+    data = bytearray(dense.read_bytes())
+    graph = Model.GetRootAs(data, 0).Subgraphs(0)
+    at = graph._tab.Vector(graph._tab.Offset(4)) - 4  # the tensors vector's length word
+    assert struct.unpack_from("<I", data, at)[0] == 5
+    struct.pack_into("<I", data, at, 2**31 - 1)
+    path = tmp_path / "long.tflite"
+    path.write_bytes(bytes(data))
+    out = guarded_read(path, limit=2**30)
+    assert out["error"] == "UnsafeInputError"
+    assert "2,147,483,647 tensors" in out["message"]
+
+
+@pytest.mark.parametrize("cut", [7, 40, 0.5])
+def test_truncated(dense, tmp_path, cut):
+    data = dense.read_bytes()
+    path = tmp_path / "cut.tflite"
+    path.write_bytes(data[: cut if isinstance(cut, int) else int(len(data) * cut)])
+    with pytest.raises(SourceError):
+        read_model(path)
+
+
+def test_not_a_tflite_file(tmp_path):
+    path = tmp_path / "model.tflite"
+    path.write_bytes(b"PK\x03\x04" + bytes(100))
+    with pytest.raises(SourceError, match="no TFL3 identifier"):
+        read_model(path)
