@@ -142,3 +142,17 @@ def test_an_oversized_mlmodel_is_refused_unread(tmp_path):
         f.truncate(64 * 2**20)
     out = guarded_read(path, limit=2**30)
     assert out["error"] == "UnsafeInputError" and "is not an MLmodel file" in out["message"]
+
+
+def test_without_pyyaml_the_error_names_the_extra(tmp_path):
+    import subprocess
+    import sys
+
+    path = _write(tmp_path, "signature: {}\n")
+    code = (
+        "import sys; sys.modules['yaml'] = None\n"
+        "from dsdoctor.errors import SourceError\nfrom dsdoctor.models import read_model\n"
+        f"try:\n    read_model({str(path)!r})\nexcept SourceError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'dsdoctor[models]'" in out.stdout

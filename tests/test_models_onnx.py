@@ -113,6 +113,24 @@ def test_torch_embedding_lstm_gives_the_vocabulary_as_inferred(torch_models):
     assert (facts.output_activation, facts.output_units) == ("linear", 3)
 
 
+def test_log_softmax_is_a_softmax_output_and_said(tmp_path):
+    torch = pytest.importorskip("torch")
+
+    class LogProbs(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.dense = torch.nn.Linear(3, 4)
+
+        def forward(self, x):
+            return torch.log_softmax(self.dense(x), dim=1)
+
+    path = _export(LogProbs(), (torch.zeros(2, 3),), tmp_path / "log.onnx", (["x"], ["y"]),
+                   {"x": {0: "n"}, "y": {0: "n"}})  # fmt: skip
+    facts = read_model(path)
+    assert (facts.output_activation, facts.output_units) == ("softmax", 4)
+    assert any("LogSoftmax" in n for n in facts.notes)
+
+
 def test_a_fixed_batch_is_noted(tmp_path):
     torch = pytest.importorskip("torch")
     path = _export(torch.nn.Linear(3, 2), (torch.zeros(4, 3),), tmp_path / "fixed.onnx",

@@ -130,3 +130,29 @@ def test_not_a_tflite_file(tmp_path):
     path.write_bytes(b"PK\x03\x04" + bytes(100))
     with pytest.raises(SourceError, match="no TFL3 identifier"):
         read_model(path)
+
+
+def test_a_dense_layer_without_activation_is_linear(tmp_path):
+    t = tflite_schema
+    tensors = [("x", [1, 4], [-1, 4], t.F32, None, False),
+               ("w", [3, 4], None, t.F32, np.ones((3, 4), np.float32), False),
+               ("b", [3], None, t.F32, np.zeros(3, np.float32), False),
+               ("y", [1, 3], [-1, 3], t.F32, None, False)]  # fmt: skip
+    path = tmp_path / "linear.tflite"
+    path.write_bytes(t.build(tensors, [(t.BO.FULLY_CONNECTED, [0, 1, 2], [3], None)], [0], [3]))
+    facts = guarded_read(path)["facts"]  # nothing run, nothing opened beside it
+    assert (facts["output_activation"], facts["output_units"]) == ("linear", 3)
+    assert facts["inputs"][0]["shape"] == [None, 4]
+
+
+def test_without_the_tflite_package_the_error_names_the_extra(dense):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['tflite'] = None; sys.modules['tflite.Model'] = None\n"
+        "from dsdoctor.errors import SourceError\nfrom dsdoctor.models import read_model\n"
+        f"try:\n    read_model({str(dense)!r})\nexcept SourceError as e:\n    print(e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'dsdoctor[models]'" in out.stdout
