@@ -51,6 +51,7 @@ def test_named_tensor_specs(tmp_path):
         ("frames", (None, 10, 4), "float32"),
         ("ids", (None, 10), "int64"),
     ]
+    assert facts.where["input:ids"] == "signature input `ids`"
     assert facts.output_units == 7 and facts.where["output_units"] == "signature output `probs`"
 
 

@@ -87,6 +87,7 @@ def test_torch_linear_softmax(torch_models):
     assert [(t.name, t.shape) for t in facts.outputs] == [("probs", ("batch", 2))]
     assert (facts.output_activation, facts.output_units) == ("softmax", 2)
     assert facts.where["output_units"] == "output `probs`"
+    assert facts.where["input:features"] == "input `features`"
     assert facts.where["output_activation"].startswith("Softmax node")
     assert not facts.recurrent and facts.vocab_size is None
     # the Linear layer's weight and bias are initializers, not inputs

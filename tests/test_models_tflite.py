@@ -41,6 +41,7 @@ def test_dense_softmax(dense):
     assert [(t.name, t.shape) for t in facts.outputs] == [("probs", (None, 2))]
     assert (facts.output_activation, facts.output_units) == ("softmax", 2)
     assert facts.where["output_activation"] == "SOFTMAX op → output `probs`"
+    assert facts.where["input:features"] == "input `features` (tensor `serving_default_features:0`)"
     assert not facts.recurrent and facts.vocab_size is None
 
 

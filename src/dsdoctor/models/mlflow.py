@@ -60,6 +60,8 @@ def read_mlflow(path: Path) -> ModelFacts:
     where: dict[str, str] = {}
     inputs = _specs(path, signature, "inputs", notes)
     outputs = _specs(path, signature, "outputs", notes) if signature.get("outputs") else ()
+    for spec in inputs:
+        where[f"input:{spec.name}"] = f"signature input `{spec.name}`"
     units = None
     if outputs and outputs[0].shape and len(outputs[0].shape) >= 2:
         last = outputs[0].shape[-1]

@@ -73,6 +73,7 @@ def _facts(path: Path, model) -> ModelFacts:
     where: dict[str, str] = {}
     confidence: dict[str, str] = {}
     for spec in inputs:
+        where[f"input:{spec.name}"] = f"input `{spec.name}`"
         if spec.shape and isinstance(spec.shape[0], int):
             notes.append(f"input `{spec.name}` has a fixed batch size of {spec.shape[0]} "
                          "(exported without a dynamic batch axis)")  # fmt: skip

@@ -98,6 +98,11 @@ def _facts(path: Path, model, bound: _Bounds) -> ModelFacts:
     out_idx = [graph.Outputs(j) for j in range(bound(graph.OutputsLength(), "outputs"))]
     inputs = tuple(spec(i) for i in in_idx)
     outputs = tuple(spec(i) for i in out_idx)
+    where: dict[str, str] = {}
+    for i, entry in zip(in_idx, inputs, strict=True):
+        tensor = (graph.Tensors(i).Name() or b"").decode("utf-8", "replace")
+        where[f"input:{entry.name}"] = f"input `{entry.name}`" + (
+            f" (tensor `{tensor}`)" if tensor and tensor != entry.name else "")  # fmt: skip
 
     ops = [graph.Operators(k) for k in range(bound(graph.OperatorsLength(), "operators"))]
 
@@ -110,7 +115,6 @@ def _facts(path: Path, model, bound: _Bounds) -> ModelFacts:
 
     producers = {op.Outputs(j): op for op in ops
                  for j in range(bound(op.OutputsLength(), "operator outputs"))}  # fmt: skip
-    where: dict[str, str] = {}
     confidence: dict[str, str] = {}
     activation = units = None
     if outputs:
