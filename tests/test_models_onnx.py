@@ -114,6 +114,38 @@ def test_torch_embedding_lstm_gives_the_vocabulary_as_inferred(torch_models):
     assert (facts.output_activation, facts.output_units) == ("linear", 3)
 
 
+@pytest.mark.slow
+def test_the_dynamo_exporter(tmp_path):
+    """torch.onnx.export's default since torch 2.9 (torch.export + onnxscript): a dynamic
+    batch Dim, node names of its own, and LSTM weights it may store as external data."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxscript")
+
+    class Tokens(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = torch.nn.Embedding(100, 8)
+            self.lstm = torch.nn.LSTM(8, 4, batch_first=True)
+            self.head = torch.nn.Linear(4, 1)
+
+        def forward(self, ids):
+            out, _ = self.lstm(self.embedding(ids))
+            return torch.sigmoid(self.head(out[:, -1]))
+
+    path = tmp_path / "dynamo.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(Tokens().eval(), (torch.ones(4, 7, dtype=torch.int64),), str(path),
+                          dynamo=True, input_names=["ids"], output_names=["p"],
+                          dynamic_shapes=({0: torch.export.Dim("batch")},))  # fmt: skip
+    facts = guarded_read(path, forbidden=(".onnx.data",))["facts"]
+    assert [(t["name"], t["shape"], t["dtype"]) for t in facts["inputs"]] == [
+        ("ids", ["batch", 7], "int64")
+    ]
+    assert facts["vocab_size"] == 100 and facts["recurrent"]
+    assert (facts["output_activation"], facts["output_units"]) == ("sigmoid", 1)
+
+
 def test_log_softmax_is_a_softmax_output_and_said(tmp_path):
     torch = pytest.importorskip("torch")
 
