@@ -291,6 +291,60 @@ def test_the_trace_sees_a_reader_that_follows_external_data(tmp_path):
     assert "weights.bin" in calls
 
 
+def test_weights_inside_the_file_are_not_read_into_memory(tmp_path):
+    """A 128 MB embedding table stored in the file: the vocabulary is read from its dims, and
+    the reading process grows by far less than the table (the weights' bytes are skipped)."""
+    table = onnx.numpy_helper.from_array(np.zeros((32768, 1024), np.float32), "table")
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "ids"], ["vectors"], name="embedding")], "big",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "time"])],
+        [helper.make_tensor_value_info("vectors", TensorProto.FLOAT, ["batch", "time", 1024])],
+        initializer=[table],
+    )  # fmt: skip
+    big = tmp_path / "big.onnx"
+    big.write_bytes(helper.make_model(graph).SerializeToString())
+    del table, graph
+    small = _helper_model(tmp_path / "small.onnx")
+    code = (
+        "import resource, sys\nfrom dsdoctor.models import read_model\n"
+        "read_model(sys.argv[1])\nbefore = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "facts = read_model(sys.argv[2])\n"
+        "grew = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before\n"
+        "print(facts.vocab_size, grew // 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(small), str(big)],
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    vocab, grew_mb = map(int, out.stdout.split())
+    assert big.stat().st_size > 128 * 2**20
+    assert vocab == 32768
+    assert grew_mb < 32, f"reading grew the process by {grew_mb} MB"
+
+
+def test_a_tensor_of_millions_of_one_float_fields_is_cut_short(tmp_path, monkeypatch):
+    """Data written as one field per float (valid protobuf, never written by an exporter):
+    the walk stops at MAX_FIELDS instead of looping per float."""
+    import struct
+
+    from dsdoctor.models import onnx as reader
+
+    monkeypatch.setattr(reader, "MAX_FIELDS", 10_000)
+
+    def model_with(n: int):
+        t = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[n]).SerializeToString()
+        t += (reader._key(4, 5) + struct.pack("<f", 1.0)) * n
+        graph = _helper_model(tmp_path / "base.onnx")
+        m = onnx.load(str(graph))
+        g = m.graph.SerializeToString() + reader._key(5, 2) + reader._encode(len(t)) + t
+        m.ClearField("graph")
+        path = tmp_path / f"fields{n}.onnx"
+        path.write_bytes(m.SerializeToString() + reader._key(7, 2) + reader._encode(len(g)) + g)
+        return path
+
+    assert [t.name for t in read_model(model_with(1000)).inputs] == ["frames", "offset"]
+    with pytest.raises(SourceError, match="more than 10,000 protobuf fields"):
+        read_model(model_with(20_000))
+
+
 @pytest.mark.parametrize("cut", [0.5, 0.9])
 def test_a_truncated_model_is_a_clean_error(torch_models, tmp_path, cut):
     data = torch_models["tokens"].read_bytes()

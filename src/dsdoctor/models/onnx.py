@@ -1,15 +1,19 @@
 """ONNX models: the graph's inputs, outputs, last op, embedding and recurrent ops.
 
-The file is read as bytes (its size checked first) and parsed with
-``onnx.load_model_from_string``, which has no folder to resolve external data against: tensors
-stored outside the file (``data_location: EXTERNAL``, a ``location`` that may name any path,
-``/etc/passwd`` included) are never opened, only counted in the notes. Nothing in the graph is
+The file is memory-mapped (its size checked first) and its protobuf fields walked once to copy
+the model without the weights' bytes (an initializer keeps its name, dims and data location,
+drops its data): a 1.5 GB model with its weights inside is read in the memory of its graph.
+The copy is parsed with ``onnx.load_model_from_string``, which has no folder to resolve
+external data against: tensors stored outside the file (``data_location: EXTERNAL``, a
+``location`` that may name any path, ``/etc/passwd`` included) are never opened, only counted
+in the notes. Nothing in the graph is
 run; ``onnx.checker`` and shape inference are not called (they read external data and walk
 every node).
 """
 
 from __future__ import annotations
 
+import mmap
 from pathlib import Path
 
 from ..errors import SourceError, UnsafeInputError
@@ -45,13 +49,15 @@ def read_onnx(path: Path) -> ModelFacts:
             "save the model with its weights as external data (onnx.save(..., "
             "save_as_external_data=True)) and give the .onnx file"
         )
-    data = path.read_bytes()
     try:
+        if size == 0:
+            raise _Malformed("an empty file")
+        with path.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            data = _without_weights(buf)
         model = onnx.load_model_from_string(data)
-    except (DecodeError, ValueError, RuntimeError) as exc:
+    except (_Malformed, DecodeError, ValueError, RuntimeError) as exc:
         raise SourceError(f"{path}: not a readable ONNX model ({exc}); "
                           "export it again (torch.onnx.export, tf2onnx)") from None  # fmt: skip
-    del data
     graph = model.graph
     if not model.HasField("graph") or not (graph.input or graph.node):
         raise SourceError(f"{path}: not an ONNX model (no graph with inputs or nodes); "
@@ -192,3 +198,105 @@ def _recurrent(model) -> str | None:
             if node.op_type in RECURRENT_OPS:
                 return f"{node.op_type} node in function `{function.name}`"
     return None
+
+
+# --- the model without its weights' bytes --------------------------------------------------
+# Protobuf's wire format: a message is a run of fields, each a varint key (field number << 3 |
+# wire type) then a varint (0), 8 bytes (1), a varint length and that many bytes (2) or 4 bytes
+# (5). Copying every field but the data ones gives the same message without them.
+
+GRAPH = 7  # ModelProto.graph
+INITIALIZER = 5  # GraphProto.initializer
+#: TensorProto's data fields: float_data, int32_data, string_data, int64_data, raw_data,
+#: double_data, uint64_data (dims=1, data_type=2, name=8, external_data=13, data_location=14 stay)
+TENSOR_DATA = {4, 5, 6, 7, 9, 10, 11}
+
+
+#: Fields walked at most: a real model has a few per initializer (~1 million for the largest
+#: graphs); a hostile one writing each float as its own field would keep Python busy for minutes.
+MAX_FIELDS = 5_000_000
+
+
+class _Malformed(Exception):
+    pass
+
+
+def _varint(buf, pos: int, end: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= end or shift > 63:
+            raise _Malformed(f"a varint cut or too long at byte {pos}")
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, pos
+        shift += 7
+
+
+def _key(number: int, wire: int) -> bytes:
+    return _encode(number << 3 | wire)
+
+
+def _encode(value: int) -> bytes:
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _fields(buf, start: int, end: int, budget: list[int]):
+    """(number, wire type, field start, value start, value end) for each field in [start, end)."""
+    pos = start
+    while pos < end:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _Malformed(f"more than {MAX_FIELDS:,} protobuf fields")
+        key, value_start = _varint(buf, pos, end)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value_end = _varint(buf, value_start, end)[1]
+        elif wire == 1:
+            value_end = value_start + 8
+        elif wire == 5:
+            value_end = value_start + 4
+        elif wire == 2:
+            length, value_start = _varint(buf, value_start, end)
+            value_end = value_start + length
+        else:
+            raise _Malformed(f"wire type {wire} at byte {pos}")
+        if value_end > end or number == 0:
+            raise _Malformed(f"a field past its message's end at byte {pos}")
+        yield number, wire, pos, value_start, value_end
+        pos = value_end
+
+
+def _copy(buf, start: int, end: int, keep, budget: list[int]) -> bytes:
+    """The message in [start, end) with ``keep(number, wire, value_start, value_end)``'s
+    answer for each field: True copies it, False drops it, bytes replace its value."""
+    out = bytearray()
+    for number, wire, field, value_start, value_end in _fields(buf, start, end, budget):
+        kept = keep(number, wire, value_start, value_end)
+        if kept is True:
+            out += buf[field:value_end]
+        elif kept is not False:
+            out += _key(number, 2) + _encode(len(kept)) + kept
+    return bytes(out)
+
+
+def _without_weights(buf) -> bytes:
+    """The ModelProto in ``buf`` with every graph initializer's data fields left out."""
+    budget = [MAX_FIELDS]
+
+    def tensor(number, wire, a, b):
+        return number not in TENSOR_DATA
+
+    def graph(number, wire, a, b):
+        return _copy(buf, a, b, tensor, budget) if number == INITIALIZER and wire == 2 else True
+
+    def model(number, wire, a, b):
+        return _copy(buf, a, b, graph, budget) if number == GRAPH and wire == 2 else True
+
+    return _copy(buf, 0, len(buf), model, budget)
