@@ -34,11 +34,14 @@ def read_mlflow(path: Path) -> ModelFacts:
     except ImportError:
         raise SourceError(f"{path}: reading an MLflow MLmodel needs PyYAML: "
                           "pip install 'dsdoctor[models]'") from None  # fmt: skip
+    if not path.is_file():  # a FIFO or /dev/zero would block or never end
+        raise SourceError(f"{path}: not a regular file; give the model file itself")
     size = path.stat().st_size
     if size > MAX_MLMODEL_BYTES:
         raise UnsafeInputError(f"{path}: {size:,} bytes is not an MLmodel file (they are kB; "
                                f"dsdoctor reads up to {MAX_MLMODEL_BYTES:,})")  # fmt: skip
-    text = path.read_bytes().decode("utf-8", "replace")
+    with path.open("rb") as f:  # no more than the cap, whatever the size said
+        text = f.read(MAX_MLMODEL_BYTES + 1)[:MAX_MLMODEL_BYTES].decode("utf-8", "replace")
     try:
         doc = _safe_load(text)
     except _AliasBomb as exc:
