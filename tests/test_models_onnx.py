@@ -384,3 +384,29 @@ def test_without_onnx_the_error_names_the_extra(torch_models):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install 'dsdoctor[models]'" in out.stdout
+
+
+def test_subgraphs_nested_two_thousand_deep_are_a_clean_error(tmp_path):
+    """`If` nodes whose branch holds another `If`, 2000 levels (written field by field): the
+    protobuf parser's depth limit answers, not a stack overflow."""
+    from dsdoctor.models.onnx import _encode, _key
+
+    def field(number, payload):
+        return _key(number, 2) + _encode(len(payload)) + payload
+
+    inner = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 4])],
+    ).SerializeToString()  # fmt: skip
+    graph = inner
+    for _ in range(2000):
+        attribute = onnx.AttributeProto(name="then_branch", type=onnx.AttributeProto.GRAPH)
+        node = helper.make_node("If", ["c"], ["o"]).SerializeToString()
+        graph = inner + field(1, node + field(5, attribute.SerializeToString() + field(6, graph)))
+    model = helper.make_model(helper.make_graph([], "outer", [], []))
+    model.ClearField("graph")
+    path = tmp_path / "deep.onnx"
+    path.write_bytes(model.SerializeToString() + field(7, graph))
+    out = guarded_read(path)
+    assert out["error"] == "SourceError" and "not a readable ONNX model" in out["message"]
