@@ -410,3 +410,22 @@ def test_subgraphs_nested_two_thousand_deep_are_a_clean_error(tmp_path):
     path.write_bytes(model.SerializeToString() + field(7, graph))
     out = guarded_read(path)
     assert out["error"] == "SourceError" and "not a readable ONNX model" in out["message"]
+
+
+def test_a_graph_that_loops_back_on_itself_is_read_in_bounded_steps(tmp_path):
+    """Identity nodes feeding each other (not a DAG: no exporter writes it) before the output
+    and before a Gather's ids: the walk back stops, the facts come back."""
+    table = helper.make_tensor("table", TensorProto.FLOAT, [10, 2], [0.0] * 20)
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["b"], ["a"]), helper.make_node("Identity", ["a"], ["b"]),
+         helper.make_node("Gather", ["table", "a"], ["v"]),
+         helper.make_node("Identity", ["y"], ["y"])],
+        "loop",
+        [helper.make_tensor_value_info("x", TensorProto.INT64, ["n", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3, 2])],
+        initializer=[table],
+    )  # fmt: skip
+    path = tmp_path / "loop.onnx"
+    path.write_bytes(helper.make_model(graph).SerializeToString())
+    facts = guarded_read(path, timeout=60)["facts"]
+    assert facts["output_activation"] is None and facts["vocab_size"] is None

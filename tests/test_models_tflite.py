@@ -157,3 +157,15 @@ def test_without_the_tflite_package_the_error_names_the_extra(dense):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install 'dsdoctor[models]'" in out.stdout
+
+
+def test_an_op_feeding_itself_is_read_in_bounded_steps(tmp_path):
+    """A RESHAPE whose input is its own output, before the graph's output: the walk back from
+    the output stops instead of looping."""
+    t = tflite_schema
+    tensors = [("x", [1, 4], [-1, 4], t.F32, None, False),
+               ("y", [1, 4], [-1, 4], t.F32, None, False)]  # fmt: skip
+    path = tmp_path / "loop.tflite"
+    path.write_bytes(t.build(tensors, [(t.BO.RESHAPE, [1], [1], None)], [0], [1]))
+    facts = guarded_read(path, timeout=60)["facts"]
+    assert facts["output_activation"] is None and facts["inputs"][0]["shape"] == [None, 4]

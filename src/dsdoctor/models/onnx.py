@@ -31,6 +31,8 @@ LINEAR_OPS = {"Gemm", "MatMul", "Add"}
 #: ops that pass their input's activation through unchanged (torch inserts them after Softmax)
 PASS_THROUGH = {"Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Cast"}
 RECURRENT_OPS = {"GRU", "LSTM", "RNN"}
+#: pass-through ops followed back from an output or an embedding's ids, at most
+MAX_HOPS = 16
 
 
 def read_onnx(path: Path) -> ModelFacts:
@@ -94,7 +96,9 @@ def _facts(path: Path, model) -> ModelFacts:
             notes.append(f"{len(outputs)} outputs; the facts about the output are read "
                          f"from the first, `{first.name}`")  # fmt: skip
         node = producers.get(first.name)
-        while node is not None and node.op_type in PASS_THROUGH and node.input:
+        for _ in range(MAX_HOPS):  # bounded: a hostile graph may loop back on itself
+            if node is None or node.op_type not in PASS_THROUGH or not node.input:
+                break
             node = producers.get(node.input[0])
         if node is not None:
             if node.op_type in ACTIVATIONS:
@@ -180,8 +184,10 @@ def _embedding(graph, initializers: dict, input_names: set[str]) -> tuple[int, s
         if table is None or len(table.dims) != 2:
             continue
         ids = node.input[1]
-        while ids not in input_names and ids in producers:  # ids cast to int64 on the way
-            feeder = producers[ids]
+        for _ in range(MAX_HOPS):  # ids cast to int64 on the way
+            feeder = producers.get(ids)
+            if ids in input_names or feeder is None:
+                break
             if feeder.op_type not in PASS_THROUGH or not feeder.input:
                 break
             ids = feeder.input[0]

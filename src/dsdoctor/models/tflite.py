@@ -27,18 +27,29 @@ GATHER, EMBEDDING_LOOKUP, CAST, RESHAPE = 36, 7, 53, 22
 RECURRENT = {16: "LSTM", 24: "RNN", 35: "UNIDIRECTIONAL_SEQUENCE_RNN",
              44: "UNIDIRECTIONAL_SEQUENCE_LSTM", 46: "BIDIRECTIONAL_SEQUENCE_RNN",
              52: "BIDIRECTIONAL_SEQUENCE_LSTM"}  # fmt: skip
+#: RESHAPE/CAST ops followed back from the output or an embedding's ids, at most
+MAX_HOPS = 16
 
 
 class _Bounds:
-    """Vector lengths checked against the file: every element takes at least 4 bytes."""
+    """Vector lengths checked against the file: every element takes at least 4 bytes, so one
+    vector is at most size/4 long and all of them together too. A hostile file can point many
+    tables at one long vector (flatbuffers offsets may be shared); the running total stops it
+    (the reader walks a vector at most three times: size elements in all, + slack)."""
 
     def __init__(self, path: Path, size: int):
         self.path, self.size = path, size
+        self.left = size + 10_000
 
     def __call__(self, n: int, what: str) -> int:
+        self.left -= max(n, 0)
         if n < 0 or n * 4 > self.size:
             raise UnsafeInputError(f"{self.path}: the TFLite flatbuffer declares {n:,} {what} in "
                                    f"{self.size:,} bytes; the file is corrupt or hostile")  # fmt: skip
+        if self.left < 0:
+            raise UnsafeInputError(f"{self.path}: the TFLite flatbuffer's vectors add up to more "
+                                   f"elements than {self.size:,} bytes hold (tables sharing one "
+                                   "vector); the file is corrupt or hostile")  # fmt: skip
         return n
 
 
@@ -125,7 +136,9 @@ def _facts(path: Path, model, bound: _Bounds) -> ModelFacts:
             notes.append(f"{len(outputs)} outputs; the facts about the output are read "
                          f"from the first, `{first.name}`")  # fmt: skip
         op = producers.get(out_idx[0])
-        while op is not None and code(op) in (RESHAPE, CAST) and op_inputs(op):
+        for _ in range(MAX_HOPS):  # bounded: a hostile graph may loop back on itself
+            if op is None or code(op) not in (RESHAPE, CAST) or not op_inputs(op):
+                break
             op = producers.get(op_inputs(op)[0])
         c = code(op) if op is not None else None
         if c in (SOFTMAX, LOG_SOFTMAX):
@@ -151,10 +164,17 @@ def _facts(path: Path, model, bound: _Bounds) -> ModelFacts:
         if len(args) < 2:
             continue
         table, ids = (args[0], args[1]) if c == GATHER else (args[1], args[0])
-        while ids not in by_input and ids in producers and code(producers[ids]) == CAST:
-            ids = op_inputs(producers[ids])[0]
+        for _ in range(MAX_HOPS):
+            feeder = producers.get(ids)
+            if ids in by_input or feeder is None or code(feeder) != CAST or not op_inputs(feeder):
+                break
+            ids = op_inputs(feeder)[0]
         t = graph.Tensors(tensor_index(table))
-        if ids in by_input and t.ShapeLength() == 2 and _is_constant(model, t, bound):
+        if (
+            ids in by_input
+            and bound(t.ShapeLength(), "dims") == 2
+            and _is_constant(model, t, bound)
+        ):
             vocab_size = int(t.Shape(0))
             where["vocab_size"] = (f"{'GATHER' if c == GATHER else 'EMBEDDING_LOOKUP'} on "
                                    f"constant `{(t.Name() or b'').decode('utf-8', 'replace')}` "
