@@ -169,3 +169,59 @@ def test_an_op_feeding_itself_is_read_in_bounded_steps(tmp_path):
     path.write_bytes(t.build(tensors, [(t.BO.RESHAPE, [1], [1], None)], [0], [1]))
     facts = guarded_read(path, timeout=60)["facts"]
     assert facts["output_activation"] is None and facts["inputs"][0]["shape"] == [None, 4]
+
+
+def test_operators_sharing_one_long_vector_are_refused(tmp_path):
+    """4000 operators whose outputs are one shared vector of 4000 tensor indices (flatbuffers
+    offsets may point at the same bytes): 16 million entries to walk in a 100 kB file. The
+    running total refuses it at once."""
+    import time
+
+    import flatbuffers
+
+    t = tflite_schema
+    n = 4000
+    b = flatbuffers.Builder(1024)
+    shared = t._ints(b, t.Operator.StartOutputsVector, [1] * n)
+    ins = t._ints(b, t.Operator.StartInputsVector, [0])
+    ops = []
+    for _ in range(n):
+        t.Operator.Start(b)
+        t.Operator.AddOpcodeIndex(b, 0)
+        t.Operator.AddInputs(b, ins)
+        t.Operator.AddOutputs(b, shared)
+        ops.append(t.Operator.End(b))
+    tensors = []
+    for name in ("x", "y"):
+        s = b.CreateString(name)
+        shape = t._ints(b, t.Tensor.StartShapeVector, [1, 4])
+        t.Tensor.Start(b)
+        t.Tensor.AddShape(b, shape)
+        t.Tensor.AddName(b, s)
+        tensors.append(t.Tensor.End(b))
+    tv = t._tables(b, t.SubGraph.StartTensorsVector, tensors)
+    gi = t._ints(b, t.SubGraph.StartInputsVector, [0])
+    go = t._ints(b, t.SubGraph.StartOutputsVector, [1])
+    opv = t._tables(b, t.SubGraph.StartOperatorsVector, ops)
+    t.SubGraph.Start(b)
+    t.SubGraph.AddTensors(b, tv)
+    t.SubGraph.AddInputs(b, gi)
+    t.SubGraph.AddOutputs(b, go)
+    t.SubGraph.AddOperators(b, opv)
+    graph = t.SubGraph.End(b)
+    t.OperatorCode.Start(b)
+    t.OperatorCode.AddBuiltinCode(b, t.BO.RESHAPE)
+    codes = t._tables(b, t.Model.StartOperatorCodesVector, [t.OperatorCode.End(b)])
+    graphs = t._tables(b, t.Model.StartSubgraphsVector, [graph])
+    t.Model.Start(b)
+    t.Model.AddVersion(b, 3)
+    t.Model.AddOperatorCodes(b, codes)
+    t.Model.AddSubgraphs(b, graphs)
+    b.Finish(t.Model.End(b), file_identifier=b"TFL3")
+    path = tmp_path / "shared.tflite"
+    path.write_bytes(bytes(b.Output()))
+    assert path.stat().st_size < 100_000
+    start = time.perf_counter()
+    with pytest.raises(UnsafeInputError, match="vectors add up to more elements"):
+        read_model(path)
+    assert time.perf_counter() - start < 5
