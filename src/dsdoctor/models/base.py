@@ -58,6 +58,8 @@ class ModelFacts:
     confidence: dict[str, str] = field(default_factory=dict)
     #: what the reader saw but did not use, or could not read (never silent)
     notes: tuple[str, ...] = ()
+    #: the loss the model was compiled with ("sparse_categorical_crossentropy", …; None: not said)
+    loss: str | None = None
 
     def to_dict(self) -> dict:
         """The facts as JSON-ready values (``inspect MODEL --json``, the report's ``model``)."""
