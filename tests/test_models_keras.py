@@ -160,7 +160,7 @@ def _zip(path: Path, members: dict[str, bytes], method=zipfile.ZIP_DEFLATED) -> 
 
 
 def test_zip_bomb_refused_in_bounded_memory(tmp_path):
-    """config.json of 2 GB of spaces deflates to ~2 MB: refused by its size, never inflated."""
+    """config.json of 128 MB of spaces deflates to ~128 KB: refused by its size, never inflated."""
     path = tmp_path / "bomb.keras"
     with (
         zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z,

@@ -145,7 +145,7 @@ class MaskValueCollision(Check):
     """
 
     code, name, severity, family = "DS302", "mask-value-collision", Severity.WARNING, "sequences"
-    template = ("{x_name} has {timesteps} real timesteps equal to the mask value {value} "
+    template = ("{x_name} has {timesteps} real timesteps equal to the mask value {value}{by} "
                 "(in {rows} sequences){where}; a mask computed from {value} would hide them{advice}")  # fmt: skip
 
     def run(self, ctx: Context) -> Iterator[Finding]:
@@ -159,9 +159,11 @@ class MaskValueCollision(Check):
             fx, advice = (self._token_fixes(ctx, s, st, ids) if ids is not None
                           else (self._feature_fixes(s, st, value), ""))  # fmt: skip
             where = "" if s.handle.ragged else " between real timesteps"
+            by = (f" of {ctx.expect.by('mask_value')}"
+                  if ctx.expect.origin.get("mask_value") == "model" else "")  # fmt: skip
             yield self.finding([s], {"timesteps": st.value_timesteps, "rows": st.value_rows,
-                                     "value": value}, fx, x_name=s.name, where=where,
-                               advice=advice)  # fmt: skip
+                                     "value": value, **ctx.expect.from_model("mask_value")},
+                               fx, x_name=s.name, where=where, advice=advice, by=by)  # fmt: skip
 
     @staticmethod
     def _feature_fixes(s: Subject, st: ArrayStats, value: float) -> list[Fix]:

@@ -166,6 +166,8 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
                     else "")  # fmt: skip
             label = f"{name}" if name == a.get("source") else f"{name}  {escape(a['source'])}"
             out.print(f"[bold]{escape(label)}[/]  {_shape(a)} {a['dtype']}{kind}{note}")
+        for line in model_lines(report.model):
+            out.print(line)
         columns = [c for c in report.columns if c.get("reason") != "not selected"]
         if columns:
             listed = ", ".join(
@@ -192,6 +194,17 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
     out.print(
         f"[bold]{verdict}[/]" + ("  (dsdoctor explain CODE tells more)" if report.findings else "")
     )
+
+
+def model_lines(model: dict[str, Any] | None) -> list[str]:
+    """The model checked against: what it gave, what the options overrode, what was not read."""
+    if model is None:
+        return []
+    used = ", ".join(model["used"]) or "nothing"
+    lines = [f"model  {escape(model['path'])} ({model['format']}): expectations {escape(used)}"]
+    lines += [f"  [dim]{escape(o)}[/]" for o in model["overridden"]]
+    lines += [f"  [dim]{escape(n)}[/]" for n in model["notes"]]
+    return lines
 
 
 ROLE_WORDS = {"x": "inputs", "y": "targets"}
