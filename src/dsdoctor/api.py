@@ -393,6 +393,29 @@ def read_model(path) -> ModelFacts:
     return read(path)
 
 
+def is_model(source) -> bool:
+    """Whether ``source`` names a model file (``inspect`` shows its facts, not its arrays): by
+    its name, and for ``.h5`` by the root ``model_config`` attribute Keras writes."""
+    from pathlib import Path
+
+    from .models.base import FORMATS
+
+    if not isinstance(source, str | os.PathLike):
+        return False
+    p = Path(source)
+    name = p.name
+    if p.is_dir():
+        return (p / "MLmodel").is_file()
+    fmt = next((f for f in FORMATS if name in f.suffixes or p.suffix.lower() in f.suffixes), None)
+    if fmt is None or not p.is_file():
+        return False
+    if fmt.name == "keras-h5":
+        from .models.keras import is_keras_h5
+
+        return is_keras_h5(p)
+    return True
+
+
 def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, Any]:
     """The expectations ``facts`` give for what ``given`` leaves open: ``{"values": {option:
     value}, "origin": {fact: "model" | option}, "model_input": name, "target_form": …,
@@ -989,7 +1012,7 @@ def _require_safe(h: ArrayHandle) -> None:
 
 # -- plan ---------------------------------------------------------------------------------------------
 def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, maxlen: int | str | None = None,
-         lr: float | None = None, lr_batch: int | None = None, **options):  # fmt: skip
+         lr: float | None = None, lr_batch: int | None = None, model=None, **options):  # fmt: skip
     """Steps per epoch, last batch, bytes per sample/batch (of the inputs: ``target`` names the
     table column left out), the input shape and width, largest batch for ``memory``, padding.
     ``options`` are the source options ``check`` takes (``format``, ``target``, ``jobs`` …)."""
@@ -1001,7 +1024,10 @@ def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, ma
     h.require_readable()  # an object array: planned only once read (--allow-pickle), never from its header
     stats = opts.executor().scan(h, ScanOptions(chunk_bytes=opts.chunk_bytes)) if h.ragged else None
     mem = parse_size(memory, what="--memory") if memory is not None else None
-    return make_plan(
+    notes: list[str] = []
+    if model is not None:
+        maxlen, notes = _plan_model(read_model(model), h, maxlen)
+    result = make_plan(
         h,
         stats,
         batch_size=batch_size,
@@ -1012,6 +1038,35 @@ def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, ma
         lr_batch=lr_batch,
         target=opts.target,
     )
+    result.notes.extend(notes)
+    return result
+
+
+def _plan_model(facts: ModelFacts, h: ArrayHandle, maxlen) -> tuple[Any, list[str]]:
+    """``plan --model``: a fixed time axis of the model's input is the maxlen sequences are
+    padded to (``--maxlen`` overrides it); the input width the model expects beside the data's."""
+    from pathlib import Path
+
+    name, notes = Path(facts.path).name, []
+    chosen = _model_input(facts, h.source)
+    shape = chosen.shape if chosen is not None else None
+    if chosen is None or shape is None:
+        return maxlen, [f"{name}: its input shape is not declared; nothing taken from it"]
+    said = f"{name} input `{chosen.name}` {format_shape(shape)}"
+    sequence = len(shape) == 3 or (len(shape) == 2 and (facts.vocab_size or facts.recurrent))
+    steps = shape[1] if sequence and isinstance(shape[1], int) else None
+    if steps is not None and h.ragged:
+        if maxlen is None:
+            maxlen = steps
+            notes.append(f"maxlen {steps} from {said}")
+        else:
+            notes.append(f"--maxlen {maxlen} overrides {said}")
+    width = shape[-1] if len(shape) >= 2 and not (len(shape) == 2 and sequence) else None
+    have = h.shape[-1] if h.ndim >= 2 and not h.ragged else None
+    if isinstance(width, int) and have is not None and have != width:
+        notes.append(f"the data has {have} features but {said} expects {width} "
+                     f"(dsdoctor check --model {facts.path} tells what to do)")  # fmt: skip
+    return maxlen, notes
 
 
 def _plan_inputs(source, opts: SourceOptions) -> ArrayHandle:

@@ -84,6 +84,17 @@ def read_keras_h5(path: Path) -> ModelFacts:
     return _facts(config, path, "keras-h5", version if isinstance(version, str) else None)
 
 
+def is_keras_h5(path: Path) -> bool:
+    """An HDF5 file with Keras's root ``model_config`` attribute (else it is data)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            return "model_config" in f.attrs
+    except OSError:
+        return False
+
+
 # -- reading, bounded ----------------------------------------------------------------------------
 def _member(z: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> bytes:
     name = info.filename
