@@ -264,3 +264,16 @@ def test_repaired_data_trains_the_model_one_step(models, data):
     """,
         json.dumps(done),
     )
+
+
+def test_a_missing_reader_library_names_the_extra(data, monkeypatch):
+    """Without the reader's library (here: onnx hidden), the error names the extra to install."""
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    for name in [m for m in sys.modules if m.startswith("dsdoctor.models.onnx")]:
+        monkeypatch.delitem(sys.modules, name)
+    Path("m.onnx").write_bytes(b"\x08\x07")
+    r = cli("check", "--x", "x3.npy", "--model", "m.onnx")
+    if "no reader for onnx" in r.stderr:  # this build has no ONNX reader yet
+        assert_clean_error(r, "no reader for onnx files")
+    else:
+        assert_clean_error(r, "pip install 'dsdoctor[models]'")
