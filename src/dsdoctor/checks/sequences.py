@@ -192,8 +192,13 @@ class MaskValueCollision(Check):
                 fx.append(fixes.pad(h, maxlen=st.length_hist.longest, lossless=True, value=pad_id))
         else:
             mask = pad_mask_of(h)
+            hist = st.length_hist
+            unpadded = (h.ndim == 2 and hist is not None and hist.total
+                        and int(hist.lengths[hist.counts > 0][0]) == h.shape[1])  # fmt: skip
             if mask is not None:
                 fx.append(fixes.shift(h, vocab=grown, vocab_size=vocab, mask=mask.source))
+            elif unpadded:  # no row ends in padding: every 0 is a real id, shifting keeps all
+                fx.append(fixes.shift(h, vocab=grown, vocab_size=vocab))
         how = ("" if fx or h.ragged else " (give it the mask of the padded data: shift SRC "
                "--mask MASK)")  # fmt: skip
         advice = (f"; token ids: shift them by 1 so 0 is free{how} and set "
