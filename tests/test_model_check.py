@@ -17,7 +17,7 @@ import pytest
 
 from dsdoctor import api
 
-from .conftest import assert_clean_error, cli
+from .conftest import assert_clean_error, cli, run
 
 pytest.importorskip("keras")
 
@@ -41,6 +41,13 @@ MODELS = textwrap.dedent("""
                                  layers.Embedding(50, 4, mask_zero=True), layers.LSTM(3),
                                  layers.Dense(1, activation="sigmoid")])
 
+    def two():  # a functional model: token ids and 4 features
+        tokens = keras.Input((7,), name="tokens", dtype="int32")
+        features = keras.Input((4,), name="features")
+        h = layers.LSTM(3)(layers.Embedding(50, 4)(tokens))
+        out = layers.Dense(3, activation="softmax")(layers.Concatenate()([h, features]))
+        return keras.Model([tokens, features], out)
+
     def sparse():  # compiled with a sparse loss: labels, not one-hot rows
         m = dense()
         m.compile(loss="sparse_categorical_crossentropy")
@@ -62,7 +69,7 @@ def models(tmp_path_factory) -> Path:
     _keras(
         """
         import sys
-        for make in (dense, gru, tokens, sparse):
+        for make in (dense, gru, tokens, sparse, two):
             make().save(f"{sys.argv[1]}/{make.__name__}.keras")
         dense().save(f"{sys.argv[1]}/dense.h5")
     """,
@@ -281,3 +288,32 @@ def test_a_missing_reader_library_names_the_extra(data, monkeypatch):
         assert_clean_error(r, "no reader for onnx files")
     else:
         assert_clean_error(r, "pip install 'dsdoctor[models]'")
+
+
+def test_several_inputs_x_is_matched_by_name(models, data):
+    """x named like a model input is checked against that input; the others are named as not
+    checked."""
+    os.link("x3.npy", "features.npy")
+    r = cli("check", "--x", "features.npy", "--y", "y.npy", "--model", models / "two.keras",
+            "--json")  # fmt: skip
+    f = next(f for f in r.json()["findings"] if f["code"] == "DS201")
+    assert "two.keras input `features` expects 4" in f["message"]
+    model = r.json()["model"]
+    assert model["input"] == "features"
+    assert any("`tokens` not checked" in n for n in model["notes"]), model["notes"]
+
+
+def test_hostile_model_through_the_cli_is_a_clean_error(data):
+    """A zip bomb given to check --model: exit 2, one line, nothing written, nothing run."""
+    import zipfile
+
+    with (
+        zipfile.ZipFile("bomb.keras", "w", compression=zipfile.ZIP_DEFLATED) as z,
+        z.open("config.json", "w", force_zip64=True) as fh,
+    ):
+        for _ in range(40):
+            fh.write(b" " * (1 << 20))
+    before = sorted(os.listdir("."))
+    r = run("check", "--x", "x3.npy", "--model", "bomb.keras")
+    assert_clean_error(r, "bomb.keras", "refused")
+    assert sorted(os.listdir(".")) == before
