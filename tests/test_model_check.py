@@ -317,3 +317,18 @@ def test_hostile_model_through_the_cli_is_a_clean_error(data):
     r = run("check", "--x", "x3.npy", "--model", "bomb.keras")
     assert_clean_error(r, "bomb.keras", "refused")
     assert sorted(os.listdir(".")) == before
+
+
+def test_model_notes_say_what_was_not_checked(models, data):
+    """Float ids into an int32 input, and a model whose output gives no classes: both said."""
+    np.save("idsf.npy", np.load("ids_zero.npy").astype(np.float32))
+    r = cli("check", "--x", "idsf.npy", "--y", "yb.npy", "--model", models / "tokens.keras",
+            "--json")  # fmt: skip
+    notes = r.json()["model"]["notes"]
+    assert any("x is float32 but tokens.keras input" in n and "int32" in n for n in notes), notes
+    r = cli("check", "--x", "x3.npy", "--model", models / "dense.keras", "--classes", "5", "--json")
+    model = r.json()["model"]
+    assert "classes" not in model["used"]
+    assert any(
+        o.startswith("--classes 5 overrides dense.keras layer `dense") for o in model["overridden"]
+    )

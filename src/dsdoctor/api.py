@@ -24,7 +24,7 @@ from .sources import (
 from .units import format_shape, parse_shape, parse_size
 
 if TYPE_CHECKING:  # the checks are imported by the functions that run them (fast `inspect`)
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from .checks import Check, Expectations, Subject
     from .engine.columns import ColumnFacts
@@ -378,7 +378,7 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
                        **({"unsafe": s.handle.unsafe} if s.handle.unsafe else {})}
               for s in subjects}  # fmt: skip
     return Report(__version__, arrays, findings, gathered.datasets, [c.to_dict() for c in columns],
-                  model=model_summary(expect))  # fmt: skip
+                  model=model_summary(expect, subjects))  # fmt: skip
 
 
 # -- the model as the expectation ----------------------------------------------------------------
@@ -509,12 +509,37 @@ def _model_input(facts: ModelFacts, x) -> TensorSpec | None:
     return next((i for i in facts.inputs if i.name in names), facts.inputs[0])
 
 
-def model_summary(expect: Expectations) -> dict[str, Any] | None:
-    """The report's ``model``: the file, what was read, what it gave and what overrode it."""
+def model_summary(expect: Expectations, subjects: Sequence[Subject] = ()) -> dict[str, Any] | None:
+    """The report's ``model``: the file, what was read, what it gave and what overrode it, and
+    what of it was not checked (never silent)."""
+    from pathlib import Path
+
     facts = expect.model
     if facts is None:
         return None
     notes = list(facts.notes)
+    name = Path(facts.path).name
+    chosen = next((i for i in facts.inputs if i.name == expect.model_input), None)
+    if chosen is not None and chosen.dtype is not None:
+        for s in subjects:
+            kind = s.handle.dtype.kind
+            if s.role != "x" or kind not in "iufb":
+                continue
+            wants_int = chosen.dtype.startswith(("int", "uint"))
+            if wants_int and kind == "f":
+                notes.append(f"{s.name} is {s.handle.dtype} but {name} input `{chosen.name}` is "
+                             f"{chosen.dtype}: the framework casts it, and fractional values "
+                             "are truncated")  # fmt: skip
+            elif not wants_int and chosen.dtype.startswith(("float", "bfloat")) and kind in "iub":
+                notes.append(f"{s.name} is {s.handle.dtype}; {name} input `{chosen.name}` is "
+                             f"{chosen.dtype}: cast with .astype('{chosen.dtype}') (Keras "
+                             "casts it; PyTorch refuses an int tensor in a float layer)")  # fmt: skip
+    if facts.max_positions is not None:
+        notes.append(f"max_position_embeddings {facts.max_positions}: sequence lengths are not "
+                     "checked against it (see the lengths above)")  # fmt: skip
+    if facts.output_units is not None and "classes" not in expect.origin:
+        notes.append(f"{facts.output_units} output unit(s), {facts.output_activation or 'no'} "
+                     "activation: targets are not checked as classes")  # fmt: skip
     if len(facts.inputs) > 1:
         others = ", ".join(f"`{i.name}`" for i in facts.inputs if i.name != expect.model_input)
         notes.append(f"{len(facts.inputs)} inputs: x is checked against `{expect.model_input}`; "

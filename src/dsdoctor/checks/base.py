@@ -79,7 +79,10 @@ class Expectations:
         if self.model is None or self.origin.get(fact) != "model":
             return "the model"
         where = self.model_where(fact)
-        return f"{self.model_name} {where}" if where else self.model_name
+        said = f"{self.model_name} {where}" if where else self.model_name
+        key = "input:" + str(self.model_input) if fact in ("input_shape", "features", "timesteps") else (
+            {"classes": "output_units"}.get(fact, fact))  # fmt: skip
+        return said + (" (inferred)" if self.model.confidence.get(key) == "inferred" else "")
 
     @property
     def model_name(self) -> str:
