@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 
 from dsdoctor.errors import SourceError, UnsafeInputError
@@ -287,3 +288,14 @@ def test_zip_without_config(tmp_path):
     path = _zip(tmp_path / "w.keras", {"model.weights.h5": b"\x89HDF"})
     with pytest.raises(SourceError, match=r"without config\.json"):
         read_model(path)
+
+
+def test_oversize_h5_model_config_refused_before_reading(tmp_path):
+    """A legacy .h5 whose model_config attribute is larger than the cap: refused by its stored
+    size, never read into memory."""
+    path = tmp_path / "big.h5"
+    with h5py.File(path, "w", libver="latest") as f:  # dense attribute storage: > 64 KiB
+        f.attrs.create("model_config", data=np.bytes_(b" " * (MAX_CONFIG + 1)))
+    with watch() as seen, pytest.raises(UnsafeInputError, match="model_config attribute"):
+        read_model(path)
+    seen.assert_clean()
