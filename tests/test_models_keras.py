@@ -46,6 +46,22 @@ features = keras.Input((4,), name="features")
 h = layers.LSTM(6)(layers.Embedding(100, 8)(tokens))
 o = layers.Dense(5, activation="softmax", name="label")(layers.Concatenate()([h, features]))
 keras.Model([tokens, features], o).save(f"{out}/two.keras")
+inner = keras.Sequential([layers.Dense(4, activation="relu"), layers.Dense(2, activation="softmax")])
+i = keras.Input((6,), name="f")
+keras.Model(i, inner(i)).save(f"{out}/nested.keras")
+keras.Sequential([layers.Dense(3, activation="softmax")]).save(f"{out}/unbuilt.keras")
+
+class Sub(keras.Model):
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.d = layers.Dense(2)
+
+    def call(self, x):
+        return self.d(x)
+
+m = Sub()
+m(keras.ops.ones((1, 3)))
+m.save(f"{out}/sub.keras")
 """
 
 
@@ -299,3 +315,18 @@ def test_oversize_h5_model_config_refused_before_reading(tmp_path):
     with watch() as seen, pytest.raises(UnsafeInputError, match="model_config attribute"):
         read_model(path)
     seen.assert_clean()
+
+
+def test_nested_model_output_and_unbuilt_input(models):
+    f = read_model(models / "nested.keras")
+    assert f.inputs[0].shape == (None, 6)
+    assert (f.output_units, f.output_activation) == (2, "softmax")
+    u = read_model(models / "unbuilt.keras")
+    assert u.inputs[0].shape is None and u.output_units == 3
+    assert any("declares no shape" in n for n in u.notes)
+    assert not any(k.startswith("input:") for k in u.where)
+
+
+def test_subclassed_model_is_a_clean_error_naming_what_to_do(models):
+    r = cli("inspect", models / "sub.keras")
+    assert_clean_error(r, "subclassed", "--input-shape")

@@ -138,8 +138,10 @@ def _facts(config: Any, path: Path, fmt: str, version: str | None) -> ModelFacts
     body = config["config"]
     layers = [x for x in body.get("layers") or [] if isinstance(x, dict)]
     if kind not in MODELS or not layers:
-        raise SourceError(f"{path}: a {kind!s:.40} config with no layers is not a model dsdoctor "
-                          "reads (Sequential or functional models)")  # fmt: skip
+        raise SourceError(f"{path}: a {kind!s:.40} config with no layers list is not a model "
+                          "dsdoctor reads (a subclassed model's layers live in its code): save "
+                          "a Sequential or functional model, or give the expectations by hand "
+                          "(--input-shape, --classes)")  # fmt: skip
     notes: list[str] = [f"saved by Keras {version}"] if version else []
     where: dict[str, str] = {}
     by_name = {_name(x): x for x in layers}
@@ -159,7 +161,11 @@ def _facts(config: Any, path: Path, fmt: str, version: str | None) -> ModelFacts
         if len(out_names) > 1:
             notes.append(f"{len(out_names)} outputs: only `{out_names[0]}` is checked against y")
     for spec in inputs:
-        where[f"input:{spec.name}"] = f"input `{spec.name}`"
+        if spec.shape is None:
+            notes.append(f"input `{spec.name}` declares no shape (a model saved before it was "
+                         "built): its shape is not checked")  # fmt: skip
+        else:
+            where[f"input:{spec.name}"] = f"input `{spec.name}`"
     units = activation = None
     if last is not None:
         dense, act = last
@@ -263,12 +269,16 @@ def _endpoint_names(body: dict, key: str) -> list[str]:
     return [str(e[0])[:80] for e in v if isinstance(e, list) and e and isinstance(e[0], str)]
 
 
-def _output_layers(layers: list[dict]) -> tuple[dict, dict] | None:
+def _output_layers(layers: list[dict], depth: int = 0) -> tuple[dict, dict] | None:
     """The last layer with units and the layer that sets the output activation: the Dense
     itself, or an Activation/Softmax after it."""
     act: dict | None = None
     for layer in reversed(layers):
         cls, cfg = layer.get("class_name"), _config(layer)
+        if cls in MODELS and depth < 8:  # a nested model ends the outer one: its last layer
+            inner = [x for x in cfg.get("layers") or [] if isinstance(x, dict)]
+            found = _output_layers(inner, depth + 1) if inner else None
+            return (found[0], act or found[1]) if found is not None else None
         if cls in WRAPPERS:
             cfg = _config(cfg.get("layer"))
         if _int(cfg.get("units")) is not None:

@@ -220,7 +220,7 @@ def render_model(m, *, no_color: bool = False) -> None:
     for i in m.inputs:
         shape = format_shape(i.shape) if i.shape is not None else "shape not declared"
         out.print(f"  input   {escape(i.name)}  {escape(shape)} {i.dtype or ''}"
-                  + sure(f"input:{i.name}"))  # fmt: skip
+                  + (sure(f"input:{i.name}") if i.shape is not None else ""))  # fmt: skip
     for o in m.outputs:
         shape = format_shape(o.shape) if o.shape is not None else "shape not declared"
         out.print(f"  output  {escape(o.name)}  {escape(shape)} {o.dtype or ''}")
