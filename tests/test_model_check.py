@@ -332,3 +332,10 @@ def test_model_notes_say_what_was_not_checked(models, data):
     assert any(
         o.startswith("--classes 5 overrides dense.keras layer `dense") for o in model["overridden"]
     )
+
+
+def test_public_api_reads_a_model(models):
+    import dsdoctor
+
+    facts = dsdoctor.read_model(models / "gru.keras")
+    assert facts.inputs[0].shape == (None, 5, 3) and facts.recurrent
