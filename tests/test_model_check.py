@@ -339,3 +339,15 @@ def test_public_api_reads_a_model(models):
 
     facts = dsdoctor.read_model(models / "gru.keras")
     assert facts.inputs[0].shape == (None, 5, 3) and facts.recurrent
+
+
+def test_ragged_sequences_are_padded_to_the_model_time_axis(models, data):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    seqs = [[3, 4], [5, 6, 7, 8, 9], [1, 2, 3]]
+    pq.write_table(pa.table({"s": pa.array(seqs, pa.list_(pa.int32()))}), "r.parquet")
+    r = cli("check", "--x", "r.parquet:s", "--model", models / "tokens.keras", "--json")
+    f = next(f for f in r.json()["findings"] if f["code"] == "DS301")
+    assert "tokens.keras input `" in f["message"] and "expects 7" in f["message"], f["message"]
+    assert any("--maxlen 7" in fx["command"] for fx in f["fixes"]), f["fixes"]

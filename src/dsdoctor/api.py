@@ -464,6 +464,10 @@ def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, A
         if fact == "input_shape":
             for k in ("features", "timesteps"):
                 origin[k] = "model"
+    shape = values.get("input_shape")
+    if (shape is not None and len(shape) == 1 and isinstance(shape[0], int)
+            and (facts.vocab_size is not None or facts.recurrent)):  # fmt: skip
+        values["timesteps"] = shape[0]  # (batch, T) token ids: the one axis is time
     loss = facts.loss or ""
     form = ("sparse" if loss.startswith("sparse_") else
             "one-hot" if loss in ("categorical_crossentropy", "CategoricalCrossentropy",

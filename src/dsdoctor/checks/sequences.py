@@ -101,7 +101,7 @@ class RaggedSequences(Check):
                     fx.append(fixes.pad(s.handle, maxlen="p95", lossless=False))
             if len(st.length_hist.lengths) > 1:
                 fx.append(fixes.bucket(s.handle, SUGGESTED_BUCKETS))
-            target = f" (the model expects {steps})" if steps is not None else ""
+            target = f" ({ctx.expect.by('timesteps')} expects {steps})" if steps is not None else ""
             yield self.finding([s], summary, fx, x_name=s.name, target=target)
 
 
