@@ -454,7 +454,6 @@ def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, A
                 if _agrees(value, given):
                     values["input_shape"] = value
                     origin.update(dict.fromkeys(("input_shape", "features", "timesteps"), "model"))
-                    origin.update({k: f"--{k} {given[k]} (given)" for k in hand})
                 elif given.get("timesteps") is None and len(value) == 2 and value[0] is not None:
                     values["timesteps"] = value[0]  # the time axis still holds
                     origin["timesteps"] = "model"
@@ -466,6 +465,7 @@ def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, A
                 origin[k] = "model"
     shape = values.get("input_shape")
     if (shape is not None and len(shape) == 1 and isinstance(shape[0], int)
+            and given.get("timesteps") is None
             and (facts.vocab_size is not None or facts.recurrent)):  # fmt: skip
         values["timesteps"] = shape[0]  # (batch, T) token ids: the one axis is time
     loss = facts.loss or ""
