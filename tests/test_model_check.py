@@ -235,11 +235,12 @@ def test_model_option_adds_no_import_at_start_up(data):
     """``--model`` is read inside the command: a command without it imports no model reader."""
     code = ("import sys; from dsdoctor.cli import main; "
             "sys.argv=['dsdoctor','check','--x','x3.npy','--features','3']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
             "bad=[m for m in sys.modules if m.startswith(('dsdoctor.models.', 'onnx', 'keras'))]\n"
-            "assert not bad, bad")  # fmt: skip
+            "assert not bad, bad\nprint('checked')")  # fmt: skip
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
+    assert "healthy" in p.stdout and p.stdout.strip().endswith("checked"), p.stdout
 
 
 def test_repaired_data_trains_the_model_one_step(models, data):
