@@ -352,3 +352,13 @@ def test_ragged_sequences_are_padded_to_the_model_time_axis(models, data):
     f = next(f for f in r.json()["findings"] if f["code"] == "DS301")
     assert "tokens.keras input `" in f["message"] and "expects 7" in f["message"], f["message"]
     assert any("--maxlen 7" in fx["command"] for fx in f["fixes"]), f["fixes"]
+
+
+def test_several_inputs_and_several_arrays_are_not_compared_with_one_input(models, data):
+    """Two arrays for a two-input model: neither is checked against the other's shape (no false
+    feature-width finding), and the report says the shapes were not checked."""
+    np.save("tokens.npy", np.load("ids_zero.npy"))
+    os.link("x4.npy", "features.npy")
+    r = cli("check", "tokens.npy", "features.npy", "--model", models / "two.keras", "--json")
+    assert not {"DS201", "DS202", "DS203"} & _codes(r), r.stdout
+    assert any("not checked against the model" in n for n in r.json()["model"]["notes"])

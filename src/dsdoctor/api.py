@@ -365,6 +365,7 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
         raise UsageError(
             "nothing to check: give sources, or --x/--y, or a spec file (dsdoctor.toml)"
         )
+    expect = _one_input_per_array(expect, subjects)
     for s in subjects:
         s.sequence = sequence_facts(s, expect)
     columns = _scan_all(subjects, expect, opts, executor)
@@ -476,6 +477,21 @@ def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, A
             "target_form": form, "output_units": facts.output_units}  # fmt: skip
 
 
+def _one_input_per_array(expect: Expectations, subjects: list[Subject]) -> Expectations:
+    """A model of several inputs checked with several input arrays: one input's shape is not
+    every array's, so the shapes are left unchecked (and the report says so) rather than
+    compared with the wrong input. Give ``--x`` named like the input to check one."""
+    from .checks import Context
+
+    facts = expect.model
+    if facts is None or len(facts.inputs) < 2 or len(Context(subjects, expect).inputs()) < 2:
+        return expect
+    shape_facts = ("input_shape", "features", "timesteps")
+    origin = {k: v for k, v in expect.origin.items() if not (k in shape_facts and v == "model")}
+    cleared = {k: None for k in shape_facts if expect.origin.get(k) == "model"}
+    return replace(expect, origin=origin, model_input=None, **cleared)
+
+
 def _agrees(shape: tuple, given: dict) -> bool:
     """A model's input shape still applies beside a hand-given --features/--timesteps only when
     they agree with it (else the hand-given one alone is the expectation)."""
@@ -544,7 +560,12 @@ def model_summary(expect: Expectations, subjects: Sequence[Subject] = ()) -> dic
     if facts.output_units is not None and "classes" not in expect.origin:
         notes.append(f"{facts.output_units} output unit(s), {facts.output_activation or 'no'} "
                      "activation: targets are not checked as classes")  # fmt: skip
-    if len(facts.inputs) > 1:
+    if len(facts.inputs) > 1 and expect.model_input is None:
+        names = ", ".join(f"`{i.name}`" for i in facts.inputs)
+        notes.append(f"{len(facts.inputs)} inputs ({names}) and several input arrays: their "
+                     "shapes are not checked against the model (give --x named like one input "
+                     "to check it)")  # fmt: skip
+    elif len(facts.inputs) > 1:
         others = ", ".join(f"`{i.name}`" for i in facts.inputs if i.name != expect.model_input)
         notes.append(f"{len(facts.inputs)} inputs: x is checked against `{expect.model_input}`; "
                      f"{others} not checked (name x like the input to pick it)")  # fmt: skip
