@@ -354,11 +354,17 @@ def test_ragged_sequences_are_padded_to_the_model_time_axis(models, data):
     assert any("--maxlen 7" in fx["command"] for fx in f["fixes"]), f["fixes"]
 
 
-def test_several_inputs_and_several_arrays_are_not_compared_with_one_input(models, data):
-    """Two arrays for a two-input model: neither is checked against the other's shape (no false
-    feature-width finding), and the report says the shapes were not checked."""
+def test_several_inputs_and_several_arrays_each_by_name(models, data):
+    """Two arrays for a two-input model: each is checked against the input named like it, never
+    against the other's shape."""
     np.save("tokens.npy", np.load("ids_zero.npy"))
     os.link("x4.npy", "features.npy")
     r = cli("check", "tokens.npy", "features.npy", "--model", models / "two.keras", "--json")
     assert not {"DS201", "DS202", "DS203"} & _codes(r), r.stdout
-    assert any("not checked against the model" in n for n in r.json()["model"]["notes"])
+    assert any("each array named like an input" in n for n in r.json()["model"]["notes"])
+    np.save("wide.npy", np.zeros((29, 5), np.float32))
+    os.replace("wide.npy", "features.npy")  # now 5 features where the input takes 4
+    r = cli("check", "tokens.npy", "features.npy", "--model", models / "two.keras", "--json")
+    found = [f["message"] for f in r.json()["findings"] if f["code"] == "DS201"]
+    assert found == ["features.npy has 5 features (last axis) but two.keras input `features` "
+                     "expects 4"], r.stdout  # fmt: skip

@@ -365,12 +365,16 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
         raise UsageError(
             "nothing to check: give sources, or --x/--y, or a spec file (dsdoctor.toml)"
         )
-    expect = _one_input_per_array(expect, subjects)
+    whole, expect = expect, _one_input_per_array(expect, subjects)
     for s in subjects:
         s.sequence = sequence_facts(s, expect)
     columns = _scan_all(subjects, expect, opts, executor)
     ctx = Context(subjects, expect, pairs, contract, columns, together=gathered.together)
     findings: list[Finding] = list(run_checks(ctx, chosen, skipped))
+    if whole is not expect:  # each array against the model input named like it
+        for s, e in _inputs_by_name(whole, ctx.inputs()):
+            codes = set(SHAPE_CODES) if chosen is None else set(SHAPE_CODES) & chosen
+            findings += run_checks(Context([s], e), codes, skipped)
     arrays = {s.name: {**s.handle.describe(), "role": s.role,
                        **({"stats": s.stats.to_dict()} if s.stats else {}),
                        **({"provenance": s.handle.provenance} if s.handle.provenance else {}),
@@ -492,6 +496,39 @@ def _one_input_per_array(expect: Expectations, subjects: list[Subject]) -> Expec
     return replace(expect, origin=origin, model_input=None, **cleared)
 
 
+#: The checks of an input's shape, run per array when a model has several inputs.
+SHAPE_CODES = ("DS201", "DS202", "DS203")
+
+
+def _inputs_by_name(
+    whole: Expectations, inputs: list[Subject]
+) -> list[tuple[Subject, Expectations]]:
+    """Each input array named like one of the model's inputs (its file stem or member name),
+    with the expectations of that input's shape."""
+    facts = whole.model
+    if facts is None:
+        return []
+    shape_facts = ("input_shape", "features", "timesteps")
+    if any(whole.origin.get(k, "model") != "model" for k in shape_facts if k in whole.origin):
+        return []  # shapes given by hand: they are the expectation
+    out = []
+    for s in inputs:
+        spec = parse_source(s.handle.source) if isinstance(s.handle.source, str) else None
+        names = {s.name, _stem(os.path.basename(spec.path)) if spec else None,
+                 spec.selector.strip("/").rsplit("/", 1)[-1] if spec and spec.selector else None}  # fmt: skip
+        match = next((i for i in facts.inputs if i.name in names and i.shape), None)
+        if match is None or match.shape is None:
+            continue
+        shape = tuple(d if isinstance(d, int) else None for d in match.shape[1:])
+        token_axis = (len(shape) == 1 and isinstance(shape[0], int)
+                      and (facts.vocab_size is not None or facts.recurrent))  # fmt: skip
+        origin = {**whole.origin, **dict.fromkeys(shape_facts, "model")}
+        out.append((s, replace(whole, input_shape=shape, features=None,
+                               timesteps=shape[0] if token_axis else None,
+                               model_input=match.name, origin=origin)))  # fmt: skip
+    return out
+
+
 def _agrees(shape: tuple, given: dict) -> bool:
     """A model's input shape still applies beside a hand-given --features/--timesteps only when
     they agree with it (else the hand-given one alone is the expectation)."""
@@ -562,9 +599,9 @@ def model_summary(expect: Expectations, subjects: Sequence[Subject] = ()) -> dic
                      "activation: targets are not checked as classes")  # fmt: skip
     if len(facts.inputs) > 1 and expect.model_input is None:
         names = ", ".join(f"`{i.name}`" for i in facts.inputs)
-        notes.append(f"{len(facts.inputs)} inputs ({names}) and several input arrays: their "
-                     "shapes are not checked against the model (give --x named like one input "
-                     "to check it)")  # fmt: skip
+        notes.append(f"{len(facts.inputs)} inputs ({names}) and several input arrays: each "
+                     "array named like an input (file stem or member name) is checked against "
+                     "its shape; the others are not")  # fmt: skip
     elif len(facts.inputs) > 1:
         others = ", ".join(f"`{i.name}`" for i in facts.inputs if i.name != expect.model_input)
         notes.append(f"{len(facts.inputs)} inputs: x is checked against `{expect.model_input}`; "
