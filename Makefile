@@ -1,6 +1,7 @@
 # dsdoctor — every target creates the virtualenv and installs what it needs.
 # Two levels: the demo needs only the package (seconds to install); everything else needs the
-# dev extra (the test oracles torch, keras, jax; dask; ruff; mypy: about a gigabyte).
+# dev extra (the test oracles torch, keras, jax; dask; the models extra onnx, flatbuffers,
+# safetensors; ruff; mypy: about a gigabyte).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin

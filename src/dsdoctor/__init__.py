@@ -23,6 +23,7 @@ from ._version import __version__ as __version__
 
 _API = {
     "load": "api", "check": "api", "inspect": "api", "explain": "api", "plan": "api", "spec_infer": "api",
+    "read_model": "api",
     "triage": "triage", "Diagnosis": "triage",
     "repair": "api",
     "Report": "findings", "RepairOutcome": "findings", "Finding": "findings", "Fix": "findings", "Severity": "findings",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
@@ -21,14 +21,15 @@ from .sources import (
     open_source,
     parse_source,
 )
-from .units import parse_shape, parse_size
+from .units import format_shape, parse_shape, parse_size
 
 if TYPE_CHECKING:  # the checks are imported by the functions that run them (fast `inspect`)
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from .checks import Check, Expectations, Subject
     from .engine.columns import ColumnFacts
     from .findings import RepairOutcome
+    from .models import ModelFacts, TensorSpec
 
 #: The one table of names that give an array a role, compared case-insensitively: a container
 #: member by its name (``/train/x``), a file by its stem (``X_train.npy``). A name is one of these
@@ -218,7 +219,6 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
 def _own_padding(h: ArrayHandle, opts: ScanOptions) -> ScanOptions:
     """``opts`` for the data of dsdoctor's own ``pad``/``bucket`` output: padded sequences, its
     padding left out of the per-feature facts (as ``check`` reads it); ``opts`` otherwise."""
-    from dataclasses import replace
 
     from .checks import Expectations, Subject
 
@@ -274,6 +274,7 @@ def check(
     memory: int | str | None = None,
     mask_value: float | None = None,
     vocab_size: int | None = None,
+    model=None,
     select: list[str] | None = None,
     ignore: list[str] | None = None,
     format: str | None = None,
@@ -297,7 +298,8 @@ def check(
     checked whole (every array inside a container). Sources given together are one dataset: they
     must agree on the sample axis, and files or members named like inputs and targets (``x.npy``
     and ``y.npy``, ``X_test`` and ``y_test``) are paired; ``each=True`` checks every source on its
-    own. ``progress``: a callback that long scans report to (:mod:`dsdoctor.engine.progress`;
+    own. ``model`` is a model file (``model.keras``, ``model.onnx`` …) whose inputs and outputs
+    are the expectations the options above do not give (:func:`model_expectations`). ``progress``: a callback that long scans report to (:mod:`dsdoctor.engine.progress`;
     nothing by default). ``spec`` is a spec file (``dsdoctor.toml``), or ``True`` to find one from the working
     directory upward; its ``[check]`` options are defaults that keyword arguments override. The
     keyword names are the CLI's option names.
@@ -307,7 +309,7 @@ def check(
 
     given = {"input_shape": input_shape, "features": features, "timesteps": timesteps, "classes": classes,
              "batch_size": batch_size, "memory": memory, "mask_value": mask_value,
-             "vocab_size": vocab_size, "select": select,
+             "vocab_size": vocab_size, "model": model, "select": select,
              "ignore": ignore, "chunk_size": chunk_size}  # fmt: skip
     contract = _load_spec(spec)
     if contract is not None:
@@ -315,9 +317,16 @@ def check(
             if key in given and given[key] in (None, DEFAULT_CHUNK_BYTES):
                 given[key] = value
         given.update(_spec_expectations(contract, given))
+    facts = read_model(given["model"]) if given["model"] is not None else None
+    mapped: dict[str, Any] = {}
+    if facts is not None:
+        mapped = model_expectations(facts, given, x=x)
+        given.update(mapped.pop("values"))
     expect = expectations(**{k: given[k] for k in ("input_shape", "features", "timesteps", "classes",
                                                    "batch_size", "memory", "mask_value",
                                                    "vocab_size")})  # fmt: skip
+    if facts is not None:
+        expect = replace(expect, model=facts, **mapped)
     chosen, skipped = (
         resolve_codes(_listify(given["select"])),
         resolve_codes(_listify(given["ignore"])),
@@ -356,11 +365,16 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
         raise UsageError(
             "nothing to check: give sources, or --x/--y, or a spec file (dsdoctor.toml)"
         )
+    whole, expect = expect, _one_input_per_array(expect, subjects)
     for s in subjects:
         s.sequence = sequence_facts(s, expect)
     columns = _scan_all(subjects, expect, opts, executor)
     ctx = Context(subjects, expect, pairs, contract, columns, together=gathered.together)
     findings: list[Finding] = list(run_checks(ctx, chosen, skipped))
+    if whole is not expect:  # each array against the model input named like it
+        for s, e in _inputs_by_name(whole, ctx.inputs()):
+            codes = set(SHAPE_CODES) if chosen is None else set(SHAPE_CODES) & chosen
+            findings += run_checks(Context([s], e), codes, skipped)
     arrays = {s.name: {**s.handle.describe(), "role": s.role,
                        **({"stats": s.stats.to_dict()} if s.stats else {}),
                        **({"provenance": s.handle.provenance} if s.handle.provenance else {}),
@@ -368,7 +382,234 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
                        **({"sequences": s.sequence} if s.sequence else {}),
                        **({"unsafe": s.handle.unsafe} if s.handle.unsafe else {})}
               for s in subjects}  # fmt: skip
-    return Report(__version__, arrays, findings, gathered.datasets, [c.to_dict() for c in columns])
+    return Report(__version__, arrays, findings, gathered.datasets, [c.to_dict() for c in columns],
+                  model=model_summary(expect, subjects))  # fmt: skip
+
+
+# -- the model as the expectation ----------------------------------------------------------------
+#: The expectations a model file gives, with the option that overrides each.
+MODEL_FACTS = ("input_shape", "classes", "mask_value", "vocab_size")
+
+
+def read_model(path) -> ModelFacts:
+    """The facts a model file declares (:func:`dsdoctor.models.read_model`): ``inspect MODEL``."""
+    from .models import read_model as read
+
+    return read(path)
+
+
+def is_model(source) -> bool:
+    """Whether ``source`` names a model file (``inspect`` shows its facts, not its arrays): by
+    its name, and for ``.h5`` by the root ``model_config`` attribute Keras writes."""
+    from pathlib import Path
+
+    from .models.base import FORMATS
+
+    if not isinstance(source, str | os.PathLike):
+        return False
+    p = Path(source)
+    name = p.name
+    if p.is_dir():
+        return (p / "MLmodel").is_file()
+    fmt = next((f for f in FORMATS if name in f.suffixes or p.suffix.lower() in f.suffixes), None)
+    if fmt is None or not p.is_file():
+        return False
+    if fmt.name == "keras-h5":
+        from .models.keras import is_keras_h5
+
+        return is_keras_h5(p)
+    return True
+
+
+def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, Any]:
+    """The expectations ``facts`` give for what ``given`` leaves open: ``{"values": {option:
+    value}, "origin": {fact: "model" | option}, "model_input": name, "target_form": …,
+    "output_units": …}``. A hand-given option (or a spec's) wins, and the override is said in
+    ``origin`` ("--features 4 overrides model.keras input `x`: 3")."""
+    from pathlib import Path
+
+    name = Path(facts.path).name
+    chosen = _model_input(facts, x)
+    read: dict[str, Any] = {}
+    where: dict[str, str] = {}
+    if chosen is not None and chosen.shape is not None and len(chosen.shape) >= 1:
+        read["input_shape"] = tuple(d if isinstance(d, int) else None for d in chosen.shape[1:])
+        where["input_shape"] = f"input `{chosen.name}`"
+    classes = model_classes(facts)
+    if classes is not None:
+        read["classes"] = classes
+        where["classes"] = facts.where.get("output_units", "output")
+    if facts.mask_value is not None:
+        read["mask_value"] = facts.mask_value
+        where["mask_value"] = facts.where.get("mask_value", "mask")
+    if facts.vocab_size is not None:
+        read["vocab_size"] = facts.vocab_size
+        where["vocab_size"] = facts.where.get("vocab_size", "embedding")
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for fact, value in read.items():
+        hand = [k for k in ((fact, "features", "timesteps") if fact == "input_shape" else (fact,))
+                if given.get(k) is not None]  # fmt: skip
+        if hand:
+            for k in hand:
+                flag = f"--{k.replace('_', '-')}"
+                shown = format_shape((None, *value)) if fact == "input_shape" else f"{value:g}"
+                origin[k] = f"{flag} {given[k]} overrides {name} {where[fact]}: {shown}"
+            if fact == "input_shape" and "input_shape" not in hand:
+                if _agrees(value, given):
+                    values["input_shape"] = value
+                    origin.update(dict.fromkeys(("input_shape", "features", "timesteps"), "model"))
+                elif given.get("timesteps") is None and len(value) == 2 and value[0] is not None:
+                    values["timesteps"] = value[0]  # the time axis still holds
+                    origin["timesteps"] = "model"
+            continue
+        values[fact] = value
+        origin[fact] = "model"
+        if fact == "input_shape":
+            for k in ("features", "timesteps"):
+                origin[k] = "model"
+    shape = values.get("input_shape")
+    if (shape is not None and len(shape) == 1 and isinstance(shape[0], int)
+            and given.get("timesteps") is None
+            and (facts.vocab_size is not None or facts.recurrent)):  # fmt: skip
+        values["timesteps"] = shape[0]  # (batch, T) token ids: the one axis is time
+    loss = facts.loss or ""
+    form = ("sparse" if loss.startswith("sparse_") else
+            "one-hot" if loss in ("categorical_crossentropy", "CategoricalCrossentropy",
+                                  "categorical_focal_crossentropy") else None)  # fmt: skip
+    return {"values": values, "origin": origin, "model_input": chosen.name if chosen else None,
+            "target_form": form, "output_units": facts.output_units}  # fmt: skip
+
+
+def _one_input_per_array(expect: Expectations, subjects: list[Subject]) -> Expectations:
+    """A model of several inputs checked with several input arrays: one input's shape is not
+    every array's, so the shapes are left unchecked (and the report says so) rather than
+    compared with the wrong input. Give ``--x`` named like the input to check one."""
+    from .checks import Context
+
+    facts = expect.model
+    if facts is None or len(facts.inputs) < 2 or len(Context(subjects, expect).inputs()) < 2:
+        return expect
+    shape_facts = ("input_shape", "features", "timesteps")
+    origin = {k: v for k, v in expect.origin.items() if not (k in shape_facts and v == "model")}
+    cleared = {k: None for k in shape_facts if expect.origin.get(k) == "model"}
+    return replace(expect, origin=origin, model_input=None, **cleared)
+
+
+#: The checks of an input's shape, run per array when a model has several inputs.
+SHAPE_CODES = ("DS201", "DS202", "DS203")
+
+
+def _inputs_by_name(
+    whole: Expectations, inputs: list[Subject]
+) -> list[tuple[Subject, Expectations]]:
+    """Each input array named like one of the model's inputs (its file stem or member name),
+    with the expectations of that input's shape."""
+    facts = whole.model
+    if facts is None:
+        return []
+    shape_facts = ("input_shape", "features", "timesteps")
+    if any(whole.origin.get(k, "model") != "model" for k in shape_facts if k in whole.origin):
+        return []  # shapes given by hand: they are the expectation
+    out = []
+    for s in inputs:
+        spec = parse_source(s.handle.source) if isinstance(s.handle.source, str) else None
+        names = {s.name, _stem(os.path.basename(spec.path)) if spec else None,
+                 spec.selector.strip("/").rsplit("/", 1)[-1] if spec and spec.selector else None}  # fmt: skip
+        match = next((i for i in facts.inputs if i.name in names and i.shape), None)
+        if match is None or match.shape is None:
+            continue
+        shape = tuple(d if isinstance(d, int) else None for d in match.shape[1:])
+        token_axis = (len(shape) == 1 and isinstance(shape[0], int)
+                      and (facts.vocab_size is not None or facts.recurrent))  # fmt: skip
+        origin = {**whole.origin, **dict.fromkeys(shape_facts, "model")}
+        out.append((s, replace(whole, input_shape=shape, features=None,
+                               timesteps=shape[0] if token_axis else None,
+                               model_input=match.name, origin=origin)))  # fmt: skip
+    return out
+
+
+def _agrees(shape: tuple, given: dict) -> bool:
+    """A model's input shape still applies beside a hand-given --features/--timesteps only when
+    they agree with it (else the hand-given one alone is the expectation)."""
+    f, t = given.get("features"), given.get("timesteps")
+    if f is not None and shape and shape[-1] not in (None, f):
+        return False
+    return not (t is not None and len(shape) >= 2 and shape[-2] not in (None, t))
+
+
+def model_classes(facts: ModelFacts) -> int | None:
+    """The classes the model's output says: a softmax's units; 2 for one sigmoid unit; the units
+    of logits compiled with a (sparse) categorical loss. None for a regression or multi-label."""
+    units, act, loss = facts.output_units, facts.output_activation, facts.loss or ""
+    if units is None:
+        return None
+    if act == "softmax" and units >= 2:
+        return units
+    if act == "sigmoid" and units == 1:
+        return 2
+    if "categorical" in loss.lower() and units >= 2:
+        return units
+    return None
+
+
+def _model_input(facts: ModelFacts, x) -> TensorSpec | None:
+    """The input x is checked against: the only one, the one named like x (its selector or
+    file stem), or the first."""
+    if not facts.inputs:
+        return None
+    if len(facts.inputs) == 1 or not isinstance(x, str):
+        return facts.inputs[0]
+    spec = parse_source(x)
+    names = {spec.selector.strip("/").rsplit("/", 1)[-1] if spec.selector else None,
+             _stem(os.path.basename(spec.path))}  # fmt: skip
+    return next((i for i in facts.inputs if i.name in names), facts.inputs[0])
+
+
+def model_summary(expect: Expectations, subjects: Sequence[Subject] = ()) -> dict[str, Any] | None:
+    """The report's ``model``: the file, what was read, what it gave and what overrode it, and
+    what of it was not checked (never silent)."""
+    from pathlib import Path
+
+    facts = expect.model
+    if facts is None:
+        return None
+    notes = list(facts.notes)
+    name = Path(facts.path).name
+    chosen = next((i for i in facts.inputs if i.name == expect.model_input), None)
+    if chosen is not None and chosen.dtype is not None:
+        for s in subjects:
+            kind = s.handle.dtype.kind
+            if s.role != "x" or kind not in "iufb":
+                continue
+            wants_int = chosen.dtype.startswith(("int", "uint"))
+            if wants_int and kind == "f":
+                notes.append(f"{s.name} is {s.handle.dtype} but {name} input `{chosen.name}` is "
+                             f"{chosen.dtype}: the framework casts it, and fractional values "
+                             "are truncated")  # fmt: skip
+            elif not wants_int and chosen.dtype.startswith(("float", "bfloat")) and kind in "iub":
+                notes.append(f"{s.name} is {s.handle.dtype}; {name} input `{chosen.name}` is "
+                             f"{chosen.dtype}: cast with .astype('{chosen.dtype}') (Keras "
+                             "casts it; PyTorch refuses an int tensor in a float layer)")  # fmt: skip
+    if facts.max_positions is not None:
+        notes.append(f"max_position_embeddings {facts.max_positions}: sequence lengths are not "
+                     "checked against it (see the lengths above)")  # fmt: skip
+    if facts.output_units is not None and "classes" not in expect.origin:
+        notes.append(f"{facts.output_units} output unit(s), {facts.output_activation or 'no'} "
+                     "activation: targets are not checked as classes")  # fmt: skip
+    if len(facts.inputs) > 1 and expect.model_input is None:
+        names = ", ".join(f"`{i.name}`" for i in facts.inputs)
+        notes.append(f"{len(facts.inputs)} inputs ({names}) and several input arrays: each "
+                     "array named like an input (file stem or member name) is checked against "
+                     "its shape; the others are not")  # fmt: skip
+    elif len(facts.inputs) > 1:
+        others = ", ".join(f"`{i.name}`" for i in facts.inputs if i.name != expect.model_input)
+        notes.append(f"{len(facts.inputs)} inputs: x is checked against `{expect.model_input}`; "
+                     f"{others} not checked (name x like the input to pick it)")  # fmt: skip
+    return {"path": facts.path, "format": facts.format, "input": expect.model_input,
+            "used": sorted(k for k, v in expect.origin.items() if v == "model"),
+            "overridden": [v for v in expect.origin.values() if v != "model"],
+            "notes": notes, "facts": facts.to_dict()}  # fmt: skip
 
 
 def write_fix_files(report: Report, *, force: bool = False, inputs=()) -> list[str]:
@@ -486,7 +727,9 @@ def sequence_facts(s: Subject, expect: Expectations) -> dict[str, Any] | None:
         made = (h.provenance or {}).get("operation", "?")
         return {"value": None, "from": f"mask of {made} output"}
     if expect.mask_value is not None:
-        return {"value": expect.mask_value, "from": f"--mask-value {expect.mask_value:g}"}
+        said = (expect.by("mask_value") if expect.origin.get("mask_value") == "model"
+                else f"--mask-value {expect.mask_value:g}")  # fmt: skip
+        return {"value": expect.mask_value, "from": said}
     record = h.provenance
     if (
         not record
@@ -856,7 +1099,7 @@ def _require_safe(h: ArrayHandle) -> None:
 
 # -- plan ---------------------------------------------------------------------------------------------
 def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, maxlen: int | str | None = None,
-         lr: float | None = None, lr_batch: int | None = None, **options):  # fmt: skip
+         lr: float | None = None, lr_batch: int | None = None, model=None, **options):  # fmt: skip
     """Steps per epoch, last batch, bytes per sample/batch (of the inputs: ``target`` names the
     table column left out), the input shape and width, largest batch for ``memory``, padding.
     ``options`` are the source options ``check`` takes (``format``, ``target``, ``jobs`` …)."""
@@ -868,7 +1111,10 @@ def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, ma
     h.require_readable()  # an object array: planned only once read (--allow-pickle), never from its header
     stats = opts.executor().scan(h, ScanOptions(chunk_bytes=opts.chunk_bytes)) if h.ragged else None
     mem = parse_size(memory, what="--memory") if memory is not None else None
-    return make_plan(
+    notes: list[str] = []
+    if model is not None:
+        maxlen, notes = _plan_model(read_model(model), h, maxlen)
+    result = make_plan(
         h,
         stats,
         batch_size=batch_size,
@@ -879,6 +1125,35 @@ def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, ma
         lr_batch=lr_batch,
         target=opts.target,
     )
+    result.notes.extend(notes)
+    return result
+
+
+def _plan_model(facts: ModelFacts, h: ArrayHandle, maxlen) -> tuple[Any, list[str]]:
+    """``plan --model``: a fixed time axis of the model's input is the maxlen sequences are
+    padded to (``--maxlen`` overrides it); the input width the model expects beside the data's."""
+    from pathlib import Path
+
+    name, notes = Path(facts.path).name, []
+    chosen = _model_input(facts, h.source)
+    shape = chosen.shape if chosen is not None else None
+    if chosen is None or shape is None:
+        return maxlen, [f"{name}: its input shape is not declared; nothing taken from it"]
+    said = f"{name} input `{chosen.name}` {format_shape(shape)}"
+    sequence = len(shape) == 3 or (len(shape) == 2 and (facts.vocab_size or facts.recurrent))
+    steps = shape[1] if sequence and isinstance(shape[1], int) else None
+    if steps is not None and h.ragged:
+        if maxlen is None:
+            maxlen = steps
+            notes.append(f"maxlen {steps} from {said}")
+        else:
+            notes.append(f"--maxlen {maxlen} overrides {said}")
+    width = shape[-1] if len(shape) >= 2 and not (len(shape) == 2 and sequence) else None
+    have = h.shape[-1] if h.ndim >= 2 and not h.ragged else None
+    if isinstance(width, int) and have is not None and have != width:
+        notes.append(f"the data has {have} features but {said} expects {width} "
+                     f"(dsdoctor check --model {facts.path} tells what to do)")  # fmt: skip
+    return maxlen, notes
 
 
 def _plan_inputs(source, opts: SourceOptions) -> ArrayHandle:
@@ -915,7 +1190,7 @@ def repair(*sources, outdir: str, allow: str | Iterable[str] = ("lossless",), fo
     if "chunk_size" in check_options:
         reading["chunk_bytes"] = parse_size(check_options["chunk_size"], what="--chunk-size")
     report = check(*sources, **check_options)
-    named = [check_options.get(k) for k in ("x", "y", "spec")]
+    named = [check_options.get(k) for k in ("x", "y", "spec", "model")]
     read = [a.get("source") for a in report.arrays.values()]
     paths = [os.fspath(p) for p in named if isinstance(p, str | os.PathLike)]
     inputs = source_paths([*sources, *read, *paths])

@@ -88,6 +88,9 @@ class Report:
     datasets: list[dict[str, Any]] = field(default_factory=list)
     #: the table columns in no analysed array, with their kind and facts (``ColumnFacts``)
     columns: list[dict[str, Any]] = field(default_factory=list)
+    #: the model file checked against (``--model``): its path, format, the input x was checked
+    #: against, the expectations it gave (``used``), the options that overrode it, its facts
+    model: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.findings.sort(key=lambda f: (-f.severity.rank, f.code, f.arrays))
@@ -117,6 +120,7 @@ class Report:
             "columns": self.columns,
             "summary": self.summary,
             "datasets": self.datasets,
+            **({"model": self.model} if self.model is not None else {}),
         }
 
 

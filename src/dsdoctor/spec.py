@@ -104,6 +104,8 @@ CHECK_SCHEMA: dict[str, Key] = {
     "memory": Key('a size, e.g. "8GiB"', _size),
     "chunk_size": Key('a size, e.g. "64MiB"', _size),
     "mask_value": Key("a number", _number),
+    "model": Key('a model file, e.g. "model.keras" (relative to the spec)',
+                 lambda v: isinstance(v, str) and v != ""),
     "select": Key('a check code or name, or a list of them, e.g. ["DS1", "label-out-of-range"]',
                   _names),
     "ignore": Key('a check code or name, or a list of them, e.g. ["DS4"]', _names),
@@ -261,6 +263,8 @@ def load_spec(path: str | Path) -> Spec:
                 f"{spec.where('check', key)}: unknown key check.{key}; known: {', '.join(sorted(CHECK_KEYS))}"
             )
         _validate(spec, "check", key, value, CHECK_SCHEMA[name])
+        if name == "model" and not Path(value).is_absolute() and str(path.parent) != ".":
+            value = str(path.parent / value)  # a spec's files are relative to the spec
         spec.options[name] = value
     arrays = data.get("arrays", {})
     if not arrays:

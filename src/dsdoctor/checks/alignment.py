@@ -119,8 +119,14 @@ class TargetShapeMismatch(Check):
     def run(self, ctx: Context) -> Iterator[Finding]:
         for y in ctx.role("y"):
             h = y.handle
-            if h.ragged or h.ndim != 2 or h.skip or h.unsafe or h.categorical:
+            if h.ragged or h.ndim not in (1, 2) or h.skip or h.unsafe or h.categorical:
                 continue  # text labels: string-labels' encode writes (N,) int64 codes
+            found = self._against_loss(ctx, y)
+            if found is not None:
+                yield found
+                continue
+            if h.ndim != 2:
+                continue
             n, width = h.shape
             classes = ctx.expect.classes
             if width == 1:
@@ -128,11 +134,40 @@ class TargetShapeMismatch(Check):
                 if kind == "regression":
                     continue  # (N, 1) is what Dense(1) / Linear(k, 1) with MSE compare it to
                 yield self._column(y, n, kind, classes, said)
-            elif classes is not None and width != classes:
-                why = f"one-hot rows of width {width}, but the model has {classes} classes"
-                yield self.finding([y], {"shape": list(h.shape), "classes": classes},
+            elif ctx.expect.output_units == 1 and (width or 0) > 1:
+                why = (f"one-hot rows of width {width}, but {ctx.expect.by('classes')} has one "
+                       f"output unit: it takes ({n},) or ({n}, 1) of 0/1")  # fmt: skip
+                yield self.finding([y], {"shape": list(h.shape), "output_units": 1,
+                                         **ctx.expect.from_model("classes")},
                                    severity=Severity.ERROR, y_name=y.name,
                                    shape=format_shape(h.shape), why=why)  # fmt: skip
+            elif classes is not None and width != classes:
+                why = f"one-hot rows of width {width}, but {ctx.expect.by('classes')} has {classes} classes"
+                yield self.finding([y], {"shape": list(h.shape), "classes": classes,
+                                         **ctx.expect.from_model("classes")},
+                                   severity=Severity.ERROR, y_name=y.name,
+                                   shape=format_shape(h.shape), why=why)  # fmt: skip
+
+    def _against_loss(self, ctx: Context, y: Subject) -> Finding | None:
+        """A model file compiled with a sparse loss takes labels, with a categorical loss one-hot
+        rows: targets of the other form fail in its loss."""
+        form, model = ctx.expect.target_form, ctx.expect.model
+        h = y.handle
+        if form is None or model is None:
+            return None
+        n = h.shape[0]
+        width = (h.shape[1] or 0) if h.ndim == 2 else 1
+        said = f"{ctx.expect.model_name} was compiled with {model.loss}"
+        evidence = {"shape": list(h.shape), "loss": model.loss, "model": model.path}
+        if form == "sparse" and width > 1:
+            why = f"one-hot rows of width {width}, but {said}: it takes class labels ({n},)"
+        elif form == "one-hot" and width == 1 and (ctx.expect.classes or 0) > 2:
+            why = (f"class labels, but {said}: it takes one-hot rows ({n}, {ctx.expect.classes}) "
+                   "(or compile with sparse_categorical_crossentropy)")  # fmt: skip
+        else:
+            return None
+        return self.finding([y], evidence, severity=Severity.ERROR, y_name=y.name,
+                            shape=format_shape(h.shape), why=why)  # fmt: skip
 
     def _column(self, y: Subject, n: int | None, kind: str, classes: int | None, said: str
                 ) -> Finding:  # fmt: skip
@@ -269,7 +304,11 @@ class LabelOutOfRange(Check):
                 parts.append(f"{st.above_classes} at or above {classes}")
             if st.non_integer:
                 parts.append(f"{st.non_integer} not whole numbers")
+            detail = ", ".join(parts)
+            if ctx.expect.origin.get("classes") == "model":
+                detail += f" (the {classes} classes of {ctx.expect.by('classes')})"
             yield self.finding([y], {"below_zero": st.below_zero, "at_or_above": st.above_classes,
                                      "non_integer": st.non_integer, "classes": classes,
-                                     "min": ev["min"], "max": ev["max"], "bad": bad + st.non_integer},
-                               y_name=y.name, detail=", ".join(parts))  # fmt: skip
+                                     "min": ev["min"], "max": ev["max"], "bad": bad + st.non_integer,
+                                     **ctx.expect.from_model("classes")},
+                               y_name=y.name, detail=detail)  # fmt: skip

@@ -12,12 +12,15 @@ import inspect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ..engine.columns import ColumnFacts
 from ..engine.stats import ArrayStats
 from ..findings import Finding, Fix, Severity
 from ..sources.base import ArrayHandle
+
+if TYPE_CHECKING:
+    from ..models.base import ModelFacts
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,17 @@ class Expectations:
     mask_value: float | None = None
     #: the input_dim of the Embedding that reads integer inputs: token ids must be in [0, V)
     vocab_size: int | None = None
+    #: the model file the expectations were read from (``--model``), None without one
+    model: ModelFacts | None = field(default=None, compare=False)
+    #: which expectation came from where: fact → "model" (read from ``model``) or the option
+    #: that gave it ("--features", "spec"); a fact not here was not given
+    origin: dict[str, str] = field(default_factory=dict, compare=False)
+    #: the model input x is checked against (a model with several inputs names one)
+    model_input: str | None = None
+    #: the targets the model's loss takes: "sparse" (labels), "one-hot" (rows of ``classes``)
+    target_form: str | None = None
+    #: the model's output units, when read from a model (a sigmoid's 1 is not 2 classes wide)
+    output_units: int | None = None
 
     @property
     def width(self) -> int | None:
@@ -58,6 +72,39 @@ class Expectations:
         if self.input_shape is not None and len(self.input_shape) >= 2:
             return self.input_shape[-2]
         return None
+
+    def by(self, fact: str) -> str:
+        """Who expects ``fact``: "the model", or the model file and its layer or tensor when the
+        expectation was read from it ("model.keras input `features`")."""
+        if self.model is None or self.origin.get(fact) != "model":
+            return "the model"
+        where = self.model_where(fact)
+        said = f"{self.model_name} {where}" if where else self.model_name
+        key = "input:" + str(self.model_input) if fact in ("input_shape", "features", "timesteps") else (
+            {"classes": "output_units"}.get(fact, fact))  # fmt: skip
+        return said + (" (inferred)" if self.model.confidence.get(key) == "inferred" else "")
+
+    @property
+    def model_name(self) -> str:
+        from pathlib import Path
+
+        return Path(self.model.path).name if self.model is not None else "the model"
+
+    def model_where(self, fact: str) -> str | None:
+        """The layer or tensor of the model that ``fact`` was read from."""
+        if self.model is None:
+            return None
+        if fact in ("input_shape", "features", "timesteps"):
+            return (
+                self.model.where.get(f"input:{self.model_input}") or f"input `{self.model_input}`"
+            )
+        return self.model.where.get({"classes": "output_units"}.get(fact, fact))
+
+    def from_model(self, fact: str) -> dict:
+        """Evidence naming the model file and the layer or tensor ``fact`` was read from."""
+        if self.model is None or self.origin.get(fact) != "model":
+            return {}
+        return {"model": self.model.path, "model_where": self.model_where(fact)}
 
 
 @dataclass

@@ -236,7 +236,7 @@ class ClassCountMismatch(Check):
     """
 
     code, name, severity, family = "DS107", "class-count-mismatch", Severity.ERROR, "labels"
-    template = "{y_name} has {found} classes but --classes is {classes}: {why}"
+    template = "{y_name} has {found} classes but {said} {classes}: {why}"
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         classes = ctx.expect.classes
@@ -260,5 +260,8 @@ class ClassCountMismatch(Check):
             found = (
                 f"more than {categories.MAX_CATEGORIES:,}" if cats.over else f"{cats.distinct:,}"
             )
-            yield self.finding([s], {"found": cats.distinct, "classes": classes}, severity=severity,
-                               y_name=s.name, found=found, classes=classes, why=why)  # fmt: skip
+            said = (f"{ctx.expect.by('classes')} has" if ctx.expect.origin.get("classes") == "model"
+                    else "--classes is")  # fmt: skip
+            yield self.finding([s], {"found": cats.distinct, "classes": classes,
+                                     **ctx.expect.from_model("classes")}, severity=severity,
+                               y_name=s.name, found=found, classes=classes, why=why, said=said)  # fmt: skip

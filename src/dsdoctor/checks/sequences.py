@@ -101,7 +101,7 @@ class RaggedSequences(Check):
                     fx.append(fixes.pad(s.handle, maxlen="p95", lossless=False))
             if len(st.length_hist.lengths) > 1:
                 fx.append(fixes.bucket(s.handle, SUGGESTED_BUCKETS))
-            target = f" (the model expects {steps})" if steps is not None else ""
+            target = f" ({ctx.expect.by('timesteps')} expects {steps})" if steps is not None else ""
             yield self.finding([s], summary, fx, x_name=s.name, target=target)
 
 
@@ -145,7 +145,7 @@ class MaskValueCollision(Check):
     """
 
     code, name, severity, family = "DS302", "mask-value-collision", Severity.WARNING, "sequences"
-    template = ("{x_name} has {timesteps} real timesteps equal to the mask value {value} "
+    template = ("{x_name} has {timesteps} real timesteps equal to the mask value {value}{by} "
                 "(in {rows} sequences){where}; a mask computed from {value} would hide them{advice}")  # fmt: skip
 
     def run(self, ctx: Context) -> Iterator[Finding]:
@@ -159,9 +159,11 @@ class MaskValueCollision(Check):
             fx, advice = (self._token_fixes(ctx, s, st, ids) if ids is not None
                           else (self._feature_fixes(s, st, value), ""))  # fmt: skip
             where = "" if s.handle.ragged else " between real timesteps"
+            by = (f" of {ctx.expect.by('mask_value')}"
+                  if ctx.expect.origin.get("mask_value") == "model" else "")  # fmt: skip
             yield self.finding([s], {"timesteps": st.value_timesteps, "rows": st.value_rows,
-                                     "value": value}, fx, x_name=s.name, where=where,
-                               advice=advice)  # fmt: skip
+                                     "value": value, **ctx.expect.from_model("mask_value")},
+                               fx, x_name=s.name, where=where, advice=advice, by=by)  # fmt: skip
 
     @staticmethod
     def _feature_fixes(s: Subject, st: ArrayStats, value: float) -> list[Fix]:
@@ -190,8 +192,13 @@ class MaskValueCollision(Check):
                 fx.append(fixes.pad(h, maxlen=st.length_hist.longest, lossless=True, value=pad_id))
         else:
             mask = pad_mask_of(h)
+            hist = st.length_hist
+            unpadded = (h.ndim == 2 and hist is not None and hist.total
+                        and int(hist.lengths[hist.counts > 0][0]) == h.shape[1])  # fmt: skip
             if mask is not None:
                 fx.append(fixes.shift(h, vocab=grown, vocab_size=vocab, mask=mask.source))
+            elif unpadded:  # no row ends in padding: every 0 is a real id, shifting keeps all
+                fx.append(fixes.shift(h, vocab=grown, vocab_size=vocab))
         how = ("" if fx or h.ragged else " (give it the mask of the padded data: shift SRC "
                "--mask MASK)")  # fmt: skip
         advice = (f"; token ids: shift them by 1 so 0 is free{how} and set "

@@ -50,7 +50,7 @@ class RankMismatch(Check):
     """
 
     code, name, severity, family = "DS202", "rank-mismatch", Severity.ERROR, "shape"
-    template = ("{x_name} has {rank}-D samples of shape {actual} but the model expects "
+    template = ("{x_name} has {rank}-D samples of shape {actual} but {by} expects "
                 "{expected_rank}-D samples {expected}")  # fmt: skip
 
     def run(self, ctx: Context) -> Iterator[Finding]:
@@ -68,10 +68,11 @@ class RankMismatch(Check):
                 hint = ("; if the rows are consecutive timesteps of a series, cut them into "
                         "windows (dsdoctor window SRC --length L) — one timestep per row, "
                         "(N, 1, F), is right only when each row is its own sequence")  # fmt: skip
-            yield self.finding([x], {"actual": list(h.shape), "expected": [None, *want]},
+            yield self.finding([x], {"actual": list(h.shape), "expected": [None, *want],
+                                     **ctx.expect.from_model("input_shape")},
                                self._fixes(x, have, tuple(want), ctx.target_of(x)),
                                template=self.template + hint, x_name=x.name,
-                               rank=x.rank - 1, expected_rank=want_rank - 1,
+                               by=ctx.expect.by("input_shape"), rank=x.rank - 1, expected_rank=want_rank - 1,
                                actual=format_shape(have), expected=format_shape(want))  # fmt: skip
 
     @staticmethod
@@ -126,7 +127,7 @@ class FeatureWidthMismatch(Check):
     """
 
     code, name, severity, family = "DS201", "feature-width-mismatch", Severity.ERROR, "shape"
-    template = "{x_name} has {actual} features (last axis) but the model expects {expected}"
+    template = "{x_name} has {actual} features (last axis) but {by} expects {expected}"
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         want = ctx.expect.width
@@ -144,8 +145,10 @@ class FeatureWidthMismatch(Check):
             if have > want and is_table_format(h.format) and h.name == "columns":
                 hint = "; if one column is the target, split it off with --target COL"
             yield self.finding([x], {"actual": have, "expected": want,
-                                     "columns": h.layout.get("columns")}, fx,
-                               template=self.template + hint, x_name=x.name)  # fmt: skip
+                                     "columns": h.layout.get("columns"),
+                                     **ctx.expect.from_model("features")}, fx,
+                               template=self.template + hint, x_name=x.name,
+                               by=ctx.expect.by("features"))  # fmt: skip
 
 
 class TimestepsMismatch(Check):
@@ -169,7 +172,7 @@ class TimestepsMismatch(Check):
     """
 
     code, name, severity, family = "DS203", "timesteps-mismatch", Severity.ERROR, "shape"
-    template = "{x_name} has {actual} timesteps (axis 1) but the model expects {expected}"
+    template = "{x_name} has {actual} timesteps (axis 1) but {by} expects {expected}"
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         want = ctx.expect.steps
@@ -179,4 +182,6 @@ class TimestepsMismatch(Check):
             h = x.handle
             if h.ragged or h.ndim != 3 or h.shape[1] == want:
                 continue
-            yield self.finding([x], {"actual": h.shape[1], "expected": want}, x_name=x.name)
+            yield self.finding([x], {"actual": h.shape[1], "expected": want,
+                                     **ctx.expect.from_model("timesteps")},
+                               x_name=x.name, by=ctx.expect.by("timesteps"))  # fmt: skip

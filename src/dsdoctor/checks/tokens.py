@@ -49,7 +49,7 @@ class TokenIdOutOfRange(Check):
 
     code, name, severity, family = "DS306", "token-id-out-of-range", Severity.ERROR, "sequences"
     template = ("{x_name} holds {count:,} token ids outside [0, {vocab_size}) (ids {min}–{max}: "
-                "{detail}); an Embedding(input_dim={vocab_size}) has no row for them{hint}")  # fmt: skip
+                "{detail}); an Embedding(input_dim={vocab_size}){by} has no row for them{hint}")  # fmt: skip
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         vocab = ctx.expect.vocab_size
@@ -77,7 +77,10 @@ class TokenIdOutOfRange(Check):
                              "refused by PyTorch: pad with 0 after `dsdoctor shift`")  # fmt: skip
             evidence = {"count": count, "negative": st.ids_negative, "above": st.ids_above_vocab,
                         "min": lo, "max": hi, "vocab_size": vocab}  # fmt: skip
-            yield self.finding([s], evidence, self._fixes(s, vocab), x_name=s.name,
+            by = (f" ({ctx.expect.by('vocab_size')})"
+                  if ctx.expect.origin.get("vocab_size") == "model" else "")  # fmt: skip
+            evidence.update(ctx.expect.from_model("vocab_size"))
+            yield self.finding([s], evidence, self._fixes(s, vocab), x_name=s.name, by=by,
                                detail=", ".join(parts), hint="; " + "; ".join(hints))  # fmt: skip
 
     @staticmethod

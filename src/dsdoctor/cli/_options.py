@@ -204,6 +204,16 @@ VocabSizeOpt = Annotated[
         parser=COUNT,
     ),
 ]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="Check against this model file's inputs and outputs (.keras, .h5, .onnx, "
+        ".safetensors, .tflite, MLmodel); read as metadata, never loaded or run. Options given "
+        "by hand override it.",
+        metavar="FILE",
+    ),
+]
 MaskValueOpt = Annotated[
     float | None,
     typer.Option(

@@ -30,6 +30,7 @@ from ._options import (
     JsonOpt,
     MaskValueOpt,
     MemoryOpt,
+    ModelOpt,
     NoColorOpt,
     QuietOpt,
     SchedulerOpt,
@@ -49,6 +50,8 @@ Examples:
   dsdoctor check iris.csv --target species --features 3 --classes 3 --json
 
   dsdoctor check tokens.parquet:tokens --mask-value 0 --batch-size 64 --memory 8GiB
+
+  dsdoctor check --x x.npy --y y.npy --model model.keras
 
   dsdoctor check X_train.npy y_train.npy X_test.npy y_test.npy
 
@@ -76,6 +79,7 @@ def check(
     memory: MemoryOpt = None,
     mask_value: MaskValueOpt = None,
     vocab_size: VocabSizeOpt = None,
+    model: ModelOpt = None,
     select: Annotated[
         list[str] | None,
         typer.Option(
@@ -179,6 +183,7 @@ def check(
         memory=memory,
         mask_value=mask_value,
         vocab_size=vocab_size,
+        model=model,
         select=select,
         ignore=ignore,
         format=format,
@@ -230,5 +235,7 @@ def _inputs(report, sources: list, spec: str | None) -> list:
     from ..spec import find_spec
 
     texts = [*sources, *(a.get("source") for a in report.arrays.values())]
+    if report.model is not None:
+        texts.append(report.model["path"])
     found = spec if spec is not None else find_spec()
     return [*source_paths(texts), *([found] if found else [])]

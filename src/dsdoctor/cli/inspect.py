@@ -33,6 +33,8 @@ Examples:
   dsdoctor inspect tokens.parquet:tokens --json | jq .sources[0].entries[0].stats.lengths
 
   python make_data.py | dsdoctor inspect -
+
+  dsdoctor inspect model.keras          # a model file: its inputs, outputs and what it expects
 """
 
 
@@ -41,7 +43,8 @@ def inspect(
     sources: Annotated[
         list[str],
         typer.Argument(
-            help="Files (PATH[:SELECTOR]), Parquet directories, or - for a .npy stream on stdin.",
+            help="Files (PATH[:SELECTOR]), Parquet directories, - for a .npy stream on stdin, "
+            "or model files (.keras, .h5 models, .onnx, .safetensors, .tflite, MLmodel).",
             show_default=False,
         ),
     ],
@@ -67,10 +70,14 @@ def inspect(
     no_color: NoColorOpt = False,
 ) -> int:
     """Show what is inside: shape, dtype, size on disk and in memory, layout, length statistics
-    with a histogram, NaN/Inf counts, min/max. A container is shown as a tree."""
+    with a histogram, NaN/Inf counts, min/max. A container is shown as a tree. A model file shows
+    its inputs (names, shapes, dtypes), outputs and the facts check --model uses, each with the
+    layer it was read from and how sure it is (declared or inferred)."""
     from .. import api
     from ..render.progress import progress
 
+    models = [api.read_model(s) for s in sources if api.is_model(s)]
+    sources = [s for s in sources if not api.is_model(s)]
     results = [api.inspect(s, stats=stats, format=format, target=target, allow_pickle=allow_pickle,
                            follow_external=follow_external, delimiter=delimiter, header=header,
                            decimal=decimal, chunk_size=chunk_size, jobs=jobs,
@@ -80,11 +87,15 @@ def inspect(
         from .._version import __version__
         from ..render.json import print_json
 
-        print_json({"dsdoctor": __version__, "sources": [r.to_dict() for r in results]})
+        print_json({"dsdoctor": __version__, "sources": [r.to_dict() for r in results],
+                    **({"models": [m.to_dict() for m in models]} if models else {})})  # fmt: skip
     else:
-        from ..render.text import render_inspection
+        from ..render.text import render_inspection, render_model
 
-        render_inspection(results, no_color=no_color)
+        for m in models:
+            render_model(m, no_color=no_color)
+        if results:
+            render_inspection(results, no_color=no_color)
     errors = [e for r in results for e in r.errors]
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

@@ -24,6 +24,7 @@ from ._options import (
     JsonOpt,
     MaxlenOpt,
     MemoryOpt,
+    ModelOpt,
     NoColorOpt,
     RequiredBatchSizeOpt,
     SchedulerOpt,
@@ -50,6 +51,7 @@ def plan(
     memory: MemoryOpt = None,
     buckets: BucketsOpt = None,
     maxlen: MaxlenOpt = None,
+    model: ModelOpt = None,
     lr: Annotated[
         float | None,
         typer.Option(
@@ -94,6 +96,7 @@ def plan(
         memory=memory,
         buckets=buckets,
         maxlen=maxlen,
+        model=model,
         lr=lr,
         lr_batch=lr_batch,
         format=format,

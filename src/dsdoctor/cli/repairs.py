@@ -41,6 +41,7 @@ from ._options import (
     MaskValueOpt,
     MaxlenOpt,
     MemoryOpt,
+    ModelOpt,
     NoColorOpt,
     OneHotOpt,
     PaddingOpt,
@@ -723,6 +724,8 @@ Examples:
   dsdoctor repair --x x.npy --y y.npy -o repaired/                       # lossless fixes only
 
   dsdoctor repair --x x.npy --y y.npy -o repaired/ --allow lossless,assumption
+
+  dsdoctor repair --x x.npy --y y.npy --model model.keras -o repaired/ --allow lossless,lossy
 """
 )
 def repair(
@@ -754,6 +757,7 @@ def repair(
     classes: ClassesOpt = None,
     mask_value: MaskValueOpt = None,
     vocab_size: VocabSizeOpt = None,
+    model: ModelOpt = None,
     batch_size: BatchSizeOpt = None,
     memory: MemoryOpt = None,
     each: EachSourceOpt = False,
@@ -776,7 +780,7 @@ def repair(
 
     outcome = run_repair(*(sources or []), outdir=output, allow=allow, force=force, x=x, y=y, input_shape=input_shape,
                       features=features, timesteps=timesteps, classes=classes, mask_value=mask_value, vocab_size=vocab_size,
-                      batch_size=batch_size, memory=memory, format=format, target=target,
+                      model=model, batch_size=batch_size, memory=memory, format=format, target=target,
                       allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter,
                       header=header, decimal=decimal, chunk_size=chunk_size, each=each,
                       progress=progress)  # fmt: skip

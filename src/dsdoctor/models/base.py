@@ -58,6 +58,8 @@ class ModelFacts:
     confidence: dict[str, str] = field(default_factory=dict)
     #: what the reader saw but did not use, or could not read (never silent)
     notes: tuple[str, ...] = ()
+    #: the loss the model was compiled with ("sparse_categorical_crossentropy", …; None: not said)
+    loss: str | None = None
 
     def to_dict(self) -> dict:
         """The facts as JSON-ready values (``inspect MODEL --json``, the report's ``model``)."""
@@ -114,6 +116,13 @@ def read_model(path: str | Path) -> ModelFacts:
     fmt = model_format(p)
     if p.is_dir():
         p = p / "MLmodel"
-    module = importlib.import_module(f"{__package__}.{fmt.module}")
+    try:
+        module = importlib.import_module(f"{__package__}.{fmt.module}")
+    except ModuleNotFoundError as e:  # the reader's library: the extra that installs it
+        if e.name is not None and e.name.startswith(f"{__package__}."):
+            raise SourceError(f"{p}: this dsdoctor has no reader for {fmt.name} files") from None
+        extra = fmt.extra or "models"
+        raise SourceError(f"{p}: reading {fmt.name} models needs the {e.name} package: "
+                          f"pip install 'dsdoctor[{extra}]'") from None  # fmt: skip
     reader: Reader = getattr(module, fmt.function)
     return reader(p)

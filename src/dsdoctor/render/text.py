@@ -166,6 +166,8 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
                     else "")  # fmt: skip
             label = f"{name}" if name == a.get("source") else f"{name}  {escape(a['source'])}"
             out.print(f"[bold]{escape(label)}[/]  {_shape(a)} {a['dtype']}{kind}{note}")
+        for line in model_lines(report.model):
+            out.print(line)
         columns = [c for c in report.columns if c.get("reason") != "not selected"]
         if columns:
             listed = ", ".join(
@@ -192,6 +194,45 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
     out.print(
         f"[bold]{verdict}[/]" + ("  (dsdoctor explain CODE tells more)" if report.findings else "")
     )
+
+
+def model_lines(model: dict[str, Any] | None) -> list[str]:
+    """The model checked against: what it gave, what the options overrode, what was not read."""
+    if model is None:
+        return []
+    used = ", ".join(model["used"]) or "nothing"
+    lines = [f"model  {escape(model['path'])} ({model['format']}): expectations {escape(used)}"]
+    lines += [f"  [dim]{escape(o)}[/]" for o in model["overridden"]]
+    lines += [f"  [dim]{escape(n)}[/]" for n in model["notes"]]
+    return lines
+
+
+def render_model(m, *, no_color: bool = False) -> None:
+    """A model file's facts (``inspect MODEL``): inputs, outputs, what check --model uses."""
+    out = console(no_color)
+    out.print(f"[bold]{escape(m.path)}[/]  {m.format} model (metadata only; nothing loaded or run)")
+
+    def sure(fact: str) -> str:
+        where = m.where.get(fact)
+        how = m.confidence.get(fact, "declared")
+        return f"  [dim]{escape(where)}, {how}[/]" if where else f"  [dim]{how}[/]"
+
+    for i in m.inputs:
+        shape = format_shape(i.shape) if i.shape is not None else "shape not declared"
+        out.print(f"  input   {escape(i.name)}  {escape(shape)} {i.dtype or ''}"
+                  + (sure(f"input:{i.name}") if i.shape is not None else ""))  # fmt: skip
+    for o in m.outputs:
+        shape = format_shape(o.shape) if o.shape is not None else "shape not declared"
+        out.print(f"  output  {escape(o.name)}  {escape(shape)} {o.dtype or ''}")
+    facts = [("output_units", m.output_units), ("output_activation", m.output_activation),
+             ("loss", m.loss), ("vocab_size", m.vocab_size), ("mask_zero", m.mask_zero),
+             ("mask_value", m.mask_value), ("max_positions", m.max_positions),
+             ("recurrent", m.recurrent or None)]  # fmt: skip
+    for fact, value in facts:
+        if value is not None:
+            out.print(f"  {fact:<18}{escape(str(value))}" + sure(fact))
+    for note in m.notes:
+        out.print(f"  [dim]{escape(note)}[/]")
 
 
 ROLE_WORDS = {"x": "inputs", "y": "targets"}
