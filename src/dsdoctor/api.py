@@ -540,7 +540,8 @@ def _agrees(shape: tuple, given: dict) -> bool:
 
 def model_classes(facts: ModelFacts) -> int | None:
     """The classes the model's output says: a softmax's units; 2 for one sigmoid unit; the units
-    of logits compiled with a (sparse) categorical loss. None for a regression or multi-label."""
+    of logits compiled with a (sparse) categorical loss, or ending a PyTorch model (safetensors,
+    ``.pt``, ONNX: :data:`LOGITS_FORMATS`). None for a regression or multi-label."""
     units, act, loss = facts.output_units, facts.output_activation, facts.loss or ""
     if units is None:
         return None
@@ -550,7 +551,14 @@ def model_classes(facts: ModelFacts) -> int | None:
         return 2
     if "categorical" in loss.lower() and units >= 2:
         return units
+    if facts.format in LOGITS_FORMATS and act in (None, "linear") and units >= 2:
+        return units  # a PyTorch classifier ends in a Linear: CrossEntropyLoss takes logits
     return None
+
+
+#: Formats whose models come from PyTorch, where a classifier's last layer is a plain Linear
+#: (its outputs are logits; the softmax is in CrossEntropyLoss): K >= 2 such units are K classes.
+LOGITS_FORMATS = ("safetensors", "torch", "onnx")
 
 
 def _model_input(facts: ModelFacts, x) -> TensorSpec | None:

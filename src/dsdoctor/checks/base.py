@@ -98,7 +98,11 @@ class Expectations:
             return (
                 self.model.where.get(f"input:{self.model_input}") or f"input `{self.model_input}`"
             )
-        return self.model.where.get({"classes": "output_units"}.get(fact, fact))
+        where = self.model.where.get({"classes": "output_units"}.get(fact, fact))
+        if fact == "classes" and self.model.output_activation in (None, "linear"):
+            # the output's units read as class logits (a PyTorch classifier ends in a Linear)
+            where = f"{where or 'output'}, its logits read as classes"
+        return where
 
     def from_model(self, fact: str) -> dict:
         """Evidence naming the model file and the layer or tensor ``fact`` was read from."""
