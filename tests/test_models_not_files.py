@@ -1,5 +1,6 @@
 """A model path that is not a regular file — a FIFO, a link to /dev/zero — is refused before
-it is opened: reading it would block forever or never end."""
+it is opened, whatever its format (models/base.py read_model): reading it would block forever
+or never end."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 
 from .model_read_guarded import guarded_read
 
-NAMES = ["model.onnx", "model.tflite", "MLmodel"]
+NAMES = ["model.onnx", "model.tflite", "MLmodel", "model.keras", "model.h5", "model.safetensors",
+         "model.pt"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", NAMES)

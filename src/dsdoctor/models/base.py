@@ -116,6 +116,8 @@ def read_model(path: str | Path) -> ModelFacts:
     fmt = model_format(p)
     if p.is_dir():
         p = p / "MLmodel"
+    if not p.is_file():  # a FIFO or a link to /dev/zero: reading it would block or never end
+        raise SourceError(f"{p}: not a regular file; give the model file itself")
     try:
         module = importlib.import_module(f"{__package__}.{fmt.module}")
     except ModuleNotFoundError as e:  # the reader's library: the extra that installs it

@@ -34,8 +34,6 @@ def read_mlflow(path: Path) -> ModelFacts:
     except ImportError:
         raise SourceError(f"{path}: reading an MLflow MLmodel needs PyYAML: "
                           "pip install 'dsdoctor[models]'") from None  # fmt: skip
-    if not path.is_file():  # a FIFO or /dev/zero would block or never end
-        raise SourceError(f"{path}: not a regular file; give the model file itself")
     size = path.stat().st_size
     if size > MAX_MLMODEL_BYTES:
         raise UnsafeInputError(f"{path}: {size:,} bytes is not an MLmodel file (they are kB; "

@@ -44,8 +44,6 @@ def read_onnx(path: Path) -> ModelFacts:
                           "pip install 'dsdoctor[models]'") from None  # fmt: skip
     from google.protobuf.message import DecodeError
 
-    if not path.is_file():  # a FIFO or /dev/zero would block or never end
-        raise SourceError(f"{path}: not a regular file; give the model file itself")
     size = path.stat().st_size
     if size > MAX_ONNX_BYTES:
         raise UnsafeInputError(

@@ -60,8 +60,6 @@ def read_tflite(path: Path) -> ModelFacts:
     except ImportError:
         raise SourceError(f"{path}: reading TFLite models needs the tflite package: "
                           "pip install 'dsdoctor[models]'") from None  # fmt: skip
-    if not path.is_file():  # a FIFO or /dev/zero would block or never end
-        raise SourceError(f"{path}: not a regular file; give the model file itself")
     size = path.stat().st_size
     if size < 8:
         raise SourceError(f"{path}: {size} bytes is not a TFLite model")
