@@ -22,6 +22,7 @@ import numpy as np
 
 from ..diskspace import preallocate
 from ..errors import OutputError
+from ..sources.provenance import NOT_DATA
 from .atomic import atomic_group, beside
 from .blocks import BlockWriter, Index, Specs
 from .destination import Destination
@@ -55,13 +56,11 @@ def stream(
         yield NpyWriter(dest, specs, [*paths, *extra], targets)
 
 
-#: The roles whose files ``check`` must tell from data by the record beside them.
-RECORDED_ROLES = ("mask", "lengths", "starts", "target_rows")
-
-
 def _sidecar(paths: list, specs: Specs, record: Mapping[str, Any]) -> dict:
-    """``{OUT.dsdoctor.json: JSON}`` for an output holding a mask or lengths, else ``{}``."""
-    if not any(role in RECORDED_ROLES for role in specs):
+    """``{OUT.dsdoctor.json: JSON}`` for an output holding a mask, lengths or row numbers, else
+    ``{}``."""
+    # roles check reads as not data (a mask, lengths, row numbers) are told apart by the record
+    if not any(role in NOT_DATA for role in specs):
         return {}
     files = {role: path.name for role, path in zip(specs, paths, strict=True)}
     return {sidecar(paths[0]): (to_json({**record, "files": files}) + "\n").encode()}
