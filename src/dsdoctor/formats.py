@@ -9,7 +9,10 @@ it (if any) and what an output of it may be called:
 - **magic**: ``(offset, bytes)`` pairs, any of which identifies a file whose extension says
   nothing (``x.bin``; an HDF5 superblock after a user block);
 - **directory**: a directory of files is one dataset of this format (a Parquet dataset), not a
-  folder of shards;
+  folder of shards; **markers**: names of files whose presence in a directory makes it one
+  dataset of this format (``zarr.json`` for a Zarr v3 store, ``dataset_dict.json`` for a Hugging
+  Face folder); a directory with none of them is read as the first ``directory`` format without
+  markers (Parquet);
 - **reader**: ``"module:Class"`` in :mod:`dsdoctor.sources`, a
   :class:`~dsdoctor.sources.base.Source` built as ``Class(path, display, **options)``;
   **options** names the keywords it takes among ``allow_pickle``, ``follow_external``,
@@ -29,11 +32,12 @@ folder are shards), :func:`dsdoctor.sinks.parse_destination` and
 :func:`dsdoctor.checks.fixes.output_for` (output names of fixes).
 
 Adding a format: a reader module in ``sources/`` (and a writer module in ``sinks/`` if dsdoctor
-writes it) and one row of :data:`FORMATS`. This module imports nothing, so every layer may use it.
+writes it) and one row of :data:`FORMATS`. This module imports nothing of dsdoctor, so every layer may use it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -48,6 +52,7 @@ class Format:
     options: tuple[str, ...] = ()
     magic: tuple[tuple[int, bytes], ...] = ()
     directory: bool = False
+    markers: tuple[str, ...] = ()
     writer: str | None = None  # a module of dsdoctor.sinks
     outputs: tuple[str, ...] = ()
     datasets: bool = False
@@ -122,6 +127,15 @@ def by_magic(head: bytes) -> Format | None:
 def directory_formats() -> list[Format]:
     """The formats of which a directory is one dataset (Parquet)."""
     return [f for f in FORMATS if f.directory]
+
+
+def by_directory(names: Iterable[str]) -> Format:
+    """The format a directory holding files called ``names`` is read as: the first format one of
+    whose :attr:`~Format.markers` is among them, else the first directory format without markers
+    (a folder of Parquet files)."""
+    present = set(names)
+    marked = next((f for f in FORMATS if f.directory and present & set(f.markers)), None)
+    return marked or next(f for f in FORMATS if f.directory and not f.markers)
 
 
 def strip_extension(name: str) -> str:

@@ -20,6 +20,7 @@ from ..formats import (
     BY_NAME,
     NAMES,
     SNIFF_BYTES,
+    by_directory,
     by_magic,
     directory_formats,
     read_by_name,
@@ -82,7 +83,7 @@ def parse_source(text: str) -> SourceSpec:
 def sniff(path: Path) -> str | None:
     """Guess a format from the first bytes (for unknown extensions and HDF5 user blocks)."""
     if path.is_dir():
-        return directory_formats()[0].name
+        return by_directory(os.listdir(path)).name
     with open(path, "rb") as fp:
         fmt = by_magic(fp.read(SNIFF_BYTES))
     return fmt.name if fmt else None
@@ -99,7 +100,7 @@ def detect_format(path: Path, forced: str | None) -> str:
         return forced
     ext = path.suffix.lower()
     if path.is_dir():
-        return directory_formats()[0].name
+        return by_directory(os.listdir(path)).name
     by_ext = read_by_name(path.name)
     if by_ext:
         return by_ext.name
