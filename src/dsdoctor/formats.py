@@ -85,6 +85,11 @@ FORMATS: tuple[Format, ...] = (
                                             for c in (".gz", ".bz2", ".xz", ".zst"))),
            "csv:CsvSource", ("target", "delimiter", "header", "decimal", "one_pass"),
            shown=".csv/.tsv"),
+    Format("arrow", "Arrow IPC", (".arrow", ".feather", ".ipc", ".arrows"), "arrow:ArrowSource",
+           ("target",), magic=((0, b"ARROW1"), (0, b"\xff\xff\xff\xff")),  # file, stream
+           shown=".arrow/.feather"),
+    Format("hf", "Hugging Face datasets", (), "hf:open_folder", ("target",), directory=True,
+           markers=("dataset_dict.json", "state.json"), shown="save_to_disk folders"),
 )  # fmt: skip
 
 #: The format names, in table order (what ``--source-format`` accepts).
@@ -124,6 +129,14 @@ def by_magic(head: bytes) -> Format | None:
     return None
 
 
+def marked_directory(names: Iterable[str]) -> Format | None:
+    """The format whose :attr:`~Format.markers` a directory holding files ``names`` has (a
+    Hugging Face folder: ``state.json``), or None: such a directory is one dataset, never a
+    folder of shards."""
+    present = set(names)
+    return next((f for f in FORMATS if f.directory and present & set(f.markers)), None)
+
+
 def directory_formats() -> list[Format]:
     """The formats of which a directory is one dataset (Parquet)."""
     return [f for f in FORMATS if f.directory]
@@ -133,9 +146,7 @@ def by_directory(names: Iterable[str]) -> Format:
     """The format a directory holding files called ``names`` is read as: the first format one of
     whose :attr:`~Format.markers` is among them, else the first directory format without markers
     (a folder of Parquet files)."""
-    present = set(names)
-    marked = next((f for f in FORMATS if f.directory and present & set(f.markers)), None)
-    return marked or next(f for f in FORMATS if f.directory and not f.markers)
+    return marked_directory(names) or next(f for f in FORMATS if f.directory and not f.markers)
 
 
 def strip_extension(name: str) -> str:

@@ -188,6 +188,9 @@ class ArrayHandle:
     #: Text values, one per sample (class labels): chunks are numpy ``U``/``S`` arrays, or object
     #: arrays of ``str``/``bytes`` with ``None`` for a missing value (never unpickled data).
     categorical: bool = False
+    #: The names of the classes the file declares for these labels (a Hugging Face
+    #: ``ClassLabel``): label ``i`` is ``class_names[i]``; None where the file says nothing.
+    class_names: tuple[str, ...] | None = None
     #: The shape is the whole truth about a zero-size array (a .npy header, an HDF5 dataspace):
     #: its rows are known without reading. False where rows must be read to be counted (tables).
     shape_is_data = True
@@ -271,6 +274,7 @@ class ArrayHandle:
             "layout": self.layout,
             **({"skipped": self.skip} if self.skip else {}),
             **({"categorical": True} if self.categorical else {}),
+            **({"class_names": list(self.class_names)} if self.class_names is not None else {}),
         }
 
     # -- data ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import SourceError
-from ..formats import BY_NAME, read_by_name
+from ..formats import BY_NAME, marked_directory, read_by_name
 from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Chunk, FillRows, Source
 
 GLOB_CHARS = "*?["
@@ -41,6 +41,8 @@ def expand(pattern: str) -> list[str]:
 
 def directory_shards(path: Path) -> list[str] | None:
     """The data files of a directory of shards of one format (None: not a shard directory)."""
+    if marked_directory(os.listdir(path)) is not None:
+        return None  # one dataset of a directory format (a Hugging Face folder)
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
     by_format: dict[str, list[str]] = {}
     for p in files:

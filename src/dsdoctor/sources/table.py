@@ -38,6 +38,8 @@ def user_kind(t: pa.DataType) -> str:
     ``categorical`` (strings, and pandas ``category``: dictionary-encoded strings), ``datetime``
     (timestamp, date, time), ``duration``, ``nested`` (lists, structs, maps) or ``other``
     (binary, decimal, null, …). A dictionary of numbers has its values' kind."""
+    if isinstance(t, pa.ExtensionType):  # a fixed_shape_tensor is its storage: nested
+        return user_kind(t.storage_type)
     if pa.types.is_dictionary(t):
         inner = user_kind(t.value_type)
         return "categorical" if inner == "categorical" else inner
@@ -70,6 +72,10 @@ def column_kind(t: pa.DataType) -> tuple[str, np.dtype | None, tuple[int, ...]]:
     ``category``), read as class labels (:func:`text_to_numpy`)."""
     if pa.types.is_dictionary(t):
         return column_kind(t.value_type)
+    if isinstance(t, pa.FixedShapeTensorType):  # arrow.fixed_shape_tensor: (N, *shape)
+        if _numeric(t.value_type):
+            return "fixed", _np_dtype(t.value_type), tuple(t.shape)
+        return "other", None, ()
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return "category", np.dtype(object), ()
     if _numeric(t):
@@ -262,8 +268,16 @@ class TableArray(ArrayHandle):
 
 
 def fixed_to_numpy(col: pa.Array | pa.ChunkedArray, dtype: np.dtype) -> np.ndarray:
-    """A (nested) ``fixed_size_list`` column as a dense (N, F[, …]) array; null rows are NaN."""
+    """A (nested) ``fixed_size_list`` column as a dense (N, F[, …]) array; null rows are NaN.
+    An ``arrow.fixed_shape_tensor`` column is (N, *shape), in its logical order of axes."""
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if isinstance(col.type, pa.FixedShapeTensorType):
+        shape, perm = list(col.type.shape), col.type.permutation
+        flat = fixed_to_numpy(col.storage, dtype)  # (N, prod(shape)): the physical order
+        if not perm or list(perm) == list(range(len(shape))):
+            return flat.reshape(len(col), *shape)
+        physical = flat.reshape(len(col), *(shape[p] for p in perm))
+        return physical.transpose(0, *(1 + int(i) for i in np.argsort(perm)))
     n, inner = len(col), []
     while pa.types.is_fixed_size_list(col.type):  # flatten level by level
         inner.append(col.type.list_size)

@@ -1,0 +1,189 @@
+"""Arrow IPC files (the *file* format, which Feather v2 is) and Arrow IPC *streams*, read by
+record batch through pyarrow, memory-mapped: a batch's buffers are views of the file until a
+chunk converts them, so memory holds about one chunk whatever the file's size.
+
+Both formats use ``.arrow``; the first bytes tell them apart: ``ARROW1`` opens the file format
+(a footer at the end lists the batches), the continuation marker ``0xFFFFFFFF`` a stream (a
+schema message, then batches, then an end-of-stream marker). A table's columns become arrays as
+Parquet's do (:mod:`dsdoctor.sources.table`). Several files with one schema (the shards of a
+Hugging Face split, :mod:`dsdoctor.sources.hf`) are one table, their rows in the order given.
+
+A file-format file whose footer is missing, and a stream cut inside a batch or before its
+end-of-stream marker, are refused with the file named: a stream holds no count of its rows, so
+a stream cut between two batches would otherwise read as a shorter, healthy table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyarrow as pa
+
+from ..errors import SourceError
+from .parquet import ARROW_ERRORS, schema_difference
+from .table import TableSource
+
+FILE_MAGIC = b"ARROW1"
+#: The continuation marker that starts every message of a stream (since Arrow 0.15).
+STREAM_MAGIC = b"\xff\xff\xff\xff"
+#: How a stream ends: the continuation marker and a zero length (Arrow ≥ 0.15), or the zero
+#: length alone (older writers).
+STREAM_END = STREAM_MAGIC + b"\x00\x00\x00\x00"
+FEATHER_V1 = b"FEA1"
+
+
+def open_mapped(path: Path) -> pa.NativeFile:
+    """The file memory-mapped for reading: every reader of this module opens files here (a
+    remote file system would be one more branch of this function)."""
+    return pa.memory_map(str(path), "r")
+
+
+def ipc_kind(path: Path, display: str) -> str:
+    """``"file"`` or ``"stream"``, from the first and last bytes; SourceError for a file that is
+    neither, a truncated one, or a Feather v1 file."""
+    size = path.stat().st_size
+    with open(path, "rb") as fp:
+        head = fp.read(8)
+        fp.seek(max(0, size - 8))
+        tail = fp.read(8)
+    if head.startswith(FILE_MAGIC):
+        if size < 2 * len(FILE_MAGIC) + 8 or not tail.endswith(FILE_MAGIC):
+            raise SourceError(
+                f"{display} is truncated: an Arrow IPC file starts and ends with ARROW1, this one "
+                f"ends with {tail[-6:]!r} ({size:,} bytes); its footer is missing — write it again"
+            )
+        return "file"
+    if head.startswith(STREAM_MAGIC):
+        if not (tail == STREAM_END or tail.endswith(b"\x00\x00\x00\x00")):
+            raise SourceError(
+                f"{display} is truncated: an Arrow IPC stream ends with an end-of-stream marker "
+                f"and this one ends with {tail!r} ({size:,} bytes), so it was cut (or is still "
+                "being written); write it again"
+            )
+        return "stream"
+    if head.startswith(FEATHER_V1):
+        raise SourceError(
+            f"{display} is a Feather v1 file, which dsdoctor does not read; convert it with "
+            "pyarrow.feather.write_feather(pyarrow.feather.read_table(PATH), NEW, version=2)"
+        )
+    raise SourceError(
+        f"{display} cannot be read as Arrow IPC: it starts with {head!r}, where an Arrow file "
+        "starts with ARROW1 and a stream with 0xFFFFFFFF; it is damaged or another format"
+    )
+
+
+def ipc_error(display: str, exc: BaseException) -> SourceError:
+    msg = (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:300]
+    if isinstance(exc, MemoryError) or "alloc" in msg.lower():
+        return SourceError(f"{display} asks for more memory than it can hold ({msg})")
+    return SourceError(
+        f"{display} cannot be read as Arrow IPC ({msg}); it is truncated or damaged"
+    )
+
+
+class IpcFile:
+    """One IPC file or stream: its kind, schema and (counted when asked) rows."""
+
+    def __init__(self, path: Path, display: str):
+        self.path, self.display = path, display
+        self.kind = ipc_kind(path, display)
+        self.size = path.stat().st_size
+        try:
+            with self._reader() as reader:
+                self.schema: pa.Schema = reader.schema
+        except ARROW_ERRORS as exc:
+            raise ipc_error(display, exc) from None
+        self._rows: int | None = None
+
+    @contextmanager
+    def _reader(self, fields: list[int] | None = None) -> Iterator:
+        """A reader of the mapped file decoding only the top-level ``fields`` (None: all)."""
+        options = pa.ipc.IpcReadOptions(included_fields=fields) if fields is not None else None
+        with open_mapped(self.path) as source:
+            if self.kind == "file":
+                yield pa.ipc.open_file(source, options=options)
+            else:
+                yield pa.ipc.open_stream(source, options=options)
+
+    @property
+    def num_rows(self) -> int:
+        """From the file format's batch headers; a stream's batches are read to be counted (from
+        the mapped file: its buffers are not touched unless they are compressed)."""
+        if self._rows is None:
+            try:
+                with self._reader([0] if len(self.schema) else None) as reader:
+                    if self.kind == "file":
+                        self._rows = int(reader.count_rows())
+                    else:
+                        self._rows = sum(b.num_rows for b in reader)
+            except ARROW_ERRORS as exc:
+                raise ipc_error(self.display, exc) from None
+        return self._rows
+
+    def batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
+        """The record batches holding only ``columns``, in order (only those are decoded)."""
+        fields = sorted({self.schema.get_field_index(c) for c in columns})
+        try:
+            with self._reader(fields) as reader:
+                if self.kind == "file":
+                    it: Iterator[pa.RecordBatch] = (
+                        reader.get_batch(i) for i in range(reader.num_record_batches)
+                    )
+                else:
+                    it = iter(reader)
+                for batch in it:  # included_fields keeps the file's order of the columns
+                    yield batch.select(columns)
+        except ARROW_ERRORS as exc:
+            raise ipc_error(self.display, exc) from None
+
+
+class ArrowSource(TableSource):
+    """An Arrow IPC file or stream as a table; with ``files``, those files (in that order, one
+    schema) as one table."""
+
+    format = "arrow"
+
+    def __init__(self, path: Path, display: str, *, target: str | None = None,
+                 files: list[tuple[Path, str]] | None = None):  # fmt: skip
+        shown = files or [(path, display)]
+        self._parts = [IpcFile(p, d) for p, d in shown]
+        if not self._parts:
+            raise SourceError(f"{display} holds no Arrow files")
+        first = self._parts[0]
+        for part in self._parts[1:]:
+            problem = schema_difference(first.display, first.schema, part.display, part.schema)
+            if problem:
+                raise SourceError(
+                    f"{display}: its Arrow files disagree: {problem}; the files of one dataset "
+                    "must have the same columns and types"
+                )
+        self.schema = first.schema
+        super().__init__(path, display, target=target)
+
+    @property
+    def num_rows(self) -> int:
+        return sum(p.num_rows for p in self._parts)
+
+    def layout(self) -> dict:
+        kinds = sorted({p.kind for p in self._parts})
+        return {"ipc": "/".join(kinds), **({"files": len(self._parts)} if len(self._parts) > 1 else {})}
+
+    def row_estimate(self, columns: list[str]) -> int:
+        """Bytes per row from the files' sizes: all columns, so never less than the selected
+        ones (less only for compressed files)."""
+        rows = self.num_rows
+        if not rows:
+            return super().row_estimate(columns)
+        return max(1, sum(p.size for p in self._parts) // rows)
+
+    def batches(self, columns: list[str], rows: int) -> Iterator[pa.RecordBatch]:
+        """Batches of at most ``rows`` rows (a file's batches are sliced, never copied)."""
+        for part in self._parts:
+            for batch in part.batches(columns):
+                if batch.num_rows <= rows:
+                    yield batch
+                    continue
+                for start in range(0, batch.num_rows, rows):
+                    yield batch.slice(start, rows)
