@@ -165,13 +165,11 @@ def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
 
     opts = SourceOptions(**options)
     spec = parse_source(source)
-    src = opts.open(source, target=opts.target)
+    src, selector = opts.open(source, target=opts.target).narrow(spec.selector)
     entries = (
-        [Entry(a.name, "array", a) for a in [src.array(spec.selector)]]
-        if spec.selector
-        else src.entries()
+        [Entry(a.name, "array", a) for a in [src.array(selector)]] if selector else src.entries()
     )
-    out = Inspection(spec.display, src.format, reading=src.reading())
+    out = Inspection(src.display, src.format, reading=src.reading())
     scan_opts = ScanOptions(chunk_bytes=opts.chunk_bytes)
     engine = opts.executor()
     wanted = [e.array for e in entries if stats and e.array is not None and not e.array.skip
@@ -365,6 +363,7 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
         raise UsageError(
             "nothing to check: give sources, or --x/--y, or a spec file (dsdoctor.toml)"
         )
+    expect = _classes_from_labels(expect, subjects)
     whole, expect = expect, _one_input_per_array(expect, subjects)
     for s in subjects:
         s.sequence = sequence_facts(s, expect)
@@ -940,21 +939,21 @@ def _open_given(text: str, opts: SourceOptions, *, origin: str | None) -> _Given
     from .checks import Subject
 
     spec = parse_source(text)
-    src = opts.open(text, target=opts.target)
+    src, selector = opts.open(text, target=opts.target).narrow(spec.selector)
     if opts.target is not None:
-        xs = Subject(f"{spec.display}", "x", src.array(spec.selector))
+        xs = Subject(f"{spec.display}", "x", src.array(selector))
         ys = Subject(f"{spec.display}:{opts.target}", "y", src.target_array())
         g = _Given(spec.display, [xs, ys], [(xs, ys)])
     else:
-        handles = [src.array(spec.selector)] if spec.selector else src.arrays()
+        handles = [src.array(selector)] if selector else src.arrays()
         found = [
-            Subject(h.source if len(handles) > 1 or spec.selector else spec.display, "array", h)
+            Subject(h.source if len(handles) > 1 or selector else spec.display, "array", h)
             for h in handles
         ]
-        g = _Given(spec.display, found, _pair_by_name(found))
+        g = _Given(spec.display, found, _pair_by_name(found) or _pair_labelled(found))
         if len(handles) == 1:
             g.shards = getattr(handles[0], "shard_sources", None)
-    name = g.subjects[0].handle.name if spec.selector else _stem(spec.path.name)
+    name = g.subjects[0].handle.name if selector else _stem(spec.path.name)
     role, g.split = role_of(name.rpartition("/")[2])
     g.role = role if g.single is not None else None
     g.folder, g.origin = str(spec.path.parent), origin
@@ -1075,6 +1074,32 @@ def _pair_by_name(found: list[Subject]) -> list[tuple[Subject, Subject]]:
             xs.role, ys.role = "x", "y"
             pairs.append((xs, ys))
     return pairs
+
+
+def _pair_labelled(found: list[Subject]) -> list[tuple[Subject, Subject]]:
+    """The one array whose file names its classes (a Hugging Face ``ClassLabel`` column) is the
+    targets, and pairs with the one other array beside it (the inputs), if there is one."""
+    labelled = [s for s in found if s.handle.class_names is not None]
+    if len(labelled) != 1:
+        return []
+    labelled[0].role = "y"
+    others = [s for s in found if s is not labelled[0] and not s.handle.skip]
+    if len(others) != 1:
+        return []
+    others[0].role = "x"
+    return [(others[0], labelled[0])]
+
+
+def _classes_from_labels(expect: Expectations, subjects: list[Subject]) -> Expectations:
+    """The classes the targets' file names (a ``ClassLabel``'s names) when nothing else gives
+    them (``--classes``, a spec, a model): ``origin`` says ``"ClassLabel"``."""
+    if expect.classes is not None:
+        return expect
+    named = {len(s.handle.class_names) for s in subjects
+             if s.role == "y" and s.handle.class_names is not None}  # fmt: skip
+    if len(named) != 1:
+        return expect
+    return replace(expect, classes=named.pop(), origin={**expect.origin, "classes": "ClassLabel"})
 
 
 def _dedupe_names(subjects: list[Subject]) -> None:

@@ -307,8 +307,13 @@ class LabelOutOfRange(Check):
             detail = ", ".join(parts)
             if ctx.expect.origin.get("classes") == "model":
                 detail += f" (the {classes} classes of {ctx.expect.by('classes')})"
+            elif ctx.expect.origin.get("classes") == "ClassLabel" and y.handle.class_names:
+                detail += (f" (its ClassLabel names {classes} classes: "
+                           f"{', '.join(y.handle.class_names[:5])}{' …' if classes > 5 else ''})")  # fmt: skip
             yield self.finding([y], {"below_zero": st.below_zero, "at_or_above": st.above_classes,
                                      "non_integer": st.non_integer, "classes": classes,
                                      "min": ev["min"], "max": ev["max"], "bad": bad + st.non_integer,
-                                     **ctx.expect.from_model("classes")},
+                                     **ctx.expect.from_model("classes"),
+                                     **({"classes_from": "ClassLabel"} if ctx.expect.origin.get(
+                                         "classes") == "ClassLabel" else {})},
                                y_name=y.name, detail=detail)  # fmt: skip

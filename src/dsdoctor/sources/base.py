@@ -397,6 +397,13 @@ class Source:
             )
         return self.select(selector)
 
+    def narrow(self, selector: str | None) -> tuple[Source, str | None]:
+        """The part of this source a selector names first, and the rest of the selector: a
+        Hugging Face ``DatasetDict`` gives its split for ``train`` or ``train:COL``, which is then
+        read as a source of its own (all its columns, ``--target``); every other source is
+        itself, the whole selector left."""
+        return self, selector
+
     def select(self, selector: str) -> ArrayHandle:
         for a in self.arrays():
             if a.name == selector:

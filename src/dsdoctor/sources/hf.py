@@ -198,6 +198,11 @@ class DatasetDictSource(Source):
         self._chosen = split
         return split, columns or None
 
+    def narrow(self, selector: str | None) -> tuple[Source, str | None]:
+        if not selector:
+            return self, selector
+        return self._split(selector)
+
     def array(self, selector: str | None) -> ArrayHandle:
         if selector:
             split, columns = self._split(selector)
