@@ -28,8 +28,8 @@ from .table import TableSource
 FILE_MAGIC = b"ARROW1"
 #: The continuation marker that starts every message of a stream (since Arrow 0.15).
 STREAM_MAGIC = b"\xff\xff\xff\xff"
-#: How a stream ends: the continuation marker and a zero length (Arrow ≥ 0.15), or the zero
-#: length alone (older writers).
+#: How a stream ends: the continuation marker and a zero length (every writer since Arrow 0.15,
+#: 2019; a stream in the older format has no continuation markers and is not read).
 STREAM_END = STREAM_MAGIC + b"\x00\x00\x00\x00"
 FEATHER_V1 = b"FEA1"
 
@@ -56,11 +56,11 @@ def ipc_kind(path: Path, display: str) -> str:
             )
         return "file"
     if head.startswith(STREAM_MAGIC):
-        if not (tail == STREAM_END or tail.endswith(b"\x00\x00\x00\x00")):
+        if tail != STREAM_END:
             raise SourceError(
                 f"{display} is truncated: an Arrow IPC stream ends with an end-of-stream marker "
-                f"and this one ends with {tail!r} ({size:,} bytes), so it was cut (or is still "
-                "being written); write it again"
+                f"and this one ({size:,} bytes) does not, so it was cut or is still being "
+                "written (its writer was never closed); write it again"
             )
         return "stream"
     if head.startswith(FEATHER_V1):

@@ -38,7 +38,7 @@ def user_kind(t: pa.DataType) -> str:
     ``categorical`` (strings, and pandas ``category``: dictionary-encoded strings), ``datetime``
     (timestamp, date, time), ``duration``, ``nested`` (lists, structs, maps) or ``other``
     (binary, decimal, null, …). A dictionary of numbers has its values' kind."""
-    if isinstance(t, pa.ExtensionType):  # a fixed_shape_tensor is its storage: nested
+    if isinstance(t, pa.BaseExtensionType):  # a fixed_shape_tensor is its storage: nested
         return user_kind(t.storage_type)
     if pa.types.is_dictionary(t):
         inner = user_kind(t.value_type)
@@ -72,9 +72,9 @@ def column_kind(t: pa.DataType) -> tuple[str, np.dtype | None, tuple[int, ...]]:
     ``category``), read as class labels (:func:`text_to_numpy`)."""
     if pa.types.is_dictionary(t):
         return column_kind(t.value_type)
-    if isinstance(t, pa.FixedShapeTensorType):  # arrow.fixed_shape_tensor: (N, *shape)
+    if isinstance(t, pa.FixedShapeTensorType):  # arrow.fixed_shape_tensor: (N, *logical shape)
         if _numeric(t.value_type):
-            return "fixed", _np_dtype(t.value_type), tuple(t.shape)
+            return "fixed", _np_dtype(t.value_type), tensor_shape(t)
         return "other", None, ()
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         return "category", np.dtype(object), ()
@@ -91,6 +91,13 @@ def column_kind(t: pa.DataType) -> tuple[str, np.dtype | None, tuple[int, ...]]:
         if pa.types.is_fixed_size_list(v) and _numeric(v.value_type):
             return "list", _np_dtype(v.value_type), (v.list_size,)
     return "other", None, ()
+
+
+def tensor_shape(t: pa.FixedShapeTensorType) -> tuple[int, ...]:
+    """The shape of one tensor as numpy sees it (``to_numpy_ndarray``): ``shape`` is the
+    physical layout of the values, ``permutation`` (if any) orders its axes."""
+    shape, perm = [int(d) for d in t.shape], t.permutation
+    return tuple(shape[int(p)] for p in perm) if perm else tuple(shape)
 
 
 def _numeric(t: pa.DataType) -> bool:
@@ -272,12 +279,9 @@ def fixed_to_numpy(col: pa.Array | pa.ChunkedArray, dtype: np.dtype) -> np.ndarr
     An ``arrow.fixed_shape_tensor`` column is (N, *shape), in its logical order of axes."""
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if isinstance(col.type, pa.FixedShapeTensorType):
-        shape, perm = list(col.type.shape), col.type.permutation
-        flat = fixed_to_numpy(col.storage, dtype)  # (N, prod(shape)): the physical order
-        if not perm or list(perm) == list(range(len(shape))):
-            return flat.reshape(len(col), *shape)
-        physical = flat.reshape(len(col), *(shape[p] for p in perm))
-        return physical.transpose(0, *(1 + int(i) for i in np.argsort(perm)))
+        physical = fixed_to_numpy(col.storage, dtype).reshape(len(col), *col.type.shape)
+        perm = col.type.permutation
+        return physical.transpose(0, *(1 + int(p) for p in perm)) if perm else physical
     n, inner = len(col), []
     while pa.types.is_fixed_size_list(col.type):  # flatten level by level
         inner.append(col.type.list_size)
