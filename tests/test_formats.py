@@ -79,7 +79,14 @@ def _files(folder: Path) -> dict[str, Path]:
         f["x"] = a
     pq.write_table(pa.table({"x": a[:, 0]}), folder / "a.parquet")
     (folder / "a.csv").write_text("x,y\n1,2\n3,4\n")
+    with pa.ipc.new_file(folder / "a.arrow", pa.schema([("x", pa.float64())])) as w:
+        w.write_table(pa.table({"x": a[:, 0]}))
+    hf = folder / "hf"  # a folder Hugging Face datasets' Dataset.save_to_disk writes
+    datasets = pytest.importorskip("datasets")
+    datasets.Dataset.from_dict({"x": a[:, 0]}).save_to_disk(str(hf))
     return {
+        "arrow": folder / "a.arrow",
+        "huggingface": hf,
         "npy": folder / "a.npy",
         "npz": folder / "a.npz",
         "hdf5": folder / "a.h5",
@@ -96,6 +103,9 @@ def test_every_extension_and_every_magic_number_finds_its_format(tmp_path):
     renamed.mkdir()
     for name, path in files.items():
         row = formats.BY_NAME[name]
+        if row.markers:  # a directory format: its marker files say what it is
+            assert sniff(path) == name and dsdoctor.load(f"{path}:x").shape == (4,)
+            continue
         for ext in row.extensions:
             assert detect_format(Path(f"f{ext.upper()}"), None) == name
         unknown = renamed / f"{name}.bin"
@@ -141,7 +151,7 @@ def test_a_directory_of_one_readable_format_is_shards_unless_that_format_is_a_di
     pq_dir.mkdir()
     pq.write_table(pa.table({"x": [1.0]}), pq_dir / "part-0.parquet")
     assert directory_shards(pq_dir) is None
-    with pytest.raises(SourceError, match="only Parquet datasets can be directories"):
+    with pytest.raises(SourceError, match=r"only Parquet .*datasets can be directories"):
         open_source(str(pq_dir), format="npy")
 
 

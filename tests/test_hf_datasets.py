@@ -96,7 +96,7 @@ def test_a_split_is_checked_with_its_classlabel_as_targets(dd):
 
 
 def test_the_split_folder_itself_and_a_single_dataset_folder(tmp_path, dd):
-    path, d = dd
+    path, _ = dd
     h = dsdoctor.load(f"{path / 'train'}:input_ids")
     assert h.shape == (30, None)
     save(split(5), tmp_path / "one")
@@ -156,11 +156,17 @@ def test_pad_and_bucket_read_back_and_train_one_pytorch_step(tmp_path, dd):
     ids, mask = np.load(out), np.load(tmp_path / "ids.mask.npy")
     lengths = np.load(tmp_path / "ids.lengths.npy")
     assert [list(ids[i][mask[i]]) for i in range(30)] == d["train"]["input_ids"]
-    assert cli("bucket", f"{path}:train:input_ids", "--buckets", "2", "-o", tmp_path / "b").code == 0
+    assert (
+        cli("bucket", f"{path}:train:input_ids", "--buckets", "2", "-o", tmp_path / "b").code == 0
+    )
     assert len(list((tmp_path / "b").glob("bucket_*.npz"))) == 2
     y = dsdoctor.load(f"{path}:train:label").read()
     torch.manual_seed(0)
-    emb, gru, head = torch.nn.Embedding(50, 4, padding_idx=0), torch.nn.GRU(4, 3, batch_first=True), torch.nn.Linear(3, len(NAMES))
+    emb, gru, head = (
+        torch.nn.Embedding(50, 4, padding_idx=0),
+        torch.nn.GRU(4, 3, batch_first=True),
+        torch.nn.Linear(3, len(NAMES)),
+    )
     params = [*emb.parameters(), *gru.parameters(), *head.parameters()]
     opt = torch.optim.SGD(params, lr=0.1)
     packed = torch.nn.utils.rnn.pack_padded_sequence(
@@ -227,3 +233,12 @@ def test_dsdoctor_never_imports_datasets(dd):
             "assert 'datasets' not in sys.modules, 'datasets imported'")  # fmt: skip
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
+
+
+def test_each_split_is_checked_against_its_own_classlabel(tmp_path):
+    stale = split(6)
+    stale.info.features["label"] = datasets.ClassLabel(names=NAMES[:2])
+    save(datasets.DatasetDict({"train": stale, "test": split(4, labels=[0, 1, 2, 2])}),
+         tmp_path / "d")  # fmt: skip
+    found = [f for f in findings(tmp_path / "d") if f["code"] == "DS103"]
+    assert len(found) == 1 and f"{tmp_path / 'd'}:train:label" in found[0]["message"]

@@ -712,7 +712,8 @@ def _scan_options(s: Subject, expect: Expectations, opts: SourceOptions) -> Scan
     mask = expect.mask_value if (s.handle.ragged or s.role != "y") else None
     if mask is None and s.sequence is not None and not s.handle.ragged:
         mask = s.sequence["value"]  # dsdoctor padded it: padding is left out of the extremes
-    return ScanOptions(mask_value=mask, classes=expect.classes if s.role == "y" else None,
+    classes = expect.classes if expect.classes is not None else labelled_classes(s.handle)
+    return ScanOptions(mask_value=mask, classes=classes if s.role == "y" else None,
                        labels=s.role == "y", chunk_bytes=opts.chunk_bytes,
                        vocab_size=expect.vocab_size if s.role != "y" else None,
                        sequences=s.sequence is not None)  # fmt: skip
@@ -1077,22 +1078,35 @@ def _pair_by_name(found: list[Subject]) -> list[tuple[Subject, Subject]]:
 
 
 def _pair_labelled(found: list[Subject]) -> list[tuple[Subject, Subject]]:
-    """The one array whose file names its classes (a Hugging Face ``ClassLabel`` column) is the
-    targets, and pairs with the one other array beside it (the inputs), if there is one."""
-    labelled = [s for s in found if s.handle.class_names is not None]
-    if len(labelled) != 1:
-        return []
-    labelled[0].role = "y"
-    others = [s for s in found if s is not labelled[0] and not s.handle.skip]
-    if len(others) != 1:
-        return []
-    others[0].role = "x"
-    return [(others[0], labelled[0])]
+    """In each table (each split of a Hugging Face folder), the one array whose file names its
+    classes (a ``ClassLabel`` column) is the targets, and pairs with the one other array of the
+    table (the inputs), if there is one."""
+    tables: dict[int, list[Subject]] = {}
+    for s in found:
+        tables.setdefault(id(getattr(s.handle, "table", s.handle)), []).append(s)
+    pairs = []
+    for group in tables.values():
+        labelled = [s for s in group if s.handle.class_names is not None]
+        if len(labelled) != 1:
+            continue
+        labelled[0].role = "y"
+        others = [s for s in group if s is not labelled[0] and not s.handle.skip]
+        if len(others) == 1:
+            others[0].role = "x"
+            pairs.append((others[0], labelled[0]))
+    return pairs
+
+
+def labelled_classes(h: ArrayHandle) -> int | None:
+    """How many classes the file names for labels ``h`` (a ``ClassLabel``), or None."""
+    return len(h.class_names) if h.class_names is not None else None
 
 
 def _classes_from_labels(expect: Expectations, subjects: list[Subject]) -> Expectations:
     """The classes the targets' file names (a ``ClassLabel``'s names) when nothing else gives
-    them (``--classes``, a spec, a model): ``origin`` says ``"ClassLabel"``."""
+    them (``--classes``, a spec, a model) and every target names as many: ``origin`` says
+    ``"ClassLabel"``. (Targets naming different counts, as two splits may, are each checked
+    against their own: :func:`labelled_classes`.)"""
     if expect.classes is not None:
         return expect
     named = {len(s.handle.class_names) for s in subjects

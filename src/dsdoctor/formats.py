@@ -88,7 +88,7 @@ FORMATS: tuple[Format, ...] = (
     Format("arrow", "Arrow IPC", (".arrow", ".feather", ".ipc", ".arrows"), "arrow:ArrowSource",
            ("target",), magic=((0, b"ARROW1"), (0, b"\xff\xff\xff\xff")),  # file, stream
            shown=".arrow/.feather"),
-    Format("hf", "Hugging Face datasets", (), "hf:open_folder", ("target",), directory=True,
+    Format("huggingface", "Hugging Face", (), "hf:HuggingFaceFolder", ("target",), directory=True,
            markers=("dataset_dict.json", "state.json"), shown="save_to_disk folders"),
 )  # fmt: skip
 

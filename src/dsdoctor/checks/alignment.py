@@ -286,10 +286,12 @@ class LabelOutOfRange(Check):
                 "{detail}")  # fmt: skip
 
     def run(self, ctx: Context) -> Iterator[Finding]:
-        classes = ctx.expect.classes
-        if classes is None:
-            return
         for y in ctx.role("y"):
+            classes, labelled = ctx.expect.classes, ctx.expect.origin.get("classes") == "ClassLabel"
+            if classes is None and y.handle.class_names is not None:  # its own ClassLabel's
+                classes, labelled = len(y.handle.class_names), True
+            if classes is None:
+                continue
             st = y.stats
             if st is None or y.handle.ragged or (y.handle.ndim == 2 and y.handle.shape[1] != 1):
                 continue
@@ -307,13 +309,12 @@ class LabelOutOfRange(Check):
             detail = ", ".join(parts)
             if ctx.expect.origin.get("classes") == "model":
                 detail += f" (the {classes} classes of {ctx.expect.by('classes')})"
-            elif ctx.expect.origin.get("classes") == "ClassLabel" and y.handle.class_names:
+            elif labelled and y.handle.class_names:
                 detail += (f" (its ClassLabel names {classes} classes: "
                            f"{', '.join(y.handle.class_names[:5])}{' …' if classes > 5 else ''})")  # fmt: skip
             yield self.finding([y], {"below_zero": st.below_zero, "at_or_above": st.above_classes,
                                      "non_integer": st.non_integer, "classes": classes,
                                      "min": ev["min"], "max": ev["max"], "bad": bad + st.non_integer,
                                      **ctx.expect.from_model("classes"),
-                                     **({"classes_from": "ClassLabel"} if ctx.expect.origin.get(
-                                         "classes") == "ClassLabel" else {})},
+                                     **({"classes_from": "ClassLabel"} if labelled else {})},
                                y_name=y.name, detail=detail)  # fmt: skip

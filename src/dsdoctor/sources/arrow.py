@@ -78,9 +78,7 @@ def ipc_error(display: str, exc: BaseException) -> SourceError:
     msg = (str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:300]
     if isinstance(exc, MemoryError) or "alloc" in msg.lower():
         return SourceError(f"{display} asks for more memory than it can hold ({msg})")
-    return SourceError(
-        f"{display} cannot be read as Arrow IPC ({msg}); it is truncated or damaged"
-    )
+    return SourceError(f"{display} cannot be read as Arrow IPC ({msg}); it is truncated or damaged")
 
 
 class IpcFile:
@@ -168,7 +166,10 @@ class ArrowSource(TableSource):
 
     def layout(self) -> dict:
         kinds = sorted({p.kind for p in self._parts})
-        return {"ipc": "/".join(kinds), **({"files": len(self._parts)} if len(self._parts) > 1 else {})}
+        return {
+            "ipc": "/".join(kinds),
+            **({"files": len(self._parts)} if len(self._parts) > 1 else {}),
+        }
 
     def row_estimate(self, columns: list[str]) -> int:
         """Bytes per row from the files' sizes: all columns, so never less than the selected

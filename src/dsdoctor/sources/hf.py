@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import SourceError
 from .arrow import ArrowSource
 from .base import ArrayHandle, Entry, Source
-from .table import STACKED
+from .table import STACKED, TableArray
 
 DICT_FILE = "dataset_dict.json"
 STATE_FILE = "state.json"
@@ -35,11 +35,15 @@ INFO_FILE = "dataset_info.json"
 MAX_JSON = 64 * 1024**2
 
 
-def open_folder(path: Path, display: str, *, target: str | None = None) -> Source:
-    """A ``DatasetDict`` folder as :class:`DatasetDictSource`, a ``Dataset`` folder as its table."""
-    if (path / DICT_FILE).is_file():
-        return DatasetDictSource(path, display, target=target)
-    return DatasetSource(path, display, target=target)
+class HuggingFaceFolder(Source):
+    """The reader of :mod:`dsdoctor.formats`' row: building one gives a
+    :class:`DatasetDictSource` for a ``DatasetDict`` folder, a :class:`DatasetSource` (a table)
+    for a ``Dataset`` folder."""
+
+    def __new__(cls, path: Path, display: str, *, target: str | None = None) -> Source:  # type: ignore[misc]
+        if (path / DICT_FILE).is_file():
+            return DatasetDictSource(path, display, target=target)
+        return DatasetSource(path, display, target=target)
 
 
 def read_json(path: Path, display: str) -> Any:
@@ -84,8 +88,11 @@ def data_files(folder: Path, display: str) -> list[tuple[Path, str]]:
         arrows = sorted(p.name for p in folder.glob("*.arrow"))
         raise SourceError(
             f"{display} has no Arrow data files ({STATE_FILE} lists none"
-            + (f"; the folder holds {', '.join(arrows[:5])}, which it does not list)" if arrows
-               else ")")
+            + (
+                f"; the folder holds {', '.join(arrows[:5])}, which it does not list)"
+                if arrows
+                else ")"
+            )
             + "; save the dataset again"
         )
     return out
@@ -119,7 +126,7 @@ class DatasetSource(ArrowSource):
     """One ``Dataset`` folder (a split): its Arrow streams as one table, ClassLabel columns as
     labels with their classes."""
 
-    format = "hf"
+    format = "huggingface"
 
     def __init__(self, path: Path, display: str, *, target: str | None = None,
                  split: str | None = None):  # fmt: skip
@@ -136,18 +143,18 @@ class DatasetSource(ArrowSource):
     def arrays(self) -> list[ArrayHandle]:
         """As a table's, but each ClassLabel column is an array of its own, never stacked."""
         labelled = [n for n in self.class_labels if n in self._kinds() and n != self.target]
-        if not labelled:
-            return super().arrays()
-        rest = [a for a in super().arrays() if not set(a.layout["columns"]) & set(labelled)]
-        stacked = [a for a in super().arrays() if set(a.layout["columns"]) & set(labelled)]
         out: list[ArrayHandle] = []
-        for a in stacked:  # the scalar columns with a label among them: split again
-            others = [c for c in a.layout["columns"] if c not in labelled]
+        for a in super().arrays():
+            columns = a.layout["columns"]
+            if not set(columns) & set(labelled):
+                out.append(a)
+                continue
+            others = [c for c in columns if c not in labelled]  # stacked with a label: split
             if others:
-                out.append(self.columns_array(others, name="columns" if len(others) > 1 else None))
-        return out + rest + [self.columns_array([n]) for n in labelled]
+                out.append(self.columns_array(others, STACKED if len(others) > 1 else None))
+        return out + [self.columns_array([n]) for n in labelled]
 
-    def columns_array(self, columns: list[str], name: str | None = None):  # type: ignore[override]
+    def columns_array(self, columns: list[str], name: str | None = None) -> TableArray:
         a = super().columns_array(columns, name)
         if self.split is not None and a.name != STACKED:
             a.name = f"{self.split}/{a.name}"
@@ -163,7 +170,7 @@ class DatasetDictSource(Source):
     """A ``DatasetDict`` folder: its splits, each a :class:`DatasetSource` named
     ``FOLDER:SPLIT``."""
 
-    format = "hf"
+    format = "huggingface"
 
     def __init__(self, path: Path, display: str, *, target: str | None = None):
         super().__init__(path, display)
@@ -176,7 +183,9 @@ class DatasetDictSource(Source):
         for name in names:
             folder = path / name
             if Path(name).name != name or name in ("", ".", ".."):
-                raise SourceError(f"{display}: {DICT_FILE} names a split {name!r} that is not a folder name")
+                raise SourceError(
+                    f"{display}: {DICT_FILE} names a split {name!r} that is not a folder name"
+                )
             if not folder.is_dir():
                 raise SourceError(
                     f"{display}: {DICT_FILE} names the split {name!r}, but there is no folder "
@@ -221,7 +230,9 @@ class DatasetDictSource(Source):
     def target_array(self) -> ArrayHandle:
         """The ``--target`` column of the split chosen by :meth:`array` (the only split, if
         there is one)."""
-        chosen = self._chosen or (next(iter(self.splits.values())) if len(self.splits) == 1 else None)
+        chosen = self._chosen or (
+            next(iter(self.splits.values())) if len(self.splits) == 1 else None
+        )
         if chosen is None:
             raise SourceError(
                 f"{self.display} holds the splits {', '.join(self.splits)}; --target needs one: "
