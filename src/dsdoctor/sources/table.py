@@ -38,7 +38,7 @@ def user_kind(t: pa.DataType) -> str:
     ``categorical`` (strings, and pandas ``category``: dictionary-encoded strings), ``datetime``
     (timestamp, date, time), ``duration``, ``nested`` (lists, structs, maps) or ``other``
     (binary, decimal, null, …). A dictionary of numbers has its values' kind."""
-    if isinstance(t, pa.BaseExtensionType):  # a fixed_shape_tensor is its storage: nested
+    if isinstance(t, pa.FixedShapeTensorType):  # its storage: a fixed_size_list, nested
         return user_kind(t.storage_type)
     if pa.types.is_dictionary(t):
         inner = user_kind(t.value_type)
