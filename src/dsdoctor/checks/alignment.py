@@ -266,7 +266,8 @@ class LabelOutOfRange(Check):
 
     What it means:
     With C classes, sparse labels must be integers 0 … C-1. A label of -1, of C or more, or a
-    non-integer label has no output unit to go to.
+    non-integer label has no output unit to go to. C is ``--classes`` (or the model's, or the
+    spec's); without them, a Hugging Face ``ClassLabel``'s names: C is how many it names.
 
     Why frameworks fail:
     PyTorch raises "IndexError: Target 10 is out of bounds." on the CPU and a device-side assert
@@ -275,7 +276,9 @@ class LabelOutOfRange(Check):
 
     How to repair:
     Check ``--classes``: labels 1 … C need C+1 classes or a shift by one. -1 often marks
-    "unlabelled": drop those rows or mask them in the loss (``ignore_index=-1`` in PyTorch).
+    "unlabelled": drop those rows or mask them in the loss (``ignore_index=-1`` in PyTorch). A
+    ``ClassLabel`` naming fewer classes than the labels use was changed after the labels were
+    made: ``cast_column`` the label to a ``ClassLabel`` with every name, then save again.
 
     Example:
     dsdoctor check --y labels.npy --classes 10

@@ -164,6 +164,11 @@ class ArrowSource(TableSource):
     def num_rows(self) -> int:
         return sum(p.num_rows for p in self._parts)
 
+    @property
+    def files(self) -> list[Path]:
+        """The files read, in order."""
+        return [p.path for p in self._parts]
+
     def layout(self) -> dict:
         kinds = sorted({p.kind for p in self._parts})
         return {

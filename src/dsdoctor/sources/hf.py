@@ -163,7 +163,7 @@ class DatasetSource(ArrowSource):
         return a
 
     def layout(self) -> dict:
-        return {**super().layout(), "files": len(self._parts)}
+        return {**super().layout(), "files": len(self.files)}
 
 
 class DatasetDictSource(Source):
@@ -248,7 +248,7 @@ class DatasetDictSource(Source):
         out = []
         for split, src in self.splits.items():
             out.append(Entry(split, "group", note=f"split: {src.num_rows:,} rows in "
-                                                  f"{len(src._parts)} file(s)"))  # fmt: skip
+                                                  f"{len(src.files)} file(s)"))  # fmt: skip
             out += [Entry(f"{split}:{e.path}", e.kind, e.array, e.note, e.column_kind)
                     for e in src.entries()]  # fmt: skip
         return out
