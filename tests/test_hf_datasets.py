@@ -146,6 +146,8 @@ def test_ragged_ids_with_a_padding_collision(tmp_path):
          tmp_path / "z")  # fmt: skip
     codes = {f["code"] for f in findings(f"{tmp_path / 'z'}:input_ids")}
     assert {"DS301", "DS302"} <= codes
+    vocab = {f["code"] for f in findings(f"{tmp_path / 'z'}:input_ids", "--vocab-size", "10")}
+    assert "DS306" in vocab  # ids run to 49
 
 
 def test_pad_and_bucket_read_back_and_train_one_pytorch_step(tmp_path, dd):
