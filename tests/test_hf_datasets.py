@@ -244,3 +244,9 @@ def test_each_split_is_checked_against_its_own_classlabel(tmp_path):
          tmp_path / "d")  # fmt: skip
     found = [f for f in findings(tmp_path / "d") if f["code"] == "DS103"]
     assert len(found) == 1 and f"{tmp_path / 'd'}:train:label" in found[0]["message"]
+
+
+def test_a_file_named_as_a_folder_format_is_refused(tmp_path):
+    (tmp_path / "x.arrow").write_bytes(b"not a folder")
+    assert_clean_error(cli("check", tmp_path / "x.arrow", "--source-format", "huggingface"),
+                       "is not a folder")  # fmt: skip

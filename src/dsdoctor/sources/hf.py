@@ -41,6 +41,11 @@ class HuggingFaceFolder(Source):
     for a ``Dataset`` folder."""
 
     def __new__(cls, path: Path, display: str, *, target: str | None = None) -> Source:  # type: ignore[misc]
+        if not path.is_dir():
+            raise SourceError(
+                f"{display} is not a folder; a Hugging Face dataset is the folder save_to_disk "
+                "writes (with dataset_dict.json or state.json)"
+            )
         if (path / DICT_FILE).is_file():
             return DatasetDictSource(path, display, target=target)
         return DatasetSource(path, display, target=target)
