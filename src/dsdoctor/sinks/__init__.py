@@ -9,7 +9,7 @@ from __future__ import annotations
 from .atomic import atomic_folder, atomic_group, atomic_path, cleanup_temporaries, write_text
 from .destination import Destination, parse_destination
 from .guard import guard_outputs, source_paths
-from .writers import open_npy_writer, stream_arrays, write_arrays
+from .writers import open_npy_writer, stream_arrays, stream_ragged, write_arrays
 
 __all__ = [
     "Destination",
@@ -22,6 +22,7 @@ __all__ = [
     "parse_destination",
     "source_paths",
     "stream_arrays",
+    "stream_ragged",
     "write_arrays",
     "write_text",
 ]
