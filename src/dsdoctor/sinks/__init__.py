@@ -6,7 +6,14 @@ Each format lives in its own module and imports h5py or pyarrow only when it wri
 
 from __future__ import annotations
 
-from .atomic import atomic_folder, atomic_group, atomic_path, cleanup_temporaries, write_text
+from .atomic import (
+    atomic_folder,
+    atomic_group,
+    atomic_path,
+    cleanup_temporaries,
+    committed_together,
+    write_text,
+)
 from .destination import Destination, parse_destination
 from .guard import guard_outputs, source_paths
 from .writers import open_npy_writer, stream_arrays, stream_ragged, write_arrays
@@ -17,6 +24,7 @@ __all__ = [
     "atomic_group",
     "atomic_path",
     "cleanup_temporaries",
+    "committed_together",
     "guard_outputs",
     "open_npy_writer",
     "parse_destination",
