@@ -285,6 +285,32 @@ def test_out_arrays_filled_in_chunks_equal_the_one_shot_result(
     np.testing.assert_array_equal(mask_out, expected_mask)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    case=ragged(),
+    maxlen=st.integers(0, 15),
+    padding=SIDES,
+    truncating=SIDES,
+    target=st.sampled_from([None, "int32", "float64"]),
+    chunk_bytes=st.sampled_from([1, 40, 1 << 20]),
+)
+def test_zero_padding_into_fresh_memory_equals_the_blend_into_a_given_out(
+    case, maxlen, padding, truncating, target, chunk_bytes
+):
+    # Without `out` and with a padding of zero bytes the kernel allocates zeroed memory and
+    # copies only the real timesteps; into a given (dirty) `out` it blends every cell. Same bits.
+    dtype = np.dtype(target) if target else case.values.dtype
+    options = {"maxlen": maxlen, "padding": padding, "truncating": truncating, "value": 0}
+    n = len(case.offsets) - 1
+    dirty = np.full((n, maxlen, *case.inner), 3, dtype)
+    with mock.patch.object(kernels, "_CHUNK_BYTES", chunk_bytes):
+        fresh, fresh_mask, _ = pad_values(case.values, case.offsets, dtype=target, **options)
+        given, given_mask, _ = pad_values(case.values, case.offsets, out=dirty, **options)
+    assert same_bits(fresh, given)
+    np.testing.assert_array_equal(fresh_mask, given_mask)
+    assert not fresh[~fresh_mask].any()
+
+
 def test_out_can_be_a_memmap(tmp_path):
     values = np.arange(1, 31, dtype=np.float32).reshape(15, 2)
     offsets = offsets_from_lengths([3, 0, 7, 5])

@@ -93,11 +93,11 @@ def test_shift_npz_and_hdf5_ragged_read_back_as_sequences(tmp_path):
         for i, s in enumerate(SEQS):
             d[i] = s
     for src in (f"{tmp_path / 'r.npz'}:ids", f"{tmp_path / 'v.h5'}:/ids"):
-        for ext in ("npz", "parquet"):
+        for ext in ("npz", "parquet", "h5"):
             out = tmp_path / f"out.{ext}"
             r = shifted_result(src, "-o", out, "--force")
             assert r["details"]["vocab_size"] == 11 and r["dtype"] == "int16"
-            back = dsdoctor.load(f"{out}:data").read()
+            back = dsdoctor.load(f"{out}:{'/' if ext == 'h5' else ''}data").read()
             assert isinstance(back, dsdoctor.Ragged)
             assert [back[i].tolist() for i in range(len(back))] == [
                 [i + 1 for i in s] for s in SEQS
@@ -106,10 +106,42 @@ def test_shift_npz_and_hdf5_ragged_read_back_as_sequences(tmp_path):
 
 def test_ragged_output_must_hold_sequences(tmp_path):
     src = tokens_parquet(tmp_path)
-    for name in ("x.npy", "x.h5"):
-        r = cli("shift", f"{src}:tokens", "-o", tmp_path / name)
-        assert_clean_error(r, "holds variable-length sequences", ".parquet or .npz")
-        assert not (tmp_path / name).exists()
+    r = cli("shift", f"{src}:tokens", "-o", tmp_path / "x.npy")
+    assert_clean_error(r, "holds variable-length sequences", ".parquet, .npz or .h5")
+    assert not (tmp_path / "x.npy").exists()
+    # sequences of timesteps of several ids: a variable-length HDF5 dataset holds single ids
+    values = np.arange(1, 13, dtype=np.int32).reshape(6, 2)
+    np.savez(tmp_path / "v.npz", ids=values, ids_lengths=np.array([4, 2]))
+    r = cli("shift", f"{tmp_path / 'v.npz'}:ids", "-o", tmp_path / "x.h5")
+    assert_clean_error(r, "sequences of single ids", ".parquet or .npz")
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_shift_to_hdf5_writes_one_variable_length_dataset_in_chunks(tmp_path):
+    """Ragged ids to ``x.h5:/name``: one vlen dataset h5py reads as the shifted sequences (empty
+    ones and equal lengths included), the provenance as its attributes, streamed in chunks."""
+    rng = np.random.default_rng(1)
+    seqs = [rng.integers(0, 500, rng.integers(0, 30)).astype(np.int32) for _ in range(400)]
+    seqs[:3] = [np.array([4, 5], np.int32)] * 3
+    src = tokens_parquet(tmp_path, seqs)
+    out = tmp_path / "s.h5"
+    r = shifted_result(f"{src}:tokens", "--chunk-size", "1KiB", "-o", f"{out}:/ids/shifted")
+    assert r["details"]["vocab_size"] == int(max(s.max() for s in seqs if len(s))) + 2
+    with h5py.File(out) as f:
+        d = f["/ids/shifted"]
+        assert h5py.check_vlen_dtype(d.dtype) == np.dtype(np.int32) and d.shape == (400,)
+        assert [x.tolist() for x in d[:]] == [(s + 1).tolist() for s in seqs]
+        assert (
+            json.loads(d.attrs["dsdoctor_options"])["new_vocab_size"] == r["details"]["vocab_size"]
+        )
+    assert read_provenance(f"{out}:/ids/shifted")["operation"] == "shift"
+    again = cli("check", "--json", f"{out}:/ids/shifted")
+    assert again.code in (0, 1)
+    (array,) = again.json()["arrays"].values()
+    assert array["ragged"] and array["stats"]["lengths"]["count"] == 400
+    # never over an existing file without --force
+    r = cli("shift", f"{src}:tokens", "-o", out)
+    assert_clean_error(r, "--force")
 
 
 # -- shift: padded data ------------------------------------------------------------------------

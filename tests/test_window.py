@@ -541,3 +541,106 @@ def test_check_of_a_window_output_reads_its_row_numbers_as_row_numbers(tmp_path,
         assert "record of the dsdoctor command" in report.arrays[f"{w}:provenance"]["skipped"]
     # the constant feature b is found on the last axis of the windows; nothing per row number
     assert [f.code for f in report.findings] == ["DS402"]
+
+
+# -- NaN in the series ------------------------------------------------------------------------------
+@pytest.mark.parametrize(("length", "stride", "rate"), CASES)
+def test_windows_holding_nan_are_counted_as_if_each_window_were_looked_at(
+    tmp_path, length, stride, rate
+):
+    x = rng.normal(size=(61, 3)).astype(np.float32)
+    x[[7, 30, 31], [0, 2, 1]] = np.nan
+    y = np.arange(61.0)
+    y[[20, 50]] = np.nan
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    w = dsdoctor.window(x, length=length, stride=stride, sampling_rate=rate, y=y, horizon=1)
+    want = int(np.isnan(w.data).any(axis=(1, 2)).sum())
+    assert want and w.nan_windows == want
+    # small chunks: the count is made block by block, over blocks that overlap
+    r = cli("window", tmp_path / "x.npy", "--y", tmp_path / "y.npy", "--length", length,
+            "--stride", stride, "--sampling-rate", rate, "--chunk-size", "200B",
+            "-o", tmp_path / "w.npz", "--json")  # fmt: skip
+    assert r.code == 0, r.stderr
+    d = r.json()
+    assert d["details"]["nan_windows"] == want
+    assert d["details"]["nan_targets"] == int(np.isnan(w.y).sum())
+    (said,) = [s for s in d["warnings"] if "NaN" in s]
+    first = int(w.starts[np.isnan(w.data).any(axis=(1, 2))][0])
+    assert f"{want:,} of {len(w.data):,} windows hold NaN" in said
+    assert f"first window starts at row {first:,}" in said and "dsdoctor impute" in said
+    # and printed
+    r = cli("window", tmp_path / "x.npy", "--length", length, "--stride", stride,
+            "--sampling-rate", rate, "-o", tmp_path / "v.npy")  # fmt: skip
+    assert r.code == 0 and "hold NaN" in r.stdout + r.stderr
+
+
+def test_a_series_without_nan_says_nothing_and_split_counts_each_part(tmp_path):
+    x = np.arange(200, dtype=np.float64).reshape(100, 2)
+    np.save(tmp_path / "x.npy", x)
+    r = cli("window", tmp_path / "x.npy", "--length", 8, "-o", tmp_path / "a.npy", "--json")
+    assert r.code == 0 and r.json()["details"]["nan_windows"] == 0
+    assert not [s for s in r.json()["warnings"] if "NaN" in s]
+    x[90, 1] = np.nan  # in the validation part only
+    np.save(tmp_path / "x.npy", x)
+    r = cli("window", tmp_path / "x.npy", "--length", 8, "--split", "0.8", "-o",
+            tmp_path / "b.npy", "--json")  # fmt: skip
+    d = r.json()["details"]
+    assert d["nan_windows"] == 0 and d["split"]["validation_nan_windows"] == 8
+    (said,) = [s for s in r.json()["warnings"] if "NaN" in s]
+    assert "8 of 13 windows (validation) hold NaN" in said
+
+
+# -- the split's two outputs are committed together -------------------------------------------------
+def test_split_outputs_appear_together_or_not_at_all(tmp_path, monkeypatch):
+    from dsdoctor.sinks import atomic
+
+    np.save(tmp_path / "x.npy", np.arange(60.0).reshape(30, 2))
+    out = tmp_path / "w.npy"
+    real = atomic._rename_exclusive
+
+    def fail_on_the_training_data(tmp, dest):
+        if dest == out:
+            raise OSError(28, "No space left on device")
+        real(tmp, dest)
+
+    monkeypatch.setattr(atomic, "_rename_exclusive", fail_on_the_training_data)
+    with pytest.raises(dsdoctor.DsdoctorError):
+        dsdoctor.window_file(str(tmp_path / "x.npy"), str(out), length=4, split=0.5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.npy"]  # no val, no temporaries
+    monkeypatch.setattr(atomic, "_rename_exclusive", real)
+    done = dsdoctor.window_file(str(tmp_path / "x.npy"), str(out), length=4, split=0.5)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    written = ["w.npy", "w.starts.npy", "w.dsdoctor.json", "w.val.npy", "w.val.starts.npy",
+               "w.val.dsdoctor.json"]  # fmt: skip
+    assert names == sorted(["x.npy", *written])
+    assert sorted(os.path.basename(p) for p in done.outputs) == sorted(written)
+
+
+def test_a_split_commit_killed_half_way_leaves_both_outputs_refused(tmp_path, monkeypatch):
+    """Killed after the validation files were renamed, before the training data: markers stay,
+    and readers refuse the validation files as much as the training ones."""
+    from dsdoctor.sinks import atomic
+
+    np.save(tmp_path / "x.npy", np.arange(60.0).reshape(30, 2))
+    out = tmp_path / "w.npy"
+    for name in ("w.npy", "w.starts.npy", "w.val.npy", "w.val.starts.npy"):
+        np.save(tmp_path / name, np.zeros(1))  # an older run's, replaced with --force
+    real = os.replace
+
+    def killed(tmp, dest):
+        if str(dest) == str(out):
+            raise KeyboardInterrupt
+        real(tmp, dest)
+
+    monkeypatch.setattr(atomic.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        dsdoctor.window_file(str(tmp_path / "x.npy"), str(out), length=4, split=0.5, force=True)
+    monkeypatch.setattr(atomic.os, "replace", real)
+    for name in ("w.val.npy", "w.val.starts.npy", "w.starts.npy", "w.npy"):
+        assert_clean_error(cli("inspect", tmp_path / name), "interrupted")
+    assert cli("window", tmp_path / "x.npy", "--length", 4, "--split", "0.5", "-o", out,
+               "--force").code == 0  # fmt: skip
+    for name in ("w.val.npy", "w.val.starts.npy", "w.npy"):
+        assert cli("inspect", tmp_path / name).code == 0
+    assert not list(tmp_path.glob("*dsdoctor-incomplete"))

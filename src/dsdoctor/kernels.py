@@ -328,9 +328,18 @@ def pad_values(
         out_dtype = out.dtype
     else:
         out_dtype = np.dtype(dtype) if dtype is not None else vals.dtype
-    data = _output(out, (n, width, *inner), out_dtype, "out")
-    mask = _output(mask_out, (n, width), np.dtype(bool), "mask_out")
     fill = np.full((), value, dtype=out_dtype)  # the same conversion as Keras' np.full
+    # A fresh output padded with zero bytes is allocated zeroed (calloc: the kernel hands out
+    # zeroed pages on first touch, a cost any fresh output pays), so that only the real
+    # timesteps are written, by a masked copy; a given `out` (a reused buffer, a memmap) is
+    # written whole by a blend.
+    zeroed = out is None and not fill.tobytes().strip(b"\0")
+    data = (
+        np.zeros((n, width, *inner), out_dtype)
+        if zeroed
+        else _output(out, (n, width, *inner), out_dtype, "out")
+    )
+    mask = _output(mask_out, (n, width), np.dtype(bool), "mask_out")
     if data.size == 0 and mask.size == 0:
         return data, mask, kept
 
@@ -348,34 +357,44 @@ def pad_values(
     pattern_index = kept if padding == "pre" else width - kept
 
     # Same dtype of 1, 2, 4 or 8 bytes: blend on the bits as unsigned integers, exact and much
-    # faster than a masked copy: data = fill + (window - fill) * mask, modulo 2**bits.
+    # faster than a masked copy over every cell: data = fill + (window - fill) * mask, modulo
+    # 2**bits.
     bits, fill_bits, cell_rows = None, fill, real_rows
     cells = math.prod(inner)
     if (
-        out_dtype == vals.dtype
+        not zeroed
+        and out_dtype == vals.dtype
         and out_dtype.kind in "biufcmM"
         and out_dtype.itemsize in _UINTS
         and cells > 0
     ):
         bits = _UINTS[out_dtype.itemsize]
         fill_bits = fill.view(bits)
-    if bits is not None and cells > 1:
-        # The same pattern per cell, rows of width * cells stepping by cells.
+    flat = (bits is not None or zeroed) and cells > 1
+    if flat:
+        # The same pattern per cell, rows of width * cells stepping by cells: a mask that
+        # broadcast (rows, width, 1) would spend its time in inner loops of length F.
         cell_rows = sliding_window_view(np.repeat(pattern, cells), width * cells)[::cells]
     row_bytes = max(1, width * max(1, cells) * out_dtype.itemsize)
     for rows in _row_chunks(n, row_bytes):
         chunk_mask = mask[rows]
         chunk_data = data[rows]
         chunk_mask[...] = real_rows[pattern_index[rows]]
-        cell_mask = chunk_mask.reshape(chunk_mask.shape + (1,) * len(inner))
         source = windows.gather(starts[rows], rows)
         if bits is not None:
             flat_mask = chunk_mask if cells == 1 else cell_rows[pattern_index[rows]]
             _blend_bits(chunk_data, source, flat_mask, fill_bits, bits)
-        else:
-            # Cast only real timesteps, so that data outside the sequences (NaN next to an
-            # int target, say) cannot raise a spurious cast warning.
+            continue
+        if not zeroed:
             chunk_data[...] = fill
+        # Cast only real timesteps, so that data outside the sequences (NaN next to an int
+        # target, say) cannot raise a spurious cast warning.
+        if flat:
+            k = len(chunk_data)
+            np.copyto(chunk_data.reshape(k, -1), source.reshape(k, -1),
+                      where=cell_rows[pattern_index[rows]], casting="unsafe")  # fmt: skip
+        else:
+            cell_mask = chunk_mask.reshape(chunk_mask.shape + (1,) * len(inner))
             np.copyto(chunk_data, source, where=cell_mask, casting="unsafe")
     return data, mask, kept
 

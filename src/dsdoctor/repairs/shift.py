@@ -23,9 +23,10 @@ that can (uint16), with a warning; past 64 bits the shift is refused.
 
 Two passes in chunks: the first finds the id range (and refuses), the second writes. The output
 has the source's layout: dense in any format; ragged as Parquet (a table column: the whole
-table with that column shifted; any other source: one ``list`` column ``data``) or npz (members
-``data`` and ``data_lengths``, which dsdoctor reads back as one ragged array); ``.npy`` and
-HDF5 cannot hold sequences, and are refused for them. The provenance of a ``.npy`` output is
+table with that column shifted; any other source: one ``list`` column ``data``), npz (members
+``data`` and ``data_lengths``, which dsdoctor reads back as one ragged array) or HDF5 (one
+variable-length dataset, sequences of single ids only); ``.npy`` cannot hold sequences, and is
+refused for them. The provenance of a ``.npy`` output is
 ``OUT.dsdoctor.json`` beside it, in the same atomic group. :func:`validate` is the one
 validation of :func:`shift` (in memory) and :func:`shift_file`.
 """
@@ -294,11 +295,17 @@ def shift_file(src: Any, out: str, *, by: int = 1, vocab_size: int | None = None
     k, vocab, where = validate(h, by=by, vocab_size=vocab_size, mask=m, lengths=n,
                                padding=padding, found=found)  # fmt: skip
     dest = parse_destination(out)  # a bad -o is refused before the data is read
-    if h.ragged and dest.format not in ("parquet", "npz"):
+    if h.ragged and dest.format == "hdf5" and h.inner_shape:
+        raise OutputError(
+            f"{out}: {h.source} holds sequences of {format_shape(h.inner_shape)} timesteps; an "
+            "HDF5 variable-length dataset holds sequences of single ids; name the output "
+            ".parquet or .npz"
+        )
+    if h.ragged and dest.format not in ("parquet", "npz", "hdf5"):
         raise OutputError(
             f"{out}: {h.source} holds variable-length sequences, which "
-            f"{dest.path.suffix or dest.format} cannot hold; name the output .parquet or .npz "
-            "(or pad first and shift the padded data)"
+            f"{dest.path.suffix or dest.format} cannot hold; name the output .parquet, .npz or "
+            ".h5 (or pad first and shift the padded data)"
         )
     inputs = [*input_paths(h), *(input_paths(where.handle) if where is not None else [])]
 
@@ -394,6 +401,13 @@ def _write_ragged(h: ArrayHandle, out: str, fmt: str, k: int, dtype: np.dtype, p
         return _whole_table(h, out, k, dtype, prov, force, inputs, chunk_bytes), shape
     if fmt == "parquet":
         return _list_column(h, out, k, dtype, prov, force, inputs, chunk_bytes), shape
+    if fmt == "hdf5":
+        from ..sinks import stream_ragged
+
+        with stream_ragged(out, n, dtype, force=force, provenance=prov, inputs=inputs) as w:
+            for r in (ragged(c) for c in h.chunks(chunk_bytes)):
+                w.write(shifted(r.window(), k, dtype, None), r.lengths)
+        return [str(p) for p in w.paths], shape
     specs = {
         RAGGED_MAIN: ((total, *h.inner_shape), dtype),
         RAGGED_LENGTHS: ((n,), np.dtype(np.int64)),

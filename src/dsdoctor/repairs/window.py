@@ -732,15 +732,81 @@ def cut_windows(x: np.ndarray, rel: np.ndarray, spec: Spec) -> np.ndarray:
     return x[idx]
 
 
+def nan_rows(x: np.ndarray) -> np.ndarray | None:
+    """Which rows of ``x`` hold a NaN (any feature), or None for a dtype that cannot."""
+    if x.dtype.kind not in "fc":
+        return None
+    return np.isnan(x.reshape(len(x), -1)).any(axis=1)
+
+
+def with_nan(flags: np.ndarray, rel: np.ndarray, spec: Spec) -> np.ndarray:
+    """Which windows starting at rows ``rel`` take a row that ``flags`` marks: from running
+    counts along each residue of the sampling rate, never the windows themselves (L copies)."""
+    rate = spec.sampling_rate
+    if not len(rel):
+        return np.zeros(0, dtype=bool)
+    # along[i] = flags[i] + flags[i - rate] + flags[i - 2 * rate] + …
+    padded = np.zeros(-(-len(flags) // rate) * rate, dtype=np.int64)
+    padded[: len(flags)] = flags
+    along = np.cumsum(padded.reshape(-1, rate), axis=0).reshape(-1)
+    last = along[rel + spec.last]
+    before = np.where(rel >= rate, along[np.maximum(rel - rate, 0)], 0)
+    return (last - before) > 0
+
+
+@dataclass
+class NanCount:
+    """Windows (and targets) that hold a NaN, per part, and the first such window's start row."""
+
+    windows: dict[int, int] = field(default_factory=dict)
+    targets: dict[int, int] = field(default_factory=dict)
+    first: int | None = None
+
+    def add(self, part: int, flags: np.ndarray | None, rel: np.ndarray, starts: np.ndarray,
+            spec: Spec, y: np.ndarray | None) -> None:  # fmt: skip
+        if flags is not None:
+            bad = with_nan(flags, rel, spec)
+            self.windows[part] = self.windows.get(part, 0) + int(np.count_nonzero(bad))
+            if self.first is None and bad.any():
+                self.first = int(starts[int(np.argmax(bad))])
+        ybad = nan_rows(y) if y is not None else None
+        if ybad is not None:
+            self.targets[part] = self.targets.get(part, 0) + int(np.count_nonzero(ybad))
+
+    def warning(self, parts: list[int], names: dict[int, str], total: dict[int, int],
+                target: str | None) -> str | None:  # fmt: skip
+        """What the result says when a window or a target holds NaN, else None."""
+        said = []
+        for p in parts:
+            n, t = self.windows.get(p, 0), self.targets.get(p, 0)
+            where = f" ({names[p]})" if len(parts) > 1 else ""
+            if n:
+                said.append(f"{n:,} of {total[p]:,} windows{where} hold NaN")
+            if t:
+                said.append(f"{t:,} targets{where} ({target}) are NaN")
+        if not said:
+            return None
+        first = (
+            f" (the first window starts at row {self.first:,})" if self.first is not None else ""
+        )
+        return (
+            f"{'; '.join(said)}{first}: a recurrent layer carries a NaN on to every later step "
+            "and the loss becomes NaN. Fill or drop the NaN rows first (dsdoctor impute, "
+            "dsdoctor dropna), then window"
+        )
+
+
 @dataclass
 class Windows:
     """Windows in memory: ``data`` (N, L, …), ``starts`` (N,) their first rows in the source,
-    and with targets ``y`` (N, …) and ``target_rows`` (N,)."""
+    with targets ``y`` (N, …) and ``target_rows`` (N,), and how many windows hold NaN."""
 
     data: np.ndarray
     starts: np.ndarray
     y: np.ndarray | None = None
     target_rows: np.ndarray | None = None
+    #: windows that take a row holding NaN (what ``window_file`` warns about)
+    nan_windows: int = 0
 
 
 @dataclass
@@ -772,13 +838,15 @@ def window(data: Any, *, length: int | None = None, stride: int = 1, sampling_ra
     if y is not None:
         ys = dense(source_handle(y).read()) if isinstance(y, str) else np.asarray(y)
     out = []
+    flags = nan_rows(x)
     for p in [TRAIN, VALIDATION] if spec.split is not None else [TRAIN]:
         sel = lay.part == p
         a, counts = lay.a[sel], lay.counts[sel]
         before = np.cumsum(counts) - counts  # windows in the runs before each run
         starts = (np.repeat(a - spec.stride * before, counts)
                   + spec.stride * np.arange(int(counts.sum()), dtype=np.int64))  # fmt: skip
-        w = Windows(cut_windows(x, starts, spec), starts)
+        bad = 0 if flags is None else int(np.count_nonzero(with_nan(flags, starts, spec)))
+        w = Windows(cut_windows(x, starts, spec), starts, nan_windows=bad)
         if ys is not None:
             w.target_rows = starts + spec.reach
             w.y = ys[w.target_rows]
@@ -809,7 +877,7 @@ def window_file(src: Any, out: str, *, length: int | None = None, stride: int = 
     ``chunk_bytes``. Targets: a table column ``target`` or a source ``y`` of T rows."""
     from contextlib import ExitStack
 
-    from ..sinks import parse_destination, stream_arrays
+    from ..sinks import committed_together, parse_destination, stream_arrays
 
     inp = open_inputs(src, target=target, y=y, group=group, time=time,
                       source_options=source_options)  # fmt: skip
@@ -834,7 +902,8 @@ def window_file(src: Any, out: str, *, length: int | None = None, stride: int = 
     roles = ["x", *(["y"] if inp.y_name else [])]
     parquet = parse_destination(out).format == "parquet"
     block_bytes = chunk_bytes if parquet else min(chunk_bytes, BLOCK_BYTES)
-    with ExitStack() as stack:
+    # the training and validation outputs are committed as one group: both or neither
+    with committed_together(), ExitStack() as stack:
         writers = {}
         for p in parts:
             n = counts[p]
@@ -853,9 +922,11 @@ def window_file(src: Any, out: str, *, length: int | None = None, stride: int = 
             writers[p] = stack.enter_context(stream_arrays(
                 outs[p], specs, main="data", force=force, provenance=prov, inputs=inp.paths))  # fmt: skip
         rows = RowWindow(inp.read(roles, chunk_bytes))
+        nan = NanCount()
         for starts, part in window_blocks(lay, spec, row_bytes, chunk_bytes, block_bytes):
             lo = int(starts[0])
             held = rows.get(lo, int(starts[-1]) + spec.reach + 1)
+            flags = nan_rows(held["x"])
             for p in parts:
                 mine = starts if len(parts) == 1 else starts[part == p]
                 if not len(mine):
@@ -865,6 +936,7 @@ def window_file(src: Any, out: str, *, length: int | None = None, stride: int = 
                 if inp.y_name is not None:
                     block["y"] = held["y"][rel + spec.reach]
                     block["target_rows"] = mine + spec.reach
+                nan.add(p, flags, rel, mine, spec, block.get("y"))
                 writers[p].write(block)
     outputs = [str(path) for p in parts for path in writers[p].paths]
     shape = (counts[TRAIN], spec.length, *inner)
@@ -880,8 +952,16 @@ def window_file(src: Any, out: str, *, length: int | None = None, stride: int = 
         details["split"] = {"fraction": spec.split, "gap": spec.gap,
                             "train_windows": counts[TRAIN], "validation_windows": counts[VALIDATION],
                             "validation_output": outs[VALIDATION]}  # fmt: skip
+    details["nan_windows"] = nan.windows.get(TRAIN, 0)
+    if inp.y_name is not None:
+        details["nan_targets"] = nan.targets.get(TRAIN, 0)
+    if spec.split is not None:
+        details["split"]["validation_nan_windows"] = nan.windows.get(VALIDATION, 0)
     done = result("window", x, outputs, shape, x.dtype, **details)
     done.source = source
+    said = nan.warning(parts, {TRAIN: "training", VALIDATION: "validation"}, counts, inp.y_name)
+    if said:
+        done.warnings.append(said)
     if lay.gaps:
         done.warnings.append(
             f"{inp.time} has {lay.gaps:,} gap(s) longer than "

@@ -6,10 +6,17 @@ Each format lives in its own module and imports h5py or pyarrow only when it wri
 
 from __future__ import annotations
 
-from .atomic import atomic_folder, atomic_group, atomic_path, cleanup_temporaries, write_text
+from .atomic import (
+    atomic_folder,
+    atomic_group,
+    atomic_path,
+    cleanup_temporaries,
+    committed_together,
+    write_text,
+)
 from .destination import Destination, parse_destination
 from .guard import guard_outputs, source_paths
-from .writers import open_npy_writer, stream_arrays, write_arrays
+from .writers import open_npy_writer, stream_arrays, stream_ragged, write_arrays
 
 __all__ = [
     "Destination",
@@ -17,11 +24,13 @@ __all__ = [
     "atomic_group",
     "atomic_path",
     "cleanup_temporaries",
+    "committed_together",
     "guard_outputs",
     "open_npy_writer",
     "parse_destination",
     "source_paths",
     "stream_arrays",
+    "stream_ragged",
     "write_arrays",
     "write_text",
 ]

@@ -38,7 +38,7 @@ import shutil
 import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from pathlib import Path
 from types import ModuleType
 
@@ -152,6 +152,10 @@ def atomic_group(
         check_destination(dest, force=force)
     temps: list[Path] = []
     what = str(dests[0])
+    deferred = _DEFERRED.get()
+    pending = _Pending(temps, dests, force, what)
+    if deferred is not None:  # committed with the others of committed_together(), in order
+        deferred.append(pending)
     try:
         with write_errors(what, path_errors=True):
             for dest in dests:
@@ -165,14 +169,69 @@ def atomic_group(
                 tmp.write_bytes(data)
             for tmp in temps:
                 _fsync(tmp)
+        if deferred is not None:
+            pending.ready = True
+            return
         with write_errors(what, path_errors=True):
             _commit(temps, dests, force=force)
     except BaseException:
+        if deferred is not None:
+            deferred.remove(pending)
         for tmp in temps:
             _remove(tmp)
         raise
     finally:
-        _TEMPORARIES.difference_update(temps)
+        if not pending.ready:  # else committed_together() still owns them
+            _TEMPORARIES.difference_update(temps)
+
+
+class _Pending:
+    """A group being written, then (``ready``) fsynced and waiting for
+    :func:`committed_together` to put it in place."""
+
+    def __init__(self, temps: list[Path], dests: list[Path], force: bool, what: str) -> None:
+        self.temps, self.dests, self.force, self.what = temps, dests, force, what
+        self.ready = False
+
+
+#: The groups written inside :func:`committed_together`, committed when it ends.
+_DEFERRED: ContextVar[list[_Pending] | None] = ContextVar("deferred", default=None)
+
+
+@contextmanager
+def committed_together() -> Iterator[None]:
+    """Every output written (by any writer) within this block is committed when the block ends,
+    all as one group: under the markers of every output's main file, the first output's main
+    file renamed last. So several outputs of one command (``window --split``'s training and
+    validation files) appear together or not at all; a commit killed half-way leaves markers
+    that make readers refuse the files of every output, never a validation set without its
+    training set. On any exception nothing is put in place and every temporary is removed."""
+    if _DEFERRED.get() is not None:  # nested: the outer block commits
+        yield
+        return
+    pending: list[_Pending] = []
+    token: Token[list[_Pending] | None] | None = _DEFERRED.set(pending)
+    try:
+        yield
+        assert token is not None
+        _DEFERRED.reset(token)
+        token = None
+        if pending:
+            forces = {p.force for p in pending}
+            assert len(forces) == 1, "outputs committed together take one --force"
+            assert all(p.ready for p in pending), "an output was left open"
+            with write_errors(pending[0].what, path_errors=True):
+                _commit_groups([(p.temps, p.dests) for p in pending], force=forces.pop())
+    except BaseException:
+        for p in pending:
+            for tmp in p.temps:
+                _remove(tmp)
+        raise
+    finally:
+        if token is not None:
+            _DEFERRED.reset(token)
+        for p in pending:
+            _TEMPORARIES.difference_update(p.temps)
 
 
 @contextmanager
@@ -315,13 +374,25 @@ def _commit(temps: list[Path], dests: list[Path], *, force: bool) -> None:
     sibling replaced on its own, by any writer) is taken too: once the new files are in place
     they are complete, so they leave its list, and it goes when the list is empty — the old
     files it still names stay refused, a file just written is never refused forever."""
-    pairs = list(reversed(list(zip(temps, dests, strict=True))))
+    _commit_groups([(temps, dests)], force=force)
+
+
+def _commit_groups(groups: list[tuple[list[Path], list[Path]]], *, force: bool) -> None:
+    """:func:`_commit` of several groups as one: a marker per group's main file (when more than
+    one file is committed), each naming the files of its folder; the later groups are renamed
+    first and the first group's main file last."""
+    pairs = [pair for temps, dests in reversed(groups)
+             for pair in reversed(list(zip(temps, dests, strict=True)))]  # fmt: skip
+    dests = [dest for _, dest in pairs]
     names = [dest.name for dest in dests]
-    own = marker_for(dests[0]) if len(dests) > 1 else None
-    stale = {m for m in map(interrupted_marker, dests) if m is not None and m != own}
+    mains = [group_dests[0] for _, group_dests in groups]
+    own: dict[Path, list[str]] = {}
+    if len(dests) > 1:
+        for main in mains:
+            own[marker_for(main)] = [d.name for d in reversed(dests) if d.parent == main.parent]
+    stale = {m for m in map(interrupted_marker, dests) if m is not None and m not in own}
     with ExitStack() as stack:
-        marked = stack.enter_context(_marked(own, names)) if own is not None else None
-        left = [stack.enter_context(_marked(m, [])) for m in sorted(stale)]
+        held = {m: stack.enter_context(_marked(m, own.get(m, []))) for m in sorted({*own, *stale})}
         placed: list[Path] = []
         try:
             for tmp, dest in pairs:
@@ -334,19 +405,19 @@ def _commit(temps: list[Path], dests: list[Path], *, force: bool) -> None:
             if not force:
                 for dest in placed:  # ours, just created: the other run's files stay
                     _remove(dest)
-            if marked is not None and not marked.stale and (not force or not placed):
-                marked.consistent([])  # the group is as it was before this run
+            for m in own:
+                if not held[m].stale and (not force or not placed):
+                    held[m].consistent([])  # the group is as it was before this run
             if isinstance(exc, FileExistsError):
                 raise OutputError(
-                    f"{exc.filename or dests[0]} exists (another run wrote it meanwhile); pass "
+                    f"{exc.filename or mains[0]} exists (another run wrote it meanwhile); pass "
                     "--force to replace it; nothing was written"
                 ) from None
             raise
         for folder in dict.fromkeys(dest.parent for dest in dests):
             _fsync(folder)
-        for marker in (marked, *left):
-            if marker is not None:
-                marker.consistent(names)
+        for marker in held.values():
+            marker.consistent(names)
 
 
 class _Marker:

@@ -1,6 +1,8 @@
 """HDF5 outputs: dataset ``NAME`` (default ``/data``) and siblings ``NAME_mask``,
 ``NAME_lengths``, … , chunked along axis 0 (about 1 MiB per chunk), optionally gzip-compressed.
-Provenance is stored as ``dsdoctor_*`` attributes on the main dataset.
+Provenance is stored as ``dsdoctor_*`` attributes on the main dataset. Variable-length
+sequences (:func:`stream_ragged`) are one 1-D variable-length dataset ``NAME`` of N rows, what
+the HDF5 reader reads back as ragged sequences.
 
 The whole file is written afresh: a dataset is never added to an existing file, because that
 would modify a file in place (it may be an input) and could not be atomic.
@@ -80,6 +82,76 @@ def _hdf5_errors() -> Iterator[None]:
         found = re.search(r"errno = (\d+)", str(exc))
         code = int(found.group(1)) if found else errno.EIO
         raise OSError(code, os.strerror(code)) from None
+
+
+@contextmanager
+def stream_ragged(
+    dest: Destination, n: int, dtype: np.dtype, record: Mapping[str, Any], *, force: bool,
+    inputs: Iterable = (),
+) -> Iterator[RaggedWriter]:  # fmt: skip
+    """Yield a writer appending sequences (1-D, of ``dtype``) to one variable-length dataset of
+    ``n`` rows in a temporary file; renamed on success, when exactly ``n`` were written."""
+    import h5py
+
+    name = dest.hdf5_name("data", main=True)
+    with atomic_path(dest.path, force=force, inputs=inputs) as tmp:
+        f = h5py.File(tmp, "w")
+        dset = None
+        try:
+            with _hdf5_errors():
+                dset = f.create_dataset(name, shape=(n,), dtype=h5py.vlen_dtype(dtype),
+                                        chunks=(max(1, min(n, RAGGED_CHUNK_ROWS)),) if n else None)  # fmt: skip
+                dset.attrs.update(hdf5_attributes(record))
+            writer = RaggedWriter(dest, dset, n, np.dtype(dtype))
+            yield writer
+            writer.finish()
+            with _hdf5_errors():
+                f.close()
+        except OSError:
+            BROKEN.append((f, dset))
+            raise
+        except BaseException:
+            try:
+                with _hdf5_errors():
+                    f.close()
+            except OSError:
+                BROKEN.append((f, dset))
+            raise
+
+
+#: Rows per chunk of a variable-length dataset (each row is a 16-byte reference to the heap).
+RAGGED_CHUNK_ROWS = 1 << 16
+
+
+class RaggedWriter:
+    """Appends blocks of sequences (flat ``values`` and their ``lengths``) to a variable-length
+    dataset, in order."""
+
+    def __init__(self, dest: Destination, dset: Any, n: int, dtype: np.dtype) -> None:
+        self.dest, self.dset, self.n, self.dtype = dest, dset, n, dtype
+        self.paths = [dest.path]
+        self.written = 0
+
+    def write(self, values: np.ndarray, lengths: np.ndarray) -> None:
+        lengths = np.asarray(lengths, dtype=np.int64)
+        k = len(lengths)
+        if self.written + k > self.n:
+            raise OutputError(f"{self.dest.text}: {self.n:,} sequences declared, "
+                              f"{self.written + k:,} given")  # fmt: skip
+        if not k:
+            return
+        flat = np.ascontiguousarray(values, dtype=self.dtype).reshape(-1)
+        # one array per row, what an HDF5 variable-length write takes (fromiter: never a 2-D
+        # array when the rows have equal lengths)
+        rows = np.fromiter(np.split(flat, np.cumsum(lengths[:-1])), dtype=object, count=k)
+        with _hdf5_errors():
+            self.dset[self.written : self.written + k] = rows
+        self.written += k
+
+    def finish(self) -> None:
+        if self.written != self.n:
+            raise OutputError(f"{self.dest.text}: {self.written:,} of the {self.n:,} sequences "
+                              "were given; nothing was written")  # fmt: skip
 
 
 class _DatasetWriter(BlockWriter):

@@ -109,6 +109,34 @@ def stream_arrays(
 
 
 @contextmanager
+def stream_ragged(
+    out: str | Path,
+    n: int,
+    dtype: npt.DTypeLike,
+    *,
+    force: bool,
+    provenance: Mapping[str, Any],
+    inputs: Iterable[str | Path] = (),
+) -> Iterator[Any]:
+    """Yield a writer of ``n`` variable-length 1-D sequences whose ``write(values, lengths)``
+    appends blocks of them, to an HDF5 ``out`` (``x.h5`` or ``x.h5:/name``): one
+    variable-length dataset, read back as ragged sequences. Atomic and guarded as
+    :func:`stream_arrays`; other formats hold sequences as values + lengths (npz) or a list
+    column (Parquet), written by their callers."""
+    dest = parse_destination(out)
+    if dest.format != "hdf5":
+        raise OutputError(f"{dest.text}: stream_ragged writes HDF5; name the output .h5")
+    from .hdf5 import stream_ragged as hdf5_ragged
+
+    record = provenance_record(provenance)
+    with (
+        write_errors(dest.text),
+        hdf5_ragged(dest, n, np.dtype(dtype), record, force=force, inputs=inputs) as writer,
+    ):
+        yield writer
+
+
+@contextmanager
 def open_npy_writer(
     out: str | Path,
     shape: tuple[int, ...],
