@@ -85,6 +85,9 @@ FORMATS: tuple[Format, ...] = (
                                             for c in (".gz", ".bz2", ".xz", ".zst"))),
            "csv:CsvSource", ("target", "delimiter", "header", "decimal", "one_pass"),
            shown=".csv/.tsv"),
+    Format("zarr", "Zarr", (".zarr", ".zarr.zip"), "zarr:ZarrSource", directory=True,
+           markers=("zarr.json", ".zarray", ".zgroup"), writer="zarr", outputs=(".zarr",),
+           datasets=True, outputs_shown=".zarr (or .zarr:/NAME)"),
 )  # fmt: skip
 
 #: The format names, in table order (what ``--source-format`` accepts).

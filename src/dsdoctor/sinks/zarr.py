@@ -1,0 +1,170 @@
+"""Zarr outputs (``-o out.zarr``, ``-o out.zarr:/grp/name``): one Zarr v3 store (a folder).
+
+Layout, as HDF5's: the main array ``NAME`` (default ``/data``) and its siblings ``NAME_mask``,
+``NAME_lengths``, … in the same store, each chunked along axis 0 (about 1 MiB of whole rows per
+chunk); ``compression="gzip"`` stores gzip chunks, otherwise zarr's default codec (zstd).
+Provenance is the ``dsdoctor_*`` attributes of the main array (``dsdoctor_version``,
+``dsdoctor_operation``, ``dsdoctor_options`` as JSON text, ``dsdoctor_source``), as HDF5 has it.
+
+Ragged sequences are written as two arrays (what :mod:`dsdoctor.sources.zarr` reads back as one
+ragged array ``NAME``): ``NAME``, every timestep of every sequence one after the other,
+``(total, *inner)``, and ``NAME_offsets``, ``(N + 1,)`` int64 from 0 to ``total``: sequence
+``i`` is ``NAME[offsets[i]:offsets[i + 1]]``. A writer gives them as the roles ``data`` and
+``offsets``.
+
+Atomic, as every output: the store is built whole in a temporary folder beside the destination
+and renamed into place as one unit (:func:`~dsdoctor.sinks.atomic.atomic_folder`); an existing
+store is replaced only with ``force`` — and only a Zarr store, never a folder of other files —
+and on any failure or interrupt nothing is left. Rows are buffered per array up to a whole
+chunk, so every chunk is written once, complete (no chunk is read back and rewritten).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import OutputError
+from .atomic import atomic_folder, atomic_group, beside_files
+from .blocks import BlockWriter, Index, Specs
+from .destination import Destination
+from .hdf5 import chunk_shape
+from .provenance import hdf5_attributes
+
+#: What a Zarr store holds at its top: a folder with one of these may be replaced by ``--force``.
+METADATA = ("zarr.json", ".zgroup", ".zarray")
+
+
+@contextmanager
+def stream(
+    dest: Destination,
+    specs: Specs,
+    main: str,
+    record: Mapping[str, Any],
+    *,
+    force: bool,
+    compression: str | None,
+    inputs: Iterable = (),
+) -> Iterator[BlockWriter]:
+    """Yield a writer appending rows to the arrays of a temporary store; put in place on
+    success, removed on any exception."""
+    try:
+        import zarr
+    except ModuleNotFoundError:
+        raise OutputError(
+            f"{dest.text}: writing Zarr needs the zarr package: pip install 'dsdoctor[zarr]'"
+        ) from None
+    store_is_ours = _is_store(dest.path)
+    extra = beside_files(dest.path)  # files a repair writes beside its output (a vocabulary)
+    with ExitStack() as stack:
+        temps = (
+            stack.enter_context(atomic_group(list(extra), force=force, inputs=inputs))
+            if extra
+            else []
+        )
+        tmp = stack.enter_context(
+            atomic_folder(
+                dest.path,
+                force=force,
+                inputs=inputs,
+                replaceable=lambda name: store_is_ours,
+                command="a Zarr output",
+            )
+        )
+        root = zarr.open_group(zarr.storage.LocalStore(tmp), mode="w", zarr_format=3)
+        arrays = {
+            role: _create(root, dest, role, main, shape, dtype, compression)
+            for role, (shape, dtype) in specs.items()
+        }
+        arrays[main].attrs.update(hdf5_attributes(record))
+        writer = _ZarrWriter(dest, specs, arrays)
+        yield writer
+        writer.flush()
+        _fsync_files(tmp)
+        for path, data in zip(temps, extra.values(), strict=True):
+            Path(path).write_bytes(data)
+
+
+def _fsync_files(folder: Path) -> None:
+    """Flush every file of the store (the folder's own entries are flushed when it is placed)."""
+    for top, _, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(top, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def _is_store(path: Path) -> bool:
+    return os.path.isdir(path) and any(os.path.isfile(path / m) for m in METADATA)
+
+
+def _create(root: Any, dest: Destination, role: str, main: str, shape: tuple[int, ...],
+            dtype: np.dtype, compression: str | None) -> Any:  # fmt: skip
+    name = dest.hdf5_name(role, main=role == main).lstrip("/")
+    chunks = chunk_shape(shape, dtype.itemsize) or tuple(max(1, d) for d in shape)
+    options: dict[str, Any] = {}
+    if compression == "gzip":
+        from zarr.codecs import GzipCodec
+
+        options["compressors"] = GzipCodec()
+    try:
+        return root.create_array(name, shape=shape, dtype=dtype, chunks=chunks, **options)
+    except (TypeError, ValueError) as exc:
+        raise OutputError(
+            f"{dest.text}: Zarr cannot store {role} of dtype {dtype} "
+            f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+            "write .npy or .npz instead"
+        ) from None
+
+
+class _ZarrWriter(BlockWriter):
+    """Each role's rows are held until they fill whole chunks, which are then written."""
+
+    def __init__(self, dest: Destination, specs: Specs, arrays: Mapping[str, Any]) -> None:
+        super().__init__(dest, specs, [dest.path])
+        self.arrays = arrays
+        self.pending: dict[str, list[np.ndarray]] = {role: [] for role in specs}
+        self.held = dict.fromkeys(specs, 0)  # rows in pending
+        self.placed = dict.fromkeys(specs, 0)  # rows written to the store
+
+    def _append(self, parts: Mapping[str, tuple[Index, np.ndarray]]) -> None:
+        for role, (where, array) in parts.items():
+            if where == ():
+                self.arrays[role][()] = array
+                continue
+            if not len(array):
+                continue
+            self.pending[role].append(array.copy())  # a source may reuse its buffer
+            self.held[role] += len(array)
+            band = self.arrays[role].chunks[0]
+            if self.held[role] >= band:
+                self._write(role, self.held[role] - self.held[role] % band)
+
+    def _write(self, role: str, rows: int) -> None:
+        """Write the first ``rows`` pending rows of ``role`` at its end."""
+        if not rows:
+            return
+        parts = self.pending[role]
+        block = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        start = self.placed[role]
+        self.arrays[role][start : start + rows] = block[:rows]
+        rest = block[rows:]
+        self.pending[role] = [rest] if len(rest) else []
+        self.held[role] -= rows
+        self.placed[role] += rows
+
+    def flush(self) -> None:
+        """Write every row still held (the last, partial chunk of each array)."""
+        for role in self.specs:
+            self._write(role, self.held[role])
+
+    def finish(self) -> None:
+        self.flush()
+        super().finish()

@@ -1,0 +1,400 @@
+"""Zarr stores, v2 (``.zgroup``/``.zarray``) and v3 (``zarr.json``), through the ``zarr`` package.
+
+A store is a directory (named ``*.zarr`` or not: its metadata files say what it is) or a
+``.zarr.zip``. Its groups are containers, as in HDF5: ``store.zarr:/group/x`` selects an array,
+``inspect store.zarr`` lists the tree, ``check store.zarr`` reads every array (``/x`` beside
+``/y`` are paired as inputs and targets). A store whose top is an array is that one array.
+
+What is read, and when:
+
+- opening a store reads metadata only (the JSON documents); shape, dtype, chunks, codecs,
+  dimension names (v3 ``dimension_names``, xarray's ``_ARRAY_DIMENSIONS``) come from it;
+- data is read along axis 0 in whole bands of the Zarr chunk's first dimension, several bands
+  per read up to the read size, so each compressed chunk is decoded once; a band larger than
+  ``--chunk-size`` is read a part at a time (memory stays bounded, the chunk is decoded again);
+- ragged sequences are two arrays: ``NAME`` holding every timestep of every sequence one after
+  the other, ``(total, *inner)``, and ``NAME_offsets``, ``(N + 1,)`` integers from 0 to
+  ``total``, never decreasing: sequence ``i`` is ``NAME[offsets[i]:offsets[i + 1]]`` (the layout
+  dsdoctor writes, :mod:`dsdoctor.sinks.zarr`; Arrow's list layout). They read as one ragged
+  array ``NAME``.
+
+Damage is named, never a traceback: a store with no Zarr metadata at its top, an array
+directory that holds chunks but lost its ``.zarray``, a codec that is not installed, a chunk
+that does not decode (truncated) — each a :class:`~dsdoctor.errors.SourceError` naming the
+store, the array and the cause. In a group, ``inspect`` lists a damaged member as an error
+entry; reading the store as a whole (``check store.zarr``) refuses it, so nothing is skipped
+silently.
+
+The store is made in one place, :func:`_open_store`: a remote reader passes an fsspec mapper
+there instead of a local path.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SourceError
+from .base import ArrayHandle, Chunk, Entry, Source, check_shape, is_numeric, text_shape
+from .npz import NpzRagged
+from .provenance import attributes_record, main_role, with_role
+
+#: The names of Zarr's metadata documents: a directory holding one of them is a Zarr store.
+METADATA = ("zarr.json", ".zgroup", ".zarray")
+_SKIP = frozenset({*METADATA, ".zattrs", ".zmetadata"})
+#: The suffix of an array's offsets (ragged sequences, see the module docstring).
+OFFSETS = "_offsets"
+#: Groups nested deeper than this, or more members than this, are not listed (a hostile store).
+MAX_DEPTH = 64
+MAX_MEMBERS = 100_000
+INSTALL = "pip install 'dsdoctor[zarr]'"
+
+
+def _zarr():
+    """The zarr package, or a one-line error naming the extra that installs it."""
+    try:
+        import zarr
+    except ModuleNotFoundError:
+        raise SourceError(f"reading Zarr stores needs the zarr package: {INSTALL}") from None
+    return zarr
+
+
+def _open_store(path: Any) -> Any:
+    """The read-only zarr store at ``path``: a directory, or a ``.zip`` file. The only place a
+    store is made (a remote reader may give an fsspec mapper here)."""
+    zarr = _zarr()
+    if not isinstance(path, str | Path):  # an fsspec mapper, or a store already made
+        if isinstance(path, zarr.abc.store.Store):
+            return path
+        return zarr.storage.FsspecStore.from_mapper(path, read_only=True)
+    if Path(path).is_dir():
+        return zarr.storage.LocalStore(path, read_only=True)
+    return zarr.storage.ZipStore(path, mode="r")
+
+
+def _cause(exc: BaseException) -> str:
+    """A zarr or codec exception in a few words: which codec is missing, else its message."""
+    name = type(exc).__name__
+    text = str(exc).splitlines()[0] if str(exc) else name
+    if name == "UnknownCodecError":
+        codec = text.split(":", 1)[-1].strip().strip("'\"")
+        return (
+            f"it is compressed or filtered with the codec {codec!r}, which is not installed; "
+            "install the package that provides it (many are in numcodecs) or re-save the data"
+        )
+    if isinstance(exc, json.JSONDecodeError):
+        return f"its metadata is not valid JSON ({text})"
+    return text[:300]
+
+
+class ZarrArray(ArrayHandle):
+    """One Zarr array, read in bands of whole chunks along axis 0."""
+
+    array: Any  # zarr.Array
+    group: Any = None  # the zarr.Group holding it (None for a store that is one array)
+    key: str = ""  # its name in that group
+    text: bool = False  # variable-length strings: chunks become object arrays of str
+
+    def _read_provenance(self) -> dict[str, Any] | None:
+        own = attributes_record(dict(self.array.attrs))
+        if own is not None:
+            return with_role(own, main_role(own))
+        base, _, role = self.key.rpartition("_")
+        if not base or not role or self.group is None:
+            return None
+        try:
+            main = self.group[base]
+        except (KeyError, ValueError, OSError):
+            return None
+        return with_role(attributes_record(dict(main.attrs)), role)
+
+    def _rows(self, chunk_bytes: int) -> int:
+        """Rows per read: whole bands of ``chunks[0]`` rows, as many as the read size takes (at
+        least one, if it fits the chunk size), else the chunk size's rows."""
+        rows = self.rows_per_read(chunk_bytes)
+        band = self.layout["chunks"][0] if self.layout.get("chunks") else 0
+        if band and rows < band <= self.rows_per_chunk(chunk_bytes):
+            rows = band
+        elif band and rows > band:
+            rows -= rows % band
+        return rows
+
+    def _chunks(self, chunk_bytes: int) -> Iterator[Chunk]:
+        n = self.shape[0] if self.shape else None
+        try:
+            if n is None:
+                yield self._plain(self.array[()])
+                return
+            step = self._rows(chunk_bytes)
+            for lo in range(0, n, step):
+                yield self._plain(self.array[lo : min(n, lo + step)])
+        except SourceError:
+            raise
+        except Exception as exc:  # a chunk that does not decode: zarr and its codecs raise anything
+            raise SourceError(
+                f"{self.source} cannot be read: a chunk is damaged or truncated ({_cause(exc)})"
+            ) from None
+
+    def _plain(self, block: Any) -> np.ndarray:
+        block = np.asarray(block)
+        if self.text:
+            return block.astype(object)
+        return block
+
+
+class ZarrRagged(NpzRagged):
+    """``NAME`` with ``NAME_offsets`` beside it: one ragged array (see the module docstring)."""
+
+    def _read_provenance(self) -> dict[str, Any] | None:
+        return self.values.provenance
+
+
+class ZarrSource(Source):
+    """A Zarr store: its arrays, by their paths in the store's groups (``/x``, ``/grp/y``)."""
+
+    format = "zarr"
+
+    def __init__(self, path: Path, display: str):
+        super().__init__(path, display)
+        zarr = _zarr()
+        try:
+            self.store = _open_store(path)
+        except (OSError, ValueError) as exc:
+            raise SourceError(f"{display} cannot be read as a Zarr store ({_cause(exc)})") from None
+        self._entries: list[Entry] | None = None
+        self._broken: list[SourceError] = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                self.root = zarr.open(store=self.store, mode="r")
+            except FileNotFoundError:
+                raise SourceError(self._not_zarr()) from None
+            except Exception as exc:  # metadata zarr cannot take: a missing codec, bad JSON
+                raise SourceError(f"{display} cannot be read as Zarr: {_cause(exc)}") from None
+
+    def _not_zarr(self) -> str:
+        names = self._list("")
+        hint = ""
+        if ".zattrs" in names or any(_is_chunk_key(n) for n in names):
+            hint = " (it holds chunks or .zattrs: its .zarray may have been lost)"
+        return (
+            f"{self.display} is not a Zarr store: it has no zarr.json, .zgroup or .zarray at its "
+            f"top{hint}; point dsdoctor at the store's top folder"
+        )
+
+    def _list(self, prefix: str) -> list[str]:
+        from zarr.core.sync import sync
+
+        async def names() -> list[str]:
+            return [k async for k in self.store.list_dir(prefix)]
+
+        try:
+            return sorted(sync(names()))
+        except (OSError, ValueError):
+            return []
+
+    def close(self) -> None:
+        try:
+            self.store.close()
+        except Exception:  # pragma: no cover - closing a store that failed to open
+            pass
+
+    # -- the tree ---------------------------------------------------------------------------
+    def entries(self) -> list[Entry]:
+        if self._entries is None:
+            self._entries = []
+            zarr = _zarr()
+            if isinstance(self.root, zarr.Array):
+                self._entries.append(Entry("", "array", self._handle(self.root, None, "", "")))
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    self._walk(self.root, "", 0)
+            self._entries = _pair_ragged(self._entries)
+        return self._entries
+
+    def _walk(self, group: Any, prefix: str, depth: int) -> None:
+        zarr = _zarr()
+        entries = self._entries
+        assert entries is not None
+        if depth > MAX_DEPTH:
+            entries.append(Entry(prefix or "/", "error", note=f"nested deeper than {MAX_DEPTH} groups; not listed"))  # fmt: skip
+            return
+        for key in self._list(prefix.lstrip("/")):
+            if key in _SKIP or key.startswith(".dsdoctor"):
+                continue
+            path = f"{prefix}/{key}"
+            if len(entries) >= MAX_MEMBERS:
+                entries.append(Entry(path, "error", note=f"more than {MAX_MEMBERS:,} members; listing stopped"))  # fmt: skip
+                return
+            try:
+                node = group[key]
+            except KeyError:
+                inside = self._list(path.lstrip("/"))
+                if inside:  # a folder with no metadata: an array or group that lost it
+                    self._fail(path, _missing_metadata(inside))
+                continue  # a stray file beside the store's members
+            except Exception as exc:
+                self._fail(path, _cause(exc))
+                continue
+            if isinstance(node, zarr.Group):
+                entries.append(Entry(path, "group"))
+                self._walk(node, path, depth + 1)
+            else:
+                try:
+                    entries.append(Entry(path, "array", self._handle(node, group, key, path)))
+                except SourceError as exc:
+                    self._fail(path, str(exc), whole=True)
+
+    def _fail(self, path: str, cause: str, *, whole: bool = False) -> None:
+        assert self._entries is not None
+        message = cause if whole else f"{self.display}:{path} cannot be read: {cause}"
+        self._entries.append(Entry(path, "error", note=cause))
+        self._broken.append(SourceError(message))
+
+    def _handle(self, array: Any, group: Any, key: str, path: str) -> ZarrArray:
+        display = f"{self.display}:{path}" if path else self.display
+        meta = array.metadata
+        dtype, text = _numpy_dtype(array)
+        shape = tuple(int(d) for d in array.shape)
+        check_shape(shape, dtype, display)
+        layout: dict[str, Any] = {
+            "zarr_format": int(meta.zarr_format),
+            "chunks": list(array.chunks),
+        }
+        codecs = _codec_names(array)
+        if codecs:
+            layout["compression"] = ", ".join(codecs)
+        dims = _dimension_names(array)
+        if dims:
+            layout["dims"] = dims
+        h = ZarrArray(name=path, source=display, path=self.path, format="zarr", shape=shape,
+                      dtype=dtype, layout=layout)  # fmt: skip
+        h.array, h.group, h.key, h.text = array, group, key, text
+        try:
+            h.disk_bytes = int(array.nbytes_stored())
+        except Exception:  # a store that cannot list its keys
+            h.disk_bytes = None
+        if text or dtype.kind in "US":
+            if text_shape(shape):
+                h.categorical = True  # class labels as text
+            else:
+                h.skip = (
+                    f"a {len(shape)}-D array of text, not numbers; dsdoctor checks numeric arrays"
+                )
+        elif not is_numeric(dtype):
+            h.skip = f"dtype {dtype} is not numeric; dsdoctor checks numeric arrays"
+        return h
+
+    # -- selection --------------------------------------------------------------------------
+    def arrays(self) -> list[ArrayHandle]:
+        """Every array of the store; a damaged member refuses the whole read (it would
+        otherwise go unchecked without a word)."""
+        entries = self.entries()
+        if self._broken:
+            raise self._broken[0]
+        return [e.array for e in entries if e.array is not None]
+
+    def select(self, selector: str) -> ArrayHandle:
+        path = "/" + selector.strip("/") if selector.strip("/") else ""
+        for e in self.entries():
+            if e.path == path and e.array is not None:
+                return e.array
+        for e in self.entries():
+            if e.path == path and e.kind == "error":
+                raise SourceError(f"{self.display}:{path} cannot be read: {e.note}")
+            if e.path == path and e.kind == "group":
+                inside = [x.path for x in self.entries() if x.path.startswith(path + "/")][:20]
+                raise SourceError(
+                    f"{self.display}:{path} is a group, not an array; choose an array inside it"
+                    + (f" ({', '.join(inside)})" if inside else "")
+                )
+        names = ", ".join([e.path for e in self.entries() if e.array is not None][:20])
+        raise SourceError(
+            f"{self.display} has no array {path or '/'!r}; it has: {names or 'nothing'}"
+        )
+
+
+def _pair_ragged(entries: list[Entry]) -> list[Entry]:
+    """``NAME`` with ``NAME_offsets`` beside it becomes one ragged entry ``NAME``."""
+    arrays = {e.path: e for e in entries if e.array is not None}
+    out: list[Entry] = []
+    consumed: set[str] = set()
+    for e in entries:
+        partner = arrays.get(e.path + OFFSETS) if e.array is not None else None
+        if partner is not None and e.path and not (e.array.skip or partner.array.skip):  # type: ignore[union-attr]
+            assert e.array is not None and partner.array is not None
+            out.append(Entry(e.path, "array", _ragged(e.array, partner.array)))
+            consumed.add(partner.path)
+        elif e.path not in consumed:
+            out.append(e)
+    return [e for e in out if e.path not in consumed]
+
+
+def _ragged(values: ArrayHandle, partner: ArrayHandle) -> ZarrRagged:
+    if partner.ndim != 1 or partner.dtype.kind not in "iu":
+        raise SourceError(f"{partner.source} must be a 1-D integer array of offsets")
+    offsets = np.asarray(partner.read_dense()).astype(np.int64)
+    total = values.shape[0] if values.shape else 0
+    if len(offsets) == 0 or offsets[0] != 0 or np.any(np.diff(offsets) < 0):
+        raise SourceError(f"{partner.source} must start at 0 and never decrease")
+    if offsets[-1] != total:
+        raise SourceError(
+            f"{partner.source} covers {int(offsets[-1]):,} values but {values.source} holds "
+            f"{total:,}; they do not belong together"
+        )
+    r = ZarrRagged(name=values.name, source=values.source, path=values.path, format="zarr",
+                   shape=(len(offsets) - 1, None, *values.shape[1:]), dtype=values.dtype,
+                   ragged=True, disk_bytes=(values.disk_bytes or 0) + (partner.disk_bytes or 0))  # fmt: skip
+    r.values, r.offsets = values, offsets
+    r.layout = {**values.layout, "offsets": partner.name}
+    return r
+
+
+def _numpy_dtype(array: Any) -> tuple[np.dtype, bool]:
+    """The numpy dtype chunks are read as, and whether it is variable-length text."""
+    dtype = array.dtype
+    if getattr(dtype, "kind", "") == "T" or str(dtype).startswith("StringDType"):
+        return np.dtype(object), True
+    dtype = np.dtype(dtype)
+    if dtype.kind == "O":  # v2 object arrays: only text codecs (vlen-utf8/bytes) are read
+        return dtype, True
+    return dtype, False
+
+
+def _codec_names(array: Any) -> list[str]:
+    names: list[str] = []
+    for codec in (*getattr(array, "filters", ()), *getattr(array, "compressors", ())):
+        name = getattr(codec, "codec_id", None) or type(codec).__name__
+        names.append(str(name).removesuffix("Codec").lower())
+    return names
+
+
+def _dimension_names(array: Any) -> list[str] | None:
+    names = getattr(array.metadata, "dimension_names", None)
+    if not names:
+        names = array.attrs.get("_ARRAY_DIMENSIONS")  # xarray's convention for v2
+    if isinstance(names, list | tuple) and all(isinstance(n, str) or n is None for n in names):
+        return [str(n) if n is not None else "" for n in names]
+    return None
+
+
+def _is_chunk_key(name: str) -> bool:
+    """``0.0``, ``3``, ``c``: the names Zarr gives chunks (v2) or their folder (v3)."""
+    return name == "c" or all(part.isdigit() for part in name.replace("/", ".").split("."))
+
+
+def _missing_metadata(inside: list[str]) -> str:
+    if any(_is_chunk_key(n) for n in inside) or ".zattrs" in inside:
+        return "it holds chunks but no .zarray or zarr.json (its metadata is missing)"
+    return "a folder with no Zarr metadata (no .zarray, .zgroup or zarr.json)"
+
+
+def is_store(path: Path) -> bool:
+    """Whether the directory ``path`` holds Zarr metadata at its top."""
+    return any((path / name).is_file() for name in METADATA)
