@@ -31,6 +31,7 @@ there instead of a local path.
 
 from __future__ import annotations
 
+import itertools
 import json
 import warnings
 from collections.abc import Iterator
@@ -131,8 +132,17 @@ class ZarrArray(ArrayHandle):
                 yield self._plain(self.array[()])
                 return
             step = self._rows(chunk_bytes)
+            blosc = _stored_as_blosc(self.array)
             for lo in range(0, n, step):
-                yield self._plain(self.array[lo : min(n, lo + step)])
+                hi = min(n, lo + step)
+                if blosc:
+                    try:
+                        _check_blosc(self.array, lo, hi)
+                    except _Truncated as exc:
+                        raise SourceError(
+                            f"{self.source} cannot be read: a chunk is damaged or truncated ({exc})"
+                        ) from None
+                yield self._plain(self.array[lo:hi])
         except SourceError:
             raise
         except Exception as exc:  # a chunk that does not decode: zarr and its codecs raise anything
@@ -354,6 +364,60 @@ def _ragged(values: ArrayHandle, partner: ArrayHandle) -> ZarrRagged:
     r.values, r.offsets = values, offsets
     r.layout = {**values.layout, "offsets": partner.name}
     return r
+
+
+def _stored_as_blosc(array: Any) -> bool:
+    """Whether the bytes stored for a chunk are a blosc frame (its last compressor)."""
+    compressors: tuple[Any, ...] = tuple(getattr(array, "compressors", ()))
+    return bool(compressors) and "blosc" in type(compressors[-1]).__name__.lower()
+
+
+#: A blosc frame's header: its 16 bytes end with ``cbytes``, the frame's length (little endian).
+BLOSC_HEADER = 16
+
+
+def _check_blosc(array: Any, lo: int, hi: int) -> None:
+    """Refuse a blosc chunk of rows ``lo..hi`` shorter or longer than its header says: numcodecs
+    decodes a truncated frame without a word, into whatever memory follows it. Only the headers
+    and sizes are read (16 bytes and a size per chunk); chunks never written are skipped."""
+    import asyncio
+
+    from zarr.abc.store import RangeByteRequest
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+
+    band = array.chunks[0]
+    across = itertools.product(*(range(g) for g in array.cdata_shape[1:]))
+    rest = list(across)
+    keys = [
+        array.metadata.encode_chunk_key((b, *others))
+        for b in range(lo // band, -(-hi // band))
+        for others in rest
+    ]
+    store, base = array.store_path.store, array.store_path.path
+
+    async def one(key: str) -> tuple[str, bytes, int] | None:
+        full = f"{base}/{key}" if base else key
+        head = await store.get(full, default_buffer_prototype(), RangeByteRequest(0, BLOSC_HEADER))
+        if head is None:
+            return None
+        return full, head.to_bytes(), await store.getsize(full)
+
+    async def heads() -> list[tuple[str, bytes, int] | None]:
+        return list(await asyncio.gather(*(one(k) for k in keys)))
+
+    for found in sync(heads()):
+        if found is None:
+            continue
+        key, head, size = found
+        said = int.from_bytes(head[12:16], "little") if len(head) == BLOSC_HEADER else None
+        if said != size:
+            header = "is too short to have one" if said is None else f"says {said:,}"
+            raise _Truncated(f"chunk {key} holds {size:,} bytes but its blosc header {header}")
+
+
+class _Truncated(Exception):
+    """A chunk whose stored size is not the one its header gives."""
 
 
 def _numpy_dtype(array: Any) -> tuple[np.dtype, bool]:
