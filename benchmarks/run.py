@@ -13,7 +13,9 @@
   streaming ``pyarrow.csv.open_csv`` read and pandera, with peak RSS; a numeric CSV and Parquet
   checked by this tree and by issue 13's starting point (``bench_tables.py``);
 - window: ``window`` of a (10M, 16) float32 series, L=64, vs sliding_window_view + np.save, with
-  peak RSS at two lengths of the series (``bench_window.py``).
+  peak RSS at two lengths of the series (``bench_window.py``);
+- zarr: ``check`` of a 3 GiB Zarr v3 array vs a chunked zarr scan, with peak RSS
+  (``bench_zarr.py``).
 
 Prints the report and writes it as Markdown to ``docs/benchmarks.md``. Big files go to a
 temporary directory under /tmp and are deleted at the end.
@@ -48,6 +50,7 @@ import bench_startup
 import bench_tables
 import bench_width
 import bench_window
+import bench_zarr
 from bench_kernels import best_of, make_data
 from common import Target, need_disk
 from common import table as md_table
@@ -72,6 +75,7 @@ MODULES = {
     "width": bench_width,
     "tables": bench_tables,
     "window": bench_window,
+    "zarr": bench_zarr,
 }
 
 
@@ -277,6 +281,7 @@ def main() -> None:
         "crew": bench_crew.DISK_BYTES,
         "tables": bench_tables.DISK_BYTES // scale,
         "window": bench_window.DISK_BYTES // scale,
+        "zarr": 2 * bench_zarr.SIZE // scale,  # the store (zstd barely shrinks normals) and slack
     }
     need_disk(tmp_root, sum(n for name, n in disk.items() if name in only))
 
