@@ -199,6 +199,29 @@ def test_replicate_into_a_group_of_a_new_store(tmp_path):
     assert dsdoctor.load(out).provenance["operation"] == "replicate"
 
 
+def test_bucket_writes_one_store_with_a_group_per_bucket(tmp_path):
+    rng = np.random.default_rng(3)
+    seqs = [rng.integers(1, 9, size=n) for n in rng.integers(1, 30, size=40)]
+    src = ragged_store(tmp_path / "in.zarr", 3, seqs)
+    out = tmp_path / "b.zarr"
+    r = cli("bucket", f"{src}:/seq", "--buckets", "3", "--for", "torch", "-o", out, "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["outputs"] == [f"{out}:/bucket_{k}/data" for k in range(3)]
+    g = zarr.open_group(out, mode="r")
+    summary = json.loads(g.attrs["dsdoctor_buckets"])
+    assert [b["count"] for b in summary["buckets"]] == [
+        g[f"bucket_{k}/data"].shape[0] for k in range(3)
+    ]
+    seen = {}
+    for k in range(3):
+        data, mask = g[f"bucket_{k}/data"][:], g[f"bucket_{k}/data_mask"][:]
+        for i, row, m in zip(g[f"bucket_{k}/data_index"][:], data, mask, strict=True):
+            seen[int(i)] = row[m].tolist()
+    assert seen == {i: s.tolist() for i, s in enumerate(seqs)}
+    assert "pack-padding-side" not in names(out)  # post padding for torch, as recorded
+    assert_clean_error(cli("bucket", f"{src}:/seq", "--buckets", "3", "-o", out), "exists")
+
+
 def test_big_outputs_stream_in_chunks_and_gzip(tmp_path):
     x = np.random.default_rng(1).normal(size=(5000, 64)).astype(np.float32)
     out = tmp_path / "big.zarr"

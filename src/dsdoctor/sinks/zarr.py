@@ -53,13 +53,6 @@ def stream(
 ) -> Iterator[BlockWriter]:
     """Yield a writer appending rows to the arrays of a temporary store; put in place on
     success, removed on any exception."""
-    try:
-        import zarr
-    except ModuleNotFoundError:
-        raise OutputError(
-            f"{dest.text}: writing Zarr needs the zarr package: pip install 'dsdoctor[zarr]'"
-        ) from None
-    store_is_ours = _is_store(dest.path)
     extra = beside_files(dest.path)  # files a repair writes beside its output (a vocabulary)
     with ExitStack() as stack:
         temps = (
@@ -67,27 +60,65 @@ def stream(
             if extra
             else []
         )
-        tmp = stack.enter_context(
-            atomic_folder(
-                dest.path,
-                force=force,
-                inputs=inputs,
-                replaceable=lambda name: store_is_ours,
-                command="a Zarr output",
-            )
-        )
-        root = zarr.open_group(zarr.storage.LocalStore(tmp), mode="w", zarr_format=3)
-        arrays = {
-            role: _create(root, dest, role, main, shape, dtype, compression)
-            for role, (shape, dtype) in specs.items()
-        }
-        arrays[main].attrs.update(hdf5_attributes(record))
-        writer = _ZarrWriter(dest, specs, arrays)
-        yield writer
-        writer.flush()
-        _fsync_files(tmp)
+        tmp = stack.enter_context(atomic_store(dest.path, force=force, inputs=inputs))
+        with group_writer(tmp, dest, specs, main, record, compression=compression) as writer:
+            yield writer
         for path, data in zip(temps, extra.values(), strict=True):
             Path(path).write_bytes(data)
+
+
+@contextmanager
+def atomic_store(path: Path, *, force: bool, inputs: Iterable = (), command: str = "a Zarr output"
+                 ) -> Iterator[Path]:  # fmt: skip
+    """Yield a temporary folder to build a store in; renamed into place as ``path`` on success
+    (every file fsynced first), removed on any exception. ``force`` replaces only a store."""
+    _zarr(str(path))
+    ours = _is_store(path)
+    with atomic_folder(path, force=force, inputs=inputs, replaceable=lambda name: ours,
+                       command=command) as tmp:  # fmt: skip
+        yield tmp
+        _fsync_files(tmp)
+
+
+@contextmanager
+def group_writer(
+    folder: Path,
+    dest: Destination,
+    specs: Specs,
+    main: str,
+    record: Mapping[str, Any],
+    *,
+    compression: str | None,
+) -> Iterator[_ZarrWriter]:
+    """Yield a writer of ``dest``'s arrays (``dest.dataset`` and its siblings) in the store being
+    built in ``folder`` (created, or added to); its last rows are written when the block ends."""
+    zarr = _zarr(dest.text)
+    root = zarr.open_group(zarr.storage.LocalStore(folder), mode="a", zarr_format=3)
+    arrays = {
+        role: _create(root, dest, role, main, shape, dtype, compression)
+        for role, (shape, dtype) in specs.items()
+    }
+    arrays[main].attrs.update(hdf5_attributes(record))
+    writer = _ZarrWriter(dest, specs, arrays)
+    yield writer
+    writer.finish()
+
+
+def root_attributes(folder: Path, attributes: Mapping[str, Any]) -> None:
+    """Add ``attributes`` to the root group of the store being built in ``folder``."""
+    zarr = _zarr(str(folder))
+    root = zarr.open_group(zarr.storage.LocalStore(folder), mode="a", zarr_format=3)
+    root.attrs.update(dict(attributes))
+
+
+def _zarr(what: str) -> Any:
+    try:
+        import zarr
+    except ModuleNotFoundError:
+        raise OutputError(
+            f"{what}: writing Zarr needs the zarr package: pip install 'dsdoctor[zarr]'"
+        ) from None
+    return zarr
 
 
 def _fsync_files(folder: Path) -> None:
