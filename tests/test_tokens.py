@@ -108,7 +108,7 @@ def test_ragged_output_must_hold_sequences(tmp_path):
     src = tokens_parquet(tmp_path)
     for name in ("x.npy", "x.h5"):
         r = cli("shift", f"{src}:tokens", "-o", tmp_path / name)
-        assert_clean_error(r, "holds variable-length sequences", ".parquet or .npz")
+        assert_clean_error(r, "holds variable-length sequences", ".parquet, .npz or .zarr")
         assert not (tmp_path / name).exists()
 
 
