@@ -22,6 +22,7 @@ from dsdoctor.errors import SourceError  # noqa: E402
 from dsdoctor.sinks import stream_arrays  # noqa: E402
 from dsdoctor.sinks.provenance import read_provenance  # noqa: E402
 from dsdoctor.sources import open_source  # noqa: E402
+from dsdoctor.sources.base import FillRows  # noqa: E402
 
 from .conftest import assert_clean_error, cli, run  # noqa: E402
 
@@ -116,6 +117,30 @@ def test_an_xarray_dataset_is_read_with_its_dimension_names(tmp_path):
     h = dsdoctor.load(f"{tmp_path / 'ds.zarr'}:/x")
     assert h.shape == (29, 3) and h.layout["dims"] == ["sample", "feature"]
     np.testing.assert_array_equal(h.read(), ds["x"].values)
+
+
+@FORMATS
+def test_bands_with_no_stored_chunk_are_unwritten_rows_not_read(tmp_path, fmt):
+    a = zarr.create_array(tmp_path / "p.zarr", shape=(100, 4), chunks=(10, 4), dtype="f4",
+                          fill_value=-1.0, zarr_format=fmt)  # fmt: skip
+    a[:30] = 1.0
+    a[60:70] = 2.0
+    h = dsdoctor.load(str(tmp_path / "p.zarr"))
+    parts = list(h.runs())
+    assert [p.count for p in parts if isinstance(p, FillRows)] == [30, 30]
+    np.testing.assert_array_equal(h.read(), a[:])  # the same rows zarr reads
+    r = cli("check", "--json", tmp_path / "p.zarr")
+    (f,) = [f for f in r.json()["findings"] if f["name"] == "unwritten-data"]
+    assert "60 of 100 rows" in f["message"] and "-1.0" in f["message"]
+
+
+def test_a_sharded_array_is_read_by_shards(tmp_path):
+    x = np.arange(400, dtype=np.float32).reshape(100, 4)
+    a = zarr.create_array(tmp_path / "s.zarr", shape=x.shape, chunks=(10, 4), shards=(20, 4),
+                          dtype=x.dtype)  # fmt: skip
+    a[:] = x
+    np.testing.assert_array_equal(dsdoctor.load(str(tmp_path / "s.zarr")).read(), x)
+    assert "unwritten-data" not in names(tmp_path / "s.zarr")
 
 
 # -- the seed cases --------------------------------------------------------------------------------
@@ -220,6 +245,15 @@ def test_bucket_writes_one_store_with_a_group_per_bucket(tmp_path):
     assert seen == {i: s.tolist() for i, s in enumerate(seqs)}
     assert "pack-padding-side" not in names(out)  # post padding for torch, as recorded
     assert_clean_error(cli("bucket", f"{src}:/seq", "--buckets", "3", "-o", out), "exists")
+
+
+def test_outputs_store_every_chunk_so_zeros_are_not_unwritten(tmp_path):
+    np.save(tmp_path / "z.npy", np.zeros((1, 3)))
+    out = tmp_path / "z.zarr"
+    assert cli("replicate", tmp_path / "z.npy", "--to", "50000", "-o", out).code == 0
+    stored = list((out / "data" / "c").rglob("*"))
+    assert len([p for p in stored if p.is_file()]) == zarr.open_array(out / "data").nchunks
+    assert "unwritten-data" not in names(out)
 
 
 def test_big_outputs_stream_in_chunks_and_gzip(tmp_path):

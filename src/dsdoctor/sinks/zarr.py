@@ -146,7 +146,8 @@ def _create(root: Any, dest: Destination, role: str, main: str, shape: tuple[int
 
         options["compressors"] = GzipCodec()
     try:
-        return root.create_array(name, shape=shape, dtype=dtype, chunks=chunks, **options)
+        return root.create_array(name, shape=shape, dtype=dtype, chunks=chunks, **options,
+                                 config={"write_empty_chunks": True})  # fmt: skip
     except (TypeError, ValueError) as exc:
         raise OutputError(
             f"{dest.text}: Zarr cannot store {role} of dtype {dtype} "

@@ -41,7 +41,17 @@ from typing import Any
 import numpy as np
 
 from ..errors import SourceError
-from .base import ArrayHandle, Chunk, Entry, Source, check_shape, is_numeric, text_shape
+from .base import (
+    DEFAULT_CHUNK_BYTES,
+    ArrayHandle,
+    Chunk,
+    Entry,
+    FillRows,
+    Source,
+    check_shape,
+    is_numeric,
+    text_shape,
+)
 from .npz import NpzRagged
 from .provenance import attributes_record, main_role, with_role
 
@@ -114,41 +124,98 @@ class ZarrArray(ArrayHandle):
             return None
         return with_role(attributes_record(dict(main.attrs)), role)
 
+    @property
+    def band(self) -> int:
+        """Rows of one band of stored objects along axis 0: a chunk's, or a shard's."""
+        shards = getattr(self.array, "shards", None)
+        return int((shards or self.array.chunks)[0]) if self.shape else 0
+
     def _rows(self, chunk_bytes: int) -> int:
         """Rows per read: whole bands of ``chunks[0]`` rows, as many as the read size takes (at
         least one, if it fits the chunk size), else the chunk size's rows."""
         rows = self.rows_per_read(chunk_bytes)
-        band = self.layout["chunks"][0] if self.layout.get("chunks") else 0
+        band = self.band
         if band and rows < band <= self.rows_per_chunk(chunk_bytes):
             rows = band
         elif band and rows > band:
             rows -= rows % band
         return rows
 
+    def runs(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk | FillRows]:
+        self.require_readable()
+        yield from self._parts(chunk_bytes)
+
     def _chunks(self, chunk_bytes: int) -> Iterator[Chunk]:
+        rows = self.rows_per_chunk(chunk_bytes)
+        for part in self._parts(chunk_bytes):
+            if isinstance(part, FillRows):
+                yield from part.chunks(rows)
+            else:
+                yield part
+
+    def _parts(self, chunk_bytes: int) -> Iterator[Chunk | FillRows]:
+        """The rows in order: bands with a stored chunk read, bands with none (never written)
+        as :class:`FillRows` of the fill value, which is what zarr would read there."""
         n = self.shape[0] if self.shape else None
         try:
             if n is None:
                 yield self._plain(self.array[()])
                 return
-            step = self._rows(chunk_bytes)
-            blosc = _stored_as_blosc(self.array)
-            for lo in range(0, n, step):
-                hi = min(n, lo + step)
-                if blosc:
-                    try:
-                        _check_blosc(self.array, lo, hi)
-                    except _Truncated as exc:
-                        raise SourceError(
-                            f"{self.source} cannot be read: a chunk is damaged or truncated ({exc})"
-                        ) from None
-                yield self._plain(self.array[lo:hi])
+            for lo, hi, stored in self._segments():
+                if stored:
+                    yield from self._read(lo, hi, chunk_bytes)
+                else:
+                    yield FillRows(self._fill_row(), hi - lo)
         except SourceError:
             raise
         except Exception as exc:  # a chunk that does not decode: zarr and its codecs raise anything
             raise SourceError(
                 f"{self.source} cannot be read: a chunk is damaged or truncated ({_cause(exc)})"
             ) from None
+
+    def _read(self, start: int, stop: int, chunk_bytes: int) -> Iterator[np.ndarray]:
+        step = self._rows(chunk_bytes)
+        blosc = _stored_as_blosc(self.array)
+        for lo in range(start, stop, step):
+            hi = min(stop, lo + step)
+            if blosc:
+                try:
+                    _check_blosc(self.array, lo, hi)
+                except _Truncated as exc:
+                    raise SourceError(
+                        f"{self.source} cannot be read: a chunk is damaged or truncated ({exc})"
+                    ) from None
+            yield self._plain(self.array[lo:hi])
+
+    def _segments(self) -> list[tuple[int, int, bool]]:
+        """``(first row, end row, stored)`` runs covering the rows: a band of rows none of whose
+        chunks is stored is all fill value. The stored chunks are counted (one listing of the
+        array's keys) and, only when some are missing, placed by their keys."""
+        n = int(self.shape[0] or 0)
+        band = self.band
+        if n == 0 or not band or self.text or 0 in self.dense_shape[1:]:
+            return [(0, n, True)]
+        keys = _stored_keys(self.array)
+        if keys is None:
+            return [(0, n, True)]
+        bands = -(-n // band)
+        stored = np.zeros(bands, dtype=bool)
+        for key in keys:
+            b = _band_of(key)
+            if b is not None and 0 <= b < bands:
+                stored[b] = True
+        if stored.all():
+            return [(0, n, True)]
+        self.layout.setdefault("fill_value", _plain_scalar(self.array.fill_value))
+        edges = np.flatnonzero(np.diff(stored.astype(np.int8))) + 1
+        starts = np.concatenate([[0], edges])
+        ends = np.concatenate([edges, [bands]])
+        return [(int(a) * band, min(n, int(b) * band), bool(stored[a]))
+                for a, b in zip(starts, ends, strict=True)]  # fmt: skip
+
+    def _fill_row(self) -> np.ndarray:
+        fill = self.array.fill_value
+        return np.full((1, *self.dense_shape[1:]), 0 if fill is None else fill, dtype=self.dtype)
 
     def _plain(self, block: Any) -> np.ndarray:
         block = np.asarray(block)
@@ -366,9 +433,47 @@ def _ragged(values: ArrayHandle, partner: ArrayHandle) -> ZarrRagged:
     return r
 
 
+def _stored_keys(array: Any) -> list[str] | None:
+    """The keys of ``array``'s stored chunks (or shards) relative to the array, or None when
+    every one is stored (counted first: one listing) or the store cannot list them."""
+    from zarr.core.sync import sync
+
+    grid = getattr(array, "shards", None) or array.chunks
+    expected = 1
+    for size, step in zip(array.shape, grid, strict=True):
+        expected *= -(-int(size) // max(1, int(step)))
+    store, base = array.store_path.store, array.store_path.path
+    prefix = f"{base}/" if base else ""
+
+    async def listing() -> list[str]:
+        return [k async for k in store.list_prefix(prefix)]
+
+    try:
+        keys = [k[len(prefix) :] for k in sync(listing())]
+    except (OSError, ValueError, NotImplementedError):
+        return None
+    chunks = [k for k in keys if k.rsplit("/", 1)[-1] not in _SKIP]
+    return None if expected is not None and len(chunks) >= expected else chunks
+
+
+def _band_of(key: str) -> int | None:
+    """The first chunk index of a chunk key (``c/3/0``, ``3.0``, ``3/0``), or None."""
+    parts = [p for p in key.replace(".", "/").split("/") if p]
+    if parts and parts[0] == "c":
+        parts = parts[1:]
+    return int(parts[0]) if parts and parts[0].isdigit() else None
+
+
+def _plain_scalar(value: Any) -> Any:
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
 def _stored_as_blosc(array: Any) -> bool:
     """Whether the bytes stored for a chunk are a blosc frame (its last compressor)."""
     compressors: tuple[Any, ...] = tuple(getattr(array, "compressors", ()))
+    if getattr(array, "shards", None) is not None:
+        return False  # blosc inside shards: the stored objects are shards, not blosc frames
     return bool(compressors) and "blosc" in type(compressors[-1]).__name__.lower()
 
 
