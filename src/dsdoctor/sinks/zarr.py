@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import OutputError
+from ..formats import BY_NAME
 from .atomic import atomic_folder, atomic_group, beside_files
 from .blocks import BlockWriter, Index, Specs
 from .destination import Destination
@@ -37,7 +38,7 @@ from .hdf5 import chunk_shape
 from .provenance import hdf5_attributes
 
 #: What a Zarr store holds at its top: a folder with one of these may be replaced by ``--force``.
-METADATA = ("zarr.json", ".zgroup", ".zarray")
+METADATA = BY_NAME["zarr"].markers
 
 
 @contextmanager

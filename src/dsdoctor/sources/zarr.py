@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SourceError
+from ..formats import BY_NAME
 from .base import (
     DEFAULT_CHUNK_BYTES,
     ArrayHandle,
@@ -55,8 +56,9 @@ from .base import (
 from .npz import NpzRagged
 from .provenance import attributes_record, main_role, with_role
 
-#: The names of Zarr's metadata documents: a directory holding one of them is a Zarr store.
-METADATA = ("zarr.json", ".zgroup", ".zarray")
+#: The names of Zarr's metadata documents (the format's markers: a directory holding one of
+#: them is a Zarr store), and with them the other documents that are no member of a group.
+METADATA = BY_NAME["zarr"].markers
 _SKIP = frozenset({*METADATA, ".zattrs", ".zmetadata"})
 #: The suffix of an array's offsets (ragged sequences, see the module docstring).
 OFFSETS = "_offsets"
@@ -562,8 +564,3 @@ def _missing_metadata(inside: list[str]) -> str:
     if any(_is_chunk_key(n) for n in inside) or ".zattrs" in inside:
         return "it holds chunks but no .zarray or zarr.json (its metadata is missing)"
     return "a folder with no Zarr metadata (no .zarray, .zgroup or zarr.json)"
-
-
-def is_store(path: Path) -> bool:
-    """Whether the directory ``path`` holds Zarr metadata at its top."""
-    return any((path / name).is_file() for name in METADATA)
