@@ -256,6 +256,15 @@ def test_outputs_store_every_chunk_so_zeros_are_not_unwritten(tmp_path):
     assert "unwritten-data" not in names(out)
 
 
+def test_encode_puts_its_vocabulary_beside_the_store(tmp_path):
+    (tmp_path / "l.csv").write_text("a,label\n1,cat\n2,dog\n3,cat\n")
+    out = tmp_path / "y.zarr"
+    assert cli("encode", f"{tmp_path / 'l.csv'}:label", "-o", out).code == 0
+    assert zarr.open_array(out / "data", mode="r")[:].tolist() == [0, 1, 0]
+    assert json.loads((tmp_path / "y.vocab.json").read_text())["values"] == ["cat", "dog"]
+    assert_clean_error(cli("encode", f"{tmp_path / 'l.csv'}:label", "-o", out), "exists")
+
+
 def test_big_outputs_stream_in_chunks_and_gzip(tmp_path):
     x = np.random.default_rng(1).normal(size=(5000, 64)).astype(np.float32)
     out = tmp_path / "big.zarr"
