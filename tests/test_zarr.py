@@ -349,6 +349,7 @@ def test_a_write_that_fails_or_is_interrupted_leaves_nothing(tmp_path):
 
 # -- damaged stores --------------------------------------------------------------------------------
 def _damaged(tmp_path: Path, fmt: int) -> Path:
+    tmp_path.mkdir(exist_ok=True)
     return store(tmp_path / f"d{fmt}.zarr", fmt, {"x": np.random.rand(29, 4), "y": np.arange(29)},
                  chunks=10)  # fmt: skip
 
@@ -393,6 +394,29 @@ def test_a_folder_that_is_not_a_zarr_store(tmp_path):
     (q / ".zgroup").unlink()
     with pytest.raises(SourceError, match="not a Zarr store"):
         open_source(str(q))
+
+
+def test_no_file_outside_the_store_is_read_through_a_symlink(tmp_path):
+    """A chunk, a member folder or a metadata document linked to a file elsewhere is refused
+    before it is read (the targets here are valid Zarr data: followed, they would read fine)."""
+    elsewhere = store(tmp_path / "elsewhere.zarr", 3, {"x": np.ones((29, 4)), "y": np.arange(29)},
+                      chunks=10)  # fmt: skip
+    chunk = _damaged(tmp_path / "a", 3)
+    (chunk / "x/c/1/0").unlink()
+    (chunk / "x/c/1/0").symlink_to(elsewhere / "x/c/1/0")
+    assert_clean_error(cli("check", chunk), "x/c/1/0 is a symbolic link to", "outside the store")
+    member = _damaged(tmp_path / "b", 3)
+    shutil.rmtree(member / "x")
+    (member / "x").symlink_to(elsewhere / "x")
+    assert_clean_error(cli("check", member), "is a symbolic link to", "outside the store")
+    meta = _damaged(tmp_path / "c", 2)
+    (meta / "x/.zarray").unlink()
+    (meta / "x/.zarray").symlink_to(elsewhere / "x/zarr.json")
+    assert_clean_error(cli("check", f"{meta}:/x"), ".zarray is a symbolic link to")
+    inside = _damaged(tmp_path / "d", 3)  # a link that stays in the store is read
+    (inside / "y/c/0").unlink()
+    (inside / "y/c/0").symlink_to(inside / "x/zarr.json")
+    assert "outside the store" not in cli("check", inside).stderr
 
 
 def test_without_the_zarr_package_the_error_names_the_extra(tmp_path):

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import SourceError
+from ..errors import SourceError, UnsafeInputError
 from ..formats import BY_NAME
 from .base import (
     DEFAULT_CHUNK_BYTES,
@@ -112,6 +113,11 @@ class ZarrArray(ArrayHandle):
     group: Any = None  # the zarr.Group holding it (None for a store that is one array)
     key: str = ""  # its name in that group
     text: bool = False  # variable-length strings: chunks become object arrays of str
+    #: For a store on the local disk: the array's folder and the store's (real paths), so that
+    #: a chunk file that is a symlink out of the store is refused before anything is read.
+    folder: str | None = None
+    store_root: str = ""
+    _links_checked: bool = False
 
     def _read_provenance(self) -> dict[str, Any] | None:
         own = attributes_record(dict(self.array.attrs))
@@ -159,6 +165,11 @@ class ZarrArray(ArrayHandle):
         """The rows in order: bands with a stored chunk read, bands with none (never written)
         as :class:`FillRows` of the fill value, which is what zarr would read there."""
         n = self.shape[0] if self.shape else None
+        if self.folder is not None and not self._links_checked:
+            link = _link_out(self.folder, self.store_root, recursive=True)
+            if link is not None:
+                raise UnsafeInputError(f"{self.source}: {link}")
+            self._links_checked = True
         try:
             if n is None:
                 yield self._plain(self.array[()])
@@ -247,6 +258,14 @@ class ZarrSource(Source):
             raise SourceError(f"{display} cannot be read as a Zarr store ({_cause(exc)})") from None
         self._entries: list[Entry] | None = None
         self._broken: list[SourceError] = []
+        #: the store's folder (real path) when it is a directory on the local disk
+        self.folder = (
+            os.path.realpath(path) if isinstance(path, str | Path) and os.path.isdir(path) else None
+        )
+        if self.folder is not None:
+            link = _link_out(self.folder, self.folder)
+            if link is not None:
+                raise UnsafeInputError(f"{display}: {link}")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
@@ -311,6 +330,13 @@ class ZarrSource(Source):
             if len(entries) >= MAX_MEMBERS:
                 entries.append(Entry(path, "error", note=f"more than {MAX_MEMBERS:,} members; listing stopped"))  # fmt: skip
                 return
+            if self.folder is not None:
+                link = _link_out(
+                    os.path.join(self.folder, path.lstrip("/")), self.folder, member=True
+                )
+                if link is not None:
+                    self._fail(path, link, unsafe=True)
+                    continue
             try:
                 node = group[key]
             except KeyError:
@@ -330,10 +356,13 @@ class ZarrSource(Source):
                 except SourceError as exc:
                     self._fail(path, str(exc), whole=True)
 
-    def _fail(self, path: str, cause: str, *, whole: bool = False) -> None:
+    def _fail(self, path: str, cause: str, *, whole: bool = False, unsafe: bool = False) -> None:
         assert self._entries is not None
-        message = cause if whole else f"{self.display}:{path} cannot be read: {cause}"
         self._entries.append(Entry(path, "error", note=cause))
+        if unsafe:
+            self._broken.append(UnsafeInputError(f"{self.display}:{path}: {cause}"))
+            return
+        message = cause if whole else f"{self.display}:{path} cannot be read: {cause}"
         self._broken.append(SourceError(message))
 
     def _handle(self, array: Any, group: Any, key: str, path: str) -> ZarrArray:
@@ -355,6 +384,8 @@ class ZarrSource(Source):
         h = ZarrArray(name=path, source=display, path=self.path, format="zarr", shape=shape,
                       dtype=dtype, layout=layout)  # fmt: skip
         h.array, h.group, h.key, h.text = array, group, key, text
+        if self.folder is not None:
+            h.folder, h.store_root = os.path.join(self.folder, path.lstrip("/")), self.folder
         try:
             h.disk_bytes = int(array.nbytes_stored())
         except Exception:  # a store that cannot list its keys
@@ -386,7 +417,8 @@ class ZarrSource(Source):
                 return e.array
         for e in self.entries():
             if e.path == path and e.kind == "error":
-                raise SourceError(f"{self.display}:{path} cannot be read: {e.note}")
+                broken = [b for b in self._broken if str(b).startswith(f"{self.display}:{path}")]
+                raise broken[0] if broken else SourceError(f"{self.display}:{path}: {e.note}")
             if e.path == path and e.kind == "group":
                 inside = [x.path for x in self.entries() if x.path.startswith(path + "/")][:20]
                 raise SourceError(
@@ -433,6 +465,38 @@ def _ragged(values: ArrayHandle, partner: ArrayHandle) -> ZarrRagged:
     r.values, r.offsets = values, offsets
     r.layout = {**values.layout, "offsets": partner.name}
     return r
+
+
+def _link_out(
+    folder: str, root: str, *, recursive: bool = False, member: bool = False
+) -> str | None:
+    """The words for the first symlink in ``folder`` that leads out of the store ``root`` (a
+    chunk file or metadata linked to a file elsewhere), or None. ``member``: ``folder`` itself
+    and its metadata documents only; ``recursive``: every file below it (an array's chunks);
+    otherwise the metadata documents in ``folder``. No file outside the store is ever read."""
+    names = [folder] if member else []
+    names += [os.path.join(folder, m) for m in (*METADATA, ".zattrs")]
+    todo = [folder] if recursive else []
+    while todo:
+        try:
+            with os.scandir(todo.pop()) as it:
+                for entry in it:
+                    if entry.is_symlink():
+                        names.append(entry.path)
+                    elif entry.is_dir(follow_symlinks=False):
+                        todo.append(entry.path)
+        except OSError:
+            continue
+    for name in names:
+        if not os.path.islink(name):
+            continue
+        target = os.path.realpath(name)
+        if os.path.commonpath([target, root]) != root:
+            return (
+                f"{os.path.relpath(name, root)} is a symbolic link to {target}, outside the "
+                "store; dsdoctor reads no file outside the store (copy the data into it)"
+            )
+    return None
 
 
 def _stored_keys(array: Any) -> list[str] | None:
