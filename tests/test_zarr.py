@@ -134,6 +134,15 @@ def test_bands_with_no_stored_chunk_are_unwritten_rows_not_read(tmp_path, fmt):
     assert "60 of 100 rows" in f["message"] and "-1.0" in f["message"]
 
 
+def test_a_declared_petabyte_with_three_rows_written_is_checked_in_constant_time(tmp_path):
+    a = zarr.create_array(tmp_path / "h.zarr", shape=(10**15, 4), chunks=(1, 4), dtype="f4")
+    a[5:7] = 1.0
+    a[10] = 2.0
+    r = run("check", "--json", tmp_path / "h.zarr", timeout=60)
+    (f,) = [f for f in r.json()["findings"] if f["name"] == "unwritten-data"]
+    assert f["evidence"]["unwritten"] == 10**15 - 3
+
+
 def test_a_sharded_array_is_read_by_shards(tmp_path):
     x = np.arange(400, dtype=np.float32).reshape(100, 4)
     a = zarr.create_array(tmp_path / "s.zarr", shape=x.shape, chunks=(10, 4), shards=(20, 4),

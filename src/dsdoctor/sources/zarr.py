@@ -212,19 +212,27 @@ class ZarrArray(ArrayHandle):
         if keys is None:
             return [(0, n, True)]
         bands = -(-n // band)
-        stored = np.zeros(bands, dtype=bool)
-        for key in keys:
-            b = _band_of(key)
-            if b is not None and 0 <= b < bands:
-                stored[b] = True
-        if stored.all():
+        found = (_band_of(key) for key in keys)
+        present = np.unique(np.array([b for b in found if b is not None and 0 <= b < bands],
+                                     dtype=np.int64))  # fmt: skip
+        if len(present) == bands:
             return [(0, n, True)]
         self.layout.setdefault("fill_value", _plain_scalar(self.array.fill_value))
-        edges = np.flatnonzero(np.diff(stored.astype(np.int8))) + 1
-        starts = np.concatenate([[0], edges])
-        ends = np.concatenate([edges, [bands]])
-        return [(int(a) * band, min(n, int(b) * band), bool(stored[a]))
-                for a, b in zip(starts, ends, strict=True)]  # fmt: skip
+        # runs of consecutive stored bands; the gaps between them were never stored. The work
+        # follows the chunks stored, not the bands declared (10**15 rows of nothing is one run)
+        cut = np.flatnonzero(np.diff(present) != 1) + 1
+        runs = np.split(present, cut) if len(present) else []
+        out: list[tuple[int, int, bool]] = []
+        at = 0  # first band not yet placed
+        for run in runs:
+            lo, hi = int(run[0]), int(run[-1]) + 1
+            if lo > at:
+                out.append((at * band, lo * band, False))
+            out.append((lo * band, min(n, hi * band), True))
+            at = hi
+        if at < bands:
+            out.append((at * band, n, False))
+        return out
 
     def _fill_row(self) -> np.ndarray:
         fill = self.array.fill_value
