@@ -356,6 +356,27 @@ def test_a_write_that_fails_or_is_interrupted_leaves_nothing(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_a_full_disk_while_writing_a_store_leaves_nothing(tmp_path):
+    """zarr writes a block's chunks concurrently: when one fails the others are waited for
+    before the temporary store is removed, or they would create its folders again."""
+    from .test_faults import _dsdoctor, _fsize_limited
+
+    np.save(tmp_path / "big.npy", np.random.default_rng(4).random((200_000, 8)))
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for args in (["replicate", tmp_path / "big.npy", "--each", "1", "-o", folder / "r.zarr"],
+                 ["bucket", *_token_source(tmp_path), "--buckets", "3", "-o", folder / "b.zarr"]):  # fmt: skip
+        r = _dsdoctor(*args, preexec_fn=_fsize_limited(8 * 1024))
+        assert_clean_error(r, "cannot write", "nothing was written")
+        assert list(folder.iterdir()) == []
+
+
+def _token_source(tmp_path: Path) -> list[str]:
+    rng = np.random.default_rng(5)
+    seqs = [rng.integers(1, 9, size=n) for n in rng.integers(1, 200, size=20_000)]
+    return [f"{ragged_store(tmp_path / 'tokens.zarr', 3, seqs)}:/seq"]
+
+
 # -- damaged stores --------------------------------------------------------------------------------
 def _damaged(tmp_path: Path, fmt: int) -> Path:
     tmp_path.mkdir(exist_ok=True)

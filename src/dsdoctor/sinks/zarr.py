@@ -101,8 +101,31 @@ def group_writer(
     }
     arrays[main].attrs.update(hdf5_attributes(record))
     writer = _ZarrWriter(dest, specs, arrays)
-    yield writer
-    writer.finish()
+    try:
+        yield writer
+        writer.finish()
+    except BaseException:
+        _settle()
+        raise
+
+
+def _settle() -> None:
+    """Wait for the chunk writes zarr still has in flight. When one write of a block fails (a
+    full disk) or the user interrupts it, zarr's other writes of that block go on in its own
+    event loop: the temporary store must not be removed until they end, or they would create
+    its folders again after it is gone."""
+    import asyncio
+
+    from zarr.core.sync import sync
+
+    async def rest() -> None:
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        await asyncio.gather(*others, return_exceptions=True)
+
+    try:
+        sync(rest())
+    except Exception:  # pragma: no cover - the loop itself is gone
+        pass
 
 
 def root_attributes(folder: Path, attributes: Mapping[str, Any]) -> None:
@@ -123,9 +146,10 @@ def _zarr(what: str) -> Any:
 
 
 def _fsync_files(folder: Path) -> None:
-    """Flush every file of the store (the folder's own entries are flushed when it is placed)."""
-    for top, _, files in os.walk(folder):
-        for name in files:
+    """Flush every file and every folder inside the store (the store's own folder is flushed
+    when it is placed)."""
+    for top, dirs, files in os.walk(folder):
+        for name in (*files, *dirs):
             fd = os.open(os.path.join(top, name), os.O_RDONLY)
             try:
                 os.fsync(fd)
