@@ -449,6 +449,31 @@ def test_no_file_outside_the_store_is_read_through_a_symlink(tmp_path):
     assert "outside the store" not in cli("check", inside).stderr
 
 
+def test_pickled_objects_are_never_unpickled(tmp_path):
+    """An object array stored with the pickle codec (as zarr 2 wrote them): its chunk unpickles
+    to a call of os.system. Written byte by byte: zarr 3 no longer writes such arrays."""
+    numcodecs = pytest.importorskip("numcodecs")
+    p = tmp_path / "pk.zarr"
+    (p / "obj").mkdir(parents=True)
+    (p / ".zgroup").write_text(json.dumps({"zarr_format": 2}))
+    (p / "obj/.zarray").write_text(json.dumps({
+        "zarr_format": 2, "shape": [2], "chunks": [2], "dtype": "|O", "compressor": None,
+        "fill_value": 0, "filters": [{"id": "pickle", "protocol": 5}], "order": "C"}))  # fmt: skip
+    witness = tmp_path / "ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {witness}",))
+
+    objects = np.empty(2, dtype=object)
+    objects[:] = [Evil(), "x"]
+    (p / "obj/0").write_bytes(numcodecs.Pickle(protocol=5).encode(objects))
+    for source in (p, f"{p}:/obj"):
+        assert_clean_error(cli("check", source), f"{p}:/obj", "never unpickles")
+    assert "/obj error" in cli("inspect", p).stdout  # listed as not read
+    assert not witness.exists()
+
+
 def test_without_the_zarr_package_the_error_names_the_extra(tmp_path):
     p = store(tmp_path / "s.zarr", 3, {"x": np.zeros(3)})
     code = textwrap.dedent(

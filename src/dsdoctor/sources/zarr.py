@@ -67,6 +67,11 @@ OFFSETS = "_offsets"
 MAX_DEPTH = 64
 MAX_MEMBERS = 100_000
 INSTALL = "pip install 'dsdoctor[zarr]'"
+#: Why an array of Python objects stored with the pickle codec is never read.
+PICKLED = (
+    "it holds Python objects stored with the pickle codec, and reading them would run code from "
+    "the store; dsdoctor never unpickles Zarr data: re-save it with a numeric or string dtype"
+)
 
 
 def _zarr():
@@ -103,6 +108,8 @@ def _cause(exc: BaseException) -> str:
         )
     if isinstance(exc, json.JSONDecodeError):
         return f"its metadata is not valid JSON ({text})"
+    if "object_codec_id" in text and "pickle" in text:
+        return PICKLED
     return text[:300]
 
 
@@ -386,6 +393,8 @@ class ZarrSource(Source):
         codecs = _codec_names(array)
         if codecs:
             layout["compression"] = ", ".join(codecs)
+        if "pickle" in codecs:  # zarr 3 refuses these itself; never read, whatever it does
+            raise UnsafeInputError(f"{display}: {PICKLED}")
         dims = _dimension_names(array)
         if dims:
             layout["dims"] = dims
