@@ -16,6 +16,8 @@
   peak RSS at two lengths of the series (``bench_window.py``);
 - hf: ``check FOLDER:train:input_ids`` of a Hugging Face ``save_to_disk`` folder vs
   ``datasets.load_from_disk`` and a pass over the column (``bench_hf.py``).
+- zarr: ``check`` of a 3 GiB Zarr v3 array vs a chunked zarr scan, with peak RSS
+  (``bench_zarr.py``).
 
 Prints the report and writes it as Markdown to ``docs/benchmarks.md``. Big files go to a
 temporary directory under /tmp and are deleted at the end.
@@ -51,6 +53,7 @@ import bench_startup
 import bench_tables
 import bench_width
 import bench_window
+import bench_zarr
 from bench_kernels import best_of, make_data
 from common import Target, need_disk
 from common import table as md_table
@@ -76,6 +79,7 @@ MODULES = {
     "tables": bench_tables,
     "window": bench_window,
     "hf": bench_hf,
+    "zarr": bench_zarr,
 }
 
 
@@ -282,6 +286,7 @@ def main() -> None:
         "tables": bench_tables.DISK_BYTES // scale,
         "window": bench_window.DISK_BYTES // scale,
         "hf": 2 * bench_hf.IDS_BYTES // scale,
+        "zarr": 2 * bench_zarr.SIZE // scale,  # the store (zstd barely shrinks normals) and slack
     }
     need_disk(tmp_root, sum(n for name, n in disk.items() if name in only))
 

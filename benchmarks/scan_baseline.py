@@ -13,7 +13,9 @@ Per chunk: ``min``/``max`` along the sample axis (NaN propagates, so that is als
 only when a result is not finite are NaN/±Inf counted and the NaN-ignoring ``fmin``/``fmax``
 taken -- the same screen dsdoctor uses, so both do the same work on the same data.
 
-Run: ``python benchmarks/scan_baseline.py {npy,hdf5,parquet} FILE [FILE ...]`` (several files are
+- Zarr: the array read one band of chunks (``chunks[0]`` rows) at a time with zarr.
+
+Run: ``python benchmarks/scan_baseline.py {npy,hdf5,parquet,zarr} FILE [FILE ...]`` (several files are
 scanned in turn as one dataset, like shards); prints one JSON object.
 """
 
@@ -106,9 +108,24 @@ def scan_parquet(path: str, stats: Stats) -> None:
             stats.update(col.to_numpy(zero_copy_only=False), key=i)
 
 
+def scan_zarr(path: str, stats: Stats) -> None:
+    """The store's one array, chunk by chunk along axis 0 (each read one band of chunks, which
+    zarr fetches and decodes concurrently)."""
+    import zarr
+
+    node = zarr.open(path, mode="r")
+    arr = node if isinstance(node, zarr.Array) else next(iter(node.arrays()))[1]
+    n, width = arr.shape[0], int(np.prod(arr.shape[1:], dtype=np.int64))
+    band = arr.chunks[0]
+    for start in range(0, n, band):
+        view = arr[start : min(n, start + band)]
+        stats.rows += len(view)
+        stats.update(view.reshape(len(view), width))
+
+
 def main() -> None:
     kind, paths = sys.argv[1], sys.argv[2:]
-    scan = {"npy": scan_npy, "hdf5": scan_hdf5, "parquet": scan_parquet}[kind]
+    scan = {"npy": scan_npy, "hdf5": scan_hdf5, "parquet": scan_parquet, "zarr": scan_zarr}[kind]
     stats = Stats()
     for path in paths:
         scan(path, stats)

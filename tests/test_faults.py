@@ -50,7 +50,7 @@ def big_input(tmp_path):
     return src
 
 
-@pytest.mark.parametrize("out", ["o.npy", "o.npz", "o.h5", "o.parquet"])
+@pytest.mark.parametrize("out", ["o.npy", "o.npz", "o.h5", "o.parquet", "o.zarr"])
 def test_full_disk_is_one_clean_line_and_nothing_written(tmp_path, big_input, out):
     before = big_input.read_bytes()
     folder = tmp_path / "out"

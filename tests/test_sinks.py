@@ -269,7 +269,7 @@ def test_destination_is_a_directory(tmp_path):
     [
         ("x.csv", r"cannot write \.csv; name the output \.npy, \.npz, \.h5"),
         ("x", "cannot write a name without an extension"),
-        ("x.npz:/data", "only HDF5 outputs have"),
+        ("x.npz:/data", "only HDF5 or Zarr outputs have"),
         ("x.h5:/grp/", "is not a dataset name"),
     ],
 )

@@ -107,13 +107,13 @@ def test_shift_npz_and_hdf5_ragged_read_back_as_sequences(tmp_path):
 def test_ragged_output_must_hold_sequences(tmp_path):
     src = tokens_parquet(tmp_path)
     r = cli("shift", f"{src}:tokens", "-o", tmp_path / "x.npy")
-    assert_clean_error(r, "holds variable-length sequences", ".parquet, .npz or .h5")
+    assert_clean_error(r, "holds variable-length sequences", ".parquet, .npz, .h5 or .zarr")
     assert not (tmp_path / "x.npy").exists()
     # sequences of timesteps of several ids: a variable-length HDF5 dataset holds single ids
     values = np.arange(1, 13, dtype=np.int32).reshape(6, 2)
     np.savez(tmp_path / "v.npz", ids=values, ids_lengths=np.array([4, 2]))
     r = cli("shift", f"{tmp_path / 'v.npz'}:ids", "-o", tmp_path / "x.h5")
-    assert_clean_error(r, "sequences of single ids", ".parquet or .npz")
+    assert_clean_error(r, "sequences of single ids", ".parquet, .npz or .zarr")
     assert not (tmp_path / "x.h5").exists()
 
 

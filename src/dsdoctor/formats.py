@@ -90,6 +90,9 @@ FORMATS: tuple[Format, ...] = (
            shown=".arrow/.feather"),
     Format("huggingface", "Hugging Face", (), "hf:HuggingFaceFolder", ("target",), directory=True,
            markers=("dataset_dict.json", "state.json"), shown="save_to_disk folders"),
+    Format("zarr", "Zarr", (".zarr", ".zarr.zip"), "zarr:ZarrSource", directory=True,
+           markers=("zarr.json", ".zarray", ".zgroup"), writer="zarr", outputs=(".zarr",),
+           datasets=True, outputs_shown=".zarr (or .zarr:/NAME)"),
 )  # fmt: skip
 
 #: The format names, in table order (what ``--source-format`` accepts).

@@ -344,7 +344,10 @@ class UnwrittenData(Check):
     shape and never (or only partly) written holds no data for those rows: reading them gives
     the dataset's fill value (0 unless another was set), and the file can be tiny while it
     declares terabytes. dsdoctor counts such rows from the file's chunk index without reading
-    them; ``inspect`` shows ``storage=never written`` when nothing at all was written.
+    them; ``inspect`` shows ``storage=never written`` when nothing at all was written. A Zarr
+    array is the same: a band of rows none of whose chunk files is stored reads as the fill
+    value — but zarr also leaves out a chunk that holds only the fill value (zarr 3 does not
+    write empty chunks unless told to), so in Zarr such rows may have been written as it.
 
     Why frameworks fail:
     They do not: a loader reads the fill value as if it were data, and a model trains on
@@ -370,6 +373,10 @@ class UnwrittenData(Check):
             fill = s.handle.layout.get("fill_value")
             words = ("empty sequences" if s.handle.ragged else
                      "the fill value" + ("" if fill is None else f" {fill}"))  # fmt: skip
+            if s.handle.format == "zarr":
+                words += (
+                    " (or were written as it: zarr stores no chunk holding only the fill value)"
+                )
             yield self.finding([s], {"unwritten": st.unwritten_rows, "rows": st.rows, "fill_value": fill},
                                x_name=s.name, fill=words)  # fmt: skip
 

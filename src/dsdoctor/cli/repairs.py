@@ -412,7 +412,8 @@ def bucket(
     no_color: NoColorOpt = False,
 ) -> int:
     """Split sequences into length buckets, each padded to its own maxlen: OUTDIR gets
-    bucket_<k>.npz (data, mask, lengths, index) and buckets.json. Default: pre padding and the
+    bucket_<k>.npz (data, mask, lengths, index) and buckets.json; OUTDIR.zarr is one Zarr store
+    with a group per bucket. Default: pre padding and the
     source's dtype; --for torch pads post, as pack_padded_sequence needs with the lengths."""
     return _run("bucket", src, output, chunk_size, json_, no_color, boundaries=boundaries, buckets=buckets,
                 pad_to_boundary=pad_to_boundary, padding=padding, value=value, for_=for_, force=force,

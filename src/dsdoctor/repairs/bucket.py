@@ -1,9 +1,11 @@
 """``bucket``: split sequences into length buckets (tf.data semantics: boundaries 10,20 give
 [0,10) [10,20) [20,∞)), each padded to its own maxlen. :func:`validate` is the one validation of
 :func:`bucket` (in memory: a list of :class:`Bucket`) and :func:`bucket_file` (a folder of
-``bucket_<k>.npz`` and ``buckets.json``). ``for_`` (``--for keras|torch``) sets the padding
-side and the dtype of integer ids as for ``pad`` (:data:`~dsdoctor.repairs.pad.PRESETS`); without
-it, pre padding and the source's dtype."""
+``bucket_<k>.npz`` and ``buckets.json``; a folder named ``*.zarr`` is one Zarr store with a
+group ``/bucket_<k>`` of arrays ``data``, ``data_mask``, ``data_lengths``, ``data_index`` per
+bucket and the summary in the root's attribute ``dsdoctor_buckets``). ``for_``
+(``--for keras|torch``) sets the padding side and the dtype of integer ids as for ``pad``
+(:data:`~dsdoctor.repairs.pad.PRESETS`); without it, pre padding and the source's dtype."""
 
 from __future__ import annotations
 
@@ -147,6 +149,7 @@ def bucket_file(src: Any, outdir: str, *, boundaries: str | Sequence[int] | None
         h, boundaries=boundaries, buckets=buckets, pad_to_boundary=pad_to_boundary, padding=padding,
         value=value, dtype=dtype, lengths=lambda: sequence_lengths(h, chunk_bytes))  # fmt: skip
     folder = Path(outdir)
+    store = folder.suffix.lower() == ".zarr"  # one Zarr store, a group per bucket
     edges: list[int | None] = [0, *bounds, None]
     which = kernels.assign_buckets(lengths_all, bounds)
     counts = np.bincount(which, minlength=len(bounds) + 1)
@@ -156,25 +159,34 @@ def bucket_file(src: Any, outdir: str, *, boundaries: str | Sequence[int] | None
     for k, count in enumerate(counts.tolist()):
         lo, hi = edges[k], edges[k + 1]
         maxlen = (hi - 1) if (pad_to_boundary and hi is not None) else int(longest[k])
+        name = f"bucket_{k}" if store else f"bucket_{k}.npz"
         summary.append({"bucket": k, "min_length": lo, "max_length": hi, "count": count,
-                        "maxlen": maxlen if count else 0,
-                        "file": f"bucket_{k}.npz" if count else None})  # fmt: skip
+                        "maxlen": maxlen if count else 0, "file": name if count else None})  # fmt: skip
     global_cost = kernels.padding_cost(hist, [])
     bucket_cost = kernels.padding_cost(hist, bounds, pad_to_boundary=pad_to_boundary)
     info = {"source": h.source, "boundaries": bounds, "padding": padding,
             **({"for": for_} if for_ else {}), "buckets": summary,
             "padding_global_maxlen": int(global_cost), "padding_bucketed": int(bucket_cost),
             "padding_saved": int(global_cost - bucket_cost), "global_maxlen": hist.longest}  # fmt: skip
-    with atomic_folder(folder, force=force, inputs=input_paths(h),
-                       replaceable=lambda name: BUCKET_FILES.fullmatch(name) is not None,
-                       command="bucket") as tmp:  # fmt: skip
-        _write_buckets(h, tmp, summary, which, bounds, padding=padding, value=value, dtype=dtype,
-                       chunk_bytes=chunk_bytes)  # fmt: skip
-        written = {**info, "dtype": str(dtype)}
-        write_text(tmp / "buckets.json", json.dumps(written, indent=2) + "\n", force=False)
-    outputs = [str(folder / s["file"]) for s in summary if s["file"]] + [
-        str(folder / "buckets.json")
-    ]
+    written = {**info, "dtype": str(dtype)}
+    if store:
+        from ..sinks.zarr import atomic_store
+
+        with atomic_store(folder, force=force, inputs=input_paths(h), command="bucket") as tmp:
+            _write_buckets(h, tmp, summary, which, bounds, padding=padding, value=value,
+                           dtype=dtype, chunk_bytes=chunk_bytes, store=folder)  # fmt: skip
+            _summary_attribute(tmp, written)
+        outputs = [f"{folder}:/{s['file']}/data" for s in summary if s["file"]]
+    else:
+        with atomic_folder(folder, force=force, inputs=input_paths(h),
+                           replaceable=lambda name: BUCKET_FILES.fullmatch(name) is not None,
+                           command="bucket") as tmp:  # fmt: skip
+            _write_buckets(h, tmp, summary, which, bounds, padding=padding, value=value,
+                           dtype=dtype, chunk_bytes=chunk_bytes)  # fmt: skip
+            write_text(tmp / "buckets.json", json.dumps(written, indent=2) + "\n", force=False)
+        outputs = [str(folder / s["file"]) for s in summary if s["file"]] + [
+            str(folder / "buckets.json")
+        ]
     done = result("bucket", h, outputs, (h.shape[0], None, *h.inner_shape), dtype, **info)
     padded = int(np.count_nonzero(lengths_all < np.array([s["maxlen"] for s in summary])[which]))
     if padding == "pre" and padded and for_ != "keras":
@@ -195,12 +207,12 @@ BUCKET_FILES = re.compile(r"bucket_[0-9]+\.npz|buckets\.json|\..+\.dsdoctor-tmp-
 
 def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict[str, Any]], which: np.ndarray,
                    bounds: list[int], *, padding: str, value: Any, dtype: np.dtype,
-                   chunk_bytes: int) -> None:  # fmt: skip
-    """Every non-empty bucket's ``bucket_<k>.npz`` in one streaming pass over the source: each
-    chunk's sequences are split by bucket, padded and appended to that bucket's archive."""
+                   chunk_bytes: int, store: Path | None = None) -> None:  # fmt: skip
+    """Every non-empty bucket's ``bucket_<k>.npz`` (with ``store``: the arrays of group
+    ``/bucket_<k>`` of the Zarr store being built in ``folder``) in one streaming pass over the
+    source: each chunk's sequences are split by bucket, padded and appended to that bucket's
+    output."""
     from contextlib import ExitStack
-
-    from ..sinks import stream_arrays
 
     with ExitStack() as stack:
         writers = {}
@@ -212,9 +224,7 @@ def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict[str, Any]], 
                 prov = provenance("bucket", h.source, {"bucket": b["bucket"], "boundaries": bounds,
                                                        "padding": padding, "dtype": str(dtype)})  # fmt: skip
                 writers[b["bucket"]] = stack.enter_context(
-                    stream_arrays(
-                        folder / b["file"], specs, main="data", force=False, provenance=prov
-                    )
+                    _bucket_writer(folder, store, b["file"], specs, prov)
                 )
         start = 0
         for part in h.chunks(chunk_bytes):
@@ -235,6 +245,27 @@ def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict[str, Any]], 
                     writer.write({"data": data, "mask": m, "lengths": ln, "index": index})
                     done += len(ln)
             start += len(chunk)
+
+
+def _bucket_writer(folder: Path, store: Path | None, name: str, specs: dict, prov: dict) -> Any:
+    """A bucket's writer: its own ``.npz`` in ``folder``, or its group of the Zarr store."""
+    from ..sinks import stream_arrays
+
+    if store is None:
+        return stream_arrays(folder / name, specs, main="data", force=False, provenance=prov)
+    from ..sinks import parse_destination
+    from ..sinks.provenance import provenance_record
+    from ..sinks.zarr import group_writer
+
+    dest = parse_destination(f"{store}:/{name}/data")
+    return group_writer(folder, dest, specs, "data", provenance_record(prov), compression=None)
+
+
+def _summary_attribute(folder: Path, written: dict[str, Any]) -> None:
+    """What ``buckets.json`` holds, as the attribute ``dsdoctor_buckets`` of the store's root."""
+    from ..sinks.zarr import root_attributes
+
+    root_attributes(folder, {"dsdoctor_buckets": json.dumps(written)})
 
 
 def _rows_of(r: Ragged, rows: np.ndarray) -> Ragged:

@@ -24,9 +24,10 @@ that can (uint16), with a warning; past 64 bits the shift is refused.
 Two passes in chunks: the first finds the id range (and refuses), the second writes. The output
 has the source's layout: dense in any format; ragged as Parquet (a table column: the whole
 table with that column shifted; any other source: one ``list`` column ``data``), npz (members
-``data`` and ``data_lengths``, which dsdoctor reads back as one ragged array) or HDF5 (one
-variable-length dataset, sequences of single ids only); ``.npy`` cannot hold sequences, and is
-refused for them. The provenance of a ``.npy`` output is
+``data`` and ``data_lengths``, which dsdoctor reads back as one ragged array), HDF5 (one
+variable-length dataset, sequences of single ids only) or Zarr (arrays ``data`` and
+``data_offsets``, read back the same way); ``.npy`` cannot hold sequences, and is refused for
+them. The provenance of a ``.npy`` output is
 ``OUT.dsdoctor.json`` beside it, in the same atomic group. :func:`validate` is the one
 validation of :func:`shift` (in memory) and :func:`shift_file`.
 """
@@ -299,13 +300,13 @@ def shift_file(src: Any, out: str, *, by: int = 1, vocab_size: int | None = None
         raise OutputError(
             f"{out}: {h.source} holds sequences of {format_shape(h.inner_shape)} timesteps; an "
             "HDF5 variable-length dataset holds sequences of single ids; name the output "
-            ".parquet or .npz"
+            ".parquet, .npz or .zarr"
         )
-    if h.ragged and dest.format not in ("parquet", "npz", "hdf5"):
+    if h.ragged and dest.format not in ("parquet", "npz", "hdf5", "zarr"):
         raise OutputError(
             f"{out}: {h.source} holds variable-length sequences, which "
-            f"{dest.path.suffix or dest.format} cannot hold; name the output .parquet, .npz or "
-            ".h5 (or pad first and shift the padded data)"
+            f"{dest.path.suffix or dest.format} cannot hold; name the output .parquet, .npz, "
+            ".h5 or .zarr (or pad first and shift the padded data)"
         )
     inputs = [*input_paths(h), *(input_paths(where.handle) if where is not None else [])]
 
@@ -408,6 +409,8 @@ def _write_ragged(h: ArrayHandle, out: str, fmt: str, k: int, dtype: np.dtype, p
             for r in (ragged(c) for c in h.chunks(chunk_bytes)):
                 w.write(shifted(r.window(), k, dtype, None), r.lengths)
         return [str(p) for p in w.paths], shape
+    if fmt == "zarr":
+        return _values_offsets(h, out, k, dtype, prov, force, inputs, chunk_bytes, total), shape
     specs = {
         RAGGED_MAIN: ((total, *h.inner_shape), dtype),
         RAGGED_LENGTHS: ((n,), np.dtype(np.int64)),
@@ -418,6 +421,28 @@ def _write_ragged(h: ArrayHandle, out: str, fmt: str, k: int, dtype: np.dtype, p
     )
     return write_blocks(out, specs, blocks, main=RAGGED_MAIN, force=force, inputs=inputs,
                         prov=prov), shape  # fmt: skip
+
+
+def _values_offsets(h: ArrayHandle, out: str, k: int, dtype: np.dtype, prov: dict, force: bool,
+                    inputs: list, chunk_bytes: int, total: int) -> list[str]:  # fmt: skip
+    """Ragged ids as values + offsets (the Zarr layout, :mod:`dsdoctor.sinks.zarr`): the roles
+    ``data`` and ``offsets``, the offsets of each chunk following on from the last."""
+    n = int(h.shape[0] or 0)
+    specs = {
+        RAGGED_MAIN: ((total, *h.inner_shape), dtype),
+        "offsets": ((n + 1,), np.dtype(np.int64)),
+    }
+
+    def blocks() -> Iterator[dict[str, np.ndarray]]:
+        end = 0
+        yield {"offsets": np.zeros(1, dtype=np.int64)}
+        for r in (ragged(c) for c in h.chunks(chunk_bytes)):
+            ends = end + np.cumsum(r.lengths, dtype=np.int64)
+            yield {RAGGED_MAIN: shifted(r.window(), k, dtype, None), "offsets": ends}
+            end = int(ends[-1]) if len(ends) else end
+
+    return write_blocks(out, specs, blocks(), main=RAGGED_MAIN, force=force, inputs=inputs,
+                        prov=prov)  # fmt: skip
 
 
 def _arrow_list(r: Ragged, k: int, dtype: np.dtype) -> Any:

@@ -1,4 +1,4 @@
-"""Writers per format (``.npy``, ``.npz``, HDF5, Parquet): atomic, with siblings and provenance.
+"""Writers per format (``.npy``, ``.npz``, HDF5, Parquet, Zarr): atomic, with siblings and provenance.
 
 Each format lives in its own module and imports h5py or pyarrow only when it writes.
 :mod:`.atomic` holds the temporary-file-then-rename machinery every writer goes through.

@@ -126,6 +126,12 @@ def beside(main: str | Path, files: Mapping[Path, bytes]) -> Iterator[None]:
         _BESIDE.reset(token)
 
 
+def beside_files(main: str | Path) -> dict[Path, bytes]:
+    """The files a :func:`beside` block puts beside ``main`` (path → bytes), for a writer that
+    does not go through :func:`atomic_group` for ``main`` itself (a Zarr store, a folder)."""
+    return dict((_BESIDE.get() or {}).get(os.path.abspath(main), {}))
+
+
 def temporary_for(dest: Path) -> Path:
     """A fresh temporary name in ``dest``'s folder, e.g. ``.x.npy.dsdoctor-tmp-3f9a1c2e``."""
     return dest.with_name(f".{dest.name}{TEMP_MARKER}{secrets.token_hex(4)}")

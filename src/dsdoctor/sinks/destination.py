@@ -2,7 +2,8 @@
 :mod:`dsdoctor.formats`' table), and where siblings live.
 
 ``x.npy`` → ``x.npy`` + ``x.mask.npy`` + ``x.lengths.npy``; ``x.npz`` → members; ``x.h5`` or
-``x.h5:/grp/name`` → datasets ``/grp/name``, ``/grp/name_mask``, …; ``x.parquet`` → columns.
+``x.h5:/grp/name`` → datasets ``/grp/name``, ``/grp/name_mask``, …, and ``x.zarr[:/grp/name]``
+→ arrays named the same way; ``x.parquet`` → columns.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ class Destination:
 
     text: str
     path: Path
-    format: str  # a name in dsdoctor.formats with a writer: "npy" | "npz" | "hdf5" | "parquet"
-    dataset: str | None = None  # a format with datasets (HDF5) only: the main dataset's path
+    format: str  # a name in dsdoctor.formats with a writer: "npy", "npz", "hdf5", "parquet", …
+    dataset: str | None = None  # a format with datasets (HDF5, Zarr) only: the main one's path
 
     def npy_path(self, role: str, *, main: bool) -> Path:
         """``x.npy`` for the main array, ``x.<role>.npy`` for a sibling."""

@@ -55,7 +55,7 @@ def _plain(value: Any) -> Any:
 
 def read_provenance(out: str) -> dict[str, Any] | None:
     """The provenance record an output of dsdoctor holds (Parquet schema metadata, the npz member
-    ``provenance``, the HDF5 attributes of its dataset, or for ``.npy`` and ``.csv`` the
+    ``provenance``, the HDF5 attributes of its dataset or of its Zarr array, or for ``.npy`` and ``.csv`` the
     ``.dsdoctor.json`` beside it), or None when it holds none. Reads only that record: nothing
     is unpickled."""
     from pathlib import Path
@@ -109,6 +109,14 @@ def read_provenance(out: str) -> dict[str, Any] | None:
             except ValueError:
                 record[key] = value
         return record or None
+    elif dest.format == "zarr" and dest.path.is_dir():
+        from ..errors import DsdoctorError
+        from ..sources import open_array
+
+        try:
+            return open_array(f"{dest.path}:{dest.dataset or '/data'}").provenance
+        except (DsdoctorError, OSError, ValueError, KeyError):
+            return None
     return _record(text)
 
 

@@ -15,6 +15,8 @@ Where each format puts siblings and provenance:
 - HDF5: datasets ``NAME``, ``NAME_mask``, ``NAME_lengths``; attributes ``dsdoctor_version``,
   ``dsdoctor_operation``, ``dsdoctor_options`` (JSON), ``dsdoctor_source`` on ``NAME``.
 - Parquet: columns ``data``, ``mask``, ``lengths``; schema metadata key ``dsdoctor`` (JSON).
+- Zarr (a store, a folder): arrays ``NAME``, ``NAME_mask``, ``NAME_lengths``; the HDF5
+  attributes on ``NAME`` (see :mod:`.zarr`, which also gives the ragged layout).
 """
 
 from __future__ import annotations

@@ -80,10 +80,19 @@ def parse_source(text: str) -> SourceSpec:
     raise SourceError(f"{path}: no such file or directory")
 
 
+def directory_format(path: Path) -> str:
+    """The format the directory ``path`` is read as: the directory format its name says
+    (``store.zarr``), else the one whose marker files it holds, else Parquet."""
+    named = read_by_name(path.name)
+    if named is not None and named.directory:
+        return named.name
+    return by_directory(os.listdir(path)).name
+
+
 def sniff(path: Path) -> str | None:
     """Guess a format from the first bytes (for unknown extensions and HDF5 user blocks)."""
     if path.is_dir():
-        return by_directory(os.listdir(path)).name
+        return directory_format(path)
     with open(path, "rb") as fp:
         fmt = by_magic(fp.read(SNIFF_BYTES))
     return fmt.name if fmt else None
@@ -100,7 +109,7 @@ def detect_format(path: Path, forced: str | None) -> str:
         return forced
     ext = path.suffix.lower()
     if path.is_dir():
-        return by_directory(os.listdir(path)).name
+        return directory_format(path)
     by_ext = read_by_name(path.name)
     if by_ext:
         return by_ext.name
@@ -264,6 +273,8 @@ def _shards(path: Path) -> list[str] | None:
     if is_glob(text):
         return expand(text)
     if path.is_dir():
+        if BY_NAME[directory_format(path)].markers:
+            return None  # a store that is one dataset (Zarr), whatever files it holds
         return directory_shards(path)
     return None
 

@@ -2,7 +2,7 @@
 
 ``pad`` puts the (N, T) boolean mask of real timesteps beside the data it writes
 (:mod:`dsdoctor.sinks.writers`): ``x.npy`` → ``x.mask.npy``; an npz member ``data`` → member
-``mask``; an HDF5 dataset ``/NAME`` → ``/NAME_mask``; a Parquet column ``data`` → column
+``mask``; an HDF5 dataset or Zarr array ``/NAME`` → ``/NAME_mask``; a Parquet column ``data`` → column
 ``mask``. A candidate counts only when it is a boolean array of the data's first two axes, so a
 file that merely shares the naming is not taken for a mask.
 """
@@ -25,7 +25,7 @@ def mask_candidate(h: ArrayHandle) -> str | None:
         return str(Path(h.path).with_name(stem + ".mask.npy"))
     if h.format in ("npz", "parquet") and h.name == "data":
         return f"{h.path}:mask"
-    if h.format == "hdf5" and h.name:
+    if h.format in ("hdf5", "zarr") and h.name:
         return f"{h.path}:{h.name.rstrip('/')}_mask"
     return None
 
