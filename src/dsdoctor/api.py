@@ -854,8 +854,8 @@ class _Given:
         or None and why it has none."""
         # a skipped array (strings, objects) still has the shape its header declares
         firsts = [x for x, _ in self.pairs if x.handle.n is not None] or [
-            s for s in self.subjects if s.handle.n is not None
-        ]
+            s for s in self.subjects if s.handle.n is not None and not s.handle.coordinate
+        ]  # a coordinate variable counts an axis of its own, not the samples
         counts = sorted({s.handle.n for s in firsts if s.handle.n is not None})
         if len(counts) == 1:
             return firsts[0], None

@@ -141,6 +141,24 @@ def check_shape(shape: tuple[int, ...], dtype: np.dtype, display: str) -> None:
         )
 
 
+def coordinate_note(dim: str, size: int) -> str:
+    """Why a coordinate variable (netCDF-3 or -4, an HDF5 dimension scale) is not analysed."""
+    return (f"a coordinate variable: the {size:,} coordinates of dimension `{dim}`, not samples; "
+            f"not analysed (select it by name to read it)")  # fmt: skip
+
+
+def selected(handle: ArrayHandle) -> ArrayHandle:
+    """``handle`` as a selector naming it gives it: a coordinate variable named on purpose is
+    read like any array (it is listed, not read, only when a whole file is)."""
+    if not handle.coordinate or handle.layout.get("no_variable"):
+        return handle
+    import copy
+
+    out = copy.copy(handle)
+    out.skip = None
+    return out
+
+
 def is_numeric(dtype: np.dtype) -> bool:
     """Numbers a model can take: bool, integers, floats, complex."""
     return dtype.kind in "biufc" and dtype.fields is None and not dtype.hasobject
@@ -188,6 +206,9 @@ class ArrayHandle:
     #: Text values, one per sample (class labels): chunks are numpy ``U``/``S`` arrays, or object
     #: arrays of ``str``/``bytes`` with ``None`` for a missing value (never unpickled data).
     categorical: bool = False
+    #: The coordinates of an axis, not samples (a netCDF coordinate variable, an HDF5 dimension
+    #: scale): listed with ``skip`` saying so, never checked nor counted as a dataset's samples.
+    coordinate: bool = False
     #: The shape is the whole truth about a zero-size array (a .npy header, an HDF5 dataspace):
     #: its rows are known without reading. False where rows must be read to be counted (tables).
     shape_is_data = True
@@ -271,6 +292,7 @@ class ArrayHandle:
             "layout": self.layout,
             **({"skipped": self.skip} if self.skip else {}),
             **({"categorical": True} if self.categorical else {}),
+            **({"coordinate": True} if self.coordinate else {}),
         }
 
     # -- data ------------------------------------------------------------------------------
