@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from safetensors.numpy import save_file
+from scipy.io import netcdf_file
 
 import dsdoctor
 from dsdoctor import formats
@@ -79,12 +81,19 @@ def _files(folder: Path) -> dict[str, Path]:
         f["x"] = a
     pq.write_table(pa.table({"x": a[:, 0]}), folder / "a.parquet")
     (folder / "a.csv").write_text("x,y\n1,2\n3,4\n")
+    save_file({"x": a}, str(folder / "a.safetensors"))
+    with netcdf_file(folder / "a.nc", "w") as nc:  # NetCDF-3 classic
+        nc.createDimension("n", 4)
+        nc.createDimension("f", 3)
+        nc.createVariable("x", "f8", ("n", "f"))[:] = a
     return {
         "npy": folder / "a.npy",
         "npz": folder / "a.npz",
         "hdf5": folder / "a.h5",
         "parquet": folder / "a.parquet",
         "csv": folder / "a.csv",
+        "safetensors": folder / "a.safetensors",
+        "netcdf3": folder / "a.nc",
     }
 
 

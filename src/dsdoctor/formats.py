@@ -81,13 +81,13 @@ FORMATS: tuple[Format, ...] = (
     Format("parquet", "Parquet", (".parquet", ".pq", ".parq"), "parquet:ParquetSource",
            ("target",), magic=((0, b"PAR1"), (0, b"PARE")),  # PARE: an encrypted footer
            directory=True, writer="parquet", outputs=(".parquet", ".pq")),
-    Format("safetensors", "safetensors", (".safetensors",), "safetensors:SafetensorsSource"),
-    Format("netcdf3", "NetCDF-3", (), "netcdf3:Netcdf3Source",
-           magic=((0, b"CDF\x01"), (0, b"CDF\x02"), (0, b"CDF\x05")), shown=".nc (classic)"),
     Format("csv", "CSV", (".csv", ".tsv", *(f"{t}{c}" for t in (".csv", ".tsv")
                                             for c in (".gz", ".bz2", ".xz", ".zst"))),
            "csv:CsvSource", ("target", "delimiter", "header", "decimal", "one_pass"),
            shown=".csv/.tsv"),
+    Format("safetensors", "safetensors", (".safetensors",), "safetensors:SafetensorsSource"),
+    Format("netcdf3", "NetCDF-3", (), "netcdf3:Netcdf3Source",
+           magic=((0, b"CDF\x01"), (0, b"CDF\x02"), (0, b"CDF\x05")), shown=".nc"),
 )  # fmt: skip
 
 

@@ -117,10 +117,13 @@ def detect_format(path: Path, forced: str | None) -> str:
     head = _head(path) if path.is_file() else b""
     if by_ext and (not by_ext.magic or has_magic(by_ext, head) or not head):
         return by_ext.name
+    named = None if by_ext else unread_by_name(path.name)  # a .pt is a zip, but not an .npz
+    if named is not None:
+        raise SourceError(unread_message(str(path), named))
     guessed = by_magic(head)
     if guessed:
         return guessed.name
-    unread = unread_by_magic(head) if by_ext else unread_by_name(path.name) or unread_by_magic(head)
+    unread = unread_by_magic(head)
     if unread is not None:
         raise SourceError(unread_message(str(path), unread))
     if by_ext:

@@ -74,6 +74,9 @@ def opener(path: Path, kind: str) -> Callable[[], BinaryIO]:
 
 def _damaged(display: str, kind: str, exc: BaseException) -> SourceError:
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, EOFError):
+        return SourceError(f"{display} is truncated: its {kind} stream ends before its end marker "
+                           f"({msg}); copy or download it again")  # fmt: skip
     return SourceError(f"{display} cannot be decompressed as {kind} ({msg}): the file is damaged "
                        "or not what its name says")  # fmt: skip
 
