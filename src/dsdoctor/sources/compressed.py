@@ -13,9 +13,11 @@ writing and reading it back. Consequences, each a clean error rather than a wron
 - a Fortran-ordered array (``np.save`` of a transposed array) stores each column whole, so no
   row is complete before the last column: refused, with the command that decompresses it;
 - the array's size is known only from its header: a stream that ends before the bytes the
-  header declares is "truncated" when the read reaches the end, and a damaged stream (a bad
-  CRC, garbage) is named when it is met; a partial scan's findings are never reported, since
-  the error ends the command.
+  header declares is "truncated" when the read reaches the end, and a damaged stream (garbage,
+  or a checksum that does not match, which the compressors verify at the end of the stream,
+  so every pass reads up to it; a stream going on past the declared data is refused too, as
+  its checksum cannot be reached) is named when it is met; a partial scan's findings are never
+  reported, since the error ends the command.
 """
 
 from __future__ import annotations
@@ -111,6 +113,12 @@ class CompressedNpyArray(ArrayHandle):
                         )
                     block = view.reshape((count, *shape[1:])) if shape else view.reshape(())
                     yield check_bool(block, self.source)
+                if fp.read(1):  # the end of the stream, where its checksum is verified
+                    raise SourceError(
+                        f"{self.source} goes on after the {declared_bytes(shape, self.dtype):,} "
+                        f"data bytes its header declares: the {self.kind} stream is damaged or "
+                        "holds more than one array (np.save writes exactly one)"
+                    )
         except STREAM_ERRORS as exc:
             raise _damaged(self.source, self.kind, exc) from None
 
