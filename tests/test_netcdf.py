@@ -223,3 +223,40 @@ def test_the_json_is_the_api_report(tmp_path):
     path = _xarray(tmp_path / "d.nc", format="NETCDF3_64BIT")
     r = cli("check", path, "--json")
     assert json.loads(r.stdout) == json.loads(json.dumps(dsdoctor.check(str(path)).to_dict()))
+
+
+def test_netcdf4_variable_length_sequences_are_ragged_and_pad_reads_back(tmp_path):
+    """A netCDF-4 VLType variable (HDF5 variable-length): ragged sequences, with the seed cases
+    of sequences — ragged, a 0 among the ids colliding with the padding — and a pad output."""
+    path = tmp_path / "tokens.nc"
+    seqs = [RNG.integers(0, 50, size=n).astype(np.int32) for n in RNG.integers(1, 9, size=29)]
+    seqs[0][0] = 0
+    with netCDF4.Dataset(path, "w") as ds:
+        ds.createDimension("sample", 29)
+        v = ds.createVariable("tokens", ds.createVLType(np.int32, "seq"), ("sample",))
+        for i, s in enumerate(seqs):
+            v[i] = s
+    h = dsdoctor.load(f"{path}:tokens")
+    assert h.ragged and h.shape == (29, None) and h.layout["dims"] == ["sample"]
+    assert "(sample: 29, None)" in run("inspect", path, "--no-stats").stdout
+    codes = [f["code"] for f in cli("check", f"{path}:tokens", "--json").json()["findings"]]
+    assert "DS301" in codes and "DS302" in codes
+    out = tmp_path / "padded.npy"
+    assert run("pad", f"{path}:tokens", "--padding", "post", "-o", out).code == 0
+    padded, lengths = np.load(out), np.load(tmp_path / "padded.lengths.npy")
+    assert lengths.tolist() == [len(s) for s in seqs]
+    for row, s in zip(padded, seqs, strict=True):
+        np.testing.assert_array_equal(row[: len(s)], s)
+
+
+def test_a_variable_named_like_its_first_dimension_but_2d_is_data(tmp_path):
+    """netCDF-4 makes ``x(x, y)`` a dimension scale though it is no coordinate variable."""
+    path = tmp_path / "xy.nc"
+    with netCDF4.Dataset(path, "w") as ds:
+        ds.createDimension("x", 29)
+        ds.createDimension("y", 3)
+        ds.createVariable("x", "f4", ("x", "y"))[:] = X
+    h = dsdoctor.load(f"{path}:x")
+    assert not h.coordinate and h.skip is None
+    np.testing.assert_allclose(h.read(), X.astype(np.float32))
+    assert cli("check", path, "--json").json()["datasets"][0]["sources"][0]["samples"] == 29

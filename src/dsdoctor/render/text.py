@@ -340,6 +340,8 @@ def _column_line(path: str, c: InspectedColumn, error: str | None) -> str:
 
 def _array_line(path: str, a: ArrayHandle) -> str:
     dims = a.layout.get("dims") or []
+    if isinstance(dims, list) and a.ragged and len(dims) == len(a.shape) - 1:
+        dims = [*dims[:1], "", *dims[1:]]  # a variable-length dataset's time axis has no name
     named = isinstance(dims, list) and 0 < len(dims) == len(a.shape)
     parts = [f"[bold]{escape(path)}[/]", _named_shape(dims, a.shape) if named else format_shape(a.shape),
              str(a.dtype)]  # fmt: skip
@@ -358,9 +360,8 @@ def _array_line(path: str, a: ArrayHandle) -> str:
 
 def _named_shape(dims: list, shape: tuple[int | None, ...]) -> str:
     """``(time: 29, lat: 3)``: a shape with its dimensions' names, as xarray prints it."""
-    inner = ", ".join(
-        f"{n}: {'None' if d is None else d}" for n, d in zip(dims, shape, strict=True)
-    )
+    inner = ", ".join(f"{n + ': ' if n else ''}{'None' if d is None else d}"
+                      for n, d in zip(dims, shape, strict=True))  # fmt: skip
     return escape(f"({inner})")
 
 

@@ -108,15 +108,20 @@ class Netcdf3Source(Source):
                 f"{display} cannot be read as NetCDF-3 ({msg}): the file is truncated or damaged"
             ) from None
         try:
-            base = nc._mm_buf.ctypes.data  # where the map starts: offsets are read off it
+            mapped = getattr(nc, "_mm_buf", None)  # scipy's map of the file (private, stable
+            if not isinstance(mapped, np.ndarray):  # since scipy 0.x): offsets are read off it
+                raise SourceError(f"{display}: this scipy does not map netCDF files as dsdoctor "
+                                  "expects (netcdf_file._mm_buf); install scipy >= 1.8")  # fmt: skip
+            base = mapped.ctypes.data
+            del mapped
             record_dims = {name for name, size in nc.dimensions.items() if size is None}
             self._arrays = [self._handle(name, var, base, record_dims)
                             for name, var in nc.variables.items()]  # fmt: skip
-            self.attributes = {k: _text(v) for k, v in list(nc._attributes.items())[:10]}
+            attrs = getattr(nc, "_attributes", {})
+            self.attributes = {k: _text(v) for k, v in list(attrs.items())[:10]}
         finally:
-            for var in nc.variables.values():  # drop the views so that the map can close
+            for var in nc.variables.values():  # drop the views, so that close() unmaps
                 var.__dict__["data"] = None
-            nc._mm_buf = None
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 nc.close()
@@ -139,9 +144,10 @@ class Netcdf3Source(Source):
         layout: dict[str, Any] = {"dims": dims}
         if record:
             layout["record_dimension"] = dims[0]
+        attrs = getattr(var, "_attributes", {})
         for key in SHOWN_ATTRIBUTES:
-            if key in var._attributes:
-                layout[key] = _text(var._attributes[key])
+            if key in attrs:
+                layout[key] = _text(attrs[key])
         handle.layout = layout
         if len(dims) == 1 and dims[0] == name:
             handle.coordinate = True

@@ -963,7 +963,7 @@ def _netcdf_facts(dset: h5py.Dataset, handle: H5Dataset, layout: dict) -> None:
     empty stand-in netCDF-4 writes for a dimension without one — marked as a coordinate, not
     samples. Damaged dimension lists are left out, never an error: they describe the data."""
     try:
-        if h5py.h5ds.is_scale(dset.id):
+        if h5py.h5ds.is_scale(dset.id) and len(dset.shape or ()) <= 1:  # `x(x, y)`: data
             name = _scale_name(dset)
             handle.coordinate = True
             size = dset.shape[0] if dset.shape else 0
