@@ -96,7 +96,13 @@ class Netcdf3Source(Source):
                 f"{display} is a CDF-5 (64-bit data) netCDF file, which dsdoctor does not read; "
                 f"convert it to netCDF-4 (nccopy -k nc4 {display} out.nc), which it reads"
             )
-        from scipy.io import netcdf_file  # a few hundred ms: only when a classic file is opened
+        try:
+            from scipy.io import netcdf_file  # a few hundred ms: only when a classic file is opened
+        except ImportError:
+            raise SourceError(
+                f"{display} is a NetCDF-3 classic file, whose header dsdoctor reads with scipy, "
+                "which is not installed: pip install 'dsdoctor[netcdf]' (or scipy)"
+            ) from None
 
         try:
             with warnings.catch_warnings():
