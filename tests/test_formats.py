@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import tarfile
 from importlib import import_module
 from pathlib import Path
 
@@ -86,6 +87,8 @@ def _files(folder: Path) -> dict[str, Path]:
         nc.createDimension("n", 4)
         nc.createDimension("f", 3)
         nc.createVariable("x", "f8", ("n", "f"))[:] = a
+    with tarfile.open(folder / "a.tar", "w") as tar:  # a WebDataset shard of one field
+        tar.add(folder / "a.npy", arcname="000.x.npy")
     return {
         "npy": folder / "a.npy",
         "npz": folder / "a.npz",
@@ -94,6 +97,7 @@ def _files(folder: Path) -> dict[str, Path]:
         "csv": folder / "a.csv",
         "safetensors": folder / "a.safetensors",
         "netcdf3": folder / "a.nc",
+        "webdataset": folder / "a.tar",
     }
 
 

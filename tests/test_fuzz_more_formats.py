@@ -1,4 +1,4 @@
-"""Mutation fuzzing of the readers of safetensors, NetCDF-3 classic and compressed ``.npy``
+"""Mutation fuzzing of the readers of safetensors, NetCDF-3 classic, WebDataset tars and compressed ``.npy``
 (the mutations of ``fuzz/targets.py`` on real files): every damaged file gives a report or a
 :class:`~dsdoctor.errors.DsdoctorError`, never another exception."""
 
@@ -50,7 +50,17 @@ def _npy_gz(folder: Path) -> bytes:
     return gzip.compress(buf.getvalue())
 
 
-SEEDS = {".safetensors": _safetensors, ".nc": _netcdf3, ".npy.gz": _npy_gz}
+def _tar(folder: Path) -> bytes:
+    import webdataset as wds
+
+    with wds.TarWriter(str(folder / "s.tar")) as w:
+        for i in range(6):
+            w.write({"__key__": f"{i:03d}", "x.npy": np.arange(3.0) + i, "tok.npy": np.arange(i + 1),
+                     "cls": str(i)})  # fmt: skip
+    return (folder / "s.tar").read_bytes()
+
+
+SEEDS = {".safetensors": _safetensors, ".nc": _netcdf3, ".npy.gz": _npy_gz, ".tar": _tar}
 
 
 @pytest.mark.parametrize("suffix", SEEDS)

@@ -20,10 +20,10 @@ from .conftest import assert_clean_error, cli, run
 READS = formats.read_extensions_text()
 
 
-def _tar(path):
+def _tar_gz(path):
     member = path.parent / "000.npy"
     np.save(member, np.zeros(3))
-    with tarfile.open(path, "w") as t:  # a WebDataset shard: key.ext members
+    with tarfile.open(path, "w:gz") as t:  # a compressed WebDataset shard
         t.add(member, arcname="000.npy")
     member.unlink()
     return path
@@ -70,7 +70,7 @@ def _empty(path):
 
 CASES = {
     "data.tfrecord": (_empty, "a TFRecord file"),
-    "shard-000.tar": (_tar, "a tar archive (WebDataset"),
+    "shard-000.tar.gz": (_tar_gz, "a compressed tar archive"),
     "model.pt": (_torch, "a PyTorch file"),
     "legacy.pth": (lambda p: _torch(p, legacy=True), "a PyTorch file"),
     "frame.pkl": (_pickle, "a Python pickle"),
@@ -80,7 +80,7 @@ CASES = {
 }
 #: What each file is when its name says nothing: found by its magic number, or (a zip that
 #: torch.save wrote) by what the archive holds.
-BY_CONTENT = {"shard-000.tar": "a tar archive", "frame.pkl": "a Python pickle",
+BY_CONTENT = {"frame.pkl": "a Python pickle",
               "table.orc": "an ORC file", "model.pt": "a PyTorch file",
               "legacy.pth": "a Python pickle"}  # fmt: skip
 
@@ -126,7 +126,7 @@ def test_a_lance_dataset_folder(tmp_path):
     assert_clean_error(run("check", folder), f"{folder} is a Lance dataset", "Parquet")
 
 
-def test_a_folder_of_tfrecord_or_tar_shards(tmp_path):
+def test_a_folder_of_tfrecord_shards(tmp_path):
     for i in range(3):
         _empty(tmp_path / f"train-{i:05d}.tfrecord")
     assert_clean_error(run("check", tmp_path), f"{tmp_path} holds only files dsdoctor does not read",

@@ -88,6 +88,8 @@ FORMATS: tuple[Format, ...] = (
     Format("safetensors", "safetensors", (".safetensors",), "safetensors:SafetensorsSource"),
     Format("netcdf3", "NetCDF-3", (), "netcdf3:Netcdf3Source",
            magic=((0, b"CDF\x01"), (0, b"CDF\x02"), (0, b"CDF\x05")), shown=".nc"),
+    Format("webdataset", "WebDataset tar", (".tar",), "webdataset:TarSource",
+           magic=((257, b"ustar"),)),
 )  # fmt: skip
 
 
@@ -110,8 +112,9 @@ UNREAD: tuple[Unread, ...] = (
     Unread("a TFRecord file (TensorFlow records; their features need the parsing spec to read)",
            (".tfrecord", ".tfrecords", ".tfrec", ".tfrecord.gz", ".tfrecords.gz"),
            hint="write the parsed features out with np.save or to Parquet"),
-    Unread("a tar archive (WebDataset shards are tars)", (".tar", ".tar.gz", ".tgz"),
-           ((257, b"ustar"),), hint="extract it (tar -xf) and point dsdoctor at the .npy files"),
+    Unread("a compressed tar archive", (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar.zst"),
+           hint="decompress it (gunzip; dsdoctor reads the .npy members of an uncompressed "
+                "WebDataset tar)"),
     Unread("a PyTorch file (torch.save pickles its tensors, in a zip archive or bare)",
            (".pt", ".pth"), hint=_NO_PICKLE + " (safetensors.torch.save_file; read as FILE:NAME)"),
     Unread("a Python pickle", (".pkl", ".pickle", ".joblib"),
