@@ -194,3 +194,10 @@ def test_csv_gz_memory_is_bounded_by_its_blocks_not_the_file(tmp_path):
     code, big = _peak_rss_mb(["check", str(path), "--chunk-size", "8MiB"])
     assert code in (0, 1)
     assert big - small < 250, (big, small)
+
+
+def test_a_folder_of_compressed_x_and_y_files_pairs_them(tmp_path):
+    _save(tmp_path / "x.npy.gz", X)
+    _save(tmp_path / "y.npy.gz", np.array([1]))
+    r = run("check", tmp_path)
+    assert r.code == 1 and "named as inputs and targets" in r.stdout, r.stdout + r.stderr
