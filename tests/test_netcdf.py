@@ -260,3 +260,14 @@ def test_a_variable_named_like_its_first_dimension_but_2d_is_data(tmp_path):
     assert not h.coordinate and h.skip is None
     np.testing.assert_allclose(h.read(), X.astype(np.float32))
     assert cli("check", path, "--json").json()["datasets"][0]["sources"][0]["samples"] == 29
+
+
+def test_a_text_coordinate_is_listed_and_read_as_labels_when_named(tmp_path):
+    path = tmp_path / "st.nc"
+    xr.Dataset({"x": (("station", "f"), X[:3, :2])},
+               coords={"station": ["a", "bb", "c"]}).to_netcdf(path, engine="netcdf4")  # fmt: skip
+    e = _entries(path)
+    assert e["station"]["coordinate"] is True and "not analysed" in e["station"]["skipped"]
+    h = dsdoctor.load(f"{path}:station")
+    assert h.categorical and h.skip is None
+    assert [v.decode() if isinstance(v, bytes) else v for v in h.read()] == ["a", "bb", "c"]

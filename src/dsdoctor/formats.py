@@ -31,6 +31,9 @@ folder are shards), :func:`dsdoctor.sinks.parse_destination` and
 :func:`~dsdoctor.sinks.stream_arrays` (output extensions, writer), and
 :func:`dsdoctor.checks.fixes.output_for` (output names of fixes).
 
+A format dsdoctor recognises but does not read (TFRecord, a pickle, a Lance folder) is a row of
+:data:`UNREAD` instead: detection refuses it in one line naming what it is (:func:`unread_message`).
+
 Adding a format: a reader module in ``sources/`` (and a writer module in ``sinks/`` if dsdoctor
 writes it) and one row of :data:`FORMATS`. This module imports nothing of dsdoctor, so every layer may use it.
 """
@@ -70,8 +73,8 @@ class Format:
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 FORMATS: tuple[Format, ...] = (
-    Format("npy", "npy", (".npy", ".npy.gz", ".npy.bz2", ".npy.xz", ".npy.zst"), "npy:NpySource", ("allow_pickle",),
-           magic=((0, b"\x93NUMPY"),), writer="npy", outputs=(".npy",)),
+    Format("npy", "npy", (".npy", ".npy.gz", ".npy.bz2", ".npy.xz", ".npy.zst"), "npy:NpySource",
+           ("allow_pickle",), magic=((0, b"\x93NUMPY"),), writer="npy", outputs=(".npy",)),
     Format("npz", "npz", (".npz",), "npz:NpzSource", ("allow_pickle",),
            magic=((0, b"PK\x03\x04"), (0, b"PK\x05\x06")), writer="npz", outputs=(".npz",)),
     Format("hdf5", "HDF5", (".h5", ".hdf5", ".hdf", ".he5", ".mat", ".nc"), "hdf5:H5Source",
@@ -98,7 +101,7 @@ class Unread:
     """A format dsdoctor knows by name or by its first bytes but does not read: a file of it is
     refused in one line saying what it is, what dsdoctor reads, and how to get there."""
 
-    label: str  # what the file is: "a TFRecord file (TensorFlow)"
+    label: str  # what the file is: "a Python pickle"
     extensions: tuple[str, ...] = ()
     magic: tuple[tuple[int, bytes], ...] = ()
     hint: str = ""
@@ -142,12 +145,14 @@ _BY_LENGTH = sorted(_READ.items(), key=lambda item: -len(item[0]))
 _WRITTEN = {ext: f for f in FORMATS for ext in f.outputs}
 #: Magic numbers by offset, then in table order: the order files are sniffed in.
 _MAGIC = sorted(((at, magic, f) for f in FORMATS for at, magic in f.magic), key=lambda m: m[0])
-_ALL_MAGIC = [("read", f.magic) for f in FORMATS] + [("unread", u.magic) for u in UNREAD]
+_EVERY_MAGIC: list[tuple[tuple[int, bytes], ...]] = [f.magic for f in FORMATS] + [
+    u.magic for u in UNREAD
+]
 _UNREAD_BY_LENGTH = sorted(
     ((ext, u) for u in UNREAD for ext in u.extensions), key=lambda i: -len(i[0])
 )
 #: Bytes to read from the start of a file to see every magic number.
-SNIFF_BYTES = max(at + len(magic) for _, u in _ALL_MAGIC for at, magic in u)
+SNIFF_BYTES = max(at + len(magic) for magics in _EVERY_MAGIC for at, magic in magics)
 
 
 def read_by_extension(suffix: str) -> Format | None:

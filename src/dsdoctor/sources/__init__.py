@@ -102,7 +102,7 @@ def detect_format(path: Path, forced: str | None) -> str:
     (unless its first bytes are another format's magic number while the extension's own is
     missing: a classic netCDF ``.nc`` is not HDF5), else its magic number
     (:mod:`dsdoctor.formats`); a directory is a Parquet dataset. A format dsdoctor knows but
-    does not read (:data:`~dsdoctor.formats.UNREAD`: TFRecord, tar, a pickle …) is refused in
+    does not read (:data:`~dsdoctor.formats.UNREAD`: TFRecord, a pickle, …) is refused in
     one line saying what it is."""
     if forced:
         if forced not in BY_NAME:
@@ -136,7 +136,7 @@ def detect_format(path: Path, forced: str | None) -> str:
 
 def refuse_unread_directory(path: Path, display: str) -> None:
     """A directory that is a dataset of a format dsdoctor does not read (a ``.lance`` folder), or
-    that holds only files of such formats (TFRecord or WebDataset shards), in one line."""
+    that holds only files of such formats (TFRecord shards), in one line."""
     named = unread_by_name(path.name)
     if named is not None and named.directory:
         raise SourceError(unread_message(display, named))

@@ -147,10 +147,20 @@ def coordinate_note(dim: str, size: int) -> str:
             f"not analysed (select it by name to read it)")  # fmt: skip
 
 
+def mark_coordinate(handle: ArrayHandle, dim: str) -> None:
+    """Make ``handle`` the coordinates of dimension ``dim``: not analysed when a whole file is
+    read (an array that cannot be read anyway keeps its own reason)."""
+    handle.coordinate = True
+    handle.layout["coordinate_of"] = dim
+    if handle.skip is None:
+        handle.skip = coordinate_note(dim, handle.n or 0)
+
+
 def selected(handle: ArrayHandle) -> ArrayHandle:
     """``handle`` as a selector naming it gives it: a coordinate variable named on purpose is
     read like any array (it is listed, not read, only when a whole file is)."""
-    if not handle.coordinate or handle.layout.get("no_variable"):
+    dim = handle.layout.get("coordinate_of")
+    if not handle.coordinate or dim is None or handle.skip != coordinate_note(dim, handle.n or 0):
         return handle
     import copy
 

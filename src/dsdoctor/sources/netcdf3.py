@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SourceError
-from .base import ArrayHandle, Source, check_shape, coordinate_note, is_numeric, selected
+from .base import ArrayHandle, Source, check_shape, is_numeric, mark_coordinate, selected
 from .npy import check_bool
 
 #: What scipy raises on a damaged or truncated header.
@@ -155,15 +155,14 @@ class Netcdf3Source(Source):
             if key in attrs:
                 layout[key] = _text(attrs[key])
         handle.layout = layout
-        if len(dims) == 1 and dims[0] == name:
-            handle.coordinate = True
-            handle.skip = coordinate_note(name, shape[0] if shape else 0)
-        elif stored.kind == "S":
+        if stored.kind == "S":
             handle.skip = "a netCDF char variable (text); dsdoctor checks numeric arrays"
         elif not is_numeric(stored):
             handle.skip = f"dtype {stored} is not numeric; dsdoctor checks numeric arrays"
         else:
             check_shape(shape, handle.dtype, display)
+        if len(dims) == 1 and dims[0] == name:
+            mark_coordinate(handle, name)
         return handle
 
     def arrays(self) -> list[ArrayHandle]:

@@ -46,10 +46,10 @@ from ..base import (
     Entry,
     FillRows,
     Source,
-    coordinate_note,
     is_numeric,
     is_sparse,
     is_text,
+    mark_coordinate,
     selected,
     sparse_rows,
     text_shape,
@@ -965,14 +965,14 @@ def _netcdf_facts(dset: h5py.Dataset, handle: H5Dataset, layout: dict) -> None:
     try:
         if h5py.h5ds.is_scale(dset.id) and len(dset.shape or ()) <= 1:  # `x(x, y)`: data
             name = _scale_name(dset)
-            handle.coordinate = True
             size = dset.shape[0] if dset.shape else 0
             if _attr(dset, "NAME").startswith(NETCDF_DIMENSION_ONLY):
-                layout["no_variable"] = True
+                handle.coordinate = True
                 handle.skip = (f"netCDF bookkeeping: dimension `{name}` (size {size:,}) has no "
                                "variable; no data, not analysed")  # fmt: skip
             else:
-                handle.skip = coordinate_note(name, size)
+                handle.layout = layout  # the dict the caller assigns too, with coordinate_of
+                mark_coordinate(handle, name)
         dims = []
         for dim in dset.dims:
             label = dim.label
