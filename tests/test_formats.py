@@ -8,6 +8,7 @@ from __future__ import annotations
 import inspect
 import re
 import shutil
+import tarfile
 from importlib import import_module
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from safetensors.numpy import save_file
+from scipy.io import netcdf_file
 
 import dsdoctor
 from dsdoctor import formats
@@ -90,6 +93,13 @@ def _files(folder: Path) -> dict[str, Path]:
     import zarr
 
     zarr.open_group(folder / "a.zarr", mode="w").create_array("x", data=a)
+    save_file({"x": a}, str(folder / "a.safetensors"))
+    with netcdf_file(folder / "a.nc", "w") as nc:  # NetCDF-3 classic
+        nc.createDimension("n", 4)
+        nc.createDimension("f", 3)
+        nc.createVariable("x", "f8", ("n", "f"))[:] = a
+    with tarfile.open(folder / "a.tar", "w") as tar:  # a WebDataset shard of one field
+        tar.add(folder / "a.npy", arcname="000.x.npy")
     return {
         "arrow": folder / "a.arrow",
         "huggingface": hf,
@@ -99,6 +109,9 @@ def _files(folder: Path) -> dict[str, Path]:
         "parquet": folder / "a.parquet",
         "csv": folder / "a.csv",
         "zarr": folder / "a.zarr",
+        "safetensors": folder / "a.safetensors",
+        "netcdf3": folder / "a.nc",
+        "webdataset": folder / "a.tar",
     }
 
 

@@ -854,8 +854,8 @@ class _Given:
         or None and why it has none."""
         # a skipped array (strings, objects) still has the shape its header declares
         firsts = [x for x, _ in self.pairs if x.handle.n is not None] or [
-            s for s in self.subjects if s.handle.n is not None
-        ]
+            s for s in self.subjects if s.handle.n is not None and not s.handle.coordinate
+        ]  # a coordinate variable counts an axis of its own, not the samples
         counts = sorted({s.handle.n for s in firsts if s.handle.n is not None})
         if len(counts) == 1:
             return firsts[0], None
@@ -984,7 +984,7 @@ def _folder_files(text: str, *, each: bool = False) -> list[str] | None:
     from pathlib import Path
 
     from .errors import SourceError
-    from .formats import read_by_extension
+    from .formats import read_by_name
     from .sources.shards import directory_shards, expand, is_glob
 
     if ":" in text and not os.path.exists(text):
@@ -1003,7 +1003,7 @@ def _folder_files(text: str, *, each: bool = False) -> list[str] | None:
                        if not f.startswith((".", "_")) and os.path.isfile(os.path.join(text, f)))  # fmt: skip
     else:
         return None
-    files = [f for f in files if read_by_extension(os.path.splitext(f)[1])]
+    files = [f for f in files if read_by_name(os.path.basename(f))]  # x.npy.gz too
     roles = {role_of(_stem(os.path.basename(f)))[0] for f in files}
     return files if files and (each or {"x", "y"} <= roles) else None
 

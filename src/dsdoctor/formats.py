@@ -31,6 +31,9 @@ folder are shards), :func:`dsdoctor.sinks.parse_destination` and
 :func:`~dsdoctor.sinks.stream_arrays` (output extensions, writer), and
 :func:`dsdoctor.checks.fixes.output_for` (output names of fixes).
 
+A format dsdoctor recognises but does not read (TFRecord, a pickle, a Lance folder) is a row of
+:data:`UNREAD` instead: detection refuses it in one line naming what it is (:func:`unread_message`).
+
 Adding a format: a reader module in ``sources/`` (and a writer module in ``sinks/`` if dsdoctor
 writes it) and one row of :data:`FORMATS`. This module imports nothing of dsdoctor, so every layer may use it.
 """
@@ -70,8 +73,8 @@ class Format:
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 FORMATS: tuple[Format, ...] = (
-    Format("npy", "npy", (".npy",), "npy:NpySource", ("allow_pickle",),
-           magic=((0, b"\x93NUMPY"),), writer="npy", outputs=(".npy",)),
+    Format("npy", "npy", (".npy", ".npy.gz", ".npy.bz2", ".npy.xz", ".npy.zst"), "npy:NpySource",
+           ("allow_pickle",), magic=((0, b"\x93NUMPY"),), writer="npy", outputs=(".npy",)),
     Format("npz", "npz", (".npz",), "npz:NpzSource", ("allow_pickle",),
            magic=((0, b"PK\x03\x04"), (0, b"PK\x05\x06")), writer="npz", outputs=(".npz",)),
     Format("hdf5", "HDF5", (".h5", ".hdf5", ".hdf", ".he5", ".mat", ".nc"), "hdf5:H5Source",
@@ -93,6 +96,53 @@ FORMATS: tuple[Format, ...] = (
     Format("zarr", "Zarr", (".zarr", ".zarr.zip"), "zarr:ZarrSource", directory=True,
            markers=("zarr.json", ".zarray", ".zgroup"), writer="zarr", outputs=(".zarr",),
            datasets=True, outputs_shown=".zarr (or .zarr:/NAME)"),
+    Format("safetensors", "safetensors", (".safetensors",), "safetensors:SafetensorsSource"),
+    Format("netcdf3", "NetCDF-3", (), "netcdf3:Netcdf3Source",
+           magic=((0, b"CDF\x01"), (0, b"CDF\x02"), (0, b"CDF\x05")), shown=".nc"),
+    Format("webdataset", "WebDataset tar", (".tar",), "webdataset:TarSource",
+           magic=((257, b"ustar"),)),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A format dsdoctor knows by name or by its first bytes but does not read: a file of it is
+    refused in one line saying what it is, what dsdoctor reads, and how to get there."""
+
+    label: str  # what the file is: "a Python pickle"
+    extensions: tuple[str, ...] = ()
+    magic: tuple[tuple[int, bytes], ...] = ()
+    hint: str = ""
+    directory: bool = False  # a directory of this name is one dataset (a Lance dataset)
+
+
+_NO_PICKLE = ("dsdoctor never unpickles a data file (a pickle can run any code); save the arrays "
+              "with np.save/np.savez, safetensors or Parquet")  # fmt: skip
+#: Formats recognised and refused, by extension, then by magic (after every format read).
+UNREAD: tuple[Unread, ...] = (
+    Unread("a TFRecord file (TensorFlow records; their features need the parsing spec to read)",
+           (".tfrecord", ".tfrecords", ".tfrec", ".tfrecord.gz", ".tfrecords.gz"),
+           hint="write the parsed features out with np.save or to Parquet"),
+    Unread("a compressed tar archive", (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar.zst"),
+           hint="decompress it (gunzip; dsdoctor reads the .npy members of an uncompressed "
+                "WebDataset tar)"),
+    Unread("a PyTorch file (torch.save pickles its tensors, in a zip archive or bare)",
+           (".pt", ".pth"), hint=_NO_PICKLE + " (safetensors.torch.save_file; read as FILE:NAME)"),
+    Unread("a Python pickle", (".pkl", ".pickle", ".joblib"),
+           tuple((0, b"\x80" + bytes([v])) for v in (2, 3, 4, 5)), hint=_NO_PICKLE),
+    Unread("a Lance dataset", (".lance",), directory=True,
+           hint="export it to Parquet (lance.dataset(PATH).to_table(), then pyarrow.parquet.write_table)"),
+    Unread("JSON lines (JSONL/NDJSON)", (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz"),
+           hint="convert it to Parquet (pandas.read_json(PATH, lines=True).to_parquet(...))"),
+    Unread("JSON", (".json",), hint="convert it to Parquet or CSV (pandas.read_json(PATH).to_parquet(...))"),
+    Unread("an Avro file", (".avro",), ((0, b"Obj\x01"),), hint="convert it to Parquet"),
+    Unread("an ORC file", (".orc",), ((0, b"ORC"),),
+           hint="convert it to Parquet (pyarrow.orc.read_table, then pyarrow.parquet.write_table)"),
+    Unread("a MATLAB v5 .mat file (not HDF5-based)", (), ((0, b"MATLAB 5.0 MAT-file"),),
+           hint="re-save it with save(..., '-v7.3'), which is HDF5"),
+    Unread("an Excel workbook", (".xlsx", ".xls"), hint="save the sheet as CSV"),
+    Unread("a TensorFlow checkpoint or SavedModel", (".ckpt", ".pb"),
+           hint="a model file, not data: give it to --model if it is a format dsdoctor reads"),
 )  # fmt: skip
 
 #: The format names, in table order (what ``--source-format`` accepts).
@@ -103,8 +153,14 @@ _BY_LENGTH = sorted(_READ.items(), key=lambda item: -len(item[0]))
 _WRITTEN = {ext: f for f in FORMATS for ext in f.outputs}
 #: Magic numbers by offset, then in table order: the order files are sniffed in.
 _MAGIC = sorted(((at, magic, f) for f in FORMATS for at, magic in f.magic), key=lambda m: m[0])
+_EVERY_MAGIC: list[tuple[tuple[int, bytes], ...]] = [f.magic for f in FORMATS] + [
+    u.magic for u in UNREAD
+]
+_UNREAD_BY_LENGTH = sorted(
+    ((ext, u) for u in UNREAD for ext in u.extensions), key=lambda i: -len(i[0])
+)
 #: Bytes to read from the start of a file to see every magic number.
-SNIFF_BYTES = max(at + len(magic) for at, magic, _ in _MAGIC)
+SNIFF_BYTES = max(at + len(magic) for magics in _EVERY_MAGIC for at, magic in magics)
 
 
 def read_by_extension(suffix: str) -> Format | None:
@@ -138,6 +194,29 @@ def marked_directory(names: Iterable[str]) -> Format | None:
     folder of shards."""
     present = set(names)
     return next((f for f in FORMATS if f.directory and present & set(f.markers)), None)
+
+
+def has_magic(fmt: Format | Unread, head: bytes) -> bool:
+    """Whether ``head`` (the first :data:`SNIFF_BYTES` of a file) holds one of ``fmt``'s magic
+    numbers."""
+    return any(head[at : at + len(magic)] == magic for at, magic in fmt.magic)
+
+
+def unread_by_name(name: str) -> Unread | None:
+    """The format dsdoctor does not read that a file called ``name`` is, by its extension."""
+    lower = name.lower()
+    return next((u for ext, u in _UNREAD_BY_LENGTH if lower.endswith(ext)), None)
+
+
+def unread_by_magic(head: bytes) -> Unread | None:
+    """The format dsdoctor does not read whose magic number ``head`` holds."""
+    return next((u for u in UNREAD if has_magic(u, head)), None)
+
+
+def unread_message(display: str, what: Unread) -> str:
+    """``x.tfrecord is a TFRecord file …; dsdoctor reads .npy, … — write …``: one line."""
+    return (f"{display} is {what.label}, which dsdoctor does not read; it reads "
+            f"{read_extensions_text()}" + (f" — {what.hint}" if what.hint else ""))  # fmt: skip
 
 
 def directory_formats() -> list[Format]:

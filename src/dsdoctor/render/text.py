@@ -339,17 +339,30 @@ def _column_line(path: str, c: InspectedColumn, error: str | None) -> str:
 
 
 def _array_line(path: str, a: ArrayHandle) -> str:
-    parts = [f"[bold]{escape(path)}[/]", format_shape(a.shape), str(a.dtype)]
+    dims = a.layout.get("dims") or []
+    if isinstance(dims, list) and a.ragged and len(dims) == len(a.shape) - 1:
+        dims = [*dims[:1], "", *dims[1:]]  # a variable-length dataset's time axis has no name
+    named = isinstance(dims, list) and 0 < len(dims) == len(a.shape)
+    parts = [f"[bold]{escape(path)}[/]", _named_shape(dims, a.shape) if named else format_shape(a.shape),
+             str(a.dtype)]  # fmt: skip
     if a.ragged:
         parts.append("[magenta]ragged[/]")
     if a.memory_bytes is not None:
         parts.append(f"{format_bytes(a.memory_bytes)} in memory")
     if a.disk_bytes is not None:
         parts.append(f"{format_bytes(a.disk_bytes)} on disk")
-    layout = {k: v for k, v in a.layout.items() if k not in ("columns", *SHOWN_ONCE)}
+    layout = {k: v for k, v in a.layout.items()
+              if k not in ("columns", *SHOWN_ONCE, *(("dims",) if named else ()))}  # fmt: skip
     if layout:
         parts.append("[dim]" + escape(", ".join(f"{k}={v}" for k, v in layout.items())) + "[/]")
     return "  ".join(parts)
+
+
+def _named_shape(dims: list, shape: tuple[int | None, ...]) -> str:
+    """``(time: 29, lat: 3)``: a shape with its dimensions' names, as xarray prints it."""
+    inner = ", ".join(f"{n + ': ' if n else ''}{'None' if d is None else d}"
+                      for n, d in zip(dims, shape, strict=True))  # fmt: skip
+    return escape(f"({inner})")
 
 
 def _detail_lines(item: InspectedItem, a: ArrayHandle) -> list[str]:

@@ -23,8 +23,12 @@ from ..formats import (
     by_directory,
     by_magic,
     directory_formats,
+    has_magic,
     read_by_name,
     read_extensions_text,
+    unread_by_magic,
+    unread_by_name,
+    unread_message,
 )
 from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Entry, Source
 
@@ -93,14 +97,22 @@ def sniff(path: Path) -> str | None:
     """Guess a format from the first bytes (for unknown extensions and HDF5 user blocks)."""
     if path.is_dir():
         return directory_format(path)
-    with open(path, "rb") as fp:
-        fmt = by_magic(fp.read(SNIFF_BYTES))
+    fmt = by_magic(_head(path))
     return fmt.name if fmt else None
 
 
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as fp:
+        return fp.read(SNIFF_BYTES)
+
+
 def detect_format(path: Path, forced: str | None) -> str:
-    """The format ``path`` is read as: ``forced`` (``--source-format``), else its extension,
-    else its magic number (:mod:`dsdoctor.formats`); a directory is a Parquet dataset."""
+    """The format ``path`` is read as: ``forced`` (``--source-format``), else its extension
+    (unless its first bytes are another format's magic number while the extension's own is
+    missing: a classic netCDF ``.nc`` is not HDF5), else its magic number
+    (:mod:`dsdoctor.formats`); a directory is a Parquet dataset. A format dsdoctor knows but
+    does not read (:data:`~dsdoctor.formats.UNREAD`: TFRecord, a pickle, …) is refused in
+    one line saying what it is."""
     if forced:
         if forced not in BY_NAME:
             raise UsageError(
@@ -111,15 +123,43 @@ def detect_format(path: Path, forced: str | None) -> str:
     if path.is_dir():
         return directory_format(path)
     by_ext = read_by_name(path.name)
-    if by_ext:
+    head = _head(path) if path.is_file() else b""
+    if by_ext and (not by_ext.magic or has_magic(by_ext, head) or not head):
         return by_ext.name
-    guessed = sniff(path)
+    named = None if by_ext else unread_by_name(path.name)  # a .pt is a zip, but not an .npz
+    if named is not None:
+        raise SourceError(unread_message(str(path), named))
+    guessed = by_magic(head)
     if guessed:
-        return guessed
+        return guessed.name
+    unread = unread_by_magic(head)
+    if unread is not None:
+        raise SourceError(unread_message(str(path), unread))
+    if by_ext:
+        return by_ext.name  # its reader says what is wrong with it
     raise SourceError(
         f"{path}: unknown file type {ext or '(no extension)'}; dsdoctor reads "
         f"{read_extensions_text()} — name the format with --source-format"
     )
+
+
+def refuse_unread_directory(path: Path, display: str) -> None:
+    """A directory that is a dataset of a format dsdoctor does not read (a ``.lance`` folder), or
+    that holds only files of such formats (TFRecord shards), in one line."""
+    named = unread_by_name(path.name)
+    if named is not None and named.directory:
+        raise SourceError(unread_message(display, named))
+    try:
+        names = [n for n in os.listdir(path) if not n.startswith((".", "_"))]
+    except OSError:
+        return
+    if BY_NAME[directory_format(path)].markers or any(read_by_name(n) for n in names):
+        return
+    kinds = {u.label: u for n in names if (u := unread_by_name(n)) is not None}
+    if kinds:
+        hint = next(iter(kinds.values())).hint if len(kinds) == 1 else ""
+        raise SourceError(f"{display} holds only files dsdoctor does not read ({'; '.join(kinds)}); "
+                          f"it reads {read_extensions_text()}" + (f" — {hint}" if hint else ""))  # fmt: skip
 
 
 def open_array(
@@ -171,6 +211,8 @@ def open_source(
     spec = parse_source(text) if isinstance(text, str) else text
     dialect: dict[str, Any] = {"delimiter": delimiter, "header": header, "decimal": decimal}
     path = spec.path
+    if path.is_dir() and format is None:
+        refuse_unread_directory(path, spec.display)
     shards = _shards(path)
     if shards is not None:
         from .shards import ShardedSource

@@ -141,6 +141,34 @@ def check_shape(shape: tuple[int, ...], dtype: np.dtype, display: str) -> None:
         )
 
 
+def coordinate_note(dim: str, size: int) -> str:
+    """Why a coordinate variable (netCDF-3 or -4, an HDF5 dimension scale) is not analysed."""
+    return (f"a coordinate variable: the {size:,} coordinates of dimension `{dim}`, not samples; "
+            f"not analysed (select it by name to read it)")  # fmt: skip
+
+
+def mark_coordinate(handle: ArrayHandle, dim: str) -> None:
+    """Make ``handle`` the coordinates of dimension ``dim``: not analysed when a whole file is
+    read (an array that cannot be read anyway keeps its own reason)."""
+    handle.coordinate = True
+    handle.layout["coordinate_of"] = dim
+    if handle.skip is None:
+        handle.skip = coordinate_note(dim, handle.n or 0)
+
+
+def selected(handle: ArrayHandle) -> ArrayHandle:
+    """``handle`` as a selector naming it gives it: a coordinate variable named on purpose is
+    read like any array (it is listed, not read, only when a whole file is)."""
+    dim = handle.layout.get("coordinate_of")
+    if not handle.coordinate or dim is None or handle.skip != coordinate_note(dim, handle.n or 0):
+        return handle
+    import copy
+
+    out = copy.copy(handle)
+    out.skip = None
+    return out
+
+
 def is_numeric(dtype: np.dtype) -> bool:
     """Numbers a model can take: bool, integers, floats, complex."""
     return dtype.kind in "biufc" and dtype.fields is None and not dtype.hasobject
@@ -191,6 +219,9 @@ class ArrayHandle:
     #: The names of the classes the file declares for these labels (a Hugging Face
     #: ``ClassLabel``): label ``i`` is ``class_names[i]``; None where the file says nothing.
     class_names: tuple[str, ...] | None = None
+    #: The coordinates of an axis, not samples (a netCDF coordinate variable, an HDF5 dimension
+    #: scale): listed with ``skip`` saying so, never checked nor counted as a dataset's samples.
+    coordinate: bool = False
     #: The shape is the whole truth about a zero-size array (a .npy header, an HDF5 dataspace):
     #: its rows are known without reading. False where rows must be read to be counted (tables).
     shape_is_data = True
@@ -275,6 +306,7 @@ class ArrayHandle:
             **({"skipped": self.skip} if self.skip else {}),
             **({"categorical": True} if self.categorical else {}),
             **({"class_names": list(self.class_names)} if self.class_names is not None else {}),
+            **({"coordinate": True} if self.coordinate else {}),
         }
 
     # -- data ------------------------------------------------------------------------------

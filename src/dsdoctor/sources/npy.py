@@ -289,7 +289,15 @@ class NpySource(Source):
 
     def __init__(self, path: Path, display: str, *, allow_pickle: bool = False):
         super().__init__(path, display)
-        self._array = open_npy(path, display, allow_pickle=allow_pickle)
+        from .compressed import compression_of
+
+        kind = compression_of(path.name)
+        if kind is not None:  # x.npy.gz: streamed (sources/compressed.py)
+            from .compressed import open_compressed_npy
+
+            self._array = open_compressed_npy(path, display, kind, allow_pickle=allow_pickle)
+        else:
+            self._array = open_npy(path, display, allow_pickle=allow_pickle)
 
     def arrays(self) -> list[ArrayHandle]:
         return [self._array]

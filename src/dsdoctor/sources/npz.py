@@ -299,6 +299,18 @@ def _read_exact(fp, view: memoryview) -> int:
     return got
 
 
+def _refuse_torch_archive(display: str, names: list[str]) -> None:
+    """A zip of ``NAME/data.pkl`` and no ``.npy`` is what ``torch.save`` writes (a ``.pt`` under
+    another name): named as such, its pickle never opened."""
+    if any(n.endswith(".npy") for n in names) or not any(n.endswith("/data.pkl") for n in names):
+        return
+    from ..formats import unread_by_name, unread_message
+
+    torch = unread_by_name("x.pt")
+    assert torch is not None  # a row of formats.UNREAD
+    raise SourceError(unread_message(display, torch))
+
+
 class NpzSource(Source):
     format = "npz"
 
@@ -310,6 +322,7 @@ class NpzSource(Source):
             zf = zipfile.ZipFile(path)
             self._archive = Archive(path, zf)
             infos = [i for i in zf.infolist() if not i.is_dir()]
+            _refuse_torch_archive(display, [i.filename for i in infos])
             members = {}
             for info in infos:
                 members[info.filename] = self._member(zf, info)

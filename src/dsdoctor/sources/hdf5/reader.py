@@ -49,6 +49,8 @@ from ..base import (
     is_numeric,
     is_sparse,
     is_text,
+    mark_coordinate,
+    selected,
     sparse_rows,
     text_shape,
 )
@@ -773,6 +775,7 @@ class H5Source(Source):
         elif not is_numeric(dtype):
             handle.skip = f"dtype {dtype} is not numeric (compound, opaque or enum of text); dsdoctor checks numeric arrays"
         _storage_facts(dset, handle, layout)
+        _netcdf_facts(dset, handle, layout)
         external = self._external(dset)
         if external:
             layout["external"] = external
@@ -850,7 +853,7 @@ class H5Source(Source):
         handle.h5path = hard or path
         if handle.unsafe:  # a dataset named explicitly is refused, not reported as unread
             raise UnsafeInputError(handle.unsafe)
-        return handle
+        return selected(handle)
 
     def resolve(self, path: str) -> str | None:
         """The path of hard links that ``path`` names, following soft links one at a time.
@@ -946,6 +949,67 @@ def _storage_facts(dset: h5py.Dataset, handle: H5Dataset, layout: dict) -> None:
     if fill.size == 1 and fill.dtype.kind in "biuf":
         value = fill.reshape(()).item()
         layout["fill_value"] = value if value == value else "nan"
+
+
+#: The ``NAME`` netCDF-4 gives the dimension scale of a dimension that has no variable.
+NETCDF_DIMENSION_ONLY = b"This is a netCDF dimension but not a netCDF variable"
+#: netCDF-4 stores a variable named like a dimension it is not the coordinate of under this prefix.
+NETCDF_NON_COORD = "_nc4_non_coord_"
+
+
+def _netcdf_facts(dset: h5py.Dataset, handle: H5Dataset, layout: dict) -> None:
+    """Dimension names (HDF5 dimension scales: netCDF-4, xarray, ``h5py`` ``dims``) as
+    ``layout["dims"]``, and a dimension scale itself — a netCDF coordinate variable, or the
+    empty stand-in netCDF-4 writes for a dimension without one — marked as a coordinate, not
+    samples. Damaged dimension lists are left out, never an error: they describe the data."""
+    try:
+        if h5py.h5ds.is_scale(dset.id) and len(dset.shape or ()) <= 1:  # `x(x, y)`: data
+            name = _scale_name(dset)
+            size = dset.shape[0] if dset.shape else 0
+            if _attr(dset, "NAME").startswith(NETCDF_DIMENSION_ONLY):
+                handle.coordinate = True
+                handle.skip = (f"netCDF bookkeeping: dimension `{name}` (size {size:,}) has no "
+                               "variable; no data, not analysed")  # fmt: skip
+            else:
+                handle.layout = layout  # the dict the caller assigns too, with coordinate_of
+                mark_coordinate(handle, name)
+        dims = []
+        for dim in dset.dims:
+            label = dim.label
+            if not label and len(dim):
+                label = _scale_name(dim[0])
+            dims.append(label or "")
+        if any(dims):
+            layout["dims"] = dims
+        elif handle.coordinate and len(dset.shape or ()) == 1:
+            layout["dims"] = [name]  # a scale is the axis it names
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError):
+        return
+    base = dset.name.rpartition("/")[2] if dset.name else ""
+    if base.startswith(NETCDF_NON_COORD):
+        layout["variable"] = base[len(NETCDF_NON_COORD) :]
+
+
+def _scale_name(scale: h5py.Dataset) -> str:
+    """A dimension scale's dimension: its ``NAME`` (unless netCDF's stand-in text), else the last
+    part of its path."""
+    name = _attr(scale, "NAME")
+    if name and not name.startswith(NETCDF_DIMENSION_ONLY):
+        return name.decode("utf-8", errors="replace")
+    return (scale.name or "").rpartition("/")[2]
+
+
+def _attr(obj, key: str) -> bytes:
+    """A text attribute as bytes (b"" when missing or not text)."""
+    try:
+        value = obj.attrs.get(key)
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+        return b""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(()).item()
+    if isinstance(value, str):
+        return value.encode()
+    return value if isinstance(value, bytes) else b""
 
 
 def _shape_text(shape: tuple) -> str:

@@ -1,0 +1,192 @@
+"""NetCDF-3 classic files (``CDF\\x01``, and ``CDF\\x02`` with 64-bit offsets): each variable an
+array, named by its dimensions.
+
+The header is parsed by :class:`scipy.io.netcdf_file` opened with ``mmap=True``, which reads the
+header only and maps the data: where a variable's bytes start is read off the map, and a header
+declaring more data than the file holds fails there (a truncated file). The data itself is not
+read through that map, whose pages would stay counted against memory as a scan touches them:
+rows are read into one reused buffer, a read at a time, as for ``.npy``
+(:class:`~dsdoctor.sources.npy.NpyArray`), and converted from the file's big-endian order.
+A record variable (one whose first dimension is the unlimited one) is stored one record at a
+time, interleaved with the other record variables: a read takes whole records and keeps this
+variable's slice of each.
+
+A coordinate variable (one dimension, named like it: ``time(time)``) holds the coordinates of
+that axis, not samples: it is listed and named as not analysed. ``char`` variables are text and
+are listed, not read. Packing (``scale_factor``, ``add_offset``) and ``_FillValue`` are shown in
+the layout and not applied: the values checked are those stored. CDF-5 (``CDF\\x05``, 64-bit
+data) is recognised and refused: scipy does not read it.
+"""
+
+from __future__ import annotations
+
+import struct
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SourceError
+from .base import ArrayHandle, Source, check_shape, is_numeric, mark_coordinate, selected
+from .npy import check_bool
+
+#: What scipy raises on a damaged or truncated header.
+HEADER_ERRORS = (ValueError, IndexError, TypeError, KeyError, OverflowError, MemoryError,
+                 OSError, struct.error, UnicodeDecodeError)  # fmt: skip
+#: Attributes shown in the layout: how stored values are to be read.
+SHOWN_ATTRIBUTES = ("units", "_FillValue", "missing_value", "scale_factor", "add_offset")
+
+
+class Netcdf3Array(ArrayHandle):
+    """One variable of a classic file: ``offset`` is where its first row starts, ``stride`` the
+    bytes from one row to the next (a row's own size, or the record size of a record
+    variable), ``stored`` its dtype in the file (big-endian)."""
+
+    offset: int = 0
+    stride: int = 0
+    stored: np.dtype
+
+    def _chunks(self, chunk_bytes: int) -> Iterator[np.ndarray]:
+        shape = self.dense_shape
+        if not shape:
+            shape, scalar = (1,), True
+        else:
+            scalar = False
+        n, inner = shape[0], shape[1:]
+        row = int(np.prod(inner, dtype=np.int64)) * self.stored.itemsize
+        stride = self.stride or row
+        rows = max(1, min(self.rows_per_read(chunk_bytes), chunk_bytes // max(1, stride)))
+        raw = np.empty(min(rows, n) * stride, dtype=np.uint8)
+        out = np.empty((min(rows, n), *inner), dtype=self.dtype)
+        with open(self.path, "rb") as fp:
+            for start in range(0, n, rows):
+                count = min(rows, n - start)
+                want = (count - 1) * stride + row  # the last record's tail is not this variable's
+                fp.seek(self.offset + start * stride)
+                if fp.readinto(raw[:want].data) != want:
+                    raise SourceError(f"{self.source} ended early: the file is truncated")
+                view = np.ndarray((count, *inner), dtype=self.stored, buffer=raw,
+                                  strides=(stride, *_strides(inner, self.stored.itemsize)))  # fmt: skip
+                block = out[:count]
+                block[...] = view  # big-endian to native, records to rows
+                yield check_bool(block.reshape(()) if scalar else block, self.source)
+
+
+def _strides(inner: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    out, step = [], itemsize
+    for d in reversed(inner):
+        out.append(step)
+        step *= d
+    return tuple(reversed(out))
+
+
+class Netcdf3Source(Source):
+    """A classic netCDF file: its variables, in the order of its header."""
+
+    format = "netcdf3"
+
+    def __init__(self, path: Path, display: str):
+        super().__init__(path, display)
+        with open(path, "rb") as fp:
+            head = fp.read(4)
+        if head == b"CDF\x05":
+            raise SourceError(
+                f"{display} is a CDF-5 (64-bit data) netCDF file, which dsdoctor does not read; "
+                f"convert it to netCDF-4 (nccopy -k nc4 {display} out.nc), which it reads"
+            )
+        try:
+            from scipy.io import netcdf_file  # a few hundred ms: only when a classic file is opened
+        except ImportError:
+            raise SourceError(
+                f"{display} is a NetCDF-3 classic file, whose header dsdoctor reads with scipy, "
+                "which is not installed: pip install 'dsdoctor[netcdf]' (or scipy)"
+            ) from None
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                nc = netcdf_file(path, "r", mmap=True)
+        except HEADER_ERRORS as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise SourceError(
+                f"{display} cannot be read as NetCDF-3 ({msg}): the file is truncated or damaged"
+            ) from None
+        try:
+            mapped = getattr(nc, "_mm_buf", None)  # scipy's map of the file (private, stable
+            if not isinstance(mapped, np.ndarray):  # since scipy 0.x): offsets are read off it
+                raise SourceError(f"{display}: this scipy does not map netCDF files as dsdoctor "
+                                  "expects (netcdf_file._mm_buf); install scipy >= 1.8")  # fmt: skip
+            base = mapped.ctypes.data
+            del mapped
+            record_dims = {name for name, size in nc.dimensions.items() if size is None}
+            self._arrays = [self._handle(name, var, base, record_dims)
+                            for name, var in nc.variables.items()]  # fmt: skip
+            attrs = getattr(nc, "_attributes", {})
+            self.attributes = {k: _text(v) for k, v in list(attrs.items())[:10]}
+        finally:
+            for var in nc.variables.values():  # drop the views, so that close() unmaps
+                var.__dict__["data"] = None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                nc.close()
+
+    def _handle(self, name: str, var: Any, base: int, record_dims: set[str]) -> ArrayHandle:
+        data = var.data
+        stored = np.dtype(data.dtype)
+        shape = tuple(int(d) for d in data.shape)
+        dims = [str(d) for d in var.dimensions]
+        display = f"{self.display}:{name}"
+        handle = Netcdf3Array(name=name, source=display, path=self.path, format="netcdf3",
+                              shape=shape, dtype=stored.newbyteorder("=") if stored.kind in "biufc" else stored)  # fmt: skip
+        handle.stored = stored
+        handle.offset = data.ctypes.data - base if data.size else 0
+        record = bool(dims) and dims[0] in record_dims
+        handle.stride = int(data.strides[0]) if record and len(shape) and shape[0] > 1 else 0
+        if record:
+            handle.stride = handle.stride or _record_size(var, stored, shape)
+        handle.disk_bytes = int(np.prod(shape, dtype=np.int64)) * stored.itemsize
+        layout: dict[str, Any] = {"dims": dims}
+        if record:
+            layout["record_dimension"] = dims[0]
+        attrs = getattr(var, "_attributes", {})
+        for key in SHOWN_ATTRIBUTES:
+            if key in attrs:
+                layout[key] = _text(attrs[key])
+        handle.layout = layout
+        if stored.kind == "S":
+            handle.skip = "a netCDF char variable (text); dsdoctor checks numeric arrays"
+        elif not is_numeric(stored):
+            handle.skip = f"dtype {stored} is not numeric; dsdoctor checks numeric arrays"
+        else:
+            check_shape(shape, handle.dtype, display)
+        if len(dims) == 1 and dims[0] == name:
+            mark_coordinate(handle, name)
+        return handle
+
+    def arrays(self) -> list[ArrayHandle]:
+        return list(self._arrays)
+
+    def select(self, selector: str) -> ArrayHandle:
+        return selected(super().select(selector))
+
+    def reading(self) -> str:
+        return ("attributes: " + ", ".join(f"{k}={v}" for k, v in self.attributes.items())
+                if self.attributes else "")  # fmt: skip
+
+
+def _record_size(var: Any, stored: np.dtype, shape: tuple[int, ...]) -> int:
+    """A record variable with fewer than two records has no stride to read: its own row size."""
+    return max(1, int(np.prod(shape[1:], dtype=np.int64)) * stored.itemsize)
+
+
+def _text(value: Any) -> Any:
+    """An attribute as JSON takes it: text decoded, one number as a number, arrays shortened."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")[:200]
+    arr = np.asarray(value)
+    if arr.size == 1:
+        item = arr.reshape(()).item()
+        return "nan" if isinstance(item, float) and item != item else item
+    return [x for x in arr.reshape(-1)[:10].tolist()]
