@@ -39,6 +39,28 @@ def expand(pattern: str) -> list[str]:
     return files
 
 
+#: The formats whose shards are one table (``"module:Class"`` of :mod:`dsdoctor.sources`, a
+#: :class:`~dsdoctor.sources.dataset.FileDataset` taking ``files``, ``root`` and ``target``): a
+#: glob of their files is read as a folder of them is, with Hive partitions and one schema.
+TABLE_DATASETS = {"parquet": "parquet:ParquetDataset"}
+
+
+def table_dataset(pattern: str, files: list[str], *, target: str | None) -> Source | None:
+    """A glob of files of a :data:`TABLE_DATASETS` format as one table (None: other files)."""
+    kinds = {fmt.name if (fmt := read_by_name(os.path.basename(f))) else None for f in files}
+    if len(kinds) != 1 or next(iter(kinds)) not in TABLE_DATASETS:
+        return None
+    from importlib import import_module
+
+    from .dataset import glob_root
+
+    module, name = TABLE_DATASETS[next(iter(kinds))].split(":")
+    reader = getattr(import_module(f"{__package__}.{module}"), name)
+    root = glob_root(pattern)
+    source: Source = reader(Path(root or "."), pattern, files=files, root=root or ".", target=target)
+    return source
+
+
 def directory_shards(path: Path) -> list[str] | None:
     """The data files of a directory of shards of one format (None: not a shard directory)."""
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
