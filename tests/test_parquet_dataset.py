@@ -18,10 +18,11 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
-from .conftest import assert_clean_error, run
 
 import dsdoctor
 from dsdoctor.engine.tasks import cut_tasks
+
+from .conftest import assert_clean_error, run
 
 
 def names(report) -> set[str]:
@@ -209,7 +210,9 @@ def test_jobs_and_dask_equal_serial(tmp_path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster:  # fmt: skip
-        code, on_cluster = _cli_small(*args, "--engine", "dask", "--scheduler", cluster.scheduler_address)
+        code, on_cluster = _cli_small(
+            *args, "--engine", "dask", "--scheduler", cluster.scheduler_address
+        )
         assert (code, on_cluster) == (serial_code, serial)
 
 

@@ -5,6 +5,7 @@ they stand, a pandas index stored as a column, and data the reader cannot decode
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from ..engine.columns import ColumnFacts
 from ..findings import Finding, Fix, Severity
@@ -267,7 +268,7 @@ class ShardSchemaMismatch(Check):
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         seen: dict[int, list[Subject]] = {}
-        tables = {}
+        tables: dict[int, Any] = {}  # a FileDataset (sources are below checks' reach)
         for s in ctx.subjects:
             table = getattr(s.handle, "table", None)
             if getattr(table, "mismatched", None):

@@ -235,7 +235,9 @@ class FileDataset(TableSource):
                     batch.column(c) if c not in names else _constant(values[c], fields[c].type, n)
                     for c in columns
                 ]
-                yield pa.RecordBatch.from_arrays(arrays, schema=pa.schema([fields[c] for c in columns]))
+                yield pa.RecordBatch.from_arrays(
+                    arrays, schema=pa.schema([fields[c] for c in columns])
+                )
 
     # -- pieces for the engine -------------------------------------------------------------
     def pieces(self) -> list[Part]:

@@ -47,17 +47,20 @@ TABLE_DATASETS = {"parquet": "parquet:ParquetDataset"}
 
 def table_dataset(pattern: str, files: list[str], *, target: str | None) -> Source | None:
     """A glob of files of a :data:`TABLE_DATASETS` format as one table (None: other files)."""
-    kinds = {fmt.name if (fmt := read_by_name(os.path.basename(f))) else None for f in files}
-    if len(kinds) != 1 or next(iter(kinds)) not in TABLE_DATASETS:
+    kinds = {fmt.name if (fmt := read_by_name(os.path.basename(f))) else "" for f in files}
+    kind = next(iter(kinds))
+    if len(kinds) != 1 or kind not in TABLE_DATASETS:
         return None
     from importlib import import_module
 
     from .dataset import glob_root
 
-    module, name = TABLE_DATASETS[next(iter(kinds))].split(":")
+    module, name = TABLE_DATASETS[kind].split(":")
     reader = getattr(import_module(f"{__package__}.{module}"), name)
     root = glob_root(pattern)
-    source: Source = reader(Path(root or "."), pattern, files=files, root=root or ".", target=target)
+    source: Source = reader(
+        Path(root or "."), pattern, files=files, root=root or ".", target=target
+    )
     return source
 
 
