@@ -177,7 +177,8 @@ class FileDataset(TableSource):
         self.parts = parts
         self._facts = facts
         self._types = types
-        self.threads = True
+        self.threads = True  # pyarrow's threads decode the columns of a row group at once
+        self.cut = True  # the arrays carry pieces for the engine (not in a worker)
         super().__init__(path, display, target=target)
 
     @classmethod
@@ -188,9 +189,10 @@ class FileDataset(TableSource):
         self.mismatched, self.files = [], [piece.part.path]
         self.partitions = [n for n, _ in piece.partitions]
         types = dict(piece.partitions)
-        self._init(Path(piece.part.path), piece.display, piece.schema, [piece.part], {}, types,
-                   None)  # fmt: skip
+        self._init(Path(piece.part.path), piece.display, piece.schema, [piece.part],
+                   {piece.part.path: piece.facts}, types, None)  # fmt: skip
         self.threads = False  # the workers are the parallelism
+        self.cut = False
         return self
 
     # -- TableSource ------------------------------------------------------------------------
@@ -258,11 +260,12 @@ class FileDataset(TableSource):
 
     def columns_array(self, columns: list[str], name: str | None = None) -> TableArray:
         a = super().columns_array(columns, name)
-        cuts = self.pieces() if self._facts else []
+        cuts = self.pieces() if self.cut else []
         if len(cuts) > 1:
             partitions = tuple((k, self._types[k]) for k in self._types)
             pieces = [Piece(os.path.abspath(p.path), p, tuple(columns), name, self.schema,
-                            partitions, self.reader, self.format, self.display) for p in cuts]  # fmt: skip
+                            partitions, self._facts[p.path], self.reader, self.format,
+                            self.display) for p in cuts]  # fmt: skip
             a.shards = a.shard_sources = pieces  # type: ignore[attr-defined]  # the engine's tasks
         return a
 
@@ -280,6 +283,7 @@ class Piece:
     name: str | None
     schema: pa.Schema = field(compare=False)
     partitions: tuple[tuple[str, pa.DataType], ...] = field(compare=False)
+    facts: FileFacts = field(compare=False)  # its file's row groups: the same batch sizes
     reader: FileFormat = field(compare=False)
     format: str = field(compare=False)
     display: str = field(compare=False)
