@@ -118,6 +118,27 @@ def test_a_file_of_another_kind_in_the_folder_is_a_clean_error(tmp_path):
     assert_clean_error(run("check", d), "notes.txt", "Parquet")
 
 
+def test_a_spark_output_with_no_part_files_is_a_clean_error(tmp_path):
+    d = tmp_path / "empty"
+    d.mkdir()
+    (d / "_SUCCESS").write_bytes(b"")
+    (d / "._SUCCESS.crc").write_bytes(b"crc")
+    assert_clean_error(run("check", d), "no Parquet files")
+
+
+def test_too_many_files_is_a_clean_error(tmp_path, monkeypatch):
+    import dsdoctor.sources.shards as shards
+    from dsdoctor.errors import SourceError
+
+    monkeypatch.setattr(shards, "MAX_SHARDS", 2)
+    d = tmp_path / "ds"
+    d.mkdir()
+    for i in range(3):
+        frame(2, i).to_parquet(d / f"p{i}.parquet")
+    with pytest.raises(SourceError, match="more than 2 files"):
+        dsdoctor.load(str(d))
+
+
 # -- the seed cases --------------------------------------------------------------------------
 def test_29_vs_1(tmp_path):
     frame(29).drop(columns="label").to_parquet(tmp_path / "x", partition_cols=None)

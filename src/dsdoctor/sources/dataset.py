@@ -96,10 +96,15 @@ def is_ignored(name: str) -> bool:
 
 def dataset_files(root: Path) -> list[str]:
     """The data files under ``root``, recursively, in path order (see the module's docstring)."""
-    out = []
+    from .shards import MAX_SHARDS
+
+    out: list[str] = []
     for here, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not is_ignored(d))
         out += [os.path.join(here, f) for f in sorted(files) if not is_ignored(f)]
+        if len(out) > MAX_SHARDS:
+            raise SourceError(f"{root} holds more than {MAX_SHARDS:,} files; dsdoctor reads at "
+                              "most that many shards (name some of them with a glob)")  # fmt: skip
     return [f for f in out if os.path.isfile(f)]
 
 
