@@ -46,7 +46,8 @@ TABLE_DATASETS = {"parquet": "parquet:ParquetDataset"}
 
 
 def table_dataset(pattern: str, files: list[str], *, target: str | None) -> Source | None:
-    """A glob of files of a :data:`TABLE_DATASETS` format as one table (None: other files)."""
+    """A glob (or a folder) of files of a :data:`TABLE_DATASETS` format as one table (None:
+    other files). A folder is walked again by the dataset, recursively."""
     kinds = {fmt.name if (fmt := read_by_name(os.path.basename(f))) else "" for f in files}
     kind = next(iter(kinds))
     if len(kinds) != 1 or kind not in TABLE_DATASETS:
@@ -57,10 +58,11 @@ def table_dataset(pattern: str, files: list[str], *, target: str | None) -> Sour
 
     module, name = TABLE_DATASETS[kind].split(":")
     reader = getattr(import_module(f"{__package__}.{module}"), name)
-    root = glob_root(pattern)
-    source: Source = reader(
-        Path(root or "."), pattern, files=files, root=root or ".", target=target
-    )
+    if os.path.isdir(pattern):  # a folder of a format that is no directory format of its own
+        source: Source = reader(Path(pattern), pattern, target=target)
+        return source
+    root = glob_root(pattern) or "."
+    source = reader(Path(root), pattern, files=files, root=root, target=target)
     return source
 
 
