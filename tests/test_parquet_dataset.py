@@ -221,6 +221,28 @@ def test_pieces_are_files_and_runs_of_row_groups(tmp_path, monkeypatch):
     assert len(tasks) > 1 and [p for task in tasks for p, _ in task] == pieces
 
 
+def test_pieces_read_what_the_dataset_reads(tmp_path, monkeypatch):
+    """Each piece, opened as a worker opens it, holds its rows of the serial read, partition
+    values included; a file's own column named like a partition key wins over the key."""
+    import dsdoctor.sources.dataset as dataset
+
+    monkeypatch.setattr(dataset, "PIECE_BYTES", 2048)
+    rng = np.random.default_rng(2)
+    for k in (1, 2):
+        (tmp_path / "ds" / f"k={k}" / f"g={k * 10}").mkdir(parents=True)
+        n = 500 * k
+        df = pd.DataFrame({"a": rng.normal(size=n), "g": np.full(n, 7.0)})  # g clashes
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False),
+                       tmp_path / "ds" / f"k={k}" / f"g={k * 10}" / "f.parquet", row_group_size=100)  # fmt: skip
+    for columns in ("a,k,g", "k"):
+        h = dsdoctor.load(f"{tmp_path / 'ds'}:{columns}")
+        assert len(h.shard_sources) > 2
+        parts = [p.open().read() for p in h.shard_sources]
+        assert np.array_equal(np.concatenate(parts), h.read())
+    whole = dsdoctor.load(f"{tmp_path / 'ds'}:a,k,g").read()
+    assert set(whole[:, 1]) == {1, 2} and set(whole[:, 2]) == {7.0}
+
+
 def test_jobs_and_dask_equal_serial(tmp_path):
     d = _dataset(tmp_path)
     args = (d, "--target", "date")

@@ -194,7 +194,8 @@ class FileDataset(TableSource):
         self = cls.__new__(cls)
         self.reader, self.format = piece.reader, piece.format
         self.mismatched, self.files = [], [piece.part.path]
-        self.partitions = [n for n, _ in piece.partitions]
+        own = piece.facts.schema.names  # a file's own column wins over a partition key
+        self.partitions = [n for n, _ in piece.partitions if n not in own]
         types = dict(piece.partitions)
         self._init(Path(piece.part.path), piece.display, piece.schema, [piece.part],
                    {piece.part.path: piece.facts}, types, None)  # fmt: skip
