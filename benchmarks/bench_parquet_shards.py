@@ -105,8 +105,8 @@ def bench(tmp: Path, scale: int) -> tuple[list[str], list[Target]]:
         f"{SHARDS} Parquet files of {rows:,} rows x {NCOLS} float32 columns (standard normals, "
         "snappy, pyarrow's default row groups) and a `_SUCCESS` in one folder, checked by the "
         "console script with `--json`, in turn, warm. Each file is one part (a file above "
-        "256 MiB would be cut at row groups), the parts shared by the processes; serial reads "
-        "with pyarrow's threads, each `--jobs` process without. Peak RSS is the largest single "
+        "256 MiB would be cut at row groups), the parts shared by the processes; every process "
+        "decodes with pyarrow's threads. Peak RSS is the largest single "
         "process's.",
         "",
         *table(rows_md, ("command", "time", "peak RSS")),

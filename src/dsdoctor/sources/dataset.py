@@ -184,7 +184,11 @@ class FileDataset(TableSource):
         self.parts = parts
         self._facts = facts
         self._types = types
-        self.threads = True  # pyarrow's threads decode the columns of a row group at once
+        #: pyarrow's threads decode the columns of a row group at once, in a worker too: while
+        #: one process stacks and reduces a batch on one core, the other's decoding takes both
+        #: (on the 2-cpu bench machine under load, workers without threads made ``--jobs 2``
+        #: 0.72x a serial run that has them: a busy machine shares its cores out by thread)
+        self.threads = True
         self.cut = True  # the arrays carry pieces for the engine (not in a worker)
         super().__init__(path, display, target=target)
 
@@ -199,7 +203,6 @@ class FileDataset(TableSource):
         types = dict(piece.partitions)
         self._init(Path(piece.part.path), piece.display, piece.schema, [piece.part],
                    {piece.part.path: piece.facts}, types, None)  # fmt: skip
-        self.threads = False  # the workers are the parallelism
         self.cut = False
         return self
 
