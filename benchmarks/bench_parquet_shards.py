@@ -87,6 +87,7 @@ def bench(tmp: Path, scale: int) -> tuple[list[str], list[Target]]:
     amdahl = serial.seconds / (fixed + (serial.seconds - fixed) / JOBS)
     net = (serial.seconds - fixed) / max(1e-9, parallel.seconds - fixed)
     versus_single = single.seconds / parallel.seconds
+    busy = os.getloadavg()[0]
     print(f"  serial {fmt_time(serial.seconds)} / --jobs {JOBS} {fmt_time(parallel.seconds)} = "
           f"{speedup:.2f}x ({net:.2f}x without the {fmt_time(fixed)} start-up; a perfect split: "
           f"{amdahl:.2f}x); serial on one pyarrow thread / --jobs {JOBS}: {versus_single:.2f}x",
@@ -116,10 +117,19 @@ def bench(tmp: Path, scale: int) -> tuple[list[str], list[Target]]:
         f"- the same with the start-up ({fmt_time(fixed)}) subtracted from both: **{net:.2f}x**; "
         f"the most any split could show with that start-up: {amdahl:.2f}x",
         f"- control, serial with pyarrow's CPU pool on one thread (`OMP_NUM_THREADS=1`) / "
-        f"`--jobs {JOBS}`: **{versus_single:.2f}x**. A serial check already decodes the 16 "
-        "columns of a row group on both cores (pyarrow's threads); only the rest of the scan "
-        "(stacking the columns, the statistics) runs on one, so two processes can gain only "
-        "that share over it.",
+        f"`--jobs {JOBS}`: **{versus_single:.2f}x**. A serial check decodes the 16 columns of "
+        "a row group with pyarrow's threads; only the rest of the scan (stacking the columns, "
+        "the statistics) is on one core, so on idle cores two processes gain only that share "
+        "over it.",
+        *(
+            [
+                f"- the machine was busy (load average {busy:.1f} on {os.cpu_count()} cpus): every "
+                "command got a share of cores others were using, so these ratios say how much of a "
+                "busy machine each command obtained, not what two idle cores give."
+            ]
+            if busy > (os.cpu_count() or 1)
+            else []
+        ),
         "",
     ]
     target = Target(f"check Parquet DIR serial / `--jobs {JOBS}` ({fmt_bytes(total)})",
