@@ -4,7 +4,8 @@
 - ``check`` on a 3 GiB float32 ``.npy``, HDF5 and Parquet file vs a chunked numpy/pyarrow scan,
   with peak RSS (``bench_check.py``);
 - start-up: ``--version``, ``--help``, ``inspect small.npy`` vs ``import numpy`` (``bench_startup.py``);
-- shards: ``check DIR --jobs 2`` vs serial (``bench_shards.py``);
+- shards: ``check DIR --jobs 2`` vs serial (``bench_shards.py``), and on Parquet shards
+  (``bench_parquet_shards.py``);
 - crew: the start-up the fork crew saves per ``--jobs 2`` run over a process pool (fork and
   forkserver), and ``check DIR --jobs 2`` end to end both ways (``bench_crew.py``);
 - width: ``inspect``/``check`` time against the number of npz members and table columns, and its
@@ -48,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_check
 import bench_crew
 import bench_hf
+import bench_parquet_shards
 import bench_shards
 import bench_startup
 import bench_tables
@@ -74,6 +76,7 @@ MODULES = {
     "check": bench_check,
     "startup": bench_startup,
     "shards": bench_shards,
+    "parquet-shards": bench_parquet_shards,
     "crew": bench_crew,
     "width": bench_width,
     "tables": bench_tables,
@@ -282,6 +285,7 @@ def main() -> None:
     disk = {
         "check": 3 * bench_check.SIZE // scale,
         "shards": bench_shards.SHARDS * bench_shards.SHARD_BYTES // scale,
+        "parquet-shards": bench_parquet_shards.DISK_BYTES // max(1, scale // 8),
         "crew": bench_crew.DISK_BYTES,
         "tables": bench_tables.DISK_BYTES // scale,
         "window": bench_window.DISK_BYTES // scale,

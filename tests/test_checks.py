@@ -406,6 +406,17 @@ def _labels() -> np.ndarray:
 #: One failing case per registered check, as arguments of ``dsdoctor.check`` (the fuller cases,
 #: with their evidence and passing twins, are the tests above). A new check fails
 #: ``test_every_registered_check_has_a_failing_case`` until it has a row here.
+def mixed_parquet_folder(tmp) -> str:
+    """A folder of two Parquet files whose column ``b`` is double in one and int64 in the other."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp / "mixed").mkdir()
+    pq.write_table(pa.table({"a": [1.0, 2.0], "b": [3.0, 4.0]}), tmp / "mixed" / "p0.parquet")
+    pq.write_table(pa.table({"a": [5.0], "b": [6]}), tmp / "mixed" / "p1.parquet")
+    return str(tmp / "mixed")
+
+
 FAILING_CASES = {
     "sample-count-mismatch": lambda tmp: {"x": np.zeros((29, 3)), "y": np.zeros(1)},
     "target-shape-mismatch": lambda tmp: {
@@ -442,6 +453,7 @@ FAILING_CASES = {
     "non-input-columns": lambda tmp: {"x": text_parquet(tmp)},
     "index-column": lambda tmp: {"x": indexed_csv(tmp)},
     "unreadable-data": lambda tmp: {"x": str(corrupt_parquet(tmp))},
+    "shard-schema-mismatch": lambda tmp: {"x": mixed_parquet_folder(tmp)},
 }
 
 

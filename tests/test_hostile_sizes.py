@@ -350,13 +350,21 @@ def write_parquet(path, **columns):
     ],
 )
 def test_parquet_directory_whose_files_disagree(tmp_path, first, second, needles):
-    """Was: b's missing rows read as NaN (a data problem), or b not checked at all."""
+    """Was: b's missing rows read as NaN (a data problem), or b not checked at all. Now the
+    file that differs (the second: on a tie the first file's schema is the dataset's) is named
+    in an error finding and not read; inspect lists it as not read."""
     d = tmp_path / "ds"
     d.mkdir()
     write_parquet(d / "p0.parquet", **first)
     write_parquet(d / "p1.parquet", **second)
-    for command in ("check", "inspect"):
-        clean(run_bounded(command, d), "Parquet files disagree", "p0.parquet", *needles)
+    r = run_bounded("check", d, "--json")
+    assert r.code == 1, r.stderr
+    (found,) = [f for f in json.loads(r.stdout)["findings"] if f["code"] == "DS704"]
+    assert all(n in found["message"] for n in ["p0.parquet", *needles]), found["message"]
+    (x,) = json.loads(r.stdout)["arrays"].values()
+    assert x["stats"]["rows"] == len(next(iter(first.values())))
+    r = run_bounded("inspect", d, "--json")
+    assert r.code == 0 and str(d / "p1.parquet") in r.stdout
 
 
 def test_parquet_directory_whose_files_agree_in_another_column_order(tmp_path):
@@ -381,7 +389,14 @@ def test_table_shards_with_other_columns_of_the_same_shape(tmp_path, ext):
         write_parquet(
             path, **{n: table[n] for n in table.column_names}
         ) if ext == "parquet" else pacsv.write_csv(table, path)
-    clean(run_bounded("check", f"{tmp_path}/s*.{ext}"), "holds columns a, c", "a, b")
+    if ext == "csv":
+        clean(run_bounded("check", f"{tmp_path}/s*.{ext}"), "holds columns a, c", "a, b")
+        return
+    # a glob of Parquet files is one dataset: the file that differs is named and not read
+    r = run_bounded("check", f"{tmp_path}/s*.{ext}", "--json")
+    assert r.code == 1, r.stderr
+    (found,) = [f for f in json.loads(r.stdout)["findings"] if f["code"] == "DS704"]
+    assert "s1.parquet has column(s) 'c'" in found["message"], found["message"]
 
 
 # -- item 11: nulls inside sequences -------------------------------------------------------------------

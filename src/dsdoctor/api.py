@@ -790,8 +790,9 @@ def _scan_all(subjects: list[Subject], expect: Expectations, opts: SourceOptions
         one_pass = (
             executor.name != "dask"
             and (tallies or len(group) > 1)
-            and all(getattr(s.handle, "table", None) is table and not hasattr(s.handle, "shard_sources")
-                    for s in group)
+            and all(getattr(s.handle, "table", None) is table for s in group)
+            and not (executor.name == "process" and executor.jobs > 1
+                     and any(hasattr(s.handle, "shard_sources") for s in group))
         )  # fmt: skip
         if one_pass:
             handles = [s.handle for s in group]
@@ -952,8 +953,8 @@ def _open_given(text: str, opts: SourceOptions, *, origin: str | None) -> _Given
             for h in handles
         ]
         g = _Given(spec.display, found, _pair_by_name(found) or _pair_labelled(found))
-        if len(handles) == 1:
-            g.shards = getattr(handles[0], "shard_sources", None)
+        if len(handles) == 1 and getattr(handles[0], "table", None) is None:  # a table's
+            g.shards = getattr(handles[0], "shard_sources", None)  # pieces are not files
     name = g.subjects[0].handle.name if selector else _stem(spec.path.name)
     role, g.split = role_of(name.rpartition("/")[2])
     g.role = role if g.single is not None else None

@@ -10,7 +10,7 @@ from ..findings import Finding
 from .alignment import LabelOutOfRange, SampleCountMismatch, TargetShapeMismatch
 from .base import Check, Context, Expectations, Subject
 from .batching import BatchExceedsSamples, BatchMemory, PartialLastBatch
-from .columns import IndexColumn, NonInputColumns, UnreadableData
+from .columns import IndexColumn, NonInputColumns, ShardSchemaMismatch, UnreadableData
 from .labels import ClassCountMismatch, LabelLooksLikeId, RareClass, StringLabels
 from .sequences import (
     EmptySequences,
@@ -33,7 +33,7 @@ REGISTRY: tuple[type[Check], ...] = (
     NonFiniteValues, ConstantFeature, UnsafePickle, UnwrittenData, MissingValues,
     PartialLastBatch, BatchExceedsSamples, BatchMemory,
     SpecViolation,
-    NonInputColumns, IndexColumn, UnreadableData,
+    NonInputColumns, IndexColumn, UnreadableData, ShardSchemaMismatch,
 )  # fmt: skip
 
 __all__ = ["REGISTRY", "Check", "Context", "Expectations", "Subject", "get_check", "resolve_codes",

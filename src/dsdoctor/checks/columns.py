@@ -5,6 +5,7 @@ they stand, a pandas index stored as a column, and data the reader cannot decode
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from ..engine.columns import ColumnFacts
 from ..findings import Finding, Fix, Severity
@@ -230,3 +231,55 @@ class UnreadableData(Check):
             evidence = {"table": table, "count": len(bad),
                         "columns": [{"name": c.name, "dtype": c.dtype, "error": c.error} for c in bad]}  # fmt: skip
             yield self.finding([s] if s else [], evidence, listing=shown)
+
+
+class ShardSchemaMismatch(Check):
+    """Files of one dataset whose columns or types differ from the others'.
+
+    What it means:
+    A folder (or glob) of Parquet files is one dataset: ``check`` reads every file's footer
+    and takes the columns and types most files share (the first file's on a tie) as the
+    dataset's. A file that lacks one of those columns, has another, or stores a column as
+    another type is not read: the finding names each such file and how it differs, and the
+    rest of the dataset is checked without it. Nothing is dropped in silence: the finding is
+    an error, and the report's layout lists the files not read.
+
+    Why frameworks fail:
+    ``pyarrow.dataset`` and ``pd.read_parquet(folder)`` take the first file's schema: a column
+    another file lacks is read as nulls (NaN features the data never had), a column only later
+    files have is never read, and a type that differs fails the read halfway through an
+    epoch ("Unsupported cast from string to int64"). Spark's ``mergeSchema`` widens the types
+    but fills the gaps with nulls too.
+
+    How to repair:
+    Write the odd files again with the dataset's columns and types (cast the column, add the
+    missing one with its real values), or move them out of the folder; then check again.
+    ``dsdoctor check FILE`` shows one file's columns.
+
+    Example:
+    dsdoctor check events/
+    """
+
+    code, name, severity, family = "DS704", "shard-schema-mismatch", Severity.ERROR, "columns"
+    template = (
+        "{table}: {count} of {total} files have other columns or types than the rest and were "
+        "not read: {listing}"
+    )
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        seen: dict[int, list[Subject]] = {}
+        tables: dict[int, Any] = {}  # a FileDataset (sources are below checks' reach)
+        for s in ctx.subjects:
+            table = getattr(s.handle, "table", None)
+            if getattr(table, "mismatched", None):
+                seen.setdefault(id(table), []).append(s)
+                tables[id(table)] = table
+        for key, subjects in seen.items():
+            table = tables[key]
+            odd = table.mismatched
+            shown = "; ".join(problem for _, problem in odd[:SHOWN])
+            shown += f"; and {len(odd) - SHOWN} more" if len(odd) > SHOWN else ""
+            evidence = {"table": table.display, "count": len(odd),
+                        "total": len(odd) + len(table.parts),
+                        "files": [{"file": f, "difference": p} for f, p in odd]}  # fmt: skip
+            yield self.finding(subjects, evidence, listing=shown)

@@ -108,13 +108,17 @@ def absolute_tasks(tasks: list[Task]) -> tuple[list[Task], list[dict[str, tuple[
     for task in tasks:
         segments, mine = [], {}
         for source, rows in task:
-            spec = parse_source(source)
-            path = os.path.abspath(spec.path)
+            if isinstance(source, str):
+                spec = parse_source(source)
+                path = os.path.abspath(spec.path)
+                named = path + (f":{spec.selector}" if spec.selector else "")
+            else:  # a piece of a table dataset: its path is absolute already
+                path, named = source.path, source
             if path not in seen:
                 st = os.stat(path)
                 seen[path] = (st.st_size, st.st_mtime_ns)
             mine[path] = seen[path]
-            segments.append((path + (f":{spec.selector}" if spec.selector else ""), rows))
+            segments.append((named, rows))
         out.append(tuple(segments))
         files.append(mine)
     return out, files

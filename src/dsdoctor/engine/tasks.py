@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from functools import reduce
+from typing import Any
 
 from ..errors import SourceError
 from .stats import ArrayStats, ScanOptions, scan
@@ -31,8 +32,9 @@ MIN_TASK_BYTES = 32 * 1024**2
 #: bytes.
 MAX_TASKS = 256
 
-#: One piece of a task: a shard (``PATH[:SELECTOR]``) and a row range of it, or None for all of it.
-Segment = tuple[str, tuple[int, int] | None]
+#: One piece of a task: a shard (``PATH[:SELECTOR]``, or a piece of a table dataset that opens
+#: itself: :class:`~dsdoctor.sources.dataset.Piece`) and a row range of it, or None for all of it.
+Segment = tuple[Any, tuple[int, int] | None]
 #: A task: consecutive pieces of the dataset, scanned by one worker into one partial result.
 Task = tuple[Segment, ...]
 
@@ -122,7 +124,10 @@ def scan_task(task: Task, source_options: dict, opts: ScanOptions) -> ArrayStats
 
 def scan_source(source: str, source_options: dict, opts: ScanOptions,
                 rows: tuple[int, int] | None = None) -> ArrayStats:  # fmt: skip
-    """Open ``source`` and scan it (only its rows ``[start, stop)`` when ``rows`` is given)."""
+    """Open ``source`` and scan it (only its rows ``[start, stop)`` when ``rows`` is given); a
+    piece of a table dataset (:class:`~dsdoctor.sources.dataset.Piece`) opens itself."""
+    if not isinstance(source, str):
+        return scan(source.open(), opts)
     from ..sources import open_array
 
     handle = open_array(source, **source_options)

@@ -215,7 +215,11 @@ def open_source(
         refuse_unread_directory(path, spec.display)
     shards = _shards(path)
     if shards is not None:
-        from .shards import ShardedSource
+        from .shards import ShardedSource, table_dataset
+
+        table = table_dataset(str(path), shards, target=target)
+        if table is not None:  # a glob of Parquet files: one table
+            return table
 
         def opener(f: str) -> Source:
             return open_source(f, format=format, allow_pickle=allow_pickle,

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import SourceError
+from .dataset import FileDataset, FileFacts, FileFormat, dataset_files
 from .table import TableSource
 
 ARROW_ERRORS = (pa.ArrowException, OSError, ValueError, TypeError, IndexError, KeyError,
@@ -67,47 +68,54 @@ def check_magic(path: Path, display: str) -> None:
         )
 
 
-def agreed_schema(files: list[str], display: str) -> pa.Schema:
-    """The schema every file of a Parquet directory has; SourceError naming the files and the
-    columns when they disagree (as ``.npy`` shards that disagree are refused). pyarrow would
-    take the first file's schema and read a column another file lacks as nulls: a missing
-    column reported as NaN data, or, missing from the first file, not checked at all."""
-    first, schema = files[0], None
-    for f in files:
-        check_magic(Path(f), f)
-        try:
-            theirs = pq.read_schema(f)
-        except ARROW_ERRORS as exc:
-            raise arrow_error(f, exc) from None
-        if schema is None:
-            schema = theirs
-            continue
-        problem = schema_difference(first, schema, f, theirs)
-        if problem:
-            raise SourceError(
-                f"{display}: its Parquet files disagree: {problem}; the files of one dataset must "
-                "have the same columns and types (check the files one by one, or fix the writer)"
-            )
-    assert schema is not None
-    return schema
+def file_facts(path: str, display: str) -> FileFacts:
+    """A Parquet file's footer as a part of a dataset: its schema and row groups."""
+    check_magic(Path(path), display)
+    try:
+        meta = pq.read_metadata(path)
+        groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
+        facts = FileFacts(meta.schema.to_arrow_schema(), tuple(g.num_rows for g in groups),
+                          tuple(g.total_byte_size for g in groups))  # fmt: skip
+        facts.schema.names  # noqa: B018 - decodes every column name once
+    except UnicodeDecodeError:
+        raise SourceError(
+            f"{display} has column names that are not valid UTF-8; the file is damaged"
+        ) from None
+    except ARROW_ERRORS as exc:
+        raise arrow_error(display, exc) from None
+    if any(n < 0 for n in facts.group_rows):
+        raise SourceError(f"{display} declares a negative row count")
+    return facts
 
 
-def schema_difference(name_a: str, a: pa.Schema, name_b: str, b: pa.Schema) -> str | None:
-    """How file ``name_b``'s schema differs from ``name_a``'s in columns and types (None: it
-    does not; the order of the columns does not matter)."""
-    missing = [n for n in a.names if n not in b.names]
-    extra = [n for n in b.names if n not in a.names]
-    parts = []
-    if missing:
-        parts.append(f"{name_b} lacks column(s) {_names(missing)} that {name_a} has")
-    if extra:
-        parts.append(f"{name_b} has column(s) {_names(extra)} that {name_a} lacks")
-    for name in a.names:
-        if name in b.names and a.field(name).type != b.field(name).type:
-            parts.append(f"column {name!r} is {a.field(name).type} in {name_a} but "
-                         f"{b.field(name).type} in {name_b}")  # fmt: skip
-            break
-    return "; ".join(parts) or None
+def file_batches(path: str, display: str, columns: list[str], rows: int,
+                 groups: tuple[int, int], threads: bool) -> Iterator[pa.RecordBatch]:  # fmt: skip
+    """Record batches of row groups ``[first, stop)`` of a Parquet file, page checksums
+    verified, pages read as the batches need them (see :class:`ParquetSource`)."""
+    try:
+        pf = pq.ParquetFile(path, page_checksum_verification=True, pre_buffer=False,
+                            buffer_size=READ_BUFFER)  # fmt: skip
+        yield from pf.iter_batches(batch_size=rows, row_groups=range(*groups), columns=columns,
+                                   use_threads=threads)  # fmt: skip
+    except ARROW_ERRORS as exc:
+        raise arrow_error(f"{display}:{','.join(columns)}", exc) from None
+
+
+#: How a folder or glob of Parquet files is read as one dataset (:mod:`dsdoctor.sources.dataset`).
+PARQUET_FILES = FileFormat("Parquet", file_facts, file_batches)
+
+
+class ParquetDataset(FileDataset):
+    """A folder of Parquet files (recursively, Hive partitions as columns) or a glob of them."""
+
+    def __init__(self, path: Path, display: str, *, files: list[str] | None = None,
+                 root: str | None = None, target: str | None = None):  # fmt: skip
+        if files is None:
+            files = dataset_files(path)
+            if not files:
+                raise SourceError(f"{display} is a directory with no Parquet files")
+        super().__init__(path, display, files, PARQUET_FILES, "parquet",
+                         root=root if root is not None else str(path), target=target)  # fmt: skip
 
 
 def pandas_index_columns(schema: pa.Schema) -> list[str]:
@@ -126,34 +134,26 @@ def pandas_index_columns(schema: pa.Schema) -> list[str]:
     return [c for c in listed if isinstance(c, str) and c in schema.names]
 
 
-def _names(names: list[str]) -> str:
-    shown = ", ".join(map(repr, names[:10]))
-    return shown + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-
-
 class ParquetSource(TableSource):
+    """One Parquet file; a directory is a :class:`ParquetDataset` (what this class makes of it,
+    as the format table names one reader per format)."""
+
     format = "parquet"
+
+    def __new__(cls, path: Path, display: str, *, target: str | None = None):
+        if path.is_dir():
+            return ParquetDataset(path, display, target=target)
+        return super().__new__(cls)
 
     def __init__(self, path: Path, display: str, *, target: str | None = None):
         try:
-            if path.is_dir():
-                import pyarrow.dataset as ds  # imports pandas: only for directories
-
-                self._dataset = ds.dataset(path, format="parquet")
-                self._files = sorted(self._dataset.files)
-                if not self._files:
-                    raise SourceError(f"{display} is a directory with no Parquet files")
-                self.schema = agreed_schema(self._files, display)
-                self._meta = None
-            else:
-                self._dataset = None
-                check_magic(path, display)
-                # pre_buffer=False and a read buffer: pages are read as batches need them, not
-                # whole column chunks (a 256 MiB row group would otherwise be held at once)
-                self._pf = pq.ParquetFile(path, page_checksum_verification=True, pre_buffer=False,
-                                          buffer_size=READ_BUFFER)  # fmt: skip
-                self._meta = self._pf.metadata
-                self.schema = self._pf.schema_arrow
+            check_magic(path, display)
+            # pre_buffer=False and a read buffer: pages are read as batches need them, not
+            # whole column chunks (a 256 MiB row group would otherwise be held at once)
+            self._pf = pq.ParquetFile(path, page_checksum_verification=True, pre_buffer=False,
+                                      buffer_size=READ_BUFFER)  # fmt: skip
+            self._meta = self._pf.metadata
+            self.schema = self._pf.schema_arrow
         except SourceError:
             raise
         except ARROW_ERRORS as exc:
@@ -164,13 +164,10 @@ class ParquetSource(TableSource):
     @property
     def num_rows(self) -> int:
         if self._rows is None:
-            try:
-                if self._meta is not None:  # the row groups' counts are what readers read
-                    # (some writers leave the file-level num_rows at 0)
-                    groups = range(self._meta.num_row_groups)
-                    self._rows = sum(self._meta.row_group(i).num_rows for i in groups)
-                else:
-                    self._rows = self._dataset.count_rows()
+            try:  # the row groups' counts are what readers read
+                # (some writers leave the file-level num_rows at 0)
+                groups = range(self._meta.num_row_groups)
+                self._rows = sum(self._meta.row_group(i).num_rows for i in groups)
             except ARROW_ERRORS as exc:
                 raise arrow_error(self.display, exc) from None
             if self._rows < 0:
@@ -188,15 +185,13 @@ class ParquetSource(TableSource):
         return found
 
     def layout(self) -> dict:
-        if self._meta is None:
-            return {"files": len(self._files)}
         return {"row_groups": self._meta.num_row_groups}
 
     def row_estimate(self, columns: list[str]) -> int:
         """Bytes per row, from the row groups' uncompressed sizes: all columns, so it never
         underestimates the selected ones. (Column chunk metadata is not used: pyarrow aborts
         the process on an encrypted column's.)"""
-        if self._meta is None or self.num_rows == 0:
+        if self.num_rows == 0:
             return super().row_estimate(columns)
         try:
             per_row = [
@@ -210,19 +205,6 @@ class ParquetSource(TableSource):
 
     def batches(self, columns: list[str], rows: int) -> Iterator[pa.RecordBatch]:
         try:
-            if self._dataset is not None:
-                import pyarrow.dataset as ds
-
-                verify = ds.ParquetFragmentScanOptions(
-                    page_checksum_verification=True,
-                    pre_buffer=False,
-                    use_buffered_stream=True,
-                    buffer_size=READ_BUFFER,
-                )
-                it = self._dataset.to_batches(columns=columns, batch_size=rows,
-                                              fragment_scan_options=verify)  # fmt: skip
-            else:
-                it = self._pf.iter_batches(batch_size=rows, columns=columns, use_threads=True)
-            yield from it
+            yield from self._pf.iter_batches(batch_size=rows, columns=columns, use_threads=True)
         except ARROW_ERRORS as exc:
             raise arrow_error(f"{self.display}:{','.join(columns)}", exc) from None

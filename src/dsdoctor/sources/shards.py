@@ -39,6 +39,33 @@ def expand(pattern: str) -> list[str]:
     return files
 
 
+#: The formats whose shards are one table (``"module:Class"`` of :mod:`dsdoctor.sources`, a
+#: :class:`~dsdoctor.sources.dataset.FileDataset` taking ``files``, ``root`` and ``target``): a
+#: glob of their files is read as a folder of them is, with Hive partitions and one schema.
+TABLE_DATASETS = {"parquet": "parquet:ParquetDataset"}
+
+
+def table_dataset(pattern: str, files: list[str], *, target: str | None) -> Source | None:
+    """A glob (or a folder) of files of a :data:`TABLE_DATASETS` format as one table (None:
+    other files). A folder is walked again by the dataset, recursively."""
+    kinds = {fmt.name if (fmt := read_by_name(os.path.basename(f))) else "" for f in files}
+    kind = next(iter(kinds))
+    if len(kinds) != 1 or kind not in TABLE_DATASETS:
+        return None
+    from importlib import import_module
+
+    from .dataset import glob_root
+
+    module, name = TABLE_DATASETS[kind].split(":")
+    reader = getattr(import_module(f"{__package__}.{module}"), name)
+    if os.path.isdir(pattern):  # a folder of a format that is no directory format of its own
+        source: Source = reader(Path(pattern), pattern, target=target)
+        return source
+    root = glob_root(pattern) or "."
+    source = reader(Path(root), pattern, files=files, root=root, target=target)
+    return source
+
+
 def directory_shards(path: Path) -> list[str] | None:
     """The data files of a directory of shards of one format (None: not a shard directory)."""
     if marked_directory(os.listdir(path)) is not None:
