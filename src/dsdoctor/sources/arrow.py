@@ -22,7 +22,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from ..errors import SourceError
-from .parquet import ARROW_ERRORS, schema_difference
+from .dataset import schema_difference
+from .parquet import ARROW_ERRORS
 from .table import TableSource
 
 FILE_MAGIC = b"ARROW1"

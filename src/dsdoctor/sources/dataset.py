@@ -162,7 +162,7 @@ class FileDataset(TableSource):
         self.mismatched: list[tuple[str, str]] = []
         parts = []
         for f, fact, where in zip(files, facts, found, strict=True):
-            problem = _difference(files[first], facts[first].schema, f, fact.schema)
+            problem = schema_difference(files[first], facts[first].schema, f, fact.schema)
             if problem:
                 self.mismatched.append((f, problem))
                 continue
@@ -325,7 +325,7 @@ def _shared_schema(files: list[str], facts: list[FileFacts]) -> int:
     groups: list[tuple[int, int]] = []  # (first file, count)
     for i, fact in enumerate(facts):
         for k, (j, count) in enumerate(groups):
-            if _difference(files[j], facts[j].schema, files[i], fact.schema) is None:
+            if schema_difference(files[j], facts[j].schema, files[i], fact.schema) is None:
                 groups[k] = (j, count + 1)
                 break
         else:
@@ -333,7 +333,7 @@ def _shared_schema(files: list[str], facts: list[FileFacts]) -> int:
     return max(groups, key=lambda g: (g[1], -g[0]))[0]
 
 
-def _difference(name_a: str, a: pa.Schema, name_b: str, b: pa.Schema) -> str | None:
+def schema_difference(name_a: str, a: pa.Schema, name_b: str, b: pa.Schema) -> str | None:
     """How file ``name_b``'s schema differs from ``name_a``'s in columns and types (None: it
     does not; the order of the columns does not matter)."""
     missing = [n for n in a.names if n not in b.names]
