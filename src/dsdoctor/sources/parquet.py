@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import SourceError
+from ..locations import Location, open_binary
 from .table import TableSource
 
 ARROW_ERRORS = (pa.ArrowException, OSError, ValueError, TypeError, IndexError, KeyError,
@@ -48,13 +50,19 @@ def _arrow_error(display: str, exc: BaseException, what: str) -> SourceError:
     return SourceError(f"{display} cannot be read as {what} ({msg[:300]})")
 
 
+def _readable(path: Path | Location) -> Any:
+    """What pyarrow opens: a local path, or a URL's object as a file that fetches exactly the
+    ranges pyarrow asks for (the footer, then the column chunks read; no read-ahead)."""
+    return open_binary(path, cache="none") if isinstance(path, Location) else path
+
+
 def check_magic(path: Path, display: str) -> None:
     """Refuse what is not a Parquet file, or is one with an encrypted footer ("PARE"), before
     pyarrow parses anything."""
     size = path.stat().st_size
     if size < 12:
         raise SourceError(f"{display} is not a Parquet file: {size} bytes is too short")
-    with open(path, "rb") as fp:
+    with open_binary(path, cache="none") as fp:
         head = fp.read(4)
         fp.seek(size - 4)
         tail = fp.read(4)
@@ -136,7 +144,7 @@ class ParquetSource(TableSource):
 
     def __init__(self, path: Path, display: str, *, target: str | None = None):
         try:
-            if path.is_dir():
+            if not isinstance(path, Location) and path.is_dir():
                 import pyarrow.dataset as ds  # imports pandas: only for directories
 
                 self._dataset = ds.dataset(path, format="parquet")
@@ -150,7 +158,7 @@ class ParquetSource(TableSource):
                 check_magic(path, display)
                 # pre_buffer=False and a read buffer: pages are read as batches need them, not
                 # whole column chunks (a 256 MiB row group would otherwise be held at once)
-                self._pf = pq.ParquetFile(path, page_checksum_verification=True, pre_buffer=False,
+                self._pf = pq.ParquetFile(_readable(path), page_checksum_verification=True, pre_buffer=False,
                                           buffer_size=READ_BUFFER)  # fmt: skip
                 self._meta = self._pf.metadata
                 self.schema = self._pf.schema_arrow
