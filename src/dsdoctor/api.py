@@ -82,6 +82,9 @@ class SourceOptions:
     #: A CSV's types are those of its first block until the scan that reads every row checks
     #: them (``check``: the file is parsed once; see :mod:`dsdoctor.sources.csv`).
     one_pass: bool = False
+    #: ``KEY=VALUE`` strings (or a mapping) for the file system of URL sources
+    #: (``--storage-option``; :mod:`dsdoctor.locations`): they travel to the engine's workers.
+    storage_options: Any = None
 
     @property
     def chunk_bytes(self) -> int:
@@ -92,7 +95,7 @@ class SourceOptions:
         """How every source is opened, as the keywords of ``open_source`` (picklable: the
         engine's workers open the sources again with them)."""
         return {"format": self.format, "allow_pickle": self.allow_pickle,
-                "follow_external": self.follow_external,
+                "follow_external": self.follow_external, "storage_options": self.storage_options,
                 **{k: getattr(self, k) for k in DIALECT}}  # fmt: skip
 
     def executor(self) -> Engine:
@@ -779,7 +782,7 @@ def _scan_all(subjects: list[Subject], expect: Expectations, opts: SourceOptions
         if table is None or s.handle.skip or s.handle.unsafe:
             _scan_subject(s, expect, opts, executor)
         else:
-            tables.setdefault((os.fspath(table.path), table.format), []).append(s)
+            tables.setdefault((str(table.path), table.format), []).append(s)
     facts: list[ColumnFacts] = []
     if tables:
         from .engine.tables import left_out, read_columns, scan_table  # pyarrow: only for tables
