@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import DsdoctorError, OutputError, SourceError
@@ -79,7 +79,9 @@ def _count(n: int) -> None:
         _FETCHED[0] += n
 
 
-def parse_storage_options(items: Iterable[str] | Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...]:
+def parse_storage_options(
+    items: Iterable[str] | Mapping[str, Any] | None,
+) -> tuple[tuple[str, Any], ...]:
     """``["anon=true", "endpoint_url=http://…"]`` (or a mapping) → sorted ``(key, value)`` pairs;
     ``true``/``false`` become booleans, whole numbers ints (what fsspec's file systems take)."""
     if not items:
@@ -187,7 +189,9 @@ class Location:
     def with_name(self, name: str) -> Location:
         parts = urlsplit(self.url)
         path = str(PurePosixPath(parts.path).with_name(name))
-        return Location(urlunsplit((parts.scheme, parts.netloc, path, parts.query, "")), self.options)
+        return Location(
+            urlunsplit((parts.scheme, parts.netloc, path, parts.query, "")), self.options
+        )
 
     # -- the object store ------------------------------------------------------------------------
     @property
@@ -203,7 +207,9 @@ class Location:
                 "install dsdoctor[remote] (s3fs, gcsfs, aiohttp)"
             ) from None
         except TypeError as exc:
-            raise SourceError(f"{self.display}: a --storage-option is not understood ({_first_line(exc)})") from None
+            raise SourceError(
+                f"{self.display}: a --storage-option is not understood ({_first_line(exc)})"
+            ) from None
 
     def info(self) -> dict[str, Any]:
         with failures(self):
@@ -234,7 +240,7 @@ class Location:
     def stat(self) -> _Stat:
         return _Stat(int(self.info().get("size") or 0))
 
-    def open_binary(self, cache: str = "readahead") -> BinaryIO:
+    def open_binary(self, cache: str = "readahead") -> Any:
         """The object as a seekable binary file; see :data:`CACHES`. Bytes fetched are counted,
         and a failure while reading is a :class:`SourceError` naming the URL."""
         assert cache in CACHES
@@ -247,7 +253,7 @@ class Location:
         cache_obj = getattr(fp, "cache", None)
         fetch = getattr(cache_obj, "fetcher", None)
         if cache_obj is None or fetch is None:  # a protocol that streams: counted by reads
-            return fp  # type: ignore[no-any-return]
+            return fp
 
         def counted(start: int, end: int) -> bytes:
             with failures(self):
@@ -256,7 +262,7 @@ class Location:
             return data
 
         cache_obj.fetcher = counted
-        return fp  # type: ignore[no-any-return]
+        return fp
 
     def read_bytes(self) -> bytes:
         with self.open_binary(cache="none") as fp:
@@ -277,11 +283,11 @@ class Location:
         """Delete the object if it is there (an upload that may have completed)."""
         try:
             self.fs.rm_file(self.url)
-        except Exception:  # noqa: BLE001  (nothing there, or nothing more to do)
+        except Exception:
             pass
 
 
-def open_binary(path: Path | Location, cache: str = "readahead") -> BinaryIO:
+def open_binary(path: Path | Location, cache: str = "readahead") -> Any:
     """``path`` opened for reading: a local file with ``open()``, a URL through fsspec
     (:meth:`Location.open_binary`). The one call every reader opens its file with."""
     if isinstance(path, Location):
@@ -298,7 +304,7 @@ def failures(where: Location, *, output: bool = False) -> Iterator[None]:
         yield
     except DsdoctorError:
         raise
-    except Exception as exc:  # noqa: BLE001  (every library's own exceptions, mapped below)
+    except Exception as exc:
         kind = OutputError if output else SourceError
         raise kind(f"{where.display}: {failure(exc, where)}") from exc
 
@@ -317,9 +323,19 @@ def failure(exc: BaseException, where: Location) -> str:
         )
     if "nosuchbucket" in low or "bucket does not exist" in low or "specified bucket" in low:
         return f"the bucket {bucket} does not exist"
-    if isinstance(exc, PermissionError) or "403" in text or "forbidden" in low or "accessdenied" in low:
+    if (
+        isinstance(exc, PermissionError)
+        or "403" in text
+        or "forbidden" in low
+        or "accessdenied" in low
+    ):
         return "access denied (403): the credentials in the environment may not read it"
-    if isinstance(exc, FileNotFoundError) or "404" in text or "nosuchkey" in low or "not found" in low:
+    if (
+        isinstance(exc, FileNotFoundError)
+        or "404" in text
+        or "nosuchkey" in low
+        or "not found" in low
+    ):
         return "no such object"
     if name in ("ServerDisconnectedError", "ClientPayloadError", "ContentLengthError",
                 "ClientConnectorError", "ConnectionResetError", "IncompleteRead",

@@ -113,9 +113,9 @@ def absolute_tasks(tasks: list[Task]) -> tuple[list[Task], list[dict[str, tuple[
             if is_url(spec.path):  # the URL travels; the worker reads the object itself
                 path = str(spec.path)
                 if path not in seen:
-                    seen[path] = (spec.path.stat().st_size, 0)  # type: ignore[union-attr]
+                    seen[path] = (spec.path.stat().st_size, 0)
             else:
-                path = os.path.abspath(spec.path)
+                path = os.path.abspath(spec.path)  # type: ignore[arg-type]  # (a Path here)
             if path not in seen:
                 st = os.stat(path)
                 seen[path] = (st.st_size, st.st_mtime_ns)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import OutputError
-from ..locations import Location, is_url
 from ..formats import BY_NAME, FORMATS, output_extensions_text, written_by_extension
+from ..locations import Location, is_url
 
 DEFAULT_DATASET = "/data"
 SUPPORTED = output_extensions_text()
@@ -68,7 +68,9 @@ def _url_destination(text: str) -> Destination:
     colon = text.find(":", host_end) if host_end != -1 else -1
     url, selector = (text[:colon], text[colon + 1 :]) if colon != -1 else (text, None)
     if host_end == -1 or url.endswith("/"):
-        raise OutputError(f"{text} names a bucket or a folder; name the object, e.g. s3://bucket/out.npy")
+        raise OutputError(
+            f"{text} names a bucket or a folder; name the object, e.g. s3://bucket/out.npy"
+        )
     loc = location(url)
     return _destination(text, loc, _written(loc), selector)  # type: ignore[arg-type]
 

@@ -29,14 +29,18 @@ from .destination import Destination
 
 
 @contextmanager
-def remote_output(dest: Destination, *, force: bool, inputs: Iterable = ()) -> Iterator[Destination]:
+def remote_output(
+    dest: Destination, *, force: bool, inputs: Iterable = ()
+) -> Iterator[Destination]:
     """Yield a local :class:`Destination` in a temporary folder standing for ``dest`` (a URL);
     when the block ends normally, call :func:`upload` with the files written."""
     loc = dest.path
     assert isinstance(loc, Location)
     for given in inputs:
         if is_url(given) and _same(str(given), loc):
-            raise OutputError(f"{dest.text} is the input; inputs are never modified — write to another URL")
+            raise OutputError(
+                f"{dest.text} is the input; inputs are never modified — write to another URL"
+            )
     if not force and loc.exists():
         raise OutputError(f"{loc.display} exists; pass --force to replace it")
     folder = Path(tempfile.mkdtemp(prefix="dsdoctor-upload-"))
@@ -66,7 +70,10 @@ def upload(files: list[Path], dest: Destination, *, force: bool) -> list[Locatio
     done: list[Location] = []
     order = list(zip(files, targets, strict=True))
     try:
-        for local, target in [*order[1:], *order[:1]]:  # the main file last: it completes the output
+        for local, target in [
+            *order[1:],
+            *order[:1],
+        ]:  # the main file last: it completes the output
             target.upload(local)
             done.append(target)
     except BaseException:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SourceError, UsageError
-from ..locations import Location, is_url, open_binary
 from ..formats import (
     BY_NAME,
     NAMES,
@@ -27,6 +26,7 @@ from ..formats import (
     read_by_name,
     read_extensions_text,
 )
+from ..locations import Location, is_url, open_binary
 from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Entry, Source
 
 __all__ = [

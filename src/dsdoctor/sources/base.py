@@ -178,7 +178,7 @@ class ArrayHandle:
 
     name: str
     source: str
-    path: Path
+    path: Path  # or the Location of a URL (:mod:`dsdoctor.locations`), which answers alike
     format: str
     shape: tuple[int | None, ...]
     dtype: np.dtype

@@ -44,8 +44,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..errors import SourceError
-from ..locations import Location, open_binary
 from ..interrupts import check
+from ..locations import Location, open_binary
 from ..units import parse_decimal, parse_delimiter
 from .base import TypesChanged
 from .csv_dialect import HEAD_BYTES, Dialect, compression_of, sniff_dialect
@@ -168,7 +168,11 @@ class CsvSource(TableSource):
         """A fresh binary stream of the file's text, decompressed as it is read."""
         if isinstance(self._path, Location):  # a URL's object, read ahead a small block at a time
             fp = open_binary(self._path)
-            return lzma.open(fp, "rb") if compression == "xz" else pa.input_stream(fp, compression=compression)
+            return (
+                lzma.open(fp, "rb")
+                if compression == "xz"
+                else pa.input_stream(fp, compression=compression)
+            )
         if compression == "xz":
             return lzma.open(self._path, "rb")
         return pa.input_stream(str(self._path), compression=compression)

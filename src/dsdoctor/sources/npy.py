@@ -243,7 +243,7 @@ class NpyArray(ArrayHandle):
             return np.frombuffer(data, dtype=self.dtype, count=len(data) // self.dtype.itemsize)
 
 
-def open_npy(path: Path | Location, display: str, *, allow_pickle: bool = False) -> ArrayHandle:
+def open_npy(path: Path, display: str, *, allow_pickle: bool = False) -> ArrayHandle:
     size = path.stat().st_size
     with open_binary(path) as fp:
         shape, fortran, dtype = read_header(fp, display)
@@ -289,8 +289,8 @@ def is_checkable(dtype: np.dtype) -> bool:
 class NpySource(Source):
     format = "npy"
 
-    def __init__(self, path: Path | Location, display: str, *, allow_pickle: bool = False):
-        super().__init__(path, display)  # type: ignore[arg-type]
+    def __init__(self, path: Path, display: str, *, allow_pickle: bool = False):
+        super().__init__(path, display)
         self._array = open_npy(path, display, allow_pickle=allow_pickle)
 
     def arrays(self) -> list[ArrayHandle]:

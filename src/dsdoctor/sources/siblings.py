@@ -9,8 +9,6 @@ file that merely shares the naming is not taken for a mask.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from ..errors import DsdoctorError
