@@ -13,7 +13,9 @@
   streaming ``pyarrow.csv.open_csv`` read and pandera, with peak RSS; a numeric CSV and Parquet
   checked by this tree and by issue 13's starting point (``bench_tables.py``);
 - window: ``window`` of a (10M, 16) float32 series, L=64, vs sliding_window_view + np.save, with
-  peak RSS at two lengths of the series (``bench_window.py``).
+  peak RSS at two lengths of the series (``bench_window.py``);
+- remote: bytes fetched by ``inspect`` of a 1 GiB ``.npy`` and ``check`` of a Parquet file on a
+  local S3 server (moto), counted on the wire (``bench_remote.py``).
 
 Prints the report and writes it as Markdown to ``docs/benchmarks.md``. Big files go to a
 temporary directory under /tmp and are deleted at the end.
@@ -43,6 +45,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_check
 import bench_crew
+import bench_remote
 import bench_shards
 import bench_startup
 import bench_tables
@@ -72,6 +75,7 @@ MODULES = {
     "width": bench_width,
     "tables": bench_tables,
     "window": bench_window,
+    "remote": bench_remote,
 }
 
 
@@ -277,6 +281,7 @@ def main() -> None:
         "crew": bench_crew.DISK_BYTES,
         "tables": bench_tables.DISK_BYTES // scale,
         "window": bench_window.DISK_BYTES // scale,
+        "remote": bench_remote.NPY_BYTES // scale,
     }
     need_disk(tmp_root, sum(n for name, n in disk.items() if name in only))
 
