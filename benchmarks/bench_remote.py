@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from common import DSDOCTOR, GiB, MiB, Target, fmt_bytes, fmt_time, table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.remote_servers import ISOLATED, CountingProxy  # noqa: E402
+from tests.remote_servers import ISOLATED, CountingProxy
 
 KiB = 1024
 NPY_BYTES = 1 * GiB
@@ -59,7 +59,10 @@ def bench(tmp: Path, scale: int) -> tuple[list[str], list[Target]]:
         s3 = s3fs.S3FileSystem(skip_instance_cache=True, endpoint_url=proxy.url)
         s3.mkdir("bench")
         n = NPY_BYTES // scale // 8
-        print(f"remote: uploading a {fmt_bytes(8 * n)} .npy and a Parquet file to moto ...", flush=True)
+        print(
+            f"remote: uploading a {fmt_bytes(8 * n)} .npy and a Parquet file to moto ...",
+            flush=True,
+        )
         local = tmp / "remote.npy"
         np.lib.format.open_memmap(local, mode="w+", dtype=np.float64, shape=(n,)).flush()
         s3.put_file(str(local), "bench/big.npy")
@@ -106,7 +109,10 @@ def bench(tmp: Path, scale: int) -> tuple[list[str], list[Target]]:
         "moto in server mode on 127.0.0.1; bytes counted on the wire by a relay in front of it "
         "(response headers included) and by dsdoctor (`bytes_fetched` in `--json`).",
         "",
-        *table(rows_md, ("command", "on the wire", "counted by dsdoctor", "of the column chunks", "time")),
+        *table(
+            rows_md,
+            ("command", "on the wire", "counted by dsdoctor", "of the column chunks", "time"),
+        ),
         "",
         f"Targets: `inspect` fetches <= {fmt_bytes(NPY_BUDGET)}; `check` of Parquet <= "
         f"{PARQUET_RATIO:g}x the column chunks it reads.",
