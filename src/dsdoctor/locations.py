@@ -341,8 +341,8 @@ def failure(exc: BaseException, where: Location) -> str:
                 "ClientConnectorError", "ConnectionResetError", "IncompleteRead",
                 "ReadTimeoutError", "EndpointConnectionError", "ConnectTimeoutError",
                 "ClientOSError", "TimeoutError", "FSTimeoutError") or isinstance(exc, ConnectionError):  # fmt: skip
-        return f"the connection to the server failed while reading ({name}: {text[:200]})"
-    return f"cannot be read ({name}: {text[:200]})"
+        return f"the connection to the server failed ({name}: {text[:200]})"
+    return f"the object store failed ({name}: {text[:200]})"
 
 
 def _first_line(exc: BaseException) -> str:
