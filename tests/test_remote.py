@@ -368,3 +368,24 @@ def test_local_reads_import_no_fsspec(tmp_path):
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fsspec', 's3fs', 'gcsfs', 'aiohttp')))")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().replace("'", '"')) == []
+
+
+def test_dask_workers_read_the_url_with_the_storage_options(servers, s3):
+    """On a Dask cluster the tasks carry the URL and the storage options (here the only
+    credentials: none in the environment), and each worker fetches its rows itself."""
+    distributed = pytest.importorskip("distributed")
+    import dsdoctor
+
+    s3.pipe("bkt/dask/x.npy", _npy(np.arange(30_000, dtype=np.float64).reshape(-1, 3)))
+    env = {**servers.env, "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
+    options = {"key": "testing", "secret": "testing"}
+    with environ(env):
+        serial = dsdoctor.check("s3://bkt/dask/x.npy", storage_options=options).to_dict()
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      host="127.0.0.1", dashboard_address=None) as cluster:  # fmt: skip
+            on_cluster = dsdoctor.check("s3://bkt/dask/x.npy", engine="dask", chunk_size="64KiB",
+                                        scheduler=cluster.scheduler_address,
+                                        storage_options=options).to_dict()  # fmt: skip
+    serial.pop("bytes_fetched"), on_cluster.pop("bytes_fetched")
+    assert json.dumps(on_cluster, sort_keys=True) == json.dumps(serial, sort_keys=True)
+    assert serial["arrays"]["s3://bkt/dask/x.npy"]["stats"]["max"] == 29_999
