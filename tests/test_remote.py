@@ -256,11 +256,17 @@ def test_credentials_are_never_printed(servers, s3):
     wrote = _dsd(servers, "replicate", "s3://bkt/sec/y.npy", "--to", "6", "-o", "s3://bkt/sec/r.h5",
                  "--json", *opts, env=env)  # fmt: skip
     assert wrote.code == 0, wrote.stderr
+    s3.pipe("bkt/sec/t.parquet", pd.DataFrame({"tokens": [[1, 2], [3]]}).to_parquet())
+    padded = _dsd(servers, "pad", "s3://bkt/sec/t.parquet:tokens", "-o", "s3://bkt/sec/p.npy",
+                  "--json", *opts, env=env)  # fmt: skip
+    assert padded.code == 0, padded.stderr
     missing = _dsd(servers, "inspect", "s3://bkt/sec/missing.npy", *opts, env=env)
     assert_clean_error(missing, "no such object")
-    for r in (ok, wrote, missing):
+    for r in (ok, wrote, padded, missing):
         assert SECRET not in r.stdout + r.stderr
-    assert SECRET.encode() not in s3.cat("bkt/sec/r.h5")
+    for written in ("r.h5", "p.npy", "p.mask.npy", "p.dsdoctor.json"):
+        assert SECRET.encode() not in s3.cat(f"bkt/sec/{written}")
+    assert "s3://bkt/sec/t.parquet" in s3.cat("bkt/sec/p.dsdoctor.json").decode()
 
 
 def test_storage_option_must_be_key_value(servers):
