@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from common import DSDOCTOR, GiB, MiB, Target, fmt_bytes, fmt_time, table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.remote_servers import ISOLATED, CountingProxy
+from tests.remote_servers import ISOLATED, CountingProxy, quiet_servers
 
 KiB = 1024
 NPY_BYTES = 1 * GiB
@@ -49,6 +49,7 @@ def bench(tmp: Path, scale: int) -> tuple[list[str], list[Target]]:
     from moto.server import ThreadedMotoServer
     from pyarrow import fs as pafs
 
+    quiet_servers()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     proxy = CountingProxy(moto.get_host_and_port()[1]).start()

@@ -139,6 +139,7 @@ def start_servers(tmp_path_factory) -> Iterator[Servers]:
     from moto.server import ThreadedMotoServer
     from RangeHTTPServer import RangeRequestHandler
 
+    quiet_servers()
     moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
     moto.start()
     gcs_port = free_port()
@@ -160,6 +161,13 @@ def start_servers(tmp_path_factory) -> Iterator[Servers]:
         httpd.shutdown()
         gcs.stop()
         moto.stop()
+
+
+def quiet_servers() -> None:
+    """No request log from moto's werkzeug server (one line per request, on stderr)."""
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 
 def _QuietRange(base, *args, **kwargs):
