@@ -57,7 +57,10 @@ def bench(tmp: Path, scale: int) -> tuple[list[str], list[Target]]:
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": proxy.url}  # fmt: skip
     try:
         os.environ.update(env)
-        s3 = s3fs.S3FileSystem(skip_instance_cache=True, endpoint_url=proxy.url)
+        # moto joins a multipart upload's parts slowly: no timeout and no retry of the completion
+        # (a retried completion fails, the upload being gone)
+        s3 = s3fs.S3FileSystem(skip_instance_cache=True, endpoint_url=proxy.url,
+                               config_kwargs={"read_timeout": 3600, "retries": {"max_attempts": 1}})  # fmt: skip
         s3.mkdir("bench")
         n = NPY_BYTES // scale // 8
         print(

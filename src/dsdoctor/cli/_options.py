@@ -148,10 +148,10 @@ StorageOptionOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--storage-option",
-        help="KEY=VALUE for the file system of s3://, gs://, https:// … sources and outputs "
+        help="KEY=VALUE option of the file system of s3://, gs://, https:// … sources and outputs "
         "(repeatable; e.g. anon=true, endpoint_url=URL). Credentials come from the environment "
         "(AWS_*, GOOGLE_APPLICATION_CREDENTIALS) or from these; they are never printed.",
-        metavar="KEY=VALUE",
+        metavar="K=V",
         show_default=False,
     ),
 ]

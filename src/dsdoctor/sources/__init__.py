@@ -27,6 +27,7 @@ from ..formats import (
     read_extensions_text,
 )
 from ..locations import Location, is_url, open_binary
+from ..locations import storage_options as using_storage
 from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Entry, Source
 
 __all__ = [
@@ -162,28 +163,18 @@ def open_array(
     ``storage_options`` those of a URL (see :func:`open_source`)."""
     if isinstance(source, os.PathLike):
         source = os.fspath(source)
-    if isinstance(source, Location):
-        source = source.url
+    if isinstance(source, Location):  # (its options, unless others are given)
+        source, storage_options = source.url, storage_options or dict(source.options)
     if not isinstance(source, str):
         from .memory import as_handle
 
         return as_handle(source, "array")
-    with _storage(storage_options):
+    with using_storage(storage_options):
         spec = parse_source(source)
         src = open_source(spec, format=format, target=target, allow_pickle=allow_pickle,
                           follow_external=follow_external, delimiter=delimiter, header=header,
                           decimal=decimal)  # fmt: skip
     return src.array(spec.selector)
-
-
-def _storage(options: Any):
-    """A block in which URLs are read with ``options`` (``KEY=VALUE`` strings or a mapping;
-    None: those already in force)."""
-    from contextlib import nullcontext
-
-    from ..locations import storage_options
-
-    return nullcontext() if not options else storage_options(options)
 
 
 def open_source(
@@ -208,7 +199,7 @@ def open_source(
     ``storage_options``: ``KEY=VALUE`` strings (or a mapping) for a URL's file system
     (``--storage-option``; :mod:`dsdoctor.locations`), with the credentials of the environment."""
     if storage_options:
-        with _storage(storage_options):
+        with using_storage(storage_options):
             return open_source(text, format=format, target=target, allow_pickle=allow_pickle,
                                follow_external=follow_external, delimiter=delimiter,
                                header=header, decimal=decimal, one_pass=one_pass)  # fmt: skip
