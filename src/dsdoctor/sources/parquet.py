@@ -26,6 +26,9 @@ ARROW_ERRORS = (pa.ArrowException, OSError, ValueError, TypeError, IndexError, K
 #: Bytes read at a time from a column chunk. Without it (pyarrow's default 0) a whole column
 #: chunk is read into memory before its first page is decoded.
 READ_BUFFER = 1 << 20
+#: The same for a URL's object: each read is a request, whose latency (tens of ms on an object
+#: store) 1 MiB reads would pay 1,000 times a GiB; still bounded, and never past the chunk.
+REMOTE_READ_BUFFER = 8 << 20
 
 ENCRYPTED = (
     "is encrypted (Parquet Modular Encryption) and dsdoctor has no keys; "
@@ -159,7 +162,8 @@ class ParquetSource(TableSource):
                 # pre_buffer=False and a read buffer: pages are read as batches need them, not
                 # whole column chunks (a 256 MiB row group would otherwise be held at once)
                 self._pf = pq.ParquetFile(_readable(path), page_checksum_verification=True, pre_buffer=False,
-                                          buffer_size=READ_BUFFER)  # fmt: skip
+                                          buffer_size=REMOTE_READ_BUFFER if isinstance(path, Location)
+                                          else READ_BUFFER)  # fmt: skip
                 self._meta = self._pf.metadata
                 self.schema = self._pf.schema_arrow
         except SourceError:
