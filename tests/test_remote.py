@@ -395,3 +395,36 @@ def test_dask_workers_read_the_url_with_the_storage_options(servers, s3):
     serial.pop("bytes_fetched"), on_cluster.pop("bytes_fetched")
     assert json.dumps(on_cluster, sort_keys=True) == json.dumps(serial, sort_keys=True)
     assert serial["arrays"]["s3://bkt/dask/x.npy"]["stats"]["max"] == 29_999
+
+
+def test_gcs_pad_output_reads_back(servers):
+    import subprocess
+    import sys
+
+    put = ("import gcsfs, pandas as pd\n"
+           "fs = gcsfs.GCSFileSystem(token='anon')\n"
+           "fs.pipe('gbkt/p/t.parquet', pd.DataFrame({'tokens': [[1, 2, 3], [4]]}).to_parquet())\n")  # fmt: skip
+    subprocess.run([sys.executable, "-c", put], env={**__import__("os").environ, **servers.env},
+                   check=True, timeout=120)  # fmt: skip
+    opts = ("--storage-option", "token=anon")
+    r = run("pad", "gs://gbkt/p/t.parquet:tokens", "--padding", "post", "-o", "gs://gbkt/p/out.npz",
+            *opts, env=servers.env)  # fmt: skip
+    assert r.code == 0, r.stderr
+    r = run("inspect", "gs://gbkt/p/out.npz", "--stats", "--json", *opts, env=servers.env)
+    assert r.code == 0, r.stderr
+    entries = {e["path"]: e for e in r.json()["sources"][0]["entries"]}
+    assert entries["data"]["shape"] == [2, 3] and entries["data"]["stats"]["max"] == 4
+    again = run(
+        "pad", "gs://gbkt/p/t.parquet:tokens", "-o", "gs://gbkt/p/out.npz", *opts, env=servers.env
+    )
+    assert_clean_error(again, "gs://gbkt/p/out.npz exists")
+
+
+def test_repair_of_remote_sources_writes_local_fixes(servers, s3, tmp_path):
+    s3.pipe("bkt/rep/x.npy", _npy(np.zeros((29, 2), np.float32)))
+    s3.pipe("bkt/rep/y.npy", _npy(np.zeros(1, np.int64)))
+    r = _dsd(servers, "repair", "--x", "s3://bkt/rep/x.npy", "--y", "s3://bkt/rep/y.npy",
+             "--allow", "lossless,assumption", "-o", str(tmp_path / "fixed"), "--json")  # fmt: skip
+    assert r.code in (0, 1), r.stderr
+    written = sorted(p.name for p in (tmp_path / "fixed").iterdir())
+    assert any(name.startswith("y.") and name.endswith(".npy") for name in written), written
