@@ -428,3 +428,10 @@ def test_repair_of_remote_sources_writes_local_fixes(servers, s3, tmp_path):
     assert r.code in (0, 1), r.stderr
     written = sorted(p.name for p in (tmp_path / "fixed").iterdir())
     assert any(name.startswith("y.") and name.endswith(".npy") for name in written), written
+
+
+def test_a_model_url_is_refused_by_name(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((3, 2)))
+    r = run("check", tmp_path / "x.npy", "--model", "s3://bkt/model.keras?X-Amz-Signature=abc")
+    assert_clean_error(r, "s3://bkt/model.keras:", "local path")
+    assert "Signature" not in r.stderr
