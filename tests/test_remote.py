@@ -435,3 +435,22 @@ def test_a_model_url_is_refused_by_name(tmp_path):
     r = run("check", tmp_path / "x.npy", "--model", "s3://bkt/model.keras?X-Amz-Signature=abc")
     assert_clean_error(r, "s3://bkt/model.keras:", "local path")
     assert "Signature" not in r.stderr
+
+
+def test_an_s3_upload_without_force_never_replaces_an_object_written_meanwhile(
+    servers, s3, tmp_path
+):
+    """The check before writing can race another run: on S3 the upload itself is conditional."""
+    from dsdoctor.errors import OutputError
+    from dsdoctor.locations import location
+
+    local = tmp_path / "a.npy"
+    np.save(local, np.arange(3))
+    s3.pipe("bkt/race/a.npy", b"the other run's file")
+    with environ(servers.env):
+        loc = location("s3://bkt/race/a.npy", {"endpoint_url": servers.s3.url})
+        with pytest.raises(OutputError, match=r"s3://bkt/race/a\.npy: exists .*--force"):
+            loc.upload(local, exclusive=True)
+        assert s3.cat("bkt/race/a.npy") == b"the other run's file"
+        loc.upload(local)  # --force
+    assert np.load(io.BytesIO(s3.cat("bkt/race/a.npy"))).tolist() == [0, 1, 2]

@@ -252,8 +252,8 @@ class Location:
                               cache_options=extra, size=size)  # fmt: skip
         cache_obj = getattr(fp, "cache", None)
         fetch = getattr(cache_obj, "fetcher", None)
-        if cache_obj is None or fetch is None:  # a protocol that streams: counted by reads
-            return fp
+        if cache_obj is None or fetch is None:  # (a file system without fsspec's caches: its
+            return fp  # reads are not counted)
 
         def counted(start: int, end: int) -> bytes:
             with failures(self):
@@ -268,16 +268,15 @@ class Location:
         with self.open_binary(cache="none") as fp:
             return fp.read()
 
-    def upload(self, local: Path) -> None:
+    def upload(self, local: Path, *, exclusive: bool = False) -> None:
         """Put the local file ``local`` at this URL in one step: a single PUT, or a multipart
         upload completed only at its end (aborted on failure), so a failed upload leaves no
-        object."""
-        try:
-            with failures(self, output=True):
-                self.fs.put_file(str(local), self.url)
-        except BaseException:
-            self.remove()
-            raise
+        new object (an old one stays as it was). ``exclusive``: on S3, the write fails if the
+        object exists by then (``If-None-Match: *``), so of two runs one wins; elsewhere the
+        caller's check before writing is all there is."""
+        extra = {"mode": "create"} if exclusive and self.protocol in ("s3", "s3a") else {}
+        with failures(self, output=True):
+            self.fs.put_file(str(local), self.url, **extra)
 
     def remove(self) -> None:
         """Delete the object if it is there (an upload that may have completed)."""
@@ -321,6 +320,8 @@ def failure(exc: BaseException, where: Location) -> str:
             "GOOGLE_APPLICATION_CREDENTIALS for gs://), or pass --storage-option anon=true for a "
             "public bucket"
         )
+    if isinstance(exc, FileExistsError) or "pre-conditions" in low:
+        return "exists (written by another run meanwhile); pass --force to replace it"
     if "nosuchbucket" in low or "bucket does not exist" in low or "specified bucket" in low:
         return f"the bucket {bucket} does not exist"
     if (

@@ -9,8 +9,10 @@ So a failed or interrupted run leaves no object, and a reader never sees a parti
 again before the upload); if an upload fails, the files this run already put are deleted. The
 temporary folder needs the output's size free (``TMPDIR``); it is removed however the run ends.
 
-Object stores have no rename and no lock: two runs writing the same URL at once may both pass
-the check, and the last upload wins — each object is still one run's whole file.
+Object stores have no rename and no lock: on S3 each file is written only if it does not exist
+by then (``If-None-Match: *``, without ``force``), so of two runs writing one output at once the
+second fails; elsewhere both may pass the check and the last upload wins — each object is still
+one run's whole file.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def upload(files: list[Path], dest: Destination, *, force: bool) -> list[Locatio
             *order[1:],
             *order[:1],
         ]:  # the main file last: it completes the output
-            target.upload(local)
+            target.upload(local, exclusive=not force)
             done.append(target)
     except BaseException:
         for target in done:
