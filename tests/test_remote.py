@@ -454,3 +454,11 @@ def test_an_s3_upload_without_force_never_replaces_an_object_written_meanwhile(
         assert s3.cat("bkt/race/a.npy") == b"the other run's file"
         loc.upload(local)  # --force
     assert np.load(io.BytesIO(s3.cat("bkt/race/a.npy"))).tolist() == [0, 1, 2]
+
+
+def test_an_http_output_is_refused_before_reading(servers):
+    np.save(servers.http_root / "w.npy", np.zeros((2, 2)))
+    r = run("replicate", f"{servers.http.url}/w.npy", "--each", "2", "-o", f"{servers.http.url}/out.npy",
+            env=servers.env)  # fmt: skip
+    assert_clean_error(r, "/out.npy", "read, not written")
+    assert not (servers.http_root / "out.npy").exists()

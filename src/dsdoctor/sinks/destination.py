@@ -15,6 +15,8 @@ from ..formats import BY_NAME, FORMATS, output_extensions_text, written_by_exten
 from ..locations import Location, is_url
 
 DEFAULT_DATASET = "/data"
+#: URL protocols dsdoctor reads but cannot write (a web server takes no uploads).
+READ_ONLY = ("http", "https")
 SUPPORTED = output_extensions_text()
 
 
@@ -72,6 +74,9 @@ def _url_destination(text: str) -> Destination:
             f"{text} names a bucket or a folder; name the object, e.g. s3://bucket/out.npy"
         )
     loc = location(url)
+    if loc.protocol in READ_ONLY:
+        raise OutputError(f"{loc.display}: {loc.protocol}:// URLs are read, not written; write "
+                          "to s3://, gs:// or a local path")  # fmt: skip
     return _destination(text, loc, _written(loc), selector)  # type: ignore[arg-type]
 
 
