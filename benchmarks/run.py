@@ -19,6 +19,8 @@
   ``datasets.load_from_disk`` and a pass over the column (``bench_hf.py``).
 - zarr: ``check`` of a 3 GiB Zarr v3 array vs a chunked zarr scan, with peak RSS
   (``bench_zarr.py``).
+- remote: bytes fetched by ``inspect`` of a 1 GiB ``.npy`` and ``check`` of a Parquet file on a
+  local S3 server (moto), counted on the wire (``bench_remote.py``).
 
 Prints the report and writes it as Markdown to ``docs/benchmarks.md``. Big files go to a
 temporary directory under /tmp and are deleted at the end.
@@ -50,6 +52,7 @@ import bench_check
 import bench_crew
 import bench_hf
 import bench_parquet_shards
+import bench_remote
 import bench_shards
 import bench_startup
 import bench_tables
@@ -83,6 +86,7 @@ MODULES = {
     "window": bench_window,
     "hf": bench_hf,
     "zarr": bench_zarr,
+    "remote": bench_remote,
 }
 
 
@@ -291,6 +295,7 @@ def main() -> None:
         "window": bench_window.DISK_BYTES // scale,
         "hf": 2 * bench_hf.IDS_BYTES // scale,
         "zarr": 2 * bench_zarr.SIZE // scale,  # the store (zstd barely shrinks normals) and slack
+        "remote": bench_remote.NPY_BYTES // scale,
     }
     need_disk(tmp_root, sum(n for name, n in disk.items() if name in only))
 

@@ -9,7 +9,7 @@ import each other without a circle.
     sources, sinks                           (reading and writing files)
     kernels, arrays, categories, findings, errors, (the vocabulary every layer shares)
     units, interrupts, diskspace, markers,
-    formats, _version
+    formats, _version, locations
 
 A part is a top-level module or subpackage of ``dsdoctor``; every ``import`` statement in
 ``src/dsdoctor`` is read with :mod:`ast`, so an import inside a function counts too."""
@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
     {"engine", "checks", "repairs", "triage", "plan", "render", "spec"},
     {"sources", "sinks", "models"},
     {"kernels", "arrays", "findings", "errors", "units", "interrupts", "diskspace", "markers",
-     "formats", "_version", "categories"},
+     "formats", "_version", "categories", "locations"},
 ]  # fmt: skip
 LAYER = {part: depth for depth, parts in enumerate(LAYERS) for part in parts}
 

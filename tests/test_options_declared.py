@@ -23,7 +23,8 @@ from .conftest import assert_clean_error, run
 ROOT = typer.main.get_command(app)
 
 SOURCE_OPTIONS = ("--source-format", "--target", "--allow-pickle", "--follow-external",
-                  "--chunk-size", "--delimiter", "--header", "--no-header", "--decimal")  # fmt: skip
+                  "--chunk-size", "--delimiter", "--header", "--no-header", "--decimal",
+                  "--storage-option")  # fmt: skip
 EXPECTATIONS = ("--input-shape", "--features", "--timesteps", "--classes", "--mask-value",
                 "--batch-size", "--memory", "--vocab-size")  # fmt: skip
 

@@ -12,6 +12,8 @@ from .engine import Engine, Progress
 from .engine.stats import ArrayStats, ScanOptions, scan_together
 from .errors import UnsafeInputError, UsageError
 from .findings import Finding, Report
+from .locations import Location, fetched_bytes, is_url
+from .locations import storage_options as using_storage
 from .sources import (
     DEFAULT_CHUNK_BYTES,
     DIALECT,
@@ -82,6 +84,9 @@ class SourceOptions:
     #: A CSV's types are those of its first block until the scan that reads every row checks
     #: them (``check``: the file is parsed once; see :mod:`dsdoctor.sources.csv`).
     one_pass: bool = False
+    #: ``KEY=VALUE`` strings (or a mapping) for the file system of URL sources
+    #: (``--storage-option``; :mod:`dsdoctor.locations`): they travel to the engine's workers.
+    storage_options: Any = None
 
     @property
     def chunk_bytes(self) -> int:
@@ -92,7 +97,7 @@ class SourceOptions:
         """How every source is opened, as the keywords of ``open_source`` (picklable: the
         engine's workers open the sources again with them)."""
         return {"format": self.format, "allow_pickle": self.allow_pickle,
-                "follow_external": self.follow_external,
+                "follow_external": self.follow_external, "storage_options": self.storage_options,
                 **{k: getattr(self, k) for k in DIALECT}}  # fmt: skip
 
     def executor(self) -> Engine:
@@ -105,11 +110,12 @@ class SourceOptions:
 
 def load(source, *, format: str | None = None, allow_pickle: bool = False,
          follow_external: bool = False, delimiter: str | None = None, header: bool | None = None,
-         decimal: str | None = None) -> ArrayHandle:  # fmt: skip
-    """A lazy handle on one array: ``load("train.h5:/x").shape``, ``.chunks()``, ``.read()``."""
+         decimal: str | None = None, storage_options: Any = None) -> ArrayHandle:  # fmt: skip
+    """A lazy handle on one array: ``load("train.h5:/x").shape``, ``.chunks()``, ``.read()``;
+    ``load("s3://bucket/x.npy", storage_options={"anon": True})`` reads an object store's."""
     return open_array(source, format=format, allow_pickle=allow_pickle,
                       follow_external=follow_external, delimiter=delimiter, header=header,
-                      decimal=decimal)  # fmt: skip
+                      decimal=decimal, storage_options=storage_options)  # fmt: skip
 
 
 # -- inspect ------------------------------------------------------------------------------------
@@ -148,6 +154,10 @@ class Inspection:
     entries: list[InspectedEntry] = field(default_factory=list)
     #: How the file was read where that was decided (a CSV's delimiter, header, decimal mark).
     reading: str = ""
+    #: What was not looked at, and why (a remote source's statistics when not asked for).
+    notes: list[str] = field(default_factory=list)
+    #: Bytes fetched from a remote source (a URL) by this process; None for a local file.
+    bytes_fetched: int | None = None
 
     @property
     def errors(self) -> list[str]:
@@ -156,20 +166,41 @@ class Inspection:
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "format": self.format,
                 **({"reading": self.reading} if self.reading else {}),
+                **({"notes": self.notes} if self.notes else {}),
+                **({"bytes_fetched": self.bytes_fetched} if self.bytes_fetched is not None else {}),
                 "entries": [e.to_dict() for e in self.entries]}  # fmt: skip
 
 
-def inspect(source: str, *, stats: bool = True, **options) -> Inspection:
-    """Everything inside a source: tree, shapes, dtypes, layout, and (by default) one-pass stats."""
+def inspect(source: str, *, stats: bool | None = None, **options) -> Inspection:
+    """Everything inside a source: tree, shapes, dtypes, layout, and one-pass stats — by default
+    for a local file; a URL's object is not read whole unless ``stats=True`` (its structure
+    alone is a few KiB fetched; the report names what was skipped and counts the bytes)."""
+    opts = SourceOptions(**options)
+    with using_storage(opts.storage_options):
+        before = fetched_bytes()
+        out = _inspect(source, stats, opts)
+        if is_url(source):
+            out.bytes_fetched = fetched_bytes() - before
+    return out
+
+
+def _inspect(source: str, stats: bool | None, opts: SourceOptions) -> Inspection:
     from .errors import SourceError
 
-    opts = SourceOptions(**options)
     spec = parse_source(source)
+    remote = isinstance(spec.path, Location)
     src, selector = opts.open(source, target=opts.target).narrow(spec.selector)
     entries = (
         [Entry(a.name, "array", a) for a in [src.array(selector)]] if selector else src.entries()
     )
     out = Inspection(src.display, src.format, reading=src.reading())
+    if stats is None:
+        stats = not remote
+        if remote:
+            out.notes.append(
+                "statistics not computed: the source is remote and they need all of its data "
+                "fetched; pass --stats to read it"
+            )
     scan_opts = ScanOptions(chunk_bytes=opts.chunk_bytes)
     engine = opts.executor()
     wanted = [e.array for e in entries if stats and e.array is not None and not e.array.skip
@@ -289,6 +320,7 @@ def check(
     delimiter: str | None = None,
     header: bool | None = None,
     decimal: str | None = None,
+    storage_options: Any = None,
 ) -> Report:
     """Run every check on the given arrays and return a :class:`Report`.
 
@@ -300,8 +332,27 @@ def check(
     are the expectations the options above do not give (:func:`model_expectations`). ``progress``: a callback that long scans report to (:mod:`dsdoctor.engine.progress`;
     nothing by default). ``spec`` is a spec file (``dsdoctor.toml``), or ``True`` to find one from the working
     directory upward; its ``[check]`` options are defaults that keyword arguments override. The
-    keyword names are the CLI's option names.
+    keyword names are the CLI's option names. ``storage_options`` (``KEY=VALUE`` strings or a
+    mapping) are those of URL sources' file systems (:mod:`dsdoctor.locations`); the report
+    then counts the bytes fetched (``bytes_fetched``).
     """
+    with using_storage(storage_options):
+        before = fetched_bytes()
+        report = _check_given(sources, x, y, input_shape, features, timesteps, classes, batch_size,
+                              memory, mask_value, vocab_size, model, select, ignore, format,
+                              target, allow_pickle, follow_external, chunk_size, jobs, engine,
+                              scheduler, spec, each, progress, delimiter, header, decimal,
+                              storage_options)  # fmt: skip
+        if any(is_url(s) for s in (*sources, x, y)):
+            report.bytes_fetched = fetched_bytes() - before
+    return report
+
+
+def _check_given(sources, x, y, input_shape, features, timesteps, classes, batch_size, memory,
+                 mask_value, vocab_size, model, select, ignore, format, target, allow_pickle,
+                 follow_external, chunk_size, jobs, engine, scheduler, spec, each, progress,
+                 delimiter, header, decimal, storage_options) -> Report:  # fmt: skip
+    """:func:`check` with the storage options in force."""
     from .checks import resolve_codes
     from .sources.base import TypesChanged
 
@@ -330,7 +381,8 @@ def check(
         resolve_codes(_listify(given["ignore"])),
     )
     opts = SourceOptions(format, target, allow_pickle, follow_external, given["chunk_size"], jobs,
-                         engine, scheduler, progress, delimiter, header, decimal, one_pass=True)  # fmt: skip
+                         engine, scheduler, progress, delimiter, header, decimal, one_pass=True,
+                         storage_options=storage_options)  # fmt: skip
     try:
         return _check(sources, x, y, opts, expect, contract, chosen, skipped, each)
     except TypesChanged:  # a CSV's first block did not tell its types: read them first
@@ -513,7 +565,7 @@ def _inputs_by_name(
     out = []
     for s in inputs:
         spec = parse_source(s.handle.source) if isinstance(s.handle.source, str) else None
-        names = {s.name, _stem(os.path.basename(spec.path)) if spec else None,
+        names = {s.name, _stem(spec.path.name) if spec else None,
                  spec.selector.strip("/").rsplit("/", 1)[-1] if spec and spec.selector else None}  # fmt: skip
         match = next((i for i in facts.inputs if i.name in names and i.shape), None)
         if match is None or match.shape is None:
@@ -569,7 +621,7 @@ def _model_input(facts: ModelFacts, x) -> TensorSpec | None:
         return facts.inputs[0]
     spec = parse_source(x)
     names = {spec.selector.strip("/").rsplit("/", 1)[-1] if spec.selector else None,
-             _stem(os.path.basename(spec.path))}  # fmt: skip
+             _stem(spec.path.name)}  # fmt: skip
     return next((i for i in facts.inputs if i.name in names), facts.inputs[0])
 
 
@@ -779,7 +831,7 @@ def _scan_all(subjects: list[Subject], expect: Expectations, opts: SourceOptions
         if table is None or s.handle.skip or s.handle.unsafe:
             _scan_subject(s, expect, opts, executor)
         else:
-            tables.setdefault((os.fspath(table.path), table.format), []).append(s)
+            tables.setdefault((str(table.path), table.format), []).append(s)
     facts: list[ColumnFacts] = []
     if tables:
         from .engine.tables import left_out, read_columns, scan_table  # pyarrow: only for tables
@@ -1151,9 +1203,16 @@ def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, ma
     """Steps per epoch, last batch, bytes per sample/batch (of the inputs: ``target`` names the
     table column left out), the input shape and width, largest batch for ``memory``, padding.
     ``options`` are the source options ``check`` takes (``format``, ``target``, ``jobs`` …)."""
+    opts = SourceOptions(**options)
+    with using_storage(opts.storage_options):
+        return _plan(source, opts, batch_size, memory, buckets, maxlen, lr, lr_batch, model)
+
+
+def _plan(source, opts: SourceOptions, batch_size: int, memory, buckets: int | None, maxlen,
+          lr: float | None, lr_batch: int | None, model):  # fmt: skip
+    """:func:`plan` with the storage options in force."""
     from .plan import make_plan
 
-    opts = SourceOptions(**options)
     h = _plan_inputs(source, opts)
     _require_safe(h)
     h.require_readable()  # an object array: planned only once read (--allow-pickle), never from its header
@@ -1228,13 +1287,23 @@ def repair(*sources, outdir: str, allow: str | Iterable[str] = ("lossless",), fo
     ``check`` and :func:`dsdoctor.repairs.apply.apply_fixes`, which names the outputs and
     refuses any output that is one of the inputs (the sources, the arrays read, ``x``/``y``/
     ``spec``)."""
+
+    with using_storage(check_options.get("storage_options")):
+        return _repair(sources, outdir, allow, force, check_options)
+
+
+def _repair(
+    sources, outdir: str, allow, force: bool, check_options: dict[str, Any]
+) -> RepairOutcome:
+    """:func:`repair` with the storage options in force."""
     from .repairs.apply import apply_fixes, parse_allow
     from .sinks import source_paths
 
     allowed = parse_allow(allow)
     # a fix's source is read as check read it (the column named by --target is its own array)
     reading: dict[str, Any] = {k: check_options[k] for k in ("format", "allow_pickle", "follow_external",
-                                                             *DIALECT) if k in check_options}  # fmt: skip
+                                                             "storage_options", *DIALECT)
+                               if k in check_options}  # fmt: skip
     if "chunk_size" in check_options:
         reading["chunk_bytes"] = parse_size(check_options["chunk_size"], what="--chunk-size")
     report = check(*sources, **check_options)
@@ -1260,6 +1329,9 @@ def spec_infer(*sources, x=None, y=None, relative_to: str | None = None, **optio
     names = {}
     for key, a in report.arrays.items():
         spec = parse_source(a["source"])
+        if isinstance(spec.path, Location):  # a URL is the same from every folder
+            names[key] = spec.text
+            continue
         path = os.path.relpath(spec.path, relative_to or os.curdir)
         names[key] = path + (f":{spec.selector}" if spec.selector else "")
     return infer_spec(report, names)

@@ -91,6 +91,9 @@ class Report:
     #: the model file checked against (``--model``): its path, format, the input x was checked
     #: against, the expectations it gave (``used``), the options that overrode it, its facts
     model: dict[str, Any] | None = None
+    #: bytes fetched from remote objects (URL sources) by this process while checking; None when
+    #: every source is local (with ``--jobs``/Dask the workers' fetches are not included)
+    bytes_fetched: int | None = None
 
     def __post_init__(self) -> None:
         self.findings.sort(key=lambda f: (-f.severity.rank, f.code, f.arrays))
@@ -121,6 +124,7 @@ class Report:
             "summary": self.summary,
             "datasets": self.datasets,
             **({"model": self.model} if self.model is not None else {}),
+            **({"bytes_fetched": self.bytes_fetched} if self.bytes_fetched is not None else {}),
         }
 
 

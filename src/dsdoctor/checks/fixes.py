@@ -223,10 +223,11 @@ def table_output(key: str, suffix: str, ext: str) -> str:
     ``store.train.dropna.parquet`` (the selector is part of the name, never of the path)."""
     from pathlib import Path
 
+    from ..locations import Location
     from ..sources import parse_source
 
     spec = parse_source(key)
-    path = Path(spec.path)
+    path = spec.path if isinstance(spec.path, Location) else Path(spec.path)
     stem = strip_extension(path.name)
     if spec.selector:
         stem += "." + spec.selector.strip("/").replace("/", "_").replace(",", "_").replace(":", ".")

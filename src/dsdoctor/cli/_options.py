@@ -143,6 +143,24 @@ DecimalOpt = Annotated[
         parser=DECIMAL,
     ),
 ]
+# -- where a URL's object is read from and written to (s3://, gs://, https://, …) ---------------
+StorageOptionOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--storage-option",
+        help="KEY=VALUE option of the file system of s3://, gs://, https:// … sources and outputs "
+        "(repeatable; e.g. anon=true, endpoint_url=URL). Credentials come from the environment "
+        "(AWS_*, GOOGLE_APPLICATION_CREDENTIALS) or from these; they are never printed.",
+        metavar="K=V",
+        show_default=False,
+    ),
+]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", "-v", help="Say on stderr how many bytes were fetched from remote sources."
+    ),
+]
 DEFAULT_CHUNK = "64MiB"
 ChunkSizeOpt = Annotated[
     str,

@@ -35,8 +35,10 @@ from ._options import (
     QuietOpt,
     SchedulerOpt,
     SourceFormatOpt,
+    StorageOptionOpt,
     TargetOpt,
     TimestepsOpt,
+    VerboseOpt,
     VocabSizeOpt,
     XOpt,
     YOpt,
@@ -140,6 +142,7 @@ def check(
     delimiter: DelimiterOpt = None,
     header: HeaderOpt = None,
     decimal: DecimalOpt = None,
+    storage_option: StorageOptionOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     jobs: JobsOpt = 1,
     engine: EngineOpt = None,
@@ -147,6 +150,7 @@ def check(
     json_: JsonOpt = False,
     quiet: QuietOpt = False,
     no_color: NoColorOpt = False,
+    verbose: VerboseOpt = False,
 ) -> int:
     """Run every check and print the findings, with the numbers and the commands that fix them.
 
@@ -193,6 +197,7 @@ def check(
         delimiter=delimiter,
         header=header,
         decimal=decimal,
+        storage_options=storage_option,
         chunk_size=chunk_size,
         jobs=jobs,
         engine=engine,
@@ -201,6 +206,10 @@ def check(
         spec=spec if spec is not None else (not sources and x is None and y is None),
         each=each,
     )
+    if verbose and report.bytes_fetched is not None:
+        typer.echo(
+            f"dsdoctor: fetched {report.bytes_fetched:,} bytes from remote sources", err=True
+        )
     if fix_files:
         inputs = _inputs(report, [*(sources or []), x, y], spec)
         for path in api.write_fix_files(report, force=force, inputs=inputs):

@@ -22,7 +22,9 @@ from ._options import (
     NoColorOpt,
     SchedulerOpt,
     SourceFormatAliasOpt,
+    StorageOptionOpt,
     TargetOpt,
+    VerboseOpt,
 )
 
 EXAMPLES = """
@@ -49,12 +51,14 @@ def inspect(
         ),
     ],
     stats: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--stats/--no-stats",
-            help="Scan the data for NaN/Inf, min/max and sequence lengths (one streaming pass).",
+            help="Scan the data for NaN/Inf, min/max and sequence lengths (one streaming pass; "
+            "default: for local files, not for s3://, gs://, https:// … sources).",
+            show_default=False,
         ),
-    ] = True,
+    ] = None,
     format: SourceFormatAliasOpt = None,
     target: TargetOpt = None,
     allow_pickle: AllowPickleOpt = False,
@@ -62,12 +66,14 @@ def inspect(
     delimiter: DelimiterOpt = None,
     header: HeaderOpt = None,
     decimal: DecimalOpt = None,
+    storage_option: StorageOptionOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     jobs: JobsOpt = 1,
     engine: EngineOpt = None,
     scheduler: SchedulerOpt = None,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
+    verbose: VerboseOpt = False,
 ) -> int:
     """Show what is inside: shape, dtype, size on disk and in memory, layout, length statistics
     with a histogram, NaN/Inf counts, min/max. A container is shown as a tree. A model file shows
@@ -80,9 +86,13 @@ def inspect(
     sources = [s for s in sources if not api.is_model(s)]
     results = [api.inspect(s, stats=stats, format=format, target=target, allow_pickle=allow_pickle,
                            follow_external=follow_external, delimiter=delimiter, header=header,
-                           decimal=decimal, chunk_size=chunk_size, jobs=jobs,
+                           decimal=decimal, storage_options=storage_option, chunk_size=chunk_size, jobs=jobs,
                            engine=engine, scheduler=scheduler, progress=progress)
                for s in sources]  # fmt: skip
+    if verbose:
+        for r in results:
+            if r.bytes_fetched is not None:
+                typer.echo(f"dsdoctor: fetched {r.bytes_fetched:,} bytes from {r.source}", err=True)
     if json_:
         from .._version import __version__
         from ..render.json import print_json

@@ -29,6 +29,7 @@ from ._options import (
     RequiredBatchSizeOpt,
     SchedulerOpt,
     SourceFormatOpt,
+    StorageOptionOpt,
     TargetOpt,
 )
 
@@ -74,6 +75,7 @@ def plan(
     delimiter: DelimiterOpt = None,
     header: HeaderOpt = None,
     decimal: DecimalOpt = None,
+    storage_option: StorageOptionOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     jobs: JobsOpt = 1,
     engine: EngineOpt = None,
@@ -106,6 +108,7 @@ def plan(
         delimiter=delimiter,
         header=header,
         decimal=decimal,
+        storage_options=storage_option,
         chunk_size=chunk_size,
         jobs=jobs,
         engine=engine,

@@ -48,6 +48,7 @@ from ._options import (
     PadValueOpt,
     SourceFormatAliasOpt,
     SourceFormatOpt,
+    StorageOptionOpt,
     StrategyOpt,
     TargetOpt,
     TimestepsOpt,
@@ -162,6 +163,7 @@ def pad(
     delimiter: DelimiterOpt = None,
     header: HeaderOpt = None,
     decimal: DecimalOpt = None,
+    storage_option: StorageOptionOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -173,7 +175,7 @@ def pad(
     pre-padded rows it keeps the padding and drops real steps (pad warns) — use --for torch."""
     return _run("pad", src, output, chunk_size, json_, no_color, maxlen=maxlen, padding=padding, truncating=truncating, for_=for_,
                 value=value, dtype=dtype, allow_lossy_cast=allow_lossy_cast, mask=not no_mask,
-                lengths=not no_lengths, force=force, format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
+                lengths=not no_lengths, force=force, format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal, storage_options=storage_option)  # fmt: skip
 
 
 @app.command(
@@ -195,6 +197,7 @@ def mask(
     delimiter: DelimiterOpt = None,
     header: HeaderOpt = None,
     decimal: DecimalOpt = None,
+    storage_option: StorageOptionOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -217,6 +220,7 @@ def mask(
         delimiter=delimiter,
         header=header,
         decimal=decimal,
+        storage_options=storage_option,
     )
 
 
@@ -256,6 +260,7 @@ def replicate(
     delimiter: DelimiterOpt = None,
     header: HeaderOpt = None,
     decimal: DecimalOpt = None,
+    storage_option: StorageOptionOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -263,7 +268,7 @@ def replicate(
     """Broadcast a single-sample target to N samples, or repeat each sample K times. Any other
     case is refused with the reason."""
     return _run("replicate", src, output, chunk_size, json_, no_color, to=to, like=like, each=each, force=force,
-                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
+                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal, storage_options=storage_option)  # fmt: skip
 
 
 @app.command(
@@ -301,13 +306,14 @@ def reshape(
     delimiter: DelimiterOpt = None,
     header: HeaderOpt = None,
     decimal: DecimalOpt = None,
+    storage_option: StorageOptionOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
 ) -> int:
     """Reshape every sample without changing its elements."""
     return _run("reshape", src, output, chunk_size, json_, no_color, shape=shape, add_axis=add_axis, force=force,
-                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
+                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal, storage_options=storage_option)  # fmt: skip
 
 
 @app.command(
@@ -354,6 +360,7 @@ def select(
     delimiter: DelimiterOpt = None,
     header: HeaderOpt = None,
     decimal: DecimalOpt = None,
+    storage_option: StorageOptionOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -361,7 +368,7 @@ def select(
     """Keep some features to match a model's input width (lossy: the others are dropped)."""
     return _run("select", src, output, chunk_size, json_, no_color, features=features, columns=columns, first=first,
                 force=force, format=format, target=target, allow_pickle=allow_pickle,
-                follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
+                follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal, storage_options=storage_option)  # fmt: skip
 
 
 @app.command(
@@ -407,6 +414,7 @@ def bucket(
     delimiter: DelimiterOpt = None,
     header: HeaderOpt = None,
     decimal: DecimalOpt = None,
+    storage_option: StorageOptionOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -417,7 +425,7 @@ def bucket(
     source's dtype; --for torch pads post, as pack_padded_sequence needs with the lengths."""
     return _run("bucket", src, output, chunk_size, json_, no_color, boundaries=boundaries, buckets=buckets,
                 pad_to_boundary=pad_to_boundary, padding=padding, value=value, for_=for_, force=force,
-                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
+                format=format, target=target, allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal, storage_options=storage_option)  # fmt: skip
 
 
 @app.command(
@@ -441,6 +449,7 @@ def dropna(
     delimiter: DelimiterOpt = None,
     header: HeaderOpt = None,
     decimal: DecimalOpt = None,
+    storage_option: StorageOptionOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -450,7 +459,7 @@ def dropna(
     (every column kept, the --target column with them) is written as .parquet or .csv."""
     return _run("dropna", src, output, chunk_size, json_, no_color, y=y, force=force, format=format,
                 target=target, allow_pickle=allow_pickle, follow_external=follow_external,
-                delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
+                delimiter=delimiter, header=header, decimal=decimal, storage_options=storage_option)  # fmt: skip
 
 
 @app.command(
@@ -478,6 +487,7 @@ def impute(
     delimiter: DelimiterOpt = None,
     header: HeaderOpt = None,
     decimal: DecimalOpt = None,
+    storage_option: StorageOptionOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -488,7 +498,7 @@ def impute(
     return _run("impute", src, output, chunk_size, json_, no_color, strategy=strategy, fill_value=fill_value,
                 from_=from_, force=force, format=format, target=target, allow_pickle=allow_pickle,
                 follow_external=follow_external,
-                delimiter=delimiter, header=header, decimal=decimal)  # fmt: skip
+                delimiter=delimiter, header=header, decimal=decimal, storage_options=storage_option)  # fmt: skip
 
 
 @app.command(
@@ -515,6 +525,7 @@ def encode(
     delimiter: DelimiterOpt = None,
     header: HeaderOpt = None,
     decimal: DecimalOpt = None,
+    storage_option: StorageOptionOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -526,7 +537,7 @@ def encode(
     return _run("encode", src, output, chunk_size, json_, no_color, one_hot=one_hot, vocabulary=vocabulary,
                 force=force, format=format, target=target, allow_pickle=allow_pickle,
                 follow_external=follow_external, delimiter=delimiter, header=header,
-                decimal=decimal)  # fmt: skip
+                decimal=decimal, storage_options=storage_option)  # fmt: skip
 
 
 @app.command(
@@ -577,6 +588,7 @@ def shift(
     delimiter: DelimiterOpt = None,
     header: HeaderOpt = None,
     decimal: DecimalOpt = None,
+    storage_option: StorageOptionOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -589,7 +601,7 @@ def shift(
                 mask=mask, lengths=lengths, padding=padding, force=force, format=format,
                 target=target, allow_pickle=allow_pickle,
                 follow_external=follow_external, delimiter=delimiter, header=header,
-                decimal=decimal)  # fmt: skip
+                decimal=decimal, storage_options=storage_option)  # fmt: skip
 
 
 @app.command(
@@ -702,6 +714,7 @@ def window(
     delimiter: DelimiterOpt = None,
     header: HeaderOpt = None,
     decimal: DecimalOpt = None,
+    storage_option: StorageOptionOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     json_: JsonOpt = False,
     no_color: NoColorOpt = False,
@@ -715,7 +728,7 @@ def window(
                 sampling_rate=sampling_rate, y=y, horizon=horizon, group=group, time=time,
                 max_step=max_step, split=split, gap=gap, force=force, format=format, target=target,
                 allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter,
-                header=header, decimal=decimal)  # fmt: skip
+                header=header, decimal=decimal, storage_options=storage_option)  # fmt: skip
 
 
 @app.command(
@@ -769,6 +782,7 @@ def repair(
     delimiter: DelimiterOpt = None,
     header: HeaderOpt = None,
     decimal: DecimalOpt = None,
+    storage_option: StorageOptionOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     force: ForceOpt = False,
     json_: JsonOpt = False,
@@ -783,7 +797,7 @@ def repair(
                       features=features, timesteps=timesteps, classes=classes, mask_value=mask_value, vocab_size=vocab_size,
                       model=model, batch_size=batch_size, memory=memory, format=format, target=target,
                       allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter,
-                      header=header, decimal=decimal, chunk_size=chunk_size, each=each,
+                      header=header, decimal=decimal, storage_options=storage_option, chunk_size=chunk_size, each=each,
                       progress=progress)  # fmt: skip
     if json_:
         from ..render.json import print_json

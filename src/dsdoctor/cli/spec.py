@@ -20,6 +20,7 @@ from ._options import (
     ForceOpt,
     HeaderOpt,
     SourceFormatOpt,
+    StorageOptionOpt,
     TargetOpt,
     XOpt,
     YOpt,
@@ -54,6 +55,7 @@ def infer(
     delimiter: DelimiterOpt = None,
     header: HeaderOpt = None,
     decimal: DecimalOpt = None,
+    storage_option: StorageOptionOpt = None,
     chunk_size: ChunkSizeOpt = DEFAULT_CHUNK,
     output: Annotated[
         str,
@@ -75,7 +77,7 @@ def infer(
 
     folder = str(Path(output).parent) if output != "-" else None
     text = spec_infer(*(sources or []), x=x, y=y, relative_to=folder, format=format, target=target,
-                      allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal,
+                      allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal, storage_options=storage_option,
                       chunk_size=chunk_size, progress=progress)  # fmt: skip
     if output == "-":
         typer.echo(text, nl=False)

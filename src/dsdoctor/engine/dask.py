@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import SourceError, UsageError
 from ..interrupts import POLL_SECONDS, check
+from ..locations import is_url, safe_url
 from .progress import Progress
 from .stats import ArrayStats, ScanOptions
 from .tasks import Task, cut_tasks, merge, scan_task
@@ -108,12 +109,17 @@ def absolute_tasks(tasks: list[Task]) -> tuple[list[Task], list[dict[str, tuple[
     for task in tasks:
         segments, mine = [], {}
         for source, rows in task:
-            if isinstance(source, str):
-                spec = parse_source(source)
-                path = os.path.abspath(spec.path)
-                named = path + (f":{spec.selector}" if spec.selector else "")
-            else:  # a piece of a table dataset: its path is absolute already
+            if not isinstance(source, str):  # a piece of a table dataset: its path is absolute
                 path, named = source.path, source
+            else:
+                spec = parse_source(source)
+                if is_url(spec.path):  # the URL travels; the worker reads the object itself
+                    path = str(spec.path)
+                    if path not in seen:
+                        seen[path] = (spec.path.stat().st_size, 0)
+                else:
+                    path = os.path.abspath(spec.path)  # type: ignore[arg-type]  # (a Path here)
+                named = path + (f":{spec.selector}" if spec.selector else "")
             if path not in seen:
                 st = os.stat(path)
                 seen[path] = (st.st_size, st.st_mtime_ns)
@@ -128,17 +134,25 @@ def scan_checked(task: Task, source_options: dict, opts: ScanOptions,
                  files: dict[str, tuple[int, int]]) -> ArrayStats:  # fmt: skip
     """On a worker: one task, once each of its files is the one the client saw
     (:func:`same_files`)."""
-    same_files(files)
+    same_files(files, source_options.get("storage_options"))
     return scan_task(task, source_options, opts)
 
 
-def same_files(files: dict[str, tuple[int, int]]) -> None:
+def same_files(files: dict[str, tuple[int, int]], storage_options: Any = None) -> None:
     """On a worker: SourceError unless each file is there with the size and modification time
-    the client saw."""
+    the client saw (a URL's object: its size, read with the command's storage options)."""
     import socket
+
+    from ..locations import location
 
     where = f"the Dask worker on {socket.gethostname()}"
     for path, (size, mtime) in files.items():
+        if is_url(path):
+            remote = location(path, storage_options or ()).stat().st_size
+            if remote != size:
+                raise SourceError(f"{where} sees a different {safe_url(path)} ({remote:,} bytes) "
+                                  f"from this machine's ({size:,} bytes)")  # fmt: skip
+            continue
         try:
             st = os.stat(path)
         except OSError as exc:

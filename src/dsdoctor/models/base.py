@@ -110,6 +110,13 @@ def read_model(path: str | Path) -> ModelFacts:
     missing, of no known format, unreadable or hostile."""
     import importlib
 
+    from ..locations import is_url, safe_url
+
+    if is_url(path):  # (a Path would make s3://b/m.keras "s3:/b/m.keras", which is not there)
+        raise SourceError(
+            f"{safe_url(str(path))}: model files are read from a local path; copy it here first "
+            "(data sources may be URLs)"
+        )
     p = Path(path)
     if not p.exists():
         raise SourceError(f"{p}: no such model file")

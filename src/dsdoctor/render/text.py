@@ -61,6 +61,7 @@ class InspectionResult(Protocol):
     source: str
     format: str
     reading: str  # how the file was read, where that was decided (a CSV's dialect)
+    notes: list[str]  # what was not looked at, and why
 
     @property
     def entries(self) -> Sequence[InspectedItem]: ...
@@ -279,7 +280,8 @@ def render_inspection(results: Sequence[InspectionResult], *, no_color: bool = F
     out = console(no_color)
     for r in results:
         tree = Tree(f"[bold]{escape(r.source)}[/] [dim]({r.format})[/]"
-                    + (f"\n[dim]read as {escape(r.reading)}[/]" if r.reading else ""))  # fmt: skip
+                    + (f"\n[dim]read as {escape(r.reading)}[/]" if r.reading else "")
+                    + "".join(f"\n[yellow]{escape(note)}[/]" for note in r.notes))  # fmt: skip
         nodes = {"": tree}
         for item in r.entries:
             e = item.entry

@@ -37,6 +37,23 @@ class Repair:
     #: ``file(src, out, *, force, chunk_bytes, **options, **source_options)``: streamed to ``out``.
     file: Callable[..., RepairResult]
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "file", _with_storage(self.file))
+
+
+def _with_storage(file: Callable[..., RepairResult]) -> Callable[..., RepairResult]:
+    """``file`` reading and writing URLs (``src``, ``-o``) with its ``storage_options=``."""
+    from functools import wraps
+
+    from ..locations import storage_options
+
+    @wraps(file)
+    def entry(*args: Any, **kwargs: Any) -> RepairResult:
+        with storage_options(kwargs.get("storage_options")):
+            return file(*args, **kwargs)
+
+    return entry
+
 
 REPAIRS: dict[str, Repair] = {
     r.name: r

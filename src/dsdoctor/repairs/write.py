@@ -55,7 +55,14 @@ def input_paths(h) -> list[Path]:
     named them (stdin: its spool)."""
     shards = getattr(h, "shards", None) or []
     origin = getattr(h, "origin", "")
-    return [Path(h.path), *(Path(s.path) for s in shards), *([Path(origin)] if origin else [])]
+    return [_path(h.path), *(_path(s.path) for s in shards), *([_path(origin)] if origin else [])]
+
+
+def _path(p: Any) -> Any:
+    """A local file as a Path; a URL's Location as it is (its text, for the output guard)."""
+    from ..locations import is_url
+
+    return str(p) if is_url(p) else Path(p)
 
 
 def _joined(

@@ -13,8 +13,11 @@ from pathlib import Path
 
 from ..errors import OutputError
 from ..formats import BY_NAME, FORMATS, output_extensions_text, written_by_extension
+from ..locations import Location, is_url
 
 DEFAULT_DATASET = "/data"
+#: URL protocols dsdoctor reads but cannot write (a web server takes no uploads).
+READ_ONLY = ("http", "https")
 SUPPORTED = output_extensions_text()
 
 
@@ -23,7 +26,7 @@ class Destination:
     """A parsed ``-o`` value."""
 
     text: str
-    path: Path
+    path: Path  # or the Location of a URL (``-o s3://bucket/x.npy``; see :mod:`.remote`)
     format: str  # a name in dsdoctor.formats with a writer: "npy", "npz", "hdf5", "parquet", …
     dataset: str | None = None  # a format with datasets (HDF5, Zarr) only: the main one's path
 
@@ -44,6 +47,8 @@ def parse_destination(out: str | Path) -> Destination:
     text = str(out)
     if not text or text == "-":
         raise OutputError(f"cannot write to {text or 'an empty name'!r}; name a {SUPPORTED} file")
+    if is_url(text):
+        return _url_destination(text)
     fmt = _written(Path(text))
     if fmt is not None or isinstance(out, Path):
         return _destination(text, Path(text), fmt, None)
@@ -57,7 +62,26 @@ def parse_destination(out: str | Path) -> Destination:
     return _destination(text, Path(text), None, None)
 
 
-def _written(path: Path) -> str | None:
+def _url_destination(text: str) -> Destination:
+    """``s3://bucket/x.h5:/name``: the object's URL, then (for HDF5) a dataset after the first
+    ``:`` past the host; the storage options are the command's (:mod:`dsdoctor.locations`)."""
+    from ..locations import location
+
+    host_end = text.find("/", text.index("://") + 3)
+    colon = text.find(":", host_end) if host_end != -1 else -1
+    url, selector = (text[:colon], text[colon + 1 :]) if colon != -1 else (text, None)
+    if host_end == -1 or url.endswith("/"):
+        raise OutputError(
+            f"{text} names a bucket or a folder; name the object, e.g. s3://bucket/out.npy"
+        )
+    loc = location(url)
+    if loc.protocol in READ_ONLY:
+        raise OutputError(f"{loc.display}: {loc.protocol}:// URLs are read, not written; write "
+                          "to s3://, gs:// or a local path")  # fmt: skip
+    return _destination(text, loc, _written(loc), selector)  # type: ignore[arg-type]
+
+
+def _written(path: Path | Location) -> str | None:
     fmt = written_by_extension(path.suffix)
     return fmt.name if fmt else None
 

@@ -83,7 +83,9 @@ def source_paths(texts: Iterable[str | None]) -> list[Path]:
             spec = parse_source(str(text))
         except DsdoctorError:
             continue  # not a source that exists: nothing of it can be overwritten
-        if str(spec.path) != "-":
+        if str(spec.path) != "-" and isinstance(
+            spec.path, Path
+        ):  # (a URL cannot be a local output)
             paths.append(spec.path)
     return paths
 

@@ -35,6 +35,7 @@ import numpy.typing as npt
 from ..diskspace import write_errors
 from ..errors import OutputError
 from ..formats import BY_NAME
+from ..locations import Location
 from .blocks import BlockWriter, Specs
 from .destination import Destination, parse_destination
 from .provenance import provenance_record
@@ -100,6 +101,20 @@ def stream_arrays(
     """
     dest, specs = _prepare(out, specs, main, compression)
     record = provenance_record(provenance)
+    if isinstance(dest.path, Location):  # written here, then uploaded whole (:mod:`.remote`)
+        from .remote import remote_output, upload
+
+        with remote_output(dest, force=force, inputs=inputs) as local:
+            with (
+                write_errors(dest.text),
+                _format(local).stream(
+                    local, specs, main, record, force=True, compression=compression, inputs=()
+                ) as writer,
+            ):
+                yield writer
+                writer.finish()
+            writer.paths = upload(writer.paths, dest, force=force)
+        return
     with (
         write_errors(dest.text),
         _format(dest).stream(
@@ -154,6 +169,14 @@ def open_npy_writer(
     dest, specs = _prepare(out, {"data": (shape, dtype)}, "data", None)
     if dest.format != "npy":
         raise OutputError(f"{dest.text}: open_npy_writer writes .npy files; name the output .npy")
+    if isinstance(dest.path, Location):  # written here, then uploaded whole (:mod:`.remote`)
+        from .remote import remote_output, upload
+
+        with remote_output(dest, force=force, inputs=inputs) as local:
+            with write_errors(dest.text), memmaps(local, specs, "data", force=True) as arrays:
+                yield arrays["data"]
+            upload([Path(local.path)], dest, force=force)
+        return
     with (
         write_errors(dest.text),
         memmaps(dest, specs, "data", force=force, inputs=inputs) as arrays,

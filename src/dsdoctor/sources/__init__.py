@@ -30,6 +30,8 @@ from ..formats import (
     unread_by_name,
     unread_message,
 )
+from ..locations import Location, is_url, open_binary
+from ..locations import storage_options as using_storage
 from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Entry, Source
 
 __all__ = [
@@ -55,21 +57,28 @@ STREAM_FORMAT = "npy"
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """A parsed ``PATH[:SELECTOR]``."""
+    """A parsed ``PATH[:SELECTOR]``: a local path, or the :class:`~dsdoctor.locations.Location`
+    of a URL (``s3://bucket/train.h5:/x``)."""
 
-    path: Path
+    path: Path | Location
     selector: str | None
     text: str
 
     @property
     def display(self) -> str:
+        if isinstance(self.path, Location):
+            return self.path.display
         return str(self.path) if str(self.path) != "-" else "<stdin>"
 
 
 def parse_source(text: str) -> SourceSpec:
-    """Split ``train.h5:/x`` into path and selector; the path must exist."""
+    """Split ``train.h5:/x`` into path and selector; the path must exist. A URL's selector
+    follows the first ``:`` after its host (``s3://b/train.h5:/x``); it is read with the
+    storage options of the command (:func:`dsdoctor.locations.storage_options`)."""
     if text == "-" or text.startswith("-:"):
         return SourceSpec(Path("-"), text[2:] or None, text)
+    if is_url(text):
+        return _parse_url(text)
     from .shards import is_glob
 
     if os.path.exists(text) or (is_glob(text) and glob.glob(text)):
@@ -84,6 +93,28 @@ def parse_source(text: str) -> SourceSpec:
     raise SourceError(f"{path}: no such file or directory")
 
 
+def _parse_url(text: str) -> SourceSpec:
+    """``s3://bucket/train.h5:/x`` → the object's location and ``/x``; the object must exist
+    (one request: a missing bucket or key, no credentials, a 403 are one line naming the URL).
+    A key with a ``:`` of its own is read whole when the part before it is not an object."""
+    from ..locations import location
+
+    host_end = text.find("/", text.index("://") + 3)
+    colon = text.find(":", host_end) if host_end != -1 else -1
+    url, selector = (text[:colon], text[colon + 1 :] or None) if colon != -1 else (text, None)
+    loc = location(url)
+    try:
+        loc.info()
+    except SourceError:
+        if colon == -1:
+            raise
+        whole = location(text)
+        if not whole.exists():
+            raise
+        return SourceSpec(whole, None, text)
+    return SourceSpec(loc, selector, text)
+
+
 def directory_format(path: Path) -> str:
     """The format the directory ``path`` is read as: the directory format its name says
     (``store.zarr``), else the one whose marker files it holds, else Parquet."""
@@ -93,20 +124,20 @@ def directory_format(path: Path) -> str:
     return by_directory(os.listdir(path)).name
 
 
-def sniff(path: Path) -> str | None:
+def sniff(path: Path | Location) -> str | None:
     """Guess a format from the first bytes (for unknown extensions and HDF5 user blocks)."""
-    if path.is_dir():
+    if isinstance(path, Path) and path.is_dir():
         return directory_format(path)
     fmt = by_magic(_head(path))
     return fmt.name if fmt else None
 
 
-def _head(path: Path) -> bytes:
-    with open(path, "rb") as fp:
+def _head(path: Path | Location) -> bytes:
+    with open_binary(path) as fp:
         return fp.read(SNIFF_BYTES)
 
 
-def detect_format(path: Path, forced: str | None) -> str:
+def detect_format(path: Path | Location, forced: str | None) -> str:
     """The format ``path`` is read as: ``forced`` (``--source-format``), else its extension
     (unless its first bytes are another format's magic number while the extension's own is
     missing: a classic netCDF ``.nc`` is not HDF5), else its magic number
@@ -120,7 +151,7 @@ def detect_format(path: Path, forced: str | None) -> str:
             )
         return forced
     ext = path.suffix.lower()
-    if path.is_dir():
+    if isinstance(path, Path) and path.is_dir():
         return directory_format(path)
     by_ext = read_by_name(path.name)
     head = _head(path) if path.is_file() else b""
@@ -172,21 +203,26 @@ def open_array(
     delimiter: str | None = None,
     header: bool | None = None,
     decimal: str | None = None,
+    storage_options: Any = None,
 ) -> ArrayHandle:
     """A lazy handle on one array: ``PATH[:SELECTOR]`` (a path-like too), or an array already in
     memory (a numpy array, a list of sequences, a pyarrow array) wrapped as a handle. ``target``
     names a table column left out of the table's inputs (``--target``); ``delimiter``,
-    ``header`` and ``decimal`` say how a CSV is written (see :func:`open_source`)."""
+    ``header`` and ``decimal`` say how a CSV is written (see :func:`open_source`);
+    ``storage_options`` those of a URL (see :func:`open_source`)."""
     if isinstance(source, os.PathLike):
         source = os.fspath(source)
+    if isinstance(source, Location):  # (its options, unless others are given)
+        source, storage_options = source.url, storage_options or dict(source.options)
     if not isinstance(source, str):
         from .memory import as_handle
 
         return as_handle(source, "array")
-    spec = parse_source(source)
-    src = open_source(spec, format=format, target=target, allow_pickle=allow_pickle,
-                      follow_external=follow_external, delimiter=delimiter, header=header,
-                      decimal=decimal)  # fmt: skip
+    with using_storage(storage_options):
+        spec = parse_source(source)
+        src = open_source(spec, format=format, target=target, allow_pickle=allow_pickle,
+                          follow_external=follow_external, delimiter=delimiter, header=header,
+                          decimal=decimal)  # fmt: skip
     return src.array(spec.selector)
 
 
@@ -201,16 +237,27 @@ def open_source(
     header: bool | None = None,
     decimal: str | None = None,
     one_pass: bool = False,
+    storage_options: Any = None,
 ) -> Source:
     """Open a file (or Parquet directory, or ``-`` for a .npy stream) as a :class:`Source`.
     ``delimiter``, ``header`` and ``decimal`` say how a CSV is written (None: sniffed from its
     head, :mod:`dsdoctor.sources.csv_dialect`); other formats take no notice of them.
     ``one_pass``: a CSV's types are those of its first block until the first read of every row
     checks them (:mod:`dsdoctor.sources.csv`; that read may raise
-    :class:`~dsdoctor.sources.base.TypesChanged`); shards are opened the usual way."""
+    :class:`~dsdoctor.sources.base.TypesChanged`); shards are opened the usual way.
+    ``storage_options``: ``KEY=VALUE`` strings (or a mapping) for a URL's file system
+    (``--storage-option``; :mod:`dsdoctor.locations`), with the credentials of the environment."""
+    if storage_options:
+        with using_storage(storage_options):
+            return open_source(text, format=format, target=target, allow_pickle=allow_pickle,
+                               follow_external=follow_external, delimiter=delimiter,
+                               header=header, decimal=decimal, one_pass=one_pass)  # fmt: skip
     spec = parse_source(text) if isinstance(text, str) else text
     dialect: dict[str, Any] = {"delimiter": delimiter, "header": header, "decimal": decimal}
     path = spec.path
+    if isinstance(path, Location):
+        return _open_remote(path, spec, format, target, {"allow_pickle": allow_pickle,
+                            "follow_external": follow_external, "one_pass": one_pass, **dialect})  # fmt: skip
     if path.is_dir() and format is None:
         refuse_unread_directory(path, spec.display)
     shards = _shards(path)
@@ -257,6 +304,21 @@ def open_source(
         raise SourceError(f"{spec.display} is a directory; name a file") from None
     except FileNotFoundError:
         raise SourceError(f"{spec.display}: no such file or directory") from None
+
+
+def _open_remote(loc: Location, spec: SourceSpec, format: str | None, target: str | None,
+                 given: dict[str, Any]) -> Source:  # fmt: skip
+    """An object behind a URL, read by its format's reader through
+    :func:`~dsdoctor.locations.open_binary` (one object; not a folder or a glob of them)."""
+    if loc.is_dir():
+        raise SourceError(
+            f"{spec.display} is a folder (a prefix); dsdoctor reads one remote object at a time — "
+            "name a file in it"
+        )
+    fmt = detect_format(loc, format)
+    if target is not None and not BY_NAME[fmt].is_table:
+        raise UsageError(f"--target names a table column, but {spec.display} is {fmt}, not a table")
+    return _open(fmt, loc, spec.display, {"target": target, **given})
 
 
 def _is_stream(path: Path) -> bool:
@@ -325,7 +387,7 @@ def _shards(path: Path) -> list[str] | None:
     return None
 
 
-def _open(fmt: str, path: Path, display: str, given: dict[str, Any]) -> Source:
+def _open(fmt: str, path: Path | Location, display: str, given: dict[str, Any]) -> Source:
     """The format's reader (its row in :mod:`dsdoctor.formats`), given the options it takes."""
     row = BY_NAME[fmt]
     module, name = row.reader.split(":")

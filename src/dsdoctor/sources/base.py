@@ -67,7 +67,10 @@ class FillRows:
 
 
 def is_sparse(path: Path) -> bool:
-    """Whether ``path`` has fewer blocks on disk than its size needs (it has holes)."""
+    """Whether ``path`` has fewer blocks on disk than its size needs (it has holes); a URL's
+    object never has (it is read, not mapped)."""
+    if not isinstance(path, str | os.PathLike):
+        return False
     try:
         st = os.stat(path)
     except OSError:
@@ -203,7 +206,7 @@ class ArrayHandle:
 
     name: str
     source: str
-    path: Path
+    path: Path  # or the Location of a URL (:mod:`dsdoctor.locations`), which answers alike
     format: str
     shape: tuple[int | None, ...]
     dtype: np.dtype

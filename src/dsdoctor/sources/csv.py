@@ -45,6 +45,7 @@ import pyarrow.csv as pacsv
 
 from ..errors import SourceError
 from ..interrupts import check
+from ..locations import Location, open_binary
 from ..units import parse_decimal, parse_delimiter
 from .base import TypesChanged
 from .csv_dialect import HEAD_BYTES, Dialect, compression_of, sniff_dialect
@@ -165,6 +166,13 @@ class CsvSource(TableSource):
     # -- reading --------------------------------------------------------------------------------
     def _stream(self, compression: str | None):
         """A fresh binary stream of the file's text, decompressed as it is read."""
+        if isinstance(self._path, Location):  # a URL's object, read ahead a small block at a time
+            fp = open_binary(self._path)
+            return (
+                lzma.open(fp, "rb")
+                if compression == "xz"
+                else pa.input_stream(fp, compression=compression)
+            )
         if compression == "xz":
             return lzma.open(self._path, "rb")
         return pa.input_stream(str(self._path), compression=compression)

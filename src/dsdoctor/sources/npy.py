@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..errors import SourceError
+from ..locations import Location, open_binary
 from .base import (
     DEFAULT_CHUNK_BYTES,
     ArrayHandle,
@@ -195,7 +196,7 @@ class NpyArray(ArrayHandle):
         of zeros (read, they are zeros): a 16 TiB file with nothing on disk scans at once."""
         from ..interrupts import check
 
-        if (not self.shape or (self.fortran and self.ndim > 1)
+        if (not self.shape or (self.fortran and self.ndim > 1) or isinstance(self.path, Location)
                 or 0 in self.shape or self.row_bytes == 0):  # fmt: skip
             yield from self.chunks(chunk_bytes)
             return
@@ -220,7 +221,7 @@ class NpyArray(ArrayHandle):
         n, rows = hi - lo, self.rows_per_read(chunk_bytes)
         per_row = int(np.prod(self.dense_shape[1:], dtype=np.int64))
         buf = np.empty(min(rows, n) * per_row, dtype=self.dtype)
-        with open(self.path, "rb") as fp:
+        with open_binary(self.path) as fp:
             fp.seek(self.offset + lo * self.row_bytes)
             for start in range(0, n, rows):
                 count = min(rows, n - start)
@@ -231,26 +232,27 @@ class NpyArray(ArrayHandle):
                 yield check_bool(view.reshape((count, *self.dense_shape[1:])), self.source)
 
     def _fortran_chunks(self, rows: int) -> Iterator[np.ndarray]:
-        with open(self.path, "rb") as fp:
+        with open_binary(self.path) as fp:
             yield from fortran_rows(fp, self.offset, self.dense_shape, self.dtype, rows,
                                     self.source)  # fmt: skip
 
     def _read_block(self, start: int, count: int) -> np.ndarray:
-        with open(self.path, "rb") as fp:
+        with open_binary(self.path) as fp:
             fp.seek(self.offset + start * self.dtype.itemsize)
-            return np.fromfile(fp, dtype=self.dtype, count=count)
+            data = fp.read(count * self.dtype.itemsize)
+            return np.frombuffer(data, dtype=self.dtype, count=len(data) // self.dtype.itemsize)
 
 
 def open_npy(path: Path, display: str, *, allow_pickle: bool = False) -> ArrayHandle:
     size = path.stat().st_size
-    with open(path, "rb") as fp:
+    with open_binary(path) as fp:
         shape, fortran, dtype = read_header(fp, display)
         offset = fp.tell()
     if dtype.hasobject and allow_pickle:  # the user trusts the file: sequences, numbers or text
         from .objects import open_unpickled, unpickle
 
         def load() -> np.ndarray:
-            with open(path, "rb") as fp:
+            with open_binary(path) as fp:
                 return unpickle(fp)
 
         return open_unpickled(load, name="", display=display, path=path, format="npy",

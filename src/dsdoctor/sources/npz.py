@@ -18,6 +18,7 @@ import numpy as np
 from ..arrays import INT64_MAX, Ragged, offsets_of
 from ..diskspace import preallocate, reason
 from ..errors import SourceError, UnsafeInputError
+from ..locations import Location, open_binary
 from .base import ArrayHandle, Entry, Source, check_shape, chunk_of, is_numeric, is_text
 from .npy import check_bool, declared_bytes, fortran_rows, read_header, unsafe_message
 from .provenance import RECORD_MEMBERS, npz_record, with_role
@@ -58,7 +59,7 @@ class Archive:
 
     def open(self, info: zipfile.ZipInfo):
         if self._zf is None:
-            self._zf = zipfile.ZipFile(self.path)
+            self._zf = _zip(self.path)
         return self._zf.open(info)
 
     _record: dict[str, Any] | None
@@ -67,7 +68,7 @@ class Archive:
         """The provenance record the archive holds (its ``provenance`` member), read once."""
         if not hasattr(self, "_record"):
             if self._zf is None:
-                self._zf = zipfile.ZipFile(self.path)
+                self._zf = _zip(self.path)
             zf = self._zf
             self._record = npz_record(zf.open, zf.namelist())
         return self._record
@@ -79,6 +80,11 @@ class Archive:
 
     def __getstate__(self) -> dict:
         return {"path": self.path, "_zf": None}  # the record is read again there, if asked
+
+
+def _zip(path: Path | Location) -> zipfile.ZipFile:
+    """The archive at ``path``: a local file, or a URL's object read through a bounded cache."""
+    return zipfile.ZipFile(open_binary(path) if isinstance(path, Location) else path)
 
 
 class NpzMember(ArrayHandle):
@@ -137,7 +143,7 @@ class NpzMember(ArrayHandle):
         """
         rows = self.rows_per_chunk(chunk_bytes)
         if self.zinfo.compress_type == zipfile.ZIP_STORED:
-            with open(self.path, "rb") as fp:
+            with open_binary(self.path) as fp:
                 start = self._stored_data_start(fp)
                 self._check_stored_crc(fp, start)
                 yield from fortran_rows(fp, start + self.header_bytes, self.dense_shape, self.dtype,
@@ -319,7 +325,7 @@ class NpzSource(Source):
         self.allow_pickle = allow_pickle
         zf = None
         try:
-            zf = zipfile.ZipFile(path)
+            zf = _zip(path)
             self._archive = Archive(path, zf)
             infos = [i for i in zf.infolist() if not i.is_dir()]
             _refuse_torch_archive(display, [i.filename for i in infos])

@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import SourceError
+from ..locations import Location, open_binary
 from .dataset import FileDataset, FileFacts, FileFormat, dataset_files
 from .table import TableSource
 
@@ -25,6 +27,9 @@ ARROW_ERRORS = (pa.ArrowException, OSError, ValueError, TypeError, IndexError, K
 #: Bytes read at a time from a column chunk. Without it (pyarrow's default 0) a whole column
 #: chunk is read into memory before its first page is decoded.
 READ_BUFFER = 1 << 20
+#: The same for a URL's object: each read is a request, whose latency (tens of ms on an object
+#: store) 1 MiB reads would pay 1,000 times a GiB; still bounded, and never past the chunk.
+REMOTE_READ_BUFFER = 8 << 20
 
 ENCRYPTED = (
     "is encrypted (Parquet Modular Encryption) and dsdoctor has no keys; "
@@ -49,13 +54,19 @@ def _arrow_error(display: str, exc: BaseException, what: str) -> SourceError:
     return SourceError(f"{display} cannot be read as {what} ({msg[:300]})")
 
 
+def _readable(path: Path | Location) -> Any:
+    """What pyarrow opens: a local path, or a URL's object as a file that fetches exactly the
+    ranges pyarrow asks for (the footer, then the column chunks read; no read-ahead)."""
+    return open_binary(path, cache="none") if isinstance(path, Location) else path
+
+
 def check_magic(path: Path, display: str) -> None:
     """Refuse what is not a Parquet file, or is one with an encrypted footer ("PARE"), before
     pyarrow parses anything."""
     size = path.stat().st_size
     if size < 12:
         raise SourceError(f"{display} is not a Parquet file: {size} bytes is too short")
-    with open(path, "rb") as fp:
+    with open_binary(path, cache="none") as fp:
         head = fp.read(4)
         fp.seek(size - 4)
         tail = fp.read(4)
@@ -150,8 +161,9 @@ class ParquetSource(TableSource):
             check_magic(path, display)
             # pre_buffer=False and a read buffer: pages are read as batches need them, not
             # whole column chunks (a 256 MiB row group would otherwise be held at once)
-            self._pf = pq.ParquetFile(path, page_checksum_verification=True, pre_buffer=False,
-                                      buffer_size=READ_BUFFER)  # fmt: skip
+            self._pf = pq.ParquetFile(_readable(path), page_checksum_verification=True,
+                                      pre_buffer=False, buffer_size=REMOTE_READ_BUFFER
+                                      if isinstance(path, Location) else READ_BUFFER)  # fmt: skip
             self._meta = self._pf.metadata
             self.schema = self._pf.schema_arrow
         except SourceError:

@@ -21,6 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import SourceError
+from ..locations import is_url
+
 #: Parquet schema metadata key and npz member name holding the JSON record.
 METADATA_KEY = "dsdoctor"
 #: The npz member dsdoctor writes the record to (``METADATA_KEY`` is also read).
@@ -67,7 +70,7 @@ def with_role(record: dict[str, Any] | None, role: str) -> dict[str, Any] | None
 def npy_record(path: Path) -> dict[str, Any] | None:
     """The record of ``STEM.npy`` (``STEM.dsdoctor.json``) or of ``STEM.ROLE.npy`` (the record
     beside ``STEM.npy`` whose ``files`` names this file)."""
-    own = _read_small(Path(sidecar(path)))
+    own = _read_small(sidecar(path) if is_url(path) else Path(sidecar(path)))
     if own is not None:
         files = own.get("files")
         role = (
@@ -160,10 +163,11 @@ def schema_record(metadata: dict | None, column: str) -> dict[str, Any] | None:
     return with_role(parse_record(raw), column) if raw is not None else None
 
 
-def _read_small(path: Path) -> dict[str, Any] | None:
+def _read_small(path: Any) -> dict[str, Any] | None:
+    """The record in the small file ``path`` (a Path, or a URL's Location), or None."""
     try:
         if not path.is_file() or path.stat().st_size > MAX_RECORD_BYTES:
             return None
         return parse_record(path.read_bytes())
-    except OSError:
+    except (OSError, SourceError):
         return None

@@ -9,8 +9,6 @@ file that merely shares the naming is not taken for a mask.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from ..errors import DsdoctorError
@@ -22,7 +20,7 @@ def mask_candidate(h: ArrayHandle) -> str | None:
     if h.format == "npy":
         name = h.path.name
         stem = name[: -len(".npy")] if name.lower().endswith(".npy") else name
-        return str(Path(h.path).with_name(stem + ".mask.npy"))
+        return str(h.path.with_name(stem + ".mask.npy"))
     if h.format in ("npz", "parquet") and h.name == "data":
         return f"{h.path}:mask"
     if h.format in ("hdf5", "zarr") and h.name:

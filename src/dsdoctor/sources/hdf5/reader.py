@@ -38,6 +38,7 @@ import numpy as np
 
 from ...arrays import Ragged
 from ...errors import SourceError, UnsafeInputError
+from ...locations import Location, open_binary
 from ...units import format_bytes
 from ..base import (
     DEFAULT_CHUNK_BYTES,
@@ -520,6 +521,14 @@ class _ChunkDedupe:
         return decoded
 
 
+def _h5_file(path: Path | Location) -> h5py.File:
+    """The file opened read-only: a local path by name (no lock), a URL's object through a file
+    whose cache of blocks is bounded (:data:`dsdoctor.locations.HDF5_BLOCKS`)."""
+    if isinstance(path, Location):
+        return h5py.File(open_binary(path, cache="blockcache"), "r")
+    return h5py.File(path, "r", locking=False)
+
+
 class H5Source(Source):
     format = "hdf5"
 
@@ -528,7 +537,7 @@ class H5Source(Source):
         super().__init__(path, display)
         self.follow_external, self.target, self.allow_pickle = follow_external, target, allow_pickle
         try:
-            self.file = h5py.File(path, "r", locking=False)
+            self.file = _h5_file(path)
         except (OSError, ValueError, RuntimeError) as exc:
             raise _h5_error(display, exc) from None
         self._entries: list[Entry] = []
