@@ -154,7 +154,9 @@ def detect_format(path: Path | Location, forced: str | None) -> str:
     if isinstance(path, Path) and path.is_dir():
         return directory_format(path)
     by_ext = read_by_name(path.name)
-    head = _head(path) if path.is_file() else b""
+    # a URL named by its extension is not fetched twice: its reader checks the magic number
+    remote_named = by_ext is not None and not isinstance(path, Path)
+    head = _head(path) if path.is_file() and not remote_named else b""
     if by_ext and (not by_ext.magic or has_magic(by_ext, head) or not head):
         return by_ext.name
     named = None if by_ext else unread_by_name(path.name)  # a .pt is a zip, but not an .npz
