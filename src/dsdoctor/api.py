@@ -400,19 +400,23 @@ def read_model(path) -> ModelFacts:
 
 def is_model(source) -> bool:
     """Whether ``source`` names a model file (``inspect`` shows its facts, not its arrays): by
-    its name, and for ``.h5`` by the root ``model_config`` attribute Keras writes."""
+    its name, and for ``.h5`` by the root ``model_config`` attribute Keras writes; a folder
+    holding ``MLmodel`` or a Hugging Face model's weights (:func:`models.base.model_in_folder`)."""
     from pathlib import Path
 
-    from .models.base import FORMATS
+    from .errors import SourceError
+    from .models.base import model_format, model_in_folder
 
     if not isinstance(source, str | os.PathLike):
         return False
     p = Path(source)
-    name = p.name
     if p.is_dir():
-        return (p / "MLmodel").is_file()
-    fmt = next((f for f in FORMATS if name in f.suffixes or p.suffix.lower() in f.suffixes), None)
-    if fmt is None or not p.is_file():
+        return model_in_folder(p) is not None
+    try:
+        fmt = model_format(p)
+    except SourceError:
+        return False
+    if not p.is_file():
         return False
     if fmt.name == "keras-h5":
         from .models.keras import is_keras_h5
@@ -477,8 +481,11 @@ def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, A
     form = ("sparse" if loss.startswith("sparse_") else
             "one-hot" if loss in ("categorical_crossentropy", "CategoricalCrossentropy",
                                   "categorical_focal_crossentropy") else None)  # fmt: skip
+    if facts.max_positions is not None:
+        origin["max_length"] = "model"
     return {"values": values, "origin": origin, "model_input": chosen.name if chosen else None,
-            "target_form": form, "output_units": facts.output_units}  # fmt: skip
+            "target_form": form, "output_units": facts.output_units,
+            "max_length": facts.max_positions}  # fmt: skip
 
 
 def _one_input_per_array(expect: Expectations, subjects: list[Subject]) -> Expectations:
@@ -599,9 +606,6 @@ def model_summary(expect: Expectations, subjects: Sequence[Subject] = ()) -> dic
                 notes.append(f"{s.name} is {s.handle.dtype}; {name} input `{chosen.name}` is "
                              f"{chosen.dtype}: cast with .astype('{chosen.dtype}') (Keras "
                              "casts it; PyTorch refuses an int tensor in a float layer)")  # fmt: skip
-    if facts.max_positions is not None:
-        notes.append(f"max_position_embeddings {facts.max_positions}: sequence lengths are not "
-                     "checked against it (see the lengths above)")  # fmt: skip
     if facts.output_units is not None and "classes" not in expect.origin:
         notes.append(f"{facts.output_units} output unit(s), {facts.output_activation or 'no'} "
                      "activation: targets are not checked as classes")  # fmt: skip

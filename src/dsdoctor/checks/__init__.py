@@ -18,6 +18,7 @@ from .sequences import (
     MaskValueCollision,
     PackPaddingSide,
     RaggedSequences,
+    SequenceLongerThanModel,
 )
 from .shape import FeatureWidthMismatch, RankMismatch, TimestepsMismatch
 from .spec import SpecViolation
@@ -29,7 +30,7 @@ REGISTRY: tuple[type[Check], ...] = (
     RareClass, LabelLooksLikeId, StringLabels, ClassCountMismatch,
     FeatureWidthMismatch, RankMismatch, TimestepsMismatch,
     RaggedSequences, MaskValueCollision, ExcessPadding, EmptySequences, PackPaddingSide,
-    TokenIdOutOfRange,
+    TokenIdOutOfRange, SequenceLongerThanModel,
     NonFiniteValues, ConstantFeature, UnsafePickle, UnwrittenData, MissingValues,
     PartialLastBatch, BatchExceedsSamples, BatchMemory,
     SpecViolation,
