@@ -503,8 +503,8 @@ def _one_input_per_array(expect: Expectations, subjects: list[Subject]) -> Expec
     return replace(expect, origin=origin, model_input=None, **cleared)
 
 
-#: The checks of an input's shape, run per array when a model has several inputs.
-SHAPE_CODES = ("DS201", "DS202", "DS203")
+#: The checks of an input's shape and dtype, run per array when a model has several inputs.
+SHAPE_CODES = ("DS201", "DS202", "DS203", "DS406")
 
 
 def _inputs_by_name(
@@ -592,7 +592,9 @@ def model_summary(expect: Expectations, subjects: Sequence[Subject] = ()) -> dic
     notes = list(facts.notes)
     name = Path(facts.path).name
     chosen = next((i for i in facts.inputs if i.name == expect.model_input), None)
-    if chosen is not None and chosen.dtype is not None:
+    from .checks.values import STRICT_DTYPE_FORMATS  # there DS406 says it
+
+    if chosen is not None and chosen.dtype is not None and facts.format not in STRICT_DTYPE_FORMATS:
         for s in subjects:
             kind = s.handle.dtype.kind
             if s.role != "x" or kind not in "iufb":

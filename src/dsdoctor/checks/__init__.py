@@ -23,7 +23,14 @@ from .sequences import (
 from .shape import FeatureWidthMismatch, RankMismatch, TimestepsMismatch
 from .spec import SpecViolation
 from .tokens import TokenIdOutOfRange
-from .values import ConstantFeature, MissingValues, NonFiniteValues, UnsafePickle, UnwrittenData
+from .values import (
+    ConstantFeature,
+    InputDtypeMismatch,
+    MissingValues,
+    NonFiniteValues,
+    UnsafePickle,
+    UnwrittenData,
+)
 
 REGISTRY: tuple[type[Check], ...] = (
     SampleCountMismatch, TargetShapeMismatch, LabelOutOfRange,
@@ -31,7 +38,7 @@ REGISTRY: tuple[type[Check], ...] = (
     FeatureWidthMismatch, RankMismatch, TimestepsMismatch,
     RaggedSequences, MaskValueCollision, ExcessPadding, EmptySequences, PackPaddingSide,
     TokenIdOutOfRange, SequenceLongerThanModel,
-    NonFiniteValues, ConstantFeature, UnsafePickle, UnwrittenData, MissingValues,
+    NonFiniteValues, ConstantFeature, UnsafePickle, UnwrittenData, MissingValues, InputDtypeMismatch,
     PartialLastBatch, BatchExceedsSamples, BatchMemory,
     SpecViolation,
     NonInputColumns, IndexColumn, UnreadableData,
