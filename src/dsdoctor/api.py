@@ -348,7 +348,7 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
     from .checks import Context, run_checks
 
     executor = opts.executor()
-    gathered = _subjects(sources, x, y, opts, each=each)
+    gathered = _subjects(sources, x, y, opts, each=each, model=expect.model)
     subjects, pairs = gathered.subjects, gathered.pairs
     if contract is not None:
         more, more_pairs = _spec_subjects(contract, opts)
@@ -520,10 +520,7 @@ def _inputs_by_name(
         return []  # shapes given by hand: they are the expectation
     out = []
     for s in inputs:
-        spec = parse_source(s.handle.source) if isinstance(s.handle.source, str) else None
-        names = {s.name, _stem(os.path.basename(spec.path)) if spec else None,
-                 spec.selector.strip("/").rsplit("/", 1)[-1] if spec and spec.selector else None}  # fmt: skip
-        match = next((i for i in facts.inputs if i.name in names and i.shape), None)
+        match = _input_of(facts, s)
         if match is None or match.shape is None:
             continue
         shape = tuple(d if isinstance(d, int) else None for d in match.shape[1:])
@@ -534,6 +531,17 @@ def _inputs_by_name(
                                timesteps=shape[0] if token_axis else None,
                                model_input=match.name, origin=origin)))  # fmt: skip
     return out
+
+
+def _input_of(facts: ModelFacts, s: Subject) -> TensorSpec | None:
+    """The input of ``facts`` the array ``s`` is matched to: the one it was matched to by order
+    (:func:`_inputs_of_container`), else the one named like its file stem or member name."""
+    if s.model_input is not None:
+        return next((i for i in facts.inputs if i.name == s.model_input), None)
+    spec = parse_source(s.handle.source) if isinstance(s.handle.source, str) else None
+    names = {s.name, _stem(os.path.basename(spec.path)) if spec else None,
+             spec.selector.strip("/").rsplit("/", 1)[-1] if spec and spec.selector else None}  # fmt: skip
+    return next((i for i in facts.inputs if i.name in names), None)
 
 
 def _agrees(shape: tuple, given: dict) -> bool:
@@ -612,10 +620,29 @@ def model_summary(expect: Expectations, subjects: Sequence[Subject] = ()) -> dic
         notes.append(f"{facts.output_units} output unit(s), {facts.output_activation or 'no'} "
                      "activation: targets are not checked as classes")  # fmt: skip
     if len(facts.inputs) > 1 and expect.model_input is None:
+        from .checks import Context
+
         names = ", ".join(f"`{i.name}`" for i in facts.inputs)
-        notes.append(f"{len(facts.inputs)} inputs ({names}) and several input arrays: each "
-                     "array named like an input (file stem or member name) is checked against "
-                     "its shape; the others are not")  # fmt: skip
+        matched: list[tuple[str, str, bool]] = []  # (array, input, by order)
+        unmatched: list[str] = []
+        for s in Context(list(subjects), expect).inputs():
+            spec = _input_of(facts, s)
+            if spec is None:
+                unmatched.append(s.name)
+            else:
+                matched.append((s.name, spec.name, s.model_input is not None))
+        taken = {m[1] for m in matched}
+        left = [f"`{i.name}`" for i in facts.inputs if i.name not in taken]
+        pairs = [f"{a} → `{i}`" + (" (by order)" if order else "") for a, i, order in matched]
+        notes.append(f"{len(facts.inputs)} inputs ({names}), each checked against the array "
+                     "named like it (file stem or member name), or by order for one --x file "
+                     "of unnamed arrays: " + ("; ".join(pairs) or "none is")
+                     + (f"; not matched to an input: {', '.join(unmatched)}" if unmatched else "")
+                     + (f"; no array for {', '.join(left)}" if left else ""))  # fmt: skip
+        extra = [s.name for s in subjects if s.role == "array"]
+        if extra and matched:
+            notes.append(f"named like no input of {name}, so not checked as one: "
+                         + ", ".join(extra))  # fmt: skip
     elif len(facts.inputs) > 1:
         others = ", ".join(f"`{i.name}`" for i in facts.inputs if i.name != expect.model_input)
         notes.append(f"{len(facts.inputs)} inputs: x is checked against `{expect.model_input}`; "
@@ -819,6 +846,47 @@ def _scan_all(subjects: list[Subject], expect: Expectations, opts: SourceOptions
     return facts
 
 
+def _inputs_of_container(x, model: ModelFacts | None, opts: SourceOptions) -> list[Subject] | None:
+    """One ``--x`` file holding several arrays (npz members, HDF5 datasets) for a model of as
+    many inputs: one x per input, matched by member name (``series`` → input `series`), or by
+    order when no member is named like an input (``arr_0``, ``arr_1``). None when ``x`` is one
+    array or the model has one input (x is then checked as before); a UsageError when the
+    arrays and the inputs cannot be matched."""
+    from .checks import Subject
+
+    if model is None or len(model.inputs) < 2 or not isinstance(x, str | os.PathLike):
+        return None
+    text = os.fspath(x)
+    spec = parse_source(text)
+    if spec.selector:
+        return None
+    handles = opts.open(text).arrays()
+    if len(handles) < 2:
+        return None
+    from pathlib import Path
+
+    def member(h: ArrayHandle) -> str:
+        return (h.name or "").strip("/").rsplit("/", 1)[-1]
+
+    names = [i.name for i in model.inputs]
+    by_name = {member(h): h for h in handles}
+    held = ", ".join(member(h) for h in handles)
+    takes = f"{Path(model.path).name} takes {len(names)} inputs ({', '.join(names)})"
+    if all(n in by_name for n in names):  # members named like no input: checked, not as inputs
+        return [Subject(by_name[n].source, "x", by_name[n]) for n in names] + [
+            Subject(h.source, "array", h) for h in handles if member(h) not in names
+        ]
+    if any(n in by_name for n in names):
+        missing = ", ".join(n for n in names if n not in by_name)
+        raise UsageError(f"{spec.display} holds {held}; {takes}, and no array is named {missing}: "
+                         "name each array like its input")  # fmt: skip
+    if len(handles) != len(names):
+        raise UsageError(f"{spec.display} holds {len(handles)} arrays ({held}) but {takes}: give "
+                         "one array per input, named like it, or choose one as "
+                         f"{spec.display}:NAME")  # fmt: skip
+    return [Subject(h.source, "x", h, model_input=n) for h, n in zip(handles, names, strict=True)]
+
+
 def _resolve(
     obj, name: str, opts: SourceOptions, *, role_target: str | None = None
 ) -> list[ArrayHandle]:
@@ -899,23 +967,30 @@ class _Gathered:
                 for group in self.groups]  # fmt: skip
 
 
-def _subjects(sources, x, y, opts: SourceOptions, *, each: bool = False) -> _Gathered:
+def _subjects(sources, x, y, opts: SourceOptions, *, each: bool = False,
+              model: ModelFacts | None = None) -> _Gathered:  # fmt: skip
     """Sources given together are one dataset (``each``: every source its own): files named like
-    inputs and targets pair up, and all must agree on the sample axis, split by split."""
+    inputs and targets pair up, and all must agree on the sample axis, split by split. One
+    ``--x`` container for a ``model`` of several inputs gives one x per input
+    (:func:`_inputs_of_container`)."""
     from .checks import Subject
 
     given: list[_Given] = []
     target = opts.target
     if x is not None:
-        xs = Subject("x", "x", _resolve(x, "x", opts, role_target=target)[0])
-        _require_safe(xs.handle)
-        named = _Given(f"--x {xs.handle.source}", [xs])
+        many = _inputs_of_container(x, model, opts) if target is None else None
+        xss = many or [Subject("x", "x", _resolve(x, "x", opts, role_target=target)[0])]
+        for xs in xss:
+            _require_safe(xs.handle)
+        xs = xss[0]
+        said = f"--x {x}" if many else f"--x {xs.handle.source}"
+        named = _Given(said, list(xss))
         if target is not None and y is None:
             y = _table(xs.handle).target_array()
         if y is not None:
             ys = Subject("y", "y", y if isinstance(y, ArrayHandle) else _resolve(y, "y", opts)[0])
             _require_safe(ys.handle)
-            named = _Given(f"--x {xs.handle.source} --y {ys.handle.source}", [xs, ys], [(xs, ys)])
+            named = _Given(f"{said} --y {ys.handle.source}", [*xss, ys], [(s, ys) for s in xss])
         given.append(named)
     elif y is not None:
         ys = Subject("y", "y", _resolve(y, "y", opts)[0])

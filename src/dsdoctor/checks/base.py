@@ -130,6 +130,9 @@ class Subject:
     #: "from": "--mask-value 0" | "pad of SRC"}``; None when nothing says so (ragged arrays are
     #: sequences whatever this says). See :func:`dsdoctor.api.sequence_facts`.
     sequence: dict | None = None
+    #: the input of a several-input model this array was matched to by order (one ``--x``
+    #: container whose members are not named like the inputs); by name needs no record
+    model_input: str | None = None
 
     @property
     def rank(self) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import replace
+from typing import Any
 
 from ..findings import Fix, Safety
 from ..formats import strip_extension
@@ -192,7 +193,7 @@ def pad(h: ArrayHandle, *, maxlen: int | str, lossless: bool, value: object = No
     title = f"pad to {maxlen} timesteps with a mask" + (
         f", padding with {value}" if value is not None else ""
     )
-    options: dict[str, object] = {"maxlen": maxlen}
+    options: dict[str, Any] = {"maxlen": maxlen}
     if value is not None:
         options["value"] = value
     if truncating is not None:
