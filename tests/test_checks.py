@@ -399,6 +399,19 @@ def _pre_padded(tmp: Path) -> dict:
     return {"x": str(tmp / "p.npy"), "y": str(tmp / "p.lengths.npy")}
 
 
+def _float32_onnx(tmp: Path) -> dict:
+    """float64 data for an ONNX graph (onnx.helper) whose input `x` is float32."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])
+    onnx.save(helper.make_model(graph), tmp / "m.onnx")
+    np.save(tmp / "x.npy", np.zeros((4, 3), np.float64))
+    return {"x": str(tmp / "x.npy"), "model": str(tmp / "m.onnx")}
+
+
 def _labels() -> np.ndarray:
     return np.array([0, 1, 10, 2])
 
@@ -427,6 +440,11 @@ FAILING_CASES = {
         "x": ragged_parquet(tmp, [[1, 0, 3], [4]]),
         "vocab_size": 4,
     },
+    "sequence-longer-than-model": lambda tmp: {
+        "x": ragged_parquet(tmp, [[1, 2], [3] * 9]),
+        "timesteps": 5,
+    },
+    "input-dtype-mismatch": _float32_onnx,
     "excess-padding": lambda tmp: {"x": ragged_parquet(tmp, [[1] * 2] * 50 + [[1] * 100])},
     "empty-sequences": lambda tmp: {"x": ragged_parquet(tmp, [[1, 2], [], [3]])},
     "pack-padding-side": _pre_padded,
