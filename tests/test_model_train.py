@@ -262,7 +262,7 @@ def test_sequences_longer_than_max_position_embeddings(bert):
     r = cli("check", "--x", "ids_long.npy", "--y", "yl.npy", "--model", "bert", "--json")
     f = _findings(r)["DS307"]
     assert f["message"] == ("x: 12 of 12 sequences are longer than the 32 positions of "
-                            "model.safetensors config.json max_position_embeddings (the longest "
+                            "bert config.json max_position_embeddings (the longest "
                             "has 40); keep the first 32 tokens of each row, or split rows into "
                             "windows"), f["message"]  # fmt: skip
     assert f["evidence"]["model_where"] == "config.json max_position_embeddings"
@@ -298,7 +298,7 @@ def test_ragged_sequences_longer_than_the_model(bert):
     fix = "dsdoctor pad tok.parquet:input_ids --maxlen 32 --truncating post -o tok.input_ids.padded.npy"
     assert [fx["command"] for fx in found["DS307"]["fixes"]] == [fix]
     assert [fx["command"] for fx in found["DS301"]["fixes"]] == [fix]  # no bucket past 32
-    assert "of at most 32 (model.safetensors" in found["DS301"]["message"]
+    assert "of at most 32 (bert config.json" in found["DS301"]["message"]
     r = cli("repair", "--x", "tok.parquet:input_ids", "--model", "bert", "--allow", "lossy",
             "-o", "fixed", "--json")  # fmt: skip
     assert r.code == 0, r.stdout + r.stderr
@@ -387,6 +387,8 @@ def test_a_hugging_face_folder_as_the_model(bert):
     torch.save(load_file(bert / "model.safetensors"), "bin/pytorch_model.bin")
     r = cli("check", "--x", "ids_long.npy", "--model", "bin", "--json")
     assert r.json()["model"]["format"] == "torch" and "DS307" in _findings(r), r.stdout
+    assert r.json()["model"]["path"] == "bin"
+    assert "read pytorch_model.bin in bin" in r.json()["model"]["notes"]
     os.mkdir("evil")
     Path("bin/config.json").rename("evil/config.json")
     torch.save(torch.nn.Linear(2, 2), "evil/pytorch_model.bin")

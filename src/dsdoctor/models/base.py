@@ -149,4 +149,10 @@ def read_model(path: str | Path) -> ModelFacts:
         raise SourceError(f"{p}: reading {fmt.name} models needs the {e.name} package: "
                           f"pip install 'dsdoctor[{extra}]'") from None  # fmt: skip
     reader: Reader = getattr(module, fmt.function)
-    return reader(p)
+    facts = reader(p)
+    if p.name != "MLmodel" and p.parent == Path(path) and Path(path).is_dir():
+        # a Hugging Face folder: findings name the folder given ("bert config.json vocab_size")
+        from dataclasses import replace
+
+        facts = replace(facts, path=str(path), notes=(f"read {p.name} in {path}", *facts.notes))
+    return facts
