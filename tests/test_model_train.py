@@ -398,3 +398,21 @@ def test_a_hugging_face_folder_as_the_model(bert):
     Path("empty/config.json").write_text("{}")
     assert_clean_error(cli("check", "--x", "ids_long.npy", "--model", "empty"),
                        "a folder holding no model file")  # fmt: skip
+
+
+def test_plan_pads_to_max_position_embeddings(bert):
+    """plan --model of a folder: sequences longer than the model's positions are planned padded
+    to them (and said to be truncated); --maxlen still wins."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"ids": [[1] * n for n in (5, 40, 12, 33)]}), "tok.parquet")
+    r = cli("plan", "tok.parquet:ids", "--model", "bert", "--batch-size", "2", "--json")
+    assert r.code == 0, r.stdout + r.stderr
+    plan = r.json()
+    assert plan["maxlen"] == 32, plan
+    assert ("maxlen 32 from bert config.json max_position_embeddings: 2 of 4 sequences are "
+            "longer (up to 40) and are truncated") in plan["notes"]  # fmt: skip
+    r = cli("plan", "tok.parquet:ids", "--model", "bert", "--batch-size", "2", "--maxlen", "16",
+            "--json")  # fmt: skip
+    assert r.json()["maxlen"] == 16

@@ -1202,7 +1202,7 @@ def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, ma
     mem = parse_size(memory, what="--memory") if memory is not None else None
     notes: list[str] = []
     if model is not None:
-        maxlen, notes = _plan_model(read_model(model), h, maxlen)
+        maxlen, notes = _plan_model(read_model(model), h, maxlen, stats)
     result = make_plan(
         h,
         stats,
@@ -1218,12 +1218,25 @@ def plan(source, *, batch_size: int, memory=None, buckets: int | None = None, ma
     return result
 
 
-def _plan_model(facts: ModelFacts, h: ArrayHandle, maxlen) -> tuple[Any, list[str]]:
+def _plan_model(facts: ModelFacts, h: ArrayHandle, maxlen,
+                stats: ArrayStats | None = None) -> tuple[Any, list[str]]:  # fmt: skip
     """``plan --model``: a fixed time axis of the model's input is the maxlen sequences are
-    padded to (``--maxlen`` overrides it); the input width the model expects beside the data's."""
+    padded to (``--maxlen`` overrides it), and so is its ``max_position_embeddings`` when
+    sequences are longer; the input width the model expects beside the data's."""
     from pathlib import Path
 
     name, notes = Path(facts.path).name, []
+    limit = facts.max_positions
+    hist = stats.length_hist if stats is not None else None
+    if limit is not None and h.ragged and hist is not None and hist.longest > limit:
+        over = int(hist.counts[hist.lengths > limit].sum())
+        where = facts.where.get("max_positions", "max_position_embeddings")
+        if maxlen is None:
+            maxlen = limit
+            notes.append(f"maxlen {limit} from {name} {where}: {over:,} of {hist.total:,} "
+                         f"sequences are longer (up to {hist.longest}) and are truncated")  # fmt: skip
+        else:
+            notes.append(f"--maxlen {maxlen}; {name} {where} is {limit}")
     chosen = _model_input(facts, h.source)
     shape = chosen.shape if chosen is not None else None
     if chosen is None or shape is None:
