@@ -364,6 +364,25 @@ def test_one_container_for_a_two_input_model(data):
                        "inputs (series, meta)")  # fmt: skip
     assert_clean_error(cli("check", "--x", "half.npz", "--model", "two.keras"),
                        "no array is named meta")  # fmt: skip
+    # several --x: by file stem, else in order; more --x than inputs is exit 2
+    np.save("series.npy", series)
+    np.save("meta.npy", meta[:, :2])
+    r = cli("check", "--x", "meta.npy", "--x", "series.npy", "--y", "y.npy", "--model",
+            "two.keras", "--json")  # fmt: skip
+    assert [f["message"] for f in r.json()["findings"]] == [
+        "meta.npy has 2 features (last axis) but two.keras input `meta` expects 4"
+    ], r.stdout
+    np.save("a.npy", meta)
+    np.save("b.npy", series)
+    r = cli("check", "--x", "a.npy", "--x", "b.npy", "--model", "two.keras", "--json")
+    assert "a.npy → `series` (by order); b.npy → `meta` (by order)" in " ".join(
+        r.json()["model"]["notes"]
+    )
+    assert {f["code"] for f in r.json()["findings"]} == {"DS202"}, r.stdout  # swapped: said
+    assert_clean_error(cli("check", "--x", "a.npy", "--x", "b.npy", "--x", "a.npy", "--model",
+                           "two.keras"), "3 --x for two.keras, which takes 2 input(s)")  # fmt: skip
+    r = cli("check", "--x", "b.npy", "--x", "a.npy", "--y", "y.npy", "--json")  # no model
+    assert r.code == 0 and len(r.json()["arrays"]) == 3, r.stdout
     out = _keras("""
         d = np.load("named.npz")
         print(step(two(), "sparse_categorical_crossentropy",

@@ -294,7 +294,9 @@ def check(
 ) -> Report:
     """Run every check on the given arrays and return a :class:`Report`.
 
-    ``x``/``y`` are sources (``"train.h5:/x"``) or in-memory arrays; positional ``sources`` are
+    ``x``/``y`` are sources (``"train.h5:/x"``) or in-memory arrays, and ``x`` a list of sources
+    for a model of several inputs (each checked against the input named like it, else in
+    order; one container of several arrays is matched the same way); positional ``sources`` are
     checked whole (every array inside a container). Sources given together are one dataset: they
     must agree on the sample axis, and files or members named like inputs and targets (``x.npy``
     and ``y.npy``, ``X_test`` and ``y_test``) are paired; ``each=True`` checks every source on its
@@ -365,6 +367,7 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
         raise UsageError(
             "nothing to check: give sources, or --x/--y, or a spec file (dsdoctor.toml)"
         )
+    _by_order(expect.model, Context(subjects, expect).inputs())
     whole, expect = expect, _one_input_per_array(expect, subjects)
     for s in subjects:
         s.sequence = sequence_facts(s, expect)
@@ -524,13 +527,26 @@ def _inputs_by_name(
         if match is None or match.shape is None:
             continue
         shape = tuple(d if isinstance(d, int) else None for d in match.shape[1:])
+        # (batch, T) is a time axis for token ids, or for the one input of a recurrent model
+        ids = facts.vocab_size is not None and (match.dtype or "int").startswith(("int", "uint"))
         token_axis = (len(shape) == 1 and isinstance(shape[0], int)
-                      and (facts.vocab_size is not None or facts.recurrent))  # fmt: skip
+                      and (ids or (facts.recurrent and len(facts.inputs) == 1)))  # fmt: skip
         origin = {**whole.origin, **dict.fromkeys(shape_facts, "model")}
         out.append((s, replace(whole, input_shape=shape, features=None,
                                timesteps=shape[0] if token_axis else None,
                                model_input=match.name, origin=origin)))  # fmt: skip
     return out
+
+
+def _by_order(facts: ModelFacts | None, inputs: list[Subject]) -> None:
+    """Input arrays none of which is named like an input of a model of as many inputs: the
+    first array is the first input, and so on (``Subject.model_input``; the report says so)."""
+    if facts is None or len(facts.inputs) < 2 or len(inputs) != len(facts.inputs):
+        return
+    if any(s.model_input is not None or _input_of(facts, s) is not None for s in inputs):
+        return
+    for s, spec in zip(inputs, facts.inputs, strict=True):
+        s.model_input = spec.name
 
 
 def _input_of(facts: ModelFacts, s: Subject) -> TensorSpec | None:
@@ -635,8 +651,8 @@ def model_summary(expect: Expectations, subjects: Sequence[Subject] = ()) -> dic
         left = [f"`{i.name}`" for i in facts.inputs if i.name not in taken]
         pairs = [f"{a} → `{i}`" + (" (by order)" if order else "") for a, i, order in matched]
         notes.append(f"{len(facts.inputs)} inputs ({names}), each checked against the array "
-                     "named like it (file stem or member name), or by order for one --x file "
-                     "of unnamed arrays: " + ("; ".join(pairs) or "none is")
+                     "named like it (file stem or member name), else in order when none is "
+                     "named like an input: " + ("; ".join(pairs) or "none is")
                      + (f"; not matched to an input: {', '.join(unmatched)}" if unmatched else "")
                      + (f"; no array for {', '.join(left)}" if left else ""))  # fmt: skip
         extra = [s.name for s in subjects if s.role == "array"]
@@ -846,6 +862,14 @@ def _scan_all(subjects: list[Subject], expect: Expectations, opts: SourceOptions
     return facts
 
 
+def _several(x) -> list[str] | None:
+    """``x`` as several sources (a list or tuple of paths: the inputs of a model of several
+    inputs), or None for one source or an in-memory array."""
+    if isinstance(x, list | tuple) and x and all(isinstance(v, str | os.PathLike) for v in x):
+        return [os.fspath(v) for v in x]
+    return None
+
+
 def _inputs_of_container(x, model: ModelFacts | None, opts: SourceOptions) -> list[Subject] | None:
     """One ``--x`` file holding several arrays (npz members, HDF5 datasets) for a model of as
     many inputs: one x per input, matched by member name (``series`` → input `series`), or by
@@ -977,8 +1001,18 @@ def _subjects(sources, x, y, opts: SourceOptions, *, each: bool = False,
 
     given: list[_Given] = []
     target = opts.target
+    several = _several(x)
+    if several is not None and model is not None and len(several) > max(len(model.inputs), 1):
+        from pathlib import Path
+
+        raise UsageError(f"{len(several)} --x for {Path(model.path).name}, which takes "
+                         f"{len(model.inputs)} input(s) ({', '.join(i.name for i in model.inputs)})"
+                         ": give one --x per input")  # fmt: skip
     if x is not None:
-        many = _inputs_of_container(x, model, opts) if target is None else None
+        many = (_inputs_of_container(x, model, opts) if target is None and several is None
+                else None)  # fmt: skip
+        if several is not None:
+            many = [Subject(s, "x", _resolve(s, "x", opts)[0]) for s in several]
         xss = many or [Subject("x", "x", _resolve(x, "x", opts, role_target=target)[0])]
         for xs in xss:
             _require_safe(xs.handle)
