@@ -435,3 +435,21 @@ def test_plan_pads_to_max_position_embeddings(bert):
     r = cli("plan", "tok.parquet:ids", "--model", "bert", "--batch-size", "2", "--maxlen", "16",
             "--json")  # fmt: skip
     assert r.json()["maxlen"] == 16
+
+
+def test_a_pytorch_model_bin_calling_os_system_in_a_folder_never_runs(tmp_path):
+    """A save_pretrained-looking folder whose pytorch_model.bin pickles os.system: reading the
+    folder resolves no pickle global and runs nothing (an audit hook ends the process if it
+    does)."""
+    from .test_models_safetensors import AUDITED, SRC, Evil
+
+    marker = tmp_path / "PWNED"
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "bert", "vocab_size": 100}')
+    torch.save({"w": torch.zeros(2), "x": Evil(marker)}, folder / "pytorch_model.bin")
+    p = subprocess.run([sys.executable, "-c", AUDITED, str(folder)], capture_output=True,
+                       text=True, env={**os.environ, "PYTHONPATH": SRC}, timeout=120)  # fmt: skip
+    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    assert "RAN" not in p.stderr and not marker.exists()
+    assert "pytorch_model.bin" in p.stdout and "not unpickled" in p.stdout, p.stdout
