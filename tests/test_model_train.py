@@ -309,7 +309,7 @@ def test_ragged_sequences_longer_than_the_model(bert):
 
 def test_a_fixed_time_axis_cuts_longer_ragged_sequences(data):
     """A Keras input of 7 timesteps and sequences of up to 10: DS307 says how many padding to 7
-    cuts (DS301 pads them; DS203 is for dense arrays)."""
+    cuts (DS301 pads them); a dense (N, 10) of token ids is DS203, cut to its first 7."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -323,6 +323,15 @@ def test_a_fixed_time_axis_cuts_longer_ragged_sequences(data):
     np.save("short.npy", np.ones((4, 7), np.int32))
     r = cli("check", "--x", "short.npy", "--model", "tok.keras", "--json")
     assert "DS307" not in _findings(r)
+    # dense token ids longer than the 7 the Embedding's input takes: timesteps, not features
+    np.save("long.npy", np.arange(40, dtype=np.int32).reshape(4, 10) % 50)
+    found = _findings(cli("check", "--x", "long.npy", "--model", "tok.keras", "--json"))
+    assert set(found) == {"DS203"}, found
+    assert found["DS203"]["message"] == ("x has 10 timesteps (axis 1) but tok.keras input `ids` "
+                                         "expects 7")  # fmt: skip
+    assert [f["command"] for f in found["DS203"]["fixes"]] == [
+        "dsdoctor select long.npy --first 7 -o long.selected.npy"
+    ]
 
 
 def test_one_container_for_a_two_input_model(data):
