@@ -462,3 +462,24 @@ def test_a_pytorch_model_bin_calling_os_system_in_a_folder_never_runs(tmp_path):
     assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
     assert "RAN" not in p.stderr and not marker.exists()
     assert "pytorch_model.bin" in p.stdout and "not unpickled" in p.stdout, p.stdout
+
+
+@pytest.mark.parametrize(
+    ("have", "want", "fmt", "said"),
+    [
+        ("float64", "float32", "onnx", ""),
+        ("float32", "int64", "torch", " (token ids saved as floats?)"),
+        ("int64", "float32", "safetensors", ""),
+        ("bool", "float32", "tflite", ""),
+        ("int32", "int64", "onnx", ""),  # ONNX Runtime takes no other int width
+        ("int32", "int64", "torch", None),  # nn.Embedding takes Int and Long
+        ("float32", "float32", "onnx", None),
+        ("float32", "str", "onnx", None),  # not a numeric input: not this check's
+    ],
+)
+def test_which_dtypes_clash(have, want, fmt, said):
+    from dsdoctor.checks.values import dtype_clash
+
+    assert dtype_clash(have, want, fmt) == said
+    if fmt == "tflite":
+        assert "quantized" in (dtype_clash("float32", "uint8", "tflite") or "")

@@ -453,6 +453,9 @@ def dtype_clash(have: str, want: str, fmt: str) -> str | None:
         "bool" if have == "bool" else None)  # fmt: skip
     if kind is None:
         return None
+    if is_int and kind == "float" and fmt == "tflite" and want in ("int8", "uint8"):
+        return (" (a quantized input: scale and shift it by the input's quantization "
+                "parameters rather than only casting)")  # fmt: skip
     if is_int and kind == "float":
         return " (token ids saved as floats?)"
     if is_float and kind in ("int", "bool"):
