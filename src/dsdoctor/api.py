@@ -1326,7 +1326,10 @@ def repair(*sources, outdir: str, allow: str | Iterable[str] = ("lossless",), fo
     if "chunk_size" in check_options:
         reading["chunk_bytes"] = parse_size(check_options["chunk_size"], what="--chunk-size")
     report = check(*sources, **check_options)
-    named = [check_options.get(k) for k in ("x", "y", "spec", "model")]
+    x = check_options.get("x")
+    several = _several(x)
+    xs: list[Any] = [x] if several is None else list(several)  # several --x: each an input
+    named = [*xs, *(check_options.get(k) for k in ("y", "spec", "model"))]
     read = [a.get("source") for a in report.arrays.values()]
     paths = [os.fspath(p) for p in named if isinstance(p, str | os.PathLike)]
     inputs = source_paths([*sources, *read, *paths])
