@@ -381,6 +381,16 @@ def test_one_container_for_a_two_input_model(data):
     assert [f["message"] for f in r.json()["findings"]] == [
         "meta.npy has 2 features (last axis) but two.keras input `meta` expects 4"
     ], r.stdout
+    np.save("meta.npy", np.hstack([meta, meta]))  # 8 features: repair keeps the first 4
+    r = cli("repair", "--x", "meta.npy", "--x", "series.npy", "--y", "y.npy", "--model",
+            "two.keras", "--allow", "lossy", "-o", "fixed", "--json")  # fmt: skip
+    assert r.code == 0, r.stdout + r.stderr
+    r = cli("check", "--x", "fixed/meta.selected.npy", "--x", "series.npy", "--y", "y.npy",
+            "--model", "two.keras", "--json")  # fmt: skip
+    assert r.code == 0 and not r.json()["findings"], r.stdout
+    assert "fixed/meta.selected.npy → `meta`; series.npy → `series`" in " ".join(
+        r.json()["model"]["notes"]
+    )
     np.save("a.npy", meta)
     np.save("b.npy", series)
     r = cli("check", "--x", "a.npy", "--x", "b.npy", "--model", "two.keras", "--json")

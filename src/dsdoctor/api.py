@@ -555,9 +555,12 @@ def _input_of(facts: ModelFacts, s: Subject) -> TensorSpec | None:
     if s.model_input is not None:
         return next((i for i in facts.inputs if i.name == s.model_input), None)
     spec = parse_source(s.handle.source) if isinstance(s.handle.source, str) else None
-    names = {s.name, _stem(os.path.basename(spec.path)) if spec else None,
-             spec.selector.strip("/").rsplit("/", 1)[-1] if spec and spec.selector else None}  # fmt: skip
-    return next((i for i in facts.inputs if i.name in names), None)
+    stem = _stem(os.path.basename(spec.path)) if spec else None
+    names = {s.name, stem, spec.selector.strip("/").rsplit("/", 1)[-1] if spec and spec.selector else None}  # fmt: skip
+    found = next((i for i in facts.inputs if i.name in names), None)
+    if found is None and stem and "." in stem:  # a repair's output: meta.selected.npy is meta
+        found = next((i for i in facts.inputs if i.name == stem.split(".", 1)[0]), None)
+    return found
 
 
 def _agrees(shape: tuple, given: dict) -> bool:
