@@ -399,6 +399,30 @@ def _pre_padded(tmp: Path) -> dict:
     return {"x": str(tmp / "p.npy"), "y": str(tmp / "p.lengths.npy")}
 
 
+def test_sequence_longer_than_a_fixed_time_axis(tmp_path):
+    """DS307 counts the sequences padding to --timesteps would cut; none when all fit."""
+    src = ragged_parquet(tmp_path, [[1, 2], [3] * 9, [4] * 6, [5] * 5])
+    f = one("sequence-longer-than-model", src, "--timesteps", "5")
+    assert {k: f["evidence"][k] for k in ("count", "total", "longest", "limit")} == {
+        "count": 2, "total": 4, "longest": 9, "limit": 5}  # fmt: skip
+    cmd = f["fixes"][0]["command"]
+    assert "--maxlen 5 --truncating post -o " in cmd and cmd.endswith("seq.tokens.padded.npy")
+    assert f["fixes"][0]["safety"] == "lossy"
+    assert "sequence-longer-than-model" not in names(src, "--timesteps", "9")
+    assert "sequence-longer-than-model" not in names(src)  # no expectation, no finding
+
+
+def test_input_dtype_mismatch_and_its_twin(tmp_path):
+    """DS406 for float64 into an ONNX float32 input; float32 data passes."""
+    case = _float32_onnx(tmp_path)
+    f = one("input-dtype-mismatch", "--x", case["x"], "--model", case["model"])
+    assert f["evidence"] == {"actual": "float64", "expected": "float32", "input": "x",
+                             "model": case["model"], "model_where": "input `x`"}  # fmt: skip
+    np.save(tmp_path / "x32.npy", np.zeros((4, 3), np.float32))
+    assert "input-dtype-mismatch" not in names("--x", str(tmp_path / "x32.npy"), "--model",
+                                                case["model"])  # fmt: skip
+
+
 def _float32_onnx(tmp: Path) -> dict:
     """float64 data for an ONNX graph (onnx.helper) whose input `x` is float32."""
     onnx = pytest.importorskip("onnx")
