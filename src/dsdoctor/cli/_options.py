@@ -224,8 +224,8 @@ ModelOpt = Annotated[
     typer.Option(
         "--model",
         help="Check against this model file's inputs and outputs (.keras, .h5, .onnx, "
-        ".safetensors, .tflite, MLmodel); read as metadata, never loaded or run. Options given "
-        "by hand override it.",
+        ".safetensors, .tflite, .pt, MLmodel, or a Hugging Face save_pretrained folder); read "
+        "as metadata, never loaded or run. Options given by hand override it.",
         metavar="FILE",
     ),
 ]
