@@ -261,10 +261,9 @@ def test_sequences_longer_than_max_position_embeddings(bert):
     finds healthy and BERT trains on."""
     r = cli("check", "--x", "ids_long.npy", "--y", "yl.npy", "--model", "bert", "--json")
     f = _findings(r)["DS307"]
-    assert f["message"] == ("x: 12 of 12 sequences are longer than the 32 positions of "
-                            "bert config.json max_position_embeddings (the longest "
-                            "has 40); keep the first 32 tokens of each row, or split rows into "
-                            "windows"), f["message"]  # fmt: skip
+    assert f["message"] == ("x: its 12 rows are 40 timesteps long, more than the 32 positions "
+                            "of bert config.json max_position_embeddings; keep the first 32 "
+                            "tokens of each row, or split rows into windows"), f["message"]  # fmt: skip
     assert f["evidence"]["model_where"] == "config.json max_position_embeddings"
     assert [fx["command"] for fx in f["fixes"]] == [
         "dsdoctor select ids_long.npy --first 32 -o ids_long.selected.npy"

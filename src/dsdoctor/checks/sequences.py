@@ -511,6 +511,8 @@ class SequenceLongerThanModel(Check):
     )
     template = ("{x_name}: {count:,} of {total:,} sequences are longer than the {limit} "
                 "{what} of {by} (the longest has {longest}){hint}")  # fmt: skip
+    dense_template = ("{x_name}: its {total:,} rows are {longest} timesteps long, more than the "
+                      "{limit} {what} of {by}{hint}")  # fmt: skip
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         expect = ctx.expect
@@ -548,7 +550,8 @@ class SequenceLongerThanModel(Check):
             hint = f"; keep the first {limit} timesteps (x[:, :{limit}]) or split them into windows"
         evidence = {"count": over, "total": total, "longest": longest, "limit": limit,
                     **ctx.expect.from_model("max_length")}  # fmt: skip
-        return self.finding([s], evidence, fx, x_name=s.name, what="positions",
+        dense = None if h.ragged else self.dense_template  # every row is the array's width
+        return self.finding([s], evidence, fx, template=dense, x_name=s.name, what="positions",
                             by=ctx.expect.by("max_length"), hint=hint)  # fmt: skip
 
     def _fixed(self, ctx: Context, s: Subject, found: tuple[int, int, int], steps: int) -> Finding:
