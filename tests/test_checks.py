@@ -399,6 +399,43 @@ def _pre_padded(tmp: Path) -> dict:
     return {"x": str(tmp / "p.npy"), "y": str(tmp / "p.lengths.npy")}
 
 
+def test_sequence_longer_than_a_fixed_time_axis(tmp_path):
+    """DS307 counts the sequences padding to --timesteps would cut; none when all fit."""
+    src = ragged_parquet(tmp_path, [[1, 2], [3] * 9, [4] * 6, [5] * 5])
+    f = one("sequence-longer-than-model", src, "--timesteps", "5")
+    assert {k: f["evidence"][k] for k in ("count", "total", "longest", "limit")} == {
+        "count": 2, "total": 4, "longest": 9, "limit": 5}  # fmt: skip
+    cmd = f["fixes"][0]["command"]
+    assert "--maxlen 5 --truncating post -o " in cmd and cmd.endswith("seq.tokens.padded.npy")
+    assert f["fixes"][0]["safety"] == "lossy"
+    assert "sequence-longer-than-model" not in names(src, "--timesteps", "9")
+    assert "sequence-longer-than-model" not in names(src)  # no expectation, no finding
+
+
+def test_input_dtype_mismatch_and_its_twin(tmp_path):
+    """DS406 for float64 into an ONNX float32 input; float32 data passes."""
+    case = _float32_onnx(tmp_path)
+    f = one("input-dtype-mismatch", "--x", case["x"], "--model", case["model"])
+    assert f["evidence"] == {"actual": "float64", "expected": "float32", "input": "x",
+                             "model": case["model"], "model_where": "input `x`"}  # fmt: skip
+    np.save(tmp_path / "x32.npy", np.zeros((4, 3), np.float32))
+    assert "input-dtype-mismatch" not in names("--x", str(tmp_path / "x32.npy"), "--model",
+                                                case["model"])  # fmt: skip
+
+
+def _float32_onnx(tmp: Path) -> dict:
+    """float64 data for an ONNX graph (onnx.helper) whose input `x` is float32."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x], [y])
+    onnx.save(helper.make_model(graph), tmp / "m.onnx")
+    np.save(tmp / "x.npy", np.zeros((4, 3), np.float64))
+    return {"x": str(tmp / "x.npy"), "model": str(tmp / "m.onnx")}
+
+
 def _labels() -> np.ndarray:
     return np.array([0, 1, 10, 2])
 
@@ -438,6 +475,11 @@ FAILING_CASES = {
         "x": ragged_parquet(tmp, [[1, 0, 3], [4]]),
         "vocab_size": 4,
     },
+    "sequence-longer-than-model": lambda tmp: {
+        "x": ragged_parquet(tmp, [[1, 2], [3] * 9]),
+        "timesteps": 5,
+    },
+    "input-dtype-mismatch": _float32_onnx,
     "excess-padding": lambda tmp: {"x": ragged_parquet(tmp, [[1] * 2] * 50 + [[1] * 100])},
     "empty-sequences": lambda tmp: {"x": ragged_parquet(tmp, [[1, 2], [], [3]])},
     "pack-padding-side": _pre_padded,

@@ -361,7 +361,9 @@ def test_several_inputs_and_several_arrays_each_by_name(models, data):
     os.link("x4.npy", "features.npy")
     r = cli("check", "tokens.npy", "features.npy", "--model", models / "two.keras", "--json")
     assert not {"DS201", "DS202", "DS203"} & _codes(r), r.stdout
-    assert any("each array named like an input" in n for n in r.json()["model"]["notes"])
+    notes = r.json()["model"]["notes"]
+    assert any("each checked against the array named like it" in n and "tokens.npy → `tokens`" in n
+               for n in notes), notes  # fmt: skip
     np.save("wide.npy", np.zeros((29, 5), np.float32))
     os.replace("wide.npy", "features.npy")  # now 5 features where the input takes 4
     r = cli("check", "tokens.npy", "features.npy", "--model", models / "two.keras", "--json")

@@ -324,7 +324,9 @@ def check(
 ) -> Report:
     """Run every check on the given arrays and return a :class:`Report`.
 
-    ``x``/``y`` are sources (``"train.h5:/x"``) or in-memory arrays; positional ``sources`` are
+    ``x``/``y`` are sources (``"train.h5:/x"``) or in-memory arrays, and ``x`` a list of sources
+    for a model of several inputs (each checked against the input named like it, else in
+    order; one container of several arrays is matched the same way); positional ``sources`` are
     checked whole (every array inside a container). Sources given together are one dataset: they
     must agree on the sample axis, and files or members named like inputs and targets (``x.npy``
     and ``y.npy``, ``X_test`` and ``y_test``) are paired; ``each=True`` checks every source on its
@@ -398,7 +400,7 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
     from .checks import Context, run_checks
 
     executor = opts.executor()
-    gathered = _subjects(sources, x, y, opts, each=each)
+    gathered = _subjects(sources, x, y, opts, each=each, model=expect.model)
     subjects, pairs = gathered.subjects, gathered.pairs
     if contract is not None:
         more, more_pairs = _spec_subjects(contract, opts)
@@ -416,6 +418,7 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
             "nothing to check: give sources, or --x/--y, or a spec file (dsdoctor.toml)"
         )
     expect = _classes_from_labels(expect, subjects)
+    _by_order(expect.model, Context(subjects, expect).inputs())
     whole, expect = expect, _one_input_per_array(expect, subjects)
     for s in subjects:
         s.sequence = sequence_facts(s, expect)
@@ -451,19 +454,23 @@ def read_model(path) -> ModelFacts:
 
 def is_model(source) -> bool:
     """Whether ``source`` names a model file (``inspect`` shows its facts, not its arrays): by
-    its name, and for ``.h5`` by the root ``model_config`` attribute Keras writes."""
+    its name, and for ``.h5`` by the root ``model_config`` attribute Keras writes; a folder
+    holding ``MLmodel`` or a Hugging Face model's weights (:func:`models.base.model_in_folder`)."""
     from pathlib import Path
 
-    from .models.base import FORMATS
+    from .errors import SourceError
+    from .models.base import model_format, model_in_folder
 
     if not isinstance(source, str | os.PathLike):
         return False
     p = Path(source)
-    name = p.name
     if p.is_dir():
-        return (p / "MLmodel").is_file()
-    fmt = next((f for f in FORMATS if name in f.suffixes or p.suffix.lower() in f.suffixes), None)
-    if fmt is None or not p.is_file():
+        return model_in_folder(p) is not None
+    try:
+        fmt = model_format(p)
+    except SourceError:
+        return False
+    if not p.is_file():
         return False
     if fmt.name == "keras-h5":
         from .models.keras import is_keras_h5
@@ -528,8 +535,11 @@ def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, A
     form = ("sparse" if loss.startswith("sparse_") else
             "one-hot" if loss in ("categorical_crossentropy", "CategoricalCrossentropy",
                                   "categorical_focal_crossentropy") else None)  # fmt: skip
+    if facts.max_positions is not None:
+        origin["max_length"] = "model"
     return {"values": values, "origin": origin, "model_input": chosen.name if chosen else None,
-            "target_form": form, "output_units": facts.output_units}  # fmt: skip
+            "target_form": form, "output_units": facts.output_units,
+            "max_length": facts.max_positions}  # fmt: skip
 
 
 def _one_input_per_array(expect: Expectations, subjects: list[Subject]) -> Expectations:
@@ -547,8 +557,8 @@ def _one_input_per_array(expect: Expectations, subjects: list[Subject]) -> Expec
     return replace(expect, origin=origin, model_input=None, **cleared)
 
 
-#: The checks of an input's shape, run per array when a model has several inputs.
-SHAPE_CODES = ("DS201", "DS202", "DS203")
+#: The checks of an input's shape and dtype, run per array when a model has several inputs.
+SHAPE_CODES = ("DS201", "DS202", "DS203", "DS406")
 
 
 def _inputs_by_name(
@@ -564,20 +574,44 @@ def _inputs_by_name(
         return []  # shapes given by hand: they are the expectation
     out = []
     for s in inputs:
-        spec = parse_source(s.handle.source) if isinstance(s.handle.source, str) else None
-        names = {s.name, _stem(spec.path.name) if spec else None,
-                 spec.selector.strip("/").rsplit("/", 1)[-1] if spec and spec.selector else None}  # fmt: skip
-        match = next((i for i in facts.inputs if i.name in names and i.shape), None)
+        match = _input_of(facts, s)
         if match is None or match.shape is None:
             continue
         shape = tuple(d if isinstance(d, int) else None for d in match.shape[1:])
+        # (batch, T) is a time axis for token ids, or for the one input of a recurrent model
+        ids = facts.vocab_size is not None and (match.dtype or "int").startswith(("int", "uint"))
         token_axis = (len(shape) == 1 and isinstance(shape[0], int)
-                      and (facts.vocab_size is not None or facts.recurrent))  # fmt: skip
+                      and (ids or (facts.recurrent and len(facts.inputs) == 1)))  # fmt: skip
         origin = {**whole.origin, **dict.fromkeys(shape_facts, "model")}
         out.append((s, replace(whole, input_shape=shape, features=None,
                                timesteps=shape[0] if token_axis else None,
                                model_input=match.name, origin=origin)))  # fmt: skip
     return out
+
+
+def _by_order(facts: ModelFacts | None, inputs: list[Subject]) -> None:
+    """Input arrays none of which is named like an input of a model of as many inputs: the
+    first array is the first input, and so on (``Subject.model_input``; the report says so)."""
+    if facts is None or len(facts.inputs) < 2 or len(inputs) != len(facts.inputs):
+        return
+    if any(s.model_input is not None or _input_of(facts, s) is not None for s in inputs):
+        return
+    for s, spec in zip(inputs, facts.inputs, strict=True):
+        s.model_input = spec.name
+
+
+def _input_of(facts: ModelFacts, s: Subject) -> TensorSpec | None:
+    """The input of ``facts`` the array ``s`` is matched to: the one it was matched to by order
+    (:func:`_inputs_of_container`), else the one named like its file stem or member name."""
+    if s.model_input is not None:
+        return next((i for i in facts.inputs if i.name == s.model_input), None)
+    spec = parse_source(s.handle.source) if isinstance(s.handle.source, str) else None
+    stem = _stem(spec.path.name) if spec else None
+    names = {s.name, stem, spec.selector.strip("/").rsplit("/", 1)[-1] if spec and spec.selector else None}  # fmt: skip
+    found = next((i for i in facts.inputs if i.name in names), None)
+    if found is None and stem and "." in stem:  # a repair's output: meta.selected.npy is meta
+        found = next((i for i in facts.inputs if i.name == stem.split(".", 1)[0]), None)
+    return found
 
 
 def _agrees(shape: tuple, given: dict) -> bool:
@@ -636,7 +670,9 @@ def model_summary(expect: Expectations, subjects: Sequence[Subject] = ()) -> dic
     notes = list(facts.notes)
     name = Path(facts.path).name
     chosen = next((i for i in facts.inputs if i.name == expect.model_input), None)
-    if chosen is not None and chosen.dtype is not None:
+    from .checks.values import STRICT_DTYPE_FORMATS  # there DS406 says it
+
+    if chosen is not None and chosen.dtype is not None and facts.format not in STRICT_DTYPE_FORMATS:
         for s in subjects:
             kind = s.handle.dtype.kind
             if s.role != "x" or kind not in "iufb":
@@ -650,17 +686,33 @@ def model_summary(expect: Expectations, subjects: Sequence[Subject] = ()) -> dic
                 notes.append(f"{s.name} is {s.handle.dtype}; {name} input `{chosen.name}` is "
                              f"{chosen.dtype}: cast with .astype('{chosen.dtype}') (Keras "
                              "casts it; PyTorch refuses an int tensor in a float layer)")  # fmt: skip
-    if facts.max_positions is not None:
-        notes.append(f"max_position_embeddings {facts.max_positions}: sequence lengths are not "
-                     "checked against it (see the lengths above)")  # fmt: skip
     if facts.output_units is not None and "classes" not in expect.origin:
         notes.append(f"{facts.output_units} output unit(s), {facts.output_activation or 'no'} "
                      "activation: targets are not checked as classes")  # fmt: skip
     if len(facts.inputs) > 1 and expect.model_input is None:
+        from .checks import Context
+
         names = ", ".join(f"`{i.name}`" for i in facts.inputs)
-        notes.append(f"{len(facts.inputs)} inputs ({names}) and several input arrays: each "
-                     "array named like an input (file stem or member name) is checked against "
-                     "its shape; the others are not")  # fmt: skip
+        matched: list[tuple[str, str, bool]] = []  # (array, input, by order)
+        unmatched: list[str] = []
+        for s in Context(list(subjects), expect).inputs():
+            spec = _input_of(facts, s)
+            if spec is None:
+                unmatched.append(s.name)
+            else:
+                matched.append((s.name, spec.name, s.model_input is not None))
+        taken = {m[1] for m in matched}
+        left = [f"`{i.name}`" for i in facts.inputs if i.name not in taken]
+        pairs = [f"{a} → `{i}`" + (" (by order)" if order else "") for a, i, order in matched]
+        notes.append(f"{len(facts.inputs)} inputs ({names}), each checked against the array "
+                     "named like it (file stem or member name), else in order when none is "
+                     "named like an input: " + ("; ".join(pairs) or "none is")
+                     + (f"; not matched to an input: {', '.join(unmatched)}" if unmatched else "")
+                     + (f"; no array for {', '.join(left)}" if left else ""))  # fmt: skip
+        extra = [s.name for s in subjects if s.role == "array"]
+        if extra and matched:
+            notes.append(f"named like no input of {name}, so not checked as one: "
+                         + ", ".join(extra))  # fmt: skip
     elif len(facts.inputs) > 1:
         others = ", ".join(f"`{i.name}`" for i in facts.inputs if i.name != expect.model_input)
         notes.append(f"{len(facts.inputs)} inputs: x is checked against `{expect.model_input}`; "
@@ -866,6 +918,55 @@ def _scan_all(subjects: list[Subject], expect: Expectations, opts: SourceOptions
     return facts
 
 
+def _several(x) -> list[str] | None:
+    """``x`` as several sources (a list or tuple of paths: the inputs of a model of several
+    inputs), or None for one source or an in-memory array."""
+    if isinstance(x, list | tuple) and x and all(isinstance(v, str | os.PathLike) for v in x):
+        return [os.fspath(v) for v in x]
+    return None
+
+
+def _inputs_of_container(x, model: ModelFacts | None, opts: SourceOptions) -> list[Subject] | None:
+    """One ``--x`` file holding several arrays (npz members, HDF5 datasets) for a model of as
+    many inputs: one x per input, matched by member name (``series`` → input `series`), or by
+    order when no member is named like an input (``arr_0``, ``arr_1``). None when ``x`` is one
+    array or the model has one input (x is then checked as before); a UsageError when the
+    arrays and the inputs cannot be matched."""
+    from .checks import Subject
+
+    if model is None or len(model.inputs) < 2 or not isinstance(x, str | os.PathLike):
+        return None
+    text = os.fspath(x)
+    spec = parse_source(text)
+    if spec.selector:
+        return None
+    handles = opts.open(text).arrays()
+    if len(handles) < 2:
+        return None
+    from pathlib import Path
+
+    def member(h: ArrayHandle) -> str:
+        return (h.name or "").strip("/").rsplit("/", 1)[-1]
+
+    names = [i.name for i in model.inputs]
+    by_name = {member(h): h for h in handles}
+    held = ", ".join(member(h) for h in handles)
+    takes = f"{Path(model.path).name} takes {len(names)} inputs ({', '.join(names)})"
+    if all(n in by_name for n in names):  # members named like no input: checked, not as inputs
+        return [Subject(by_name[n].source, "x", by_name[n]) for n in names] + [
+            Subject(h.source, "array", h) for h in handles if member(h) not in names
+        ]
+    if any(n in by_name for n in names):
+        missing = ", ".join(n for n in names if n not in by_name)
+        raise UsageError(f"{spec.display} holds {held}; {takes}, and no array is named {missing}: "
+                         "name each array like its input")  # fmt: skip
+    if len(handles) != len(names):
+        raise UsageError(f"{spec.display} holds {len(handles)} arrays ({held}) but {takes}: give "
+                         "one array per input, named like it, or choose one as "
+                         f"{spec.display}:NAME")  # fmt: skip
+    return [Subject(h.source, "x", h, model_input=n) for h, n in zip(handles, names, strict=True)]
+
+
 def _resolve(
     obj, name: str, opts: SourceOptions, *, role_target: str | None = None
 ) -> list[ArrayHandle]:
@@ -946,23 +1047,40 @@ class _Gathered:
                 for group in self.groups]  # fmt: skip
 
 
-def _subjects(sources, x, y, opts: SourceOptions, *, each: bool = False) -> _Gathered:
+def _subjects(sources, x, y, opts: SourceOptions, *, each: bool = False,
+              model: ModelFacts | None = None) -> _Gathered:  # fmt: skip
     """Sources given together are one dataset (``each``: every source its own): files named like
-    inputs and targets pair up, and all must agree on the sample axis, split by split."""
+    inputs and targets pair up, and all must agree on the sample axis, split by split. One
+    ``--x`` container for a ``model`` of several inputs gives one x per input
+    (:func:`_inputs_of_container`)."""
     from .checks import Subject
 
     given: list[_Given] = []
     target = opts.target
+    several = _several(x)
+    if several is not None and model is not None and len(several) > max(len(model.inputs), 1):
+        from pathlib import Path
+
+        raise UsageError(f"{len(several)} --x for {Path(model.path).name}, which takes "
+                         f"{len(model.inputs)} input(s) ({', '.join(i.name for i in model.inputs)})"
+                         ": give one --x per input")  # fmt: skip
     if x is not None:
-        xs = Subject("x", "x", _resolve(x, "x", opts, role_target=target)[0])
-        _require_safe(xs.handle)
-        named = _Given(f"--x {xs.handle.source}", [xs])
+        many = (_inputs_of_container(x, model, opts) if target is None and several is None
+                else None)  # fmt: skip
+        if several is not None:
+            many = [Subject(s, "x", _resolve(s, "x", opts)[0]) for s in several]
+        xss = many or [Subject("x", "x", _resolve(x, "x", opts, role_target=target)[0])]
+        for xs in xss:
+            _require_safe(xs.handle)
+        xs = xss[0]
+        said = f"--x {x}" if many else f"--x {xs.handle.source}"
+        named = _Given(said, list(xss))
         if target is not None and y is None:
             y = _table(xs.handle).target_array()
         if y is not None:
             ys = Subject("y", "y", y if isinstance(y, ArrayHandle) else _resolve(y, "y", opts)[0])
             _require_safe(ys.handle)
-            named = _Given(f"--x {xs.handle.source} --y {ys.handle.source}", [xs, ys], [(xs, ys)])
+            named = _Given(f"{said} --y {ys.handle.source}", [*xss, ys], [(s, ys) for s in xss])
         given.append(named)
     elif y is not None:
         ys = Subject("y", "y", _resolve(y, "y", opts)[0])
@@ -1220,7 +1338,7 @@ def _plan(source, opts: SourceOptions, batch_size: int, memory, buckets: int | N
     mem = parse_size(memory, what="--memory") if memory is not None else None
     notes: list[str] = []
     if model is not None:
-        maxlen, notes = _plan_model(read_model(model), h, maxlen)
+        maxlen, notes = _plan_model(read_model(model), h, maxlen, stats)
     result = make_plan(
         h,
         stats,
@@ -1236,12 +1354,25 @@ def _plan(source, opts: SourceOptions, batch_size: int, memory, buckets: int | N
     return result
 
 
-def _plan_model(facts: ModelFacts, h: ArrayHandle, maxlen) -> tuple[Any, list[str]]:
+def _plan_model(facts: ModelFacts, h: ArrayHandle, maxlen,
+                stats: ArrayStats | None = None) -> tuple[Any, list[str]]:  # fmt: skip
     """``plan --model``: a fixed time axis of the model's input is the maxlen sequences are
-    padded to (``--maxlen`` overrides it); the input width the model expects beside the data's."""
+    padded to (``--maxlen`` overrides it), and so is its ``max_position_embeddings`` when
+    sequences are longer; the input width the model expects beside the data's."""
     from pathlib import Path
 
     name, notes = Path(facts.path).name, []
+    limit = facts.max_positions
+    hist = stats.length_hist if stats is not None else None
+    if limit is not None and h.ragged and hist is not None and hist.longest > limit:
+        over = int(hist.counts[hist.lengths > limit].sum())
+        where = facts.where.get("max_positions", "max_position_embeddings")
+        if maxlen is None:
+            maxlen = limit
+            notes.append(f"maxlen {limit} from {name} {where}: {over:,} of {hist.total:,} "
+                         f"sequences are longer (up to {hist.longest}) and are truncated")  # fmt: skip
+        else:
+            notes.append(f"--maxlen {maxlen}; {name} {where} is {limit}")
     chosen = _model_input(facts, h.source)
     shape = chosen.shape if chosen is not None else None
     if chosen is None or shape is None:
@@ -1307,7 +1438,10 @@ def _repair(
     if "chunk_size" in check_options:
         reading["chunk_bytes"] = parse_size(check_options["chunk_size"], what="--chunk-size")
     report = check(*sources, **check_options)
-    named = [check_options.get(k) for k in ("x", "y", "spec", "model")]
+    x = check_options.get("x")
+    several = _several(x)
+    xs: list[Any] = [x] if several is None else list(several)  # several --x: each an input
+    named = [*xs, *(check_options.get(k) for k in ("y", "spec", "model"))]
     read = [a.get("source") for a in report.arrays.values()]
     paths = [os.fspath(p) for p in named if isinstance(p, str | os.PathLike)]
     inputs = source_paths([*sources, *read, *paths])

@@ -18,19 +18,27 @@ from .sequences import (
     MaskValueCollision,
     PackPaddingSide,
     RaggedSequences,
+    SequenceLongerThanModel,
 )
 from .shape import FeatureWidthMismatch, RankMismatch, TimestepsMismatch
 from .spec import SpecViolation
 from .tokens import TokenIdOutOfRange
-from .values import ConstantFeature, MissingValues, NonFiniteValues, UnsafePickle, UnwrittenData
+from .values import (
+    ConstantFeature,
+    InputDtypeMismatch,
+    MissingValues,
+    NonFiniteValues,
+    UnsafePickle,
+    UnwrittenData,
+)
 
 REGISTRY: tuple[type[Check], ...] = (
     SampleCountMismatch, TargetShapeMismatch, LabelOutOfRange,
     RareClass, LabelLooksLikeId, StringLabels, ClassCountMismatch,
     FeatureWidthMismatch, RankMismatch, TimestepsMismatch,
     RaggedSequences, MaskValueCollision, ExcessPadding, EmptySequences, PackPaddingSide,
-    TokenIdOutOfRange,
-    NonFiniteValues, ConstantFeature, UnsafePickle, UnwrittenData, MissingValues,
+    TokenIdOutOfRange, SequenceLongerThanModel,
+    NonFiniteValues, ConstantFeature, UnsafePickle, UnwrittenData, MissingValues, InputDtypeMismatch,
     PartialLastBatch, BatchExceedsSamples, BatchMemory,
     SpecViolation,
     NonInputColumns, IndexColumn, UnreadableData, ShardSchemaMismatch,

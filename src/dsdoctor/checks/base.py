@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from ..models.base import ModelFacts
 
 
+#: An expectation → the :class:`ModelFacts` field it is read from, where their names differ.
+MODEL_FACT = {"classes": "output_units", "max_length": "max_positions"}
+
+
 @dataclass(frozen=True)
 class Expectations:
     """What the model expects (the ``check`` options; same names in the API)."""
@@ -47,6 +51,8 @@ class Expectations:
     target_form: str | None = None
     #: the model's output units, when read from a model (a sigmoid's 1 is not 2 classes wide)
     output_units: int | None = None
+    #: the longest sequence the model takes (Hugging Face ``max_position_embeddings``)
+    max_length: int | None = None
 
     @property
     def width(self) -> int | None:
@@ -81,7 +87,7 @@ class Expectations:
         where = self.model_where(fact)
         said = f"{self.model_name} {where}" if where else self.model_name
         key = "input:" + str(self.model_input) if fact in ("input_shape", "features", "timesteps") else (
-            {"classes": "output_units"}.get(fact, fact))  # fmt: skip
+            MODEL_FACT.get(fact, fact))  # fmt: skip
         return said + (" (inferred)" if self.model.confidence.get(key) == "inferred" else "")
 
     @property
@@ -98,7 +104,7 @@ class Expectations:
             return (
                 self.model.where.get(f"input:{self.model_input}") or f"input `{self.model_input}`"
             )
-        where = self.model.where.get({"classes": "output_units"}.get(fact, fact))
+        where = self.model.where.get(MODEL_FACT.get(fact, fact))
         if fact == "classes" and self.model.output_activation in (None, "linear"):
             # the output's units read as class logits (a PyTorch classifier ends in a Linear)
             where = f"{where or 'output'}, its logits read as classes"
@@ -124,6 +130,9 @@ class Subject:
     #: "from": "--mask-value 0" | "pad of SRC"}``; None when nothing says so (ragged arrays are
     #: sequences whatever this says). See :func:`dsdoctor.api.sequence_facts`.
     sequence: dict | None = None
+    #: the input of a several-input model this array was matched to by order (one ``--x``
+    #: container whose members are not named like the inputs); by name needs no record
+    model_input: str | None = None
 
     @property
     def rank(self) -> int:

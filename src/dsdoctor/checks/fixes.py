@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import replace
+from typing import Any
 
 from ..findings import Fix, Safety
 from ..formats import strip_extension
@@ -187,14 +188,28 @@ def select_features(h: ArrayHandle, keep: list[int]) -> Fix:
     return replace(long, action=fix.action, files={file: text.replace(",", "\n") + "\n"})
 
 
-def pad(h: ArrayHandle, *, maxlen: int | str, lossless: bool, value: object = None) -> Fix:
+def pad(h: ArrayHandle, *, maxlen: int | str, lossless: bool, value: object = None,
+        truncating: str | None = None) -> Fix:  # fmt: skip
     title = f"pad to {maxlen} timesteps with a mask" + (
         f", padding with {value}" if value is not None else ""
     )
+    options: dict[str, Any] = {"maxlen": maxlen}
+    if value is not None:
+        options["value"] = value
+    if truncating is not None:
+        options["truncating"] = truncating
+        title += ", truncating longer sequences at the " + (
+            "end" if truncating == "post" else "start"
+        )
     safety = Safety.LOSSLESS if lossless else Safety.LOSSY
-    if value is None:
-        return _fix("pad", h, safety, title, "padded", maxlen=maxlen)
-    return _fix("pad", h, safety, title, "padded", maxlen=maxlen, value=value)
+    return _fix("pad", h, safety, title, "padded", **options)
+
+
+def keep_first_steps(h: ArrayHandle, steps: int) -> Fix:
+    """A dense (N, T) array of token ids cut to its first ``steps`` (``select --first``: the
+    time axis is its last)."""
+    return _fix("select", h, Safety.LOSSY, f"keep the first {steps} tokens of each row",
+                "selected", first=steps)  # fmt: skip
 
 
 def shift(h: ArrayHandle, *, vocab: int, vocab_size: int | None = None,

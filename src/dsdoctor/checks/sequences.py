@@ -93,15 +93,20 @@ class RaggedSequences(Check):
             # lossless fix as it stands
             whole = not (s.handle.dtype.kind in "iub" and st.nan)
             fx: list[Fix] = []
+            limit = ctx.expect.max_length
             if steps is not None:
                 fx.append(fixes.pad(s.handle, maxlen=steps, lossless=whole and steps >= longest))
+            elif limit is not None and longest > limit:  # DS307 says what is cut
+                fx.append(fixes.pad(s.handle, maxlen=limit, lossless=False, truncating="post"))
             else:
                 fx.append(fixes.pad(s.handle, maxlen=longest, lossless=whole))
                 if summary["p95"] < longest:
                     fx.append(fixes.pad(s.handle, maxlen="p95", lossless=False))
-            if len(st.length_hist.lengths) > 1:
+            cut = steps is None and limit is not None and longest > limit
+            if len(st.length_hist.lengths) > 1 and not cut:  # a bucket longer than limit fails
                 fx.append(fixes.bucket(s.handle, SUGGESTED_BUCKETS))
-            target = f" ({ctx.expect.by('timesteps')} expects {steps})" if steps is not None else ""
+            target = (f" ({ctx.expect.by('timesteps')} expects {steps})" if steps is not None else
+                      f" of at most {limit} ({ctx.expect.by('max_length')})" if cut else "")  # fmt: skip
             yield self.finding([s], summary, fx, x_name=s.name, target=target)
 
 
@@ -451,3 +456,111 @@ def _side(s: Subject, lengths: np.ndarray, steps: int, is_mask: bool, value: obj
         if not (pre_ok or post_ok):
             return None
     return "pre" if pre_ok and not post_ok else None
+
+
+def _longer(s: Subject, st: ArrayStats, limit: int, *, dense: bool) -> tuple[int, int, int] | None:
+    """(sequences longer than ``limit``, their count in all, the longest): from the lengths the
+    scan measured (ragged, or the real extent of padded rows), else — ``dense`` — every row of a
+    dense (N, T…) array is T long. None when nothing is longer or the lengths are unknown."""
+    h = s.handle
+    hist = st.length_hist
+    if hist.total:
+        over = int(hist.counts[hist.lengths > limit].sum())
+        if h.ragged or not dense:
+            return (over, hist.total, hist.longest) if over else None
+    if not dense or h.ragged or h.ndim < 2 or h.shape[1] is None or h.shape[0] is None:
+        return None
+    steps = int(h.shape[1])
+    return (int(h.shape[0]), int(h.shape[0]), steps) if steps > limit else None
+
+
+class SequenceLongerThanModel(Check):
+    """Sequences are longer than the model takes: its position embeddings or its fixed time axis.
+
+    What it means:
+    A transformer has one learned position embedding per position, ``max_position_embeddings``
+    of them (512 for BERT); a sequence of more tokens has positions with no embedding. A model
+    built with a fixed time axis (Keras ``Input((T, F))``, an ONNX input of fixed length T)
+    takes exactly T timesteps: padding longer sequences to T cuts them.
+
+    Why frameworks fail:
+    transformers (PyTorch): "The expanded size of the tensor (600) must match the existing size
+    (512) at non-singleton dimension 1" from the token-type buffer, or "IndexError: index out
+    of range in self" from the position embedding; on a GPU a device-side assert. Keras:
+    "expected shape (None, 100), but input has incompatible shape (None, 120)". Padding to T
+    with ``pad_sequences(maxlen=T)`` raises nothing: it silently drops the steps beyond T.
+
+    How to repair:
+    Truncate to the model's length knowing what is lost: ``dsdoctor pad SRC --maxlen L`` for
+    variable-length sequences (``--truncating post`` keeps each sequence's start, as Hugging
+    Face tokenizers do), ``dsdoctor select SRC --first L`` for a dense (N, T) array of token
+    ids. To lose nothing, split long sequences into windows of at most L (Hugging Face
+    tokenizers' ``return_overflowing_tokens=True, stride=…``), or use a model with more
+    positions.
+
+    Example:
+    dsdoctor check --x tokens.parquet:input_ids --model bert/
+    dsdoctor pad tokens.parquet:input_ids --maxlen 512 --truncating post -o tokens.padded.npz
+    """
+
+    code, name, severity, family = (
+        "DS307",
+        "sequence-longer-than-model",
+        Severity.ERROR,
+        "sequences",
+    )
+    template = ("{x_name}: {count:,} of {total:,} sequences are longer than the {limit} "
+                "{what} of {by} (the longest has {longest}){hint}")  # fmt: skip
+    dense_template = ("{x_name}: its {total:,} rows are {longest} timesteps long, more than the "
+                      "{limit} {what} of {by}{hint}")  # fmt: skip
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        expect = ctx.expect
+        inputs = [id(x) for x in ctx.inputs()]
+        for s, st in sequence_subjects(ctx):
+            h = s.handle
+            if h.skip or h.unsafe or id(s) not in inputs:
+                continue
+            if expect.max_length is not None:
+                # a model's positions: a dense (N, T) of token ids is T long; floats (N, T, F)
+                dense = h.ndim >= 3 or (h.ndim == 2 and h.dtype.kind in "iu")
+                found = _longer(s, st, expect.max_length, dense=dense)
+                if found is not None:
+                    yield self._positions(ctx, s, found, expect.max_length)
+                    continue
+            steps = expect.steps
+            if steps is not None and h.ragged:  # a fixed time axis; dense arrays: DS203
+                found = _longer(s, st, steps, dense=False)
+                if found is not None:
+                    yield self._fixed(ctx, s, found, steps)
+
+    def _positions(self, ctx: Context, s: Subject, found: tuple[int, int, int],
+                   limit: int) -> Finding:  # fmt: skip
+        over, total, longest = found
+        h = s.handle
+        if h.ragged:
+            fx = [fixes.pad(h, maxlen=limit, lossless=False, truncating="post")]
+            hint = (f"; truncate them to {limit} (pad --maxlen {limit} --truncating post keeps "
+                    f"each start) or split them into windows of at most {limit}")  # fmt: skip
+        elif h.ndim == 2:
+            fx = [fixes.keep_first_steps(h, limit)]
+            hint = f"; keep the first {limit} tokens of each row, or split rows into windows"
+        else:
+            fx = []
+            hint = f"; keep the first {limit} timesteps (x[:, :{limit}]) or split them into windows"
+        evidence = {"count": over, "total": total, "longest": longest, "limit": limit,
+                    **ctx.expect.from_model("max_length")}  # fmt: skip
+        dense = None if h.ragged else self.dense_template  # every row is the array's width
+        return self.finding([s], evidence, fx, template=dense, x_name=s.name, what="positions",
+                            by=ctx.expect.by("max_length"), hint=hint)  # fmt: skip
+
+    def _fixed(self, ctx: Context, s: Subject, found: tuple[int, int, int], steps: int) -> Finding:
+        over, total, longest = found
+        evidence = {"count": over, "total": total, "longest": longest, "limit": steps,
+                    **ctx.expect.from_model("timesteps")}  # fmt: skip
+        hint = (f"; padding to {steps} drops their steps beyond {steps} (pad --maxlen {steps} "
+                "truncates them; --truncating post keeps each start), or build the model with "
+                "a free time axis (Input((None, F)))")  # fmt: skip
+        fx = [fixes.pad(s.handle, maxlen=steps, lossless=False, truncating="post")]
+        return self.finding([s], evidence, fx, x_name=s.name, what="timesteps",
+                            by=ctx.expect.by("timesteps"), hint=hint)  # fmt: skip

@@ -102,6 +102,14 @@ class RankMismatch(Check):
         return out
 
 
+def token_axis(ctx: Context, x: Subject) -> bool:
+    """x is a dense (N, T) of token ids for a model whose (batch, T) input is a time axis (an
+    Embedding's fixed sequence length): its last axis is timesteps, not features (DS203)."""
+    shape, steps, h = ctx.expect.input_shape, ctx.expect.timesteps, x.handle
+    return (h.ndim == 2 and not h.ragged and h.dtype.kind in "iu" and shape is not None
+            and len(shape) == 1 and steps is not None and shape[0] == steps)  # fmt: skip
+
+
 class FeatureWidthMismatch(Check):
     """The last axis (features) is not the width the model's first layer expects.
 
@@ -137,6 +145,8 @@ class FeatureWidthMismatch(Check):
             h = x.handle
             if h.unsafe or h.skip or (ctx.expect.rank is not None and x.rank != ctx.expect.rank):
                 continue
+            if token_axis(ctx, x):
+                continue  # timesteps of token ids: DS203
             have = x.width
             if have is None or have == want:
                 continue
@@ -155,8 +165,8 @@ class TimestepsMismatch(Check):
     """A fixed time axis has a different length than the model expects.
 
     What it means:
-    The model was built for sequences of T timesteps (``Input((T, F))``) but the padded or
-    windowed data has another length.
+    The model was built for sequences of T timesteps (``Input((T, F))``, or ``Input((T,))``
+    before an Embedding: T token ids) but the padded or windowed data has another length.
 
     Why frameworks fail:
     Keras: "expected shape (None, 5, 3), but input has incompatible shape (None, 7, 3)"; models
@@ -165,7 +175,8 @@ class TimestepsMismatch(Check):
     How to repair:
     Re-pad the original sequences to the model's length with ``dsdoctor pad SRC --maxlen T``
     (lossy when sequences are longer than T), or rebuild the model with ``Input((None, F))`` so
-    any length is accepted.
+    any length is accepted. A dense (N, T) array of token ids longer than the model's T keeps
+    its first T with ``dsdoctor select SRC --first T`` (lossy).
 
     Example:
     dsdoctor check --x x.npy --input-shape "(None, 5, 3)"
@@ -180,8 +191,11 @@ class TimestepsMismatch(Check):
             return
         for x in ctx.inputs():
             h = x.handle
-            if h.ragged or h.ndim != 3 or h.shape[1] == want:
+            tokens = token_axis(ctx, x)
+            if h.ragged or (h.ndim != 3 and not tokens) or h.shape[1] == want:
                 continue
+            longer = tokens and h.shape[1] is not None and h.shape[1] > want
+            fx = [fixes.keep_first_steps(h, want)] if longer else []
             yield self.finding([x], {"actual": h.shape[1], "expected": want,
-                                     **ctx.expect.from_model("timesteps")},
+                                     **ctx.expect.from_model("timesteps")}, fx,
                                x_name=x.name, by=ctx.expect.by("timesteps"))  # fmt: skip

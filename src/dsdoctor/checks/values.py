@@ -438,3 +438,97 @@ class UnsafePickle(Check):
                             else "a Parquet column" if h.categorical
                             else f"np.save(f, arr.astype('{h.dtype}'))"),
                 )  # fmt: skip
+
+
+#: Model formats whose runtime takes only the input's own dtype: PyTorch (a state_dict's
+#: weights, its ONNX export) refuses a float64 or integer tensor in a float32 layer, ONNX
+#: Runtime and the TFLite interpreter any other dtype. Keras casts its inputs: not checked.
+STRICT_DTYPE_FORMATS = ("onnx", "tflite", "torch", "safetensors")
+RUNTIMES = {"onnx": "ONNX Runtime", "tflite": "the TFLite interpreter", "torch": "PyTorch",
+            "safetensors": "PyTorch"}  # fmt: skip
+
+
+def dtype_clash(have: str, want: str, fmt: str) -> str | None:
+    """None when data of numpy dtype ``have`` passes an input of ``want`` in a ``fmt`` model;
+    else the words the finding adds ("" for none). Integer ids of another width pass PyTorch's
+    Embedding (Int or Long)."""
+    is_int = want.startswith(("int", "uint"))
+    is_float = want.startswith(("float", "bfloat"))
+    if have == want or not (is_int or is_float):
+        return None
+    kind = "float" if have.startswith("float") else "int" if have.startswith(("int", "uint")) else (
+        "bool" if have == "bool" else None)  # fmt: skip
+    if kind is None:
+        return None
+    if is_int and kind == "float" and fmt == "tflite" and want in ("int8", "uint8"):
+        return (" (a quantized input: scale and shift it by the input's quantization "
+                "parameters rather than only casting)")  # fmt: skip
+    if is_int and kind == "float":
+        return " (token ids saved as floats?)"
+    if is_float and kind in ("int", "bool"):
+        return ""
+    if is_float:
+        return ""
+    if fmt in ("onnx", "tflite") and kind in ("int", "bool"):
+        return ""
+    return None
+
+
+class InputDtypeMismatch(Check):
+    """The input's dtype is not the one the model's input takes, in a runtime that does not cast.
+
+    What it means:
+    The model file declares its input's dtype: float32 for most layers, int64 (or int32) token
+    ids for an Embedding. The data is another one: float64 from pandas or ``np.random``,
+    integer features, token ids saved as floats. Checked for ONNX, TFLite and PyTorch
+    (safetensors, ``.pt``) models; Keras casts its inputs and is not checked (the report notes
+    a float into an int input: its fractions are truncated).
+
+    Why frameworks fail:
+    PyTorch: "mat1 and mat2 must have the same dtype, but got Double and Float" (Linear),
+    "RNN input dtype (torch.float64) does not match weight dtype (torch.float32)" (GRU/LSTM),
+    "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long,
+    Int; but got torch.FloatTensor" (Embedding). ONNX Runtime: "Unexpected input data type.
+    Actual: (tensor(double)) , expected: (tensor(float))"; the TFLite interpreter: "Got value
+    of type FLOAT64 but expected type FLOAT32 for input 0".
+
+    How to repair:
+    Cast when loading: ``x.astype("float32")`` (``torch.from_numpy(x).float()``), or for token
+    ids ``x.astype("int64")`` (``.long()``) after checking they are whole numbers; or save the
+    array cast once (``np.save("x.float32.npy", np.load("x.npy").astype("float32"))``).
+
+    Example:
+    dsdoctor check --x x.npy --model model.onnx
+    """
+
+    code, name, severity, family = "DS406", "input-dtype-mismatch", Severity.ERROR, "values"
+    template = ("{x_name} is {actual}{why} but {by} takes {expected}, and {runtime} does not "
+                "cast; cast it when loading: x.astype('{expected}'){torch}")  # fmt: skip
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        expect = ctx.expect
+        facts = expect.model
+        if facts is None or facts.format not in STRICT_DTYPE_FORMATS:
+            return
+        spec = next((i for i in facts.inputs if i.name == expect.model_input), None)
+        if spec is None or spec.dtype is None:
+            return
+        if facts.format in ("torch", "safetensors") and spec.dtype in ("float16", "bfloat16"):
+            return  # half-precision weights are cast (.float()) or autocast when loaded
+        inferred = facts.confidence.get("inputs") == "inferred"
+        for x in ctx.inputs():
+            h = x.handle
+            if h.unsafe or h.skip or x.not_data or h.dtype.kind not in "iufb":
+                continue
+            why = dtype_clash(h.dtype.name, spec.dtype, facts.format)
+            if why is None:
+                continue
+            torch = {"float32": ".float()", "int64": ".long()", "float64": ".double()",
+                     "int32": ".int()"}.get(spec.dtype) if RUNTIMES[facts.format] == "PyTorch" else None  # fmt: skip
+            evidence = {"actual": h.dtype.name, "expected": spec.dtype, "input": spec.name,
+                        "model": facts.path, "model_where": f"input `{spec.name}`"}  # fmt: skip
+            yield self.finding([x], evidence, x_name=x.name, why=why,
+                               by=f"{expect.model_name} input `{spec.name}`"
+                               + (" (inferred)" if inferred else ""),
+                               torch=f" (torch: {torch})" if torch else "",
+                               runtime=RUNTIMES[facts.format])  # fmt: skip

@@ -184,8 +184,23 @@ EachSourceOpt = Annotated[
 
 # -- inputs and targets named apart (instead of whole sources) -------------------------------------
 XOpt = Annotated[
-    str | None, typer.Option("--x", help="The inputs, PATH[:SELECTOR].", metavar="SRC")
+    list[str] | None,
+    typer.Option(
+        "--x",
+        help="The inputs, PATH[:SELECTOR]; repeat it for a model of several inputs (each "
+        "checked against the input named like it, else in order).",
+        metavar="SRC",
+    ),
 ]
+
+
+def one_or_many(x: list[str] | None) -> str | list[str] | None:
+    """``--x`` as the API takes it: None, one source, or a list of sources (several inputs)."""
+    if not x:
+        return None
+    return x[0] if len(x) == 1 else list(x)
+
+
 YOpt = Annotated[
     str | None, typer.Option("--y", help="The targets, PATH[:SELECTOR].", metavar="SRC")
 ]
@@ -227,8 +242,8 @@ ModelOpt = Annotated[
     typer.Option(
         "--model",
         help="Check against this model file's inputs and outputs (.keras, .h5, .onnx, "
-        ".safetensors, .tflite, MLmodel); read as metadata, never loaded or run. Options given "
-        "by hand override it.",
+        ".safetensors, .tflite, .pt, MLmodel, or a Hugging Face save_pretrained folder); read "
+        "as metadata, never loaded or run. Options given by hand override it.",
         metavar="FILE",
     ),
 ]

@@ -42,6 +42,7 @@ from ._options import (
     VocabSizeOpt,
     XOpt,
     YOpt,
+    one_or_many,
 )
 
 EXAMPLES = """
@@ -177,7 +178,7 @@ def check(
         raise UsageError(f"-o writes a report file: add --format {files}")
     report = api.check(
         *(sources or []),
-        x=x,
+        x=one_or_many(x),
         y=y,
         input_shape=input_shape,
         features=features,
@@ -211,7 +212,7 @@ def check(
             f"dsdoctor: fetched {report.bytes_fetched:,} bytes from remote sources", err=True
         )
     if fix_files:
-        inputs = _inputs(report, [*(sources or []), x, y], spec)
+        inputs = _inputs(report, [*(sources or []), *(x or []), y], spec)
         for path in api.write_fix_files(report, force=force, inputs=inputs):
             typer.echo(f"wrote {path}", err=True)
     if report_format == "text":
@@ -219,7 +220,9 @@ def check(
 
         render_report(report, quiet=quiet, no_color=no_color)
     else:
-        inputs = _inputs(report, [*(sources or []), x, y], spec) if output is not None else []
+        inputs = (
+            _inputs(report, [*(sources or []), *(x or []), y], spec) if output is not None else []
+        )
         text = report_text(report, report_format, select=select, ignore=ignore)
         _emit(text, output, force, inputs)
     return ExitCode.FINDINGS if report.failed(fail_on) else ExitCode.OK

@@ -56,6 +56,7 @@ from ._options import (
     VocabularyOpt,
     XOpt,
     YOpt,
+    one_or_many,
 )
 
 Src = Annotated[str, typer.Argument(help="The source, PATH[:SELECTOR].", show_default=False)]
@@ -793,7 +794,7 @@ def repair(
     from ..api import repair as run_repair
     from ..render.progress import progress
 
-    outcome = run_repair(*(sources or []), outdir=output, allow=allow, force=force, x=x, y=y, input_shape=input_shape,
+    outcome = run_repair(*(sources or []), outdir=output, allow=allow, force=force, x=one_or_many(x), y=y, input_shape=input_shape,
                       features=features, timesteps=timesteps, classes=classes, mask_value=mask_value, vocab_size=vocab_size,
                       model=model, batch_size=batch_size, memory=memory, format=format, target=target,
                       allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter,

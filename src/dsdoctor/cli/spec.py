@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import ExitCode
+from ..errors import ExitCode, UsageError
 from . import app
 from ._options import (
     DEFAULT_CHUNK,
@@ -76,7 +76,9 @@ def infer(
     from ..render.progress import progress
 
     folder = str(Path(output).parent) if output != "-" else None
-    text = spec_infer(*(sources or []), x=x, y=y, relative_to=folder, format=format, target=target,
+    if x is not None and len(x) > 1:
+        raise UsageError("spec infer takes one --x; give the other inputs as sources")
+    text = spec_infer(*(sources or []), x=x[0] if x else None, y=y, relative_to=folder, format=format, target=target,
                       allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal, storage_options=storage_option,
                       chunk_size=chunk_size, progress=progress)  # fmt: skip
     if output == "-":
@@ -84,6 +86,8 @@ def infer(
     else:
         from ..sinks import source_paths, write_text
 
-        write_text(output, text, force=force, inputs=source_paths([*(sources or []), x, y]))
+        write_text(
+            output, text, force=force, inputs=source_paths([*(sources or []), *(x or []), y])
+        )
         typer.echo(f"wrote {output}", err=True)
     return ExitCode.OK

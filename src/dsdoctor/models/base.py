@@ -89,14 +89,36 @@ FORMATS: tuple[ModelFormat, ...] = (
     ModelFormat("safetensors", (".safetensors",), (), "safetensors", "read_safetensors"),
     ModelFormat("tflite", (".tflite",), (), "tflite", "read_tflite"),
     ModelFormat("mlflow", ("MLmodel",), (), "mlflow", "read_mlflow"),
-    ModelFormat("torch", (".pt", ".pth"), (), "torch", "read_torch"),
+    ModelFormat("torch", (".pt", ".pth", "pytorch_model.bin"), (), "torch", "read_torch"),
 )
 
 
+#: The file a model folder is read from, first found first: an MLflow model's ``MLmodel``, then
+#: the weights of a Hugging Face ``save_pretrained`` folder (read with its ``config.json``).
+FOLDER_FILES = ("MLmodel", "model.safetensors", "model-00001-of-*.safetensors",
+                "pytorch_model.bin", "pytorch_model-00001-of-*.bin", "model.onnx")  # fmt: skip
+
+
+def model_in_folder(folder: Path) -> Path | None:
+    """The model file of ``folder`` (:data:`FOLDER_FILES`), or None when it holds none."""
+    for pattern in FOLDER_FILES:
+        found = sorted(folder.glob(pattern))
+        if found and found[0].is_file():
+            return found[0]
+    return None
+
+
 def model_format(path: Path) -> ModelFormat:
-    """The format of ``path`` by its name (an MLflow model folder holds ``MLmodel``)."""
-    if path.is_dir() and (path / "MLmodel").is_file():
-        path = path / "MLmodel"
+    """The format of ``path`` by its name (a model folder: see :func:`model_in_folder`)."""
+    if path.is_dir():
+        inside = model_in_folder(path)
+        if inside is None:
+            names = ", ".join(FOLDER_FILES)
+            raise SourceError(f"{path}: a folder holding no model file dsdoctor reads ({names}); "
+                              "give the model file itself")  # fmt: skip
+        path = inside
+    if path.suffix == ".bin" and path.name.startswith("pytorch_model"):  # a transformers shard
+        return next(f for f in FORMATS if f.name == "torch")
     for fmt in FORMATS:
         if path.name in fmt.suffixes or path.suffix.lower() in fmt.suffixes:
             return fmt
@@ -122,7 +144,7 @@ def read_model(path: str | Path) -> ModelFacts:
         raise SourceError(f"{p}: no such model file")
     fmt = model_format(p)
     if p.is_dir():
-        p = p / "MLmodel"
+        p = model_in_folder(p) or p
     if not p.is_file():  # a FIFO or a link to /dev/zero: reading it would block or never end
         raise SourceError(f"{p}: not a regular file; give the model file itself")
     try:
@@ -134,4 +156,10 @@ def read_model(path: str | Path) -> ModelFacts:
         raise SourceError(f"{p}: reading {fmt.name} models needs the {e.name} package: "
                           f"pip install 'dsdoctor[{extra}]'") from None  # fmt: skip
     reader: Reader = getattr(module, fmt.function)
-    return reader(p)
+    facts = reader(p)
+    if p.name != "MLmodel" and p.parent == Path(path) and Path(path).is_dir():
+        # a Hugging Face folder: findings name the folder given ("bert config.json vocab_size")
+        from dataclasses import replace
+
+        facts = replace(facts, path=str(path), notes=(f"read {p.name} in {path}", *facts.notes))
+    return facts
