@@ -291,6 +291,10 @@ def check(
     delimiter: str | None = None,
     header: bool | None = None,
     decimal: str | None = None,
+    split: Sequence[str] | None = None,
+    group: str | None = None,
+    psi_threshold: float | None = None,
+    js_threshold: float | None = None,
 ) -> Report:
     """Run every check on the given arrays and return a :class:`Report`.
 
@@ -302,7 +306,10 @@ def check(
     are the expectations the options above do not give (:func:`model_expectations`). ``progress``: a callback that long scans report to (:mod:`dsdoctor.engine.progress`;
     nothing by default). ``spec`` is a spec file (``dsdoctor.toml``), or ``True`` to find one from the working
     directory upward; its ``[check]`` options are defaults that keyword arguments override. The
-    keyword names are the CLI's option names.
+    keyword names are the CLI's option names. ``split``: ``["train=DATA", "val=DATA", …]``, the
+    splits of one dataset, the first the training split (:func:`parse_split`): every check runs
+    on each split and the split checks across them (``group``: the column or member holding
+    each sample's group; the drift thresholds ``psi_threshold`` and ``js_threshold``).
     """
     from .checks import resolve_codes
     from .sources.base import TypesChanged
@@ -310,7 +317,8 @@ def check(
     given = {"input_shape": input_shape, "features": features, "timesteps": timesteps, "classes": classes,
              "batch_size": batch_size, "memory": memory, "mask_value": mask_value,
              "vocab_size": vocab_size, "model": model, "select": select,
-             "ignore": ignore, "chunk_size": chunk_size}  # fmt: skip
+             "ignore": ignore, "chunk_size": chunk_size, "psi_threshold": psi_threshold,
+             "js_threshold": js_threshold}  # fmt: skip
     contract = _load_spec(spec)
     if contract is not None:
         for key, value in contract.options.items():
@@ -333,6 +341,20 @@ def check(
     )
     opts = SourceOptions(format, target, allow_pickle, follow_external, given["chunk_size"], jobs,
                          engine, scheduler, progress, delimiter, header, decimal, one_pass=True)  # fmt: skip
+    if split:
+        if sources or x is not None or y is not None:
+            raise UsageError(
+                "give the data either as --split NAME=DATA or as sources/--x/--y, not both"
+            )
+        from .checks.splits import JS_THRESHOLD, PSI_THRESHOLD
+
+        thresholds = (given["psi_threshold"] if given["psi_threshold"] is not None else PSI_THRESHOLD,
+                      given["js_threshold"] if given["js_threshold"] is not None else JS_THRESHOLD)  # fmt: skip
+        return _check_splits(parse_split(split), group, thresholds, opts, expect, chosen, skipped)
+    if group is not None:
+        raise UsageError(
+            "--group compares the splits' groups: give the splits with --split NAME=DATA"
+        )
     try:
         return _check(sources, x, y, opts, expect, contract, chosen, skipped, each)
     except TypesChanged:  # a CSV's first block did not tell its types: read them first
@@ -341,7 +363,7 @@ def check(
 
 
 def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, chosen, skipped,
-           each: bool) -> Report:  # fmt: skip
+           each: bool, keep: list | None = None) -> Report:  # fmt: skip
     """:func:`check` once its options are resolved: gather the subjects, scan them (a CSV opened
     ``one_pass`` is parsed once, by that scan, which counts its rows: nothing before it asks how
     many there are), run the checks."""
@@ -371,6 +393,8 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
     columns = _scan_all(subjects, expect, opts, executor)
     ctx = Context(subjects, expect, pairs, contract, columns, together=gathered.together)
     findings: list[Finding] = list(run_checks(ctx, chosen, skipped))
+    if keep is not None:  # check --split: the context, for the checks across the splits
+        keep.append(ctx)
     if whole is not expect:  # each array against the model input named like it
         for s, e in _inputs_by_name(whole, ctx.inputs()):
             codes = set(SHAPE_CODES) if chosen is None else set(SHAPE_CODES) & chosen
@@ -384,6 +408,157 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
               for s in subjects}  # fmt: skip
     return Report(__version__, arrays, findings, gathered.datasets, [c.to_dict() for c in columns],
                   model=model_summary(expect, subjects))  # fmt: skip
+
+
+# -- splits (check --split) ------------------------------------------------------------------------
+_SPLIT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*\Z")
+
+
+def parse_split(texts: Sequence[str]) -> list[tuple[str, str, str | None]]:
+    """``--split`` values → ``(name, x, y)``: ``NAME=SOURCE`` (a table with ``--target``, or a
+    file whose arrays pair up as x and y by their names, or one array of inputs) or
+    ``NAME=X_SOURCE,Y_SOURCE`` (inputs, then targets). The names are distinct; the first split
+    is the training split."""
+    out: list[tuple[str, str, str | None]] = []
+    for text in texts:
+        name, eq, data = text.partition("=")
+        if not eq or not _SPLIT_NAME.match(name):
+            raise UsageError(
+                f"--split takes NAME=DATA (train=train.parquet, val=x_val.npy,y_val.npy), got {text!r}"
+            )
+        if not data:
+            raise UsageError(
+                f"--split {name}= names no data: give {name}=PATH or {name}=X_PATH,Y_PATH"
+            )
+        if any(name == n for n, _, _ in out):
+            raise UsageError(f"--split {name} is given twice; each split needs its own name")
+        parts = data.split(",")
+        if len(parts) > 2 or not all(parts):
+            raise UsageError(f"--split {name}={data}: give one source or two (X_PATH,Y_PATH)")
+        out.append((name, parts[0], parts[1] if len(parts) == 2 else None))
+    if len(out) < 2:
+        raise UsageError(
+            "--split compares splits: give at least two (--split train=… --split val=…)"
+        )
+    return out
+
+
+def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], opts: SourceOptions,
+                  expect: Expectations, chosen, skipped) -> Report:  # fmt: skip
+    """``check --split``: every check on each split (its arrays named ``SPLIT:NAME``), then the
+    split checks (``checks/splits.py``) across them, from one more pass over each split
+    (:func:`dsdoctor.engine.splits.scan_split`; in this process whatever the engine)."""
+    from .checks import REGISTRY, Context, run_checks
+    from .checks.splits import Splits
+
+    split_codes = {c.code for c in REGISTRY if c.family == "splits"}
+    per_split = (
+        (chosen - split_codes) if chosen is not None else {c.code for c in REGISTRY} - split_codes
+    )
+    findings: list[Finding] = []
+    arrays: dict[str, dict[str, Any]] = {}
+    datasets, columns, found = [], [], []
+    for name, xs, ys in parsed:
+        keep: list = []
+        sources = (xs,) if ys is None else ()
+        x, y = (None, None) if ys is None else (xs, ys)
+        report = _check(sources, x, y, opts, expect, None, per_split, skipped, False, keep)
+        ctx = keep[0]
+        for s in ctx.subjects:
+            s.name = f"{name}:{s.name}"
+        for f in report.findings:
+            f.arrays = [f"{name}:{a}" for a in f.arrays]
+            f.evidence = {**f.evidence, "split": name}
+        findings += report.findings
+        arrays.update({f"{name}:{k}": v for k, v in report.arrays.items()})
+        datasets += [{**d, "split": name} for d in report.datasets]
+        columns += [{**c, "split": name} for c in report.columns]
+        found.append(_split_of(name, xs, ctx, opts, group))
+    import numpy as np
+
+    train_x = found[0].x.stats
+    bins = None
+    if train_x is not None and train_x.fmin is not None and found[0].x.handle.dtype.kind in "biuf":
+        from .engine.splits import Bins
+
+        bins = Bins(np.atleast_1d(np.asarray(train_x.fmin, dtype=np.float64)),
+                    np.atleast_1d(np.asarray(train_x.fmax, dtype=np.float64)))  # fmt: skip
+    for sp in found:
+        sp.stats = _scan_split(sp, bins, opts)
+    splits = Splits(found, *thresholds, group=group)
+    try:
+        ctx = Context([s for sp in found for s in sp.subjects], expect, splits=splits)
+        if chosen is None or chosen & split_codes:
+            findings += run_checks(ctx, chosen if chosen is not None else split_codes, skipped)
+        summary = splits.summary()
+    finally:
+        for sp in found:
+            sp.stats.close()
+    return Report(__version__, arrays, findings, datasets, columns, splits=summary)
+
+
+def _split_of(name: str, xs: str, ctx, opts: SourceOptions, group: str | None):
+    """One split's inputs and target, from its check's context."""
+    from .checks.splits import Split
+    from .engine.splits import SplitStats
+
+    if len(ctx.pairs) > 1:
+        raise UsageError(f"--split {name}: {xs} holds {len(ctx.pairs)} x/y pairs; name one pair "
+                         f"as {name}=FILE:X,FILE:Y")  # fmt: skip
+    if ctx.pairs:
+        x, y = ctx.pairs[0]
+    else:
+        inputs = ctx.inputs()
+        if len(inputs) != 1:
+            raise UsageError(f"--split {name}: {xs} holds {len(inputs)} arrays and no x/y pair; "
+                             f"name them as {name}=FILE:X,FILE:Y")  # fmt: skip
+        x, y = inputs[0], None
+    table = getattr(x.handle, "table", None)
+    cols = list(getattr(x.handle, "columns", []) or []) if table is not None else None
+    out = Split(name, x, y, SplitStats(), columns=cols)
+    if group is not None:
+        out.group_source = _group_handle(name, x, group, opts)
+    return out
+
+
+def _group_handle(name: str, x, group: str, opts: SourceOptions) -> ArrayHandle:
+    """The ``--group`` column of a split's table (or member of its container)."""
+    spec = parse_source(x.handle.source)
+    src = opts.open(os.fspath(spec.path))
+    from .errors import SourceError
+
+    try:
+        return src.array(group)
+    except SourceError as exc:
+        raise UsageError(f"--group {group}: split {name} ({spec.display}) has no column or array "
+                         f"{group!r} ({exc})") from None  # fmt: skip
+
+
+def _scan_split(sp, bins, opts: SourceOptions):
+    """The split pass: hashes, classes, groups, histograms and the windows' timesteps."""
+    from pathlib import Path
+
+    from .engine.splits import SplitOptions, scan_split
+
+    h = sp.x.handle
+    record = h.provenance or {}
+    window = starts = None
+    if record.get("operation") == "window" and isinstance(record.get("files"), dict):
+        options = record.get("options") or {}
+        name = record["files"].get("starts")
+        length, rate = options.get("length"), options.get("sampling_rate", 1)
+        if isinstance(name, str) and isinstance(length, int) and isinstance(rate, int):
+            path = Path(parse_source(h.source).path).parent / name
+            if path.exists():
+                starts = open_array(str(path))
+                window, sp.series = (length, rate), str(record.get("source"))
+    usable = bins
+    if bins is not None and (h.ragged or h.dtype.kind not in "biuf"
+                             or (bins.lo.size > 1 and h.shape[-1] != bins.lo.size)):  # fmt: skip
+        usable = None
+    sopts = SplitOptions(bins=usable, window=window, timestep_hashes=h.ndim >= 3 and window is None)
+    y = sp.y.handle if sp.y is not None else None
+    return scan_split(h, sopts, y, sp.group_source, starts, opts.chunk_bytes)
 
 
 # -- the model as the expectation ----------------------------------------------------------------

@@ -91,6 +91,10 @@ class Report:
     #: the model file checked against (``--model``): its path, format, the input x was checked
     #: against, the expectations it gave (``used``), the options that overrode it, its facts
     model: dict[str, Any] | None = None
+    #: the splits compared (``check --split``): the training split's name, ``group``, and per
+    #: split its ``rows``, ``x``/``y`` arrays, ``classes`` ([value, count] pairs), ``groups``
+    #: (distinct count), drift ``histogram`` (per feature, counts in fixed bins) and ``hashed``
+    splits: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.findings.sort(key=lambda f: (-f.severity.rank, f.code, f.arrays))
@@ -121,6 +125,7 @@ class Report:
             "summary": self.summary,
             "datasets": self.datasets,
             **({"model": self.model} if self.model is not None else {}),
+            **({"splits": self.splits} if self.splits is not None else {}),
         }
 
 

@@ -104,6 +104,8 @@ CHECK_SCHEMA: dict[str, Key] = {
     "memory": Key('a size, e.g. "8GiB"', _size),
     "chunk_size": Key('a size, e.g. "64MiB"', _size),
     "mask_value": Key("a number", _number),
+    "psi_threshold": Key("a number of at least 0", lambda v: _number(v) and v >= 0),
+    "js_threshold": Key("a number of at least 0", lambda v: _number(v) and v >= 0),
     "model": Key('a model file, e.g. "model.keras" (relative to the spec)',
                  lambda v: isinstance(v, str) and v != ""),
     "select": Key('a check code or name, or a list of them, e.g. ["DS1", "label-out-of-range"]',

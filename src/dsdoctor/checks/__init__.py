@@ -21,6 +21,16 @@ from .sequences import (
 )
 from .shape import FeatureWidthMismatch, RankMismatch, TimestepsMismatch
 from .spec import SpecViolation
+from .splits import (
+    EmptyClassInTrain,
+    FeatureDrift,
+    GroupLeakage,
+    LabelDrift,
+    SplitOverlap,
+    SplitSchemaMismatch,
+    TimestepOverlap,
+    UnseenLabels,
+)
 from .tokens import TokenIdOutOfRange
 from .values import ConstantFeature, MissingValues, NonFiniteValues, UnsafePickle, UnwrittenData
 
@@ -34,6 +44,8 @@ REGISTRY: tuple[type[Check], ...] = (
     PartialLastBatch, BatchExceedsSamples, BatchMemory,
     SpecViolation,
     NonInputColumns, IndexColumn, UnreadableData,
+    SplitSchemaMismatch, UnseenLabels, SplitOverlap, TimestepOverlap, GroupLeakage, FeatureDrift,
+    LabelDrift, EmptyClassInTrain,
 )  # fmt: skip
 
 __all__ = ["REGISTRY", "Check", "Context", "Expectations", "Subject", "get_check", "resolve_codes",

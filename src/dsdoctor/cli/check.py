@@ -24,17 +24,21 @@ from ._options import (
     FeaturesOpt,
     FollowExternalOpt,
     ForceOpt,
+    GroupOpt,
     HeaderOpt,
     InputShapeOpt,
     JobsOpt,
     JsonOpt,
+    JsThresholdOpt,
     MaskValueOpt,
     MemoryOpt,
     ModelOpt,
     NoColorOpt,
+    PsiThresholdOpt,
     QuietOpt,
     SchedulerOpt,
     SourceFormatOpt,
+    SplitOpt,
     TargetOpt,
     TimestepsOpt,
     VocabSizeOpt,
@@ -56,6 +60,10 @@ Examples:
   dsdoctor check X_train.npy y_train.npy X_test.npy y_test.npy
 
   dsdoctor check jan.parquet feb.parquet --each
+
+  dsdoctor check --split train=train.parquet --split val=val.parquet --target label --group user
+
+  dsdoctor check --split train=x_train.npy,y_train.npy --split test=x_test.npy,y_test.npy
 """
 
 
@@ -134,6 +142,10 @@ def check(
     ] = None,
     each: EachSourceOpt = False,
     target: TargetOpt = None,
+    split: SplitOpt = None,
+    group: GroupOpt = None,
+    psi_threshold: PsiThresholdOpt = None,
+    js_threshold: JsThresholdOpt = None,
     format: SourceFormatOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
@@ -198,11 +210,15 @@ def check(
         engine=engine,
         scheduler=scheduler,
         progress=progress,
-        spec=spec if spec is not None else (not sources and x is None and y is None),
+        spec=spec if spec is not None else (not sources and x is None and y is None and not split),
         each=each,
+        split=split,
+        group=group,
+        psi_threshold=psi_threshold,
+        js_threshold=js_threshold,
     )
     if fix_files:
-        inputs = _inputs(report, [*(sources or []), x, y], spec)
+        inputs = _inputs(report, [*(sources or []), x, y, *_split_sources(split)], spec)
         for path in api.write_fix_files(report, force=force, inputs=inputs):
             typer.echo(f"wrote {path}", err=True)
     if report_format == "text":
@@ -210,7 +226,11 @@ def check(
 
         render_report(report, quiet=quiet, no_color=no_color)
     else:
-        inputs = _inputs(report, [*(sources or []), x, y], spec) if output is not None else []
+        inputs = (
+            _inputs(report, [*(sources or []), x, y, *_split_sources(split)], spec)
+            if output is not None
+            else []
+        )
         text = report_text(report, report_format, select=select, ignore=ignore)
         _emit(text, output, force, inputs)
     return ExitCode.FINDINGS if report.failed(fail_on) else ExitCode.OK
@@ -239,3 +259,8 @@ def _inputs(report, sources: list, spec: str | None) -> list:
         texts.append(report.model["path"])
     found = spec if spec is not None else find_spec()
     return [*source_paths(texts), *([found] if found else [])]
+
+
+def _split_sources(split: list[str] | None) -> list[str]:
+    """The sources of ``--split NAME=A[,B]`` values (never overwritten by -o)."""
+    return [p for text in split or [] for p in text.partition("=")[2].split(",") if p]
