@@ -34,6 +34,11 @@ PSI_THRESHOLD = 0.2
 JS_THRESHOLD = 0.1
 #: Drifted features named in a finding's message (all of them are in its evidence).
 NAMED = 5
+#: Values of a feature (labels) each split needs before its drift is judged: fewer, and a
+#: 22-bin histogram's noise alone passes the thresholds. The report's ``splits`` names the
+#: splits not judged.
+MIN_DRIFT_VALUES = 1000
+MIN_DRIFT_LABELS = 100
 
 
 @dataclass
@@ -100,6 +105,24 @@ class Splits:
                 "histogram": None if st.hist is None else st.hist.tolist(),
                 "hashed": st.hashed,
             }
+        out["drift_not_judged"] = self.not_judged()
+        return out
+
+    def not_judged(self) -> list[str]:
+        """Why the drift of some splits was not judged (too few values, no histogram)."""
+        out = []
+        ref = self.train.stats.hist
+        for s in self.splits:
+            h = s.stats.hist
+            if h is None:
+                out.append(f"{s.name}: its inputs have no histogram (not numeric, ragged, or "
+                           f"another width than {self.train.name}'s)")  # fmt: skip
+            elif ref is not None and h.shape == ref.shape and int(h[0].sum()) < MIN_DRIFT_VALUES:
+                out.append(f"{s.name}: features: {int(h[0].sum()):,} values per feature, "
+                           f"fewer than {MIN_DRIFT_VALUES:,}")  # fmt: skip
+            n = sum(s.stats.classes.values()) if s.stats.classes else None
+            if n is not None and n < MIN_DRIFT_LABELS:
+                out.append(f"{s.name}: labels: {n:,}, fewer than {MIN_DRIFT_LABELS:,}")
         return out
 
 
@@ -434,7 +457,8 @@ class FeatureDrift(Check):
         for s in sp.others:
             drifted: list[dict[str, Any]] = []
             mine = s.stats.hist
-            if ref is not None and mine is not None and mine.shape == ref.shape:
+            if ref is not None and mine is not None and mine.shape == ref.shape and min(
+                int(ref[0].sum()), int(mine[0].sum())) >= MIN_DRIFT_VALUES:  # fmt: skip
                 for f in range(ref.shape[0]):
                     p, j = psi(ref[f], mine[f]), js_distance(ref[f], mine[f])
                     if p > sp.psi_threshold or j > sp.js_threshold:
@@ -536,7 +560,7 @@ class LabelDrift(Check):
         ref = sp.train.stats.classes
         for s in sp.others:
             mine = s.stats.classes
-            if not mine:
+            if not mine or min(sum(ref.values()), sum(mine.values())) < MIN_DRIFT_LABELS:
                 continue
             keys = sorted(set(ref) | set(mine), key=str)
             a = np.array([ref.get(k, 0) for k in keys])
