@@ -340,3 +340,26 @@ def test_bad_split_arguments_exit_2_with_one_line(tmp_path, monkeypatch, args, n
     np.save(tmp_path / "x.npy", np.zeros((4, 2)))
     r = cli("check", *args)
     assert_clean_error(r, needle)
+
+
+def test_junit_has_one_testcase_per_split_check(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from dsdoctor.render import report_text
+
+    rng = np.random.default_rng(13)
+    xt, yt = rng.normal(size=(500, 3)), rng.integers(0, 2, 500)
+    xv, yv = rng.normal(size=(100, 3)), rng.integers(0, 2, 100)
+    xv[:2], yv[:2] = xt[:2], yt[:2]
+    report = dsdoctor.check(
+        split=[save_pair(tmp_path, "train", xt, yt), save_pair(tmp_path, "val", xv, yv)]
+    )
+    suite = ET.fromstring(report_text(report, "junit")).find("testsuite")
+    across = [c for c in suite.findall("testcase") if c.get("classname") == "splits"]
+    assert sorted(c.get("name") for c in across) == sorted(
+        f"{c.code} {c.name}" for c in dsdoctor.checks.REGISTRY if c.family == "splits"
+    )
+    failed = [c.get("name") for c in across if c.find("failure") is not None]
+    assert failed == ["DS803 split-overlap"]
+    per_array = {c.get("name") for c in suite.findall("testcase") if c.get("classname") != "splits"}
+    assert not any(n.startswith("DS8") for n in per_array)

@@ -168,6 +168,8 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
             out.print(f"[bold]{escape(label)}[/]  {_shape(a)} {a['dtype']}{kind}{note}")
         for line in model_lines(report.model):
             out.print(line)
+        for line in split_lines(report.splits):
+            out.print(line)
         columns = [c for c in report.columns if c.get("reason") != "not selected"]
         if columns:
             listed = ", ".join(
@@ -194,6 +196,21 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
     out.print(
         f"[bold]{verdict}[/]" + ("  (dsdoctor explain CODE tells more)" if report.findings else "")
     )
+
+
+def split_lines(splits: dict[str, Any] | None) -> list[str]:
+    """The splits compared (``check --split``): their samples, and what was not compared."""
+    if splits is None:
+        return []
+    parts = [f"{escape(name)} {s['rows']:,}" for name, s in splits["splits"].items()]
+    out = [f"splits compared with {escape(splits['train'])} (samples): {', '.join(parts)}"]
+    unhashed = [name for name, s in splits["splits"].items() if not s["hashed"]]
+    if unhashed:
+        out.append(
+            f"[dim]not compared for duplicates (ragged or not numeric): {escape(', '.join(unhashed))}[/]"
+        )
+    out += [f"[dim]drift not judged: {escape(n)}[/]" for n in splits.get("drift_not_judged", [])]
+    return out
 
 
 def model_lines(model: dict[str, Any] | None) -> list[str]:
