@@ -13,7 +13,9 @@
   streaming ``pyarrow.csv.open_csv`` read and pandera, with peak RSS; a numeric CSV and Parquet
   checked by this tree and by issue 13's starting point (``bench_tables.py``);
 - window: ``window`` of a (10M, 16) float32 series, L=64, vs sliding_window_view + np.save, with
-  peak RSS at two lengths of the series (``bench_window.py``).
+  peak RSS at two lengths of the series (``bench_window.py``);
+- splits: the overlap of a (10M, 16) float32 training split with a (1M, 16) one vs a chunked
+  numpy row-hashing scan of both, with peak RSS (``bench_splits.py``).
 
 Prints the report and writes it as Markdown to ``docs/benchmarks.md``. Big files go to a
 temporary directory under /tmp and are deleted at the end.
@@ -44,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_check
 import bench_crew
 import bench_shards
+import bench_splits
 import bench_startup
 import bench_tables
 import bench_width
@@ -72,6 +75,7 @@ MODULES = {
     "width": bench_width,
     "tables": bench_tables,
     "window": bench_window,
+    "splits": bench_splits,
 }
 
 
@@ -277,6 +281,7 @@ def main() -> None:
         "crew": bench_crew.DISK_BYTES,
         "tables": bench_tables.DISK_BYTES // scale,
         "window": bench_window.DISK_BYTES // scale,
+        "splits": bench_splits.DISK_BYTES // scale,
     }
     need_disk(tmp_root, sum(n for name, n in disk.items() if name in only))
 

@@ -363,3 +363,20 @@ def test_junit_has_one_testcase_per_split_check(tmp_path):
     assert failed == ["DS803 split-overlap"]
     per_array = {c.get("name") for c in suite.findall("testcase") if c.get("classname") != "splits"}
     assert not any(n.startswith("DS8") for n in per_array)
+
+
+def test_the_lookup_join_equals_the_sorted_join():
+    """The fast join (look the larger side up in the smaller's distinct keys) and the join by
+    one sort agree, also when keys share their first 64 bits."""
+    rng = np.random.default_rng(14)
+    a = np.column_stack([rng.integers(0, 50, 3_000, dtype=np.uint64), rng.integers(0, 3, 3_000, dtype=np.uint64),
+                         np.arange(3_000, dtype=np.uint64)])  # fmt: skip
+    b = a[rng.integers(0, 3_000, 400)].copy()
+    b[:100, 1] += np.uint64(7)  # not in a
+    for x, y in ((a, b), (b, a), (a[:, :][a[:, 1] == 0], b)):
+        fast, full = S._join(x, y), S._join_sorted(x, y)
+        assert (fast[0] == full[0]).all() and (fast[1] == full[1]).all() and fast[2] == full[2]
+    unique0 = a.copy()
+    unique0[:, 0] = np.arange(3_000, dtype=np.uint64) * np.uint64(977)
+    fast, full = S._join(unique0, unique0[::3]), S._join_sorted(unique0, unique0[::3])
+    assert fast[2] == full[2] == 1_000 and (fast[0] == full[0]).all()

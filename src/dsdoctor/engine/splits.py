@@ -37,11 +37,13 @@ import numpy as np
 #: Buckets a spilled hash table is cut into by its keys' top bits (a power of two).
 BUCKETS = 64
 #: Hash keys kept in memory per split before they are spilled to disk (24 bytes a sample).
-DEFAULT_HASH_MEMORY = 256 * 1024**2
+DEFAULT_HASH_MEMORY = 128 * 1024**2
 #: Distinct classes or groups counted per split; past this a split's values are not counted.
 MAX_DISTINCT = 1_000_000
 #: Equal-width bins of a feature's histogram between the training split's extremes.
 HIST_BINS = 20
+#: The join's filter has at most 2**FILTER_BITS one-byte slots (64 MiB).
+FILTER_BITS = 26
 #: Row numbers kept per split of the samples found in another split.
 FIRST_ROWS = 5
 
@@ -65,7 +67,10 @@ def canonical(data: np.ndarray) -> np.ndarray:
     """``data`` with every NaN one NaN and -0.0 as 0.0 (floats), so that equal values have
     equal bytes; C-contiguous."""
     if data.dtype.kind == "f":
-        data = np.where(np.isnan(data), np.array(np.nan, data.dtype), data) + data.dtype.type(0)
+        data = data + data.dtype.type(0)  # -0.0 + 0.0 is 0.0 (and a copy)
+        nan = np.isnan(data)
+        if nan.any():
+            data[nan] = np.nan
     elif data.dtype.kind == "c":
         data = canonical(data.real) + 1j * canonical(data.imag)
     return np.ascontiguousarray(data)
@@ -80,20 +85,31 @@ def row_words(data: np.ndarray) -> np.ndarray:
     return rows.view(np.uint64)
 
 
+#: Rows hashed at a time: the lanes' state and the block's words stay in the CPU's cache
+#: (1M rows of 16 float32 hash in 0.14 s in blocks of 16,384 rows, 0.56 s in one block).
+HASH_ROWS = 16_384
+
+
 def row_hashes(data: np.ndarray) -> np.ndarray:
     """A 128-bit key per row of a numeric array, (N, 2) uint64: two lanes, each mixing the row's
-    words in order (a loop per word of a row, vectorised over the rows)."""
-    words = row_words(data)
-    n, w = words.shape
+    words in order (multiply, xor-shift; a loop per word of a row, vectorised over the rows,
+    ``HASH_ROWS`` rows at a time), then MurmurHash3's finaliser."""
+    n = len(data)
     out = np.empty((n, 2), dtype=np.uint64)
-    tag = np.uint64((w << 8) | ord(data.dtype.kind))  # the width and kind are part of the key
-    for lane, (seed, mul) in enumerate(zip(_SEEDS, _MULS, strict=True)):
-        h = np.full(n, seed ^ tag, dtype=np.uint64)
-        for j in range(w):
-            h ^= words[:, j]
-            h *= mul
-            h ^= h >> np.uint64(29)
-        out[:, lane] = _fmix(h)
+    step = max(1, HASH_ROWS * 64 // max(1, data[:1].nbytes or 1))
+    for lo in range(0, n, step):
+        words = row_words(data[lo : lo + step])
+        tag = np.uint64((words.shape[1] << 8) | ord(data.dtype.kind))  # width and kind are keyed
+        shift = np.uint64(29)
+        spare = np.empty(len(words), dtype=np.uint64)
+        for lane, (seed, mul) in enumerate(zip(_SEEDS, _MULS, strict=True)):
+            h = np.full(len(words), seed ^ tag, dtype=np.uint64)
+            for j in range(words.shape[1]):
+                h ^= words[:, j]
+                h *= mul
+                np.right_shift(h, shift, out=spare)
+                h ^= spare
+            out[lo : lo + len(words), lane] = _fmix(h)
     return out
 
 
@@ -272,7 +288,39 @@ def overlap(a: HashTable, b: HashTable) -> Overlap:
 
 def _join(ra: np.ndarray, rb: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """Which rows of ``ra`` have a key in ``rb`` and the reverse, and how many distinct keys
-    both hold: one sort of both sides' keys."""
+    both hold. The smaller side's distinct keys are sorted once and the larger side's looked up
+    in them (``searchsorted``: n log m, no sort of the larger side)."""
+    if len(ra) < len(rb):
+        in_b, in_a, distinct = _join(rb, ra)
+        return in_a, in_b, distinct
+    order = np.argsort(rb[:, 0])  # by the first 64 bits (a SIMD sort; lexsort is 30x slower)
+    k = rb[order, :2]
+    same = k[1:, 0] == k[:-1, 0]
+    if (same & (k[1:, 1] != k[:-1, 1])).any():  # two samples share 64 bits: sort both sides
+        return _join_sorted(ra, rb)
+    new = np.ones(len(k), dtype=bool)
+    new[1:] = ~same
+    u0, u1 = k[new, 0], k[new, 1]
+    group = np.empty(len(k), dtype=np.int64)
+    group[order] = np.cumsum(new) - 1  # each row of the small side: its distinct key
+    # a filter first: one byte per slot addressed by key1's top bits (about 32 slots per key of
+    # the small side, at most 64 MiB), so only the few rows that may match are looked up
+    bits = min(FILTER_BITS, max(10, len(u0).bit_length() + 5))
+    shift = np.uint64(64 - bits)
+    table = np.zeros(1 << bits, dtype=bool)
+    table[u1 >> shift] = True
+    maybe = np.flatnonzero(table[ra[:, 1] >> shift])
+    pos = np.minimum(np.searchsorted(u0, ra[maybe, 0]), len(u0) - 1)
+    hit = (u0[pos] == ra[maybe, 0]) & (u1[pos] == ra[maybe, 1])
+    in_a = np.zeros(len(ra), dtype=bool)
+    in_a[maybe[hit]] = True
+    matched = np.zeros(len(u0), dtype=bool)
+    matched[pos[hit]] = True
+    return in_a, matched[group], int(matched.sum())
+
+
+def _join_sorted(ra: np.ndarray, rb: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """:func:`_join` by one sort of both sides' keys (any keys, however they collide)."""
     keys = np.concatenate([ra[:, :2], rb[:, :2]])
     side = np.concatenate([np.zeros(len(ra), np.int8), np.ones(len(rb), np.int8)])
     order = np.lexsort((keys[:, 1], keys[:, 0]))
