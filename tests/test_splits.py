@@ -380,3 +380,45 @@ def test_the_lookup_join_equals_the_sorted_join():
     unique0[:, 0] = np.arange(3_000, dtype=np.uint64) * np.uint64(977)
     fast, full = S._join(unique0, unique0[::3]), S._join_sorted(unique0, unique0[::3])
     assert fast[2] == full[2] == 1_000 and (fast[0] == full[0]).all()
+
+
+def test_a_baseline_report_measures_drift_since_then(tmp_path):
+    """The cron case: last night's statistics (a stored report), not last night's data."""
+    import json
+
+    rng = np.random.default_rng(15)
+    split = [save_pair(tmp_path, "train", rng.normal(size=(3_000, 4)), rng.integers(0, 3, 3_000)),
+             save_pair(tmp_path, "val", rng.normal(size=(1_500, 4)), rng.integers(0, 3, 1_500))]  # fmt: skip
+    stored = tmp_path / "last.json"
+    args = [a for s in split for a in ("--split", s)]
+    assert cli("check", *args, "--format", "json", "-o", stored).code == 0
+    today = rng.normal(size=(2_000, 4))
+    today[:, 1] = today[:, 1] * 3 + 1
+    now = save_pair(tmp_path, "today", today, rng.integers(0, 3, 2_000))
+    report = dsdoctor.check(split=[now], baseline=stored)
+    (f,) = split_findings(report)["DS806"]
+    assert (
+        f.evidence["train"] == "baseline train"
+        and f.evidence["drifted"][0]["feature"] == "feature 1"
+    )
+    assert report.splits["baseline"] == {"source": str(stored), "train": "baseline train"}
+    same = save_pair(tmp_path, "again", rng.normal(size=(2_000, 4)), rng.integers(0, 3, 2_000))
+    assert not split_findings(dsdoctor.check(split=[same], baseline=stored))
+
+    data = json.loads(stored.read_text())
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({**data, "dsdoctor": "0.0.1"}))
+    assert_clean_error(
+        cli("check", "--split", now, "--baseline", old), "dsdoctor 0.0.1", "new baseline"
+    )
+    wide = save_pair(tmp_path, "wide", rng.normal(size=(100, 5)), rng.integers(0, 3, 100))
+    assert_clean_error(
+        cli("check", "--split", wide, "--baseline", stored), "another dataset", "4 features"
+    )
+    plain = tmp_path / "plain.json"
+    assert cli("check", tmp_path / "x_train.npy", "--json", "-o", plain).code == 0
+    assert_clean_error(cli("check", "--split", now, "--baseline", plain), "check --split")
+    assert_clean_error(
+        cli("check", "--split", now, "--baseline", tmp_path / "none.json"), "no such file"
+    )
+    assert_clean_error(cli("check", tmp_path / "x_train.npy", "--baseline", stored), "--split")

@@ -295,6 +295,7 @@ def check(
     group: str | None = None,
     psi_threshold: float | None = None,
     js_threshold: float | None = None,
+    baseline: str | os.PathLike | None = None,
 ) -> Report:
     """Run every check on the given arrays and return a :class:`Report`.
 
@@ -309,7 +310,9 @@ def check(
     keyword names are the CLI's option names. ``split``: ``["train=DATA", "val=DATA", …]``, the
     splits of one dataset, the first the training split (:func:`parse_split`): every check runs
     on each split and the split checks across them (``group``: the column or member holding
-    each sample's group; the drift thresholds ``psi_threshold`` and ``js_threshold``).
+    each sample's group; the drift thresholds ``psi_threshold`` and ``js_threshold``;
+    ``baseline``: a report of ``check --split … --json`` from an earlier run, whose training
+    split every split's drift is also measured against).
     """
     from .checks import resolve_codes
     from .sources.base import TypesChanged
@@ -350,8 +353,9 @@ def check(
 
         thresholds = (given["psi_threshold"] if given["psi_threshold"] is not None else PSI_THRESHOLD,
                       given["js_threshold"] if given["js_threshold"] is not None else JS_THRESHOLD)  # fmt: skip
-        return _check_splits(parse_split(split), group, thresholds, opts, expect, chosen, skipped)
-    if group is not None:
+        return _check_splits(parse_split(split, alone=baseline is not None), group, thresholds, opts,
+                             expect, chosen, skipped, baseline)  # fmt: skip
+    if group is not None or baseline is not None:
         raise UsageError(
             "--group compares the splits' groups: give the splits with --split NAME=DATA"
         )
@@ -414,11 +418,11 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
 _SPLIT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*\Z")
 
 
-def parse_split(texts: Sequence[str]) -> list[tuple[str, str, str | None]]:
+def parse_split(texts: Sequence[str], *, alone: bool = False) -> list[tuple[str, str, str | None]]:
     """``--split`` values → ``(name, x, y)``: ``NAME=SOURCE`` (a table with ``--target``, or a
     file whose arrays pair up as x and y by their names, or one array of inputs) or
     ``NAME=X_SOURCE,Y_SOURCE`` (inputs, then targets). The names are distinct; the first split
-    is the training split."""
+    is the training split. ``alone``: one split is enough (compared with a baseline)."""
     out: list[tuple[str, str, str | None]] = []
     for text in texts:
         name, eq, data = text.partition("=")
@@ -436,15 +440,16 @@ def parse_split(texts: Sequence[str]) -> list[tuple[str, str, str | None]]:
         if len(parts) > 2 or not all(parts):
             raise UsageError(f"--split {name}={data}: give one source or two (X_PATH,Y_PATH)")
         out.append((name, parts[0], parts[1] if len(parts) == 2 else None))
-    if len(out) < 2:
+    if len(out) < 2 and not alone:
         raise UsageError(
-            "--split compares splits: give at least two (--split train=… --split val=…)"
+            "--split compares splits: give at least two (--split train=… --split val=…), or one "
+            "and --baseline REPORT.json"
         )
     return out
 
 
 def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], opts: SourceOptions,
-                  expect: Expectations, chosen, skipped) -> Report:  # fmt: skip
+                  expect: Expectations, chosen, skipped, baseline=None) -> Report:  # fmt: skip
     """``check --split``: every check on each split (its arrays named ``SPLIT:NAME``), then the
     split checks (``checks/splits.py``) across them, from one more pass over each split
     (:func:`dsdoctor.engine.splits.scan_split`; in this process whatever the engine)."""
@@ -476,16 +481,26 @@ def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], op
         found.append(_split_of(name, xs, ctx, opts, group))
     import numpy as np
 
+    from .engine.splits import Bins
+
     train_x = found[0].x.stats
     bins = None
-    if train_x is not None and train_x.fmin is not None and found[0].x.handle.dtype.kind in "biuf":
-        from .engine.splits import Bins
-
+    stored = _read_baseline(baseline, found[0]) if baseline is not None else None
+    if stored is not None:
+        bins = Bins(stored.lo, stored.hi)
+    elif (
+        train_x is not None and train_x.fmin is not None and found[0].x.handle.dtype.kind in "biuf"
+    ):
         bins = Bins(np.atleast_1d(np.asarray(train_x.fmin, dtype=np.float64)),
                     np.atleast_1d(np.asarray(train_x.fmax, dtype=np.float64)))  # fmt: skip
     for sp in found:
         sp.stats = _scan_split(sp, bins, opts)
-    splits = Splits(found, *thresholds, group=group)
+    described = (
+        None
+        if bins is None
+        else {"lo": bins.lo.tolist(), "hi": bins.hi.tolist(), "bins": bins.bins}
+    )
+    splits = Splits(found, *thresholds, group=group, baseline=stored, bins=described)
     try:
         ctx = Context([s for sp in found for s in sp.subjects], expect, splits=splits)
         if chosen is None or chosen & split_codes:
@@ -495,6 +510,57 @@ def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], op
         for sp in found:
             sp.stats.close()
     return Report(__version__, arrays, findings, datasets, columns, splits=summary)
+
+
+def _read_baseline(path, train):
+    """The training split of a stored report (``--baseline``): refused (exit 2) when it is not a
+    ``check --split`` report, was written by another dsdoctor version, or describes other data
+    (another number of features, other columns)."""
+    import json
+
+    import numpy as np
+
+    from .checks.splits import Baseline
+
+    where = os.fspath(path)
+    try:
+        with open(where, encoding="utf-8") as f:
+            report = json.load(f)
+    except FileNotFoundError:
+        raise UsageError(f"--baseline {where}: no such file") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--baseline {where} is not a JSON report ({exc})") from None
+    splits = report.get("splits") if isinstance(report, dict) else None
+    if not isinstance(splits, dict) or not isinstance(splits.get("bins"), dict):
+        raise UsageError(f"--baseline {where} is not a report of `dsdoctor check --split … --json` "
+                         "with drift histograms; write one with --json -o")  # fmt: skip
+    if report.get("dsdoctor") != __version__:
+        raise UsageError(f"--baseline {where} was written by dsdoctor {report.get('dsdoctor')}, this "
+                         f"is {__version__}: write a new baseline with this version")  # fmt: skip
+    name = splits.get("train")
+    stored = (splits.get("splits") or {}).get(name) or {}
+    try:
+        lo, hi = (np.asarray(splits["bins"][k], dtype=np.float64) for k in ("lo", "hi"))
+        hist = stored.get("histogram")
+        histogram = None if hist is None else np.asarray(hist, dtype=np.int64)
+        classes = (
+            None if stored.get("classes") is None else {k: int(v) for k, v in stored["classes"]}
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"--baseline {where}: its splits section is damaged ({exc})") from None
+    width = (
+        train.x.stats.fmin.size
+        if train.x.stats is not None and train.x.stats.fmin is not None
+        else None
+    )
+    columns = stored.get("columns")
+    if width is not None and lo.size != width:
+        raise UsageError(f"--baseline {where} is of another dataset: {lo.size} features in its "
+                         f"histograms, {width} in split {train.name}")  # fmt: skip
+    if columns is not None and train.columns is not None and columns != train.columns:
+        raise UsageError(f"--baseline {where} is of another dataset: its columns are "
+                         f"{', '.join(columns[:8])}; split {train.name}'s are {', '.join(train.columns[:8])}")  # fmt: skip
+    return Baseline(f"baseline {name}", where, lo, hi, histogram, classes, columns)
 
 
 def _split_of(name: str, xs: str, ctx, opts: SourceOptions, group: str | None):

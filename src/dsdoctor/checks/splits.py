@@ -67,7 +67,22 @@ class Splits:
     psi_threshold: float = PSI_THRESHOLD
     js_threshold: float = JS_THRESHOLD
     group: str | None = None
+    #: ``--baseline REPORT``: the stored training split's statistics (:class:`Baseline`)
+    baseline: Baseline | None = None
+    #: the drift histograms' bins: ``{"lo": [...], "hi": [...], "bins": 20}`` per feature
+    bins: dict[str, Any] | None = None
     _overlaps: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+
+    def references(self) -> Iterator[tuple[str, Any, dict | None, ArrayStats | None, list[Split]]]:
+        """What drift is measured against: the training split (for the other splits), and the
+        baseline's training split (for every split): its name, histogram, classes, inputs'
+        one-pass statistics (None for a baseline) and the splits compared with it."""
+        if self.baseline is None or len(self.splits) > 1:
+            t = self.train
+            yield t.name, t.stats.hist, t.stats.classes, t.x.stats, self.others
+        if self.baseline is not None:
+            b = self.baseline
+            yield b.name, b.histogram, b.classes, None, self.splits
 
     @property
     def train(self) -> Split:
@@ -93,7 +108,10 @@ class Splits:
 
     def summary(self) -> dict[str, Any]:
         """The report's ``splits``: per split its rows, arrays, classes and drift histograms."""
-        out: dict[str, Any] = {"train": self.train.name, "group": self.group, "splits": {}}
+        out: dict[str, Any] = {"train": self.train.name, "group": self.group, "splits": {},
+                               "bins": self.bins}  # fmt: skip
+        if self.baseline is not None:
+            out["baseline"] = {"source": self.baseline.source, "train": self.baseline.name}
         for s in self.splits:
             st = s.stats
             out["splits"][s.name] = {
@@ -104,6 +122,7 @@ class Splits:
                 "groups": None if st.groups is None else len(st.groups),
                 "histogram": None if st.hist is None else st.hist.tolist(),
                 "hashed": st.hashed,
+                "columns": s.columns,
             }
         out["drift_not_judged"] = self.not_judged()
         return out
@@ -124,6 +143,20 @@ class Splits:
             if n is not None and n < MIN_DRIFT_LABELS:
                 out.append(f"{s.name}: labels: {n:,}, fewer than {MIN_DRIFT_LABELS:,}")
         return out
+
+
+@dataclass
+class Baseline:
+    """The training split of a stored report (``check --split … --json``): its name (as
+    "baseline NAME"), bins, histogram and classes."""
+
+    name: str
+    source: str
+    lo: np.ndarray
+    hi: np.ndarray
+    histogram: np.ndarray | None
+    classes: dict | None
+    columns: list[str] | None = None
 
 
 def _counts(c: dict | None) -> list[list[Any]] | None:
@@ -453,34 +486,35 @@ class FeatureDrift(Check):
         sp = _splits(ctx)
         if sp is None:
             return
-        ref = sp.train.stats.hist
-        for s in sp.others:
-            drifted: list[dict[str, Any]] = []
-            mine = s.stats.hist
-            if ref is not None and mine is not None and mine.shape == ref.shape and min(
-                int(ref[0].sum()), int(mine[0].sum())) >= MIN_DRIFT_VALUES:  # fmt: skip
-                for f in range(ref.shape[0]):
-                    p, j = psi(ref[f], mine[f]), js_distance(ref[f], mine[f])
-                    if p > sp.psi_threshold or j > sp.js_threshold:
-                        drifted.append(
-                            {
-                                "feature": _feature(sp.train, f),
-                                "psi": round(p, 4),
-                                "js": round(j, 4),
-                            }
-                        )
-            features = 0 if ref is None else ref.shape[0]
-            drifted += _sequence_drift(sp, sp.train.x.stats, s.x.stats)
-            if not drifted:
-                continue
-            drifted.sort(key=lambda d: -d.get("psi", 0))
-            named = ", ".join(_drift_words(d) for d in drifted[:NAMED]) + (
-                " …" if len(drifted) > NAMED else ""
-            )
-            yield self.finding(s.subjects, {"split": s.name, "train": sp.train.name, "count": len(drifted),
-                                            "features": features, "drifted": drifted,
-                                            "psi_threshold": sp.psi_threshold,
-                                            "js_threshold": sp.js_threshold}, named=named)  # fmt: skip
+        for name, ref, _, ref_x, compared in sp.references():
+            for s in compared:
+                yield from self._drift(sp, name, ref, ref_x, s)
+
+    def _drift(
+        self, sp: Splits, name: str, ref, ref_x: ArrayStats | None, s: Split
+    ) -> Iterator[Finding]:
+        drifted: list[dict[str, Any]] = []
+        mine = s.stats.hist
+        if ref is not None and mine is not None and mine.shape == ref.shape and min(
+            int(ref[0].sum()), int(mine[0].sum())) >= MIN_DRIFT_VALUES:  # fmt: skip
+            for f in range(ref.shape[0]):
+                p, j = psi(ref[f], mine[f]), js_distance(ref[f], mine[f])
+                if p > sp.psi_threshold or j > sp.js_threshold:
+                    drifted.append(
+                        {"feature": _feature(sp.train, f), "psi": round(p, 4), "js": round(j, 4)}
+                    )
+        features = 0 if ref is None else ref.shape[0]
+        drifted += _sequence_drift(sp, ref_x, s.x.stats)
+        if not drifted:
+            return
+        drifted.sort(key=lambda d: -d.get("psi", 0))
+        named = ", ".join(_drift_words(d) for d in drifted[:NAMED]) + (
+            " …" if len(drifted) > NAMED else ""
+        )
+        yield self.finding(s.subjects, {"split": s.name, "train": name, "count": len(drifted),
+                                        "features": features, "drifted": drifted,
+                                        "psi_threshold": sp.psi_threshold,
+                                        "js_threshold": sp.js_threshold}, named=named)  # fmt: skip
 
 
 def _feature(s: Split, f: int) -> str:
@@ -555,25 +589,27 @@ class LabelDrift(Check):
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         sp = _splits(ctx)
-        if sp is None or not sp.train.stats.classes:
+        if sp is None:
             return
-        ref = sp.train.stats.classes
-        for s in sp.others:
-            mine = s.stats.classes
-            if not mine or min(sum(ref.values()), sum(mine.values())) < MIN_DRIFT_LABELS:
+        for name, _, ref, _, compared in sp.references():
+            if not ref:
                 continue
-            keys = sorted(set(ref) | set(mine), key=str)
-            a = np.array([ref.get(k, 0) for k in keys])
-            b = np.array([mine.get(k, 0) for k in keys])
-            p, j = psi(a, b), js_distance(a, b)
-            if p <= sp.psi_threshold and j <= sp.js_threshold:
-                continue
-            fa, fb = a / max(1, a.sum()), b / max(1, b.sum())
-            k = int(np.argmax(np.abs(fa - fb)))
-            most = f"class {keys[k]} is {fa[k]:.1%} of {sp.train.name} and {fb[k]:.1%} of {s.name}"
-            yield self.finding(s.subjects, {"split": s.name, "train": sp.train.name, "psi": p, "js": j,
-                                            "train_share": fa.tolist(), "split_share": fb.tolist(),
-                                            "classes": keys}, most=most)  # fmt: skip
+            for s in compared:
+                mine = s.stats.classes
+                if not mine or min(sum(ref.values()), sum(mine.values())) < MIN_DRIFT_LABELS:
+                    continue
+                keys = sorted(set(ref) | set(mine), key=str)
+                a = np.array([ref.get(k, 0) for k in keys])
+                b = np.array([mine.get(k, 0) for k in keys])
+                p, j = psi(a, b), js_distance(a, b)
+                if p <= sp.psi_threshold and j <= sp.js_threshold:
+                    continue
+                fa, fb = a / max(1, a.sum()), b / max(1, b.sum())
+                k = int(np.argmax(np.abs(fa - fb)))
+                most = f"class {keys[k]} is {fa[k]:.1%} of {name} and {fb[k]:.1%} of {s.name}"
+                yield self.finding(s.subjects, {"split": s.name, "train": name, "psi": p, "js": j,
+                                                "train_share": fa.tolist(), "split_share": fb.tolist(),
+                                                "classes": keys}, most=most)  # fmt: skip
 
 
 class EmptyClassInTrain(Check):

@@ -347,6 +347,16 @@ JsThresholdOpt = Annotated[
     ),
 ]
 
+BaselineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--baseline",
+        help="With --split: a report of an earlier `check --split … --json` run; every split's "
+        "features and labels are also compared with its training split (drift since then).",
+        metavar="REPORT.json",
+    ),
+]
+
 # -- missing values: dropna and impute -------------------------------------------------------------
 StrategyOpt = Annotated[
     str | None,

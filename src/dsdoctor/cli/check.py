@@ -14,6 +14,7 @@ from ._options import (
     DEFAULT_CHUNK,
     OUTPUT,
     AllowPickleOpt,
+    BaselineOpt,
     BatchSizeOpt,
     ChunkSizeOpt,
     ClassesOpt,
@@ -146,6 +147,7 @@ def check(
     group: GroupOpt = None,
     psi_threshold: PsiThresholdOpt = None,
     js_threshold: JsThresholdOpt = None,
+    baseline: BaselineOpt = None,
     format: SourceFormatOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
@@ -216,9 +218,10 @@ def check(
         group=group,
         psi_threshold=psi_threshold,
         js_threshold=js_threshold,
+        baseline=baseline,
     )
     if fix_files:
-        inputs = _inputs(report, [*(sources or []), x, y, *_split_sources(split)], spec)
+        inputs = _inputs(report, [*(sources or []), x, y, *_split_sources(split), baseline], spec)
         for path in api.write_fix_files(report, force=force, inputs=inputs):
             typer.echo(f"wrote {path}", err=True)
     if report_format == "text":

@@ -204,6 +204,9 @@ def split_lines(splits: dict[str, Any] | None) -> list[str]:
         return []
     parts = [f"{escape(name)} {s['rows']:,}" for name, s in splits["splits"].items()]
     out = [f"splits compared with {escape(splits['train'])} (samples): {', '.join(parts)}"]
+    if splits.get("baseline"):
+        b = splits["baseline"]
+        out.append(f"drift also measured against {escape(b['train'])} of {escape(b['source'])}")
     unhashed = [name for name, s in splits["splits"].items() if not s["hashed"]]
     if unhashed:
         out.append(
