@@ -422,3 +422,23 @@ def test_a_baseline_report_measures_drift_since_then(tmp_path):
         cli("check", "--split", now, "--baseline", tmp_path / "none.json"), "no such file"
     )
     assert_clean_error(cli("check", tmp_path / "x_train.npy", "--baseline", stored), "--split")
+
+
+def test_ragged_sequences_length_drift_and_what_was_not_compared(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(16)
+    for name, n, top in (("train", 600, 9), ("val", 300, 40)):
+        tokens = pa.array([list(range(1, rng.integers(2, top))) for _ in range(n)])
+        pq.write_table(
+            pa.table({"tokens": tokens, "label": rng.integers(0, 2, n)}),
+            tmp_path / f"{name}.parquet",
+        )
+    report = dsdoctor.check(split=[f"train={tmp_path / 'train.parquet'}", f"val={tmp_path / 'val.parquet'}"],
+                            target="label")  # fmt: skip
+    (f,) = split_findings(report)["DS806"]
+    assert [d["feature"] for d in f.evidence["drifted"]] == ["sequence length"]
+    assert f.message.startswith("val: sequence length drifted from train")
+    assert [s["hashed"] for s in report.splits["splits"].values()] == [False, False]
+    assert len(report.splits["drift_not_judged"]) == 2

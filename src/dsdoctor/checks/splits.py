@@ -38,6 +38,8 @@ NAMED = 5
 #: 22-bin histogram's noise alone passes the thresholds. The report's ``splits`` names the
 #: splits not judged.
 MIN_DRIFT_VALUES = 1000
+#: The drift of sequences, beside the features' (``FeatureDrift``).
+SEQUENCE_FACTS = ("sequence length", "padding fraction")
 MIN_DRIFT_LABELS = 100
 
 
@@ -480,7 +482,7 @@ class FeatureDrift(Check):
     name = "feature-drift"
     severity = Severity.WARNING
     family = "splits"
-    template = "{split}: {count} of {features} features drifted from {train}: {named}"
+    template = "{split}: {what} drifted from {train}: {named}"
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         sp = _splits(ctx)
@@ -511,10 +513,13 @@ class FeatureDrift(Check):
         named = ", ".join(_drift_words(d) for d in drifted[:NAMED]) + (
             " …" if len(drifted) > NAMED else ""
         )
+        n = sum(1 for d in drifted if d["feature"] not in SEQUENCE_FACTS)
+        what = " and ".join([*([f"{n} of {features} features"] if n else []),
+                             *(d["feature"] for d in drifted if d["feature"] in SEQUENCE_FACTS)])  # fmt: skip
         yield self.finding(s.subjects, {"split": s.name, "train": name, "count": len(drifted),
                                         "features": features, "drifted": drifted,
                                         "psi_threshold": sp.psi_threshold,
-                                        "js_threshold": sp.js_threshold}, named=named)  # fmt: skip
+                                        "js_threshold": sp.js_threshold}, named=named, what=what)  # fmt: skip
 
 
 def _feature(s: Split, f: int) -> str:
