@@ -442,3 +442,22 @@ def test_ragged_sequences_length_drift_and_what_was_not_compared(tmp_path):
     assert f.message.startswith("val: sequence length drifted from train")
     assert [s["hashed"] for s in report.splits["splits"].values()] == [False, False]
     assert len(report.splits["drift_not_judged"]) == 2
+
+
+def test_the_html_report_has_a_splits_section(tmp_path):
+    rng = np.random.default_rng(17)
+    xt, yt = rng.normal(size=(3_000, 4)), rng.integers(0, 3, 3_000)
+    xv, yv = rng.normal(size=(1_500, 4)), rng.integers(0, 3, 1_500)
+    xv[:, 2] += 2
+    xv[:6], yv[:6] = xt[:6], yt[:6]
+    split = [save_pair(tmp_path, "train", xt, yt), save_pair(tmp_path, "val", xv, yv)]
+    page = tmp_path / "r.html"
+    assert (
+        cli(
+            "check", *(a for s in split for a in ("--split", s)), "--format", "html", "-o", page
+        ).code
+        == 1
+    )
+    html = page.read_text()
+    assert "<h2>Splits</h2>" in html and "6 (0.4%)" in html
+    assert 'aria-label="val: PSI per feature"' in html and html.count('class="bar over"') == 1
