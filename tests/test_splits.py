@@ -461,3 +461,58 @@ def test_the_html_report_has_a_splits_section(tmp_path):
     html = page.read_text()
     assert "<h2>Splits</h2>" in html and "6 (0.4%)" in html
     assert 'aria-label="val: PSI per feature"' in html and html.count('class="bar over"') == 1
+
+
+def test_probing_the_smaller_sides_index_equals_the_join_and_merges():
+    """The larger split looks its keys up in the smaller one's index as it is scanned (parts
+    merged in row order) and finds what the join of both tables finds."""
+    rng = np.random.default_rng(18)
+    big = rng.normal(size=(6_000, 5)).astype(np.float32)
+    small = rng.normal(size=(800, 5)).astype(np.float32)
+    small[[3, 4, 700]] = big[[10, 10, 5_999]]
+    big[2_000] = big[10]
+    opts = S.SplitOptions()
+    ss = S.SplitStats()
+    ss.update(small, opts)
+    index = S.KeyIndex.of(ss.x_keys)
+    probing = S.SplitOptions(keep_keys=False, indexes={("x", "small"): index})
+    parts = S.SplitStats()
+    for lo in range(0, 6_000, 1_700):
+        one = S.SplitStats()
+        one.update(big[lo : lo + 1_700], probing)
+        parts = parts.merge(one)
+    assert parts.x_keys.size == 0  # the larger side keeps no keys
+    found, first, distinct, other, other_first = parts.probes[("x", "small")].overlap(index)
+    sb = S.SplitStats()
+    sb.update(big, opts)
+    joined = S.overlap(sb.x_keys, ss.x_keys)
+    assert (
+        (found, first, distinct, other, other_first)
+        == (joined.a_rows, joined.a_first, joined.distinct, joined.b_rows, joined.b_first)
+        == (3, [10, 2_000, 5_999], 2, 3, [3, 4, 700])
+    )
+
+
+def test_three_splits_in_memory_and_in_buckets_agree(tmp_path, monkeypatch):
+    rng = np.random.default_rng(19)
+    xs = {
+        n: rng.normal(size=(k, 3)) for n, k in (("train", 3_000), ("val", 1_000), ("test", 1_200))
+    }
+    ys = {n: rng.integers(0, 2, len(x)) for n, x in xs.items()}
+    xs["test"][[0, 1]] = xs["val"][[5, 6]]
+    ys["test"][[0, 1]] = ys["val"][[5, 6]]
+    xs["test"][2] = xs["train"][9]
+    split = [save_pair(tmp_path, n, xs[n], ys[n]) for n in xs]
+    report = dsdoctor.check(split=split)
+    found = {
+        (f.evidence["a"], f.evidence["b"]): f.evidence for f in split_findings(report)["DS803"]
+    }
+    assert set(found) == {("train", "test"), ("val", "test")}
+    assert found[("val", "test")]["b_first_rows"] == [0, 1] and found[("val", "test")][
+        "a_first_rows"
+    ] == [5, 6]
+    assert found[("train", "test")]["a_first_rows"] == [9]
+    monkeypatch.setattr(
+        S, "DEFAULT_HASH_MEMORY", 1_000
+    )  # every split keeps its keys: joined pair by pair
+    assert dsdoctor.check(split=split).to_dict() == report.to_dict()

@@ -493,14 +493,15 @@ def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], op
     ):
         bins = Bins(np.atleast_1d(np.asarray(train_x.fmin, dtype=np.float64)),
                     np.atleast_1d(np.asarray(train_x.fmax, dtype=np.float64)))  # fmt: skip
-    for sp in found:
-        sp.stats = _scan_split(sp, bins, opts)
+    indexes = _scan_splits(found, bins, opts)
     described = (
         None
         if bins is None
         else {"lo": bins.lo.tolist(), "hi": bins.hi.tolist(), "bins": bins.bins}
     )
-    splits = Splits(found, *thresholds, group=group, baseline=stored, bins=described)
+    splits = Splits(
+        found, *thresholds, group=group, baseline=stored, bins=described, indexes=indexes
+    )
     try:
         ctx = Context([s for sp in found for s in sp.subjects], expect, splits=splits)
         if chosen is None or chosen & split_codes:
@@ -600,7 +601,32 @@ def _group_handle(name: str, x, group: str, opts: SourceOptions) -> ArrayHandle:
                          f"{group!r} ({exc})") from None  # fmt: skip
 
 
-def _scan_split(sp, bins, opts: SourceOptions):
+def _scan_splits(found, bins, opts: SourceOptions) -> dict:
+    """The split pass over every split, the smallest first: each split but the largest keeps its
+    keys and becomes an index (:class:`~dsdoctor.engine.splits.KeyIndex`) that the larger splits
+    look their keys up in while they are scanned, so the largest never holds its own. When a
+    smaller split's keys would pass the memory bound, every split keeps its keys (spilled to
+    bucket files) and the pairs are joined bucket by bucket instead. The indexes, by
+    ``("x" | "xy", split)``."""
+    from .engine.splits import DEFAULT_HASH_MEMORY, KeyIndex
+
+    def rows(sp) -> int:
+        return sp.x.stats.rows if sp.x.stats is not None else (sp.x.handle.n or 0)
+
+    order = sorted(found, key=rows)
+    buckets = any(24 * rows(sp) > DEFAULT_HASH_MEMORY for sp in order[:-1])
+    indexes: dict = {}
+    for sp in order:
+        keep = buckets or sp is not order[-1]
+        sp.stats = _scan_split(sp, bins, opts, keep, {} if buckets else dict(indexes))
+        if keep and not buckets and sp.stats.hashed:
+            indexes[("x", sp.name)] = KeyIndex.of(sp.stats.x_keys)
+            if sp.y is not None:
+                indexes[("xy", sp.name)] = KeyIndex.of(sp.stats.xy_keys)
+    return indexes
+
+
+def _scan_split(sp, bins, opts: SourceOptions, keep: bool = True, indexes: dict | None = None):
     """The split pass: hashes, classes, groups, histograms and the windows' timesteps."""
     from pathlib import Path
 
@@ -622,7 +648,8 @@ def _scan_split(sp, bins, opts: SourceOptions):
     if bins is not None and (h.ragged or h.dtype.kind not in "biuf"
                              or (bins.lo.size > 1 and h.shape[-1] != bins.lo.size)):  # fmt: skip
         usable = None
-    sopts = SplitOptions(bins=usable, window=window, timestep_hashes=h.ndim >= 3 and window is None)
+    sopts = SplitOptions(bins=usable, window=window, timestep_hashes=h.ndim >= 3 and window is None,
+                         keep_keys=keep, indexes=indexes or {})  # fmt: skip
     y = sp.y.handle if sp.y is not None else None
     return scan_split(h, sopts, y, sp.group_source, starts, opts.chunk_bytes)
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..engine.splits import (
     FIRST_ROWS,
+    Overlap,
     SplitStats,
     covered,
     intersect_intervals,
@@ -73,6 +74,8 @@ class Splits:
     baseline: Baseline | None = None
     #: the drift histograms' bins: ``{"lo": [...], "hi": [...], "bins": 20}`` per feature
     bins: dict[str, Any] | None = None
+    #: the smaller splits' key indexes the larger ones were looked up in, by ("x" | "xy", split)
+    indexes: dict[tuple[str, str], Any] = field(default_factory=dict)
     _overlaps: dict[tuple[str, str, str], Any] = field(default_factory=dict)
 
     def references(self) -> Iterator[tuple[str, Any, dict | None, ArrayStats | None, list[Split]]]:
@@ -99,6 +102,14 @@ class Splits:
 
     def overlap(self, a: Split, b: Split, which: str = "x"):
         key = (a.name, b.name, which)
+        if key not in self._overlaps and (which, a.name) in b.stats.probes:
+            found, first, distinct, other, other_first = b.stats.probes[(which, a.name)].overlap(
+                self.indexes[(which, a.name)])  # fmt: skip
+            self._overlaps[key] = Overlap(other, found, distinct, other_first, first)
+        elif key not in self._overlaps and (which, b.name) in a.stats.probes:
+            found, first, distinct, other, other_first = a.stats.probes[(which, b.name)].overlap(
+                self.indexes[(which, b.name)])  # fmt: skip
+            self._overlaps[key] = Overlap(found, other, distinct, first, other_first)
         if key not in self._overlaps:
             ta, tb = (
                 (a.stats.x_keys, b.stats.x_keys)

@@ -267,9 +267,11 @@ def overlap(a: HashTable, b: HashTable) -> Overlap:
     out = Overlap()
     firsts_a: list[np.ndarray] = []
     firsts_b: list[np.ndarray] = []
-    buckets: list[int | None] = (
-        [None] if a.spill is None and b.spill is None else list(range(BUCKETS))
-    )
+    buckets: list[int | None] = [None]
+    if a.spill is not None or b.spill is not None:  # every key to its bucket's file, then join
+        a._spill_all()  # bucket by bucket (never the in-memory keys filtered once per bucket)
+        b._spill_all()
+        buckets = list(range(BUCKETS))
     for k in buckets:
         ra, rb = a.bucket(k), b.bucket(k)
         if not len(ra) or not len(rb):
@@ -336,6 +338,98 @@ def _join_sorted(ra: np.ndarray, rb: np.ndarray) -> tuple[np.ndarray, np.ndarray
     hit = np.empty(len(k), dtype=bool)
     hit[order] = both[group]
     return hit[: len(ra)], hit[len(ra) :], int(both.sum())
+
+
+# -- the smaller side's index, probed by the larger side as it is scanned -------------------------
+@dataclass
+class KeyIndex:
+    """The distinct keys of a split that is the smaller side of a pair, sorted by their first 64
+    bits, with the distinct key of each of its rows: the larger split looks each chunk's keys up
+    in it while it is scanned, and never keeps its own (memory: this table, 24 bytes a row of
+    the smaller split, plus the join's filter)."""
+
+    u0: np.ndarray
+    u1: np.ndarray
+    group: np.ndarray  # per row of the split, in row order: its distinct key
+    run: int  # the most distinct keys sharing their first 64 bits (1 unless they collide)
+    table: np.ndarray
+    shift: np.uint64
+
+    @classmethod
+    def of(cls, keys: HashTable) -> KeyIndex:
+        rows = keys.rows_sorted()
+        order = np.lexsort((rows[:, 1], rows[:, 0]))
+        k = rows[order, :2]
+        new = np.ones(len(k), dtype=bool)
+        new[1:] = (k[1:, 0] != k[:-1, 0]) | (k[1:, 1] != k[:-1, 1])
+        u0, u1 = k[new, 0], k[new, 1]
+        group = np.empty(len(k), dtype=np.int64)
+        group[order] = np.cumsum(new) - 1
+        first = np.ones(len(u0), dtype=bool)
+        first[1:] = u0[1:] != u0[:-1]
+        starts = np.flatnonzero(first)
+        run = int(np.diff(np.append(starts, len(u0))).max()) if len(u0) else 1
+        bits = min(FILTER_BITS, max(10, len(u0).bit_length() + 5))
+        shift = np.uint64(64 - bits)
+        table = np.zeros(1 << bits, dtype=bool)
+        table[u1 >> shift] = True
+        return cls(u0, u1, group, run, table, shift)
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of ``keys`` (N, 2) are in the index (a mask), and the distinct key each found."""
+        found = np.zeros(len(keys), dtype=bool)
+        if not len(self.u0) or not len(keys):
+            return found, np.zeros(0, dtype=np.int64)
+        maybe = np.flatnonzero(self.table[keys[:, 1] >> self.shift])
+        k0, k1 = keys[maybe, 0], keys[maybe, 1]
+        pos = np.searchsorted(self.u0, k0)
+        where = np.full(len(maybe), -1, dtype=np.int64)
+        for step in range(self.run):  # keys sharing their first 64 bits sit side by side
+            p = np.minimum(pos + step, len(self.u0) - 1)
+            hit = (where < 0) & (self.u0[p] == k0) & (self.u1[p] == k1)
+            where[hit] = p[hit]
+        ok = where >= 0
+        found[maybe[ok]] = True
+        return found, where[ok]
+
+
+@dataclass
+class Probe:
+    """A split's keys looked up in another split's :class:`KeyIndex`: how many of its rows were
+    found and the first of them, and which of the index's distinct keys were found (mergeable)."""
+
+    rows: int = 0
+    first: list[int] = field(default_factory=list)
+    matched: np.ndarray | None = None
+
+    def add(self, found: np.ndarray, where: np.ndarray, start: int, size: int) -> None:
+        if self.matched is None:
+            self.matched = np.zeros(size, dtype=bool)
+        self.rows += int(found.sum())
+        if len(self.first) < FIRST_ROWS:
+            self.first += [
+                start + int(r) for r in np.flatnonzero(found)[: FIRST_ROWS - len(self.first)]
+            ]
+        self.matched[where] = True
+
+    def merge(self, other: Probe, offset: int) -> Probe:
+        out = Probe(
+            self.rows + other.rows, (self.first + [offset + r for r in other.first])[:FIRST_ROWS]
+        )
+        if self.matched is None or other.matched is None:
+            out.matched = self.matched if other.matched is None else other.matched
+        else:
+            out.matched = self.matched | other.matched
+        return out
+
+    def overlap(self, index: KeyIndex) -> tuple[int, list[int], int, int, list[int]]:
+        """(rows of the prober found, their first, distinct shared keys, rows of the indexed
+        split found, their first)."""
+        if self.matched is None or not self.rows:
+            return 0, [], 0, 0, []
+        mine = self.matched[index.group]
+        return (self.rows, self.first, int(self.matched.sum()), int(mine.sum()),
+                [int(r) for r in np.flatnonzero(mine)[:FIRST_ROWS]])  # fmt: skip
 
 
 # -- timesteps -----------------------------------------------------------------------------------
@@ -460,6 +554,11 @@ class SplitOptions:
     window: tuple[int, int] | None = None
     timestep_hashes: bool = False
     memory_bytes: int = DEFAULT_HASH_MEMORY
+    #: keep this split's keys (it is the smaller side of a pair, or the keys are joined in
+    #: buckets); a split that is only ever the larger side looks its keys up in ``indexes``
+    keep_keys: bool = True
+    #: other splits' indexes to look this one's keys up in: ``("x" | "xy", split) → KeyIndex``
+    indexes: dict[tuple[str, str], KeyIndex] = field(default_factory=dict)
 
 
 @dataclass
@@ -477,6 +576,8 @@ class SplitStats:
     #: windows without: the distinct keys of their timestep rows (K, 2)
     step_keys: np.ndarray | None = None
     hashed: bool = True  # every chunk's inputs could be hashed
+    #: this split's keys looked up in other splits' indexes (SplitOptions.indexes)
+    probes: dict[tuple[str, str], Probe] = field(default_factory=dict)
 
     def update(self, x: np.ndarray | None, opts: SplitOptions, y: np.ndarray | None = None,
                group: np.ndarray | None = None, starts: np.ndarray | None = None) -> None:  # fmt: skip
@@ -489,10 +590,18 @@ class SplitStats:
             self.hashed = False
         elif x.dtype.kind in "biufc":
             kx = row_hashes(x)
-            self.x_keys.memory_bytes = self.xy_keys.memory_bytes = opts.memory_bytes
-            self.x_keys.add(kx, rows)
-            if y is not None:
-                self.xy_keys.add(combine(kx, keys_of(y)), rows)
+            kxy = combine(kx, keys_of(y)) if y is not None else None
+            if opts.keep_keys:
+                self.x_keys.memory_bytes = self.xy_keys.memory_bytes = opts.memory_bytes
+                self.x_keys.add(kx, rows)
+                if kxy is not None:
+                    self.xy_keys.add(kxy, rows)
+            for (which, name), index in opts.indexes.items():
+                keys = kx if which == "x" else kxy
+                if keys is not None:
+                    found, where = index.lookup(keys)
+                    probe = self.probes.setdefault((which, name), Probe())
+                    probe.add(found, where, int(rows[0]) if n else 0, len(index.u0))
             if opts.bins is not None and x.size:
                 h = opts.bins.counts(x.reshape(-1, opts.bins.lo.size))
                 self.hist = h if self.hist is None else self.hist + h
@@ -542,6 +651,10 @@ class SplitStats:
         else:
             out.step_keys = np.unique(np.concatenate([self.step_keys, other.step_keys]), axis=0)
         out.hashed = self.hashed and other.hashed
+        for key in {*self.probes, *other.probes}:
+            mine, theirs = self.probes.get(key), other.probes.get(key)
+            out.probes[key] = (Probe().merge(theirs, self.rows) if mine is None  # type: ignore[arg-type]
+                               else mine if theirs is None else mine.merge(theirs, self.rows))  # fmt: skip
         return out
 
     def close(self) -> None:
