@@ -623,6 +623,7 @@ def _scan_splits(found, bins, opts: SourceOptions) -> dict:
             indexes[("x", sp.name)] = KeyIndex.of(sp.stats.x_keys)
             if sp.y is not None:
                 indexes[("xy", sp.name)] = KeyIndex.of(sp.stats.xy_keys)
+            sp.stats.x_keys.parts, sp.stats.xy_keys.parts = [], []  # the index holds them now
     return indexes
 
 

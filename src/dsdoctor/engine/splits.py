@@ -10,10 +10,12 @@ What one pass over a split measures:
   xor-multiply-shift mixing over the row's bytes; ``-0.0`` is hashed as ``0.0`` and every NaN as
   one NaN, so equal values hash equal). Taking the hash as random, two different samples among
   ``n`` share a key with probability below ``n**2 / 2**129`` (about ``1e-25`` for 11 million
-  samples); :func:`overlap` counts the samples of one split whose key is in another, exactly.
-  The keys are kept with their row numbers, 24 bytes a sample; past ``memory_bytes`` a table is
-  spilled to ``BUCKETS`` files by the key's top bits, and the join is done bucket by bucket, so
-  memory holds one bucket of each side (``24 * rows / BUCKETS`` bytes each) plus one chunk.
+  samples). The smaller split of a pair keeps its keys with their row numbers (24 bytes a
+  sample) and becomes a :class:`KeyIndex`; the larger one looks each chunk's keys up in it while
+  it is scanned (:class:`Probe`, mergeable) and keeps none. When the smaller side is too big for
+  memory, both keep their keys, spilled past ``memory_bytes`` to ``BUCKETS`` files by the key's
+  top bits, and :func:`overlap` joins them bucket by bucket, holding one bucket of each side
+  (``24 * rows / BUCKETS`` bytes each) plus one chunk. Both ways count exactly.
 - **timesteps** of windowed inputs (N, L, F): the source rows the windows cover, as disjoint
   intervals, when ``dsdoctor window`` wrote them (its ``starts`` and provenance); otherwise the
   distinct hashes of the timestep rows (an (L, F) window's L rows of F values).
