@@ -516,3 +516,17 @@ def test_three_splits_in_memory_and_in_buckets_agree(tmp_path, monkeypatch):
         S, "DEFAULT_HASH_MEMORY", 1_000
     )  # every split keeps its keys: joined pair by pair
     assert dsdoctor.check(split=split).to_dict() == report.to_dict()
+
+
+def test_per_split_findings_name_the_split_in_their_message(tmp_path):
+    rng = np.random.default_rng(20)
+    xt = rng.normal(size=(300, 3))
+    xt[:, 1] = 7.0  # a constant feature in train only
+    split = [save_pair(tmp_path, "train", xt, rng.integers(0, 2, 300)),
+             save_pair(tmp_path, "val", rng.normal(size=(100, 3)), rng.integers(0, 2, 100))]  # fmt: skip
+    (f,) = [f for f in dsdoctor.check(split=split).findings if f.code == "DS402"]
+    assert (
+        f.message.startswith("train:x: ")
+        and f.arrays == ["train:x"]
+        and f.evidence["split"] == "train"
+    )

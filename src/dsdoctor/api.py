@@ -367,7 +367,7 @@ def check(
 
 
 def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, chosen, skipped,
-           each: bool, keep: list | None = None) -> Report:  # fmt: skip
+           each: bool, keep: list | None = None, prefix: str = "") -> Report:  # fmt: skip
     """:func:`check` once its options are resolved: gather the subjects, scan them (a CSV opened
     ``one_pass`` is parsed once, by that scan, which counts its rows: nothing before it asks how
     many there are), run the checks."""
@@ -391,6 +391,8 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
         raise UsageError(
             "nothing to check: give sources, or --x/--y, or a spec file (dsdoctor.toml)"
         )
+    for s in subjects if prefix else ():  # check --split: "train:x", in messages too
+        s.name = prefix + s.name
     whole, expect = expect, _one_input_per_array(expect, subjects)
     for s in subjects:
         s.sequence = sequence_facts(s, expect)
@@ -467,15 +469,14 @@ def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], op
         keep: list = []
         sources = (xs,) if ys is None else ()
         x, y = (None, None) if ys is None else (xs, ys)
-        report = _check(sources, x, y, opts, expect, None, per_split, skipped, False, keep)
+        report = _check(
+            sources, x, y, opts, expect, None, per_split, skipped, False, keep, f"{name}:"
+        )
         ctx = keep[0]
-        for s in ctx.subjects:
-            s.name = f"{name}:{s.name}"
         for f in report.findings:
-            f.arrays = [f"{name}:{a}" for a in f.arrays]
             f.evidence = {**f.evidence, "split": name}
         findings += report.findings
-        arrays.update({f"{name}:{k}": v for k, v in report.arrays.items()})
+        arrays.update(report.arrays)
         datasets += [{**d, "split": name} for d in report.datasets]
         columns += [{**c, "split": name} for c in report.columns]
         found.append(_split_of(name, xs, ctx, opts, group))
