@@ -530,3 +530,23 @@ def test_per_split_findings_name_the_split_in_their_message(tmp_path):
         and f.arrays == ["train:x"]
         and f.evidence["split"] == "train"
     )
+
+
+def test_histogram_bins_edges_and_missing_values():
+    b = S.Bins(np.array([0.0, 5.0]), np.array([10.0, 5.0]), bins=10)
+    table = np.array(
+        [[0.0, 5.0], [10.0, 5.0], [-1.0, 4.0], [11.0, 6.0], [np.nan, 5.0], [9.99, np.nan]]
+    )
+    h = b.counts(table)
+    assert h.shape == (2, 12) and h[0].sum() == 5 and h[1].sum() == 5
+    assert (h[0, 0], h[0, 1], h[0, 10], h[0, 11]) == (
+        1,
+        1,
+        2,
+        1,
+    )  # below, [0, 1), last bin (9.99, 10), above
+    assert (h[1, 0], h[1, 10], h[1, 11]) == (
+        1,
+        3,
+        1,
+    )  # a constant feature: its value in the last bin
