@@ -198,24 +198,24 @@ class SplitSchemaMismatch(Check):
     rank, timesteps or columns, or their targets in dtype or rank.
 
     What it means:
-        A model is built for the training split's samples. A validation or test split whose
-        inputs have another width, another dtype, other columns (or the same columns in another
-        order) is not the same data: the model either fails on it or, worse, reads each column
-        as another.
+    A model is built for the training split's samples. A validation or test split whose
+    inputs have another width, another dtype, other columns (or the same columns in another
+    order) is not the same data: the model either fails on it or, worse, reads each column
+    as another.
 
     Why frameworks fail:
-        Keras and PyTorch raise a shape error for another width only when the split is first
-        evaluated, often hours into training; a different column order with the same width, or
-        float64 against float32, raises nothing at all.
+    Keras and PyTorch raise a shape error for another width only when the split is first
+    evaluated, often hours into training; a different column order with the same width, or
+    float64 against float32, raises nothing at all.
 
     How to repair:
-        Write every split with the same pipeline: the same `dsdoctor select --columns`, the same
-        dtype, the same window length. Compare the columns of a table split by split with
-        `dsdoctor inspect`.
+    Write every split with the same pipeline: the same `dsdoctor select --columns`, the same
+    dtype, the same window length. Compare the columns of a table split by split with
+    `dsdoctor inspect`.
 
     Example:
-        dsdoctor check --split train=train.parquet --split val=val.parquet --target label
-        DS801 val: its inputs differ from train's: width 12 (train 13); columns [...]
+    dsdoctor check --split train=train.parquet --split val=val.parquet --target label
+    DS801 val: its inputs differ from train's: width 12 (train 13); columns [...]
     """
 
     code = "DS801"
@@ -256,21 +256,21 @@ class UnseenLabels(Check):
     """A validation or test split holds labels that the training split never has.
 
     What it means:
-        The model never saw a sample of these classes: it cannot predict them, and the split's
-        metrics count every one of its samples as an error (or, with a label encoder fit on
-        the training split, the encoder fails on them).
+    The model never saw a sample of these classes: it cannot predict them, and the split's
+    metrics count every one of its samples as an error (or, with a label encoder fit on
+    the training split, the encoder fails on them).
 
     Why frameworks fail:
-        Nothing fails: a sparse loss accepts any label below the output width, and scikit-learn's
-        `LabelEncoder.transform` raises "y contains previously unseen labels" only in the
-        evaluation step.
+    Nothing fails: a sparse loss accepts any label below the output width, and scikit-learn's
+    `LabelEncoder.transform` raises "y contains previously unseen labels" only in the
+    evaluation step.
 
     How to repair:
-        Split by stratifying on the label (`train_test_split(..., stratify=y)`), or drop the
-        classes too rare to be in both; then check the splits again.
+    Split by stratifying on the label (`train_test_split(..., stratify=y)`), or drop the
+    classes too rare to be in both; then check the splits again.
 
     Example:
-        DS802 test: 17 samples hold 2 labels not in train: 7 (12), 9 (5)
+    DS802 test: 17 samples hold 2 labels not in train: 7 (12), 9 (5)
     """
 
     code = "DS802"
@@ -305,25 +305,25 @@ class SplitOverlap(Check):
     training rows (inputs and target, or inputs alone with another target).
 
     What it means:
-        A duplicated sample is graded on data the model was trained on: validation loss and
-        test accuracy are too good, early stopping stops too late, and a model that memorises
-        looks like one that generalises. The same inputs with another target is worse: label
-        noise that neither split shows alone.
+    A duplicated sample is graded on data the model was trained on: validation loss and
+    test accuracy are too good, early stopping stops too late, and a model that memorises
+    looks like one that generalises. The same inputs with another target is worse: label
+    noise that neither split shows alone.
 
     Why frameworks fail:
-        No framework compares splits; they are separate arrays to it. Duplicates come from
-        splitting after oversampling or augmentation, from a dataset that already held
-        duplicates, or from concatenating two exports.
+    No framework compares splits; they are separate arrays to it. Duplicates come from
+    splitting after oversampling or augmentation, from a dataset that already held
+    duplicates, or from concatenating two exports.
 
     How to repair:
-        Deduplicate before splitting, or drop the rows named here from the later split. Each
-        sample is hashed (128 bits, -0.0 as 0.0, every NaN as one NaN) and the hashes are
-        joined exactly, in bounded memory; the evidence gives the first row numbers in each
-        split.
+    Deduplicate before splitting, or drop the rows named here from the later split. Each
+    sample is hashed (128 bits, -0.0 as 0.0, every NaN as one NaN) and the hashes are
+    joined exactly, in bounded memory; the evidence gives the first row numbers in each
+    split.
 
     Example:
-        DS803 val: 1,200 of its 100,000 samples (1.2%) are also in train (1,150 distinct);
-        val rows 3, 17, 40 …; train rows 12, 90, 144 …
+    DS803 val: 1,200 of its 100,000 samples (1.2%) are also in train (1,150 distinct);
+    val rows 3, 17, 40 …; train rows 12, 90, 144 …
     """
 
     code = "DS803"
@@ -369,23 +369,23 @@ class TimestepOverlap(Check):
     is duplicated.
 
     What it means:
-        A validation window that shares timesteps with training windows lets the model be graded
-        on values it was trained on (and, with a horizon, on targets it was shown as inputs). A
-        random split of stride-1 windows shares nearly every timestep with the training split.
+    A validation window that shares timesteps with training windows lets the model be graded
+    on values it was trained on (and, with a horizon, on targets it was shown as inputs). A
+    random split of stride-1 windows shares nearly every timestep with the training split.
 
     Why frameworks fail:
-        `keras.utils.timeseries_dataset_from_array` and `train_test_split` know nothing of the
-        series the windows came from; hashing whole windows finds no duplicate.
+    `keras.utils.timeseries_dataset_from_array` and `train_test_split` know nothing of the
+    series the windows came from; hashing whole windows finds no duplicate.
 
     How to repair:
-        Split the series in time first, with a gap of at least the window length, then cut
-        windows in each part: `dsdoctor window series.parquet --length L --split 0.8 --gap L`.
-        Windows written by `dsdoctor window` are compared by the source rows they cover (their
-        `starts` and provenance); other windows by the values of their timestep rows.
+    Split the series in time first, with a gap of at least the window length, then cut
+    windows in each part: `dsdoctor window series.parquet --length L --split 0.8 --gap L`.
+    Windows written by `dsdoctor window` are compared by the source rows they cover (their
+    `starts` and provenance); other windows by the values of their timestep rows.
 
     Example:
-        DS804 val: its windows cover 19,950 timesteps of which 19,940 (99.9%) are also in
-        train's windows
+    DS804 val: its windows cover 19,950 timesteps of which 19,940 (99.9%) are also in
+    train's windows
     """
 
     code = "DS804"
@@ -421,19 +421,19 @@ class GroupLeakage(Check):
     """The same group (patient, user, series, …; ``--group COL``) has samples in two splits.
 
     What it means:
-        Samples of one group are alike: a model that has seen a patient's other scans
-        recognises the patient, not the disease. Validation on groups seen in training measures
-        memory of the groups, and overestimates accuracy on new ones.
+    Samples of one group are alike: a model that has seen a patient's other scans
+    recognises the patient, not the disease. Validation on groups seen in training measures
+    memory of the groups, and overestimates accuracy on new ones.
 
     Why frameworks fail:
-        A random split (`train_test_split`, `random_split`) splits rows, not groups.
+    A random split (`train_test_split`, `random_split`) splits rows, not groups.
 
     How to repair:
-        Split by group: scikit-learn's `GroupShuffleSplit` or `GroupKFold`, or assign each
-        group to a split by a hash of its value.
+    Split by group: scikit-learn's `GroupShuffleSplit` or `GroupKFold`, or assign each
+    group to a split by a hash of its value.
 
     Example:
-        DS805 val: 12 of its 40 patient_id values (1,830 samples) are also in train: 17, 23, 41 …
+    DS805 val: 12 of its 40 patient_id values (1,830 samples) are also in train: 17, 23, 41 …
     """
 
     code = "DS805"
@@ -469,24 +469,24 @@ class FeatureDrift(Check):
     moved.
 
     What it means:
-        The model learnt the training split's distribution; on a shifted feature its outputs
-        are extrapolations. A feature in another unit (metres and kilometres), a sensor that
-        was recalibrated or a scaler fit on one split only all show up here.
+    The model learnt the training split's distribution; on a shifted feature its outputs
+    are extrapolations. A feature in another unit (metres and kilometres), a sensor that
+    was recalibrated or a scaler fit on one split only all show up here.
 
     Why frameworks fail:
-        Nothing compares distributions: the model trains and evaluates without a warning, and
-        the validation metric is simply worse (or, for a test split drawn later, the production
-        metric is).
+    Nothing compares distributions: the model trains and evaluates without a warning, and
+    the validation metric is simply worse (or, for a test split drawn later, the production
+    metric is).
 
     How to repair:
-        Find the cause (units, scaling, a pipeline change) in the features named. Each
-        feature's histogram has 20 equal bins between the training split's minimum and
-        maximum, one below and one above; PSI (> 0.2 is a large shift) and the Jensen-Shannon
-        distance (base 2, 0 to 1) compare them. Set the thresholds with `--psi-threshold` and
-        `--js-threshold` or in the spec's `[check]`.
+    Find the cause (units, scaling, a pipeline change) in the features named. Each
+    feature's histogram has 20 equal bins between the training split's minimum and
+    maximum, one below and one above; PSI (> 0.2 is a large shift) and the Jensen-Shannon
+    distance (base 2, 0 to 1) compare them. Set the thresholds with `--psi-threshold` and
+    `--js-threshold` or in the spec's `[check]`.
 
     Example:
-        DS806 val: 1 of 16 features drifted from train: feature 3 (PSI 4.12, JS 0.83)
+    DS806 val: 1 of 16 features drifted from train: feature 3 (PSI 4.12, JS 0.83)
     """
 
     code = "DS806"
@@ -580,19 +580,19 @@ class LabelDrift(Check):
     Jensen-Shannon distance of the label distributions past its threshold).
 
     What it means:
-        A model's threshold and its prior over classes come from the training split; on a split
-        with another balance its accuracy and calibration are not what validation promised.
+    A model's threshold and its prior over classes come from the training split; on a split
+    with another balance its accuracy and calibration are not what validation promised.
 
     Why frameworks fail:
-        Nothing compares the balance of two splits; a metric like accuracy hides the change.
+    Nothing compares the balance of two splits; a metric like accuracy hides the change.
 
     How to repair:
-        Stratify the split on the label, or weigh the metric by class; when the change is real
-        (later data), re-weigh or re-calibrate.
+    Stratify the split on the label, or weigh the metric by class; when the change is real
+    (later data), re-weigh or re-calibrate.
 
     Example:
-        DS807 val: its label distribution drifted from train (PSI 0.61, JS 0.32): class 1 is
-        10.0% of train and 45.0% of val
+    DS807 val: its label distribution drifted from train (PSI 0.61, JS 0.32): class 1 is
+    10.0% of train and 45.0% of val
     """
 
     code = "DS807"
@@ -632,19 +632,19 @@ class EmptyClassInTrain(Check):
     """A class the model has (``--classes`` or the model's output) has no training sample.
 
     What it means:
-        The model's output for that class is never trained: it can only learn to never predict
-        it. When validation or test holds the class, DS802 also names it; this check finds it
-        even when no split holds it.
+    The model's output for that class is never trained: it can only learn to never predict
+    it. When validation or test holds the class, DS802 also names it; this check finds it
+    even when no split holds it.
 
     Why frameworks fail:
-        A sparse loss over N outputs trains on whatever labels occur; an output with no sample
-        just drifts toward zero, silently.
+    A sparse loss over N outputs trains on whatever labels occur; an output with no sample
+    just drifts toward zero, silently.
 
     How to repair:
-        Check --classes; re-split stratified on the label; or drop the class from the model.
+    Check --classes; re-split stratified on the label; or drop the class from the model.
 
     Example:
-        DS808 train: classes 4, 9 of 10 have no training sample
+    DS808 train: classes 4, 9 of 10 have no training sample
     """
 
     code = "DS808"
