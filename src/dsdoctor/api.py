@@ -492,8 +492,9 @@ def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], op
     elif (
         train_x is not None and train_x.fmin is not None and found[0].x.handle.dtype.kind in "biuf"
     ):
-        bins = Bins(np.atleast_1d(np.asarray(train_x.fmin, dtype=np.float64)),
-                    np.atleast_1d(np.asarray(train_x.fmax, dtype=np.float64)))  # fmt: skip
+        lo, hi = (np.nan_to_num(np.atleast_1d(np.asarray(v, dtype=np.float64)), nan=0.0)
+                  for v in (train_x.fmin, train_x.fmax))  # ±Inf: the largest finite float  # fmt: skip
+        bins = Bins(lo, hi)
     indexes = _scan_splits(found, bins, opts)
     described = (
         None

@@ -143,6 +143,12 @@ class Splits:
     def not_judged(self) -> list[str]:
         """Why the drift of some splits was not judged (too few values, no histogram)."""
         out = []
+        if self.bins is not None:
+            wide = [i for i, (lo, hi) in enumerate(zip(self.bins["lo"], self.bins["hi"], strict=True))
+                    if max(abs(lo), abs(hi)) >= np.finfo(np.float64).max]  # fmt: skip
+            if wide:
+                out.append(f"{self.train.name}: features {', '.join(map(str, wide[:NAMED]))}: ±Inf in "
+                           "the training split, so their bins hold everything")  # fmt: skip
         ref = self.train.stats.hist
         for s in self.splits:
             h = s.stats.hist
