@@ -550,3 +550,19 @@ def test_histogram_bins_edges_and_missing_values():
         3,
         1,
     )  # a constant feature: its value in the last bin
+
+
+def test_spec_infer_records_each_split(tmp_path, monkeypatch):
+    import tomllib
+
+    rng = np.random.default_rng(21)
+    monkeypatch.chdir(tmp_path)
+    split = [save_pair(tmp_path, "train", rng.normal(size=(300, 3)), rng.integers(0, 3, 300)),
+             save_pair(tmp_path, "val", rng.normal(size=(100, 3)), rng.integers(0, 2, 100))]  # fmt: skip
+    out = tmp_path / "dsdoctor.toml"
+    assert cli("spec", "infer", *(a for s in split for a in ("--split", s)), "-o", out).code == 0
+    spec = tomllib.loads(out.read_text())
+    assert set(spec["arrays"]) == {"train_x", "train_y", "val_x", "val_y"}
+    assert spec["arrays"]["val_x"]["shape"] == ["val_batch", "features"]
+    assert (spec["arrays"]["train_y"]["classes"], spec["arrays"]["val_y"]["classes"]) == (3, 2)
+    assert cli("check", "--spec", out).code == 0

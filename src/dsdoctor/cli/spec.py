@@ -20,6 +20,7 @@ from ._options import (
     ForceOpt,
     HeaderOpt,
     SourceFormatOpt,
+    SplitOpt,
     TargetOpt,
     XOpt,
     YOpt,
@@ -39,6 +40,8 @@ Examples:
   dsdoctor spec infer --x data/train.h5:/x --y data/train.h5:/y -o dsdoctor.toml
 
   dsdoctor spec infer data/tokens.parquet:tokens -o dsdoctor.toml
+
+  dsdoctor spec infer --split train=train.parquet --split val=val.parquet --target label -o dsdoctor.toml
 """,
 )
 def infer(
@@ -49,6 +52,7 @@ def infer(
     y: YOpt = None,
     format: SourceFormatOpt = None,
     target: TargetOpt = None,
+    split: SplitOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
     delimiter: DelimiterOpt = None,
@@ -76,7 +80,8 @@ def infer(
     folder = str(Path(output).parent) if output != "-" else None
     text = spec_infer(*(sources or []), x=x, y=y, relative_to=folder, format=format, target=target,
                       allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal,
-                      chunk_size=chunk_size, progress=progress)  # fmt: skip
+                      chunk_size=chunk_size, progress=progress,
+                      **({"split": split} if split else {}))  # fmt: skip
     if output == "-":
         typer.echo(text, nl=False)
     else:
