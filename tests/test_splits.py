@@ -566,3 +566,27 @@ def test_spec_infer_records_each_split(tmp_path, monkeypatch):
     assert spec["arrays"]["val_x"]["shape"] == ["val_batch", "features"]
     assert (spec["arrays"]["train_y"]["classes"], spec["arrays"]["val_y"]["classes"]) == (3, 2)
     assert cli("check", "--spec", out).code == 0
+
+
+def test_sequence_targets_and_a_list_group_column(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(22)
+    a_train, a_val = rng.normal(size=300), rng.normal(size=100)
+    a_val[:4] = a_train[:4]
+    split = []
+    for name, a in (("train", a_train), ("val", a_val)):
+        t = pa.array([list(range(rng.integers(1, 5))) for _ in range(len(a))])
+        pq.write_table(
+            pa.table({"a": a, "t": t, "g": pa.array([[1, 2]] * len(a))}),
+            tmp_path / f"{name}.parquet",
+        )
+        split.append(f"{name}={tmp_path / f'{name}.parquet'}:a")
+    report = dsdoctor.check(split=split, target="t")
+    (f,) = split_findings(report)["DS803"]
+    assert (
+        f.evidence["b_rows"] == 4 and "same_target" not in f.evidence
+    )  # inputs only: targets are sequences
+    assert_clean_error(cli("check", *(a for s in split for a in ("--split", s)), "--target", "t", "--group", "g"),
+                       "not one value per sample")  # fmt: skip

@@ -597,10 +597,14 @@ def _group_handle(name: str, x, group: str, opts: SourceOptions) -> ArrayHandle:
     from .errors import SourceError
 
     try:
-        return src.array(group)
+        handle = src.array(group)
     except SourceError as exc:
         raise UsageError(f"--group {group}: split {name} ({spec.display}) has no column or array "
                          f"{group!r} ({exc})") from None  # fmt: skip
+    if handle.ragged or handle.ndim != 1:
+        raise UsageError(f"--group {group}: split {name}'s {group} holds {format_shape(handle.shape)} "
+                         "values, not one value per sample")  # fmt: skip
+    return handle
 
 
 def _scan_splits(found, bins, opts: SourceOptions) -> dict:
@@ -623,7 +627,7 @@ def _scan_splits(found, bins, opts: SourceOptions) -> dict:
         sp.stats = _scan_split(sp, bins, opts, keep, {} if buckets else dict(indexes))
         if keep and not buckets and sp.stats.hashed:
             indexes[("x", sp.name)] = KeyIndex.of(sp.stats.x_keys)
-            if sp.y is not None:
+            if sp.stats.with_targets:
                 indexes[("xy", sp.name)] = KeyIndex.of(sp.stats.xy_keys)
             sp.stats.x_keys.parts, sp.stats.xy_keys.parts = [], []  # the index holds them now
     return indexes

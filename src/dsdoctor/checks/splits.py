@@ -350,7 +350,7 @@ class SplitOverlap(Check):
             o = sp.overlap(a, b)
             if not o.b_rows:
                 continue
-            both = sp.overlap(a, b, "xy") if a.y is not None and b.y is not None else None
+            both = sp.overlap(a, b, "xy") if a.stats.with_targets and b.stats.with_targets else None
             conflict = ""
             evidence: dict[str, Any] = {"a": a.name, "b": b.name, **o.to_dict(),
                                         "b_total": b.stats.rows, "a_total": a.stats.rows,

@@ -591,6 +591,8 @@ class SplitStats:
     #: windows without: the distinct keys of their timestep rows (K, 2)
     step_keys: np.ndarray | None = None
     hashed: bool = True  # every chunk's inputs could be hashed
+    #: every chunk came with its targets (inputs + target keys exist): None before any chunk
+    with_targets: bool | None = None
     #: this split's keys looked up in other splits' indexes (SplitOptions.indexes)
     probes: dict[tuple[str, str], Probe] = field(default_factory=dict)
 
@@ -599,6 +601,9 @@ class SplitStats:
         """Fold in the next rows: aligned chunks of the inputs, target, group and window starts
         (``x`` None: inputs that are not hashed, ragged sequences)."""
         n = len(next(a for a in (x, y, group, starts) if a is not None))
+        self.with_targets = (
+            (y is not None) if self.with_targets is None else (self.with_targets and y is not None)
+        )
         rows = np.arange(self.rows, self.rows + n, dtype=np.uint64)
         self.rows += n
         if x is None:
@@ -666,6 +671,9 @@ class SplitStats:
         else:
             out.step_keys = np.unique(np.concatenate([self.step_keys, other.step_keys]), axis=0)
         out.hashed = self.hashed and other.hashed
+        out.with_targets = (other.with_targets if self.with_targets is None
+                            else self.with_targets if other.with_targets is None
+                            else self.with_targets and other.with_targets)  # fmt: skip
         for key in {*self.probes, *other.probes}:
             mine, theirs = self.probes.get(key), other.probes.get(key)
             out.probes[key] = (Probe().merge(theirs, self.rows) if mine is None  # type: ignore[arg-type]
@@ -712,6 +720,9 @@ def scan_split(x, opts: SplitOptions, y=None, group=None, starts=None,
         out.hashed = False
         x = None
         opts = SplitOptions(memory_bytes=opts.memory_bytes)
+    if y is not None and y.ragged:  # sequence targets: not hashed nor counted as classes (yet)
+        y = None
+        out.classes = None
     streams = [h.chunks(chunk_bytes) if h is not None else None for h in (x, y, group, starts)]
     for cx, cy, cg, cs in aligned(*streams):
         out.update(cx, opts, cy, cg, cs)
