@@ -465,6 +465,7 @@ def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], op
     findings: list[Finding] = []
     arrays: dict[str, dict[str, Any]] = {}
     datasets, columns, found = [], [], []
+    stored = _read_baseline(baseline) if baseline is not None else None  # refused before any scan
     for name, xs, ys in parsed:
         keep: list = []
         sources = (xs,) if ys is None else ()
@@ -486,8 +487,8 @@ def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], op
 
     train_x = found[0].x.stats
     bins = None
-    stored = _read_baseline(baseline, found[0]) if baseline is not None else None
     if stored is not None:
+        _same_dataset(stored, found[0])
         bins = Bins(stored.lo, stored.hi)
     elif (
         train_x is not None and train_x.fmin is not None and found[0].x.handle.dtype.kind in "biuf"
@@ -495,16 +496,16 @@ def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], op
         lo, hi = (np.nan_to_num(np.atleast_1d(np.asarray(v, dtype=np.float64)), nan=0.0)
                   for v in (train_x.fmin, train_x.fmax))  # ±Inf: the largest finite float  # fmt: skip
         bins = Bins(lo, hi)
-    indexes = _scan_splits(found, bins, opts)
     described = (
         None
         if bins is None
         else {"lo": bins.lo.tolist(), "hi": bins.hi.tolist(), "bins": bins.bins}
     )
-    splits = Splits(
-        found, *thresholds, group=group, baseline=stored, bins=described, indexes=indexes
-    )
-    try:
+    try:  # the spilled keys' files go whatever happens
+        indexes = _scan_splits(found, bins, opts)
+        splits = Splits(
+            found, *thresholds, group=group, baseline=stored, bins=described, indexes=indexes
+        )
         ctx = Context([s for sp in found for s in sp.subjects], expect, splits=splits)
         if chosen is None or chosen & split_codes:
             findings += run_checks(ctx, chosen if chosen is not None else split_codes, skipped)
@@ -515,7 +516,7 @@ def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], op
     return Report(__version__, arrays, findings, datasets, columns, splits=summary)
 
 
-def _read_baseline(path, train):
+def _read_baseline(path):
     """The training split of a stored report (``--baseline``): refused (exit 2) when it is not a
     ``check --split`` report, was written by another dsdoctor version, or describes other data
     (another number of features, other columns)."""
@@ -551,19 +552,20 @@ def _read_baseline(path, train):
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"--baseline {where}: its splits section is damaged ({exc})") from None
-    width = (
-        train.x.stats.fmin.size
-        if train.x.stats is not None and train.x.stats.fmin is not None
-        else None
-    )
-    columns = stored.get("columns")
-    if width is not None and lo.size != width:
-        raise UsageError(f"--baseline {where} is of another dataset: {lo.size} features in its "
-                         f"histograms, {width} in split {train.name}")  # fmt: skip
-    if columns is not None and train.columns is not None and columns != train.columns:
-        raise UsageError(f"--baseline {where} is of another dataset: its columns are "
-                         f"{', '.join(columns[:8])}; split {train.name}'s are {', '.join(train.columns[:8])}")  # fmt: skip
-    return Baseline(f"baseline {name}", where, lo, hi, histogram, classes, columns)
+    return Baseline(f"baseline {name}", where, lo, hi, histogram, classes, stored.get("columns"))
+
+
+def _same_dataset(stored, train) -> None:
+    """Refuse (exit 2) a baseline of another dataset: another number of features, other columns."""
+    st = train.x.stats
+    width = st.fmin.size if st is not None and st.fmin is not None else None
+    if width is not None and stored.lo.size != width:
+        raise UsageError(f"--baseline {stored.source} is of another dataset: {stored.lo.size} features "
+                         f"in its histograms, {width} in split {train.name}")  # fmt: skip
+    if stored.columns is not None and train.columns is not None and stored.columns != train.columns:
+        raise UsageError(f"--baseline {stored.source} is of another dataset: its columns are "
+                         f"{', '.join(stored.columns[:8])}; split {train.name}'s are "
+                         f"{', '.join(train.columns[:8])}")  # fmt: skip
 
 
 def _split_of(name: str, xs: str, ctx, opts: SourceOptions, group: str | None):
