@@ -419,6 +419,7 @@ def _splits(tmp, kind: str) -> dict:
     elif kind == "timestep-overlap":
         w = np.lib.stride_tricks.sliding_window_view(rng.normal(size=(300, 2)), 5, axis=0)
         xt, xv = w[::2].transpose(0, 2, 1), w[1::2].transpose(0, 2, 1)  # (N, 5, 2) windows
+        extra["timesteps"] = 5  # known to be sequences
     elif kind == "group-leakage":
         extra["group"] = "g"
     elif kind == "feature-drift":

@@ -161,9 +161,13 @@ def test_random_split_of_stride_1_windows_shares_the_timesteps(tmp_path):
     order = np.random.default_rng(5).permutation(len(w))
     np.save(tmp_path / "train.npy", w[order[:470]])
     np.save(tmp_path / "val.npy", w[order[470:]])
-    report = dsdoctor.check(
-        split=[f"train={tmp_path / 'train.npy'}", f"val={tmp_path / 'val.npy'}"]
+    split = [f"train={tmp_path / 'train.npy'}", f"val={tmp_path / 'val.npy'}"]
+    unknown = dsdoctor.check(split=split)  # (N, 10, 3) might be images: not compared, and said so
+    assert (
+        "DS804" not in split_findings(unknown)
+        and len(unknown.splits["timesteps_not_compared"]) == 2
     )
+    report = dsdoctor.check(split=split, timesteps=10)
     found = split_findings(report)
     assert "DS803" not in found  # no window is duplicated …
     (f,) = found["DS804"]  # … but nearly every timestep is
@@ -590,3 +594,18 @@ def test_sequence_targets_and_a_list_group_column(tmp_path):
     )  # inputs only: targets are sequences
     assert_clean_error(cli("check", *(a for s in split for a in ("--split", s)), "--target", "t", "--group", "g"),
                        "not one value per sample")  # fmt: skip
+
+
+def test_images_are_not_taken_for_windows(tmp_path):
+    """(N, H, W) images share blank and simple pixel rows between splits by chance: no DS804."""
+    rng = np.random.default_rng(23)
+    images = np.zeros((600, 8, 8))
+    images[:, 2:6, 2:6] = rng.integers(0, 3, (600, 4, 4))  # blank borders, few distinct rows
+    np.save(tmp_path / "tr.npy", images[:450])
+    np.save(tmp_path / "te.npy", images[450:])
+    report = dsdoctor.check(split=[f"train={tmp_path / 'tr.npy'}", f"test={tmp_path / 'te.npy'}"])
+    assert "DS804" not in split_findings(report)
+    assert (
+        "tr.npy (450, 8, 8) is not known to be sequences"
+        in report.splits["timesteps_not_compared"][0]
+    )

@@ -501,8 +501,9 @@ def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], op
         if bins is None
         else {"lo": bins.lo.tolist(), "hi": bins.hi.tolist(), "bins": bins.bins}
     )
+    sequences = expect.steps is not None or expect.rank == 3 or expect.mask_value is not None
     try:  # the spilled keys' files go whatever happens
-        indexes = _scan_splits(found, bins, opts)
+        indexes = _scan_splits(found, bins, opts, sequences)
         splits = Splits(
             found, *thresholds, group=group, baseline=stored, bins=described, indexes=indexes
         )
@@ -609,7 +610,7 @@ def _group_handle(name: str, x, group: str, opts: SourceOptions) -> ArrayHandle:
     return handle
 
 
-def _scan_splits(found, bins, opts: SourceOptions) -> dict:
+def _scan_splits(found, bins, opts: SourceOptions, sequences: bool = False) -> dict:
     """The split pass over every split, the smallest first: each split but the largest keeps its
     keys and becomes an index (:class:`~dsdoctor.engine.splits.KeyIndex`) that the larger splits
     look their keys up in while they are scanned, so the largest never holds its own. When a
@@ -626,7 +627,8 @@ def _scan_splits(found, bins, opts: SourceOptions) -> dict:
     indexes: dict = {}
     for sp in order:
         keep = buckets or sp is not order[-1]
-        sp.stats = _scan_split(sp, bins, opts, keep, {} if buckets else dict(indexes))
+        sp.stats = _scan_split(sp, bins, opts, keep, {} if buckets else dict(indexes),
+                               sequences or sp.x.sequence is not None)  # fmt: skip
         if keep and not buckets and sp.stats.hashed:
             indexes[("x", sp.name)] = KeyIndex.of(sp.stats.x_keys)
             if sp.stats.with_targets:
@@ -635,7 +637,8 @@ def _scan_splits(found, bins, opts: SourceOptions) -> dict:
     return indexes
 
 
-def _scan_split(sp, bins, opts: SourceOptions, keep: bool = True, indexes: dict | None = None):
+def _scan_split(sp, bins, opts: SourceOptions, keep: bool = True, indexes: dict | None = None,
+                sequences: bool = False):  # fmt: skip
     """The split pass: hashes, classes, groups, histograms and the windows' timesteps."""
     from pathlib import Path
 
@@ -657,7 +660,7 @@ def _scan_split(sp, bins, opts: SourceOptions, keep: bool = True, indexes: dict 
     if bins is not None and (h.ragged or h.dtype.kind not in "biuf"
                              or (bins.lo.size > 1 and h.shape[-1] != bins.lo.size)):  # fmt: skip
         usable = None
-    sopts = SplitOptions(bins=usable, window=window, timestep_hashes=h.ndim >= 3 and window is None,
+    sopts = SplitOptions(bins=usable, window=window, timestep_hashes=h.ndim >= 3 and window is None and sequences,
                          keep_keys=keep, indexes=indexes or {})  # fmt: skip
     y = sp.y.handle if sp.y is not None else None
     return scan_split(h, sopts, y, sp.group_source, starts, opts.chunk_bytes)

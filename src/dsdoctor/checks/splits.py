@@ -138,6 +138,12 @@ class Splits:
                 "columns": s.columns,
             }
         out["drift_not_judged"] = self.not_judged()
+        out["timesteps_not_compared"] = [
+            f"{s.name}: {s.x.name} {_shape(s)} is not known to be sequences (give --timesteps, "
+            "or an --input-shape or --model with a time axis)"
+            for s in self.splits if s.x.handle.ndim >= 3 and s.stats.steps is None
+            and s.stats.step_keys is None and s.stats.hashed
+        ]  # fmt: skip
         return out
 
     def not_judged(self) -> list[str]:
@@ -176,6 +182,10 @@ class Baseline:
     histogram: np.ndarray | None
     classes: dict | None
     columns: list[str] | None = None
+
+
+def _shape(s: Split) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in s.x.handle.shape) + ")"
 
 
 def _counts(c: dict | None) -> list[list[Any]] | None:
@@ -387,7 +397,10 @@ class TimestepOverlap(Check):
     Split the series in time first, with a gap of at least the window length, then cut
     windows in each part: `dsdoctor window series.parquet --length L --split 0.8 --gap L`.
     Windows written by `dsdoctor window` are compared by the source rows they cover (their
-    `starts` and provenance); other windows by the values of their timestep rows.
+    `starts` and provenance); other (N, L, F) arrays by the values of their timestep rows
+    (rows of one value, padding, left out) when they are known to be sequences -- `--timesteps`,
+    an `--input-shape` or model with a time axis, `--mask-value`, or dsdoctor's `pad` -- since
+    an (N, H, W) stack of images looks the same; the report says when they were not compared.
 
     Example:
     DS804 val: its windows cover 19,950 timesteps of which 19,940 (99.9%) are also in

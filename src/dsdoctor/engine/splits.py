@@ -590,6 +590,7 @@ class SplitStats:
     steps: tuple[np.ndarray, np.ndarray] | None = None
     #: windows without: the distinct keys of their timestep rows (K, 2)
     step_keys: np.ndarray | None = None
+    step_rows: int = 0  # the timestep rows those keys were made of (repeats counted)
     hashed: bool = True  # every chunk's inputs could be hashed
     #: every chunk came with its targets (inputs + target keys exist): None before any chunk
     with_targets: bool | None = None
@@ -648,7 +649,10 @@ class SplitStats:
                 )
             )
         elif x is not None and opts.timestep_hashes and x.ndim >= 3 and x.dtype.kind in "biuf":
-            keys = np.unique(row_hashes(x.reshape(-1, *x.shape[2:])), axis=0)
+            steps = x.reshape(x.shape[0] * x.shape[1], -1)
+            varied = steps[~(steps == steps[:, :1]).all(axis=1)]  # a row of one value (padding,
+            self.step_rows += len(varied)  # a blank image row) is no timestep of a series
+            keys = np.unique(row_hashes(varied), axis=0)
             self.step_keys = keys if self.step_keys is None else np.unique(
                 np.concatenate([self.step_keys, keys]), axis=0)  # fmt: skip
 
@@ -666,6 +670,7 @@ class SplitStats:
         else:
             out.steps = union_intervals(np.concatenate([self.steps[0], other.steps[0]]),
                                         np.concatenate([self.steps[1], other.steps[1]]))  # fmt: skip
+        out.step_rows = self.step_rows + other.step_rows
         if self.step_keys is None or other.step_keys is None:
             out.step_keys = self.step_keys if other.step_keys is None else other.step_keys
         else:

@@ -213,6 +213,10 @@ def split_lines(splits: dict[str, Any] | None) -> list[str]:
             f"[dim]not compared for duplicates (ragged or not numeric): {escape(', '.join(unhashed))}[/]"
         )
     out += [f"[dim]drift not judged: {escape(n)}[/]" for n in splits.get("drift_not_judged", [])]
+    out += [
+        f"[dim]timesteps not compared: {escape(n)}[/]"
+        for n in splits.get("timesteps_not_compared", [])
+    ]
     return out
 
 
