@@ -609,3 +609,19 @@ def test_images_are_not_taken_for_windows(tmp_path):
         "tr.npy (450, 8, 8) is not known to be sequences"
         in report.splits["timesteps_not_compared"][0]
     )
+
+
+def test_a_csv_split_whose_types_change_past_its_first_block(tmp_path):
+    """A split's CSV whose column turns float after the first block: the check starts again
+    with the types settled, as a plain check does, instead of failing. Samples are hashed with
+    their dtype, so the same values as int64 and float64 are not duplicates: DS801 says why."""
+    rows = 1_500_000  # past pyarrow's first 4 MiB block
+    df = pd.DataFrame({"a": (np.arange(rows) % 7).astype(object), "label": np.arange(rows) % 2})
+    df.loc[rows - 5, "a"] = 1.5
+    df.to_csv(tmp_path / "train.csv", index=False)
+    df.iloc[:1_000].to_csv(tmp_path / "val.csv", index=False)
+    report = dsdoctor.check(split=[f"train={tmp_path / 'train.csv'}", f"val={tmp_path / 'val.csv'}"],
+                            target="label", select=["DS801", "DS803"])  # fmt: skip
+    assert report.splits["splits"]["train"]["rows"] == rows
+    (f,) = split_findings(report)["DS801"]  # train's a turned float64; val's (its first rows) int64
+    assert f.evidence["differs"]["dtype"] == {"train": "float64", "val": "int64"}

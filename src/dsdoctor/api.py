@@ -353,12 +353,16 @@ def check(
 
         thresholds = (given["psi_threshold"] if given["psi_threshold"] is not None else PSI_THRESHOLD,
                       given["js_threshold"] if given["js_threshold"] is not None else JS_THRESHOLD)  # fmt: skip
-        return _check_splits(parse_split(split, alone=baseline is not None), group, thresholds, opts,
-                             expect, chosen, skipped, baseline)  # fmt: skip
+        parsed = parse_split(split, alone=baseline is not None)
+        try:
+            return _check_splits(parsed, group, thresholds, opts, expect, chosen, skipped, baseline)
+        except TypesChanged:  # a CSV's first block did not tell its types: read them first
+            opts.one_pass = False
+            return _check_splits(parsed, group, thresholds, opts, expect, chosen, skipped, baseline)
     if group is not None or baseline is not None:
-        raise UsageError(
-            "--group compares the splits' groups: give the splits with --split NAME=DATA"
-        )
+        what = "--group compares the splits' groups" if group is not None else (
+            "--baseline compares splits with a stored report's training split")  # fmt: skip
+        raise UsageError(f"{what}: give the splits with --split NAME=DATA")
     try:
         return _check(sources, x, y, opts, expect, contract, chosen, skipped, each)
     except TypesChanged:  # a CSV's first block did not tell its types: read them first
