@@ -21,6 +21,8 @@
   (``bench_zarr.py``).
 - remote: bytes fetched by ``inspect`` of a 1 GiB ``.npy`` and ``check`` of a Parquet file on a
   local S3 server (moto), counted on the wire (``bench_remote.py``).
+- splits: the overlap of a (10M, 16) float32 training split with a (1M, 16) one vs a chunked
+  numpy row-hashing scan of both, with peak RSS (``bench_splits.py``).
 
 Prints the report and writes it as Markdown to ``docs/benchmarks.md``. Big files go to a
 temporary directory under /tmp and are deleted at the end.
@@ -54,6 +56,7 @@ import bench_hf
 import bench_parquet_shards
 import bench_remote
 import bench_shards
+import bench_splits
 import bench_startup
 import bench_tables
 import bench_width
@@ -87,6 +90,7 @@ MODULES = {
     "hf": bench_hf,
     "zarr": bench_zarr,
     "remote": bench_remote,
+    "splits": bench_splits,
 }
 
 
@@ -296,6 +300,7 @@ def main() -> None:
         "hf": 2 * bench_hf.IDS_BYTES // scale,
         "zarr": 2 * bench_zarr.SIZE // scale,  # the store (zstd barely shrinks normals) and slack
         "remote": bench_remote.NPY_BYTES // scale,
+        "splits": bench_splits.DISK_BYTES // scale,
     }
     need_disk(tmp_root, sum(n for name, n in disk.items() if name in only))
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -356,8 +357,8 @@ SPEC_NAMES = ["sample-count-mismatch", "feature-width-mismatch", "rank-mismatch"
               "split-schema-mismatch", "unseen-labels", "split-overlap", "feature-drift",
               "label-drift", "length-drift"]  # fmt: skip
 #: SPEC names later issues add (tables, vocabularies, splits): not in the registry yet.
-NOT_YET = {"token-out-of-vocabulary", "split-schema-mismatch", "unseen-labels",
-           "split-overlap", "feature-drift", "label-drift", "length-drift"}  # fmt: skip
+#: length-drift: sequence-length and padding drift are reported by feature-drift (DS806).
+NOT_YET = {"token-out-of-vocabulary", "length-drift"}
 
 
 def test_registry_holds_the_spec_names():
@@ -440,6 +441,44 @@ def _labels() -> np.ndarray:
     return np.array([0, 1, 10, 2])
 
 
+def _splits(tmp, kind: str) -> dict:
+    """Two splits (files in ``tmp``) with one planted problem of ``kind``."""
+    rng = np.random.default_rng(0)
+    xt, yt = rng.normal(size=(2_000, 3)), rng.integers(0, 3, 2_000)
+    xv, yv = rng.normal(size=(1_000, 3)), rng.integers(0, 3, 1_000)
+    extra: dict = {}
+    if kind == "split-schema-mismatch":
+        xv = xv[:, :2]
+    elif kind == "unseen-labels":
+        yv[:3] = 9
+    elif kind == "split-overlap":
+        xv[:2] = xt[:2]
+    elif kind == "timestep-overlap":
+        w = np.lib.stride_tricks.sliding_window_view(rng.normal(size=(300, 2)), 5, axis=0)
+        xt, xv = w[::2].transpose(0, 2, 1), w[1::2].transpose(0, 2, 1)  # (N, 5, 2) windows
+        extra["timesteps"] = 5  # known to be sequences
+    elif kind == "group-leakage":
+        extra["group"] = "g"
+    elif kind == "feature-drift":
+        xv[:, 1] += 5
+    elif kind == "label-drift":
+        yv[:] = 0
+    elif kind == "empty-class-in-train":
+        extra["classes"] = 4
+    split = []
+    for name, x, y in (("train", xt, yt), ("val", xv, yv)):
+        if kind == "group-leakage":
+            df = pd.DataFrame(x, columns=["a", "b", "c"]).assign(label=y, g=np.arange(len(x)) % 7)
+            df.to_parquet(tmp / f"{name}.parquet")
+            split.append(f"{name}={tmp / f'{name}.parquet'}")
+            extra["target"] = "label"
+            continue
+        np.save(tmp / f"x_{name}.npy", x)
+        np.save(tmp / f"y_{name}.npy", y[: len(x)])
+        split.append(f"{name}={tmp / f'x_{name}.npy'},{tmp / f'y_{name}.npy'}")
+    return {"split": split, **extra}
+
+
 #: One failing case per registered check, as arguments of ``dsdoctor.check`` (the fuller cases,
 #: with their evidence and passing twins, are the tests above). A new check fails
 #: ``test_every_registered_check_has_a_failing_case`` until it has a row here.
@@ -496,6 +535,19 @@ FAILING_CASES = {
     "index-column": lambda tmp: {"x": indexed_csv(tmp)},
     "unreadable-data": lambda tmp: {"x": str(corrupt_parquet(tmp))},
     "shard-schema-mismatch": lambda tmp: {"x": mixed_parquet_folder(tmp)},
+    **{
+        name: (lambda tmp, name=name: _splits(tmp, name))
+        for name in (
+            "split-schema-mismatch",
+            "unseen-labels",
+            "split-overlap",
+            "timestep-overlap",
+            "group-leakage",
+            "feature-drift",
+            "label-drift",
+            "empty-class-in-train",
+        )
+    },
 }
 
 

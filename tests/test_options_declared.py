@@ -34,6 +34,10 @@ FORMAT_ALIAS_ON = {"inspect", "pad", "mask", "replicate", "reshape", "select", "
 
 #: Names whose help is the command's own on purpose, with the reason.
 PER_COMMAND = {
+    "--split": "window --split F is the training fraction of each series; check --split "
+    "NAME=DATA names one split of the dataset",
+    "--group": "window --group COL cuts the series at each value; check --group COL is the group "
+    "whose values must not be in two splits",
     "--output": "what -o writes differs per command (a report, an array, a folder, a spec)",
     "-o": "the short name of --output",
     "--features": "select --features I,J names the features to keep (its fixes print it); "

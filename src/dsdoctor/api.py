@@ -321,6 +321,11 @@ def check(
     header: bool | None = None,
     decimal: str | None = None,
     storage_options: Any = None,
+    split: Sequence[str] | None = None,
+    group: str | None = None,
+    psi_threshold: float | None = None,
+    js_threshold: float | None = None,
+    baseline: str | os.PathLike | None = None,
 ) -> Report:
     """Run every check on the given arrays and return a :class:`Report`.
 
@@ -336,7 +341,12 @@ def check(
     directory upward; its ``[check]`` options are defaults that keyword arguments override. The
     keyword names are the CLI's option names. ``storage_options`` (``KEY=VALUE`` strings or a
     mapping) are those of URL sources' file systems (:mod:`dsdoctor.locations`); the report
-    then counts the bytes fetched (``bytes_fetched``).
+    then counts the bytes fetched (``bytes_fetched``). ``split``: ``["train=DATA", "val=DATA",
+    …]``, the splits of one dataset, the first the training split (:func:`parse_split`): every check runs
+    on each split and the split checks across them (``group``: the column or member holding
+    each sample's group; the drift thresholds ``psi_threshold`` and ``js_threshold``;
+    ``baseline``: a report of ``check --split … --json`` from an earlier run, whose training
+    split every split's drift is also measured against).
     """
     with using_storage(storage_options):
         before = fetched_bytes()
@@ -344,8 +354,10 @@ def check(
                               memory, mask_value, vocab_size, model, select, ignore, format,
                               target, allow_pickle, follow_external, chunk_size, jobs, engine,
                               scheduler, spec, each, progress, delimiter, header, decimal,
-                              storage_options)  # fmt: skip
-        if any(is_url(s) for s in (*sources, x, y)):
+                              storage_options, split, group, psi_threshold, js_threshold,
+                              baseline)  # fmt: skip
+        xs = x if isinstance(x, list | tuple) else [x]
+        if any(is_url(s) for s in (*sources, *xs, y, *(split or ()))):
             report.bytes_fetched = fetched_bytes() - before
     return report
 
@@ -353,7 +365,8 @@ def check(
 def _check_given(sources, x, y, input_shape, features, timesteps, classes, batch_size, memory,
                  mask_value, vocab_size, model, select, ignore, format, target, allow_pickle,
                  follow_external, chunk_size, jobs, engine, scheduler, spec, each, progress,
-                 delimiter, header, decimal, storage_options) -> Report:  # fmt: skip
+                 delimiter, header, decimal, storage_options, split, group, psi_threshold,
+                 js_threshold, baseline) -> Report:  # fmt: skip
     """:func:`check` with the storage options in force."""
     from .checks import resolve_codes
     from .sources.base import TypesChanged
@@ -361,7 +374,8 @@ def _check_given(sources, x, y, input_shape, features, timesteps, classes, batch
     given = {"input_shape": input_shape, "features": features, "timesteps": timesteps, "classes": classes,
              "batch_size": batch_size, "memory": memory, "mask_value": mask_value,
              "vocab_size": vocab_size, "model": model, "select": select,
-             "ignore": ignore, "chunk_size": chunk_size}  # fmt: skip
+             "ignore": ignore, "chunk_size": chunk_size, "psi_threshold": psi_threshold,
+             "js_threshold": js_threshold}  # fmt: skip
     contract = _load_spec(spec)
     if contract is not None:
         for key, value in contract.options.items():
@@ -385,6 +399,25 @@ def _check_given(sources, x, y, input_shape, features, timesteps, classes, batch
     opts = SourceOptions(format, target, allow_pickle, follow_external, given["chunk_size"], jobs,
                          engine, scheduler, progress, delimiter, header, decimal, one_pass=True,
                          storage_options=storage_options)  # fmt: skip
+    if split:
+        if sources or x is not None or y is not None:
+            raise UsageError(
+                "give the data either as --split NAME=DATA or as sources/--x/--y, not both"
+            )
+        from .checks.splits import JS_THRESHOLD, PSI_THRESHOLD
+
+        thresholds = (given["psi_threshold"] if given["psi_threshold"] is not None else PSI_THRESHOLD,
+                      given["js_threshold"] if given["js_threshold"] is not None else JS_THRESHOLD)  # fmt: skip
+        parsed = parse_split(split, alone=baseline is not None)
+        try:
+            return _check_splits(parsed, group, thresholds, opts, expect, chosen, skipped, baseline)
+        except TypesChanged:  # a CSV's first block did not tell its types: read them first
+            opts.one_pass = False
+            return _check_splits(parsed, group, thresholds, opts, expect, chosen, skipped, baseline)
+    if group is not None or baseline is not None:
+        what = "--group compares the splits' groups" if group is not None else (
+            "--baseline compares splits with a stored report's training split")  # fmt: skip
+        raise UsageError(f"{what}: give the splits with --split NAME=DATA")
     try:
         return _check(sources, x, y, opts, expect, contract, chosen, skipped, each)
     except TypesChanged:  # a CSV's first block did not tell its types: read them first
@@ -393,7 +426,7 @@ def _check_given(sources, x, y, input_shape, features, timesteps, classes, batch
 
 
 def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, chosen, skipped,
-           each: bool) -> Report:  # fmt: skip
+           each: bool, keep: list | None = None, prefix: str = "") -> Report:  # fmt: skip
     """:func:`check` once its options are resolved: gather the subjects, scan them (a CSV opened
     ``one_pass`` is parsed once, by that scan, which counts its rows: nothing before it asks how
     many there are), run the checks."""
@@ -419,12 +452,16 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
         )
     expect = _classes_from_labels(expect, subjects)
     _by_order(expect.model, Context(subjects, expect).inputs())
+    for s in subjects if prefix else ():  # check --split: "train:x", in messages too
+        s.name = prefix + s.name
     whole, expect = expect, _one_input_per_array(expect, subjects)
     for s in subjects:
         s.sequence = sequence_facts(s, expect)
     columns = _scan_all(subjects, expect, opts, executor)
     ctx = Context(subjects, expect, pairs, contract, columns, together=gathered.together)
     findings: list[Finding] = list(run_checks(ctx, chosen, skipped))
+    if keep is not None:  # check --split: the context, for the checks across the splits
+        keep.append(ctx)
     if whole is not expect:  # each array against the model input named like it
         for s, e in _inputs_by_name(whole, ctx.inputs()):
             codes = set(SHAPE_CODES) if chosen is None else set(SHAPE_CODES) & chosen
@@ -438,6 +475,256 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
               for s in subjects}  # fmt: skip
     return Report(__version__, arrays, findings, gathered.datasets, [c.to_dict() for c in columns],
                   model=model_summary(expect, subjects))  # fmt: skip
+
+
+# -- splits (check --split) ------------------------------------------------------------------------
+_SPLIT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*\Z")
+
+
+def parse_split(texts: Sequence[str], *, alone: bool = False) -> list[tuple[str, str, str | None]]:
+    """``--split`` values → ``(name, x, y)``: ``NAME=SOURCE`` (a table with ``--target``, or a
+    file whose arrays pair up as x and y by their names, or one array of inputs) or
+    ``NAME=X_SOURCE,Y_SOURCE`` (inputs, then targets). The names are distinct; the first split
+    is the training split. ``alone``: one split is enough (compared with a baseline)."""
+    out: list[tuple[str, str, str | None]] = []
+    for text in texts:
+        name, eq, data = text.partition("=")
+        if not eq or not _SPLIT_NAME.match(name):
+            raise UsageError(
+                f"--split takes NAME=DATA (train=train.parquet, val=x_val.npy,y_val.npy), got {text!r}"
+            )
+        if not data:
+            raise UsageError(
+                f"--split {name}= names no data: give {name}=PATH or {name}=X_PATH,Y_PATH"
+            )
+        if any(name == n for n, _, _ in out):
+            raise UsageError(f"--split {name} is given twice; each split needs its own name")
+        parts = data.split(",")
+        if len(parts) > 2 or not all(parts):
+            raise UsageError(f"--split {name}={data}: give one source or two (X_PATH,Y_PATH)")
+        out.append((name, parts[0], parts[1] if len(parts) == 2 else None))
+    if len(out) < 2 and not alone:
+        raise UsageError(
+            "--split compares splits: give at least two (--split train=… --split val=…), or one "
+            "and --baseline REPORT.json"
+        )
+    return out
+
+
+def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], opts: SourceOptions,
+                  expect: Expectations, chosen, skipped, baseline=None) -> Report:  # fmt: skip
+    """``check --split``: every check on each split (its arrays named ``SPLIT:NAME``), then the
+    split checks (``checks/splits.py``) across them, from one more pass over each split
+    (:func:`dsdoctor.engine.splits.scan_split`; in this process whatever the engine)."""
+    from .checks import REGISTRY, Context, run_checks
+    from .checks.splits import Splits
+
+    split_codes = {c.code for c in REGISTRY if c.family == "splits"}
+    per_split = (
+        (chosen - split_codes) if chosen is not None else {c.code for c in REGISTRY} - split_codes
+    )
+    findings: list[Finding] = []
+    arrays: dict[str, dict[str, Any]] = {}
+    datasets, columns, found = [], [], []
+    stored = _read_baseline(baseline) if baseline is not None else None  # refused before any scan
+    for name, xs, ys in parsed:
+        keep: list = []
+        sources = (xs,) if ys is None else ()
+        x, y = (None, None) if ys is None else (xs, ys)
+        report = _check(
+            sources, x, y, opts, expect, None, per_split, skipped, False, keep, f"{name}:"
+        )
+        ctx = keep[0]
+        for f in report.findings:
+            f.evidence = {**f.evidence, "split": name}
+        findings += report.findings
+        arrays.update(report.arrays)
+        datasets += [{**d, "split": name} for d in report.datasets]
+        columns += [{**c, "split": name} for c in report.columns]
+        found.append(_split_of(name, xs, ctx, opts, group))
+    import numpy as np
+
+    from .engine.splits import Bins
+
+    train_x = found[0].x.stats
+    bins = None
+    if stored is not None:
+        _same_dataset(stored, found[0])
+        bins = Bins(stored.lo, stored.hi)
+    elif (
+        train_x is not None and train_x.fmin is not None and found[0].x.handle.dtype.kind in "biuf"
+    ):
+        lo, hi = (np.nan_to_num(np.atleast_1d(np.asarray(v, dtype=np.float64)), nan=0.0)
+                  for v in (train_x.fmin, train_x.fmax))  # ±Inf: the largest finite float  # fmt: skip
+        bins = Bins(lo, hi)
+    described = (
+        None
+        if bins is None
+        else {"lo": bins.lo.tolist(), "hi": bins.hi.tolist(), "bins": bins.bins}
+    )
+    sequences = expect.steps is not None or expect.rank == 3 or expect.mask_value is not None
+    try:  # the spilled keys' files go whatever happens
+        indexes = _scan_splits(found, bins, opts, sequences)
+        splits = Splits(
+            found, *thresholds, group=group, baseline=stored, bins=described, indexes=indexes
+        )
+        ctx = Context([s for sp in found for s in sp.subjects], expect, splits=splits)
+        if chosen is None or chosen & split_codes:
+            findings += run_checks(ctx, chosen if chosen is not None else split_codes, skipped)
+        summary = splits.summary()
+    finally:
+        for sp in found:
+            sp.stats.close()
+    return Report(__version__, arrays, findings, datasets, columns, splits=summary)
+
+
+def _read_baseline(path):
+    """The training split of a stored report (``--baseline``): refused (exit 2) when it is not a
+    ``check --split`` report, was written by another dsdoctor version, or describes other data
+    (another number of features, other columns)."""
+    import json
+
+    import numpy as np
+
+    from .checks.splits import Baseline
+
+    where = os.fspath(path)
+    try:
+        with open(where, encoding="utf-8") as f:
+            report = json.load(f)
+    except FileNotFoundError:
+        raise UsageError(f"--baseline {where}: no such file") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--baseline {where} is not a JSON report ({exc})") from None
+    splits = report.get("splits") if isinstance(report, dict) else None
+    if not isinstance(splits, dict) or not isinstance(splits.get("bins"), dict):
+        raise UsageError(f"--baseline {where} is not a report of `dsdoctor check --split … --json` "
+                         "with drift histograms; write one with --json -o")  # fmt: skip
+    if report.get("dsdoctor") != __version__:
+        raise UsageError(f"--baseline {where} was written by dsdoctor {report.get('dsdoctor')}, this "
+                         f"is {__version__}: write a new baseline with this version")  # fmt: skip
+    name = splits.get("train")
+    stored = (splits.get("splits") or {}).get(name) or {}
+    try:
+        lo, hi = (np.asarray(splits["bins"][k], dtype=np.float64) for k in ("lo", "hi"))
+        hist = stored.get("histogram")
+        histogram = None if hist is None else np.asarray(hist, dtype=np.int64)
+        classes = (
+            None if stored.get("classes") is None else {k: int(v) for k, v in stored["classes"]}
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"--baseline {where}: its splits section is damaged ({exc})") from None
+    return Baseline(f"baseline {name}", where, lo, hi, histogram, classes, stored.get("columns"))
+
+
+def _same_dataset(stored, train) -> None:
+    """Refuse (exit 2) a baseline of another dataset: another number of features, other columns."""
+    st = train.x.stats
+    width = st.fmin.size if st is not None and st.fmin is not None else None
+    if width is not None and stored.lo.size != width:
+        raise UsageError(f"--baseline {stored.source} is of another dataset: {stored.lo.size} features "
+                         f"in its histograms, {width} in split {train.name}")  # fmt: skip
+    if stored.columns is not None and train.columns is not None and stored.columns != train.columns:
+        raise UsageError(f"--baseline {stored.source} is of another dataset: its columns are "
+                         f"{', '.join(stored.columns[:8])}; split {train.name}'s are "
+                         f"{', '.join(train.columns[:8])}")  # fmt: skip
+
+
+def _split_of(name: str, xs: str, ctx, opts: SourceOptions, group: str | None):
+    """One split's inputs and target, from its check's context."""
+    from .checks.splits import Split
+    from .engine.splits import SplitStats
+
+    if len(ctx.pairs) > 1:
+        raise UsageError(f"--split {name}: {xs} holds {len(ctx.pairs)} x/y pairs; name one pair "
+                         f"as {name}=FILE:X,FILE:Y")  # fmt: skip
+    if ctx.pairs:
+        x, y = ctx.pairs[0]
+    else:
+        inputs = ctx.inputs()
+        if len(inputs) != 1:
+            raise UsageError(f"--split {name}: {xs} holds {len(inputs)} arrays and no x/y pair; "
+                             f"name them as {name}=FILE:X,FILE:Y")  # fmt: skip
+        x, y = inputs[0], None
+    table = getattr(x.handle, "table", None)
+    cols = list(getattr(x.handle, "columns", []) or []) if table is not None else None
+    out = Split(name, x, y, SplitStats(), columns=cols)
+    if group is not None:
+        out.group_source = _group_handle(name, x, group, opts)
+    return out
+
+
+def _group_handle(name: str, x, group: str, opts: SourceOptions) -> ArrayHandle:
+    """The ``--group`` column of a split's table (or member of its container)."""
+    spec = parse_source(x.handle.source)
+    src = opts.open(str(spec.path))
+    from .errors import SourceError
+
+    try:
+        handle = src.array(group)
+    except SourceError as exc:
+        raise UsageError(f"--group {group}: split {name} ({spec.display}) has no column or array "
+                         f"{group!r} ({exc})") from None  # fmt: skip
+    if handle.ragged or handle.ndim != 1:
+        raise UsageError(f"--group {group}: split {name}'s {group} holds {format_shape(handle.shape)} "
+                         "values, not one value per sample")  # fmt: skip
+    return handle
+
+
+def _scan_splits(found, bins, opts: SourceOptions, sequences: bool = False) -> dict:
+    """The split pass over every split, the smallest first: each split but the largest keeps its
+    keys and becomes an index (:class:`~dsdoctor.engine.splits.KeyIndex`) that the larger splits
+    look their keys up in while they are scanned, so the largest never holds its own. When a
+    smaller split's keys would pass the memory bound, every split keeps its keys (spilled to
+    bucket files) and the pairs are joined bucket by bucket instead. The indexes, by
+    ``("x" | "xy", split)``."""
+    from .engine.splits import DEFAULT_HASH_MEMORY, KeyIndex
+
+    def rows(sp) -> int:
+        return sp.x.stats.rows if sp.x.stats is not None else (sp.x.handle.n or 0)
+
+    order = sorted(found, key=rows)
+    buckets = any(24 * rows(sp) > DEFAULT_HASH_MEMORY for sp in order[:-1])
+    indexes: dict = {}
+    for sp in order:
+        keep = buckets or sp is not order[-1]
+        sp.stats = _scan_split(sp, bins, opts, keep, {} if buckets else dict(indexes),
+                               sequences or sp.x.sequence is not None)  # fmt: skip
+        if keep and not buckets and sp.stats.hashed:
+            indexes[("x", sp.name)] = KeyIndex.of(sp.stats.x_keys)
+            if sp.stats.with_targets:
+                indexes[("xy", sp.name)] = KeyIndex.of(sp.stats.xy_keys)
+            sp.stats.x_keys.parts, sp.stats.xy_keys.parts = [], []  # the index holds them now
+    return indexes
+
+
+def _scan_split(sp, bins, opts: SourceOptions, keep: bool = True, indexes: dict | None = None,
+                sequences: bool = False):  # fmt: skip
+    """The split pass: hashes, classes, groups, histograms and the windows' timesteps."""
+    from pathlib import Path
+
+    from .engine.splits import SplitOptions, scan_split
+
+    h = sp.x.handle
+    record = h.provenance or {}
+    window = starts = None
+    if record.get("operation") == "window" and isinstance(record.get("files"), dict):
+        options = record.get("options") or {}
+        name = record["files"].get("starts")
+        length, rate = options.get("length"), options.get("sampling_rate", 1)
+        if isinstance(name, str) and isinstance(length, int) and isinstance(rate, int):
+            path = parse_source(h.source).path.with_name(name)
+            if path.exists():
+                starts = open_array(str(path))
+                window, sp.series = (length, rate), str(record.get("source"))
+    usable = bins
+    if bins is not None and (h.ragged or h.dtype.kind not in "biuf"
+                             or (bins.lo.size > 1 and h.shape[-1] != bins.lo.size)):  # fmt: skip
+        usable = None
+    sopts = SplitOptions(bins=usable, window=window, timestep_hashes=h.ndim >= 3 and window is None and sequences,
+                         keep_keys=keep, indexes=indexes or {})  # fmt: skip
+    y = sp.y.handle if sp.y is not None else None
+    return scan_split(h, sopts, y, sp.group_source, starts, opts.chunk_bytes)
 
 
 # -- the model as the expectation ----------------------------------------------------------------

@@ -94,6 +94,10 @@ class Report:
     #: bytes fetched from remote objects (URL sources) by this process while checking; None when
     #: every source is local (with ``--jobs``/Dask the workers' fetches are not included)
     bytes_fetched: int | None = None
+    #: the splits compared (``check --split``): the training split's name, ``group``, and per
+    #: split its ``rows``, ``x``/``y`` arrays, ``classes`` ([value, count] pairs), ``groups``
+    #: (distinct count), drift ``histogram`` (per feature, counts in fixed bins) and ``hashed``
+    splits: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.findings.sort(key=lambda f: (-f.severity.rank, f.code, f.arrays))
@@ -125,6 +129,7 @@ class Report:
             "datasets": self.datasets,
             **({"model": self.model} if self.model is not None else {}),
             **({"bytes_fetched": self.bytes_fetched} if self.bytes_fetched is not None else {}),
+            **({"splits": self.splits} if self.splits is not None else {}),
         }
 
 

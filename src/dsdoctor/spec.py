@@ -104,6 +104,8 @@ CHECK_SCHEMA: dict[str, Key] = {
     "memory": Key('a size, e.g. "8GiB"', _size),
     "chunk_size": Key('a size, e.g. "64MiB"', _size),
     "mask_value": Key("a number", _number),
+    "psi_threshold": Key("a number of at least 0", lambda v: _number(v) and v >= 0),
+    "js_threshold": Key("a number of at least 0", lambda v: _number(v) and v >= 0),
     "model": Key('a model file, e.g. "model.keras" (relative to the spec)',
                  lambda v: isinstance(v, str) and v != ""),
     "select": Key('a check code or name, or a list of them, e.g. ["DS1", "label-out-of-range"]',
@@ -333,14 +335,19 @@ def infer_spec(report, names: dict[str, str]) -> str:
     arrays = report.arrays
     n_by = {k: a["shape"][0] if a["shape"] else None for k, a in arrays.items()}
     shared_batch = len({n for n in n_by.values() if n is not None}) <= 1
+    #: ``check --split``: each split's arrays are named SPLIT_ROLE and share a SPLIT_batch axis
+    splits = set((getattr(report, "splits", None) or {}).get("splits") or ())
     dims: dict[str, int] = {}
     tables: dict[str, dict[str, Any]] = {}
     used: set[str] = set()
     for key, a in arrays.items():
         shape: list[int | str] = []
-        table = _table_name(key, a, used)
+        split = key.split(":", 1)[0] if splits and key.split(":", 1)[0] in splits else None
+        table = _table_name(key, a, used, split)
         for axis, d in enumerate(a["shape"]):
-            if axis == 0 and shared_batch:
+            if axis == 0 and split is not None:
+                shape.append(f"{split}_{BATCH}")
+            elif axis == 0 and shared_batch:
                 shape.append(BATCH)
             elif d is None:
                 shape.append("time")
@@ -379,10 +386,13 @@ def _finite(v: Any) -> TypeGuard[float]:
     return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _table_name(key: str, a: dict, used: set[str]) -> str:
-    """A bare TOML key for the array: its role (x, y) or a name made from its member or file."""
+def _table_name(key: str, a: dict, used: set[str], split: str | None = None) -> str:
+    """A bare TOML key for the array: its role (x, y) or a name made from its member or file;
+    ``SPLIT_ROLE`` for the arrays of a split."""
     role = a.get("role")
-    if role in ("x", "y") and role not in used:
+    if split is not None and role in ("x", "y"):
+        name = re.sub(r"[^A-Za-z0-9_-]+", "_", f"{split}_{role}")
+    elif role in ("x", "y") and role not in used:
         name = role
     else:
         member = key.rsplit(":", 1)[-1] if ":" in key else Path(key).stem

@@ -22,6 +22,16 @@ from .sequences import (
 )
 from .shape import FeatureWidthMismatch, RankMismatch, TimestepsMismatch
 from .spec import SpecViolation
+from .splits import (
+    EmptyClassInTrain,
+    FeatureDrift,
+    GroupLeakage,
+    LabelDrift,
+    SplitOverlap,
+    SplitSchemaMismatch,
+    TimestepOverlap,
+    UnseenLabels,
+)
 from .tokens import TokenIdOutOfRange
 from .values import (
     ConstantFeature,
@@ -42,6 +52,8 @@ REGISTRY: tuple[type[Check], ...] = (
     PartialLastBatch, BatchExceedsSamples, BatchMemory,
     SpecViolation,
     NonInputColumns, IndexColumn, UnreadableData, ShardSchemaMismatch,
+    SplitSchemaMismatch, UnseenLabels, SplitOverlap, TimestepOverlap, GroupLeakage, FeatureDrift,
+    LabelDrift, EmptyClassInTrain,
 )  # fmt: skip
 
 __all__ = ["REGISTRY", "Check", "Context", "Expectations", "Subject", "get_check", "resolve_codes",

@@ -168,6 +168,8 @@ class Context:
     columns: list[ColumnFacts] = field(default_factory=list)
     #: arrays of sources given together (one dataset): each list must agree on the sample axis
     together: list[list[Subject]] = field(default_factory=list)
+    #: the splits compared (``check --split``; a :class:`dsdoctor.checks.splits.Splits`), or None
+    splits: object | None = None
 
     def role(self, role: str) -> list[Subject]:
         return [s for s in self.subjects if s.role == role]

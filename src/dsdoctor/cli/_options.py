@@ -337,6 +337,59 @@ SchedulerOpt = Annotated[
     ),
 ]
 
+# -- splits: check --split ------------------------------------------------------------------------
+#: A drift threshold: a finite number of at least 0 (--psi-threshold, --js-threshold).
+THRESHOLD = _parser(units.parse_number, "X", finite=True)
+SplitOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--split",
+        help="A split of the dataset, NAME=SOURCE (a table with --target, or a file whose arrays "
+        "pair as x and y) or NAME=X_SOURCE,Y_SOURCE; repeat for each split, the training split "
+        "first. Every check runs per split; the split checks (DS8xx) across them.",
+        metavar="NAME=DATA",
+    ),
+]
+GroupOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--group",
+        help="With --split: the column (or array) holding each sample's group (patient, user, "
+        "series); a group in two splits is group leakage (DS805).",
+        metavar="COL",
+    ),
+]
+PsiThresholdOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--psi-threshold",
+        help="With --split: a feature or the labels drifted when their PSI is above this "
+        "(default 0.2).",
+        metavar="X",
+        parser=THRESHOLD,
+    ),
+]
+JsThresholdOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--js-threshold",
+        help="With --split: a feature or the labels drifted when their Jensen-Shannon distance "
+        "(base 2, 0 to 1) is above this (default 0.1).",
+        metavar="X",
+        parser=THRESHOLD,
+    ),
+]
+
+BaselineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--baseline",
+        help="With --split: a report of an earlier `check --split … --json` run; every split's "
+        "features and labels are also compared with its training split (drift since then).",
+        metavar="REPORT.json",
+    ),
+]
+
 # -- missing values: dropna and impute -------------------------------------------------------------
 StrategyOpt = Annotated[
     str | None,

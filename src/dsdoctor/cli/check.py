@@ -14,6 +14,7 @@ from ._options import (
     DEFAULT_CHUNK,
     OUTPUT,
     AllowPickleOpt,
+    BaselineOpt,
     BatchSizeOpt,
     ChunkSizeOpt,
     ClassesOpt,
@@ -24,17 +25,21 @@ from ._options import (
     FeaturesOpt,
     FollowExternalOpt,
     ForceOpt,
+    GroupOpt,
     HeaderOpt,
     InputShapeOpt,
     JobsOpt,
     JsonOpt,
+    JsThresholdOpt,
     MaskValueOpt,
     MemoryOpt,
     ModelOpt,
     NoColorOpt,
+    PsiThresholdOpt,
     QuietOpt,
     SchedulerOpt,
     SourceFormatOpt,
+    SplitOpt,
     StorageOptionOpt,
     TargetOpt,
     TimestepsOpt,
@@ -59,6 +64,10 @@ Examples:
   dsdoctor check X_train.npy y_train.npy X_test.npy y_test.npy
 
   dsdoctor check jan.parquet feb.parquet --each
+
+  dsdoctor check --split train=train.parquet --split val=val.parquet --target label --group user
+
+  dsdoctor check --split train=x_train.npy,y_train.npy --split test=x_test.npy,y_test.npy
 """
 
 
@@ -137,6 +146,11 @@ def check(
     ] = None,
     each: EachSourceOpt = False,
     target: TargetOpt = None,
+    split: SplitOpt = None,
+    group: GroupOpt = None,
+    psi_threshold: PsiThresholdOpt = None,
+    js_threshold: JsThresholdOpt = None,
+    baseline: BaselineOpt = None,
     format: SourceFormatOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
@@ -204,15 +218,22 @@ def check(
         engine=engine,
         scheduler=scheduler,
         progress=progress,
-        spec=spec if spec is not None else (not sources and x is None and y is None),
+        spec=spec if spec is not None else (not sources and x is None and y is None and not split),
         each=each,
+        split=split,
+        group=group,
+        psi_threshold=psi_threshold,
+        js_threshold=js_threshold,
+        baseline=baseline,
     )
     if verbose and report.bytes_fetched is not None:
         typer.echo(
             f"dsdoctor: fetched {report.bytes_fetched:,} bytes from remote sources", err=True
         )
     if fix_files:
-        inputs = _inputs(report, [*(sources or []), *(x or []), y], spec)
+        inputs = _inputs(
+            report, [*(sources or []), *(x or []), y, *_split_sources(split), baseline], spec
+        )
         for path in api.write_fix_files(report, force=force, inputs=inputs):
             typer.echo(f"wrote {path}", err=True)
     if report_format == "text":
@@ -221,7 +242,9 @@ def check(
         render_report(report, quiet=quiet, no_color=no_color)
     else:
         inputs = (
-            _inputs(report, [*(sources or []), *(x or []), y], spec) if output is not None else []
+            _inputs(report, [*(sources or []), *(x or []), y, *_split_sources(split)], spec)
+            if output is not None
+            else []
         )
         text = report_text(report, report_format, select=select, ignore=ignore)
         _emit(text, output, force, inputs)
@@ -251,3 +274,8 @@ def _inputs(report, sources: list, spec: str | None) -> list:
         texts.append(report.model["path"])
     found = spec if spec is not None else find_spec()
     return [*source_paths(texts), *([found] if found else [])]
+
+
+def _split_sources(split: list[str] | None) -> list[str]:
+    """The sources of ``--split NAME=A[,B]`` values (never overwritten by -o)."""
+    return [p for text in split or [] for p in text.partition("=")[2].split(",") if p]

@@ -20,6 +20,7 @@ from ._options import (
     ForceOpt,
     HeaderOpt,
     SourceFormatOpt,
+    SplitOpt,
     StorageOptionOpt,
     TargetOpt,
     XOpt,
@@ -40,6 +41,8 @@ Examples:
   dsdoctor spec infer --x data/train.h5:/x --y data/train.h5:/y -o dsdoctor.toml
 
   dsdoctor spec infer data/tokens.parquet:tokens -o dsdoctor.toml
+
+  dsdoctor spec infer --split train=train.parquet --split val=val.parquet --target label -o dsdoctor.toml
 """,
 )
 def infer(
@@ -50,6 +53,7 @@ def infer(
     y: YOpt = None,
     format: SourceFormatOpt = None,
     target: TargetOpt = None,
+    split: SplitOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
     delimiter: DelimiterOpt = None,
@@ -80,7 +84,8 @@ def infer(
         raise UsageError("spec infer takes one --x; give the other inputs as sources")
     text = spec_infer(*(sources or []), x=x[0] if x else None, y=y, relative_to=folder, format=format, target=target,
                       allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal, storage_options=storage_option,
-                      chunk_size=chunk_size, progress=progress)  # fmt: skip
+                      chunk_size=chunk_size, progress=progress,
+                      **({"split": split} if split else {}))  # fmt: skip
     if output == "-":
         typer.echo(text, nl=False)
     else:

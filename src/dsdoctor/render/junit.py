@@ -14,6 +14,9 @@ were not scanned (skipped or unsafe to read) have their other testcases ``<skipp
 a check not in ``checks`` (or naming no known array) still get a testcase: nothing is dropped.
 ``errors`` is always 0: a dsdoctor error is exit 2 and no report at all. Whether the process
 fails is still decided by ``--fail-on`` alone.
+
+The checks across splits (family ``splits``, ``check --split``) are one testcase each, with
+``classname`` ``splits``, when the report compared splits; never one per array.
 """
 
 from __future__ import annotations
@@ -36,13 +39,18 @@ _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 def to_junit(report: Report, checks: Iterable[type[Check]]) -> str:
     """The report as a JUnit XML document (a string, with the XML declaration)."""
-    ran = [(c.code, c.name) for c in checks]
+    checks = list(checks)
+    across = [(c.code, c.name) for c in checks if c.family == "splits"]
+    ran = [(c.code, c.name) for c in checks if c.family != "splits"]
+    codes = {code for code, _ in across}
     for f in report.findings:  # a finding whose check is not in ``checks`` still shows
-        if (f.code, f.name) not in ran:
+        if (f.code, f.name) not in ran and f.code not in codes:
             ran.append((f.code, f.name))
     by_case: dict[tuple[str, str], list[Finding]] = {}
     orphans: list[Finding] = []
     for f in report.findings:
+        if f.code in codes:
+            continue
         named = [a for a in f.arrays if a in report.arrays]
         for a in dict.fromkeys(named):
             by_case.setdefault((a, f.code), []).append(f)
@@ -60,6 +68,10 @@ def to_junit(report: Report, checks: Iterable[type[Check]]) -> str:
             _case(suite, array, code, name, found, counts, skip=None if found else not_read)
     for f in orphans:
         _case(suite, SUITE, f.code, f.name, [f], counts, skip=None)
+    if report.splits is not None:
+        for code, name in across:
+            found = [f for f in report.findings if f.code == code]
+            _case(suite, "splits", code, name, found, counts, skip=None)
 
     suite.attrib.update(tests=str(counts["tests"]), failures=str(counts["failures"]), errors="0",
                         skipped=str(counts["skipped"]), time="0")  # fmt: skip

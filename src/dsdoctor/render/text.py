@@ -169,6 +169,8 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
             out.print(f"[bold]{escape(label)}[/]  {_shape(a)} {a['dtype']}{kind}{note}")
         for line in model_lines(report.model):
             out.print(line)
+        for line in split_lines(report.splits):
+            out.print(line)
         columns = [c for c in report.columns if c.get("reason") != "not selected"]
         if columns:
             listed = ", ".join(
@@ -195,6 +197,28 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
     out.print(
         f"[bold]{verdict}[/]" + ("  (dsdoctor explain CODE tells more)" if report.findings else "")
     )
+
+
+def split_lines(splits: dict[str, Any] | None) -> list[str]:
+    """The splits compared (``check --split``): their samples, and what was not compared."""
+    if splits is None:
+        return []
+    parts = [f"{escape(name)} {s['rows']:,}" for name, s in splits["splits"].items()]
+    out = [f"splits compared with {escape(splits['train'])} (samples): {', '.join(parts)}"]
+    if splits.get("baseline"):
+        b = splits["baseline"]
+        out.append(f"drift also measured against {escape(b['train'])} of {escape(b['source'])}")
+    unhashed = [name for name, s in splits["splits"].items() if not s["hashed"]]
+    if unhashed:
+        out.append(
+            f"[dim]not compared for duplicates (ragged or not numeric): {escape(', '.join(unhashed))}[/]"
+        )
+    out += [f"[dim]drift not judged: {escape(n)}[/]" for n in splits.get("drift_not_judged", [])]
+    out += [
+        f"[dim]timesteps not compared: {escape(n)}[/]"
+        for n in splits.get("timesteps_not_compared", [])
+    ]
+    return out
 
 
 def model_lines(model: dict[str, Any] | None) -> list[str]:

@@ -32,6 +32,10 @@ def to_html(report: Report) -> str:
         _section("Arrays", _arrays_table(report)),
         _section(f"Findings ({len(report.findings)})", _findings(report)),
     ]
+    if report.splits:
+        from .splits import splits_section
+
+        body.append(_section("Splits", splits_section(report)))
     charts = [c for name, info in report.arrays.items() if (c := array_charts(name, info, report))]
     if charts:
         body.append(_section("Charts", "\n".join(charts)))

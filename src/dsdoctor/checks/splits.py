@@ -1,0 +1,686 @@
+"""Checks across the splits of a dataset (``check --split train=… --split val=…``): schema,
+labels, leakage (duplicate samples, shared timesteps, shared groups) and drift. They read
+``ctx.splits`` (:class:`Splits`), and find nothing when ``check`` was given no splits.
+
+The first split given is the training split: the others are compared with it (and every pair
+of splits for leakage).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..engine.splits import (
+    FIRST_ROWS,
+    Overlap,
+    SplitStats,
+    covered,
+    intersect_intervals,
+    js_distance,
+    overlap,
+    psi,
+    shared_keys,
+)
+from ..engine.stats import ArrayStats
+from ..findings import Finding, Severity
+from .base import Check, Context, Subject
+
+#: Defaults of the drift thresholds (``--psi-threshold``, ``--js-threshold``).
+PSI_THRESHOLD = 0.2
+JS_THRESHOLD = 0.1
+#: Drifted features named in a finding's message (all of them are in its evidence).
+NAMED = 5
+#: Values of a feature (labels) each split needs before its drift is judged: fewer, and a
+#: 22-bin histogram's noise alone passes the thresholds. The report's ``splits`` names the
+#: splits not judged.
+MIN_DRIFT_VALUES = 1000
+#: The drift of sequences, beside the features' (``FeatureDrift``).
+SEQUENCE_FACTS = ("sequence length", "padding fraction")
+MIN_DRIFT_LABELS = 100
+
+
+@dataclass
+class Split:
+    """One split: its name, its inputs and target (with their one-pass statistics), what the
+    split pass measured, and the series its windows were cut from (``dsdoctor window``)."""
+
+    name: str
+    x: Subject
+    y: Subject | None
+    stats: SplitStats
+    series: str | None = None
+    columns: list[str] | None = None  # a table's input columns
+    group_source: Any = None  # the handle of its --group column
+
+    @property
+    def subjects(self) -> list[Subject]:
+        return [self.x] + ([self.y] if self.y is not None else [])
+
+
+@dataclass
+class Splits:
+    """Every split, the training one first, and the thresholds."""
+
+    splits: list[Split]
+    psi_threshold: float = PSI_THRESHOLD
+    js_threshold: float = JS_THRESHOLD
+    group: str | None = None
+    #: ``--baseline REPORT``: the stored training split's statistics (:class:`Baseline`)
+    baseline: Baseline | None = None
+    #: the drift histograms' bins: ``{"lo": [...], "hi": [...], "bins": 20}`` per feature
+    bins: dict[str, Any] | None = None
+    #: the smaller splits' key indexes the larger ones were looked up in, by ("x" | "xy", split)
+    indexes: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _overlaps: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+
+    def references(self) -> Iterator[tuple[str, Any, dict | None, ArrayStats | None, list[Split]]]:
+        """What drift is measured against: the training split (for the other splits), and the
+        baseline's training split (for every split): its name, histogram, classes, inputs'
+        one-pass statistics (None for a baseline) and the splits compared with it."""
+        if self.baseline is None or len(self.splits) > 1:
+            t = self.train
+            yield t.name, t.stats.hist, t.stats.classes, t.x.stats, self.others
+        if self.baseline is not None:
+            b = self.baseline
+            yield b.name, b.histogram, b.classes, None, self.splits
+
+    @property
+    def train(self) -> Split:
+        return self.splits[0]
+
+    @property
+    def others(self) -> list[Split]:
+        return self.splits[1:]
+
+    def pairs(self) -> Iterator[tuple[Split, Split]]:
+        return itertools.combinations(self.splits, 2)
+
+    def overlap(self, a: Split, b: Split, which: str = "x"):
+        key = (a.name, b.name, which)
+        if key not in self._overlaps and (which, a.name) in b.stats.probes:
+            found, first, distinct, other, other_first = b.stats.probes[(which, a.name)].overlap(
+                self.indexes[(which, a.name)])  # fmt: skip
+            self._overlaps[key] = Overlap(other, found, distinct, other_first, first)
+        elif key not in self._overlaps and (which, b.name) in a.stats.probes:
+            found, first, distinct, other, other_first = a.stats.probes[(which, b.name)].overlap(
+                self.indexes[(which, b.name)])  # fmt: skip
+            self._overlaps[key] = Overlap(found, other, distinct, first, other_first)
+        if key not in self._overlaps:
+            ta, tb = (
+                (a.stats.x_keys, b.stats.x_keys)
+                if which == "x"
+                else (a.stats.xy_keys, b.stats.xy_keys)
+            )
+            self._overlaps[key] = overlap(ta, tb)
+        return self._overlaps[key]
+
+    def summary(self) -> dict[str, Any]:
+        """The report's ``splits``: per split its rows, arrays, classes and drift histograms."""
+        out: dict[str, Any] = {"train": self.train.name, "group": self.group, "splits": {},
+                               "bins": self.bins}  # fmt: skip
+        if self.baseline is not None:
+            out["baseline"] = {"source": self.baseline.source, "train": self.baseline.name}
+        for s in self.splits:
+            st = s.stats
+            out["splits"][s.name] = {
+                "rows": st.rows,
+                "x": s.x.name,
+                "y": s.y.name if s.y is not None else None,
+                "classes": _counts(st.classes),
+                "groups": None if st.groups is None else len(st.groups),
+                "histogram": None if st.hist is None else st.hist.tolist(),
+                "hashed": st.hashed,
+                "columns": s.columns,
+            }
+        out["drift_not_judged"] = self.not_judged()
+        out["timesteps_not_compared"] = [
+            f"{s.name}: {s.x.name} {_shape(s)} is not known to be sequences (give --timesteps, "
+            "or an --input-shape or --model with a time axis)"
+            for s in self.splits if s.x.handle.ndim >= 3 and s.stats.steps is None
+            and s.stats.step_keys is None and s.stats.hashed
+        ]  # fmt: skip
+        return out
+
+    def not_judged(self) -> list[str]:
+        """Why the drift of some splits was not judged (too few values, no histogram)."""
+        out = []
+        if self.bins is not None:
+            wide = [i for i, (lo, hi) in enumerate(zip(self.bins["lo"], self.bins["hi"], strict=True))
+                    if max(abs(lo), abs(hi)) >= np.finfo(np.float64).max]  # fmt: skip
+            if wide:
+                out.append(f"{self.train.name}: features {', '.join(map(str, wide[:NAMED]))}: ±Inf in "
+                           "the training split, so their bins hold everything")  # fmt: skip
+        ref = self.train.stats.hist
+        for s in self.splits:
+            h = s.stats.hist
+            if h is None:
+                out.append(f"{s.name}: its inputs have no histogram (not numeric, ragged, or "
+                           f"another width than {self.train.name}'s)")  # fmt: skip
+            elif ref is not None and h.shape == ref.shape and int(h[0].sum()) < MIN_DRIFT_VALUES:
+                out.append(f"{s.name}: features: {int(h[0].sum()):,} values per feature, "
+                           f"fewer than {MIN_DRIFT_VALUES:,}")  # fmt: skip
+            n = sum(s.stats.classes.values()) if s.stats.classes else None
+            if n is not None and n < MIN_DRIFT_LABELS:
+                out.append(f"{s.name}: labels: {n:,}, fewer than {MIN_DRIFT_LABELS:,}")
+        return out
+
+
+@dataclass
+class Baseline:
+    """The training split of a stored report (``check --split … --json``): its name (as
+    "baseline NAME"), bins, histogram and classes."""
+
+    name: str
+    source: str
+    lo: np.ndarray
+    hi: np.ndarray
+    histogram: np.ndarray | None
+    classes: dict | None
+    columns: list[str] | None = None
+
+
+def _shape(s: Split) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in s.x.handle.shape) + ")"
+
+
+def _counts(c: dict | None) -> list[list[Any]] | None:
+    return None if c is None else [[k, v] for k, v in sorted(c.items(), key=lambda kv: str(kv[0]))]
+
+
+def _splits(ctx: Context) -> Splits | None:
+    return getattr(ctx, "splits", None)
+
+
+def _schema(s: Split) -> dict[str, Any]:
+    h = s.x.handle
+    out: dict[str, Any] = {"rank": h.ndim, "dtype": str(h.dtype), "width": s.x.width}
+    if h.ndim >= 3 and not h.ragged:
+        out["timesteps"] = h.shape[1]
+    if s.columns is not None:
+        out["columns"] = s.columns
+    if s.y is not None:
+        out["target dtype"] = str(s.y.handle.dtype)
+        out["target rank"] = s.y.handle.ndim
+    return out
+
+
+class SplitSchemaMismatch(Check):
+    """The splits do not hold the same kind of samples: their inputs differ in width, dtype,
+    rank, timesteps or columns, or their targets in dtype or rank.
+
+    What it means:
+    A model is built for the training split's samples. A validation or test split whose
+    inputs have another width, another dtype, other columns (or the same columns in another
+    order) is not the same data: the model either fails on it or, worse, reads each column
+    as another.
+
+    Why frameworks fail:
+    Keras and PyTorch raise a shape error for another width only when the split is first
+    evaluated, often hours into training; a different column order with the same width, or
+    float64 against float32, raises nothing at all.
+
+    How to repair:
+    Write every split with the same pipeline: the same `dsdoctor select --columns`, the same
+    dtype, the same window length. Compare the columns of a table split by split with
+    `dsdoctor inspect`.
+
+    Example:
+    dsdoctor check --split train=train.parquet --split val=val.parquet --target label
+    DS801 val: its inputs differ from train's: width 12 (train 13); columns [...]
+    """
+
+    code = "DS801"
+    name = "split-schema-mismatch"
+    severity = Severity.ERROR
+    family = "splits"
+    template = "{split}: its samples differ from {train}'s: {what}"
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        sp = _splits(ctx)
+        if sp is None:
+            return
+        ref = _schema(sp.train)
+        for s in sp.others:
+            mine = _schema(s)
+            differs = {k: {"train": ref.get(k), s.name: mine.get(k)}
+                       for k in sorted(set(ref) | set(mine)) if ref.get(k) != mine.get(k)}  # fmt: skip
+            if not differs:
+                continue
+            what = "; ".join(_differ(k, ref.get(k), mine.get(k), sp.train.name) for k in differs)
+            yield self.finding(s.subjects, {"split": s.name, "train": sp.train.name, "differs": differs},
+                               what=what)  # fmt: skip
+
+
+def _differ(key: str, ref: Any, mine: Any, train: str) -> str:
+    if key == "columns" and isinstance(ref, list) and isinstance(mine, list):
+        missing = [c for c in ref if c not in mine]
+        extra = [c for c in mine if c not in ref]
+        if not missing and not extra:
+            return f"the columns are in another order than {train}'s"
+        parts = ([f"no {', '.join(missing[:NAMED])}"] if missing else []) + (
+            [f"extra {', '.join(extra[:NAMED])}"] if extra else [])  # fmt: skip
+        return "columns: " + ", ".join(parts)
+    return f"{key} {mine} ({train}: {ref})"
+
+
+class UnseenLabels(Check):
+    """A validation or test split holds labels that the training split never has.
+
+    What it means:
+    The model never saw a sample of these classes: it cannot predict them, and the split's
+    metrics count every one of its samples as an error (or, with a label encoder fit on
+    the training split, the encoder fails on them).
+
+    Why frameworks fail:
+    Nothing fails: a sparse loss accepts any label below the output width, and scikit-learn's
+    `LabelEncoder.transform` raises "y contains previously unseen labels" only in the
+    evaluation step.
+
+    How to repair:
+    Split by stratifying on the label (`train_test_split(..., stratify=y)`), or drop the
+    classes too rare to be in both; then check the splits again.
+
+    Example:
+    DS802 test: 17 samples hold 2 labels not in train: 7 (12), 9 (5)
+    """
+
+    code = "DS802"
+    name = "unseen-labels"
+    severity = Severity.ERROR
+    family = "splits"
+    template = "{split}: {rows:,} samples hold {count} labels not in {train}: {labels}"
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        sp = _splits(ctx)
+        if sp is None or not sp.train.stats.classes:
+            return
+        seen = sp.train.stats.classes
+        for s in sp.others:
+            mine = s.stats.classes
+            if not mine:
+                continue
+            new = {k: v for k, v in mine.items() if k not in seen}
+            if not new:
+                continue
+            top = sorted(new.items(), key=lambda kv: -kv[1])
+            yield self.finding(
+                s.subjects,
+                {"split": s.name, "train": sp.train.name, "rows": sum(new.values()),
+                 "count": len(new), "unseen": _counts(new)},
+                labels=", ".join(f"{k} ({v:,})" for k, v in top[:NAMED]) + (" …" if len(top) > NAMED else ""),
+            )  # fmt: skip
+
+
+class SplitOverlap(Check):
+    """The same sample is in two splits: rows of a validation or test split are exact copies of
+    training rows (inputs and target, or inputs alone with another target).
+
+    What it means:
+    A duplicated sample is graded on data the model was trained on: validation loss and
+    test accuracy are too good, early stopping stops too late, and a model that memorises
+    looks like one that generalises. The same inputs with another target is worse: label
+    noise that neither split shows alone.
+
+    Why frameworks fail:
+    No framework compares splits; they are separate arrays to it. Duplicates come from
+    splitting after oversampling or augmentation, from a dataset that already held
+    duplicates, or from concatenating two exports.
+
+    How to repair:
+    Deduplicate before splitting, or drop the rows named here from the later split. Each
+    sample is hashed (128 bits, -0.0 as 0.0, every NaN as one NaN) and the hashes are
+    joined exactly, in bounded memory; the evidence gives the first row numbers in each
+    split.
+
+    Example:
+    DS803 val: 1,200 of its 100,000 samples (1.2%) are also in train (1,150 distinct);
+    val rows 3, 17, 40 …; train rows 12, 90, 144 …
+    """
+
+    code = "DS803"
+    name = "split-overlap"
+    severity = Severity.ERROR
+    family = "splits"
+    template = ("{b}: {b_rows:,} of its {b_total:,} samples ({share:.1%}) are also in {a} "
+                "({distinct:,} distinct; {a} has {a_rows:,} of them){conflict}; {b} rows {b_first}; "
+                "{a} rows {a_first}")  # fmt: skip
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        sp = _splits(ctx)
+        if sp is None:
+            return
+        for a, b in sp.pairs():
+            if not (a.stats.hashed and b.stats.hashed):
+                continue
+            o = sp.overlap(a, b)
+            if not o.b_rows:
+                continue
+            both = sp.overlap(a, b, "xy") if a.stats.with_targets and b.stats.with_targets else None
+            conflict = ""
+            evidence: dict[str, Any] = {"a": a.name, "b": b.name, **o.to_dict(),
+                                        "b_total": b.stats.rows, "a_total": a.stats.rows,
+                                        "share": o.b_rows / max(1, b.stats.rows)}  # fmt: skip
+            if both is not None:
+                evidence["same_target"] = both.to_dict()
+                other = o.b_rows - both.b_rows
+                evidence["other_target_rows"] = other
+                if other:
+                    conflict = f", {other:,} of them with another target"
+            yield self.finding(a.subjects + b.subjects, evidence, conflict=conflict,
+                               a_first=_rows(o.a_first, o.a_rows), b_first=_rows(o.b_first, o.b_rows))  # fmt: skip
+
+
+def _rows(first: list[int], total: int) -> str:
+    return ", ".join(f"{r:,}" for r in first) + (" …" if total > len(first) else "")
+
+
+class TimestepOverlap(Check):
+    """Windows of two splits cover the same timesteps of a series: a random split of
+    overlapping windows (stride shorter than the window) leaks every timestep although no window
+    is duplicated.
+
+    What it means:
+    A validation window that shares timesteps with training windows lets the model be graded
+    on values it was trained on (and, with a horizon, on targets it was shown as inputs). A
+    random split of stride-1 windows shares nearly every timestep with the training split.
+
+    Why frameworks fail:
+    `keras.utils.timeseries_dataset_from_array` and `train_test_split` know nothing of the
+    series the windows came from; hashing whole windows finds no duplicate.
+
+    How to repair:
+    Split the series in time first, with a gap of at least the window length, then cut
+    windows in each part: `dsdoctor window series.parquet --length L --split 0.8 --gap L`.
+    Windows written by `dsdoctor window` are compared by the source rows they cover (their
+    `starts` and provenance); other (N, L, F) arrays by the values of their timestep rows
+    (rows of one value, padding, left out) when they are known to be sequences -- `--timesteps`,
+    an `--input-shape` or model with a time axis, `--mask-value`, or dsdoctor's `pad` -- since
+    an (N, H, W) stack of images looks the same; the report says when they were not compared.
+
+    Example:
+    DS804 val: its windows cover 19,950 timesteps of which 19,940 (99.9%) are also in
+    train's windows
+    """
+
+    code = "DS804"
+    name = "timestep-overlap"
+    severity = Severity.ERROR
+    family = "splits"
+    template = ("{b}: its windows cover {b_steps:,} {unit} of which {shared:,} ({share:.1%}) are "
+                "also in {a}'s windows{how}")  # fmt: skip
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        sp = _splits(ctx)
+        if sp is None:
+            return
+        for a, b in sp.pairs():
+            sa, sb = a.stats, b.stats
+            if sa.steps is not None and sb.steps is not None and a.series == b.series:
+                shared, total = intersect_intervals(sa.steps, sb.steps), covered(*sb.steps)
+                unit, how = "timesteps", f" (rows of {a.series})"
+            elif sa.step_keys is not None and sb.step_keys is not None:
+                shared, total = shared_keys(sa.step_keys, sb.step_keys), len(sb.step_keys)
+                unit, how = "distinct timestep rows", " (compared by value)"
+            else:
+                continue
+            if not shared:
+                continue
+            yield self.finding(a.subjects + b.subjects,
+                               {"a": a.name, "b": b.name, "b_steps": total, "shared": shared,
+                                "share": shared / max(1, total), "unit": unit},
+                               how=how)  # fmt: skip
+
+
+class GroupLeakage(Check):
+    """The same group (patient, user, series, …; ``--group COL``) has samples in two splits.
+
+    What it means:
+    Samples of one group are alike: a model that has seen a patient's other scans
+    recognises the patient, not the disease. Validation on groups seen in training measures
+    memory of the groups, and overestimates accuracy on new ones.
+
+    Why frameworks fail:
+    A random split (`train_test_split`, `random_split`) splits rows, not groups.
+
+    How to repair:
+    Split by group: scikit-learn's `GroupShuffleSplit` or `GroupKFold`, or assign each
+    group to a split by a hash of its value.
+
+    Example:
+    DS805 val: 12 of its 40 patient_id values (1,830 samples) are also in train: 17, 23, 41 …
+    """
+
+    code = "DS805"
+    name = "group-leakage"
+    severity = Severity.ERROR
+    family = "splits"
+    template = ("{b}: {shared:,} of its {b_groups:,} {group} values ({rows:,} samples) are also "
+                "in {a}: {values}")  # fmt: skip
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        sp = _splits(ctx)
+        if sp is None or sp.group is None:
+            return
+        for a, b in sp.pairs():
+            ga, gb = a.stats.groups, b.stats.groups
+            if not ga or not gb:
+                continue
+            shared = sorted((k for k in gb if k in ga), key=str)
+            if not shared:
+                continue
+            rows = sum(gb[k] for k in shared)
+            yield self.finding(
+                a.subjects + b.subjects,
+                {"a": a.name, "b": b.name, "group": sp.group, "shared": len(shared),
+                 "b_groups": len(gb), "rows": rows, "first_values": shared[:FIRST_ROWS]},
+                values=", ".join(str(v) for v in shared[:FIRST_ROWS]) + (" …" if len(shared) > FIRST_ROWS else ""),
+            )  # fmt: skip
+
+
+class FeatureDrift(Check):
+    """A feature's distribution in a validation or test split differs from the training split's
+    (PSI or Jensen-Shannon distance past its threshold), or the sequences' lengths or padding
+    moved.
+
+    What it means:
+    The model learnt the training split's distribution; on a shifted feature its outputs
+    are extrapolations. A feature in another unit (metres and kilometres), a sensor that
+    was recalibrated or a scaler fit on one split only all show up here.
+
+    Why frameworks fail:
+    Nothing compares distributions: the model trains and evaluates without a warning, and
+    the validation metric is simply worse (or, for a test split drawn later, the production
+    metric is).
+
+    How to repair:
+    Find the cause (units, scaling, a pipeline change) in the features named. Each
+    feature's histogram has 20 equal bins between the training split's minimum and
+    maximum, one below and one above; PSI (> 0.2 is a large shift) and the Jensen-Shannon
+    distance (base 2, 0 to 1) compare them. Set the thresholds with `--psi-threshold` and
+    `--js-threshold` or in the spec's `[check]`.
+
+    Example:
+    DS806 val: 1 of 16 features drifted from train: feature 3 (PSI 4.12, JS 0.83)
+    """
+
+    code = "DS806"
+    name = "feature-drift"
+    severity = Severity.WARNING
+    family = "splits"
+    template = "{split}: {what} drifted from {train}: {named}"
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        sp = _splits(ctx)
+        if sp is None:
+            return
+        for name, ref, _, ref_x, compared in sp.references():
+            for s in compared:
+                yield from self._drift(sp, name, ref, ref_x, s)
+
+    def _drift(
+        self, sp: Splits, name: str, ref, ref_x: ArrayStats | None, s: Split
+    ) -> Iterator[Finding]:
+        drifted: list[dict[str, Any]] = []
+        mine = s.stats.hist
+        if ref is not None and mine is not None and mine.shape == ref.shape and min(
+            int(ref[0].sum()), int(mine[0].sum())) >= MIN_DRIFT_VALUES:  # fmt: skip
+            for f in range(ref.shape[0]):
+                p, j = psi(ref[f], mine[f]), js_distance(ref[f], mine[f])
+                if p > sp.psi_threshold or j > sp.js_threshold:
+                    drifted.append(
+                        {"feature": _feature(sp.train, f), "psi": round(p, 4), "js": round(j, 4)}
+                    )
+        features = 0 if ref is None else ref.shape[0]
+        drifted += _sequence_drift(sp, ref_x, s.x.stats)
+        if not drifted:
+            return
+        drifted.sort(key=lambda d: -d.get("psi", 0))
+        named = ", ".join(_drift_words(d) for d in drifted[:NAMED]) + (
+            " …" if len(drifted) > NAMED else ""
+        )
+        n = sum(1 for d in drifted if d["feature"] not in SEQUENCE_FACTS)
+        what = " and ".join([*([f"{n} of {features} features"] if n else []),
+                             *(d["feature"] for d in drifted if d["feature"] in SEQUENCE_FACTS)])  # fmt: skip
+        yield self.finding(s.subjects, {"split": s.name, "train": name, "count": len(drifted),
+                                        "features": features, "drifted": drifted,
+                                        "psi_threshold": sp.psi_threshold,
+                                        "js_threshold": sp.js_threshold}, named=named, what=what)  # fmt: skip
+
+
+def _feature(s: Split, f: int) -> str:
+    if s.columns is not None and f < len(s.columns):
+        return s.columns[f]
+    return f"feature {f}"
+
+
+def _drift_words(d: dict[str, Any]) -> str:
+    if "psi" in d:
+        return f"{d['feature']} (PSI {d['psi']:.2f}, JS {d['js']:.2f})"
+    return f"{d['feature']} ({d['train']:.3g} → {d['split']:.3g})"
+
+
+def _sequence_drift(
+    sp: Splits, ref: ArrayStats | None, mine: ArrayStats | None
+) -> list[dict[str, Any]]:
+    """Sequence-length drift (JS of the length histograms) and padding-fraction drift (more
+    than ``js_threshold`` apart)."""
+    out: list[dict[str, Any]] = []
+    if ref is None or mine is None:
+        return out
+    if ref.lengths_count and mine.lengths_count:
+        lengths = np.union1d(ref.length_hist.lengths, mine.length_hist.lengths)
+        a = _on(lengths, ref.length_hist)
+        b = _on(lengths, mine.length_hist)
+        j = js_distance(a, b)
+        if j > sp.js_threshold:
+            out.append(
+                {"feature": "sequence length", "js": round(j, 4), "psi": round(psi(a, b), 4)}
+            )
+    if ref.timesteps and mine.timesteps:
+        fa, fb = ref.pad_timesteps / ref.timesteps, mine.pad_timesteps / mine.timesteps
+        if abs(fa - fb) > sp.js_threshold:
+            out.append({"feature": "padding fraction", "train": fa, "split": fb})
+    return out
+
+
+def _on(lengths: np.ndarray, hist) -> np.ndarray:
+    out = np.zeros(len(lengths), dtype=np.int64)
+    out[np.searchsorted(lengths, hist.lengths)] = hist.counts
+    return out
+
+
+class LabelDrift(Check):
+    """The class balance of a validation or test split differs from the training split's (PSI or
+    Jensen-Shannon distance of the label distributions past its threshold).
+
+    What it means:
+    A model's threshold and its prior over classes come from the training split; on a split
+    with another balance its accuracy and calibration are not what validation promised.
+
+    Why frameworks fail:
+    Nothing compares the balance of two splits; a metric like accuracy hides the change.
+
+    How to repair:
+    Stratify the split on the label, or weigh the metric by class; when the change is real
+    (later data), re-weigh or re-calibrate.
+
+    Example:
+    DS807 val: its label distribution drifted from train (PSI 0.61, JS 0.32): class 1 is
+    10.0% of train and 45.0% of val
+    """
+
+    code = "DS807"
+    name = "label-drift"
+    severity = Severity.WARNING
+    family = "splits"
+    template = (
+        "{split}: its label distribution drifted from {train} (PSI {psi:.2f}, JS {js:.2f}): {most}"
+    )
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        sp = _splits(ctx)
+        if sp is None:
+            return
+        for name, _, ref, _, compared in sp.references():
+            if not ref:
+                continue
+            for s in compared:
+                mine = s.stats.classes
+                if not mine or min(sum(ref.values()), sum(mine.values())) < MIN_DRIFT_LABELS:
+                    continue
+                keys = sorted(set(ref) | set(mine), key=str)
+                a = np.array([ref.get(k, 0) for k in keys])
+                b = np.array([mine.get(k, 0) for k in keys])
+                p, j = psi(a, b), js_distance(a, b)
+                if p <= sp.psi_threshold and j <= sp.js_threshold:
+                    continue
+                fa, fb = a / max(1, a.sum()), b / max(1, b.sum())
+                k = int(np.argmax(np.abs(fa - fb)))
+                most = f"class {keys[k]} is {fa[k]:.1%} of {name} and {fb[k]:.1%} of {s.name}"
+                yield self.finding(s.subjects, {"split": s.name, "train": name, "psi": p, "js": j,
+                                                "train_share": fa.tolist(), "split_share": fb.tolist(),
+                                                "classes": keys}, most=most)  # fmt: skip
+
+
+class EmptyClassInTrain(Check):
+    """A class the model has (``--classes`` or the model's output) has no training sample.
+
+    What it means:
+    The model's output for that class is never trained: it can only learn to never predict
+    it. When validation or test holds the class, DS802 also names it; this check finds it
+    even when no split holds it.
+
+    Why frameworks fail:
+    A sparse loss over N outputs trains on whatever labels occur; an output with no sample
+    just drifts toward zero, silently.
+
+    How to repair:
+    Check --classes; re-split stratified on the label; or drop the class from the model.
+
+    Example:
+    DS808 train: classes 4, 9 of 10 have no training sample
+    """
+
+    code = "DS808"
+    name = "empty-class-in-train"
+    severity = Severity.ERROR
+    family = "splits"
+    template = "{split}: {count} of {classes} classes have no training sample: {missing}"
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        sp = _splits(ctx)
+        n = ctx.expect.classes
+        if sp is None or n is None or not sp.train.stats.classes:
+            return
+        seen = sp.train.stats.classes
+        missing = [k for k in range(n) if k not in seen and float(k) not in seen]
+        if not missing:
+            return
+        yield self.finding(sp.train.subjects,
+                           {"split": sp.train.name, "count": len(missing), "classes": n, "missing": missing},
+                           missing=", ".join(str(k) for k in missing[:10]) + (" …" if len(missing) > 10 else ""))  # fmt: skip
