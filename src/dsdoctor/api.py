@@ -701,7 +701,6 @@ def _scan_splits(found, bins, opts: SourceOptions, sequences: bool = False) -> d
 def _scan_split(sp, bins, opts: SourceOptions, keep: bool = True, indexes: dict | None = None,
                 sequences: bool = False):  # fmt: skip
     """The split pass: hashes, classes, groups, histograms and the windows' timesteps."""
-    from pathlib import Path
 
     from .engine.splits import SplitOptions, scan_split
 
