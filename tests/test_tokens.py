@@ -553,3 +553,59 @@ def test_keras_trains_on_shifted_ids_and_misreads_minus_one(tmp_path, backend):
 def test_repair_error_type_for_overflow():
     with pytest.raises(RepairError, match="64-bit"):
         dsdoctor.shift(np.array([[np.iinfo(np.uint64).max]], dtype=np.uint64))
+
+
+# -- repair: shift before pad ----------------------------------------------------------------------
+REPAIRED_STEP = textwrap.dedent(
+    """
+    import json, sys, numpy as np, keras
+    ids, mask, vocab = np.load(sys.argv[1]), np.load(sys.argv[2]), int(sys.argv[3])
+    model = keras.Sequential([keras.Input((ids.shape[1],), dtype="int32"),
+                              keras.layers.Embedding(vocab, 4, mask_zero=True),
+                              keras.layers.GRU(3), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    out = model.train_on_batch(ids, np.arange(len(ids)) % 2)
+    computed = keras.ops.convert_to_numpy(model.layers[0].compute_mask(ids))
+    print(json.dumps({"loss": float(out[0] if isinstance(out, list) else out),
+                      "mask_agrees": bool((computed == mask).all())}))
+    """
+)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "npz"])
+def test_repair_shifts_token_ids_before_padding_them_with_zero(tmp_path, fmt):
+    """Ragged ids where 0 is a real token: DS301 (pad with 0) and DS302 (shift) both fix them;
+    repair shifts first and pads the shifted ids, so the padding 0 is no real id — the re-check
+    is healthy because the collision is gone, and Keras' mask_zero mask is pad's mask."""
+    if fmt == "parquet":
+        src = f"{tokens_parquet(tmp_path)}:tokens"
+    else:
+        values = np.array([i for s in SEQS for i in s], dtype=np.int32)
+        np.savez(tmp_path / "r.npz", ids=values, ids_lengths=np.array([len(s) for s in SEQS]))
+        src = f"{tmp_path / 'r.npz'}:ids"
+    assert {"DS301", "DS302"} <= {f["code"] for f in findings("--x", src)}
+    out = tmp_path / "rep"
+    r = cli("repair", "--x", src, "-o", out, "--json")
+    assert r.code == 0, (r.stdout, r.stderr)
+    done = r.json()
+    assert [a["code"] for a in done["applied"]] == ["DS302", "DS301"]  # shift, then pad
+    pad = done["applied"][1]
+    assert pad["after"] == "shift" and pad["source"].startswith(str(out / ""))
+    assert pad["result"]["source"].startswith(pad["source"])  # the shifted ids, not the source
+    vocab = done["applied"][0]["result"]["details"]["vocab_size"]
+    assert vocab == max(max(s) for s in SEQS) + 2
+    reasons = [s["reason"] for s in done["skipped"]]
+    assert reasons and all("already repaired by shift, then pad" in s for s in reasons)
+    (padded,) = out.glob("*.padded.npy")
+    ids, mask = np.load(padded), np.load(padded.with_name(padded.name[:-4] + ".mask.npy"))
+    assert ids.shape == (len(SEQS), max(map(len, SEQS)))
+    assert ids[mask].tolist() == [i + 1 for s in SEQS for i in s]  # each row's ids + 1, in order
+    assert (ids[~mask] == 0).all() and (ids[mask] != 0).all()
+    assert findings(padded) == []  # no real 0 left for a mask to hide
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    p = subprocess.run([sys.executable, "-c", REPAIRED_STEP, padded, padded.with_name(
+        padded.name[:-4] + ".mask.npy"), str(vocab)], capture_output=True, text=True, env=env,
+        timeout=300)  # fmt: skip
+    assert p.returncode == 0, p.stderr[-2000:]
+    seen = json.loads(p.stdout.strip().splitlines()[-1])
+    assert np.isfinite(seen["loss"]) and seen["mask_agrees"] is True

@@ -206,7 +206,8 @@ class MaskValueCollision(Check):
                 fx.append(fixes.shift(h, vocab=grown, vocab_size=vocab))
         how = ("" if fx or h.ragged else " (give it the mask of the padded data: shift SRC "
                "--mask MASK)")  # fmt: skip
-        advice = (f"; token ids: shift them by 1 so 0 is free{how} and set "
+        before = " before padding them" if h.ragged else ""
+        advice = (f"; token ids: shift them by 1{before} so 0 is free{how} and set "
                   f"Embedding(input_dim={grown}); never pad ids with -1 (PyTorch's Embedding "
                   "raises IndexError, Keras reads -1 as the last row)")  # fmt: skip
         return fx, advice

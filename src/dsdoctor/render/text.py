@@ -514,8 +514,13 @@ def render_repair_outcome(outcome: RepairOutcome, *, no_color: bool = False) -> 
         out.print(
             f"[green]applied[/] {a['code']} {a['finding']} ({a['safety']}): {escape(a['command'])}"
         )
+        if a.get("after") == "shift":
+            out.print(f"  read the shifted ids {escape(a['source'])}: padding 0 is no real id")
         for p in a["outputs"]:
             out.print(f"  wrote {escape(p)}")
+        if a["result"].get("operation") == "shift":
+            v = a["result"]["details"]["vocab_size"]
+            out.print(f"  new vocabulary size {v}: set Embedding(input_dim={v})")
     for s in outcome.skipped:
         out.print(
             f"[yellow]skipped[/] {s['code']} {s['finding']} ({s['safety']}): {escape(s['command'])}\n  because {escape(s['reason'])}"

@@ -31,7 +31,9 @@ def apply_fixes(
     reading: Mapping[str, Any] | None = None,
 ) -> RepairOutcome:
     """Write the repaired arrays of ``report``'s allowed fixes into ``outdir`` (one fix per
-    array, in the report's order, which is severity order).
+    array, in the report's order, which is severity order; the one exception: a ``shift`` of
+    token ids goes first and a ``pad``/``bucket`` with 0 then reads its output, so real id-0
+    tokens become 1 before 0 means padding — :func:`shift_first`).
 
     Each output is named ``OUTDIR/<name the fix suggests>`` (``d.reshaped.npy``); when two
     fixes would take one name (inputs ``a/d.npy`` and ``b/d.npy``) the later ones become
@@ -66,6 +68,7 @@ def apply_fixes(
                 )
                 continue
             todo.append((entry, act, str(folder / unique_name(Path(act["out"]).name, names))))
+    todo = shift_first(todo)
     guard_outputs([out for _, _, out in todo], inputs)
     created = bool(todo) and not folder.exists()
     if todo:
@@ -73,26 +76,43 @@ def apply_fixes(
         with write_errors(str(folder), path_errors=True):
             folder.mkdir(parents=True, exist_ok=True)
     done: dict[str, str] = {}
+    shifted: dict[str, str] = {}  # source → the shifted output a pad of it reads instead
+    unshifted: set[str] = set()  # sources whose shift was refused
     try:
         for entry, act, out in todo:
-            if act.get("source") in ("-", "<stdin>"):
+            source, opened = act.get("source"), reading
+            if source in ("-", "<stdin>"):
                 reason = ("stdin was read once, by the check; save it to a file (e.g. "
                           "`cat > data.npy`) and run repair on that file")  # fmt: skip
                 outcome.skipped.append({**entry, "reason": reason})
                 continue
-            if act.get("source") in done:
-                reason = f"{act['source']} was already repaired by {done[act['source']]}"
+            if source in unshifted and pads_with_zero(act):
+                reason = (f"the shift of {source} that frees 0 for padding was not applied: "
+                          "padding with 0 would make its real id-0 tokens look like padding")  # fmt: skip
+                outcome.skipped.append({**entry, "reason": reason})
+                continue
+            if source in shifted and pads_with_zero(act):
+                source, opened = shifted.pop(source), {}  # our own output: no reading options
+                entry["after"] = "shift"
+                entry["source"] = source
+            elif source in done:
+                reason = f"{source} was already repaired by {done[source]}"
                 outcome.skipped.append({**entry, "reason": reason})
                 continue
             try:
-                result = REPAIRS[act["op"]].file(act["source"], out, force=force, **act["options"],
-                                                 **reading)  # fmt: skip
+                result = REPAIRS[act["op"]].file(source, out, force=force, **act["options"],
+                                                 **opened)  # fmt: skip
             except OutputError:
                 raise  # the output folder cannot take it (full, read-only): no fix can
             except DsdoctorError as exc:
                 outcome.skipped.append({**entry, "reason": str(exc)})
+                if act["op"] == "shift":
+                    unshifted.add(act["source"])
                 continue
-            done[act["source"]] = act["op"]
+            if act["op"] == "shift" and result.details.get("output_source"):
+                shifted[act["source"]] = str(result.details["output_source"])
+            done[act["source"]] = (f"{done[act['source']]}, then {act['op']}"
+                                   if act["source"] in done else act["op"])  # fmt: skip
             outcome.applied.append({**entry, "outputs": result.outputs, "result": result.to_dict()})
     except BaseException:
         if not force:  # every output of this run is new: a run that does not finish leaves none
@@ -103,6 +123,31 @@ def apply_fixes(
             folder.rmdir()
         raise
     return outcome
+
+
+def pads_with_zero(act: Mapping[str, Any]) -> bool:
+    """A ``pad`` or ``bucket`` of ragged sequences that pads with 0 (no ``value``): after a
+    ``shift`` of the same source it reads the shifted ids, whose 0 is free for the padding."""
+    return act.get("op") in ("pad", "bucket") and "value" not in (act.get("options") or {})
+
+
+def shift_first(
+    todo: list[tuple[dict[str, Any], dict[str, Any], str]],
+) -> list[tuple[dict[str, Any], dict[str, Any], str]]:
+    """``todo`` with each ``shift`` moved before the first other fix of its source, the rest in
+    the report's order: token ids where 0 is a real id are shifted (ids + 1, vocabulary + 1)
+    before they are padded with 0, so the padding never takes a real id's value."""
+    first: dict[object, int] = {}
+    for i, (_, act, _) in enumerate(todo):
+        first.setdefault(act.get("source"), i)
+
+    def key(item: tuple[int, tuple[dict[str, Any], dict[str, Any], str]]) -> tuple[int, int]:
+        i, (_, act, _) = item
+        if act.get("op") == "shift":
+            return first[act.get("source")], 0
+        return i, 1
+
+    return [t for _, t in sorted(enumerate(todo), key=key)]
 
 
 def unique_name(name: str, taken: set[str]) -> str:

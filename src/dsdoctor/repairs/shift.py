@@ -349,7 +349,9 @@ def shift_file(src: Any, out: str, *, by: int = 1, vocab_size: int | None = None
         outputs = _with_sidecar(dest, prov, lambda: write_blocks(
             out, specs, blocks(), main="data", force=force, inputs=inputs, prov=prov,
             chunk_bytes=chunk_bytes))  # fmt: skip
-    done = result("shift", h, outputs, shape, dtype, by=k, ids=ids.count, min_id=ids.low,
+    column = ragged_column(h) if h.ragged and dest.format == "parquet" else None
+    reread = out + (f":{column}" if column else "")  # where a pad of the shifted ids reads them
+    done = result("shift", h, outputs, shape, dtype, output_source=reread, by=k, ids=ids.count, min_id=ids.low,
                   max_id=ids.high, vocab_size_before=vocab, vocab_size=new_vocab,
                   padding=padding_text, pad_id=PAD_ID if where is not None else None,
                   **source_of, mask_found=bool(where is not None and where.found))  # fmt: skip
@@ -472,6 +474,14 @@ def _list_column(h: ArrayHandle, out: str, k: int, dtype: np.dtype, prov: dict, 
     return writer.paths
 
 
+def ragged_column(h: ArrayHandle) -> str:
+    """The column a ragged Parquet output holds the shifted ids in: the table column's own name
+    (the whole table is written), else ``data``."""
+    if not hasattr(h, "table"):
+        return RAGGED_MAIN
+    return str(h.layout["columns"][0] if "columns" in h.layout else h.name)
+
+
 def _whole_table(h: ArrayHandle, out: str, k: int, dtype: np.dtype, prov: dict, force: bool,
                  inputs: list, chunk_bytes: int) -> list[str]:  # fmt: skip
     """The table with the ``list`` column of ids shifted (same list type, null lists kept) and
@@ -483,7 +493,7 @@ def _whole_table(h: ArrayHandle, out: str, k: int, dtype: np.dtype, prov: dict, 
     from ..sources.table import ARROW_OVERHEAD
 
     table = h.table  # type: ignore[attr-defined]  # a TableArray: the caller checked
-    column = h.layout["columns"][0] if "columns" in h.layout else h.name
+    column = ragged_column(h)
     names = list(table.schema.names)
     at = names.index(column)
     old = table.schema.field(at)
