@@ -153,7 +153,14 @@ def test_explain_every_check_and_list():
             assert title in text
         assert cli("explain", c.code).stdout == text
         assert c.sections()["How to repair"].split()[0] in text
+        # off a terminal (CliRunner's pipe) a section keeps its lines: no literal backslash-n
+        assert text.count("\\n") == c.doc().count("\\n")  # only those the docstring writes
+        for section in c.sections().values():
+            assert all(line in text for line in section.splitlines())
     assert cli("explain", "--json", "DS101").json()["name"] == "sample-count-mismatch"
+    piped = run("explain", "DS101")  # a real pipe, as `dsdoctor explain DS101 | less` reads it
+    assert piped.code == 0 and "\\n" not in piped.stdout
+    assert "there is no way to pair them" in piped.stdout.splitlines()[5]
 
 
 def test_inspect_tree_and_json():

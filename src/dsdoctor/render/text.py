@@ -75,11 +75,11 @@ BAR = "█"
 _TAG = re.compile(r"(?<!\\)\[/?[a-z ]*\]")
 
 
-def escape(text: object) -> str:
+def escape(text: object, *, lines: bool = False) -> str:
     """Make text from the data safe to embed in markup: control characters shown as escapes
-    (:func:`~dsdoctor.render.safe.printable`, newlines included) and our tags escaped (what
-    ``rich.markup.escape`` does)."""
-    return re.sub(r"(\[/?[a-z ]*\])", r"\\\1", printable(text))
+    (:func:`~dsdoctor.render.safe.printable`, newlines included unless ``lines``: a block of
+    lines such as an explain section) and our tags escaped (what ``rich.markup.escape`` does)."""
+    return re.sub(r"(\[/?[a-z ]*\])", r"\\\1", printable(text, lines=lines))
 
 
 class PlainConsole:
@@ -460,7 +460,7 @@ def render_explain(found, *, no_color: bool = False) -> None:
     out.print(escape(c.summary()))
     for title, text in c.sections().items():
         out.print(f"\n[bold]{title}[/]")
-        out.print(escape(text))
+        out.print(escape(text, lines=True))  # a section is paragraphs of lines
 
 
 # -- repairs --------------------------------------------------------------------------------------
