@@ -237,3 +237,19 @@ def test_hdf5_cycles_and_soft_links_are_listed_once(tmp_path):
     paths = [e["path"] for e in d["sources"][0]["entries"]]
     assert paths.count("/a/d") == 1 and "/soft" in paths
     assert cli("check", "--x", f"{p}:/soft").code == 0  # soft links inside the file are followed
+
+
+def test_width_hint_about_the_target_only_when_no_target_was_given(tmp_path):
+    """DS201 on a table: "split it off with --target COL" helps only while no --target was given."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(30, 4)), columns=["sl", "sw", "pl", "pw"])
+    df["species"] = np.arange(30) % 3
+    df.to_feather(tmp_path / "iris.feather")
+    hint = "split it off with --target COL"
+    for extra, hinted in (([], True), (["--target", "species"], False)):
+        r = cli("check", "--json", tmp_path / "iris.feather", *extra, "--features", "3")
+        (f,) = [f for f in r.json()["findings"] if f["code"] == "DS201"]
+        assert (hint in f["message"]) is hinted, f["message"]
+        assert f["evidence"]["actual"] == (5 if hinted else 4)

@@ -152,7 +152,8 @@ class FeatureWidthMismatch(Check):
                 continue
             fx = [fixes.select_first(h, want)] if have > want else []
             hint = ""
-            if have > want and is_table_format(h.format) and h.name == "columns":
+            split = getattr(getattr(h, "table", None), "target", None) is not None
+            if have > want and is_table_format(h.format) and h.name == "columns" and not split:
                 hint = "; if one column is the target, split it off with --target COL"
             yield self.finding([x], {"actual": have, "expected": want,
                                      "columns": h.layout.get("columns"),
