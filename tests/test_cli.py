@@ -206,6 +206,15 @@ def test_help_has_examples():
         assert "Example" in out and f"dsdoctor {cmd}" in out
 
 
+def test_top_level_help_names_every_format_read():
+    from dsdoctor.formats import FORMATS
+
+    out = " ".join(cli("--help").stdout.split())  # help text wraps
+    for f in FORMATS:
+        for shown in (f.shown or f.extensions[0]).split("/"):
+            assert shown.strip(".") in out, (f.name, shown)
+
+
 def test_version():
     r = run("--version")
     assert r.code == 0 and r.stdout.strip() == f"dsdoctor {dsdoctor.__version__}"

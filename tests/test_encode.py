@@ -155,7 +155,8 @@ def test_an_identifier_column_is_refused(tmp_path, monkeypatch):
 def test_numbers_are_not_encoded(tmp_path):
     src, _ = saved_iris(tmp_path)
     assert_clean_error(
-        cli("encode", f"{src}:sepal_length", "-o", tmp_path / "y.npy"), "holds numbers"
+        cli("encode", f"{src}:sepal_length", "-o", tmp_path / "y.npy"),
+        "holds numbers, not text labels; encode turns text into class numbers and reads only text",
     )
 
 

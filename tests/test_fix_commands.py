@@ -101,3 +101,31 @@ def test_a_leading_dash_is_kept_from_the_option_parser():
     assert path_word("-") == "-" and path_word("-:x") == "-:x"
     assert path_word("/abs/-x.npy") == "/abs/-x.npy"
     assert option_words({"value": -1, "maxlen": 5}) == ["--value=-1", "--maxlen", "5"]
+
+
+def test_two_different_fixes_never_write_one_output(tmp_path, monkeypatch):
+    """DS201 (``select --first 60``) and DS402 (``select --features …``, the constant features
+    dropped) both made ``x.selected.npy``: the second fix, run after the first, would refuse or
+    (with --force) destroy it. Each different fix names its own output; run in turn, both write."""
+    import json
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 64)).astype(np.float32)
+    x[:, [0, 32, 39]] = 0.0
+    monkeypatch.chdir(tmp_path)
+    np.save("x.npy", x)
+    np.save("y.npy", np.arange(40) % 3)
+    code, out, err = _cli(["check", "--x", "x.npy", "--y", "y.npy", "--features", "60", "--json"])
+    report = json.loads(out)
+    fixes = {fx["command"]: shlex.split(fx["command"])[-1] for f in report["findings"]
+             for fx in f["fixes"]}  # fmt: skip
+    assert {"DS201", "DS402"} <= {f["code"] for f in report["findings"]}
+    assert len(set(fixes.values())) == len(fixes) >= 2, fixes
+    for line, written in fixes.items():
+        code, _, err = _cli(shlex.split(line)[1:])
+        assert code == 0, f"{line!r} failed ({code}): {err}"
+        assert Path(written).exists()
+    widths = sorted(np.load(p).shape[1] for p in fixes.values())
+    assert widths == [60, 61]

@@ -473,6 +473,9 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
                        **({"sequences": s.sequence} if s.sequence else {}),
                        **({"unsafe": s.handle.unsafe} if s.handle.unsafe else {})}
               for s in subjects}  # fmt: skip
+    from .checks.fixes import distinct_outputs
+
+    distinct_outputs(findings)
     return Report(__version__, arrays, findings, gathered.datasets, [c.to_dict() for c in columns],
                   model=model_summary(expect, subjects))  # fmt: skip
 
@@ -575,6 +578,9 @@ def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], op
     finally:
         for sp in found:
             sp.stats.close()
+    from .checks.fixes import distinct_outputs
+
+    distinct_outputs(findings)
     return Report(__version__, arrays, findings, datasets, columns, splits=summary)
 
 

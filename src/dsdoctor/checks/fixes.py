@@ -14,7 +14,7 @@ import shlex
 from dataclasses import replace
 from typing import Any
 
-from ..findings import Fix, Safety
+from ..findings import Finding, Fix, Safety
 from ..formats import strip_extension
 from ..sources.base import ArrayHandle
 from ..units import fit_name, format_selection, format_shape
@@ -38,6 +38,35 @@ def output_for(h: ArrayHandle, op: str, ext: str = ".npy") -> str:
         stem = f"{stem}.{member}"
     name = fit_name(stem, f".{op}{ext}")  # a long source name still gives a name -o accepts
     return str(h.path.parent / name) if str(h.path.parent) not in ("", ".") else name
+
+
+def distinct_outputs(findings: list[Finding]) -> None:
+    """Give every fix of a report its own output: a fix whose ``-o`` an earlier, different fix
+    already named (DS201's ``select --first 60`` and DS402's ``select --features …`` both
+    ``x.selected.npy``; ``pad --maxlen 38`` and ``--maxlen p95``) writes ``x.selected-2.npy``
+    (``-3``, … the first not taken), in its command and its action alike. The same fix
+    suggested by two findings keeps its one output."""
+    taken = {f.action["out"] for g in findings for f in g.fixes if f.action}
+    first: dict[str, str] = {}  # output → the command that named it first
+    moved: dict[tuple[str, str], Fix] = {}  # (output, command) → the fix with its new output
+    for g in findings:
+        for i, fix in enumerate(g.fixes):
+            out = (fix.action or {}).get("out")
+            if out is None or first.setdefault(out, fix.command) == fix.command:
+                continue
+            tail = " -o " + shlex.quote(path_word(out))
+            if (out, fix.command) not in moved and fix.command.endswith(tail):
+                base, dot, ext = out.rpartition(".")
+                if not dot or "/" in ext:
+                    base, ext = out, ""
+                k = 2
+                while (new := f"{base}-{k}{'.' if ext else ''}{ext}") in taken:
+                    k += 1
+                taken.add(new)
+                command = fix.command[: -len(tail)] + " -o " + shlex.quote(path_word(new))
+                moved[out, fix.command] = replace(fix, command=command,
+                                                  action={**(fix.action or {}), "out": new})  # fmt: skip
+            g.fixes[i] = moved.get((out, fix.command), fix)
 
 
 def command(*words: object) -> str:

@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover - older typer on click
 
 from .._version import __version__
 from ..errors import DsdoctorError, ExitCode
+from ..formats import read_extensions_text
 
 
 class DsdoctorGroup(TyperGroup):
@@ -173,7 +174,7 @@ def _error(message: str, prefix: str = "dsdoctor: error: ") -> None:
 app = typer.Typer(
     cls=DsdoctorGroup,
     name="dsdoctor",
-    help="Diagnose and repair ML datasets on disk (.npy/.npz, HDF5, Parquet, CSV) before training.",
+    help=f"Diagnose and repair ML datasets on disk before training. Reads {read_extensions_text()}.",
     epilog='Example: dsdoctor check --x train.h5:/x --y train.h5:/y --input-shape "(None, 5, 3)"',
     no_args_is_help=True,
     add_completion=True,

@@ -66,8 +66,9 @@ def validate(h: ArrayHandle) -> None:
         hint = (f"; its text columns: {', '.join(texts[:20])} (encode {table.display}:{texts[0]})"
                 if texts and table is not None else "")  # fmt: skip
         raise RepairError(
-            f"{h.source} holds {kind}, not text labels; encode numbers text values (a string or "
-            f"category column, a numpy U/S array, HDF5 strings){hint}"
+            f"{h.source} holds {kind}, not text labels; encode turns text into class numbers "
+            f"and reads only text (a string or category column, a numpy U/S array, HDF5 "
+            f"strings){hint}"
         )
     require_dense(h, "encode")
 
