@@ -56,6 +56,8 @@ def test_exit_codes_in_subprocess():
         (["frobnicate"], "No such command"),
         (["explain", "DS999"], "no finding called"),
         (["check"], "nothing to check"),
+        (["check", F / "constant.npy", "--json", "--format", "junit"], "give one of them"),
+        (["check", F / "constant.npy", "--json", "--format", "github"], "--json is --format json"),
     ],
 )
 def test_bad_input_is_one_clean_line(args, needle):

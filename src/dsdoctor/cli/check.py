@@ -178,6 +178,9 @@ def check(
 
     if fail_on not in FAIL_ON:
         raise UsageError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
+    if json_ and output_format not in ("text", "json"):  # two report formats: neither wins
+        raise UsageError(f"--json is --format json, and --format {output_format} asks for another "
+                         "report: give one of them")  # fmt: skip
     report_format = "json" if json_ and output_format == "text" else output_format
     if report_format not in REPORT_FORMATS:
         raise UsageError(
