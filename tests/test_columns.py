@@ -444,3 +444,32 @@ def test_text_columns_become_the_strings_pyarrow_gives(dictionary):
     got = text_to_numpy(col)
     assert got.dtype == object and got.tolist() == col.to_pylist()
     assert got.arrow is col  # counting reads the Arrow array
+
+
+def test_columns_the_user_named_leave_the_others_unwarned_but_noted(tmp_path):
+    """``--x t.parquet:tokens --y t.parquet:label``: the text column was not asked for, so no
+    DS701 — yet the report still names it (never dropped in silence). Without a selection (the
+    whole table, or only --target) DS701 names it as before."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({
+        "tokens": [rng.integers(1, 50, size=int(n)).astype(np.int32) for n in rng.integers(2, 9, 60)],
+        "label": np.arange(60) % 2,
+        "text": [f"sentence number {i}" for i in range(60)],
+    })  # fmt: skip
+    src = tmp_path / "t.parquet"
+    df.to_parquet(src)
+
+    def run(*args):
+        r = cli("check", "--json", *map(str, args))
+        assert r.code in (0, 1), r.stderr
+        report = r.json()
+        return {f["code"] for f in report["findings"]}, [c["name"] for c in report["columns"]]
+
+    for args in ([ "--x", f"{src}:tokens", "--y", f"{src}:label"], ["--x", f"{src}:tokens"],
+                 [f"{src}:tokens"]):  # fmt: skip
+        codes, columns = run(*args)
+        assert "DS701" not in codes and "text" in columns, args
+    codes, columns = run(src)
+    assert "DS701" in codes and "text" in columns
+    text = cli("check", "--x", f"{src}:tokens", "--y", f"{src}:label").stdout
+    assert "not analysed as inputs: text (categorical)" in text

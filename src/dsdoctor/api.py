@@ -1362,6 +1362,8 @@ def _subjects(sources, x, y, opts: SourceOptions, *, each: bool = False,
         if several is not None:
             many = [Subject(s, "x", _resolve(s, "x", opts)[0]) for s in several]
         xss = many or [Subject("x", "x", _resolve(x, "x", opts, role_target=target)[0])]
+        for xs, text in zip(xss, several or [x], strict=False):
+            xs.named = names_columns(text, xs.handle)
         for xs in xss:
             _require_safe(xs.handle)
         xs = xss[0]
@@ -1371,11 +1373,13 @@ def _subjects(sources, x, y, opts: SourceOptions, *, each: bool = False,
             y = _table(xs.handle).target_array()
         if y is not None:
             ys = Subject("y", "y", y if isinstance(y, ArrayHandle) else _resolve(y, "y", opts)[0])
+            ys.named = names_columns(y, ys.handle) or (target is not None and xs.named)
             _require_safe(ys.handle)
             named = _Given(f"{said} --y {ys.handle.source}", [*xss, ys], [(s, ys) for s in xss])
         given.append(named)
     elif y is not None:
         ys = Subject("y", "y", _resolve(y, "y", opts)[0])
+        ys.named = names_columns(y, ys.handle)
         given.append(_Given(f"--y {ys.handle.source}", [ys]))
     for text in sources:
         text = os.fspath(text) if isinstance(text, os.PathLike) else text
@@ -1399,6 +1403,17 @@ def _subjects(sources, x, y, opts: SourceOptions, *, each: bool = False,
     return _Gathered(subjects, pairs, groups, each)
 
 
+def names_columns(text: object, h: ArrayHandle) -> bool:
+    """``text`` (a source as given) ends in a selector naming exactly the table columns ``h``
+    holds: ``hf:train:input_ids``, ``t.parquet:a,b`` (not ``hf:train``, a split)."""
+    columns = getattr(h, "columns", None)
+    if not isinstance(text, str | os.PathLike) or getattr(h, "table", None) is None or not columns:
+        return False
+    selector = parse_source(os.fspath(text)).selector or ""
+    last = selector.rsplit(":", 1)[-1]
+    return {c.strip() for c in last.split(",") if c.strip()} == set(columns)
+
+
 def _open_given(text: str, opts: SourceOptions, *, origin: str | None) -> _Given:
     from .checks import Subject
 
@@ -1414,6 +1429,8 @@ def _open_given(text: str, opts: SourceOptions, *, origin: str | None) -> _Given
             Subject(h.source if len(handles) > 1 or selector else spec.display, "array", h)
             for h in handles
         ]
+        for s in found if selector else ():
+            s.named = names_columns(text, s.handle)
         g = _Given(spec.display, found, _pair_by_name(found) or _pair_labelled(found))
         if len(handles) == 1 and getattr(handles[0], "table", None) is None:  # a table's
             g.shards = getattr(handles[0], "shard_sources", None)  # pieces are not files

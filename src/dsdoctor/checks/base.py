@@ -133,6 +133,9 @@ class Subject:
     #: the input of a several-input model this array was matched to by order (one ``--x``
     #: container whose members are not named like the inputs); by name needs no record
     model_input: str | None = None
+    #: its columns were named by the user (``--x data.parquet:input_ids``): the table's other
+    #: columns were not asked for (DS701 does not warn about them)
+    named: bool = False
 
     @property
     def rank(self) -> int:

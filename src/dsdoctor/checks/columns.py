@@ -33,6 +33,14 @@ def inputs_of(ctx: Context, source: str) -> Subject | None:
     return None
 
 
+def chose_columns(ctx: Context, source: str) -> bool:
+    """Every array ``check`` read from the table ``source`` is columns the user named
+    (``--x hf:train:input_ids --y hf:train:label``)."""
+    mine = [s for s in ctx.subjects if getattr(getattr(s.handle, "table", None), "display",
+                                               None) == source]  # fmt: skip
+    return bool(mine) and all(s.named for s in mine)
+
+
 def keep_inputs(s: Subject | None) -> list[Fix]:
     """``select --columns`` of the analysed input columns: the inputs as a file of numbers."""
     if s is None or s.handle.ndim != 2:
@@ -67,7 +75,9 @@ class NonInputColumns(Check):
     codes, with the vocabulary kept beside it); derive numbers from a date (year, day of year,
     hour, seconds since an origin) in preprocessing; drop an id or free-text column (one value
     per row is not a category) — ``dsdoctor select SRC --columns …`` writes the numeric inputs
-    alone.
+    alone. When the arrays checked are columns you named (``--x data.parquet:input_ids --y
+    data.parquet:label``), the others were not asked for: no finding, and the report's note
+    "not analysed as inputs" still names them.
 
     Example:
     dsdoctor check penguins.csv --target body_mass_g
@@ -80,8 +90,8 @@ class NonInputColumns(Check):
     def run(self, ctx: Context) -> Iterator[Finding]:
         for table, cols in by_table(ctx.columns).items():
             found = [c for c in cols if c.reason not in ("index", "not selected") and not c.error]
-            if not found:
-                continue
+            if not found or chose_columns(ctx, table):
+                continue  # columns named by the user: the others were not asked for
             s = inputs_of(ctx, table)
             advice = [{"name": c.name, "kind": c.kind, "dtype": c.dtype, "nulls": c.nulls,
                        "advice": advise(c), **c.facts} for c in found]  # fmt: skip
