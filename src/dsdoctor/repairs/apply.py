@@ -109,8 +109,9 @@ def apply_fixes(
                 if act["op"] == "shift":
                     unshifted.add(act["source"])
                 continue
-            if act["op"] == "shift" and result.details.get("output_source"):
-                shifted[act["source"]] = str(result.details["output_source"])
+            if act["op"] == "shift" and result.shape[1:2] == [None]:  # ragged ids, shifted
+                column = result.details.get("output_column")  # a Parquet output's column
+                shifted[act["source"]] = out + (f":{column}" if column else "")
             done[act["source"]] = (f"{done[act['source']]}, then {act['op']}"
                                    if act["source"] in done else act["op"])  # fmt: skip
             outcome.applied.append({**entry, "outputs": result.outputs, "result": result.to_dict()})

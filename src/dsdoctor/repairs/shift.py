@@ -350,9 +350,8 @@ def shift_file(src: Any, out: str, *, by: int = 1, vocab_size: int | None = None
             out, specs, blocks(), main="data", force=force, inputs=inputs, prov=prov,
             chunk_bytes=chunk_bytes))  # fmt: skip
     column = ragged_column(h) if h.ragged and dest.format == "parquet" else None
-    reread = out + (f":{column}" if column else "")  # where a pad of the shifted ids reads them
-    done = result("shift", h, outputs, shape, dtype, output_source=reread, by=k, ids=ids.count, min_id=ids.low,
-                  max_id=ids.high, vocab_size_before=vocab, vocab_size=new_vocab,
+    done = result("shift", h, outputs, shape, dtype, output_column=column, by=k, ids=ids.count,
+                  min_id=ids.low, max_id=ids.high, vocab_size_before=vocab, vocab_size=new_vocab,
                   padding=padding_text, pad_id=PAD_ID if where is not None else None,
                   **source_of, mask_found=bool(where is not None and where.found))  # fmt: skip
     if dtype != h.dtype:
