@@ -120,18 +120,26 @@ def test_an_xarray_dataset_is_read_with_its_dimension_names(tmp_path):
 
 
 @FORMATS
-def test_bands_with_no_stored_chunk_are_unwritten_rows_not_read(tmp_path, fmt):
+def test_bands_with_no_stored_chunk_are_the_fill_value_zarr_did_not_write(tmp_path, fmt):
+    """zarr writes no chunk that holds only the fill value (``write_empty_chunks=False``, its
+    default): such rows are data, read as the fill value without reading anything, and no
+    finding; the layout says how many chunks are implicit."""
     a = zarr.create_array(tmp_path / "p.zarr", shape=(100, 4), chunks=(10, 4), dtype="f4",
                           fill_value=-1.0, zarr_format=fmt)  # fmt: skip
     a[:30] = 1.0
     a[60:70] = 2.0
+    a[30:40] = -1.0  # written by the user, but all fill value: zarr stores nothing
     h = dsdoctor.load(str(tmp_path / "p.zarr"))
     parts = list(h.runs())
-    assert [p.count for p in parts if isinstance(p, FillRows)] == [30, 30]
+    fills = [p for p in parts if isinstance(p, FillRows)]
+    assert [p.count for p in fills] == [30, 30] and not any(p.unwritten for p in fills)
     np.testing.assert_array_equal(h.read(), a[:])  # the same rows zarr reads
+    assert "6 of 10 bands of chunks are not stored" in h.layout["implicit_chunks"]
     r = cli("check", "--json", tmp_path / "p.zarr")
-    (f,) = [f for f in r.json()["findings"] if f["name"] == "unwritten-data"]
-    assert "60 of 100 rows" in f["message"] and "-1.0" in f["message"]
+    assert "unwritten-data" not in {f["name"] for f in r.json()["findings"]}
+    r = cli("inspect", "--json", tmp_path / "p.zarr")
+    (entry,) = r.json()["sources"][0]["entries"]
+    assert "implicit_chunks" in entry["layout"]
 
 
 def test_a_declared_petabyte_with_three_rows_written_is_checked_in_constant_time(tmp_path):
@@ -139,8 +147,10 @@ def test_a_declared_petabyte_with_three_rows_written_is_checked_in_constant_time
     a[5:7] = 1.0
     a[10] = 2.0
     r = run("check", "--json", tmp_path / "h.zarr", timeout=60)
-    (f,) = [f for f in r.json()["findings"] if f["name"] == "unwritten-data"]
-    assert f["evidence"]["unwritten"] == 10**15 - 3
+    assert r.code in (0, 1), r.stderr
+    assert "unwritten-data" not in {f["name"] for f in r.json()["findings"]}
+    ((_, described),) = r.json()["arrays"].items()
+    assert described["shape"][0] == 10**15
 
 
 def test_a_sharded_array_is_read_by_shards(tmp_path):
@@ -525,3 +535,56 @@ def test_keras_trains_one_step_on_a_padded_zarr_store(tmp_path):
     p = subprocess.run([sys.executable, "-c", KERAS_STEP, str(out)], capture_output=True,
                        text=True, env=env, timeout=600)  # fmt: skip
     assert p.returncode == 0 and "trained (16," in p.stdout, p.stderr[-2000:]
+
+
+# -- xarray's conventions: CF packing and coordinate arrays -------------------------------------
+def _packed_cube(tmp_path: Path, fmt: int) -> tuple[Path, np.ndarray]:
+    xr = pytest.importorskip("xarray")
+    rng = np.random.default_rng(3)
+    t = (260 + 40 * rng.random((60, 4, 5))).astype(np.float64)
+    t[3, 0, 0] = np.nan
+    t[50:] = np.nan  # 201 missing values
+    ds = xr.Dataset({"t2m": (("time", "lat", "lon"), t)},
+                    coords={"time": np.arange(60), "lat": np.arange(4.0), "lon": np.arange(5.0)})  # fmt: skip
+    path = tmp_path / f"packed{fmt}.zarr"
+    enc = {"t2m": {"dtype": "int16", "scale_factor": 0.01, "add_offset": 280, "_FillValue": -32767}}
+    ds.to_zarr(path, mode="w", encoding=enc, zarr_format=fmt, consolidated=False)
+    return path, xr.open_zarr(path, consolidated=False).t2m.values
+
+
+@FORMATS
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_xarray_packed_data_is_decoded_and_its_fills_are_missing(tmp_path, fmt):
+    path, want = _packed_cube(tmp_path, fmt)
+    h = dsdoctor.load(f"{path}:/t2m")
+    assert h.dtype == want.dtype == np.float64  # JSON numbers are doubles: xarray's choice
+    np.testing.assert_array_equal(h.read(), want)
+    assert h.layout["stored_dtype"] == "int16" and "-32767 → NaN" in h.layout["decoded"]
+    r = cli("check", "--json", path)
+    assert r.code == 1
+    (f,) = [f for f in r.json()["findings"] if f["code"] == "DS405"]
+    assert "201 missing values" in f["message"]
+    # the coordinates are listed, not checked, and read when named
+    arrays = {k.rpartition(":")[2]: a for k, a in r.json()["arrays"].items()}
+    assert arrays["/time"].get("coordinate") and "coordinate" in arrays["/time"]["skipped"]
+    assert arrays["/t2m"]["dtype"] == "float64"
+    np.testing.assert_array_equal(dsdoctor.load(f"{path}:/lat").read(), np.arange(4.0))
+    # a repair's output holds the decoded values
+    out = tmp_path / "imputed.zarr"
+    assert cli("impute", f"{path}:/t2m", "--strategy", "median", "-o", out).code == 0
+    back = zarr.open_group(out, mode="r")["data"][:]
+    assert back.dtype == np.float64 and not np.isnan(back).any()
+    assert 259.9 < back.min() and back.max() < 300.1
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_coordinate_arrays_of_a_raster_are_not_paired_as_inputs_and_targets(tmp_path):
+    xr = pytest.importorskip("xarray")
+    ds = xr.Dataset({"band": (("time", "y", "x"), np.random.rand(6, 3, 4).astype(np.float32))},
+                    coords={"time": np.arange(6), "y": np.arange(3.0), "x": np.arange(4.0)})  # fmt: skip
+    ds.to_zarr(tmp_path / "r.zarr", mode="w", consolidated=False)
+    r = cli("check", "--json", tmp_path / "r.zarr")
+    assert r.code == 0, r.stdout
+    assert not r.json()["findings"]
+    skipped = {k for k, a in r.json()["arrays"].items() if a.get("coordinate")}
+    assert {s.rpartition(":")[2] for s in skipped} == {"/time", "/x", "/y"}
