@@ -588,3 +588,16 @@ def test_coordinate_arrays_of_a_raster_are_not_paired_as_inputs_and_targets(tmp_
     assert not r.json()["findings"]
     skipped = {k for k, a in r.json()["arrays"].items() if a.get("coordinate")}
     assert {s.rpartition(":")[2] for s in skipped} == {"/time", "/x", "/y"}
+
+
+def test_an_output_naming_one_array_of_a_store_says_the_whole_store_is_replaced(tmp_path):
+    np.save(tmp_path / "one.npy", np.arange(1))
+    out = store(tmp_path / "card.zarr", 3, {"x": np.ones((6, 2)), "grp/y": np.arange(6)})
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    r = cli("replicate", tmp_path / "one.npy", "--to", "6", "-o", f"{out}:/x")
+    assert_clean_error(r, "holds 2 array(s) (/grp/y, /x)", "whole new store", "--force")
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before  # nothing lost
+    # with --force, what the message said: the store is replaced, /grp/y with it
+    r = cli("replicate", tmp_path / "one.npy", "--to", "6", "-o", f"{out}:/x", "--force")
+    assert r.code == 0
+    assert sorted(zarr.open_group(out, mode="r").keys()) == ["x"]

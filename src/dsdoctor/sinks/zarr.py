@@ -34,6 +34,7 @@ from ..formats import BY_NAME
 from .atomic import atomic_folder, atomic_group, beside_files
 from .blocks import BlockWriter, Index, Specs
 from .destination import Destination
+from .guard import guard_outputs, replaced_whole
 from .hdf5 import chunk_shape
 from .provenance import hdf5_attributes
 
@@ -75,6 +76,9 @@ def atomic_store(path: Path, *, force: bool, inputs: Iterable = (), command: str
     (every file fsynced first), removed on any exception. ``force`` replaces only a store."""
     _zarr(str(path))
     ours = _is_store(path)
+    if ours and not force:
+        guard_outputs([Path(path)], inputs, folder=Path(path))  # an input is named as such first
+        raise OutputError(replaced_whole(path, "store", held_arrays(Path(path))))
     with atomic_folder(path, force=force, inputs=inputs, replaceable=lambda name: ours,
                        command=command) as tmp:  # fmt: skip
         yield tmp
@@ -155,6 +159,32 @@ def _fsync_files(folder: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+
+def held_arrays(path: Path, limit: int = 100) -> list[str]:
+    """The paths of the arrays in the Zarr store at ``path`` (``/x``, ``/grp/y``), from their
+    metadata documents, at most ``limit`` (nothing is opened but those small files)."""
+    import json
+
+    found: list[str] = []
+    for top, dirs, files in os.walk(path):
+        dirs.sort()
+        rel = "/" + os.path.relpath(top, path).replace(os.sep, "/").lstrip("./")
+        if ".zarray" in files:
+            found.append(rel)
+        elif "zarr.json" in files:
+            try:
+                with open(os.path.join(top, "zarr.json"), "rb") as fp:
+                    node = json.loads(fp.read(1 << 20)).get("node_type")
+            except (OSError, ValueError, AttributeError):
+                node = None
+            if node == "array":
+                found.append(rel)
+        if found and found[-1] == rel:
+            dirs[:] = []  # an array's folders are its chunks
+        if len(found) >= limit:
+            break
+    return found
 
 
 def _is_store(path: Path) -> bool:
