@@ -601,3 +601,32 @@ def test_an_output_naming_one_array_of_a_store_says_the_whole_store_is_replaced(
     r = cli("replicate", tmp_path / "one.npy", "--to", "6", "-o", f"{out}:/x", "--force")
     assert r.code == 0
     assert sorted(zarr.open_group(out, mode="r").keys()) == ["x"]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_outputs_name_their_dimensions_so_xarray_opens_them(tmp_path):
+    xr = pytest.importorskip("xarray")
+    seqs = [np.arange(1, n + 1) for n in (3, 5, 2, 7)]
+    src = ragged_store(tmp_path / "in.zarr", 3, seqs)
+    padded = tmp_path / "pad.zarr"
+    assert cli("pad", f"{src}:/seq", "--maxlen", "8", "-o", padded).code == 0
+    ds = xr.open_zarr(padded, consolidated=False)
+    assert ds["data"].dims == ("sample", "time") and ds["data_mask"].dims == ("sample", "time")
+    assert ds["data_lengths"].dims == ("sample",)
+    assert ds["data_lengths"].values.tolist() == [3, 5, 2, 7]
+    x = np.random.default_rng(0).normal(size=(29, 5, 3)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    r = cli("select", tmp_path / "x.npy", "--features", "0,2", "-o", tmp_path / "sel.zarr")
+    assert r.code == 0, r.stderr
+    ds = xr.open_zarr(tmp_path / "sel.zarr", consolidated=False)
+    (var,) = ds.data_vars.values()
+    assert var.dims[0] == "sample" and var.shape == (29, 5, 2)
+    np.testing.assert_array_equal(var.values, x[..., [0, 2]])
+    # ragged ids: values and offsets have dimensions of their own sizes
+    shifted = tmp_path / "shift.zarr"
+    assert cli("shift", f"{src}:/seq", "-o", shifted).code == 0
+    ds = xr.open_zarr(shifted, consolidated=False)
+    assert ds["data"].dims == ("value",) and ds["data_offsets"].dims == ("offset",)
+    # dsdoctor reads its own outputs back as data, not as coordinates
+    assert "coordinate" not in dsdoctor.load(f"{padded}:/data").describe()
