@@ -630,3 +630,17 @@ def test_outputs_name_their_dimensions_so_xarray_opens_them(tmp_path):
     assert ds["data"].dims == ("value",) and ds["data_offsets"].dims == ("offset",)
     # dsdoctor reads its own outputs back as data, not as coordinates
     assert "coordinate" not in dsdoctor.load(f"{padded}:/data").describe()
+
+
+@pytest.mark.parametrize("name", ["rep.zarr", "rep.h5"])
+def test_repair_into_a_name_of_one_store_is_refused_not_a_folder_of_npy(tmp_path, name):
+    x = np.random.rand(29, 4).astype(np.float32)
+    src = store(tmp_path / "xy.zarr", 3, {"x": x, "y": np.zeros(1)})
+    out = tmp_path / name
+    r = cli("repair", src, "--allow", "lossless,assumption,lossy", "-o", out)
+    assert_clean_error(r, "repair writes a folder of outputs", f"-o {tmp_path / 'rep'}/")
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["xy.zarr"]
+    assert cli(
+        "repair", src, "--allow", "lossless,assumption,lossy", "-o", tmp_path / "rep"
+    ).code in (0, 1)
+    assert (tmp_path / "rep").is_dir()
