@@ -644,3 +644,12 @@ def test_repair_into_a_name_of_one_store_is_refused_not_a_folder_of_npy(tmp_path
         "repair", src, "--allow", "lossless,assumption,lossy", "-o", tmp_path / "rep"
     ).code in (0, 1)
     assert (tmp_path / "rep").is_dir()
+
+
+def test_packing_attributes_that_cannot_be_applied_are_named(tmp_path):
+    root = zarr.open_group(tmp_path / "s.zarr", mode="w", zarr_format=3)
+    a = root.create_array("x", shape=(4, 2), dtype="i2")
+    a[:] = 1
+    a.attrs.update({"scale_factor": "0.5"})  # text: not a number
+    h = dsdoctor.load(f"{tmp_path / 's.zarr'}:/x")
+    assert h.dtype == np.int16 and "not applied" in h.layout["packing_not_applied"]

@@ -162,10 +162,17 @@ class Decoded(ArrayHandle):
 def unpack(handle: ArrayHandle, attrs: Mapping[str, Any], fill: Any = None) -> ArrayHandle:
     """``handle``, decoded when ``attrs`` declare a CF packing (see the module docstring); the
     handle itself otherwise, or when it is not read anyway (text, ragged, unsafe, skipped)."""
-    if handle.ragged or handle.categorical or handle.skip or handle.unsafe or handle.pickled:
+    if handle.skip or handle.unsafe or handle.pickled:
         return handle
-    found = packing(attrs, handle.dtype, fill)
+    found = None if handle.ragged or handle.categorical else packing(attrs, handle.dtype, fill)
     if found is None:
+        scaled = [k for k in ("scale_factor", "add_offset") if attrs.get(k) is not None]
+        if scaled:  # named, never silently checked as if it were the values it stands for
+            handle.layout["packing_not_applied"] = (
+                f"{' and '.join(scaled)} present but not applied (not a number, or a "
+                f"{'ragged' if handle.ragged else str(handle.dtype)} array): values are checked "
+                "as stored"
+            )
         return handle
     layout = handle.layout
     layout["stored_dtype"] = str(handle.dtype)
