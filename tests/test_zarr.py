@@ -653,3 +653,19 @@ def test_packing_attributes_that_cannot_be_applied_are_named(tmp_path):
     a.attrs.update({"scale_factor": "0.5"})  # text: not a number
     h = dsdoctor.load(f"{tmp_path / 's.zarr'}:/x")
     assert h.dtype == np.int16 and "not applied" in h.layout["packing_not_applied"]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_a_float_fill_value_xarray_wrote_in_base64_is_missing(tmp_path):
+    xr = pytest.importorskip("xarray")
+    f = np.array([0.0, 1.0, np.nan, 3.0, np.nan], dtype=np.float32)
+    ds = xr.Dataset({"f": (("t",), f)})
+    path = tmp_path / "fv.zarr"
+    ds.to_zarr(path, mode="w", zarr_format=3, consolidated=False,
+               encoding={"f": {"_FillValue": -9999.0}})  # fmt: skip
+    assert isinstance(zarr.open_array(path / "f").attrs["_FillValue"], str)  # base64 bytes
+    h = dsdoctor.load(f"{path}:/f")
+    got = h.read()
+    assert h.dtype == np.float32
+    np.testing.assert_array_equal(got, xr.open_zarr(path, consolidated=False).f.values)
+    assert int(np.isnan(got).sum()) == 2

@@ -425,6 +425,8 @@ class ZarrSource(Source):
         elif not is_numeric(dtype):
             h.skip = f"dtype {dtype} is not numeric; dsdoctor checks numeric arrays"
         attrs = dict(array.attrs)
+        if isinstance(attrs.get("_FillValue"), str) and dtype.kind == "f":
+            attrs["_FillValue"] = _base64_float(attrs["_FillValue"])
         # xarray keeps a v2 array's _FillValue as its fill_value, and reads it as missing
         fill = array.fill_value if meta.zarr_format == 2 and "_ARRAY_DIMENSIONS" in attrs else None
         out = unpack(h, attrs, fill)
@@ -559,6 +561,20 @@ def _band_of(key: str) -> int | None:
     if parts and parts[0] == "c":
         parts = parts[1:]
     return int(parts[0]) if parts and parts[0].isdigit() else None
+
+
+def _base64_float(text: str) -> float | None:
+    """A float ``_FillValue`` as xarray writes it in a v3 attribute: the base64 of its bytes
+    (a little-endian double, or the array's own size); None when it is not that."""
+    import base64
+    import binascii
+
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    kinds = {8: "<f8", 4: "<f4", 2: "<f2"}
+    return float(np.frombuffer(raw, dtype=kinds[len(raw)])[0]) if len(raw) in kinds else None
 
 
 def _plain_scalar(value: Any) -> Any:
