@@ -669,3 +669,19 @@ def test_a_float_fill_value_xarray_wrote_in_base64_is_missing(tmp_path):
     assert h.dtype == np.float32
     np.testing.assert_array_equal(got, xr.open_zarr(path, consolidated=False).f.values)
     assert int(np.isnan(got).sum()) == 2
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_windowed_output_has_sample_time_feature(tmp_path):
+    xr = pytest.importorskip("xarray")
+    series = np.random.default_rng(2).normal(size=(50, 3)).astype(np.float32)
+    np.save(tmp_path / "s.npy", series)
+    np.save(tmp_path / "t.npy", np.arange(50, dtype=np.float32))
+    out = tmp_path / "w.zarr"
+    r = cli("window", tmp_path / "s.npy", "--length", "8", "--y", tmp_path / "t.npy", "-o", out)
+    assert r.code == 0, r.stderr
+    ds = xr.open_zarr(out, consolidated=False)
+    assert ds["data"].dims == ("sample", "time", "feature")
+    assert ds["data"].shape[1:] == (8, 3)
+    assert ds["data_starts"].dims == ("sample",)

@@ -195,11 +195,11 @@ def _is_store(path: Path) -> bool:
 def dimension_names(specs: Specs, main: str) -> dict[str, tuple[str, ...]]:
     """A name for every axis of every array written together, so that ``xarray.open_zarr``
     opens the store: axis 0 is ``sample``; a padded or windowed output (with a mask, lengths or
-    a window's rows) has ``time`` then ``feature``; ragged values (beside ``offsets``) are
+    the windows' ``starts``) has ``time`` then ``feature``; ragged values (beside ``offsets``) are
     ``value`` and the offsets ``offset``; other axes ``dim_1``, … . A name is used for one size
     only (xarray requires it): an axis whose size differs from its name's elsewhere is renamed
     after its array (``mask_dim_1``)."""
-    sequence = bool({"mask", "lengths", "target_rows"} & set(specs))
+    sequence = bool({"mask", "lengths", "starts"} & set(specs))
     ragged = "offsets" in specs
     sizes: dict[str, int] = {}
     out: dict[str, tuple[str, ...]] = {}
