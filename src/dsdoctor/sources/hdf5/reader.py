@@ -865,7 +865,7 @@ class H5Source(Source):
         handle.h5path = hard or path
         if handle.unsafe:  # a dataset named explicitly is refused, not reported as unread
             raise UnsafeInputError(handle.unsafe)
-        return selected(_unpacked(handle, obj))
+        return _unpacked(selected(handle), obj)  # a coordinate named on purpose is decoded too
 
     def resolve(self, path: str) -> str | None:
         """The path of hard links that ``path`` names, following soft links one at a time.
