@@ -216,3 +216,26 @@ def test_feather_v1_is_named(tmp_path):
     with pytest.warns(DeprecationWarning):  # pyarrow still writes it, with a warning
         pf.write_feather(pd.DataFrame({"a": [1, 2]}), p, version=1)
     assert_clean_error(cli("check", p), "Feather v1")
+
+
+@pytest.mark.parametrize("kind", ["stream", "parquet"])
+def test_null_sequences_are_missing_not_counted_as_empty(tmp_path, kind):
+    """A null list is missing data: DS405 names it apart from the empty sequences (DS304)."""
+    seqs = [
+        None if i % 10 == 3 else [] if i % 10 == 7 else [1, 2, 3][: 1 + i % 3] for i in range(40)
+    ]
+    t = pa.table({"tok": pa.array(seqs, type=pa.list_(pa.int32()))})
+    path = tmp_path / ("t.arrows" if kind == "stream" else "t.parquet")
+    if kind == "stream":
+        write("stream", path, t, rows_per_batch=7)  # nulls in several batches
+    else:
+        pq.write_table(t, path, row_group_size=7)
+    r = cli("check", "--json", f"{path}:tok")
+    assert r.code == 1, r.stdout
+    found = {f["code"]: f for f in r.json()["findings"]}
+    assert "4 of 40 sequences" in found["DS304"]["message"]  # the empty ones only
+    missing = found["DS405"]
+    assert "(null sequences) 4" in missing["message"]
+    assert missing["evidence"]["rows"] == [3, 13, 23, 33]
+    ((_, described),) = r.json()["arrays"].items()
+    assert described["stats"]["null_sequences"] == 4

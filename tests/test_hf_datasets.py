@@ -119,6 +119,26 @@ def test_a_label_at_or_above_the_classlabel_names_is_ds103(tmp_path):
     assert not [f for f in findings(tmp_path / "stale", "--classes", "3") if f["code"] == "DS103"]
 
 
+def test_a_shard_opened_by_itself_keeps_its_classlabel_names(tmp_path):
+    """The shard's own schema metadata (``huggingface``) holds the features, as in the folder."""
+    ds = split(6)
+    ds.info.features["label"] = datasets.ClassLabel(names=NAMES[:2])
+    save(ds, tmp_path / "stale")
+    (shard,) = (tmp_path / "stale").glob("data-*.arrow")
+    for args in ([shard], [shard, "--target", "label"]):
+        (f,) = [f for f in findings(*args) if f["code"] == "DS103"]
+        assert "2 at or above 2" in f["message"] and "neg, pos" in f["message"]
+    h = dsdoctor.load(f"{shard}:label")
+    assert h.class_names == ("neg", "pos")
+    # a plain Arrow file (no Hugging Face metadata) is a table as before
+    import pyarrow as pa
+
+    plain = tmp_path / "plain.arrow"
+    with pa.ipc.new_file(plain, pa.schema([("x", pa.float32()), ("label", pa.int64())])) as w:
+        w.write_table(pa.table({"x": pa.array([1.0, 2.0], pa.float32()), "label": [0, 5]}))
+    assert not [f for f in findings(plain) if f["code"] == "DS103"]
+
+
 def test_unlabelled_minus_one_rows_are_ds103(tmp_path):
     """GLUE-style test splits mark missing labels -1, which ClassLabel accepts."""
     save(datasets.DatasetDict({"test": split(4, labels=[0, -1, 2, -1])}), tmp_path / "glue")

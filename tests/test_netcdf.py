@@ -271,3 +271,55 @@ def test_a_text_coordinate_is_listed_and_read_as_labels_when_named(tmp_path):
     h = dsdoctor.load(f"{path}:station")
     assert h.categorical and h.skip is None
     assert [v.decode() if isinstance(v, bytes) else v for v in h.read()] == ["a", "bb", "c"]
+
+
+# -- CF packing (scale_factor, add_offset, _FillValue) is decoded as xarray decodes it --------
+PACKED_WRITERS = {
+    "xarray-netcdf4": {"engine": "netcdf4"},
+    "xarray-h5netcdf": {"engine": "h5netcdf"},
+    "xarray-classic": {"engine": "scipy", "format": "NETCDF3_64BIT"},
+}
+
+
+@pytest.mark.parametrize("writer", PACKED_WRITERS)
+def test_packed_variables_are_decoded_and_their_fills_are_missing(tmp_path, writer):
+    t = (280 + 10 * RNG.random((40, 4, 5))).astype("float32")
+    t[3, 1, 2], t[10] = np.nan, np.nan  # 21 missing values
+    ds = xr.Dataset({"t2m": (("time", "lat", "lon"), t)},
+                    coords={"time": np.arange(40), "lat": np.arange(4.0), "lon": np.arange(5.0)})  # fmt: skip
+    enc = {"t2m": {"dtype": "int16", "scale_factor": np.float32(0.01),
+                   "add_offset": np.float32(280), "_FillValue": -32767}}  # fmt: skip
+    path = tmp_path / "p.nc"
+    ds.to_netcdf(path, encoding=enc, **PACKED_WRITERS[writer])
+    want = xr.open_dataset(path).t2m.values
+    got = dsdoctor.load(f"{path}:t2m").read()
+    assert got.dtype == want.dtype == np.float32
+    np.testing.assert_array_equal(got, want)
+    e = _entries(path)["t2m"]
+    assert e["dtype"] == "float32" and e["layout"]["stored_dtype"] == "int16"
+    assert "decoded" in e["layout"]["decoded"] and "-32767 → NaN" in e["layout"]["decoded"]
+    r = cli("check", path, "--json")
+    assert r.code == 1
+    found = [f for f in r.json()["findings"] if f["code"] == "DS405"]
+    assert found and "21 missing values" in found[0]["message"]
+    # a repair writes the decoded values
+    out = tmp_path / "imputed.npy"
+    assert cli("impute", f"{path}:t2m", "--strategy", "median", "-o", out).code == 0
+    imputed = np.load(out)
+    assert imputed.dtype == np.float32 and not np.isnan(imputed).any()
+    assert imputed.min() > 279.9 and imputed.max() < 290.1
+
+
+def test_a_double_packing_decodes_to_float64_and_missing_value_counts(tmp_path):
+    path = tmp_path / "m.nc"
+    with netCDF4.Dataset(path, "w") as nc:
+        nc.createDimension("n", 6)
+        v = nc.createVariable("v", "i4", ("n",))
+        v.set_auto_maskandscale(False)
+        v.scale_factor, v.add_offset, v.missing_value = 0.5, 1.0, np.int32(-1)
+        v[:] = np.array([0, 2, -1, 4, -1, 6], dtype=np.int32)
+    want = xr.open_dataset(path).v.values
+    got = dsdoctor.load(f"{path}:v").read()
+    assert got.dtype == want.dtype == np.float64
+    np.testing.assert_array_equal(got, want)
+    assert int(np.isnan(got).sum()) == 2

@@ -659,3 +659,18 @@ def test_import_does_not_load_h5py_or_pyarrow():
     code = "import sys, dsdoctor.sinks; print(sorted({'h5py', 'pyarrow'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_an_output_naming_one_dataset_of_an_hdf5_file_says_the_whole_file_is_replaced(tmp_path):
+    import h5py
+
+    path = tmp_path / "t.h5"
+    with h5py.File(path, "w") as f:
+        f["x"] = np.zeros((3, 2))
+        f["g/y"] = np.arange(3)
+    with pytest.raises(
+        OutputError, match=r"holds 2 array\(s\) \(/g/y, /x\); dsdoctor writes a whole new file"
+    ):
+        write_arrays(f"{path}:/z", padded(), main="data", force=False, provenance=PROVENANCE)
+    with h5py.File(path, "r") as f:
+        assert sorted(f) == ["g", "x"]

@@ -1728,8 +1728,29 @@ def repair(*sources, outdir: str, allow: str | Iterable[str] = ("lossless",), fo
     refuses any output that is one of the inputs (the sources, the arrays read, ``x``/``y``/
     ``spec``)."""
 
+    _repair_folder(outdir)
     with using_storage(check_options.get("storage_options")):
         return _repair(sources, outdir, allow, force, check_options)
+
+
+def _repair_folder(outdir: str) -> None:
+    """Refuse an ``outdir`` named like one output file or store (``rep.zarr``, ``rep.h5``):
+    ``repair`` writes a folder of outputs, which would be a folder of ``.npy`` files wearing
+    that format's name."""
+    from .errors import OutputError
+    from .formats import written_by_extension
+
+    text = os.fspath(outdir)
+    name = text.rstrip("/").rpartition("/")[2]
+    fmt = None if text.endswith("/") else written_by_extension(os.path.splitext(name)[1])
+    if fmt is None:
+        return
+    stem = os.path.splitext(text)[0]
+    raise OutputError(
+        f"{text}: repair writes a folder of outputs, one file per repaired array, not one "
+        f"{fmt.label} {'store' if fmt.directory else 'file'}; name a folder (-o {stem}/), or run "
+        f"the repair command a fix names with -o {text}"
+    )
 
 
 def _repair(

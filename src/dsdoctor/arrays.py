@@ -7,7 +7,7 @@ shape ``(N + 1,)``; sequence ``i`` is ``values[offsets[i]:offsets[i + 1]]``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,6 +41,9 @@ class Ragged:
 
     values: np.ndarray
     offsets: np.ndarray
+    #: The positions (in this chunk) of sequences that are null, not empty (an Arrow/Parquet
+    #: list column's nulls): they read as empty sequences, and are missing data. None: none.
+    nulls: np.ndarray | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         offsets = np.asarray(self.offsets, dtype=np.int64)

@@ -90,7 +90,7 @@ class MissingValues(Check):
         groups: dict[str, list[Subject]] = {}
         for s in ctx.subjects:
             st = s.stats
-            if st is None or not st.missing or s.not_data:
+            if st is None or not (st.missing or st.null_rows) or s.not_data:
                 continue
             spec = getattr(s, "spec", None)
             if spec is not None and spec.nullable:
@@ -113,11 +113,16 @@ class MissingValues(Check):
         table = any(table_display(s) is not None for s in subjects) or (columns and not subjects)
         for s in subjects:
             st = s.stats
-            assert st is not None and st.fmissing is not None
-            for label, n in zip(feature_labels(s), st.fmissing.tolist(), strict=False):
+            assert st is not None
+            labels = feature_labels(s)
+            for label, n in zip(labels, [] if st.fmissing is None else st.fmissing.tolist(), strict=False):  # fmt: skip
                 if n:
                     counts[label] = counts.get(label, 0) + int(n)
             rows.update(st.missing_rows)
+            if st.null_rows:  # null sequences: missing, though they read as empty ones
+                label = f"{labels[0] if len(labels) == 1 else s.name} (null sequences)"
+                counts[label] = counts.get(label, 0) + st.null_rows
+                rows.update(st.null_row_numbers)
         for c in columns:
             counts[c.name] = counts.get(c.name, 0) + c.nulls
             rows.update(c.null_rows)
@@ -344,10 +349,10 @@ class UnwrittenData(Check):
     shape and never (or only partly) written holds no data for those rows: reading them gives
     the dataset's fill value (0 unless another was set), and the file can be tiny while it
     declares terabytes. dsdoctor counts such rows from the file's chunk index without reading
-    them; ``inspect`` shows ``storage=never written`` when nothing at all was written. A Zarr
-    array is the same: a band of rows none of whose chunk files is stored reads as the fill
-    value — but zarr also leaves out a chunk that holds only the fill value (zarr 3 does not
-    write empty chunks unless told to), so in Zarr such rows may have been written as it.
+    them; ``inspect`` shows ``storage=never written`` when nothing at all was written. Zarr is
+    not: zarr leaves out every chunk that holds only the fill value (it does not write empty
+    chunks unless told to), so a missing Zarr chunk is data equal to the fill value, read as
+    such (``inspect`` names how many chunks are implicit), never this finding.
 
     Why frameworks fail:
     They do not: a loader reads the fill value as if it were data, and a model trains on
@@ -373,10 +378,6 @@ class UnwrittenData(Check):
             fill = s.handle.layout.get("fill_value")
             words = ("empty sequences" if s.handle.ragged else
                      "the fill value" + ("" if fill is None else f" {fill}"))  # fmt: skip
-            if s.handle.format == "zarr":
-                words += (
-                    " (or were written as it: zarr stores no chunk holding only the fill value)"
-                )
             yield self.finding([s], {"unwritten": st.unwritten_rows, "rows": st.rows, "fill_value": fill},
                                x_name=s.name, fill=words)  # fmt: skip
 

@@ -76,7 +76,10 @@ class ArrayStats:
     value_rows: int = 0  # sequences holding at least one of them
     pad_timesteps: int = 0  # dense + mask value: padding timesteps (leading or trailing)
     timesteps: int = 0  # dense + mask value: all timesteps
-    empty_rows: int = 0  # sequences of length 0 (ragged) or all padding (dense)
+    empty_rows: int = 0  # sequences of length 0 (ragged) or all padding (dense), not null
+    null_rows: int = 0  # null sequences (a table's list column): missing, read as empty
+    #: the first MISSING_ROWS row numbers (0-based, from the start of this part) of them
+    null_row_numbers: list[int] = field(default_factory=list)
     unwritten_rows: int = 0  # rows the file declares but never stored (read as its fill value)
     # missing values: NaN in floats (a null read from a table), nulls in categorical columns
     fmissing: np.ndarray | None = None  # count per feature (last axis); None: none seen
@@ -117,7 +120,8 @@ class ArrayStats:
         for f in fields(one):
             if f.name == "categories" and one.categories is not None:
                 one.categories = one.categories.scaled(fill.count)
-            elif f.name not in ("fmin", "fmax", "fmissing", "missing_rows", "categories"):
+            elif f.name not in ("fmin", "fmax", "fmissing", "missing_rows", "categories",
+                                "null_row_numbers"):  # fmt: skip
                 setattr(one, f.name, getattr(one, f.name) * fill.count)
         if one.fmissing is not None:  # every one of the rows holds the row's missing values
             one.fmissing = one.fmissing * fill.count
@@ -247,9 +251,18 @@ class ArrayStats:
 
     def _update_ragged(self, chunk: Ragged, opts: ScanOptions) -> None:
         lengths = chunk.lengths
+        start = self.rows
         self.rows += len(lengths)
         self._add_lengths(lengths)
-        self.empty_rows += int(np.count_nonzero(lengths == 0))
+        nulls = 0 if chunk.nulls is None else len(chunk.nulls)
+        self.empty_rows += int(np.count_nonzero(lengths == 0)) - nulls
+        if nulls:
+            assert chunk.nulls is not None
+            self.null_rows += nulls
+            room = MISSING_ROWS - len(self.null_row_numbers)
+            if room > 0:
+                more = [start + int(r) for r in chunk.nulls[:room]]
+                self.null_row_numbers = self.null_row_numbers + more
         value = 0 if opts.mask_value is None else opts.mask_value
         rebased = Ragged(chunk.window(), chunk.offsets - chunk.offsets[0])
         self.value_timesteps += kernels.count_value_timesteps(rebased.values, value)
@@ -306,7 +319,7 @@ class ArrayStats:
                 val = b if a is None else a if b is None else np.fmax(a, b)
             elif f.name == "fmissing":
                 val = b if a is None else a if b is None or a.shape != b.shape else a + b
-            elif f.name == "missing_rows":  # ``other`` follows ``self``: its rows come after
+            elif f.name in ("missing_rows", "null_row_numbers"):  # ``other``'s rows come after
                 val = (a + [self.rows + r for r in b])[:MISSING_ROWS]
             elif f.name == "categories":
                 val = b if a is None else a if b is None else a.merge(b)
@@ -386,6 +399,9 @@ class ArrayStats:
             out["missing"] = self.missing
             out["feature_missing"] = [int(v) for v in self.fmissing[:256]]
             out["missing_rows"] = list(self.missing_rows)
+        if self.null_rows:
+            out["null_sequences"] = self.null_rows
+            out["null_sequence_rows"] = list(self.null_row_numbers)
         if self.categories is not None:
             out.update(self.categories.to_dict())
         lengths = self.length_summary()

@@ -180,3 +180,16 @@ def _inside(path: str | Path, folder: str | Path) -> bool:
         if here.parent == here:
             return False
         here = here.parent
+
+
+def replaced_whole(path: Path | str, kind: str, held: list[str]) -> str:
+    """The refusal for an output onto an existing store or file: it is replaced whole, with
+    every array it holds (dsdoctor never adds an array to an existing one: that would modify it
+    in place, and could not be atomic)."""
+    shown = ", ".join(held[:8]) + (" …" if len(held) > 8 else "")
+    what = f" and holds {len(held)} array(s) ({shown})" if held else ""
+    return (
+        f"{path} exists{what}; dsdoctor writes a whole new {kind} in its place (it never adds "
+        f"an array to an existing one): pass --force to replace it and everything in it, or "
+        f"write to a new {kind}"
+    )

@@ -47,6 +47,7 @@ def stream(
     """Yield a writer appending rows to the datasets of a temporary file; renamed on success."""
     import h5py
 
+    _refuse_existing(dest, force, inputs)
     with atomic_path(dest.path, force=force, inputs=inputs) as tmp:
         f = h5py.File(tmp, "w")
         datasets: dict[str, Any] = {}
@@ -68,6 +69,30 @@ def stream(
             except OSError:
                 BROKEN.append((f, datasets))
             raise
+
+
+def _refuse_existing(dest: Destination, force: bool, inputs: Iterable) -> None:
+    """Without ``force``, an existing HDF5 file is refused with the datasets it holds: the
+    output replaces the whole file, not only the dataset it names."""
+    if force or not os.path.isfile(dest.path):
+        return
+    import h5py
+
+    from .guard import guard_outputs, replaced_whole
+
+    guard_outputs([dest.path], inputs)  # an input is named as such first
+    held: list[str] = []
+    try:
+        with h5py.File(dest.path, "r") as f:
+
+            def visit(name: str, obj: Any) -> None:
+                if isinstance(obj, h5py.Dataset) and len(held) < 100:
+                    held.append("/" + name)
+
+            f.visititems(visit)
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+        return  # not an HDF5 file: the plain "exists" refusal follows
+    raise OutputError(replaced_whole(dest.path, "file", held))
 
 
 @contextmanager
@@ -94,6 +119,7 @@ def stream_ragged(
     import h5py
 
     name = dest.hdf5_name("data", main=True)
+    _refuse_existing(dest, force, inputs)
     with atomic_path(dest.path, force=force, inputs=inputs) as tmp:
         f = h5py.File(tmp, "w")
         dset = None

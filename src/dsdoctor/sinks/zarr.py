@@ -34,6 +34,7 @@ from ..formats import BY_NAME
 from .atomic import atomic_folder, atomic_group, beside_files
 from .blocks import BlockWriter, Index, Specs
 from .destination import Destination
+from .guard import guard_outputs, replaced_whole
 from .hdf5 import chunk_shape
 from .provenance import hdf5_attributes
 
@@ -75,6 +76,9 @@ def atomic_store(path: Path, *, force: bool, inputs: Iterable = (), command: str
     (every file fsynced first), removed on any exception. ``force`` replaces only a store."""
     _zarr(str(path))
     ours = _is_store(path)
+    if ours and not force:
+        guard_outputs([Path(path)], inputs, folder=Path(path))  # an input is named as such first
+        raise OutputError(replaced_whole(path, "store", held_arrays(Path(path))))
     with atomic_folder(path, force=force, inputs=inputs, replaceable=lambda name: ours,
                        command=command) as tmp:  # fmt: skip
         yield tmp
@@ -95,8 +99,9 @@ def group_writer(
     built in ``folder`` (created, or added to); its last rows are written when the block ends."""
     zarr = _zarr(dest.text)
     root = zarr.open_group(zarr.storage.LocalStore(folder), mode="a", zarr_format=3)
+    dims = dimension_names(specs, main)
     arrays = {
-        role: _create(root, dest, role, main, shape, dtype, compression)
+        role: _create(root, dest, role, main, shape, dtype, compression, dims[role])
         for role, (shape, dtype) in specs.items()
     }
     arrays[main].attrs.update(hdf5_attributes(record))
@@ -157,12 +162,69 @@ def _fsync_files(folder: Path) -> None:
                 os.close(fd)
 
 
+def held_arrays(path: Path, limit: int = 100) -> list[str]:
+    """The paths of the arrays in the Zarr store at ``path`` (``/x``, ``/grp/y``), from their
+    metadata documents, at most ``limit`` (nothing is opened but those small files)."""
+    import json
+
+    found: list[str] = []
+    for top, dirs, files in os.walk(path):
+        dirs.sort()
+        rel = "/" + os.path.relpath(top, path).replace(os.sep, "/").lstrip("./")
+        if ".zarray" in files:
+            found.append(rel)
+        elif "zarr.json" in files:
+            try:
+                with open(os.path.join(top, "zarr.json"), "rb") as fp:
+                    node = json.loads(fp.read(1 << 20)).get("node_type")
+            except (OSError, ValueError, AttributeError):
+                node = None
+            if node == "array":
+                found.append(rel)
+        if found and found[-1] == rel:
+            dirs[:] = []  # an array's folders are its chunks
+        if len(found) >= limit:
+            break
+    return found
+
+
 def _is_store(path: Path) -> bool:
     return os.path.isdir(path) and any(os.path.isfile(path / m) for m in METADATA)
 
 
+def dimension_names(specs: Specs, main: str) -> dict[str, tuple[str, ...]]:
+    """A name for every axis of every array written together, so that ``xarray.open_zarr``
+    opens the store: axis 0 is ``sample``; a padded or windowed output (with a mask, lengths or
+    the windows' ``starts``) has ``time`` then ``feature``; ragged values (beside ``offsets``) are
+    ``value`` and the offsets ``offset``; other axes ``dim_1``, … . A name is used for one size
+    only (xarray requires it): an axis whose size differs from its name's elsewhere is renamed
+    after its array (``mask_dim_1``)."""
+    sequence = bool({"mask", "lengths", "starts"} & set(specs))
+    ragged = "offsets" in specs
+    sizes: dict[str, int] = {}
+    out: dict[str, tuple[str, ...]] = {}
+    for role in sorted(specs, key=lambda r: r != main):  # the main array names first
+        shape = specs[role][0]
+        if role == "offsets":
+            names = ["offset"]
+        else:
+            names = ["value" if ragged and role == main else "sample"]
+            rest = ["time", "feature"] if sequence and len(shape) <= 3 else []
+            if not rest and len(shape) == 2:
+                rest = ["feature"]
+            names += [
+                rest[i - 1] if i - 1 < len(rest) else f"dim_{i}" for i in range(1, len(shape))
+            ]
+        names = names[: len(shape)]
+        for i, (name, size) in enumerate(zip(names, shape, strict=True)):
+            if sizes.setdefault(name, size) != size:
+                names[i] = f"{role}_{name}"
+        out[role] = tuple(names)
+    return out
+
+
 def _create(root: Any, dest: Destination, role: str, main: str, shape: tuple[int, ...],
-            dtype: np.dtype, compression: str | None) -> Any:  # fmt: skip
+            dtype: np.dtype, compression: str | None, dims: tuple[str, ...] = ()) -> Any:  # fmt: skip
     name = dest.hdf5_name(role, main=role == main).lstrip("/")
     chunks = chunk_shape(shape, dtype.itemsize) or tuple(max(1, d) for d in shape)
     options: dict[str, Any] = {}
@@ -172,6 +234,7 @@ def _create(root: Any, dest: Destination, role: str, main: str, shape: tuple[int
         options["compressors"] = GzipCodec()
     try:
         return root.create_array(name, shape=shape, dtype=dtype, chunks=chunks, **options,
+                                 dimension_names=dims or None,
                                  config={"write_empty_chunks": True})  # fmt: skip
     except (TypeError, ValueError) as exc:
         raise OutputError(

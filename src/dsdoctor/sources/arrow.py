@@ -15,16 +15,19 @@ a stream cut between two batches would otherwise read as a shorter, healthy tabl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
 from ..errors import SourceError
+from .base import ArrayHandle
 from .dataset import schema_difference
 from .parquet import ARROW_ERRORS
-from .table import TableSource
+from .table import STACKED, TableArray, TableSource
 
 FILE_MAGIC = b"ARROW1"
 #: The continuation marker that starts every message of a stream (since Arrow 0.15).
@@ -138,9 +141,35 @@ class IpcFile:
             raise ipc_error(self.display, exc) from None
 
 
+def class_labels(schema_meta: dict | None, info: Any) -> dict[str, tuple[str, ...]]:
+    """``{column: names}`` of the top-level ``ClassLabel`` features, from the schema's
+    ``huggingface`` metadata (``{"info": {"features": …}}``), else from ``dataset_info.json``."""
+    features = None
+    raw = (schema_meta or {}).get(b"huggingface")
+    if raw:
+        try:
+            meta = json.loads(raw)
+            features = meta.get("info", {}).get("features")
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            features = None
+    if not isinstance(features, dict) and isinstance(info, dict):
+        features = info.get("features")
+    if not isinstance(features, dict):
+        return {}
+    out = {}
+    for name, feature in features.items():
+        if isinstance(feature, dict) and feature.get("_type") == "ClassLabel":
+            names = feature.get("names")
+            if isinstance(names, list) and all(isinstance(n, str) for n in names):
+                out[name] = tuple(names)
+    return out
+
+
 class ArrowSource(TableSource):
     """An Arrow IPC file or stream as a table; with ``files``, those files (in that order, one
-    schema) as one table."""
+    schema) as one table. A file ``datasets`` wrote (a shard of a Hugging Face split, opened
+    by itself) keeps its features in its schema's ``huggingface`` metadata: its ``ClassLabel``
+    columns are labels with their classes, as in the folder (:mod:`dsdoctor.sources.hf`)."""
 
     format = "arrow"
 
@@ -159,11 +188,35 @@ class ArrowSource(TableSource):
                     "must have the same columns and types"
                 )
         self.schema = first.schema
+        #: ``{column: class names}`` of the ClassLabel columns (Hugging Face features)
+        self.class_labels: dict[str, tuple[str, ...]] = class_labels(self.schema.metadata, None)
         super().__init__(path, display, target=target)
 
     @property
     def num_rows(self) -> int:
         return sum(p.num_rows for p in self._parts)
+
+    def arrays(self) -> list[ArrayHandle]:
+        """As a table's, but each ClassLabel column is an array of its own, never stacked."""
+        labelled = [n for n in self.class_labels if n in self._kinds() and n != self.target]
+        if not labelled:
+            return super().arrays()
+        out: list[ArrayHandle] = []
+        for a in super().arrays():
+            columns = a.layout["columns"]
+            if not set(columns) & set(labelled):
+                out.append(a)
+                continue
+            others = [c for c in columns if c not in labelled]  # stacked with a label: split
+            if others:
+                out.append(self.columns_array(others, STACKED if len(others) > 1 else None))
+        return out + [self.columns_array([n]) for n in labelled]
+
+    def columns_array(self, columns: list[str], name: str | None = None) -> TableArray:
+        a = super().columns_array(columns, name)
+        if len(columns) == 1 and columns[0] in self.class_labels:
+            a.class_names = self.class_labels[columns[0]]
+        return a
 
     @property
     def files(self) -> list[Path]:

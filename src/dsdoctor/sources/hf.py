@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SourceError
-from .arrow import ArrowSource
+from .arrow import ArrowSource, class_labels
 from .base import ArrayHandle, Entry, Source
 from .table import STACKED, TableArray
 
@@ -103,30 +103,6 @@ def data_files(folder: Path, display: str) -> list[tuple[Path, str]]:
     return out
 
 
-def class_labels(schema_meta: dict | None, info: Any) -> dict[str, tuple[str, ...]]:
-    """``{column: names}`` of the top-level ``ClassLabel`` features, from the schema's
-    ``huggingface`` metadata (``{"info": {"features": …}}``), else from ``dataset_info.json``."""
-    features = None
-    raw = (schema_meta or {}).get(b"huggingface")
-    if raw:
-        try:
-            meta = json.loads(raw)
-            features = meta.get("info", {}).get("features")
-        except (ValueError, UnicodeDecodeError, AttributeError):
-            features = None
-    if not isinstance(features, dict) and isinstance(info, dict):
-        features = info.get("features")
-    if not isinstance(features, dict):
-        return {}
-    out = {}
-    for name, feature in features.items():
-        if isinstance(feature, dict) and feature.get("_type") == "ClassLabel":
-            names = feature.get("names")
-            if isinstance(names, list) and all(isinstance(n, str) for n in names):
-                out[name] = tuple(names)
-    return out
-
-
 class DatasetSource(ArrowSource):
     """One ``Dataset`` folder (a split): its Arrow streams as one table, ClassLabel columns as
     labels with their classes."""
@@ -143,28 +119,12 @@ class DatasetSource(ArrowSource):
         info = read_json(folder / INFO_FILE, display) if (folder / INFO_FILE).is_file() else None
         super().__init__(path, display, target=target, files=files)
         self.split = split
-        self.class_labels = class_labels(self.schema.metadata, info)
-
-    def arrays(self) -> list[ArrayHandle]:
-        """As a table's, but each ClassLabel column is an array of its own, never stacked."""
-        labelled = [n for n in self.class_labels if n in self._kinds() and n != self.target]
-        out: list[ArrayHandle] = []
-        for a in super().arrays():
-            columns = a.layout["columns"]
-            if not set(columns) & set(labelled):
-                out.append(a)
-                continue
-            others = [c for c in columns if c not in labelled]  # stacked with a label: split
-            if others:
-                out.append(self.columns_array(others, STACKED if len(others) > 1 else None))
-        return out + [self.columns_array([n]) for n in labelled]
+        self.class_labels = class_labels(self.schema.metadata, info)  # with the info's too
 
     def columns_array(self, columns: list[str], name: str | None = None) -> TableArray:
         a = super().columns_array(columns, name)
         if self.split is not None and a.name != STACKED:
             a.name = f"{self.split}/{a.name}"
-        if len(columns) == 1 and columns[0] in self.class_labels:
-            a.class_names = self.class_labels[columns[0]]
         return a
 
     def layout(self) -> dict:

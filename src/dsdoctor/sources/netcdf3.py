@@ -13,8 +13,9 @@ variable's slice of each.
 
 A coordinate variable (one dimension, named like it: ``time(time)``) holds the coordinates of
 that axis, not samples: it is listed and named as not analysed. ``char`` variables are text and
-are listed, not read. Packing (``scale_factor``, ``add_offset``) and ``_FillValue`` are shown in
-the layout and not applied: the values checked are those stored. CDF-5 (``CDF\\x05``, 64-bit
+are listed, not read. Packing (``scale_factor``, ``add_offset``, ``_FillValue``,
+``missing_value``) is decoded as xarray decodes it (:mod:`dsdoctor.sources.cf`): the values
+checked are those the file stands for, and the layout says so. CDF-5 (``CDF\\x05``, 64-bit
 data) is recognised and refused: scipy does not read it.
 """
 
@@ -30,6 +31,8 @@ import numpy as np
 
 from ..errors import SourceError
 from .base import ArrayHandle, Source, check_shape, is_numeric, mark_coordinate, selected
+from .cf import ATTRIBUTES as CF_ATTRIBUTES
+from .cf import unpack
 from .npy import check_bool
 
 #: What scipy raises on a damaged or truncated header.
@@ -161,9 +164,10 @@ class Netcdf3Source(Source):
             handle.skip = f"dtype {stored} is not numeric; dsdoctor checks numeric arrays"
         else:
             check_shape(shape, handle.dtype, display)
+        out = unpack(handle, {k: attrs[k] for k in CF_ATTRIBUTES if k in attrs})
         if len(dims) == 1 and dims[0] == name:
-            mark_coordinate(handle, name)
-        return handle
+            mark_coordinate(out, name)
+        return out
 
     def arrays(self) -> list[ArrayHandle]:
         return list(self._arrays)

@@ -295,11 +295,13 @@ def fixed_to_numpy(col: pa.Array | pa.ChunkedArray, dtype: np.dtype) -> np.ndarr
 
 def list_to_ragged(col: pa.Array | pa.ChunkedArray, dtype: np.dtype) -> Ragged:
     """A ``list<…>`` column (of numbers or of ``fixed_size_list<F>``) as values + offsets; a null
-    list is an empty sequence."""
+    list is an empty sequence, whose position is kept (:attr:`Ragged.nulls`: missing data)."""
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     offsets = values_of(col.offsets).astype(np.int64)
+    nulls = None
     if col.null_count:
         valid = values_of(col.is_valid())
+        nulls = np.flatnonzero(~valid)
         lengths = np.where(valid, np.diff(offsets), 0)
         col = col.filter(col.is_valid())
         offsets = values_of(col.offsets).astype(np.int64)
@@ -309,8 +311,8 @@ def list_to_ragged(col: pa.Array | pa.ChunkedArray, dtype: np.dtype) -> Ragged:
         values = col.values.slice(offsets[0], offsets[-1] - offsets[0])
         offsets = offsets - offsets[0]
     if pa.types.is_fixed_size_list(values.type):
-        return Ragged(fixed_to_numpy(values, dtype), offsets)
-    return Ragged(to_numpy(values, dtype), offsets)
+        return Ragged(fixed_to_numpy(values, dtype), offsets, nulls)
+    return Ragged(to_numpy(values, dtype), offsets, nulls)
 
 
 class TableSource(Source):

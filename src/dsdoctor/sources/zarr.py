@@ -52,8 +52,11 @@ from .base import (
     Source,
     check_shape,
     is_numeric,
+    mark_coordinate,
+    selected,
     text_shape,
 )
+from .cf import unpack
 from .npz import NpzRagged
 from .provenance import attributes_record, main_role, with_role
 
@@ -184,8 +187,8 @@ class ZarrArray(ArrayHandle):
             for lo, hi, stored in self._segments():
                 if stored:
                     yield from self._read(lo, hi, chunk_bytes)
-                else:
-                    yield FillRows(self._fill_row(), hi - lo)
+                else:  # zarr leaves a chunk of nothing but the fill value unwritten
+                    yield FillRows(self._fill_row(), hi - lo, unwritten=False)
         except SourceError:
             raise
         except Exception as exc:  # a chunk that does not decode: zarr and its codecs raise anything
@@ -224,7 +227,12 @@ class ZarrArray(ArrayHandle):
                                      dtype=np.int64))  # fmt: skip
         if len(present) == bands:
             return [(0, n, True)]
-        self.layout.setdefault("fill_value", _plain_scalar(self.array.fill_value))
+        fill = _plain_scalar(self.array.fill_value)
+        self.layout.setdefault("fill_value", fill)
+        self.layout["implicit_chunks"] = (
+            f"{bands - len(present):,} of {bands:,} bands of chunks are not stored: zarr does not "
+            f"write a chunk holding only the fill value ({fill}), so they read as {fill}"
+        )
         # runs of consecutive stored bands; the gaps between them were never stored. The work
         # follows the chunks stored, not the bands declared (10**15 rows of nothing is one run)
         cut = np.flatnonzero(np.diff(present) != 1) + 1
@@ -380,7 +388,7 @@ class ZarrSource(Source):
         message = cause if whole else f"{self.display}:{path} cannot be read: {cause}"
         self._broken.append(SourceError(message))
 
-    def _handle(self, array: Any, group: Any, key: str, path: str) -> ZarrArray:
+    def _handle(self, array: Any, group: Any, key: str, path: str) -> ArrayHandle:
         display = f"{self.display}:{path}" if path else self.display
         meta = array.metadata
         dtype, text = _numpy_dtype(array)
@@ -416,7 +424,15 @@ class ZarrSource(Source):
                 )
         elif not is_numeric(dtype):
             h.skip = f"dtype {dtype} is not numeric; dsdoctor checks numeric arrays"
-        return h
+        attrs = dict(array.attrs)
+        if isinstance(attrs.get("_FillValue"), str) and dtype.kind == "f":
+            attrs["_FillValue"] = _base64_float(attrs["_FillValue"])
+        # xarray keeps a v2 array's _FillValue as its fill_value, and reads it as missing
+        fill = array.fill_value if meta.zarr_format == 2 and "_ARRAY_DIMENSIONS" in attrs else None
+        out = unpack(h, attrs, fill)
+        if key and len(shape) == 1 and dims == [key]:  # an xarray coordinate: `x(x)`
+            mark_coordinate(out, key)
+        return out
 
     # -- selection --------------------------------------------------------------------------
     def arrays(self) -> list[ArrayHandle]:
@@ -431,7 +447,7 @@ class ZarrSource(Source):
         path = "/" + selector.strip("/") if selector.strip("/") else ""
         for e in self.entries():
             if e.path == path and e.array is not None:
-                return e.array
+                return selected(e.array)
         for e in self.entries():
             if e.path == path and e.kind == "error":
                 broken = [b for b in self._broken if str(b).startswith(f"{self.display}:{path}")]
@@ -545,6 +561,20 @@ def _band_of(key: str) -> int | None:
     if parts and parts[0] == "c":
         parts = parts[1:]
     return int(parts[0]) if parts and parts[0].isdigit() else None
+
+
+def _base64_float(text: str) -> float | None:
+    """A float ``_FillValue`` as xarray writes it in a v3 attribute: the base64 of its bytes
+    (a little-endian double, or the array's own size); None when it is not that."""
+    import base64
+    import binascii
+
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    kinds = {8: "<f8", 4: "<f4", 2: "<f2"}
+    return float(np.frombuffer(raw, dtype=kinds[len(raw)])[0]) if len(raw) in kinds else None
 
 
 def _plain_scalar(value: Any) -> Any:

@@ -55,6 +55,8 @@ from ..base import (
     sparse_rows,
     text_shape,
 )
+from ..cf import ATTRIBUTES as CF_ATTRIBUTES
+from ..cf import unpack
 from ..npz import BOMB_MIN_BYTES, BOMB_RATIO
 from ..provenance import hdf5_record
 from .guarded import call_with_deadline
@@ -626,7 +628,8 @@ class H5Source(Source):
                 self._walk(obj, path, seen, depth + 1)
             elif isinstance(obj, h5py.Dataset):
                 try:
-                    self._entries.append(Entry(path, "array", self._dataset(obj, path)))
+                    handle = _unpacked(self._dataset(obj, path), obj)
+                    self._entries.append(Entry(path, "array", handle))
                 except (OSError, RuntimeError, ValueError, TypeError) as exc:
                     self._entries.append(Entry(path, "error", note=str(exc).splitlines()[0]))
             else:
@@ -862,7 +865,7 @@ class H5Source(Source):
         handle.h5path = hard or path
         if handle.unsafe:  # a dataset named explicitly is refused, not reported as unread
             raise UnsafeInputError(handle.unsafe)
-        return selected(handle)
+        return _unpacked(selected(handle), obj)  # a coordinate named on purpose is decoded too
 
     def resolve(self, path: str) -> str | None:
         """The path of hard links that ``path`` names, following soft links one at a time.
@@ -997,6 +1000,19 @@ def _netcdf_facts(dset: h5py.Dataset, handle: H5Dataset, layout: dict) -> None:
     base = dset.name.rpartition("/")[2] if dset.name else ""
     if base.startswith(NETCDF_NON_COORD):
         layout["variable"] = base[len(NETCDF_NON_COORD) :]
+
+
+def _unpacked(handle: ArrayHandle, dset: h5py.Dataset) -> ArrayHandle:
+    """``handle`` decoded when the dataset carries CF packing attributes (netCDF-4, xarray's
+    ``to_netcdf``): see :mod:`dsdoctor.sources.cf`. Attributes that cannot be read are none."""
+    attrs = {}
+    for key in CF_ATTRIBUTES:
+        try:
+            if key in dset.attrs:
+                attrs[key] = dset.attrs[key]
+        except (OSError, RuntimeError, ValueError, TypeError, KeyError):
+            continue
+    return unpack(handle, attrs) if attrs else handle
 
 
 def _scale_name(scale: h5py.Dataset) -> str:
