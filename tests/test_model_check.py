@@ -283,6 +283,11 @@ def test_a_missing_reader_library_names_the_extra(data, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     for name in [m for m in sys.modules if m.startswith("dsdoctor.models.onnx")]:
         monkeypatch.delitem(sys.modules, name)
+    import dsdoctor.models
+
+    # the module imported afresh here is bound on the package too: put the old one back after,
+    # or a later `from dsdoctor.models import onnx` gets a module read_model no longer uses
+    monkeypatch.delattr(dsdoctor.models, "onnx", raising=False)
     Path("m.onnx").write_bytes(b"\x08\x07")
     r = cli("check", "--x", "x3.npy", "--model", "m.onnx")
     if "no reader for onnx" in r.stderr:  # this build has no ONNX reader yet
