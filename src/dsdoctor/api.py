@@ -802,7 +802,7 @@ def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, A
             if fact == "input_shape" and "input_shape" not in hand:
                 if _agrees(value, given):
                     values["input_shape"] = value
-                    origin.update(dict.fromkeys(("input_shape", "features", "timesteps"), "model"))
+                    origin.update(dict.fromkeys(("input_shape", *_shape_facts(value)), "model"))
                 elif given.get("timesteps") is None and len(value) == 2 and value[0] is not None:
                     values["timesteps"] = value[0]  # the time axis still holds
                     origin["timesteps"] = "model"
@@ -810,13 +810,13 @@ def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, A
         values[fact] = value
         origin[fact] = "model"
         if fact == "input_shape":
-            for k in ("features", "timesteps"):
-                origin[k] = "model"
+            origin.update(dict.fromkeys(_shape_facts(value), "model"))
     shape = values.get("input_shape")
     if (shape is not None and len(shape) == 1 and isinstance(shape[0], int)
             and given.get("timesteps") is None
             and (facts.vocab_size is not None or facts.recurrent)):  # fmt: skip
         values["timesteps"] = shape[0]  # (batch, T) token ids: the one axis is time
+        origin["timesteps"] = "model"
     loss = facts.loss or ""
     form = ("sparse" if loss.startswith("sparse_") else
             "one-hot" if loss in ("categorical_crossentropy", "CategoricalCrossentropy",
@@ -844,7 +844,7 @@ def _one_input_per_array(expect: Expectations, subjects: list[Subject]) -> Expec
 
 
 #: The checks of an input's shape and dtype, run per array when a model has several inputs.
-SHAPE_CODES = ("DS201", "DS202", "DS203", "DS406")
+SHAPE_CODES = ("DS201", "DS202", "DS203", "DS204", "DS406")
 
 
 def _inputs_by_name(
@@ -868,7 +868,10 @@ def _inputs_by_name(
         ids = facts.vocab_size is not None and (match.dtype or "int").startswith(("int", "uint"))
         token_axis = (len(shape) == 1 and isinstance(shape[0], int)
                       and (ids or (facts.recurrent and len(facts.inputs) == 1)))  # fmt: skip
-        origin = {**whole.origin, **dict.fromkeys(shape_facts, "model")}
+        origin = {k: v for k, v in whole.origin.items() if k not in shape_facts}
+        origin.update(dict.fromkeys(("input_shape", *_shape_facts(shape)), "model"))
+        if token_axis:
+            origin["timesteps"] = "model"
         out.append((s, replace(whole, input_shape=shape, features=None,
                                timesteps=shape[0] if token_axis else None,
                                model_input=match.name, origin=origin)))  # fmt: skip
@@ -898,6 +901,12 @@ def _input_of(facts: ModelFacts, s: Subject) -> TensorSpec | None:
     if found is None and stem and "." in stem:  # a repair's output: meta.selected.npy is meta
         found = next((i for i in facts.inputs if i.name == stem.split(".", 1)[0]), None)
     return found
+
+
+def _shape_facts(shape: tuple) -> tuple[str, ...]:
+    """The facts an input shape (without the batch axis) gives beside itself: the feature width
+    of (F,) and (T, F), the timesteps of (T, F); an image's or volume's axes are its own (DS204)."""
+    return ("features",) if len(shape) == 1 else ("features", "timesteps") if len(shape) == 2 else ()
 
 
 def _agrees(shape: tuple, given: dict) -> bool:

@@ -71,6 +71,22 @@ class ModelFacts:
 Reader = Callable[[Path], ModelFacts]
 
 
+def output_units(shape: tuple[Dim, ...] | None) -> tuple[int, int] | None:
+    """The units of an output shaped ``shape`` (batch first) and the axis holding them: the last
+    axis of (N, K); for (N, K, 1, 1) — a convolutional classifier's pooled map, squeezenet's
+    (1, 1000, 1, 1) — the axis after the batch whose size is above 1 when the rest are 1.
+    None when the shape does not say (no batch-and-units axes, an unknown size)."""
+    if not shape or len(shape) < 2:
+        return None
+    rest = shape[1:]
+    if len(rest) >= 2 and all(isinstance(d, int) for d in rest):
+        wide = [i for i, d in enumerate(rest) if d != 1]
+        if len(wide) == 1 and wide[0] != len(rest) - 1:
+            return rest[wide[0]], wide[0] + 1  # type: ignore[return-value]
+    last = shape[-1]
+    return (last, len(shape) - 1) if isinstance(last, int) else None
+
+
 @dataclass(frozen=True)
 class ModelFormat:
     name: str

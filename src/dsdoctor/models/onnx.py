@@ -17,7 +17,7 @@ import mmap
 from pathlib import Path
 
 from ..errors import SourceError, UnsafeInputError
-from .base import Dim, ModelFacts, TensorSpec
+from .base import Dim, ModelFacts, TensorSpec, output_units
 
 #: A single ONNX protobuf cannot exceed 2 GiB (protobuf's own limit; ``onnx.save`` refuses
 #: larger and moves weights to external data). A larger ``.onnx`` is not one model file, and
@@ -108,9 +108,11 @@ def _facts(path: Path, model) -> ModelFacts:
                 activation = "linear"
             if activation is not None:
                 where["output_activation"] = f"{node.op_type} node `{node.name or first.name}`"
-        if first.shape and isinstance(first.shape[-1], int) and len(first.shape) >= 2:
-            units = first.shape[-1]
-            where["output_units"] = f"output `{first.name}`"
+        found = output_units(first.shape)
+        if found is not None:
+            units, axis = found
+            where["output_units"] = f"output `{first.name}`" + (
+                f" axis {axis}" if axis != len(first.shape or ()) - 1 else "")
 
     vocab = _embedding(graph, initializers, {s.name for s in inputs})
     vocab_size = None
