@@ -147,6 +147,10 @@ class FeatureWidthMismatch(Check):
                 continue
             if token_axis(ctx, x):
                 continue  # timesteps of token ids: DS203
+            table = getattr(h, "table", None)
+            if signature_columns(ctx) and table is not None and h.layout.get("columns"):
+                yield from self._by_name(ctx, x, table.display)
+                continue
             shape = ctx.expect.input_shape
             if shape is not None and len(shape) >= 3 and ctx.expect.features in (None, shape[-1]):
                 continue  # every axis of an image or volume: DS204
@@ -162,6 +166,33 @@ class FeatureWidthMismatch(Check):
                                      **ctx.expect.from_model("features")}, fx,
                                template=self.template + hint, x_name=x.name,
                                by=ctx.expect.by("features"))  # fmt: skip
+
+
+    def _by_name(self, ctx: Context, x: Subject, table: str) -> Iterator[Finding]:
+        """A table against an MLflow column signature: the columns by name, a text column the
+        signature declares as string counted (MLflow passes it to the model as it is)."""
+        want = [name for name, _ in signature_columns(ctx)]
+        have = [*x.handle.layout["columns"],
+                *(c.name for c in ctx.columns if c.source == table and c.reason != "not selected")]  # fmt: skip
+        missing = [n for n in want if n not in have]
+        extra = [n for n in have if n not in want]
+        if not missing and not extra:
+            return
+        said = "; ".join(part for part in (
+            f"missing {', '.join(missing)}" if missing else "",
+            f"not in the signature: {', '.join(extra)}" if extra else "") if part)  # fmt: skip
+        yield self.finding([x], {"actual": len(have), "expected": len(want), "columns": have,
+                                 "expected_columns": want, "missing": missing, "extra": extra,
+                                 **ctx.expect.from_model("features")}, [],
+                           template="{x_name} has columns {have} but {by} expects columns "
+                                    "{want}: {said}",
+                           x_name=x.name, by=ctx.expect.by("features"), have=", ".join(have),
+                           want=", ".join(want), said=said)  # fmt: skip
+
+
+def signature_columns(ctx: Context) -> tuple[tuple[str, str], ...]:
+    """The (name, type) columns of the model's MLflow column signature; () for any other."""
+    return ctx.expect.model.columns if ctx.expect.model is not None else ()
 
 
 class TimestepsMismatch(Check):

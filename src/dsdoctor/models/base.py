@@ -60,6 +60,9 @@ class ModelFacts:
     notes: tuple[str, ...] = ()
     #: the loss the model was compiled with ("sparse_categorical_crossentropy", …; None: not said)
     loss: str | None = None
+    #: an MLflow column-spec signature's input columns, (name, MLflow type: "double", "string",
+    #: …) each, in order; empty for tensor inputs. A table is checked against their names.
+    columns: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict:
         """The facts as JSON-ready values (``inspect MODEL --json``, the report's ``model``)."""
