@@ -906,7 +906,9 @@ def _input_of(facts: ModelFacts, s: Subject) -> TensorSpec | None:
 def _shape_facts(shape: tuple) -> tuple[str, ...]:
     """The facts an input shape (without the batch axis) gives beside itself: the feature width
     of (F,) and (T, F), the timesteps of (T, F); an image's or volume's axes are its own (DS204)."""
-    return ("features",) if len(shape) == 1 else ("features", "timesteps") if len(shape) == 2 else ()
+    return (
+        ("features",) if len(shape) == 1 else ("features", "timesteps") if len(shape) == 2 else ()
+    )
 
 
 def _agrees(shape: tuple, given: dict) -> bool:

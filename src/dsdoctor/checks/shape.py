@@ -167,7 +167,6 @@ class FeatureWidthMismatch(Check):
                                template=self.template + hint, x_name=x.name,
                                by=ctx.expect.by("features"))  # fmt: skip
 
-
     def _by_name(self, ctx: Context, x: Subject, table: str) -> Iterator[Finding]:
         """A table against an MLflow column signature: the columns by name, a text column the
         signature declares as string counted (MLflow passes it to the model as it is)."""

@@ -112,7 +112,8 @@ def _facts(path: Path, model) -> ModelFacts:
         if found is not None:
             units, axis = found
             where["output_units"] = f"output `{first.name}`" + (
-                f" axis {axis}" if axis != len(first.shape or ()) - 1 else "")
+                f" axis {axis}" if axis != len(first.shape or ()) - 1 else ""
+            )
 
     vocab = _embedding(graph, initializers, {s.name for s in inputs})
     vocab_size = None

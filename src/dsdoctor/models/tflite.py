@@ -152,7 +152,8 @@ def _facts(path: Path, model, bound: _Bounds) -> ModelFacts:
         if found is not None:
             units, axis = found
             where["output_units"] = f"output `{first.name}`" + (
-                f" axis {axis}" if axis != len(first.shape or ()) - 1 else "")
+                f" axis {axis}" if axis != len(first.shape or ()) - 1 else ""
+            )
 
     vocab_size = None
     by_input = dict(zip(in_idx, inputs, strict=True))

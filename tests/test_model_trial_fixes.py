@@ -1,0 +1,242 @@
+"""What a new user's trial of ``--model`` on third-party model files found, each case rebuilt
+with the real library: image inputs checked on every axis (DS204), (N, K, 1, 1) outputs, a
+Keras classifier ending Conv(K) → global pooling → Activation('softmax'), MLflow signatures
+(tensor dtype, column names), PyTorch checkpoints starting with an Embedding, targets given as
+a positional source, DS307's pad fix for a PyTorch model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dsdoctor import api
+from dsdoctor.models import read_model
+
+from .conftest import cli
+
+
+def _codes(r) -> dict[str, dict]:
+    return {f["code"]: f for f in r.json()["findings"]}
+
+
+def _export(module, example, path: Path, names, dynamic) -> Path:
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module.eval(), example, str(path), dynamo=False,
+                          input_names=names[0], output_names=names[1],
+                          dynamic_axes=dynamic)  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="module")
+def onnx_models(tmp_path_factory) -> dict[str, Path]:
+    torch = pytest.importorskip("torch")
+    nn = torch.nn
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("onnx")
+    cnn = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 14 * 14, 5))
+    # squeezenet's head: a 1x1 conv to the classes, pooled, softmax over axis 1 → (N, 10, 1, 1)
+    squeeze = nn.Sequential(nn.Conv2d(3, 10, 1), nn.AdaptiveAvgPool2d(1), nn.Softmax(dim=1))
+    batch = {0: "batch"}
+    return {
+        "cnn": _export(cnn, (torch.zeros(2, 3, 16, 16),), folder / "cnn.onnx",
+                       (["image"], ["logits"]), {"image": batch, "logits": batch}),
+        "squeeze": _export(squeeze, (torch.zeros(2, 3, 16, 16),), folder / "squeeze.onnx",
+                           (["image"], ["probs"]), {"image": batch, "probs": batch}),
+    }  # fmt: skip
+
+
+@pytest.fixture
+def images(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    for name, shape in (("nchw", (8, 3, 16, 16)), ("gray", (8, 1, 16, 16)),
+                        ("short", (8, 3, 12, 16)), ("nhwc", (8, 16, 16, 3))):  # fmt: skip
+        np.save(f"{name}.npy", rng.random(shape, dtype=np.float32))
+    np.save("y.npy", np.arange(8) % 5)
+    np.save("onehot10.npy", np.eye(10, dtype=np.float32)[np.arange(8) % 10])
+    np.save("y12.npy", np.arange(8) + 4)  # labels 4 … 11: 10 and 11 are ≥ 10 classes
+    return tmp_path
+
+
+# -- 1. every fixed axis of an image input ------------------------------------------------------
+@pytest.mark.parametrize(("x", "axes"), [("gray.npy", [1]), ("short.npy", [2])])
+def test_every_axis_of_an_image_input_is_checked(onnx_models, images, x, axes):
+    r = cli("check", "--x", x, "--y", "y.npy", "--model", onnx_models["cnn"], "--json")
+    found = _codes(r)
+    assert set(found) == {"DS204"}, r.stdout
+    f = found["DS204"]
+    assert f["evidence"]["axes"] == axes
+    assert f["evidence"]["expected"] == [None, 3, 16, 16]
+    axis = axes[0]
+    want = (3, 16, 16)[axis - 1]
+    assert "cnn.onnx input `image`" in f["message"], f["message"]
+    assert f"axis {axis} is {np.load(x).shape[axis]}, expected {want}" in f["message"]
+    assert "transpose" not in f["message"]
+
+
+def test_channels_last_into_a_channels_first_model_gets_a_transpose_hint(onnx_models, images):
+    r = cli("check", "--x", "nhwc.npy", "--model", onnx_models["cnn"], "--json")
+    found = _codes(r)
+    assert set(found) == {"DS204"}, r.stdout  # not DS201 "3 features but expects 16"
+    f = found["DS204"]
+    assert f["evidence"]["transpose"] == [0, 3, 1, 2]
+    assert "x.transpose(0, 3, 1, 2)" in f["message"], f["message"]
+    fixed = np.load("nhwc.npy").transpose(0, 3, 1, 2)
+    np.save("fixed.npy", fixed)
+    assert not _codes(cli("check", "--x", "fixed.npy", "--model", onnx_models["cnn"], "--json"))
+
+
+def test_the_right_image_shape_is_healthy_and_timesteps_are_not_listed(onnx_models, images):
+    r = cli("check", "--x", "nchw.npy", "--y", "y.npy", "--model", onnx_models["cnn"], "--json")
+    assert r.code == 0 and not _codes(r), r.stdout
+    used = r.json()["model"]["used"]
+    assert "input_shape" in used and "timesteps" not in used and "features" not in used, used
+    text = cli("check", "--x", "nchw.npy", "--model", onnx_models["cnn"]).stdout
+    assert "timesteps" not in text, text
+
+
+def test_input_shape_by_hand_compares_every_axis(images):
+    r = cli("check", "--x", "gray.npy", "--input-shape", "(None, 3, 16, 16)", "--json")
+    f = _codes(r)["DS204"]
+    assert f["message"] == ("x has samples of shape (1, 16, 16) but the model expects "
+                            "(3, 16, 16): axis 1 is 1, expected 3")  # fmt: skip
+    assert r.code == 1
+    ok = cli("check", "--x", "nchw.npy", "--input-shape", "(None, 3, 16, 16)", "--json")
+    assert not _codes(ok), ok.stdout
+
+
+def test_keras_channels_last_image_model(tmp_path, monkeypatch):
+    pytest.importorskip("keras")
+    monkeypatch.chdir(tmp_path)
+    _keras("""
+        model = keras.Sequential([keras.Input((64, 64, 1)), layers.Conv2D(7, 3),
+                                  layers.GlobalAveragePooling2D(), layers.Activation("softmax")])
+        model.compile(loss="categorical_crossentropy")
+        model.save("fer.keras")
+        model.save("fer.h5")
+    """)
+    np.save("x48.npy", np.random.default_rng(0).random((6, 48, 48, 1), dtype=np.float32))
+    for name in ("fer.keras", "fer.h5"):
+        f = _codes(cli("check", "--x", "x48.npy", "--model", name, "--json"))["DS204"]
+        assert f["evidence"]["axes"] == [1, 2], f
+
+
+# -- 2. (N, K, 1, 1) outputs ---------------------------------------------------------------------
+def test_pooled_conv_output_gives_its_channels_as_classes(onnx_models, images):
+    facts = read_model(onnx_models["squeeze"])
+    assert facts.outputs[0].shape == ("batch", 10, 1, 1)
+    assert facts.output_units == 10 and facts.output_activation == "softmax"
+    assert facts.where["output_units"] == "output `probs` axis 1"
+    assert api.model_classes(facts) == 10
+    ok = cli("check", "--x", "nchw.npy", "--y", "onehot10.npy", "--model",
+             onnx_models["squeeze"], "--json")  # fmt: skip
+    assert not _codes(ok), ok.stdout  # no "model has one output unit"
+    bad = _codes(cli("check", "--x", "nchw.npy", "--y", "y12.npy", "--model",
+                     onnx_models["squeeze"], "--json"))  # fmt: skip
+    assert bad["DS103"]["evidence"]["model"] == str(onnx_models["squeeze"])
+
+
+# -- 6. Keras: the softmax as its own layer after pooling ------------------------------------------
+ENV = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+
+
+def _keras(script: str) -> None:
+    code = "import keras\nfrom keras import layers\n" + textwrap.dedent(script)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, env=ENV, timeout=600,
+                       text=True)  # fmt: skip
+    assert p.returncode == 0, p.stderr[-3000:]
+
+
+@pytest.mark.parametrize("last", ["Activation", "Softmax"])
+def test_keras_conv_pooling_then_softmax_layer_gives_the_classes(tmp_path, monkeypatch, last):
+    pytest.importorskip("keras")
+    monkeypatch.chdir(tmp_path)
+    act = 'layers.Activation("softmax")' if last == "Activation" else "layers.Softmax()"
+    _keras(f"""
+        model = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(4, 3),
+                                  layers.Conv2D(7, 1), layers.GlobalAveragePooling2D(), {act}])
+        model.compile(loss="categorical_crossentropy")
+        model.save("m.keras")
+        model.save("m.h5")
+    """)
+    np.save("x.npy", np.random.default_rng(0).random((6, 8, 8, 1), dtype=np.float32))
+    np.save("sparse.npy", np.arange(6) % 7)
+    np.save("onehot.npy", np.eye(7, dtype=np.float32)[np.arange(6)])
+    np.save("onehot8.npy", np.eye(8, dtype=np.float32)[np.arange(6)])
+    for name in ("m.keras", "m.h5"):
+        facts = read_model(name)
+        assert (facts.output_units, facts.output_activation) == (7, "softmax"), facts
+        assert api.model_classes(facts) == 7
+        assert not _codes(cli("check", "--x", "x.npy", "--y", "onehot.npy", "--model", name,
+                              "--json"))  # fmt: skip
+        for y in ("sparse.npy", "onehot8.npy"):
+            found = _codes(cli("check", "--x", "x.npy", "--y", y, "--model", name, "--json"))
+            assert "DS102" in found, (name, y, found)
+
+
+def test_conv_filters_without_global_pooling_are_not_classes(tmp_path, monkeypatch):
+    pytest.importorskip("keras")
+    monkeypatch.chdir(tmp_path)
+    _keras("""
+        keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(7, 1),
+                          layers.Activation("softmax")]).save("seg.keras")
+    """)
+    assert read_model("seg.keras").output_units is None
+
+
+# -- 3. MLflow signatures ------------------------------------------------------------------------
+def _mlflow(signature, folder: Path) -> Path:
+    from mlflow.models import Model
+
+    folder.mkdir()
+    Model(signature=signature).save(str(folder / "MLmodel"))
+    return folder
+
+
+def test_mlflow_tensor_spec_dtype_is_enforced(tmp_path, monkeypatch):
+    models = pytest.importorskip("mlflow.models")
+    monkeypatch.chdir(tmp_path)
+    sig = models.infer_signature(np.zeros((4, 10, 4), np.float32), np.zeros((4, 6), np.float32))
+    _mlflow(sig, tmp_path / "m")
+    np.save("f64.npy", np.random.default_rng(0).random((5, 10, 4)))
+    np.save("f32.npy", np.random.default_rng(0).random((5, 10, 4), dtype=np.float32))
+    f = _codes(cli("check", "--x", "f64.npy", "--model", "m", "--json"))["DS406"]
+    assert f["evidence"]["expected"] == "float32" and f["evidence"]["actual"] == "float64"
+    assert "MLflow" in f["message"], f["message"]
+    assert "DS406" not in _codes(cli("check", "--x", "f32.npy", "--model", "m", "--json"))
+    from mlflow.models.utils import _enforce_schema  # what MLflow's predict runs first
+
+    with pytest.raises(Exception, match="dtype"):
+        _enforce_schema(np.load("f64.npy"), sig.inputs)
+    _enforce_schema(np.load("f32.npy"), sig.inputs)
+
+
+def test_mlflow_column_spec_compares_column_names(tmp_path, monkeypatch):
+    models = pytest.importorskip("mlflow.models")
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1, 2, 3], "c": ["x", "y", "z"]})
+    _mlflow(models.infer_signature(frame, np.zeros(3)), tmp_path / "m")
+    facts = read_model("m")
+    assert facts.columns == (("a", "double"), ("b", "long"), ("c", "string"))
+    frame.assign(t=[0, 1, 0]).to_csv("ok.csv", index=False)
+    frame[["c", "a", "b"]].assign(t=[0, 1, 0]).to_csv("order.csv", index=False)
+    frame.rename(columns={"c": "d"}).assign(t=[0, 1, 0]).to_csv("bad.csv", index=False)
+    for name in ("ok.csv", "order.csv"):
+        r = cli("check", name, "--target", "t", "--model", "m", "--json")
+        found = _codes(r)
+        assert "DS201" not in found and "DS701" not in found, (name, r.stdout)
+    f = _codes(cli("check", "bad.csv", "--target", "t", "--model", "m", "--json"))["DS201"]
+    assert f["evidence"]["missing"] == ["c"] and f["evidence"]["extra"] == ["d"]
+    assert "missing c; not in the signature: d" in f["message"], f["message"]
