@@ -240,3 +240,39 @@ def test_mlflow_column_spec_compares_column_names(tmp_path, monkeypatch):
     f = _codes(cli("check", "bad.csv", "--target", "t", "--model", "m", "--json"))["DS201"]
     assert f["evidence"]["missing"] == ["c"] and f["evidence"]["extra"] == ["d"]
     assert "missing c; not in the signature: d" in f["message"], f["message"]
+
+
+# -- 4. PyTorch: an Embedding registered first, before a GRU -------------------------------------
+@pytest.mark.parametrize("save", ["pt", "safetensors"])
+def test_unnamed_embedding_before_a_recurrent_layer_is_the_vocabulary(tmp_path, monkeypatch,
+                                                                       save):  # fmt: skip
+    torch = pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Embedding(20, 4), torch.nn.GRU(4, 6, batch_first=True))
+    if save == "pt":
+        torch.save({"model_state_dict": net.state_dict(), "epoch": 3}, "m.pt")
+        name = "m.pt"
+    else:
+        from safetensors.torch import save_file
+
+        save_file(net.state_dict(), "m.safetensors")
+        name = "m.safetensors"
+    facts = read_model(name)
+    assert facts.vocab_size == 20 and facts.where["vocab_size"] == "0.weight"
+    assert facts.output_units is None  # 0.weight is not "the last Linear"
+    assert [(i.shape, i.dtype) for i in facts.inputs] == [((None, None), "int64")]
+    ids = np.random.default_rng(0).integers(0, 20, (5, 7))
+    np.save("ids.npy", ids)
+    net(torch.from_numpy(ids))  # the ids as they are run the model: no cast to float
+    found = _codes(cli("check", "--x", "ids.npy", "--model", name, "--json"))
+    assert not {"DS202", "DS406"} & set(found), found
+    np.save("big.npy", ids + 10)
+    assert "DS306" in _codes(cli("check", "--x", "big.npy", "--model", name, "--json"))
+
+
+def test_a_linear_before_a_recurrent_layer_is_not_an_embedding(tmp_path):
+    torch = pytest.importorskip("torch")
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.GRU(4, 6))
+    torch.save(net.state_dict(), tmp_path / "m.pt")
+    assert read_model(tmp_path / "m.pt").vocab_size is None

@@ -255,6 +255,26 @@ def _recurrent(weights: dict[str, Weight], order: list[str], notes: list[str]):
     return module, kind, features, hidden, ih
 
 
+def _embedding_before(rnn, by_name: dict[str, Weight], order: list[str],
+                      notes: list[str]) -> Weight | None:  # fmt: skip
+    """A weight not named like an embedding that is one: ``nn.Sequential(nn.Embedding(V, D),
+    nn.GRU(D, H))`` stores ``0.weight`` (V, D) and no ``0.bias``. The 2-D ``weight`` just before
+    the first recurrent layer, without a bias, whose width D is the layer's input features, is an
+    Embedding of V tokens (a Linear(in, D) before it stores (D, in), with a bias)."""
+    features, ih = rnn[2], rnn[4]
+    before = order[: order.index(ih.name)] if ih.name in order else []
+    for name in reversed(before):
+        w = by_name[name]
+        if w.param != "weight" or len(w.shape) != 2:
+            continue
+        if w.shape[1] != features or f"{w.module}.bias" in by_name or w.module == "":
+            return None
+        notes.append(f"{w.name} {w.shape}: no bias, its width {features} is the input of "
+                     f"{rnn[0]}: an embedding (inferred from its place, not its name)")  # fmt: skip
+        return w
+    return None
+
+
 def facts_from_names(path: Path, fmt: str, weights: list[Weight], *, ordered: bool,
                      notes: list[str]) -> ModelFacts:  # fmt: skip
     """The facts PyTorch's weight-name conventions give, every one ``"inferred"``."""
@@ -271,6 +291,8 @@ def facts_from_names(path: Path, fmt: str, weights: list[Weight], *, ordered: bo
     recurrent = False
     emb = _vocab_embedding(weights, notes)
     rnn = _recurrent(by_name, order, notes)
+    if emb is None and rnn is not None:
+        emb = _embedding_before(rnn, by_name, order, notes)
     skip = {emb.name} if emb else set()
     rnn_names = {n for n in by_name if re.search(r"weight_(ih|hh|hr)_l\d+(_reverse)?$", n)}
     linears = [by_name[n] for n in order if n not in skip and n not in rnn_names
