@@ -276,3 +276,36 @@ def test_a_linear_before_a_recurrent_layer_is_not_an_embedding(tmp_path):
     net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.GRU(4, 6))
     torch.save(net.state_dict(), tmp_path / "m.pt")
     assert read_model(tmp_path / "m.pt").vocab_size is None
+
+
+# -- 5. positional sources: the targets among them -----------------------------------------------
+@pytest.mark.parametrize("y_name", ["y", "answers"])
+def test_positional_targets_are_checked_against_the_model(tmp_path, monkeypatch, y_name):
+    pytest.importorskip("keras")
+    monkeypatch.chdir(tmp_path)
+    _keras("""
+        tokens = keras.Input((None,), name="tokens", dtype="int32")
+        meta = keras.Input((3,), name="meta")
+        h = layers.GRU(4)(layers.Embedding(30, 4)(tokens))
+        out = layers.Dense(4, activation="softmax")(layers.Concatenate()([h, meta]))
+        model = keras.Model([tokens, meta], out)
+        model.compile(loss="sparse_categorical_crossentropy")
+        model.save("multi.keras")
+    """)
+    rng = np.random.default_rng(0)
+    np.save("tokens.npy", rng.integers(1, 30, (12, 7)).astype(np.int32))
+    np.save("meta.npy", rng.random((12, 3), dtype=np.float32))
+    np.save(f"{y_name}.npy", np.arange(12) % 9)  # labels 0 … 8 for 4 classes
+    r = cli("check", "tokens.npy", "meta.npy", f"{y_name}.npy", "--model", "multi.keras", "--json")
+    found = _codes(r)
+    assert set(found) == {"DS103"}, r.stdout
+    assert "the 4 classes of multi.keras" in found["DS103"]["message"], found["DS103"]
+    notes = r.json()["model"]["notes"]
+    said = " ".join(notes)
+    assert f"{y_name}.npy is checked as the targets" in said, notes
+    assert "not checked as one" not in said and "not matched to an input" not in said, notes
+    roles = {k: v["role"] for k, v in r.json()["arrays"].items()}
+    assert roles == {"tokens.npy": "x", "meta.npy": "x", f"{y_name}.npy": "y"}, roles
+    np.save(f"{y_name}.npy", np.arange(12) % 4)
+    ok = cli("check", "tokens.npy", "meta.npy", f"{y_name}.npy", "--model", "multi.keras", "--json")
+    assert not _codes(ok), ok.stdout

@@ -450,6 +450,7 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
         raise UsageError(
             "nothing to check: give sources, or --x/--y, or a spec file (dsdoctor.toml)"
         )
+    targets_note = _roles_from_model(expect.model, subjects, pairs)
     expect = _classes_from_labels(expect, subjects)
     _by_order(expect.model, Context(subjects, expect).inputs())
     for s in subjects if prefix else ():  # check --split: "train:x", in messages too
@@ -473,8 +474,11 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
                        **({"sequences": s.sequence} if s.sequence else {}),
                        **({"unsafe": s.handle.unsafe} if s.handle.unsafe else {})}
               for s in subjects}  # fmt: skip
+    summary = model_summary(expect, subjects)
+    if summary is not None and targets_note:
+        summary["notes"].append(targets_note)
     return Report(__version__, arrays, findings, gathered.datasets, [c.to_dict() for c in columns],
-                  model=model_summary(expect, subjects))  # fmt: skip
+                  model=summary)  # fmt: skip
 
 
 # -- splits (check --split) ------------------------------------------------------------------------
@@ -826,6 +830,50 @@ def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, A
     return {"values": values, "origin": origin, "model_input": chosen.name if chosen else None,
             "target_form": form, "output_units": facts.output_units,
             "max_length": facts.max_positions}  # fmt: skip
+
+
+def _roles_from_model(
+    facts: ModelFacts | None, subjects: list[Subject], pairs: list[tuple[Subject, Subject]]
+) -> str | None:
+    """Positional arrays (no ``--x``/``--y``, none named like inputs or targets by itself)
+    checked with a model: those named like the model's inputs are its inputs, and the one array
+    left is its targets when it is named like targets (``y``, ``labels``) or shaped like the
+    model's output ((N,) labels, (N, units) rows); it pairs with each input. Sets the roles and
+    ``pairs``; returns the note the report adds (None when nothing was decided)."""
+    if facts is None or any(s.role in ("x", "y") for s in subjects):
+        return None
+    plain = [s for s in subjects if s.role == "array" and not s.handle.skip]
+    if len(plain) < 2:
+        return None
+    xs = [s for s in plain if _input_of(facts, s) is not None]
+    rest = [s for s in plain if s not in xs]
+    if not xs and len(facts.inputs) == 1 and len(plain) == 2:  # one input: the other array
+        named = [s for s in plain if _role_by_name(s) == "y"]
+        xs = [s for s in plain if s not in named] if len(named) == 1 else []
+        rest = named
+    if not xs or len(rest) != 1:
+        return None
+    y, h = rest[0], rest[0].handle
+    by_name = _role_by_name(y) == "y"
+    units = facts.output_units
+    shaped = (h.ndim == 1 or (h.ndim == 2 and h.shape[1] in (1, units))) and (
+        h.dtype.kind in "iub" or (h.ndim == 2 and h.shape[1] == units and units not in (None, 1))
+    )
+    if not (by_name or shaped):
+        return None
+    for s in xs:
+        s.role = "x"
+        pairs.append((s, y))
+    y.role = "y"
+    why = "named like targets" if by_name else "shaped like the model's targets"
+    return (f"{y.name} is checked as the targets ({why}); "
+            + ", ".join(s.name for s in xs) + " as the inputs (named like them)")  # fmt: skip
+
+
+def _role_by_name(s: Subject) -> str | None:
+    spec = parse_source(s.handle.source) if isinstance(s.handle.source, str) else None
+    name = s.handle.name if spec is None or spec.selector else _stem(spec.path.name)
+    return role_of(name.rpartition("/")[2])[0]
 
 
 def _one_input_per_array(expect: Expectations, subjects: list[Subject]) -> Expectations:
