@@ -294,7 +294,8 @@ def test_ragged_sequences_longer_than_the_model(bert):
     evidence = found["DS307"]["evidence"]
     assert {k: evidence[k] for k in ("count", "total", "longest", "limit")} == {
         "count": 2, "total": 6, "longest": 40, "limit": 32}  # fmt: skip
-    fix = "dsdoctor pad tok.parquet:input_ids --maxlen 32 --truncating post -o tok.input_ids.padded.npy"
+    # a PyTorch model: padded at the end (--for torch), as the attention mask takes it
+    fix = "dsdoctor pad tok.parquet:input_ids --maxlen 32 --for torch -o tok.input_ids.padded.npy"
     assert [fx["command"] for fx in found["DS307"]["fixes"]] == [fix]
     assert [fx["command"] for fx in found["DS301"]["fixes"]] == [fix]  # no bucket past 32
     assert "of at most 32 (bert config.json" in found["DS301"]["message"]
@@ -303,6 +304,7 @@ def test_ragged_sequences_longer_than_the_model(bert):
     assert r.code == 0, r.stdout + r.stderr
     padded = np.load("fixed/tok.input_ids.padded.npy")
     assert padded.shape == (6, 32) and padded[1].tolist() == seqs[1][:32]  # its start kept
+    assert padded[0].tolist() == seqs[0] + [0] * 27 and padded.dtype == np.int64  # post-padded
     assert _bert_step(bert, padded, np.arange(6) % 3) == "ok"
 
 
