@@ -309,3 +309,50 @@ def test_positional_targets_are_checked_against_the_model(tmp_path, monkeypatch,
     np.save(f"{y_name}.npy", np.arange(12) % 4)
     ok = cli("check", "tokens.npy", "meta.npy", f"{y_name}.npy", "--model", "multi.keras", "--json")
     assert not _codes(ok), ok.stdout
+
+
+# -- 9. several inputs: leftovers in order, a scalar input left out --------------------------------
+@pytest.fixture(scope="module")
+def vad(tmp_path_factory) -> Path:
+    """silero-vad's signature: audio (batch, samples), a scalar sample rate, a state."""
+    torch = pytest.importorskip("torch")
+
+    class Vad(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = torch.nn.Linear(512 + 128, 1)
+
+        def forward(self, input, sr, state):
+            feats = torch.cat([input, state.mean(0)], dim=1) * sr.float()
+            return torch.sigmoid(self.head(feats))
+
+    example = (torch.zeros(4, 512), torch.tensor(16000), torch.zeros(2, 4, 128))
+    return _export(Vad(), example, tmp_path_factory.mktemp("vad") / "vad.onnx",
+                   (["input", "sr", "state"], ["p"]),
+                   {"input": {0: "batch"}, "state": {1: "batch"}, "p": {0: "batch"}})  # fmt: skip
+
+
+def test_an_array_named_like_no_input_goes_to_the_input_left(vad, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    np.save("audio.npy", np.zeros((16, 500), np.float32))  # 500 samples for 512
+    np.save("state.npy", np.zeros((2, 16, 128), np.float32))
+    r = cli("check", "--x", "audio.npy", "--x", "state.npy", "--model", vad, "--json")
+    assert r.code == 1, r.stdout + r.stderr
+    f = _codes(r)["DS201"]
+    assert f["message"].startswith("audio.npy has 500 features"), f["message"]
+    notes = " ".join(r.json()["model"]["notes"])
+    assert "audio.npy → `input` (by order)" in notes and "no array for `sr`" in notes, notes
+
+
+def test_an_npz_named_like_the_inputs_is_accepted_without_the_scalar_one(vad, tmp_path,
+                                                                        monkeypatch):  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    np.savez("vad.npz", input=np.zeros((16, 500), np.float32),
+             state=np.zeros((2, 16, 128), np.float32))  # fmt: skip
+    r = cli("check", "--x", "vad.npz", "--model", vad, "--json")
+    assert r.code == 1, r.stdout + r.stderr
+    assert "DS201" in _codes(r)
+    assert "no array for `sr`" in " ".join(r.json()["model"]["notes"])
+    np.savez("two.npz", np.zeros((16, 512), np.float32), np.zeros((2, 16, 128), np.float32))
+    ok = cli("check", "--x", "two.npz", "--model", vad, "--json")  # arr_0, arr_1: in order
+    assert ok.code in (0, 1) and "DS201" not in _codes(ok), ok.stdout + ok.stderr

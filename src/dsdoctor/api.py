@@ -927,13 +927,19 @@ def _inputs_by_name(
 
 
 def _by_order(facts: ModelFacts | None, inputs: list[Subject]) -> None:
-    """Input arrays none of which is named like an input of a model of as many inputs: the
-    first array is the first input, and so on (``Subject.model_input``; the report says so)."""
-    if facts is None or len(facts.inputs) < 2 or len(inputs) != len(facts.inputs):
+    """Input arrays not named like an input of a model of several inputs, as many as the inputs
+    no array is named like (a scalar input such as a sample rate left out): the first such array
+    is the first such input, and so on (``Subject.model_input``; the report says "by order")."""
+    if facts is None or len(facts.inputs) < 2:
         return
-    if any(s.model_input is not None or _input_of(facts, s) is not None for s in inputs):
+    taken = {spec.name for s in inputs if (spec := _input_of(facts, s)) is not None}
+    rest = [s for s in inputs if _input_of(facts, s) is None]
+    left = [i for i in facts.inputs if i.name not in taken]
+    if len(rest) != len(left):
+        left = [i for i in left if i.shape != ()]
+    if not rest or len(rest) != len(left):
         return
-    for s, spec in zip(inputs, facts.inputs, strict=True):
+    for s, spec in zip(rest, left, strict=True):
         s.model_input = spec.name
 
 
@@ -1050,8 +1056,8 @@ def model_summary(expect: Expectations, subjects: Sequence[Subject] = ()) -> dic
         left = [f"`{i.name}`" for i in facts.inputs if i.name not in taken]
         pairs = [f"{a} → `{i}`" + (" (by order)" if order else "") for a, i, order in matched]
         notes.append(f"{len(facts.inputs)} inputs ({names}), each checked against the array "
-                     "named like it (file stem or member name), else in order when none is "
-                     "named like an input: " + ("; ".join(pairs) or "none is")
+                     "named like it (file stem or member name), the arrays named like none "
+                     "in order to the inputs left: " + ("; ".join(pairs) or "none is")
                      + (f"; not matched to an input: {', '.join(unmatched)}" if unmatched else "")
                      + (f"; no array for {', '.join(left)}" if left else ""))  # fmt: skip
         extra = [s.name for s in subjects if s.role == "array"]
@@ -1297,14 +1303,22 @@ def _inputs_of_container(x, model: ModelFacts | None, opts: SourceOptions) -> li
     by_name = {member(h): h for h in handles}
     held = ", ".join(member(h) for h in handles)
     takes = f"{Path(model.path).name} takes {len(names)} inputs ({', '.join(names)})"
-    if all(n in by_name for n in names):  # members named like no input: checked, not as inputs
-        return [Subject(by_name[n].source, "x", by_name[n]) for n in names] + [
-            Subject(h.source, "array", h) for h in handles if member(h) not in names
-        ]
+    data = [i.name for i in model.inputs if i.shape != ()]  # a scalar input (a rate) is no data
     if any(n in by_name for n in names):
-        missing = ", ".join(n for n in names if n not in by_name)
-        raise UsageError(f"{spec.display} holds {held}; {takes}, and no array is named {missing}: "
-                         "name each array like its input")  # fmt: skip
+        # the members named like inputs are those inputs; the others go in order to the inputs
+        # no member is named like, when as many; else they are checked, not as inputs (the
+        # report names the inputs left without an array)
+        xs = [Subject(by_name[n].source, "x", by_name[n]) for n in names if n in by_name]
+        rest = [h for h in handles if member(h) not in names]
+        left = [n for n in data if n not in by_name]
+        if rest and len(rest) == len(left):
+            xs += [
+                Subject(h.source, "x", h, model_input=n) for h, n in zip(rest, left, strict=True)
+            ]
+            rest = []
+        return xs + [Subject(h.source, "array", h) for h in rest]
+    if len(handles) == len(data) < len(names):
+        names = data
     if len(handles) != len(names):
         raise UsageError(f"{spec.display} holds {len(handles)} arrays ({held}) but {takes}: give "
                          "one array per input, named like it, or choose one as "
