@@ -356,3 +356,42 @@ def test_an_npz_named_like_the_inputs_is_accepted_without_the_scalar_one(vad, tm
     np.savez("two.npz", np.zeros((16, 512), np.float32), np.zeros((2, 16, 128), np.float32))
     ok = cli("check", "--x", "two.npz", "--model", vad, "--json")  # arr_0, arr_1: in order
     assert ok.code in (0, 1) and "DS201" not in _codes(ok), ok.stdout + ok.stderr
+
+
+# -- 7/8. axes that are not the batch ------------------------------------------------------------
+def test_a_float_input_of_a_recurrent_model_is_no_time_axis(tmp_path, monkeypatch):
+    """silero-vad's (sequence_length, 576) LSTM input: a 3-D x is DS202 alone, not also DS203
+    "10 timesteps but expects 576" (576 is the features of a float input, not token ids)."""
+    torch = pytest.importorskip("torch")
+    monkeypatch.chdir(tmp_path)
+    _export(torch.nn.LSTM(8, 4), (torch.zeros(5, 8),), tmp_path / "lstm.onnx",
+            (["input"], ["out"]), {"input": {0: "sequence_length"}})  # fmt: skip
+    facts = read_model("lstm.onnx")
+    assert facts.recurrent and facts.inputs[0].shape == ("sequence_length", 8)
+    np.save("x3.npy", np.random.default_rng(0).random((16, 10, 8), dtype=np.float32))
+    assert set(_codes(cli("check", "--x", "x3.npy", "--model", "lstm.onnx", "--json"))) == {
+        "DS202"}  # fmt: skip
+    np.save("x2.npy", np.random.default_rng(0).random((16, 8), dtype=np.float32))
+    assert not _codes(cli("check", "--x", "x2.npy", "--model", "lstm.onnx", "--json"))
+
+
+def test_a_batch_axis_not_first_is_noted_not_checked_as_samples(tmp_path, monkeypatch):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    monkeypatch.chdir(tmp_path)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3])
+    state = helper.make_tensor_value_info("state", TensorProto.FLOAT, [2, "batch", 4])
+    out = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3])
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g", [x, state],
+                              [out])  # fmt: skip
+    onnx.save(helper.make_model(graph), "m.onnx")
+    notes = " ".join(read_model("m.onnx").notes)
+    assert "input `state` has its batch axis `batch` at position 1" in notes, notes
+    assert "fixed batch size" not in notes
+    rng = np.random.default_rng(0)
+    np.save("x.npy", rng.random((16, 3), dtype=np.float32))
+    np.save("state.npy", rng.random((2, 16, 4), dtype=np.float32))  # as the model takes it
+    r = cli("check", "--x", "x.npy", "--x", "state.npy", "--model", "m.onnx", "--json")
+    assert not {"DS201", "DS202", "DS203", "DS204"} & set(_codes(r)), r.stdout
+    assert "its shape is not checked" in " ".join(r.json()["model"]["notes"])

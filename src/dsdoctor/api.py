@@ -776,11 +776,14 @@ def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, A
     ``origin`` ("--features 4 overrides model.keras input `x`: 3")."""
     from pathlib import Path
 
+    from .models.base import batch_axis
+
     name = Path(facts.path).name
     chosen = _model_input(facts, x)
     read: dict[str, Any] = {}
     where: dict[str, str] = {}
-    if chosen is not None and chosen.shape is not None and len(chosen.shape) >= 1:
+    if (chosen is not None and chosen.shape is not None and len(chosen.shape) >= 1
+            and batch_axis(chosen.shape) == 0):  # fmt: skip
         read["input_shape"] = tuple(d if isinstance(d, int) else None for d in chosen.shape[1:])
         where["input_shape"] = f"input `{chosen.name}`"
     classes = model_classes(facts)
@@ -816,8 +819,9 @@ def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, A
         if fact == "input_shape":
             origin.update(dict.fromkeys(_shape_facts(value), "model"))
     shape = values.get("input_shape")
+    floats = chosen is not None and (chosen.dtype or "").startswith(("float", "bfloat"))
     if (shape is not None and len(shape) == 1 and isinstance(shape[0], int)
-            and given.get("timesteps") is None
+            and given.get("timesteps") is None and not floats
             and (facts.vocab_size is not None or facts.recurrent)):  # fmt: skip
         values["timesteps"] = shape[0]  # (batch, T) token ids: the one axis is time
         origin["timesteps"] = "model"
@@ -900,6 +904,8 @@ def _inputs_by_name(
 ) -> list[tuple[Subject, Expectations]]:
     """Each input array named like one of the model's inputs (its file stem or member name),
     with the expectations of that input's shape."""
+    from .models.base import batch_axis
+
     facts = whole.model
     if facts is None:
         return []
@@ -909,12 +915,13 @@ def _inputs_by_name(
     out = []
     for s in inputs:
         match = _input_of(facts, s)
-        if match is None or match.shape is None:
-            continue
+        if match is None or match.shape is None or batch_axis(match.shape) != 0:
+            continue  # a batch axis not first (the model notes it): not checked
         shape = tuple(d if isinstance(d, int) else None for d in match.shape[1:])
         # (batch, T) is a time axis for token ids, or for the one input of a recurrent model
         ids = facts.vocab_size is not None and (match.dtype or "int").startswith(("int", "uint"))
-        token_axis = (len(shape) == 1 and isinstance(shape[0], int)
+        floats = (match.dtype or "").startswith(("float", "bfloat"))  # features, not token ids
+        token_axis = (len(shape) == 1 and isinstance(shape[0], int) and not floats
                       and (ids or (facts.recurrent and len(facts.inputs) == 1)))  # fmt: skip
         origin = {k: v for k, v in whole.origin.items() if k not in shape_facts}
         origin.update(dict.fromkeys(("input_shape", *_shape_facts(shape)), "model"))

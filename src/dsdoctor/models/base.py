@@ -74,6 +74,18 @@ class ModelFacts:
 Reader = Callable[[Path], ModelFacts]
 
 
+def batch_axis(shape: tuple[Dim, ...] | None) -> int:
+    """The axis of ``shape`` that holds the batch: the first named like it (``batch``,
+    ``batch_size``, ``N``) when axis 0 is a fixed size — silero-vad's state is (2, batch, 128) —
+    else 0."""
+    if not shape or not isinstance(shape[0], int):
+        return 0
+    for i, d in enumerate(shape):
+        if isinstance(d, str) and ("batch" in d.lower() or d in ("N", "n")):
+            return i
+    return 0
+
+
 def output_units(shape: tuple[Dim, ...] | None) -> tuple[int, int] | None:
     """The units of an output shaped ``shape`` (batch first) and the axis holding them: the last
     axis of (N, K); for (N, K, 1, 1) — a convolutional classifier's pooled map, squeezenet's
