@@ -395,3 +395,23 @@ def test_a_batch_axis_not_first_is_noted_not_checked_as_samples(tmp_path, monkey
     r = cli("check", "--x", "x.npy", "--x", "state.npy", "--model", "m.onnx", "--json")
     assert not {"DS201", "DS202", "DS203", "DS204"} & set(_codes(r)), r.stdout
     assert "its shape is not checked" in " ".join(r.json()["model"]["notes"])
+
+
+# -- 13. messages --------------------------------------------------------------------------------
+def test_ds406_names_the_array_it_casts(vad, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    np.save("audio.npy", np.zeros((16, 512)))  # float64
+    np.save("state.npy", np.zeros((2, 16, 128), np.float32))
+    r = cli("check", "--x", "audio.npy", "--x", "state.npy", "--model", vad, "--json")
+    f = _codes(r)["DS406"]
+    assert "cast it when loading: audio.astype('float32')" in f["message"], f["message"]
+
+
+def test_a_config_value_of_the_wrong_type_is_named(tmp_path):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    save_file(torch.nn.Linear(3, 2).state_dict(), str(tmp_path / "model.safetensors"))
+    (tmp_path / "config.json").write_text('{"vocab_size": "abc", "num_labels": -3}')
+    notes = " ".join(read_model(tmp_path).notes)
+    assert "vocab_size 'abc', num_labels -3 — not a positive integer" in notes, notes

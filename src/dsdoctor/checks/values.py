@@ -3,6 +3,7 @@ objects."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -504,7 +505,7 @@ class InputDtypeMismatch(Check):
 
     code, name, severity, family = "DS406", "input-dtype-mismatch", Severity.ERROR, "values"
     template = ("{x_name} is {actual}{why} but {by} takes {expected}, and {runtime} does not "
-                "cast; cast it when loading: x.astype('{expected}'){torch}")  # fmt: skip
+                "cast; cast it when loading: {var}.astype('{expected}'){torch}")  # fmt: skip
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         expect = ctx.expect
@@ -531,5 +532,14 @@ class InputDtypeMismatch(Check):
             yield self.finding([x], evidence, x_name=x.name, why=why,
                                by=f"{expect.model_name} input `{spec.name}`"
                                + (" (inferred)" if inferred else ""),
-                               torch=f" (torch: {torch})" if torch else "",
+                               torch=f" (torch: {torch})" if torch else "", var=_variable(x.name),
                                runtime=RUNTIMES[facts.format])  # fmt: skip
+
+
+def _variable(name: str) -> str:
+    """The Python name an array is loaded as, for a message's code: ``data/state.npy`` and
+    ``vad.npz:state`` → ``state``, ``x`` → ``x``."""
+    from ..formats import strip_extension
+
+    base = re.sub(r"\W", "_", strip_extension(re.split(r"[:/\\]", name)[-1]))
+    return base if base.isidentifier() else "x"

@@ -36,6 +36,9 @@ HEAD_WORDS = {"classifier", "head", "fc_out", "out", "output", "logits", "score"
 VOCAB_NAMES = ("word_embeddings", "wte", "embed_tokens", "tok_embeddings", "token_embedding",
                "tok_embedding", "word_embedding")  # fmt: skip
 NOT_VOCAB = ("position", "pos_emb", "wpe", "token_type", "segment", "type_emb")
+#: The config.json keys read as positive integers (a value of another type is named in the notes).
+INT_KEYS = ("vocab_size", "max_position_embeddings", "n_positions", "max_seq_len", "n_ctx",
+            "hidden_size", "n_embd", "d_model", "dim", "num_labels", "image_size", "num_channels")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -132,9 +135,16 @@ def facts_from_config(path: Path, fmt: str, config: dict, weights: list[Weight],
         labels, lk = len(id2label), "id2label"
     image, _ = _int(config, "image_size")
     channels, _ = _int(config, "num_channels")
+    bad = [
+        f"{k} {config[k]!r}"[:80] for k in INT_KEYS if k in config and _int(config, k)[0] is None
+    ]
+    if bad:
+        notes.append(f"{cfg} beside the model: {', '.join(bad)} — not a positive integer; "
+                     "not used")  # fmt: skip
     if not any((vocab, positions, hidden, isinstance(model_type, str), labels, image)):
         notes.append(f"{cfg} beside the model has none of the Hugging Face keys (vocab_size, "
-                     "max_position_embeddings, num_labels, hidden_size, model_type); not used")  # fmt: skip
+                     "max_position_embeddings, num_labels, hidden_size, model_type) with a "
+                     "usable value; not used")  # fmt: skip
         return None
     said = [f"model_type {model_type}" if isinstance(model_type, str) else "",
             f"architectures {', '.join(archs)}" if archs else "",
