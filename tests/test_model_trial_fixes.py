@@ -415,3 +415,16 @@ def test_a_config_value_of_the_wrong_type_is_named(tmp_path):
     (tmp_path / "config.json").write_text('{"vocab_size": "abc", "num_labels": -3}')
     notes = " ".join(read_model(tmp_path).notes)
     assert "vocab_size 'abc', num_labels -3 — not a positive integer" in notes, notes
+
+
+def test_inspect_says_an_input_read_from_weight_names_is_inferred(tmp_path):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    save_file(
+        torch.nn.Sequential(torch.nn.Linear(10, 3)).state_dict(), str(tmp_path / "m.safetensors")
+    )
+    r = cli("inspect", tmp_path / "m.safetensors")
+    line = next(x for x in r.stdout.splitlines() if x.strip().startswith("input"))
+    assert line.rstrip().endswith("0.weight, inferred"), r.stdout
+    assert r.code == 0

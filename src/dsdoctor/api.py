@@ -821,8 +821,8 @@ def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, A
     shape = values.get("input_shape")
     floats = chosen is not None and (chosen.dtype or "").startswith(("float", "bfloat"))
     if (shape is not None and len(shape) == 1 and isinstance(shape[0], int)
-            and given.get("timesteps") is None and not floats
-            and (facts.vocab_size is not None or facts.recurrent)):  # fmt: skip
+            and given.get("timesteps") is None
+            and (facts.vocab_size is not None or (facts.recurrent and not floats))):  # fmt: skip
         values["timesteps"] = shape[0]  # (batch, T) token ids: the one axis is time
         origin["timesteps"] = "model"
     loss = facts.loss or ""
@@ -921,8 +921,8 @@ def _inputs_by_name(
         # (batch, T) is a time axis for token ids, or for the one input of a recurrent model
         ids = facts.vocab_size is not None and (match.dtype or "int").startswith(("int", "uint"))
         floats = (match.dtype or "").startswith(("float", "bfloat"))  # features, not token ids
-        token_axis = (len(shape) == 1 and isinstance(shape[0], int) and not floats
-                      and (ids or (facts.recurrent and len(facts.inputs) == 1)))  # fmt: skip
+        token_axis = (len(shape) == 1 and isinstance(shape[0], int)
+                      and (ids or (facts.recurrent and len(facts.inputs) == 1 and not floats)))  # fmt: skip
         origin = {k: v for k, v in whole.origin.items() if k not in shape_facts}
         origin.update(dict.fromkeys(("input_shape", *_shape_facts(shape)), "model"))
         if token_axis:

@@ -237,15 +237,16 @@ def render_model(m, *, no_color: bool = False) -> None:
     out = console(no_color)
     out.print(f"[bold]{escape(m.path)}[/]  {m.format} model (metadata only; nothing loaded or run)")
 
-    def sure(fact: str) -> str:
-        where = m.where.get(fact)
-        how = m.confidence.get(fact, "declared")
+    def sure(fact: str, whole: str | None = None) -> str:
+        # an input's own fact, else the one its reader gives for all of them ("inputs")
+        where = m.where.get(fact) or (m.where.get(whole) if whole else None)
+        how = m.confidence.get(fact) or (m.confidence.get(whole) if whole else None) or "declared"
         return f"  [dim]{escape(where)}, {how}[/]" if where else f"  [dim]{how}[/]"
 
     for i in m.inputs:
         shape = format_shape(i.shape) if i.shape is not None else "shape not declared"
         out.print(f"  input   {escape(i.name)}  {escape(shape)} {i.dtype or ''}"
-                  + (sure(f"input:{i.name}") if i.shape is not None else ""))  # fmt: skip
+                  + (sure(f"input:{i.name}", "inputs") if i.shape is not None else ""))  # fmt: skip
     for o in m.outputs:
         shape = format_shape(o.shape) if o.shape is not None else "shape not declared"
         out.print(f"  output  {escape(o.name)}  {escape(shape)} {o.dtype or ''}")
