@@ -428,3 +428,29 @@ def test_inspect_says_an_input_read_from_weight_names_is_inferred(tmp_path):
     line = next(x for x in r.stdout.splitlines() if x.strip().startswith("input"))
     assert line.rstrip().endswith("0.weight, inferred"), r.stdout
     assert r.code == 0
+
+
+# -- 10. plan ------------------------------------------------------------------------------------
+def test_plan_has_no_feature_width_for_images(onnx_models, images):
+    r = cli("plan", "nchw.npy", "--batch-size", "4", "--model", onnx_models["cnn"], "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["input_width"] is None and r.json()["input_shape"] == [3, 16, 16]
+    text = cli("plan", "nchw.npy", "--batch-size", "4", "--model", onnx_models["cnn"]).stdout
+    assert "each sample holds 768 values" in text and "input width" not in text, text
+
+
+def test_plan_warns_of_token_rows_longer_than_the_positions(tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m").mkdir()
+    save_file(torch.nn.Embedding(100, 8).state_dict(), "m/model.safetensors")
+    (tmp_path / "m" / "config.json").write_text(
+        '{"vocab_size": 100, "max_position_embeddings": 32, "model_type": "bert"}'
+    )
+    np.save("ids.npy", np.random.default_rng(0).integers(1, 100, (10, 40)))
+    r = cli("plan", "ids.npy", "--batch-size", "4", "--model", "m", "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["input_width"] is None  # token ids: no width of features
+    assert any("40 token ids, more than the 32 positions" in n for n in r.json()["notes"]), r.stdout

@@ -1703,8 +1703,9 @@ def _plan(source, opts: SourceOptions, batch_size: int, memory, buckets: int | N
     stats = opts.executor().scan(h, ScanOptions(chunk_bytes=opts.chunk_bytes)) if h.ragged else None
     mem = parse_size(memory, what="--memory") if memory is not None else None
     notes: list[str] = []
-    if model is not None:
-        maxlen, notes = _plan_model(read_model(model), h, maxlen, stats)
+    facts = read_model(model) if model is not None else None
+    if facts is not None:
+        maxlen, notes = _plan_model(facts, h, maxlen, stats)
     result = make_plan(
         h,
         stats,
@@ -1717,6 +1718,8 @@ def _plan(source, opts: SourceOptions, batch_size: int, memory, buckets: int | N
         target=opts.target,
     )
     result.notes.extend(notes)
+    if facts is not None and facts.vocab_size is not None and h.dtype.kind in "iu":
+        result.input_width = None  # token ids: the Embedding gives the width, not the data
     return result
 
 
@@ -1739,6 +1742,12 @@ def _plan_model(facts: ModelFacts, h: ArrayHandle, maxlen,
                          f"sequences are longer (up to {hist.longest}) and are truncated")  # fmt: skip
         else:
             notes.append(f"--maxlen {maxlen}; {name} {where} is {limit}")
+    if limit is not None and not h.ragged and h.ndim == 2 and h.dtype.kind in "iu" and (
+            h.shape[1] or 0) > limit:  # fmt: skip
+        where = facts.where.get("max_positions", "max_position_embeddings")
+        notes.append(f"each row is {h.shape[1]} token ids, more than the {limit} positions of "
+                     f"{name} {where}: the model fails on them (dsdoctor check --model "
+                     f"{facts.path} gives the fix)")  # fmt: skip
     chosen = _model_input(facts, h.source)
     shape = chosen.shape if chosen is not None else None
     if chosen is None or shape is None:

@@ -3,6 +3,7 @@ terminal, when ``NO_COLOR`` is set, or with ``--no-color``."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -561,7 +562,12 @@ def render_training_plan(p, *, no_color: bool = False) -> None:
         f"  steps per epoch      {p.steps_per_epoch:,} ({p.steps_per_epoch_drop_last:,} with drop_last)"
     )
     out.print(f"  last batch           {p.last_batch:,} samples")
-    if p.input_shape is not None:
+    if p.input_shape is not None and p.input_width is None:
+        values = math.prod(d for d in p.input_shape if d is not None)
+        out.print(f"  input shape          {format_shape((None, *p.input_shape))}: each sample "
+                  f"holds {values:,} values, whatever the batch size ({p.batch_size} is samples "
+                  "per step)")  # fmt: skip
+    elif p.input_shape is not None:
         width = p.input_width
         out.print(
             f"  input width          {width:,} (input shape {format_shape((None, *p.input_shape))}): "
