@@ -454,3 +454,37 @@ def test_plan_warns_of_token_rows_longer_than_the_positions(tmp_path, monkeypatc
     assert r.code == 0, r.stderr
     assert r.json()["input_width"] is None  # token ids: no width of features
     assert any("40 token ids, more than the 32 positions" in n for n in r.json()["notes"]), r.stdout
+
+
+# -- 14. text and scalar inputs ------------------------------------------------------------------
+def test_text_into_a_string_input_is_not_told_to_encode(tmp_path, monkeypatch):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    monkeypatch.chdir(tmp_path)
+    x = helper.make_tensor_value_info("x", TensorProto.STRING, ["batch"])
+    y = helper.make_tensor_value_info("y", TensorProto.STRING, ["batch"])
+    node = helper.make_node("StringNormalizer", ["x"], ["y"], case_change_action="LOWER")
+    onnx.save(helper.make_model(helper.make_graph([node], "g", [x], [y])), "norm.onnx")
+    np.save("words.npy", np.array(["Monday", "tuesday", "Friday", "x"]))
+    r = cli("check", "--x", "words.npy", "--model", "norm.onnx", "--json")
+    assert "DS106" not in _codes(r), r.stdout
+    assert any("not encoded" in n for n in r.json()["model"]["notes"]), r.json()["model"]
+    assert "DS106" in _codes(cli("check", "--x", "words.npy", "--json"))  # without the model
+
+
+def test_scalar_inputs_are_named_as_not_checked(tmp_path, monkeypatch):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    monkeypatch.chdir(tmp_path)
+    a, b = (helper.make_tensor_value_info(n, TensorProto.FLOAT, []) for n in "ab")
+    c = helper.make_tensor_value_info("c", TensorProto.FLOAT, [])
+    graph = helper.make_graph([helper.make_node("Add", ["a", "b"], ["c"])], "g", [a, b], [c])
+    onnx.save(helper.make_model(graph), "add.onnx")
+    np.save("x.npy", np.random.default_rng(0).random((4, 3, 4), dtype=np.float32))
+    notes = " ".join(
+        cli("check", "--x", "x.npy", "--model", "add.onnx", "--json").json()["model"]["notes"]
+    )
+    assert "`a`, `b` are scalars (shape ()), with no sample axis" in notes, notes
+    assert "x is checked against" not in notes

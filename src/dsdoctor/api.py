@@ -1044,6 +1044,15 @@ def model_summary(expect: Expectations, subjects: Sequence[Subject] = ()) -> dic
                 notes.append(f"{s.name} is {s.handle.dtype}; {name} input `{chosen.name}` is "
                              f"{chosen.dtype}: cast with .astype('{chosen.dtype}') (Keras "
                              "casts it; PyTorch refuses an int tensor in a float layer)")  # fmt: skip
+    if chosen is not None and chosen.dtype in ("object", "str", "string", "bytes"):
+        text = [s.name for s in subjects if s.role == "x" and s.handle.dtype.kind in "OUS"]
+        if text:
+            notes.append(f"{', '.join(text)}: text, as {name} input `{chosen.name}` takes it (a "
+                         "string tensor): not encoded, and its values are not checked")  # fmt: skip
+    scalars = [f"`{i.name}`" for i in facts.inputs if i.shape == ()]
+    if scalars:
+        notes.append(f"{name} input(s) {', '.join(scalars)} are scalars (shape ()), with no "
+                     "sample axis: no array is checked against them")  # fmt: skip
     if facts.output_units is not None and "classes" not in expect.origin:
         notes.append(f"{facts.output_units} output unit(s), {facts.output_activation or 'no'} "
                      "activation: targets are not checked as classes")  # fmt: skip
@@ -1071,7 +1080,7 @@ def model_summary(expect: Expectations, subjects: Sequence[Subject] = ()) -> dic
         if extra and matched:
             notes.append(f"named like no input of {name}, so not checked as one: "
                          + ", ".join(extra))  # fmt: skip
-    elif len(facts.inputs) > 1:
+    elif len(facts.inputs) > 1 and not (chosen is not None and chosen.shape == ()):
         others = ", ".join(f"`{i.name}`" for i in facts.inputs if i.name != expect.model_input)
         notes.append(f"{len(facts.inputs)} inputs: x is checked against `{expect.model_input}`; "
                      f"{others} not checked (name x like the input to pick it)")  # fmt: skip
