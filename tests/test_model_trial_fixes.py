@@ -488,3 +488,8 @@ def test_scalar_inputs_are_named_as_not_checked(tmp_path, monkeypatch):
     )
     assert "`a`, `b` are scalars (shape ()), with no sample axis" in notes, notes
     assert "x is checked against" not in notes
+
+
+def test_timesteps_alone_say_what_rank_they_mean(images):
+    f = _codes(cli("check", "--x", "nchw.npy", "--timesteps", "64", "--json"))["DS202"]
+    assert f["message"].endswith("(timesteps mean samples of (timesteps, features))"), f["message"]

@@ -64,6 +64,8 @@ class RankMismatch(Check):
                 continue
             have = _sample_shape(x)
             hint = ""
+            if ctx.expect.input_shape is None:  # the rank said by --timesteps alone
+                hint = " (timesteps mean samples of (timesteps, features))"
             if len(have) == 1 and len(want) == 2 and want[0] is None and not h.ragged:
                 hint = ("; if the rows are consecutive timesteps of a series, cut them into "
                         "windows (dsdoctor window SRC --length L) — one timestep per row, "
