@@ -509,6 +509,10 @@ FAILING_CASES = {
     "string-labels": lambda tmp: {"x": np.zeros((3, 2)), "y": np.array(["cat", "dog", "cat"])},
     "class-count-mismatch": lambda tmp: {"y": np.array(["cat", "dog", "cat"]), "classes": 3},
     "feature-width-mismatch": lambda tmp: {"x": np.zeros((8, 4)), "features": 3},
+    "axis-size-mismatch": lambda tmp: {
+        "x": np.zeros((8, 1, 16, 16)),
+        "input_shape": "(None, 3, 16, 16)",
+    },
     "rank-mismatch": lambda tmp: {"x": np.zeros((8, 3)), "input_shape": "(None, 5, 3)"},
     "timesteps-mismatch": lambda tmp: {"x": np.zeros((8, 4, 3)), "timesteps": 5},
     "ragged-sequences": lambda tmp: {"x": ragged_parquet(tmp, [[1, 2, 3], [4]])},

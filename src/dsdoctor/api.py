@@ -450,6 +450,7 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
         raise UsageError(
             "nothing to check: give sources, or --x/--y, or a spec file (dsdoctor.toml)"
         )
+    targets_note = _roles_from_model(expect.model, subjects, pairs)
     expect = _classes_from_labels(expect, subjects)
     _by_order(expect.model, Context(subjects, expect).inputs())
     for s in subjects if prefix else ():  # check --split: "train:x", in messages too
@@ -476,8 +477,11 @@ def _check(sources, x, y, opts: SourceOptions, expect: Expectations, contract, c
     from .checks.fixes import distinct_outputs
 
     distinct_outputs(findings)
+    summary = model_summary(expect, subjects)
+    if summary is not None and targets_note:
+        summary["notes"].append(targets_note)
     return Report(__version__, arrays, findings, gathered.datasets, [c.to_dict() for c in columns],
-                  model=model_summary(expect, subjects))  # fmt: skip
+                  model=summary)  # fmt: skip
 
 
 # -- splits (check --split) ------------------------------------------------------------------------
@@ -778,11 +782,14 @@ def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, A
     ``origin`` ("--features 4 overrides model.keras input `x`: 3")."""
     from pathlib import Path
 
+    from .models.base import batch_axis
+
     name = Path(facts.path).name
     chosen = _model_input(facts, x)
     read: dict[str, Any] = {}
     where: dict[str, str] = {}
-    if chosen is not None and chosen.shape is not None and len(chosen.shape) >= 1:
+    if (chosen is not None and chosen.shape is not None and len(chosen.shape) >= 1
+            and batch_axis(chosen.shape) == 0):  # fmt: skip
         read["input_shape"] = tuple(d if isinstance(d, int) else None for d in chosen.shape[1:])
         where["input_shape"] = f"input `{chosen.name}`"
     classes = model_classes(facts)
@@ -808,7 +815,7 @@ def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, A
             if fact == "input_shape" and "input_shape" not in hand:
                 if _agrees(value, given):
                     values["input_shape"] = value
-                    origin.update(dict.fromkeys(("input_shape", "features", "timesteps"), "model"))
+                    origin.update(dict.fromkeys(("input_shape", *_shape_facts(value)), "model"))
                 elif given.get("timesteps") is None and len(value) == 2 and value[0] is not None:
                     values["timesteps"] = value[0]  # the time axis still holds
                     origin["timesteps"] = "model"
@@ -816,13 +823,14 @@ def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, A
         values[fact] = value
         origin[fact] = "model"
         if fact == "input_shape":
-            for k in ("features", "timesteps"):
-                origin[k] = "model"
+            origin.update(dict.fromkeys(_shape_facts(value), "model"))
     shape = values.get("input_shape")
+    floats = chosen is not None and (chosen.dtype or "").startswith(("float", "bfloat"))
     if (shape is not None and len(shape) == 1 and isinstance(shape[0], int)
             and given.get("timesteps") is None
-            and (facts.vocab_size is not None or facts.recurrent)):  # fmt: skip
+            and (facts.vocab_size is not None or (facts.recurrent and not floats))):  # fmt: skip
         values["timesteps"] = shape[0]  # (batch, T) token ids: the one axis is time
+        origin["timesteps"] = "model"
     loss = facts.loss or ""
     form = ("sparse" if loss.startswith("sparse_") else
             "one-hot" if loss in ("categorical_crossentropy", "CategoricalCrossentropy",
@@ -832,6 +840,50 @@ def model_expectations(facts: ModelFacts, given: dict, *, x=None) -> dict[str, A
     return {"values": values, "origin": origin, "model_input": chosen.name if chosen else None,
             "target_form": form, "output_units": facts.output_units,
             "max_length": facts.max_positions}  # fmt: skip
+
+
+def _roles_from_model(
+    facts: ModelFacts | None, subjects: list[Subject], pairs: list[tuple[Subject, Subject]]
+) -> str | None:
+    """Positional arrays (no ``--x``/``--y``, none named like inputs or targets by itself)
+    checked with a model: those named like the model's inputs are its inputs, and the one array
+    left is its targets when it is named like targets (``y``, ``labels``) or shaped like the
+    model's output ((N,) labels, (N, units) rows); it pairs with each input. Sets the roles and
+    ``pairs``; returns the note the report adds (None when nothing was decided)."""
+    if facts is None or any(s.role in ("x", "y") for s in subjects):
+        return None
+    plain = [s for s in subjects if s.role == "array" and not s.handle.skip]
+    if len(plain) < 2:
+        return None
+    xs = [s for s in plain if _input_of(facts, s) is not None]
+    rest = [s for s in plain if s not in xs]
+    if not xs and len(facts.inputs) == 1 and len(plain) == 2:  # one input: the other array
+        named = [s for s in plain if _role_by_name(s) == "y"]
+        xs = [s for s in plain if s not in named] if len(named) == 1 else []
+        rest = named
+    if not xs or len(rest) != 1:
+        return None
+    y, h = rest[0], rest[0].handle
+    by_name = _role_by_name(y) == "y"
+    units = facts.output_units
+    shaped = (h.ndim == 1 or (h.ndim == 2 and h.shape[1] in (1, units))) and (
+        h.dtype.kind in "iub" or (h.ndim == 2 and h.shape[1] == units and units not in (None, 1))
+    )
+    if not (by_name or shaped):
+        return None
+    for s in xs:
+        s.role = "x"
+        pairs.append((s, y))
+    y.role = "y"
+    why = "named like targets" if by_name else "shaped like the model's targets"
+    return (f"{y.name} is checked as the targets ({why}); "
+            + ", ".join(s.name for s in xs) + " as the inputs (named like them)")  # fmt: skip
+
+
+def _role_by_name(s: Subject) -> str | None:
+    spec = parse_source(s.handle.source) if isinstance(s.handle.source, str) else None
+    name = s.handle.name if spec is None or spec.selector else _stem(spec.path.name)
+    return role_of(name.rpartition("/")[2])[0]
 
 
 def _one_input_per_array(expect: Expectations, subjects: list[Subject]) -> Expectations:
@@ -850,7 +902,7 @@ def _one_input_per_array(expect: Expectations, subjects: list[Subject]) -> Expec
 
 
 #: The checks of an input's shape and dtype, run per array when a model has several inputs.
-SHAPE_CODES = ("DS201", "DS202", "DS203", "DS406")
+SHAPE_CODES = ("DS201", "DS202", "DS203", "DS204", "DS406")
 
 
 def _inputs_by_name(
@@ -858,6 +910,8 @@ def _inputs_by_name(
 ) -> list[tuple[Subject, Expectations]]:
     """Each input array named like one of the model's inputs (its file stem or member name),
     with the expectations of that input's shape."""
+    from .models.base import batch_axis
+
     facts = whole.model
     if facts is None:
         return []
@@ -867,14 +921,18 @@ def _inputs_by_name(
     out = []
     for s in inputs:
         match = _input_of(facts, s)
-        if match is None or match.shape is None:
-            continue
+        if match is None or match.shape is None or batch_axis(match.shape) != 0:
+            continue  # a batch axis not first (the model notes it): not checked
         shape = tuple(d if isinstance(d, int) else None for d in match.shape[1:])
         # (batch, T) is a time axis for token ids, or for the one input of a recurrent model
         ids = facts.vocab_size is not None and (match.dtype or "int").startswith(("int", "uint"))
+        floats = (match.dtype or "").startswith(("float", "bfloat"))  # features, not token ids
         token_axis = (len(shape) == 1 and isinstance(shape[0], int)
-                      and (ids or (facts.recurrent and len(facts.inputs) == 1)))  # fmt: skip
-        origin = {**whole.origin, **dict.fromkeys(shape_facts, "model")}
+                      and (ids or (facts.recurrent and len(facts.inputs) == 1 and not floats)))  # fmt: skip
+        origin = {k: v for k, v in whole.origin.items() if k not in shape_facts}
+        origin.update(dict.fromkeys(("input_shape", *_shape_facts(shape)), "model"))
+        if token_axis:
+            origin["timesteps"] = "model"
         out.append((s, replace(whole, input_shape=shape, features=None,
                                timesteps=shape[0] if token_axis else None,
                                model_input=match.name, origin=origin)))  # fmt: skip
@@ -882,13 +940,19 @@ def _inputs_by_name(
 
 
 def _by_order(facts: ModelFacts | None, inputs: list[Subject]) -> None:
-    """Input arrays none of which is named like an input of a model of as many inputs: the
-    first array is the first input, and so on (``Subject.model_input``; the report says so)."""
-    if facts is None or len(facts.inputs) < 2 or len(inputs) != len(facts.inputs):
+    """Input arrays not named like an input of a model of several inputs, as many as the inputs
+    no array is named like (a scalar input such as a sample rate left out): the first such array
+    is the first such input, and so on (``Subject.model_input``; the report says "by order")."""
+    if facts is None or len(facts.inputs) < 2:
         return
-    if any(s.model_input is not None or _input_of(facts, s) is not None for s in inputs):
+    taken = {spec.name for s in inputs if (spec := _input_of(facts, s)) is not None}
+    rest = [s for s in inputs if _input_of(facts, s) is None]
+    left = [i for i in facts.inputs if i.name not in taken]
+    if len(rest) != len(left):
+        left = [i for i in left if i.shape != ()]
+    if not rest or len(rest) != len(left):
         return
-    for s, spec in zip(inputs, facts.inputs, strict=True):
+    for s, spec in zip(rest, left, strict=True):
         s.model_input = spec.name
 
 
@@ -904,6 +968,14 @@ def _input_of(facts: ModelFacts, s: Subject) -> TensorSpec | None:
     if found is None and stem and "." in stem:  # a repair's output: meta.selected.npy is meta
         found = next((i for i in facts.inputs if i.name == stem.split(".", 1)[0]), None)
     return found
+
+
+def _shape_facts(shape: tuple) -> tuple[str, ...]:
+    """The facts an input shape (without the batch axis) gives beside itself: the feature width
+    of (F,) and (T, F), the timesteps of (T, F); an image's or volume's axes are its own (DS204)."""
+    return (
+        ("features",) if len(shape) == 1 else ("features", "timesteps") if len(shape) == 2 else ()
+    )
 
 
 def _agrees(shape: tuple, given: dict) -> bool:
@@ -978,6 +1050,15 @@ def model_summary(expect: Expectations, subjects: Sequence[Subject] = ()) -> dic
                 notes.append(f"{s.name} is {s.handle.dtype}; {name} input `{chosen.name}` is "
                              f"{chosen.dtype}: cast with .astype('{chosen.dtype}') (Keras "
                              "casts it; PyTorch refuses an int tensor in a float layer)")  # fmt: skip
+    if chosen is not None and chosen.dtype in ("object", "str", "string", "bytes"):
+        text = [s.name for s in subjects if s.role == "x" and s.handle.dtype.kind in "OUS"]
+        if text:
+            notes.append(f"{', '.join(text)}: text, as {name} input `{chosen.name}` takes it (a "
+                         "string tensor): not encoded, and its values are not checked")  # fmt: skip
+    scalars = [f"`{i.name}`" for i in facts.inputs if i.shape == ()]
+    if scalars:
+        notes.append(f"{name} input(s) {', '.join(scalars)} are scalars (shape ()), with no "
+                     "sample axis: no array is checked against them")  # fmt: skip
     if facts.output_units is not None and "classes" not in expect.origin:
         notes.append(f"{facts.output_units} output unit(s), {facts.output_activation or 'no'} "
                      "activation: targets are not checked as classes")  # fmt: skip
@@ -997,15 +1078,15 @@ def model_summary(expect: Expectations, subjects: Sequence[Subject] = ()) -> dic
         left = [f"`{i.name}`" for i in facts.inputs if i.name not in taken]
         pairs = [f"{a} → `{i}`" + (" (by order)" if order else "") for a, i, order in matched]
         notes.append(f"{len(facts.inputs)} inputs ({names}), each checked against the array "
-                     "named like it (file stem or member name), else in order when none is "
-                     "named like an input: " + ("; ".join(pairs) or "none is")
+                     "named like it (file stem or member name), the arrays named like none "
+                     "in order to the inputs left: " + ("; ".join(pairs) or "none is")
                      + (f"; not matched to an input: {', '.join(unmatched)}" if unmatched else "")
                      + (f"; no array for {', '.join(left)}" if left else ""))  # fmt: skip
         extra = [s.name for s in subjects if s.role == "array"]
         if extra and matched:
             notes.append(f"named like no input of {name}, so not checked as one: "
                          + ", ".join(extra))  # fmt: skip
-    elif len(facts.inputs) > 1:
+    elif len(facts.inputs) > 1 and not (chosen is not None and chosen.shape == ()):
         others = ", ".join(f"`{i.name}`" for i in facts.inputs if i.name != expect.model_input)
         notes.append(f"{len(facts.inputs)} inputs: x is checked against `{expect.model_input}`; "
                      f"{others} not checked (name x like the input to pick it)")  # fmt: skip
@@ -1244,14 +1325,22 @@ def _inputs_of_container(x, model: ModelFacts | None, opts: SourceOptions) -> li
     by_name = {member(h): h for h in handles}
     held = ", ".join(member(h) for h in handles)
     takes = f"{Path(model.path).name} takes {len(names)} inputs ({', '.join(names)})"
-    if all(n in by_name for n in names):  # members named like no input: checked, not as inputs
-        return [Subject(by_name[n].source, "x", by_name[n]) for n in names] + [
-            Subject(h.source, "array", h) for h in handles if member(h) not in names
-        ]
+    data = [i.name for i in model.inputs if i.shape != ()]  # a scalar input (a rate) is no data
     if any(n in by_name for n in names):
-        missing = ", ".join(n for n in names if n not in by_name)
-        raise UsageError(f"{spec.display} holds {held}; {takes}, and no array is named {missing}: "
-                         "name each array like its input")  # fmt: skip
+        # the members named like inputs are those inputs; the others go in order to the inputs
+        # no member is named like, when as many; else they are checked, not as inputs (the
+        # report names the inputs left without an array)
+        xs = [Subject(by_name[n].source, "x", by_name[n]) for n in names if n in by_name]
+        rest = [h for h in handles if member(h) not in names]
+        left = [n for n in data if n not in by_name]
+        if rest and len(rest) == len(left):
+            xs += [
+                Subject(h.source, "x", h, model_input=n) for h, n in zip(rest, left, strict=True)
+            ]
+            rest = []
+        return xs + [Subject(h.source, "array", h) for h in rest]
+    if len(handles) == len(data) < len(names):
+        names = data
     if len(handles) != len(names):
         raise UsageError(f"{spec.display} holds {len(handles)} arrays ({held}) but {takes}: give "
                          "one array per input, named like it, or choose one as "
@@ -1646,8 +1735,9 @@ def _plan(source, opts: SourceOptions, batch_size: int, memory, buckets: int | N
     stats = opts.executor().scan(h, ScanOptions(chunk_bytes=opts.chunk_bytes)) if h.ragged else None
     mem = parse_size(memory, what="--memory") if memory is not None else None
     notes: list[str] = []
-    if model is not None:
-        maxlen, notes = _plan_model(read_model(model), h, maxlen, stats)
+    facts = read_model(model) if model is not None else None
+    if facts is not None:
+        maxlen, notes = _plan_model(facts, h, maxlen, stats)
     result = make_plan(
         h,
         stats,
@@ -1660,6 +1750,8 @@ def _plan(source, opts: SourceOptions, batch_size: int, memory, buckets: int | N
         target=opts.target,
     )
     result.notes.extend(notes)
+    if facts is not None and facts.vocab_size is not None and h.dtype.kind in "iu":
+        result.input_width = None  # token ids: the Embedding gives the width, not the data
     return result
 
 
@@ -1682,6 +1774,12 @@ def _plan_model(facts: ModelFacts, h: ArrayHandle, maxlen,
                          f"sequences are longer (up to {hist.longest}) and are truncated")  # fmt: skip
         else:
             notes.append(f"--maxlen {maxlen}; {name} {where} is {limit}")
+    if limit is not None and not h.ragged and h.ndim == 2 and h.dtype.kind in "iu" and (
+            h.shape[1] or 0) > limit:  # fmt: skip
+        where = facts.where.get("max_positions", "max_position_embeddings")
+        notes.append(f"each row is {h.shape[1]} token ids, more than the {limit} positions of "
+                     f"{name} {where}: the model fails on them (dsdoctor check --model "
+                     f"{facts.path} gives the fix)")  # fmt: skip
     chosen = _model_input(facts, h.source)
     shape = chosen.shape if chosen is not None else None
     if chosen is None or shape is None:

@@ -98,7 +98,8 @@ def make_plan(handle, stats, *, batch_size: int, memory: int | None = None, buck
         )
     plan.input_shape = list(handle.shape[1:])
     last = plan.input_shape[-1] if plan.input_shape else 1  # (N,) and (N, None): one value a step
-    plan.input_width = 1 if last is None else last
+    # an image or volume ((C, H, W), (H, W, C)…) has no one width: its shape is the input
+    plan.input_width = None if len(plan.input_shape) >= 3 else 1 if last is None else last
     plan.target = target
     if memory is not None:
         plan.max_batch_for_memory = memory // per_sample if per_sample else None

@@ -20,7 +20,7 @@ from .sequences import (
     RaggedSequences,
     SequenceLongerThanModel,
 )
-from .shape import FeatureWidthMismatch, RankMismatch, TimestepsMismatch
+from .shape import AxisSizeMismatch, FeatureWidthMismatch, RankMismatch, TimestepsMismatch
 from .spec import SpecViolation
 from .splits import (
     EmptyClassInTrain,
@@ -45,7 +45,7 @@ from .values import (
 REGISTRY: tuple[type[Check], ...] = (
     SampleCountMismatch, TargetShapeMismatch, LabelOutOfRange,
     RareClass, LabelLooksLikeId, StringLabels, ClassCountMismatch,
-    FeatureWidthMismatch, RankMismatch, TimestepsMismatch,
+    FeatureWidthMismatch, RankMismatch, TimestepsMismatch, AxisSizeMismatch,
     RaggedSequences, MaskValueCollision, ExcessPadding, EmptySequences, PackPaddingSide,
     TokenIdOutOfRange, SequenceLongerThanModel,
     NonFiniteValues, ConstantFeature, UnsafePickle, UnwrittenData, MissingValues, InputDtypeMismatch,

@@ -88,7 +88,9 @@ class Expectations:
         said = f"{self.model_name} {where}" if where else self.model_name
         key = "input:" + str(self.model_input) if fact in ("input_shape", "features", "timesteps") else (
             MODEL_FACT.get(fact, fact))  # fmt: skip
-        return said + (" (inferred)" if self.model.confidence.get(key) == "inferred" else "")
+        sure = self.model.confidence.get(key) or (
+            self.model.confidence.get("inputs") if key.startswith("input:") else None)  # fmt: skip
+        return said + (" (inferred)" if sure == "inferred" else "")
 
     @property
     def model_name(self) -> str:

@@ -93,7 +93,7 @@ def option_words(options: dict[str, object]) -> list[str]:
     joined to its option, so it cannot be read as one)."""
     words: list[str] = []
     for key, value in options.items():
-        flag = f"--{key.replace('_', '-')}"
+        flag = f"--{key.rstrip('_').replace('_', '-')}"  # for_: --for
         words += [f"{flag}={value}"] if str(value).startswith("-") else [flag, str(value)]
     return words
 
@@ -218,14 +218,19 @@ def select_features(h: ArrayHandle, keep: list[int]) -> Fix:
 
 
 def pad(h: ArrayHandle, *, maxlen: int | str, lossless: bool, value: object = None,
-        truncating: str | None = None) -> Fix:  # fmt: skip
+        truncating: str | None = None, for_: str | None = None) -> Fix:  # fmt: skip
+    """``pad SRC --maxlen L``; ``for_="torch"`` (a PyTorch model) pads and truncates at the end,
+    int64 ids and lengths (``pad --for torch``), so ``truncating`` is its own."""
     title = f"pad to {maxlen} timesteps with a mask" + (
         f", padding with {value}" if value is not None else ""
     )
     options: dict[str, Any] = {"maxlen": maxlen}
     if value is not None:
         options["value"] = value
-    if truncating is not None:
+    if for_ is not None:
+        options["for_"] = for_
+        title += f", at the end as {for_} takes it"
+    elif truncating is not None:
         options["truncating"] = truncating
         title += ", truncating longer sequences at the " + (
             "end" if truncating == "post" else "start"

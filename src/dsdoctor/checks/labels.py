@@ -103,6 +103,8 @@ class StringLabels(Check):
             cats = st.categories
             if cats.over or (s.role != "y" and looks_like_id(s)):
                 continue  # an identifier (label-looks-like-id says so for targets), not labels
+            if s.role != "y" and _model_takes_text(ctx):
+                continue  # the model's input is text (an ONNX string tensor): no encoding
             missing = _labelled(s) != st.rows
             evidence = {"classes": cats.distinct, "over": cats.over, **cats.to_dict(limit=100)}
             if missing:
@@ -265,3 +267,13 @@ class ClassCountMismatch(Check):
             yield self.finding([s], {"found": cats.distinct, "classes": classes,
                                      **ctx.expect.from_model("classes")}, severity=severity,
                                y_name=s.name, found=found, classes=classes, why=why, said=said)  # fmt: skip
+
+
+def _model_takes_text(ctx: Context) -> bool:
+    """The model input the inputs are checked against takes text (an ONNX ``tensor(string)``,
+    read as numpy's ``object``; an MLflow ``string`` tensor)."""
+    model = ctx.expect.model
+    if model is None:
+        return False
+    spec = next((i for i in model.inputs if i.name == ctx.expect.model_input), None)
+    return spec is not None and spec.dtype in ("object", "str", "string", "bytes")

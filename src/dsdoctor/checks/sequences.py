@@ -56,6 +56,17 @@ def out_of_band(s: Subject, value: float) -> int | float | None:
     return None
 
 
+#: Model formats read from PyTorch files: sequences are padded for them at the end (``--for torch``).
+TORCH_FORMATS = ("torch", "safetensors")
+
+
+def torch_pad(ctx: Context) -> str | None:
+    """``"torch"`` when the model was read from a PyTorch file (its pad fixes pad at the end, as
+    ``pack_padded_sequence`` and a Hugging Face attention mask take them), else None."""
+    model = ctx.expect.model
+    return "torch" if model is not None and model.format in TORCH_FORMATS else None
+
+
 class RaggedSequences(Check):
     """The array holds variable-length sequences that must be padded to one length.
 
@@ -95,13 +106,30 @@ class RaggedSequences(Check):
             fx: list[Fix] = []
             limit = ctx.expect.max_length
             if steps is not None:
-                fx.append(fixes.pad(s.handle, maxlen=steps, lossless=whole and steps >= longest))
+                fx.append(
+                    fixes.pad(
+                        s.handle,
+                        maxlen=steps,
+                        lossless=whole and steps >= longest,
+                        for_=torch_pad(ctx),
+                    )
+                )
             elif limit is not None and longest > limit:  # DS307 says what is cut
-                fx.append(fixes.pad(s.handle, maxlen=limit, lossless=False, truncating="post"))
+                fx.append(
+                    fixes.pad(
+                        s.handle,
+                        maxlen=limit,
+                        lossless=False,
+                        truncating="post",
+                        for_=torch_pad(ctx),
+                    )
+                )
             else:
-                fx.append(fixes.pad(s.handle, maxlen=longest, lossless=whole))
+                fx.append(fixes.pad(s.handle, maxlen=longest, lossless=whole, for_=torch_pad(ctx)))
                 if summary["p95"] < longest:
-                    fx.append(fixes.pad(s.handle, maxlen="p95", lossless=False))
+                    fx.append(
+                        fixes.pad(s.handle, maxlen="p95", lossless=False, for_=torch_pad(ctx))
+                    )
             cut = steps is None and limit is not None and longest > limit
             if len(st.length_hist.lengths) > 1 and not cut:  # a bucket longer than limit fails
                 fx.append(fixes.bucket(s.handle, SUGGESTED_BUCKETS))
@@ -540,8 +568,11 @@ class SequenceLongerThanModel(Check):
         over, total, longest = found
         h = s.handle
         if h.ragged:
-            fx = [fixes.pad(h, maxlen=limit, lossless=False, truncating="post")]
-            hint = (f"; truncate them to {limit} (pad --maxlen {limit} --truncating post keeps "
+            fx = [
+                fixes.pad(h, maxlen=limit, lossless=False, truncating="post", for_=torch_pad(ctx))
+            ]
+            how = "--for torch" if torch_pad(ctx) else "--truncating post"
+            hint = (f"; truncate them to {limit} (pad --maxlen {limit} {how} keeps "
                     f"each start) or split them into windows of at most {limit}")  # fmt: skip
         elif h.ndim == 2:
             fx = [fixes.keep_first_steps(h, limit)]
@@ -562,6 +593,10 @@ class SequenceLongerThanModel(Check):
         hint = (f"; padding to {steps} drops their steps beyond {steps} (pad --maxlen {steps} "
                 "truncates them; --truncating post keeps each start), or build the model with "
                 "a free time axis (Input((None, F)))")  # fmt: skip
-        fx = [fixes.pad(s.handle, maxlen=steps, lossless=False, truncating="post")]
+        fx = [
+            fixes.pad(
+                s.handle, maxlen=steps, lossless=False, truncating="post", for_=torch_pad(ctx)
+            )
+        ]
         return self.finding([s], evidence, fx, x_name=s.name, what="timesteps",
                             by=ctx.expect.by("timesteps"), hint=hint)  # fmt: skip

@@ -64,6 +64,8 @@ class RankMismatch(Check):
                 continue
             have = _sample_shape(x)
             hint = ""
+            if ctx.expect.input_shape is None:  # the rank said by --timesteps alone
+                hint = " (timesteps mean samples of (timesteps, features))"
             if len(have) == 1 and len(want) == 2 and want[0] is None and not h.ragged:
                 hint = ("; if the rows are consecutive timesteps of a series, cut them into "
                         "windows (dsdoctor window SRC --length L) — one timestep per row, "
@@ -147,6 +149,13 @@ class FeatureWidthMismatch(Check):
                 continue
             if token_axis(ctx, x):
                 continue  # timesteps of token ids: DS203
+            table = getattr(h, "table", None)
+            if signature_columns(ctx) and table is not None and h.layout.get("columns"):
+                yield from self._by_name(ctx, x, table.display)
+                continue
+            shape = ctx.expect.input_shape
+            if shape is not None and len(shape) >= 3 and ctx.expect.features in (None, shape[-1]):
+                continue  # every axis of an image or volume: DS204
             have = x.width
             if have is None or have == want:
                 continue
@@ -160,6 +169,32 @@ class FeatureWidthMismatch(Check):
                                      **ctx.expect.from_model("features")}, fx,
                                template=self.template + hint, x_name=x.name,
                                by=ctx.expect.by("features"))  # fmt: skip
+
+    def _by_name(self, ctx: Context, x: Subject, table: str) -> Iterator[Finding]:
+        """A table against an MLflow column signature: the columns by name, a text column the
+        signature declares as string counted (MLflow passes it to the model as it is)."""
+        want = [name for name, _ in signature_columns(ctx)]
+        have = [*x.handle.layout["columns"],
+                *(c.name for c in ctx.columns if c.source == table and c.reason != "not selected")]  # fmt: skip
+        missing = [n for n in want if n not in have]
+        extra = [n for n in have if n not in want]
+        if not missing and not extra:
+            return
+        said = "; ".join(part for part in (
+            f"missing {', '.join(missing)}" if missing else "",
+            f"not in the signature: {', '.join(extra)}" if extra else "") if part)  # fmt: skip
+        yield self.finding([x], {"actual": len(have), "expected": len(want), "columns": have,
+                                 "expected_columns": want, "missing": missing, "extra": extra,
+                                 **ctx.expect.from_model("features")}, [],
+                           template="{x_name} has columns {have} but {by} expects columns "
+                                    "{want}: {said}",
+                           x_name=x.name, by=ctx.expect.by("features"), have=", ".join(have),
+                           want=", ".join(want), said=said)  # fmt: skip
+
+
+def signature_columns(ctx: Context) -> tuple[tuple[str, str], ...]:
+    """The (name, type) columns of the model's MLflow column signature; () for any other."""
+    return ctx.expect.model.columns if ctx.expect.model is not None else ()
 
 
 class TimestepsMismatch(Check):
@@ -195,8 +230,90 @@ class TimestepsMismatch(Check):
             tokens = token_axis(ctx, x)
             if h.ragged or (h.ndim != 3 and not tokens) or h.shape[1] == want:
                 continue
+            if not tokens and ctx.expect.rank not in (None, 3):
+                continue  # the model wants no time axis here: the rank is the finding (DS202)
             longer = tokens and h.shape[1] is not None and h.shape[1] > want
             fx = [fixes.keep_first_steps(h, want)] if longer else []
             yield self.finding([x], {"actual": h.shape[1], "expected": want,
                                      **ctx.expect.from_model("timesteps")}, fx,
                                x_name=x.name, by=ctx.expect.by("timesteps"))  # fmt: skip
+
+
+def _permutation(have: tuple, want: tuple) -> tuple[int, ...] | None:
+    """The axes of ``have`` (sample axes) that put its sizes in ``want``'s order, when ``have``
+    holds the same sizes in another order (channels-last data for a channels-first model):
+    a channels move first, else any order. None when the sizes differ."""
+    if len(have) != len(want) or any(d is None for d in have):
+        return None
+    fixed = [(i, d) for i, d in enumerate(want) if d is not None]
+    if sorted(have) != sorted(d if d is not None else have[i] for i, d in enumerate(want)):
+        return None
+    for order in (
+        (len(have) - 1, *range(len(have) - 1)),  # channels-last → channels-first
+        (*range(1, len(have)), 0),  # channels-first → channels-last
+    ):
+        if all(have[order[i]] == d for i, d in fixed):
+            return order
+    return None
+
+
+class AxisSizeMismatch(Check):
+    """An image or volume axis (height, width, channels, depth) has another size than the model's.
+
+    What it means:
+    A model whose input is (N, C, H, W) (PyTorch, ONNX) or (N, H, W, C) (Keras, TFLite) fixes
+    each of those sizes: (8, 1, 224, 224) grayscale images into a (None, 3, 224, 224) model have
+    one channel where three are read, (8, 3, 200, 224) are 24 rows short, and (8, 224, 224, 3)
+    channels-last images into a channels-first model hold the right sizes in the wrong order.
+
+    Why frameworks fail:
+    PyTorch Conv2d: "expected input[8, 1, 224, 224] to have 3 channels, but got 1 channels
+    instead"; ONNX Runtime: "Got invalid dimensions for input: data_0 for the following indices
+    index: 1 Got: 1 Expected: 3"; Keras: "expected axis -1 of input shape to have value 1, but
+    received input with shape (None, 48, 48, 3)". A wrong height or width often passes the
+    convolutions and fails later, at the first Dense/Linear, with a matrix-size error.
+
+    How to repair:
+    Channels-last data for a channels-first model (or the reverse): transpose the axes
+    (``x.transpose(0, 3, 1, 2)`` for NHWC → NCHW, ``x.transpose(0, 2, 3, 1)`` back). A wrong
+    height or width: resize the images to the model's size when they are made (PIL
+    ``Image.resize``, ``torchvision.transforms.Resize``) — cropping or padding changes what the
+    model sees, so dsdoctor offers no automatic repair. Grayscale into a 3-channel model: repeat
+    the channel (``np.repeat(x, 3, axis=1)``) or convert the images to RGB when loading.
+
+    Example:
+    dsdoctor check --x images.npy --input-shape "(None, 3, 224, 224)"
+    dsdoctor check --x images.npy --model resnet50.onnx
+    """
+
+    code, name, severity, family = "DS204", "axis-size-mismatch", Severity.ERROR, "shape"
+    template = "{x_name} has samples of shape {actual} but {by} expects {expected}: {axes}"
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        want = ctx.expect.input_shape
+        if want is None or len(want) < 3:
+            return  # (T, F) and (F,): DS203 and DS201
+        for x in ctx.inputs():
+            h = x.handle
+            if h.unsafe or h.skip or h.ragged or x.rank != len(want) + 1:
+                continue
+            have = _sample_shape(x)
+            wrong = [i for i, (a, b) in enumerate(zip(have, want, strict=True))
+                     if b is not None and a is not None and a != b]  # fmt: skip
+            if not wrong:
+                continue
+            axes = "; ".join(f"axis {i + 1} is {have[i]}, expected {want[i]}" for i in wrong)
+            order = _permutation(have, want)
+            hint = ""
+            if order is not None:
+                axes_text = ", ".join(str(i + 1) for i in order)
+                hint = (f" — the same sizes in another order (channels-last data for a "
+                        f"channels-first model, or the reverse): transpose with "
+                        f"x.transpose(0, {axes_text})")  # fmt: skip
+            yield self.finding([x], {"actual": list(h.shape), "expected": [None, *want],
+                                     "axes": [i + 1 for i in wrong],
+                                     "transpose": [0, *(i + 1 for i in order)] if order else None,
+                                     **ctx.expect.from_model("input_shape")}, [],
+                               template=self.template + hint, x_name=x.name,
+                               by=ctx.expect.by("input_shape"), actual=format_shape(have),
+                               expected=format_shape(want), axes=axes)  # fmt: skip

@@ -3,6 +3,7 @@ objects."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -444,9 +445,9 @@ class UnsafePickle(Check):
 #: Model formats whose runtime takes only the input's own dtype: PyTorch (a state_dict's
 #: weights, its ONNX export) refuses a float64 or integer tensor in a float32 layer, ONNX
 #: Runtime and the TFLite interpreter any other dtype. Keras casts its inputs: not checked.
-STRICT_DTYPE_FORMATS = ("onnx", "tflite", "torch", "safetensors")
+STRICT_DTYPE_FORMATS = ("onnx", "tflite", "torch", "safetensors", "mlflow")
 RUNTIMES = {"onnx": "ONNX Runtime", "tflite": "the TFLite interpreter", "torch": "PyTorch",
-            "safetensors": "PyTorch"}  # fmt: skip
+            "safetensors": "PyTorch", "mlflow": "MLflow's schema enforcement"}  # fmt: skip
 
 
 def dtype_clash(have: str, want: str, fmt: str) -> str | None:
@@ -481,8 +482,8 @@ class InputDtypeMismatch(Check):
     What it means:
     The model file declares its input's dtype: float32 for most layers, int64 (or int32) token
     ids for an Embedding. The data is another one: float64 from pandas or ``np.random``,
-    integer features, token ids saved as floats. Checked for ONNX, TFLite and PyTorch
-    (safetensors, ``.pt``) models; Keras casts its inputs and is not checked (the report notes
+    integer features, token ids saved as floats. Checked for ONNX, TFLite, PyTorch
+    (safetensors, ``.pt``) models and MLflow tensor signatures; Keras casts its inputs and is not checked (the report notes
     a float into an int input: its fractions are truncated).
 
     Why frameworks fail:
@@ -491,7 +492,8 @@ class InputDtypeMismatch(Check):
     "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long,
     Int; but got torch.FloatTensor" (Embedding). ONNX Runtime: "Unexpected input data type.
     Actual: (tensor(double)) , expected: (tensor(float))"; the TFLite interpreter: "Got value
-    of type FLOAT64 but expected type FLOAT32 for input 0".
+    of type FLOAT64 but expected type FLOAT32 for input 0"; MLflow's ``predict``: "dtype of
+    input float64 does not match expected dtype float32".
 
     How to repair:
     Cast when loading: ``x.astype("float32")`` (``torch.from_numpy(x).float()``), or for token
@@ -504,13 +506,13 @@ class InputDtypeMismatch(Check):
 
     code, name, severity, family = "DS406", "input-dtype-mismatch", Severity.ERROR, "values"
     template = ("{x_name} is {actual}{why} but {by} takes {expected}, and {runtime} does not "
-                "cast; cast it when loading: x.astype('{expected}'){torch}")  # fmt: skip
+                "cast; cast it when loading: {var}.astype('{expected}'){torch}")  # fmt: skip
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         expect = ctx.expect
         facts = expect.model
-        if facts is None or facts.format not in STRICT_DTYPE_FORMATS:
-            return
+        if facts is None or facts.format not in STRICT_DTYPE_FORMATS or facts.columns:
+            return  # an MLflow column spec: its columns are checked by name (DS201)
         spec = next((i for i in facts.inputs if i.name == expect.model_input), None)
         if spec is None or spec.dtype is None:
             return
@@ -531,5 +533,14 @@ class InputDtypeMismatch(Check):
             yield self.finding([x], evidence, x_name=x.name, why=why,
                                by=f"{expect.model_name} input `{spec.name}`"
                                + (" (inferred)" if inferred else ""),
-                               torch=f" (torch: {torch})" if torch else "",
+                               torch=f" (torch: {torch})" if torch else "", var=_variable(x.name),
                                runtime=RUNTIMES[facts.format])  # fmt: skip
+
+
+def _variable(name: str) -> str:
+    """The Python name an array is loaded as, for a message's code: ``data/state.npy`` and
+    ``vad.npz:state`` → ``state``, ``x`` → ``x``."""
+    from ..formats import strip_extension
+
+    base = re.sub(r"\W", "_", strip_extension(re.split(r"[:/\\]", name)[-1]))
+    return base if base.isidentifier() else "x"

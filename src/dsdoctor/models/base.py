@@ -60,6 +60,9 @@ class ModelFacts:
     notes: tuple[str, ...] = ()
     #: the loss the model was compiled with ("sparse_categorical_crossentropy", …; None: not said)
     loss: str | None = None
+    #: an MLflow column-spec signature's input columns, (name, MLflow type: "double", "string",
+    #: …) each, in order; empty for tensor inputs. A table is checked against their names.
+    columns: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict:
         """The facts as JSON-ready values (``inspect MODEL --json``, the report's ``model``)."""
@@ -69,6 +72,34 @@ class ModelFacts:
 
 
 Reader = Callable[[Path], ModelFacts]
+
+
+def batch_axis(shape: tuple[Dim, ...] | None) -> int:
+    """The axis of ``shape`` that holds the batch: the first named like it (``batch``,
+    ``batch_size``, ``N``) when axis 0 is a fixed size — silero-vad's state is (2, batch, 128) —
+    else 0."""
+    if not shape or not isinstance(shape[0], int):
+        return 0
+    for i, d in enumerate(shape):
+        if isinstance(d, str) and ("batch" in d.lower() or d in ("N", "n")):
+            return i
+    return 0
+
+
+def output_units(shape: tuple[Dim, ...] | None) -> tuple[int, int] | None:
+    """The units of an output shaped ``shape`` (batch first) and the axis holding them: the last
+    axis of (N, K); for (N, K, 1, 1) — a convolutional classifier's pooled map, squeezenet's
+    (1, 1000, 1, 1) — the axis after the batch whose size is above 1 when the rest are 1.
+    None when the shape does not say (no batch-and-units axes, an unknown size)."""
+    if not shape or len(shape) < 2:
+        return None
+    rest = shape[1:]
+    if len(rest) >= 2 and all(isinstance(d, int) for d in rest):
+        wide = [i for i, d in enumerate(rest) if d != 1]
+        if len(wide) == 1 and wide[0] != len(rest) - 1:
+            return rest[wide[0]], wide[0] + 1  # type: ignore[return-value]
+    last = shape[-1]
+    return (last, len(shape) - 1) if isinstance(last, int) else None
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,13 @@ MODELS = frozenset({"Sequential", "Functional", "Model"})
 #: Layers after the last Dense that keep its units (an Activation, a Dropout, a Softmax).
 PASS_THROUGH = frozenset({"Activation", "Softmax", "Dropout", "ReLU", "LeakyReLU", "Flatten",
                           "Reshape", "BatchNormalization", "LayerNormalization"})  # fmt: skip
+#: Layers that pool a feature map to one value per channel: a Conv's ``filters`` before one are
+#: the output units (a fully convolutional classifier: Conv2D(K) → GlobalAveragePooling2D).
+GLOBAL_POOLING = frozenset({"GlobalAveragePooling1D", "GlobalAveragePooling2D",
+                            "GlobalAveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+                            "GlobalMaxPooling3D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+                            "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D",
+                            "GlobalMaxPool3D"})  # fmt: skip
 
 
 def read_keras(path: Path) -> ModelFacts:
@@ -271,8 +278,10 @@ def _endpoint_names(body: dict, key: str) -> list[str]:
 
 def _output_layers(layers: list[dict], depth: int = 0) -> tuple[dict, dict] | None:
     """The last layer with units and the layer that sets the output activation: the Dense
-    itself, or an Activation/Softmax after it."""
+    itself, or an Activation/Softmax after it; a Conv's ``filters`` when a global pooling
+    follows it (Conv2D(7) → GlobalAveragePooling2D → Activation('softmax'): 7 units)."""
     act: dict | None = None
+    pooled = False
     for layer in reversed(layers):
         cls, cfg = layer.get("class_name"), _config(layer)
         if cls in MODELS and depth < 8:  # a nested model ends the outer one: its last layer
@@ -283,6 +292,12 @@ def _output_layers(layers: list[dict], depth: int = 0) -> tuple[dict, dict] | No
             cfg = _config(cfg.get("layer"))
         if _int(cfg.get("units")) is not None:
             return layer if cls not in WRAPPERS else {**layer, "config": cfg}, act or layer
+        filters = _int(cfg.get("filters"))
+        if pooled and filters is not None:  # units read as the filters (see the caller)
+            return {**layer, "config": {**cfg, "units": filters}}, act or layer
+        if cls in GLOBAL_POOLING and not pooled:
+            pooled = True
+            continue
         if cls in PASS_THROUGH:
             if act is None and cls in ("Activation", "Softmax"):
                 act = layer

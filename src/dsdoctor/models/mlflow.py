@@ -63,6 +63,10 @@ def read_mlflow(path: Path) -> ModelFacts:
     outputs = _specs(path, signature, "outputs", notes) if signature.get("outputs") else ()
     for spec in inputs:
         where[f"input:{spec.name}"] = f"signature input `{spec.name}`"
+    columns: tuple[tuple[str, str], ...] = ()
+    if _is_columns(signature, "inputs"):
+        columns = tuple((str(e.get("name", i)), str(e.get("type"))) for i, e in
+                        enumerate(json.loads(signature["inputs"])))  # fmt: skip
     units = None
     if outputs and outputs[0].shape and len(outputs[0].shape) >= 2:
         last = outputs[0].shape[-1]
@@ -80,6 +84,7 @@ def read_mlflow(path: Path) -> ModelFacts:
         output_units=units,
         where=where,
         notes=tuple(notes),
+        columns=columns,
     )
 
 
@@ -181,7 +186,7 @@ def _specs(path: Path, signature: dict, key: str, notes: list[str]) -> tuple[Ten
         notes.append(f"optional {key} columns: {', '.join(optional[:10])}")
     shown = ", ".join(names[:10]) + (", …" if len(names) > 10 else "")
     notes.append(f"signature {key} is a column spec of {len(names)} columns ({shown}), "
-                 "read as one 2-D input of that many features")  # fmt: skip
+                 "checked by name against a table's columns (an array: by its width)")  # fmt: skip
     return (TensorSpec("columns" if key == "inputs" else "prediction", (None, len(names)), dtype),)
 
 

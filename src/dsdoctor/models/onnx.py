@@ -17,7 +17,7 @@ import mmap
 from pathlib import Path
 
 from ..errors import SourceError, UnsafeInputError
-from .base import Dim, ModelFacts, TensorSpec
+from .base import Dim, ModelFacts, TensorSpec, batch_axis, output_units
 
 #: A single ONNX protobuf cannot exceed 2 GiB (protobuf's own limit; ``onnx.save`` refuses
 #: larger and moves weights to external data). A larger ``.onnx`` is not one model file, and
@@ -82,9 +82,23 @@ def _facts(path: Path, model) -> ModelFacts:
     confidence: dict[str, str] = {}
     for spec in inputs:
         where[f"input:{spec.name}"] = f"input `{spec.name}`"
-        if spec.shape and isinstance(spec.shape[0], int):
+        axis = batch_axis(spec.shape)
+        if axis and spec.shape:
+            notes.append(f"input `{spec.name}` has its batch axis `{spec.shape[axis]}` at "
+                         f"position {axis}, not first: arrays are read samples first, so its "
+                         "shape is not checked")  # fmt: skip
+        elif spec.shape and isinstance(spec.shape[0], int) and not all(
+                isinstance(d, int) for d in spec.shape):  # fmt: skip
+            free = next(i for i, d in enumerate(spec.shape) if not isinstance(d, int))
+            notes.append(f"input `{spec.name}` {_shown(spec.shape)} has axis 0 fixed at "
+                         f"{spec.shape[0]} and axis {free} free: if axis {free} is its batch, "
+                         "arrays for it are not samples first; else the runtime takes exactly "
+                         f"{spec.shape[0]} sample(s) per call")  # fmt: skip
+        elif spec.shape and isinstance(spec.shape[0], int):
             notes.append(f"input `{spec.name}` has a fixed batch size of {spec.shape[0]} "
-                         "(exported without a dynamic batch axis)")  # fmt: skip
+                         "(exported without a dynamic batch axis): the runtime takes exactly "
+                         f"{spec.shape[0]} sample(s) per call; export with dynamic_axes "
+                         f"{{'{spec.name}': {{0: 'batch'}}}} to feed batches")  # fmt: skip
 
     producers = {out: node for node in graph.node for out in node.output}
     activation = units = None
@@ -108,9 +122,12 @@ def _facts(path: Path, model) -> ModelFacts:
                 activation = "linear"
             if activation is not None:
                 where["output_activation"] = f"{node.op_type} node `{node.name or first.name}`"
-        if first.shape and isinstance(first.shape[-1], int) and len(first.shape) >= 2:
-            units = first.shape[-1]
-            where["output_units"] = f"output `{first.name}`"
+        found = output_units(first.shape)
+        if found is not None:
+            units, axis = found
+            where["output_units"] = f"output `{first.name}`" + (
+                f" axis {axis}" if axis != len(first.shape or ()) - 1 else ""
+            )
 
     vocab = _embedding(graph, initializers, {s.name for s in inputs})
     vocab_size = None
@@ -306,3 +323,7 @@ def _without_weights(buf) -> bytes:
         return _copy(buf, a, b, graph, budget) if number == GRAPH and wire == 2 else True
 
     return _copy(buf, 0, len(buf), model, budget)
+
+
+def _shown(shape: tuple[Dim, ...]) -> str:
+    return "(" + ", ".join("?" if d is None else str(d) for d in shape) + ")"

@@ -14,7 +14,7 @@ import struct
 from pathlib import Path
 
 from ..errors import SourceError, UnsafeInputError
-from .base import Dim, ModelFacts, TensorSpec
+from .base import Dim, ModelFacts, TensorSpec, output_units
 
 #: TensorType → numpy's name (schema.fbs ``enum TensorType``); others by their TFLite name
 DTYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 5: "str", 6: "bool",
@@ -148,9 +148,12 @@ def _facts(path: Path, model, bound: _Bounds) -> ModelFacts:
                                           BATCH_MATMUL: "BATCH_MATMUL", ADD: "ADD"}[c]  # fmt: skip
         if activation is not None:
             where["output_activation"] = f"{name} op → output `{first.name}`"
-        if first.shape and len(first.shape) >= 2 and isinstance(first.shape[-1], int):
-            units = first.shape[-1]
-            where["output_units"] = f"output `{first.name}`"
+        found = output_units(first.shape)
+        if found is not None:
+            units, axis = found
+            where["output_units"] = f"output `{first.name}`" + (
+                f" axis {axis}" if axis != len(first.shape or ()) - 1 else ""
+            )
 
     vocab_size = None
     by_input = dict(zip(in_idx, inputs, strict=True))

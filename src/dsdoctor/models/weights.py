@@ -36,6 +36,9 @@ HEAD_WORDS = {"classifier", "head", "fc_out", "out", "output", "logits", "score"
 VOCAB_NAMES = ("word_embeddings", "wte", "embed_tokens", "tok_embeddings", "token_embedding",
                "tok_embedding", "word_embedding")  # fmt: skip
 NOT_VOCAB = ("position", "pos_emb", "wpe", "token_type", "segment", "type_emb")
+#: The config.json keys read as positive integers (a value of another type is named in the notes).
+INT_KEYS = ("vocab_size", "max_position_embeddings", "n_positions", "max_seq_len", "n_ctx",
+            "hidden_size", "n_embd", "d_model", "dim", "num_labels", "image_size", "num_channels")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -132,9 +135,16 @@ def facts_from_config(path: Path, fmt: str, config: dict, weights: list[Weight],
         labels, lk = len(id2label), "id2label"
     image, _ = _int(config, "image_size")
     channels, _ = _int(config, "num_channels")
+    bad = [
+        f"{k} {config[k]!r}"[:80] for k in INT_KEYS if k in config and _int(config, k)[0] is None
+    ]
+    if bad:
+        notes.append(f"{cfg} beside the model: {', '.join(bad)} — not a positive integer; "
+                     "not used")  # fmt: skip
     if not any((vocab, positions, hidden, isinstance(model_type, str), labels, image)):
         notes.append(f"{cfg} beside the model has none of the Hugging Face keys (vocab_size, "
-                     "max_position_embeddings, num_labels, hidden_size, model_type); not used")  # fmt: skip
+                     "max_position_embeddings, num_labels, hidden_size, model_type) with a "
+                     "usable value; not used")  # fmt: skip
         return None
     said = [f"model_type {model_type}" if isinstance(model_type, str) else "",
             f"architectures {', '.join(archs)}" if archs else "",
@@ -255,6 +265,26 @@ def _recurrent(weights: dict[str, Weight], order: list[str], notes: list[str]):
     return module, kind, features, hidden, ih
 
 
+def _embedding_before(rnn, by_name: dict[str, Weight], order: list[str],
+                      notes: list[str]) -> Weight | None:  # fmt: skip
+    """A weight not named like an embedding that is one: ``nn.Sequential(nn.Embedding(V, D),
+    nn.GRU(D, H))`` stores ``0.weight`` (V, D) and no ``0.bias``. The 2-D ``weight`` just before
+    the first recurrent layer, without a bias, whose width D is the layer's input features, is an
+    Embedding of V tokens (a Linear(in, D) before it stores (D, in), with a bias)."""
+    features, ih = rnn[2], rnn[4]
+    before = order[: order.index(ih.name)] if ih.name in order else []
+    for name in reversed(before):
+        w = by_name[name]
+        if w.param != "weight" or len(w.shape) != 2:
+            continue
+        if w.shape[1] != features or f"{w.module}.bias" in by_name or w.module == "":
+            return None
+        notes.append(f"{w.name} {w.shape}: no bias, its width {features} is the input of "
+                     f"{rnn[0]}: an embedding (inferred from its place, not its name)")  # fmt: skip
+        return w
+    return None
+
+
 def facts_from_names(path: Path, fmt: str, weights: list[Weight], *, ordered: bool,
                      notes: list[str]) -> ModelFacts:  # fmt: skip
     """The facts PyTorch's weight-name conventions give, every one ``"inferred"``."""
@@ -271,6 +301,8 @@ def facts_from_names(path: Path, fmt: str, weights: list[Weight], *, ordered: bo
     recurrent = False
     emb = _vocab_embedding(weights, notes)
     rnn = _recurrent(by_name, order, notes)
+    if emb is None and rnn is not None:
+        emb = _embedding_before(rnn, by_name, order, notes)
     skip = {emb.name} if emb else set()
     rnn_names = {n for n in by_name if re.search(r"weight_(ih|hh|hr)_l\d+(_reverse)?$", n)}
     linears = [by_name[n] for n in order if n not in skip and n not in rnn_names

@@ -3,6 +3,7 @@ terminal, when ``NO_COLOR`` is set, or with ``--no-color``."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -237,15 +238,16 @@ def render_model(m, *, no_color: bool = False) -> None:
     out = console(no_color)
     out.print(f"[bold]{escape(m.path)}[/]  {m.format} model (metadata only; nothing loaded or run)")
 
-    def sure(fact: str) -> str:
-        where = m.where.get(fact)
-        how = m.confidence.get(fact, "declared")
+    def sure(fact: str, whole: str | None = None) -> str:
+        # an input's own fact, else the one its reader gives for all of them ("inputs")
+        where = m.where.get(fact) or (m.where.get(whole) if whole else None)
+        how = m.confidence.get(fact) or (m.confidence.get(whole) if whole else None) or "declared"
         return f"  [dim]{escape(where)}, {how}[/]" if where else f"  [dim]{how}[/]"
 
     for i in m.inputs:
         shape = format_shape(i.shape) if i.shape is not None else "shape not declared"
         out.print(f"  input   {escape(i.name)}  {escape(shape)} {i.dtype or ''}"
-                  + (sure(f"input:{i.name}") if i.shape is not None else ""))  # fmt: skip
+                  + (sure(f"input:{i.name}", "inputs") if i.shape is not None else ""))  # fmt: skip
     for o in m.outputs:
         shape = format_shape(o.shape) if o.shape is not None else "shape not declared"
         out.print(f"  output  {escape(o.name)}  {escape(shape)} {o.dtype or ''}")
@@ -565,7 +567,12 @@ def render_training_plan(p, *, no_color: bool = False) -> None:
         f"  steps per epoch      {p.steps_per_epoch:,} ({p.steps_per_epoch_drop_last:,} with drop_last)"
     )
     out.print(f"  last batch           {p.last_batch:,} samples")
-    if p.input_shape is not None:
+    if p.input_shape is not None and p.input_width is None:
+        values = math.prod(d for d in p.input_shape if d is not None)
+        out.print(f"  input shape          {format_shape((None, *p.input_shape))}: each sample "
+                  f"holds {values:,} values, whatever the batch size ({p.batch_size} is samples "
+                  "per step)")  # fmt: skip
+    elif p.input_shape is not None:
         width = p.input_width
         out.print(
             f"  input width          {width:,} (input shape {format_shape((None, *p.input_shape))}): "
