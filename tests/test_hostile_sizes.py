@@ -453,14 +453,17 @@ def test_bucket_never_casts_a_null_to_an_integer(tmp_path):
     clean(run_bounded("bucket", p, "--buckets", "2", "-o", tmp_path / "b"), "null")
 
 
-def test_a_null_sequence_is_an_empty_one(tmp_path):
+def test_a_null_sequence_is_missing_data_and_pads_as_an_empty_one(tmp_path):
+    """A null list is a missing value (DS405, counted apart from empty sequences, DS304, of which
+    there are none here); pad writes it as an empty sequence."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     p = tmp_path / "n.parquet"
     pq.write_table(pa.table({"s": pa.array([[1, 2], None, [3]], type=pa.list_(pa.int32()))}), p)
     out = report(run_bounded("check", p, "--json"))
-    assert "DS304" in {f["code"] for f in out["findings"]}
+    codes = {f["code"] for f in out["findings"]}
+    assert "DS405" in codes and "DS304" not in codes
     r = run_bounded("pad", p, "-o", tmp_path / "o.npy", "--padding", "post")
     assert r.code == 0, r.stderr
     assert np.load(tmp_path / "o.lengths.npy").tolist() == [2, 0, 1]

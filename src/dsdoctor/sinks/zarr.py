@@ -21,6 +21,7 @@ chunk, so every chunk is written once, complete (no chunk is read back and rewri
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -147,7 +148,23 @@ def _zarr(what: str) -> Any:
         raise OutputError(
             f"{what}: writing Zarr needs the zarr package: pip install 'dsdoctor[zarr]'"
         ) from None
+    _quiet_sibling_failures()
     return zarr
+
+
+class _SiblingFailures(logging.Filter):
+    """zarr writes a block's chunks as concurrent tasks; when one fails (a full disk) the write
+    raises its error — reported in one line — and the others, failing the same way, are left
+    unretrieved: asyncio would print each with its traceback as it is collected."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Task exception was never retrieved")
+
+
+def _quiet_sibling_failures() -> None:
+    log = logging.getLogger("asyncio")
+    if not any(isinstance(f, _SiblingFailures) for f in log.filters):
+        log.addFilter(_SiblingFailures())
 
 
 def _fsync_files(folder: Path) -> None:
