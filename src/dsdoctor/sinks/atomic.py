@@ -627,7 +627,13 @@ def _remove(path: Path) -> bool:
     """Remove a temporary file or folder; ``False`` if it is already gone."""
     try:
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
+            for attempt in range(3):  # a writer still finishing may add a file as it goes
+                try:
+                    shutil.rmtree(path)
+                    break
+                except OSError:
+                    if attempt == 2 or not path.exists():
+                        raise
         else:
             path.unlink()
     except OSError:  # already gone, or not ours to remove

@@ -99,15 +99,15 @@ def group_writer(
     """Yield a writer of ``dest``'s arrays (``dest.dataset`` and its siblings) in the store being
     built in ``folder`` (created, or added to); its last rows are written when the block ends."""
     zarr = _zarr(dest.text)
-    root = zarr.open_group(zarr.storage.LocalStore(folder), mode="a", zarr_format=3)
-    dims = dimension_names(specs, main)
-    arrays = {
-        role: _create(root, dest, role, main, shape, dtype, compression, dims[role])
-        for role, (shape, dtype) in specs.items()
-    }
-    arrays[main].attrs.update(hdf5_attributes(record))
-    writer = _ZarrWriter(dest, specs, arrays)
-    try:
+    try:  # creating the arrays writes their metadata and their groups' concurrently too
+        root = zarr.open_group(zarr.storage.LocalStore(folder), mode="a", zarr_format=3)
+        dims = dimension_names(specs, main)
+        arrays = {
+            role: _create(root, dest, role, main, shape, dtype, compression, dims[role])
+            for role, (shape, dtype) in specs.items()
+        }
+        arrays[main].attrs.update(hdf5_attributes(record))
+        writer = _ZarrWriter(dest, specs, arrays)
         yield writer
         writer.finish()
     except BaseException:
@@ -137,8 +137,12 @@ def _settle() -> None:
 def root_attributes(folder: Path, attributes: Mapping[str, Any]) -> None:
     """Add ``attributes`` to the root group of the store being built in ``folder``."""
     zarr = _zarr(str(folder))
-    root = zarr.open_group(zarr.storage.LocalStore(folder), mode="a", zarr_format=3)
-    root.attrs.update(dict(attributes))
+    try:
+        root = zarr.open_group(zarr.storage.LocalStore(folder), mode="a", zarr_format=3)
+        root.attrs.update(dict(attributes))
+    except BaseException:
+        _settle()
+        raise
 
 
 def _zarr(what: str) -> Any:
