@@ -377,6 +377,44 @@ def chunk_of(kind: type[_T], chunk: object) -> _T:
     return chunk
 
 
+class BandedHandle(ArrayHandle):
+    """A handle on an array stored in bands of rows along axis 0 (HDF5 chunks, Zarr chunks or
+    shards), some of which may never have been stored: a subclass says how many rows a band
+    holds (:attr:`band`, 0 when the array is not banded) and yields the rows in order from
+    ``_parts`` — bands read, unstored runs as :class:`FillRows`. Reads take whole bands, so
+    each band is decoded once."""
+
+    @property
+    def band(self) -> int:
+        raise NotImplementedError
+
+    def _parts(self, chunk_bytes: int) -> Iterator[Chunk | FillRows]:
+        raise NotImplementedError
+
+    def _rows(self, chunk_bytes: int) -> int:
+        """Rows per read: whole bands, as many as the read size takes (at least one, if it fits
+        the chunk size), else the chunk size's rows."""
+        rows = self.rows_per_read(chunk_bytes)
+        band = self.band
+        if band and rows < band <= self.rows_per_chunk(chunk_bytes):
+            rows = band
+        elif band and rows > band:
+            rows -= rows % band
+        return rows
+
+    def runs(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk | FillRows]:
+        self.require_readable()
+        yield from self._parts(chunk_bytes)
+
+    def _chunks(self, chunk_bytes: int) -> Iterator[Chunk]:
+        rows = self.rows_per_chunk(chunk_bytes)
+        for part in self._parts(chunk_bytes):
+            if isinstance(part, FillRows):
+                yield from part.chunks(rows)
+            else:
+                yield part
+
+
 def concat_ragged(parts: list[Ragged], dtype: np.dtype, inner: tuple[int, ...]) -> Ragged:
     """Join ragged chunks into one :class:`Ragged` (offsets rebased)."""
     if not parts:

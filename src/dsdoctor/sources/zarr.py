@@ -44,8 +44,8 @@ import numpy as np
 from ..errors import SourceError, UnsafeInputError
 from ..formats import BY_NAME
 from .base import (
-    DEFAULT_CHUNK_BYTES,
     ArrayHandle,
+    BandedHandle,
     Chunk,
     Entry,
     FillRows,
@@ -116,7 +116,7 @@ def _cause(exc: BaseException) -> str:
     return text[:300]
 
 
-class ZarrArray(ArrayHandle):
+class ZarrArray(BandedHandle):
     """One Zarr array, read in bands of whole chunks along axis 0."""
 
     array: Any  # zarr.Array
@@ -147,29 +147,6 @@ class ZarrArray(ArrayHandle):
         """Rows of one band of stored objects along axis 0: a chunk's, or a shard's."""
         shards = getattr(self.array, "shards", None)
         return int((shards or self.array.chunks)[0]) if self.shape else 0
-
-    def _rows(self, chunk_bytes: int) -> int:
-        """Rows per read: whole bands of ``chunks[0]`` rows, as many as the read size takes (at
-        least one, if it fits the chunk size), else the chunk size's rows."""
-        rows = self.rows_per_read(chunk_bytes)
-        band = self.band
-        if band and rows < band <= self.rows_per_chunk(chunk_bytes):
-            rows = band
-        elif band and rows > band:
-            rows -= rows % band
-        return rows
-
-    def runs(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk | FillRows]:
-        self.require_readable()
-        yield from self._parts(chunk_bytes)
-
-    def _chunks(self, chunk_bytes: int) -> Iterator[Chunk]:
-        rows = self.rows_per_chunk(chunk_bytes)
-        for part in self._parts(chunk_bytes):
-            if isinstance(part, FillRows):
-                yield from part.chunks(rows)
-            else:
-                yield part
 
     def _parts(self, chunk_bytes: int) -> Iterator[Chunk | FillRows]:
         """The rows in order: bands with a stored chunk read, bands with none (never written)

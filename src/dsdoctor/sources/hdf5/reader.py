@@ -43,6 +43,7 @@ from ...units import format_bytes
 from ..base import (
     DEFAULT_CHUNK_BYTES,
     ArrayHandle,
+    BandedHandle,
     Chunk,
     Entry,
     FillRows,
@@ -93,7 +94,7 @@ def _h5_error(display: str, exc: BaseException) -> SourceError:
 HOLE = "hole"
 
 
-class H5Dataset(ArrayHandle):
+class H5Dataset(BandedHandle):
     """One HDF5 dataset (dense or variable-length)."""
 
     file: h5py.File
@@ -118,26 +119,11 @@ class H5Dataset(ArrayHandle):
     def _read_provenance(self) -> dict[str, Any] | None:
         return hdf5_record(self.file, self.h5path or self.name)
 
-    def _rows(self, chunk_bytes: int) -> int:
-        rows = self.rows_per_read(chunk_bytes)
+    @property
+    def band(self) -> int:
+        """Rows of one HDF5 chunk along axis 0 (0: a contiguous dataset)."""
         chunks = self.layout.get("chunks")
-        if chunks and rows < chunks[0] <= self.rows_per_chunk(chunk_bytes):
-            rows = chunks[0]  # a whole HDF5 chunk per read: each is decompressed once
-        elif chunks and rows > chunks[0]:
-            rows -= rows % chunks[0]
-        return rows
-
-    def runs(self, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk | FillRows]:
-        self.require_readable()
-        yield from self._parts(chunk_bytes)
-
-    def _chunks(self, chunk_bytes: int) -> Iterator[Chunk]:
-        rows = self.rows_per_chunk(chunk_bytes)
-        for part in self._parts(chunk_bytes):
-            if isinstance(part, FillRows):
-                yield from part.chunks(rows)
-            else:
-                yield part
+        return int(chunks[0]) if chunks else 0
 
     def _parts(self, chunk_bytes: int) -> Iterator[Chunk | FillRows]:
         """The rows in order: stored ones read (see :meth:`_segments`), the others as
