@@ -45,29 +45,41 @@ def stream(
     inputs: Iterable = (),
 ) -> Iterator[BlockWriter]:
     """Yield a writer appending rows to the datasets of a temporary file; renamed on success."""
+    with _temporary_file(dest, force, inputs) as (f, held):
+        datasets: dict[str, Any] = {}
+        held.append(datasets)
+        for role, (shape, dtype) in specs.items():
+            datasets[role] = _create(f, dest, role, main, shape, dtype, compression)
+        with _hdf5_errors():
+            datasets[main].attrs.update(hdf5_attributes(record))
+        yield _DatasetWriter(dest, specs, datasets)
+
+
+@contextmanager
+def _temporary_file(dest: Destination, force: bool, inputs: Iterable) -> Iterator[tuple[Any, list]]:
+    """Yield an HDF5 file open for writing at a temporary path, and a list for the objects made
+    in it; closed (which flushes the chunk cache: a full disk is often found only there) and
+    renamed into place as ``dest`` when the block ends. On a failed write the file and those
+    objects are kept in :data:`BROKEN`, never freed."""
     import h5py
 
     _refuse_existing(dest, force, inputs)
     with atomic_path(dest.path, force=force, inputs=inputs) as tmp:
         f = h5py.File(tmp, "w")
-        datasets: dict[str, Any] = {}
+        held: list = []
         try:
-            for role, (shape, dtype) in specs.items():
-                datasets[role] = _create(f, dest, role, main, shape, dtype, compression)
+            yield f, held
             with _hdf5_errors():
-                datasets[main].attrs.update(hdf5_attributes(record))
-            yield _DatasetWriter(dest, specs, datasets)
-            with _hdf5_errors():
-                f.close()  # flushes the chunk cache: a full disk is often found only here
+                f.close()
         except OSError:
-            BROKEN.append((f, datasets))
+            BROKEN.append((f, held))
             raise
         except BaseException:
             try:
                 with _hdf5_errors():
                     f.close()
             except OSError:
-                BROKEN.append((f, datasets))
+                BROKEN.append((f, held))
             raise
 
 
@@ -119,30 +131,15 @@ def stream_ragged(
     import h5py
 
     name = dest.hdf5_name("data", main=True)
-    _refuse_existing(dest, force, inputs)
-    with atomic_path(dest.path, force=force, inputs=inputs) as tmp:
-        f = h5py.File(tmp, "w")
-        dset = None
-        try:
-            with _hdf5_errors():
-                dset = f.create_dataset(name, shape=(n,), dtype=h5py.vlen_dtype(dtype),
-                                        chunks=(max(1, min(n, RAGGED_CHUNK_ROWS)),) if n else None)  # fmt: skip
-                dset.attrs.update(hdf5_attributes(record))
-            writer = RaggedWriter(dest, dset, n, np.dtype(dtype))
-            yield writer
-            writer.finish()
-            with _hdf5_errors():
-                f.close()
-        except OSError:
-            BROKEN.append((f, dset))
-            raise
-        except BaseException:
-            try:
-                with _hdf5_errors():
-                    f.close()
-            except OSError:
-                BROKEN.append((f, dset))
-            raise
+    with _temporary_file(dest, force, inputs) as (f, held):
+        with _hdf5_errors():
+            dset = f.create_dataset(name, shape=(n,), dtype=h5py.vlen_dtype(dtype),
+                                    chunks=(max(1, min(n, RAGGED_CHUNK_ROWS)),) if n else None)  # fmt: skip
+            held.append(dset)
+            dset.attrs.update(hdf5_attributes(record))
+        writer = RaggedWriter(dest, dset, n, np.dtype(dtype))
+        yield writer
+        writer.finish()
 
 
 #: Rows per chunk of a variable-length dataset (each row is a 16-byte reference to the heap).
