@@ -292,8 +292,8 @@ def open_source(
         if path.is_dir() and format is not None and format not in [f.name for f in folders]:
             labels = " or ".join(f.label for f in folders)
             raise SourceError(f"{path} is a directory; only {labels} datasets can be directories")
+        _refuse_interrupted(path, spec.display)  # whatever its format: first
         fmt = detect_format(path, format)
-        _refuse_interrupted(path, spec.display)
     if target is not None and not BY_NAME[fmt].is_table:
         raise UsageError(f"--target names a table column, but {spec.display} is {fmt}, not a table")
     try:
