@@ -213,7 +213,7 @@ def test_mask_value_collision_ragged(tmp_path):
     shift, pad = f["fixes"]
     assert shift["command"].startswith("dsdoctor shift ") and shift["safety"] == "lossless"
     assert shift["command"].endswith(".shifted.parquet")
-    assert "--value 6" in pad["command"] and "-1" not in pad["command"]
+    assert "--value 6" in pad["command"] and "-1" not in pad["command"].split()  # not a value
     assert "Embedding(input_dim=7)" in f["message"] and "never pad ids with -1" in f["message"]
     assert "mask-value-collision" not in names(
         ragged_parquet(tmp_path, [[1, 2], [3]], "ok.parquet")
