@@ -399,28 +399,71 @@ def _check_given(sources, x, y, input_shape, features, timesteps, classes, batch
     opts = SourceOptions(format, target, allow_pickle, follow_external, given["chunk_size"], jobs,
                          engine, scheduler, progress, delimiter, header, decimal, one_pass=True,
                          storage_options=storage_options)  # fmt: skip
-    if split:
-        if sources or x is not None or y is not None:
-            raise UsageError(
-                "give the data either as --split NAME=DATA or as sources/--x/--y, not both"
-            )
+    if split and (sources or x is not None or y is not None):
+        raise UsageError(
+            "give the data either as --split NAME=DATA or as sources/--x/--y, not both"
+        )
+    found = (
+        None if split or x is not None or y is not None or each else _found_splits(sources, opts)
+    )
+    named = contract.split_sources() if contract is not None and contract.splits else []
+    if split or found is not None or (named and not sources and x is None and y is None):
+        if contract is not None:  # [splits]: thresholds, target and group the options do not give
+            for key in ("psi_threshold", "js_threshold"):
+                if given[key] is None:
+                    given[key] = contract.split_options.get(key)
+            opts.target = opts.target or contract.split_options.get("target")
+            group = group or contract.split_options.get("group")
         from .checks.splits import JS_THRESHOLD, PSI_THRESHOLD
 
         thresholds = (given["psi_threshold"] if given["psi_threshold"] is not None else PSI_THRESHOLD,
                       given["js_threshold"] if given["js_threshold"] is not None else JS_THRESHOLD)  # fmt: skip
-        parsed = parse_split(split, alone=baseline is not None)
+        parsed = (parse_split(split, alone=baseline is not None) if split
+                  else found[0] if found is not None else named)  # fmt: skip
+        _splits_exist(parsed, "--split {}" if split or found is not None
+                      else f"{contract.path}: splits.{{}}.source")  # fmt: skip
         try:
-            return _check_splits(parsed, group, thresholds, opts, expect, chosen, skipped, baseline)
-        except TypesChanged:  # a CSV's first block did not tell its types: read them first
-            opts.one_pass = False
-            return _check_splits(parsed, group, thresholds, opts, expect, chosen, skipped, baseline)
+            try:
+                report = _check_splits(parsed, group, thresholds, opts, expect, chosen, skipped,
+                                       baseline)  # fmt: skip
+            except TypesChanged:  # a CSV's first block did not tell its types: read them first
+                opts.one_pass = False
+                report = _check_splits(parsed, group, thresholds, opts, expect, chosen, skipped,
+                                       baseline)  # fmt: skip
+        except UsageError as exc:
+            if found is None:
+                raise
+            # splits found in a source that cannot be compared as x/y (text, several inputs):
+            # the source is checked as before, and the report says why they were not compared
+            report = _check_plain(sources, x, y, opts, expect, contract, chosen, skipped, each)
+            report.splits = {"train": parsed[0][0], "group": None, "splits": {}, "bins": None,
+                             "found": found[1], "not_compared": str(exc),
+                             "drift_not_judged": [], "timesteps_not_compared": []}  # fmt: skip
+            return report
+        if report.splits is not None:
+            report.splits["thresholds"] = {"psi": thresholds[0], "js": thresholds[1]}
+            report.splits["sources"] = {name: [xs, ys] for name, xs, ys in parsed}
+            if found is not None:
+                report.splits["found"] = found[1]
+        if contract is not None:
+            _check_split_spec(report, contract, opts, expect, chosen, skipped)
+        return report
     if group is not None or baseline is not None:
         what = "--group compares the splits' groups" if group is not None else (
             "--baseline compares splits with a stored report's training split")  # fmt: skip
         raise UsageError(f"{what}: give the splits with --split NAME=DATA")
+    return _check_plain(sources, x, y, opts, expect, contract, chosen, skipped, each)
+
+
+def _check_plain(sources, x, y, opts: SourceOptions, expect: Expectations, contract, chosen,
+                 skipped, each: bool) -> Report:  # fmt: skip
+    """:func:`_check`, again with every type read first when a CSV's first block did not tell
+    them."""
+    from .sources.base import TypesChanged
+
     try:
         return _check(sources, x, y, opts, expect, contract, chosen, skipped, each)
-    except TypesChanged:  # a CSV's first block did not tell its types: read them first
+    except TypesChanged:
         opts.one_pass = False
         return _check(sources, x, y, opts, expect, contract, chosen, skipped, each)
 
@@ -506,16 +549,173 @@ def parse_split(texts: Sequence[str], *, alone: bool = False) -> list[tuple[str,
             )
         if any(name == n for n, _, _ in out):
             raise UsageError(f"--split {name} is given twice; each split needs its own name")
-        parts = data.split(",")
-        if len(parts) > 2 or not all(parts):
-            raise UsageError(f"--split {name}={data}: give one source or two (X_PATH,Y_PATH)")
-        out.append((name, parts[0], parts[1] if len(parts) == 2 else None))
+        xs, ys = _split_data(name, data)
+        out.append((name, xs, ys))
     if len(out) < 2 and not alone:
         raise UsageError(
             "--split compares splits: give at least two (--split train=… --split val=…), or one "
             "and --baseline REPORT.json"
         )
     return out
+
+
+def _check_split_spec(report: Report, contract, opts: SourceOptions, expect: Expectations,
+                      chosen, skipped) -> None:  # fmt: skip
+    """The splits against the spec's ``[splits.NAME]`` facts (``split-spec-violation``), and the
+    spec's ``[arrays]`` (``spec-violation``), which the split pass does not read."""
+    from .checks import Context, run_checks
+    from .spec import split_facts
+
+    codes = {"DS602"} if chosen is None else {"DS602"} & chosen
+    if contract.splits and codes:
+        measured = split_facts(report)
+        report.findings += run_checks(Context([], expect, spec=contract, splits=measured), codes,
+                                      skipped)  # fmt: skip
+    codes = {"DS601"} if chosen is None else {"DS601"} & chosen
+    if contract.arrays and codes:
+        arrays = _check((), None, None, opts, expect, contract, codes, skipped, False)
+        report.findings += arrays.findings
+    report.findings.sort(key=lambda f: (-f.severity.rank, f.code, f.arrays))
+
+
+def _split_data(name: str, data: str) -> tuple[str, str | None]:
+    """One ``--split`` value as (inputs, targets or None): ``X_PATH,Y_PATH`` where the part after
+    a comma is a source of its own (a file that exists, or a URL), or where the part before it
+    has no selector (``x.npy,y.npy``, even when one is missing: opening it names the split);
+    else the commas are the selector's (``hf:train:a,b``, the columns a and b of one split)."""
+    parts = data.split(",")
+    if not all(parts):
+        raise UsageError(f"--split {name}={data}: give one source or two (X_PATH,Y_PATH)")
+    if len(parts) == 1:
+        return data, None
+    for i in range(1, len(parts)):
+        head, tail = ",".join(parts[:i]), ",".join(parts[i:])
+        if i > 1 and not _has_selector(parts[0]):
+            break  # a, b, c of no selector: not two sources
+        if is_url(tail) or os.path.exists(tail.split(":", 1)[0]) or os.path.exists(tail):
+            return head, tail
+    if len(parts) == 2 and not _has_selector(parts[0]):
+        return parts[0], parts[1]
+    if _has_selector(parts[0]):
+        return data, None
+    raise UsageError(f"--split {name}={data}: give one source or two (X_PATH,Y_PATH)")
+
+
+def _has_selector(text: str) -> bool:
+    """``text`` is ``PATH:SELECTOR`` with a path that exists (or a URL with a selector)."""
+    from .errors import SourceError
+
+    if is_url(text):
+        return text.count(":") > 1
+    try:
+        return parse_source(text).selector is not None
+    except SourceError:
+        return False
+
+
+def _splits_exist(parsed, said: str = "--split {}") -> None:
+    """Refuse (exit 2) a split whose local source does not exist, naming the split (``said``:
+    where it was given, ``--split NAME``) and the path, before any split is read."""
+    from .errors import SourceError
+
+    for name, xs, ys in parsed:
+        for text in (xs, ys):
+            if text is None or is_url(text):
+                continue
+            try:
+                parse_source(text)
+            except SourceError as exc:
+                raise SourceError(
+                    f"{said.format(name)}: {exc} (check the path of split {name})"
+                ) from None
+
+
+#: The training split of splits found in a source (a Hugging Face ``DatasetDict``, a folder of
+#: split files): the first named one of these, else the first listed.
+TRAIN_NAMES = ("train", "training")
+
+
+def _training_first(names: list[str]) -> tuple[list[str], str]:
+    """The split names with the training split first, and how it was chosen."""
+    named = next((n for n in names if n.lower() in TRAIN_NAMES), None)
+    if named is not None:
+        return [named] + [n for n in names if n != named], f"the split named {named}"
+    return list(names), f"no split is named {' or '.join(TRAIN_NAMES)}: the first listed"
+
+
+def _found_splits(sources, opts: SourceOptions):
+    """The splits one source holds, as ``--split`` would name them, and the note that says where
+    they were found and which is the training split; None when it holds no splits to compare.
+
+    - a Hugging Face ``DatasetDict`` folder (no split selected) with two or more splits: each
+      split (``FOLDER:SPLIT``), in ``dataset_dict.json``'s order;
+    - a local folder whose every data file is named by a split (:func:`role_of`: ``train.parquet``,
+      ``val.parquet``; ``x_train.npy`` and ``y_train.npy``; ``test.npz``) with two or more splits:
+      each split's table or container, or its x and y files (in the folder's sorted order).
+    """
+    if len(sources) != 1 or not isinstance(sources[0], str | os.PathLike):
+        return None
+    text = os.fspath(sources[0])
+    from .errors import SourceError
+
+    try:
+        spec = parse_source(text)
+    except SourceError:
+        return None  # opening it says why
+    if spec.selector is not None:
+        return None
+    if os.path.isdir(text) or is_url(text):
+        from .sources.hf import DatasetDictSource
+
+        try:
+            src = opts.open(text, target=opts.target)
+        except SourceError:
+            src = None
+        if isinstance(src, DatasetDictSource) and len(src.splits) > 1:
+            names, how = _training_first(list(src.splits))
+            parsed = [(n, f"{text}:{n}", None) for n in names]
+            return parsed, (f"{spec.display} holds the splits {', '.join(src.splits)} "
+                            f"(dataset_dict.json); the training split is {names[0]} ({how})")  # fmt: skip
+    if not os.path.isdir(text):
+        return None
+    return _split_files(text, spec.display)
+
+
+def _split_files(folder: str, display: str):
+    """:func:`_found_splits` of a folder of split files."""
+    from .formats import read_by_name
+
+    files = sorted(f for f in os.listdir(folder) if not f.startswith((".", "_"))
+                   and os.path.isfile(os.path.join(folder, f)) and read_by_name(f))  # fmt: skip
+    by_split: dict[str, dict[str | None, list[str]]] = {}
+    for f in files:
+        role, split = role_of(_stem(f))
+        if not split:
+            return None  # a file of no split: the folder is read as it always was
+        by_split.setdefault(split, {}).setdefault(role, []).append(os.path.join(folder, f))
+    if len(by_split) < 2:
+        return None
+    parsed: list[tuple[str, str, str | None]] = []
+    for split, roles in by_split.items():
+        if set(roles) == {None} and len(roles[None]) == 1:
+            parsed.append((split, roles[None][0], None))
+        elif (
+            set(roles) <= {"x", "y"}
+            and len(roles.get("x", ())) == 1
+            and len(roles.get("y", ())) <= 1
+        ):
+            ys = roles.get("y")
+            parsed.append((split, roles["x"][0], ys[0] if ys else None))
+        else:
+            return None  # two tables of one split, or targets with no inputs: not guessed
+    names, how = _training_first([p[0] for p in parsed])
+    parsed.sort(key=lambda p: names.index(p[0]))
+    listed = ", ".join(f"{n} ({', '.join(os.path.basename(v) for v in (x, y) if v)})"
+                       for n, x, y in parsed)  # fmt: skip
+    return parsed, (
+        f"{display} holds the splits {listed} (named by their files); the training "
+        f"split is {names[0]} ({how})"
+    )
 
 
 def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], opts: SourceOptions,
@@ -1888,15 +2088,19 @@ def spec_infer(*sources, x=None, y=None, relative_to: str | None = None, **optio
     from .spec import infer_spec
 
     report = check(*sources, x=x, y=y, **options)
-    names = {}
-    for key, a in report.arrays.items():
-        spec = parse_source(a["source"])
+
+    def relative(text: str) -> str:
+        spec = parse_source(text)
         if isinstance(spec.path, Location):  # a URL is the same from every folder
-            names[key] = spec.text
-            continue
+            return spec.text
         path = os.path.relpath(spec.path, relative_to or os.curdir)
-        names[key] = path + (f":{spec.selector}" if spec.selector else "")
-    return infer_spec(report, names)
+        return path + (f":{spec.selector}" if spec.selector else "")
+
+    names = {key: relative(a["source"]) for key, a in report.arrays.items()}
+    given = (report.splits or {}).get("sources") or {}
+    split_sources = {name: (relative(xs), relative(ys) if ys else None)
+                     for name, (xs, ys) in given.items()}  # fmt: skip
+    return infer_spec(report, names, split_sources, {"target": options.get("target")})
 
 
 # -- explain ------------------------------------------------------------------------------------

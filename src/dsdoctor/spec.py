@@ -20,6 +20,18 @@ nullable = false         # NaN allowed? (default false)
 source = "data/train.h5:/y"
 shape = ["batch"]
 classes = 10
+
+[splits]                 # the splits of the dataset (`check --split`); optional
+psi_threshold = 0.2      # drift thresholds (--psi-threshold, --js-threshold override them)
+js_threshold = 0.1
+target = "label"         # the target column of table splits (--target overrides it)
+
+[splits.train]           # the first split is the training split
+source = "data/train.parquet"   # its data, as --split train=… takes it (y = "…" for X,Y files)
+rows = 60000             # the facts `spec infer --split` recorded: rows, rank, width, dtype,
+width = 13               # columns, target_dtype, classes and class_counts, length_min,
+dtype = "float32"        # length_max and length_mean (sequences)
+classes = [0, 1, 2]
 ```
 """
 
@@ -128,6 +140,43 @@ ARRAY_SCHEMA: dict[str, Key] = {
     "role": Key('one of "x", "y", "array"', lambda v: v in ("x", "y", "array")),
 }  # fmt: skip
 
+#: ``[splits]``: how the splits are compared (each ``[splits.NAME]`` table is one split).
+SPLITS_SCHEMA: dict[str, Key] = {
+    "psi_threshold": CHECK_SCHEMA["psi_threshold"],
+    "js_threshold": CHECK_SCHEMA["js_threshold"],
+    "target": Key('a column name, e.g. "label"', lambda v: isinstance(v, str) and v != ""),
+    "group": Key('a column name, e.g. "user"', lambda v: isinstance(v, str) and v != ""),
+}
+
+
+def _labels(v: Any) -> bool:
+    return isinstance(v, list) and all(
+        isinstance(c, str) or (isinstance(c, int) and not isinstance(c, bool)) for c in v
+    )
+
+
+#: ``[splits.NAME]``: one split, its data and the facts recorded of it.
+SPLIT_SCHEMA: dict[str, Key] = {
+    "source": Key('a source, e.g. "data/train.parquet" or "data/hf:train"',
+                  lambda v: isinstance(v, str) and v != ""),
+    "y": Key('the targets\' source, e.g. "data/y_train.npy"', lambda v: isinstance(v, str) and v != ""),
+    "rows": Key("a whole number", lambda v: _is_int(v, 0)),
+    "rank": WHOLE,
+    "width": WHOLE,
+    "dtype": Key("a dtype such as float32 or int64", _dtype),
+    "target_dtype": Key("a dtype such as int64", _dtype),
+    "columns": Key('a list of column names, e.g. ["a", "b"]',
+                   lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v)),
+    "classes": Key("a list of labels, e.g. [0, 1, 2]", _labels),
+    "class_counts": Key("a list of whole numbers, one per class",
+                        lambda v: isinstance(v, list) and all(_is_int(c, 0) for c in v)),
+    "length_min": Key("a whole number", lambda v: _is_int(v, 0)),
+    "length_max": Key("a whole number", lambda v: _is_int(v, 0)),
+    "length_mean": Key("a number of at least 0", lambda v: _number(v) and v >= 0),
+}  # fmt: skip
+#: The facts of a split compared with the data (``source`` and ``y`` say where it is).
+SPLIT_FACTS = tuple(k for k in SPLIT_SCHEMA if k not in ("source", "y"))
+
 #: ``[dims]``: any name, bound to a size.
 DIM = Key("a whole number", lambda v: _is_int(v, 0))
 
@@ -149,6 +198,16 @@ class ArraySpec:
 
 
 @dataclass
+class SplitSpec:
+    """``[splits.NAME]``: a split's source (and targets' source), and its recorded facts."""
+
+    name: str
+    source: str | None = None
+    y: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Spec:
     path: Path
     text: str
@@ -156,6 +215,13 @@ class Spec:
     dims: dict[str, int] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     arrays: dict[str, ArraySpec] = field(default_factory=dict)
+    #: ``[splits.NAME]`` in order (the first is the training split), and ``[splits]``' options
+    splits: dict[str, SplitSpec] = field(default_factory=dict)
+    split_options: dict[str, Any] = field(default_factory=dict)
+
+    def split_sources(self) -> list[tuple[str, str, str | None]]:
+        """The splits the spec names data for, as ``check --split`` takes them."""
+        return [(s.name, s.source, s.y) for s in self.splits.values() if s.source is not None]
 
     def line(self, section: str, key: str | None = None) -> int | None:
         """The line number of ``key`` in table ``section`` (or of the table header); a key whose
@@ -247,12 +313,13 @@ def load_spec(path: str | Path) -> Spec:
             raise SpecError(f"{path}: tool.dsdoctor must be a table [tool.dsdoctor]")
         data = ours
     spec = Spec(path, text, table)
-    unknown = set(data) - {"dims", "check", "arrays"}
+    unknown = set(data) - {"dims", "check", "arrays", "splits"}
     if unknown:
         raise SpecError(
-            f"{path}: unknown table or key {sorted(unknown)[0]!r}; a spec has [dims], [check] and [arrays.NAME]"
+            f"{path}: unknown table or key {sorted(unknown)[0]!r}; a spec has [dims], [check], "
+            "[arrays.NAME] and [splits]"
         )
-    for section in ("dims", "check", "arrays"):
+    for section in ("dims", "check", "arrays", "splits"):
         if not isinstance(data.get(section, {}), dict):
             raise SpecError(f"{spec.where(section)}: {section} must be a table [{section}]")
     for key, value in data.get("dims", {}).items():
@@ -268,9 +335,12 @@ def load_spec(path: str | Path) -> Spec:
         if name == "model" and not Path(value).is_absolute() and str(path.parent) != ".":
             value = str(path.parent / value)  # a spec's files are relative to the spec
         spec.options[name] = value
+    _splits(spec, data.get("splits", {}), path.parent)
     arrays = data.get("arrays", {})
-    if not arrays:
-        raise SpecError(f"{path}: a spec needs at least one [arrays.NAME] table with a source")
+    if not arrays and not spec.splits:
+        raise SpecError(
+            f"{path}: a spec needs at least one [arrays.NAME] table with a source (or [splits.NAME])"
+        )
     for name, a in arrays.items():
         if not isinstance(a, dict):
             raise SpecError(
@@ -279,6 +349,58 @@ def load_spec(path: str | Path) -> Spec:
             )
         spec.arrays[name] = _array(spec, name, a, path.parent)
     return spec
+
+
+def _splits(spec: Spec, table: dict, base: Path) -> None:
+    """``[splits]``: its options, then each ``[splits.NAME]`` in order (all with a source, or
+    none: facts alone are compared with the splits given by ``--split``)."""
+    for key, value in table.items():
+        if isinstance(value, dict):
+            spec.splits[key] = _split(spec, key, value, base)
+        elif key in SPLITS_SCHEMA:
+            _validate(spec, "splits", key, value, SPLITS_SCHEMA[key])
+            spec.split_options[key] = value
+        else:
+            raise SpecError(
+                f"{spec.where('splits', key)}: unknown key splits.{key}; known: "
+                f"{', '.join(sorted(SPLITS_SCHEMA))}, and a table [splits.NAME] per split"
+            )
+    sourced = [s.name for s in spec.splits.values() if s.source is not None]
+    if sourced and len(sourced) != len(spec.splits):
+        bare = next(n for n in spec.splits if n not in sourced)
+        raise SpecError(f"{spec.where('splits', bare)}: splits.{bare} has no source, but "
+                        f"splits.{sourced[0]} has: give every split a source, or none")  # fmt: skip
+    if len(sourced) == 1:
+        raise SpecError(f"{spec.where('splits', sourced[0])}: [splits] names one split; the split "
+                        "checks compare two or more (add [splits.NAME] tables)")  # fmt: skip
+
+
+def _split(spec: Spec, name: str, t: dict, base: Path) -> SplitSpec:
+    section = f"splits.{name}"
+    for key, value in t.items():
+        if key not in SPLIT_SCHEMA:
+            raise SpecError(f"{spec.where(section, key)}: unknown key {section}.{key}; known: "
+                            f"{', '.join(sorted(SPLIT_SCHEMA))}")  # fmt: skip
+        _validate(spec, section, key, value, SPLIT_SCHEMA[key])
+    if "y" in t and "source" not in t:
+        raise SpecError(
+            f"{spec.where(section, 'y')}: {section}.y needs {section}.source (the inputs)"
+        )
+    counts, classes = t.get("class_counts"), t.get("classes")
+    if counts is not None and (classes is None or len(counts) != len(classes)):
+        raise SpecError(f"{spec.where(section, 'class_counts')}: {section}.class_counts needs one "
+                        f"count per label of {section}.classes")  # fmt: skip
+    return SplitSpec(name, _relative_to(t.get("source"), base), _relative_to(t.get("y"), base),
+                     {k: v for k, v in t.items() if k in SPLIT_FACTS})  # fmt: skip
+
+
+def _relative_to(source: str | None, base: Path) -> str | None:
+    """A spec's source read from the spec's folder (a URL or an absolute path as it is)."""
+    from .locations import is_url
+
+    if source is None or source.startswith("/") or source == "-" or is_url(source):
+        return source
+    return str(base / source) if str(base) != "." else source
 
 
 def _validate(spec: Spec, section: str, key: str, value: Any, schema: Key) -> None:
@@ -324,8 +446,13 @@ HEADER = (
 )
 
 
-def infer_spec(report, names: dict[str, str]) -> str:
+def infer_spec(report, names: dict[str, str],
+               split_sources: dict[str, tuple[str, str | None]] | None = None,
+               split_options: dict[str, Any] | None = None) -> str:  # fmt: skip
     """A spec in TOML from a check report of the data as it is today (``names``: array → source).
+    A report of ``check --split`` adds ``[splits]`` (:func:`split_facts`; ``split_sources``:
+    each split's source and targets' source as written in the spec, ``split_options``: the
+    ``target`` they were read with).
 
     The document is built as data and written by a TOML writer (tomli-w), so a source or a table
     name holding quotes, backslashes or newlines reads back exactly as it was."""
@@ -377,7 +504,71 @@ def infer_spec(report, names: dict[str, str]) -> str:
         tables[table] = t
     doc: dict[str, Any] = {"dims": dims} if dims else {}
     doc["arrays"] = tables
+    if getattr(report, "splits", None):
+        doc["splits"] = _infer_splits(report, split_sources or {}, split_options or {})
     return HEADER + tomli_w.dumps(doc)
+
+
+def _infer_splits(report, sources: dict[str, tuple[str, str | None]], options: dict) -> dict:
+    """``[splits]``: the thresholds, target and group the splits were compared with, then each
+    split's source (as ``--split`` took it, relative to the spec) and facts."""
+    summary = report.splits
+    out: dict[str, Any] = {}
+    thresholds = summary.get("thresholds") or {}
+    for key, value in (("psi_threshold", thresholds.get("psi")), ("js_threshold", thresholds.get("js")),
+                       ("target", options.get("target")), ("group", summary.get("group"))):  # fmt: skip
+        if value is not None:
+            out[key] = value
+    for name, facts in split_facts(report).items():
+        t: dict[str, Any] = {}
+        if name in sources:
+            t["source"] = sources[name][0]
+            if sources[name][1] is not None:
+                t["y"] = sources[name][1]
+        t.update({k: v for k, v in facts.items() if k in SPLIT_FACTS})
+        out[name] = t
+    return out
+
+
+def split_facts(report) -> dict[str, dict[str, Any]]:
+    """Each split's facts, from a report of ``check --split`` (its ``splits`` and ``arrays``):
+    ``rows``, the inputs' ``rank``, ``width`` (last axis), ``dtype``, ``columns`` (a table's),
+    ``target_dtype``, ``classes`` and ``class_counts``, and for sequences ``length_min``,
+    ``length_max`` and ``length_mean``; ``arrays``: the split's arrays (not a fact)."""
+    summary = report.splits or {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, sp in (summary.get("splits") or {}).items():
+        x = report.arrays.get(sp.get("x")) or {}
+        y = report.arrays.get(sp.get("y")) if sp.get("y") else None
+        shape = x.get("shape") or []
+        f: dict[str, Any] = {"rows": sp.get("rows"), "rank": len(shape) or None,
+                             "width": shape[-1] if len(shape) >= 2 else None,
+                             "dtype": x.get("dtype"), "columns": sp.get("columns"),
+                             "target_dtype": y.get("dtype") if y else None}  # fmt: skip
+        if sp.get("classes") is not None:
+            pairs = sp["classes"]
+            f["classes"] = [_label(k) for k, _ in pairs]
+            f["class_counts"] = [int(v) for _, v in pairs]
+        lengths = (x.get("stats") or {}).get("lengths")
+        if lengths:
+            f["length_min"], f["length_max"] = lengths["min"], lengths["max"]
+            f["length_mean"] = lengths["mean"]
+        out[name] = {k: v for k, v in f.items() if v is not None and v != "object"}
+        out[name]["arrays"] = [a for a in (sp.get("x"), sp.get("y")) if a]
+    return out
+
+
+def _label(v: Any) -> int | str:
+    """A label as TOML holds it: a whole number, else its text."""
+    import numpy as np
+
+    if isinstance(v, bool | np.bool_):
+        return int(v)
+    if isinstance(v, int | np.integer):
+        return int(v)
+    if isinstance(v, float | np.floating) and float(v).is_integer():
+        return int(v)
+    return str(v)
 
 
 def _finite(v: Any) -> TypeGuard[float]:

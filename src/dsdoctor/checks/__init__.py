@@ -21,7 +21,7 @@ from .sequences import (
     SequenceLongerThanModel,
 )
 from .shape import AxisSizeMismatch, FeatureWidthMismatch, RankMismatch, TimestepsMismatch
-from .spec import SpecViolation
+from .spec import SpecViolation, SplitSpecViolation
 from .splits import (
     EmptyClassInTrain,
     FeatureDrift,
@@ -50,7 +50,7 @@ REGISTRY: tuple[type[Check], ...] = (
     TokenIdOutOfRange, SequenceLongerThanModel,
     NonFiniteValues, ConstantFeature, UnsafePickle, UnwrittenData, MissingValues, InputDtypeMismatch,
     PartialLastBatch, BatchExceedsSamples, BatchMemory,
-    SpecViolation,
+    SpecViolation, SplitSpecViolation,
     NonInputColumns, IndexColumn, UnreadableData, ShardSchemaMismatch,
     SplitSchemaMismatch, UnseenLabels, SplitOverlap, TimestepOverlap, GroupLeakage, FeatureDrift,
     LabelDrift, EmptyClassInTrain,

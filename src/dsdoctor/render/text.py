@@ -204,8 +204,15 @@ def split_lines(splits: dict[str, Any] | None) -> list[str]:
     """The splits compared (``check --split``): their samples, and what was not compared."""
     if splits is None:
         return []
+    if splits.get("not_compared"):
+        return [
+            f"[yellow]splits found but not compared:[/] {escape(splits.get('found', ''))}; "
+            f"{escape(splits['not_compared'])}"
+        ]
     parts = [f"{escape(name)} {s['rows']:,}" for name, s in splits["splits"].items()]
     out = [f"splits compared with {escape(splits['train'])} (samples): {', '.join(parts)}"]
+    if splits.get("found"):
+        out.append(f"splits found: {escape(splits['found'])}")
     if splits.get("baseline"):
         b = splits["baseline"]
         out.append(f"drift also measured against {escape(b['train'])} of {escape(b['source'])}")

@@ -24,7 +24,9 @@ def splits_section(report: Report) -> str:
     splits: dict[str, dict[str, Any]] = sp.get("splits") or {}
     if not splits:
         return ""
-    return "\n".join([_counts(splits), _overlaps(report, list(splits), splits), _drift(report, sp)])
+    found = f'<p class="small">Splits found: {esc(sp["found"])}</p>' if sp.get("found") else ""
+    return "\n".join([found, _counts(splits), _overlaps(report, list(splits), splits),
+                      _drift(report, sp)])  # fmt: skip
 
 
 def _counts(splits: dict[str, dict[str, Any]]) -> str:
