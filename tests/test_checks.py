@@ -482,6 +482,15 @@ def _splits(tmp, kind: str) -> dict:
     return {"split": split, **extra}
 
 
+def _split_spec(tmp) -> dict:
+    """Two splits and a spec whose ``[splits.val]`` recorded two classes (val now has three)."""
+    split = _splits(tmp, "none")["split"]
+    (tmp / "dsdoctor.toml").write_text(
+        "[splits.train]\nclasses = [0, 1, 2]\n\n[splits.val]\nclasses = [0, 1]\n"
+    )
+    return {"split": split, "spec": str(tmp / "dsdoctor.toml")}
+
+
 #: One failing case per registered check, as arguments of ``dsdoctor.check`` (the fuller cases,
 #: with their evidence and passing twins, are the tests above). A new check fails
 #: ``test_every_registered_check_has_a_failing_case`` until it has a row here.
@@ -538,6 +547,7 @@ FAILING_CASES = {
     "batch-exceeds-samples": lambda tmp: {"x": np.zeros((10, 2)), "batch_size": 16},
     "batch-memory": lambda tmp: {"x": np.zeros((10, 64)), "batch_size": 8, "memory": "1KiB"},
     "spec-violation": _spec,
+    "split-spec-violation": _split_spec,
     "non-input-columns": lambda tmp: {"x": text_parquet(tmp)},
     "index-column": lambda tmp: {"x": indexed_csv(tmp)},
     "unreadable-data": lambda tmp: {"x": str(corrupt_parquet(tmp))},
