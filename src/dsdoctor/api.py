@@ -664,8 +664,12 @@ def _found_splits(sources, opts: SourceOptions):
         return None  # opening it says why
     if spec.selector is not None:
         return None
-    if os.path.isdir(text) or is_url(text):
-        from .sources.hf import DatasetDictSource
+    from .formats import read_by_name
+
+    if os.path.isdir(text) or (
+        is_url(text) and read_by_name(text.rstrip("/").rsplit("/", 1)[-1]) is None
+    ):
+        from .sources.hf import DatasetDictSource  # a URL of no file's name may be a folder
 
         try:
             src = opts.open(text, target=opts.target)

@@ -504,7 +504,7 @@ def infer_spec(report, names: dict[str, str],
         tables[table] = t
     doc: dict[str, Any] = {"dims": dims} if dims else {}
     doc["arrays"] = tables
-    if getattr(report, "splits", None):
+    if (getattr(report, "splits", None) or {}).get("splits"):  # splits compared
         doc["splits"] = _infer_splits(report, split_sources or {}, split_options or {})
     return HEADER + tomli_w.dumps(doc)
 

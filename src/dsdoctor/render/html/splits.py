@@ -22,9 +22,11 @@ BAR_H, LABEL_W, BAR_W = 14, 120, 260
 def splits_section(report: Report) -> str:
     sp = report.splits or {}
     splits: dict[str, dict[str, Any]] = sp.get("splits") or {}
+    found = f'<p class="small">Splits found: {esc(sp["found"])}</p>' if sp.get("found") else ""
+    if sp.get("not_compared"):
+        return f'{found}\n<p class="small">Not compared: {esc(sp["not_compared"])}</p>'
     if not splits:
         return ""
-    found = f'<p class="small">Splits found: {esc(sp["found"])}</p>' if sp.get("found") else ""
     return "\n".join([found, _counts(splits), _overlaps(report, list(splits), splits),
                       _drift(report, sp)])  # fmt: skip
 
