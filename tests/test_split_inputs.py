@@ -313,3 +313,31 @@ def test_a_baseline_of_other_columns_is_refused(tmp_path, monkeypatch):
         "check", "--split", "today=today.parquet", "--target", "label", "--baseline", "old.json"
     )
     assert_clean_error(r, "dsdoctor 0.0.9")
+
+
+def test_sequence_lengths_are_recorded_and_longer_ones_found(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    feats = datasets.Features({"input_ids": datasets.Sequence(datasets.Value("int32")),
+                               "label": datasets.ClassLabel(names=CLASSES)})  # fmt: skip
+    rng = np.random.default_rng(6)
+
+    def seqs(n, longest):
+        ids = [rng.integers(1, 50, rng.integers(1, longest + 1)).tolist() for _ in range(n)]
+        ids[0] = [1] * longest
+        return datasets.Dataset.from_dict({"input_ids": ids, "label": (np.arange(n) % 2).tolist()},
+                                          features=feats)  # fmt: skip
+
+    datasets.DatasetDict({"train": seqs(600, 20), "test": seqs(300, 20)}).save_to_disk("seqs")
+    assert cli("spec", "infer", "seqs", "-o", "dsdoctor.toml").code == 0
+    sp = tomllib.loads((tmp_path / "dsdoctor.toml").read_text())["splits"]
+    assert (sp["test"]["source"], sp["test"]["length_max"], sp["test"]["rank"]) == (
+        "seqs:test",
+        20,
+        2,
+    )
+    assert "width" not in sp["test"]  # ragged: no fixed last axis
+    assert not {"DS601", "DS602"} & set(codes(dsdoctor.check(spec=True)))
+    datasets.DatasetDict({"train": seqs(600, 20), "test": seqs(300, 35)}).save_to_disk("seqs2")
+    report = dsdoctor.check(spec=True, split=["train=seqs:train", "test=seqs2:test"])
+    (f,) = codes(report)["DS602"]
+    assert f.severity.value == "warning" and "sequences up to 35 long (spec 20)" in f.message
