@@ -76,6 +76,12 @@ def test_hf_splits_by_selector_find_an_unseen_label(tmp_path):
     assert f.evidence["rows"] == 25
 
 
+def test_a_whole_dataset_dict_as_one_split_is_one_line(leaky_hf):
+    r = cli("check", "--split", f"train={leaky_hf}", "--split", f"test={leaky_hf}:test")
+    assert_clean_error(r, "--split train:", "DatasetDict of the splits train, test",
+                       f"train={leaky_hf}:SPLIT")  # fmt: skip
+
+
 def test_a_dataset_dict_checked_whole_compares_its_splits(leaky_hf):
     report = dsdoctor.check(leaky_hf, target="label")
     found = codes(report)

@@ -615,19 +615,28 @@ def _has_selector(text: str) -> bool:
 
 def _splits_exist(parsed, said: str = "--split {}") -> None:
     """Refuse (exit 2) a split whose local source does not exist, naming the split (``said``:
-    where it was given, ``--split NAME``) and the path, before any split is read."""
+    where it was given, ``--split NAME``) and the path, or a ``DatasetDict`` folder given whole
+    (a split is one of its splits), before any split is read."""
+    from pathlib import Path
+
     from .errors import SourceError
+    from .sources.hf import DICT_FILE, DatasetDictSource
 
     for name, xs, ys in parsed:
         for text in (xs, ys):
             if text is None or is_url(text):
                 continue
             try:
-                parse_source(text)
+                spec = parse_source(text)
             except SourceError as exc:
                 raise SourceError(
                     f"{said.format(name)}: {exc} (check the path of split {name})"
                 ) from None
+            where = spec.path
+            if spec.selector is None and isinstance(where, Path) and (where / DICT_FILE).is_file():
+                held = ", ".join(DatasetDictSource(where, spec.display).splits)
+                raise UsageError(f"{said.format(name)}: {spec.display} is a Hugging Face DatasetDict "
+                                 f"of the splits {held}: give one, as {name}={spec.display}:SPLIT")  # fmt: skip
 
 
 #: The training split of splits found in a source (a Hugging Face ``DatasetDict``, a folder of

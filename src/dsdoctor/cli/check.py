@@ -68,6 +68,10 @@ Examples:
   dsdoctor check --split train=train.parquet --split val=val.parquet --target label --group user
 
   dsdoctor check --split train=x_train.npy,y_train.npy --split test=x_test.npy,y_test.npy
+
+  dsdoctor check --split train=hf_data:train --split test=hf_data:test --target label
+
+  dsdoctor check hf_data                # a DatasetDict folder: its splits compared
 """
 
 
@@ -77,7 +81,9 @@ def check(
         list[str] | None,
         typer.Argument(
             help="Sources (PATH[:SELECTOR]) to check whole, as one dataset: they must agree on the "
-            "sample axis, and arrays or files named like x/y (X_train, y_train …) are paired.",
+            "sample axis, and arrays or files named like x/y (X_train, y_train …) are paired. A "
+            "Hugging Face DatasetDict folder of several splits, or a folder of split files "
+            "(train.parquet, val.parquet; X_train.npy, y_train.npy …), is compared split by split.",
             show_default=False,
         ),
     ] = None,
