@@ -347,3 +347,32 @@ def test_sequence_lengths_are_recorded_and_longer_ones_found(tmp_path, monkeypat
     report = dsdoctor.check(spec=True, split=["train=seqs:train", "test=seqs2:test"])
     (f,) = codes(report)["DS602"]
     assert f.severity.value == "warning" and "sequences up to 35 long (spec 20)" in f.message
+
+
+def test_a_test_file_without_the_target_column_is_compared_by_its_inputs(tmp_path, monkeypatch):
+    """train.csv with the label, test.csv without (the way Kaggle ships them): the test split's
+    inputs are compared with the training split's, and its leaked rows found."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d").mkdir()
+    train = pd.DataFrame(table(2_000, 1))
+    train.to_csv(tmp_path / "d" / "train.csv", index=False)
+    test = pd.DataFrame(table(500, 2)).drop(columns="label")
+    test.iloc[:7] = train.iloc[100:107].drop(columns="label").to_numpy()
+    test.to_csv(tmp_path / "d" / "test.csv", index=False)
+    report = dsdoctor.check("d", target="label")
+    assert "test has no column label: compared by inputs alone" in report.splits["found"]
+    assert report.splits["sources"] == {"train": ["d/train.csv:a,b,c", "d/train.csv:label"],
+                                        "test": ["d/test.csv", None]}  # fmt: skip
+    (f,) = codes(report)["DS803"]
+    assert (f.evidence["b"], f.evidence["b_rows"], f.evidence["b_first_rows"]) == (
+        "test",
+        7,
+        list(range(5)),
+    )
+    assert f.evidence["a_first_rows"] == list(range(100, 105))
+    assert cli("spec", "infer", "d", "--target", "label", "-o", "dsdoctor.toml").code == 0
+    sp = tomllib.loads((tmp_path / "dsdoctor.toml").read_text())["splits"]
+    assert "target" not in sp and sp["test"] == {**sp["test"], "source": "d/test.csv"}
+    again = dsdoctor.check(spec=True)
+    assert [f.evidence["b_rows"] for f in codes(again)["DS803"]] == [7]
+    assert "DS602" not in codes(again)

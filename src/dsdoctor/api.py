@@ -665,33 +665,72 @@ def _found_splits(sources, opts: SourceOptions):
     if len(sources) != 1 or not isinstance(sources[0], str | os.PathLike):
         return None
     text = os.fspath(sources[0])
-    from .errors import SourceError
+    from .errors import DsdoctorError, SourceError
+    from .formats import read_by_name
+    from .sources.hf import DICT_FILE, DatasetDictSource
 
+    remote = is_url(text)
+    if remote and read_by_name(text.rstrip("/").rsplit("/", 1)[-1]) is not None:
+        return None  # a file's URL (only a folder's may hold splits)
     try:
         spec = parse_source(text)
     except SourceError:
         return None  # opening it says why
     if spec.selector is not None:
         return None
-    from .formats import read_by_name
-
-    if os.path.isdir(text) or (
-        is_url(text) and read_by_name(text.rstrip("/").rsplit("/", 1)[-1]) is None
-    ):
-        from .sources.hf import DatasetDictSource  # a URL of no file's name may be a folder
-
-        try:
-            src = opts.open(text, target=opts.target)
-        except SourceError:
-            src = None
+    if remote or os.path.isfile(os.path.join(text, DICT_FILE)):
+        try:  # a URL of no file's name may be a folder: opened to tell (without --target)
+            src = opts.open(text)
+        except DsdoctorError:
+            src = None  # checking it says why
         if isinstance(src, DatasetDictSource) and len(src.splits) > 1:
             names, how = _training_first(list(src.splits))
             parsed = [(n, f"{text}:{n}", None) for n in names]
             return parsed, (f"{spec.display} holds the splits {', '.join(src.splits)} "
                             f"(dataset_dict.json); the training split is {names[0]} ({how})")  # fmt: skip
+        return None
     if not os.path.isdir(text):
         return None
-    return _split_files(text, spec.display)
+    found = _split_files(text, spec.display)
+    if found is None or opts.target is None:
+        return found
+    unlabelled = _unlabelled(found[0], opts)
+    if unlabelled is None:
+        return found
+    opts.target = None  # each split names its columns and its target itself
+    return unlabelled[0], f"{found[1]}; {unlabelled[1]}"
+
+
+def _unlabelled(parsed, opts: SourceOptions):
+    """Table splits of which some have no ``--target`` column (a test file without labels, the
+    way Kaggle ships one): each labelled split as ``FILE:INPUTS`` and ``FILE:TARGET``, the
+    others as their inputs alone, and the note that says so. None when every split has the
+    column, the training split has none, or the inputs cannot be named as one selector."""
+    from .sources.table import TableSource
+
+    target = opts.target
+    tables = {}
+    for name, xs, ys in parsed:
+        src = opts.open(xs)
+        if ys is not None or not isinstance(src, TableSource):
+            return None
+        tables[name] = src
+    lacking = [n for n, t in tables.items() if target not in t.schema.names]
+    if not lacking or parsed[0][0] in lacking:
+        return None
+    out: list[tuple[str, str, str | None]] = []
+    for name, xs, _ in parsed:
+        if name in lacking:
+            out.append((name, xs, None))
+            continue
+        tables[name].target = target
+        arrays = tables[name].arrays()
+        cols = list(getattr(arrays[0], "columns", None) or []) if len(arrays) == 1 else []
+        if not cols or any("," in c or ":" in c for c in cols):
+            return None
+        out.append((name, f"{xs}:{','.join(cols)}", f"{xs}:{target}"))
+    return out, (f"{', '.join(lacking)} {'has' if len(lacking) == 1 else 'have'} no column "
+                 f"{target}: compared by inputs alone")  # fmt: skip
 
 
 def _split_files(folder: str, display: str):
