@@ -376,3 +376,16 @@ def test_a_test_file_without_the_target_column_is_compared_by_its_inputs(tmp_pat
     again = dsdoctor.check(spec=True)
     assert [f.evidence["b_rows"] for f in codes(again)["DS803"]] == [7]
     assert "DS602" not in codes(again)
+
+
+def test_a_target_of_many_distinct_integers_records_no_classes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(7)
+    for name, n in (("train", 3_000), ("val", 1_000)):
+        np.save(f"x_{name}.npy", rng.normal(size=(n, 2)))
+        np.save(f"y_{name}.npy", rng.permutation(n))  # ids, not classes
+    args = ["--split", "train=x_train.npy,y_train.npy", "--split", "val=x_val.npy,y_val.npy"]
+    assert cli("spec", "infer", *args, "-o", "dsdoctor.toml").code == 0
+    sp = tomllib.loads((tmp_path / "dsdoctor.toml").read_text())["splits"]
+    assert "classes" not in sp["train"] and sp["train"]["rows"] == 3_000
+    assert "DS602" not in codes(dsdoctor.check(spec=True))

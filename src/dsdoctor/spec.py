@@ -531,10 +531,16 @@ def _infer_splits(report, sources: dict[str, tuple[str, str | None]], options: d
     return out
 
 
+#: The most classes of a split a spec records (integer targets with more distinct values are a
+#: regression target or ids, and a spec past :data:`MAX_SPEC_BYTES` could not be read back).
+MAX_RECORDED_CLASSES = 1000
+
+
 def split_facts(report) -> dict[str, dict[str, Any]]:
     """Each split's facts, from a report of ``check --split`` (its ``splits`` and ``arrays``):
     ``rows``, the inputs' ``rank``, ``width`` (last axis), ``dtype``, ``columns`` (a table's),
-    ``target_dtype``, ``classes`` and ``class_counts``, and for sequences ``length_min``,
+    ``target_dtype``, ``classes`` and ``class_counts`` (up to :data:`MAX_RECORDED_CLASSES`),
+    and for sequences ``length_min``,
     ``length_max`` and ``length_mean``; ``arrays``: the split's arrays (not a fact)."""
     summary = report.splits or {}
     out: dict[str, dict[str, Any]] = {}
@@ -546,7 +552,7 @@ def split_facts(report) -> dict[str, dict[str, Any]]:
                              "width": shape[-1] if len(shape) >= 2 else None,
                              "dtype": x.get("dtype"), "columns": sp.get("columns"),
                              "target_dtype": y.get("dtype") if y else None}  # fmt: skip
-        if sp.get("classes") is not None:
+        if sp.get("classes") is not None and len(sp["classes"]) <= MAX_RECORDED_CLASSES:
             pairs = sp["classes"]
             f["classes"] = [_label(k) for k, _ in pairs]
             f["class_counts"] = [int(v) for _, v in pairs]
