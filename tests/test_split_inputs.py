@@ -389,3 +389,11 @@ def test_a_target_of_many_distinct_integers_records_no_classes(tmp_path, monkeyp
     sp = tomllib.loads((tmp_path / "dsdoctor.toml").read_text())["splits"]
     assert "classes" not in sp["train"] and sp["train"]["rows"] == 3_000
     assert "DS602" not in codes(dsdoctor.check(spec=True))
+
+
+def test_group_on_splits_that_cannot_be_compared_is_refused(tmp_path):
+    feats = datasets.Features({"text": datasets.Value("string"),
+                               "label": datasets.ClassLabel(names=CLASSES)})  # fmt: skip
+    one = datasets.Dataset.from_dict({"text": ["a"] * 4, "label": [0, 1] * 2}, features=feats)
+    datasets.DatasetDict({"train": one, "test": one}).save_to_disk(str(tmp_path / "text"))
+    assert_clean_error(cli("check", tmp_path / "text", "--group", "text"), "--split train")

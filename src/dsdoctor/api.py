@@ -431,10 +431,11 @@ def _check_given(sources, x, y, input_shape, features, timesteps, classes, batch
                 report = _check_splits(parsed, group, thresholds, opts, expect, chosen, skipped,
                                        baseline)  # fmt: skip
         except UsageError as exc:
-            if found is None:
-                raise
+            if found is None or group is not None or baseline is not None:
+                raise  # the options that need splits are not dropped in silence
             # splits found in a source that cannot be compared as x/y (text, several inputs):
             # the source is checked as before, and the report says why they were not compared
+            opts.target = target
             report = _check_plain(sources, x, y, opts, expect, contract, chosen, skipped, each)
             report.splits = {"train": parsed[0][0], "group": None, "splits": {}, "bins": None,
                              "found": found[1], "not_compared": str(exc),
