@@ -397,3 +397,20 @@ def test_group_on_splits_that_cannot_be_compared_is_refused(tmp_path):
     one = datasets.Dataset.from_dict({"text": ["a"] * 4, "label": [0, 1] * 2}, features=feats)
     datasets.DatasetDict({"train": one, "test": one}).save_to_disk(str(tmp_path / "text"))
     assert_clean_error(cli("check", tmp_path / "text", "--group", "text"), "--split train")
+
+
+def test_splits_in_pyproject_are_read_from_its_folder(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    pd.DataFrame(table(2_000, 1)).to_parquet(tmp_path / "data" / "train.parquet")
+    pd.DataFrame(table(600, 2)).to_parquet(tmp_path / "data" / "val.parquet")
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\n\n[tool.dsdoctor.splits]\ntarget = "label"\n\n'
+        '[tool.dsdoctor.splits.train]\nsource = "data/train.parquet"\n\n'
+        '[tool.dsdoctor.splits.val]\nsource = "data/val.parquet"\nwidth = 2\n'
+    )
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    r = cli("check", "--json")
+    assert r.code == 1, r.stderr
+    (f,) = [f for f in r.json()["findings"] if f["code"] == "DS602"]
+    assert f["message"] == f"val: width 3 (spec 2) ({tmp_path / 'pyproject.toml'}:12)"
