@@ -76,6 +76,13 @@ def test_hf_splits_by_selector_find_an_unseen_label(tmp_path):
     assert f.evidence["rows"] == 25
 
 
+def test_a_dataset_dict_is_told_by_the_file_its_reader_reads():
+    from dsdoctor import api
+    from dsdoctor.sources import hf
+
+    assert api.DATASET_DICT == hf.DICT_FILE
+
+
 def test_a_whole_dataset_dict_as_one_split_is_one_line(leaky_hf):
     r = cli("check", "--split", f"train={leaky_hf}", "--split", f"test={leaky_hf}:test")
     assert_clean_error(r, "--split train:", "DatasetDict of the splits train, test",

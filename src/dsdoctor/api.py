@@ -621,7 +621,6 @@ def _splits_exist(parsed, said: str = "--split {}") -> None:
     from pathlib import Path
 
     from .errors import SourceError
-    from .sources.hf import DICT_FILE, DatasetDictSource
 
     for name, xs, ys in parsed:
         for text in (xs, ys):
@@ -634,11 +633,21 @@ def _splits_exist(parsed, said: str = "--split {}") -> None:
                     f"{said.format(name)}: {exc} (check the path of split {name})"
                 ) from None
             where = spec.path
-            if spec.selector is None and isinstance(where, Path) and (where / DICT_FILE).is_file():
+            if (
+                spec.selector is None
+                and isinstance(where, Path)
+                and (where / DATASET_DICT).is_file()
+            ):
+                from .sources.hf import DatasetDictSource  # pyarrow: only for such a folder
+
                 held = ", ".join(DatasetDictSource(where, spec.display).splits)
                 raise UsageError(f"{said.format(name)}: {spec.display} is a Hugging Face DatasetDict "
                                  f"of the splits {held}: give one, as {name}={spec.display}:SPLIT")  # fmt: skip
 
+
+#: The file that makes a folder a Hugging Face ``DatasetDict`` (``sources.hf.DICT_FILE``, named
+#: here so that telling one needs no pyarrow).
+DATASET_DICT = "dataset_dict.json"
 
 #: The training split of splits found in a source (a Hugging Face ``DatasetDict``, a folder of
 #: split files): the first named one of these, else the first listed.
@@ -668,7 +677,6 @@ def _found_splits(sources, opts: SourceOptions):
     text = os.fspath(sources[0])
     from .errors import DsdoctorError, SourceError
     from .formats import read_by_name
-    from .sources.hf import DICT_FILE, DatasetDictSource
 
     remote = is_url(text)
     if remote and read_by_name(text.rstrip("/").rsplit("/", 1)[-1]) is not None:
@@ -679,7 +687,9 @@ def _found_splits(sources, opts: SourceOptions):
         return None  # opening it says why
     if spec.selector is not None:
         return None
-    if remote or os.path.isfile(os.path.join(text, DICT_FILE)):
+    if remote or os.path.isfile(os.path.join(text, DATASET_DICT)):
+        from .sources.hf import DatasetDictSource  # pyarrow: only for such a folder
+
         try:  # a URL of no file's name may be a folder: opened to tell (without --target)
             src = opts.open(text)
         except DsdoctorError:
