@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -105,6 +106,11 @@ def test_a_dataset_dict_checked_whole_compares_its_splits(leaky_hf):
     # the ClassLabel column is the target without --target too
     assert {"DS801", "DS802"} <= set(codes(dsdoctor.check(leaky_hf)))
     assert cli("check", leaky_hf, "--json").json() == dsdoctor.check(leaky_hf).to_dict()
+    page = Path(leaky_hf).parent / "report.html"
+    assert cli("check", leaky_hf, "--format", "html", "-o", page).code == 1
+    assert (
+        "Splits found: " in page.read_text() and "the training split is train" in page.read_text()
+    )
 
 
 def test_the_training_split_is_named_train_else_the_first_listed(tmp_path):
