@@ -227,9 +227,20 @@ def scan_splits(found, bins, opts: Opening, sequences: bool = False) -> dict:
 
 def scan_one_split(sp, bins, opts: Opening, keep: bool = True, indexes: dict | None = None,
                 sequences: bool = False):  # fmt: skip
-    """The split pass: hashes, classes, groups, histograms and the windows' timesteps."""
+    """The split pass: hashes, classes, groups, histograms and the windows' timesteps -- in
+    parts on the command's engine's workers (``--jobs``, ``--engine dask``) when the split can
+    be cut into parts they open themselves (:func:`~dsdoctor.engine.splits.split_tasks`), the
+    parts merged in row order; otherwise here."""
 
-    from .engine.splits import SplitOptions, scan_split
+    from .engine.splits import (
+        ROLES,
+        SplitOptions,
+        SplitWork,
+        merge_parts,
+        scan_split,
+        scan_split_task,
+        split_tasks,
+    )
 
     h = sp.x.handle
     record = h.provenance or {}
@@ -250,4 +261,11 @@ def scan_one_split(sp, bins, opts: Opening, keep: bool = True, indexes: dict | N
     sopts = SplitOptions(bins=usable, window=window, timestep_hashes=h.ndim >= 3 and window is None and sequences,
                          keep_keys=keep, indexes=indexes or {})  # fmt: skip
     y = sp.y.handle if sp.y is not None else None
-    return scan_split(h, sopts, y, sp.group_source, starts, opts.chunk_bytes)
+    others = {role: s for role, s in zip(ROLES, (y, sp.group_source, starts), strict=True)
+              if s is not None}  # fmt: skip
+    work = SplitWork(sopts, tuple(others), opts.chunk_bytes)
+    parts = opts.executor().run(lambda workers: split_tasks(h, others, workers), scan_split_task,
+                                work, f"hashing split {sp.name}")  # fmt: skip
+    if parts is None:  # serial, or a split the workers cannot open in parts
+        return scan_split(h, sopts, y, sp.group_source, starts, opts.chunk_bytes)
+    return merge_parts(parts)

@@ -28,13 +28,18 @@ What one pass over a split measures:
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any
+from functools import reduce
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .tasks import Task
 
 #: Buckets a spilled hash table is cut into by its keys' top bits (a power of two).
 BUCKETS = 64
@@ -194,39 +199,29 @@ class HashTable:
                 out.append(np.fromfile(path, dtype=np.uint64).reshape(-1, 3))
         return np.concatenate(out)
 
-    def shifted(self, offset: int) -> HashTable:
-        """This table with ``offset`` added to its row numbers (its files copied)."""
-        out = HashTable(self.memory_bytes, size=self.size)
+    def merge(self, other: HashTable, offset: int) -> HashTable:
+        """This table followed by ``other``, whose rows start at row ``offset``: both are
+        consumed (``other``'s rows move into this one, its files are removed), so merging the
+        parts of a split copies no table."""
         delta = np.uint64(offset)
-        out.parts = [np.column_stack([p[:, :2], p[:, 2] + delta]) for p in self.parts]
-        if self.spill is not None:
-            out.spill = tempfile.mkdtemp(prefix="dsdoctor-hashes-")
+        if other.spill is not None:
+            self._spill_all()
             for b in range(BUCKETS):
-                path = os.path.join(self.spill, f"{b}.bin")
-                if os.path.exists(path):
+                path = os.path.join(other.spill, f"{b}.bin")
+                if os.path.exists(path):  # one bucket at a time
                     rows = np.fromfile(path, dtype=np.uint64).reshape(-1, 3)
                     rows[:, 2] += delta
-                    rows.tofile(os.path.join(out.spill, f"{b}.bin"))
-        return out
-
-    def merge(self, other: HashTable, offset: int) -> HashTable:
-        """This table followed by ``other``, whose rows start at row ``offset``."""
-        out = self.shifted(0)
-        more = other.shifted(offset)
-        if more.spill is not None:
-            out._spill_all()
-            for b in range(BUCKETS):
-                path = os.path.join(more.spill, f"{b}.bin")
-                if os.path.exists(path):
-                    with open(os.path.join(out.spill or "", f"{b}.bin"), "ab") as f:
-                        f.write(open(path, "rb").read())  # noqa: SIM115 - one bucket at a time
-            more.close()
-        for p in more.parts:
-            out.parts.append(p)
-        out.size = self.size + other.size
-        if out._held() > out.memory_bytes:
-            out._spill()
-        return out
+                    with open(os.path.join(self.spill or "", f"{b}.bin"), "ab") as f:
+                        rows.tofile(f)
+            other.close()
+        for part in other.parts:
+            part[:, 2] += delta
+            self.parts.append(part)
+        other.parts = []
+        self.size += other.size
+        if self._held() > self.memory_bytes:
+            self._spill()
+        return self
 
     def _spill_all(self) -> None:
         if self.parts:
@@ -657,7 +652,8 @@ class SplitStats:
                 np.concatenate([self.step_keys, keys]), axis=0)  # fmt: skip
 
     def merge(self, other: SplitStats) -> SplitStats:
-        """This part followed by ``other`` (the split's next rows)."""
+        """This part followed by ``other`` (the split's next rows); the key tables of both move
+        into the result (neither part is used again)."""
         out = SplitStats(self.rows + other.rows)
         out.x_keys = self.x_keys.merge(other.x_keys, self.rows)
         out.xy_keys = self.xy_keys.merge(other.xy_keys, self.rows)
@@ -720,15 +716,121 @@ def aligned(*streams):
 def scan_split(x, opts: SplitOptions, y=None, group=None, starts=None,
                chunk_bytes: int = 64 * 1024**2) -> SplitStats:  # fmt: skip
     """One pass over a split's handles (x and optional y, group column, window starts)."""
+    return _scan([x], opts, y, group, starts, chunk_bytes)
+
+
+def _scan(xs: list, opts: SplitOptions, y=None, group=None, starts=None,
+          chunk_bytes: int = 64 * 1024**2) -> SplitStats:  # fmt: skip
+    """One pass over the split's rows that the handles ``xs`` (consecutive) and the aligned
+    ``y``, ``group`` and ``starts`` hold."""
     out = SplitStats()
-    if x.ragged:  # sequences of different lengths are not hashed (yet): rows and labels only
+    x_stream: Any = itertools.chain.from_iterable(h.chunks(chunk_bytes) for h in xs)
+    if any(h.ragged for h in xs):  # sequences of different lengths are not hashed (yet)
         out.hashed = False
-        x = None
+        x_stream = None
         opts = SplitOptions(memory_bytes=opts.memory_bytes)
     if y is not None and y.ragged:  # sequence targets: not hashed nor counted as classes (yet)
         y = None
         out.classes = None
-    streams = [h.chunks(chunk_bytes) if h is not None else None for h in (x, y, group, starts)]
-    for cx, cy, cg, cs in aligned(*streams):
+    streams = [h.chunks(chunk_bytes) if h is not None else None for h in (y, group, starts)]
+    for cx, cy, cg, cs in aligned(x_stream, *streams):
         out.update(cx, opts, cy, cg, cs)
+    if x_stream is None and not out.rows:  # only the row count: from the handles' shapes
+        out.rows = sum(int(h.shape[0]) for h in xs)
     return out
+
+
+# -- the split pass in parts (--jobs, --engine dask) ------------------------------------------------
+#: The streams of a split besides its inputs, in the order a task's last segments hold them.
+ROLES = ("y", "group", "starts")
+
+
+@dataclass
+class SplitWork:
+    """What every task of one split's pass does (sent to each worker once): the pass's options,
+    which of the split's other streams (:data:`ROLES`) a task's last segments are, the chunk
+    size."""
+
+    opts: SplitOptions
+    others: tuple[str, ...]
+    chunk_bytes: int
+
+
+def split_tasks(x, others: dict[str, Any], workers: int) -> tuple[list[Task], list[int]] | None:
+    """The split's pass cut into tasks for ``workers`` workers: the inputs' tasks as
+    :func:`~dsdoctor.engine.tasks.cut_tasks` cuts a folder of shards, or row ranges of one
+    ``.npy`` file, each followed by the same rows of the split's other streams (``others``:
+    role → handle, each a ``.npy`` file read by row range). None when the split cannot be cut
+    into parts that a worker opens itself (ragged inputs, a table, a container, a stream that
+    cannot be read by row range): it is then scanned in this process. With the tasks, the bytes
+    of inputs each scans (for the progress bar)."""
+    from ..sources.shards import row_range
+    from .tasks import MAX_TASKS, MIN_TASK_BYTES, TASKS_PER_WORKER, cut_tasks, shard_bytes
+
+    if x.ragged or not x.shape:
+        return None
+    n = int(x.shape[0])
+    sources = getattr(x, "shard_sources", None)
+    if sources is not None:
+        if not all(isinstance(src, str) for src in sources):
+            return None  # pieces of a table dataset: a table's inputs
+        rows_of = {
+            src: int(sh.shape[0]) if sh.shape else 1
+            for src, sh in zip(sources, x.shards, strict=True)
+        }
+        cut = cut_tasks(x, workers)
+    elif isinstance(x.source, str) and row_range(x, 0, n) is not None:
+        count = max(
+            1, min(workers * TASKS_PER_WORKER, shard_bytes(x) // MIN_TASK_BYTES, MAX_TASKS, n)
+        )
+        bounds = np.linspace(0, n, count + 1).astype(np.int64)
+        rows_of = {x.source: n}
+        cut = [((x.source, (int(lo), int(hi))),) for lo, hi in itertools.pairwise(bounds)]
+    else:
+        return None
+    for h in others.values():
+        if h.ragged or not h.shape or int(h.shape[0]) != n or row_range(h, 0, n) is None:
+            return None
+    out: list[Task] = []
+    sizes: list[int] = []
+    start = 0
+    row_bytes = shard_bytes(x) // max(1, n)
+    for task in cut:
+        rows = sum(rows_of[src] if r is None else r[1] - r[0] for src, r in task)
+        out.append((*task, *((h.source, (start, start + rows)) for h in others.values())))
+        sizes.append(rows * row_bytes)
+        start += rows
+    return out, sizes
+
+
+def scan_split_task(task: Task, source_options: dict, work: SplitWork) -> SplitStats:
+    """On a worker: one task of :func:`split_tasks` -- its pieces opened here, scanned in
+    chunks into the part of the split's statistics that :meth:`SplitStats.merge` folds in."""
+    from ..errors import SourceError
+    from ..sources import open_array
+    from ..sources.shards import row_range
+
+    def opened(source: str, rows: tuple[int, int] | None):
+        handle = open_array(source, **source_options)
+        if rows is None:
+            return handle
+        part = row_range(handle, *rows)
+        if part is None:
+            raise SourceError(f"{source} changed while it was being checked (its rows {rows[0]:,} "
+                              f"to {rows[1]:,} cannot be read); check it again")  # fmt: skip
+        return part
+
+    k = len(work.others)
+    xs = [opened(src, rows) for src, rows in task[: len(task) - k]]
+    more = {
+        role: opened(src, rows)
+        for role, (src, rows) in zip(work.others, task[len(task) - k :], strict=True)
+    }
+    return _scan(
+        xs, work.opts, more.get("y"), more.get("group"), more.get("starts"), work.chunk_bytes
+    )
+
+
+def merge_parts(parts: list[SplitStats]) -> SplitStats:
+    """The parts of one split's pass, merged in task order (equal to one pass over it)."""
+    return reduce(SplitStats.merge, parts[1:], parts[0]) if parts else SplitStats()

@@ -1,0 +1,192 @@
+"""``check --split`` on every engine: the split pass cut into tasks (row ranges of each split's
+``.npy`` files, shards of a folder) run by ``--jobs 2``'s forked helpers and by the workers of a
+real local Dask cluster, its partial statistics merged in row order, gives the findings and the
+JSON ``splits`` section of the serial pass -- on seeded splits with planted duplicates, timestep
+overlap of windows, an unseen label, a shifted feature and a group leak, and on a clean pair."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import dsdoctor
+from dsdoctor.engine import splits as S
+
+from .conftest import cli
+
+#: Where the planted duplicates sit: training rows and the validation rows holding their copies.
+TRAIN_ROWS = [10, 100, 2_500, 2_501, 3_333, 4_000, 5_999]
+VAL_ROWS = [0, 3, 999, 1_000, 1_500, 1_998, 1_999]
+UNSEEN = 13  # validation rows labelled 9, a label the training split does not have
+
+
+def _pair(tmp: Path, name: str, x: np.ndarray, y: np.ndarray) -> str:
+    np.save(tmp / f"x_{name}.npy", x)
+    np.save(tmp / f"y_{name}.npy", y)
+    return f"{name}={tmp / f'x_{name}.npy'},{tmp / f'y_{name}.npy'}"
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory) -> dict[str, tuple[list[str], dict]]:
+    """name → (--split values, check keywords)."""
+    tmp = tmp_path_factory.mktemp("splits")
+    rng = np.random.default_rng(17)
+    xt = rng.normal(size=(6_000, 4)).astype(np.float32)
+    yt = rng.integers(0, 4, 6_000)
+    xv = rng.normal(size=(2_000, 4)).astype(np.float32)
+    xv[:, 2] = xv[:, 2] * 2 + 3  # a shifted feature
+    yv = rng.integers(0, 4, 2_000)
+    yv[200 : 200 + UNSEEN] = 9
+    xv[VAL_ROWS], yv[VAL_ROWS] = xt[TRAIN_ROWS], yt[TRAIN_ROWS]  # planted duplicates
+    clean = [_pair(tmp, name, rng.normal(size=(n, 4)).astype(np.float32), rng.integers(0, 3, n))
+             for name, n in (("ctrain", 6_000), ("cval", 2_000))]  # fmt: skip
+    out: dict[str, tuple[list[str], dict]] = {
+        "leaky": ([_pair(tmp, "train", xt, yt), _pair(tmp, "val", xv, yv)], {}),
+        "clean": (clean, {}),
+    }
+    t = np.arange(3_000)[:, None] / np.array([7.0, 11.0, 13.0])  # stationary: no drift over time
+    series = (np.sin(t) + rng.normal(scale=0.3, size=(3_000, 3))).astype(np.float32)
+    np.save(tmp / "s.npy", series)
+    for args in (["--split", "0.8", "--gap", "10", "-o", tmp / "w.npy"], ["-o", tmp / "all.npy"]):
+        assert cli("window", tmp / "s.npy", "--length", "10", *args).code == 0
+    val = f"val={tmp / 'w.val.npy'}"
+    out["windows"] = ([f"train={tmp / 'all.npy'}", val], {})
+    out["windows_clean"] = ([f"train={tmp / 'w.npy'}", val], {})
+
+    def table(n: int, users: np.ndarray, name: str) -> str:
+        df = pd.DataFrame(rng.normal(size=(n, 3)), columns=["a", "b", "c"])
+        df["label"], df["user"] = rng.integers(0, 2, n), users
+        df.to_parquet(tmp / f"{name}.parquet")
+        return f"{name}={tmp / f'{name}.parquet'}"
+
+    users = np.concatenate([np.full(20, 5), np.full(30, 77), np.arange(550) % 50 + 100])
+    out["groups"] = (
+        [table(3_000, np.arange(3_000) % 100, "gtrain"), table(600, users, "gval")],
+        {"target": "label", "group": "user"},
+    )
+    return out
+
+
+def _serial(cases, name: str) -> dict:
+    split, options = cases[name]
+    return dsdoctor.check(split=split, **options).to_dict()
+
+
+#: ``check --json`` in a fresh process (no thread running: --jobs forks) whose tasks are small,
+#: every task of the split pass logging the pid that ran it.
+JOBS = """
+import os, sys
+import dsdoctor.engine.tasks as t
+import dsdoctor.engine.splits as s
+t.MIN_TASK_BYTES = 1024
+log, scan = sys.argv[1], s.scan_split_task
+def logged(task, options, work):
+    with open(log, "a") as f:
+        f.write(f"{os.getpid()}\\n")
+    return scan(task, options, work)
+s.scan_split_task = logged
+from dsdoctor.cli import main
+sys.argv = ["dsdoctor", *sys.argv[2:]]
+main()
+"""
+
+
+def _jobs(cases, name: str, tmp_path: Path) -> tuple[dict, list[str]]:
+    split, options = cases[name]
+    args = ["check", "--json", "--jobs", "2", *(a for s in split for a in ("--split", s))]
+    args += [a for k, v in options.items() for a in (f"--{k}", v)]
+    log = tmp_path / f"{name}.log"
+    p = subprocess.run([sys.executable, "-c", JOBS, str(log), *args], capture_output=True,
+                       text=True, timeout=120)  # fmt: skip
+    assert p.returncode in (0, 1), p.stderr
+    return json.loads(p.stdout), log.read_text().split() if log.exists() else []
+
+
+def _found(report: dict) -> dict[str, dict]:
+    return {f["code"]: f["evidence"] for f in report["findings"] if f["code"].startswith("DS80")}
+
+
+def test_the_planted_problems_are_found_serially(cases):
+    leaky = _found(_serial(cases, "leaky"))
+    assert leaky["DS803"]["b_first_rows"] == VAL_ROWS[:5]
+    assert leaky["DS803"]["a_first_rows"] == TRAIN_ROWS[:5]
+    assert leaky["DS802"]["unseen"] == [[9, UNSEEN]]
+    assert [d["feature"] for d in leaky["DS806"]["drifted"]] == ["feature 2"]
+    windows = _found(_serial(cases, "windows"))
+    assert windows["DS804"]["unit"] == "timesteps" and windows["DS804"]["shared"] > 0
+    groups = _found(_serial(cases, "groups"))
+    assert (groups["DS805"]["shared"], groups["DS805"]["rows"]) == (2, 50)
+    for name in ("clean", "windows_clean"):
+        assert _found(_serial(cases, name)) == {}
+
+
+@pytest.mark.parametrize("name", ["leaky", "windows", "groups", "clean", "windows_clean"])
+def test_jobs_2_runs_the_split_pass_in_parts_with_the_same_report(cases, name, tmp_path):
+    serial = _serial(cases, name)
+    report, pids = _jobs(cases, name, tmp_path)
+    assert report == serial
+    if name != "groups":  # a table's group column is scanned in this process (said in README)
+        assert len(pids) >= 4 and len(set(pids)) >= 2, pids  # the parts, in helpers too
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as c:  # fmt: skip
+        yield c
+
+
+def test_a_local_dask_cluster_runs_the_split_pass_in_parts_with_the_same_report(
+    cases, cluster, monkeypatch, tmp_path
+):
+    import os
+
+    import dsdoctor.engine.tasks as tasks
+
+    monkeypatch.setattr(tasks, "MIN_TASK_BYTES", 1024)
+    log = tmp_path / "tasks.log"
+    run = S.scan_split_task
+
+    def logged(task, options, work):  # sent to the workers (cloudpickle): logs where it runs
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        return run(task, options, work)
+
+    monkeypatch.setattr(S, "scan_split_task", logged)
+    for name in ("leaky", "windows", "groups", "clean", "windows_clean"):
+        split, options = cases[name]
+        serial = _serial(cases, name)
+        log.unlink(missing_ok=True)
+        on_cluster = dsdoctor.check(split=split, engine="dask", scheduler=cluster.scheduler_address,
+                                    **options).to_dict()  # fmt: skip
+        assert on_cluster == serial, name
+        pids = log.read_text().split() if log.exists() else []
+        if name != "groups":  # each split's pass in parts: 2 workers, 2 tasks each
+            assert len(pids) >= 8 and str(os.getpid()) not in pids, (name, pids)
+
+
+def test_merging_parts_moves_spilled_keys_and_shifts_their_rows():
+    """The merge of two spilled parts holds every key once, at its row in the whole split, and
+    leaves no part's files behind."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(3_000, 3))
+    whole = S.SplitStats()
+    whole.update(x, S.SplitOptions(memory_bytes=2_000))
+    parts = []
+    for lo, hi in ((0, 1_000), (1_000, 1_001), (1_001, 3_000)):
+        p = S.SplitStats()
+        p.update(x[lo:hi], S.SplitOptions(memory_bytes=2_000))
+        parts.append(p)
+    folders = [p.x_keys.spill for p in parts[1:] if p.x_keys.spill is not None]
+    merged = S.merge_parts(parts)
+    assert (merged.x_keys.rows_sorted() == whole.x_keys.rows_sorted()).all()
+    assert folders and not any(Path(f).exists() for f in folders)
+    merged.close()
+    whole.close()
