@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..arrays import Ragged
+
 if TYPE_CHECKING:
     from .tasks import Task
 
@@ -142,10 +144,43 @@ def combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def keys_of(data: np.ndarray) -> np.ndarray:
+def keys_of(data: np.ndarray | Ragged) -> np.ndarray:
+    """A 128-bit key per sample: a numeric row's (:func:`row_hashes`), a text value's
+    (:func:`text_hashes`) or a sequence's (:func:`sequence_hashes`)."""
+    if isinstance(data, Ragged):
+        return sequence_hashes(data)
     if data.dtype.kind in "biufc":
         return row_hashes(data)
     return text_hashes(data.reshape(len(data), -1)[:, 0] if data.ndim > 1 else data)
+
+
+#: Keys a sequence's length and each value's position (odd, so multiplication is one-to-one).
+_LENGTH = np.uint64(0xA0761D6478BD642F)
+_POSITION = np.uint64(0xE7037ED1A0B428DB)
+
+
+def sequence_hashes(seqs: Ragged) -> np.ndarray:
+    """A 128-bit key per sequence of a ragged chunk, from its values in order and its length,
+    with no loop per sequence: each value (a number, a text, a row of features) is hashed
+    (:func:`keys_of`) and keyed by its position in its sequence, the keys of a sequence are
+    summed (modulo 2**64, per lane: the prefix sums' differences at the offsets, so empty
+    sequences need no case), and the sum is mixed with the length. A sequence is the set of its
+    (position, value) pairs, so equal sequences get equal keys and, taking the hash as random,
+    different ones collide with probability about 2**-128 per pair."""
+    values = seqs.window()
+    starts = seqs.offsets[:-1] - seqs.offsets[0]
+    lengths = seqs.lengths
+    out = np.empty((len(seqs), 2), dtype=np.uint64)
+    keys = keys_of(values) if len(values) else np.zeros((0, 2), np.uint64)
+    position = np.arange(len(values), dtype=np.int64) - np.repeat(starts, lengths)
+    place = (position.astype(np.uint64) + np.uint64(1)) * _POSITION
+    sums = np.zeros(len(values) + 1, dtype=np.uint64)
+    for lane in range(2):
+        k = _fmix(keys[:, lane] ^ place)
+        np.cumsum(k, out=sums[1:])
+        total = sums[seqs.offsets[1:] - seqs.offsets[0]] - sums[starts]
+        out[:, lane] = _fmix(total ^ (lengths.astype(np.uint64) * _LENGTH + _SEEDS[lane]))
+    return out
 
 
 # -- hash tables ---------------------------------------------------------------------------------
@@ -604,8 +639,8 @@ class SplitStats:
         self.rows += n
         if x is None:
             self.hashed = False
-        elif x.dtype.kind in "biufc":
-            kx = row_hashes(x)
+        elif isinstance(x, Ragged) or x.dtype.kind in "biufc":
+            kx = keys_of(x)
             kxy = combine(kx, keys_of(y)) if y is not None else None
             if opts.keep_keys:
                 self.x_keys.memory_bytes = self.xy_keys.memory_bytes = opts.memory_bytes
@@ -618,13 +653,14 @@ class SplitStats:
                     found, where = index.lookup(keys)
                     probe = self.probes.setdefault((which, name), Probe())
                     probe.add(found, where, int(rows[0]) if n else 0, len(index.u0))
-            if opts.bins is not None and x.size:
+            if opts.bins is not None and not isinstance(x, Ragged) and x.size:
                 h = opts.bins.counts(x.reshape(-1, opts.bins.lo.size))
                 self.hist = h if self.hist is None else self.hist + h
         else:
             self.hashed = False
         if y is not None and self.classes is not None:
-            flat = y.reshape(-1) if y.ndim == 1 or y.shape[1:] == (1,) else None
+            flat = None if isinstance(y, Ragged) else (
+                y.reshape(-1) if y.ndim == 1 or y.shape[1:] == (1,) else None)  # fmt: skip
             if flat is not None and (flat.dtype.kind in "biuOUS"
                                      or (flat.dtype.kind == "f" and np.all(flat == np.round(flat)))):  # fmt: skip
                 self.classes = add_counts(self.classes, count_values(flat))
@@ -643,7 +679,8 @@ class SplitStats:
                     np.concatenate([self.steps[0], got[0]]), np.concatenate([self.steps[1], got[1]])
                 )
             )
-        elif x is not None and opts.timestep_hashes and x.ndim >= 3 and x.dtype.kind in "biuf":
+        elif (x is not None and not isinstance(x, Ragged) and opts.timestep_hashes
+              and x.ndim >= 3 and x.dtype.kind in "biuf"):  # fmt: skip
             steps = x.reshape(x.shape[0] * x.shape[1], -1)
             varied = steps[~(steps == steps[:, :1]).all(axis=1)]  # a row of one value (padding,
             self.step_rows += len(varied)  # a blank image row) is no timestep of a series
@@ -709,8 +746,15 @@ def aligned(*streams):
                     return
                 held[i] = nxt
         n = min(len(h) for h in held if h is not None)
-        yield tuple(None if h is None else h[:n] for h in held)
-        held = [None if h is None else h[n:] for h in held]
+        yield tuple(None if h is None else _rows_of(h, 0, n) for h in held)
+        held = [None if h is None else _rows_of(h, n, len(h)) for h in held]
+
+
+def _rows_of(chunk, lo: int, hi: int):
+    """Rows ``[lo, hi)`` of a chunk (a ragged one's sequences share its values)."""
+    if isinstance(chunk, Ragged):
+        return Ragged(chunk.values, chunk.offsets[lo : hi + 1])
+    return chunk[lo:hi]
 
 
 def scan_split(x, opts: SplitOptions, y=None, group=None, starts=None,
@@ -724,19 +768,12 @@ def _scan(xs: list, opts: SplitOptions, y=None, group=None, starts=None,
     """One pass over the split's rows that the handles ``xs`` (consecutive) and the aligned
     ``y``, ``group`` and ``starts`` hold."""
     out = SplitStats()
-    x_stream: Any = itertools.chain.from_iterable(h.chunks(chunk_bytes) for h in xs)
-    if any(h.ragged for h in xs):  # sequences of different lengths are not hashed (yet)
-        out.hashed = False
-        x_stream = None
-        opts = SplitOptions(memory_bytes=opts.memory_bytes)
-    if y is not None and y.ragged:  # sequence targets: not hashed nor counted as classes (yet)
-        y = None
+    x_stream = itertools.chain.from_iterable(h.chunks(chunk_bytes) for h in xs)
+    if y is not None and y.ragged:  # sequence targets: hashed, not counted as classes
         out.classes = None
     streams = [h.chunks(chunk_bytes) if h is not None else None for h in (y, group, starts)]
     for cx, cy, cg, cs in aligned(x_stream, *streams):
         out.update(cx, opts, cy, cg, cs)
-    if x_stream is None and not out.rows:  # only the row count: from the handles' shapes
-        out.rows = sum(int(h.shape[0]) for h in xs)
     return out
 
 
