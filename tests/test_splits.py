@@ -386,6 +386,31 @@ def test_the_lookup_join_equals_the_sorted_join():
     assert fast[2] == full[2] == 1_000 and (fast[0] == full[0]).all()
 
 
+def test_the_index_of_keys_sharing_their_first_64_bits_equals_the_sorted_join():
+    """The index sorts by the first 64 bits alone unless two different keys share them: then by
+    both, and lookups find exactly what the join by one sort finds."""
+    rng = np.random.default_rng(19)
+    for spread in (50, 2**62):  # colliding first halves; then (almost surely) none
+        keys = np.column_stack([rng.integers(0, spread, 3_000, dtype=np.uint64),
+                                rng.integers(0, 3, 3_000, dtype=np.uint64)])  # fmt: skip
+        table = S.HashTable()
+        table.add(keys, np.arange(3_000, dtype=np.uint64))
+        index = S.KeyIndex.of(table)
+        probe = keys[rng.integers(0, 3_000, 500)].copy()
+        probe[:100, 1] += np.uint64(7)  # not indexed
+        found, where = index.lookup(probe)
+        rows = np.column_stack([probe, np.arange(500, dtype=np.uint64)])
+        in_probe, _, distinct = S._join_sorted(rows, table.bucket(None))
+        assert (found == in_probe).all() and not found[:100].any() and found[100:].all()
+        assert (index.u0[where] == probe[found, 0]).all() and (
+            index.u1[where] == probe[found, 1]
+        ).all()
+        assert len(np.unique(where)) == distinct
+        assert (index.group.max() + 1 == len(index.u0)) and (
+            index.u0[index.group] == keys[:, 0]
+        ).all()
+
+
 def test_a_baseline_report_measures_drift_since_then(tmp_path):
     """The cron case: last night's statistics (a stored report), not last night's data."""
     import json
