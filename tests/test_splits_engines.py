@@ -59,16 +59,26 @@ def cases(tmp_path_factory) -> dict[str, tuple[list[str], dict]]:
     out["windows"] = ([f"train={tmp / 'all.npy'}", val], {})
     out["windows_clean"] = ([f"train={tmp / 'w.npy'}", val], {})
 
-    def table(n: int, users: np.ndarray, name: str) -> str:
+    def table(n: int, users: np.ndarray, name: str, files: int = 1) -> str:
         df = pd.DataFrame(rng.normal(size=(n, 3)), columns=["a", "b", "c"])
         df["label"], df["user"] = rng.integers(0, 2, n), users
-        df.to_parquet(tmp / f"{name}.parquet")
-        return f"{name}={tmp / f'{name}.parquet'}"
+        if files == 1:
+            df.to_parquet(tmp / f"{name}.parquet")
+            return f"{name}={tmp / f'{name}.parquet'}"
+        (tmp / name).mkdir()
+        for i, part in enumerate(np.array_split(np.arange(n), files)):
+            df.iloc[part].to_parquet(tmp / name / f"part-{i}.parquet", index=False)
+        return f"{name}={tmp / name}"
 
     users = np.concatenate([np.full(20, 5), np.full(30, 77), np.arange(550) % 50 + 100])
-    out["groups"] = (
-        [table(3_000, np.arange(3_000) % 100, "gtrain"), table(600, users, "gval")],
-        {"target": "label", "group": "user"},
+    groups = {"target": "label", "group": "user"}
+    out["groups"] = (  # folders of Parquet files: each file a piece the workers read
+        [table(3_000, np.arange(3_000) % 100, "gtrain", 3), table(600, users, "gval", 2)],
+        groups,
+    )
+    out["groups_file"] = (  # one file each: hashed in this process
+        [table(3_000, np.arange(3_000) % 100, "ftrain"), table(600, users, "fval")],
+        groups,
     )
     return out
 
@@ -120,19 +130,24 @@ def test_the_planted_problems_are_found_serially(cases):
     assert [d["feature"] for d in leaky["DS806"]["drifted"]] == ["feature 2"]
     windows = _found(_serial(cases, "windows"))
     assert windows["DS804"]["unit"] == "timesteps" and windows["DS804"]["shared"] > 0
-    groups = _found(_serial(cases, "groups"))
-    assert (groups["DS805"]["shared"], groups["DS805"]["rows"]) == (2, 50)
+    for name in ("groups", "groups_file"):
+        groups = _found(_serial(cases, name))
+        assert (groups["DS805"]["shared"], groups["DS805"]["rows"]) == (2, 50)
     for name in ("clean", "windows_clean"):
         assert _found(_serial(cases, name)) == {}
 
 
-@pytest.mark.parametrize("name", ["leaky", "windows", "groups", "clean", "windows_clean"])
+@pytest.mark.parametrize(
+    "name", ["leaky", "windows", "groups", "groups_file", "clean", "windows_clean"]
+)
 def test_jobs_2_runs_the_split_pass_in_parts_with_the_same_report(cases, name, tmp_path):
     serial = _serial(cases, name)
     report, pids = _jobs(cases, name, tmp_path)
     assert report == serial
-    if name != "groups":  # a table's group column is scanned in this process (said in README)
+    if name != "groups_file":  # one table file is hashed in this process (said in README)
         assert len(pids) >= 4 and len(set(pids)) >= 2, pids  # the parts, in helpers too
+    else:
+        assert pids == []
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +175,7 @@ def test_a_local_dask_cluster_runs_the_split_pass_in_parts_with_the_same_report(
         return run(task, options, work)
 
     monkeypatch.setattr(S, "scan_split_task", logged)
-    for name in ("leaky", "windows", "groups", "clean", "windows_clean"):
+    for name in ("leaky", "windows", "groups", "groups_file", "clean", "windows_clean"):
         split, options = cases[name]
         serial = _serial(cases, name)
         log.unlink(missing_ok=True)
@@ -168,8 +183,10 @@ def test_a_local_dask_cluster_runs_the_split_pass_in_parts_with_the_same_report(
                                     **options).to_dict()  # fmt: skip
         assert on_cluster == serial, name
         pids = log.read_text().split() if log.exists() else []
-        if name != "groups":  # each split's pass in parts: 2 workers, 2 tasks each
-            assert len(pids) >= 8 and str(os.getpid()) not in pids, (name, pids)
+        if name == "groups_file":  # one table file: hashed in this process
+            assert pids == []
+        else:  # each split's pass in parts: 2 workers, 2 tasks each (a folder: its files)
+            assert len(pids) >= 4 and str(os.getpid()) not in pids, (name, pids)
 
 
 def test_merging_parts_moves_spilled_keys_and_shifts_their_rows():

@@ -832,12 +832,14 @@ class SplitWork:
 
 def split_tasks(x, others: dict[str, Any], workers: int) -> tuple[list[Task], list[int]] | None:
     """The split's pass cut into tasks for ``workers`` workers: the inputs' tasks as
-    :func:`~dsdoctor.engine.tasks.cut_tasks` cuts a folder of shards, or row ranges of one
-    ``.npy`` file, each followed by the same rows of the split's other streams (``others``:
-    role → handle, each a ``.npy`` file read by row range). None when the split cannot be cut
-    into parts that a worker opens itself (ragged inputs, a table, a container, a stream that
-    cannot be read by row range): it is then scanned in this process. With the tasks, the bytes
-    of inputs each scans (for the progress bar)."""
+    :func:`~dsdoctor.engine.tasks.cut_tasks` cuts shards (a folder of ``.npy`` files, a table
+    dataset's pieces), or row ranges of one ``.npy`` file; each task's segments of the inputs
+    are followed by the same rows of each of the split's other streams (``others``: role →
+    handle), from its shard of the same rows (a table dataset's target and group columns) or by
+    row range of one ``.npy`` file -- so a task is ``m * (1 + len(others))`` segments. None when
+    the split cannot be cut into parts that a worker opens itself (sequences, one table file, a
+    container, a stream that is neither): it is then scanned in this process. With the tasks,
+    the bytes of inputs each scans (for the progress bar)."""
     from ..sources.shards import row_range
     from .tasks import MAX_TASKS, MIN_TASK_BYTES, TASKS_PER_WORKER, cut_tasks, shard_bytes
 
@@ -846,34 +848,49 @@ def split_tasks(x, others: dict[str, Any], workers: int) -> tuple[list[Task], li
     n = int(x.shape[0])
     sources = getattr(x, "shard_sources", None)
     if sources is not None:
-        if not all(isinstance(src, str) for src in sources):
-            return None  # pieces of a table dataset: a table's inputs
-        rows_of = {
-            src: int(sh.shape[0]) if sh.shape else 1
-            for src, sh in zip(sources, x.shards, strict=True)
-        }
+        shards = list(x.shards)
         cut = cut_tasks(x, workers)
     elif isinstance(x.source, str) and row_range(x, 0, n) is not None:
+        sources, shards = [x.source], [x]
         count = max(
             1, min(workers * TASKS_PER_WORKER, shard_bytes(x) // MIN_TASK_BYTES, MAX_TASKS, n)
         )
         bounds = np.linspace(0, n, count + 1).astype(np.int64)
-        rows_of = {x.source: n}
         cut = [((x.source, (int(lo), int(hi))),) for lo, hi in itertools.pairwise(bounds)]
     else:
         return None
-    for h in others.values():
-        if h.ragged or not h.shape or int(h.shape[0]) != n or row_range(h, 0, n) is None:
-            return None
+    rows = [int(sh.shape[0]) if sh.shape else 1 for sh in shards]
+    starts = np.concatenate([[0], np.cumsum(rows)]).astype(int)
+    where = {id(src): i for i, src in enumerate(sources)}
+
+    def same_rows(h, i: int, r: tuple[int, int] | None):
+        """The segment of ``h`` holding the rows of x's segment ``(shard i, r)``, or None."""
+        lo, hi = r if r is not None else (0, rows[i])
+        theirs = getattr(h, "shard_sources", None)
+        if (theirs is not None and len(theirs) == len(sources)
+                and [int(sh.shape[0]) for sh in h.shards] == rows
+                and (r is None or row_range(h.shards[i], lo, hi) is not None)):  # fmt: skip
+            return theirs[i], r
+        if (theirs is None and isinstance(h.source, str) and not h.ragged and h.shape
+                and int(h.shape[0]) == n and row_range(h, 0, n) is not None):  # fmt: skip
+            return h.source, (int(starts[i] + lo), int(starts[i] + hi))
+        return None
+
     out: list[Task] = []
     sizes: list[int] = []
-    start = 0
     row_bytes = shard_bytes(x) // max(1, n)
     for task in cut:
-        rows = sum(rows_of[src] if r is None else r[1] - r[0] for src, r in task)
-        out.append((*task, *((h.source, (start, start + rows)) for h in others.values())))
-        sizes.append(rows * row_bytes)
-        start += rows
+        segments = list(task)
+        for h in others.values():
+            for src, r in task:
+                got = same_rows(h, where[id(src)], r)
+                if got is None:
+                    return None
+                segments.append(got)
+        out.append(tuple(segments))
+        sizes.append(
+            row_bytes * sum(rows[where[id(src)]] if r is None else r[1] - r[0] for src, r in task)
+        )
     return out, sizes
 
 
@@ -884,7 +901,9 @@ def scan_split_task(task: Task, source_options: dict, work: SplitWork) -> SplitS
     from ..sources import open_array
     from ..sources.shards import row_range
 
-    def opened(source: str, rows: tuple[int, int] | None):
+    def opened(source, rows: tuple[int, int] | None):
+        if not isinstance(source, str):  # a piece of a table dataset opens itself, whole
+            return source.open()
         handle = open_array(source, **source_options)
         if rows is None:
             return handle
@@ -894,15 +913,27 @@ def scan_split_task(task: Task, source_options: dict, work: SplitWork) -> SplitS
                               f"to {rows[1]:,} cannot be read); check it again")  # fmt: skip
         return part
 
-    k = len(work.others)
-    xs = [opened(src, rows) for src, rows in task[: len(task) - k]]
-    more = {
-        role: opened(src, rows)
-        for role, (src, rows) in zip(work.others, task[len(task) - k :], strict=True)
-    }
-    return _scan(
-        xs, work.opts, more.get("y"), more.get("group"), more.get("starts"), work.chunk_bytes
-    )
+    m = len(task) // (1 + len(work.others))
+    streams = [[opened(src, rows) for src, rows in task[k * m : (k + 1) * m]]
+               for k in range(1 + len(work.others))]  # fmt: skip
+    more = {role: _joined(hs) for role, hs in zip(work.others, streams[1:], strict=True)}
+    return _scan(streams[0], work.opts, more.get("y"), more.get("group"), more.get("starts"),
+                 work.chunk_bytes)  # fmt: skip
+
+
+class _Joined:
+    """Consecutive handles of one stream read as one (their chunks in order)."""
+
+    def __init__(self, handles: list):
+        self.handles = handles
+        self.ragged = any(h.ragged for h in handles)
+
+    def chunks(self, chunk_bytes: int):
+        return itertools.chain.from_iterable(h.chunks(chunk_bytes) for h in self.handles)
+
+
+def _joined(handles: list):
+    return handles[0] if len(handles) == 1 else _Joined(handles)
 
 
 def merge_parts(parts: list[SplitStats]) -> SplitStats:
