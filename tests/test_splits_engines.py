@@ -57,6 +57,15 @@ def cases(tmp_path_factory) -> dict[str, tuple[list[str], dict]]:
         assert cli("window", tmp / "s.npy", "--length", "10", *args).code == 0
     val = f"val={tmp / 'w.val.npy'}"
     out["windows"] = ([f"train={tmp / 'all.npy'}", val], {})
+    # stride-1 windows split at random, no provenance: compared by their timestep rows' values
+    w = np.lib.stride_tricks.sliding_window_view(series[:800], 10, axis=0).transpose(0, 2, 1)
+    w = np.ascontiguousarray(w)[rng.permutation(791)]
+    np.save(tmp / "rw_train.npy", w[:600])
+    np.save(tmp / "rw_val.npy", w[600:])
+    out["windows_values"] = (
+        [f"train={tmp / 'rw_train.npy'}", f"val={tmp / 'rw_val.npy'}"],
+        {"timesteps": 10},
+    )
     out["windows_clean"] = ([f"train={tmp / 'w.npy'}", val], {})
 
     def table(n: int, users: np.ndarray, name: str, files: int = 1) -> str:
@@ -110,7 +119,7 @@ main()
 def _jobs(cases, name: str, tmp_path: Path) -> tuple[dict, list[str]]:
     split, options = cases[name]
     args = ["check", "--json", "--jobs", "2", *(a for s in split for a in ("--split", s))]
-    args += [a for k, v in options.items() for a in (f"--{k}", v)]
+    args += [a for k, v in options.items() for a in (f"--{k}", str(v))]
     log = tmp_path / f"{name}.log"
     p = subprocess.run([sys.executable, "-c", JOBS, str(log), *args], capture_output=True,
                        text=True, timeout=120)  # fmt: skip
@@ -130,6 +139,8 @@ def test_the_planted_problems_are_found_serially(cases):
     assert [d["feature"] for d in leaky["DS806"]["drifted"]] == ["feature 2"]
     windows = _found(_serial(cases, "windows"))
     assert windows["DS804"]["unit"] == "timesteps" and windows["DS804"]["shared"] > 0
+    values = _found(_serial(cases, "windows_values"))
+    assert "DS803" not in values and values["DS804"]["share"] > 0.95
     for name in ("groups", "groups_file"):
         groups = _found(_serial(cases, name))
         assert (groups["DS805"]["shared"], groups["DS805"]["rows"]) == (2, 50)
@@ -138,7 +149,8 @@ def test_the_planted_problems_are_found_serially(cases):
 
 
 @pytest.mark.parametrize(
-    "name", ["leaky", "windows", "groups", "groups_file", "clean", "windows_clean"]
+    "name",
+    ["leaky", "windows", "windows_values", "groups", "groups_file", "clean", "windows_clean"],
 )
 def test_jobs_2_runs_the_split_pass_in_parts_with_the_same_report(cases, name, tmp_path):
     serial = _serial(cases, name)
@@ -175,7 +187,8 @@ def test_a_local_dask_cluster_runs_the_split_pass_in_parts_with_the_same_report(
         return run(task, options, work)
 
     monkeypatch.setattr(S, "scan_split_task", logged)
-    for name in ("leaky", "windows", "groups", "groups_file", "clean", "windows_clean"):
+    for name in ("leaky", "windows", "windows_values", "groups", "groups_file", "clean",
+                 "windows_clean"):  # fmt: skip
         split, options = cases[name]
         serial = _serial(cases, name)
         log.unlink(missing_ok=True)
