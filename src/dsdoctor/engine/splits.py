@@ -8,7 +8,8 @@ What one pass over a split measures:
 - **per-sample hashes** (:func:`row_hashes`): 128 bits per sample of its inputs and, separately,
   of its inputs and target, computed a chunk at a time with numpy (two 64-bit lanes of
   xor-multiply-shift mixing over the row's bytes; ``-0.0`` is hashed as ``0.0`` and every NaN as
-  one NaN, so equal values hash equal). Taking the hash as random, two different samples among
+  one NaN, so equal values hash equal; a sequence of a ragged chunk from its values in order
+  and its length, :func:`sequence_hashes`). Taking the hash as random, two different samples among
   ``n`` share a key with probability below ``n**2 / 2**129`` (about ``1e-25`` for 11 million
   samples). The smaller split of a pair keeps its keys with their row numbers (24 bytes a
   sample) and becomes a :class:`KeyIndex`; the larger one looks each chunk's keys up in it while
@@ -24,6 +25,11 @@ What one pass over a split measures:
   statistics say so).
 - **histograms** per feature with fixed bins (:class:`Bins`, from the training split's minimum
   and maximum: ``HIST_BINS`` equal bins, plus one below and one above), for PSI and Jensen-Shannon.
+
+In parts (``--jobs``, ``--engine dask``): :func:`split_tasks` cuts a split into tasks that a
+worker opens itself (row ranges of ``.npy`` files, a folder's shards or a table dataset's
+pieces, every stream of the split over the same rows), :func:`scan_split_task` scans one, and
+:func:`merge_parts` merges their results in task order.
 """
 
 from __future__ import annotations
@@ -664,10 +670,11 @@ class SplitStats:
     #: this split's keys looked up in other splits' indexes (SplitOptions.indexes)
     probes: dict[tuple[str, str], Probe] = field(default_factory=dict)
 
-    def update(self, x: np.ndarray | None, opts: SplitOptions, y: np.ndarray | None = None,
+    def update(self, x: np.ndarray | Ragged | None, opts: SplitOptions, y: np.ndarray | Ragged | None = None,
                group: np.ndarray | None = None, starts: np.ndarray | None = None) -> None:  # fmt: skip
         """Fold in the next rows: aligned chunks of the inputs, target, group and window starts
-        (``x`` None: inputs that are not hashed, ragged sequences)."""
+        (``x`` a :class:`~dsdoctor.arrays.Ragged` chunk of sequences, or None: inputs that are
+        not hashed)."""
         n = len(next(a for a in (x, y, group, starts) if a is not None))
         self.with_targets = (
             (y is not None) if self.with_targets is None else (self.with_targets and y is not None)
