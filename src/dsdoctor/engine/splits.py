@@ -670,8 +670,9 @@ class SplitStats:
     #: this split's keys looked up in other splits' indexes (SplitOptions.indexes)
     probes: dict[tuple[str, str], Probe] = field(default_factory=dict)
 
-    def update(self, x: np.ndarray | Ragged | None, opts: SplitOptions, y: np.ndarray | Ragged | None = None,
-               group: np.ndarray | None = None, starts: np.ndarray | None = None) -> None:  # fmt: skip
+    def update(self, x: np.ndarray | Ragged | None, opts: SplitOptions,
+               y: np.ndarray | Ragged | None = None, group: np.ndarray | None = None,
+               starts: np.ndarray | None = None) -> None:  # fmt: skip
         """Fold in the next rows: aligned chunks of the inputs, target, group and window starts
         (``x`` a :class:`~dsdoctor.arrays.Ragged` chunk of sequences, or None: inputs that are
         not hashed)."""
