@@ -480,8 +480,8 @@ class Probe:
     def add(self, found: np.ndarray, where: np.ndarray, start: int, size: int) -> None:
         if self.matched is None:
             self.matched = np.zeros(size, dtype=bool)
-        self.rows += int(found.sum())
-        if len(self.first) < FIRST_ROWS:
+        self.rows += len(where)  # each row found has its distinct key in ``where``
+        if len(self.first) < FIRST_ROWS and len(where):
             self.first += [
                 start + int(r) for r in np.flatnonzero(found)[: FIRST_ROWS - len(self.first)]
             ]
@@ -680,7 +680,7 @@ class SplitStats:
         self.with_targets = (
             (y is not None) if self.with_targets is None else (self.with_targets and y is not None)
         )
-        rows = np.arange(self.rows, self.rows + n, dtype=np.uint64)
+        start = self.rows
         self.rows += n
         if x is None:
             self.hashed = False
@@ -688,6 +688,7 @@ class SplitStats:
             kx = keys_of(x)
             kxy = combine(kx, keys_of(y)) if y is not None else None
             if opts.keep_keys:
+                rows = np.arange(start, start + n, dtype=np.uint64)
                 self.x_keys.memory_bytes = self.xy_keys.memory_bytes = opts.memory_bytes
                 self.x_keys.add(kx, rows)
                 if kxy is not None:
@@ -697,7 +698,7 @@ class SplitStats:
                 if keys is not None:
                     found, where = index.lookup(keys)
                     probe = self.probes.setdefault((which, name), Probe())
-                    probe.add(found, where, int(rows[0]) if n else 0, len(index.u0))
+                    probe.add(found, where, start, len(index.u0))
             if opts.bins is not None and not isinstance(x, Ragged) and x.size:
                 h = opts.bins.counts(x.reshape(-1, opts.bins.lo.size))
                 self.hist = h if self.hist is None else self.hist + h
