@@ -6,6 +6,7 @@ overlap of windows, an unseen label, a shifted feature and a group leak, and on 
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -220,3 +221,38 @@ def test_merging_parts_moves_spilled_keys_and_shifts_their_rows():
     assert folders and not any(Path(f).exists() for f in folders)
     merged.close()
     whole.close()
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_tasks_of_shards_take_the_same_rows_of_a_single_target_file(tmp_path, monkeypatch, workers):
+    """Inputs in a folder of .npy shards of unequal sizes, targets in one .npy file: every task
+    reads the targets' rows of its own shards, and the parts merge to the single pass."""
+    import dsdoctor.engine.tasks as tasks
+    from dsdoctor.sources import open_array
+
+    monkeypatch.setattr(tasks, "MIN_TASK_BYTES", 1024)
+    rng = np.random.default_rng(5)
+    (tmp_path / "x").mkdir()
+    sizes = [700, 1_300, 400, 1_600]
+    x = rng.integers(0, 3, (sum(sizes), 3)).astype(np.float32)  # many duplicate rows
+    y = rng.integers(0, 5, sum(sizes))
+    for i, (lo, n) in enumerate(zip(np.cumsum([0, *sizes[:-1]]), sizes, strict=True)):
+        np.save(tmp_path / "x" / f"part-{i}.npy", x[lo : lo + n])
+    np.save(tmp_path / "y.npy", y)
+    hx, hy = open_array(str(tmp_path / "x")), open_array(str(tmp_path / "y.npy"))
+    tasks_, weights = S.split_tasks(hx, {"y": hy}, workers)
+    assert len(tasks_) >= 2 and sum(weights) == x.nbytes
+    covered = []
+    for t in tasks_:
+        m = len(t) // 2
+        covered += [r for _, r in t[m:]]
+    assert covered[0][0] == 0 and covered[-1][1] == len(y)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(covered))
+    work = S.SplitWork(S.SplitOptions(), ("y",), 4_096)
+    merged = S.merge_parts([S.scan_split_task(t, {}, work) for t in tasks_])
+    whole = S.scan_split(hx, S.SplitOptions(), hy, chunk_bytes=4_096)
+    assert merged.rows == whole.rows == len(y) and merged.classes == whole.classes
+    assert (merged.xy_keys.rows_sorted() == whole.xy_keys.rows_sorted()).all()
+    assert S.split_tasks(hx, {"y": open_array(str(tmp_path / "x" / "part-0.npy"))}, 2) is None
+    if workers == 3:  # cut inside shards: some input segments are row ranges too
+        assert any(r is not None for t in tasks_ for _, r in t[: len(t) // 2])
