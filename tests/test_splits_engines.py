@@ -117,12 +117,14 @@ main()
 """
 
 
-def _jobs(cases, name: str, tmp_path: Path) -> tuple[dict, list[str]]:
+def _jobs(cases, name: str, tmp_path: Path, memory: int | None = None) -> tuple[dict, list[str]]:
     split, options = cases[name]
     args = ["check", "--json", "--jobs", "2", *(a for s in split for a in ("--split", s))]
     args += [a for k, v in options.items() for a in (f"--{k}", str(v))]
     log = tmp_path / f"{name}.log"
-    p = subprocess.run([sys.executable, "-c", JOBS, str(log), *args], capture_output=True,
+    code = JOBS if memory is None else JOBS.replace("t.MIN_TASK_BYTES = 1024",
+                                                    f"t.MIN_TASK_BYTES = 1024; s.DEFAULT_HASH_MEMORY = {memory}")  # fmt: skip
+    p = subprocess.run([sys.executable, "-c", code, str(log), *args], capture_output=True,
                        text=True, timeout=120)  # fmt: skip
     assert p.returncode in (0, 1), p.stderr
     return json.loads(p.stdout), log.read_text().split() if log.exists() else []
@@ -163,6 +165,21 @@ def test_jobs_2_runs_the_split_pass_in_parts_with_the_same_report(cases, name, t
         assert pids == []
 
 
+#: Hash keys held before spilling, small enough that every split keeps its keys in bucket files
+#: and each task's part spills too.
+TINY_MEMORY = 20_000
+
+
+def test_spilled_keys_in_parts_give_the_same_report(cases, tmp_path, monkeypatch):
+    """Every split keeping its keys, spilled to bucket files (in the helpers' parts too): the
+    parts' files are merged here, and the report is the serial one."""
+    monkeypatch.setattr(S, "DEFAULT_HASH_MEMORY", TINY_MEMORY)
+    serial = _serial(cases, "leaky")
+    assert _found(serial)["DS803"]["b_first_rows"] == VAL_ROWS[:5]
+    report, pids = _jobs(cases, "leaky", tmp_path, TINY_MEMORY)
+    assert report == serial and len(set(pids)) >= 2
+
+
 @pytest.fixture(scope="module")
 def cluster():
     distributed = pytest.importorskip("distributed")
@@ -188,6 +205,11 @@ def test_a_local_dask_cluster_runs_the_split_pass_in_parts_with_the_same_report(
         return run(task, options, work)
 
     monkeypatch.setattr(S, "scan_split_task", logged)
+    with monkeypatch.context() as m:  # the workers' parts spilled: read back, sent here
+        m.setattr(S, "DEFAULT_HASH_MEMORY", TINY_MEMORY)
+        serial = _serial(cases, "leaky")
+        assert dsdoctor.check(split=cases["leaky"][0], engine="dask",
+                              scheduler=cluster.scheduler_address).to_dict() == serial  # fmt: skip
     for name in ("leaky", "windows", "windows_values", "groups", "groups_file", "clean",
                  "windows_clean"):  # fmt: skip
         split, options = cases[name]

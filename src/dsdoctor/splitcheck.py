@@ -232,6 +232,7 @@ def scan_one_split(sp, bins, opts: Opening, keep: bool = True, indexes: dict | N
     be cut into parts they open themselves (:func:`~dsdoctor.engine.splits.split_tasks`), the
     parts merged in row order; otherwise here."""
 
+    from .engine import splits
     from .engine.splits import (
         ROLES,
         SplitOptions,
@@ -259,13 +260,15 @@ def scan_one_split(sp, bins, opts: Opening, keep: bool = True, indexes: dict | N
                              or (bins.lo.size > 1 and h.shape[-1] != bins.lo.size)):  # fmt: skip
         usable = None
     sopts = SplitOptions(bins=usable, window=window, timestep_hashes=h.ndim >= 3 and window is None and sequences,
-                         keep_keys=keep, indexes=indexes or {})  # fmt: skip
+                         keep_keys=keep, indexes=indexes or {},
+                         memory_bytes=splits.DEFAULT_HASH_MEMORY)  # fmt: skip
     y = sp.y.handle if sp.y is not None else None
     others = {role: s for role, s in zip(ROLES, (y, sp.group_source, starts), strict=True)
               if s is not None}  # fmt: skip
-    work = SplitWork(sopts, tuple(others), opts.chunk_bytes)
-    parts = opts.executor().run(lambda workers: split_tasks(h, others, workers), scan_split_task,
-                                work, f"hashing split {sp.name}")  # fmt: skip
+    engine = opts.executor()
+    work = SplitWork(sopts, tuple(others), opts.chunk_bytes, elsewhere=engine.name == "dask")
+    parts = engine.run(lambda workers: split_tasks(h, others, workers), scan_split_task, work,
+                       f"hashing split {sp.name}")  # fmt: skip
     if parts is None:  # serial, or a split the workers cannot open in parts
         return scan_split(h, sopts, y, sp.group_source, starts, opts.chunk_bytes)
     return merge_parts(parts)

@@ -266,6 +266,12 @@ class HashTable:
             self._spill()
         return self
 
+    def unspill(self) -> None:
+        """Every key back in memory, the files removed (a result sent to another machine)."""
+        if self.spill is not None:
+            self.parts = [np.concatenate([self.bucket(b) for b in range(BUCKETS)])]
+            self.close()
+
     def _spill_all(self) -> None:
         if self.parts:
             self._spill()
@@ -837,6 +843,10 @@ class SplitWork:
     opts: SplitOptions
     others: tuple[str, ...]
     chunk_bytes: int
+    #: the task runs on another machine (a Dask worker): keys it spilled to its temporary
+    #: folder are read back and sent with the result (that task's keys, 24 bytes a row, are
+    #: then held once on the worker), since this machine cannot read that folder
+    elsewhere: bool = False
 
 
 def split_tasks(x, others: dict[str, Any], workers: int) -> tuple[list[Task], list[int]] | None:
@@ -926,8 +936,12 @@ def scan_split_task(task: Task, source_options: dict, work: SplitWork) -> SplitS
     streams = [[opened(src, rows) for src, rows in task[k * m : (k + 1) * m]]
                for k in range(1 + len(work.others))]  # fmt: skip
     more = {role: _joined(hs) for role, hs in zip(work.others, streams[1:], strict=True)}
-    return _scan(streams[0], work.opts, more.get("y"), more.get("group"), more.get("starts"),
-                 work.chunk_bytes)  # fmt: skip
+    out = _scan(streams[0], work.opts, more.get("y"), more.get("group"), more.get("starts"),
+                work.chunk_bytes)  # fmt: skip
+    if work.elsewhere:
+        out.x_keys.unspill()
+        out.xy_keys.unspill()
+    return out
 
 
 class _Joined:
