@@ -216,7 +216,7 @@ def scan_splits(found, bins, opts: Opening, sequences: bool = False) -> dict:
     for sp in order:
         keep = buckets or sp is not order[-1]
         sp.stats = scan_one_split(sp, bins, opts, keep, {} if buckets else dict(indexes),
-                               sequences or sp.x.sequence is not None)  # fmt: skip
+                                  sequences or sp.x.sequence is not None)  # fmt: skip
         if keep and not buckets and sp.stats.hashed:
             indexes[("x", sp.name)] = KeyIndex.of(sp.stats.x_keys)
             if sp.stats.with_targets:
@@ -226,12 +226,11 @@ def scan_splits(found, bins, opts: Opening, sequences: bool = False) -> dict:
 
 
 def scan_one_split(sp, bins, opts: Opening, keep: bool = True, indexes: dict | None = None,
-                sequences: bool = False):  # fmt: skip
+                   sequences: bool = False):  # fmt: skip
     """The split pass: hashes, classes, groups, histograms and the windows' timesteps -- in
     parts on the command's engine's workers (``--jobs``, ``--engine dask``) when the split can
     be cut into parts they open themselves (:func:`~dsdoctor.engine.splits.split_tasks`), the
     parts merged in row order; otherwise here."""
-
     from .engine import splits
     from .engine.splits import (
         ROLES,
