@@ -2,7 +2,7 @@
 (``process``, ``--jobs N``), or on an existing Dask cluster (``--engine dask --scheduler
 ADDRESS``). :meth:`Engine.from_options` checks the options and picks one; :meth:`Engine.scan`
 runs a scan there and returns one merged :class:`~dsdoctor.engine.stats.ArrayStats`, equal to a
-single serial pass.
+single serial pass; :meth:`Engine.run` runs any other work cut into tasks there (the split pass).
 
 ``--jobs N`` means N processes scanning the tasks of :func:`~dsdoctor.engine.tasks.cut_tasks`:
 on Linux this one and N - 1 helpers forked from it (:mod:`~dsdoctor.engine.crew`, whose
@@ -75,12 +75,13 @@ class Engine:
     def run(self, cut: Callable[[int], tuple[list[Task], list[int]] | None],
             work: Callable[[Task, dict, Any], Any], opts: Any,
             description: str) -> list[Any] | None:  # fmt: skip
-        """``work(task, source_options, opts)`` of each task ``cut(workers)`` gives (with the
-        bytes each scans, for the progress bar), on this
-        engine's workers (local processes, a Dask cluster), their results in task order; None
-        when this engine runs in this process alone (serial, ``--jobs 1``), when ``cut`` gives
-        no tasks (the data cannot be cut into parts the workers open) or a single one outside
-        a cluster, or where forking is not safe: the caller then scans here."""
+        """``work(task, source_options, opts)`` of each task that ``cut(workers)`` gives (with
+        the bytes each scans, for the progress bar), on this engine's workers (local processes,
+        a Dask cluster): their results in task order. None when this engine runs in this
+        process alone (serial, ``--jobs 1``), when ``cut`` gives no tasks (the data cannot be
+        cut into parts the workers open) or a single one outside a cluster, or where forking is
+        not safe: the caller then scans here. (The split pass runs so:
+        :func:`~dsdoctor.engine.splits.split_tasks`.)"""
         if self.name == "dask":
             from .dask import run_on_cluster
 
