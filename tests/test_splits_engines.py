@@ -80,6 +80,15 @@ def cases(tmp_path_factory) -> dict[str, tuple[list[str], dict]]:
             df.iloc[part].to_parquet(tmp / name / f"part-{i}.parquet", index=False)
         return f"{name}={tmp / name}"
 
+    seqs = [rng.integers(1, 1_000, rng.integers(5, 30)) for _ in range(1_500)]
+    for i, j in ((3, 1_000), (700, 1_400)):
+        seqs[j] = seqs[i].copy()  # sequences in both splits
+    for name, part in (("qtrain", seqs[:900]), ("qval", seqs[900:])):
+        np.savez(
+            tmp / f"{name}.npz", tokens=np.concatenate(part), tokens_lengths=[len(q) for q in part]
+        )
+    out["sequences"] = ([f"{n}={tmp / f'{n}.npz'}" for n in ("qtrain", "qval")], {})
+
     users = np.concatenate([np.full(20, 5), np.full(30, 77), np.arange(550) % 50 + 100])
     groups = {"target": "label", "group": "user"}
     out["groups"] = (  # folders of Parquet files: each file a piece the workers read
@@ -91,6 +100,14 @@ def cases(tmp_path_factory) -> dict[str, tuple[list[str], dict]]:
         groups,
     )
     return out
+
+
+#: Every case, compared on every engine.
+ENGINE_CASES = ["leaky", "windows", "windows_values", "sequences", "groups", "groups_file",
+                "clean", "windows_clean"]  # fmt: skip
+#: Cases whose splits are hashed in this process whatever the engine: one table file; sequences
+#: in an .npz file.
+HERE = ("groups_file", "sequences")
 
 
 def _serial(cases, name: str) -> dict:
@@ -142,6 +159,8 @@ def test_the_planted_problems_are_found_serially(cases):
     assert [d["feature"] for d in leaky["DS806"]["drifted"]] == ["feature 2"]
     windows = _found(_serial(cases, "windows"))
     assert windows["DS804"]["unit"] == "timesteps" and windows["DS804"]["shared"] > 0
+    sequences = _found(_serial(cases, "sequences"))["DS803"]
+    assert (sequences["b_first_rows"], sequences["a_first_rows"]) == ([100, 500], [3, 700])
     values = _found(_serial(cases, "windows_values"))
     assert "DS803" not in values and values["DS804"]["share"] > 0.95
     for name in ("groups", "groups_file"):
@@ -151,15 +170,12 @@ def test_the_planted_problems_are_found_serially(cases):
         assert _found(_serial(cases, name)) == {}
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["leaky", "windows", "windows_values", "groups", "groups_file", "clean", "windows_clean"],
-)
+@pytest.mark.parametrize("name", ENGINE_CASES)
 def test_jobs_2_runs_the_split_pass_in_parts_with_the_same_report(cases, name, tmp_path):
     serial = _serial(cases, name)
     report, pids = _jobs(cases, name, tmp_path)
     assert report == serial
-    if name != "groups_file":  # one table file is hashed in this process (said in README)
+    if name not in HERE:  # hashed in this process (said in README)
         assert len(pids) >= 4 and len(set(pids)) >= 2, pids  # the parts, in helpers too
     else:
         assert pids == []
@@ -210,8 +226,7 @@ def test_a_local_dask_cluster_runs_the_split_pass_in_parts_with_the_same_report(
         serial = _serial(cases, "leaky")
         assert dsdoctor.check(split=cases["leaky"][0], engine="dask",
                               scheduler=cluster.scheduler_address).to_dict() == serial  # fmt: skip
-    for name in ("leaky", "windows", "windows_values", "groups", "groups_file", "clean",
-                 "windows_clean"):  # fmt: skip
+    for name in ENGINE_CASES:
         split, options = cases[name]
         serial = _serial(cases, name)
         log.unlink(missing_ok=True)
@@ -219,7 +234,7 @@ def test_a_local_dask_cluster_runs_the_split_pass_in_parts_with_the_same_report(
                                     **options).to_dict()  # fmt: skip
         assert on_cluster == serial, name
         pids = log.read_text().split() if log.exists() else []
-        if name == "groups_file":  # one table file: hashed in this process
+        if name in HERE:
             assert pids == []
         else:  # each split's pass in parts: 2 workers, 2 tasks each (a folder: its files)
             assert len(pids) >= 4 and str(os.getpid()) not in pids, (name, pids)
