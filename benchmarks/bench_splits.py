@@ -1,7 +1,7 @@
 """splits: the overlap of a (10M, 16) float32 training split with a (1M, 16) validation split
 (issue 17) against a plain chunked numpy hashing scan of both, with peak RSS.
 
-Ours (``OURS``, a subprocess): the split pass of ``check --split`` as ``api._scan_splits`` runs
+Ours (``OURS``, a subprocess): the split pass of ``check --split`` as ``splitcheck.scan_splits`` runs
 it: :func:`dsdoctor.engine.splits.scan_split` of the validation split keeping its 128-bit keys
 (the smaller side's table, a :class:`~dsdoctor.engine.splits.KeyIndex`), then of the training
 split looking each chunk's keys up in it (keeping none), printing the overlap. The baseline

@@ -26,7 +26,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "dsdoctor"
 LAYERS: list[set[str]] = [
     {"cli", "docs", "__main__", "__init__"},
     {"api"},
-    {"engine", "checks", "repairs", "triage", "plan", "render", "spec"},
+    {"engine", "checks", "repairs", "triage", "plan", "render", "spec", "splitcheck"},
     {"sources", "sinks", "models"},
     {"kernels", "arrays", "findings", "errors", "units", "interrupts", "diskspace", "markers",
      "formats", "_version", "categories", "locations"},

@@ -386,6 +386,31 @@ def test_the_lookup_join_equals_the_sorted_join():
     assert fast[2] == full[2] == 1_000 and (fast[0] == full[0]).all()
 
 
+def test_the_index_of_keys_sharing_their_first_64_bits_equals_the_sorted_join():
+    """The index sorts by the first 64 bits alone unless two different keys share them: then by
+    both, and lookups find exactly what the join by one sort finds."""
+    rng = np.random.default_rng(19)
+    for spread in (50, 2**62):  # colliding first halves; then (almost surely) none
+        keys = np.column_stack([rng.integers(0, spread, 3_000, dtype=np.uint64),
+                                rng.integers(0, 3, 3_000, dtype=np.uint64)])  # fmt: skip
+        table = S.HashTable()
+        table.add(keys, np.arange(3_000, dtype=np.uint64))
+        index = S.KeyIndex.of(table)
+        probe = keys[rng.integers(0, 3_000, 500)].copy()
+        probe[:100, 1] += np.uint64(7)  # not indexed
+        found, where = index.lookup(probe)
+        rows = np.column_stack([probe, np.arange(500, dtype=np.uint64)])
+        in_probe, _, distinct = S._join_sorted(rows, table.bucket(None))
+        assert (found == in_probe).all() and not found[:100].any() and found[100:].all()
+        assert (index.u0[where] == probe[found, 0]).all() and (
+            index.u1[where] == probe[found, 1]
+        ).all()
+        assert len(np.unique(where)) == distinct
+        assert (index.group.max() + 1 == len(index.u0)) and (
+            index.u0[index.group] == keys[:, 0]
+        ).all()
+
+
 def test_a_baseline_report_measures_drift_since_then(tmp_path):
     """The cron case: last night's statistics (a stored report), not last night's data."""
     import json
@@ -444,7 +469,8 @@ def test_ragged_sequences_length_drift_and_what_was_not_compared(tmp_path):
     (f,) = split_findings(report)["DS806"]
     assert [d["feature"] for d in f.evidence["drifted"]] == ["sequence length"]
     assert f.message.startswith("val: sequence length drifted from train")
-    assert [s["hashed"] for s in report.splits["splits"].values()] == [False, False]
+    assert [s["hashed"] for s in report.splits["splits"].values()] == [True, True]
+    assert "DS803" in split_findings(report)  # the short token runs 1..k are in both
     assert len(report.splits["drift_not_judged"]) == 2
 
 
@@ -579,19 +605,20 @@ def test_sequence_targets_and_a_list_group_column(tmp_path):
     rng = np.random.default_rng(22)
     a_train, a_val = rng.normal(size=300), rng.normal(size=100)
     a_val[:4] = a_train[:4]
-    split = []
+    split, targets = [], []
     for name, a in (("train", a_train), ("val", a_val)):
-        t = pa.array([list(range(rng.integers(1, 5))) for _ in range(len(a))])
+        targets.append([list(range(rng.integers(1, 5))) for _ in range(len(a))])
         pq.write_table(
-            pa.table({"a": a, "t": t, "g": pa.array([[1, 2]] * len(a))}),
+            pa.table({"a": a, "t": pa.array(targets[-1]), "g": pa.array([[1, 2]] * len(a))}),
             tmp_path / f"{name}.parquet",
         )
         split.append(f"{name}={tmp_path / f'{name}.parquet'}:a")
     report = dsdoctor.check(split=split, target="t")
     (f,) = split_findings(report)["DS803"]
-    assert (
-        f.evidence["b_rows"] == 4 and "same_target" not in f.evidence
-    )  # inputs only: targets are sequences
+    same = [i for i in range(4) if targets[0][i] == targets[1][i]]  # target sequences hashed too
+    assert 0 < len(same) < 4
+    assert f.evidence["b_rows"] == 4 and f.evidence["same_target"]["b_first_rows"] == same
+    assert f.evidence["other_target_rows"] == 4 - len(same)
     assert_clean_error(cli("check", *(a for s in split for a in ("--split", s)), "--target", "t", "--group", "g"),
                        "not one value per sample")  # fmt: skip
 
@@ -625,3 +652,60 @@ def test_a_csv_split_whose_types_change_past_its_first_block(tmp_path):
     assert report.splits["splits"]["train"]["rows"] == rows
     (f,) = split_findings(report)["DS801"]  # train's a turned float64; val's (its first rows) int64
     assert f.evidence["differs"]["dtype"] == {"train": "float64", "val": "int64"}
+
+
+# -- sequences (ragged inputs) ---------------------------------------------------------------------
+def test_a_sequence_is_hashed_by_its_values_in_order_and_its_length():
+    from dsdoctor.arrays import Ragged
+
+    seqs = [[1, 2, 3], [3, 2, 1], [1, 2, 3, 0], [], [0], [1, 2, 3], [2, 1, 3], [1, 3, 2]]
+    one = S.sequence_hashes(Ragged.from_sequences([np.array(q, np.int64) for q in seqs]))
+    assert (one[0] == one[5]).all()  # equal sequences, at different offsets
+    distinct = [0, 1, 2, 3, 4, 6, 7]  # order, a trailing 0, empty vs [0]: all different
+    assert len(np.unique(one[distinct], axis=0)) == len(distinct)
+    # the same sequences cut into chunks elsewhere, with values before the first offset
+    values = np.array([9, 9, *[v for q in seqs for v in q]], np.int64)
+    lengths = np.array([len(q) for q in seqs])
+    offsets = np.concatenate([[2], 2 + np.cumsum(lengths)])
+    halves = [Ragged(values, offsets[:4]), Ragged(values, offsets[3:])]
+    assert (np.concatenate([S.sequence_hashes(h) for h in halves]) == one).all()
+    steps = Ragged.from_sequences([np.array([[1, 2], [3, 4]])])  # 2 timesteps of 2 features
+    flat = Ragged.from_sequences([np.array([1, 2, 3, 4])])  # the same values as 4 steps
+    assert not (S.sequence_hashes(steps) == S.sequence_hashes(flat)).all()
+
+
+def _sequences(rng, n):
+    return [rng.integers(1, 1_000, rng.integers(5, 30)).astype(np.int64) for _ in range(n)]
+
+
+@pytest.mark.parametrize("fmt", ["npz", "parquet", "h5"])
+def test_duplicate_sequences_across_splits_are_found(tmp_path, fmt):
+    """Ragged inputs -- npz values + lengths, a Parquet list<int> column, an HDF5
+    variable-length dataset -- are hashed per sequence: planted copies are found, counted
+    exactly and placed."""
+    import h5py
+
+    rng = np.random.default_rng(21)
+    train, val = _sequences(rng, 3_000), _sequences(rng, 800)
+    planted = [(5, 0), (17, 100), (2_999, 799)]
+    for i, j in planted:
+        val[j] = train[i].copy()
+    split = []
+    for name, seqs in (("train", train), ("val", val)):
+        path = tmp_path / f"{name}.{fmt}"
+        if fmt == "npz":
+            np.savez(path, tokens=np.concatenate(seqs), tokens_lengths=[len(q) for q in seqs])
+        elif fmt == "parquet":
+            pd.DataFrame({"tokens": [list(q) for q in seqs], "label": 1}).to_parquet(path)
+        else:
+            with h5py.File(path, "w") as f:
+                d = f.create_dataset("tokens", (len(seqs),), dtype=h5py.vlen_dtype("i8"))
+                for i, q in enumerate(seqs):
+                    d[i] = q
+        split.append(f"{name}={path}")
+    report = dsdoctor.check(split=split, target="label" if fmt == "parquet" else None)
+    (f,) = split_findings(report)["DS803"]
+    assert (f.evidence["b_rows"], f.evidence["a_rows"], f.evidence["distinct"]) == (3, 3, 3)
+    assert f.evidence["b_first_rows"] == [j for _, j in planted]
+    assert f.evidence["a_first_rows"] == [i for i, _ in planted]
+    assert report.splits["splits"]["val"]["hashed"] is True

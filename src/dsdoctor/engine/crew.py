@@ -27,13 +27,12 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Iterator
-from typing import Any, NoReturn, cast
+from collections.abc import Callable, Iterator
+from typing import Any, NoReturn
 
 from ..errors import DsdoctorError
 from ..interrupts import check, forget, wait_readable
 from .progress import Advance
-from .stats import ArrayStats, ScanOptions
 from .tasks import MAX_TASKS, Task, scan_task
 
 #: Helpers are forked on Linux (when this process runs no other thread); elsewhere they come
@@ -56,11 +55,12 @@ class Crew:
     checks for them between chunks and while it waits for a helper's results."""
 
     def __init__(self, tasks: list[Task], sizes: list[int], source_options: dict,
-                 opts: ScanOptions):  # fmt: skip
+                 opts: Any, work: Callable[[Task, dict, Any], Any] | None = None):  # fmt: skip
         if len(tasks) > MAX_TASKS:
             raise ValueError(f"at most {MAX_TASKS} tasks, got {len(tasks)}")
         self.tasks, self.sizes = tasks, sizes
         self.source_options, self.opts = source_options, opts
+        self.work = work or scan_task  # a task's scan (the split pass's: splits.scan_split_task)
         self.helpers: dict[int, int] = {}  # pid -> read end of its result pipe, until reaped
         self.queue = -1
         self.slots: Any = None
@@ -93,11 +93,11 @@ class Crew:
             os.close(w)
             self.helpers[pid] = r
 
-    def run(self, advance: Advance) -> list[ArrayStats]:
+    def run(self, advance: Advance) -> list[Any]:
         """Scan here until the queue is empty, then collect the helpers' results."""
         import struct
 
-        results: list[ArrayStats | None] = [None] * len(self.tasks)
+        results: list[Any] = [None] * len(self.tasks)
         workers = len(self.helpers) + 1
         shown = 0
         for i, part in self._drain(slot=0):
@@ -110,7 +110,7 @@ class Crew:
                 results[i] = part
         advance(sum(self.sizes) - shown)
         # every task was taken by exactly one worker, and a worker that failed raised above
-        return cast(list[ArrayStats], results)
+        return results
 
     def __exit__(self, kind, exc, tb) -> None:
         for pid, fd in self.helpers.items():
@@ -123,7 +123,7 @@ class Crew:
         os.close(self.queue)
         self.slots.close()
 
-    def _drain(self, slot: int, parent: int = 0) -> Iterator[tuple[int, ArrayStats]]:
+    def _drain(self, slot: int, parent: int = 0) -> Iterator[tuple[int, Any]]:
         """Take and scan tasks until none is left, yielding ``(task number, partial result)``;
         a helper (``parent``: the pid of the main process) stops early if the main one died."""
         import struct
@@ -132,7 +132,7 @@ class Crew:
         while (not parent or os.getppid() == parent) and (taken := os.read(self.queue, 1)):
             i = taken[0]
             try:
-                part = scan_task(self.tasks[i], self.source_options, self.opts)
+                part = self.work(self.tasks[i], self.source_options, self.opts)
             except BaseException:
                 while os.read(self.queue, 4096):  # hand out nothing more
                     pass
@@ -141,7 +141,7 @@ class Crew:
             struct.pack_into("q", self.slots, 8 * slot, done)
             yield i, part
 
-    def _collect(self, pid: int) -> list[tuple[int, ArrayStats]]:
+    def _collect(self, pid: int) -> list[tuple[int, Any]]:
         """A helper's results (read to the end of its pipe, then the helper is reaped), or the
         error it raised, raised here."""
         import pickle

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import SourceError, UsageError
@@ -31,19 +32,30 @@ def scan_on_cluster(handle, opts: ScanOptions, scheduler: str, source_options: d
     this one's), with the size and modification time this process sees: a worker that
     sees another file, or none, at that path fails the run (exit 2) instead of mixing its
     file into the report."""
+    if getattr(handle, "shard_sources", None) is None:
+        if handle.source == "<stdin>":
+            raise UsageError("--engine dask: the workers open the files themselves and cannot "
+                             "read this process's stdin; save it to a file they can see")  # fmt: skip
+        whole: list[Task] = [((handle.source, None),)]
+        return merge(
+            run_on_cluster(lambda _: whole, scan_task, opts, scheduler, source_options, progress)
+        )
+    return merge(run_on_cluster(lambda workers: cut_tasks(handle, workers), scan_task, opts,
+                                scheduler, source_options, progress))  # fmt: skip
+
+
+def run_on_cluster(cut: Callable[[int], list[Task]], work: Callable[[Task, dict, Any], Any],
+                   opts: Any, scheduler: str, source_options: dict[str, Any],
+                   progress: Progress) -> list[Any]:  # fmt: skip
+    """``work(task, source_options, opts)`` of each task that ``cut(threads of the cluster)``
+    gives, on the cluster's workers; their results in task order. ``opts`` is sent to each
+    worker once (scattered), however many tasks it runs."""
     try:
         from distributed import Client
     except ImportError:
         raise UsageError(
             "--engine dask needs the dask extra: pip install 'dsdoctor[dask]'"
         ) from None
-    if getattr(handle, "shard_sources", None) is None:
-        if handle.source == "<stdin>":
-            raise UsageError("--engine dask: the workers open the files themselves and cannot "
-                             "read this process's stdin; save it to a file they can see")  # fmt: skip
-        tasks: list[Task] | None = [((handle.source, None),)]
-    else:
-        tasks = None  # cut once the cluster's size is known
     check()
     try:
         client = Client(scheduler, timeout=f"{DASK_CONNECT_SECONDS}s", set_as_default=False)
@@ -51,18 +63,18 @@ def scan_on_cluster(handle, opts: ScanOptions, scheduler: str, source_options: d
         raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
     futures: list = []
     try:
-        if tasks is None:
-            tasks = cut_tasks(handle, max(1, sum(client.nthreads().values())))
-        tasks, files = absolute_tasks(tasks)
+        tasks, files = absolute_tasks(cut(max(1, sum(client.nthreads().values()))))
+        shared = client.scatter(opts, broadcast=True, hash=False)
         with progress(f"scanning {len(tasks)} parts", len(tasks), unit="parts") as advance:
             futures = client.map(scan_checked, tasks, [source_options] * len(tasks),
-                                 [opts] * len(tasks), files, pure=False)  # fmt: skip
+                                 [shared] * len(tasks), files, [work] * len(tasks),
+                                 pure=False)  # fmt: skip
             for f in futures:
                 f.add_done_callback(lambda _: advance(1))
             while not all(f.done() for f in futures):  # gather would outwait a signal
                 check()
                 time.sleep(POLL_SECONDS)
-            return merge(client.gather(futures))
+            return list(client.gather(futures))
     finally:
         if futures and not all(f.done() for f in futures):
             client.cancel(futures)
@@ -130,12 +142,12 @@ def absolute_tasks(tasks: list[Task]) -> tuple[list[Task], list[dict[str, tuple[
     return out, files
 
 
-def scan_checked(task: Task, source_options: dict, opts: ScanOptions,
-                 files: dict[str, tuple[int, int]]) -> ArrayStats:  # fmt: skip
-    """On a worker: one task, once each of its files is the one the client saw
-    (:func:`same_files`)."""
+def scan_checked(task: Task, source_options: dict, opts: Any, files: dict[str, tuple[int, int]],
+                 work: Callable[[Task, dict, Any], Any] = scan_task) -> Any:  # fmt: skip
+    """On a worker: one task (``work``: a scan's, or the split pass's), once each of its files
+    is the one the client saw (:func:`same_files`)."""
     same_files(files, source_options.get("storage_options"))
-    return scan_task(task, source_options, opts)
+    return work(task, source_options, opts)
 
 
 def same_files(files: dict[str, tuple[int, int]], storage_options: Any = None) -> None:

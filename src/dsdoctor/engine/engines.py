@@ -2,7 +2,7 @@
 (``process``, ``--jobs N``), or on an existing Dask cluster (``--engine dask --scheduler
 ADDRESS``). :meth:`Engine.from_options` checks the options and picks one; :meth:`Engine.scan`
 runs a scan there and returns one merged :class:`~dsdoctor.engine.stats.ArrayStats`, equal to a
-single serial pass.
+single serial pass; :meth:`Engine.run` runs any other work cut into tasks there (the split pass).
 
 ``--jobs N`` means N processes scanning the tasks of :func:`~dsdoctor.engine.tasks.cut_tasks`:
 on Linux this one and N - 1 helpers forked from it (:mod:`~dsdoctor.engine.crew`, whose
@@ -15,6 +15,7 @@ Progress goes to the caller's ``progress`` callback (:mod:`~dsdoctor.engine.prog
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,43 @@ class Engine:
             if len(tasks) > 1:
                 return self._processes(handle, tasks, opts)
         return self._here(handle, opts)
+
+    def run(self, cut: Callable[[int], tuple[list[Task], list[int]] | None],
+            work: Callable[[Task, dict, Any], Any], opts: Any,
+            description: str) -> list[Any] | None:  # fmt: skip
+        """``work(task, source_options, opts)`` of each task that ``cut(workers)`` gives (with
+        the bytes each scans, for the progress bar), on this engine's workers (local processes,
+        a Dask cluster): their results in task order. None when this engine runs in this
+        process alone (serial, ``--jobs 1``), when ``cut`` gives no tasks (the data cannot be
+        cut into parts the workers open) or a single one outside a cluster, or where forking is
+        not safe: the caller then scans here. (The split pass runs so:
+        :func:`~dsdoctor.engine.splits.split_tasks`.)"""
+        if self.name == "dask":
+            from .dask import run_on_cluster
+
+            assert self.scheduler is not None  # from_options requires one
+            if cut(1) is None:
+                return None
+            return run_on_cluster(lambda n: (cut(n) or ([], []))[0], work, opts, self.scheduler,
+                                  self.source_options, self.progress)  # fmt: skip
+        if self.name != "process" or self.jobs < 2:
+            return None
+        got = cut(self.jobs)
+        if got is None or len(got[0]) < 2:
+            return None
+        tasks, weights = got
+        workers = min(self.jobs, len(tasks))
+        if not crew.fork_is_safe():
+            if crew.FORK:  # Linux, with other threads running: scan here (see fork_is_safe)
+                return None
+            from .pool import run_pool
+
+            with self.progress(description, sum(weights)) as advance:
+                return run_pool(tasks, weights, workers, self.source_options, opts, advance, work)
+        with crew.Crew(tasks, weights, self.source_options, opts, work) as helpers:
+            helpers.fork(workers - 1)  # before a progress bar starts its refresh thread
+            with self.progress(description, sum(weights)) as advance:
+                return helpers.run(advance)
 
     def _here(self, handle, opts: ScanOptions) -> ArrayStats:
         with self.progress(f"scanning {handle.source}", handle.expected_bytes()) as advance:

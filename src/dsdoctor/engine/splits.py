@@ -8,7 +8,8 @@ What one pass over a split measures:
 - **per-sample hashes** (:func:`row_hashes`): 128 bits per sample of its inputs and, separately,
   of its inputs and target, computed a chunk at a time with numpy (two 64-bit lanes of
   xor-multiply-shift mixing over the row's bytes; ``-0.0`` is hashed as ``0.0`` and every NaN as
-  one NaN, so equal values hash equal). Taking the hash as random, two different samples among
+  one NaN, so equal values hash equal; a sequence of a ragged chunk from its values in order
+  and its length, :func:`sequence_hashes`). Taking the hash as random, two different samples among
   ``n`` share a key with probability below ``n**2 / 2**129`` (about ``1e-25`` for 11 million
   samples). The smaller split of a pair keeps its keys with their row numbers (24 bytes a
   sample) and becomes a :class:`KeyIndex`; the larger one looks each chunk's keys up in it while
@@ -24,17 +25,29 @@ What one pass over a split measures:
   statistics say so).
 - **histograms** per feature with fixed bins (:class:`Bins`, from the training split's minimum
   and maximum: ``HIST_BINS`` equal bins, plus one below and one above), for PSI and Jensen-Shannon.
+
+In parts (``--jobs``, ``--engine dask``): :func:`split_tasks` cuts a split into tasks that a
+worker opens itself (row ranges of ``.npy`` files, a folder's shards or a table dataset's
+pieces, every stream of the split over the same rows), :func:`scan_split_task` scans one, and
+:func:`merge_parts` merges their results in task order.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any
+from functools import reduce
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from ..arrays import Ragged
+
+if TYPE_CHECKING:
+    from .tasks import Task
 
 #: Buckets a spilled hash table is cut into by its keys' top bits (a power of two).
 BUCKETS = 64
@@ -44,7 +57,8 @@ DEFAULT_HASH_MEMORY = 128 * 1024**2
 MAX_DISTINCT = 1_000_000
 #: Equal-width bins of a feature's histogram between the training split's extremes.
 HIST_BINS = 20
-#: The join's filter has at most 2**FILTER_BITS one-byte slots (64 MiB).
+#: A filter has at most 2**FILTER_BITS slots: the join's one byte each (64 MiB), an index's one bit
+#: each (8 MiB; :func:`bit_filter`).
 FILTER_BITS = 26
 #: Row numbers kept per split of the samples found in another split.
 FIRST_ROWS = 5
@@ -137,10 +151,43 @@ def combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def keys_of(data: np.ndarray) -> np.ndarray:
+def keys_of(data: np.ndarray | Ragged) -> np.ndarray:
+    """A 128-bit key per sample: a numeric row's (:func:`row_hashes`), a text value's
+    (:func:`text_hashes`) or a sequence's (:func:`sequence_hashes`)."""
+    if isinstance(data, Ragged):
+        return sequence_hashes(data)
     if data.dtype.kind in "biufc":
         return row_hashes(data)
     return text_hashes(data.reshape(len(data), -1)[:, 0] if data.ndim > 1 else data)
+
+
+#: Keys a sequence's length and each value's position (odd, so multiplication is one-to-one).
+_LENGTH = np.uint64(0xA0761D6478BD642F)
+_POSITION = np.uint64(0xE7037ED1A0B428DB)
+
+
+def sequence_hashes(seqs: Ragged) -> np.ndarray:
+    """A 128-bit key per sequence of a ragged chunk, from its values in order and its length,
+    with no loop per sequence: each value (a number, a text, a row of features) is hashed
+    (:func:`keys_of`) and keyed by its position in its sequence, the keys of a sequence are
+    summed (modulo 2**64, per lane: the prefix sums' differences at the offsets, so empty
+    sequences need no case), and the sum is mixed with the length. A sequence is the set of its
+    (position, value) pairs, so equal sequences get equal keys and, taking the hash as random,
+    different ones collide with probability about 2**-128 per pair."""
+    values = seqs.window()
+    starts = seqs.offsets[:-1] - seqs.offsets[0]
+    lengths = seqs.lengths
+    out = np.empty((len(seqs), 2), dtype=np.uint64)
+    keys = keys_of(values) if len(values) else np.zeros((0, 2), np.uint64)
+    position = np.arange(len(values), dtype=np.int64) - np.repeat(starts, lengths)
+    place = (position.astype(np.uint64) + np.uint64(1)) * _POSITION
+    sums = np.zeros(len(values) + 1, dtype=np.uint64)
+    for lane in range(2):
+        k = _fmix(keys[:, lane] ^ place)
+        np.cumsum(k, out=sums[1:])
+        total = sums[seqs.offsets[1:] - seqs.offsets[0]] - sums[starts]
+        out[:, lane] = _fmix(total ^ (lengths.astype(np.uint64) * _LENGTH + _SEEDS[lane]))
+    return out
 
 
 # -- hash tables ---------------------------------------------------------------------------------
@@ -183,7 +230,8 @@ class HashTable:
 
     def bucket(self, b: int | None) -> np.ndarray:
         """The rows in bucket ``b`` (None: all of them, when nothing was spilled)."""
-        held = np.concatenate(self.parts) if self.parts else np.zeros((0, 3), np.uint64)
+        held = (self.parts[0] if len(self.parts) == 1 else
+                np.concatenate(self.parts) if self.parts else np.zeros((0, 3), np.uint64))  # fmt: skip
         if b is None:
             return held
         top = (held[:, 0] >> np.uint64(64 - BUCKETS.bit_length() + 1)).astype(np.int64)
@@ -194,39 +242,35 @@ class HashTable:
                 out.append(np.fromfile(path, dtype=np.uint64).reshape(-1, 3))
         return np.concatenate(out)
 
-    def shifted(self, offset: int) -> HashTable:
-        """This table with ``offset`` added to its row numbers (its files copied)."""
-        out = HashTable(self.memory_bytes, size=self.size)
+    def merge(self, other: HashTable, offset: int) -> HashTable:
+        """This table followed by ``other``, whose rows start at row ``offset``: both are
+        consumed (``other``'s rows move into this one, its files are removed), so merging the
+        parts of a split copies no table."""
         delta = np.uint64(offset)
-        out.parts = [np.column_stack([p[:, :2], p[:, 2] + delta]) for p in self.parts]
-        if self.spill is not None:
-            out.spill = tempfile.mkdtemp(prefix="dsdoctor-hashes-")
+        if other.spill is not None:
+            self._spill_all()
             for b in range(BUCKETS):
-                path = os.path.join(self.spill, f"{b}.bin")
-                if os.path.exists(path):
+                path = os.path.join(other.spill, f"{b}.bin")
+                if os.path.exists(path):  # one bucket at a time
                     rows = np.fromfile(path, dtype=np.uint64).reshape(-1, 3)
                     rows[:, 2] += delta
-                    rows.tofile(os.path.join(out.spill, f"{b}.bin"))
-        return out
+                    with open(os.path.join(self.spill or "", f"{b}.bin"), "ab") as f:
+                        rows.tofile(f)
+            other.close()
+        for part in other.parts:
+            part[:, 2] += delta
+            self.parts.append(part)
+        other.parts = []
+        self.size += other.size
+        if self._held() > self.memory_bytes:
+            self._spill()
+        return self
 
-    def merge(self, other: HashTable, offset: int) -> HashTable:
-        """This table followed by ``other``, whose rows start at row ``offset``."""
-        out = self.shifted(0)
-        more = other.shifted(offset)
-        if more.spill is not None:
-            out._spill_all()
-            for b in range(BUCKETS):
-                path = os.path.join(more.spill, f"{b}.bin")
-                if os.path.exists(path):
-                    with open(os.path.join(out.spill or "", f"{b}.bin"), "ab") as f:
-                        f.write(open(path, "rb").read())  # noqa: SIM115 - one bucket at a time
-            more.close()
-        for p in more.parts:
-            out.parts.append(p)
-        out.size = self.size + other.size
-        if out._held() > out.memory_bytes:
-            out._spill()
-        return out
+    def unspill(self) -> None:
+        """Every key back in memory, the files removed (a result sent to another machine)."""
+        if self.spill is not None:
+            self.parts = [np.concatenate([self.bucket(b) for b in range(BUCKETS)])]
+            self.close()
 
     def _spill_all(self) -> None:
         if self.parts:
@@ -342,6 +386,28 @@ def _join_sorted(ra: np.ndarray, rb: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return hit[: len(ra)], hit[len(ra) :], int(both.sum())
 
 
+def bit_filter(slots: np.ndarray, bits: int) -> np.ndarray:
+    """A filter of ``2**bits`` one-bit slots with ``slots`` set, packed 8 to a byte (a 1M-key
+    index's 2**25 slots in 4 MiB, which stays in the CPU's cache while the larger split's
+    chunks stream past; one byte a slot took 32 MiB and its lookups 60% longer)."""
+    out = np.zeros(1 << max(0, bits - 3), dtype=np.uint8)
+    if not len(slots):
+        return out
+    slots = np.sort(slots)
+    byte = slots >> np.uint64(3)
+    bit = np.left_shift(np.uint8(1), (slots & np.uint64(7)).astype(np.uint8))
+    starts = np.flatnonzero(np.concatenate([[True], byte[1:] != byte[:-1]]))
+    out[byte[starts]] = np.bitwise_or.reduceat(bit, starts)
+    return out
+
+
+def in_filter(packed: np.ndarray, slots: np.ndarray) -> np.ndarray:
+    """Whether each of ``slots`` is set in a :func:`bit_filter` (a uint8 mask)."""
+    got = packed[slots >> np.uint64(3)]
+    np.right_shift(got, (slots & np.uint64(7)).astype(np.uint8), out=got)
+    return np.bitwise_and(got, np.uint8(1), out=got)
+
+
 # -- the smaller side's index, probed by the larger side as it is scanned -------------------------
 @dataclass
 class KeyIndex:
@@ -354,35 +420,48 @@ class KeyIndex:
     u1: np.ndarray
     group: np.ndarray  # per row of the split, in row order: its distinct key
     run: int  # the most distinct keys sharing their first 64 bits (1 unless they collide)
-    table: np.ndarray
+    table: np.ndarray  # the filter of the keys' last bits (bit_filter)
     shift: np.uint64
 
     @classmethod
     def of(cls, keys: HashTable) -> KeyIndex:
-        rows = keys.rows_sorted()
-        order = np.lexsort((rows[:, 1], rows[:, 0]))
-        k = rows[order, :2]
-        new = np.ones(len(k), dtype=bool)
-        new[1:] = (k[1:, 0] != k[:-1, 0]) | (k[1:, 1] != k[:-1, 1])
-        u0, u1 = k[new, 0], k[new, 1]
-        group = np.empty(len(k), dtype=np.int64)
+        """The index of a table's keys: sorted by their first 64 bits alone (a SIMD sort of one
+        uint64 column; the two-column ``lexsort`` took 3x as long), both columns only when two
+        different keys share their first 64 bits."""
+        rows = keys.bucket(None) if keys.spill is None else keys.rows_sorted()
+        if len(rows) > 1 and not (rows[1:, 2] > rows[:-1, 2]).all():  # parts added out of order
+            rows = rows[np.argsort(rows[:, 2], kind="stable")]
+        order = np.argsort(rows[:, 0])
+        k0, k1 = rows[order, 0], rows[order, 1]
+        same = k0[1:] == k0[:-1]
+        if (same & (k1[1:] != k1[:-1])).any():  # 64 bits shared by two keys: sort by both
+            order = np.lexsort((rows[:, 1], rows[:, 0]))
+            k0, k1 = rows[order, 0], rows[order, 1]
+            same = (k0[1:] == k0[:-1]) & (k1[1:] == k1[:-1])
+            collided = True
+        else:
+            collided = False
+        new = np.ones(len(k0), dtype=bool)
+        new[1:] = ~same
+        u0, u1 = k0[new], k1[new]
+        group = np.empty(len(k0), dtype=np.int64)
         group[order] = np.cumsum(new) - 1
-        first = np.ones(len(u0), dtype=bool)
-        first[1:] = u0[1:] != u0[:-1]
-        starts = np.flatnonzero(first)
-        run = int(np.diff(np.append(starts, len(u0))).max()) if len(u0) else 1
+        run = 1
+        if collided:
+            first = np.ones(len(u0), dtype=bool)
+            first[1:] = u0[1:] != u0[:-1]
+            starts = np.flatnonzero(first)
+            run = int(np.diff(np.append(starts, len(u0))).max())
         bits = min(FILTER_BITS, max(10, len(u0).bit_length() + 5))
         shift = np.uint64(64 - bits)
-        table = np.zeros(1 << bits, dtype=bool)
-        table[u1 >> shift] = True
-        return cls(u0, u1, group, run, table, shift)
+        return cls(u0, u1, group, run, bit_filter(u1 >> shift, bits), shift)
 
     def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Which of ``keys`` (N, 2) are in the index (a mask), and the distinct key each found."""
         found = np.zeros(len(keys), dtype=bool)
         if not len(self.u0) or not len(keys):
             return found, np.zeros(0, dtype=np.int64)
-        maybe = np.flatnonzero(self.table[keys[:, 1] >> self.shift])
+        maybe = np.flatnonzero(in_filter(self.table, keys[:, 1] >> self.shift))
         k0, k1 = keys[maybe, 0], keys[maybe, 1]
         pos = np.searchsorted(self.u0, k0)
         where = np.full(len(maybe), -1, dtype=np.int64)
@@ -407,8 +486,8 @@ class Probe:
     def add(self, found: np.ndarray, where: np.ndarray, start: int, size: int) -> None:
         if self.matched is None:
             self.matched = np.zeros(size, dtype=bool)
-        self.rows += int(found.sum())
-        if len(self.first) < FIRST_ROWS:
+        self.rows += len(where)  # each row found has its distinct key in ``where``
+        if len(self.first) < FIRST_ROWS and len(where):
             self.first += [
                 start + int(r) for r in np.flatnonzero(found)[: FIRST_ROWS - len(self.first)]
             ]
@@ -597,22 +676,25 @@ class SplitStats:
     #: this split's keys looked up in other splits' indexes (SplitOptions.indexes)
     probes: dict[tuple[str, str], Probe] = field(default_factory=dict)
 
-    def update(self, x: np.ndarray | None, opts: SplitOptions, y: np.ndarray | None = None,
-               group: np.ndarray | None = None, starts: np.ndarray | None = None) -> None:  # fmt: skip
+    def update(self, x: np.ndarray | Ragged | None, opts: SplitOptions,
+               y: np.ndarray | Ragged | None = None, group: np.ndarray | None = None,
+               starts: np.ndarray | None = None) -> None:  # fmt: skip
         """Fold in the next rows: aligned chunks of the inputs, target, group and window starts
-        (``x`` None: inputs that are not hashed, ragged sequences)."""
+        (``x`` a :class:`~dsdoctor.arrays.Ragged` chunk of sequences, or None: inputs that are
+        not hashed)."""
         n = len(next(a for a in (x, y, group, starts) if a is not None))
         self.with_targets = (
             (y is not None) if self.with_targets is None else (self.with_targets and y is not None)
         )
-        rows = np.arange(self.rows, self.rows + n, dtype=np.uint64)
+        start = self.rows
         self.rows += n
         if x is None:
             self.hashed = False
-        elif x.dtype.kind in "biufc":
-            kx = row_hashes(x)
+        elif isinstance(x, Ragged) or x.dtype.kind in "biufc":
+            kx = keys_of(x)
             kxy = combine(kx, keys_of(y)) if y is not None else None
             if opts.keep_keys:
+                rows = np.arange(start, start + n, dtype=np.uint64)
                 self.x_keys.memory_bytes = self.xy_keys.memory_bytes = opts.memory_bytes
                 self.x_keys.add(kx, rows)
                 if kxy is not None:
@@ -622,14 +704,15 @@ class SplitStats:
                 if keys is not None:
                     found, where = index.lookup(keys)
                     probe = self.probes.setdefault((which, name), Probe())
-                    probe.add(found, where, int(rows[0]) if n else 0, len(index.u0))
-            if opts.bins is not None and x.size:
+                    probe.add(found, where, start, len(index.u0))
+            if opts.bins is not None and not isinstance(x, Ragged) and x.size:
                 h = opts.bins.counts(x.reshape(-1, opts.bins.lo.size))
                 self.hist = h if self.hist is None else self.hist + h
         else:
             self.hashed = False
         if y is not None and self.classes is not None:
-            flat = y.reshape(-1) if y.ndim == 1 or y.shape[1:] == (1,) else None
+            flat = None if isinstance(y, Ragged) else (
+                y.reshape(-1) if y.ndim == 1 or y.shape[1:] == (1,) else None)  # fmt: skip
             if flat is not None and (flat.dtype.kind in "biuOUS"
                                      or (flat.dtype.kind == "f" and np.all(flat == np.round(flat)))):  # fmt: skip
                 self.classes = add_counts(self.classes, count_values(flat))
@@ -648,7 +731,8 @@ class SplitStats:
                     np.concatenate([self.steps[0], got[0]]), np.concatenate([self.steps[1], got[1]])
                 )
             )
-        elif x is not None and opts.timestep_hashes and x.ndim >= 3 and x.dtype.kind in "biuf":
+        elif (x is not None and not isinstance(x, Ragged) and opts.timestep_hashes
+              and x.ndim >= 3 and x.dtype.kind in "biuf"):  # fmt: skip
             steps = x.reshape(x.shape[0] * x.shape[1], -1)
             varied = steps[~(steps == steps[:, :1]).all(axis=1)]  # a row of one value (padding,
             self.step_rows += len(varied)  # a blank image row) is no timestep of a series
@@ -657,7 +741,8 @@ class SplitStats:
                 np.concatenate([self.step_keys, keys]), axis=0)  # fmt: skip
 
     def merge(self, other: SplitStats) -> SplitStats:
-        """This part followed by ``other`` (the split's next rows)."""
+        """This part followed by ``other`` (the split's next rows); the key tables of both move
+        into the result (neither part is used again)."""
         out = SplitStats(self.rows + other.rows)
         out.x_keys = self.x_keys.merge(other.x_keys, self.rows)
         out.xy_keys = self.xy_keys.merge(other.xy_keys, self.rows)
@@ -713,22 +798,167 @@ def aligned(*streams):
                     return
                 held[i] = nxt
         n = min(len(h) for h in held if h is not None)
-        yield tuple(None if h is None else h[:n] for h in held)
-        held = [None if h is None else h[n:] for h in held]
+        yield tuple(None if h is None else _rows_of(h, 0, n) for h in held)
+        held = [None if h is None else _rows_of(h, n, len(h)) for h in held]
+
+
+def _rows_of(chunk, lo: int, hi: int):
+    """Rows ``[lo, hi)`` of a chunk (a ragged one's sequences share its values)."""
+    if isinstance(chunk, Ragged):
+        return Ragged(chunk.values, chunk.offsets[lo : hi + 1])
+    return chunk[lo:hi]
 
 
 def scan_split(x, opts: SplitOptions, y=None, group=None, starts=None,
                chunk_bytes: int = 64 * 1024**2) -> SplitStats:  # fmt: skip
     """One pass over a split's handles (x and optional y, group column, window starts)."""
+    return _scan([x], opts, y, group, starts, chunk_bytes)
+
+
+def _scan(xs: list, opts: SplitOptions, y=None, group=None, starts=None,
+          chunk_bytes: int = 64 * 1024**2) -> SplitStats:  # fmt: skip
+    """One pass over the split's rows that the handles ``xs`` (consecutive) and the aligned
+    ``y``, ``group`` and ``starts`` hold."""
     out = SplitStats()
-    if x.ragged:  # sequences of different lengths are not hashed (yet): rows and labels only
-        out.hashed = False
-        x = None
-        opts = SplitOptions(memory_bytes=opts.memory_bytes)
-    if y is not None and y.ragged:  # sequence targets: not hashed nor counted as classes (yet)
-        y = None
+    x_stream = itertools.chain.from_iterable(h.chunks(chunk_bytes) for h in xs)
+    if y is not None and y.ragged:  # sequence targets: hashed, not counted as classes
         out.classes = None
-    streams = [h.chunks(chunk_bytes) if h is not None else None for h in (x, y, group, starts)]
-    for cx, cy, cg, cs in aligned(*streams):
+    streams = [h.chunks(chunk_bytes) if h is not None else None for h in (y, group, starts)]
+    for cx, cy, cg, cs in aligned(x_stream, *streams):
         out.update(cx, opts, cy, cg, cs)
     return out
+
+
+# -- the split pass in parts (--jobs, --engine dask) ------------------------------------------------
+#: The streams of a split besides its inputs, in the order a task's last segments hold them.
+ROLES = ("y", "group", "starts")
+
+
+@dataclass
+class SplitWork:
+    """What every task of one split's pass does (sent to each worker once): the pass's options,
+    which of the split's other streams (:data:`ROLES`) a task's last segments are, the chunk
+    size."""
+
+    opts: SplitOptions
+    others: tuple[str, ...]
+    chunk_bytes: int
+    #: the task runs on another machine (a Dask worker): keys it spilled to its temporary
+    #: folder are read back and sent with the result (that task's keys, 24 bytes a row, are
+    #: then held once on the worker), since this machine cannot read that folder
+    elsewhere: bool = False
+
+
+def split_tasks(x, others: dict[str, Any], workers: int) -> tuple[list[Task], list[int]] | None:
+    """The split's pass cut into tasks for ``workers`` workers: the inputs' tasks as
+    :func:`~dsdoctor.engine.tasks.cut_tasks` cuts shards (a folder of ``.npy`` files, a table
+    dataset's pieces), or row ranges of one ``.npy`` file; each task's segments of the inputs
+    are followed by the same rows of each of the split's other streams (``others``: role →
+    handle), from its shard of the same rows (a table dataset's target and group columns) or by
+    row range of one ``.npy`` file -- so a task is ``m * (1 + len(others))`` segments. None when
+    the split cannot be cut into parts that a worker opens itself (sequences, one table file, a
+    container, a stream that is neither): it is then scanned in this process. With the tasks,
+    the bytes of inputs each scans (for the progress bar)."""
+    from ..sources.shards import row_range
+    from .tasks import MAX_TASKS, MIN_TASK_BYTES, TASKS_PER_WORKER, cut_tasks, shard_bytes
+
+    if x.ragged or not x.shape:
+        return None
+    n = int(x.shape[0])
+    sources = getattr(x, "shard_sources", None)
+    if sources is not None:
+        shards = list(x.shards)
+        cut = cut_tasks(x, workers)
+    elif isinstance(x.source, str) and row_range(x, 0, n) is not None:
+        sources, shards = [x.source], [x]
+        count = max(
+            1, min(workers * TASKS_PER_WORKER, shard_bytes(x) // MIN_TASK_BYTES, MAX_TASKS, n)
+        )
+        bounds = np.linspace(0, n, count + 1).astype(np.int64)
+        cut = [((x.source, (int(lo), int(hi))),) for lo, hi in itertools.pairwise(bounds)]
+    else:
+        return None
+    rows = [int(sh.shape[0]) if sh.shape else 1 for sh in shards]
+    starts = np.concatenate([[0], np.cumsum(rows)]).astype(int)
+    where = {id(src): i for i, src in enumerate(sources)}
+
+    def same_rows(h, i: int, r: tuple[int, int] | None):
+        """The segment of ``h`` holding the rows of x's segment ``(shard i, r)``, or None."""
+        lo, hi = r if r is not None else (0, rows[i])
+        theirs = getattr(h, "shard_sources", None)
+        if (theirs is not None and len(theirs) == len(sources)
+                and [int(sh.shape[0]) for sh in h.shards] == rows
+                and (r is None or row_range(h.shards[i], lo, hi) is not None)):  # fmt: skip
+            return theirs[i], r
+        if (theirs is None and isinstance(h.source, str) and not h.ragged and h.shape
+                and int(h.shape[0]) == n and row_range(h, 0, n) is not None):  # fmt: skip
+            return h.source, (int(starts[i] + lo), int(starts[i] + hi))
+        return None
+
+    out: list[Task] = []
+    sizes: list[int] = []
+    row_bytes = shard_bytes(x) // max(1, n)
+    for task in cut:
+        segments = list(task)
+        for h in others.values():
+            for src, r in task:
+                got = same_rows(h, where[id(src)], r)
+                if got is None:
+                    return None
+                segments.append(got)
+        out.append(tuple(segments))
+        sizes.append(
+            row_bytes * sum(rows[where[id(src)]] if r is None else r[1] - r[0] for src, r in task)
+        )
+    return out, sizes
+
+
+def scan_split_task(task: Task, source_options: dict, work: SplitWork) -> SplitStats:
+    """On a worker: one task of :func:`split_tasks` -- its pieces opened here, scanned in
+    chunks into the part of the split's statistics that :meth:`SplitStats.merge` folds in."""
+    from ..errors import SourceError
+    from ..sources import open_array
+    from ..sources.shards import row_range
+
+    def opened(source, rows: tuple[int, int] | None):
+        if not isinstance(source, str):  # a piece of a table dataset opens itself, whole
+            return source.open()
+        handle = open_array(source, **source_options)
+        if rows is None:
+            return handle
+        part = row_range(handle, *rows)
+        if part is None:
+            raise SourceError(f"{source} changed while it was being checked (its rows {rows[0]:,} "
+                              f"to {rows[1]:,} cannot be read); check it again")  # fmt: skip
+        return part
+
+    m = len(task) // (1 + len(work.others))
+    streams = [[opened(src, rows) for src, rows in task[k * m : (k + 1) * m]]
+               for k in range(1 + len(work.others))]  # fmt: skip
+    more = {role: _joined(hs) for role, hs in zip(work.others, streams[1:], strict=True)}
+    out = _scan(streams[0], work.opts, more.get("y"), more.get("group"), more.get("starts"),
+                work.chunk_bytes)  # fmt: skip
+    if work.elsewhere:
+        out.x_keys.unspill()
+        out.xy_keys.unspill()
+    return out
+
+
+class _Joined:
+    """Consecutive handles of one stream read as one (their chunks in order)."""
+
+    def __init__(self, handles: list):
+        self.handles = handles
+        self.ragged = any(h.ragged for h in handles)
+
+    def chunks(self, chunk_bytes: int):
+        return itertools.chain.from_iterable(h.chunks(chunk_bytes) for h in self.handles)
+
+
+def _joined(handles: list):
+    return handles[0] if len(handles) == 1 else _Joined(handles)
+
+
+def merge_parts(parts: list[SplitStats]) -> SplitStats:
+    """The parts of one split's pass, merged in task order (equal to one pass over it)."""
+    return reduce(SplitStats.merge, parts[1:], parts[0]) if parts else SplitStats()
