@@ -251,17 +251,20 @@ class HashTable:
 @dataclass
 class Overlap:
     """The samples of split ``a`` and split ``b`` with the same key: how many rows of each, how
-    many distinct samples, and the first row numbers of each."""
+    many distinct samples, the first row numbers of each, and how many of ``b``'s rows found
+    are samples ``a`` itself holds more than once (``b_repeated_in_a``)."""
 
     a_rows: int = 0
     b_rows: int = 0
     distinct: int = 0
     a_first: list[int] = field(default_factory=list)
     b_first: list[int] = field(default_factory=list)
+    b_repeated_in_a: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"a_rows": self.a_rows, "b_rows": self.b_rows, "distinct": self.distinct,
-                "a_first_rows": self.a_first, "b_first_rows": self.b_first}  # fmt: skip
+                "a_first_rows": self.a_first, "b_first_rows": self.b_first,
+                "b_repeated_in_a": self.b_repeated_in_a}  # fmt: skip
 
 
 def overlap(a: HashTable, b: HashTable) -> Overlap:
@@ -282,12 +285,25 @@ def overlap(a: HashTable, b: HashTable) -> Overlap:
         out.a_rows += int(in_a.sum())
         out.b_rows += int(in_b.sum())
         out.distinct += distinct
+        out.b_repeated_in_a += _repeated_in(ra[in_a], rb[in_b])
         firsts_a.append(np.sort(ra[in_a, 2])[:FIRST_ROWS])
         firsts_b.append(np.sort(rb[in_b, 2])[:FIRST_ROWS])
     if firsts_a:
         out.a_first = [int(r) for r in np.sort(np.concatenate(firsts_a))[:FIRST_ROWS]]
         out.b_first = [int(r) for r in np.sort(np.concatenate(firsts_b))[:FIRST_ROWS]]
     return out
+
+
+def _repeated_in(ra: np.ndarray, rb: np.ndarray) -> int:
+    """How many rows of ``rb`` have a key that at least two rows of ``ra`` hold."""
+    if not len(ra) or not len(rb):
+        return 0
+    keys, counts = np.unique(ra[:, :2], axis=0, return_counts=True)
+    twice = keys[counts >= 2]
+    if not len(twice):
+        return 0
+    held = np.column_stack([twice, np.zeros(len(twice), np.uint64)])
+    return int(_join(rb, held)[0].sum())
 
 
 def _join(ra: np.ndarray, rb: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -398,7 +414,8 @@ class KeyIndex:
 @dataclass
 class Probe:
     """A split's keys looked up in another split's :class:`KeyIndex`: how many of its rows were
-    found and the first of them, and which of the index's distinct keys were found (mergeable)."""
+    found and the first of them, and how many of its rows found each of the index's distinct
+    keys (mergeable: the counts add)."""
 
     rows: int = 0
     first: list[int] = field(default_factory=list)
@@ -406,13 +423,13 @@ class Probe:
 
     def add(self, found: np.ndarray, where: np.ndarray, start: int, size: int) -> None:
         if self.matched is None:
-            self.matched = np.zeros(size, dtype=bool)
+            self.matched = np.zeros(size, dtype=np.int64)
         self.rows += int(found.sum())
         if len(self.first) < FIRST_ROWS:
             self.first += [
                 start + int(r) for r in np.flatnonzero(found)[: FIRST_ROWS - len(self.first)]
             ]
-        self.matched[where] = True
+        self.matched += np.bincount(where, minlength=len(self.matched))
 
     def merge(self, other: Probe, offset: int) -> Probe:
         out = Probe(
@@ -421,7 +438,7 @@ class Probe:
         if self.matched is None or other.matched is None:
             out.matched = self.matched if other.matched is None else other.matched
         else:
-            out.matched = self.matched | other.matched
+            out.matched = self.matched + other.matched
         return out
 
     def overlap(self, index: KeyIndex) -> tuple[int, list[int], int, int, list[int]]:
@@ -429,9 +446,20 @@ class Probe:
         split found, their first)."""
         if self.matched is None or not self.rows:
             return 0, [], 0, 0, []
-        mine = self.matched[index.group]
-        return (self.rows, self.first, int(self.matched.sum()), int(mine.sum()),
+        mine = self.matched[index.group] > 0
+        return (self.rows, self.first, int(np.count_nonzero(self.matched)), int(mine.sum()),
                 [int(r) for r in np.flatnonzero(mine)[:FIRST_ROWS]])  # fmt: skip
+
+    def repeated(self, index: KeyIndex, prober_repeats: bool) -> int:
+        """Rows of the indexed split found by the prober whose sample the prober holds at least
+        twice (``prober_repeats``), or rows of the prober found whose sample the indexed split
+        holds at least twice."""
+        if self.matched is None:
+            return 0
+        held = np.bincount(index.group, minlength=len(self.matched))
+        if prober_repeats:
+            return int(held[self.matched >= 2].sum())
+        return int(self.matched[held >= 2].sum())
 
 
 # -- timesteps -----------------------------------------------------------------------------------
@@ -568,6 +596,11 @@ class SplitOptions:
     bins: Bins | None = None
     window: tuple[int, int] | None = None
     timestep_hashes: bool = False
+    #: the padding value of the windows' timesteps (``--mask-value``, ``pad``'s record): rows of
+    #: it are no timesteps; None: no padding known
+    pad_value: float | None = None
+    #: the targets' histogram bins (one feature), for the drift of a regression target
+    y_bins: Bins | None = None
     memory_bytes: int = DEFAULT_HASH_MEMORY
     #: keep this split's keys (it is the smaller side of a pair, or the keys are joined in
     #: buckets); a split that is only ever the larger side looks its keys up in ``indexes``
@@ -586,11 +619,15 @@ class SplitStats:
     classes: dict | None = field(default_factory=dict)
     groups: dict | None = field(default_factory=dict)
     hist: np.ndarray | None = None  # (F, bins + 2)
+    y_hist: np.ndarray | None = None  # (1, bins + 2): the targets' (SplitOptions.y_bins)
     #: windows with provenance: disjoint covered source rows [lo, hi]
     steps: tuple[np.ndarray, np.ndarray] | None = None
     #: windows without: the distinct keys of their timestep rows (K, 2)
     step_keys: np.ndarray | None = None
     step_rows: int = 0  # the timestep rows those keys were made of (repeats counted)
+    #: the distinct pairs of consecutive timestep rows (two different rows, neither padding):
+    #: (K, 6) the pair's key, the first row's key, the second row's key
+    step_pairs: np.ndarray | None = None
     hashed: bool = True  # every chunk's inputs could be hashed
     #: every chunk came with its targets (inputs + target keys exist): None before any chunk
     with_targets: bool | None = None
@@ -598,9 +635,12 @@ class SplitStats:
     probes: dict[tuple[str, str], Probe] = field(default_factory=dict)
 
     def update(self, x: np.ndarray | None, opts: SplitOptions, y: np.ndarray | None = None,
-               group: np.ndarray | None = None, starts: np.ndarray | None = None) -> None:  # fmt: skip
-        """Fold in the next rows: aligned chunks of the inputs, target, group and window starts
-        (``x`` None: inputs that are not hashed, ragged sequences)."""
+               group: np.ndarray | None = None, starts: np.ndarray | None = None,
+               extra: np.ndarray | None = None) -> None:  # fmt: skip
+        """Fold in the next rows: aligned chunks of the inputs, target, group, window starts and
+        the keys of the inputs' other columns (``extra``, (N, 2): a table's text and date
+        columns, :func:`arrow_keys`), hashed with the inputs (``x`` None: inputs that are not
+        hashed, ragged sequences)."""
         n = len(next(a for a in (x, y, group, starts) if a is not None))
         self.with_targets = (
             (y is not None) if self.with_targets is None else (self.with_targets and y is not None)
@@ -611,6 +651,8 @@ class SplitStats:
             self.hashed = False
         elif x.dtype.kind in "biufc":
             kx = row_hashes(x)
+            if extra is not None:
+                kx = combine(kx, extra)
             kxy = combine(kx, keys_of(y)) if y is not None else None
             if opts.keep_keys:
                 self.x_keys.memory_bytes = self.xy_keys.memory_bytes = opts.memory_bytes
@@ -635,6 +677,14 @@ class SplitStats:
                 self.classes = add_counts(self.classes, count_values(flat))
             else:
                 self.classes = None
+        if (
+            y is not None
+            and opts.y_bins is not None
+            and y.dtype.kind in "biuf"
+            and y.size == len(y)
+        ):
+            h = opts.y_bins.counts(y.reshape(-1, 1))
+            self.y_hist = h if self.y_hist is None else self.y_hist + h
         if group is not None and self.groups is not None:
             self.groups = add_counts(self.groups, count_values(group.reshape(-1)))
         if starts is not None and opts.window is not None:
@@ -649,12 +699,29 @@ class SplitStats:
                 )
             )
         elif x is not None and opts.timestep_hashes and x.ndim >= 3 and x.dtype.kind in "biuf":
-            steps = x.reshape(x.shape[0] * x.shape[1], -1)
-            varied = steps[~(steps == steps[:, :1]).all(axis=1)]  # a row of one value (padding,
-            self.step_rows += len(varied)  # a blank image row) is no timestep of a series
-            keys = np.unique(row_hashes(varied), axis=0)
-            self.step_keys = keys if self.step_keys is None else np.unique(
-                np.concatenate([self.step_keys, keys]), axis=0)  # fmt: skip
+            self._timesteps(x, opts.pad_value)
+
+    def _timesteps(self, x: np.ndarray, pad_value: float | None) -> None:
+        """The distinct keys of the windows' timestep rows and of their pairs of consecutive
+        rows. A row of the padding value is no timestep; a pair of two equal rows (padding
+        nobody declared, a flat stretch) says nothing of where in a series it is, and is left
+        out of the pairs."""
+        n, t = x.shape[:2]
+        keys = row_hashes(x.reshape(n * t, -1)).reshape(n, t, 2)
+        if pad_value is None:
+            real = np.ones((n, t), dtype=bool)
+        else:
+            from ..kernels import mask_padded
+
+            real = mask_padded(x, pad_value)
+        self.step_rows += int(real.sum())
+        self.step_keys = _union(self.step_keys, np.unique(keys[real], axis=0))
+        first, second = keys[:, :-1], keys[:, 1:]
+        ok = real[:, :-1] & real[:, 1:] & (first != second).any(axis=2)
+        a, b = first[ok], second[ok]
+        self.step_pairs = _union(
+            self.step_pairs, np.unique(np.column_stack([combine(a, b), a, b]), axis=0)
+        )
 
     def merge(self, other: SplitStats) -> SplitStats:
         """This part followed by ``other`` (the split's next rows)."""
@@ -665,16 +732,16 @@ class SplitStats:
         out.groups = add_counts(self.groups, other.groups)
         out.hist = (other.hist if self.hist is None else self.hist if other.hist is None
                     else self.hist + other.hist)  # fmt: skip
+        out.y_hist = (other.y_hist if self.y_hist is None else self.y_hist if other.y_hist is None
+                      else self.y_hist + other.y_hist)  # fmt: skip
         if self.steps is None or other.steps is None:
             out.steps = self.steps if other.steps is None else other.steps
         else:
             out.steps = union_intervals(np.concatenate([self.steps[0], other.steps[0]]),
                                         np.concatenate([self.steps[1], other.steps[1]]))  # fmt: skip
         out.step_rows = self.step_rows + other.step_rows
-        if self.step_keys is None or other.step_keys is None:
-            out.step_keys = self.step_keys if other.step_keys is None else other.step_keys
-        else:
-            out.step_keys = np.unique(np.concatenate([self.step_keys, other.step_keys]), axis=0)
+        out.step_keys = _union(self.step_keys, other.step_keys)
+        out.step_pairs = _union(self.step_pairs, other.step_pairs)
         out.hashed = self.hashed and other.hashed
         out.with_targets = (other.with_targets if self.with_targets is None
                             else self.with_targets if other.with_targets is None
@@ -689,6 +756,66 @@ class SplitStats:
         """Remove the spilled keys' files."""
         self.x_keys.close()
         self.xy_keys.close()
+
+
+def _union(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """The sorted distinct rows of two sorted-unique key sets (None: none yet)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return np.unique(np.concatenate([a, b]), axis=0)
+
+
+def shared_run_steps(a: np.ndarray, b: np.ndarray) -> int:
+    """How many distinct timestep rows of ``b`` belong to a pair of consecutive rows that ``a``
+    also holds (``step_pairs`` of two splits): the rows of runs of at least two consecutive
+    timesteps both splits' windows cover."""
+    if not len(a) or not len(b):
+        return 0
+    ra = np.column_stack([a[:, :2], np.zeros(len(a), np.uint64)])
+    rb = np.column_stack([b[:, :2], np.arange(len(b), dtype=np.uint64)])
+    hit = b[_join(ra, rb)[1]]
+    if not len(hit):
+        return 0
+    return len(np.unique(np.concatenate([hit[:, 2:4], hit[:, 4:6]]), axis=0))
+
+
+def arrow_keys(columns: list) -> np.ndarray:
+    """A 128-bit key per row of some Arrow columns together (a table's text, date, boolean …
+    columns that are not in its numeric inputs): dates and times by their integer values,
+    anything else by its text (each distinct value hashed once, :func:`text_hashes`); a null is
+    one value of its own."""
+    import pyarrow as pa
+
+    out: np.ndarray | None = None
+    for col in columns:
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
+        if pa.types.is_dictionary(col.type):
+            col = col.dictionary_decode()
+        t = col.type
+        if pa.types.is_temporal(t) or pa.types.is_integer(t) or pa.types.is_floating(t):
+            as_int = (
+                col.view(pa.int32() if t.bit_width == 32 else pa.int64())
+                if pa.types.is_temporal(t)
+                else col
+            )
+            values = as_int.to_numpy(zero_copy_only=False)
+            if col.null_count:
+                values = np.where(col.is_valid().to_numpy(zero_copy_only=False), values, 0)
+                keys = combine(row_hashes(np.asarray(values).reshape(-1, 1)),
+                               text_hashes(col.is_null().to_numpy(zero_copy_only=False)))  # fmt: skip
+            else:
+                keys = row_hashes(np.asarray(values).reshape(-1, 1))
+        else:
+            texts = np.empty(len(col), dtype=object)
+            texts[:] = (
+                col.cast(pa.string()).to_pylist() if not pa.types.is_string(t) else col.to_pylist()
+            )
+            texts[col.is_null().to_numpy(zero_copy_only=False)] = "\x00null"
+            keys = text_hashes(texts)
+        out = keys if out is None else combine(out, keys)
+    assert out is not None
+    return out
 
 
 def shared_keys(a: np.ndarray, b: np.ndarray) -> int:
@@ -718,8 +845,9 @@ def aligned(*streams):
 
 
 def scan_split(x, opts: SplitOptions, y=None, group=None, starts=None,
-               chunk_bytes: int = 64 * 1024**2) -> SplitStats:  # fmt: skip
-    """One pass over a split's handles (x and optional y, group column, window starts)."""
+               chunk_bytes: int = 64 * 1024**2, extra=None) -> SplitStats:  # fmt: skip
+    """One pass over a split's handles (x and optional y, group column, window starts, and
+    ``extra``: the keys of a table's other input columns, anything with ``chunks(bytes)``)."""
     out = SplitStats()
     if x.ragged:  # sequences of different lengths are not hashed (yet): rows and labels only
         out.hashed = False
@@ -728,7 +856,10 @@ def scan_split(x, opts: SplitOptions, y=None, group=None, starts=None,
     if y is not None and y.ragged:  # sequence targets: not hashed nor counted as classes (yet)
         y = None
         out.classes = None
-    streams = [h.chunks(chunk_bytes) if h is not None else None for h in (x, y, group, starts)]
-    for cx, cy, cg, cs in aligned(*streams):
-        out.update(cx, opts, cy, cg, cs)
+    if x is None:
+        extra = None
+    streams = [h.chunks(chunk_bytes) if h is not None else None
+               for h in (x, y, group, starts, extra)]  # fmt: skip
+    for cx, cy, cg, cs, ce in aligned(*streams):
+        out.update(cx, opts, cy, cg, cs, ce)
     return out

@@ -205,7 +205,10 @@ def split_lines(splits: dict[str, Any] | None) -> list[str]:
     if splits is None:
         return []
     parts = [f"{escape(name)} {s['rows']:,}" for name, s in splits["splits"].items()]
-    out = [f"splits compared with {escape(splits['train'])} (samples): {', '.join(parts)}"]
+    out = [f"splits compared with the training split {escape(splits['train'])} (samples): "
+           f"{', '.join(parts)}"]  # fmt: skip
+    if splits.get("targets"):
+        out.append(f"targets: {escape(splits['targets'])}")
     if splits.get("baseline"):
         b = splits["baseline"]
         out.append(f"drift also measured against {escape(b['train'])} of {escape(b['source'])}")
