@@ -557,8 +557,9 @@ class TimestepOverlap(Check):
     shared only inside a run: a pair of consecutive timestep rows (two different rows) that
     the other split's windows also hold in that order. One row equal by coincidence (a
     reading that recurs, a month number) is not a shared timestep; rows of the padding value
-    (`--mask-value`, `pad`'s record) are no timesteps, and a pair of two equal rows (padding
-    nobody declared, a flat stretch) is no evidence.
+    (`--mask-value`, `pad`'s record) are no timesteps -- nor, with none declared, a window's
+    leading or trailing run of two or more equal rows of one value -- and a pair of two equal
+    rows (padding, a flat stretch) is no evidence.
 
     Example:
     DS804 val: its windows cover 19,950 timesteps of which 19,940 (99.9%) are also in

@@ -703,13 +703,14 @@ class SplitStats:
 
     def _timesteps(self, x: np.ndarray, pad_value: float | None) -> None:
         """The distinct keys of the windows' timestep rows and of their pairs of consecutive
-        rows. A row of the padding value is no timestep; a pair of two equal rows (padding
-        nobody declared, a flat stretch) says nothing of where in a series it is, and is left
-        out of the pairs."""
+        rows. A row of the padding value is no timestep; with no padding value known, a
+        window's leading or trailing run of two or more equal rows of one value each (padding
+        nobody declared) is none either. A pair of two equal rows (padding, a flat stretch) says
+        nothing of where in a series it is, and is left out of the pairs."""
         n, t = x.shape[:2]
         keys = row_hashes(x.reshape(n * t, -1)).reshape(n, t, 2)
         if pad_value is None:
-            real = np.ones((n, t), dtype=bool)
+            real = ~_undeclared_padding(x, keys)
         else:
             from ..kernels import mask_padded
 
@@ -756,6 +757,24 @@ class SplitStats:
         """Remove the spilled keys' files."""
         self.x_keys.close()
         self.xy_keys.close()
+
+
+def _undeclared_padding(x: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """(N, T): the timesteps of each window in its leading or trailing run of at least two
+    equal rows whose features are one value (zeros before a short sequence, as
+    ``pad_sequences`` writes them)."""
+    n, t = keys.shape[:2]
+    if t < 2:
+        return np.zeros((n, t), dtype=bool)
+    flat = x.reshape(n, t, -1)
+    one_value = (flat == flat[..., :1]).all(axis=2)
+    same = (keys[:, 1:] == keys[:, :-1]).all(axis=2)  # row j equals row j + 1
+    on = np.ones((n, 1), dtype=bool)
+    lead = np.logical_and.accumulate(np.concatenate([on, same], axis=1), axis=1)
+    trail = np.logical_and.accumulate(np.concatenate([on, same[:, ::-1]], axis=1), axis=1)[:, ::-1]
+    lead &= (lead.sum(axis=1) >= 2)[:, None] & one_value[:, :1]
+    trail &= (trail.sum(axis=1) >= 2)[:, None] & one_value[:, -1:]
+    return lead | trail
 
 
 def _union(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
