@@ -373,3 +373,78 @@ def test_constant_features_differing_between_splits_get_no_per_split_fix(tmp_pat
     assert len(constant) == 2 and len(counts) == 2
     for f in constant:
         assert not f.fixes and "need the same columns" in f.message
+
+
+def test_windows_saved_as_one_feature_per_timestep_are_compared(tmp_path):
+    """Univariate windows saved (N, L) with --timesteps L: compared as (N, L, 1)."""
+    series = sunspots()
+    w = windows(series[:-1], 12)[:, :, 0]
+    order = np.random.default_rng(2).permutation(len(w))
+    np.save(tmp_path / "a.npy", w[order[:237]])
+    np.save(tmp_path / "b.npy", w[order[237:]])
+    split = [f"train={tmp_path / 'a.npy'}", f"val={tmp_path / 'b.npy'}"]
+    (f,) = found(dsdoctor.check(split=split, timesteps=12), "DS804")
+    total, shared = shared_in_runs(w[order[:237], :, None], w[order[237:], :, None])
+    assert (f.evidence["b_steps"], f.evidence["shared"]) == (total, shared)
+    assert not found(dsdoctor.check(split=split), "DS804")  # (N, 12) alone: 12 features
+
+
+def test_the_new_split_statistics_merge_exactly():
+    """Timestep pairs, the target's histogram, the other columns' keys and the probes' counts:
+    parts folded in row order equal one pass."""
+    import pyarrow as pa
+
+    from dsdoctor.engine import splits as S
+
+    rng = np.random.default_rng(3)
+    series = sunspots()
+    x = windows(series[:-1], 12)[rng.permutation(297)]
+    y = rng.normal(size=297)
+    text = pa.array(rng.choice(["a", "b", None], 297).tolist())
+    extra = S.arrow_keys([text])
+    small = S.SplitStats()
+    small.update(x[:40], S.SplitOptions(timestep_hashes=True))
+    index = S.KeyIndex.of(small.x_keys)
+    opts = S.SplitOptions(timestep_hashes=True, y_bins=S.Bins(np.array([-1.0]), np.array([1.0])),
+                          indexes={("x", "small"): index})  # fmt: skip
+
+    def passes(keys):
+        one = S.SplitStats()
+        one.update(x, opts, y, extra=keys)
+        parts = S.SplitStats()
+        for lo, hi in ((0, 100), (100, 101), (101, 297)):
+            part = S.SplitStats()
+            part.update(x[lo:hi], opts, y[lo:hi], extra=None if keys is None else keys[lo:hi])
+            parts = parts.merge(part)
+        assert (parts.x_keys.rows_sorted() == one.x_keys.rows_sorted()).all()
+        return one, parts
+
+    with_text, _ = passes(extra)
+    one, parts = passes(None)
+    assert not (with_text.x_keys.rows_sorted() == one.x_keys.rows_sorted()).all()
+    assert (parts.step_pairs == one.step_pairs).all() and (parts.step_keys == one.step_keys).all()
+    assert (parts.y_hist == one.y_hist).all() and one.y_hist.sum() == 297
+    probe = parts.probes[("x", "small")]
+    assert (probe.matched == one.probes[("x", "small")].matched).all()
+    assert probe.overlap(index)[0] == 40 and probe.repeated(index, prober_repeats=True) == 0
+    twice = S.SplitStats()
+    twice.update(np.concatenate([x[:40], x[:3]]), opts)
+    assert twice.probes[("x", "small")].repeated(index, prober_repeats=True) == 3
+    assert S.shared_run_steps(one.step_pairs, small.step_pairs) == len(small.step_keys)
+
+
+def test_a_split_without_targets_and_the_columns_of_each_split_are_named(tmp_path):
+    digits = datasets.load_digits()
+    np.save(tmp_path / "xa.npy", digits.data[:1000])
+    np.save(tmp_path / "xb.npy", digits.data[1000:])
+    np.save(tmp_path / "yb.npy", digits.target[1000:])
+    report = dsdoctor.check(
+        split=[f"train={tmp_path / 'xa.npy'}", f"test={tmp_path / 'xb.npy'},{tmp_path / 'yb.npy'}"]
+    )
+    (f,) = found(report, "DS801")
+    assert f.message == "test: its samples differ from train's: train has no targets"
+    assert report.splits["splits"]["train"]["groups"] is None  # no --group: not "0 groups"
+    _, _, split = frame_split(tmp_path, penguins())
+    r = cli("check", *(a for s in split for a in ("--split", s)), "--target", "species")
+    assert "not analysed as inputs: train: island (categorical)" in r.stdout
+    assert "val: island (categorical)" in r.stdout

@@ -101,6 +101,11 @@ def check_splits(parsed: list[tuple[str, str, str | None]], group: str | None,
     if described is not None and y_bins is not None:
         described["target"] = {"lo": y_bins.lo.tolist(), "hi": y_bins.hi.tolist()}
     sequences = expect.steps is not None or expect.rank == 3 or expect.mask_value is not None
+    for sp in found:  # (N, L) windows of one feature, L the timesteps the model takes
+        h = sp.x.handle
+        sp.flat_windows = (
+            h.ndim == 2 and not h.ragged and expect.steps is not None and h.shape[1] == expect.steps
+        )
     try:  # the spilled keys' files go whatever happens
         indexes = scan_splits(found, bins, opts, sequences, y_bins)
         labels, why = target_labels(found[0], expect.classes, task)
@@ -375,7 +380,8 @@ def scan_one_split(sp, bins, opts: Opening, keep: bool = True, indexes: dict | N
                              or (bins.lo.size > 1 and h.shape[-1] != bins.lo.size)):  # fmt: skip
         usable = None
     pad = (sp.x.sequence or {}).get("value")
-    sopts = SplitOptions(bins=usable, window=window, timestep_hashes=h.ndim >= 3 and window is None and sequences,
+    windows = h.ndim >= 3 or sp.flat_windows
+    sopts = SplitOptions(bins=usable, window=window, timestep_hashes=windows and window is None and sequences,
                          keep_keys=keep, indexes=indexes or {}, pad_value=pad, y_bins=y_bins)  # fmt: skip
     y = sp.y.handle if sp.y is not None else None
     table = getattr(h, "table", None)

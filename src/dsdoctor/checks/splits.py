@@ -72,6 +72,8 @@ class Split:
     group_source: Any = None  # the handle of its --group column
     #: a table's non-numeric input columns (text, dates), hashed with the numeric inputs
     other_columns: list[str] = field(default_factory=list)
+    #: its inputs are (N, L) windows of one feature (``--timesteps L``, ``--input-shape (L, 1)``)
+    flat_windows: bool = False
 
     @property
     def subjects(self) -> list[Subject]:
@@ -162,7 +164,7 @@ class Splits:
                 "x": s.x.name,
                 "y": s.y.name if s.y is not None else None,
                 "classes": _counts(st.classes),
-                "groups": None if st.groups is None else len(st.groups),
+                "groups": None if st.groups is None or self.group is None else len(st.groups),
                 "histogram": None if st.hist is None else st.hist.tolist(),
                 "target_histogram": None if st.y_hist is None else st.y_hist.tolist(),
                 "hashed": st.hashed,
@@ -367,7 +369,9 @@ class SplitSchemaMismatch(Check):
                        for k in sorted(set(ref) | set(mine)) if ref.get(k) != mine.get(k)}  # fmt: skip
             if not differs:
                 continue
-            what = "; ".join(_differ(k, ref.get(k), mine.get(k), sp.train.name) for k in differs)
+            what = "; ".join(
+                dict.fromkeys(_differ(k, ref.get(k), mine.get(k), sp.train.name) for k in differs)
+            )
             yield self.finding(s.subjects, {"split": s.name, "train": sp.train.name, "differs": differs},
                                what=what)  # fmt: skip
 
@@ -381,6 +385,8 @@ def _differ(key: str, ref: Any, mine: Any, train: str) -> str:
         parts = ([f"no {', '.join(missing[:NAMED])}"] if missing else []) + (
             [f"extra {', '.join(extra[:NAMED])}"] if extra else [])  # fmt: skip
         return "columns: " + ", ".join(parts)
+    if key.startswith("target") and (ref is None or mine is None):
+        return f"{train} has no targets" if ref is None else "it has no targets"
     return f"{key} {mine} ({train}: {ref})"
 
 

@@ -595,6 +595,7 @@ class SplitOptions:
 
     bins: Bins | None = None
     window: tuple[int, int] | None = None
+    #: the inputs are windows (N, L, F…), or (N, L) of one feature, whose timestep rows are hashed
     timestep_hashes: bool = False
     #: the padding value of the windows' timesteps (``--mask-value``, ``pad``'s record): rows of
     #: it are no timesteps; None: no padding known
@@ -698,8 +699,8 @@ class SplitStats:
                     np.concatenate([self.steps[0], got[0]]), np.concatenate([self.steps[1], got[1]])
                 )
             )
-        elif x is not None and opts.timestep_hashes and x.ndim >= 3 and x.dtype.kind in "biuf":
-            self._timesteps(x, opts.pad_value)
+        elif x is not None and opts.timestep_hashes and x.ndim >= 2 and x.dtype.kind in "biuf":
+            self._timesteps(x if x.ndim >= 3 else x[:, :, None], opts.pad_value)  # (N, L): F = 1
 
     def _timesteps(self, x: np.ndarray, pad_value: float | None) -> None:
         """The distinct keys of the windows' timestep rows and of their pairs of consecutive

@@ -175,7 +175,9 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
         columns = [c for c in report.columns if c.get("reason") != "not selected"]
         if columns:
             listed = ", ".join(
-                f"{_column_name(c['name'])} ({c['reason'] or c['kind']})" for c in columns[:20]
+                (f"{c['split']}: " if c.get("split") else "")  # check --split: whose column
+                + f"{_column_name(c['name'])} ({c['reason'] or c['kind']})"
+                for c in columns[:20]
             )
             more = f" and {len(columns) - 20} more" if len(columns) > 20 else ""
             out.print(f"[dim]not analysed as inputs: {escape(listed)}{more}[/]")
