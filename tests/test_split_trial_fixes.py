@@ -389,7 +389,7 @@ def test_windows_saved_as_one_feature_per_timestep_are_compared(tmp_path):
     assert not found(dsdoctor.check(split=split), "DS804")  # (N, 12) alone: 12 features
 
 
-def test_the_new_split_statistics_merge_exactly():
+def test_the_new_split_statistics_merge_exactly(monkeypatch):
     """Timestep pairs, the target's histogram, the other columns' keys and the probes' counts:
     parts folded in row order equal one pass."""
     import pyarrow as pa
@@ -431,6 +431,9 @@ def test_the_new_split_statistics_merge_exactly():
     twice.update(np.concatenate([x[:40], x[:3]]), opts)
     assert twice.probes[("x", "small")].repeated(index, prober_repeats=True) == 3
     assert S.shared_run_steps(one.step_pairs, small.step_pairs) == len(small.step_keys)
+    monkeypatch.setattr(S, "STEP_ROWS", 50)  # the windows' keys a few windows at a time
+    blocks, _ = passes(None)
+    assert (blocks.step_pairs == one.step_pairs).all() and (blocks.step_keys == one.step_keys).all()
 
 
 def test_a_split_without_targets_and_the_columns_of_each_split_are_named(tmp_path):
@@ -448,3 +451,30 @@ def test_a_split_without_targets_and_the_columns_of_each_split_are_named(tmp_pat
     r = cli("check", *(a for s in split for a in ("--split", s)), "--target", "species")
     assert "not analysed as inputs: train: island (categorical)" in r.stdout
     assert "val: island (categorical)" in r.stdout
+
+
+def test_windows_known_by_source_rows_and_by_value_are_said_not_compared(tmp_path):
+    df = sm.datasets.sunspots.load_pandas().data
+    df.to_csv(tmp_path / "sun.csv", index=False)
+    r = cli("window", f"{tmp_path / 'sun.csv'}:SUNACTIVITY", "--time", "YEAR", "--length", "12",
+            "-o", tmp_path / "all.npz")  # fmt: skip
+    assert r.code == 0, r.stderr
+    np.save(tmp_path / "raw.npy", windows(sunspots()[:-1], 12)[200:].astype(np.float64))
+    report = dsdoctor.check(split=[f"train={tmp_path / 'all.npz'}", f"val={tmp_path / 'raw.npy'}"],
+                            timesteps=12)  # fmt: skip
+    assert not found(report, "DS804")
+    assert any("known by their source rows" in n for n in report.splits["timesteps_not_compared"])
+
+
+def test_a_baseline_measures_a_regression_targets_drift(tmp_path):
+    _tr, va, split = frame_split(tmp_path, diabetes())
+    stored = tmp_path / "base.json"
+    args = [a for s in split for a in ("--split", s)]
+    assert cli("check", *args, "--target", "target", "--format", "json", "-o", stored).code == 0
+    va.assign(target=va.target + 1000).to_parquet(tmp_path / "today.parquet")
+    report = dsdoctor.check(split=[f"today={tmp_path / 'today.parquet'}"], target="target",
+                            baseline=stored)  # fmt: skip
+    (f,) = found(report, "DS806")
+    assert f.evidence["train"] == "baseline train"
+    assert [d["feature"] for d in f.evidence["drifted"]] == ["target target"]
+    assert not found(report, "DS802")

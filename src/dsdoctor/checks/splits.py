@@ -178,6 +178,17 @@ class Splits:
             for s in self.splits if s.x.handle.ndim >= 3 and s.stats.steps is None
             and s.stats.step_keys is None and s.stats.hashed
         ]  # fmt: skip
+        for a, b in self.pairs():  # both hold windows, but not comparable with each other
+            sa, sb = a.stats, b.stats
+            if sa.steps is not None and sb.steps is not None and a.series != b.series:
+                out["timesteps_not_compared"].append(
+                    f"{a.name} and {b.name}: windows of different series ({a.series}; {b.series})"
+                )
+            elif (sa.steps is None) != (sb.steps is None) and (
+                    sa.step_pairs is not None or sb.step_pairs is not None):  # fmt: skip
+                out["timesteps_not_compared"].append(
+                    f"{a.name} and {b.name}: one's windows are known by their source rows (dsdoctor "
+                    "window), the other's only by value")  # fmt: skip
         out["not_run"] = self.not_run(out["timesteps_not_compared"])
         return out
 

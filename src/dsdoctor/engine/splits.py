@@ -92,6 +92,10 @@ def row_words(data: np.ndarray) -> np.ndarray:
 HASH_ROWS = 16_384
 
 
+#: Timestep rows of windows hashed at a time (their keys and pairs: about 100 bytes a row).
+STEP_ROWS = 262_144
+
+
 def row_hashes(data: np.ndarray) -> np.ndarray:
     """A 128-bit key per row of a numeric array, (N, 2) uint64: two lanes, each mixing the row's
     words in order (multiply, xor-shift; a loop per word of a row, vectorised over the rows,
@@ -709,21 +713,25 @@ class SplitStats:
         nobody declared) is none either. A pair of two equal rows (padding, a flat stretch) says
         nothing of where in a series it is, and is left out of the pairs."""
         n, t = x.shape[:2]
-        keys = row_hashes(x.reshape(n * t, -1)).reshape(n, t, 2)
-        if pad_value is None:
-            real = ~_undeclared_padding(x, keys)
-        else:
-            from ..kernels import mask_padded
+        rows, pairs = [np.zeros((0, 2), np.uint64)], [np.zeros((0, 6), np.uint64)]
+        step = max(1, STEP_ROWS // max(1, t))  # windows at a time: their keys stay small
+        for lo in range(0, n, step):
+            block = x[lo : lo + step]
+            keys = row_hashes(block.reshape(len(block) * t, -1)).reshape(len(block), t, 2)
+            if pad_value is None:
+                real = ~_undeclared_padding(block, keys)
+            else:
+                from ..kernels import mask_padded
 
-            real = mask_padded(x, pad_value)
-        self.step_rows += int(real.sum())
-        self.step_keys = _union(self.step_keys, np.unique(keys[real], axis=0))
-        first, second = keys[:, :-1], keys[:, 1:]
-        ok = real[:, :-1] & real[:, 1:] & (first != second).any(axis=2)
-        a, b = first[ok], second[ok]
-        self.step_pairs = _union(
-            self.step_pairs, np.unique(np.column_stack([combine(a, b), a, b]), axis=0)
-        )
+                real = mask_padded(block, pad_value)
+            self.step_rows += int(real.sum())
+            rows.append(np.unique(keys[real], axis=0))
+            first, second = keys[:, :-1], keys[:, 1:]
+            ok = real[:, :-1] & real[:, 1:] & (first != second).any(axis=2)
+            a, b = first[ok], second[ok]
+            pairs.append(np.unique(np.column_stack([combine(a, b), a, b]), axis=0))
+        self.step_keys = _union(self.step_keys, np.unique(np.concatenate(rows), axis=0))
+        self.step_pairs = _union(self.step_pairs, np.unique(np.concatenate(pairs), axis=0))
 
     def merge(self, other: SplitStats) -> SplitStats:
         """This part followed by ``other`` (the split's next rows)."""
