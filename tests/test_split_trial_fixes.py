@@ -478,3 +478,11 @@ def test_a_baseline_measures_a_regression_targets_drift(tmp_path):
     assert f.evidence["train"] == "baseline train"
     assert [d["feature"] for d in f.evidence["drifted"]] == ["target target"]
     assert not found(report, "DS802")
+
+
+def test_binary_labels_stored_as_floats_are_labels(tmp_path):
+    mode = sm.datasets.modechoice.load_pandas().data  # choice: 0.0 / 1.0
+    _, va, split = frame_split(tmp_path, mode)
+    report = dsdoctor.check(split=split, target="choice")
+    assert report.splits["targets"] == "class labels (floats of two values: binary labels)"
+    assert len(va) >= 100 and "DS807" not in report.splits["not_run"]  # label drift judged

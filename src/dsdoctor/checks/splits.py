@@ -280,7 +280,8 @@ def target_labels(train: Split, classes: int | None, task: str | None) -> tuple[
     training samples) or a regression target (its drift is a feature's), and why, by the rule
     DS102 follows (``checks/alignment.py``'s ``target_kind``): ``--task`` says so; text,
     booleans and codes ``dsdoctor encode`` wrote are labels; floats are a regression target
-    unless ``--classes`` (or a model, a ClassLabel) gives classes; integers are labels unless
+    unless ``--classes`` (or a model, a ClassLabel) gives classes or the training split holds
+    two whole values at most (0.0/1.0: binary labels); integers are labels unless
     nearly every value is distinct (``ID_SHARE`` of the training split's rows: a count, a
     price)."""
     if task == "classification":
@@ -301,6 +302,8 @@ def target_labels(train: Split, classes: int | None, task: str | None) -> tuple[
     if h.dtype.kind == "f":
         if classes is not None and counted is not None:
             return True, f"class labels stored as floats ({classes} classes)"
+        if counted is not None and len(counted) <= 2:
+            return True, "class labels (floats of two values: binary labels)"
         return False, ("a regression target (floats; give --classes or --task classification if "
                        "they are class labels)")  # fmt: skip
     if counted is None:

@@ -387,7 +387,7 @@ TaskOpt = Annotated[
         help="With --split: what the targets are, classification (class labels: unseen labels, "
         "label drift) or regression (the target's drift, as a feature's). Default: text, booleans "
         "and integers are class labels unless nearly every value is distinct; floats are a "
-        "regression target unless --classes is given.",
+        "regression target unless --classes is given or they hold two values (0.0/1.0).",
         metavar="TASK",
     ),
 ]
