@@ -166,17 +166,17 @@ def merge_split_findings(findings: list[Finding], names: list[str]) -> list[Find
         if also:
             f.message += f" (the same in split{'s' if len(also) > 2 else ''} {', '.join(map(str, also[1:]))})"
     constant = [f for f in out if f.code == "DS402"]
-    dropped = {
+    found = {
         str(f.evidence.get("split")): tuple(f.evidence.get("features") or ()) for f in constant
     }
-    if (len(constant) > 1 and len(set(dropped.values())) > 1) or (
-        constant and len(constant) < len(names)
-    ):
+    dropped = {name: found.get(name, ()) for name in names}
+    if constant and len(set(dropped.values())) > 1:
+        counts = "; ".join(f"{k}: {len(v)}" for k, v in dropped.items())
         for f in constant:
             f.fixes = []
-            f.message += ("; not fixed split by split: the splits hold other constant features "
-                          f"({'; '.join(f'{k}: {len(v)}' for k, v in dropped.items())}) and need the "
-                          f"same columns: drop those constant in {names[0]} from every split")  # fmt: skip
+            f.message += (f"; not fixed split by split: the splits have different constant features "
+                          f"({counts}) and need the same columns: drop those constant in {names[0]} "
+                          "from every split")  # fmt: skip
     return out
 
 
