@@ -501,8 +501,10 @@ _SPLIT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*\Z")
 def parse_split(texts: Sequence[str], *, alone: bool = False) -> list[tuple[str, str, str | None]]:
     """``--split`` values → ``(name, x, y)``: ``NAME=SOURCE`` (a table with ``--target``, or a
     file whose arrays pair up as x and y by their names, or one array of inputs) or
-    ``NAME=X_SOURCE,Y_SOURCE`` (inputs, then targets). The names are distinct; the first split
-    is the training split. ``alone``: one split is enough (compared with a baseline)."""
+    ``NAME=X_SOURCE,Y_SOURCE`` (inputs, then targets). The names are distinct; the split named
+    ``train`` (or ``training``), else the first, is the training split
+    (:func:`dsdoctor.splitcheck.check_splits`). ``alone``: one split is enough (compared with a
+    baseline)."""
     out: list[tuple[str, str, str | None]] = []
     for text in texts:
         name, eq, data = text.partition("=")
