@@ -486,3 +486,29 @@ def test_binary_labels_stored_as_floats_are_labels(tmp_path):
     report = dsdoctor.check(split=split, target="choice")
     assert report.splits["targets"] == "class labels (floats of two values: binary labels)"
     assert len(va) >= 100 and "DS807" not in report.splits["not_run"]  # label drift judged
+
+
+def test_other_columns_of_any_arrow_type_are_keyed():
+    """Text, dates, timestamps with nulls, bytes that are not UTF-8 and lists of text: equal
+    values give equal keys, different values different keys."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from dsdoctor.engine.splits import arrow_keys
+
+    cols = [
+        pa.array(["a", "b", "a", None]),
+        pa.array([dt.date(2020, 1, 1), dt.date(2020, 1, 2), dt.date(2020, 1, 1), None]),
+        pa.array([1, 2, 1, None], pa.timestamp("ns")),
+        pa.array([b"\xff", b"x", b"\xff", None]),
+        pa.array([["p"], ["q", "r"], ["p"], None]),
+        pa.array(["a", "b", "a", None]).dictionary_encode(),
+    ]
+    for col in cols:
+        k = arrow_keys([col])
+        assert (k[0] == k[2]).all() and not (k[0] == k[1]).any() and not (k[3] == k[0]).all(), (
+            col.type
+        )
+    both = arrow_keys(cols[:2])
+    assert (both[0] == both[2]).all() and not (both[0] == arrow_keys(cols[:1])[0]).all()

@@ -836,9 +836,12 @@ def arrow_keys(columns: list) -> np.ndarray:
                 keys = row_hashes(np.asarray(values).reshape(-1, 1))
         else:
             texts = np.empty(len(col), dtype=object)
-            texts[:] = (
-                col.cast(pa.string()).to_pylist() if not pa.types.is_string(t) else col.to_pylist()
-            )
+            try:
+                texts[:] = (
+                    col.to_pylist() if pa.types.is_string(t) else col.cast(pa.string()).to_pylist()
+                )
+            except (pa.ArrowException, UnicodeDecodeError):  # bytes, lists, structs: as written
+                texts[:] = [repr(v) for v in col.to_pylist()]
             texts[col.is_null().to_numpy(zero_copy_only=False)] = "\x00null"
             keys = text_hashes(texts)
         out = keys if out is None else combine(out, keys)
