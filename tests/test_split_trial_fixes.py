@@ -210,6 +210,8 @@ def test_a_unit_change_in_a_small_split_is_drift(tmp_path):
     clean = dsdoctor.check(split=split, target="target")
     assert not found(clean, "DS806")
     assert any("PSI and JS not judged" in n for n in clean.splits["drift_not_judged"])
+    said = cli("check", *(a for s in split for a in ("--split", s)), "--target", "target").stdout
+    assert "healthy: no findings; some drift or timesteps not judged (listed above)" in said
     va.assign(proline=va.proline * 1000).to_parquet(tmp_path / "val_x1000.parquet")
     report = dsdoctor.check(
         split=[split[0], f"val={tmp_path / 'val_x1000.parquet'}"], target="target"

@@ -195,6 +195,10 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
         f"no findings, but {unread} array(s) not read (see above)")  # fmt: skip
     if report.columns and not unread:
         healthy += f"; {len(report.columns)} column(s) not analysed as inputs (listed above)"
+    if report.splits and (
+        report.splits.get("drift_not_judged") or report.splits.get("timesteps_not_compared")
+    ):
+        healthy += "; some drift or timesteps not judged (listed above)"
     verdict = healthy if not report.findings else (
         f"{s['error']} error(s), {s['warning']} warning(s), {s['info']} info")  # fmt: skip
     out.print(
