@@ -433,7 +433,8 @@ class Probe:
             self.first += [
                 start + int(r) for r in np.flatnonzero(found)[: FIRST_ROWS - len(self.first)]
             ]
-        self.matched += np.bincount(where, minlength=len(self.matched))
+        found_keys, counts = np.unique(where, return_counts=True)  # O(found), not O(index)
+        self.matched[found_keys] += counts
 
     def merge(self, other: Probe, offset: int) -> Probe:
         out = Probe(
