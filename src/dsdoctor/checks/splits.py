@@ -573,7 +573,8 @@ class TimestepOverlap(Check):
     arrays, univariate (F = 1) included, are compared by the values of their timestep rows
     when they are known to be sequences -- `--timesteps`, an `--input-shape` or model with a
     time axis, `--mask-value`, or dsdoctor's `pad` -- since an (N, H, W) stack of images looks
-    the same; the report says when they were not compared. By value, a timestep counts as
+    the same; an (N, L) array with `--timesteps L` is windows of one feature; the report says
+    when they were not compared. By value, a timestep counts as
     shared only inside a run: a pair of consecutive timestep rows (two different rows) that
     the other split's windows also hold in that order. One row equal by coincidence (a
     reading that recurs, a month number) is not a shared timestep; rows of the padding value
@@ -631,7 +632,8 @@ class GroupLeakage(Check):
 
     How to repair:
     Split by group: scikit-learn's `GroupShuffleSplit` or `GroupKFold`, or assign each
-    group to a split by a hash of its value.
+    group to a split by a hash of its value. The `--group` column is an id, not a feature:
+    it is left out of the inputs that are hashed (DS803) and compared for drift (DS806).
 
     Example:
     DS805 val: 12 of its 40 patient_id values (1,830 samples) are also in train: 17, 23, 41 …
@@ -838,7 +840,9 @@ class LabelDrift(Check):
 
     How to repair:
     Stratify the split on the label, or weigh the metric by class; when the change is real
-    (later data), re-weigh or re-calibrate.
+    (later data), re-weigh or re-calibrate. Only class labels are compared so (see DS802); a
+    regression target's drift is DS806's, and fewer than 100 labels in a split are not
+    judged (the report says so).
 
     Example:
     DS807 val: its label distribution drifted from train (PSI 0.61, JS 0.32): class 1 is
