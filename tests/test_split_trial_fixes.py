@@ -514,3 +514,23 @@ def test_other_columns_of_any_arrow_type_are_keyed():
         )
     both = arrow_keys(cols[:2])
     assert (both[0] == both[2]).all() and not (both[0] == arrow_keys(cols[:1])[0]).all()
+
+
+def test_junit_of_one_split_against_a_baseline_skips_what_needs_two(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from dsdoctor.render import report_text
+
+    fair = sm.datasets.fair.load_pandas().data
+    fair = fair.assign(had_affair=(fair.affairs > 0).astype(np.int64)).drop(columns="affairs")
+    _, va, split = frame_split(tmp_path, fair, test_size=0.2)
+    stored = tmp_path / "base.json"
+    args = [a for s in split for a in ("--split", s)]
+    assert cli("check", *args, "--target", "had_affair", "--format", "json", "-o", stored).code == 1
+    report = dsdoctor.check(split=[f"today={tmp_path / 'val.parquet'}"], target="had_affair",
+                            baseline=stored)  # fmt: skip
+    suite = ET.fromstring(report_text(report, "junit")).find("testsuite")
+    skipped = {c.get("name").split()[0]: c.find("skipped").get("message")
+               for c in suite.findall("testcase") if c.find("skipped") is not None}  # fmt: skip
+    assert set(skipped) == {"DS803", "DS804", "DS805", "DS808"}
+    assert "baseline report that holds no samples" in skipped["DS803"]

@@ -195,6 +195,7 @@ class Splits:
     def not_run(self, timesteps_not_compared: list[str]) -> dict[str, str]:
         """The split checks that could not run on these splits, and why (JUnit skips them)."""
         out: dict[str, str] = {}
+        compared = self.splits if self.baseline is not None else self.others
         if not self.labels:
             why = self.targets or "no split has targets"
             out.update(
@@ -207,8 +208,16 @@ class Splits:
                 {c: "no split has class labels counted" for c in ("DS802", "DS807", "DS808")}
             )
         elif self.labels and "DS807" not in out and all(
-                sum((s.stats.classes or {}).values()) < MIN_DRIFT_LABELS for s in self.others):  # fmt: skip
+                sum((s.stats.classes or {}).values()) < MIN_DRIFT_LABELS for s in compared):  # fmt: skip
             out["DS807"] = f"fewer than {MIN_DRIFT_LABELS:,} labels in every split compared"
+        if all(s.stats.hist is None for s in compared):
+            out["DS806"] = (
+                "no split's inputs have a histogram (not numeric, ragged, or another width)"
+            )
+        if len(self.splits) < 2:  # one split and a baseline: statistics, not samples, to compare
+            alone = "one split, compared with a baseline report that holds no samples"
+            out.update({c: alone for c in ("DS803", "DS804", "DS805")})
+            return out
         if not any(a.stats.hashed and b.stats.hashed for a, b in self.pairs()):
             out["DS803"] = "no two splits' inputs were hashed (ragged sequences)"
         windows = [
@@ -219,11 +228,6 @@ class Splits:
                             else "no two splits hold windows of a series")  # fmt: skip
         if self.group is None:
             out["DS805"] = "no --group column given"
-        if all(s.stats.hist is None for s in self.others) and (
-                self.baseline is None or all(s.stats.hist is None for s in self.splits)):  # fmt: skip
-            out["DS806"] = (
-                "no split's inputs have a histogram (not numeric, ragged, or another width)"
-            )
         return out
 
     def not_judged(self) -> list[str]:
