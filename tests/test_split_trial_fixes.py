@@ -523,7 +523,7 @@ def test_junit_of_one_split_against_a_baseline_skips_what_needs_two(tmp_path):
 
     fair = sm.datasets.fair.load_pandas().data
     fair = fair.assign(had_affair=(fair.affairs > 0).astype(np.int64)).drop(columns="affairs")
-    _, va, split = frame_split(tmp_path, fair, test_size=0.2)
+    _, _, split = frame_split(tmp_path, fair, test_size=0.2)
     stored = tmp_path / "base.json"
     args = [a for s in split for a in ("--split", s)]
     assert cli("check", *args, "--target", "had_affair", "--format", "json", "-o", stored).code == 1
