@@ -326,6 +326,7 @@ def check(
     psi_threshold: float | None = None,
     js_threshold: float | None = None,
     baseline: str | os.PathLike | None = None,
+    task: str | None = None,
 ) -> Report:
     """Run every check on the given arrays and return a :class:`Report`.
 
@@ -342,11 +343,13 @@ def check(
     keyword names are the CLI's option names. ``storage_options`` (``KEY=VALUE`` strings or a
     mapping) are those of URL sources' file systems (:mod:`dsdoctor.locations`); the report
     then counts the bytes fetched (``bytes_fetched``). ``split``: ``["train=DATA", "val=DATA",
-    …]``, the splits of one dataset, the first the training split (:func:`parse_split`): every check runs
+    …]``, the splits of one dataset, the one named ``train`` (else the first) the training split (:func:`parse_split`): every check runs
     on each split and the split checks across them (``group``: the column or member holding
     each sample's group; the drift thresholds ``psi_threshold`` and ``js_threshold``;
     ``baseline``: a report of ``check --split … --json`` from an earlier run, whose training
-    split every split's drift is also measured against).
+    split every split's drift is also measured against; ``task``: ``"classification"`` or
+    ``"regression"``, what the targets are for the split checks, by default decided from them:
+    :func:`dsdoctor.checks.splits.target_labels`).
     """
     with using_storage(storage_options):
         before = fetched_bytes()
@@ -355,7 +358,7 @@ def check(
                               target, allow_pickle, follow_external, chunk_size, jobs, engine,
                               scheduler, spec, each, progress, delimiter, header, decimal,
                               storage_options, split, group, psi_threshold, js_threshold,
-                              baseline)  # fmt: skip
+                              baseline, task)  # fmt: skip
         xs = x if isinstance(x, list | tuple) else [x]
         if any(is_url(s) for s in (*sources, *xs, y, *(split or ()))):
             report.bytes_fetched = fetched_bytes() - before
@@ -366,7 +369,7 @@ def _check_given(sources, x, y, input_shape, features, timesteps, classes, batch
                  mask_value, vocab_size, model, select, ignore, format, target, allow_pickle,
                  follow_external, chunk_size, jobs, engine, scheduler, spec, each, progress,
                  delimiter, header, decimal, storage_options, split, group, psi_threshold,
-                 js_threshold, baseline) -> Report:  # fmt: skip
+                 js_threshold, baseline, task=None) -> Report:  # fmt: skip
     """:func:`check` with the storage options in force."""
     from .checks import resolve_codes
     from .sources.base import TypesChanged
@@ -414,7 +417,11 @@ def _check_given(sources, x, y, input_shape, features, timesteps, classes, batch
                     given[key] = contract.split_options.get(key)
             opts.target = opts.target or contract.split_options.get("target")
             group = group or contract.split_options.get("group")
-        from .checks.splits import JS_THRESHOLD, PSI_THRESHOLD
+            task = task or contract.split_options.get("task")
+        from .checks.splits import JS_THRESHOLD, PSI_THRESHOLD, TASKS
+
+        if task is not None and task not in TASKS:
+            raise UsageError(f"--task is one of {', '.join(TASKS)}, got {task!r}")
 
         thresholds = (given["psi_threshold"] if given["psi_threshold"] is not None else PSI_THRESHOLD,
                       given["js_threshold"] if given["js_threshold"] is not None else JS_THRESHOLD)  # fmt: skip
@@ -425,13 +432,13 @@ def _check_given(sources, x, y, input_shape, features, timesteps, classes, batch
         try:
             try:
                 report = _check_splits(parsed, group, thresholds, opts, expect, chosen, skipped,
-                                       baseline)  # fmt: skip
+                                       baseline, task)  # fmt: skip
             except TypesChanged:  # a CSV's first block did not tell its types: read them first
                 opts.one_pass = False
                 report = _check_splits(parsed, group, thresholds, opts, expect, chosen, skipped,
-                                       baseline)  # fmt: skip
+                                       baseline, task)  # fmt: skip
         except UsageError as exc:
-            if found is None or group is not None or baseline is not None:
+            if found is None or group is not None or baseline is not None or task is not None:
                 raise  # the options that need splits are not dropped in silence
             # splits found in a source that cannot be compared as x/y (text, several inputs):
             # the source is checked as before, and the report says why they were not compared
@@ -449,9 +456,10 @@ def _check_given(sources, x, y, input_shape, features, timesteps, classes, batch
         if contract is not None:
             _check_split_spec(report, contract, opts, expect, chosen, skipped)
         return report
-    if group is not None or baseline is not None:
+    if group is not None or baseline is not None or task is not None:
         what = "--group compares the splits' groups" if group is not None else (
-            "--baseline compares splits with a stored report's training split")  # fmt: skip
+            "--baseline compares splits with a stored report's training split" if baseline is not None
+            else "--task says what the targets are for the split checks")  # fmt: skip
         raise UsageError(f"{what}: give the splits with --split NAME=DATA")
     return _check_plain(sources, x, y, opts, expect, contract, chosen, skipped, each)
 
@@ -535,8 +543,10 @@ _SPLIT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*\Z")
 def parse_split(texts: Sequence[str], *, alone: bool = False) -> list[tuple[str, str, str | None]]:
     """``--split`` values → ``(name, x, y)``: ``NAME=SOURCE`` (a table with ``--target``, or a
     file whose arrays pair up as x and y by their names, or one array of inputs) or
-    ``NAME=X_SOURCE,Y_SOURCE`` (inputs, then targets). The names are distinct; the first split
-    is the training split. ``alone``: one split is enough (compared with a baseline)."""
+    ``NAME=X_SOURCE,Y_SOURCE`` (inputs, then targets). The names are distinct; the split named
+    ``train`` (or ``training``), else the first, is the training split
+    (:func:`dsdoctor.splitcheck.check_splits`). ``alone``: one split is enough (compared with a
+    baseline)."""
     out: list[tuple[str, str, str | None]] = []
     for text in texts:
         name, eq, data = text.partition("=")
@@ -782,7 +792,7 @@ def _split_files(folder: str, display: str):
 
 
 def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], opts: SourceOptions,
-                  expect: Expectations, chosen, skipped, baseline=None) -> Report:  # fmt: skip
+                  expect: Expectations, chosen, skipped, baseline=None, task=None) -> Report:  # fmt: skip
     """``check --split``: :func:`dsdoctor.splitcheck.check_splits`, each split checked by
     :func:`_check` (its arrays named ``SPLIT:NAME``)."""
     from .splitcheck import check_splits
@@ -795,7 +805,7 @@ def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], op
         return report, keep[0]
 
     return check_splits(
-        parsed, group, thresholds, opts, expect, chosen, skipped, baseline, check_one
+        parsed, group, thresholds, opts, expect, chosen, skipped, baseline, check_one, task
     )
 
 

@@ -345,8 +345,9 @@ SplitOpt = Annotated[
     typer.Option(
         "--split",
         help="A split of the dataset, NAME=SOURCE (a table with --target, or a file whose arrays "
-        "pair as x and y) or NAME=X_SOURCE,Y_SOURCE; repeat for each split, the training split "
-        "first. Every check runs per split; the split checks (DS8xx) across them.",
+        "pair as x and y) or NAME=X_SOURCE,Y_SOURCE; repeat for each split. The training split "
+        "is the one named train (or training), else the first. Every check runs per split; the "
+        "split checks (DS8xx) across them.",
         metavar="NAME=DATA",
     ),
 ]
@@ -377,6 +378,17 @@ JsThresholdOpt = Annotated[
         "(base 2, 0 to 1) is above this (default 0.1).",
         metavar="X",
         parser=THRESHOLD,
+    ),
+]
+TaskOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--task",
+        help="With --split: what the targets are, classification (class labels: unseen labels, "
+        "label drift) or regression (the target's drift, as a feature's). Default: text, booleans "
+        "and integers are class labels unless nearly every value is distinct; floats are a "
+        "regression target unless --classes is given or they hold two values (0.0/1.0).",
+        metavar="TASK",
     ),
 ]
 

@@ -42,6 +42,7 @@ from ._options import (
     SplitOpt,
     StorageOptionOpt,
     TargetOpt,
+    TaskOpt,
     TimestepsOpt,
     VerboseOpt,
     VocabSizeOpt,
@@ -157,6 +158,7 @@ def check(
     psi_threshold: PsiThresholdOpt = None,
     js_threshold: JsThresholdOpt = None,
     baseline: BaselineOpt = None,
+    task: TaskOpt = None,
     format: SourceFormatOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
@@ -234,6 +236,7 @@ def check(
         psi_threshold=psi_threshold,
         js_threshold=js_threshold,
         baseline=baseline,
+        task=task,
     )
     if verbose and report.bytes_fetched is not None:
         typer.echo(

@@ -106,6 +106,10 @@ def row_words(data: np.ndarray) -> np.ndarray:
 HASH_ROWS = 16_384
 
 
+#: Timestep rows of windows hashed at a time (their keys and pairs: about 100 bytes a row).
+STEP_ROWS = 262_144
+
+
 def row_hashes(data: np.ndarray) -> np.ndarray:
     """A 128-bit key per row of a numeric array, (N, 2) uint64: two lanes, each mixing the row's
     words in order (multiply, xor-shift; a loop per word of a row, vectorised over the rows,
@@ -295,17 +299,20 @@ class HashTable:
 @dataclass
 class Overlap:
     """The samples of split ``a`` and split ``b`` with the same key: how many rows of each, how
-    many distinct samples, and the first row numbers of each."""
+    many distinct samples, the first row numbers of each, and how many of ``b``'s rows found
+    are samples ``a`` itself holds more than once (``b_repeated_in_a``)."""
 
     a_rows: int = 0
     b_rows: int = 0
     distinct: int = 0
     a_first: list[int] = field(default_factory=list)
     b_first: list[int] = field(default_factory=list)
+    b_repeated_in_a: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"a_rows": self.a_rows, "b_rows": self.b_rows, "distinct": self.distinct,
-                "a_first_rows": self.a_first, "b_first_rows": self.b_first}  # fmt: skip
+                "a_first_rows": self.a_first, "b_first_rows": self.b_first,
+                "b_repeated_in_a": self.b_repeated_in_a}  # fmt: skip
 
 
 def overlap(a: HashTable, b: HashTable) -> Overlap:
@@ -326,12 +333,25 @@ def overlap(a: HashTable, b: HashTable) -> Overlap:
         out.a_rows += int(in_a.sum())
         out.b_rows += int(in_b.sum())
         out.distinct += distinct
+        out.b_repeated_in_a += _repeated_in(ra[in_a], rb[in_b])
         firsts_a.append(np.sort(ra[in_a, 2])[:FIRST_ROWS])
         firsts_b.append(np.sort(rb[in_b, 2])[:FIRST_ROWS])
     if firsts_a:
         out.a_first = [int(r) for r in np.sort(np.concatenate(firsts_a))[:FIRST_ROWS]]
         out.b_first = [int(r) for r in np.sort(np.concatenate(firsts_b))[:FIRST_ROWS]]
     return out
+
+
+def _repeated_in(ra: np.ndarray, rb: np.ndarray) -> int:
+    """How many rows of ``rb`` have a key that at least two rows of ``ra`` hold."""
+    if not len(ra) or not len(rb):
+        return 0
+    keys, counts = np.unique(ra[:, :2], axis=0, return_counts=True)
+    twice = keys[counts >= 2]
+    if not len(twice):
+        return 0
+    held = np.column_stack([twice, np.zeros(len(twice), np.uint64)])
+    return int(_join(rb, held)[0].sum())
 
 
 def _join(ra: np.ndarray, rb: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -477,7 +497,8 @@ class KeyIndex:
 @dataclass
 class Probe:
     """A split's keys looked up in another split's :class:`KeyIndex`: how many of its rows were
-    found and the first of them, and which of the index's distinct keys were found (mergeable)."""
+    found and the first of them, and how many of its rows found each of the index's distinct
+    keys (mergeable: the counts add)."""
 
     rows: int = 0
     first: list[int] = field(default_factory=list)
@@ -485,13 +506,14 @@ class Probe:
 
     def add(self, found: np.ndarray, where: np.ndarray, start: int, size: int) -> None:
         if self.matched is None:
-            self.matched = np.zeros(size, dtype=bool)
+            self.matched = np.zeros(size, dtype=np.int64)
         self.rows += len(where)  # each row found has its distinct key in ``where``
         if len(self.first) < FIRST_ROWS and len(where):
             self.first += [
                 start + int(r) for r in np.flatnonzero(found)[: FIRST_ROWS - len(self.first)]
             ]
-        self.matched[where] = True
+        found_keys, counts = np.unique(where, return_counts=True)  # O(found), not O(index)
+        self.matched[found_keys] += counts
 
     def merge(self, other: Probe, offset: int) -> Probe:
         out = Probe(
@@ -500,7 +522,7 @@ class Probe:
         if self.matched is None or other.matched is None:
             out.matched = self.matched if other.matched is None else other.matched
         else:
-            out.matched = self.matched | other.matched
+            out.matched = self.matched + other.matched
         return out
 
     def overlap(self, index: KeyIndex) -> tuple[int, list[int], int, int, list[int]]:
@@ -508,9 +530,20 @@ class Probe:
         split found, their first)."""
         if self.matched is None or not self.rows:
             return 0, [], 0, 0, []
-        mine = self.matched[index.group]
-        return (self.rows, self.first, int(self.matched.sum()), int(mine.sum()),
+        mine = self.matched[index.group] > 0
+        return (self.rows, self.first, int(np.count_nonzero(self.matched)), int(mine.sum()),
                 [int(r) for r in np.flatnonzero(mine)[:FIRST_ROWS]])  # fmt: skip
+
+    def repeated(self, index: KeyIndex, prober_repeats: bool) -> int:
+        """Rows of the indexed split found by the prober whose sample the prober holds at least
+        twice (``prober_repeats``), or rows of the prober found whose sample the indexed split
+        holds at least twice."""
+        if self.matched is None:
+            return 0
+        held = np.bincount(index.group, minlength=len(self.matched))
+        if prober_repeats:
+            return int(held[self.matched >= 2].sum())
+        return int(self.matched[held >= 2].sum())
 
 
 # -- timesteps -----------------------------------------------------------------------------------
@@ -646,7 +679,13 @@ class SplitOptions:
 
     bins: Bins | None = None
     window: tuple[int, int] | None = None
+    #: the inputs are windows (N, L, F…), or (N, L) of one feature, whose timestep rows are hashed
     timestep_hashes: bool = False
+    #: the padding value of the windows' timesteps (``--mask-value``, ``pad``'s record): rows of
+    #: it are no timesteps; None: no padding known
+    pad_value: float | None = None
+    #: the targets' histogram bins (one feature), for the drift of a regression target
+    y_bins: Bins | None = None
     memory_bytes: int = DEFAULT_HASH_MEMORY
     #: keep this split's keys (it is the smaller side of a pair, or the keys are joined in
     #: buckets); a split that is only ever the larger side looks its keys up in ``indexes``
@@ -665,11 +704,15 @@ class SplitStats:
     classes: dict | None = field(default_factory=dict)
     groups: dict | None = field(default_factory=dict)
     hist: np.ndarray | None = None  # (F, bins + 2)
+    y_hist: np.ndarray | None = None  # (1, bins + 2): the targets' (SplitOptions.y_bins)
     #: windows with provenance: disjoint covered source rows [lo, hi]
     steps: tuple[np.ndarray, np.ndarray] | None = None
     #: windows without: the distinct keys of their timestep rows (K, 2)
     step_keys: np.ndarray | None = None
     step_rows: int = 0  # the timestep rows those keys were made of (repeats counted)
+    #: the distinct pairs of consecutive timestep rows (two different rows, neither padding):
+    #: (K, 6) the pair's key, the first row's key, the second row's key
+    step_pairs: np.ndarray | None = None
     hashed: bool = True  # every chunk's inputs could be hashed
     #: every chunk came with its targets (inputs + target keys exist): None before any chunk
     with_targets: bool | None = None
@@ -678,10 +721,12 @@ class SplitStats:
 
     def update(self, x: np.ndarray | Ragged | None, opts: SplitOptions,
                y: np.ndarray | Ragged | None = None, group: np.ndarray | None = None,
-               starts: np.ndarray | None = None) -> None:  # fmt: skip
-        """Fold in the next rows: aligned chunks of the inputs, target, group and window starts
-        (``x`` a :class:`~dsdoctor.arrays.Ragged` chunk of sequences, or None: inputs that are
-        not hashed)."""
+               starts: np.ndarray | None = None, extra: np.ndarray | None = None) -> None:  # fmt: skip
+        """Fold in the next rows: aligned chunks of the inputs, target, group, window starts and
+        the keys of the inputs' other columns (``extra``, (N, 2): a table's text and date
+        columns, :func:`arrow_keys`), hashed with the inputs (``x`` a
+        :class:`~dsdoctor.arrays.Ragged` chunk of sequences, or None: inputs that are not
+        hashed)."""
         n = len(next(a for a in (x, y, group, starts) if a is not None))
         self.with_targets = (
             (y is not None) if self.with_targets is None else (self.with_targets and y is not None)
@@ -692,6 +737,8 @@ class SplitStats:
             self.hashed = False
         elif isinstance(x, Ragged) or x.dtype.kind in "biufc":
             kx = keys_of(x)
+            if extra is not None:
+                kx = combine(kx, extra)
             kxy = combine(kx, keys_of(y)) if y is not None else None
             if opts.keep_keys:
                 rows = np.arange(start, start + n, dtype=np.uint64)
@@ -718,6 +765,15 @@ class SplitStats:
                 self.classes = add_counts(self.classes, count_values(flat))
             else:
                 self.classes = None
+        if (
+            y is not None
+            and opts.y_bins is not None
+            and not isinstance(y, Ragged)
+            and y.dtype.kind in "biuf"
+            and y.size == len(y)
+        ):
+            h = opts.y_bins.counts(y.reshape(-1, 1))
+            self.y_hist = h if self.y_hist is None else self.y_hist + h
         if group is not None and self.groups is not None:
             self.groups = add_counts(self.groups, count_values(group.reshape(-1)))
         if starts is not None and opts.window is not None:
@@ -732,13 +788,35 @@ class SplitStats:
                 )
             )
         elif (x is not None and not isinstance(x, Ragged) and opts.timestep_hashes
-              and x.ndim >= 3 and x.dtype.kind in "biuf"):  # fmt: skip
-            steps = x.reshape(x.shape[0] * x.shape[1], -1)
-            varied = steps[~(steps == steps[:, :1]).all(axis=1)]  # a row of one value (padding,
-            self.step_rows += len(varied)  # a blank image row) is no timestep of a series
-            keys = np.unique(row_hashes(varied), axis=0)
-            self.step_keys = keys if self.step_keys is None else np.unique(
-                np.concatenate([self.step_keys, keys]), axis=0)  # fmt: skip
+              and x.ndim >= 2 and x.dtype.kind in "biuf"):  # fmt: skip
+            self._timesteps(x if x.ndim >= 3 else x[:, :, None], opts.pad_value)  # (N, L): F = 1
+
+    def _timesteps(self, x: np.ndarray, pad_value: float | None) -> None:
+        """The distinct keys of the windows' timestep rows and of their pairs of consecutive
+        rows. A row of the padding value is no timestep; with no padding value known, a
+        window's leading or trailing run of two or more equal rows of one value each (padding
+        nobody declared) is none either. A pair of two equal rows (padding, a flat stretch) says
+        nothing of where in a series it is, and is left out of the pairs."""
+        n, t = x.shape[:2]
+        rows, pairs = [np.zeros((0, 2), np.uint64)], [np.zeros((0, 6), np.uint64)]
+        step = max(1, STEP_ROWS // max(1, t))  # windows at a time: their keys stay small
+        for lo in range(0, n, step):
+            block = x[lo : lo + step]
+            keys = row_hashes(block.reshape(len(block) * t, -1)).reshape(len(block), t, 2)
+            if pad_value is None:
+                real = ~_undeclared_padding(block, keys)
+            else:
+                from ..kernels import mask_padded
+
+                real = mask_padded(block, pad_value)
+            self.step_rows += int(real.sum())
+            rows.append(np.unique(keys[real], axis=0))
+            first, second = keys[:, :-1], keys[:, 1:]
+            ok = real[:, :-1] & real[:, 1:] & (first != second).any(axis=2)
+            a, b = first[ok], second[ok]
+            pairs.append(np.unique(np.column_stack([combine(a, b), a, b]), axis=0))
+        self.step_keys = _union(self.step_keys, np.unique(np.concatenate(rows), axis=0))
+        self.step_pairs = _union(self.step_pairs, np.unique(np.concatenate(pairs), axis=0))
 
     def merge(self, other: SplitStats) -> SplitStats:
         """This part followed by ``other`` (the split's next rows); the key tables of both move
@@ -750,16 +828,16 @@ class SplitStats:
         out.groups = add_counts(self.groups, other.groups)
         out.hist = (other.hist if self.hist is None else self.hist if other.hist is None
                     else self.hist + other.hist)  # fmt: skip
+        out.y_hist = (other.y_hist if self.y_hist is None else self.y_hist if other.y_hist is None
+                      else self.y_hist + other.y_hist)  # fmt: skip
         if self.steps is None or other.steps is None:
             out.steps = self.steps if other.steps is None else other.steps
         else:
             out.steps = union_intervals(np.concatenate([self.steps[0], other.steps[0]]),
                                         np.concatenate([self.steps[1], other.steps[1]]))  # fmt: skip
         out.step_rows = self.step_rows + other.step_rows
-        if self.step_keys is None or other.step_keys is None:
-            out.step_keys = self.step_keys if other.step_keys is None else other.step_keys
-        else:
-            out.step_keys = np.unique(np.concatenate([self.step_keys, other.step_keys]), axis=0)
+        out.step_keys = _union(self.step_keys, other.step_keys)
+        out.step_pairs = _union(self.step_pairs, other.step_pairs)
         out.hashed = self.hashed and other.hashed
         out.with_targets = (other.with_targets if self.with_targets is None
                             else self.with_targets if other.with_targets is None
@@ -774,6 +852,87 @@ class SplitStats:
         """Remove the spilled keys' files."""
         self.x_keys.close()
         self.xy_keys.close()
+
+
+def _undeclared_padding(x: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """(N, T): the timesteps of each window in its leading or trailing run of at least two
+    equal rows whose features are one value (zeros before a short sequence, as
+    ``pad_sequences`` writes them)."""
+    n, t = keys.shape[:2]
+    if t < 2:
+        return np.zeros((n, t), dtype=bool)
+    flat = x.reshape(n, t, -1)
+    one_value = (flat == flat[..., :1]).all(axis=2)
+    same = (keys[:, 1:] == keys[:, :-1]).all(axis=2)  # row j equals row j + 1
+    on = np.ones((n, 1), dtype=bool)
+    lead = np.logical_and.accumulate(np.concatenate([on, same], axis=1), axis=1)
+    trail = np.logical_and.accumulate(np.concatenate([on, same[:, ::-1]], axis=1), axis=1)[:, ::-1]
+    lead &= (lead.sum(axis=1) >= 2)[:, None] & one_value[:, :1]
+    trail &= (trail.sum(axis=1) >= 2)[:, None] & one_value[:, -1:]
+    return lead | trail
+
+
+def _union(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """The sorted distinct rows of two sorted-unique key sets (None: none yet)."""
+    if a is None or b is None:
+        return a if b is None else b
+    return np.unique(np.concatenate([a, b]), axis=0)
+
+
+def shared_run_steps(a: np.ndarray, b: np.ndarray) -> int:
+    """How many distinct timestep rows of ``b`` belong to a pair of consecutive rows that ``a``
+    also holds (``step_pairs`` of two splits): the rows of runs of at least two consecutive
+    timesteps both splits' windows cover."""
+    if not len(a) or not len(b):
+        return 0
+    ra = np.column_stack([a[:, :2], np.zeros(len(a), np.uint64)])
+    rb = np.column_stack([b[:, :2], np.arange(len(b), dtype=np.uint64)])
+    hit = b[_join(ra, rb)[1]]
+    if not len(hit):
+        return 0
+    return len(np.unique(np.concatenate([hit[:, 2:4], hit[:, 4:6]]), axis=0))
+
+
+def arrow_keys(columns: list) -> np.ndarray:
+    """A 128-bit key per row of some Arrow columns together (a table's text, date, boolean …
+    columns that are not in its numeric inputs): dates and times by their integer values,
+    anything else by its text (each distinct value hashed once, :func:`text_hashes`); a null is
+    one value of its own."""
+    import pyarrow as pa
+
+    out: np.ndarray | None = None
+    for col in columns:
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
+        if pa.types.is_dictionary(col.type):
+            col = col.dictionary_decode()
+        t = col.type
+        if pa.types.is_temporal(t) or pa.types.is_integer(t) or pa.types.is_floating(t):
+            as_int = (
+                col.view(pa.int32() if t.bit_width == 32 else pa.int64())
+                if pa.types.is_temporal(t)
+                else col
+            )
+            values = as_int.to_numpy(zero_copy_only=False)
+            if col.null_count:
+                values = np.where(col.is_valid().to_numpy(zero_copy_only=False), values, 0)
+                keys = combine(row_hashes(np.asarray(values).reshape(-1, 1)),
+                               text_hashes(col.is_null().to_numpy(zero_copy_only=False)))  # fmt: skip
+            else:
+                keys = row_hashes(np.asarray(values).reshape(-1, 1))
+        else:
+            texts = np.empty(len(col), dtype=object)
+            try:
+                texts[:] = (
+                    col.to_pylist() if pa.types.is_string(t) else col.cast(pa.string()).to_pylist()
+                )
+            except (pa.ArrowException, UnicodeDecodeError):  # bytes, lists, structs: as written
+                texts[:] = [repr(v) for v in col.to_pylist()]
+            texts[col.is_null().to_numpy(zero_copy_only=False)] = "\x00null"
+            keys = text_hashes(texts)
+        out = keys if out is None else combine(out, keys)
+    assert out is not None
+    return out
 
 
 def shared_keys(a: np.ndarray, b: np.ndarray) -> int:
@@ -810,28 +969,59 @@ def _rows_of(chunk, lo: int, hi: int):
 
 
 def scan_split(x, opts: SplitOptions, y=None, group=None, starts=None,
-               chunk_bytes: int = 64 * 1024**2) -> SplitStats:  # fmt: skip
-    """One pass over a split's handles (x and optional y, group column, window starts)."""
-    return _scan([x], opts, y, group, starts, chunk_bytes)
+               chunk_bytes: int = 64 * 1024**2, extra=None) -> SplitStats:  # fmt: skip
+    """One pass over a split's handles (x and optional y, group column, window starts, and
+    ``extra``: the keys of a table's other input columns, :class:`OtherColumns`)."""
+    return _scan([x], opts, y, group, starts, chunk_bytes, extra)
 
 
 def _scan(xs: list, opts: SplitOptions, y=None, group=None, starts=None,
-          chunk_bytes: int = 64 * 1024**2) -> SplitStats:  # fmt: skip
+          chunk_bytes: int = 64 * 1024**2, extra=None) -> SplitStats:  # fmt: skip
     """One pass over the split's rows that the handles ``xs`` (consecutive) and the aligned
-    ``y``, ``group`` and ``starts`` hold."""
+    ``y``, ``group``, ``starts`` and ``extra`` hold."""
     out = SplitStats()
     x_stream = itertools.chain.from_iterable(h.chunks(chunk_bytes) for h in xs)
     if y is not None and y.ragged:  # sequence targets: hashed, not counted as classes
         out.classes = None
-    streams = [h.chunks(chunk_bytes) if h is not None else None for h in (y, group, starts)]
-    for cx, cy, cg, cs in aligned(x_stream, *streams):
-        out.update(cx, opts, cy, cg, cs)
+    streams = [h.chunks(chunk_bytes) if h is not None else None
+               for h in (y, group, starts, extra)]  # fmt: skip
+    for cx, cy, cg, cs, ce in aligned(x_stream, *streams):
+        out.update(cx, opts, cy, cg, cs, ce)
     return out
 
 
 # -- the split pass in parts (--jobs, --engine dask) ------------------------------------------------
-#: The streams of a split besides its inputs, in the order a task's last segments hold them.
-ROLES = ("y", "group", "starts")
+#: The streams of a split besides its inputs, in the order a task's last segments hold them
+#: (``extra``: a table's other input columns, :class:`OtherColumns`).
+ROLES = ("y", "group", "starts", "extra")
+
+
+class OtherColumns:
+    """The keys of a table's non-numeric input columns, chunk by chunk (:func:`arrow_keys`):
+    the split pass hashes them with the numeric inputs, so two samples differing only in a
+    text or date column are not duplicates."""
+
+    ragged = False
+
+    def __init__(self, table, names: list[str]):
+        self.table, self.names = table, names
+
+    def chunks(self, chunk_bytes: int):
+        rows = max(1, chunk_bytes // (4 * max(1, self.table.row_estimate(self.names))))
+        for batch in self.table.batches(self.names, rows):
+            yield arrow_keys([batch.column(i) for i in range(batch.num_columns)])
+
+
+@dataclass(frozen=True)
+class OtherPiece:
+    """The other input columns of one piece of a table dataset, as a worker reopens them: the
+    piece (:class:`~dsdoctor.sources.dataset.Piece`) and the columns' names."""
+
+    piece: Any
+    names: tuple[str, ...]
+
+    def open(self) -> OtherColumns:
+        return OtherColumns(self.piece.open().table, list(self.names))
 
 
 @dataclass
@@ -855,10 +1045,12 @@ def split_tasks(x, others: dict[str, Any], workers: int) -> tuple[list[Task], li
     dataset's pieces), or row ranges of one ``.npy`` file; each task's segments of the inputs
     are followed by the same rows of each of the split's other streams (``others``: role →
     handle), from its shard of the same rows (a table dataset's target and group columns) or by
-    row range of one ``.npy`` file -- so a task is ``m * (1 + len(others))`` segments. None when
-    the split cannot be cut into parts that a worker opens itself (sequences, one table file, a
-    container, a stream that is neither): it is then scanned in this process. With the tasks,
-    the bytes of inputs each scans (for the progress bar)."""
+    row range of one ``.npy`` file -- so a task is ``m * (1 + len(others))`` segments. A table's
+    other input columns (``extra``, :class:`OtherColumns`) follow a dataset's pieces, each
+    reopened by the worker (:class:`OtherPiece`). None when the split cannot be cut into parts
+    that a worker opens itself (sequences, one table file, a container, a stream that is
+    neither): it is then scanned in this process, every stream with it. With the tasks, the
+    bytes of inputs each scans (for the progress bar)."""
     from ..sources.shards import row_range
     from .tasks import MAX_TASKS, MIN_TASK_BYTES, TASKS_PER_WORKER, cut_tasks, shard_bytes
 
@@ -885,6 +1077,9 @@ def split_tasks(x, others: dict[str, Any], workers: int) -> tuple[list[Task], li
     def same_rows(h, i: int, r: tuple[int, int] | None):
         """The segment of ``h`` holding the rows of x's segment ``(shard i, r)``, or None."""
         lo, hi = r if r is not None else (0, rows[i])
+        if isinstance(h, OtherColumns):  # a piece's other columns: the worker reopens the piece
+            src = sources[i]
+            return (OtherPiece(src, tuple(h.names)), None) if r is None and hasattr(src, "open") else None
         theirs = getattr(h, "shard_sources", None)
         if (theirs is not None and len(theirs) == len(sources)
                 and [int(sh.shape[0]) for sh in h.shards] == rows
@@ -937,7 +1132,7 @@ def scan_split_task(task: Task, source_options: dict, work: SplitWork) -> SplitS
                for k in range(1 + len(work.others))]  # fmt: skip
     more = {role: _joined(hs) for role, hs in zip(work.others, streams[1:], strict=True)}
     out = _scan(streams[0], work.opts, more.get("y"), more.get("group"), more.get("starts"),
-                work.chunk_bytes)  # fmt: skip
+                work.chunk_bytes, more.get("extra"))  # fmt: skip
     if work.elsewhere:
         out.x_keys.unspill()
         out.xy_keys.unspill()

@@ -16,7 +16,9 @@ a check not in ``checks`` (or naming no known array) still get a testcase: nothi
 fails is still decided by ``--fail-on`` alone.
 
 The checks across splits (family ``splits``, ``check --split``) are one testcase each, with
-``classname`` ``splits``, when the report compared splits; never one per array.
+``classname`` ``splits``, when the report compared splits; never one per array. One that could
+not run on these splits (the report's ``splits.not_run``: no ``--group``, no windows, targets
+that are not class labels) is skipped, not passed.
 """
 
 from __future__ import annotations
@@ -69,9 +71,10 @@ def to_junit(report: Report, checks: Iterable[type[Check]]) -> str:
     for f in orphans:
         _case(suite, SUITE, f.code, f.name, [f], counts, skip=None)
     if report.splits is not None:
+        not_run = report.splits.get("not_run") or {}
         for code, name in across:
             found = [f for f in report.findings if f.code == code]
-            _case(suite, "splits", code, name, found, counts, skip=None)
+            _case(suite, "splits", code, name, found, counts, skip=not_run.get(code))
 
     suite.attrib.update(tests=str(counts["tests"]), failures=str(counts["failures"]), errors="0",
                         skipped=str(counts["skipped"]), time="0")  # fmt: skip

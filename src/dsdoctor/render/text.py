@@ -175,7 +175,9 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
         columns = [c for c in report.columns if c.get("reason") != "not selected"]
         if columns:
             listed = ", ".join(
-                f"{_column_name(c['name'])} ({c['reason'] or c['kind']})" for c in columns[:20]
+                (f"{c['split']}: " if c.get("split") else "")  # check --split: whose column
+                + f"{_column_name(c['name'])} ({c['reason'] or c['kind']})"
+                for c in columns[:20]
             )
             more = f" and {len(columns) - 20} more" if len(columns) > 20 else ""
             out.print(f"[dim]not analysed as inputs: {escape(listed)}{more}[/]")
@@ -193,6 +195,10 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
         f"no findings, but {unread} array(s) not read (see above)")  # fmt: skip
     if report.columns and not unread:
         healthy += f"; {len(report.columns)} column(s) not analysed as inputs (listed above)"
+    if report.splits and (
+        report.splits.get("drift_not_judged") or report.splits.get("timesteps_not_compared")
+    ):
+        healthy += "; some drift or timesteps not judged (listed above)"
     verdict = healthy if not report.findings else (
         f"{s['error']} error(s), {s['warning']} warning(s), {s['info']} info")  # fmt: skip
     out.print(
@@ -210,9 +216,12 @@ def split_lines(splits: dict[str, Any] | None) -> list[str]:
             f"{escape(splits['not_compared'])}"
         ]
     parts = [f"{escape(name)} {s['rows']:,}" for name, s in splits["splits"].items()]
-    out = [f"splits compared with {escape(splits['train'])} (samples): {', '.join(parts)}"]
+    out = [f"splits compared with the training split {escape(splits['train'])} (samples): "
+           f"{', '.join(parts)}"]  # fmt: skip
     if splits.get("found"):
         out.append(f"splits found: {escape(splits['found'])}")
+    if splits.get("targets"):
+        out.append(f"targets: {escape(splits['targets'])}")
     if splits.get("baseline"):
         b = splits["baseline"]
         out.append(f"drift also measured against {escape(b['train'])} of {escape(b['source'])}")

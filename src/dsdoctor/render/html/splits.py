@@ -88,7 +88,12 @@ def _drift(report: Report, sp: dict[str, Any]) -> str:
             (psi(ref_h[f], mine[f]), js_distance(ref_h[f], mine[f]), f) for f in range(len(ref_h))
         ]
         values.sort(key=lambda v: -v[0])
-        figures.append(_bars(name, train, values[:MAX_BARS], threshold, columns, len(values)))
+        judged = (
+            s.get("drift_judged_by", "psi") == "psi"
+            and (splits.get(train) or {}).get("drift_judged_by", "psi") == "psi"
+        )
+        figures.append(_bars(name, train, values[:MAX_BARS], threshold if judged else None, columns,
+                             len(values)))  # fmt: skip
     return (
         "<h3>Drift per feature from the training split (PSI)</h3>\n" + "\n".join(figures)
         if figures
@@ -103,7 +108,10 @@ def _threshold(report: Report) -> float:
     return 0.2
 
 
-def _bars(name: str, train: str, values: list, threshold: float, columns, total: int) -> str:
+def _bars(name: str, train: str, values: list, judged_at: float | None, columns, total: int) -> str:
+    """The bars of one split's PSI per feature; ``judged_at`` None: too few values for PSI to be
+    judged (no bar is marked over the threshold, and the caption says so)."""
+    threshold = 0.2 if judged_at is None else judged_at
     top = max([threshold * 2, *(v[0] for v in values)])
     h = BAR_H * len(values) + 20
     parts = [f'<svg width="{LABEL_W + BAR_W + 90}" height="{h}" role="img" '
@@ -112,7 +120,7 @@ def _bars(name: str, train: str, values: list, threshold: float, columns, total:
         y = 4 + i * BAR_H
         label = columns[f] if columns and f < len(columns) else f"feature {f}"
         w = max(1.0, BAR_W * min(p, top) / top)
-        cls = "bar over" if p > threshold else "bar"
+        cls = "bar over" if judged_at is not None and p > threshold else "bar"
         parts.append(f'<text x="{LABEL_W - 6}" y="{y + 10}" text-anchor="end" class="small">{esc(label)}</text>'
                      f'<rect class="{cls}" x="{LABEL_W}" y="{y}" width="{w:.1f}" height="{BAR_H - 3}"/>'
                      f'<text x="{LABEL_W + w + 4:.1f}" y="{y + 10}" class="small">{p:.2f} (JS {j:.2f})</text>')  # fmt: skip
@@ -120,5 +128,8 @@ def _bars(name: str, train: str, values: list, threshold: float, columns, total:
     parts.append(f'<line class="zero" x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{h - 14}"/>'
                  f'<text x="{x:.1f}" y="{h - 2}" class="small" text-anchor="middle">PSI {threshold:g}</text></svg>')  # fmt: skip
     more = f" (the {len(values)} most drifted of {total})" if total > len(values) else ""
+    if judged_at is None:
+        more += (" — not judged by PSI: fewer than 1,000 values per feature, where noise alone "
+                 "passes the threshold (only values outside the training range are, DS806)")  # fmt: skip
     return (f"<figure>\n<figcaption><b>{esc(name)} vs {esc(train)}</b>{esc(more)}</figcaption>\n"
             f'<div class="svgwrap">{"".join(parts)}</div>\n</figure>')  # fmt: skip
