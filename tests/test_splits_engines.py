@@ -99,15 +99,75 @@ def cases(tmp_path_factory) -> dict[str, tuple[list[str], dict]]:
         [table(3_000, np.arange(3_000) % 100, "ftrain"), table(600, users, "fval")],
         groups,
     )
+    # stride-1 windows of one feature saved (N, L), split at random: compared by runs of
+    # timesteps (--timesteps L)
+    flat = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(series[:900, 0], 10))[
+        rng.permutation(891)
+    ]
+    np.save(tmp / "uw_train.npy", flat[:700])
+    np.save(tmp / "uw_val.npy", flat[700:])
+    out["univariate"] = (
+        [f"train={tmp / 'uw_train.npy'}", f"val={tmp / 'uw_val.npy'}"],
+        {"timesteps": 10},
+    )
+    out["text"], out["text_file"] = text_tables(tmp, rng)
     return out
 
 
+#: Validation rows that copy a training row (text and date columns too) and rows that copy one
+#: but for the text column: only the first are duplicates.
+TEXT_COPIES, TEXT_CHANGED = 7, 5
+
+
+def text_tables(tmp: Path, rng) -> tuple[tuple[list[str], dict], tuple[list[str], dict]]:
+    """Tables with a text and a date input column and a ``user`` group column (not an input),
+    as folders of Parquet files (pieces the workers read, their text columns too) and as one
+    file each (hashed here); the validation split holds :data:`TEXT_COPIES` copies of training
+    rows and :data:`TEXT_CHANGED` copies whose ``city`` alone differs."""
+    cities = np.array(["Oslo", "Lima", "Pune", "Kyiv"])
+
+    def frame(n: int, users) -> pd.DataFrame:
+        df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.integers(0, 3, n).astype(np.float64)})
+        df["city"] = cities[rng.integers(0, 4, n)]
+        df["day"] = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 30, n), "D")
+        df["label"], df["user"] = rng.integers(0, 2, n), users
+        return df
+
+    train = frame(3_000, np.arange(3_000) % 100)
+    val = frame(600, np.arange(600) % 40 + 500)
+    rows = np.arange(0, 3_000, 250)[: TEXT_COPIES + TEXT_CHANGED]
+    copies = train.iloc[rows].copy()
+    copies.loc[copies.index[TEXT_COPIES:], "city"] = copies.city.iloc[TEXT_COPIES:].map(
+        {"Oslo": "Lima", "Lima": "Pune", "Pune": "Kyiv", "Kyiv": "Oslo"}
+    )
+    val = pd.concat([val, copies], ignore_index=True)
+    assert (
+        len(val.drop(columns="user").merge(train.drop(columns="user").drop_duplicates()))
+        == TEXT_COPIES
+    )
+    out = []
+    for files in (3, 1):
+        split = []
+        for name, df in (("train", train), ("val", val)):
+            folder = tmp / f"text{files}_{name}"
+            if files == 1:
+                df.to_parquet(f"{folder}.parquet", index=False)
+                split.append(f"{name}={folder}.parquet")
+                continue
+            folder.mkdir()
+            for i, part in enumerate(np.array_split(np.arange(len(df)), files)):
+                df.iloc[part].to_parquet(folder / f"part-{i}.parquet", index=False)
+            split.append(f"{name}={folder}")
+        out.append((split, {"target": "label", "group": "user"}))
+    return out[0], out[1]
+
+
 #: Every case, compared on every engine.
-ENGINE_CASES = ["leaky", "windows", "windows_values", "sequences", "groups", "groups_file",
-                "clean", "windows_clean"]  # fmt: skip
+ENGINE_CASES = ["leaky", "windows", "windows_values", "univariate", "sequences", "groups",
+                "groups_file", "text", "text_file", "clean", "windows_clean"]  # fmt: skip
 #: Cases whose splits are hashed in this process whatever the engine: one table file; sequences
 #: in an .npz file.
-HERE = ("groups_file", "sequences")
+HERE = ("groups_file", "text_file", "sequences")
 
 
 def _serial(cases, name: str) -> dict:
@@ -168,6 +228,15 @@ def test_the_planted_problems_are_found_serially(cases):
         assert (groups["DS805"]["shared"], groups["DS805"]["rows"]) == (2, 50)
     for name in ("clean", "windows_clean"):
         assert _found(_serial(cases, name)) == {}
+    univariate = _found(_serial(cases, "univariate"))
+    assert univariate["DS804"]["share"] > 0.95 and univariate["DS804"]["b_steps"] > 800
+    for name in ("text", "text_file"):
+        report = _serial(cases, name)
+        text = _found(report)
+        assert text["DS803"]["b_rows"] == TEXT_COPIES, name  # the changed city tells 5 apart
+        # the copies keep their users (training rows 0, 250 …: users 0 and 50)
+        assert (text["DS805"]["shared"], text["DS805"]["rows"]) == (2, TEXT_COPIES + TEXT_CHANGED)
+        assert report["splits"]["splits"]["train"]["columns"] == ["a", "b"]  # numbers; no user
 
 
 @pytest.mark.parametrize("name", ENGINE_CASES)

@@ -147,7 +147,9 @@ SPLITS_SCHEMA: dict[str, Key] = {
     "target": Key('a column name, e.g. "label"', lambda v: isinstance(v, str) and v != ""),
     "group": Key('a column name, e.g. "user"', lambda v: isinstance(v, str) and v != ""),
     #: what the targets are (``check --task``; :data:`dsdoctor.checks.splits.TASKS`)
-    "task": Key('"classification" or "regression"', lambda v: v in ("classification", "regression")),
+    "task": Key(
+        '"classification" or "regression"', lambda v: v in ("classification", "regression")
+    ),
 }
 
 

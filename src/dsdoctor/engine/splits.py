@@ -1020,6 +1020,11 @@ class OtherPiece:
     piece: Any
     names: tuple[str, ...]
 
+    @property
+    def path(self) -> str:
+        """The piece's file (absolute), which a Dask worker checks is the one seen here."""
+        return self.piece.path
+
     def open(self) -> OtherColumns:
         return OtherColumns(self.piece.open().table, list(self.names))
 
@@ -1079,7 +1084,11 @@ def split_tasks(x, others: dict[str, Any], workers: int) -> tuple[list[Task], li
         lo, hi = r if r is not None else (0, rows[i])
         if isinstance(h, OtherColumns):  # a piece's other columns: the worker reopens the piece
             src = sources[i]
-            return (OtherPiece(src, tuple(h.names)), None) if r is None and hasattr(src, "open") else None
+            return (
+                (OtherPiece(src, tuple(h.names)), None)
+                if r is None and hasattr(src, "open")
+                else None
+            )
         theirs = getattr(h, "shard_sources", None)
         if (theirs is not None and len(theirs) == len(sources)
                 and [int(sh.shape[0]) for sh in h.shards] == rows
