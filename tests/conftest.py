@@ -45,6 +45,21 @@ def readonly_folder(tmp_path):
         folder.chmod(0o700)
 
 
+@pytest.fixture
+def no_spill_left(tmp_path_factory, monkeypatch):
+    """A temporary folder of the test's own (``tempfile``'s here, ``TMPDIR`` of the processes
+    it starts) in which no folder of spilled hash keys (``dsdoctor-hashes-*``) may be left when
+    the test ends."""
+    import tempfile
+
+    folder = tmp_path_factory.mktemp("tmpdir")
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    monkeypatch.setenv("TMPDIR", str(folder))
+    yield folder
+    left = sorted(p.name for p in folder.glob("dsdoctor-hashes-*"))
+    assert not left, f"spilled hash keys left behind: {left}"
+
+
 def cli(*args: str) -> Result:
     """Run the real CLI in-process (typer's CliRunner), stdout and stderr apart."""
     from dsdoctor.cli import app

@@ -20,6 +20,9 @@ sm = pytest.importorskip("statsmodels.api")
 datasets = pytest.importorskip("sklearn.datasets")
 model_selection = pytest.importorskip("sklearn.model_selection")
 
+#: every test of this file leaves no spilled hash keys behind (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("no_spill_left")
+
 
 def found(report, code: str) -> list:
     return [f for f in report.findings if f.code == code]

@@ -14,6 +14,9 @@ from dsdoctor.engine import splits as S
 
 from .conftest import assert_clean_error, cli
 
+#: every test of this file leaves no spilled hash keys behind (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("no_spill_left")
+
 SPLIT_CODES = {f"DS80{i}" for i in range(1, 9)}
 
 

@@ -21,6 +21,9 @@ from dsdoctor.engine import splits as S
 
 from .conftest import cli
 
+#: every test of this file leaves no spilled hash keys behind (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("no_spill_left")
+
 #: Where the planted duplicates sit: training rows and the validation rows holding their copies.
 TRAIN_ROWS = [10, 100, 2_500, 2_501, 3_333, 4_000, 5_999]
 VAL_ROWS = [0, 3, 999, 1_000, 1_500, 1_998, 1_999]
@@ -362,3 +365,86 @@ def test_tasks_of_shards_take_the_same_rows_of_a_single_target_file(tmp_path, mo
     assert S.split_tasks(hx, {"y": open_array(str(tmp_path / "x" / "part-0.npy"))}, 2) is None
     if workers == 3:  # cut inside shards: some input segments are row ranges too
         assert any(r is not None for t in tasks_ for _, r in t[: len(t) // 2])
+
+
+#: ``check`` in a fresh process whose hash keys spill at once, every spill folder made logged
+#: (with the pid that made it); ``FAIL`` set: the third task of the split pass raises.
+SPILLING = """
+import os, sys, tempfile
+import dsdoctor.engine.tasks as t
+import dsdoctor.engine.splits as s
+t.MIN_TASK_BYTES = 1024
+s.DEFAULT_HASH_MEMORY = 1_000
+log, made, scan = sys.argv[1], tempfile.mkdtemp, s.scan_split_task
+def logged(*args, **kwargs):
+    path = made(*args, **kwargs)
+    with open(log, "a") as f:
+        f.write(f"{os.getpid()} {path}\\n")
+    return path
+tempfile.mkdtemp = logged
+def failing(task, options, work):
+    with open(log + ".tasks", "a") as f:
+        f.write("task\\n")
+    if len(open(log + ".tasks").read().split()) == 3:
+        raise RuntimeError("a task failed")
+    return scan(task, options, work)
+if os.environ.get("FAIL"):
+    s.scan_split_task = failing
+from dsdoctor.cli import main
+sys.argv = ["dsdoctor", *sys.argv[2:]]
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("jobs", "fail"), [([], False), (["--jobs", "2"], False), (["--jobs", "2"], True)]
+)
+def test_a_spilling_check_leaves_no_spilled_keys_in_its_tmpdir(cases, tmp_path, no_spill_left,
+                                                               jobs, fail):  # fmt: skip
+    """Every split's keys spilled to bucket files (and, with --jobs 2, each helper's part): the
+    folders are gone when the run ends, also when a task of the pass fails midway (its part and
+    the parts not yet merged never come back to be closed)."""
+    import os
+
+    log = tmp_path / "made.log"
+    args = ["check", "--json", *jobs, *(a for s in cases["leaky"][0] for a in ("--split", s))]
+    env = {**os.environ, "TMPDIR": str(no_spill_left), **({"FAIL": "1"} if fail else {})}
+    p = subprocess.run([sys.executable, "-c", SPILLING, str(log), *args], capture_output=True,
+                       text=True, timeout=120, env=env)  # fmt: skip
+    made = [line.split() for line in log.read_text().splitlines()]
+    assert len(made) >= 3, (made, p.stderr)  # the run's folder and its tables' folders
+    if fail:
+        assert p.returncode == 3 and "a task failed" in p.stderr, p.stderr
+    else:
+        assert p.returncode == 1, p.stderr
+        assert json.loads(p.stdout)["findings"]
+    if jobs:
+        assert len({pid for pid, _ in made}) >= 2  # the helpers spilled too
+    assert not [path for _, path in made if Path(path).exists()]
+    # (no_spill_left: nothing named dsdoctor-hashes-* is left in the run's TMPDIR)
+
+
+def test_a_pass_killed_by_an_exception_leaves_no_spilled_keys(cases, monkeypatch, no_spill_left):
+    """An exception in the middle of a split's pass (after its keys and the smaller split's
+    spilled): it reaches the caller, and no spilled keys stay behind."""
+    monkeypatch.setattr(S, "DEFAULT_HASH_MEMORY", 1_000)
+    made: list[str] = []
+    folder = S._spill_folder
+
+    def logged() -> str:
+        made.append(folder())
+        return made[-1]
+
+    monkeypatch.setattr(S, "_spill_folder", logged)
+    update, calls = S.SplitStats.update, []
+
+    def failing(self, *args, **kwargs):
+        calls.append(1)
+        if self.rows > 0 and self.x_keys.spill is not None:  # the second chunk, spilled
+            raise RuntimeError("killed mid-pass")
+        return update(self, *args, **kwargs)
+
+    monkeypatch.setattr(S.SplitStats, "update", failing)
+    with pytest.raises(RuntimeError, match="killed mid-pass"):
+        dsdoctor.check(split=cases["leaky"][0], chunk_size="16KiB")
+    assert len(made) >= 2 and not any(Path(m).exists() for m in made)

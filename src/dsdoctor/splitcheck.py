@@ -106,18 +106,21 @@ def check_splits(parsed: list[tuple[str, str, str | None]], group: str | None,
         sp.flat_windows = (
             h.ndim == 2 and not h.ragged and expect.steps is not None and h.shape[1] == expect.steps
         )
-    try:  # the spilled keys' files go whatever happens
-        indexes = scan_splits(found, bins, opts, sequences, y_bins)
-        labels, why = target_labels(found[0], expect.classes, task)
-        splits = Splits(found, *thresholds, group=group, baseline=stored, bins=described,
-                        indexes=indexes, labels=labels, targets=why, classes=expect.classes)  # fmt: skip
-        ctx = Context([s for sp in found for s in sp.subjects], expect, splits=splits)
-        if chosen is None or chosen & split_codes:
-            findings += run_checks(ctx, chosen if chosen is not None else split_codes, skipped)
-        summary = splits.summary()
-    finally:
-        for sp in found:
-            sp.stats.close()
+    from .engine.splits import spill_root
+
+    with spill_root():  # the spilled keys' files go whatever happens, a helper's too
+        try:
+            indexes = scan_splits(found, bins, opts, sequences, y_bins)
+            labels, why = target_labels(found[0], expect.classes, task)
+            splits = Splits(found, *thresholds, group=group, baseline=stored, bins=described,
+                            indexes=indexes, labels=labels, targets=why, classes=expect.classes)  # fmt: skip
+            ctx = Context([s for sp in found for s in sp.subjects], expect, splits=splits)
+            if chosen is None or chosen & split_codes:
+                findings += run_checks(ctx, chosen if chosen is not None else split_codes, skipped)
+            summary = splits.summary()
+        finally:
+            for sp in found:
+                sp.stats.close()
     from .checks.fixes import distinct_outputs
 
     distinct_outputs(findings)

@@ -38,6 +38,9 @@ import itertools
 import os
 import shutil
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import reduce
 from typing import TYPE_CHECKING, Any
@@ -195,6 +198,38 @@ def sequence_hashes(seqs: Ragged) -> np.ndarray:
 
 
 # -- hash tables ---------------------------------------------------------------------------------
+#: Spill folders of this thread's running split pass are made in ``_SPILL.root``
+#: (:func:`spill_root`); a ``--jobs`` helper forked during the pass inherits it.
+_SPILL = threading.local()
+SPILL_PREFIX = "dsdoctor-hashes-"
+
+
+@contextmanager
+def spill_root() -> Iterator[None]:
+    """While a split pass runs: one temporary folder that holds every folder of keys spilled
+    by it (here, and by the ``--jobs`` helpers forked meanwhile), removed when the pass ends
+    however it ends -- an exception mid-pass, a helper's task that failed and whose part never
+    came back to be merged and closed. Nested: the outermost one's."""
+    if getattr(_SPILL, "root", None) is not None:
+        yield
+        return
+    _SPILL.root = tempfile.mkdtemp(prefix=SPILL_PREFIX)
+    try:
+        yield
+    finally:
+        root, _SPILL.root = _SPILL.root, None
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _spill_folder() -> str:
+    """A new folder for one table's spilled keys (inside :func:`spill_root`'s when a pass runs;
+    a folder removed by an earlier pass's end is not reused)."""
+    root = getattr(_SPILL, "root", None)
+    if root is not None and not os.path.isdir(root):
+        root = None
+    return tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=root)
+
+
 @dataclass
 class HashTable:
     """Keys (N, 2) with their row numbers: rows of (key0, key1, row) uint64, in memory until they
@@ -221,7 +256,7 @@ class HashTable:
 
     def _spill(self) -> None:
         if self.spill is None:
-            self.spill = tempfile.mkdtemp(prefix="dsdoctor-hashes-")
+            self.spill = _spill_folder()
         block = np.concatenate(self.parts)
         self.parts = []
         bucket = (block[:, 0] >> np.uint64(64 - BUCKETS.bit_length() + 1)).astype(np.int64)
@@ -280,7 +315,7 @@ class HashTable:
         if self.parts:
             self._spill()
         elif self.spill is None:
-            self.spill = tempfile.mkdtemp(prefix="dsdoctor-hashes-")
+            self.spill = _spill_folder()
 
     def close(self) -> None:
         if self.spill is not None:
@@ -985,8 +1020,12 @@ def _scan(xs: list, opts: SplitOptions, y=None, group=None, starts=None,
         out.classes = None
     streams = [h.chunks(chunk_bytes) if h is not None else None
                for h in (y, group, starts, extra)]  # fmt: skip
-    for cx, cy, cg, cs, ce in aligned(x_stream, *streams):
-        out.update(cx, opts, cy, cg, cs, ce)
+    try:
+        for cx, cy, cg, cs, ce in aligned(x_stream, *streams):
+            out.update(cx, opts, cy, cg, cs, ce)
+    except BaseException:  # its spilled keys go with it
+        out.close()
+        raise
     return out
 
 
@@ -1143,8 +1182,11 @@ def scan_split_task(task: Task, source_options: dict, work: SplitWork) -> SplitS
     out = _scan(streams[0], work.opts, more.get("y"), more.get("group"), more.get("starts"),
                 work.chunk_bytes, more.get("extra"))  # fmt: skip
     if work.elsewhere:
-        out.x_keys.unspill()
-        out.xy_keys.unspill()
+        try:
+            out.x_keys.unspill()
+            out.xy_keys.unspill()
+        finally:
+            out.close()  # nothing is left in the worker's temporary folder
     return out
 
 
@@ -1164,5 +1206,11 @@ def _joined(handles: list):
 
 
 def merge_parts(parts: list[SplitStats]) -> SplitStats:
-    """The parts of one split's pass, merged in task order (equal to one pass over it)."""
-    return reduce(SplitStats.merge, parts[1:], parts[0]) if parts else SplitStats()
+    """The parts of one split's pass, merged in task order (equal to one pass over it); when
+    merging fails, every part's spilled keys are removed."""
+    try:
+        return reduce(SplitStats.merge, parts[1:], parts[0]) if parts else SplitStats()
+    except BaseException:
+        for part in parts:
+            part.close()
+        raise
