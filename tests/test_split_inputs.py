@@ -266,9 +266,28 @@ def test_recorded_facts_alone_are_compared_with_the_splits_given(tmp_path, monke
     assert "train" not in by_split
 
 
+def test_the_spec_says_what_the_targets_are_and_the_option_overrides_it(tmp_path, monkeypatch):
+    """``task`` in ``[splits]`` as ``--task`` says it: integer targets of a few values are class
+    labels (a label the training split never has: DS802) unless the spec says regression."""
+    monkeypatch.chdir(tmp_path)
+    grown = table(1_500, 2)
+    grown["label"][:30] = 5
+    args = _splits(tmp_path, grown)
+    assert cli("spec", "infer", *args, "--target", "label", "-o", "dsdoctor.toml").code == 0
+    assert "DS802" in codes(dsdoctor.check(spec=True))
+    text = (tmp_path / "dsdoctor.toml").read_text()
+    (tmp_path / "dsdoctor.toml").write_text(
+        text.replace('target = "label"', 'target = "label"\ntask = "regression"')
+    )
+    report = dsdoctor.check(spec=True)
+    assert "DS802" not in codes(report) and "regression" in report.splits["targets"]
+    assert "DS802" in codes(dsdoctor.check(spec=True, task="classification"))
+
+
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
+        ('[splits]\ntask = "ranking"\n[splits.a]\nrows = 1\n', "splits.task"),
         ('[splits.train]\nsource = "t.parquet"\nwidht = 3\n', "unknown key splits.train.widht"),
         ("[splits]\npsi = 0.3\n[splits.a]\nrows = 1\n", "unknown key splits.psi"),
         ("[splits]\npsi_threshold = -1\n[splits.a]\nrows = 1\n", "at least 0"),
