@@ -284,6 +284,28 @@ def test_the_spec_says_what_the_targets_are_and_the_option_overrides_it(tmp_path
     assert "DS802" in codes(dsdoctor.check(spec=True, task="classification"))
 
 
+def test_spec_infer_records_no_classes_of_a_regression_target(tmp_path, monkeypatch):
+    """A target of whole floats with many values (sklearn's diabetes) is a regression target:
+    its values are no classes of the spec, so tomorrow's new values are no DS602."""
+    monkeypatch.chdir(tmp_path)
+
+    def frame(n: int, seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        df = pd.DataFrame(table(n, seed))
+        df["label"] = np.round(rng.uniform(25, 346, n))  # whole numbers, as diabetes' target
+        return df
+
+    frame(800, 1).to_parquet(tmp_path / "train.parquet")
+    frame(200, 2).to_parquet(tmp_path / "test.parquet")
+    args = ["--split", "train=train.parquet", "--split", "test=test.parquet", "--target", "label"]
+    assert cli("spec", "infer", *args, "-o", "dsdoctor.toml").code == 0
+    sp = tomllib.loads((tmp_path / "dsdoctor.toml").read_text())["splits"]
+    assert "classes" not in sp["train"] and "classes" not in sp["test"]
+    frame(200, 3).to_parquet(tmp_path / "test.parquet")  # other values of the target
+    report = dsdoctor.check(spec=True)
+    assert report.splits["labels"] is False and "DS602" not in codes(report)
+
+
 @pytest.mark.parametrize(
     ("text", "needle"),
     [

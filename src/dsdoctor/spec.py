@@ -543,7 +543,8 @@ MAX_RECORDED_CLASSES = 1000
 def split_facts(report) -> dict[str, dict[str, Any]]:
     """Each split's facts, from a report of ``check --split`` (its ``splits`` and ``arrays``):
     ``rows``, the inputs' ``rank``, ``width`` (last axis), ``dtype``, ``columns`` (a table's),
-    ``target_dtype``, ``classes`` and ``class_counts`` (up to :data:`MAX_RECORDED_CLASSES`),
+    ``target_dtype``, ``classes`` and ``class_counts`` (of class labels, not of a regression
+    target; up to :data:`MAX_RECORDED_CLASSES`),
     and for sequences ``length_min``,
     ``length_max`` and ``length_mean``; ``arrays``: the split's arrays (not a fact)."""
     summary = report.splits or {}
@@ -556,7 +557,8 @@ def split_facts(report) -> dict[str, dict[str, Any]]:
                              "width": shape[-1] if len(shape) >= 2 else None,
                              "dtype": x.get("dtype"), "columns": sp.get("columns"),
                              "target_dtype": y.get("dtype") if y else None}  # fmt: skip
-        if sp.get("classes") is not None and len(sp["classes"]) <= MAX_RECORDED_CLASSES:
+        if (sp.get("classes") is not None and len(sp["classes"]) <= MAX_RECORDED_CLASSES
+                and summary.get("labels", True)):  # fmt: skip  # a regression target has none
             pairs = sp["classes"]
             f["classes"] = [_label(k) for k, _ in pairs]
             f["class_counts"] = [int(v) for _, v in pairs]

@@ -154,7 +154,8 @@ class Splits:
     def summary(self) -> dict[str, Any]:
         """The report's ``splits``: per split its rows, arrays, classes and drift histograms."""
         out: dict[str, Any] = {"train": self.train.name, "group": self.group, "splits": {},
-                               "bins": self.bins, "targets": self.targets}  # fmt: skip
+                               "bins": self.bins, "targets": self.targets,
+                               "labels": self.labels}  # fmt: skip
         if self.baseline is not None:
             out["baseline"] = {"source": self.baseline.source, "train": self.baseline.name}
         for s in self.splits:
