@@ -89,7 +89,9 @@ def put(request, servers, s3):
     return Put(servers, s3, request.param)
 
 
-def zarr_store(path: Path, fmt: int, arrays: dict[str, np.ndarray], rows: int | None = None) -> Path:
+def zarr_store(
+    path: Path, fmt: int, arrays: dict[str, np.ndarray], rows: int | None = None
+) -> Path:
     """A store written by zarr: each ``name`` (``grp/name`` inside a group) holds its array."""
     root = zarr.open_group(path, mode="w", zarr_format=fmt)
     for name, data in arrays.items():
@@ -128,11 +130,19 @@ def test_zarr_seed_cases_through_each_server(put, tmp_path, fmt):
     assert "29 samples" in f["message"] and "has 1" in f["message"]
     assert r.json()["bytes_fetched"] > 0
     # the width against --features (DS2xx), in a group; the rank against the model's input
-    assert "feature-width-mismatch" in names(put.dsd("check", f"{url}:/grp/w", "--features", "4", "--json"))
-    assert "feature-width-mismatch" not in names(put.dsd("check", f"{url}:/grp/w", "--features", "5", "--json"))
-    assert "rank-mismatch" in names(put.dsd("check", "--x", f"{url}:/x", "--input-shape", "(None, 5, 4)", "--json"))
+    assert "feature-width-mismatch" in names(
+        put.dsd("check", f"{url}:/grp/w", "--features", "4", "--json")
+    )
+    assert "feature-width-mismatch" not in names(
+        put.dsd("check", f"{url}:/grp/w", "--features", "5", "--json")
+    )
+    assert "rank-mismatch" in names(
+        put.dsd("check", "--x", f"{url}:/x", "--input-shape", "(None, 5, 4)", "--json")
+    )
     # ragged ids with 0 used as a token: padding with 0 collides (DS302)
-    assert {"ragged-sequences", "mask-value-collision"} <= names(put.dsd("check", f"{url}:/seq", "--json"))
+    assert {"ragged-sequences", "mask-value-collision"} <= names(
+        put.dsd("check", f"{url}:/seq", "--json")
+    )
     # pad and bucket to LOCAL outputs, read back
     out = tmp_path / "p.zarr"
     r = put.dsd("pad", f"{url}:/seq", "--maxlen", "6", "--value", "-1", "-o", str(out))
@@ -165,7 +175,9 @@ def test_inspect_of_a_big_remote_zarr_array_fetches_only_metadata(servers, s3, t
     counted on the wire by the server's proxy, and by dsdoctor."""
     put = Put(servers, s3, kind)
     path = tmp_path / "big.zarr"
-    a = zarr.create_array(path, shape=(4_000_000,), chunks=(250_000,), dtype="float64", zarr_format=3)
+    a = zarr.create_array(
+        path, shape=(4_000_000,), chunks=(250_000,), dtype="float64", zarr_format=3
+    )
     a[:] = np.random.default_rng(0).normal(size=4_000_000)  # 16 chunks, incompressible
     url = put(path, "big/big.zarr")
     proxy = servers.s3 if kind == "s3" else servers.http
@@ -245,8 +257,12 @@ def test_parquet_folder_seed_cases(servers, s3, tmp_path, kind):
     assert r.code == 1, r.stderr
     assert "sample-count-mismatch" in {f["name"] for f in r.json()["findings"]}
     assert "feature-width-mismatch" in names(put.dsd("check", feats, "--features", "4", "--json"))
-    assert "rank-mismatch" in names(put.dsd("check", "--x", feats, "--input-shape", "(None, 5, 4)", "--json"))
-    assert {"ragged-sequences", "mask-value-collision"} <= names(put.dsd("check", f"{url}:input_ids", "--json"))
+    assert "rank-mismatch" in names(
+        put.dsd("check", "--x", feats, "--input-shape", "(None, 5, 4)", "--json")
+    )
+    assert {"ragged-sequences", "mask-value-collision"} <= names(
+        put.dsd("check", f"{url}:input_ids", "--json")
+    )
     out = tmp_path / "p.npy"
     r = put.dsd("pad", f"{url}:input_ids", "--maxlen", "6", "--value", "-1", "-o", str(out))
     assert r.code == 0, r.stderr
@@ -374,7 +390,9 @@ def test_a_dataset_dict_naming_a_missing_split_at_a_url(servers, s3, tmp_path):
     put = Put(servers, s3, "s3")
     path = hf_folder(tmp_path / "hf")
     meta = json.loads((path / "dataset_dict.json").read_text())
-    (path / "dataset_dict.json").write_text(json.dumps({**meta, "splits": ["valid", *meta["splits"]]}))
+    (path / "dataset_dict.json").write_text(
+        json.dumps({**meta, "splits": ["valid", *meta["splits"]]})
+    )
     url = put(path, "hfbad/d")
     assert_clean_error(put.dsd("check", url), url, "names the split 'valid'", "incomplete")
 
@@ -400,3 +418,70 @@ def test_a_local_folder_of_arrow_files_is_one_table_and_mismatches_are_ds704(tmp
     assert "p9.feather" in f["message"]
     (arr,) = r.json()["arrays"].values()
     assert arr["shape"] == [30, 2]
+
+
+# -- Zarr outputs at URLs ----------------------------------------------------------------------
+def test_a_zarr_output_to_s3_is_put_in_order_and_reads_back(servers, s3, tmp_path):
+    put = Put(servers, s3, "s3")
+    url = put(seed_store(tmp_path / "in.zarr", 3), "zout/in.zarr")
+    out = "s3://sbkt/zout/p.zarr"
+    r = put.dsd("pad", f"{url}:/seq", "--maxlen", "6", "--value", "-1", "-o", out)
+    assert r.code == 0, r.stderr
+    assert not s3.exists("sbkt/zout/p.zarr.dsdoctor-incomplete")
+    with environ(servers.env):
+        g = zarr.open_group(out, mode="r", storage_options={"endpoint_url": servers.s3.url})
+        assert [list(row[row != -1]) for row in g["data"][:]] == [list(s) for s in SEQS]
+        assert g["data"].attrs["dsdoctor_operation"] == "pad"
+    r = put.dsd("inspect", out, "--json")
+    assert r.code == 0, r.stderr
+    assert {"/data", "/data_mask"} <= {e["path"] for e in r.json()["sources"][0]["entries"]}
+    assert_clean_error(
+        put.dsd("pad", f"{url}:/seq", "--maxlen", "2", "-o", out), out, "exists", "--force"
+    )
+    r = put.dsd("pad", f"{url}:/seq", "--maxlen", "2", "--value", "-1", "--force", "-o", out)
+    assert r.code == 0, r.stderr
+    with environ(servers.env):
+        g = zarr.open_group(out, mode="r", storage_options={"endpoint_url": servers.s3.url})
+        assert g["data"].shape == (len(SEQS), 2)
+    # --force never deletes a prefix that is not a store
+    s3.pipe("sbkt/zout/notes.zarr/readme.txt", b"mine")
+    r = put.dsd("pad", f"{url}:/seq", "--maxlen", "2", "--force", "-o", "s3://sbkt/zout/notes.zarr")
+    assert_clean_error(r, "s3://sbkt/zout/notes.zarr", "not a Zarr store")
+    assert s3.cat("sbkt/zout/notes.zarr/readme.txt") == b"mine"
+
+
+def test_a_failed_store_upload_leaves_nothing_and_an_interrupted_one_is_refused(
+    servers, s3, tmp_path, monkeypatch
+):
+    import s3fs
+
+    from dsdoctor.errors import OutputError
+    from dsdoctor.locations import location
+    from dsdoctor.sinks.zarr import upload_store
+
+    local = seed_store(tmp_path / "up.zarr", 3)
+    real = s3fs.S3FileSystem._put_file
+    seen: list[str] = []
+
+    async def put_file(self, lpath, rpath, **kwargs):
+        seen.append(rpath)
+        if rpath.endswith("up.zarr/zarr.json"):  # the store's top metadata: the very last
+            raise ConnectionResetError("connection reset by peer")
+        return await real(self, lpath, rpath, **kwargs)
+
+    monkeypatch.setattr(s3fs.S3FileSystem, "_put_file", put_file)
+    with environ(servers.env):
+        loc = location("s3://sbkt/zfail/up.zarr", {"endpoint_url": servers.s3.url})
+        with pytest.raises(OutputError, match=r"s3://sbkt/zfail/up\.zarr"):
+            upload_store(local, loc, force=False)
+    assert seen[-1].endswith("up.zarr/zarr.json")  # every chunk and array went before it
+    last_chunk = max(i for i, k in enumerate(seen) if "/c/" in k)
+    assert last_chunk < min(i for i, k in enumerate(seen) if k.endswith("zarr.json"))
+    assert s3.find("sbkt/zfail") == []  # nothing left, the marker neither
+    # a run killed during its upload leaves its marker: the store is refused, not read
+    monkeypatch.setattr(s3fs.S3FileSystem, "_put_file", real)
+    s3.put(str(local), "sbkt/zkill/up.zarr", recursive=True)
+    s3.pipe("sbkt/zkill/up.zarr.dsdoctor-incomplete", b'{"files": ["up.zarr"]}')
+    put = Put(servers, s3, "s3")
+    assert_clean_error(put.dsd("inspect", "s3://sbkt/zkill/up.zarr"), "s3://sbkt/zkill/up.zarr",
+                       "interrupted", "--force")  # fmt: skip

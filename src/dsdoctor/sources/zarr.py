@@ -142,6 +142,20 @@ def remote_store(loc: Location) -> Any:
                                 read_only=True)  # fmt: skip
 
 
+def _refuse_incomplete(loc: Location, display: str) -> None:
+    """A store at a URL whose upload is under way or was interrupted (its marker
+    ``STORE.dsdoctor-incomplete`` is beside it, :func:`dsdoctor.sinks.zarr.upload_store`)."""
+    from ..markers import SUFFIX
+
+    marker = Location(loc.url.rstrip("/") + SUFFIX, loc.options)
+    if marker.exists():
+        raise SourceError(
+            f"{display} is being uploaded or its upload was interrupted ({marker.display} is "
+            "there), so it may be incomplete; rerun the command that wrote it with --force, or "
+            f"delete {marker.name} if you know the store is complete"
+        )
+
+
 def _cause(exc: BaseException) -> str:
     """A zarr or codec exception in a few words: which codec is missing, else its message."""
     name = type(exc).__name__
@@ -299,6 +313,8 @@ class ZarrSource(Source):
             self.store = _open_store(path)
         except (OSError, ValueError) as exc:
             raise SourceError(f"{display} cannot be read as a Zarr store ({_cause(exc)})") from None
+        if isinstance(path, Location):
+            _refuse_incomplete(path, display)
         self._entries: list[Entry] | None = None
         self._broken: list[SourceError] = []
         #: the store's folder (real path) when it is a directory on the local disk
@@ -336,8 +352,8 @@ class ZarrSource(Source):
         async def names() -> list[str]:
             return [k async for k in self.store.list_dir(prefix)]
 
-        try:
-            return sorted(sync(names()))
+        try:  # (an HTTP server's index page names folders with a trailing /)
+            return sorted({n.rstrip("/") for n in sync(names()) if n.rstrip("/")})
         except (OSError, ValueError):
             return []
 
