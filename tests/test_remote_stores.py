@@ -411,6 +411,10 @@ def test_a_local_folder_of_arrow_files_is_one_table_and_mismatches_are_ds704(tmp
     assert r.code in (0, 1), r.stderr
     (arr,) = r.json()["arrays"].values()
     assert arr["shape"] == [30, 2]
+    jobs = run("check", folder, "--json", "--jobs", "2", "--stats")
+    serial = run("check", folder, "--json", "--stats")
+    assert jobs.code == serial.code, jobs.stderr
+    assert jobs.json()["arrays"] == serial.json()["arrays"]
     feather.write_feather(pa.table({"a": ["x"], "c": [1]}), folder / "p9.feather")
     r = run("check", folder, "--json")
     assert r.code == 1, r.stderr
@@ -485,3 +489,20 @@ def test_a_failed_store_upload_leaves_nothing_and_an_interrupted_one_is_refused(
     put = Put(servers, s3, "s3")
     assert_clean_error(put.dsd("inspect", "s3://sbkt/zkill/up.zarr"), "s3://sbkt/zkill/up.zarr",
                        "interrupted", "--force")  # fmt: skip
+
+
+# -- ragged offsets: one check for npz and Zarr ------------------------------------------------------
+@pytest.mark.parametrize("fmt", [2, 3], ids=["v2", "v3"])
+def test_zarr_offsets_past_64_bits_are_refused_as_npz_s_are(tmp_path, fmt):
+    """uint64 offsets above 2**63 - 1 wrapped to negative int64 and read as "must start at 0"
+    (or worse, passed) before the Zarr reader shared npz's check."""
+    offsets = np.array([0, 2, 2**63 + 5], dtype=np.uint64)
+    p = zarr_store(tmp_path / "r.zarr", fmt, {"seq": np.arange(5), "seq_offsets": offsets})
+    assert_clean_error(run("check", p), "seq_offsets holds offsets past 64 bits")
+    np.savez(tmp_path / "r.npz", seq=np.arange(5), seq_offsets=offsets)
+    assert_clean_error(run("check", tmp_path / "r.npz"), "seq_offsets holds offsets past 64 bits")
+    fine = zarr_store(tmp_path / "ok.zarr", fmt, {"seq": np.arange(5),
+                      "seq_offsets": np.array([0, 2, 5], dtype=np.uint64)})  # fmt: skip
+    r = run("inspect", f"{fine}:/seq", "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["sources"][0]["entries"][0]["shape"] == [2, None]
