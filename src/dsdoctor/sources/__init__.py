@@ -455,7 +455,10 @@ def _refuse_interrupted(path: Path, display: str) -> None:
     ``z.npy`` read the mixed group)."""
     from ..markers import interrupted_marker
 
+    marker = None
     for name in dict.fromkeys([path, Path(os.path.realpath(path))]):
+        if not name.name:  # `.`: its real path names it
+            continue
         marker = interrupted_marker(name)
         if marker is not None:
             break
