@@ -129,6 +129,8 @@ def test_zarr_seed_cases_through_each_server(put, tmp_path, fmt):
     f = next(f for f in r.json()["findings"] if f["name"] == "sample-count-mismatch")
     assert "29 samples" in f["message"] and "has 1" in f["message"]
     assert r.json()["bytes_fetched"] > 0
+    jobs = put.dsd("check", "--x", f"{url}:/x", "--y", f"{url}:/y", "--json", "--jobs", "2")
+    assert jobs.code == 1 and jobs.json()["arrays"] == r.json()["arrays"], jobs.stderr
     # the width against --features (DS2xx), in a group; the rank against the model's input
     assert "feature-width-mismatch" in names(
         put.dsd("check", f"{url}:/grp/w", "--features", "4", "--json")
@@ -506,3 +508,37 @@ def test_zarr_offsets_past_64_bits_are_refused_as_npz_s_are(tmp_path, fmt):
     r = run("inspect", f"{fine}:/seq", "--json")
     assert r.code == 0, r.stderr
     assert r.json()["sources"][0]["entries"][0]["shape"] == [2, None]
+
+
+@pytest.mark.parametrize("fmt", [2, 3], ids=["v2", "v3"])
+def test_a_zarr_group_from_an_http_server_that_lists_nothing(servers, s3, tmp_path, fmt):
+    """A static server answers a folder with its ``index.html``, not a listing: the members of
+    a group come from its consolidated metadata; without it the error says so."""
+    put = Put(servers, s3, "http")
+    for name, consolidated in (("c", True), ("n", False)):
+        path = seed_store(tmp_path / f"{name}.zarr", fmt)
+        if consolidated:
+            zarr.consolidate_metadata(str(path))
+        for folder in [path, *(p for p in path.rglob("*") if p.is_dir())]:
+            (folder / "index.html").write_text("<html>no listing here</html>")
+        url = put(path, f"nolist{fmt}/{name}.zarr")
+        r = put.dsd("check", "--x", f"{url}:/x", "--y", f"{url}:/y", "--json")
+        if consolidated:
+            assert r.code == 1 and "sample-count-mismatch" in names(r), r.stderr
+        else:
+            assert_clean_error(r, url, "has no array '/x'", "zarr.consolidate_metadata")
+
+
+def test_a_folder_of_npy_shards_at_a_url(servers, s3, tmp_path):
+    put = Put(servers, s3, "s3")
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    np.save(folder / "a.npy", np.ones((20, 3), np.float32))
+    np.save(folder / "b.npy", np.full((9, 3), 2, np.float32))
+    url = put(folder, "npyshards/s")
+    r = put.dsd("check", url + "/", "--json")
+    assert r.code in (0, 1), r.stderr
+    (arr,) = r.json()["arrays"].values()
+    assert arr["shape"] == [29, 3] and arr["stats"]["max"] == 2
+    s3.pipe("sbkt/npyshards/s/notes.txt", b"x")
+    assert_clean_error(put.dsd("check", url + "/"), url, "mixes formats", "notes.txt")

@@ -142,6 +142,17 @@ def remote_store(loc: Location) -> Any:
                                 read_only=True)  # fmt: skip
 
 
+def _consolidated_members(group: Any) -> list[str]:
+    """The member names a group's consolidated metadata gives (``.zmetadata``, or v3's in
+    ``zarr.json``): how a store is read from an HTTP server that does not list its folders."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return sorted(str(k) for k in group)
+        except Exception:  # no consolidated metadata, and no listing
+            return []
+
+
 def _refuse_incomplete(loc: Location, display: str) -> None:
     """A store at a URL whose upload is under way or was interrupted (its marker
     ``STORE.dsdoctor-incomplete`` is beside it, :func:`dsdoctor.sinks.zarr.upload_store`)."""
@@ -252,6 +263,8 @@ class ZarrArray(BandedHandle):
         band = self.band
         if n == 0 or not band or self.text or 0 in self.dense_shape[1:]:
             return [(0, n, True)]
+        if isinstance(self.path, Location) and self.path.protocol in ("http", "https"):
+            return [(0, n, True)]  # an HTTP server's listing (if any) is no list of chunks
         keys = _stored_keys(self.array)
         if keys is None:
             return [(0, n, True)]
@@ -384,7 +397,10 @@ class ZarrSource(Source):
         if depth > MAX_DEPTH:
             entries.append(Entry(prefix or "/", "error", note=f"nested deeper than {MAX_DEPTH} groups; not listed"))  # fmt: skip
             return
-        for key in self._list(prefix.lstrip("/")):
+        keys = self._list(prefix.lstrip("/"))
+        if not keys and isinstance(self.path, Location):  # a server that lists no folders
+            keys = _consolidated_members(group)
+        for key in keys:
             if key in _SKIP or key.startswith(".dsdoctor"):
                 continue
             path = f"{prefix}/{key}"
@@ -498,8 +514,16 @@ class ZarrSource(Source):
                     + (f" ({', '.join(inside)})" if inside else "")
                 )
         names = ", ".join([e.path for e in self.entries() if e.array is not None][:20])
+        hint = ""
+        if (
+            not names
+            and isinstance(self.path, Location)
+            and self.path.protocol in ("http", "https")
+        ):
+            hint = (" (the server lists no folders: consolidate the store's metadata with "
+                    "zarr.consolidate_metadata, or read it from s3://, gs:// or a local copy)")  # fmt: skip
         raise SourceError(
-            f"{self.display} has no array {path or '/'!r}; it has: {names or 'nothing'}"
+            f"{self.display} has no array {path or '/'!r}; it has: {names or 'nothing'}{hint}"
         )
 
 
