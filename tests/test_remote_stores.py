@@ -224,6 +224,17 @@ def test_zarr_bad_input_at_urls(servers, s3, tmp_path):
     assert_clean_error(r, ok, "access denied (403)")
     http = Put(servers, s3, "http")
     assert_clean_error(http.dsd("inspect", http.url("nothing.zarr")), "nothing.zarr")
+    # a server that drops the connection while a chunk is read
+    big = zarr.create_array(tmp_path / "drop.zarr", shape=(200_000,), chunks=(50_000,),
+                            dtype="f8", zarr_format=3)  # fmt: skip
+    big[:] = np.random.default_rng(0).normal(size=200_000)
+    url = put(tmp_path / "drop.zarr", "bad/drop.zarr")
+    servers.s3.cut_after = 20_000  # each connection: its headers, then part of a body
+    try:
+        r = put.dsd("inspect", url, "--stats", env={"AWS_MAX_ATTEMPTS": "1"})
+    finally:
+        servers.s3.reset()
+    assert_clean_error(r, url)
 
 
 # -- Parquet folders and globs -----------------------------------------------------------------
@@ -366,7 +377,7 @@ def _remote_arrow() -> bool:
     return "open_binary" in source_of.getsource(arrow)
 
 
-@pytest.mark.parametrize("kind", ["s3", "gs"])
+@pytest.mark.parametrize("kind", SERVERS)
 def test_hugging_face_folder_at_a_url(servers, s3, tmp_path, kind):
     put = Put(servers, s3, kind)
     path = hf_folder(tmp_path / "hf")

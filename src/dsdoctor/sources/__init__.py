@@ -361,14 +361,15 @@ def remote_directory_format(loc: Location, forced: str | None) -> str | None:
     if named is not None and named.directory:
         return named.name
     if loc.protocol in ("http", "https"):  # a folder cannot be told from a file, or listed
-        if not loc.url.endswith("/"):
-            return None
+        folder = loc.url.endswith("/")
+        if not folder and loc.suffix:
+            return None  # a file's name: read as one
         from ..formats import FORMATS
 
-        for f in FORMATS:
+        for f in FORMATS:  # (a name with no extension, or a folder: its marker files)
             if f.directory and any((loc / m).exists() for m in f.markers):
                 return f.name
-        return ""  # (refused when its files are listed)
+        return "" if folder else None  # (a folder is refused when its files are listed)
     if not loc.is_dir():
         return None
     from ..locations import failures

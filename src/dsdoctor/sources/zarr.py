@@ -142,6 +142,25 @@ def remote_store(loc: Location) -> Any:
                                 read_only=True)  # fmt: skip
 
 
+def _settle_reads() -> None:
+    """Let the chunk reads zarr still has in flight end, once one failed (a server that dropped
+    the connection): zarr gathers a read's chunks as concurrent tasks, and those left pending
+    when the process ends would each be printed by asyncio ("Task was destroyed but it is
+    pending!") after the one-line error."""
+    import asyncio
+
+    from zarr.core.sync import sync
+
+    async def rest() -> None:
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        await asyncio.gather(*others, return_exceptions=True)
+
+    try:
+        sync(rest())
+    except Exception:  # the loop itself is gone
+        pass
+
+
 def _consolidated_members(group: Any) -> list[str]:
     """The member names a group's consolidated metadata gives (``.zmetadata``, or v3's in
     ``zarr.json``): how a store is read from an HTTP server that does not list its folders."""
@@ -235,8 +254,10 @@ class ZarrArray(BandedHandle):
                 else:  # zarr leaves a chunk of nothing but the fill value unwritten
                     yield FillRows(self._fill_row(), hi - lo, unwritten=False)
         except SourceError:
+            _settle_reads()
             raise
         except Exception as exc:  # a chunk that does not decode: zarr and its codecs raise anything
+            _settle_reads()
             raise SourceError(
                 f"{self.source} cannot be read: a chunk is damaged or truncated ({_cause(exc)})"
             ) from None
