@@ -460,6 +460,17 @@ def test_a_zarr_output_to_s3_is_put_in_order_and_reads_back(servers, s3, tmp_pat
     with environ(servers.env):
         g = zarr.open_group(out, mode="r", storage_options={"endpoint_url": servers.s3.url})
         assert g["data"].shape == (len(SEQS), 2)
+    # bucket: one store with a group per bucket, uploaded as pad's is; a folder of npz refused
+    r = put.dsd("bucket", f"{url}:/seq", "--buckets", "2", "-o", "s3://sbkt/zout/b.zarr", "--json")
+    assert r.code == 0, r.stderr
+    assert r.json()["outputs"][0].startswith("s3://sbkt/zout/b.zarr:/bucket_")
+    with environ(servers.env):
+        g = zarr.open_group("s3://sbkt/zout/b.zarr", mode="r",
+                            storage_options={"endpoint_url": servers.s3.url})  # fmt: skip
+        assert sum(g[f"bucket_{k}/data"].shape[0] for k in range(2)) == len(SEQS)
+    r = put.dsd("bucket", f"{url}:/seq", "--buckets", "2", "-o", "s3://sbkt/zout/bdir")
+    assert_clean_error(r, "s3://sbkt/zout/bdir", "Zarr store")
+    assert not s3.exists("sbkt/zout/bdir")
     # --force never deletes a prefix that is not a store
     s3.pipe("sbkt/zout/notes.zarr/readme.txt", b"mine")
     r = put.dsd("pad", f"{url}:/seq", "--maxlen", "2", "--force", "-o", "s3://sbkt/zout/notes.zarr")
