@@ -372,12 +372,12 @@ def remote_directory_format(loc: Location, forced: str | None) -> str | None:
         return "" if folder else None  # (a folder is refused when its files are listed)
     if not loc.is_dir():
         return None
+    if forced is not None and BY_NAME[forced].directory and BY_NAME[forced].markers:
+        return forced  # (--source-format zarr on a prefix)
     from ..locations import failures
 
     with failures(loc):
         names = [str(n).rstrip("/").rsplit("/", 1)[-1] for n in loc.fs.ls(loc.url, detail=False)]
-    if forced is not None and BY_NAME[forced].directory and BY_NAME[forced].markers:
-        return forced
     marked = marked_directory(names)
     return marked.name if marked is not None else ""
 
