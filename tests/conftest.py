@@ -31,6 +31,15 @@ class Result:
         return json.loads(self.stdout)
 
 
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory):
+    """The object-store servers of ``tests/remote_servers.py``, started once per session for
+    every remote test module."""
+    from .remote_servers import start_servers
+
+    yield from start_servers(tmp_path_factory)
+
+
 @pytest.fixture
 def readonly_folder(tmp_path):
     """An empty folder its owner cannot write to (skips when running as root, who can)."""

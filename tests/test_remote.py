@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from .conftest import assert_clean_error, run
-from .remote_servers import Servers, environ, start_servers
+from .remote_servers import Servers, environ
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -31,11 +31,6 @@ def _npy(array: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.save(buf, array)
     return buf.getvalue()
-
-
-@pytest.fixture(scope="session")
-def servers(tmp_path_factory):
-    yield from start_servers(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -79,6 +79,12 @@ def _count(n: int) -> None:
         _FETCHED[0] += n
 
 
+def count_fetched(n: int) -> None:
+    """Count ``n`` bytes fetched by a reader that does not read through
+    :meth:`Location.open_binary` (zarr's fsspec store)."""
+    _count(n)
+
+
 def parse_storage_options(
     items: Iterable[str] | Mapping[str, Any] | None,
 ) -> tuple[tuple[str, Any], ...]:

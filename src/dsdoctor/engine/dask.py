@@ -123,6 +123,10 @@ def absolute_tasks(tasks: list[Task]) -> tuple[list[Task], list[dict[str, tuple[
         for source, rows in task:
             if not isinstance(source, str):  # a piece of a table dataset: its path is absolute
                 path, named = source.path, source
+                if is_url(path):  # an object at a URL (a Location, with its options)
+                    path = str(path)
+                    if path not in seen:
+                        seen[path] = (source.path.stat().st_size, 0)
             else:
                 spec = parse_source(source)
                 if is_url(spec.path):  # the URL travels; the worker reads the object itself

@@ -143,6 +143,7 @@ def bucket_file(src: Any, outdir: str, *, boundaries: str | Sequence[int] | None
     from ..sinks import atomic_folder, write_text
 
     exactly_one(ONE_OF, boundaries, buckets)
+    remote = _remote_store(outdir)  # (a folder of files at a URL: refused before any read)
     h = source_handle(src, **source_options)
     dtype, padding = _preset(for_, h, padding)
     bounds, lengths_all, hist, value = validate(
@@ -169,7 +170,20 @@ def bucket_file(src: Any, outdir: str, *, boundaries: str | Sequence[int] | None
             "padding_global_maxlen": int(global_cost), "padding_bucketed": int(bucket_cost),
             "padding_saved": int(global_cost - bucket_cost), "global_maxlen": hist.longest}  # fmt: skip
     written = {**info, "dtype": str(dtype)}
-    if store:
+    if store and remote is not None:  # built here, then uploaded (:func:`upload_store`)
+        from ..sinks.remote import remote_output
+        from ..sinks.zarr import atomic_store, upload_store
+
+        with remote_output(
+            remote, force=force, inputs=[src] if isinstance(src, str) else []
+        ) as local:
+            with atomic_store(local.path, force=False, command="bucket") as tmp:
+                _write_buckets(h, tmp, summary, which, bounds, padding=padding, value=value,
+                               dtype=dtype, chunk_bytes=chunk_bytes, store=local.path)  # fmt: skip
+                _summary_attribute(tmp, written)
+            upload_store(local.path, remote.path, force=force)
+        outputs = [f"{remote.path.display}:/{s['file']}/data" for s in summary if s["file"]]
+    elif store:
         from ..sinks.zarr import atomic_store
 
         with atomic_store(folder, force=force, inputs=input_paths(h), command="bucket") as tmp:
@@ -192,6 +206,25 @@ def bucket_file(src: Any, outdir: str, *, boundaries: str | Sequence[int] | None
     if padding == "pre" and padded and for_ != "keras":
         done.warnings.append(pre_padded_lengths_warning("bucket", padded))
     return done
+
+
+def _remote_store(outdir: str) -> Any:
+    """The destination of a Zarr store at a URL (``-o s3://b/buckets.zarr``), None for a local
+    output; a folder of ``.npz`` files at a URL is refused before anything is read (a folder is
+    many objects: only a Zarr store is uploaded in an order that never shows half of it)."""
+    from ..locations import is_url
+
+    if not is_url(str(outdir)):
+        return None
+    from ..errors import OutputError
+    from ..sinks.destination import parse_destination
+
+    if not str(outdir).rstrip("/").lower().endswith(".zarr"):
+        raise OutputError(
+            f"{outdir}: bucket writes a folder of files, which is not written at a URL; name a "
+            "Zarr store (-o s3://bucket/buckets.zarr), or write the folder locally and upload it"
+        )
+    return parse_destination(str(outdir).rstrip("/"))
 
 
 def _preset(for_: str | None, h: ArrayHandle, padding: str | None) -> tuple[np.dtype, str]:

@@ -13,6 +13,10 @@ Object stores have no rename and no lock: on S3 each file is written only if it 
 by then (``If-None-Match: *``, without ``force``), so of two runs writing one output at once the
 second fails; elsewhere both may pass the check and the last upload wins — each object is still
 one run's whole file.
+
+A Zarr store is many objects, which no single PUT or rename puts in place: it is uploaded
+chunks first and metadata last, the store's top metadata the very last, with an
+interrupted-output marker beside it meanwhile (:func:`dsdoctor.sinks.zarr.upload_store`).
 """
 
 from __future__ import annotations
@@ -76,7 +80,12 @@ def upload(files: list[Path], dest: Destination, *, force: bool) -> list[Locatio
             *order[1:],
             *order[:1],
         ]:  # the main file last: it completes the output
-            target.upload(local, exclusive=not force)
+            if local.is_dir():  # a Zarr store: many objects, put in an order (:mod:`.zarr`)
+                from .zarr import upload_store
+
+                upload_store(local, target, force=force)
+            else:
+                target.upload(local, exclusive=not force)
             done.append(target)
     except BaseException:
         for target in done:

@@ -21,6 +21,7 @@ chunk, so every chunk is written once, complete (no chunk is read back and rewri
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -309,3 +310,67 @@ class _ZarrWriter(BlockWriter):
     def finish(self) -> None:
         self.flush()
         super().finish()
+
+
+# -- a store at a URL --------------------------------------------------------------------------
+#: Zarr's metadata documents: uploaded after the chunks they describe.
+_METADATA_NAMES = frozenset({*METADATA, ".zattrs", ".zmetadata"})
+
+
+def upload_store(local: Path, loc: Any, *, force: bool) -> None:
+    """Put the store built in the local folder ``local`` at the URL ``loc`` (``s3://b/out.zarr``).
+
+    An object store has no rename, so a store of many objects cannot appear at once. What is
+    honest instead: nothing readers take for a store appears before everything under it is
+    there. First a marker ``OUT.zarr.dsdoctor-incomplete`` is put beside the store (dsdoctor
+    refuses a store with one, :mod:`dsdoctor.markers`); with ``force`` an existing store is
+    removed, its top metadata first (only a Zarr store is ever removed); then every chunk is put,
+    then each array's and group's metadata, deepest first, the store's top metadata last — so
+    zarr (or xarray) sees no store, or an array with all its chunks. Last the marker goes. On
+    any failure the objects put are deleted; a run killed meanwhile leaves the marker, and
+    objects no reader takes for a complete store."""
+    from ..locations import Location, failures
+    from ..markers import SUFFIX
+
+    assert isinstance(loc, Location)
+    fs = loc.fs
+    base = loc.url.rstrip("/")
+    marker = Location(base + SUFFIX, loc.options)
+    rel = sorted(p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file())
+    chunks = [r for r in rel if r.rsplit("/", 1)[-1] not in _METADATA_NAMES]
+    metadata = sorted((r for r in rel if r.rsplit("/", 1)[-1] in _METADATA_NAMES),
+                      key=lambda r: (-r.count("/"), r))  # fmt: skip
+    with failures(loc, output=True):
+        fs.pipe_file(marker.url, json.dumps({"files": [loc.name]}).encode())
+        try:
+            if force and loc.exists():
+                _remove_remote_store(loc)
+            for batch in [chunks, *([m] for m in metadata)]:
+                if batch:
+                    fs.put([str(local / r) for r in batch], [f"{base}/{r}" for r in batch])
+        except BaseException:
+            try:  # the top metadata first, then the rest; then the marker
+                for batch in (metadata[::-1], chunks):
+                    if batch:
+                        fs.rm([f"{base}/{r}" for r in batch])
+                fs.rm_file(marker.url)
+            except Exception:
+                pass  # the marker stays: readers refuse what is left
+            raise
+        fs.rm_file(marker.url)
+
+
+def _remove_remote_store(loc: Any) -> None:
+    """Delete the Zarr store at ``loc`` (``--force``), its top metadata first so that it stops
+    being a store at once; a prefix holding no Zarr metadata at its top is never deleted."""
+    fs = loc.fs
+    base = loc.url.rstrip("/")
+    tops = [f"{base}/{m}" for m in (*METADATA, ".zattrs", ".zmetadata") if fs.exists(f"{base}/{m}")]
+    if not any(t.rsplit("/", 1)[-1] in METADATA for t in tops):
+        raise OutputError(
+            f"{loc.display} exists and is not a Zarr store; dsdoctor replaces only a store "
+            "(--force) — write to another URL"
+        )
+    for top in tops:
+        fs.rm_file(top)
+    fs.rm(base, recursive=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import SourceError, UsageError
 from ..formats import (
@@ -24,6 +25,7 @@ from ..formats import (
     by_magic,
     directory_formats,
     has_magic,
+    marked_directory,
     read_by_name,
     read_extensions_text,
     unread_by_magic,
@@ -103,9 +105,15 @@ def _parse_url(text: str) -> SourceSpec:
     colon = text.find(":", host_end) if host_end != -1 else -1
     url, selector = (text[:colon], text[colon + 1 :] or None) if colon != -1 else (text, None)
     loc = location(url)
+    from .shards import is_glob
+
+    if is_glob(urlsplit(url).path):  # s3://b/dir/*.parquet: its objects are listed on opening
+        return SourceSpec(loc, selector, text)
     try:
         loc.info()
     except SourceError:
+        if _store_by_metadata(loc):  # a Zarr store over HTTP: its folder is no object
+            return SourceSpec(loc, selector, text)
         if colon == -1:
             raise
         whole = location(text)
@@ -113,6 +121,15 @@ def _parse_url(text: str) -> SourceSpec:
             raise
         return SourceSpec(whole, None, text)
     return SourceSpec(loc, selector, text)
+
+
+def _store_by_metadata(loc: Location) -> bool:
+    """Whether the URL ``loc`` is a Zarr store whose folder is no object of its own (a static
+    HTTP server serves the store's files, not its folder): one of its metadata keys is there."""
+    named = read_by_name(loc.name)
+    if named is None or not named.directory or not named.markers:
+        return False
+    return any((loc / marker).exists() for marker in named.markers)
 
 
 def directory_format(path: Path) -> str:
@@ -310,17 +327,93 @@ def open_source(
 
 def _open_remote(loc: Location, spec: SourceSpec, format: str | None, target: str | None,
                  given: dict[str, Any]) -> Source:  # fmt: skip
-    """An object behind a URL, read by its format's reader through
-    :func:`~dsdoctor.locations.open_binary` (one object; not a folder or a glob of them)."""
-    if loc.is_dir():
-        raise SourceError(
-            f"{spec.display} is a folder (a prefix); dsdoctor reads one remote object at a time — "
-            "name a file in it"
-        )
-    fmt = detect_format(loc, format)
+    """What a URL names: an object, read by its format's reader through
+    :func:`~dsdoctor.locations.open_binary`; a store or folder of a directory format (a Zarr
+    store, a Hugging Face ``save_to_disk`` folder), read by its reader; a folder (a prefix) or
+    a glob of table files (Parquet, Arrow IPC), one table listed through fsspec, whose files are
+    the tasks of ``--jobs`` and of Dask workers, which fetch them themselves."""
+    from .shards import is_glob
+
+    if is_glob(urlsplit(loc.url).path):
+        from .shards import remote_glob
+
+        return _remote_files(loc, spec, remote_glob(loc), format, target, given)
+    folder = remote_directory_format(loc, format)
+    if folder is None:
+        fmt = detect_format(loc, format)
+    elif folder == "":  # a folder of files, no dataset format of its own
+        from .dataset import remote_dataset_files
+
+        return _remote_files(loc, spec, remote_dataset_files(loc), format, target, given)
+    else:
+        fmt = folder
     if target is not None and not BY_NAME[fmt].is_table:
         raise UsageError(f"--target names a table column, but {spec.display} is {fmt}, not a table")
     return _open(fmt, loc, spec.display, {"target": target, **given})
+
+
+def remote_directory_format(loc: Location, forced: str | None) -> str | None:
+    """The directory format the URL ``loc`` is a store or folder of (the one its name says,
+    ``x.zarr``, else the one whose marker files — :func:`~dsdoctor.formats.marked_directory`,
+    as for a local folder — are at its top); ``""`` for a folder of files with no format of its
+    own (a Parquet folder); None for an object."""
+    named = read_by_name(loc.name)
+    if named is not None and named.directory:
+        return named.name
+    if loc.protocol in ("http", "https"):  # a folder cannot be told from a file, or listed
+        folder = loc.url.endswith("/")
+        if not folder and loc.suffix:
+            return None  # a file's name: read as one
+        from ..formats import FORMATS
+
+        for f in FORMATS:  # (a name with no extension, or a folder: its marker files)
+            if f.directory and any((loc / m).exists() for m in f.markers):
+                return f.name
+        return "" if folder else None  # (a folder is refused when its files are listed)
+    if not loc.is_dir():
+        return None
+    if forced is not None and BY_NAME[forced].directory and BY_NAME[forced].markers:
+        return forced  # (--source-format zarr on a prefix)
+    from ..locations import failures
+
+    with failures(loc):
+        names = [str(n).rstrip("/").rsplit("/", 1)[-1] for n in loc.fs.ls(loc.url, detail=False)]
+    marked = marked_directory(names)
+    return marked.name if marked is not None else ""
+
+
+def _remote_files(loc: Location, spec: SourceSpec, files: list[Location], format: str | None,
+                  target: str | None, given: dict[str, Any]) -> Source:  # fmt: skip
+    """Objects at URLs as one dataset: a table of Parquet or Arrow files, else shards of one
+    format (``.npy`` files), each opened by its reader."""
+    from .shards import ShardedSource, table_dataset
+
+    if not files:
+        raise SourceError(f"{spec.display} holds no objects")
+    table = table_dataset(loc.url, files, target=target, display=spec.display)
+    if table is not None:
+        return table
+    kinds = {f.name: read_by_name(f.name) for f in files}
+    found = {k.name for k in kinds.values() if k is not None}
+    if len(found) != 1 or None in kinds.values():
+        odd = next((n for n, k in kinds.items() if k is None), None)
+        raise SourceError(
+            f"{spec.display} mixes formats ({', '.join(sorted(found)) or 'none dsdoctor reads'}"
+            + (f"; {odd} is none it reads" if odd else "")
+            + "); point dsdoctor at one kind, e.g. a glob such as "
+            f"{loc.display.rstrip('/')}/*.npy"
+        )
+    if target is not None:
+        raise UsageError(
+            "--target works on one table; for a sharded table point dsdoctor at the Parquet folder"
+        )
+
+    def opener(url: str) -> Source:
+        one = Location(url, loc.options)
+        return _open(detect_format(one, format), one, one.display, {"target": None, **given})
+
+    return ShardedSource(spec.display, [f.url for f in files], opener, spec.selector,
+                         origin=loc.url)  # fmt: skip
 
 
 def _is_stream(path: Path) -> bool:
@@ -363,7 +456,10 @@ def _refuse_interrupted(path: Path, display: str) -> None:
     ``z.npy`` read the mixed group)."""
     from ..markers import interrupted_marker
 
+    marker = None
     for name in dict.fromkeys([path, Path(os.path.realpath(path))]):
+        if not name.name:  # `.`: its real path names it
+            continue
         marker = interrupted_marker(name)
         if marker is not None:
             break

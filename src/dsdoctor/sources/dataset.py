@@ -41,6 +41,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import SourceError
+from ..locations import Location
 from .table import TableArray, TableSource
 
 #: A file bigger than this is cut into pieces of whole row groups (a 1 GiB file written with
@@ -84,7 +85,7 @@ class FileFormat:
 class Part:
     """Row groups ``[groups[0], groups[1])`` of one file, with its partition values."""
 
-    path: str
+    path: str | Location  # a local file, or an object at a URL (read with its storage options)
     groups: tuple[int, int]
     values: tuple[Any, ...]
     rows: int
@@ -94,6 +95,48 @@ class Part:
 def is_ignored(name: str) -> bool:
     """Names that are not data in a dataset folder (as pyarrow.dataset skips them)."""
     return name.startswith((".", "_")) or name.lower().endswith(".crc")
+
+
+def shown(path: str | Location) -> str:
+    """How messages name a file of a dataset (a URL without its credentials)."""
+    return path.display if isinstance(path, Location) else str(path)
+
+
+def remote_dataset_files(root: Location) -> list[Location]:
+    """The data objects under the prefix ``root``, recursively, in key order, skipping what
+    :func:`dataset_files` skips (hidden and ``_``-prefixed names, files and folders, and
+    ``.crc`` checksums): listed through fsspec (an ``http(s)://`` folder cannot be listed)."""
+    from ..locations import failures
+    from .shards import MAX_SHARDS
+
+    refuse_unlisted(root)
+    fs = root.fs
+    with failures(root):
+        base = fs._strip_protocol(root.url).rstrip("/")
+        keys = sorted(fs.find(base, withdirs=False))
+    out = []
+    for key in keys:
+        rel = key[len(base) :].lstrip("/")
+        if not rel or any(is_ignored(part) for part in rel.split("/")):
+            continue
+        out.append(Location(f"{root.url.rstrip('/')}/{rel}", root.options))
+    if len(out) > MAX_SHARDS:
+        raise SourceError(f"{root.display} holds more than {MAX_SHARDS:,} objects; dsdoctor reads "
+                          "at most that many shards (name some of them with a glob)")  # fmt: skip
+    return out
+
+
+#: Protocols whose servers cannot list a folder: a dataset of many files is refused there.
+UNLISTED = ("http", "https")
+
+
+def refuse_unlisted(root: Location) -> None:
+    if root.protocol in UNLISTED:
+        raise SourceError(
+            f"{root.display} is a folder or a glob, and {root.protocol}:// cannot list one; name "
+            "its files one at a time, or read the dataset from s3://, gs:// or a local copy "
+            "(a Zarr store over HTTP is read by its metadata: name the store itself)"
+        )
 
 
 def dataset_files(root: Path) -> list[str]:
@@ -110,9 +153,9 @@ def dataset_files(root: Path) -> list[str]:
     return [f for f in out if os.path.isfile(f)]
 
 
-def partition_of(path: str, root: str) -> dict[str, str | None]:
+def partition_of(path: str | Location, root: str) -> dict[str, str | None]:
     """The ``key=value`` folders between ``root`` and the file ``path``, values URL-decoded."""
-    rel = os.path.relpath(os.path.dirname(path), root)
+    rel = os.path.relpath(os.path.dirname(str(path)), str(root))
     out: dict[str, str | None] = {}
     for segment in Path(rel).parts:
         key, eq, value = segment.partition("=")
@@ -150,21 +193,22 @@ def glob_root(pattern: str) -> str:
 class FileDataset(TableSource):
     """Files of one table format as one table (see the module's docstring)."""
 
-    def __init__(self, path: Path, display: str, files: list[str], reader: FileFormat,
+    def __init__(self, path: Path, display: str, files: list[Any], reader: FileFormat,
                  fmt: str, *, root: str, target: str | None = None):  # fmt: skip
         if not files:
             raise SourceError(f"{display} holds no {reader.label} files")
         self.reader, self.format = reader, fmt
-        facts = [reader.facts(f, f) for f in files]
+        facts = _all_facts(reader, files)
         found = [partition_of(f, root) for f in files]
         types = partition_types(found)
         first = _shared_schema(files, facts)
         self.mismatched: list[tuple[str, str]] = []
         parts = []
         for f, fact, where in zip(files, facts, found, strict=True):
-            problem = schema_difference(files[first], facts[first].schema, f, fact.schema)
+            problem = schema_difference(shown(files[first]), facts[first].schema, shown(f),
+                                        fact.schema)  # fmt: skip
             if problem:
-                self.mismatched.append((f, problem))
+                self.mismatched.append((shown(f), problem))
                 continue
             values = tuple(where.get(k) for k in types)
             parts.append(Part(f, (0, len(fact.group_rows)), values, sum(fact.group_rows),
@@ -177,8 +221,8 @@ class FileDataset(TableSource):
         self._init(path, display, _with(base, fields), parts,
                    {p.path: by_file[p.path] for p in parts}, types, target)  # fmt: skip
 
-    def _init(self, path: Path, display: str, schema: pa.Schema, parts: list[Part],
-              facts: dict[str, FileFacts], types: dict[str, pa.DataType],
+    def _init(self, path: Any, display: str, schema: pa.Schema, parts: list[Part],
+              facts: dict[Any, FileFacts], types: dict[str, pa.DataType],
               target: str | None) -> None:  # fmt: skip
         self.schema = schema
         self.parts = parts
@@ -201,7 +245,8 @@ class FileDataset(TableSource):
         own = piece.facts.schema.names  # a file's own column wins over a partition key
         self.partitions = [n for n, _ in piece.partitions if n not in own]
         types = dict(piece.partitions)
-        self._init(Path(piece.part.path), piece.display, piece.schema, [piece.part],
+        where = piece.part.path
+        self._init(where if isinstance(where, Location) else Path(where), piece.display, piece.schema, [piece.part],
                    {piece.part.path: piece.facts}, types, None)  # fmt: skip
         self.cut = False
         return self
@@ -238,7 +283,7 @@ class FileDataset(TableSource):
         fields = {f.name: f for f in self.schema}
         for part in self.parts:
             values = dict(zip(self._types, part.values, strict=True))
-            for batch in self.reader.batches(part.path, f"{self.display}: {part.path}", own,
+            for batch in self.reader.batches(part.path, f"{self.display}: {shown(part.path)}", own,
                                              rows, part.groups, self.threads):  # fmt: skip
                 if len(own) == len(columns):
                     yield batch
@@ -274,7 +319,7 @@ class FileDataset(TableSource):
         cuts = self.pieces() if self.cut else []
         if len(cuts) > 1:
             partitions = tuple((k, self._types[k]) for k in self._types)
-            pieces = [Piece(os.path.abspath(p.path), p, tuple(columns), name, self.schema,
+            pieces = [Piece(_absolute(p.path), p, tuple(columns), name, self.schema,
                             partitions, self._facts[p.path], self.reader, self.format,
                             self.display) for p in cuts]  # fmt: skip
             a.shards = a.shard_sources = pieces  # type: ignore[attr-defined]  # the engine's tasks
@@ -288,7 +333,7 @@ class Piece:
     does (its schema, its partitions' types). Sized like a shard for
     :func:`~dsdoctor.engine.tasks.cut_tasks`."""
 
-    path: str  # absolute: a Dask worker's working directory is not this one's
+    path: str | Location  # absolute: a Dask worker's working directory is not this one's
     part: Part
     columns: tuple[str, ...]
     name: str | None
@@ -311,7 +356,7 @@ class Piece:
 
     def __str__(self) -> str:
         first, stop = self.part.groups
-        return f"{self.path} (row groups {first} to {stop - 1})"
+        return f"{shown(self.path)} (row groups {first} to {stop - 1})"
 
     def open(self) -> TableArray:
         """The piece as an array, read by this process (a worker)."""
@@ -319,13 +364,33 @@ class Piece:
         return table.columns_array(list(self.columns), self.name)
 
 
-def _shared_schema(files: list[str], facts: list[FileFacts]) -> int:
+#: Footers fetched at once from an object store (each is a few requests of tens of ms).
+REMOTE_FOOTERS = 16
+
+
+def _all_facts(reader: FileFormat, files: list[Any]) -> list[FileFacts]:
+    """Each file's footer, in order; at URLs several at once (a folder of 1,000 objects would
+    otherwise wait for 4,000 round trips one after the other)."""
+    if not any(isinstance(f, Location) for f in files) or len(files) == 1:
+        return [reader.facts(f, shown(f)) for f in files]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(REMOTE_FOOTERS, len(files))) as pool:
+        return list(pool.map(lambda f: reader.facts(f, shown(f)), files))
+
+
+def _absolute(path: str | Location) -> str | Location:
+    return path if isinstance(path, Location) else os.path.abspath(path)
+
+
+def _shared_schema(files: list[Any], facts: list[FileFacts]) -> int:
     """The index of a file whose schema most files share (the first such file; on a tie, the
     schema of the file that comes first)."""
     groups: list[tuple[int, int]] = []  # (first file, count)
     for i, fact in enumerate(facts):
         for k, (j, count) in enumerate(groups):
-            if schema_difference(files[j], facts[j].schema, files[i], fact.schema) is None:
+            if schema_difference(shown(files[j]), facts[j].schema, shown(files[i]),
+                                 fact.schema) is None:  # fmt: skip
                 groups[k] = (j, count + 1)
                 break
         else:
@@ -368,3 +433,46 @@ def _constant(value: Any, dtype: pa.DataType, n: int) -> pa.Array:
         return pa.nulls(n, dtype)
     one = pa.array([int(value) if pa.types.is_integer(dtype) else value], dtype)
     return one.take(np.zeros(n, dtype=np.int32))
+
+
+# -- Arrow IPC files as a dataset --------------------------------------------------------------
+def _ipc(path: Any, display: str) -> Any:
+    from .arrow import IpcFile
+
+    return IpcFile(path if isinstance(path, Location) else Path(path), display)  # type: ignore[arg-type]
+
+
+def arrow_facts(path: Any, display: str) -> FileFacts:
+    """An Arrow IPC file (or stream) as a part of a dataset: its schema, and the whole file as
+    one "row group" (its record batches are read in order, never cut apart)."""
+    ipc = _ipc(path, display)
+    return FileFacts(ipc.schema, (ipc.num_rows,), (ipc.size,))
+
+
+def arrow_batches(path: Any, display: str, columns: list[str], rows: int,
+                  groups: tuple[int, int], threads: bool) -> Iterator[pa.RecordBatch]:  # fmt: skip
+    """The file's record batches holding ``columns``, at most ``rows`` rows each."""
+    if groups[0] >= groups[1]:
+        return
+    for batch in _ipc(path, display).batches(columns):
+        for start in range(0, batch.num_rows, max(1, rows)):
+            yield batch.slice(start, rows)
+
+
+#: How a folder or glob of Arrow IPC files (``.arrow``, ``.feather``) is read as one dataset.
+ARROW_FILES = FileFormat("Arrow IPC", arrow_facts, arrow_batches)
+
+
+class ArrowDataset(FileDataset):
+    """A folder of Arrow IPC files that is not a Hugging Face folder (recursively, Hive
+    partitions as columns), or a glob of them: one table, as a Parquet folder is (a file whose
+    columns differ is named by ``shard-schema-mismatch``, DS704, and not read)."""
+
+    def __init__(self, path: Path, display: str, *, files: list[Any] | None = None,
+                 root: str | None = None, target: str | None = None):  # fmt: skip
+        if files is None:
+            files = list(dataset_files(path))
+            if not files:
+                raise SourceError(f"{display} is a directory with no Arrow files")
+        super().__init__(path, display, files, ARROW_FILES, "arrow",
+                         root=root if root is not None else str(path), target=target)  # fmt: skip

@@ -15,6 +15,10 @@ The features in the schema's ``huggingface`` metadata (or ``dataset_info.json``)
 columns are ``ClassLabel``\\ s: their ``names`` are the classes of the labels
 (:attr:`~dsdoctor.sources.base.ArrayHandle.class_names`), and such a column is never stacked
 into the inputs.
+
+A folder at a URL (``s3://b/hf``, ``gs://…``; over ``https://`` too, its files being named by
+``state.json``) is read alike: its JSON files fetched whole, its Arrow files read by the Arrow
+reader through :func:`~dsdoctor.locations.open_binary`.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SourceError
+from ..locations import Location, open_binary
 from .arrow import ArrowSource, class_labels
 from .base import ArrayHandle, Entry, Source
 from .table import STACKED, TableArray
@@ -41,7 +46,7 @@ class HuggingFaceFolder(Source):
     for a ``Dataset`` folder."""
 
     def __new__(cls, path: Path, display: str, *, target: str | None = None) -> Source:  # type: ignore[misc]
-        if not path.is_dir():
+        if not _is_folder(path):
             raise SourceError(
                 f"{display} is not a folder; a Hugging Face dataset is the folder save_to_disk "
                 "writes (with dataset_dict.json or state.json)"
@@ -51,12 +56,22 @@ class HuggingFaceFolder(Source):
         return DatasetSource(path, display, target=target)
 
 
-def read_json(path: Path, display: str) -> Any:
+def _is_folder(path: Path | Location) -> bool:
+    """A local directory; at a URL, a prefix holding a folder's JSON file (an HTTP server shows
+    no folders, and an object store's are only prefixes)."""
+    if isinstance(path, Location):
+        return any((path / name).is_file() for name in (DICT_FILE, STATE_FILE))
+    return path.is_dir()
+
+
+def read_json(path: Path | Location, display: str) -> Any:
     try:
+        if isinstance(path, Location) and not path.exists():
+            raise FileNotFoundError(path.display)
         size = path.stat().st_size
         if size > MAX_JSON:
             raise SourceError(f"{display}: {path.name} is {size:,} bytes, too big to be metadata")
-        with open(path, "rb") as fp:
+        with open_binary(path) as fp:
             return json.loads(fp.read())
     except FileNotFoundError:
         raise SourceError(
@@ -83,14 +98,16 @@ def data_files(folder: Path, display: str) -> list[tuple[Path, str]]:
                 "the folder"
             )
         f = folder / name
-        if not f.is_file():
+        if not f.is_file():  # (at a URL: one request for each file's size)
             raise SourceError(
                 f"{display}: {STATE_FILE} names {name}, which is not in the folder; the dataset "
                 "is incomplete (copy the missing file or save the dataset again)"
             )
         out.append((f, f"{display}/{name}"))
     if not out:
-        arrows = sorted(p.name for p in folder.glob("*.arrow"))
+        arrows = (
+            [] if isinstance(folder, Location) else sorted(p.name for p in folder.glob("*.arrow"))
+        )
         raise SourceError(
             f"{display} has no Arrow data files ({STATE_FILE} lists none"
             + (
@@ -151,10 +168,11 @@ class DatasetDictSource(Source):
                 raise SourceError(
                     f"{display}: {DICT_FILE} names a split {name!r} that is not a folder name"
                 )
-            if not folder.is_dir():
+            if not _is_folder(folder):
+                shown = folder.display if isinstance(folder, Location) else folder
                 raise SourceError(
                     f"{display}: {DICT_FILE} names the split {name!r}, but there is no folder "
-                    f"{folder}; the dataset is incomplete (save it again with save_to_disk)"
+                    f"{shown}; the dataset is incomplete (save it again with save_to_disk)"
                 )
             self.splits[name] = DatasetSource(path, f"{display}:{name}", target=target, split=name)
         if not self.splits:

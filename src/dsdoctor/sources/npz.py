@@ -290,6 +290,36 @@ class NpzRagged(ArrayHandle):
             start = end
 
 
+def ragged_offsets(values: ArrayHandle, partner: ArrayHandle, kind: str = "offsets") -> np.ndarray:
+    """The ``(N + 1,)`` int64 offsets of the ragged array ``values`` whose partner array holds
+    its ``kind`` (``"lengths"`` or ``"offsets"``): checked to be 1-D integers within 64 bits,
+    starting at 0, never decreasing and ending at ``values``' length; SourceError otherwise.
+    The one check of every reader of values + offsets layouts (npz, Zarr)."""
+    if partner.ndim != 1 or partner.dtype.kind not in "iu":  # (before anything is read)
+        raise SourceError(f"{partner.source} must be a 1-D integer array of {kind}")
+    index = np.asarray(partner.read_dense())
+    if index.ndim != 1 or index.dtype.kind not in "iu":
+        raise SourceError(f"{partner.source} must be a 1-D integer array of {kind}")
+    if kind == "lengths":
+        try:
+            offsets = offsets_of(index)
+        except ValueError as exc:
+            raise SourceError(f"{partner.source}: {exc}") from None
+    else:
+        if len(index) and int(index.max()) > INT64_MAX:
+            raise SourceError(f"{partner.source} holds offsets past 64 bits")
+        offsets = index.astype(np.int64)
+        if len(offsets) == 0 or offsets[0] != 0 or np.any(np.diff(offsets) < 0):
+            raise SourceError(f"{partner.source} must start at 0 and never decrease")
+    total = values.shape[0] if values.shape else 0
+    if offsets[-1] != total:
+        raise SourceError(
+            f"{partner.source} covers {int(offsets[-1]):,} values but {values.source} "
+            f"holds {total:,}; they do not belong together"
+        )
+    return offsets
+
+
 def _first_line(exc: BaseException) -> str:
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return msg[:300]
@@ -412,26 +442,7 @@ class NpzSource(Source):
         ]
 
     def _ragged(self, values: ArrayHandle, partner: ArrayHandle, suffix: str) -> NpzRagged:
-        index = partner.read_dense()
-        if index.ndim != 1 or index.dtype.kind not in "iu":
-            raise SourceError(f"{partner.source} must be a 1-D integer array of {suffix[1:]}")
-        if suffix == "_lengths":
-            try:
-                offsets = offsets_of(index)
-            except ValueError as exc:
-                raise SourceError(f"{partner.source}: {exc}") from None
-        else:
-            if len(index) and int(index.max()) > INT64_MAX:
-                raise SourceError(f"{partner.source} holds offsets past 64 bits")
-            offsets = index.astype(np.int64)
-            if len(offsets) == 0 or offsets[0] != 0 or np.any(np.diff(offsets) < 0):
-                raise SourceError(f"{partner.source} must start at 0 and never decrease")
-        total = values.shape[0]
-        if offsets[-1] != total:
-            raise SourceError(
-                f"{partner.source} covers {int(offsets[-1]):,} values but {values.source} "
-                f"holds {total:,}; they do not belong together"
-            )
+        offsets = ragged_offsets(values, partner, suffix[1:])
         r = NpzRagged(name=values.name, source=values.source, path=self.path, format="npz",
                       shape=(len(offsets) - 1, None, *values.shape[1:]), dtype=values.dtype,
                       ragged=True, disk_bytes=(values.disk_bytes or 0) + (partner.disk_bytes or 0))  # fmt: skip

@@ -54,13 +54,13 @@ def _arrow_error(display: str, exc: BaseException, what: str) -> SourceError:
     return SourceError(f"{display} cannot be read as {what} ({msg[:300]})")
 
 
-def _readable(path: Path | Location) -> Any:
+def _readable(path: str | Path | Location) -> Any:
     """What pyarrow opens: a local path, or a URL's object as a file that fetches exactly the
     ranges pyarrow asks for (the footer, then the column chunks read; no read-ahead)."""
     return open_binary(path, cache="none") if isinstance(path, Location) else path
 
 
-def check_magic(path: Path, display: str) -> None:
+def check_magic(path: Path | Location, display: str) -> None:
     """Refuse what is not a Parquet file, or is one with an encrypted footer ("PARE"), before
     pyarrow parses anything."""
     size = path.stat().st_size
@@ -79,11 +79,12 @@ def check_magic(path: Path, display: str) -> None:
         )
 
 
-def file_facts(path: str, display: str) -> FileFacts:
-    """A Parquet file's footer as a part of a dataset: its schema and row groups."""
-    check_magic(Path(path), display)
+def file_facts(path: str | Location, display: str) -> FileFacts:
+    """A Parquet file's footer as a part of a dataset: its schema and row groups (an object at
+    a URL: the footer fetched, nothing else)."""
+    check_magic(path if isinstance(path, Location) else Path(path), display)
     try:
-        meta = pq.read_metadata(path)
+        meta = pq.read_metadata(_readable(path))
         groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
         facts = FileFacts(meta.schema.to_arrow_schema(), tuple(g.num_rows for g in groups),
                           tuple(g.total_byte_size for g in groups))  # fmt: skip
@@ -99,13 +100,14 @@ def file_facts(path: str, display: str) -> FileFacts:
     return facts
 
 
-def file_batches(path: str, display: str, columns: list[str], rows: int,
+def file_batches(path: str | Location, display: str, columns: list[str], rows: int,
                  groups: tuple[int, int], threads: bool) -> Iterator[pa.RecordBatch]:  # fmt: skip
     """Record batches of row groups ``[first, stop)`` of a Parquet file, page checksums
     verified, pages read as the batches need them (see :class:`ParquetSource`)."""
+    remote = isinstance(path, Location)
     try:
-        pf = pq.ParquetFile(path, page_checksum_verification=True, pre_buffer=False,
-                            buffer_size=READ_BUFFER)  # fmt: skip
+        pf = pq.ParquetFile(_readable(path), page_checksum_verification=True, pre_buffer=False,
+                            buffer_size=REMOTE_READ_BUFFER if remote else READ_BUFFER)  # fmt: skip
         yield from pf.iter_batches(batch_size=rows, row_groups=range(*groups), columns=columns,
                                    use_threads=threads)  # fmt: skip
     except ARROW_ERRORS as exc:

@@ -42,13 +42,18 @@ def expand(pattern: str) -> list[str]:
 #: The formats whose shards are one table (``"module:Class"`` of :mod:`dsdoctor.sources`, a
 #: :class:`~dsdoctor.sources.dataset.FileDataset` taking ``files``, ``root`` and ``target``): a
 #: glob of their files is read as a folder of them is, with Hive partitions and one schema.
-TABLE_DATASETS = {"parquet": "parquet:ParquetDataset"}
+TABLE_DATASETS = {"parquet": "parquet:ParquetDataset", "arrow": "dataset:ArrowDataset"}
 
 
-def table_dataset(pattern: str, files: list[str], *, target: str | None) -> Source | None:
-    """A glob (or a folder) of files of a :data:`TABLE_DATASETS` format as one table (None:
-    other files). A folder is walked again by the dataset, recursively."""
-    kinds = {fmt.name if (fmt := read_by_name(os.path.basename(f))) else "" for f in files}
+def table_dataset(pattern: str, files: list, *, target: str | None,
+                  display: str | None = None) -> Source | None:  # fmt: skip
+    r"""A glob (or a folder) of files of a :data:`TABLE_DATASETS` format as one table (None:
+    other files). A local folder is walked again by the dataset, recursively; a URL's files
+    (:class:`~dsdoctor.locations.Location`\ s) are the ones given."""
+    from ..locations import Location, is_url
+
+    names = [f.name if isinstance(f, Location) else os.path.basename(f) for f in files]
+    kinds = {fmt.name if (fmt := read_by_name(n)) else "" for n in names}
     kind = next(iter(kinds))
     if len(kinds) != 1 or kind not in TABLE_DATASETS:
         return None
@@ -58,12 +63,41 @@ def table_dataset(pattern: str, files: list[str], *, target: str | None) -> Sour
 
     module, name = TABLE_DATASETS[kind].split(":")
     reader = getattr(import_module(f"{__package__}.{module}"), name)
+    shown = display or pattern
+    if is_url(pattern):
+        where = files[0].parent if not is_glob(pattern) else None
+        root = pattern.rstrip("/") if where is not None else glob_root(pattern)
+        source: Source = reader(Location(root, files[0].options), shown, files=files,
+                                root=root, target=target)  # fmt: skip
+        return source
     if os.path.isdir(pattern):  # a folder of a format that is no directory format of its own
-        source: Source = reader(Path(pattern), pattern, target=target)
+        source = reader(Path(pattern), shown, target=target)
         return source
     root = glob_root(pattern) or "."
-    source = reader(Path(root), pattern, files=files, root=root, target=target)
+    source = reader(Path(root), shown, files=files, root=root, target=target)
     return source
+
+
+def remote_glob(loc) -> list:
+    """The objects a URL glob (``s3://b/dir/*.parquet``, ``**`` for any depth) names, in key
+    order (hidden and ``_``-prefixed names skipped, as in a folder), as locations with its
+    storage options."""
+    from ..locations import Location, failures
+    from .dataset import is_ignored, refuse_unlisted
+
+    refuse_unlisted(loc)
+    fs = loc.fs
+    with failures(loc):
+        found = fs.glob(fs._strip_protocol(loc.url), detail=True)
+    head = loc.url[: loc.url.index("://") + 3]
+    keys = sorted(k for k, info in found.items() if info.get("type") != "directory"
+                  and not is_ignored(k.rsplit("/", 1)[-1]))  # fmt: skip
+    if not keys:
+        raise SourceError(f"{loc.display} matches no objects")
+    if len(keys) > MAX_SHARDS:
+        raise SourceError(f"{loc.display} matches {len(keys):,} objects; dsdoctor reads at most "
+                          f"{MAX_SHARDS:,} shards")  # fmt: skip
+    return [Location(head + k.lstrip("/"), loc.options) for k in keys]
 
 
 def directory_shards(path: Path) -> list[str] | None:

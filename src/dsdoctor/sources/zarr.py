@@ -43,6 +43,7 @@ import numpy as np
 
 from ..errors import SourceError, UnsafeInputError
 from ..formats import BY_NAME
+from ..locations import Location, count_fetched, failures
 from .base import (
     ArrayHandle,
     BandedHandle,
@@ -57,7 +58,7 @@ from .base import (
     text_shape,
 )
 from .cf import unpack
-from .npz import NpzRagged
+from .npz import NpzRagged, ragged_offsets
 from .provenance import attributes_record, main_role, with_role
 
 #: The names of Zarr's metadata documents (the format's markers: a directory holding one of
@@ -87,9 +88,11 @@ def _zarr():
 
 
 def _open_store(path: Any) -> Any:
-    """The read-only zarr store at ``path``: a directory, or a ``.zip`` file. The only place a
-    store is made (a remote reader may give an fsspec mapper here)."""
+    """The read-only zarr store at ``path``: a directory, a ``.zip`` file, or a URL's prefix
+    (:func:`remote_store`). The only place a store is made."""
     zarr = _zarr()
+    if isinstance(path, Location):
+        return remote_store(path)
     if not isinstance(path, str | Path):  # an fsspec mapper, or a store already made
         if isinstance(path, zarr.abc.store.Store):
             return path
@@ -97,6 +100,90 @@ def _open_store(path: Any) -> Any:
     if Path(path).is_dir():
         return zarr.storage.LocalStore(path, read_only=True)
     return zarr.storage.ZipStore(path, mode="r")
+
+
+def remote_store(loc: Location) -> Any:
+    """The store under the URL ``loc`` (``s3://b/x.zarr``, ``https://host/x.zarr``), read
+    through zarr's fsspec store with the location's storage options. Every byte it fetches is
+    counted as :class:`~dsdoctor.locations.Location`'s reads are
+    (:func:`~dsdoctor.locations.fetched_bytes`), and a failure of the object store (403, a
+    missing bucket, a dropped connection) is a :class:`SourceError` naming the URL (a missing
+    key is what zarr expects it to be: a chunk never written, or no such member)."""
+    _zarr()
+    from zarr.storage import FsspecStore
+
+    if loc.name.lower().endswith(".zip"):
+        raise SourceError(
+            f"{loc.display}: a zipped Zarr store is not read at a URL (zarr reads a zip whole, "
+            "not by range); download it, or store it unzipped (a .zarr prefix)"
+        )
+
+    class Counted(FsspecStore):
+        async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
+            with failures(loc / key):
+                buf = await super().get(key, prototype, byte_range)
+            if buf is not None:
+                count_fetched(len(buf))
+            return buf
+
+        async def get_partial_values(self, prototype: Any, key_ranges: Any) -> list[Any]:
+            with failures(loc):
+                bufs = await super().get_partial_values(prototype, key_ranges)
+            count_fetched(sum(len(b) for b in bufs if b is not None))
+            return list(bufs)
+
+        async def exists(self, key: str) -> bool:
+            with failures(loc / key):
+                return bool(await super().exists(key))
+
+    loc.fs  # noqa: B018 - a protocol not installed, an option not understood: one line
+    with failures(loc):
+        return Counted.from_url(loc.url.rstrip("/"), storage_options=dict(loc.options),
+                                read_only=True)  # fmt: skip
+
+
+def _settle_reads() -> None:
+    """Let the chunk reads zarr still has in flight end, once one failed (a server that dropped
+    the connection): zarr gathers a read's chunks as concurrent tasks, and those left pending
+    when the process ends would each be printed by asyncio ("Task was destroyed but it is
+    pending!") after the one-line error."""
+    import asyncio
+
+    from zarr.core.sync import sync
+
+    async def rest() -> None:
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        await asyncio.gather(*others, return_exceptions=True)
+
+    try:
+        sync(rest())
+    except Exception:  # the loop itself is gone
+        pass
+
+
+def _consolidated_members(group: Any) -> list[str]:
+    """The member names a group's consolidated metadata gives (``.zmetadata``, or v3's in
+    ``zarr.json``): how a store is read from an HTTP server that does not list its folders."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return sorted(str(k) for k in group)
+        except Exception:  # no consolidated metadata, and no listing
+            return []
+
+
+def _refuse_incomplete(loc: Location, display: str) -> None:
+    """A store at a URL whose upload is under way or was interrupted (its marker
+    ``STORE.dsdoctor-incomplete`` is beside it, :func:`dsdoctor.sinks.zarr.upload_store`)."""
+    from ..markers import SUFFIX
+
+    marker = Location(loc.url.rstrip("/") + SUFFIX, loc.options)
+    if marker.exists():
+        raise SourceError(
+            f"{display} is being uploaded or its upload was interrupted ({marker.display} is "
+            "there), so it may be incomplete; rerun the command that wrote it with --force, or "
+            f"delete {marker.name} if you know the store is complete"
+        )
 
 
 def _cause(exc: BaseException) -> str:
@@ -167,8 +254,10 @@ class ZarrArray(BandedHandle):
                 else:  # zarr leaves a chunk of nothing but the fill value unwritten
                     yield FillRows(self._fill_row(), hi - lo, unwritten=False)
         except SourceError:
+            _settle_reads()
             raise
         except Exception as exc:  # a chunk that does not decode: zarr and its codecs raise anything
+            _settle_reads()
             raise SourceError(
                 f"{self.source} cannot be read: a chunk is damaged or truncated ({_cause(exc)})"
             ) from None
@@ -195,6 +284,8 @@ class ZarrArray(BandedHandle):
         band = self.band
         if n == 0 or not band or self.text or 0 in self.dense_shape[1:]:
             return [(0, n, True)]
+        if isinstance(self.path, Location) and self.path.protocol in ("http", "https"):
+            return [(0, n, True)]  # an HTTP server's listing (if any) is no list of chunks
         keys = _stored_keys(self.array)
         if keys is None:
             return [(0, n, True)]
@@ -249,13 +340,15 @@ class ZarrSource(Source):
 
     format = "zarr"
 
-    def __init__(self, path: Path, display: str):
-        super().__init__(path, display)
+    def __init__(self, path: Path | Location, display: str):
+        super().__init__(path, display)  # type: ignore[arg-type]
         zarr = _zarr()
         try:
             self.store = _open_store(path)
         except (OSError, ValueError) as exc:
             raise SourceError(f"{display} cannot be read as a Zarr store ({_cause(exc)})") from None
+        if isinstance(path, Location):
+            _refuse_incomplete(path, display)
         self._entries: list[Entry] | None = None
         self._broken: list[SourceError] = []
         #: the store's folder (real path) when it is a directory on the local disk
@@ -272,6 +365,8 @@ class ZarrSource(Source):
                 self.root = zarr.open(store=self.store, mode="r")
             except FileNotFoundError:
                 raise SourceError(self._not_zarr()) from None
+            except SourceError:  # the object store failed (a URL's store): said as such
+                raise
             except Exception as exc:  # metadata zarr cannot take: a missing codec, bad JSON
                 raise SourceError(f"{display} cannot be read as Zarr: {_cause(exc)}") from None
 
@@ -291,8 +386,8 @@ class ZarrSource(Source):
         async def names() -> list[str]:
             return [k async for k in self.store.list_dir(prefix)]
 
-        try:
-            return sorted(sync(names()))
+        try:  # (an HTTP server's index page names folders with a trailing /)
+            return sorted({n.rstrip("/") for n in sync(names()) if n.rstrip("/")})
         except (OSError, ValueError):
             return []
 
@@ -323,7 +418,10 @@ class ZarrSource(Source):
         if depth > MAX_DEPTH:
             entries.append(Entry(prefix or "/", "error", note=f"nested deeper than {MAX_DEPTH} groups; not listed"))  # fmt: skip
             return
-        for key in self._list(prefix.lstrip("/")):
+        keys = self._list(prefix.lstrip("/"))
+        if not keys and isinstance(self.path, Location):  # a server that lists no folders
+            keys = _consolidated_members(group)
+        for key in keys:
             if key in _SKIP or key.startswith(".dsdoctor"):
                 continue
             path = f"{prefix}/{key}"
@@ -388,8 +486,9 @@ class ZarrSource(Source):
         h.array, h.group, h.key, h.text = array, group, key, text
         if self.folder is not None:
             h.folder, h.store_root = os.path.join(self.folder, path.lstrip("/")), self.folder
-        try:
-            h.disk_bytes = int(array.nbytes_stored())
+        try:  # (at a URL: a listing of every chunk, not fetched for a size)
+            remote = isinstance(self.path, Location)
+            h.disk_bytes = None if remote else int(array.nbytes_stored())
         except Exception:  # a store that cannot list its keys
             h.disk_bytes = None
         if text or dtype.kind in "US":
@@ -436,8 +535,16 @@ class ZarrSource(Source):
                     + (f" ({', '.join(inside)})" if inside else "")
                 )
         names = ", ".join([e.path for e in self.entries() if e.array is not None][:20])
+        hint = ""
+        if (
+            not names
+            and isinstance(self.path, Location)
+            and self.path.protocol in ("http", "https")
+        ):
+            hint = (" (the server lists no folders: consolidate the store's metadata with "
+                    "zarr.consolidate_metadata, or read it from s3://, gs:// or a local copy)")  # fmt: skip
         raise SourceError(
-            f"{self.display} has no array {path or '/'!r}; it has: {names or 'nothing'}"
+            f"{self.display} has no array {path or '/'!r}; it has: {names or 'nothing'}{hint}"
         )
 
 
@@ -458,17 +565,7 @@ def _pair_ragged(entries: list[Entry]) -> list[Entry]:
 
 
 def _ragged(values: ArrayHandle, partner: ArrayHandle) -> ZarrRagged:
-    if partner.ndim != 1 or partner.dtype.kind not in "iu":
-        raise SourceError(f"{partner.source} must be a 1-D integer array of offsets")
-    offsets = np.asarray(partner.read_dense()).astype(np.int64)
-    total = values.shape[0] if values.shape else 0
-    if len(offsets) == 0 or offsets[0] != 0 or np.any(np.diff(offsets) < 0):
-        raise SourceError(f"{partner.source} must start at 0 and never decrease")
-    if offsets[-1] != total:
-        raise SourceError(
-            f"{partner.source} covers {int(offsets[-1]):,} values but {values.source} holds "
-            f"{total:,}; they do not belong together"
-        )
+    offsets = ragged_offsets(values, partner)  # (npz's check: one for both layouts)
     r = ZarrRagged(name=values.name, source=values.source, path=values.path, format="zarr",
                    shape=(len(offsets) - 1, None, *values.shape[1:]), dtype=values.dtype,
                    ragged=True, disk_bytes=(values.disk_bytes or 0) + (partner.disk_bytes or 0))  # fmt: skip
