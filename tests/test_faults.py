@@ -3,6 +3,7 @@ folder. Outputs are absent or complete; inputs are byte-identical; errors are on
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -213,3 +214,15 @@ def test_unwritable_folder(readonly_folder):
     out = readonly_folder / "o.npy"
     r = _dsdoctor("select", FIXTURES / "constant.npy", "--first", "2", "-o", out)
     assert_clean_error(r, "not writable")
+
+
+def test_the_record_of_an_interrupted_npy_group_is_refused_with_it(tmp_path):
+    """``OUT.dsdoctor.json`` is a member of ``OUT.npy``'s group: a killed commit's marker
+    (``OUT.npy.dsdoctor-incomplete``) refuses it as it refuses ``OUT.mask.npy``, not as unread JSON."""
+    np.save(tmp_path / "o.npy", np.zeros((3, 4), np.float32))
+    np.save(tmp_path / "o.mask.npy", np.ones((3, 4), bool))
+    (tmp_path / "o.dsdoctor.json").write_text("{}")
+    names = ["o.npy", "o.mask.npy", "o.dsdoctor.json"]
+    (tmp_path / f"o.npy{MARKER_SUFFIX}").write_text(json.dumps({"files": names}))
+    for name in names:
+        assert_clean_error(_dsdoctor("inspect", tmp_path / name), "interrupted")

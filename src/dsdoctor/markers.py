@@ -11,12 +11,16 @@ is either consistent or refused, never silently mixed.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import stat
 from pathlib import Path
 
 SUFFIX = ".dsdoctor-incomplete"
+#: The provenance record beside an output (``sources/provenance.py``'s ``SIDECAR_SUFFIX``): a
+#: member of the group of the output it describes.
+RECORD_SUFFIX = ".dsdoctor.json"
 
 
 def marker_for(main: Path) -> Path:
@@ -34,6 +38,9 @@ def interrupted_marker(path: Path) -> Path | None:
     stem, dot, ext = name.rpartition(".")
     if dot and "." in stem:
         candidates.append(f"{stem.rpartition('.')[0]}.{ext}")
+    if name.endswith(RECORD_SUFFIX):  # OUT.dsdoctor.json, the record of OUT.EXT (any EXT)
+        pattern = glob.escape(name[: -len(RECORD_SUFFIX)]) + ".*" + SUFFIX
+        candidates += sorted(m.name[: -len(SUFFIX)] for m in path.parent.glob(pattern))
     for main in candidates:
         marker = path.with_name(main + SUFFIX)
         try:

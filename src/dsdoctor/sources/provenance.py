@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import SourceError
 from ..locations import is_url
+from ..markers import RECORD_SUFFIX
 
 #: Parquet schema metadata key and npz member name holding the JSON record.
 METADATA_KEY = "dsdoctor"
@@ -33,7 +34,7 @@ RECORD_MEMBERS = (NPZ_MEMBER, METADATA_KEY)
 #: HDF5 attribute prefix: ``dsdoctor_version``, ``dsdoctor_operation``, ``dsdoctor_options``, …
 ATTRIBUTE_PREFIX = "dsdoctor_"
 #: The record beside a ``.npy``: ``x.npy`` → ``x.dsdoctor.json``.
-SIDECAR_SUFFIX = ".dsdoctor.json"
+SIDECAR_SUFFIX = RECORD_SUFFIX
 #: The most bytes read as a record: dsdoctor's are a few hundred; a bigger file is not one.
 MAX_RECORD_BYTES = 1 << 20
 #: Outputs of these roles are not data: value checks skip them (``role`` of the record): pad's
