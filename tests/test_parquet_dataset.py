@@ -290,3 +290,19 @@ def test_an_unreadable_file_is_an_error_not_a_finding(tmp_path):
     frame(10).to_parquet(d / "p0.parquet")
     (d / "p1.parquet").write_bytes(b"PAR1" + b"\x00" * 20)  # no footer
     assert_clean_error(run("check", d), "p1.parquet")
+
+
+def test_check_dot_names_fixes_after_the_folder(tmp_path, monkeypatch):
+    """``check .`` in a Parquet folder with a sequence column and its lengths beside it: no
+    internal error (``Path('.')`` has no name), and the fixes' outputs are named after the
+    folder, not hidden ``.ids.padded.npy`` files."""
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    frame = pd.DataFrame(
+        {"ids": [[1, 2, 3], [4, 5], [6]], "lengths": [3, 2, 1], "label": [0, 1, 0]}
+    )
+    frame.to_parquet(folder / "t.parquet", index=False)
+    monkeypatch.chdir(folder)
+    r = run("check", ".")
+    assert r.code in (0, 1), r.stderr
+    assert "DS301" in r.stdout and "-o shop.ids.padded.npy" in r.stdout, r.stdout

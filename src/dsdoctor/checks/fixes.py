@@ -10,8 +10,10 @@ output goes to the working directory (``stdin.padded.npy``), not beside the spoo
 
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ..findings import Finding, Fix, Safety
@@ -33,6 +35,10 @@ def output_for(h: ArrayHandle, op: str, ext: str = ".npy") -> str:
         member = h.source[len(STDIN) + 1 :].strip("/").replace("/", "_").replace(",", "_")
         return f"stdin{'.' + member if member else ''}.{op}{ext}"
     stem = strip_extension(h.path.name)  # any extension dsdoctor reads (dsdoctor.formats)
+    if not stem and isinstance(
+        h.path, Path
+    ):  # "." or "..": the folder's own name, not a hidden ".x"
+        stem = Path(os.path.abspath(h.path)).name or "data"
     member = h.name.strip("/").replace("/", "_").replace(",", "_") if h.name else ""
     if member and h.source != str(h.path):
         stem = f"{stem}.{member}"

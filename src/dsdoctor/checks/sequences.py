@@ -387,7 +387,7 @@ def _stem(s: Subject) -> tuple[str, str]:
     name = member or strip_extension(h.path.name)
     m = _BESIDE.match(name)
     base, role = (m["base"], m["role"]) if m else (name, "data")
-    if member:
+    if member or not base or not h.path.name:  # a member, or a folder named "." (a dataset)
         return f"{h.path}::{base or 'data'}", role
     return str(h.path.with_name(base)), role
 
