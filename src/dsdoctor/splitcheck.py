@@ -301,10 +301,13 @@ def other_columns(table, inputs: list[str], group: str | None) -> list[str]:
 
 
 def group_handle(name: str, x, group: str, opts: Opening) -> ArrayHandle:
-    """The ``--group`` column of a split's table (or member of its container)."""
-    spec = parse_source(x.handle.source)
-    src = opts.open(str(spec.path))
+    """The ``--group`` column of a split's table (the table its inputs are read from: a Hugging
+    Face split's own, not the folder's), or member of its container."""
     from .errors import SourceError
+
+    spec = parse_source(x.handle.source)
+    table = getattr(x.handle, "table", None)
+    src = table if table is not None else opts.open(str(spec.path))
 
     try:
         handle = src.array(group)

