@@ -107,3 +107,40 @@ def test_group_is_a_column_of_hugging_face_splits(tmp_path, form):
     assert not found(run(folder), "DS805")
     (f,) = found(run(leaky), "DS805")
     assert "Biscoe" in f.message and "Dream" in f.message
+
+
+# -- 4. a test file without labels (the Kaggle layout) is compared by its inputs alone ----------
+def kaggle_folder(tmp_path, leak: int = 0):
+    df = wine()
+    tr, rest = model_selection.train_test_split(df, test_size=0.4, random_state=0)
+    va, te = model_selection.train_test_split(rest, test_size=0.5, random_state=0)
+    te = pd.concat([te, tr.iloc[:leak]]) if leak else te
+    folder = tmp_path / "kaggle"
+    folder.mkdir(parents=True)
+    tr.reset_index(drop=True).to_parquet(folder / "train.parquet")
+    va.reset_index(drop=True).to_parquet(folder / "val.parquet")
+    te.drop(columns="label").to_csv(folder / "test.csv", index=False)
+    return folder
+
+
+@pytest.mark.parametrize("form", ["folder", "split"])
+def test_a_test_file_without_labels_is_no_schema_mismatch(tmp_path, form):
+    def run(folder):
+        if form == "folder":
+            args = [folder]
+        else:
+            args = [a for n, f in (("train", "train.parquet"), ("val", "val.parquet"),
+                                   ("test", "test.csv")) for a in ("--split", f"{n}={folder / f}")]  # fmt: skip
+        return cli("check", *args, "--target", "label", "--format", "json")
+
+    clean = run(kaggle_folder(tmp_path / "a"))
+    assert clean.code == 0, clean.stdout + clean.stderr
+    body = clean.json()
+    assert not [f for f in body["findings"] if f["code"] == "DS801"]
+    assert body["splits"]["unlabelled"] == ["test"]
+    leaky = run(kaggle_folder(tmp_path / "b", leak=7))
+    assert leaky.code == 1
+    (f,) = [f for f in leaky.json()["findings"] if f["code"].startswith("DS80")]
+    assert f["code"] == "DS803" and f["evidence"]["b_rows"] == 7
+    text = cli("check", kaggle_folder(tmp_path / "c"), "--target", "label").stdout
+    assert "no targets: test: compared by inputs alone" in text

@@ -429,6 +429,9 @@ def _check_given(sources, x, y, input_shape, features, timesteps, classes, batch
                   else found[0] if found is not None else named)  # fmt: skip
         _splits_exist(parsed, "--split {}" if split or found is not None
                       else f"{contract.path}: splits.{{}}.source")  # fmt: skip
+        unlabelled = _unlabelled(parsed, opts) if split and opts.target is not None else None
+        if unlabelled is not None:  # --split test=test.csv without the --target column
+            parsed, opts.target = unlabelled[0], None
         try:
             try:
                 report = _check_splits(parsed, group, thresholds, opts, expect, chosen, skipped,
@@ -732,8 +735,10 @@ def _unlabelled(parsed, opts: SourceOptions):
     target = opts.target
     tables = {}
     for name, xs, ys in parsed:
+        if ys is not None or parse_source(xs).selector:
+            return None
         src = opts.open(xs)
-        if ys is not None or not isinstance(src, TableSource):
+        if not isinstance(src, TableSource):
             return None
         tables[name] = src
     lacking = [n for n, t in tables.items() if target not in t.schema.names]

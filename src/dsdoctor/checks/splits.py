@@ -158,6 +158,8 @@ class Splits:
                                "labels": self.labels}  # fmt: skip
         if self.baseline is not None:
             out["baseline"] = {"source": self.baseline.source, "train": self.baseline.name}
+        if self.train.y is not None:
+            out["unlabelled"] = [s.name for s in self.splits if s.y is None]
         for s in self.splits:
             st = s.stats
             out["splits"][s.name] = {
@@ -369,6 +371,9 @@ class SplitSchemaMismatch(Check):
     Example:
     dsdoctor check --split train=train.parquet --split val=val.parquet --target label
     DS801 val: its inputs differ from train's: width 12 (train 13); columns [...]
+
+    A split with no targets at all (a test file without labels, as Kaggle ships one) is no
+    mismatch: it is compared by its inputs alone, and the report says so (``splits.unlabelled``).
     """
 
     code = "DS801"
@@ -385,7 +390,8 @@ class SplitSchemaMismatch(Check):
         for s in sp.others:
             mine = _schema(s)
             differs = {k: {"train": ref.get(k), s.name: mine.get(k)}
-                       for k in sorted(set(ref) | set(mine)) if ref.get(k) != mine.get(k)}  # fmt: skip
+                       for k in sorted(set(ref) | set(mine)) if ref.get(k) != mine.get(k)
+                       and not (k.startswith("target") and mine.get(k) is None)}  # fmt: skip
             if not differs:
                 continue
             what = "; ".join(
