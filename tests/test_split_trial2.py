@@ -144,3 +144,84 @@ def test_a_test_file_without_labels_is_no_schema_mismatch(tmp_path, form):
     assert f["code"] == "DS803" and f["evidence"]["b_rows"] == 7
     text = cli("check", kaggle_folder(tmp_path / "c"), "--target", "label").stdout
     assert "no targets: test: compared by inputs alone" in text
+
+
+# -- 2. sequence-length and label drift: random splits are healthy, real shifts are found -------
+def token_frame() -> pd.DataFrame:
+    """Token ids of the paragraphs of Python's own help text (``pydoc_data``), whitespace
+    tokenised, deduplicated: lengths from 5 to a few hundred, as real text has."""
+    from pydoc_data.topics import topics
+
+    docs = list(dict.fromkeys(tuple(p.split()) for text in topics.values()
+                              for p in text.split("\n\n") if len(p.split()) >= 5))  # fmt: skip
+    vocab: dict[str, int] = {}
+    ids = [[vocab.setdefault(w, len(vocab)) for w in d] for d in docs]
+    return pd.DataFrame({"input_ids": ids, "label": [len(d) % 3 for d in docs]})
+
+
+def save_token_split(tmp_path, tr: pd.DataFrame, va: pd.DataFrame, tag: str) -> list[str]:
+    tr.reset_index(drop=True).to_parquet(tmp_path / f"train_{tag}.parquet")
+    va.reset_index(drop=True).to_parquet(tmp_path / f"val_{tag}.parquet")
+    return [f"train={tmp_path / f'train_{tag}.parquet'}", f"val={tmp_path / f'val_{tag}.parquet'}"]
+
+
+def test_random_token_splits_have_no_length_drift_and_a_real_shift_is_found(tmp_path):
+    df = token_frame()
+    assert len(df) > 1000 and df.input_ids.map(len).nunique() > 100
+    for seed in range(4):
+        tr, va = model_selection.train_test_split(df, test_size=0.2, random_state=seed)
+        report = dsdoctor.check(split=save_token_split(tmp_path, tr, va, str(seed)), target="label")
+        assert not found(report, "DS806"), found(report, "DS806")[0].message
+    tr, va = model_selection.train_test_split(df, test_size=0.2, random_state=0)
+    longer = va.assign(input_ids=va.input_ids.map(lambda t: t * 3))  # 3x as long
+    (f,) = found(dsdoctor.check(split=save_token_split(tmp_path, tr, longer, "long"),
+                                target="label"), "DS806")  # fmt: skip
+    (d,) = f.evidence["drifted"]
+    assert d["feature"] == "sequence length" and d["p_value"] < 1e-3
+    # only the longest quarter kept: the same lengths, another mix of them
+    tail = va[va.input_ids.map(len) >= va.input_ids.map(len).quantile(0.75)]
+    tail = pd.concat([tail, va.sample(120, random_state=1)])
+    assert found(dsdoctor.check(split=save_token_split(tmp_path, tr, tail, "tail"),
+                                target="label"), "DS806")  # fmt: skip
+
+
+def test_length_drift_of_a_few_sequences_is_not_judged_and_said(tmp_path):
+    df = token_frame()
+    few = df.iloc[:40].assign(input_ids=df.iloc[:40].input_ids.map(lambda t: t * 3))
+    report = dsdoctor.check(split=save_token_split(tmp_path, df.iloc[40:], few, "few"),
+                            target="label")  # fmt: skip
+    assert not found(report, "DS806")
+    assert any("sequence lengths: 40 sequences" in n and "not judged" in n
+               for n in report.splits["drift_not_judged"])  # fmt: skip
+
+
+def test_label_drift_of_a_few_hundred_labels_needs_more_than_chance(tmp_path):
+    from dsdoctor.engine.splits import chi2_pvalue, js_distance
+
+    digits = sk_datasets.load_digits()
+    x, y = digits.data, digits.target
+    rng = np.random.default_rng(0)
+    noisy = []  # random splits whose label JS passes 0.1 by chance alone
+    for _ in range(60):
+        order = rng.permutation(len(y))
+        tr, va = order[:-288], order[-288:]
+        a, b = np.bincount(y[tr], minlength=10), np.bincount(y[va], minlength=10)
+        if js_distance(a, b) > 0.1:
+            noisy.append((tr, va))
+    assert noisy
+    tr, va = noisy[0]
+    np.save(tmp_path / "xt.npy", x[tr])
+    np.save(tmp_path / "yt.npy", y[tr])
+    np.save(tmp_path / "xv.npy", x[va])
+    np.save(tmp_path / "yv.npy", y[va])
+    train = f"train={tmp_path / 'xt.npy'},{tmp_path / 'yt.npy'}"
+    report = dsdoctor.check(split=[train, f"val={tmp_path / 'xv.npy'},{tmp_path / 'yv.npy'}"])
+    assert not found(report, "DS807")
+    # a real shift of the same size: classes 0-4 kept a third of their samples
+    keep = va[(y[va] >= 5) | (np.arange(len(va)) % 3 == 0)]
+    assert chi2_pvalue(np.bincount(y[tr]), np.bincount(y[keep], minlength=10)) < 1e-3
+    np.save(tmp_path / "xs.npy", x[keep])
+    np.save(tmp_path / "ys.npy", y[keep])
+    report = dsdoctor.check(split=[train, f"val={tmp_path / 'xs.npy'},{tmp_path / 'ys.npy'}"])
+    (f,) = found(report, "DS807")
+    assert f.evidence["p_value"] < 1e-3

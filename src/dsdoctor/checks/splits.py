@@ -21,9 +21,12 @@ from ..engine.splits import (
     FIRST_ROWS,
     Overlap,
     SplitStats,
+    chi2_pvalue,
     covered,
     intersect_intervals,
     js_distance,
+    length_bins,
+    on_length_bins,
     overlap,
     psi,
     shared_run_steps,
@@ -45,6 +48,15 @@ MIN_DRIFT_VALUES = 1000
 #: The drift of sequences, beside the features' (``FeatureDrift``).
 SEQUENCE_FACTS = ("sequence length", "padding fraction")
 MIN_DRIFT_LABELS = 100
+#: Sequences each split needs before its length drift is judged (fewer: said, not judged).
+MIN_DRIFT_SEQUENCES = 100
+#: Bins of the sequence lengths, at the training split's quantiles (plus one below and one
+#: above its range): as the features' fixed bins, so a split's noise is not one bin per length.
+LENGTH_BINS = 10
+#: Label and sequence-length drift is reported only when a chi-square test of the two count
+#: vectors also gives a p-value below this: a distance past its threshold that a random split
+#: of that many samples gives by chance (a few hundred labels, a sparse histogram) is noise.
+DRIFT_P = 0.001
 #: Below ``MIN_DRIFT_VALUES`` a feature has drifted when at least this share of a split's values
 #: (and ``OUT_OF_RANGE_MIN`` of them) lie outside the training split's range: from the same
 #: distribution a split of ``m`` values has about ``2m / (n + 1)`` outside the range of ``n``
@@ -255,6 +267,13 @@ class Splits:
             n = sum(s.stats.classes.values()) if s.stats.classes and self.labels else None
             if n is not None and n < MIN_DRIFT_LABELS:
                 out.append(f"{s.name}: labels: {n:,}, fewer than {MIN_DRIFT_LABELS:,}")
+            ref_x, mine_x = self.train.x.stats, s.x.stats
+            if (s is not self.train and ref_x is not None and mine_x is not None and ref_x.lengths_count
+                    and mine_x.lengths_count
+                    and min(ref_x.lengths_count, mine_x.lengths_count) < MIN_DRIFT_SEQUENCES):  # fmt: skip
+                out.append(f"{s.name}: sequence lengths: {mine_x.lengths_count:,} sequences "
+                           f"({self.train.name}: {ref_x.lengths_count:,}), fewer than "
+                           f"{MIN_DRIFT_SEQUENCES:,} in one: length drift not judged")  # fmt: skip
         return out
 
 
@@ -720,6 +739,13 @@ class FeatureDrift(Check):
     without `--classes`, integers nearly all distinct, `--task regression`) is compared the
     same way, as one more feature named after it.
 
+    Sequence lengths are counted on 10 bins at the training split's length quantiles (one
+    below its shortest and one above its longest), not one bin per length (a sparse
+    histogram whose noise alone passes JS 0.1 on every random split). They have drifted when
+    PSI or JS passes its threshold and a chi-square test of the binned counts gives a p-value
+    below 0.001; with fewer than 100 sequences in either split they are not judged (the report
+    says so). The padding fraction has drifted when it moved by more than the JS threshold.
+
     Example:
     DS806 val: 1 of 16 features drifted from train: feature 3 (PSI 4.12, JS 0.83)
     """
@@ -811,30 +837,27 @@ def _drift_words(d: dict[str, Any]) -> str:
 def _sequence_drift(
     sp: Splits, ref: ArrayStats | None, mine: ArrayStats | None
 ) -> list[dict[str, Any]]:
-    """Sequence-length drift (JS of the length histograms) and padding-fraction drift (more
-    than ``js_threshold`` apart)."""
+    """Sequence-length drift and padding-fraction drift (more than ``js_threshold`` apart).
+    The lengths are counted on ``LENGTH_BINS`` bins at the training split's quantiles; they
+    have drifted when PSI or JS passes its threshold and a chi-square test says it is more than
+    the noise of that many sequences (``DRIFT_P``); with fewer than ``MIN_DRIFT_SEQUENCES`` in
+    either split they are not judged (:meth:`Splits.not_judged` says so)."""
     out: list[dict[str, Any]] = []
     if ref is None or mine is None:
         return out
-    if ref.lengths_count and mine.lengths_count:
-        lengths = np.union1d(ref.length_hist.lengths, mine.length_hist.lengths)
-        a = _on(lengths, ref.length_hist)
-        b = _on(lengths, mine.length_hist)
-        j = js_distance(a, b)
-        if j > sp.js_threshold:
-            out.append(
-                {"feature": "sequence length", "js": round(j, 4), "psi": round(psi(a, b), 4)}
-            )
+    if min(ref.lengths_count, mine.lengths_count) >= MIN_DRIFT_SEQUENCES:
+        rl, rc = ref.length_hist.lengths, ref.length_hist.counts
+        edges = length_bins(rl, rc, LENGTH_BINS)
+        a = on_length_bins(edges, rl, rc, int(rl[0]))
+        b = on_length_bins(edges, mine.length_hist.lengths, mine.length_hist.counts, int(rl[0]))
+        p, j = psi(a, b), js_distance(a, b)
+        if (p > sp.psi_threshold or j > sp.js_threshold) and chi2_pvalue(a, b) < DRIFT_P:
+            out.append({"feature": "sequence length", "js": round(j, 4), "psi": round(p, 4),
+                        "p_value": chi2_pvalue(a, b)})  # fmt: skip
     if ref.timesteps and mine.timesteps:
         fa, fb = ref.pad_timesteps / ref.timesteps, mine.pad_timesteps / mine.timesteps
         if abs(fa - fb) > sp.js_threshold:
             out.append({"feature": "padding fraction", "train": fa, "split": fb})
-    return out
-
-
-def _on(lengths: np.ndarray, hist) -> np.ndarray:
-    out = np.zeros(len(lengths), dtype=np.int64)
-    out[np.searchsorted(lengths, hist.lengths)] = hist.counts
     return out
 
 
@@ -853,7 +876,11 @@ class LabelDrift(Check):
     Stratify the split on the label, or weigh the metric by class; when the change is real
     (later data), re-weigh or re-calibrate. Only class labels are compared so (see DS802); a
     regression target's drift is DS806's, and fewer than 100 labels in a split are not
-    judged (the report says so).
+    judged (the report says so). The distance alone is not enough: a random split of a few
+    hundred labels passes JS 0.1 by chance (one time in five for 288 digits), so a drift is
+    reported only when a chi-square test of the two splits' class counts also gives a p-value
+    below 0.001 (evidence ``p_value``): a difference that sample sizes this large would not
+    show by chance.
 
     Example:
     DS807 val: its label distribution drifted from train (PSI 0.61, JS 0.32): class 1 is
@@ -887,12 +914,15 @@ class LabelDrift(Check):
                 p, j = psi(a, b), js_distance(a, b)
                 if p <= sp.psi_threshold and j <= sp.js_threshold:
                     continue
+                chance = chi2_pvalue(a, b)
+                if chance >= DRIFT_P:  # no more than a random split of so few labels gives
+                    continue
                 fa, fb = a / max(1, a.sum()), b / max(1, b.sum())
                 k = int(np.argmax(np.abs(fa - fb)))
                 most = f"class {keys[k]} is {fa[k]:.1%} of {name} and {fb[k]:.1%} of {s.name}"
                 yield self.finding(s.subjects, {"split": s.name, "train": name, "psi": p, "js": j,
                                                 "train_share": fa.tolist(), "split_share": fb.tolist(),
-                                                "classes": keys}, most=most)  # fmt: skip
+                                                "classes": keys, "p_value": chance}, most=most)  # fmt: skip
 
 
 class EmptyClassInTrain(Check):
