@@ -225,3 +225,50 @@ def test_label_drift_of_a_few_hundred_labels_needs_more_than_chance(tmp_path):
     report = dsdoctor.check(split=[train, f"val={tmp_path / 'xs.npy'},{tmp_path / 'ys.npy'}"])
     (f,) = found(report, "DS807")
     assert f.evidence["p_value"] < 1e-3
+
+
+# -- 5. Dask workers of another dsdoctor build: exit 2 with one line ----------------------------
+def test_dask_workers_of_another_build_are_refused(tmp_path):
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    pytest.importorskip("distributed")
+    other = tmp_path / "other"
+    shutil.copytree(dsdoctor.__path__[0], other / "dsdoctor",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    with open(other / "dsdoctor" / "engine" / "tasks.py", "a") as fp:
+        fp.write("\n# another build\n")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(other)}
+    dask = [sys.executable, "-m"]
+    procs = [subprocess.Popen([*dask, "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                               "--port", str(port), "--no-dashboard"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]  # fmt: skip
+    try:
+        time.sleep(2)
+        procs.append(subprocess.Popen([*dask, "distributed.cli.dask_worker", address,
+                                       "--nthreads", "1", "--no-dashboard"], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+        from distributed import Client
+
+        with Client(address, timeout="20s") as c:
+            c.wait_for_workers(1, timeout=30)
+        x = np.random.default_rng(0).normal(size=(2000, 4)).astype(np.float32)
+        np.save(tmp_path / "a.npy", x[:1500])
+        np.save(tmp_path / "b.npy", x[1500:])
+        r = cli("check", "--split", f"train={tmp_path / 'a.npy'}", "--split",
+                f"val={tmp_path / 'b.npy'}", "--engine", "dask", "--scheduler", address)  # fmt: skip
+        assert r.code == 2, r.stdout + r.stderr
+        assert r.stderr.count("\n") == 1 and r.stderr.startswith("dsdoctor: error: ")
+        assert "run another dsdoctor build" in r.stderr
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            p.wait(timeout=30)
