@@ -272,3 +272,29 @@ def test_dask_workers_of_another_build_are_refused(tmp_path):
         for p in reversed(procs):
             p.terminate()
             p.wait(timeout=30)
+
+
+# -- 6. the HTML and JUnit reports say what the split checks did not judge ----------------------
+def test_html_and_junit_say_what_was_not_judged(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from dsdoctor.render import report_text
+
+    tr, va = model_selection.train_test_split(wine(), test_size=0.25, random_state=0)
+    tr.reset_index(drop=True).to_parquet(tmp_path / "train.parquet")
+    va.reset_index(drop=True).to_parquet(tmp_path / "val.parquet")
+    split = [f"train={tmp_path / 'train.parquet'}", f"val={tmp_path / 'val.parquet'}"]
+    report = dsdoctor.check(split=split, target="label")
+    assert not report.findings
+    page = report_text(report, "html")
+    assert "some split checks did not run or were judged only in part" in page
+    assert "DS805 not checked:" in page and "DS804 not checked:" in page
+    assert "PSI and JS not judged" in page
+    suite = ET.fromstring(report_text(report, "junit")).find("testsuite")
+    cases = {c.get("name").split()[0]: c for c in suite.findall("testcase")
+             if c.get("classname") == "splits"}  # fmt: skip
+    drift = cases["DS806"]
+    assert drift.find("skipped") is None and drift.find("failure") is None
+    assert drift.find("properties/property").get("value") == "in part"
+    assert "judged only in part" in drift.find("system-out").text
+    assert cases["DS803"].find("properties") is None  # judged in full
