@@ -298,3 +298,35 @@ def test_html_and_junit_say_what_was_not_judged(tmp_path):
     assert drift.find("properties/property").get("value") == "in part"
     assert "judged only in part" in drift.find("system-out").text
     assert cases["DS803"].find("properties") is None  # judged in full
+
+
+# -- 7. the spec's ranges of a split are the dataset's, not the split's own ---------------------
+def test_rows_moved_between_splits_within_the_training_range_pass_the_spec(tmp_path):
+    df = wine()
+    tr, rest = model_selection.train_test_split(df, test_size=0.4, random_state=0)
+    va, te = model_selection.train_test_split(rest, test_size=0.5, random_state=0)
+    top = df.proline.idxmax()  # the largest value of all features in train: val's max is less
+    tr, va, te = (
+        pd.concat([tr, df.loc[[top]]]).drop_duplicates(),
+        va.drop(top, errors="ignore"),
+        te.drop(top, errors="ignore"),
+    )
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, part in (("train", tr), ("val", va), ("test", te)):
+        part.reset_index(drop=True).to_parquet(data / f"{name}.parquet")
+    split = [a for n in ("train", "val", "test") for a in ("--split", f"{n}={data / n}.parquet")]
+    r = cli("spec", "infer", *split, "--target", "label", "-o", tmp_path / "dsdoctor.toml")
+    assert r.code == 0, r.stderr
+    # val gains the 9 training rows holding the largest values (past val's own max)
+    top = tr.nlargest(9, "proline")
+    assert top.proline.max() > va.proline.max()
+    pd.concat([va, top]).reset_index(drop=True).to_parquet(data / "val.parquet")
+    report = dsdoctor.check(spec=str(tmp_path / "dsdoctor.toml"))
+    assert not found(report, "DS601"), [f.message for f in found(report, "DS601")]
+    assert found(report, "DS803")[0].evidence["b_rows"] == 9
+    # a value past every split's recorded range still fails
+    pd.concat([va, top.assign(proline=top.proline * 10)]).reset_index(drop=True).to_parquet(
+        data / "val.parquet"
+    )
+    assert found(dsdoctor.check(spec=str(tmp_path / "dsdoctor.toml")), "DS601")
