@@ -330,3 +330,19 @@ def test_rows_moved_between_splits_within_the_training_range_pass_the_spec(tmp_p
         data / "val.parquet"
     )
     assert found(dsdoctor.check(spec=str(tmp_path / "dsdoctor.toml")), "DS601")
+
+
+# -- 7. a ClassLabel's names: the labels named, the number of classes known ---------------------
+def test_class_label_names_name_the_labels_and_count_the_classes(tmp_path):
+    ds = hf.Dataset.from_pandas(penguins(), preserve_index=False).class_encode_column("species")
+    names = ds.features["species"].names
+    chinstrap = names.index("Chinstrap")
+    train = ds.filter(lambda r: r["species"] != chinstrap)
+    hf.DatasetDict(
+        {"train": train, "validation": ds.shuffle(seed=0).select(range(100))}
+    ).save_to_disk(str(tmp_path / "hf"))
+    report = dsdoctor.check(str(tmp_path / "hf"))
+    (unseen,) = found(report, "DS802")
+    assert "Chinstrap (" in unseen.message
+    (empty,) = found(report, "DS808")
+    assert empty.evidence["classes"] == 3 and empty.message.endswith("Chinstrap")

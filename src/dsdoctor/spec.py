@@ -506,7 +506,11 @@ def infer_spec(report, names: dict[str, str],
         st = a.get("stats") or {}
         kind = kind_of(a)
         if split is not None and (a.get("role"), kind) in spans:
-            st = {**st, "min": spans[(a.get("role"), kind)][0], "max": spans[(a.get("role"), kind)][1]}
+            st = {
+                **st,
+                "min": spans[(a.get("role"), kind)][0],
+                "max": spans[(a.get("role"), kind)][1],
+            }
         if (
             a.get("role") == "y"
             and kind in "iu"

@@ -112,8 +112,12 @@ def check_splits(parsed: list[tuple[str, str, str | None]], group: str | None,
         try:
             indexes = scan_splits(found, bins, opts, sequences, y_bins)
             labels, why = target_labels(found[0], expect.classes, task)
+            names = (
+                getattr(found[0].y.handle, "class_names", None) if found[0].y is not None else None
+            )
+            classes = expect.classes if expect.classes is not None or not names else len(names)
             splits = Splits(found, *thresholds, group=group, baseline=stored, bins=described,
-                            indexes=indexes, labels=labels, targets=why, classes=expect.classes)  # fmt: skip
+                            indexes=indexes, labels=labels, targets=why, classes=classes)  # fmt: skip
             ctx = Context([s for sp in found for s in sp.subjects], expect, splits=splits)
             if chosen is None or chosen & split_codes:
                 findings += run_checks(ctx, chosen if chosen is not None else split_codes, skipped)

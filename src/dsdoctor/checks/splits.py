@@ -135,6 +135,17 @@ class Splits:
     def train(self) -> Split:
         return self.splits[0]
 
+    def label(self, k: Any) -> str:
+        """A label as the report says it: its class name when the training split's targets
+        name their classes (a Hugging Face ``ClassLabel``), else its value."""
+        y = self.train.y
+        names = getattr(y.handle, "class_names", None) if y is not None else None
+        if names and isinstance(k, (int, float, np.integer, np.floating)) and float(k).is_integer():
+            i = int(k)
+            if 0 <= i < len(names):
+                return str(names[i])
+        return str(k)
+
     @property
     def others(self) -> list[Split]:
         return self.splits[1:]
@@ -485,7 +496,7 @@ class UnseenLabels(Check):
                     s.subjects,
                     {"split": s.name, "train": name, "rows": rows, "count": len(new),
                      "unseen": _counts(new)},
-                    labels=", ".join(f"{k} ({v:,})" for k, v in top[:NAMED]) + (" …" if len(top) > NAMED else ""),
+                    labels=", ".join(f"{sp.label(k)} ({v:,})" for k, v in top[:NAMED]) + (" …" if len(top) > NAMED else ""),
                     samples=_plural(rows, "sample"), hold="holds" if rows == 1 else "hold",
                     labels_word=_plural(len(new), "label"),
                 )  # fmt: skip
@@ -919,7 +930,7 @@ class LabelDrift(Check):
                     continue
                 fa, fb = a / max(1, a.sum()), b / max(1, b.sum())
                 k = int(np.argmax(np.abs(fa - fb)))
-                most = f"class {keys[k]} is {fa[k]:.1%} of {name} and {fb[k]:.1%} of {s.name}"
+                most = f"class {sp.label(keys[k])} is {fa[k]:.1%} of {name} and {fb[k]:.1%} of {s.name}"
                 yield self.finding(s.subjects, {"split": s.name, "train": name, "psi": p, "js": j,
                                                 "train_share": fa.tolist(), "split_share": fb.tolist(),
                                                 "classes": keys, "p_value": chance}, most=most)  # fmt: skip
@@ -952,7 +963,7 @@ class EmptyClassInTrain(Check):
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         sp = _splits(ctx)
-        n = ctx.expect.classes
+        n = sp.classes if sp is not None else None  # --classes, a model, a ClassLabel's names
         if sp is None or n is None or not sp.labels or not sp.train.stats.classes:
             return
         seen = sp.train.stats.classes
@@ -961,4 +972,4 @@ class EmptyClassInTrain(Check):
             return
         yield self.finding(sp.train.subjects,
                            {"split": sp.train.name, "count": len(missing), "classes": n, "missing": missing},
-                           missing=", ".join(str(k) for k in missing[:10]) + (" …" if len(missing) > 10 else ""))  # fmt: skip
+                           missing=", ".join(sp.label(k) for k in missing[:10]) + (" …" if len(missing) > 10 else ""))  # fmt: skip
