@@ -193,7 +193,8 @@ class IndexColumn(Check):
                     done = ("pd.read_csv reads it as 'Unnamed: 0' unless given index_col=0; "
                             "dsdoctor leaves it out of the inputs")  # fmt: skip
                 elif re.fullmatch(r"__index_level_\d+__", c.name):
-                    what = "the pandas index (pandas' name for an unnamed index level)"
+                    what = ("the pandas index (the file's pandas metadata or pandas' name for an unnamed "
+                            "index level says so)")  # fmt: skip
                     done = ("pandas restores it as the index, but a reader without pandas feeds it as a "
                             "column; dsdoctor leaves it out of the inputs")  # fmt: skip
                 else:
