@@ -346,3 +346,31 @@ def test_class_label_names_name_the_labels_and_count_the_classes(tmp_path):
     assert "Chinstrap (" in unseen.message
     (empty,) = found(report, "DS808")
     assert empty.evidence["classes"] == 3 and empty.message.endswith("Chinstrap")
+
+
+def test_spec_infer_task_records_the_task(tmp_path):
+    import tomllib
+
+    from sklearn.datasets import load_diabetes
+
+    df = load_diabetes(as_frame=True, scaled=False).frame
+    df["target"] = (df.target // 5).astype("int64")  # a count: class labels unless told
+    tr, va = model_selection.train_test_split(df, test_size=0.25, random_state=0)
+    tr.reset_index(drop=True).to_parquet(tmp_path / "train.parquet")
+    va.reset_index(drop=True).to_parquet(tmp_path / "val.parquet")
+    split = [
+        "--split",
+        f"train={tmp_path / 'train.parquet'}",
+        "--split",
+        f"val={tmp_path / 'val.parquet'}",
+    ]
+    out = tmp_path / "dsdoctor.toml"
+    r = cli("spec", "infer", *split, "--target", "target", "--task", "regression", "-o", out)
+    assert r.code == 0, r.stderr
+    assert tomllib.loads(out.read_text())["splits"]["task"] == "regression"
+    report = dsdoctor.check(spec=str(out))
+    assert not found(report, "DS802") and not found(report, "DS601")
+    assert found(
+        dsdoctor.check(split=[a for a in split if a != "--split"], target="target"), "DS802"
+    )
+    assert cli("spec", "infer", *split, "--task", "regresion", "-o", tmp_path / "x.toml").code == 2

@@ -1978,7 +1978,8 @@ def spec_infer(*sources, x=None, y=None, relative_to: str | None = None, **optio
     given = (report.splits or {}).get("sources") or {}
     split_sources = {name: (relative(xs), relative(ys) if ys else None)
                      for name, (xs, ys) in given.items()}  # fmt: skip
-    return infer_spec(report, names, split_sources, {"target": options.get("target")})
+    return infer_spec(report, names, split_sources,
+                      {"target": options.get("target"), "task": options.get("task")})  # fmt: skip
 
 
 # -- explain ------------------------------------------------------------------------------------

@@ -542,7 +542,7 @@ def _infer_splits(report, sources: dict[str, tuple[str, str | None]], options: d
     thresholds = summary.get("thresholds") or {}
     for key, value in (("psi_threshold", thresholds.get("psi")), ("js_threshold", thresholds.get("js")),
                        ("target", None if any(y for _, y in sources.values()) else options.get("target")),
-                       ("group", summary.get("group"))):  # fmt: skip  # X,Y sources name their target
+                       ("group", summary.get("group")), ("task", options.get("task"))):  # fmt: skip  # X,Y sources name their target
         if value is not None:
             out[key] = value
     for name, facts in split_facts(report).items():
