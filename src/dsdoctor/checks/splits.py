@@ -267,11 +267,13 @@ class Splits:
                            "the training split, so their bins hold everything")  # fmt: skip
         ref = self.train.stats.hist
         for s in self.splits:
+            reference = s is self.train and self.baseline is None  # not judged against itself
             h = s.stats.hist
             if h is None:
                 out.append(f"{s.name}: its inputs have no histogram (not numeric, ragged, or "
                            f"another width than {self.train.name}'s)")  # fmt: skip
-            elif ref is not None and h.shape == ref.shape and int(h[0].sum()) < MIN_DRIFT_VALUES:
+            elif (not reference and ref is not None and h.shape == ref.shape
+                  and int(h[0].sum()) < MIN_DRIFT_VALUES):  # fmt: skip
                 out.append(f"{s.name}: all {h.shape[0]} features: {int(h[0].sum()):,} values per feature, "
                            f"fewer than {MIN_DRIFT_VALUES:,}: PSI and JS not judged, only the share of "
                            f"values outside {self.train.name}'s range (DS806 at {OUT_OF_RANGE_SHARE:.0%})")  # fmt: skip
