@@ -374,3 +374,13 @@ def test_spec_infer_task_records_the_task(tmp_path):
         dsdoctor.check(split=[a for a in split if a != "--split"], target="target"), "DS802"
     )
     assert cli("spec", "infer", *split, "--task", "regresion", "-o", tmp_path / "x.toml").code == 2
+
+
+# -- 13. wording: which split an error is of; the hint to give --target -------------------------
+def test_an_error_names_its_split_and_a_missing_label_column_hints_target(tmp_path):
+    folder = save_hf(tmp_path / "hf", train=wine().iloc[:100], validation=wine().iloc[100:])
+    r = cli("check", "--split", f"train={folder}:train", "--split", f"val={folder}:valid")
+    assert r.code == 2 and r.stderr.startswith("dsdoctor: error: split val: ")
+    kaggle = kaggle_folder(tmp_path)
+    (f,) = found(dsdoctor.check(str(kaggle)), "DS801")
+    assert "give --target label" in f.message

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 from .engine import Engine, Progress
 from .engine.stats import ArrayStats, ScanOptions, scan_together
-from .errors import UnsafeInputError, UsageError
+from .errors import SourceError, UnsafeInputError, UsageError
 from .findings import Finding, Report
 from .locations import Location, fetched_bytes, is_url
 from .locations import storage_options as using_storage
@@ -806,7 +806,14 @@ def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], op
         keep: list = []
         sources = (xs,) if ys is None else ()
         x, y = (None, None) if ys is None else (xs, ys)
-        report = _check(sources, x, y, opts, expect, None, codes, skipped, False, keep, f"{name}:")
+        try:
+            report = _check(
+                sources, x, y, opts, expect, None, codes, skipped, False, keep, f"{name}:"
+            )
+        except SourceError as exc:  # which split it was (the folder of several names none)
+            if f"split {name}" in str(exc) or type(exc) not in (SourceError, UnsafeInputError):
+                raise
+            raise type(exc)(f"split {name}: {exc}") from None
         return report, keep[0]
 
     return check_splits(

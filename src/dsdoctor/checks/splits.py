@@ -441,7 +441,9 @@ def _differ(key: str, ref: Any, mine: Any, train: str) -> str:
             return f"the columns are in another order than {train}'s"
         parts = ([f"no {', '.join(missing[:NAMED])}"] if missing else []) + (
             [f"extra {', '.join(extra[:NAMED])}"] if extra else [])  # fmt: skip
-        return "columns: " + ", ".join(parts)
+        hint = (f" (if {missing[0]} is the target, a test file without labels: give --target "
+                f"{missing[0]})" if len(missing) == 1 and not extra else "")  # fmt: skip
+        return "columns: " + ", ".join(parts) + hint
     if key.startswith("target") and (ref is None or mine is None):
         return f"{train} has no targets" if ref is None else "it has no targets"
     return f"{key} {mine} ({train}: {ref})"
