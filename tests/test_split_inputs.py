@@ -126,7 +126,8 @@ def test_the_training_split_is_named_train_else_the_first_listed(tmp_path):
 
 
 def test_clean_dataset_dict_splits_are_healthy_and_say_they_were_compared(tmp_path):
-    hf = save_dict(tmp_path / "hf", train=table(4_000, 1), test=table(2_000, 2))
+    every = (0, 1, 2, 3)  # each of the ClassLabel's 4 classes (one with none is DS808)
+    hf = save_dict(tmp_path / "hf", train=table(4_000, 1, every), test=table(2_000, 2, every))
     report = dsdoctor.check(hf)
     assert not set(codes(report)) & SPLIT_CODES, report.findings
     assert set(report.splits["splits"]) == {"train", "test"}

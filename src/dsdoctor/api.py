@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 from .engine import Engine, Progress
 from .engine.stats import ArrayStats, ScanOptions, scan_together
-from .errors import UnsafeInputError, UsageError
+from .errors import SourceError, UnsafeInputError, UsageError
 from .findings import Finding, Report
 from .locations import Location, fetched_bytes, is_url
 from .locations import storage_options as using_storage
@@ -429,6 +429,9 @@ def _check_given(sources, x, y, input_shape, features, timesteps, classes, batch
                   else found[0] if found is not None else named)  # fmt: skip
         _splits_exist(parsed, "--split {}" if split or found is not None
                       else f"{contract.path}: splits.{{}}.source")  # fmt: skip
+        unlabelled = _unlabelled(parsed, opts) if split and opts.target is not None else None
+        if unlabelled is not None:  # --split test=test.csv without the --target column
+            parsed, opts.target = unlabelled[0], None
         try:
             try:
                 report = _check_splits(parsed, group, thresholds, opts, expect, chosen, skipped,
@@ -732,8 +735,10 @@ def _unlabelled(parsed, opts: SourceOptions):
     target = opts.target
     tables = {}
     for name, xs, ys in parsed:
+        if ys is not None or parse_source(xs).selector:
+            return None
         src = opts.open(xs)
-        if ys is not None or not isinstance(src, TableSource):
+        if not isinstance(src, TableSource):
             return None
         tables[name] = src
     lacking = [n for n, t in tables.items() if target not in t.schema.names]
@@ -801,7 +806,14 @@ def _check_splits(parsed, group: str | None, thresholds: tuple[float, float], op
         keep: list = []
         sources = (xs,) if ys is None else ()
         x, y = (None, None) if ys is None else (xs, ys)
-        report = _check(sources, x, y, opts, expect, None, codes, skipped, False, keep, f"{name}:")
+        try:
+            report = _check(
+                sources, x, y, opts, expect, None, codes, skipped, False, keep, f"{name}:"
+            )
+        except SourceError as exc:  # which split it was (the folder of several names none)
+            if f"split {name}" in str(exc) or type(exc) not in (SourceError, UnsafeInputError):
+                raise
+            raise type(exc)(f"split {name}: {exc}") from None
         return report, keep[0]
 
     return check_splits(
@@ -1973,7 +1985,8 @@ def spec_infer(*sources, x=None, y=None, relative_to: str | None = None, **optio
     given = (report.splits or {}).get("sources") or {}
     split_sources = {name: (relative(xs), relative(ys) if ys else None)
                      for name, (xs, ys) in given.items()}  # fmt: skip
-    return infer_spec(report, names, split_sources, {"target": options.get("target")})
+    return infer_spec(report, names, split_sources,
+                      {"target": options.get("target"), "task": options.get("task")})  # fmt: skip
 
 
 # -- explain ------------------------------------------------------------------------------------

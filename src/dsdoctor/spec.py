@@ -471,9 +471,24 @@ def infer_spec(report, names: dict[str, str],
     dims: dict[str, int] = {}
     tables: dict[str, dict[str, Any]] = {}
     used: set[str] = set()
+
+    def kind_of(a: dict) -> str:
+        return np.dtype(a["dtype"]).kind if a.get("dtype") and a["dtype"] != "object" else "O"
+
+    def split_of(key: str) -> str | None:
+        return key.split(":", 1)[0] if splits and key.split(":", 1)[0] in splits else None
+
+    #: a split's array records the range of that role's arrays in all splits: rows of one
+    #: split moved to another (within the dataset's range) are no DS601 (DS803 finds copies)
+    spans: dict[tuple[Any, str], tuple[Any, Any]] = {}
+    for key, a in arrays.items():
+        st, kind = a.get("stats") or {}, kind_of(a)
+        if split_of(key) is not None and _finite(st.get("min")) and _finite(st.get("max")):
+            lo, hi = spans.get((a.get("role"), kind), (st["min"], st["max"]))
+            spans[(a.get("role"), kind)] = (min(lo, st["min"]), max(hi, st["max"]))
     for key, a in arrays.items():
         shape: list[int | str] = []
-        split = key.split(":", 1)[0] if splits and key.split(":", 1)[0] in splits else None
+        split = split_of(key)
         table = _table_name(key, a, used, split)
         for axis, d in enumerate(a["shape"]):
             if axis == 0 and split is not None:
@@ -489,7 +504,13 @@ def infer_spec(report, names: dict[str, str],
                 shape.append(int(d))
         t: dict[str, Any] = {"source": names[key], "shape": shape, "dtype": str(a["dtype"])}
         st = a.get("stats") or {}
-        kind = np.dtype(a["dtype"]).kind if a.get("dtype") and a["dtype"] != "object" else "O"
+        kind = kind_of(a)
+        if split is not None and (a.get("role"), kind) in spans:
+            st = {
+                **st,
+                "min": spans[(a.get("role"), kind)][0],
+                "max": spans[(a.get("role"), kind)][1],
+            }
         if (
             a.get("role") == "y"
             and kind in "iu"
@@ -521,7 +542,7 @@ def _infer_splits(report, sources: dict[str, tuple[str, str | None]], options: d
     thresholds = summary.get("thresholds") or {}
     for key, value in (("psi_threshold", thresholds.get("psi")), ("js_threshold", thresholds.get("js")),
                        ("target", None if any(y for _, y in sources.values()) else options.get("target")),
-                       ("group", summary.get("group"))):  # fmt: skip  # X,Y sources name their target
+                       ("group", summary.get("group")), ("task", options.get("task"))):  # fmt: skip  # X,Y sources name their target
         if value is not None:
             out[key] = value
     for name, facts in split_facts(report).items():

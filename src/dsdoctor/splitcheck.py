@@ -112,8 +112,12 @@ def check_splits(parsed: list[tuple[str, str, str | None]], group: str | None,
         try:
             indexes = scan_splits(found, bins, opts, sequences, y_bins)
             labels, why = target_labels(found[0], expect.classes, task)
+            names = (
+                getattr(found[0].y.handle, "class_names", None) if found[0].y is not None else None
+            )
+            classes = expect.classes if expect.classes is not None or not names else len(names)
             splits = Splits(found, *thresholds, group=group, baseline=stored, bins=described,
-                            indexes=indexes, labels=labels, targets=why, classes=expect.classes)  # fmt: skip
+                            indexes=indexes, labels=labels, targets=why, classes=classes)  # fmt: skip
             ctx = Context([s for sp in found for s in sp.subjects], expect, splits=splits)
             if chosen is None or chosen & split_codes:
                 findings += run_checks(ctx, chosen if chosen is not None else split_codes, skipped)
@@ -301,10 +305,13 @@ def other_columns(table, inputs: list[str], group: str | None) -> list[str]:
 
 
 def group_handle(name: str, x, group: str, opts: Opening) -> ArrayHandle:
-    """The ``--group`` column of a split's table (or member of its container)."""
-    spec = parse_source(x.handle.source)
-    src = opts.open(str(spec.path))
+    """The ``--group`` column of a split's table (the table its inputs are read from: a Hugging
+    Face split's own, not the folder's), or member of its container."""
     from .errors import SourceError
+
+    spec = parse_source(x.handle.source)
+    table = getattr(x.handle, "table", None)
+    src = table if table is not None else opts.open(str(spec.path))
 
     try:
         handle = src.array(group)

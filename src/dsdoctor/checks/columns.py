@@ -4,6 +4,7 @@ they stand, a pandas index stored as a column, and data the reader cannot decode
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -191,6 +192,11 @@ class IndexColumn(Check):
                     what += f", counting 0..{c.rows - 1:,}" if counts else ""
                     done = ("pd.read_csv reads it as 'Unnamed: 0' unless given index_col=0; "
                             "dsdoctor leaves it out of the inputs")  # fmt: skip
+                elif re.fullmatch(r"__index_level_\d+__", c.name):
+                    what = ("the pandas index (the file's pandas metadata or pandas' name for an unnamed "
+                            "index level says so)")  # fmt: skip
+                    done = ("pandas restores it as the index, but a reader without pandas feeds it as a "
+                            "column; dsdoctor leaves it out of the inputs")  # fmt: skip
                 else:
                     what = "the pandas index (the file's pandas metadata lists it)"
                     done = ("pandas restores it as the index, but a reader without pandas feeds it as a "

@@ -21,9 +21,12 @@ from ..engine.splits import (
     FIRST_ROWS,
     Overlap,
     SplitStats,
+    chi2_pvalue,
     covered,
     intersect_intervals,
     js_distance,
+    length_bins,
+    on_length_bins,
     overlap,
     psi,
     shared_run_steps,
@@ -45,6 +48,15 @@ MIN_DRIFT_VALUES = 1000
 #: The drift of sequences, beside the features' (``FeatureDrift``).
 SEQUENCE_FACTS = ("sequence length", "padding fraction")
 MIN_DRIFT_LABELS = 100
+#: Sequences each split needs before its length drift is judged (fewer: said, not judged).
+MIN_DRIFT_SEQUENCES = 100
+#: Bins of the sequence lengths, at the training split's quantiles (plus one below and one
+#: above its range): as the features' fixed bins, so a split's noise is not one bin per length.
+LENGTH_BINS = 10
+#: Label and sequence-length drift is reported only when a chi-square test of the two count
+#: vectors also gives a p-value below this: a distance past its threshold that a random split
+#: of that many samples gives by chance (a few hundred labels, a sparse histogram) is noise.
+DRIFT_P = 0.001
 #: Below ``MIN_DRIFT_VALUES`` a feature has drifted when at least this share of a split's values
 #: (and ``OUT_OF_RANGE_MIN`` of them) lie outside the training split's range: from the same
 #: distribution a split of ``m`` values has about ``2m / (n + 1)`` outside the range of ``n``
@@ -123,6 +135,17 @@ class Splits:
     def train(self) -> Split:
         return self.splits[0]
 
+    def label(self, k: Any) -> str:
+        """A label as the report says it: its class name when the training split's targets
+        name their classes (a Hugging Face ``ClassLabel``), else its value."""
+        y = self.train.y
+        names = getattr(y.handle, "class_names", None) if y is not None else None
+        if names and isinstance(k, (int, float, np.integer, np.floating)) and float(k).is_integer():
+            i = int(k)
+            if 0 <= i < len(names):
+                return str(names[i])
+        return str(k)
+
     @property
     def others(self) -> list[Split]:
         return self.splits[1:]
@@ -158,6 +181,8 @@ class Splits:
                                "labels": self.labels}  # fmt: skip
         if self.baseline is not None:
             out["baseline"] = {"source": self.baseline.source, "train": self.baseline.name}
+        if self.train.y is not None:
+            out["unlabelled"] = [s.name for s in self.splits if s.y is None]
         for s in self.splits:
             st = s.stats
             out["splits"][s.name] = {
@@ -242,17 +267,26 @@ class Splits:
                            "the training split, so their bins hold everything")  # fmt: skip
         ref = self.train.stats.hist
         for s in self.splits:
+            reference = s is self.train and self.baseline is None  # not judged against itself
             h = s.stats.hist
             if h is None:
                 out.append(f"{s.name}: its inputs have no histogram (not numeric, ragged, or "
                            f"another width than {self.train.name}'s)")  # fmt: skip
-            elif ref is not None and h.shape == ref.shape and int(h[0].sum()) < MIN_DRIFT_VALUES:
+            elif (not reference and ref is not None and h.shape == ref.shape
+                  and int(h[0].sum()) < MIN_DRIFT_VALUES):  # fmt: skip
                 out.append(f"{s.name}: all {h.shape[0]} features: {int(h[0].sum()):,} values per feature, "
                            f"fewer than {MIN_DRIFT_VALUES:,}: PSI and JS not judged, only the share of "
                            f"values outside {self.train.name}'s range (DS806 at {OUT_OF_RANGE_SHARE:.0%})")  # fmt: skip
             n = sum(s.stats.classes.values()) if s.stats.classes and self.labels else None
             if n is not None and n < MIN_DRIFT_LABELS:
                 out.append(f"{s.name}: labels: {n:,}, fewer than {MIN_DRIFT_LABELS:,}")
+            ref_x, mine_x = self.train.x.stats, s.x.stats
+            if (s is not self.train and ref_x is not None and mine_x is not None and ref_x.lengths_count
+                    and mine_x.lengths_count
+                    and min(ref_x.lengths_count, mine_x.lengths_count) < MIN_DRIFT_SEQUENCES):  # fmt: skip
+                out.append(f"{s.name}: sequence lengths: {mine_x.lengths_count:,} sequences "
+                           f"({self.train.name}: {ref_x.lengths_count:,}), fewer than "
+                           f"{MIN_DRIFT_SEQUENCES:,} in one: length drift not judged")  # fmt: skip
         return out
 
 
@@ -369,6 +403,9 @@ class SplitSchemaMismatch(Check):
     Example:
     dsdoctor check --split train=train.parquet --split val=val.parquet --target label
     DS801 val: its inputs differ from train's: width 12 (train 13); columns [...]
+
+    A split with no targets at all (a test file without labels, as Kaggle ships one) is no
+    mismatch: it is compared by its inputs alone, and the report says so (``splits.unlabelled``).
     """
 
     code = "DS801"
@@ -385,7 +422,8 @@ class SplitSchemaMismatch(Check):
         for s in sp.others:
             mine = _schema(s)
             differs = {k: {"train": ref.get(k), s.name: mine.get(k)}
-                       for k in sorted(set(ref) | set(mine)) if ref.get(k) != mine.get(k)}  # fmt: skip
+                       for k in sorted(set(ref) | set(mine)) if ref.get(k) != mine.get(k)
+                       and not (k.startswith("target") and mine.get(k) is None)}  # fmt: skip
             if not differs:
                 continue
             what = "; ".join(
@@ -403,7 +441,9 @@ def _differ(key: str, ref: Any, mine: Any, train: str) -> str:
             return f"the columns are in another order than {train}'s"
         parts = ([f"no {', '.join(missing[:NAMED])}"] if missing else []) + (
             [f"extra {', '.join(extra[:NAMED])}"] if extra else [])  # fmt: skip
-        return "columns: " + ", ".join(parts)
+        hint = (f" (if {missing[0]} is the target, a test file without labels: give --target "
+                f"{missing[0]})" if len(missing) == 1 and not extra else "")  # fmt: skip
+        return "columns: " + ", ".join(parts) + hint
     if key.startswith("target") and (ref is None or mine is None):
         return f"{train} has no targets" if ref is None else "it has no targets"
     return f"{key} {mine} ({train}: {ref})"
@@ -460,7 +500,7 @@ class UnseenLabels(Check):
                     s.subjects,
                     {"split": s.name, "train": name, "rows": rows, "count": len(new),
                      "unseen": _counts(new)},
-                    labels=", ".join(f"{k} ({v:,})" for k, v in top[:NAMED]) + (" …" if len(top) > NAMED else ""),
+                    labels=", ".join(f"{sp.label(k)} ({v:,})" for k, v in top[:NAMED]) + (" …" if len(top) > NAMED else ""),
                     samples=_plural(rows, "sample"), hold="holds" if rows == 1 else "hold",
                     labels_word=_plural(len(new), "label"),
                 )  # fmt: skip
@@ -714,6 +754,13 @@ class FeatureDrift(Check):
     without `--classes`, integers nearly all distinct, `--task regression`) is compared the
     same way, as one more feature named after it.
 
+    Sequence lengths are counted on 10 bins at the training split's length quantiles (one
+    below its shortest and one above its longest), not one bin per length (a sparse
+    histogram whose noise alone passes JS 0.1 on every random split). They have drifted when
+    PSI or JS passes its threshold and a chi-square test of the binned counts gives a p-value
+    below 0.001; with fewer than 100 sequences in either split they are not judged (the report
+    says so). The padding fraction has drifted when it moved by more than the JS threshold.
+
     Example:
     DS806 val: 1 of 16 features drifted from train: feature 3 (PSI 4.12, JS 0.83)
     """
@@ -805,30 +852,27 @@ def _drift_words(d: dict[str, Any]) -> str:
 def _sequence_drift(
     sp: Splits, ref: ArrayStats | None, mine: ArrayStats | None
 ) -> list[dict[str, Any]]:
-    """Sequence-length drift (JS of the length histograms) and padding-fraction drift (more
-    than ``js_threshold`` apart)."""
+    """Sequence-length drift and padding-fraction drift (more than ``js_threshold`` apart).
+    The lengths are counted on ``LENGTH_BINS`` bins at the training split's quantiles; they
+    have drifted when PSI or JS passes its threshold and a chi-square test says it is more than
+    the noise of that many sequences (``DRIFT_P``); with fewer than ``MIN_DRIFT_SEQUENCES`` in
+    either split they are not judged (:meth:`Splits.not_judged` says so)."""
     out: list[dict[str, Any]] = []
     if ref is None or mine is None:
         return out
-    if ref.lengths_count and mine.lengths_count:
-        lengths = np.union1d(ref.length_hist.lengths, mine.length_hist.lengths)
-        a = _on(lengths, ref.length_hist)
-        b = _on(lengths, mine.length_hist)
-        j = js_distance(a, b)
-        if j > sp.js_threshold:
-            out.append(
-                {"feature": "sequence length", "js": round(j, 4), "psi": round(psi(a, b), 4)}
-            )
+    if min(ref.lengths_count, mine.lengths_count) >= MIN_DRIFT_SEQUENCES:
+        rl, rc = ref.length_hist.lengths, ref.length_hist.counts
+        edges = length_bins(rl, rc, LENGTH_BINS)
+        a = on_length_bins(edges, rl, rc, int(rl[0]))
+        b = on_length_bins(edges, mine.length_hist.lengths, mine.length_hist.counts, int(rl[0]))
+        p, j = psi(a, b), js_distance(a, b)
+        if (p > sp.psi_threshold or j > sp.js_threshold) and chi2_pvalue(a, b) < DRIFT_P:
+            out.append({"feature": "sequence length", "js": round(j, 4), "psi": round(p, 4),
+                        "p_value": chi2_pvalue(a, b)})  # fmt: skip
     if ref.timesteps and mine.timesteps:
         fa, fb = ref.pad_timesteps / ref.timesteps, mine.pad_timesteps / mine.timesteps
         if abs(fa - fb) > sp.js_threshold:
             out.append({"feature": "padding fraction", "train": fa, "split": fb})
-    return out
-
-
-def _on(lengths: np.ndarray, hist) -> np.ndarray:
-    out = np.zeros(len(lengths), dtype=np.int64)
-    out[np.searchsorted(lengths, hist.lengths)] = hist.counts
     return out
 
 
@@ -847,7 +891,11 @@ class LabelDrift(Check):
     Stratify the split on the label, or weigh the metric by class; when the change is real
     (later data), re-weigh or re-calibrate. Only class labels are compared so (see DS802); a
     regression target's drift is DS806's, and fewer than 100 labels in a split are not
-    judged (the report says so).
+    judged (the report says so). The distance alone is not enough: a random split of a few
+    hundred labels passes JS 0.1 by chance (one time in five for 288 digits), so a drift is
+    reported only when a chi-square test of the two splits' class counts also gives a p-value
+    below 0.001 (evidence ``p_value``): a difference that sample sizes this large would not
+    show by chance.
 
     Example:
     DS807 val: its label distribution drifted from train (PSI 0.61, JS 0.32): class 1 is
@@ -881,12 +929,15 @@ class LabelDrift(Check):
                 p, j = psi(a, b), js_distance(a, b)
                 if p <= sp.psi_threshold and j <= sp.js_threshold:
                     continue
+                chance = chi2_pvalue(a, b)
+                if chance >= DRIFT_P:  # no more than a random split of so few labels gives
+                    continue
                 fa, fb = a / max(1, a.sum()), b / max(1, b.sum())
                 k = int(np.argmax(np.abs(fa - fb)))
-                most = f"class {keys[k]} is {fa[k]:.1%} of {name} and {fb[k]:.1%} of {s.name}"
+                most = f"class {sp.label(keys[k])} is {fa[k]:.1%} of {name} and {fb[k]:.1%} of {s.name}"
                 yield self.finding(s.subjects, {"split": s.name, "train": name, "psi": p, "js": j,
                                                 "train_share": fa.tolist(), "split_share": fb.tolist(),
-                                                "classes": keys}, most=most)  # fmt: skip
+                                                "classes": keys, "p_value": chance}, most=most)  # fmt: skip
 
 
 class EmptyClassInTrain(Check):
@@ -916,7 +967,7 @@ class EmptyClassInTrain(Check):
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         sp = _splits(ctx)
-        n = ctx.expect.classes
+        n = sp.classes if sp is not None else None  # --classes, a model, a ClassLabel's names
         if sp is None or n is None or not sp.labels or not sp.train.stats.classes:
             return
         seen = sp.train.stats.classes
@@ -925,4 +976,4 @@ class EmptyClassInTrain(Check):
             return
         yield self.finding(sp.train.subjects,
                            {"split": sp.train.name, "count": len(missing), "classes": n, "missing": missing},
-                           missing=", ".join(str(k) for k in missing[:10]) + (" …" if len(missing) > 10 else ""))  # fmt: skip
+                           missing=", ".join(sp.label(k) for k in missing[:10]) + (" …" if len(missing) > 10 else ""))  # fmt: skip

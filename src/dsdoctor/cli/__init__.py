@@ -106,8 +106,8 @@ class DsdoctorGroup(TyperGroup):
                 import traceback
 
                 traceback.print_exc()
-            _error(f"internal error: {type(exc).__name__}: {exc} (this is a bug; rerun with --debug "
-                   "for the traceback and report it)", prefix="dsdoctor: ")  # fmt: skip
+            _error(f"internal error: {type(exc).__name__}: {exc} (this is a bug; rerun as 'dsdoctor "
+                   "--debug COMMAND …' for the traceback and report it)", prefix="dsdoctor: ")  # fmt: skip
             code = ExitCode.BUG
         return code
 

@@ -396,7 +396,7 @@ BaselineOpt = Annotated[
     str | None,
     typer.Option(
         "--baseline",
-        help="With --split: a report of an earlier `check --split … --json` run; every split's "
+        help="With --split: the JSON report of an earlier `check --split … --format json -o FILE` run; every split's "
         "features and labels are also compared with its training split (drift since then).",
         metavar="REPORT.json",
     ),

@@ -23,6 +23,7 @@ from ._options import (
     SplitOpt,
     StorageOptionOpt,
     TargetOpt,
+    TaskOpt,
     XOpt,
     YOpt,
 )
@@ -54,6 +55,7 @@ def infer(
     format: SourceFormatOpt = None,
     target: TargetOpt = None,
     split: SplitOpt = None,
+    task: TaskOpt = None,
     allow_pickle: AllowPickleOpt = False,
     follow_external: FollowExternalOpt = False,
     delimiter: DelimiterOpt = None,
@@ -85,7 +87,7 @@ def infer(
     text = spec_infer(*(sources or []), x=x[0] if x else None, y=y, relative_to=folder, format=format, target=target,
                       allow_pickle=allow_pickle, follow_external=follow_external, delimiter=delimiter, header=header, decimal=decimal, storage_options=storage_option,
                       chunk_size=chunk_size, progress=progress,
-                      **({"split": split} if split else {}))  # fmt: skip
+                      **({"split": split} if split else {}), **({"task": task} if task else {}))  # fmt: skip
     if output == "-":
         typer.echo(text, nl=False)
     else:

@@ -7,6 +7,8 @@ time this process sees, and a worker that sees another file (or none) at that pa
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -63,6 +65,7 @@ def run_on_cluster(cut: Callable[[int], list[Task]], work: Callable[[Task, dict,
         raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
     futures: list = []
     try:
+        same_build(client, scheduler)
         tasks, files = absolute_tasks(cut(max(1, sum(client.nthreads().values()))))
         shared = client.scatter(opts, broadcast=True, hash=False)
         with progress(f"scanning {len(tasks)} parts", len(tasks), unit="parts") as advance:
@@ -79,6 +82,50 @@ def run_on_cluster(cut: Callable[[int], list[Task]], work: Callable[[Task, dict,
         if futures and not all(f.done() for f in futures):
             client.cancel(futures)
         client.close(timeout=DASK_CLOSE_SECONDS)
+
+
+@functools.lru_cache(maxsize=1)
+def build_id() -> str:
+    """This dsdoctor's build: its version and a digest of its package's Python files (two
+    checkouts of one version with other code differ; one build installed anywhere is equal)."""
+    import dsdoctor
+
+    root = os.path.dirname(os.path.abspath(dsdoctor.__file__))
+    digest = hashlib.sha256()
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(n for n in names if n.endswith(".py")):
+            path = os.path.join(folder, name)
+            digest.update(os.path.relpath(path, root).encode() + b"\0")
+            with open(path, "rb") as fp:
+                digest.update(fp.read() + b"\0")
+    return f"{dsdoctor.__version__}+{digest.hexdigest()[:12]}"
+
+
+def same_build(client: Any, scheduler: str) -> None:
+    """UsageError (exit 2) unless every worker runs this dsdoctor build (:func:`build_id`): a
+    worker of another build fails the tasks with errors of no meaning (a function of other
+    arguments, a task graph it cannot read). A worker whose dsdoctor has no ``build_id`` (an
+    older build) fails the call itself, which says so too."""
+    mine = build_id()
+    try:
+        theirs = client.run(build_id, on_error="return")
+    except Exception as exc:  # the call itself could not be sent
+        raise UsageError(f"the Dask workers of {scheduler} cannot run this dsdoctor's code "
+                         f"({type(exc).__name__}: {exc}); install dsdoctor {mine} on them") from None  # fmt: skip
+    other = {w: b for w, b in theirs.items() if b != mine}
+    if other:
+        worker, build = sorted(other.items())[0]
+        said = (
+            build
+            if isinstance(build, str)
+            else f"a build without this one's code ({type(build).__name__})"
+        )
+        raise UsageError(
+            f"{len(other)} of the {len(theirs)} Dask workers of {scheduler} run another dsdoctor build "
+            f"(worker {worker}: {said}; this client: {mine}); install this dsdoctor on the "
+            "workers and restart them"
+        )
 
 
 def check_scheduler(address: str) -> None:

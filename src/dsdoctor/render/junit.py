@@ -18,7 +18,9 @@ fails is still decided by ``--fail-on`` alone.
 The checks across splits (family ``splits``, ``check --split``) are one testcase each, with
 ``classname`` ``splits``, when the report compared splits; never one per array. One that could
 not run on these splits (the report's ``splits.not_run``: no ``--group``, no windows, targets
-that are not class labels) is skipped, not passed.
+that are not class labels) is skipped, not passed; one that was judged only in part (drift judged
+by range alone, labels too few, timesteps not compared) has the property ``dsdoctor.judged`` =
+``in part`` and says what in its ``<system-out>``.
 """
 
 from __future__ import annotations
@@ -74,7 +76,18 @@ def to_junit(report: Report, checks: Iterable[type[Check]]) -> str:
         not_run = report.splits.get("not_run") or {}
         for code, name in across:
             found = [f for f in report.findings if f.code == code]
-            _case(suite, "splits", code, name, found, counts, skip=not_run.get(code))
+            case = _case(suite, "splits", code, name, found, counts, skip=not_run.get(code))
+            partly = _judged_in_part(report.splits, code)
+            if partly and case.find("skipped") is None:  # passed or failed, but only in part
+                props = ET.Element("properties")  # first: JUnit's schema orders it so
+                ET.SubElement(props, "property", name="dsdoctor.judged", value="in part")
+                case.insert(0, props)
+                out = case.find("system-out")
+                said = "judged only in part: " + "; ".join(partly)
+                if out is None:
+                    ET.SubElement(case, "system-out").text = _x(said)
+                else:
+                    out.text = f"{out.text}\n\n{_x(said)}"
 
     suite.attrib.update(tests=str(counts["tests"]), failures=str(counts["failures"]), errors="0",
                         skipped=str(counts["skipped"]), time="0")  # fmt: skip
@@ -94,8 +107,21 @@ def checks_that_ran(select: list[str] | None, ignore: list[str] | None) -> list[
             if (chosen is None or c.code in chosen) and not (skipped and c.code in skipped)]  # fmt: skip
 
 
+def _judged_in_part(splits: dict, code: str) -> list[str]:
+    """What a split check that ran did not judge (the report's ``splits``): DS806 the drift
+    judged only by range or not at all, DS807 the labels of splits too small, DS804 the
+    windows whose timesteps were not compared."""
+    if code == "DS806":
+        return [n for n in splits.get("drift_not_judged") or [] if ": labels:" not in n]
+    if code == "DS807":
+        return [n for n in splits.get("drift_not_judged") or [] if ": labels:" in n]
+    if code == "DS804":
+        return list(splits.get("timesteps_not_compared") or [])
+    return []
+
+
 def _case(suite: ET.Element, classname: str, code: str, name: str, found: list[Finding],
-          counts: dict[str, int], *, skip: str | None) -> None:  # fmt: skip
+          counts: dict[str, int], *, skip: str | None) -> ET.Element:  # fmt: skip
     case = ET.SubElement(suite, "testcase", classname=_x(classname), name=_x(f"{code} {name}"),
                          time="0")  # fmt: skip
     counts["tests"] += 1
@@ -112,6 +138,7 @@ def _case(suite: ET.Element, classname: str, code: str, name: str, found: list[F
     elif skip:
         ET.SubElement(case, "skipped", message=_x(f"not checked: {skip}"))
         counts["skipped"] += 1
+    return case
 
 
 def _details(f: Finding) -> str:

@@ -222,6 +222,9 @@ def split_lines(splits: dict[str, Any] | None) -> list[str]:
         out.append(f"splits found: {escape(splits['found'])}")
     if splits.get("targets"):
         out.append(f"targets: {escape(splits['targets'])}")
+    if splits.get("unlabelled"):
+        out.append(f"no targets: {escape(', '.join(splits['unlabelled']))}: compared by inputs "
+                   "alone (its labels not checked)")  # fmt: skip
     if splits.get("baseline"):
         b = splits["baseline"]
         out.append(f"drift also measured against {escape(b['train'])} of {escape(b['source'])}")

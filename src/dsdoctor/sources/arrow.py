@@ -16,6 +16,7 @@ a stream cut between two batches would otherwise read as a shorter, healthy tabl
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +27,7 @@ import pyarrow as pa
 from ..errors import SourceError
 from .base import ArrayHandle
 from .dataset import schema_difference
-from .parquet import ARROW_ERRORS
+from .parquet import ARROW_ERRORS, pandas_index_columns
 from .table import STACKED, TableArray, TableSource
 
 FILE_MAGIC = b"ARROW1"
@@ -165,6 +166,10 @@ def class_labels(schema_meta: dict | None, info: Any) -> dict[str, tuple[str, ..
     return out
 
 
+#: The name pandas gives an unnamed index level when it stores it as a column.
+PANDAS_LEVEL = re.compile(r"__index_level_\d+__")
+
+
 class ArrowSource(TableSource):
     """An Arrow IPC file or stream as a table; with ``files``, those files (in that order, one
     schema) as one table. A file ``datasets`` wrote (a shard of a Hugging Face split, opened
@@ -217,6 +222,19 @@ class ArrowSource(TableSource):
         if len(columns) == 1 and columns[0] in self.class_labels:
             a.class_names = self.class_labels[columns[0]]
         return a
+
+    def index_columns(self) -> list[str]:
+        """The columns that hold a pandas index: those the schema's ``pandas`` metadata lists
+        (``pa.Table.from_pandas``), and any named ``__index_level_N__`` — the name pandas gives
+        an unnamed index level, which ``datasets.Dataset.from_pandas`` keeps as a column of a
+        frame out of ``train_test_split`` while it drops the ``pandas`` metadata."""
+        found = self.__dict__.get("_index_cache")
+        if found is None:
+            listed = pandas_index_columns(self.schema)
+            found = listed + [n for n in self.schema.names
+                              if PANDAS_LEVEL.fullmatch(n) and n not in listed]  # fmt: skip
+            self.__dict__["_index_cache"] = found
+        return found
 
     @property
     def files(self) -> list[Path]:

@@ -67,11 +67,15 @@ def _header(report: Report) -> str:
         f"<span>{k if k == 'info' or s[k] == 1 else k + 's'}</span></div>"
         for k in SEVERITIES
     )
+    sp = report.splits or {}
+    partly = any(sp.get(k) for k in ("not_run", "drift_not_judged", "timesteps_not_compared"))
     status = (
-        '<p class="status ok">No findings: the data looks healthy.</p>'
+        ('<p class="status ok">No findings: the data looks healthy'
+         + ("; some split checks did not run or were judged only in part (see Splits).</p>"
+            if partly else ".</p>"))
         if not report.findings
         else ""
-    )
+    )  # fmt: skip
     return (
         '<header class="top">\n<div>\n<h1>dsdoctor report</h1>\n'
         f'<p class="muted">{n} array{"" if n == 1 else "s"} checked · dsdoctor {esc(report.version)}'

@@ -27,8 +27,26 @@ def splits_section(report: Report) -> str:
         return f'{found}\n<p class="small">Not compared: {esc(sp["not_compared"])}</p>'
     if not splits:
         return ""
-    return "\n".join([found, _counts(splits), _overlaps(report, list(splits), splits),
-                      _drift(report, sp)])  # fmt: skip
+    return "\n".join([found, _counts(splits), _not_judged(sp),
+                      _overlaps(report, list(splits), splits), _drift(report, sp)])  # fmt: skip
+
+
+def _not_judged(sp: dict[str, Any]) -> str:
+    """What the split checks did not judge, as the text report lists it: the checks that did
+    not run (``not_run``), the drift judged only by range or not at all, the timesteps not
+    compared, the splits with no targets."""
+    items = [f"<li>{esc(code)} not checked: {esc(why)}</li>"
+             for code, why in (sp.get("not_run") or {}).items()]  # fmt: skip
+    items += [f"<li>drift not judged: {esc(n)}</li>" for n in sp.get("drift_not_judged") or []]
+    items += [f"<li>timesteps not compared: {esc(n)}</li>"
+              for n in sp.get("timesteps_not_compared") or []]  # fmt: skip
+    if sp.get("unlabelled"):
+        items.append(f"<li>no targets: {esc(', '.join(sp['unlabelled']))}: compared by inputs "
+                     "alone (its labels not checked)</li>")  # fmt: skip
+    if not items:
+        return ""
+    return ('<p class="small">Not checked or judged only in part:</p>\n<ul class="small">\n'
+            + "\n".join(items) + "\n</ul>")  # fmt: skip
 
 
 def _counts(splits: dict[str, dict[str, Any]]) -> str:
