@@ -370,7 +370,7 @@ def test_tasks_of_shards_take_the_same_rows_of_a_single_target_file(tmp_path, mo
 #: ``check`` in a fresh process whose hash keys spill at once, every spill folder made logged
 #: (with the pid that made it); ``FAIL`` set: the third task of the split pass raises.
 SPILLING = """
-import os, sys, tempfile
+import fcntl, os, sys, tempfile
 import dsdoctor.engine.tasks as t
 import dsdoctor.engine.splits as s
 t.MIN_TASK_BYTES = 1024
@@ -383,9 +383,13 @@ def logged(*args, **kwargs):
     return path
 tempfile.mkdtemp = logged
 def failing(task, options, work):
-    with open(log + ".tasks", "a") as f:
+    with open(log + ".tasks", "a+") as f:  # two helpers count at once: under a lock
+        fcntl.flock(f, fcntl.LOCK_EX)
         f.write("task\\n")
-    if len(open(log + ".tasks").read().split()) == 3:
+        f.flush()
+        f.seek(0)
+        n = len(f.read().split())
+    if n == 3:
         raise RuntimeError("a task failed")
     return scan(task, options, work)
 if os.environ.get("FAIL"):
