@@ -24,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import SourceError
+from ..locations import Location, open_binary
 from .base import ArrayHandle
 from .dataset import schema_difference
 from .parquet import ARROW_ERRORS
@@ -38,17 +39,22 @@ STREAM_END = STREAM_MAGIC + b"\x00\x00\x00\x00"
 FEATHER_V1 = b"FEA1"
 
 
-def open_mapped(path: Path) -> pa.NativeFile:
-    """The file memory-mapped for reading: every reader of this module opens files here (a
-    remote file system would be one more branch of this function)."""
+def open_mapped(path: Path | Location, kind: str = "file") -> pa.NativeFile:
+    """The file memory-mapped for reading: every reader of this module opens files here. An
+    object at a URL is read through :func:`~dsdoctor.locations.open_binary`: a file-format
+    object where pyarrow asks (the footer, then each batch it reads: the read-ahead block
+    past a read is all it fetches beyond), a stream front to back in big blocks, one held."""
+    if isinstance(path, Location):
+        cache = "stream" if kind == "stream" else "readahead"
+        return pa.PythonFile(open_binary(path, cache=cache), mode="r")
     return pa.memory_map(str(path), "r")
 
 
-def ipc_kind(path: Path, display: str) -> str:
+def ipc_kind(path: Path | Location, display: str) -> str:
     """``"file"`` or ``"stream"``, from the first and last bytes; SourceError for a file that is
     neither, a truncated one, or a Feather v1 file."""
     size = path.stat().st_size
-    with open(path, "rb") as fp:
+    with open_binary(path) as fp:
         head = fp.read(8)
         fp.seek(max(0, size - 8))
         tail = fp.read(8)
@@ -103,7 +109,7 @@ class IpcFile:
     def _reader(self, fields: list[int] | None = None) -> Iterator:
         """A reader of the mapped file decoding only the top-level ``fields`` (None: all)."""
         options = pa.ipc.IpcReadOptions(included_fields=fields) if fields is not None else None
-        with open_mapped(self.path) as source:
+        with open_mapped(self.path, self.kind) as source:
             if self.kind == "file":
                 yield pa.ipc.open_file(source, options=options)
             else:
