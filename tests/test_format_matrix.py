@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from .conftest import cli
+from .conftest import assert_clean_error, cli, run
 from .remote_servers import Servers, environ, start_servers
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -315,3 +315,167 @@ def test_seed_case(fmt, place, case, places, tmp_path_factory, tmp_path):
         assert _dsd(places, place, "bucket", ids, "--buckets", "2", "-o", tmp_path / "b").code == 0
         read_back = _findings(_dsd(places, place, "check", out, "--json"))
         assert "DS301" not in read_back, read_back
+
+
+# -- small reads, measured on the wire ----------------------------------------------------------
+def _s3_put(places: Places, name: str, data: bytes) -> str:
+    with environ(places.servers.env):
+        places.s3.pipe(f"mtx/{name}", data)
+    return f"s3://mtx/{name}"
+
+
+def test_safetensors_inspect_fetches_the_header_only(places):
+    """A 4 MiB safetensors file: its size (a HEAD), then 8 bytes and the header in one block —
+    the tensors are never fetched; measured by the proxy in front of the server."""
+    from safetensors.numpy import save_file
+
+    buf = places.servers.http_root / "big.safetensors"
+    save_file({"emb": np.ones((1024, 1024), np.float32), "x": X}, str(buf))
+    url = _s3_put(places, "budget/big.safetensors", buf.read_bytes())
+    places.servers.s3.reset()
+    r = _dsd(places, "s3", "inspect", url, "--json")
+    wire = places.servers.s3.sent
+    assert r.code == 0, r.stdout + r.stderr
+    shapes = {e["path"]: e["shape"] for e in r.json()["sources"][0]["entries"]}
+    assert shapes == {"emb": [1024, 1024], "x": [29, 5]}
+    assert wire <= 64 * 1024, wire
+
+
+@pytest.mark.parametrize("kind", ["file", "stream"])
+def test_arrow_rows_are_counted_from_headers_and_a_check_reads_the_object_once(places, kind):
+    n = 200_000
+    table = pa.table({"a": np.arange(n, dtype=np.float64), "b": np.ones(n)})
+    sink = pa.BufferOutputStream()
+    new = pa.ipc.new_file if kind == "file" else pa.ipc.new_stream
+    with new(sink, table.schema) as writer:
+        for batch in table.to_batches(max_chunksize=25_000):
+            writer.write_batch(batch)
+    data = sink.getvalue().to_pybytes()
+    url = _s3_put(places, f"budget/t.{kind}.arrow", data)
+    places.servers.s3.reset()
+    r = _dsd(places, "s3", "inspect", url, "--json")
+    assert r.code == 0, r.stderr
+    assert {e["shape"][0] for e in r.json()["sources"][0]["entries"]} == {n}
+    # the schema and a KiB per batch (a stream's schema: one 1 MiB block at most)
+    assert places.servers.s3.sent <= (64 * 1024 if kind == "file" else 1.1 * 1024**2)
+    places.servers.s3.reset()
+    r = _dsd(places, "s3", "check", url, "--json")
+    assert r.code in (0, 1), r.stderr
+    assert places.servers.s3.sent <= 1.1 * len(data), (places.servers.s3.sent, len(data))
+
+
+# -- bad input at URLs: exit 2, one line naming the URL and the cause; nothing written -------------
+def _lying_safetensors(folder: Path) -> bytes:
+    import json
+    import struct
+
+    from safetensors.numpy import save_file
+
+    save_file({"x": X}, str(folder / "l.safetensors"))
+    raw = (folder / "l.safetensors").read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + n])
+    header["x"]["shape"], header["x"]["data_offsets"] = [2**30, 5], [0, 2**30 * 20]  # 20 GiB
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + raw[8 + n :]
+
+
+def _stream(rows: int) -> bytes:
+    table = pa.table({"seq": np.arange(rows, dtype=np.float64)})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        for batch in table.to_batches(max_chunksize=max(1, rows // 4)):
+            writer.write_batch(batch)
+    return sink.getvalue().to_pybytes()
+
+
+def _npy_gz_bytes(rows: int) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, RNG.normal(size=(rows, 8)))  # random: gzip cannot shrink it much
+    return gzip.compress(buf.getvalue(), compresslevel=1)
+
+
+BAD = {  # name -> (bytes, selector, what the line says)
+    "safetensors-lies": (_lying_safetensors, "l.safetensors", ":x", "claims"),
+    "stream-cut-mid-batch": (lambda f: _stream(1000)[:-3000], "cut.arrow", "", "truncated"),
+    "npy-gz-truncated": (lambda f: _npy_gz_bytes(2000)[:40_000], "cut.npy.gz", "", "truncated"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_a_damaged_object_is_one_line_and_nothing_is_written(places, case, tmp_path):
+    make, name, selector, needle = BAD[case]
+    url = _s3_put(places, f"bad/{name}", make(tmp_path))
+    out = tmp_path / "out" / "o.npy"
+    out.parent.mkdir()
+    r = run("replicate", url + selector, "--each", "2", "-o", out, env=places.servers.env)
+    assert_clean_error(r, url, needle)
+    assert list(out.parent.iterdir()) == []
+
+
+BIG = {  # read through past the first connection's bytes: cut, the read fails
+    "arrow-stream": (lambda: _stream(400_000), "drop.arrow"),
+    "npy.gz": (lambda: _npy_gz_bytes(40_000), "drop.npy.gz"),
+    "safetensors": (lambda: _safetensors_bytes(), "drop.safetensors"),
+}
+
+
+def _safetensors_bytes() -> bytes:
+    from safetensors.numpy import save
+
+    return save({"x": RNG.normal(size=(100_000, 4)).astype(np.float32)})
+
+
+@pytest.mark.parametrize("what", list(BIG))
+@pytest.mark.parametrize("failure", ["403", "dropped"])
+def test_a_server_failing_is_one_line_naming_the_url(places, what, failure, tmp_path):
+    make, name = BIG[what]
+    url = _s3_put(places, f"fail/{name}", make())
+    selector = ":x" if what == "safetensors" else ""
+    proxy = places.servers.s3
+    out = tmp_path / "o.npy"
+    try:
+        if failure == "403":
+            proxy.forbid = True
+        else:
+            proxy.cut_after = 200_000  # each connection: its headers, then part of a body
+        r = run("replicate", url + selector, "--each", "2", "-o", out,
+                env={**places.servers.env, "AWS_MAX_ATTEMPTS": "1"})  # fmt: skip
+    finally:
+        proxy.reset()
+    assert_clean_error(r, url, "access denied (403)" if failure == "403" else "")
+    assert not out.exists()
+
+
+# -- GCS outputs are conditional ----------------------------------------------------------------
+def test_a_gcs_upload_without_force_asks_for_the_object_not_to_exist(places, tmp_path, monkeypatch):
+    """Without --force an upload to GCS carries ``ifGenerationMatch=0`` (GCS answers 412 if
+    the object appeared meanwhile, which gcsfs raises as FileExistsError and dsdoctor names).
+    gcp-storage-emulator accepts the parameter but does not enforce it (2026: no precondition
+    support), so this test checks what reaches the server, not GCS's answer; that answer's
+    message is checked from the exception gcsfs raises for a 412."""
+    from gcp_storage_emulator import server
+    from gcp_storage_emulator.handlers import objects
+
+    from dsdoctor.errors import OutputError
+    from dsdoctor.locations import failures, location
+
+    seen: list[dict] = []
+
+    def recording(request, response, storage, *args, **kwargs):
+        seen.append({k: v[0] for k, v in request.query.items()})
+        return objects.insert(request, response, storage, *args, **kwargs)
+
+    for _, handlers in server.HANDLERS:
+        if handlers.get(server.POST) is objects.insert:
+            monkeypatch.setitem(handlers, server.POST, recording)
+    local = tmp_path / "a.npy"
+    np.save(local, np.arange(3))
+    with environ(places.servers.env):
+        loc = location("gs://gbkt/race/a.npy", {"token": "anon"})
+        loc.upload(local, exclusive=True)
+        loc.upload(local)  # --force
+    assert [q.get("ifGenerationMatch") for q in seen] == ["0", None], seen
+    with pytest.raises(OutputError, match=r"gs://gbkt/race/a\.npy: exists .*--force"):  # noqa: SIM117
+        with failures(loc, output=True):
+            raise FileExistsError("gbkt/race/a.npy")  # what gcsfs raises for GCS's 412
