@@ -1,6 +1,9 @@
 """Arrow IPC files (the *file* format, which Feather v2 is) and Arrow IPC *streams*, read by
 record batch through pyarrow, memory-mapped: a batch's buffers are views of the file until a
-chunk converts them, so memory holds about one chunk whatever the file's size.
+chunk converts them, so memory holds about one chunk whatever the file's size. At a URL the
+object is read through fsspec (:func:`open_mapped`): a file's footer, then only the batches'
+buffers pyarrow asks for; a stream front to back; rows are counted from the messages' headers
+(:meth:`IpcFile._rows_from_headers`), not by reading the batches.
 
 Both formats use ``.arrow``; the first bytes tell them apart: ``ARROW1`` opens the file format
 (a footer at the end lists the batches), the continuation marker ``0xFFFFFFFF`` a stream (a

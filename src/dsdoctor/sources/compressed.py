@@ -1,7 +1,8 @@
 """Compressed single ``.npy`` files (``.npy.gz``, ``.npy.bz2``, ``.npy.xz``, ``.npy.zst``), read
 as a stream: decompressed a block at a time, the ``.npy`` header first (parsed as for a plain
 file, never unpickling), then whole rows into one reused buffer. Memory is bounded by the chunk,
-whatever the array's size; nothing is written to disk.
+whatever the array's size; nothing is written to disk. At a URL the object is fetched front to
+back in 1 MiB blocks (:data:`~dsdoctor.locations.STREAM_BLOCK_BYTES`), one held at a time.
 
 A compressed stream cannot be seeked, so each pass over the data decompresses the file again
 from its start (``check`` makes one pass; a repair may make two). That was chosen over

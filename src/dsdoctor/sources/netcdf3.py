@@ -7,6 +7,8 @@ declaring more data than the file holds fails there (a truncated file). The data
 read through that map, whose pages would stay counted against memory as a scan touches them:
 rows are read into one reused buffer, a read at a time, as for ``.npy``
 (:class:`~dsdoctor.sources.npy.NpyArray`), and converted from the file's big-endian order.
+At a URL, the header is fetched alone and parsed the same way from a sparse local copy holding
+only it (:func:`_header_only`); rows are then fetched as they are read.
 A record variable (one whose first dimension is the unlimited one) is stored one record at a
 time, interleaved with the other record variables: a read takes whole records and keeps this
 variable's slice of each.

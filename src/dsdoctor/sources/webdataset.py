@@ -9,6 +9,9 @@ member's. Rows are read a span of the tar at a time — the bytes from a chunk's
 its last, one read — and gathered with numpy (no loop per sample), so memory is bounded by the
 chunk and the other fields between (an image beside each array is read past, not decoded).
 
+At a URL the walk fetches the member headers with a small read-ahead block (a tar of small
+members is read whole, in blocks; big members are skipped), then each span in one request.
+
 Not read, and named: the other fields (images, ``.cls``, ``.json``: listed as not analysed),
 object members (a pickle: never unpickled), Fortran-ordered members, members that disagree in
 dtype or in anything but a 1-D length. A compressed tar (``.tar.gz``) is a format dsdoctor does
