@@ -52,9 +52,19 @@ HDF5_BLOCK_BYTES = 64 * 1024
 #: … at most this many kept (4 MiB), the least recently used dropped.
 HDF5_BLOCKS = 64
 
-#: How a file is cached per reader: ``readahead`` for front-to-back reads, ``blockcache`` for
-#: scattered ones (bounded), ``none`` for readers that ask for exactly what they need (pyarrow).
-CACHES = ("readahead", "blockcache", "none")
+#: Bytes per request of a file read front to back to its end (``stream``: a compressed
+#: ``.npy.gz``, an Arrow IPC stream): a 1 GiB stream is ~1,000 requests, not 32,000, and the
+#: cache never holds more than one such block.
+STREAM_BLOCK_BYTES = 1024 * 1024
+
+#: How a file is cached per reader: ``readahead`` for front-to-back reads of what is asked,
+#: ``stream`` for reads to the end in big blocks, ``blockcache`` for scattered ones (bounded),
+#: ``none`` for readers that ask for exactly what they need (pyarrow).
+CACHES = ("readahead", "stream", "blockcache", "none")
+
+#: Protocols whose uploads can be made conditional on the object not existing (an upload
+#: without --force fails if another run wrote the object meanwhile).
+CONDITIONAL = ("s3", "s3a", "gs", "gcs")
 
 #: The options of the command being run (``--storage-option``), for locations parsed inside it.
 _OPTIONS: ContextVar[tuple[tuple[str, Any], ...]] = ContextVar("storage_options", default=())
@@ -251,10 +261,13 @@ class Location:
         and a failure while reading is a :class:`SourceError` naming the URL."""
         assert cache in CACHES
         size = self.stat().st_size
-        block = HDF5_BLOCK_BYTES if cache == "blockcache" else BLOCK_BYTES
+        block = {"blockcache": HDF5_BLOCK_BYTES, "stream": STREAM_BLOCK_BYTES}.get(
+            cache, BLOCK_BYTES
+        )
         extra: dict[str, Any] = {"maxblocks": HDF5_BLOCKS} if cache == "blockcache" else {}
+        kind = "readahead" if cache == "stream" else cache
         with failures(self):
-            fp = self.fs.open(self.url, "rb", block_size=block, cache_type=cache,
+            fp = self.fs.open(self.url, "rb", block_size=block, cache_type=kind,
                               cache_options=extra, size=size)  # fmt: skip
         cache_obj = getattr(fp, "cache", None)
         fetch = getattr(cache_obj, "fetcher", None)
@@ -277,10 +290,11 @@ class Location:
     def upload(self, local: Path, *, exclusive: bool = False) -> None:
         """Put the local file ``local`` at this URL in one step: a single PUT, or a multipart
         upload completed only at its end (aborted on failure), so a failed upload leaves no
-        new object (an old one stays as it was). ``exclusive``: on S3, the write fails if the
-        object exists by then (``If-None-Match: *``), so of two runs one wins; elsewhere the
-        caller's check before writing is all there is."""
-        extra = {"mode": "create"} if exclusive and self.protocol in ("s3", "s3a") else {}
+        new object (an old one stays as it was). ``exclusive``: the write fails if the object
+        exists by then, so of two runs one wins — on S3 (``If-None-Match: *``) and on GCS
+        (``ifGenerationMatch=0``, gcsfs' ``mode="create"``); elsewhere the caller's check
+        before writing is all there is."""
+        extra = {"mode": "create"} if exclusive and self.protocol in CONDITIONAL else {}
         with failures(self, output=True):
             self.fs.put_file(str(local), self.url, **extra)
 

@@ -9,10 +9,12 @@ So a failed or interrupted run leaves no object, and a reader never sees a parti
 again before the upload); if an upload fails, the files this run already put are deleted. The
 temporary folder needs the output's size free (``TMPDIR``); it is removed however the run ends.
 
-Object stores have no rename and no lock: on S3 each file is written only if it does not exist
-by then (``If-None-Match: *``, without ``force``), so of two runs writing one output at once the
-second fails; elsewhere both may pass the check and the last upload wins — each object is still
-one run's whole file.
+Object stores have no rename and no lock: without ``force``, each file is written only if it
+does not exist by then — on S3 with ``If-None-Match: *``, on GCS with ``ifGenerationMatch=0``
+(gcp-storage-emulator accepts the parameter but does not enforce it, so
+``tests/test_format_matrix.py`` checks that it is sent) — so of two runs writing one output at once the second fails; elsewhere (HTTP is refused as an
+output; other fsspec protocols) both may pass the check and the last upload wins — each object
+is still one run's whole file.
 
 A Zarr store is many objects, which no single PUT or rename puts in place: it is uploaded
 chunks first and metadata last, the store's top metadata the very last, with an

@@ -172,7 +172,8 @@ def detect_format(path: Path | Location, forced: str | None) -> str:
         return directory_format(path)
     by_ext = read_by_name(path.name)
     # a URL named by its extension is not fetched twice: its reader checks the magic number
-    remote_named = by_ext is not None and not isinstance(path, Path)
+    # (but a .nc is netCDF-4, which is HDF5, or classic netCDF-3: its first bytes say which)
+    remote_named = by_ext is not None and not isinstance(path, Path) and ext != ".nc"
     head = _head(path) if path.is_file() and not remote_named else b""
     if by_ext and (not by_ext.magic or has_magic(by_ext, head) or not head):
         return by_ext.name

@@ -1,6 +1,9 @@
 """Arrow IPC files (the *file* format, which Feather v2 is) and Arrow IPC *streams*, read by
 record batch through pyarrow, memory-mapped: a batch's buffers are views of the file until a
-chunk converts them, so memory holds about one chunk whatever the file's size.
+chunk converts them, so memory holds about one chunk whatever the file's size. At a URL the
+object is read through fsspec (:func:`open_mapped`): a file's footer, then only the batches'
+buffers pyarrow asks for; a stream front to back; rows are counted from the messages' headers
+(:meth:`IpcFile._rows_from_headers`), not by reading the batches.
 
 Both formats use ``.arrow``; the first bytes tell them apart: ``ARROW1`` opens the file format
 (a footer at the end lists the batches), the continuation marker ``0xFFFFFFFF`` a stream (a
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +29,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..errors import SourceError
+from ..locations import Location, open_binary
 from .base import ArrayHandle
 from .dataset import schema_difference
 from .parquet import ARROW_ERRORS, pandas_index_columns
@@ -39,17 +44,23 @@ STREAM_END = STREAM_MAGIC + b"\x00\x00\x00\x00"
 FEATHER_V1 = b"FEA1"
 
 
-def open_mapped(path: Path) -> pa.NativeFile:
-    """The file memory-mapped for reading: every reader of this module opens files here (a
-    remote file system would be one more branch of this function)."""
+def open_mapped(path: Path | Location, whole: bool = False) -> pa.NativeFile:
+    """The file memory-mapped for reading: every reader of this module opens files here. An
+    object at a URL is read through :func:`~dsdoctor.locations.open_binary`: a file-format
+    object where pyarrow asks (the footer, then each batch it reads: the read-ahead block
+    past a read is all it fetches beyond); ``whole``: a stream read front to back, in big
+    blocks, one held."""
+    if isinstance(path, Location):
+        cache = "stream" if whole else "readahead"
+        return pa.PythonFile(open_binary(path, cache=cache), mode="r")
     return pa.memory_map(str(path), "r")
 
 
-def ipc_kind(path: Path, display: str) -> str:
+def ipc_kind(path: Path | Location, display: str) -> str:
     """``"file"`` or ``"stream"``, from the first and last bytes; SourceError for a file that is
     neither, a truncated one, or a Feather v1 file."""
     size = path.stat().st_size
-    with open(path, "rb") as fp:
+    with open_binary(path) as fp:
         head = fp.read(8)
         fp.seek(max(0, size - 8))
         tail = fp.read(8)
@@ -94,17 +105,17 @@ class IpcFile:
         self.kind = ipc_kind(path, display)
         self.size = path.stat().st_size
         try:
-            with self._reader() as reader:
+            with self._reader(whole=False) as reader:
                 self.schema: pa.Schema = reader.schema
         except ARROW_ERRORS as exc:
             raise ipc_error(display, exc) from None
         self._rows: int | None = None
 
     @contextmanager
-    def _reader(self, fields: list[int] | None = None) -> Iterator:
+    def _reader(self, fields: list[int] | None = None, *, whole: bool = True) -> Iterator:
         """A reader of the mapped file decoding only the top-level ``fields`` (None: all)."""
         options = pa.ipc.IpcReadOptions(included_fields=fields) if fields is not None else None
-        with open_mapped(self.path) as source:
+        with open_mapped(self.path, whole and self.kind == "stream") as source:
             if self.kind == "file":
                 yield pa.ipc.open_file(source, options=options)
             else:
@@ -114,6 +125,8 @@ class IpcFile:
     def num_rows(self) -> int:
         """From the file format's batch headers; a stream's batches are read to be counted (from
         the mapped file: its buffers are not touched unless they are compressed)."""
+        if self._rows is None and isinstance(self.path, Location):
+            self._rows = self._rows_from_headers()
         if self._rows is None:
             try:
                 with self._reader([0] if len(self.schema) else None) as reader:
@@ -124,6 +137,40 @@ class IpcFile:
             except ARROW_ERRORS as exc:
                 raise ipc_error(self.display, exc) from None
         return self._rows
+
+    def _rows_from_headers(self) -> int | None:
+        """The rows of an object at a URL, from its messages' headers alone: each message's
+        metadata is fetched (a read of :data:`MESSAGE_READ` bytes, rarely two) and its body
+        skipped, so counting the rows of a 1 GiB file or stream fetches a few hundred bytes per
+        batch, where pyarrow's count reads every batch whole. None when a header is not as
+        expected (pyarrow then counts, and names what is wrong)."""
+        limit = self.size
+        rows = 0
+        with open_binary(self.path, cache="none") as fp:
+            if self.kind == "file":  # the stream between the leading magic and the footer
+                fp.seek(self.size - 10)
+                limit = self.size - 10 - struct.unpack("<i", fp.read(4))[0]
+            pos = 8 if self.kind == "file" else 0
+            while pos + 8 <= limit:
+                fp.seek(pos)
+                head = fp.read(MESSAGE_READ)
+                if head[:4] != STREAM_MAGIC or len(head) < 8:
+                    return None
+                (length,) = struct.unpack("<i", head[4:8])
+                if length == 0:  # the end-of-stream marker
+                    return rows
+                if length < 0 or pos + 8 + length > limit:
+                    return None
+                meta = head[8 : 8 + length]
+                if len(meta) < length:
+                    meta += fp.read(length - len(meta))
+                message = _message(meta)
+                if message is None:
+                    return None
+                kind, batch_rows, body = message
+                rows += batch_rows if kind == RECORD_BATCH else 0
+                pos += 8 + length + body
+        return rows if self.kind == "file" and pos == limit else None
 
     def batches(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
         """The record batches holding only ``columns``, in order (only those are decoded)."""
@@ -140,6 +187,53 @@ class IpcFile:
                     yield batch.select(columns)
         except ARROW_ERRORS as exc:
             raise ipc_error(self.display, exc) from None
+
+
+#: Bytes read at each message's start when rows are counted from headers: the continuation
+#: marker, the length and a record batch's metadata (~100 bytes, plus 16 per column buffer).
+MESSAGE_READ = 1024
+#: ``MessageHeader.RecordBatch`` in Arrow's Message.fbs.
+RECORD_BATCH = 3
+
+
+def _message(meta: bytes) -> tuple[int, int, int] | None:
+    """``(header type, rows, body length)`` of an IPC message's flatbuffer (Message.fbs:
+    ``Message { version, header_type, header, bodyLength }``, ``RecordBatch { length, … }``);
+    None for bytes that are not one."""
+    try:
+        root = _u32(meta, 0)
+        kind = _field(meta, root, 1, "<B") or 0
+        body = _field(meta, root, 3, "<q") or 0
+        rows = 0
+        if kind == RECORD_BATCH:
+            at = _field_pos(meta, root, 2)
+            if at is None:
+                return None
+            rows = _field(meta, at + _u32(meta, at), 0, "<q") or 0
+    except (struct.error, IndexError):
+        return None
+    if body < 0 or rows < 0:
+        return None
+    return int(kind), int(rows), int(body)
+
+
+def _u32(buf: bytes, at: int) -> int:
+    return int(struct.unpack_from("<I", buf, at)[0])
+
+
+def _field_pos(buf: bytes, table: int, index: int) -> int | None:
+    """Where field ``index`` of the flatbuffer table at ``table`` lies (None: absent)."""
+    vtable = table - struct.unpack_from("<i", buf, table)[0]
+    size = struct.unpack_from("<H", buf, vtable)[0]
+    if 4 + 2 * index >= size:
+        return None
+    offset = struct.unpack_from("<H", buf, vtable + 4 + 2 * index)[0]
+    return table + offset if offset else None
+
+
+def _field(buf: bytes, table: int, index: int, fmt: str) -> int | None:
+    at = _field_pos(buf, table, index)
+    return None if at is None else int(struct.unpack_from(fmt, buf, at)[0])
 
 
 def class_labels(schema_meta: dict | None, info: Any) -> dict[str, tuple[str, ...]]:

@@ -1,7 +1,8 @@
 """Compressed single ``.npy`` files (``.npy.gz``, ``.npy.bz2``, ``.npy.xz``, ``.npy.zst``), read
 as a stream: decompressed a block at a time, the ``.npy`` header first (parsed as for a plain
 file, never unpickling), then whole rows into one reused buffer. Memory is bounded by the chunk,
-whatever the array's size; nothing is written to disk.
+whatever the array's size; nothing is written to disk. At a URL the object is fetched front to
+back in 1 MiB blocks (:data:`~dsdoctor.locations.STREAM_BLOCK_BYTES`), one held at a time.
 
 A compressed stream cannot be seeked, so each pass over the data decompresses the file again
 from its start (``check`` makes one pass; a repair may make two). That was chosen over
@@ -24,15 +25,17 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import io
 import lzma
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
 from ..errors import SourceError
+from ..locations import Location, open_binary
 from .base import ArrayHandle, check_shape, is_numeric, is_text
 from .npy import check_bool, declared_bytes, read_header, unsafe_message
 
@@ -52,26 +55,65 @@ def compression_of(name: str) -> str | None:
     return None
 
 
-def opener(path: Path, kind: str) -> Callable[[], BinaryIO]:
-    """A function opening a fresh decompressed stream of ``path``."""
-    if kind == "gzip":
-        return lambda: gzip.open(path, "rb")  # type: ignore[return-value]  # a GzipFile is binary
-    if kind == "bzip2":
-        return lambda: bz2.open(path, "rb")  # type: ignore[return-value]
-    if kind == "xz":
-        return lambda: lzma.open(path, "rb")  # type: ignore[return-value]
-    try:
-        import zstandard
-    except ImportError:  # pragma: no cover - zstandard comes with pandas' optional extras
-        raise SourceError(
-            f"{path} is zstd-compressed, and the zstandard package is not installed "
-            "(pip install zstandard), or decompress it first (zstd -d)"
-        ) from None
+def opener(path: Path | Location, kind: str, cache: str = "stream") -> Callable[[], BinaryIO]:
+    """A function opening a fresh decompressed stream of ``path`` (at a URL: the object read
+    front to back in blocks of :data:`~dsdoctor.locations.STREAM_BLOCK_BYTES`, the one block
+    held, so memory stays bounded whatever the object's size; ``cache="readahead"`` for a
+    read of the header only, a small block)."""
+    if kind == "zstd":
+        try:
+            import zstandard
+        except ImportError:  # pragma: no cover - zstandard comes with pandas' optional extras
+            raise SourceError(
+                f"{path} is zstd-compressed, and the zstandard package is not installed "
+                "(pip install zstandard), or decompress it first (zstd -d)"
+            ) from None
 
-    def open_zstd() -> BinaryIO:
-        return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+    def decompressed(fp: Any) -> Any:
+        if kind == "gzip":
+            return gzip.GzipFile(fileobj=fp, mode="rb")
+        if kind == "bzip2":
+            return bz2.BZ2File(fp, "rb")
+        if kind == "xz":
+            return lzma.LZMAFile(fp, "rb")
+        return zstandard.ZstdDecompressor().stream_reader(fp, closefd=False)
 
-    return open_zstd
+    def open_stream() -> BinaryIO:
+        fp = open_binary(path, cache=cache)
+        try:
+            return cast(BinaryIO, _Closing(decompressed(fp), fp))
+        except BaseException:
+            fp.close()
+            raise
+
+    return open_stream
+
+
+class _Closing(io.BufferedIOBase):
+    """A decompressed stream that closes the file under it too (``GzipFile(fileobj=…)`` does
+    not)."""
+
+    def __init__(self, stream: Any, under: Any):
+        self._stream, self._under = stream, under
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int | None = -1) -> bytes:
+        return self._stream.read(-1 if n is None else n)
+
+    def readinto(self, b: Any) -> int:
+        return self._stream.readinto(b)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            self._under.close()
+            super().close()
 
 
 def _damaged(display: str, kind: str, exc: BaseException) -> SourceError:
@@ -155,7 +197,7 @@ def open_compressed_npy(
     """The handle of the array a compressed ``.npy`` holds, from its header alone."""
     stream = opener(path, kind)
     try:
-        with stream() as fp:
+        with opener(path, kind, "readahead")() as fp:
             shape, fortran, dtype = read_header(fp, display)
             offset = fp.tell()
     except STREAM_ERRORS as exc:
@@ -206,6 +248,6 @@ def _command(kind: str) -> str:
 _MAGIC = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": b"\xfd7zXZ\x00", "zstd": b"\x28\xb5\x2f\xfd"}
 
 
-def _is_kind(path: Path, kind: str) -> bool:
-    with open(path, "rb") as fp:
+def _is_kind(path: Path | Location, kind: str) -> bool:
+    with open_binary(path) as fp:
         return fp.read(8).startswith(_MAGIC[kind])

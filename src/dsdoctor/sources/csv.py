@@ -167,7 +167,8 @@ class CsvSource(TableSource):
     def _stream(self, compression: str | None):
         """A fresh binary stream of the file's text, decompressed as it is read."""
         if isinstance(self._path, Location):  # a URL's object, read ahead a small block at a time
-            fp = open_binary(self._path)
+            # (compressed: the decompressor reads 64 KiB at a time, so blocks of 1 MiB, one held)
+            fp = open_binary(self._path, cache="stream" if compression else "readahead")
             return (
                 lzma.open(fp, "rb")
                 if compression == "xz"

@@ -7,6 +7,8 @@ declaring more data than the file holds fails there (a truncated file). The data
 read through that map, whose pages would stay counted against memory as a scan touches them:
 rows are read into one reused buffer, a read at a time, as for ``.npy``
 (:class:`~dsdoctor.sources.npy.NpyArray`), and converted from the file's big-endian order.
+At a URL, the header is fetched alone and parsed the same way from a sparse local copy holding
+only it (:func:`_header_only`); rows are then fetched as they are read.
 A record variable (one whose first dimension is the unlimited one) is stored one record at a
 time, interleaved with the other record variables: a read takes whole records and keeps this
 variable's slice of each.
@@ -22,6 +24,7 @@ data) is recognised and refused: scipy does not read it.
 from __future__ import annotations
 
 import struct
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SourceError
+from ..locations import Location, open_binary
 from .base import ArrayHandle, Source, check_shape, is_numeric, mark_coordinate, selected
 from .cf import ATTRIBUTES as CF_ATTRIBUTES
 from .cf import unpack
@@ -38,6 +42,11 @@ from .npy import check_bool
 #: What scipy raises on a damaged or truncated header.
 HEADER_ERRORS = (ValueError, IndexError, TypeError, KeyError, OverflowError, MemoryError,
                  OSError, struct.error, UnicodeDecodeError)  # fmt: skip
+#: Bytes of a URL's object fetched for its header at first (a header is its dimensions,
+#: attributes and variables' names: a few KiB); more is fetched if the header is longer.
+HEADER_FETCH = 32 * 1024
+#: A header longer than this is not read from a URL (ERA5's classic files: under 10 KiB).
+HEADER_MAX_BYTES = 16 * 1024 * 1024
 #: Attributes shown in the layout: how stored values are to be read.
 SHOWN_ATTRIBUTES = ("units", "_FillValue", "missing_value", "scale_factor", "add_offset")
 
@@ -63,7 +72,7 @@ class Netcdf3Array(ArrayHandle):
         rows = max(1, min(self.rows_per_read(chunk_bytes), chunk_bytes // max(1, stride)))
         raw = np.empty(min(rows, n) * stride, dtype=np.uint8)
         out = np.empty((min(rows, n), *inner), dtype=self.dtype)
-        with open(self.path, "rb") as fp:
+        with open_binary(self.path) as fp:
             for start in range(0, n, rows):
                 count = min(rows, n - start)
                 want = (count - 1) * stride + row  # the last record's tail is not this variable's
@@ -92,7 +101,7 @@ class Netcdf3Source(Source):
 
     def __init__(self, path: Path, display: str):
         super().__init__(path, display)
-        with open(path, "rb") as fp:
+        with open_binary(path) as fp:
             head = fp.read(4)
         if head == b"CDF\x05":
             raise SourceError(
@@ -110,7 +119,8 @@ class Netcdf3Source(Source):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                nc = netcdf_file(path, "r", mmap=True)
+                nc = (_header_only(path, display, netcdf_file) if isinstance(path, Location)
+                      else netcdf_file(path, "r", mmap=True))  # fmt: skip
         except HEADER_ERRORS as exc:
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise SourceError(
@@ -178,6 +188,45 @@ class Netcdf3Source(Source):
     def reading(self) -> str:
         return ("attributes: " + ", ".join(f"{k}={v}" for k, v in self.attributes.items())
                 if self.attributes else "")  # fmt: skip
+
+
+def _header_only(loc: Location, display: str, netcdf_file: Any) -> Any:
+    """scipy's ``netcdf_file`` of the object at ``loc``, having fetched its header only.
+
+    scipy parses a header from a file and maps the data; here the file is a sparse temporary
+    file of the object's size holding the object's first :data:`HEADER_FETCH` bytes (the rest
+    holes: no disk used), so the map's offsets are the object's and no data byte is fetched.
+    The header ends where scipy stopped reading; past the fetched bytes the file reads as
+    zeros, so a parse that went past them (or failed there) is redone with four times as many
+    bytes, up to :data:`HEADER_MAX_BYTES`."""
+    size = loc.stat().st_size
+    want = HEADER_FETCH
+    with open_binary(loc, cache="none") as fp:
+        while True:
+            want = min(want, size)
+            fp.seek(0)
+            head = fp.read(want)
+            tmp = tempfile.TemporaryFile(prefix="dsdoctor-nc3-")  # noqa: SIM115 - nc closes it
+            try:
+                tmp.truncate(size)
+                tmp.write(head)
+                tmp.flush()
+                tmp.seek(0)
+                nc = netcdf_file(tmp, "r", mmap=True)
+            except HEADER_ERRORS:
+                tmp.close()
+                if want >= min(size, HEADER_MAX_BYTES):
+                    raise
+            else:
+                if nc.fp.tell() <= want:
+                    return nc  # closing it closes (and so deletes) the temporary file
+                for var in nc.variables.values():
+                    var.__dict__["data"] = None
+                nc.close()
+            if want >= min(size, HEADER_MAX_BYTES):
+                raise SourceError(f"{display}: a NetCDF-3 header longer than "
+                                  f"{HEADER_MAX_BYTES:,} bytes; dsdoctor reads shorter ones")  # fmt: skip
+            want *= 4
 
 
 def _record_size(var: Any, stored: np.dtype, shape: tuple[int, ...]) -> int:

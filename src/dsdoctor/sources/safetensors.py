@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SourceError, UnsafeInputError
+from ..locations import Location, open_binary
 from ..units import format_bytes
 from .base import DEFAULT_CHUNK_BYTES, ArrayHandle, Chunk, FillRows, Source, check_shape
 from .npy import NpyArray
@@ -79,14 +80,17 @@ class Tensor:
         return DTYPES.get(self.dtype, (0, None))[1]
 
 
-def read_header(path: Path, display: str | None = None) -> tuple[dict, int]:
+def read_header(path: Path | Location, display: str | None = None) -> tuple[dict, int]:
     """The header of ``path`` as a dict and the size of its data section, refusing a header
     that is larger than the file or than :data:`HEADER_MAX_BYTES`, or is not a JSON object.
-    ``display`` names the file in messages (the path by default)."""
+    ``display`` names the file in messages (the path by default). At a URL the object's size
+    comes first (one request), then its first bytes: 8 bytes and the header, in one read-ahead
+    block when the header is under :data:`~dsdoctor.locations.BLOCK_BYTES`, so the length is
+    checked against the object before the header — let alone a tensor — is fetched."""
     where = display or str(path)
     try:
         size = path.stat().st_size
-        with path.open("rb") as f:
+        with open_binary(path) as f:
             head = f.read(8)
             if head == b"version ":
                 raise SourceError(f"{where}: a Git LFS pointer, not the model's weights; fetch "

@@ -9,6 +9,9 @@ member's. Rows are read a span of the tar at a time — the bytes from a chunk's
 its last, one read — and gathered with numpy (no loop per sample), so memory is bounded by the
 chunk and the other fields between (an image beside each array is read past, not decoded).
 
+At a URL the walk fetches the member headers with a small read-ahead block (a tar of small
+members is read whole, in blocks; big members are skipped), then each span in one request.
+
 Not read, and named: the other fields (images, ``.cls``, ``.json``: listed as not analysed),
 object members (a pickle: never unpickled), Fortran-ordered members, members that disagree in
 dtype or in anything but a 1-D length. A compressed tar (``.tar.gz``) is a format dsdoctor does
@@ -26,6 +29,7 @@ import numpy as np
 
 from ..arrays import Ragged
 from ..errors import SourceError
+from ..locations import open_binary
 from .base import ArrayHandle, Source, check_shape, is_numeric
 from .npy import MAX_HEADER_BYTES, check_bool, declared_bytes, read_header
 
@@ -75,7 +79,7 @@ class TarArray(ArrayHandle):
         ends = self.starts + sizes
         #: a span and the int32 positions gathered from it fit the chunk together
         limit = max(1, chunk_bytes // (1 + np.dtype(np.int32).itemsize))
-        with open(self.path, "rb") as fp:
+        with open_binary(self.path) as fp:
             i = 0
             while i < n:
                 # as many samples as fit, counting the tar bytes between them (headers, padding)
@@ -133,7 +137,7 @@ class TarSource(Source):
         others: dict[str, int] = {}
         keys: set[str] = set()
         try:
-            with tarfile.open(self.path, "r:") as tar:
+            with open_binary(self.path) as raw, tarfile.open(fileobj=raw, mode="r:") as tar:
                 for count, member in enumerate(tar):
                     if count >= MAX_MEMBERS:
                         raise SourceError(f"{self.display} holds more than {MAX_MEMBERS:,} members; "
@@ -173,7 +177,7 @@ class TarSource(Source):
         display = f"{self.display}:{f.name}"
         heads = []
         size = self.path.stat().st_size
-        with open(self.path, "rb") as fp:
+        with open_binary(self.path) as fp:
             for key, at, n in zip(f.keys, f.offsets, f.sizes, strict=True):
                 if at + n > size:
                     raise SourceError(f"{display}: member {key}.{f.name}.npy ends past the end of "
