@@ -189,6 +189,10 @@ def test_a_failed_upload_leaves_no_object(servers, s3, monkeypatch, tmp_path):
         return await real(self, lpath, rpath, **kwargs)
 
     monkeypatch.setattr(s3fs.S3FileSystem, "_put_file", put_file)
+    # fsspec binds an instance's sync put_file to its _put_file when the instance is made: an
+    # instance cached by an earlier test in this process would upload past the patch
+    s3fs.S3FileSystem.clear_instance_cache()
+    monkeypatch.setattr(s3fs.S3FileSystem, "_cache", {})
     with environ(servers.env), pytest.raises(OutputError, match=r"m\.npy"):
         dsdoctor.mask_file("s3://bkt/fail/t.npy", "s3://bkt/fail/m.npy", value=0.0, force=False)
     assert not s3.exists("bkt/fail/m.npy")
