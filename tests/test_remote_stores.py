@@ -562,5 +562,8 @@ def test_a_folder_of_npy_shards_at_a_url(servers, s3, tmp_path):
     assert r.code in (0, 1), r.stderr
     (arr,) = r.json()["arrays"].values()
     assert arr["shape"] == [29, 3] and arr["stats"]["max"] == 2
-    s3.pipe("sbkt/npyshards/s/notes.txt", b"x")
-    assert_clean_error(put.dsd("check", url + "/"), url, "mixes formats", "notes.txt")
+    s3.pipe("sbkt/npyshards/s/notes.txt", b"x")  # read around, and named as not read
+    r = put.dsd("check", url + "/", "--json")
+    assert r.code in (0, 1), r.stderr
+    assert [a["shape"] for a in r.json()["arrays"].values()] == [[29, 3]]
+    assert [e["entry"] for e in r.json()["not_read"]] == ["notes.txt"]

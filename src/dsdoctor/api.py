@@ -359,6 +359,10 @@ def check(
                               scheduler, spec, each, progress, delimiter, header, decimal,
                               storage_options, split, group, psi_threshold, js_threshold,
                               baseline, task)  # fmt: skip
+        from .sources import folder_not_read
+
+        report.not_read = [{"source": str(s), **e} for s in sources if isinstance(s, str | os.PathLike)
+                           for e in folder_not_read(os.fspath(s))]  # fmt: skip
         xs = x if isinstance(x, list | tuple) else [x]
         if any(is_url(s) for s in (*sources, *xs, y, *(split or ()))):
             report.bytes_fetched = fetched_bytes() - before
@@ -1641,9 +1645,24 @@ def _folder_files(text: str, *, each: bool = False) -> list[str] | None:
     from .formats import read_by_name
     from .sources.shards import directory_shards, expand, is_glob
 
-    if ":" in text and not os.path.exists(text):
+    if is_url(text):
+        from urllib.parse import urlsplit
+
+        try:
+            if is_glob(urlsplit(text).path) or parse_source(text).selector is not None:
+                return None
+        except SourceError:
+            return None  # opening it says why
+        from .sources import remote_folder_files
+
+        listed = remote_folder_files(text)  # a folder at a URL: as a local folder's files
+        each = False  # (its Parquet or npy files stay one dataset, as a local folder's do)
+        if listed is None:
+            return None
+        files = listed
+    elif ":" in text and not os.path.exists(text):
         return None  # PATH:SELECTOR
-    if is_glob(text):
+    elif is_glob(text):
         if not glob.glob(text):
             return None  # opening it says "no such file"
         files = expand(text)

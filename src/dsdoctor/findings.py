@@ -98,6 +98,9 @@ class Report:
     #: split its ``rows``, ``x``/``y`` arrays, ``classes`` ([value, count] pairs), ``groups``
     #: (distinct count), drift ``histogram`` (per feature, counts in fixed bins) and ``hashed``
     splits: dict[str, Any] | None = None
+    #: the entries of a folder given as a source that were not read, each ``{"source", "entry",
+    #: "why"}`` (a TFRecord file, a Zarr store inside: ``sources.folder_not_read``)
+    not_read: list[dict[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.findings.sort(key=lambda f: (-f.severity.rank, f.code, f.arrays))
@@ -130,6 +133,7 @@ class Report:
             **({"model": self.model} if self.model is not None else {}),
             **({"bytes_fetched": self.bytes_fetched} if self.bytes_fetched is not None else {}),
             **({"splits": self.splits} if self.splits is not None else {}),
+            **({"not_read": self.not_read} if self.not_read else {}),
         }
 
 

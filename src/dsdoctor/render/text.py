@@ -181,6 +181,9 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
             )
             more = f" and {len(columns) - 20} more" if len(columns) > 20 else ""
             out.print(f"[dim]not analysed as inputs: {escape(listed)}{more}[/]")
+        for e in report.not_read:
+            out.print(f"[yellow]not read:[/] {escape(e['source'].rstrip('/'))}/{escape(e['entry'])} "
+                      f"({escape(e['why'])})")  # fmt: skip
         if report.arrays:
             out.print()
     for f in report.findings:
@@ -195,6 +198,10 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
         f"no findings, but {unread} array(s) not read (see above)")  # fmt: skip
     if report.columns and not unread:
         healthy += f"; {len(report.columns)} column(s) not analysed as inputs (listed above)"
+    if report.not_read:
+        n = len(report.not_read)
+        healthy = healthy.replace("healthy: no findings", "no findings", 1) + (
+            f"; but {n} entr{'y' if n == 1 else 'ies'} of the folder not read (listed above)")  # fmt: skip
     if report.splits and (
         report.splits.get("drift_not_judged") or report.splits.get("timesteps_not_compared")
     ):

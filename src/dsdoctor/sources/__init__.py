@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import glob
 import os
+from collections import Counter
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import SourceError, UsageError
+from ..errors import DsdoctorError, SourceError, UsageError
 from ..formats import (
     BY_NAME,
     NAMES,
@@ -114,6 +115,10 @@ def _parse_url(text: str) -> SourceSpec:
     except SourceError:
         if _store_by_metadata(loc):  # a Zarr store over HTTP: its folder is no object
             return SourceSpec(loc, selector, text)
+        if colon == -1 and _http_folder(loc):  # ``…/spark``: the server has ``spark/``
+            from .dataset import refuse_unlisted
+
+            refuse_unlisted(loc)
         if colon == -1:
             raise
         whole = location(text)
@@ -370,6 +375,10 @@ def remote_directory_format(loc: Location, forced: str | None) -> str | None:
         for f in FORMATS:  # (a name with no extension, or a folder: its marker files)
             if f.directory and any((loc / m).exists() for m in f.markers):
                 return f.name
+        if not folder and _http_folder(loc):  # ``…/spark``: the server has ``spark/``
+            from .dataset import refuse_unlisted
+
+            refuse_unlisted(loc)
         return "" if folder else None  # (a folder is refused when its files are listed)
     if not loc.is_dir():
         return None
@@ -383,6 +392,91 @@ def remote_directory_format(loc: Location, forced: str | None) -> str | None:
     return marked.name if marked is not None else ""
 
 
+def folder_not_read(text: str) -> list[dict[str, str]]:
+    """The entries at the top of the folder ``text`` (a local folder or a listable URL's prefix)
+    that reading it leaves out, each ``{"entry", "why"}``: a file of a format dsdoctor does not
+    read (TFRecord, ``.pt``), a file of another format than the folder's, a store or folder that
+    is a dataset of its own (``feat.zarr``: the command that reads it). Empty for a file, a
+    store, a dataset folder of markers, or what cannot be listed; the report names them
+    (``not_read``), so nothing in a folder goes unread in silence."""
+    from .dataset import folder_children, folder_format, is_ignored, not_read_why
+
+    try:
+        spec = parse_source(text)
+    except DsdoctorError:
+        return []
+    if spec.selector is not None:
+        return []
+    where, path = spec.display, spec.path
+    if isinstance(path, Location):
+        if path.protocol in ("http", "https") or read_by_name(path.name) is not None:
+            return []
+        try:
+            if not path.is_dir():
+                return []
+            base = path.fs._strip_protocol(path.url).rstrip("/")
+            rels = [k[len(base) :].lstrip("/") for k in path.fs.find(base, withdirs=False)]
+        except (OSError, DsdoctorError, ValueError):
+            return []
+        children = folder_children(rels)
+        top = {r.split("/", 1)[0]: "/" in r for r in rels if r}
+    else:
+        if not path.is_dir() or read_by_name(path.name) is not None:
+            return []
+        try:
+            names = os.listdir(path)
+        except OSError:
+            return []
+        top = {n: (path / n).is_dir() for n in names}
+        children = {n: set(os.listdir(path / n)) for n, d in top.items() if d}
+    if marked_directory(top) is not None:
+        return []  # one dataset (a Hugging Face folder), read whole
+    keep = folder_format([n for n, d in top.items() if not d])
+    out = []
+    for name in sorted(top):
+        why = not_read_why(name, top[name], children.get(name, ()), keep, where)
+        if why and not is_ignored(name):
+            out.append({"entry": name, "why": why})
+    return out
+
+
+def _http_folder(loc: Location) -> bool:
+    """Whether the http(s) URL ``loc``, named with no extension, is no object but a folder: the
+    server has nothing at the name (or only a redirect) but answers at ``name/`` (an index)."""
+    if loc.protocol not in ("http", "https") or loc.suffix or loc.url.endswith("/"):
+        return False
+    try:
+        try:
+            info = loc.info()
+        except SourceError as exc:
+            if not (isinstance(exc.__cause__, FileNotFoundError) or "no such" in str(exc)):
+                return False
+            return Location(loc.url + "/", loc.options).exists()
+        return str(info.get("url", "")).endswith("/")  # redirected to ``name/``
+    except (OSError, DsdoctorError, ValueError):
+        return False
+
+
+def remote_folder_files(text: str) -> list[str] | None:
+    """The URLs of the objects directly in the folder (prefix) ``text`` names, in key order
+    (hidden and ``_``-prefixed names skipped), for reading them one by one as a local folder's
+    files are; None when ``text`` names no listable folder."""
+    from .dataset import is_ignored
+
+    loc = Location(text)
+    if loc.protocol in ("http", "https") or read_by_name(loc.name) is not None:
+        return None
+    from ..locations import failures
+
+    if not loc.is_dir():
+        return None
+    with failures(loc):
+        found = loc.fs.ls(loc.url, detail=True)
+    head = loc.url[: loc.url.index("://") + 3]
+    keys = sorted(str(i["name"]) for i in found if i.get("type") == "file")
+    return [head + k.lstrip("/") for k in keys if not is_ignored(k.rsplit("/", 1)[-1])]
+
+
 def _remote_files(loc: Location, spec: SourceSpec, files: list[Location], format: str | None,
                   target: str | None, given: dict[str, Any]) -> Source:  # fmt: skip
     """Objects at URLs as one dataset: a table of Parquet or Arrow files, else shards of one
@@ -390,6 +484,12 @@ def _remote_files(loc: Location, spec: SourceSpec, files: list[Location], format
     from .shards import ShardedSource, table_dataset
 
     if not files:
+        skipped = folder_not_read(loc.url)
+        if skipped:
+            listed = "; ".join(f"{e['entry']}: {e['why']}" for e in skipped[:5])
+            raise SourceError(
+                f"{spec.display} holds nothing dsdoctor reads as one dataset ({listed})"
+            )
         raise SourceError(f"{spec.display} holds no objects")
     table = table_dataset(loc.url, files, target=target, display=spec.display)
     if table is not None:
@@ -398,11 +498,16 @@ def _remote_files(loc: Location, spec: SourceSpec, files: list[Location], format
     found = {k.name for k in kinds.values() if k is not None}
     if len(found) != 1 or None in kinds.values():
         odd = next((n for n, k in kinds.items() if k is None), None)
+        counts = Counter(k.name for k in kinds.values() if k is not None)
+        most = BY_NAME[counts.most_common(1)[0][0]] if counts else None
+        example = (
+            f"{loc.display.rstrip('/')}/*{most.extensions[0]}" if most and most.extensions else None
+        )
         raise SourceError(
             f"{spec.display} mixes formats ({', '.join(sorted(found)) or 'none dsdoctor reads'}"
             + (f"; {odd} is none it reads" if odd else "")
-            + "); point dsdoctor at one kind, e.g. a glob such as "
-            f"{loc.display.rstrip('/')}/*.npy"
+            + "); point dsdoctor at one kind"
+            + (f", e.g. a glob such as {example}" if example else "")
         )
     if target is not None:
         raise UsageError(

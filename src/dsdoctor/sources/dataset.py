@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,15 +97,49 @@ def is_ignored(name: str) -> bool:
     return name.startswith((".", "_")) or name.lower().endswith(".crc")
 
 
+def not_read_why(name: str, is_dir: bool, children: Iterable[str], keep: str | None,
+                 where: str) -> str | None:  # fmt: skip
+    """Why the entry ``name`` of a folder read as files of the format ``keep`` (None: files of
+    whichever format their names say) is not one of them, in words; None when it is read (or is
+    a subfolder walked for more files, or a name skipped as no data, :func:`is_ignored`). A
+    store or folder that is a dataset of its own (``x.zarr``, a Hugging Face folder: by its
+    name or its marker files ``children``) is one entry, never walked; ``where`` is the folder
+    as the user named it, for the command that reads the entry."""
+    from ..formats import BY_NAME, marked_directory, read_by_name, unread_by_name
+
+    if is_ignored(name):
+        return None
+    unread = unread_by_name(name)
+    if is_dir:
+        named = read_by_name(name)
+        own = named if named is not None and named.directory else marked_directory(children)
+        if own is not None:
+            return f"a {own.label} dataset of its own: check {where.rstrip('/')}/{name}"
+        return (
+            f"{unread.label}, which dsdoctor does not read" if unread and unread.directory else None
+        )
+    if unread is not None:
+        return f"{unread.label}, which dsdoctor does not read"
+    fmt = read_by_name(name)
+    if fmt is None:  # (a Parquet folder's files need no extension: Spark's part-00000)
+        return None if keep is not None and BY_NAME[keep].directory else (
+            "of no format dsdoctor reads (by its name)")  # fmt: skip
+    if keep is not None and fmt.name != keep:
+        return (f"a {fmt.label} file among {BY_NAME[keep].label} files: check "
+                f"{where.rstrip('/')}/{name} on its own")  # fmt: skip
+    return None
+
+
 def shown(path: str | Location) -> str:
     """How messages name a file of a dataset (a URL without its credentials)."""
     return path.display if isinstance(path, Location) else str(path)
 
 
-def remote_dataset_files(root: Location) -> list[Location]:
+def remote_dataset_files(root: Location, keep: str | None = None) -> list[Location]:
     """The data objects under the prefix ``root``, recursively, in key order, skipping what
-    :func:`dataset_files` skips (hidden and ``_``-prefixed names, files and folders, and
-    ``.crc`` checksums): listed through fsspec (an ``http(s)://`` folder cannot be listed)."""
+    :func:`dataset_files` skips (hidden and ``_``-prefixed names, files and folders, ``.crc``
+    checksums, and the entries :func:`not_read_why` names: a Zarr store inside is one entry,
+    never walked): listed through fsspec (an ``http(s)://`` folder cannot be listed)."""
     from ..locations import failures
     from .shards import MAX_SHARDS
 
@@ -114,15 +148,46 @@ def remote_dataset_files(root: Location) -> list[Location]:
     with failures(root):
         base = fs._strip_protocol(root.url).rstrip("/")
         keys = sorted(fs.find(base, withdirs=False))
+    rels = [key[len(base) :].lstrip("/") for key in keys]
+    children = folder_children(rels)
+    if keep is None:
+        keep = folder_format([r.rsplit("/", 1)[-1] for r in rels if not any(
+            not_read_why(p, True, children.get("/".join(r.split("/")[: i + 1]), ()), None, "")
+            for i, p in enumerate(r.split("/")[:-1]))])  # fmt: skip
     out = []
-    for key in keys:
-        rel = key[len(base) :].lstrip("/")
-        if not rel or any(is_ignored(part) for part in rel.split("/")):
+    for rel in rels:
+        parts = rel.split("/") if rel else []
+        if not parts or any(is_ignored(part) for part in parts):
+            continue
+        if any(not_read_why(part, True, children.get("/".join(parts[: i + 1]), ()), keep, "")
+               for i, part in enumerate(parts[:-1])):  # fmt: skip
+            continue  # inside a store that is a dataset of its own (named by the report)
+        if not_read_why(parts[-1], False, (), keep, ""):
             continue
         out.append(Location(f"{root.url.rstrip('/')}/{rel}", root.options))
     if len(out) > MAX_SHARDS:
         raise SourceError(f"{root.display} holds more than {MAX_SHARDS:,} objects; dsdoctor reads "
                           "at most that many shards (name some of them with a glob)")  # fmt: skip
+    return out
+
+
+def folder_format(names: Iterable[str]) -> str | None:
+    """The one format the files ``names`` of a folder are read as (by their names), Parquet for
+    a folder of none (a Parquet folder of files with no extension), None for several."""
+    from ..formats import read_by_name, unread_by_name
+
+    found = {f.name for n in names if not is_ignored(n) and not unread_by_name(n)
+             and (f := read_by_name(n)) is not None}  # fmt: skip
+    return found.pop() if len(found) == 1 else "parquet" if not found else None
+
+
+def folder_children(rels: list[str]) -> dict[str, set[str]]:
+    """Each folder of the relative keys ``rels`` (``a/b``) → the names directly in it."""
+    out: dict[str, set[str]] = {}
+    for rel in rels:
+        parts = rel.split("/")
+        for i in range(1, len(parts)):
+            out.setdefault("/".join(parts[:i]), set()).add(parts[i])
     return out
 
 
@@ -139,18 +204,29 @@ def refuse_unlisted(root: Location) -> None:
         )
 
 
-def dataset_files(root: Path) -> list[str]:
-    """The data files under ``root``, recursively, in path order (see the module's docstring)."""
+def dataset_files(root: Path, keep: str | None = None) -> list[str]:
+    """The data files under ``root``, recursively, in path order (see the module's docstring),
+    without the entries :func:`not_read_why` names for a folder of ``keep`` files (a TFRecord
+    file, a Zarr store: the report names them)."""
     from .shards import MAX_SHARDS
 
     out: list[str] = []
     for here, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not is_ignored(d))
-        out += [os.path.join(here, f) for f in sorted(files) if not is_ignored(f)]
+        dirs[:] = sorted(d for d in dirs if not is_ignored(d) and not not_read_why(
+            d, True, _listing(os.path.join(here, d)), keep, ""))  # fmt: skip
+        out += [os.path.join(here, f) for f in sorted(files)
+                if not is_ignored(f) and not not_read_why(f, False, (), keep, "")]  # fmt: skip
         if len(out) > MAX_SHARDS:
             raise SourceError(f"{root} holds more than {MAX_SHARDS:,} files; dsdoctor reads at "
                               "most that many shards (name some of them with a glob)")  # fmt: skip
     return [f for f in out if os.path.isfile(f)]
+
+
+def _listing(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
 
 
 def partition_of(path: str | Location, root: str) -> dict[str, str | None]:
@@ -471,7 +547,7 @@ class ArrowDataset(FileDataset):
     def __init__(self, path: Path, display: str, *, files: list[Any] | None = None,
                  root: str | None = None, target: str | None = None):  # fmt: skip
         if files is None:
-            files = list(dataset_files(path))
+            files = list(dataset_files(path, "arrow"))
             if not files:
                 raise SourceError(f"{display} is a directory with no Arrow files")
         super().__init__(path, display, files, ARROW_FILES, "arrow",

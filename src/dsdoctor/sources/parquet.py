@@ -124,7 +124,7 @@ class ParquetDataset(FileDataset):
     def __init__(self, path: Path, display: str, *, files: list[str] | None = None,
                  root: str | None = None, target: str | None = None):  # fmt: skip
         if files is None:
-            files = dataset_files(path)
+            files = dataset_files(path, "parquet")
             if not files:
                 raise SourceError(f"{display} is a directory with no Parquet files")
         super().__init__(path, display, files, PARQUET_FILES, "parquet",

@@ -114,9 +114,9 @@ def directory_shards(path: Path) -> list[str] | None:
         return None  # a Parquet directory is read as one Parquet dataset
     if len(by_format) > 1:
         kinds = ", ".join(f"{len(v)} {k}" for k, v in sorted(by_format.items()))
-        raise SourceError(
-            f"{path} mixes formats ({kinds}); point dsdoctor at one kind, e.g. '{path}/*.npy'"
-        )
+        most = max(by_format, key=lambda k: len(by_format[k]))
+        raise SourceError(f"{path} mixes formats ({kinds}); point dsdoctor at one kind, e.g. "
+                          f"'{path}/*{BY_NAME[most].extensions[0]}'")  # fmt: skip
     return next(iter(by_format.values()))
 
 
