@@ -82,6 +82,10 @@ def test_a_local_folder_names_every_entry_it_does_not_read(tmp_path):
     text = run("check", str(folder))
     assert "healthy" not in text.stdout and "3 entries of the folder not read" in text.stdout
     assert f"not read: {folder}/feat.zarr" in text.stdout
+    page = tmp_path / "r.html"
+    assert run("check", str(folder), "--format", "html", "-o", str(page)).code == 0
+    html = page.read_text()
+    assert "Not read (3)" in html and "looks healthy" not in html and "feat.zarr" in html
     # the store it names holds the planted problem, found when it is checked as suggested
     assert run("check", str(folder / "feat.zarr")).code == 1
 

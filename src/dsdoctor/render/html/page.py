@@ -32,6 +32,10 @@ def to_html(report: Report) -> str:
         _section("Arrays", _arrays_table(report)),
         _section(f"Findings ({len(report.findings)})", _findings(report)),
     ]
+    if report.not_read:
+        items = "".join(f"<li><code>{esc(e['source'].rstrip('/'))}/{esc(e['entry'])}</code>: "
+                        f"{esc(e['why'])}</li>" for e in report.not_read)  # fmt: skip
+        body.append(_section(f"Not read ({len(report.not_read)})", f"<ul>{items}</ul>"))
     if report.splits:
         from .splits import splits_section
 
@@ -73,8 +77,9 @@ def _header(report: Report) -> str:
         ('<p class="status ok">No findings: the data looks healthy'
          + ("; some split checks did not run or were judged only in part (see Splits).</p>"
             if partly else ".</p>"))
-        if not report.findings
-        else ""
+        if not report.findings and not report.not_read
+        else '<p class="status">No findings, but some entries of the folder were not read '
+             "(see Not read).</p>" if not report.findings else ""
     )  # fmt: skip
     return (
         '<header class="top">\n<div>\n<h1>dsdoctor report</h1>\n'
