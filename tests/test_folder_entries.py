@@ -149,3 +149,28 @@ def test_an_http_folder_named_without_its_slash_is_refused_helpfully(
     url = put(folder, "httpfolders/spark")
     assert_clean_error(put.dsd("check", url, "--target", "y"), url, "cannot list")
     assert_clean_error(put.dsd("check", url + "x", "--target", "y"), "no such object")
+
+
+def test_what_a_folder_s_subfolders_hold_is_named_too(tmp_path):
+    # a Parquet folder is walked: a TFRecord inside a partition is read around and named
+    folder = tmp_path / "hive"
+    for part in (0, 1):
+        (folder / f"part={part}").mkdir(parents=True)
+        pd.DataFrame({"a": [1.0, 2.0], "y": [0, 1]}).to_parquet(
+            folder / f"part={part}" / "f.parquet"
+        )
+    _tfrecord(folder / "part=1" / "stray.tfrecord")
+    r = run("check", str(folder), "--target", "y", "--json")
+    assert set(_not_read(r)) == {"part=1/stray.tfrecord"}
+    assert {a["shape"][0] for a in r.json()["arrays"].values()} == {4}
+    # a folder of npy shards is read by its top files: a subfolder is named, not read
+    shards = tmp_path / "shards"
+    (shards / "more").mkdir(parents=True)
+    np.save(shards / "a.npy", np.ones((3, 2)))
+    np.save(shards / "b.npy", np.ones((4, 2)))
+    np.save(shards / "more" / "c.npy", np.ones((5, 2)))
+    r = run("check", str(shards), "--json")
+    assert [a["shape"] for a in r.json()["arrays"].values()] == [[7, 2]]
+    assert f"check {shards}/more on its own" in _not_read(r)["more"]
+    text = run("check", str(shards)).stdout
+    assert f"not read: {shards}/more (a subfolder" in text and "healthy" not in text

@@ -181,9 +181,11 @@ def render_report(report: Report, *, quiet: bool = False, no_color: bool = False
             )
             more = f" and {len(columns) - 20} more" if len(columns) > 20 else ""
             out.print(f"[dim]not analysed as inputs: {escape(listed)}{more}[/]")
-        for e in report.not_read:
+        for e in report.not_read[:20]:
             out.print(f"[yellow]not read:[/] {escape(e['source'].rstrip('/'))}/{escape(e['entry'])} "
                       f"({escape(e['why'])})")  # fmt: skip
+        if len(report.not_read) > 20:
+            out.print(f"[yellow]not read:[/] {len(report.not_read) - 20} more (--json lists them)")
         if report.arrays:
             out.print()
     for f in report.findings:

@@ -393,24 +393,29 @@ def remote_directory_format(loc: Location, forced: str | None) -> str | None:
 
 
 def folder_not_read(text: str) -> list[dict[str, str]]:
-    """The entries at the top of the folder ``text`` (a local folder or a listable URL's prefix)
-    that reading it leaves out, each ``{"entry", "why"}``: a file of a format dsdoctor does not
-    read (TFRecord, ``.pt``), a file of another format than the folder's, a store or folder that
-    is a dataset of its own (``feat.zarr``: the command that reads it). Empty for a file, a
-    store, a dataset folder of markers, or what cannot be listed; the report names them
-    (``not_read``), so nothing in a folder goes unread in silence."""
-    from .dataset import folder_children, folder_format, is_ignored, not_read_why
-
+    """The entries of the folder ``text`` (a local folder or a listable URL's prefix) that
+    reading it leaves out, each ``{"entry", "why"}`` (``entry`` relative to the folder): a file
+    of a format dsdoctor does not read (TFRecord, ``.pt``), a file of another format than the
+    folder's, a store or folder that is a dataset of its own (``feat.zarr``: the command that
+    reads it, never walked), and a subfolder of a folder read by its top files only (npy
+    shards, ``X_train.npy``/``y_train.npy``; a Parquet or Arrow folder is walked, partitions
+    and all). Empty for a file, a store, a dataset folder of markers, or what cannot be listed;
+    the report names them (``not_read``), so nothing in a folder goes unread in silence."""
+    if is_url(text):  # (a file's URL costs no request here)
+        name = text.rstrip("/").rsplit("/", 1)[-1]
+        if urlsplit(text).scheme in ("http", "https") or read_by_name(name.split(":")[0]):
+            return []
     try:
         spec = parse_source(text)
     except DsdoctorError:
         return []
     if spec.selector is not None:
         return []
-    where, path = spec.display, spec.path
+    path = spec.path
+    if read_by_name(path.name) is not None:
+        return []
+    listdir: Any
     if isinstance(path, Location):
-        if path.protocol in ("http", "https") or read_by_name(path.name) is not None:
-            return []
         try:
             if not path.is_dir():
                 return []
@@ -418,25 +423,54 @@ def folder_not_read(text: str) -> list[dict[str, str]]:
             rels = [k[len(base) :].lstrip("/") for k in path.fs.find(base, withdirs=False)]
         except (OSError, DsdoctorError, ValueError):
             return []
+        from .dataset import folder_children
+
         children = folder_children(rels)
-        top = {r.split("/", 1)[0]: "/" in r for r in rels if r}
+        children[""] = {r.split("/", 1)[0] for r in rels if r}
+
+        def listdir(rel: str) -> dict[str, bool]:
+            return {n: f"{rel}/{n}".lstrip("/") in children for n in children.get(rel, ())}
     else:
-        if not path.is_dir() or read_by_name(path.name) is not None:
+        if not path.is_dir():
             return []
-        try:
-            names = os.listdir(path)
-        except OSError:
-            return []
-        top = {n: (path / n).is_dir() for n in names}
-        children = {n: set(os.listdir(path / n)) for n, d in top.items() if d}
+
+        def listdir(rel: str) -> dict[str, bool]:
+            try:
+                return {n: (path / rel / n).is_dir() for n in os.listdir(path / rel)}
+            except OSError:
+                return {}
+
+    return entries_not_read(listdir, spec.display.rstrip("/"))
+
+
+def entries_not_read(listdir, where: str) -> list[dict[str, str]]:
+    """:func:`folder_not_read` of the folder whose ``listdir(REL)`` says, for each name in its
+    subfolder ``REL`` (``""``: the folder), whether it is a folder; ``where`` names it."""
+    from .dataset import folder_format, is_ignored, not_read_why, reads_subfolders
+
+    top = listdir("")
     if marked_directory(top) is not None:
         return []  # one dataset (a Hugging Face folder), read whole
     keep = folder_format([n for n, d in top.items() if not d])
-    out = []
-    for name in sorted(top):
-        why = not_read_why(name, top[name], children.get(name, ()), keep, where)
-        if why and not is_ignored(name):
-            out.append({"entry": name, "why": why})
+    deep = reads_subfolders(keep)
+    out: list[dict[str, str]] = []
+
+    def visit(rel: str, entries: dict[str, bool]) -> None:
+        for name in sorted(entries):
+            if is_ignored(name):
+                continue
+            entry = f"{rel}/{name}" if rel else name
+            sub = listdir(entry) if entries[name] else {}
+            why = not_read_why(name, entries[name], sub, keep, f"{where}/{rel}".rstrip("/"))
+            if why is None and entries[name] and not deep:
+                why = (f"a subfolder: {where} is read by the files at its top; check "
+                       f"{where}/{entry} on its own")  # fmt: skip
+            if why is not None:
+                out.append({"entry": entry, "why": why})
+            elif entries[name]:
+                visit(entry, sub)
+
+    visit("", top)
     return out
 
 

@@ -162,8 +162,10 @@ def remote_dataset_files(root: Location, keep: str | None = None) -> list[Locati
         if any(not_read_why(part, True, children.get("/".join(parts[: i + 1]), ()), keep, "")
                for i, part in enumerate(parts[:-1])):  # fmt: skip
             continue  # inside a store that is a dataset of its own (named by the report)
-        if not_read_why(parts[-1], False, (), keep, ""):
-            continue
+        if not_read_why(parts[-1], False, (), keep, "") or (
+            len(parts) > 1 and not reads_subfolders(keep)
+        ):
+            continue  # (npy shards are the files at the folder's top, as locally)
         out.append(Location(f"{root.url.rstrip('/')}/{rel}", root.options))
     if len(out) > MAX_SHARDS:
         raise SourceError(f"{root.display} holds more than {MAX_SHARDS:,} objects; dsdoctor reads "
@@ -179,6 +181,14 @@ def folder_format(names: Iterable[str]) -> str | None:
     found = {f.name for n in names if not is_ignored(n) and not unread_by_name(n)
              and (f := read_by_name(n)) is not None}  # fmt: skip
     return found.pop() if len(found) == 1 else "parquet" if not found else None
+
+
+def reads_subfolders(keep: str | None) -> bool:
+    """Whether a folder of ``keep`` files is read with its subfolders (a Parquet or Arrow
+    folder, Hive partitions and all), or by the files at its top only (npy shards)."""
+    from .shards import TABLE_DATASETS
+
+    return keep in TABLE_DATASETS
 
 
 def folder_children(rels: list[str]) -> dict[str, set[str]]:
