@@ -174,3 +174,14 @@ def test_what_a_folder_s_subfolders_hold_is_named_too(tmp_path):
     assert f"check {shards}/more on its own" in _not_read(r)["more"]
     text = run("check", str(shards)).stdout
     assert f"not read: {shards}/more (a subfolder" in text and "healthy" not in text
+
+
+def test_a_file_of_another_format_among_parquet_files_is_named_by_its_format(tmp_path):
+    folder = tmp_path / "g"
+    folder.mkdir()
+    pd.DataFrame({"a": [1.0], "y": [0]}).to_parquet(folder / "part-0.parquet")
+    with open(folder / "part-1.parquet", "wb") as fp:  # an npy under a Parquet name
+        np.save(fp, np.ones(3))
+    r = run("check", str(folder), "--target", "y")
+    assert_clean_error(r, "part-1.parquet is npy (by its first bytes), not a Parquet file")
+    assert "PAR1" not in r.stderr

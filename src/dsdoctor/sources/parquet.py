@@ -66,13 +66,24 @@ def check_magic(path: Path | Location, display: str) -> None:
     size = path.stat().st_size
     if size < 12:
         raise SourceError(f"{display} is not a Parquet file: {size} bytes is too short")
+    from ..formats import SNIFF_BYTES, by_magic, unread_by_magic, unread_by_name
+
     with open_binary(path, cache="none") as fp:
-        head = fp.read(4)
+        sniffed = fp.read(min(size, SNIFF_BYTES))
         fp.seek(size - 4)
         tail = fp.read(4)
+    head = sniffed[:4]
     if tail == b"PARE" or head == b"PARE":
         raise SourceError(f"{display} {ENCRYPTED} (its footer is encrypted)")
     if head != b"PAR1" or tail != b"PAR1":
+        other = unread_by_name(path.name) or unread_by_magic(sniffed)
+        if other is not None:  # a TFRecord among Parquet files: what it is, not "damaged"
+            raise SourceError(f"{display} is {other.label}, not a Parquet file; dsdoctor does not "
+                              "read it — move it out of the folder, or name the Parquet files with a glob")  # fmt: skip
+        known = by_magic(sniffed)
+        if known is not None and known.name != "parquet":
+            raise SourceError(f"{display} is {known.label} (by its first bytes), not a Parquet "
+                              "file — check it on its own, or name the Parquet files with a glob")  # fmt: skip
         raise SourceError(
             f"{display} cannot be read as Parquet: a Parquet file starts and ends with PAR1, "
             f"this one with {head!r} … {tail!r}; it is damaged, truncated or another format"
