@@ -86,6 +86,11 @@ def test_a_local_folder_names_every_entry_it_does_not_read(tmp_path):
     assert run("check", str(folder), "--format", "html", "-o", str(page)).code == 0
     html = page.read_text()
     assert "Not read (3)" in html and "looks healthy" not in html and "feat.zarr" in html
+    # JUnit: a skipped testcase for each entry; GitHub: a notice each (never a silent pass)
+    junit = run("check", str(folder), "--format", "junit").stdout
+    assert junit.count('<skipped message="not read: ') == 3 and "not read: more.pt" in junit
+    github = run("check", str(folder), "--format", "github").stdout.splitlines()
+    assert sum(line.startswith("::notice ") and "was not read" in line for line in github) == 3
     # the store it names holds the planted problem, found when it is checked as suggested
     assert run("check", str(folder / "feat.zarr")).code == 1
 

@@ -19,8 +19,14 @@ COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 
 
 def to_github(report: Report) -> str:
-    """The findings as workflow commands, one line each (empty when there is none)."""
-    return "".join(annotation(f, report.arrays) + "\n" for f in report.findings)
+    """The findings as workflow commands, one line each (empty when there is none), then a
+    ``notice`` for each entry of a folder that was not read (``Report.not_read``): a step's log
+    never reads as if they were checked."""
+    lines = [annotation(f, report.arrays) for f in report.findings]
+    for e in report.not_read:
+        head = f"file={escape_property(e['entry'])},title={escape_property('not read')}"
+        lines.append(f"::notice {head}::{escape_data(e['entry'] + ' was not read: ' + e['why'])}")
+    return "".join(line + "\n" for line in lines)
 
 
 def annotation(f: Finding, arrays: dict[str, dict]) -> str:

@@ -21,6 +21,9 @@ not run on these splits (the report's ``splits.not_run``: no ``--group``, no win
 that are not class labels) is skipped, not passed; one that was judged only in part (drift judged
 by range alone, labels too few, timesteps not compared) has the property ``dsdoctor.judged`` =
 ``in part`` and says what in its ``<system-out>``.
+
+Each entry of a folder that was not read (the report's ``not_read``: a TFRecord file, a Zarr
+store inside a folder of shards) is a skipped testcase ``not read: ENTRY`` saying why.
 """
 
 from __future__ import annotations
@@ -72,6 +75,12 @@ def to_junit(report: Report, checks: Iterable[type[Check]]) -> str:
             _case(suite, array, code, name, found, counts, skip=None if found else not_read)
     for f in orphans:
         _case(suite, SUITE, f.code, f.name, [f], counts, skip=None)
+    for e in report.not_read:  # a folder's entry dsdoctor did not read: skipped, never passed
+        case = ET.SubElement(suite, "testcase", classname=_x(e["source"]),
+                             name=_x(f"not read: {e['entry']}"), time="0")  # fmt: skip
+        ET.SubElement(case, "skipped", message=_x(f"not read: {e['why']}"))
+        counts["tests"] += 1
+        counts["skipped"] += 1
     if report.splits is not None:
         not_run = report.splits.get("not_run") or {}
         for code, name in across:
