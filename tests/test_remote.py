@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from .conftest import assert_clean_error, run
-from .remote_servers import Servers, environ
+from .remote_servers import Servers, environ, s3_error
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -232,6 +232,48 @@ def test_access_denied(servers):
     finally:
         servers.s3.reset()
     assert_clean_error(r, "s3://bkt/seed/x.npy", "access denied (403)")
+
+
+def test_denied_write_says_write_and_where_the_keys_came_from(servers, s3, tmp_path):
+    """A 403 on an upload says the credentials may not *write* it, and names
+    ``--storage-option`` when the keys came from there (never their values); nothing left."""
+    np.save(tmp_path / "y.npy", np.arange(1))
+    opts = ["--storage-option", f"secret={SECRET}", "--storage-option", "key=testing"]
+    env = {"AWS_SECRET_ACCESS_KEY": "", "AWS_ACCESS_KEY_ID": "", "AWS_MAX_ATTEMPTS": "1"}
+    servers.s3.forbid = True
+    try:
+        given = _dsd(servers, "replicate", str(tmp_path / "y.npy"), "--to", "6", "-o",
+                     "s3://bkt/deny/r.npy", *opts, env=env)  # fmt: skip
+        from_env = _dsd(servers, "replicate", str(tmp_path / "y.npy"), "--to", "6", "-o",
+                        "s3://bkt/deny/r.npy", env={"AWS_MAX_ATTEMPTS": "1"})  # fmt: skip
+    finally:
+        servers.s3.reset()
+    assert_clean_error(given, "s3://bkt/deny/r.npy", "access denied (403)",
+                       "given with --storage-option key, secret may not write it")  # fmt: skip
+    assert SECRET not in given.stdout + given.stderr
+    assert_clean_error(from_env, "access denied (403)", "in the environment may not write it")
+    assert not s3.exists("bkt/deny/r.npy")
+
+
+def test_unknown_access_key_is_named(servers):
+    """InvalidAccessKeyId is not a plain 403: the key is not known to the server."""
+    servers.s3.forbid = s3_error("403 Forbidden", "InvalidAccessKeyId",
+                                 "The AWS Access Key Id you provided does not exist in our records.")  # fmt: skip
+    try:
+        r = _dsd(servers, "inspect", "s3://bkt/seed/x.npy", env={"AWS_MAX_ATTEMPTS": "1"})
+    finally:
+        servers.s3.reset()
+    assert_clean_error(r, "s3://bkt/seed/x.npy", "is not known to the server (InvalidAccessKeyId)")
+    assert "access denied" not in r.stderr
+
+
+def test_missing_gcs_bucket_is_named_as_s3_names_it(servers):
+    r = run("inspect", "gs://no-such-gbucket/x.npy", "--storage-option", "token=anon",
+            env=servers.env)  # fmt: skip
+    assert_clean_error(r, "gs://no-such-gbucket/x.npy", "the bucket no-such-gbucket does not exist")
+    r = run("inspect", "gs://gbkt/no-such-key.npy", "--storage-option", "token=anon",
+            env=servers.env)  # fmt: skip
+    assert_clean_error(r, "gs://gbkt/no-such-key.npy", "no such object")
 
 
 def test_server_drops_the_connection_mid_read(servers, s3):
