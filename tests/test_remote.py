@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import shlex
 
 import h5py
 import numpy as np
@@ -503,3 +504,99 @@ def test_an_http_output_is_refused_before_reading(servers):
             env=servers.env)  # fmt: skip
     assert_clean_error(r, "/out.npy", "read, not written")
     assert not (servers.http_root / "out.npy").exists()
+
+
+# -- the fixes a report prints for URL sources -------------------------------------------------
+def _fix_sources(s3, tmp_path) -> list[list[str]]:
+    """Sources at s3:// with planted problems whose fixes write at the URL: x/y 29 vs 1, a
+    ragged Parquet token column with real 0 tokens, a Hugging Face ``save_to_disk`` split."""
+    import datasets
+
+    rng = np.random.default_rng(0)
+    s3.pipe("bkt/fx/x.npy", _npy(rng.normal(size=(29, 5)).astype("float32")))
+    s3.pipe("bkt/fx/y.npy", _npy(np.zeros(1, np.int64)))
+    seqs = [rng.integers(0, 50, size=int(n)).tolist() for n in rng.integers(1, 12, size=40)]
+    seqs[0][0] = 0
+    s3.pipe("bkt/fx/tok.parquet", pd.DataFrame({"tokens": seqs}).to_parquet())
+    hf = datasets.DatasetDict({"train": datasets.Dataset.from_dict({"input_ids": seqs})})
+    hf.save_to_disk(str(tmp_path / "hf"))
+    s3.put(str(tmp_path / "hf"), "bkt/fx/hf", recursive=True)
+    return [["--x", "s3://bkt/fx/x.npy", "--y", "s3://bkt/fx/y.npy"],
+            ["s3://bkt/fx/tok.parquet:tokens", "--vocab-size", "50"],
+            ["s3://bkt/fx/hf:train", "--vocab-size", "50"]]  # fmt: skip
+
+
+def test_every_fix_printed_for_a_url_source_runs(servers, s3, tmp_path):
+    """Every fix ``check`` prints for a URL source is accepted by its command (``bucket`` at a
+    URL writes a Zarr store, not a folder) and reaches the same store: the endpoint given only
+    as ``--storage-option`` is carried into the fix, the secret key only as a shell variable
+    the user fills in. Pasted into a shell with the keys in the environment and no
+    ``AWS_ENDPOINT_URL``, each fix runs."""
+    import os
+    import subprocess
+    import sys
+
+    cases = _fix_sources(s3, tmp_path)
+    opts = ["--storage-option", f"endpoint_url={servers.s3.url}", "--storage-option",
+            "key=testing", "--storage-option", f"secret={SECRET}"]  # fmt: skip
+    no_env = {"AWS_ENDPOINT_URL": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
+    shell_env = {**os.environ, **servers.env, "AWS_ENDPOINT_URL": "", "NO_COLOR": "1"}
+    shell_env.pop("AWS_ENDPOINT_URL")
+    ran: list[str] = []
+    for case in cases:
+        r = _dsd(servers, "check", *case, "--json", *opts, env=no_env)
+        assert r.code in (0, 1), r.stderr
+        assert SECRET not in r.stdout + r.stderr
+        fixes = [fix["command"] for f in r.json()["findings"] for fix in f.get("fixes", [])]
+        assert fixes, case
+        for fix in fixes:
+            assert f"--storage-option endpoint_url={servers.s3.url}" in fix, fix
+            assert '--storage-option "secret=$AWS_SECRET_ACCESS_KEY"' in fix, fix
+            assert '--storage-option "key=$AWS_ACCESS_KEY_ID"' in fix, fix
+            assert not fix.startswith("dsdoctor bucket") or ".buckets.zarr" in fix, fix
+            pasted = fix.replace("dsdoctor ", f"{shlex.quote(sys.executable)} -m dsdoctor ", 1)
+            p = subprocess.run(["bash", "-c", pasted], cwd=tmp_path, env=shell_env,
+                               capture_output=True, text=True, timeout=180)  # fmt: skip
+            assert p.returncode != 2, (fix, p.stderr)
+            assert p.returncode == 0, (fix, p.stderr)
+            ran.append(fix.split()[1])
+    assert {"replicate", "pad", "bucket", "shift"} <= set(ran), ran
+    assert s3.exists("bkt/fx/hf.train_input_ids.buckets.zarr")
+
+
+def test_no_secret_storage_option_in_any_report(servers, s3, tmp_path):
+    """Text, JSON and HTML reports with fixes: the secret and access keys never appear (a
+    placeholder variable does); the non-secret endpoint does, in the fix."""
+    _fix_sources(s3, tmp_path)
+    opts = ["--storage-option", f"endpoint_url={servers.s3.url}", "--storage-option",
+            f"key=AKIA{SECRET}", "--storage-option", f"secret={SECRET}"]  # fmt: skip
+    env = {"AWS_ENDPOINT_URL": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
+    src = ["s3://bkt/fx/tok.parquet:tokens", "--vocab-size", "50"]
+    text = _dsd(servers, "check", *src, *opts, env=env)
+    as_json = _dsd(servers, "check", *src, "--json", *opts, env=env)
+    html = _dsd(servers, "check", *src, "--format", "html", "-o", str(tmp_path / "r.html"),
+                *opts, env=env)  # fmt: skip
+    for r in (text, as_json, html):
+        assert r.code == 0, r.stderr  # DS301/DS302 are warnings
+        assert SECRET not in r.stdout + r.stderr
+    page = (tmp_path / "r.html").read_text()
+    assert SECRET not in page
+    assert f"endpoint_url={servers.s3.url}" in as_json.stdout
+    assert "endpoint_url=" in text.stdout and "endpoint_url=" in page
+    assert "$AWS_SECRET_ACCESS_KEY" in as_json.stdout and "$AWS_SECRET_ACCESS_KEY" in page
+
+
+def test_which_storage_options_a_fix_may_print():
+    from dsdoctor.locations import printable_options
+
+    shown = printable_options([("anon", True), ("client_kwargs", '{"aws_secret_access_key": "x"}'),
+                               ("endpoint_url", "http://h:1"), ("password", "pw"),
+                               ("region_name", "eu-west-1"), ("secret", "s"), ("token", "t")])  # fmt: skip
+    assert shown == [("anon", "true", False), ("client_kwargs", "$CLIENT_KWARGS", True),
+                     ("endpoint_url", "http://h:1", False), ("password", "$PASSWORD", True),
+                     ("region_name", "eu-west-1", False), ("secret", "$AWS_SECRET_ACCESS_KEY", True),
+                     ("token", "$AWS_SESSION_TOKEN", True)]  # fmt: skip
+    assert printable_options([("token", "anon")], "gs") == [("token", "anon", False)]
+    assert printable_options([("token", "/k.json")], "gs") == [
+        ("token", "$GOOGLE_APPLICATION_CREDENTIALS", True)
+    ]
