@@ -600,3 +600,22 @@ def test_which_storage_options_a_fix_may_print():
     assert printable_options([("token", "/k.json")], "gs") == [
         ("token", "$GOOGLE_APPLICATION_CREDENTIALS", True)
     ]
+
+
+def test_table_outputs_at_a_url(servers, s3):
+    """``dropna``/``impute`` of a whole table write Parquet (and CSV with its provenance file)
+    at a URL, read back; an existing output is refused without --force."""
+    frame = pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": ["x", "y", None], "y": [0, 1, 0]})
+    s3.pipe("bkt/tab/t.csv", frame.to_csv(index=False).encode())
+    r = _dsd(
+        servers, "dropna", "s3://bkt/tab/t.csv", "--target", "y", "-o", "s3://bkt/tab/d.parquet"
+    )
+    assert r.code == 0, r.stderr
+    assert len(pd.read_parquet(io.BytesIO(s3.cat("bkt/tab/d.parquet")))) == 1
+    r = _dsd(servers, "impute", "s3://bkt/tab/t.csv", "--target", "y", "-o", "s3://bkt/tab/i.csv")
+    assert r.code == 0, r.stderr
+    assert pd.read_csv(io.BytesIO(s3.cat("bkt/tab/i.csv")))["a"].isna().sum() == 0
+    assert s3.exists("bkt/tab/i.dsdoctor.json")
+    again = _dsd(servers, "dropna", "s3://bkt/tab/t.csv", "--target", "y", "-o",
+                 "s3://bkt/tab/d.parquet")  # fmt: skip
+    assert_clean_error(again, "s3://bkt/tab/d.parquet", "exists")

@@ -83,12 +83,13 @@ def stream_table(
         with _stream_local(out, schema, provenance, force=force, inputs=inputs, rows=rows) as w:
             yield w
         return
-    from .destination import parse_destination
+    from ..locations import location
     from .remote import remote_output, upload
 
-    if table_format(str(out)) is None:
+    fmt = table_format(str(out))
+    if fmt is None:
         raise OutputError(f"{out}: a table is written as .parquet or .csv; name the output so")
-    dest = parse_destination(str(out))
+    dest = Destination(str(out), location(str(out)), fmt)
     with remote_output(dest, force=force, inputs=inputs) as local:
         with _stream_local(local.path, schema, provenance, force=True, rows=rows) as w:
             yield w
