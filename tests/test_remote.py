@@ -619,3 +619,6 @@ def test_table_outputs_at_a_url(servers, s3):
     again = _dsd(servers, "dropna", "s3://bkt/tab/t.csv", "--target", "y", "-o",
                  "s3://bkt/tab/d.parquet")  # fmt: skip
     assert_clean_error(again, "s3://bkt/tab/d.parquet", "exists")
+    http = _dsd(servers, "dropna", "s3://bkt/tab/t.csv", "--target", "y", "-o",
+                f"{servers.http.url}/d.csv")  # fmt: skip
+    assert_clean_error(http, "are read, not written")

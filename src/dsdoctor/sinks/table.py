@@ -83,13 +83,13 @@ def stream_table(
         with _stream_local(out, schema, provenance, force=force, inputs=inputs, rows=rows) as w:
             yield w
         return
-    from ..locations import location
+    from .destination import url_table_destination
     from .remote import remote_output, upload
 
     fmt = table_format(str(out))
     if fmt is None:
         raise OutputError(f"{out}: a table is written as .parquet or .csv; name the output so")
-    dest = Destination(str(out), location(str(out)), fmt)
+    dest = url_table_destination(str(out), fmt)
     with remote_output(dest, force=force, inputs=inputs) as local:
         with _stream_local(local.path, schema, provenance, force=True, rows=rows) as w:
             yield w
