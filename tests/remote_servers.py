@@ -35,6 +35,15 @@ FORBIDDEN = (
 )
 
 
+def s3_error(status: str, code: str, message: str) -> bytes:
+    """An S3 error response (``403 Forbidden``, ``InvalidAccessKeyId``, …) as the server sends it."""
+    body = (f'<?xml version="1.0"?><Error><Code>{code}</Code><Message>{message}</Message>'
+            "</Error>").encode()  # fmt: skip
+    head = (f"HTTP/1.1 {status}\r\nContent-Type: application/xml\r\nContent-Length: {len(body)}"
+            "\r\nConnection: close\r\n\r\n").encode()  # fmt: skip
+    return head + body
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -46,12 +55,13 @@ class CountingProxy:
     """A TCP relay from a free port on 127.0.0.1 to ``upstream``: ``sent`` counts the bytes the
     server sent back; with ``cut_after`` set, a connection is closed once the server has sent
     that many bytes on it (a server dropping the connection mid-read); with ``forbid``, every
-    request is answered 403 AccessDenied."""
+    request is answered 403 AccessDenied (or, ``forbid`` being bytes, with that response:
+    :func:`s3_error`)."""
 
     upstream: int
     sent: int = 0
     cut_after: int | None = None
-    forbid: bool = False
+    forbid: bool | bytes = False
     port: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -81,7 +91,7 @@ class CountingProxy:
         if self.forbid:
             with contextlib.suppress(OSError):
                 client.recv(65536)
-                client.sendall(FORBIDDEN)
+                client.sendall(self.forbid if isinstance(self.forbid, bytes) else FORBIDDEN)
             client.close()
             return
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import shlex
 
 import h5py
 import numpy as np
@@ -19,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from .conftest import assert_clean_error, run
-from .remote_servers import Servers, environ
+from .remote_servers import Servers, environ, s3_error
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -232,6 +233,48 @@ def test_access_denied(servers):
     finally:
         servers.s3.reset()
     assert_clean_error(r, "s3://bkt/seed/x.npy", "access denied (403)")
+
+
+def test_denied_write_says_write_and_where_the_keys_came_from(servers, s3, tmp_path):
+    """A 403 on an upload says the credentials may not *write* it, and names
+    ``--storage-option`` when the keys came from there (never their values); nothing left."""
+    np.save(tmp_path / "y.npy", np.arange(1))
+    opts = ["--storage-option", f"secret={SECRET}", "--storage-option", "key=testing"]
+    env = {"AWS_SECRET_ACCESS_KEY": "", "AWS_ACCESS_KEY_ID": "", "AWS_MAX_ATTEMPTS": "1"}
+    servers.s3.forbid = True
+    try:
+        given = _dsd(servers, "replicate", str(tmp_path / "y.npy"), "--to", "6", "-o",
+                     "s3://bkt/deny/r.npy", *opts, env=env)  # fmt: skip
+        from_env = _dsd(servers, "replicate", str(tmp_path / "y.npy"), "--to", "6", "-o",
+                        "s3://bkt/deny/r.npy", env={"AWS_MAX_ATTEMPTS": "1"})  # fmt: skip
+    finally:
+        servers.s3.reset()
+    assert_clean_error(given, "s3://bkt/deny/r.npy", "access denied (403)",
+                       "given with --storage-option key, secret may not write it")  # fmt: skip
+    assert SECRET not in given.stdout + given.stderr
+    assert_clean_error(from_env, "access denied (403)", "in the environment may not write it")
+    assert not s3.exists("bkt/deny/r.npy")
+
+
+def test_unknown_access_key_is_named(servers):
+    """InvalidAccessKeyId is not a plain 403: the key is not known to the server."""
+    servers.s3.forbid = s3_error("403 Forbidden", "InvalidAccessKeyId",
+                                 "The AWS Access Key Id you provided does not exist in our records.")  # fmt: skip
+    try:
+        r = _dsd(servers, "inspect", "s3://bkt/seed/x.npy", env={"AWS_MAX_ATTEMPTS": "1"})
+    finally:
+        servers.s3.reset()
+    assert_clean_error(r, "s3://bkt/seed/x.npy", "is not known to the server (InvalidAccessKeyId)")
+    assert "access denied" not in r.stderr
+
+
+def test_missing_gcs_bucket_is_named_as_s3_names_it(servers):
+    r = run("inspect", "gs://no-such-gbucket/x.npy", "--storage-option", "token=anon",
+            env=servers.env)  # fmt: skip
+    assert_clean_error(r, "gs://no-such-gbucket/x.npy", "the bucket no-such-gbucket does not exist")
+    r = run("inspect", "gs://gbkt/no-such-key.npy", "--storage-option", "token=anon",
+            env=servers.env)  # fmt: skip
+    assert_clean_error(r, "gs://gbkt/no-such-key.npy", "no such object")
 
 
 def test_server_drops_the_connection_mid_read(servers, s3):
@@ -461,3 +504,121 @@ def test_an_http_output_is_refused_before_reading(servers):
             env=servers.env)  # fmt: skip
     assert_clean_error(r, "/out.npy", "read, not written")
     assert not (servers.http_root / "out.npy").exists()
+
+
+# -- the fixes a report prints for URL sources -------------------------------------------------
+def _fix_sources(s3, tmp_path) -> list[list[str]]:
+    """Sources at s3:// with planted problems whose fixes write at the URL: x/y 29 vs 1, a
+    ragged Parquet token column with real 0 tokens, a Hugging Face ``save_to_disk`` split."""
+    import datasets
+
+    rng = np.random.default_rng(0)
+    s3.pipe("bkt/fx/x.npy", _npy(rng.normal(size=(29, 5)).astype("float32")))
+    s3.pipe("bkt/fx/y.npy", _npy(np.zeros(1, np.int64)))
+    seqs = [rng.integers(0, 50, size=int(n)).tolist() for n in rng.integers(1, 12, size=40)]
+    seqs[0][0] = 0
+    s3.pipe("bkt/fx/tok.parquet", pd.DataFrame({"tokens": seqs}).to_parquet())
+    hf = datasets.DatasetDict({"train": datasets.Dataset.from_dict({"input_ids": seqs})})
+    hf.save_to_disk(str(tmp_path / "hf"))
+    s3.put(str(tmp_path / "hf"), "bkt/fx/hf", recursive=True)
+    return [["--x", "s3://bkt/fx/x.npy", "--y", "s3://bkt/fx/y.npy"],
+            ["s3://bkt/fx/tok.parquet:tokens", "--vocab-size", "50"],
+            ["s3://bkt/fx/hf:train", "--vocab-size", "50"]]  # fmt: skip
+
+
+def test_every_fix_printed_for_a_url_source_runs(servers, s3, tmp_path):
+    """Every fix ``check`` prints for a URL source is accepted by its command (``bucket`` at a
+    URL writes a Zarr store, not a folder) and reaches the same store: the endpoint given only
+    as ``--storage-option`` is carried into the fix, the secret key only as a shell variable
+    the user fills in. Pasted into a shell with the keys in the environment and no
+    ``AWS_ENDPOINT_URL``, each fix runs."""
+    import os
+    import subprocess
+    import sys
+
+    cases = _fix_sources(s3, tmp_path)
+    opts = ["--storage-option", f"endpoint_url={servers.s3.url}", "--storage-option",
+            "key=testing", "--storage-option", f"secret={SECRET}"]  # fmt: skip
+    no_env = {"AWS_ENDPOINT_URL": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
+    shell_env = {**os.environ, **servers.env, "AWS_ENDPOINT_URL": "", "NO_COLOR": "1"}
+    shell_env.pop("AWS_ENDPOINT_URL")
+    ran: list[str] = []
+    for case in cases:
+        r = _dsd(servers, "check", *case, "--json", *opts, env=no_env)
+        assert r.code in (0, 1), r.stderr
+        assert SECRET not in r.stdout + r.stderr
+        fixes = [fix["command"] for f in r.json()["findings"] for fix in f.get("fixes", [])]
+        assert fixes, case
+        for fix in fixes:
+            assert f"--storage-option endpoint_url={servers.s3.url}" in fix, fix
+            assert '--storage-option "secret=$AWS_SECRET_ACCESS_KEY"' in fix, fix
+            assert '--storage-option "key=$AWS_ACCESS_KEY_ID"' in fix, fix
+            assert not fix.startswith("dsdoctor bucket") or ".buckets.zarr" in fix, fix
+            pasted = fix.replace("dsdoctor ", f"{shlex.quote(sys.executable)} -m dsdoctor ", 1)
+            p = subprocess.run(["bash", "-c", pasted], cwd=tmp_path, env=shell_env,
+                               capture_output=True, text=True, timeout=180)  # fmt: skip
+            assert p.returncode != 2, (fix, p.stderr)
+            assert p.returncode == 0, (fix, p.stderr)
+            ran.append(fix.split()[1])
+    assert {"replicate", "pad", "bucket", "shift"} <= set(ran), ran
+    assert s3.exists("bkt/fx/hf.train_input_ids.buckets.zarr")
+
+
+def test_no_secret_storage_option_in_any_report(servers, s3, tmp_path):
+    """Text, JSON and HTML reports with fixes: the secret and access keys never appear (a
+    placeholder variable does); the non-secret endpoint does, in the fix."""
+    _fix_sources(s3, tmp_path)
+    opts = ["--storage-option", f"endpoint_url={servers.s3.url}", "--storage-option",
+            f"key=AKIA{SECRET}", "--storage-option", f"secret={SECRET}"]  # fmt: skip
+    env = {"AWS_ENDPOINT_URL": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
+    src = ["s3://bkt/fx/tok.parquet:tokens", "--vocab-size", "50"]
+    text = _dsd(servers, "check", *src, *opts, env=env)
+    as_json = _dsd(servers, "check", *src, "--json", *opts, env=env)
+    html = _dsd(servers, "check", *src, "--format", "html", "-o", str(tmp_path / "r.html"),
+                *opts, env=env)  # fmt: skip
+    for r in (text, as_json, html):
+        assert r.code == 0, r.stderr  # DS301/DS302 are warnings
+        assert SECRET not in r.stdout + r.stderr
+    page = (tmp_path / "r.html").read_text()
+    assert SECRET not in page
+    assert f"endpoint_url={servers.s3.url}" in as_json.stdout
+    assert "endpoint_url=" in text.stdout and "endpoint_url=" in page
+    assert "$AWS_SECRET_ACCESS_KEY" in as_json.stdout and "$AWS_SECRET_ACCESS_KEY" in page
+
+
+def test_which_storage_options_a_fix_may_print():
+    from dsdoctor.locations import printable_options
+
+    shown = printable_options([("anon", True), ("client_kwargs", '{"aws_secret_access_key": "x"}'),
+                               ("endpoint_url", "http://h:1"), ("password", "pw"),
+                               ("region_name", "eu-west-1"), ("secret", "s"), ("token", "t")])  # fmt: skip
+    assert shown == [("anon", "true", False), ("client_kwargs", "$CLIENT_KWARGS", True),
+                     ("endpoint_url", "http://h:1", False), ("password", "$PASSWORD", True),
+                     ("region_name", "eu-west-1", False), ("secret", "$AWS_SECRET_ACCESS_KEY", True),
+                     ("token", "$AWS_SESSION_TOKEN", True)]  # fmt: skip
+    assert printable_options([("token", "anon")], "gs") == [("token", "anon", False)]
+    assert printable_options([("token", "/k.json")], "gs") == [
+        ("token", "$GOOGLE_APPLICATION_CREDENTIALS", True)
+    ]
+
+
+def test_table_outputs_at_a_url(servers, s3):
+    """``dropna``/``impute`` of a whole table write Parquet (and CSV with its provenance file)
+    at a URL, read back; an existing output is refused without --force."""
+    frame = pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": ["x", "y", None], "y": [0, 1, 0]})
+    s3.pipe("bkt/tab/t.csv", frame.to_csv(index=False).encode())
+    r = _dsd(
+        servers, "dropna", "s3://bkt/tab/t.csv", "--target", "y", "-o", "s3://bkt/tab/d.parquet"
+    )
+    assert r.code == 0, r.stderr
+    assert len(pd.read_parquet(io.BytesIO(s3.cat("bkt/tab/d.parquet")))) == 1
+    r = _dsd(servers, "impute", "s3://bkt/tab/t.csv", "--target", "y", "-o", "s3://bkt/tab/i.csv")
+    assert r.code == 0, r.stderr
+    assert pd.read_csv(io.BytesIO(s3.cat("bkt/tab/i.csv")))["a"].isna().sum() == 0
+    assert s3.exists("bkt/tab/i.dsdoctor.json")
+    again = _dsd(servers, "dropna", "s3://bkt/tab/t.csv", "--target", "y", "-o",
+                 "s3://bkt/tab/d.parquet")  # fmt: skip
+    assert_clean_error(again, "s3://bkt/tab/d.parquet", "exists")
+    http = _dsd(servers, "dropna", "s3://bkt/tab/t.csv", "--target", "y", "-o",
+                f"{servers.http.url}/d.csv")  # fmt: skip
+    assert_clean_error(http, "are read, not written")

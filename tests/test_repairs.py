@@ -132,6 +132,21 @@ def test_pad_warns_about_value_collisions(tmp_path):
     assert r.code == 0 and "97 real timesteps equal the padding value 0" in r.stderr
 
 
+@pytest.mark.parametrize("out", ["b", "b.zarr"])
+def test_bucket_warns_about_value_collisions_as_pad_does(tmp_path, out):
+    """Real 0 tokens equal bucket's padding value 0 (DS302): bucket says so when it writes, in
+    pad's words, not only at the re-check; with --value 999 (never taken) it says nothing."""
+    src = f"{FIXTURES / 'sequences.parquet'}:tokens"
+    padded = run("pad", src, "-o", tmp_path / "t.npy")
+    warning = "97 real timesteps equal the padding value 0: use the mask written beside the data"
+    assert padded.code == 0 and warning in padded.stderr
+    r = run("bucket", src, "--buckets", "3", "-o", tmp_path / out)
+    assert r.code == 0, r.stderr
+    assert warning in " ".join(r.stderr.split())
+    other = run("bucket", src, "--buckets", "3", "--value", "999", "-o", tmp_path / f"v{out}")
+    assert other.code == 0 and "equal the padding value" not in other.stderr
+
+
 def test_pad_refuses_lossy_cast_and_unrepresentable_value(tmp_path):
     src = write_seqs(tmp_path, [[1.5, 2.0], [3.0]], "parquet", np.float32)
     assert_clean_error(

@@ -69,6 +69,23 @@ CONDITIONAL = ("s3", "s3a", "gs", "gcs")
 #: The options of the command being run (``--storage-option``), for locations parsed inside it.
 _OPTIONS: ContextVar[tuple[tuple[str, Any], ...]] = ContextVar("storage_options", default=())
 
+#: Storage-option names that hold a secret (a key, a password, a token, …): never printed, not
+#: even in the fix commands a report suggests (:func:`printable_options`).
+SECRET_NAMES = re.compile(
+    r"key|secret|token|pass|credential|auth|sign|private|cert|session|sas|cookie|bearer",
+    re.IGNORECASE,
+)
+#: ``token=`` values of gcsfs that name a way to find credentials, not credentials.
+TOKEN_MODES = ("anon", "google_default", "cache", "cloud", "browser")
+#: The environment variable a printed fix names in place of a secret option's value (the
+#: standard one where there is one), e.g. ``--storage-option "secret=$AWS_SECRET_ACCESS_KEY"``.
+SECRET_VARIABLES = {
+    "key": "AWS_ACCESS_KEY_ID", "aws_access_key_id": "AWS_ACCESS_KEY_ID",
+    "secret": "AWS_SECRET_ACCESS_KEY", "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
+    "token": "AWS_SESSION_TOKEN", "aws_session_token": "AWS_SESSION_TOKEN",
+    "session_token": "AWS_SESSION_TOKEN",
+}  # fmt: skip
+
 _FETCHED = [0]
 _LOCK = threading.Lock()
 
@@ -138,6 +155,40 @@ def storage_options(options: Iterable[str] | Mapping[str, Any] | None) -> Iterat
         yield
     finally:
         _OPTIONS.reset(token)
+
+
+def is_secret(name: str, value: Any) -> bool:
+    """Whether the storage option ``name=value`` may hold a secret: its name looks like one
+    (:data:`SECRET_NAMES`), or its value names one (``client_kwargs={"aws_secret_access_key": …}``).
+    gcsfs's ``token=anon`` (and its other modes) is not a secret."""
+    if name.lower() == "token" and str(value).lower() in TOKEN_MODES:
+        return False
+    return bool(SECRET_NAMES.search(name) or SECRET_NAMES.search(str(value)))
+
+
+def printable_options(
+    options: Iterable[tuple[str, Any]], protocol: str = "s3"
+) -> list[tuple[str, str, bool]]:
+    """The storage options as a command may show them: ``(name, text, secret)``, where a
+    secret's text is a shell variable to fill in (``$AWS_SECRET_ACCESS_KEY``; a ``gs://``
+    ``token`` is ``$GOOGLE_APPLICATION_CREDENTIALS``), never its value."""
+    shown = []
+    for name, value in options:
+        if not is_secret(name, value):
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            shown.append((name, text, False))
+            continue
+        if name.lower() == "token" and protocol in ("gs", "gcs"):
+            variable = "GOOGLE_APPLICATION_CREDENTIALS"
+        else:
+            variable = SECRET_VARIABLES.get(name.lower()) or re.sub(r"\W", "_", name).upper()
+        shown.append((name, "$" + variable, True))
+    return shown
+
+
+def given_options() -> tuple[tuple[str, Any], ...]:
+    """The storage options of the command being run (``--storage-option``)."""
+    return _OPTIONS.get()
 
 
 def location(text: str, options: Iterable[str] | Mapping[str, Any] | None = None) -> Location:
@@ -227,15 +278,17 @@ class Location:
                 f"{self.display}: a --storage-option is not understood ({_first_line(exc)})"
             ) from None
 
-    def info(self) -> dict[str, Any]:
-        with failures(self):
+    def info(self, *, output: bool = False) -> dict[str, Any]:
+        """fsspec's ``info`` of the object (``output``: asked of an output about to be written,
+        so a refusal says the credentials may not write it)."""
+        with failures(self, output=output):
             info: dict[str, Any] = self.fs.info(self.url)
             return info
 
-    def exists(self) -> bool:
+    def exists(self, *, output: bool = False) -> bool:
         try:
-            self.info()
-        except SourceError as exc:
+            self.info(output=output)
+        except (SourceError, OutputError) as exc:
             if isinstance(exc.__cause__, FileNotFoundError) or "no such" in str(exc):
                 return False
             raise
@@ -325,15 +378,30 @@ def failures(where: Location, *, output: bool = False) -> Iterator[None]:
         raise
     except Exception as exc:
         kind = OutputError if output else SourceError
-        raise kind(f"{where.display}: {failure(exc, where)}") from exc
+        raise kind(f"{where.display}: {failure(exc, where, output=output)}") from exc
 
 
-def failure(exc: BaseException, where: Location) -> str:
-    """The cause of ``exc``, for a message that names the URL ``where``."""
+def failure(exc: BaseException, where: Location, *, output: bool = False) -> str:
+    """The cause of ``exc``, for a message that names the URL ``where`` (``output``: it was being
+    written). Credentials are named by where they came from (``--storage-option`` or the
+    environment), never shown."""
     name = type(exc).__name__
     text = _first_line(exc).replace(where.url, where.display)
     low = text.lower()
     bucket = urlsplit(where.url).netloc
+    given = [k for k, v in where.options if is_secret(k, v)]
+    origin = ("given with --storage-option " + ", ".join(sorted(given)) if given
+              else "in the environment")  # fmt: skip
+    if "invalidaccesskeyid" in low or "access key id you provided does not exist" in low:
+        return (
+            f"the access key {origin} is not known to the server (InvalidAccessKeyId): check "
+            "AWS_ACCESS_KEY_ID (or --storage-option key=) and the endpoint"
+        )
+    if "signaturedoesnotmatch" in low:
+        return (
+            f"the secret key {origin} does not match the access key (SignatureDoesNotMatch): "
+            "check AWS_SECRET_ACCESS_KEY (or --storage-option secret=)"
+        )
     if name in ("NoCredentialsError", "PartialCredentialsError") or "credentials" in low:
         return (
             "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or "
@@ -350,13 +418,15 @@ def failure(exc: BaseException, where: Location) -> str:
         or "forbidden" in low
         or "accessdenied" in low
     ):
-        return "access denied (403): the credentials in the environment may not read it"
+        return f"access denied (403): the credentials {origin} may not {'write' if output else 'read'} it"
     if (
         isinstance(exc, FileNotFoundError)
         or "404" in text
         or "nosuchkey" in low
         or "not found" in low
     ):
+        if where.protocol in ("s3", "s3a", "gs", "gcs") and not _bucket_exists(where):
+            return f"the bucket {bucket} does not exist"
         return "no such object"
     if name in ("ServerDisconnectedError", "ClientPayloadError", "ContentLengthError",
                 "ClientConnectorError", "ConnectionResetError", "IncompleteRead",
@@ -364,6 +434,16 @@ def failure(exc: BaseException, where: Location) -> str:
                 "ClientOSError", "TimeoutError", "FSTimeoutError") or isinstance(exc, ConnectionError):  # fmt: skip
         return f"the connection to the server failed ({name}: {text[:200]})"
     return f"the object store failed ({name}: {text[:200]})"
+
+
+def _bucket_exists(where: Location) -> bool:
+    """Whether the bucket of ``where`` exists (asked only once a key was not found: gcsfs and
+    some S3 servers answer a missing bucket as a missing object). True when it cannot be told."""
+    bucket = urlsplit(where.url).netloc
+    try:
+        return bool(where.fs.exists(bucket))
+    except Exception:
+        return True
 
 
 def _first_line(exc: BaseException) -> str:

@@ -11,6 +11,7 @@ output goes to the working directory (``stdin.padded.npy``), not beside the spoo
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from dataclasses import replace
 from pathlib import Path
@@ -75,8 +76,37 @@ def distinct_outputs(findings: list[Finding]) -> None:
             g.fixes[i] = moved.get((out, fix.command), fix)
 
 
+class Shell(str):
+    """A command word written as it is: already quoted for the shell (``"secret=$VAR"``, which
+    the shell fills in when the command is pasted)."""
+
+
 def command(*words: object) -> str:
-    return " ".join(shlex.quote(str(w)) for w in ("dsdoctor", *words))
+    return " ".join(w if isinstance(w, Shell) else shlex.quote(str(w))
+                    for w in ("dsdoctor", *words))  # fmt: skip
+
+
+def storage_words(source: str, h: ArrayHandle | None = None) -> list[object]:
+    """The ``--storage-option`` words a fix of the URL ``source`` needs to reach the same store
+    (``endpoint_url=…``, ``anon=true``, a region): without them a pasted fix would go to another
+    endpoint — real AWS. A secret option (a key, a token: :func:`~dsdoctor.locations.is_secret`)
+    is never printed: its value is a shell variable to fill in, ``"secret=$AWS_SECRET_ACCESS_KEY"``.
+    Nothing for a local source, or when the options came from the environment only."""
+    from ..locations import URL, Location, given_options, is_url, printable_options
+
+    if not is_url(source):
+        return []
+    path = getattr(h, "path", None)
+    options = path.options if isinstance(path, Location) and path.options else given_options()
+    match = URL.match(source)
+    protocol = match.group(1).lower() if match else ""
+    words: list[object] = []
+    for name, text, secret in printable_options(options, protocol):
+        if not secret:
+            words += ["--storage-option", f"{name}={text}"]
+        elif re.fullmatch(r"[A-Za-z0-9_.\-]+", name):
+            words += ["--storage-option", Shell(f'"{name}={text}"')]
+    return words
 
 
 def path_word(path: str) -> str:
@@ -133,7 +163,8 @@ def _fix(
 ) -> Fix:
     out = output_for(h, suffix, ext)
     action = {"op": op, "source": h.source, "out": out, "options": options}
-    words = [op, source_word(h), *option_words(options), *reading_words(h), "-o", path_word(out)]
+    words = [op, source_word(h), *option_words(options), *reading_words(h),
+             *storage_words(h.source, h), "-o", path_word(out)]  # fmt: skip
     return Fix(command(*words), safety, title, action)
 
 
@@ -268,8 +299,13 @@ def shift(h: ArrayHandle, *, vocab: int, vocab_size: int | None = None,
 
 
 def bucket(h: ArrayHandle, k: int) -> Fix:
+    """``bucket SRC --buckets K -o SRC.buckets``: a folder beside a local source; at a URL a
+    Zarr store (``SRC.buckets.zarr``), the one bucket output written at a URL."""
+    from ..locations import is_url
+
+    ext = ".zarr" if is_url(h.source) else ""
     return _fix("bucket", h, Safety.LOSSLESS, f"split into {k} length buckets, each padded to its own maxlen",
-                "buckets", ext="", buckets=k)  # fmt: skip
+                "buckets", ext=ext, buckets=k)  # fmt: skip
 
 
 def table_output(key: str, suffix: str, ext: str) -> str:
@@ -298,7 +334,8 @@ def _table_fix(
     out = table_output(key, suffix, ".parquet")
     options = {k: v for k, v in options.items() if v is not None}
     action = {"op": op, "source": key, "out": out, "options": options}
-    words = [op, path_word(key), *option_words(options), "-o", path_word(out)]
+    words = [op, path_word(key), *option_words(options), *storage_words(key), "-o",
+             path_word(out)]  # fmt: skip
     return Fix(command(*words), safety, title, action)
 
 
@@ -340,8 +377,8 @@ def select_columns(h: ArrayHandle, columns: list[str], title: str | None = None)
     action = {"op": "select", "source": src, "out": out, "options": options}
 
     def words(given: dict[str, object]) -> list[object]:
-        return ["select", path_word(src), *option_words(given), *reading_words(h), "-o",
-                path_word(out)]  # fmt: skip
+        return ["select", path_word(src), *option_words(given), *reading_words(h),
+                *storage_words(src, h), "-o", path_word(out)]  # fmt: skip
 
     fix = Fix(command(*words(options)), Safety.LOSSY, title, action)
     short = len(str(options["columns"])) <= SHORT_SELECTION
@@ -365,8 +402,8 @@ def encode_column(table: str, column: str, h: ArrayHandle | None) -> Fix:
     out = table_output(f"{table}:{column}", "encoded", ".npy")
     src = f"{table}:{column}"
     action = {"op": "encode", "source": src, "out": out, "options": {}}
-    words = ["encode", path_word(src), *(reading_words(h) if h is not None else []), "-o",
-             path_word(out)]  # fmt: skip
+    words = ["encode", path_word(src), *(reading_words(h) if h is not None else []),
+             *storage_words(src, h), "-o", path_word(out)]  # fmt: skip
     return Fix(command(*words), Safety.LOSSLESS,
                f"number {column}'s categories 0 … C-1 (vocabulary in OUT.vocab.json)", action)  # fmt: skip
 
@@ -385,11 +422,11 @@ def pad_for_torch(h: ArrayHandle, source: str, maxlen: object = None) -> Fix:
     ext = h.path.name[len(name) :] or ".npz"
     out = str(h.path.with_name(fit_name(name, f".torch{ext}")))
     options: dict[str, object] = {"for_": "torch"}
-    words = ["pad", path_word(source), "--for", "torch"]
+    words: list[object] = ["pad", path_word(source), "--for", "torch"]
     if maxlen is not None:
         options["maxlen"] = maxlen
         words += ["--maxlen", str(maxlen)]
     action = {"op": "pad", "source": source, "out": out, "options": options}
-    words += ["-o", path_word(out)]
+    words += [*storage_words(source, h), "-o", path_word(out)]
     return Fix(command(*words), Safety.ASSUMPTION, "pad again at the end, for pack_padded_sequence",
                action)  # fmt: skip

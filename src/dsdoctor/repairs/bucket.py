@@ -39,6 +39,7 @@ from .pad import (
     check_pad_row,
     check_rows,
     padded_windows,
+    padding_value_collision_warning,
     pre_padded_lengths_warning,
     sequence_lengths,
     sequences_handle,
@@ -178,7 +179,7 @@ def bucket_file(src: Any, outdir: str, *, boundaries: str | Sequence[int] | None
             remote, force=force, inputs=[src] if isinstance(src, str) else []
         ) as local:
             with atomic_store(local.path, force=False, command="bucket") as tmp:
-                _write_buckets(h, tmp, summary, which, bounds, padding=padding, value=value,
+                collisions = _write_buckets(h, tmp, summary, which, bounds, padding=padding, value=value,
                                dtype=dtype, chunk_bytes=chunk_bytes, store=local.path)  # fmt: skip
                 _summary_attribute(tmp, written)
             upload_store(local.path, remote.path, force=force)
@@ -187,7 +188,7 @@ def bucket_file(src: Any, outdir: str, *, boundaries: str | Sequence[int] | None
         from ..sinks.zarr import atomic_store
 
         with atomic_store(folder, force=force, inputs=input_paths(h), command="bucket") as tmp:
-            _write_buckets(h, tmp, summary, which, bounds, padding=padding, value=value,
+            collisions = _write_buckets(h, tmp, summary, which, bounds, padding=padding, value=value,
                            dtype=dtype, chunk_bytes=chunk_bytes, store=folder)  # fmt: skip
             _summary_attribute(tmp, written)
         outputs = [f"{folder}:/{s['file']}/data" for s in summary if s["file"]]
@@ -195,7 +196,7 @@ def bucket_file(src: Any, outdir: str, *, boundaries: str | Sequence[int] | None
         with atomic_folder(folder, force=force, inputs=input_paths(h),
                            replaceable=lambda name: BUCKET_FILES.fullmatch(name) is not None,
                            command="bucket") as tmp:  # fmt: skip
-            _write_buckets(h, tmp, summary, which, bounds, padding=padding, value=value,
+            collisions = _write_buckets(h, tmp, summary, which, bounds, padding=padding, value=value,
                            dtype=dtype, chunk_bytes=chunk_bytes)  # fmt: skip
             write_text(tmp / "buckets.json", json.dumps(written, indent=2) + "\n", force=False)
         outputs = [str(folder / s["file"]) for s in summary if s["file"]] + [
@@ -205,6 +206,8 @@ def bucket_file(src: Any, outdir: str, *, boundaries: str | Sequence[int] | None
     padded = int(np.count_nonzero(lengths_all < np.array([s["maxlen"] for s in summary])[which]))
     if padding == "pre" and padded and for_ != "keras":
         done.warnings.append(pre_padded_lengths_warning("bucket", padded))
+    if collisions:
+        done.warnings.append(padding_value_collision_warning(collisions, value))
     return done
 
 
@@ -240,11 +243,12 @@ BUCKET_FILES = re.compile(r"bucket_[0-9]+\.npz|buckets\.json|\..+\.dsdoctor-tmp-
 
 def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict[str, Any]], which: np.ndarray,
                    bounds: list[int], *, padding: str, value: Any, dtype: np.dtype,
-                   chunk_bytes: int, store: Path | None = None) -> None:  # fmt: skip
+                   chunk_bytes: int, store: Path | None = None) -> int:  # fmt: skip
     """Every non-empty bucket's ``bucket_<k>.npz`` (with ``store``: the arrays of group
     ``/bucket_<k>`` of the Zarr store being built in ``folder``) in one streaming pass over the
     source: each chunk's sequences are split by bucket, padded and appended to that bucket's
-    output."""
+    output. Returns the number of real timesteps equal to the padding ``value`` (as ``pad``
+    counts them)."""
     from contextlib import ExitStack
 
     with ExitStack() as stack:
@@ -259,10 +263,11 @@ def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict[str, Any]], 
                 writers[b["bucket"]] = stack.enter_context(
                     _bucket_writer(folder, store, b["file"], specs, prov)
                 )
-        start = 0
+        start = collisions = 0
         for part in h.chunks(chunk_bytes):
             chunk = ragged(part)
             check_rows(chunk, h, dtype, start, False, CAST_HINT)  # nulls as ids, a lossy --for cast
+            collisions += kernels.count_value_timesteps(chunk.window(), value)
             here = which[start : start + len(chunk)]
             order = np.argsort(here, kind="stable")
             cuts = np.searchsorted(here[order], np.arange(len(summary) + 1))
@@ -278,6 +283,7 @@ def _write_buckets(h: ArrayHandle, folder: Path, summary: list[dict[str, Any]], 
                     writer.write({"data": data, "mask": m, "lengths": ln, "index": index})
                     done += len(ln)
             start += len(chunk)
+    return collisions
 
 
 def _bucket_writer(folder: Path, store: Path | None, name: str, specs: dict, prov: dict) -> Any:

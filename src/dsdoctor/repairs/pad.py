@@ -88,6 +88,16 @@ def pre_padded_lengths_warning(op: str, padded: int) -> str:
     )
 
 
+def padding_value_collision_warning(collisions: int, value: object) -> str:
+    """What ``pad`` and ``bucket`` say when real timesteps equal the padding value (DS302's
+    mask-value collision): a mask computed from the value would drop them."""
+    return (
+        f"{collisions:,} real timesteps equal the padding value {value}: use the mask written "
+        f"beside the data, not a mask computed from {value} (or pad with --value set to a value "
+        "the data never takes)"
+    )
+
+
 @dataclass
 class Padded:
     """Dense sequences: ``data`` (N, maxlen, …), ``mask`` (N, maxlen) True on real timesteps, and
@@ -335,10 +345,7 @@ def pad_file(src: Any, out: str, *, maxlen: int | str | None = None, padding: st
     if lengths and padding == "pre" and counts["padded"] and for_ != "keras":
         done.warnings.append(pre_padded_lengths_warning("pad", counts["padded"]))
     if counts["collisions"]:
-        done.warnings.append(
-            f"{counts['collisions']:,} real timesteps equal the padding value {value}: use the mask written "
-            f"beside the data, not a mask computed from {value} (or pad with --value set to a value the data never takes)"
-        )
+        done.warnings.append(padding_value_collision_warning(counts["collisions"], value))
     if counts["truncated"]:
         done.warnings.append(
             f"{counts['truncated']:,} sequences were longer than {n_max} and were truncated ({truncating})"

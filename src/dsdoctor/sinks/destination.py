@@ -62,7 +62,13 @@ def parse_destination(out: str | Path) -> Destination:
     return _destination(text, Path(text), None, None)
 
 
-def _url_destination(text: str) -> Destination:
+def url_table_destination(text: str, fmt: str) -> Destination:
+    """A table output at a URL (``s3://b/t.csv``: ``fmt`` is ``csv`` or ``parquet``), refused
+    as :func:`parse_destination` refuses a bucket, a folder or a read-only protocol."""
+    return _url_destination(text, fmt)
+
+
+def _url_destination(text: str, table: str | None = None) -> Destination:
     """``s3://bucket/x.h5:/name``: the object's URL, then (for HDF5) a dataset after the first
     ``:`` past the host; the storage options are the command's (:mod:`dsdoctor.locations`)."""
     from ..locations import location
@@ -78,6 +84,8 @@ def _url_destination(text: str) -> Destination:
     if loc.protocol in READ_ONLY:
         raise OutputError(f"{loc.display}: {loc.protocol}:// URLs are read, not written; write "
                           "to s3://, gs:// or a local path")  # fmt: skip
+    if table is not None:
+        return Destination(text, loc, table)  # type: ignore[arg-type]
     return _destination(text, loc, _written(loc), selector)  # type: ignore[arg-type]
 
 

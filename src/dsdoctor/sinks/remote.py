@@ -49,7 +49,7 @@ def remote_output(
             raise OutputError(
                 f"{dest.text} is the input; inputs are never modified — write to another URL"
             )
-    if not force and loc.exists():
+    if not force and loc.exists(output=True):
         raise OutputError(f"{loc.display} exists; pass --force to replace it")
     folder = Path(tempfile.mkdtemp(prefix="dsdoctor-upload-"))
     _TEMPORARIES.add(folder)  # removed on SIGTERM/SIGINT too
@@ -73,7 +73,7 @@ def upload(files: list[Path], dest: Destination, *, force: bool) -> list[Locatio
     targets = [loc.with_name(f.name) for f in files]
     if not force:
         for target in targets:
-            if target.exists():
+            if target.exists(output=True):
                 raise OutputError(f"{target.display} exists; pass --force to replace it")
     done: list[Location] = []
     order = list(zip(files, targets, strict=True))

@@ -74,7 +74,38 @@ def stream_table(
     rows: int | None = None,
 ) -> Iterator[TableWriter]:
     """Yield a writer of the table ``out`` (``.parquet`` or ``.csv``) with ``schema``; with
-    ``rows`` (the number of rows that will be written) the row numbers go to ``OUT.rows.npy``."""
+    ``rows`` (the number of rows that will be written) the row numbers go to ``OUT.rows.npy``.
+    At a URL the files are written in a local temporary folder, then uploaded (:mod:`.remote`:
+    the main file last; on any failure none is left)."""
+    from ..locations import is_url
+
+    if not is_url(str(out)):
+        with _stream_local(out, schema, provenance, force=force, inputs=inputs, rows=rows) as w:
+            yield w
+        return
+    from .destination import url_table_destination
+    from .remote import remote_output, upload
+
+    fmt = table_format(str(out))
+    if fmt is None:
+        raise OutputError(f"{out}: a table is written as .parquet or .csv; name the output so")
+    dest = url_table_destination(str(out), fmt)
+    with remote_output(dest, force=force, inputs=inputs) as local:
+        with _stream_local(local.path, schema, provenance, force=True, rows=rows) as w:
+            yield w
+        w.paths = [str(p.display) for p in upload([Path(p) for p in w.paths], dest, force=force)]
+
+
+@contextmanager
+def _stream_local(
+    out: str | Path,
+    schema: Any,
+    provenance: Mapping[str, Any],
+    *,
+    force: bool,
+    inputs: Iterable[str | Path] = (),
+    rows: int | None = None,
+) -> Iterator[TableWriter]:
     import pyarrow as pa
 
     dest = Path(out)
