@@ -30,9 +30,12 @@ from .provenance import METADATA_KEY, provenance_record, to_json
 TABLE_OUTPUTS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 
 
-def table_format(out: str | Path) -> str | None:
-    """``parquet`` or ``csv`` for a table output name, None for any other."""
-    return TABLE_OUTPUTS.get(Path(out).suffix.lower())
+def table_format(out: str | Path) -> str:
+    """``parquet`` or ``csv`` for a table output name; any other name is refused."""
+    fmt = TABLE_OUTPUTS.get(Path(out).suffix.lower())
+    if fmt is None:
+        raise OutputError(f"{out}: a table is written as .parquet or .csv; name the output so")
+    return fmt
 
 
 def sibling(out: Path, suffix: str) -> Path:
@@ -86,10 +89,7 @@ def stream_table(
     from .destination import url_table_destination
     from .remote import remote_output, upload
 
-    fmt = table_format(str(out))
-    if fmt is None:
-        raise OutputError(f"{out}: a table is written as .parquet or .csv; name the output so")
-    dest = url_table_destination(str(out), fmt)
+    dest = url_table_destination(str(out), table_format(str(out)))
     with remote_output(dest, force=force, inputs=inputs) as local:
         with _stream_local(local.path, schema, provenance, force=True, rows=rows) as w:
             yield w
@@ -109,9 +109,7 @@ def _stream_local(
     import pyarrow as pa
 
     dest = Path(out)
-    fmt = table_format(dest)
-    if fmt is None:
-        raise OutputError(f"{out}: a table is written as .parquet or .csv; name the output so")
+    fmt = table_format(out)
     record = provenance_record(provenance)
     paths = [dest]
     if rows is not None:
