@@ -88,6 +88,11 @@ def run(
     return Result(p.returncode, p.stdout.decode(), p.stderr.decode())
 
 
+def found(report, code: str) -> list:
+    """The findings of ``report`` (an API report) with ``code``."""
+    return [f for f in report.findings if f.code == code]
+
+
 def assert_clean_error(r: Result, *needles: str) -> None:
     """Exit 2, exactly one stderr line starting ``dsdoctor: error:``, no traceback."""
     assert r.code == 2, (r.code, r.stdout, r.stderr)

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -201,3 +202,15 @@ def environ(env: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def s3_client(servers: Servers, bucket: str) -> Iterator[Any]:
+    """An s3fs client of the moto server (through its proxy), with ``bucket`` made (a module
+    fixture's body: ``yield from s3_client(servers, "bkt")``)."""
+    import s3fs
+
+    with environ(servers.env):
+        fs = s3fs.S3FileSystem(skip_instance_cache=True, endpoint_url=servers.s3.url)
+        if not fs.exists(bucket):
+            fs.mkdir(bucket)
+        yield fs

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from .conftest import assert_clean_error, run
-from .remote_servers import Servers, environ
+from .remote_servers import Servers, s3_client
 from .test_remote_stores import Put
 
 zarr = pytest.importorskip("zarr")
@@ -24,13 +24,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.fixture(scope="module")
 def s3(servers: Servers):
     """An s3fs client of the moto server (through its proxy), with the bucket ``sbkt`` made."""
-    import s3fs
-
-    with environ(servers.env):
-        fs = s3fs.S3FileSystem(skip_instance_cache=True, endpoint_url=servers.s3.url)
-        if not fs.exists("sbkt"):
-            fs.mkdir("sbkt")
-        yield fs
+    yield from s3_client(servers, "sbkt")
 
 
 def _tfrecord(path: Path) -> None:

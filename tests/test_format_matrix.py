@@ -80,13 +80,7 @@ def _netcdf4(folder: Path, what: str) -> tuple[Path, str]:
             for i, t in enumerate(TOKENS):
                 v[i] = t
             return path, ":input_ids"
-        data = X if what == "x" else Y
-        ds.createDimension("sample", len(data))
-        dims: tuple[str, ...] = ("sample",)
-        if data.ndim == 2:
-            ds.createDimension("feature", data.shape[1])
-            dims = ("sample", "feature")
-        ds.createVariable(what, data.dtype, dims)[:] = data
+        _nc_variable(ds, what, X if what == "x" else Y)
     return path, f":{what}"
 
 
@@ -96,13 +90,19 @@ def _netcdf3(folder: Path, what: str) -> tuple[Path, str]:
     path = folder / f"{what}3.nc"
     data = X if what == "x" else Y.astype(np.int32)  # classic netCDF has no 64-bit integers
     with netcdf_file(path, "w") as nc:
-        nc.createDimension("sample", len(data))
-        dims: tuple[str, ...] = ("sample",)
-        if data.ndim == 2:
-            nc.createDimension("feature", data.shape[1])
-            dims = ("sample", "feature")
-        nc.createVariable(what, data.dtype, dims)[:] = data
+        _nc_variable(nc, what, data)
     return path, f":{what}"
+
+
+def _nc_variable(nc, what: str, data: np.ndarray) -> None:
+    """``data`` as variable ``what`` over dimensions ``sample`` (and ``feature``): netCDF4's
+    ``Dataset`` and scipy's ``netcdf_file`` take the same calls."""
+    nc.createDimension("sample", len(data))
+    dims: tuple[str, ...] = ("sample",)
+    if data.ndim == 2:
+        nc.createDimension("feature", data.shape[1])
+        dims = ("sample", "feature")
+    nc.createVariable(what, data.dtype, dims)[:] = data
 
 
 def _frame(what: str) -> pd.DataFrame:

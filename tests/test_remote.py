@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from .conftest import assert_clean_error, run
-from .remote_servers import Servers, environ, s3_error
+from .remote_servers import Servers, environ, s3_client, s3_error
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -37,13 +37,7 @@ def _npy(array: np.ndarray) -> bytes:
 @pytest.fixture(scope="module")
 def s3(servers: Servers):
     """An s3fs client of the moto server (through the proxy), with bucket ``bkt`` made."""
-    import s3fs
-
-    with environ(servers.env):
-        fs = s3fs.S3FileSystem(skip_instance_cache=True, endpoint_url=servers.s3.url)
-        if not fs.exists("bkt"):
-            fs.mkdir("bkt")
-        yield fs
+    yield from s3_client(servers, "bkt")
 
 
 def _dsd(servers: Servers, *args: str, env: dict | None = None):

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from .conftest import assert_clean_error, run
-from .remote_servers import Servers, environ
+from .remote_servers import Servers, environ, s3_client
 
 zarr = pytest.importorskip("zarr")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -36,13 +36,7 @@ SEQS = [np.array([3, 0, 5]), np.array([1, 2, 3, 4, 5, 6]), np.array([7]), np.arr
 @pytest.fixture(scope="module")
 def s3(servers: Servers):
     """An s3fs client of the moto server (through its proxy), with the bucket ``sbkt`` made."""
-    import s3fs
-
-    with environ(servers.env):
-        fs = s3fs.S3FileSystem(skip_instance_cache=True, endpoint_url=servers.s3.url)
-        if not fs.exists("sbkt"):
-            fs.mkdir("sbkt")
-        yield fs
+    yield from s3_client(servers, "sbkt")
 
 
 class Put:

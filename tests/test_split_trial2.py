@@ -12,7 +12,7 @@ import pytest
 
 import dsdoctor
 
-from .conftest import cli
+from .conftest import cli, found
 
 hf = pytest.importorskip("datasets")
 sk_datasets = pytest.importorskip("sklearn.datasets")
@@ -20,10 +20,6 @@ model_selection = pytest.importorskip("sklearn.model_selection")
 
 #: every test of this file leaves no spilled hash keys behind (tests/conftest.py)
 pytestmark = pytest.mark.usefixtures("no_spill_left")
-
-
-def found(report, code: str) -> list:
-    return [f for f in report.findings if f.code == code]
 
 
 def wine() -> pd.DataFrame:

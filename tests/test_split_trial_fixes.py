@@ -14,7 +14,7 @@ import pytest
 
 import dsdoctor
 
-from .conftest import cli
+from .conftest import cli, found
 
 sm = pytest.importorskip("statsmodels.api")
 datasets = pytest.importorskip("sklearn.datasets")
@@ -22,10 +22,6 @@ model_selection = pytest.importorskip("sklearn.model_selection")
 
 #: every test of this file leaves no spilled hash keys behind (tests/conftest.py)
 pytestmark = pytest.mark.usefixtures("no_spill_left")
-
-
-def found(report, code: str) -> list:
-    return [f for f in report.findings if f.code == code]
 
 
 def frame_split(tmp_path, df: pd.DataFrame, test_size=0.25, seed=0, index=False, **kw):
